@@ -1,0 +1,58 @@
+"""Roles, the permissions each grants, and the one permission check everything calls."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from saas.errors import ForbiddenError
+
+
+class Role(str, Enum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MANAGER = "manager"
+    SALES = "sales"
+    SERVICE = "service"
+    VIEWER = "viewer"
+
+
+CUSTOMERS_READ = "customers:read"
+CUSTOMERS_WRITE = "customers:write"
+CUSTOMERS_DELETE = "customers:delete"
+MEMBERS_READ = "members:read"
+MEMBERS_MANAGE = "members:manage"
+API_KEYS_MANAGE = "api_keys:manage"
+AUDIT_READ = "audit:read"
+
+ALL_PERMISSIONS = frozenset(
+    {
+        CUSTOMERS_READ,
+        CUSTOMERS_WRITE,
+        CUSTOMERS_DELETE,
+        MEMBERS_READ,
+        MEMBERS_MANAGE,
+        API_KEYS_MANAGE,
+        AUDIT_READ,
+    }
+)
+
+ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.OWNER: ALL_PERMISSIONS,
+    Role.ADMIN: ALL_PERMISSIONS,
+    Role.MANAGER: frozenset({CUSTOMERS_READ, CUSTOMERS_WRITE, CUSTOMERS_DELETE, MEMBERS_READ, AUDIT_READ}),
+    Role.SALES: frozenset({CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ}),
+    Role.SERVICE: frozenset({CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ}),
+    Role.VIEWER: frozenset({CUSTOMERS_READ, MEMBERS_READ}),
+}
+
+# Roles that see every customer of the tenant; the others see their own and unowned ones.
+ROLES_SEEING_ALL_CUSTOMERS = frozenset({Role.OWNER, Role.ADMIN, Role.MANAGER, Role.VIEWER, Role.SERVICE})
+
+
+def permissions_for(role: Role) -> frozenset[str]:
+    return ROLE_PERMISSIONS[role]
+
+
+def require(granted: frozenset[str], permission: str) -> None:
+    if permission not in granted:
+        raise ForbiddenError(f"Missing permission {permission}", permission=permission)

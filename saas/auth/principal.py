@@ -1,0 +1,123 @@
+"""Who is calling: the principal, and how a request's credentials become one.
+
+The tenant of every request comes from here (the token or API key), never from a header
+that names a tenant.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, select
+
+from saas.auth import api_keys
+from saas.auth.permissions import ROLES_SEEING_ALL_CUSTOMERS, Role, permissions_for
+from saas.auth.tokens import read_token
+from saas.config import Settings
+from saas.errors import UnauthenticatedError
+from saas.tenancy.models import ApiKey, Membership
+from saas.tenancy.session import tenant_session
+
+# How long a checked membership or API key is trusted before it is read again. Revocation
+# in this process is immediate (`forget`); other processes see it within this bound.
+CREDENTIAL_CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant_id: uuid.UUID
+    label: str
+    permissions: frozenset[str]
+    user_id: uuid.UUID | None = None
+    membership_id: uuid.UUID | None = None
+    role: Role | None = None
+    api_key_id: uuid.UUID | None = None
+
+    @property
+    def sees_all_customers(self) -> bool:
+        return self.role is None or self.role in ROLES_SEEING_ALL_CUSTOMERS
+
+
+@dataclass
+class CredentialCache:
+    entries: dict[str, tuple[float, Principal]] = field(default_factory=dict)
+    max_entries: int = 10_000
+
+    def get(self, key: str) -> Principal | None:
+        hit = self.entries.get(key)
+        if hit is None or hit[0] < time.monotonic():
+            return None
+        return hit[1]
+
+    def put(self, key: str, principal: Principal) -> None:
+        if len(self.entries) >= self.max_entries:
+            self.entries.clear()
+        self.entries[key] = (time.monotonic() + CREDENTIAL_CACHE_SECONDS, principal)
+
+    def forget_tenant(self, tenant_id: uuid.UUID) -> None:
+        for key in [k for k, (_, p) in self.entries.items() if p.tenant_id == tenant_id]:
+            self.entries.pop(key, None)
+
+
+def membership_principal(membership: Membership) -> Principal:
+    role = Role(membership.role)
+    return Principal(
+        tenant_id=membership.tenant_id,
+        label=membership.user.email,
+        permissions=permissions_for(role),
+        user_id=membership.user_id,
+        membership_id=membership.id,
+        role=role,
+    )
+
+
+def principal_from_token(engine: Engine, settings: Settings, cache: CredentialCache, token: str) -> Principal:
+    claims = read_token(settings, token)
+    key = f"m:{claims.membership_id}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    with tenant_session(engine, claims.tenant_id) as session:
+        membership = session.scalar(
+            select(Membership).where(Membership.id == claims.membership_id, Membership.user_id == claims.user_id)
+        )
+        if membership is None or not membership.is_active or not membership.user.is_active:
+            raise UnauthenticatedError("Membership no longer active")
+        principal = membership_principal(membership)
+    cache.put(key, principal)
+    return principal
+
+
+def principal_from_api_key(engine: Engine, cache: CredentialCache, raw_key: str) -> Principal:
+    parsed = api_keys.parse_key(raw_key)
+    key = f"k:{api_keys.digest(raw_key)}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    with tenant_session(engine, parsed.tenant_id) as session:
+        record = session.get(ApiKey, (parsed.tenant_id, parsed.key_id))
+        if record is None or record.revoked_at is not None or not api_keys.verify(record, parsed.secret):
+            raise UnauthenticatedError("Invalid API key")
+        principal = Principal(
+            tenant_id=record.tenant_id,
+            label=f"api-key:{record.name}",
+            permissions=frozenset(record.scopes),
+            api_key_id=record.id,
+        )
+    cache.put(key, principal)
+    return principal
+
+
+def authenticate(engine: Engine, settings: Settings, cache: CredentialCache, authorization: str | None) -> Principal | None:
+    """Turn an `Authorization` header value into a principal; `None` when there is none."""
+    if not authorization:
+        return None
+    scheme, _, credential = authorization.strip().partition(" ")
+    credential = credential.strip()
+    if scheme.lower() != "bearer" or not credential:
+        raise UnauthenticatedError("Use the Authorization header: Bearer <token or API key>")
+    if credential.startswith(api_keys.KEY_PREFIX):
+        return principal_from_api_key(engine, cache, credential)
+    return principal_from_token(engine, settings, cache, credential)

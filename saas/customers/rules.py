@@ -1,0 +1,81 @@
+"""Which customers a principal may see, and the list filters, as SQL: the one place for both.
+
+The compiled GraphQL reads and the services both call these, so a rule cannot differ
+between reading a list and changing a record.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from saas.auth.principal import Principal
+
+LIFECYCLE_STAGES = ("lead", "prospect", "customer", "churned")
+CUSTOMER_KINDS = ("company", "person")
+
+
+@dataclass
+class SqlCondition:
+    """A SQL boolean expression over a table alias, with its bind parameters."""
+
+    parts: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, sql: str, **params: Any) -> None:
+        self.parts.append(sql)
+        self.params.update(params)
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.parts) if self.parts else "TRUE"
+
+
+def customer_visibility(principal: Principal, alias: str, condition: SqlCondition) -> None:
+    """Sales reps see the customers they own and the unowned pool; other roles see all."""
+    if not principal.sees_all_customers:
+        condition.add(
+            f"({alias}.owner_id IS NULL OR {alias}.owner_id = :viewer_membership_id)",
+            viewer_membership_id=principal.membership_id,
+        )
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    search: str | None = None
+    owner_id: uuid.UUID | None = None
+    unowned: bool | None = None
+    tag: str | None = None
+    lifecycle_stage: str | None = None
+    include_deleted: bool = False
+    only_deleted: bool = False
+
+
+def escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def customer_conditions(principal: Principal, alias: str, flt: CustomerFilter | None) -> SqlCondition:
+    """Tenant, visibility, soft-delete and filter conditions for a customers list."""
+    flt = flt or CustomerFilter()
+    condition = SqlCondition()
+    condition.add(f"{alias}.tenant_id = :tenant_id", tenant_id=principal.tenant_id)
+    if flt.only_deleted:
+        condition.add(f"{alias}.deleted_at IS NOT NULL")
+    elif not flt.include_deleted:
+        condition.add(f"{alias}.deleted_at IS NULL")
+    customer_visibility(principal, alias, condition)
+    if flt.search:
+        condition.add(f"{alias}.name ILIKE :search", search=f"%{escape_like(flt.search.strip())}%")
+    if flt.owner_id is not None:
+        condition.add(f"{alias}.owner_id = :owner_id", owner_id=flt.owner_id)
+    if flt.unowned is True:
+        condition.add(f"{alias}.owner_id IS NULL")
+    elif flt.unowned is False:
+        condition.add(f"{alias}.owner_id IS NOT NULL")
+    if flt.tag:
+        condition.add(f"{alias}.tags @> ARRAY[CAST(:tag AS varchar)]", tag=flt.tag.strip().lower())
+    if flt.lifecycle_stage:
+        condition.add(f"{alias}.lifecycle_stage = :lifecycle_stage", lifecycle_stage=flt.lifecycle_stage)
+    return condition

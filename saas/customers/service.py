@@ -1,0 +1,223 @@
+"""Changing customers and contacts: validation, visibility, versions, the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from saas.audit.log import record_change, snapshot
+from saas.auth.permissions import CUSTOMERS_DELETE, CUSTOMERS_WRITE, require
+from saas.auth.principal import Principal
+from saas.customers.models import Contact, Customer
+from saas.customers.rules import CUSTOMER_KINDS, LIFECYCLE_STAGES, SqlCondition, customer_visibility
+from saas.errors import ConflictError, FieldError, InputInvalid, NotFoundError, UserErrorCode
+from saas.tenancy.models import Membership
+from saas.validation import Checker
+
+CUSTOMER_FIELDS = (
+    "name", "kind", "industry", "tier", "lifecycle_stage", "owner_id", "source", "tags",
+    "notes", "last_contacted_at", "next_follow_up_at", "custom_fields",
+)  # fmt: skip
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _check_customer(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    check = Checker(data)
+    check.text("name", required=creating or "name" in data, max_length=200)
+    check.choice("kind", CUSTOMER_KINDS)
+    check.text("industry", max_length=100)
+    check.text("tier", max_length=20)
+    check.choice("lifecycle_stage", LIFECYCLE_STAGES)
+    check.text("source", max_length=100)
+    check.tags("tags")
+    check.text("notes", max_length=10_000)
+    for name in ("owner_id", "last_contacted_at", "next_follow_up_at"):
+        check.passthrough(name)
+    if "custom_fields" in data:
+        fields = data["custom_fields"]
+        if fields is not None and not isinstance(fields, dict):
+            check.fail("customFields", UserErrorCode.INVALID, "customFields must be a JSON object")
+        elif fields is not None and len(str(fields)) > 20_000:
+            check.fail("customFields", UserErrorCode.TOO_LONG, "customFields is too large")
+        else:
+            check.clean["custom_fields"] = fields or {}
+    return check.done()
+
+
+def _check_owner(session: Session, principal: Principal, owner_id: uuid.UUID | None) -> None:
+    if owner_id is None:
+        return
+    if not principal.sees_all_customers and owner_id != principal.membership_id:
+        raise InputInvalid([FieldError(["input", "ownerId"], UserErrorCode.INVALID, "Sales reps can only own customers themselves")])
+    owner = session.get(Membership, (principal.tenant_id, owner_id))
+    if owner is None or not owner.is_active:
+        raise InputInvalid([FieldError(["input", "ownerId"], UserErrorCode.NOT_FOUND, "No such member")])
+
+
+def get_customer(session: Session, principal: Principal, customer_id: uuid.UUID, *, lock: bool = False, deleted: bool = False) -> Customer:
+    """The customer if it exists in the principal's tenant and is visible to them, else NOT_FOUND."""
+    condition = SqlCondition()
+    customer_visibility(principal, "customers", condition)
+    query = (
+        select(Customer)
+        .where(Customer.id == customer_id, text(condition.sql))
+        .where(Customer.deleted_at.is_not(None) if deleted else Customer.deleted_at.is_(None))
+        .params(**condition.params)
+    )
+    if lock:
+        query = query.with_for_update()
+    customer = session.scalars(query).first()
+    if customer is None:
+        raise NotFoundError("Customer not found", id=str(customer_id))
+    return customer
+
+
+def _check_version(record: Customer | Contact, version: int) -> None:
+    if record.version != version:
+        raise ConflictError(current_version=record.version)
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise ConflictError() from exc
+
+
+def create_customer(session: Session, principal: Principal, data: dict[str, Any]) -> Customer:
+    require(principal.permissions, CUSTOMERS_WRITE)
+    clean = _check_customer(data, creating=True)
+    if "owner_id" not in clean and not principal.sees_all_customers:
+        clean["owner_id"] = principal.membership_id
+    _check_owner(session, principal, clean.get("owner_id"))
+    customer = Customer(id=uuid.uuid4(), **clean)
+    session.add(customer)
+    session.flush()
+    session.refresh(customer)
+    record_change(session, principal, "customer.created", "Customer", customer.id, None, snapshot(customer))
+    return customer
+
+
+def update_customer(session: Session, principal: Principal, customer_id: uuid.UUID, version: int, data: dict[str, Any]) -> Customer:
+    require(principal.permissions, CUSTOMERS_WRITE)
+    clean = _check_customer(data, creating=False)
+    customer = get_customer(session, principal, customer_id)
+    _check_version(customer, version)
+    if "owner_id" in clean:
+        _check_owner(session, principal, clean["owner_id"])
+    before = snapshot(customer)
+    for key, value in clean.items():
+        setattr(customer, key, value)
+    customer.updated_at = _now()
+    _flush(session)
+    record_change(session, principal, "customer.updated", "Customer", customer.id, before, snapshot(customer))
+    return customer
+
+
+def delete_customer(session: Session, principal: Principal, customer_id: uuid.UUID, version: int | None) -> Customer:
+    require(principal.permissions, CUSTOMERS_DELETE)
+    customer = get_customer(session, principal, customer_id)
+    if version is not None:
+        _check_version(customer, version)
+    before = snapshot(customer)
+    customer.deleted_at = _now()
+    _flush(session)
+    record_change(session, principal, "customer.deleted", "Customer", customer.id, before, snapshot(customer))
+    return customer
+
+
+def restore_customer(session: Session, principal: Principal, customer_id: uuid.UUID) -> Customer:
+    require(principal.permissions, CUSTOMERS_DELETE)
+    customer = get_customer(session, principal, customer_id, deleted=True)
+    before = snapshot(customer)
+    customer.deleted_at = None
+    _flush(session)
+    record_change(session, principal, "customer.restored", "Customer", customer.id, before, snapshot(customer))
+    return customer
+
+
+def _check_contact(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    check = Checker(data)
+    check.text("name", required=creating or "name" in data, max_length=200)
+    check.text("title", max_length=100)
+    check.email("email")
+    check.phone("phone")
+    check.passthrough("is_primary")
+    return check.done()
+
+
+def get_contact(session: Session, principal: Principal, contact_id: uuid.UUID) -> Contact:
+    contact = session.scalars(select(Contact).where(Contact.id == contact_id, Contact.deleted_at.is_(None))).first()
+    if contact is None:
+        raise NotFoundError("Contact not found", id=str(contact_id))
+    get_customer(session, principal, contact.customer_id)  # the contact is visible with its customer
+    return contact
+
+
+def _make_primary(session: Session, contact: Contact) -> None:
+    session.execute(
+        update(Contact)
+        .where(Contact.customer_id == contact.customer_id, Contact.id != contact.id, Contact.is_primary.is_(True))
+        .values(is_primary=False, version=Contact.version + 1, updated_at=_now())
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def create_contact(session: Session, principal: Principal, customer_id: uuid.UUID, data: dict[str, Any]) -> Contact:
+    require(principal.permissions, CUSTOMERS_WRITE)
+    clean = _check_contact(data, creating=True)
+    # Locking the customer serialises changes of its primary contact.
+    customer = get_customer(session, principal, customer_id, lock=True)
+    has_primary = session.scalar(
+        select(Contact.id).where(Contact.customer_id == customer.id, Contact.is_primary.is_(True), Contact.deleted_at.is_(None))
+    )
+    contact = Contact(id=uuid.uuid4(), customer_id=customer.id, **clean)
+    if contact.is_primary is None:
+        contact.is_primary = has_primary is None
+    if contact.is_primary:
+        _make_primary(session, contact)
+    session.add(contact)
+    session.flush()
+    session.refresh(contact)
+    record_change(session, principal, "contact.created", "Contact", contact.id, None, snapshot(contact))
+    return contact
+
+
+def update_contact(session: Session, principal: Principal, contact_id: uuid.UUID, version: int, data: dict[str, Any]) -> Contact:
+    require(principal.permissions, CUSTOMERS_WRITE)
+    clean = _check_contact(data, creating=False)
+    contact = get_contact(session, principal, contact_id)
+    _check_version(contact, version)
+    if clean.get("is_primary") is False and contact.is_primary:
+        raise InputInvalid([FieldError(["input", "isPrimary"], UserErrorCode.INVALID, "Make another contact primary instead")])
+    get_customer(session, principal, contact.customer_id, lock=True)
+    before = snapshot(contact)
+    if clean.get("is_primary"):
+        _make_primary(session, contact)
+    for key, value in clean.items():
+        setattr(contact, key, value)
+    contact.updated_at = _now()
+    _flush(session)
+    record_change(session, principal, "contact.updated", "Contact", contact.id, before, snapshot(contact))
+    return contact
+
+
+def delete_contact(session: Session, principal: Principal, contact_id: uuid.UUID, version: int | None) -> Contact:
+    require(principal.permissions, CUSTOMERS_WRITE)
+    contact = get_contact(session, principal, contact_id)
+    if version is not None:
+        _check_version(contact, version)
+    before = snapshot(contact)
+    contact.deleted_at = _now()
+    contact.is_primary = False
+    _flush(session)
+    record_change(session, principal, "contact.deleted", "Contact", contact.id, before, snapshot(contact))
+    return contact

@@ -1,0 +1,1 @@
+"""Database foundations: declarative base, engines, and the row-level security helpers."""

@@ -1,0 +1,56 @@
+"""Engines: the owner's (migrations) and the application role's (everything at run time)."""
+
+from __future__ import annotations
+
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import URL, make_url
+
+from saas.config import Settings
+
+
+# Timestamps leave PostgreSQL as UTC, whether Python or PostgreSQL renders them.
+CONNECT_ARGS = {"application_name": "saas", "options": "-c timezone=UTC"}
+
+
+def owner_url(database_url: str) -> URL:
+    url = make_url(database_url)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg2")
+    return url
+
+
+def app_url(settings: Settings, database_url: str) -> URL:
+    """The same database, reached as the application role (no ownership, no BYPASSRLS)."""
+    return owner_url(database_url).set(username=settings.app_role, password=settings.app_role_password)
+
+
+def create_app_engine(settings: Settings, database_url: str) -> Engine:
+    # QueuePool keeps up to pool_size connections open between requests; a pool that
+    # closes returned connections makes most requests pay for a new backend.
+    return create_engine(
+        app_url(settings, database_url),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=False,
+        pool_recycle=3600,
+        connect_args=CONNECT_ARGS,
+    )
+
+
+def create_read_engine(settings: Settings, database_url: str) -> Engine:
+    """Autocommit engine for the compiled reads (see saas/db/reads.py)."""
+    return create_engine(
+        app_url(settings, database_url),
+        isolation_level="AUTOCOMMIT",
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_recycle=3600,
+        connect_args=CONNECT_ARGS,
+    )
+
+
+def create_owner_engine(database_url: str) -> Engine:
+    return create_engine(owner_url(database_url), pool_size=2, max_overflow=2)
+
+

@@ -1,0 +1,8 @@
+"""Imports every model so that `Base.metadata` is complete (migrations and tests use it)."""
+
+from saas.audit.models import AuditEntry
+from saas.customers.models import Contact, Customer
+from saas.db.base import Base
+from saas.tenancy.models import ApiKey, Membership, Tenant, User
+
+__all__ = ["ApiKey", "AuditEntry", "Base", "Contact", "Customer", "Membership", "Tenant", "User"]

@@ -1,0 +1,96 @@
+"""Error codes and the exceptions that carry them; the GraphQL layer turns these into errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+
+class ErrorCode(str, Enum):
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    RATE_LIMITED = "RATE_LIMITED"
+    PLUGIN_NOT_ENABLED = "PLUGIN_NOT_ENABLED"
+    GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+
+class UserErrorCode(str, Enum):
+    """Codes of `userErrors` entries in mutation payloads."""
+
+    REQUIRED = "REQUIRED"
+    TOO_LONG = "TOO_LONG"
+    TOO_SHORT = "TOO_SHORT"
+    INVALID = "INVALID"
+    INVALID_EMAIL = "INVALID_EMAIL"
+    INVALID_PHONE = "INVALID_PHONE"
+    TAKEN = "TAKEN"
+    NOT_FOUND = "NOT_FOUND"
+    NOT_DELETED = "NOT_DELETED"
+    LAST_OWNER = "LAST_OWNER"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+
+
+class AppError(Exception):
+    """An expected failure that reaches the client with its code."""
+
+    code: ErrorCode = ErrorCode.INTERNAL_SERVER_ERROR
+    default_message = "Internal server error"
+
+    def __init__(self, message: str | None = None, **extensions: Any) -> None:
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.extensions = extensions
+
+
+class UnauthenticatedError(AppError):
+    code = ErrorCode.UNAUTHENTICATED
+    default_message = "Authentication required"
+
+
+class ForbiddenError(AppError):
+    code = ErrorCode.FORBIDDEN
+    default_message = "You do not have permission to do this"
+
+
+class NotFoundError(AppError):
+    code = ErrorCode.NOT_FOUND
+    default_message = "Not found"
+
+
+class ConflictError(AppError):
+    code = ErrorCode.CONFLICT
+    default_message = "The record was changed by someone else; reload it and try again"
+
+
+class BadUserInputError(AppError):
+    code = ErrorCode.BAD_USER_INPUT
+    default_message = "Invalid input"
+
+
+class QueryTooComplexError(AppError):
+    code = ErrorCode.QUERY_TOO_COMPLEX
+    default_message = "Query is too complex"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One validation or business-rule failure of a mutation input."""
+
+    field: list[str]
+    code: UserErrorCode
+    message: str
+
+
+class InputInvalid(Exception):
+    """Raised by services when input fails validation; becomes `userErrors`, writes nothing."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(e.message for e in errors))
+        self.errors = errors

@@ -1,0 +1,1 @@
+"""The GraphQL schema: one folder per domain, each with types, queries, mutations and SQL."""

@@ -1,0 +1,1 @@
+"""Accounts: login, the caller, members, API keys and the audit log."""

@@ -1,0 +1,249 @@
+"""Accounts queries and mutations: login, me, members, API keys, audit log."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import strawberry
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from strawberry.types import Info
+
+from saas.audit.models import AuditEntry as AuditRow
+from saas.auth import api_keys
+from saas.auth.login import login as login_service
+from saas.auth.permissions import AUDIT_READ, MEMBERS_READ, require
+from saas.auth.principal import Principal
+from saas.schema.accounts.types import ApiKey, AuditEntry, AuditEntryConnection, AuditEntryEdge, Me, Tenant
+from saas.schema.common import PageInfo, UserError, provided, run_mutation
+from saas.schema.customers.types import Member, Role
+from saas.schema.relay import decode_cursor, decode_id, encode_cursor, from_global_id, page_size
+from saas.tenancy import service as tenancy
+from saas.tenancy.models import ApiKey as ApiKeyRow
+from saas.tenancy.models import Membership
+from saas.tenancy.models import Tenant as TenantRow
+from saas.schema.context import RequestContext
+
+
+
+@strawberry.input
+class LoginInput:
+    email: str
+    password: str
+    tenant: str = strawberry.field(description="The tenant's slug.")
+
+
+@strawberry.type
+class LoginPayload:
+    token: str | None = None
+    member: Member | None = None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class AddMemberInput:
+    email: str
+    role: Role
+    name: str | None = strawberry.UNSET
+    password: str | None = strawberry.field(default=strawberry.UNSET, description="Needed when the user is new.")
+
+
+@strawberry.input
+class UpdateMemberRoleInput:
+    id: strawberry.ID
+    role: Role
+
+
+@strawberry.input
+class RemoveMemberInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class MemberPayload:
+    member: Member | None = None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class AddMemberPayload(MemberPayload):
+    pass
+
+
+@strawberry.type
+class UpdateMemberRolePayload(MemberPayload):
+    pass
+
+
+@strawberry.type
+class RemoveMemberPayload(MemberPayload):
+    pass
+
+
+@strawberry.input
+class CreateApiKeyInput:
+    name: str
+    scopes: list[str] = strawberry.field(description="Permission strings, e.g. customers:read.")
+
+
+@strawberry.type
+class CreateApiKeyPayload:
+    api_key: ApiKey | None = None
+    secret: str | None = strawberry.field(default=None, description="The full key; shown only this once.")
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class RevokeApiKeyInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class RevokeApiKeyPayload:
+    api_key: ApiKey | None = None
+    user_errors: list[UserError]
+
+
+def _me(session: Session, principal: Principal) -> Me:
+    tenant = session.get(TenantRow, principal.tenant_id)
+    assert tenant is not None
+    member = None
+    if principal.membership_id is not None:
+        row = session.get(Membership, (principal.tenant_id, principal.membership_id))
+        member = Member.from_model(row) if row else None
+    return Me(
+        member=member,
+        email=member.email if member else None,
+        role=Role(principal.role.value) if principal.role else None,
+        permissions=sorted(principal.permissions),
+        tenant=Tenant.from_model(tenant),
+    )
+
+
+def _members(session: Session, principal: Principal) -> list[Member]:
+    require(principal.permissions, MEMBERS_READ)
+    rows = session.scalars(select(Membership).where(Membership.is_active.is_(True)).order_by(Membership.created_at, Membership.id))
+    return [Member.from_model(row) for row in rows]
+
+
+def _api_keys(session: Session, principal: Principal) -> list[ApiKey]:
+    require(principal.permissions, api_keys.API_KEYS_MANAGE)
+    rows = session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at, ApiKeyRow.id))
+    return [ApiKey.from_model(row) for row in rows]
+
+
+def _audit_page(session: Session, principal: Principal, limit: int, after: int | None, entity: tuple[str, uuid.UUID] | None) -> AuditEntryConnection:
+    require(principal.permissions, AUDIT_READ)
+    query = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit + 1)
+    if after is not None:
+        query = query.where(AuditRow.id < after)
+    if entity is not None:
+        query = query.where(AuditRow.entity_type == entity[0], AuditRow.entity_id == str(entity[1]))
+    rows = list(session.scalars(query))
+    edges = [AuditEntryEdge(node=AuditEntry.from_model(r), cursor=encode_cursor([r.id])) for r in rows[:limit]]
+    return AuditEntryConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(rows) > limit,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
+
+
+@strawberry.type
+class AccountQueries:
+    @strawberry.field(description="The caller; UNAUTHENTICATED without a credential.")
+    async def me(self, info: Info[RequestContext, None]) -> Me:
+        return await info.context.read(_me, info.context.require_principal())
+
+    @strawberry.field(description="Active members of the tenant.")
+    async def members(self, info: Info[RequestContext, None]) -> list[Member]:
+        return await info.context.read(_members, info.context.require_principal())
+
+    @strawberry.field(description="The tenant's API keys (never their secrets).")
+    async def api_keys(self, info: Info[RequestContext, None]) -> list[ApiKey]:
+        return await info.context.read(_api_keys, info.context.require_principal())
+
+    @strawberry.field(description="Changes, newest first; optionally of one entity (any Node id).")
+    async def audit_log(
+        self, info: Info[RequestContext, None], first: int | None = 20, after: str | None = None, entity_id: strawberry.ID | None = None
+    ) -> AuditEntryConnection:
+        context = info.context
+        limit = page_size(first, context.runtime.settings.max_page_size)
+        after_id = int(decode_cursor(after, 1)[0]) if after else None
+        entity = from_global_id(entity_id) if entity_id else None
+        return await context.read(_audit_page, context.require_principal(), limit, after_id, entity)
+
+
+@strawberry.type
+class AccountMutations:
+    @strawberry.mutation(description="Exchange e-mail, password and tenant slug for a bearer token.")
+    async def login(self, info: Info[RequestContext, None], input: LoginInput) -> LoginPayload:
+        runtime = info.context.runtime
+
+        async def run() -> dict[str, Any]:
+            result = await info.context.global_work(login_service, runtime.engine, runtime.settings, input.email, input.password, input.tenant)
+            return {"token": result.token, "member": Member.from_model(result.membership)}
+
+        return await run_mutation(run, LoginPayload)
+
+    @strawberry.mutation
+    async def add_member(self, info: Info[RequestContext, None], input: AddMemberInput) -> AddMemberPayload:
+        context = info.context
+        data = provided(input)
+        data["role"] = input.role.value
+
+        async def run() -> dict[str, Any]:
+            row = await context.write(tenancy.add_member, context.require_principal(), data)
+            return {"member": Member.from_model(row)}
+
+        return await run_mutation(run, AddMemberPayload)
+
+    @strawberry.mutation
+    async def update_member_role(self, info: Info[RequestContext, None], input: UpdateMemberRoleInput) -> UpdateMemberRolePayload:
+        context = info.context
+        member_id = decode_id(input.id, "Member")
+
+        async def run() -> dict[str, Any]:
+            row = await context.write(tenancy.update_member_role, context.require_principal(), member_id, input.role.value)
+            context.runtime.credentials.forget_tenant(row.tenant_id)
+            return {"member": Member.from_model(row)}
+
+        return await run_mutation(run, UpdateMemberRolePayload)
+
+    @strawberry.mutation(description="Ends the membership; the member's tokens stop working.")
+    async def remove_member(self, info: Info[RequestContext, None], input: RemoveMemberInput) -> RemoveMemberPayload:
+        context = info.context
+        member_id = decode_id(input.id, "Member")
+
+        async def run() -> dict[str, Any]:
+            row = await context.write(tenancy.remove_member, context.require_principal(), member_id)
+            context.runtime.credentials.forget_tenant(row.tenant_id)
+            return {"member": Member.from_model(row)}
+
+        return await run_mutation(run, RemoveMemberPayload)
+
+    @strawberry.mutation
+    async def create_api_key(self, info: Info[RequestContext, None], input: CreateApiKeyInput) -> CreateApiKeyPayload:
+        context = info.context
+
+        async def run() -> dict[str, Any]:
+            row, secret = await context.write(api_keys.create_api_key, context.require_principal(), provided(input))
+            return {"api_key": ApiKey.from_model(row), "secret": secret}
+
+        return await run_mutation(run, CreateApiKeyPayload)
+
+    @strawberry.mutation(description="The key stops working at once.")
+    async def revoke_api_key(self, info: Info[RequestContext, None], input: RevokeApiKeyInput) -> RevokeApiKeyPayload:
+        context = info.context
+        key_id = decode_id(input.id, "ApiKey")
+
+        async def run() -> dict[str, Any]:
+            row = await context.write(api_keys.revoke_api_key, context.require_principal(), key_id)
+            context.runtime.credentials.forget_tenant(row.tenant_id)
+            return {"api_key": ApiKey.from_model(row)}
+
+        return await run_mutation(run, RevokeApiKeyPayload)

@@ -1,0 +1,94 @@
+"""GraphQL types of the caller, tenants, API keys and audit entries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from saas.audit.models import AuditEntry as AuditRow
+from saas.schema.common import Node, PageInfo
+from saas.schema.customers.types import Member, Role
+from saas.schema.relay import to_global_id
+from saas.tenancy.models import ApiKey as ApiKeyRow
+from saas.tenancy.models import Tenant as TenantRow
+
+
+@strawberry.type
+class Tenant:
+    id: strawberry.ID
+    slug: str
+    name: str
+
+    @classmethod
+    def from_model(cls, row: TenantRow) -> Tenant:
+        return cls(id=strawberry.ID(to_global_id("Tenant", row.id)), slug=row.slug, name=row.name)
+
+
+@strawberry.type(description="The authenticated caller in the tenant their credential names.")
+class Me:
+    member: Member | None = strawberry.field(description="Null for API keys.")
+    email: str | None
+    role: Role | None
+    permissions: list[str]
+    tenant: Tenant
+
+
+@strawberry.type
+class ApiKey(Node):
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def from_model(cls, row: ApiKeyRow) -> ApiKey:
+        return cls(
+            id=strawberry.ID(to_global_id("ApiKey", row.id)),
+            name=row.name,
+            scopes=list(row.scopes),
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            revoked_at=row.revoked_at,
+        )
+
+
+@strawberry.type(description="One change: who, what, when, with the state before and after.")
+class AuditEntry:
+    id: strawberry.ID
+    action: str
+    entity_type: str
+    entity_id: strawberry.ID
+    actor: str
+    before: JSON | None
+    after: JSON | None
+    request_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, row: AuditRow) -> AuditEntry:
+        return cls(
+            id=strawberry.ID(to_global_id("AuditEntry", row.id)),
+            action=row.action,
+            entity_type=row.entity_type,
+            entity_id=strawberry.ID(to_global_id(row.entity_type, row.entity_id)),
+            actor=row.actor_label,
+            before=row.before,
+            after=row.after,
+            request_id=row.request_id,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type
+class AuditEntryEdge:
+    node: AuditEntry
+    cursor: str
+
+
+@strawberry.type
+class AuditEntryConnection:
+    edges: list[AuditEntryEdge]
+    page_info: PageInfo

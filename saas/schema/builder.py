@@ -1,0 +1,72 @@
+"""Assembles the schema from the domains' queries, mutations and subscriptions."""
+
+from __future__ import annotations
+
+
+import strawberry
+from strawberry.types import Info
+
+from saas.errors import NotFoundError
+from saas.schema.accounts.resolvers import AccountMutations, AccountQueries
+from saas.schema.accounts.types import ApiKey
+from saas.schema.common import Node
+from saas.schema.customers.mutations import CustomerMutations
+from saas.schema.customers.queries import (
+    CustomerQueries,
+    contact_condition,
+    customer_condition,
+    single_object,
+)
+from saas.schema.customers.sql import CONTACT, CUSTOMER, MEMBER
+from saas.schema.customers.subscriptions import CustomerSubscriptions
+from saas.schema.customers.types import Contact, Customer, Member
+from saas.schema.execution import PassthroughExecutor
+from saas.schema.relay import from_global_id
+from saas.schema.context import RequestContext
+
+
+
+def _member_condition(context: RequestContext):  # type: ignore[no-untyped-def]
+    from saas.customers.rules import SqlCondition
+
+    condition = SqlCondition()
+    condition.add("r.tenant_id = :tenant_id", tenant_id=context.require_principal().tenant_id)
+    return condition
+
+
+NODE_TYPES = {
+    "Customer": (CUSTOMER, customer_condition),
+    "Contact": (CONTACT, contact_condition),
+    "Member": (MEMBER, _member_condition),
+}
+
+
+@strawberry.type
+class Query(CustomerQueries, AccountQueries):
+    @strawberry.field(description="Any object by its global id; NOT_FOUND when missing or not visible.")
+    async def node(self, info: Info[RequestContext, None], id: strawberry.ID) -> Node:
+        type_name, raw_id = from_global_id(id)
+        if type_name not in NODE_TYPES:
+            raise NotFoundError("Not found", id=id)
+        sql_type, condition = NODE_TYPES[type_name]
+        return await single_object(info, sql_type, raw_id, condition(info.context))  # type: ignore[return-value]
+
+
+@strawberry.type
+class Mutation(CustomerMutations, AccountMutations):
+    pass
+
+
+@strawberry.type
+class Subscription(CustomerSubscriptions):
+    pass
+
+
+def build_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=[Customer, Contact, Member, ApiKey],
+        execution_context_class=PassthroughExecutor,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,64 @@
+"""Types every domain shares: Node, PageInfo, UserError, and the payload helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import strawberry
+from strawberry.types.unset import UNSET
+
+from saas.errors import FieldError, InputInvalid
+
+
+@strawberry.interface(description="An object with a globally unique, opaque id.")
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type(description="A validation or business-rule failure of a mutation's input.")
+class UserError:
+    field: list[str] | None
+    code: str
+    message: str
+
+    @classmethod
+    def from_field_error(cls, error: FieldError) -> UserError:
+        return cls(field=_camel_path(error.field), code=error.code.value, message=error.message)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _camel_path(path: list[str]) -> list[str]:
+    return [_camel(part) for part in path]
+
+
+def provided(input_obj: object, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The fields a client actually sent (unset ones left out), in snake_case."""
+    return {
+        name: value
+        for name, value in vars(input_obj).items()
+        if value is not UNSET and name not in skip
+    }
+
+
+async def run_mutation(
+    work: Callable[[], Any], payload: Callable[..., Any]
+) -> Any:
+    """Await `work`; turn input failures into a payload with `userErrors` (nothing written)."""
+    try:
+        result = await work()
+    except InputInvalid as invalid:
+        return payload(user_errors=[UserError.from_field_error(e) for e in invalid.errors])
+    return payload(**result, user_errors=[]) if isinstance(result, dict) else result

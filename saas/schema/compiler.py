@@ -1,0 +1,286 @@
+"""Compiles a GraphQL selection set into one SQL statement whose JSON PostgreSQL builds.
+
+A compiled field's resolver returns the JSON as an `orjson.Fragment`; the executor passes
+it through untouched (see `execution.py`), so Python never completes those fields one by
+one. Tenant filter, row-level security (the statement runs with `app.tenant_id` set) and
+visibility rules are part of the statement. A selection with a field that has no SQL
+mapping raises `NotCompilable`, and the caller falls back to ordinary resolvers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLResolveInfo,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
+from graphql.execution.values import get_directive_values
+from graphql.type import GraphQLIncludeDirective, GraphQLSkipDirective
+
+from saas.customers.rules import SqlCondition
+from saas.schema.relay import cursor_sql
+
+# PostgreSQL functions take at most 100 arguments: 50 key/value pairs per json_build_object.
+MAX_KEYS_PER_OBJECT = 50
+
+
+class NotCompilable(Exception):
+    """The selection needs a field computed in Python."""
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A nested object or list: the target type and how its rows join the parent's (`{p}`/`{t}`)."""
+
+    target: str
+    table: str
+    join: str
+    order: str | None = None  # set for lists
+
+
+@dataclass(frozen=True)
+class SqlType:
+    """How one GraphQL object type maps to SQL: column expressions over the alias `{t}`."""
+
+    name: str
+    table: str
+    columns: dict[str, str]
+    relations: dict[str, Relation] = field(default_factory=dict)
+    interfaces: frozenset[str] = frozenset({"Node"})
+
+
+SQL_TYPES: dict[str, SqlType] = {}
+
+
+def register(sql_type: SqlType) -> SqlType:
+    SQL_TYPES[sql_type.name] = sql_type
+    return sql_type
+
+
+@dataclass
+class CompileState:
+    fragments: dict[str, Any]
+    variables: dict[str, Any]
+    aliases: int = 0
+
+    def new_alias(self) -> str:
+        self.aliases += 1
+        return f"t{self.aliases}"
+
+
+def state_from(info: GraphQLResolveInfo) -> CompileState:
+    return CompileState(fragments=info.fragments, variables=info.variable_values.coerced)
+
+
+def _included(node: Any, state: CompileState) -> bool:
+    skip = get_directive_values(GraphQLSkipDirective, node, state.variables)
+    if skip and skip.get("if"):
+        return False
+    include = get_directive_values(GraphQLIncludeDirective, node, state.variables)
+    return not (include and include.get("if") is False)
+
+
+def collect(selection_set: SelectionSetNode | None, type_name: str, state: CompileState, interfaces: frozenset[str] = frozenset()) -> dict[str, list[FieldNode]]:
+    """Response key → field nodes, following fragments whose type condition applies."""
+    fields: dict[str, list[FieldNode]] = {}
+    if selection_set is None:
+        return fields
+    for selection in selection_set.selections:
+        if not _included(selection, state):
+            continue
+        if isinstance(selection, FieldNode):
+            key = selection.alias.value if selection.alias else selection.name.value
+            fields.setdefault(key, []).append(selection)
+            continue
+        if isinstance(selection, FragmentSpreadNode):
+            fragment = state.fragments[selection.name.value]
+            condition, inner = fragment.type_condition, fragment.selection_set
+        elif isinstance(selection, InlineFragmentNode):
+            condition, inner = selection.type_condition, selection.selection_set
+        else:  # pragma: no cover
+            continue
+        if condition is None or condition.name.value == type_name or condition.name.value in interfaces:
+            for key, nodes in collect(inner, type_name, state, interfaces).items():
+                fields.setdefault(key, []).extend(nodes)
+    return fields
+
+
+def merged_selection(nodes: list[FieldNode]) -> SelectionSetNode:
+    selections = [s for node in nodes if node.selection_set for s in node.selection_set.selections]
+    return SelectionSetNode(selections=tuple(selections))
+
+
+def _json_object(pairs: list[tuple[str, str]]) -> str:
+    if len(pairs) > MAX_KEYS_PER_OBJECT:
+        raise NotCompilable("too many fields in one object")
+    args = ", ".join(f"'{key}', {expr}" for key, expr in pairs)
+    return f"json_build_object({args})"
+
+
+def object_json(sql_type: SqlType, alias: str, selection_set: SelectionSetNode, state: CompileState) -> str:
+    """A `json_build_object(...)` expression for one row of `sql_type` under `alias`."""
+    pairs: list[tuple[str, str]] = []
+    for key, nodes in collect(selection_set, sql_type.name, state, sql_type.interfaces).items():
+        name = nodes[0].name.value
+        if name == "__typename":
+            pairs.append((key, f"'{sql_type.name}'"))
+        elif name in sql_type.columns:
+            pairs.append((key, sql_type.columns[name].format(t=alias)))
+        elif name in sql_type.relations:
+            pairs.append((key, _relation_json(sql_type.relations[name], alias, merged_selection(nodes), state)))
+        else:
+            raise NotCompilable(f"{sql_type.name}.{name}")
+    return _json_object(pairs)
+
+
+def _relation_json(relation: Relation, parent: str, selection_set: SelectionSetNode, state: CompileState) -> str:
+    target = SQL_TYPES[relation.target]
+    alias = state.new_alias()
+    inner = object_json(target, alias, selection_set, state)
+    join = relation.join.format(p=parent, t=alias)
+    if relation.order is None:
+        return f"(SELECT {inner} FROM {relation.table} {alias} WHERE {join})"
+    order = relation.order.format(t=alias)
+    return f"COALESCE((SELECT json_agg({inner} ORDER BY {order}) FROM {relation.table} {alias} WHERE {join}), '[]'::json)"
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """A keyset order: the columns (ending with the id) and their direction."""
+
+    columns: tuple[str, ...]
+    casts: tuple[str, ...]
+    descending: bool
+
+    def order_sql(self, alias: str) -> str:
+        direction = " DESC" if self.descending else ""
+        return ", ".join(f"{alias}.{c}{direction}" for c in self.columns)
+
+    def after_sql(self, alias: str) -> str:
+        op = "<" if self.descending else ">"
+        left = ", ".join(f"{alias}.{c}" for c in self.columns)
+        right = ", ".join(f"CAST(:after_{i} AS {cast})" for i, cast in enumerate(self.casts))
+        return f"({left}) {op} ({right})"
+
+    def cursor_sql(self, alias: str) -> str:
+        return cursor_sql([f"{alias}.{c}" for c in self.columns])
+
+
+def connection_sql(
+    sql_type: SqlType,
+    selection_set: SelectionSetNode,
+    state: CompileState,
+    condition: SqlCondition,
+    sort: SortKey,
+    has_after: bool,
+) -> str:
+    """One statement for a Relay connection: the page, its cursors, page info and total count."""
+    where = condition.sql + (f" AND {sort.after_sql('r')}" if has_after else "")
+    pairs: list[tuple[str, str]] = []
+    for key, nodes in collect(selection_set, f"{sql_type.name}Connection", state).items():
+        name = nodes[0].name.value
+        inner = merged_selection(nodes)
+        if name == "__typename":
+            pairs.append((key, f"'{sql_type.name}Connection'"))
+        elif name == "edges":
+            pairs.append((key, _edges_json(sql_type, inner, state, sort)))
+        elif name == "pageInfo":
+            pairs.append((key, _page_info_json(inner, state, sort)))
+        elif name == "totalCount":
+            pairs.append((key, f"(SELECT count(*) FROM {sql_type.table} r WHERE {condition.sql})"))
+        else:
+            raise NotCompilable(name)
+    page = (
+        f"SELECT r.*, row_number() OVER (ORDER BY {sort.order_sql('r')}) AS page_row "
+        f"FROM {sql_type.table} r WHERE {where} ORDER BY {sort.order_sql('r')} LIMIT :limit"
+    )
+    return f"WITH page AS MATERIALIZED ({page}) SELECT {_json_object(pairs)}::text"
+
+
+def _edges_json(sql_type: SqlType, selection_set: SelectionSetNode, state: CompileState, sort: SortKey) -> str:
+    pairs: list[tuple[str, str]] = []
+    for key, nodes in collect(selection_set, f"{sql_type.name}Edge", state).items():
+        name = nodes[0].name.value
+        if name == "__typename":
+            pairs.append((key, f"'{sql_type.name}Edge'"))
+        elif name == "cursor":
+            pairs.append((key, sort.cursor_sql("e")))
+        elif name == "node":
+            pairs.append((key, object_json(sql_type, "e", merged_selection(nodes), state)))
+        else:
+            raise NotCompilable(name)
+    return (
+        f"COALESCE((SELECT json_agg({_json_object(pairs)} ORDER BY e.page_row) "
+        f"FROM page e WHERE e.page_row <= :first), '[]'::json)"
+    )
+
+
+def _page_info_json(selection_set: SelectionSetNode, state: CompileState, sort: SortKey) -> str:
+    last_row = "(SELECT LEAST(count(*), :first) FROM page)"
+    expressions = {
+        "hasNextPage": "((SELECT count(*) FROM page) > :first)",
+        "hasPreviousPage": ":has_previous",
+        "startCursor": f"(SELECT {sort.cursor_sql('e')} FROM page e WHERE e.page_row = 1 AND :first > 0)",
+        "endCursor": f"(SELECT {sort.cursor_sql('e')} FROM page e WHERE e.page_row = {last_row})",
+        "__typename": "'PageInfo'",
+    }
+    pairs = []
+    for key, nodes in collect(selection_set, "PageInfo", state).items():
+        pairs.append((key, expressions[nodes[0].name.value]))
+    return _json_object(pairs)
+
+
+def single_sql(sql_type: SqlType, selection_set: SelectionSetNode, state: CompileState, condition: SqlCondition) -> str:
+    """One statement for one object (NULL when no visible row matches)."""
+    return f"SELECT (SELECT {object_json(sql_type, 'r', selection_set, state)} FROM {sql_type.table} r WHERE {condition.sql})::text"
+
+
+_NAMED_PARAM = re.compile(r"(?<![:\w]):(\w+)")
+
+
+def to_pyformat(sql: str) -> str:
+    """`:name` placeholders to psycopg2's `%(name)s` (literal `%` doubled)."""
+    return _NAMED_PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+class CompiledCache:
+    """Compiled statements by (document text, field path, condition shape, order, paging)."""
+
+    def __init__(self, max_entries: int = 2048) -> None:
+        self.max_entries = max_entries
+        self.entries: dict[tuple[Any, ...], str] = {}
+
+    def get_or_compile(self, key: tuple[Any, ...], compile_sql: Any) -> str:
+        sql = self.entries.get(key)
+        if sql is None:
+            if len(self.entries) >= self.max_entries:
+                self.entries.clear()
+            sql = self.entries[key] = to_pyformat(compile_sql())
+        return sql
+
+
+COMPILED = CompiledCache()
+
+
+def cache_key(info: GraphQLResolveInfo, *shape: Any) -> tuple[Any, ...] | None:
+    """A key for the compiled statement; None when directives make it depend on variables."""
+    loc = info.operation.loc
+    if loc is None:
+        return None
+    body = loc.source.body
+    if "@skip" in body or "@include" in body:
+        return None
+    return (body, info.operation.name.value if info.operation.name else None, info.path.as_list().__repr__(), *shape)
+
+
+def compile_cached(info: GraphQLResolveInfo, shape: tuple[Any, ...], compile_sql: Any) -> str:
+    key = cache_key(info, *shape)
+    if key is None:
+        return to_pyformat(compile_sql())
+    return COMPILED.get_or_compile(key, compile_sql)

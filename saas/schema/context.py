@@ -1,0 +1,92 @@
+"""The per-request context: who is calling, the tenant-bound session, and the DataLoaders.
+
+Database work is blocking, so it runs in a worker thread; a per-request lock keeps the
+request's one session used by one thread at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from saas.auth.principal import Principal
+from saas.errors import UnauthenticatedError
+from saas.runtime import Runtime
+from saas.tenancy.session import make_session
+
+T = TypeVar("T")
+
+
+@dataclass
+class RequestContext:
+    runtime: Runtime
+    principal: Principal | None
+    request_id: str
+    loaders: dict[str, Any] = field(default_factory=dict)
+    _session: Session | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def require_principal(self) -> Principal:
+        if self.principal is None:
+            raise UnauthenticatedError()
+        return self.principal
+
+    def _tenant_session(self) -> Session:
+        if self._session is None:
+            principal = self.require_principal()
+            self._session = make_session(self.runtime.engine, principal.tenant_id)
+        return self._session
+
+    async def read(self, work: Callable[..., T], *args: Any) -> T:
+        """Run `work(session, *args)` on the request's tenant-bound session."""
+        async with self._lock:
+            return await run_in_threadpool(self._read_sync, work, *args)
+
+    def _read_sync(self, work: Callable[..., T], *args: Any) -> T:
+        # The read transaction stays open until the request ends: one snapshot per request.
+        return work(self._tenant_session(), *args)
+
+    async def write(self, work: Callable[..., T], *args: Any) -> T:
+        """Run `work(session, *args)` in its own transaction: committed if it returns, else rolled back."""
+        async with self._lock:
+            return await run_in_threadpool(self._write_sync, work, *args)
+
+    def _write_sync(self, work: Callable[..., T], *args: Any) -> T:
+        session = self._tenant_session()
+        try:
+            result = work(session, *args)
+            session.commit()
+            return result
+        except BaseException:
+            session.rollback()
+            raise
+
+    async def global_work(self, work: Callable[..., T], *args: Any) -> T:
+        """Run blocking work that manages its own sessions (e.g. login before a tenant is known)."""
+        return await run_in_threadpool(work, *args)
+
+    async def publish_customer_event(self, kind: str, customer_id: Any, contact_id: Any = None) -> None:
+        """Tell live subscribers of the tenant (after the change is committed)."""
+        from saas.realtime import publish
+
+        principal = self.require_principal()
+        message = {"kind": kind, "customer_id": str(customer_id), "contact_id": str(contact_id) if contact_id else None}
+        await run_in_threadpool(publish, self.runtime.redis, principal.tenant_id, "customers", message)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()  # rolls back whatever is still open
+            self._session = None
+
+
+async def fetch_compiled(context: RequestContext, sql: str, params: dict[str, Any]) -> str | None:
+    """Run a compiled read statement for the caller's tenant (one round trip)."""
+    from saas.db.reads import fetch_json
+
+    principal = context.require_principal()
+    return await run_in_threadpool(fetch_json, context.runtime.read_engine, principal.tenant_id, sql, params)

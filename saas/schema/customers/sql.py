@@ -1,0 +1,87 @@
+"""How Customer, Contact and Member map to SQL for the compiled reads."""
+
+from __future__ import annotations
+
+from saas.schema.compiler import Relation, SortKey, SqlType, register
+from saas.schema.relay import global_id_sql
+
+MEMBER = register(
+    SqlType(
+        name="Member",
+        table="memberships",
+        columns={
+            "id": global_id_sql("Member", "{t}.id"),
+            "email": "(SELECT u.email FROM users u WHERE u.id = {t}.user_id)",
+            "name": "(SELECT u.name FROM users u WHERE u.id = {t}.user_id)",
+            "role": "upper({t}.role)",
+            "active": "{t}.is_active",
+            "createdAt": "{t}.created_at",
+        },
+    )
+)
+
+CONTACT = register(
+    SqlType(
+        name="Contact",
+        table="contacts",
+        columns={
+            "id": global_id_sql("Contact", "{t}.id"),
+            "name": "{t}.name",
+            "title": "{t}.title",
+            "email": "{t}.email",
+            "phone": "{t}.phone",
+            "isPrimary": "{t}.is_primary",
+            "version": "{t}.version",
+            "createdAt": "{t}.created_at",
+            "updatedAt": "{t}.updated_at",
+        },
+        relations={
+            "customer": Relation(
+                target="Customer", table="customers", join="{t}.tenant_id = {p}.tenant_id AND {t}.id = {p}.customer_id"
+            ),
+        },
+    )
+)
+
+CUSTOMER = register(
+    SqlType(
+        name="Customer",
+        table="customers",
+        columns={
+            "id": global_id_sql("Customer", "{t}.id"),
+            "name": "{t}.name",
+            "kind": "upper({t}.kind)",
+            "industry": "{t}.industry",
+            "tier": "{t}.tier",
+            "lifecycleStage": "upper({t}.lifecycle_stage)",
+            "source": "{t}.source",
+            "tags": "to_json({t}.tags)",
+            "customFields": "{t}.custom_fields",
+            "notes": "{t}.notes",
+            "lastContactedAt": "{t}.last_contacted_at",
+            "nextFollowUpAt": "{t}.next_follow_up_at",
+            "version": "{t}.version",
+            "createdAt": "{t}.created_at",
+            "updatedAt": "{t}.updated_at",
+            "deletedAt": "{t}.deleted_at",
+        },
+        relations={
+            "owner": Relation(target="Member", table="memberships", join="{t}.tenant_id = {p}.tenant_id AND {t}.id = {p}.owner_id"),
+            "contacts": Relation(
+                target="Contact",
+                table="contacts",
+                join="{t}.tenant_id = {p}.tenant_id AND {t}.customer_id = {p}.id AND {t}.deleted_at IS NULL",
+                order="{t}.is_primary DESC, {t}.name, {t}.id",
+            ),
+        },
+    )
+)
+
+CUSTOMER_SORTS: dict[str, SortKey] = {
+    "NAME_ASC": SortKey(("name", "id"), ("varchar", "uuid"), descending=False),
+    "NAME_DESC": SortKey(("name", "id"), ("varchar", "uuid"), descending=True),
+    "CREATED_AT_ASC": SortKey(("created_at", "id"), ("timestamptz", "uuid"), descending=False),
+    "CREATED_AT_DESC": SortKey(("created_at", "id"), ("timestamptz", "uuid"), descending=True),
+    "UPDATED_AT_ASC": SortKey(("updated_at", "id"), ("timestamptz", "uuid"), descending=False),
+    "UPDATED_AT_DESC": SortKey(("updated_at", "id"), ("timestamptz", "uuid"), descending=True),
+}

@@ -1,0 +1,36 @@
+"""Customer subscriptions: changes streamed live to the tenant's clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+from strawberry.types import Info
+
+from saas.auth.permissions import CUSTOMERS_READ, require
+from saas.realtime import listen
+from saas.schema.relay import to_global_id
+from saas.schema.context import RequestContext
+
+
+
+@strawberry.type(description="A change of a customer or one of its contacts.")
+class CustomerEvent:
+    kind: str = strawberry.field(description="customer.created, customer.updated, customer.deleted, contact.created, …")
+    customer_id: strawberry.ID
+    contact_id: strawberry.ID | None
+
+
+@strawberry.type
+class CustomerSubscriptions:
+    @strawberry.subscription(description="Every change of the tenant's customers and contacts, as it happens.")
+    async def customer_events(self, info: Info[RequestContext, None]) -> AsyncGenerator[CustomerEvent, None]:
+        principal = info.context.require_principal()
+        require(principal.permissions, CUSTOMERS_READ)
+        async for message in listen(info.context.runtime.redis_url, principal.tenant_id, "customers"):
+            contact = message.get("contact_id")
+            yield CustomerEvent(
+                kind=message["kind"],
+                customer_id=strawberry.ID(to_global_id("Customer", message["customer_id"])),
+                contact_id=strawberry.ID(to_global_id("Contact", contact)) if contact else None,
+            )

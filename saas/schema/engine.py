@@ -1,0 +1,222 @@
+"""Runs GraphQL operations: cached parsing and validation, execution, error formatting.
+
+Transports (HTTP, WebSocket) call `prepare` then `execute` or `subscribe`; they never see
+an internal exception: those are logged with the request id and masked.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql import execute as graphql_execute
+from graphql import subscribe as graphql_subscribe
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from starlette.concurrency import run_in_threadpool
+
+from saas.auth.principal import Principal
+from saas.db.statements import counting
+from saas.errors import AppError, ErrorCode
+from saas.runtime import Runtime
+from saas.schema.builder import build_schema
+from saas.schema.context import RequestContext
+from saas.schema.execution import PassthroughExecutor, dumps
+from saas.schema.limits import limit_rules
+
+__all__ = ["ExecutionOutcome", "GraphQLEngine", "OperationError", "PreparedOperation", "dumps"]
+
+logger = structlog.get_logger("saas.graphql")
+CACHE_SIZE = 1024
+
+
+class OperationError(Exception):
+    """The request failed before execution: parse, validation, depth/alias limits."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(errors[0]["message"] if errors else "invalid operation")
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class PreparedOperation:
+    document: DocumentNode
+    operation_type: str
+    operation_name: str | None
+
+
+@dataclass
+class ExecutionOutcome:
+    payload: dict[str, Any]
+    request_error: bool
+    statements: int = 0
+
+
+class LRU:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[Any, Any] = OrderedDict()
+
+    def get(self, key: Any) -> Any:
+        value = self.items.get(key)
+        if value is not None:
+            self.items.move_to_end(key)
+        return value
+
+    def put(self, key: Any, value: Any) -> None:
+        self.items[key] = value
+        self.items.move_to_end(key)
+        if len(self.items) > self.size:
+            self.items.popitem(last=False)
+
+
+def _with_code(error: GraphQLError, code: ErrorCode) -> dict[str, Any]:
+    formatted = error.formatted
+    extensions = dict(formatted.get("extensions") or {})
+    extensions.setdefault("code", code.value)
+    return {**formatted, "extensions": extensions}
+
+
+def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
+    """An error as the client sees it: expected ones with their code, the rest masked."""
+    original = error.original_error
+    if original is None:
+        return _with_code(error, ErrorCode.BAD_USER_INPUT)
+    if isinstance(original, AppError):
+        formatted: dict[str, Any] = {"message": original.message, "locations": error.formatted.get("locations"), "path": error.path}
+        formatted["extensions"] = {**original.extensions, "code": original.code.value}
+        return formatted
+    logger.error("unexpected error", request_id=request_id, path=error.path, exc_info=original)
+    return {
+        "message": "Internal server error",
+        "locations": error.formatted.get("locations"),
+        "path": error.path,
+        "extensions": {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
+    }
+
+
+class GraphQLEngine:
+    def __init__(self, runtime: Runtime, schema: Any = None) -> None:
+        self.runtime = runtime
+        self.strawberry_schema = schema or build_schema()
+        self.schema: GraphQLSchema = self.strawberry_schema._schema
+        settings = runtime.settings
+        self.rules = [*specified_rules, *limit_rules(settings.max_query_depth, settings.max_aliases)]
+        if not settings.introspection:
+            self.rules.append(NoSchemaIntrospectionCustomRule)
+        self._documents = LRU(CACHE_SIZE)
+        self._validated = LRU(CACHE_SIZE)
+
+    def prepare(self, query: str, operation_name: str | None) -> PreparedOperation:
+        """Parse and validate (both cached by the query text) and pick the operation."""
+        document = self._documents.get(query)
+        if document is None:
+            try:
+                document = parse(query)
+            except GraphQLError as error:
+                raise OperationError([_with_code(error, ErrorCode.GRAPHQL_PARSE_FAILED)]) from None
+            self._documents.put(query, document)
+        errors = self._validated.get(query)
+        if errors is None:
+            errors = [self._validation_error(e) for e in validate(self.schema, document, self.rules)]
+            self._validated.put(query, errors)
+        if errors:
+            raise OperationError(errors)
+        operation = self._pick_operation(document, operation_name)
+        return PreparedOperation(
+            document=document,
+            operation_type=operation.operation.value,
+            operation_name=operation.name.value if operation.name else None,
+        )
+
+    @staticmethod
+    def _validation_error(error: GraphQLError) -> dict[str, Any]:
+        code = (error.extensions or {}).get("code")
+        return _with_code(error, ErrorCode(code) if code else ErrorCode.GRAPHQL_VALIDATION_FAILED)
+
+    @staticmethod
+    def _pick_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode:
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if operation_name is None:
+            if len(operations) != 1:
+                raise OperationError([{"message": "Name the operation to run (operationName)", "extensions": {"code": ErrorCode.BAD_USER_INPUT.value}}])
+            return operations[0]
+        for operation in operations:
+            if operation.name is not None and operation.name.value == operation_name:
+                return operation
+        raise OperationError([{"message": f"Unknown operation named '{operation_name}'", "extensions": {"code": ErrorCode.BAD_USER_INPUT.value}}])
+
+    def new_context(self, principal: Principal | None, request_id: str) -> RequestContext:
+        return RequestContext(runtime=self.runtime, principal=principal, request_id=request_id)
+
+    def _outcome(self, result: ExecutionResult, request_id: str, statements: int = 0) -> ExecutionOutcome:
+        payload: dict[str, Any] = {}
+        if result.errors:
+            payload["errors"] = [format_error(e, request_id) for e in result.errors]
+        request_error = result.data is None and bool(result.errors) and all(not e.path for e in result.errors)
+        if not request_error:
+            payload["data"] = result.data
+        return ExecutionOutcome(payload=payload, request_error=request_error, statements=statements)
+
+    async def execute(
+        self, prepared: PreparedOperation, variables: dict[str, Any] | None, principal: Principal | None, request_id: str
+    ) -> ExecutionOutcome:
+        context = self.new_context(principal, request_id)
+        with counting() as statements:
+            try:
+                result = graphql_execute(
+                    self.schema,
+                    prepared.document,
+                    context_value=context,
+                    variable_values=variables,
+                    operation_name=prepared.operation_name,
+                    executor_class=PassthroughExecutor,
+                )
+                if not isinstance(result, ExecutionResult):
+                    result = await result
+            finally:
+                if context._session is not None:
+                    await run_in_threadpool(context.close)
+        return self._outcome(result, request_id, statements[0])
+
+    async def subscribe(
+        self, prepared: PreparedOperation, variables: dict[str, Any] | None, principal: Principal | None, request_id: str
+    ) -> AsyncIterator[dict[str, Any]] | ExecutionOutcome:
+        context = self.new_context(principal, request_id)
+        result = graphql_subscribe(
+            self.schema,
+            prepared.document,
+            context_value=context,
+            variable_values=variables,
+            operation_name=prepared.operation_name,
+            executor_class=PassthroughExecutor,
+        )
+        if not isinstance(result, (ExecutionResult,)) and hasattr(result, "__await__"):
+            result = await result
+        if isinstance(result, ExecutionResult):
+            return self._outcome(result, request_id)
+        return self._stream(result, request_id)
+
+    async def _stream(self, results: AsyncIterator[ExecutionResult], request_id: str) -> AsyncIterator[dict[str, Any]]:
+        try:
+            async for result in results:
+                yield self._outcome(result, request_id).payload
+        finally:
+            aclose = getattr(results, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+
+__all__ += ["format_error", "dumps"]

@@ -1,0 +1,69 @@
+"""Relay conventions in one place: opaque global ids, keyset cursors, page sizes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from typing import Any
+
+import orjson
+
+from saas.errors import BadUserInputError, NotFoundError
+
+DEFAULT_PAGE_SIZE = 20
+
+
+def to_global_id(type_name: str, raw_id: uuid.UUID | str) -> str:
+    return base64.b64encode(f"{type_name}:{raw_id}".encode()).decode()
+
+
+def global_id_sql(type_name: str, column: str) -> str:
+    """The same encoding as `to_global_id`, computed by PostgreSQL."""
+    return f"encode(convert_to('{type_name}:' || {column}::text, 'UTF8'), 'base64')"
+
+
+def from_global_id(global_id: str, expected_type: str | None = None) -> tuple[str, uuid.UUID]:
+    """Decode an id; a malformed id or one of another type is NOT_FOUND, like a missing one."""
+    try:
+        type_name, _, raw = base64.b64decode(global_id.encode(), validate=True).decode().partition(":")
+        parsed = uuid.UUID(raw)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise NotFoundError("Not found", id=global_id) from exc
+    if expected_type is not None and type_name != expected_type:
+        raise NotFoundError("Not found", id=global_id)
+    return type_name, parsed
+
+
+def decode_id(global_id: str, expected_type: str) -> uuid.UUID:
+    return from_global_id(global_id, expected_type)[1]
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.b64encode(orjson.dumps(values)).decode()
+
+
+def cursor_sql(value_expressions: list[str]) -> str:
+    """A cursor computed by PostgreSQL: base64 of the JSON array of the sort key."""
+    array = f"json_build_array({', '.join(value_expressions)})::text"
+    return f"translate(encode(convert_to({array}, 'UTF8'), 'base64'), E'\\n', '')"
+
+
+def decode_cursor(cursor: str, length: int) -> list[Any]:
+    try:
+        values = orjson.loads(base64.b64decode(cursor.encode(), validate=True))
+    except (binascii.Error, orjson.JSONDecodeError, ValueError) as exc:
+        raise BadUserInputError("Invalid cursor", argument="after") from exc
+    if not isinstance(values, list) or len(values) != length:
+        raise BadUserInputError("Invalid cursor", argument="after")
+    return values
+
+
+def page_size(first: int | None, maximum: int) -> int:
+    if first is None:
+        return DEFAULT_PAGE_SIZE
+    if first < 0:
+        raise BadUserInputError("first must not be negative", argument="first")
+    if first > maximum:
+        raise BadUserInputError(f"first must be at most {maximum}", argument="first", maximum=maximum)
+    return first

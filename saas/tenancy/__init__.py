@@ -1,0 +1,1 @@
+"""Tenant isolation: the tenant-bound session, the tenant models and row-level security."""

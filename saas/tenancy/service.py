@@ -1,0 +1,156 @@
+"""Creating tenants and managing their members (operators' CLI and admins' mutations)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from saas.audit.log import record_change, snapshot
+from saas.auth.passwords import hash_password
+from saas.auth.permissions import MEMBERS_MANAGE, Role, require
+from saas.auth.principal import Principal
+from saas.errors import FieldError, InputInvalid, NotFoundError, UserErrorCode
+from saas.tenancy.models import Membership, Tenant, User
+from saas.tenancy.session import tenant_session
+from saas.validation import Checker
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+MIN_PASSWORD_LENGTH = 10
+
+
+def _check_role(check: Checker, field: str = "role") -> None:
+    check.choice(field, [r.value for r in Role], required=True)
+
+
+def check_password(check: Checker, field: str = "password") -> None:
+    value = check.data.get(field)
+    if not value:
+        check.fail(field, UserErrorCode.REQUIRED, "password is required")
+    elif len(value) < MIN_PASSWORD_LENGTH:
+        check.fail(field, UserErrorCode.TOO_SHORT, f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    elif len(value) > 256:
+        check.fail(field, UserErrorCode.TOO_LONG, "password must be at most 256 characters")
+    else:
+        check.clean[field] = value
+
+
+def find_or_create_user(session: Session, email: str, password: str | None, name: str | None) -> User:
+    user = session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    if user is None:
+        if password is None:
+            raise InputInvalid([FieldError(["input", "password"], UserErrorCode.REQUIRED, "A new user needs a password")])
+        user = User(id=uuid.uuid4(), email=email, name=name or "", password_hash=hash_password(password))
+        session.add(user)
+        session.flush()
+    return user
+
+
+def create_tenant(engine: Engine, slug: str, name: str, admin_email: str, admin_password: str) -> Tenant:
+    """A new tenant with its first owner (the operator's `saas tenant create`)."""
+    check = Checker({"slug": slug, "name": name, "email": admin_email, "password": admin_password})
+    check.text("slug", required=True, max_length=63)
+    if "slug" in check.clean and not SLUG_PATTERN.match(check.clean["slug"]):
+        check.fail("slug", UserErrorCode.INVALID, "slug must be lowercase letters, digits and dashes")
+    check.text("name", required=True, max_length=200)
+    check.email("email")
+    check_password(check)
+    clean = check.done()
+    tenant_id = uuid.uuid4()
+    with tenant_session(engine, tenant_id) as session:
+        if session.scalar(select(Tenant.id).where(Tenant.slug == clean["slug"])):
+            raise InputInvalid([FieldError(["input", "slug"], UserErrorCode.TAKEN, "slug is taken")])
+        tenant = Tenant(id=tenant_id, slug=clean["slug"], name=clean["name"])
+        session.add(tenant)
+        session.flush()
+        user = find_or_create_user(session, clean["email"], clean["password"], None)
+        session.add(Membership(id=uuid.uuid4(), tenant_id=tenant_id, user_id=user.id, role=Role.OWNER.value))
+    return tenant
+
+
+def add_member(session: Session, principal: Principal, data: dict[str, Any]) -> Membership:
+    require(principal.permissions, MEMBERS_MANAGE)
+    check = Checker(data)
+    check.email("email")
+    if "email" not in check.clean and "email" not in {e.field[-1] for e in check.errors}:
+        check.fail("email", UserErrorCode.REQUIRED, "email is required")
+    _check_role(check)
+    check.text("name", max_length=200)
+    if data.get("password") is not None:
+        check_password(check)
+    clean = check.done()
+    _forbid_owner_grant(principal, clean["role"])
+    user = find_or_create_user(session, clean["email"], clean.get("password"), clean.get("name"))
+    existing = session.scalar(select(Membership).where(Membership.user_id == user.id))
+    if existing is not None and existing.is_active:
+        raise InputInvalid([FieldError(["input", "email"], UserErrorCode.TAKEN, "Already a member")])
+    if existing is not None:
+        before = snapshot(existing)
+        existing.is_active, existing.role = True, clean["role"]
+        session.flush()
+        record_change(session, principal, "member.added", "Membership", existing.id, before, snapshot(existing))
+        return existing
+    membership = Membership(id=uuid.uuid4(), user_id=user.id, role=clean["role"])
+    session.add(membership)
+    session.flush()
+    session.refresh(membership)
+    record_change(session, principal, "member.added", "Membership", membership.id, None, snapshot(membership))
+    return membership
+
+
+def _forbid_owner_grant(principal: Principal, role: str) -> None:
+    if role == Role.OWNER.value and principal.role != Role.OWNER:
+        raise InputInvalid([FieldError(["input", "role"], UserErrorCode.INVALID, "Only an owner can make owners")])
+
+
+def get_member(session: Session, membership_id: uuid.UUID) -> Membership:
+    membership = session.scalar(select(Membership).where(Membership.id == membership_id, Membership.is_active.is_(True)))
+    if membership is None:
+        raise NotFoundError("Member not found", id=str(membership_id))
+    return membership
+
+
+def _ensure_owner_remains(session: Session, membership: Membership) -> None:
+    if membership.role != Role.OWNER.value:
+        return
+    owners = session.scalar(
+        select(func.count()).select_from(Membership).where(
+            Membership.role == Role.OWNER.value, Membership.is_active.is_(True), Membership.id != membership.id
+        )
+    )
+    if not owners:
+        raise InputInvalid([FieldError(["input", "id"], UserErrorCode.LAST_OWNER, "A tenant keeps at least one owner")])
+
+
+def update_member_role(session: Session, principal: Principal, membership_id: uuid.UUID, role: str) -> Membership:
+    require(principal.permissions, MEMBERS_MANAGE)
+    check = Checker({"role": role})
+    _check_role(check)
+    clean = check.done()
+    membership = get_member(session, membership_id)
+    if membership.role == Role.OWNER.value and principal.role != Role.OWNER:
+        raise InputInvalid([FieldError(["input", "id"], UserErrorCode.INVALID, "Only an owner can change an owner")])
+    _forbid_owner_grant(principal, clean["role"])
+    if clean["role"] != Role.OWNER.value:
+        _ensure_owner_remains(session, membership)
+    before = snapshot(membership)
+    membership.role = clean["role"]
+    session.flush()
+    record_change(session, principal, "member.role_changed", "Membership", membership.id, before, snapshot(membership))
+    return membership
+
+
+def remove_member(session: Session, principal: Principal, membership_id: uuid.UUID) -> Membership:
+    require(principal.permissions, MEMBERS_MANAGE)
+    membership = get_member(session, membership_id)
+    if membership.role == Role.OWNER.value and principal.role != Role.OWNER:
+        raise InputInvalid([FieldError(["input", "id"], UserErrorCode.INVALID, "Only an owner can remove an owner")])
+    _ensure_owner_remains(session, membership)
+    before = snapshot(membership)
+    membership.is_active = False
+    session.flush()
+    record_change(session, principal, "member.removed", "Membership", membership.id, before, snapshot(membership))
+    return membership

@@ -1,0 +1,86 @@
+"""The tenant-bound ORM session: the first wall of tenant isolation.
+
+A session opened with `tenant_session(engine, tenant_id)`:
+- sets `app.tenant_id` with `set_config(..., true)` (the `SET LOCAL` form) at the start of
+  every transaction, which the row-level security policies read (the second wall);
+- adds `tenant_id = :tenant` to every ORM query of a tenant-owned model;
+- stamps `tenant_id` on new tenant-owned rows and refuses rows of another tenant.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
+
+from saas.db.base import TenantOwned
+
+TENANT_KEY = "tenant_id"
+SET_TENANT_SQL = "SELECT set_config('app.tenant_id', %s, true)"
+
+
+class CrossTenantWrite(RuntimeError):
+    """A row of another tenant was added to a tenant-bound session."""
+
+
+def bound_tenant(session: Session) -> uuid.UUID | None:
+    return session.info.get(TENANT_KEY)
+
+
+def make_session(engine: Engine, tenant_id: uuid.UUID | None) -> Session:
+    session = Session(engine, expire_on_commit=False, autoflush=True)
+    if tenant_id is not None:
+        session.info[TENANT_KEY] = tenant_id
+    return session
+
+
+@contextmanager
+def tenant_session(engine: Engine, tenant_id: uuid.UUID | None) -> Iterator[Session]:
+    """A session bound to one tenant (or to none, for the global tables only); commits on success."""
+    session = make_session(engine, tenant_id)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+@event.listens_for(Session, "after_begin")
+def _set_tenant_for_transaction(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    tenant_id = bound_tenant(session)
+    # An empty value makes every policy compare with NULL: no tenant, no rows.
+    connection.exec_driver_sql(SET_TENANT_SQL, (str(tenant_id) if tenant_id else "",))
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _filter_by_tenant(state: ORMExecuteState) -> None:
+    tenant_id = bound_tenant(state.session)
+    if tenant_id is None or not (state.is_select or state.is_update or state.is_delete):
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
+    tenant_id = bound_tenant(session)
+    for obj in session.new:
+        if not isinstance(obj, TenantOwned):
+            continue
+        if tenant_id is None:
+            raise CrossTenantWrite(f"{type(obj).__name__} needs a tenant-bound session")
+        if obj.tenant_id is None:
+            obj.tenant_id = tenant_id
+        elif obj.tenant_id != tenant_id:
+            raise CrossTenantWrite(f"{type(obj).__name__} belongs to another tenant")
+    for obj in session.dirty:
+        if isinstance(obj, TenantOwned) and obj.tenant_id != tenant_id:
+            raise CrossTenantWrite(f"{type(obj).__name__} belongs to another tenant")

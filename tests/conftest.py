@@ -1,0 +1,191 @@
+"""Test fixtures: a fresh database per run on a real PostgreSQL, real Redis, tenants and clients.
+
+PostgreSQL and Redis come from `DATABASE_URL` / `REDIS_URL` when set (CI sets them to the
+machine's servers when those answer), otherwise from the embedded servers.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from saas.config import Settings
+from saas.db.engine import create_owner_engine, owner_url
+from saas.db.migrate import migrate
+from saas.embedded import start_postgres, start_redis
+from saas.runtime import Runtime, create_runtime
+from saas.tenancy.service import create_tenant
+
+TEST_PASSWORD = "correct horse battery"
+DATA_DIR = Path(__file__).resolve().parent.parent / ".data" / "test"
+
+
+def _server_url() -> str:
+    return os.environ.get("DATABASE_URL") or start_postgres(DATA_DIR)
+
+
+def _redis_url() -> str:
+    return os.environ.get("REDIS_URL") or start_redis(DATA_DIR)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A database created for this run, migrated, and dropped at the end."""
+    server = owner_url(_server_url())
+    name = f"saas_test_{secrets.token_hex(4)}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(SAAS_ENV="test", DATABASE_URL=database_url, REDIS_URL=_redis_url(), LOG_JSON=False)
+
+
+@pytest.fixture(scope="session")
+def migrated(settings: Settings, database_url: str) -> str:
+    owner = create_owner_engine(database_url)
+    migrate(owner, settings)
+    owner.dispose()
+    return database_url
+
+
+@pytest.fixture(scope="session")
+def runtime(settings: Settings, migrated: str) -> Iterator[Runtime]:
+    assert settings.redis_url
+    rt = create_runtime(settings, migrated, settings.redis_url)
+    yield rt
+    rt.close()
+
+
+@dataclass
+class TenantHandle:
+    id: uuid.UUID
+    slug: str
+    owner_email: str
+    password: str = TEST_PASSWORD
+
+
+@pytest.fixture
+def make_tenant(runtime: Runtime):
+    def make(slug: str | None = None) -> TenantHandle:
+        slug = slug or f"t-{secrets.token_hex(4)}"
+        email = f"owner@{slug}.example.com"
+        tenant = create_tenant(runtime.engine, slug, f"Tenant {slug}", email, TEST_PASSWORD)
+        return TenantHandle(tenant.id, slug, email)
+
+    return make
+
+
+@pytest.fixture
+def tenant(make_tenant) -> TenantHandle:
+    return make_tenant()
+
+
+@pytest.fixture
+def other_tenant(make_tenant) -> TenantHandle:
+    return make_tenant()
+
+
+class GraphQLClient:
+    """Runs operations through the real engine (parse, validate, execute, serialise) as a token holder."""
+
+    def __init__(self, engine: Any, token: str | None = None) -> None:
+        self.engine = engine
+        self.token = token
+        self.last_statements = 0
+
+    def execute(self, query: str, variables: dict[str, Any] | None = None, operation_name: str | None = None) -> dict[str, Any]:
+        import asyncio
+
+        import orjson
+
+        from saas.schema.engine import OperationError, dumps
+
+        async def run() -> dict[str, Any]:
+            principal = await asyncio.to_thread(
+                self.engine.runtime.authenticate, f"Bearer {self.token}" if self.token else None
+            )
+            try:
+                prepared = self.engine.prepare(query, operation_name)
+            except OperationError as error:
+                return {"errors": error.errors}
+            outcome = await self.engine.execute(prepared, variables, principal, "test-request")
+            self.last_statements = outcome.statements
+            return orjson.loads(dumps(outcome.payload))
+
+        return asyncio.run(run())
+
+    def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The data of a call that must succeed without errors."""
+        result = self.execute(query, variables)
+        assert "errors" not in result, result
+        return result["data"]
+
+    def error_codes(self, query: str, variables: dict[str, Any] | None = None) -> list[str]:
+        result = self.execute(query, variables)
+        return [e["extensions"]["code"] for e in result.get("errors", [])]
+
+    def as_token(self, token: str | None) -> GraphQLClient:
+        return GraphQLClient(self.engine, token)
+
+
+LOGIN = """mutation Login($input: LoginInput!) {
+  login(input: $input) { token userErrors { field code message } }
+}"""
+
+
+@pytest.fixture(scope="session")
+def graphql_engine(runtime: Runtime) -> Any:
+    from saas.schema.engine import GraphQLEngine
+
+    return GraphQLEngine(runtime)
+
+
+@pytest.fixture
+def anonymous(graphql_engine: Any) -> GraphQLClient:
+    return GraphQLClient(graphql_engine)
+
+
+def login(client: GraphQLClient, email: str, password: str, slug: str) -> GraphQLClient:
+    result = client.as_token(None).data(LOGIN, {"input": {"email": email, "password": password, "tenant": slug}})
+    token = result["login"]["token"]
+    assert token, result
+    return client.as_token(token)
+
+
+@pytest.fixture
+def owner(anonymous: GraphQLClient, tenant: TenantHandle) -> GraphQLClient:
+    """A client logged in as the owner of `tenant`."""
+    return login(anonymous, tenant.owner_email, tenant.password, tenant.slug)
+
+
+@pytest.fixture
+def other_owner(anonymous: GraphQLClient, other_tenant: TenantHandle) -> GraphQLClient:
+    """A client logged in as the owner of `other_tenant`."""
+    return login(anonymous, other_tenant.owner_email, other_tenant.password, other_tenant.slug)
+
+
+def add_member(owner_client: GraphQLClient, tenant: TenantHandle, role: str) -> GraphQLClient:
+    """A new member of the tenant with the role, logged in."""
+    email = f"{role}-{secrets.token_hex(3)}@{tenant.slug}.example.com"
+    result = owner_client.data(
+        """mutation($input: AddMemberInput!) { addMember(input: $input) { member { id } userErrors { code } } }""",
+        {"input": {"email": email, "role": role.upper(), "password": TEST_PASSWORD}},
+    )
+    assert result["addMember"]["member"], result
+    return login(owner_client, email, TEST_PASSWORD, tenant.slug)
