@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 
 import strawberry
 from strawberry.types import Info
 
+from saas.customers.rules import SqlCondition
 from saas.errors import NotFoundError
 from saas.schema.accounts.resolvers import AccountMutations, AccountQueries
 from saas.schema.accounts.types import ApiKey
@@ -13,31 +16,39 @@ from saas.schema.common import Node
 from saas.schema.customers.mutations import CustomerMutations
 from saas.schema.customers.queries import (
     CustomerQueries,
+    Loader,
     contact_condition,
     customer_condition,
+    load_contact,
+    load_customer,
     single_object,
 )
+from saas.schema.compiler import SqlType
+from saas.schema.customers.dataloaders import member_loader
 from saas.schema.customers.sql import CONTACT, CUSTOMER, MEMBER
 from saas.schema.customers.subscriptions import CustomerSubscriptions
 from saas.schema.customers.types import Contact, Customer, Member
 from saas.schema.execution import PassthroughExecutor
 from saas.schema.relay import from_global_id
+from saas.schema.scalars import SCALAR_OVERRIDES
 from saas.schema.context import RequestContext
 
 
 
-def _member_condition(context: RequestContext):  # type: ignore[no-untyped-def]
-    from saas.customers.rules import SqlCondition
-
+def _member_condition(context: RequestContext) -> SqlCondition:
     condition = SqlCondition()
     condition.add("r.tenant_id = :tenant_id", tenant_id=context.require_principal().tenant_id)
     return condition
 
 
-NODE_TYPES = {
-    "Customer": (CUSTOMER, customer_condition),
-    "Contact": (CONTACT, contact_condition),
-    "Member": (MEMBER, _member_condition),
+async def _load_member(context: RequestContext, raw_id: uuid.UUID) -> Member | None:
+    return await member_loader(context).load(raw_id)
+
+
+NODE_TYPES: dict[str, tuple[SqlType, Callable[[RequestContext], SqlCondition], Loader]] = {
+    "Customer": (CUSTOMER, customer_condition, load_customer),
+    "Contact": (CONTACT, contact_condition, load_contact),
+    "Member": (MEMBER, _member_condition, _load_member),
 }
 
 
@@ -48,8 +59,8 @@ class Query(CustomerQueries, AccountQueries):
         type_name, raw_id = from_global_id(id)
         if type_name not in NODE_TYPES:
             raise NotFoundError("Not found", id=id)
-        sql_type, condition = NODE_TYPES[type_name]
-        return await single_object(info, sql_type, raw_id, condition(info.context))  # type: ignore[return-value]
+        sql_type, condition, fallback = NODE_TYPES[type_name]
+        return await single_object(info, sql_type, raw_id, condition(info.context), fallback)  # type: ignore[no-any-return]
 
 
 @strawberry.type
@@ -69,4 +80,12 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         types=[Customer, Contact, Member, ApiKey],
         execution_context_class=PassthroughExecutor,  # type: ignore[arg-type]
+        scalar_overrides=SCALAR_OVERRIDES,
     )
+
+
+def schema_sdl() -> str:
+    """The schema as SDL, exactly as checked in to `schema.graphql`."""
+    from strawberry.printer import print_schema
+
+    return print_schema(build_schema()).rstrip("\n") + "\n"

@@ -35,13 +35,13 @@ class UserError:
         return cls(field=_camel_path(error.field), code=error.code.value, message=error.message)
 
 
-def _camel(name: str) -> str:
+def camel_case(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
 
 
 def _camel_path(path: list[str]) -> list[str]:
-    return [_camel(part) for part in path]
+    return [camel_case(part) for part in path]
 
 
 def provided(input_obj: object, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from graphql.execution.values import get_directive_values
 from graphql.type import GraphQLIncludeDirective, GraphQLSkipDirective
 
 from saas.customers.rules import SqlCondition
-from saas.schema.relay import cursor_sql
+from saas.schema.relay import cursor_sql, iso_datetime_sql
 
 # PostgreSQL functions take at most 100 arguments: 50 key/value pairs per json_build_object.
 MAX_KEYS_PER_OBJECT = 50
@@ -169,7 +169,9 @@ class SortKey:
         return f"({left}) {op} ({right})"
 
     def cursor_sql(self, alias: str) -> str:
-        return cursor_sql([f"{alias}.{c}" for c in self.columns])
+        return cursor_sql(
+            [iso_datetime_sql(f"{alias}.{c}") if cast == "timestamptz" else f"{alias}.{c}" for c, cast in zip(self.columns, self.casts)]
+        )
 
 
 def connection_sql(

@@ -32,6 +32,7 @@ from saas.db.statements import counting
 from saas.errors import AppError, ErrorCode
 from saas.runtime import Runtime
 from saas.schema.builder import build_schema
+from saas.schema.common import camel_case
 from saas.schema.context import RequestContext
 from saas.schema.execution import PassthroughExecutor, dumps
 from saas.schema.limits import limit_rules
@@ -96,7 +97,7 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         return _with_code(error, ErrorCode.BAD_USER_INPUT)
     if isinstance(original, AppError):
         formatted: dict[str, Any] = {"message": original.message, "locations": error.formatted.get("locations"), "path": error.path}
-        formatted["extensions"] = {**original.extensions, "code": original.code.value}
+        formatted["extensions"] = {camel_case(k): v for k, v in original.extensions.items()} | {"code": original.code.value}
         return formatted
     logger.error("unexpected error", request_id=request_id, path=error.path, exc_info=original)
     return {
@@ -213,6 +214,8 @@ class GraphQLEngine:
         try:
             async for result in results:
                 yield self._outcome(result, request_id).payload
+        except Exception as error:  # raised by the event source itself, e.g. a permission check
+            yield {"errors": [format_error(GraphQLError(str(error), original_error=error), request_id)]}
         finally:
             aclose = getattr(results, "aclose", None)
             if aclose is not None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import uuid
+from datetime import datetime, timezone
 from typing import Any
 
 import orjson
@@ -39,8 +41,26 @@ def decode_id(global_id: str, expected_type: str) -> uuid.UUID:
     return from_global_id(global_id, expected_type)[1]
 
 
+def iso_datetime(value: datetime) -> str:
+    """Date-times leave the API in one form: UTC, microseconds always written."""
+    return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def iso_datetime_sql(expression: str) -> str:
+    """The same form as `iso_datetime`, written by PostgreSQL."""
+    return f"""to_char({expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
+
+
+def _cursor_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso_datetime(value)
+    return str(value) if isinstance(value, uuid.UUID) else value
+
+
 def encode_cursor(values: list[Any]) -> str:
-    return base64.b64encode(orjson.dumps(values)).decode()
+    """Base64 of the JSON array of the sort key, written as PostgreSQL writes it (`cursor_sql`)."""
+    text = json.dumps([_cursor_value(v) for v in values], ensure_ascii=False, separators=(", ", ": "))
+    return base64.b64encode(text.encode()).decode()
 
 
 def cursor_sql(value_expressions: list[str]) -> str:

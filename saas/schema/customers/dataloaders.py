@@ -64,9 +64,38 @@ def customer_loader(context: RequestContext) -> DataLoader:
         rows = {
             row.id: row
             for row in session.scalars(
-                select(models.Customer).where(models.Customer.id.in_(ids), text(condition.sql)).params(**condition.params)
+                select(models.Customer)
+                .where(models.Customer.id.in_(ids), models.Customer.deleted_at.is_(None), text(condition.sql))
+                .params(**condition.params)
             )
         }
         return [Customer.from_model(rows[key]) if key in rows else None for key in ids]
 
     return _loader(context, "customers", batch)
+
+
+def contact_by_id_loader(context: RequestContext) -> DataLoader:
+    """Contacts by id, visible when their customer is."""
+    from saas.schema.customers.types import Contact
+
+    def batch(session: Session, ids: Sequence[uuid.UUID]) -> list[Contact | None]:
+        condition = SqlCondition()
+        customer_visibility(context.require_principal(), "customers", condition)
+        visible = (
+            select(models.Customer.id)
+            .where(models.Customer.deleted_at.is_(None), text(condition.sql))
+            .params(**condition.params)
+        )
+        rows = {
+            row.id: row
+            for row in session.scalars(
+                select(models.Contact).where(
+                    models.Contact.id.in_(ids),
+                    models.Contact.deleted_at.is_(None),
+                    models.Contact.customer_id.in_(visible.scalar_subquery()),
+                )
+            )
+        }
+        return [Contact.from_model(rows[key]) if key in rows else None for key in ids]
+
+    return _loader(context, "contacts_by_id", batch)

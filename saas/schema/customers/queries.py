@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 import strawberry
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 from strawberry.types import Info
 
 from saas.auth.permissions import CUSTOMERS_READ, require
 from saas.customers.rules import SqlCondition, customer_conditions, customer_visibility
 from saas.errors import NotFoundError
 from saas.schema import compiler
-from saas.schema.context import fetch_compiled
+from saas.customers import models
+from saas.schema.common import PageInfo
+from saas.schema.context import RequestContext, fetch_compiled
+from saas.schema.customers.dataloaders import contact_by_id_loader, customer_loader
 from saas.schema.customers.filters import CustomerFilterInput, CustomerOrder
 from saas.schema.customers.sql import CONTACT, CUSTOMER, CUSTOMER_SORTS
-from saas.schema.customers.types import Contact, Customer, CustomerConnection
-from saas.schema.relay import decode_cursor, decode_id, page_size
-from saas.schema.context import RequestContext
+from saas.schema.customers.types import Contact, Customer, CustomerConnection, CustomerEdge
+from saas.schema.relay import decode_cursor, decode_id, encode_cursor, page_size
 
+Loader = Callable[[RequestContext, uuid.UUID], Awaitable[Any]]
 
 
 def _selection(info: Info) -> Any:
@@ -43,26 +50,72 @@ async def customers_connection(
         for index, value in enumerate(decode_cursor(after, len(sort.columns))):
             params[f"after_{index}"] = value
     raw = info._raw_info
-    sql = compiler.compile_cached(
-        raw,
-        (tuple(condition.parts), order_by.value, after is not None),
-        lambda: compiler.connection_sql(CUSTOMER, _selection(info), compiler.state_from(raw), condition, sort, after is not None),
-    )
+    try:
+        sql = compiler.compile_cached(
+            raw,
+            (tuple(condition.parts), order_by.value, after is not None),
+            lambda: compiler.connection_sql(CUSTOMER, _selection(info), compiler.state_from(raw), condition, sort, after is not None),
+        )
+    except compiler.NotCompilable:
+        return await context.read(_customer_page, condition, sort, params, after is not None)  # type: ignore[return-value]
     return orjson.Fragment(await fetch_compiled(context, sql, params))
 
 
-async def single_object(info: Info[RequestContext, None], sql_type: compiler.SqlType, raw_id: Any, condition: SqlCondition) -> orjson.Fragment:
+def _customer_page(
+    session: Session, condition: SqlCondition, sort: compiler.SortKey, params: dict[str, Any], has_after: bool
+) -> CustomerConnection:
+    """The resolver path, for selections with fields computed in Python: same rows, same order."""
+    where = condition.sql + (f" AND {sort.after_sql('r')}" if has_after else "")
+    page_sql = f"SELECT r.id FROM customers r WHERE {where} ORDER BY {sort.order_sql('r')} LIMIT :limit"
+    ids = [row[0] for row in session.execute(text(page_sql), params)]
+    rows = {row.id: row for row in session.scalars(select(models.Customer).where(models.Customer.id.in_(ids)))}
+    page = [rows[i] for i in ids]
+    first = params["first"]
+    edges = [
+        CustomerEdge(node=Customer.from_model(row), cursor=encode_cursor([getattr(row, c) for c in sort.columns]))
+        for row in page[:first]
+    ]
+    total = session.execute(text(f"SELECT count(*) FROM customers r WHERE {condition.sql}"), condition.params).scalar_one()
+    return CustomerConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(page) > first,
+            has_previous_page=has_after,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=total,
+    )
+
+
+async def single_object(
+    info: Info[RequestContext, None], sql_type: compiler.SqlType, raw_id: uuid.UUID, condition: SqlCondition, fallback: Loader
+) -> Any:
+    """One object as compiled JSON, or through `fallback` when the selection cannot compile."""
     condition.add("r.id = :object_id", object_id=raw_id)
     raw = info._raw_info
-    sql = compiler.compile_cached(
-        raw,
-        (sql_type.name, tuple(condition.parts)),
-        lambda: compiler.single_sql(sql_type, _selection(info), compiler.state_from(raw), condition),
-    )
-    text = await fetch_compiled(info.context, sql, condition.params)
-    if text is None or text == "null":
+    try:
+        sql = compiler.compile_cached(
+            raw,
+            (sql_type.name, tuple(condition.parts)),
+            lambda: compiler.single_sql(sql_type, _selection(info), compiler.state_from(raw), condition),
+        )
+    except compiler.NotCompilable:
+        found = await fallback(info.context, raw_id)
+    else:
+        json_text = await fetch_compiled(info.context, sql, condition.params)
+        found = orjson.Fragment(json_text) if json_text not in (None, "null") else None
+    if found is None:
         raise NotFoundError(f"{sql_type.name} not found")
-    return orjson.Fragment(text)
+    return found
+
+
+async def load_customer(context: RequestContext, raw_id: uuid.UUID) -> Customer | None:
+    return await customer_loader(context).load(raw_id)
+
+
+async def load_contact(context: RequestContext, raw_id: uuid.UUID) -> Contact | None:
+    return await contact_by_id_loader(context).load(raw_id)
 
 
 def customer_condition(context: RequestContext, alias: str = "r") -> SqlCondition:
@@ -103,9 +156,9 @@ class CustomerQueries:
     @strawberry.field(description="One customer; NOT_FOUND if it does not exist or is not visible.")
     async def customer(self, info: Info[RequestContext, None], id: strawberry.ID) -> Customer:
         raw_id = decode_id(id, "Customer")
-        return await single_object(info, CUSTOMER, raw_id, customer_condition(info.context))  # type: ignore[return-value]
+        return await single_object(info, CUSTOMER, raw_id, customer_condition(info.context), load_customer)  # type: ignore[no-any-return]
 
     @strawberry.field(description="One contact; NOT_FOUND if it does not exist or is not visible.")
     async def contact(self, info: Info[RequestContext, None], id: strawberry.ID) -> Contact:
         raw_id = decode_id(id, "Contact")
-        return await single_object(info, CONTACT, raw_id, contact_condition(info.context))  # type: ignore[return-value]
+        return await single_object(info, CONTACT, raw_id, contact_condition(info.context), load_contact)  # type: ignore[no-any-return]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from saas.schema.compiler import Relation, SortKey, SqlType, register
-from saas.schema.relay import global_id_sql
+from saas.schema.relay import global_id_sql, iso_datetime_sql
 
 MEMBER = register(
     SqlType(
@@ -15,7 +15,7 @@ MEMBER = register(
             "name": "(SELECT u.name FROM users u WHERE u.id = {t}.user_id)",
             "role": "upper({t}.role)",
             "active": "{t}.is_active",
-            "createdAt": "{t}.created_at",
+            "createdAt": iso_datetime_sql("{t}.created_at"),
         },
     )
 )
@@ -32,8 +32,8 @@ CONTACT = register(
             "phone": "{t}.phone",
             "isPrimary": "{t}.is_primary",
             "version": "{t}.version",
-            "createdAt": "{t}.created_at",
-            "updatedAt": "{t}.updated_at",
+            "createdAt": iso_datetime_sql("{t}.created_at"),
+            "updatedAt": iso_datetime_sql("{t}.updated_at"),
         },
         relations={
             "customer": Relation(
@@ -58,12 +58,12 @@ CUSTOMER = register(
             "tags": "to_json({t}.tags)",
             "customFields": "{t}.custom_fields",
             "notes": "{t}.notes",
-            "lastContactedAt": "{t}.last_contacted_at",
-            "nextFollowUpAt": "{t}.next_follow_up_at",
+            "lastContactedAt": iso_datetime_sql("{t}.last_contacted_at"),
+            "nextFollowUpAt": iso_datetime_sql("{t}.next_follow_up_at"),
             "version": "{t}.version",
-            "createdAt": "{t}.created_at",
-            "updatedAt": "{t}.updated_at",
-            "deletedAt": "{t}.deleted_at",
+            "createdAt": iso_datetime_sql("{t}.created_at"),
+            "updatedAt": iso_datetime_sql("{t}.updated_at"),
+            "deletedAt": iso_datetime_sql("{t}.deleted_at"),
         },
         relations={
             "owner": Relation(target="Member", table="memberships", join="{t}.tenant_id = {p}.tenant_id AND {t}.id = {p}.owner_id"),

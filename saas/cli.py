@@ -1,0 +1,317 @@
+"""The `saas` command line: serve, migrate, tenants, users, schema and demo data.
+
+Commands that touch the database read the settings once at start; a configuration that
+cannot be used (e.g. production without a real secret) stops them with exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError
+
+from saas.auth.permissions import Role
+from saas.config import ConfigurationError, Settings, load_settings
+
+# Click's own code for usage errors; we use it for every "you asked for something wrong".
+USAGE_ERROR = 2
+CLI_PRINCIPAL_LABEL = "cli"
+
+
+class UsageFailure(click.ClickException):
+    """Bad configuration or input: printed as `Error: …`, exit code 2, nothing written."""
+
+    exit_code = USAGE_ERROR
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigurationError as exc:
+        raise UsageFailure(str(exc)) from exc
+
+
+def _service_urls(settings: Settings) -> tuple[str, str]:
+    from saas.embedded import resolve_service_urls
+
+    return resolve_service_urls(settings)
+
+
+def _migrate(settings: Settings, database_url: str) -> list[str]:
+    from saas.db.engine import create_owner_engine
+    from saas.db.migrate import migrate
+
+    owner = create_owner_engine(database_url)
+    try:
+        return migrate(owner, settings)
+    finally:
+        owner.dispose()
+
+
+@contextmanager
+def _app_engine(settings: Settings, *, migrate_embedded: bool = False) -> Iterator[Engine]:
+    """The application role's engine (row-level security applies), disposed afterwards.
+
+    With `migrate_embedded`, an embedded database is migrated first, so that a newcomer's
+    first command works on an empty data directory.
+    """
+    from saas.db.engine import create_app_engine
+
+    database_url, _ = _service_urls(settings)
+    if migrate_embedded and not settings.database_url:
+        _migrate(settings, database_url)
+    engine = create_app_engine(settings, database_url)
+    try:
+        yield engine
+    except DBAPIError as exc:
+        raise click.ClickException(
+            f"database error: {exc.orig or exc}\n(is the database migrated? run `saas migrate`)"
+        ) from exc
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _reporting_input_errors(option_names: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Turn the services' field errors into one line per field, named as the command's options."""
+    from saas.errors import AppError, InputInvalid
+
+    try:
+        yield
+    except InputInvalid as exc:
+        names = option_names or {}
+        lines = [f"  {names.get(e.field[-1], '--' + e.field[-1])}: {e.message} [{e.code.value}]" for e in exc.errors]
+        raise UsageFailure("invalid input, nothing was changed:\n" + "\n".join(lines)) from exc
+    except AppError as exc:
+        raise UsageFailure(f"{exc.message} [{exc.code.value}]") from exc
+
+
+def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    lines = [headers, tuple("-" * w for w in widths), *rows]
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="saas-crm", prog_name="saas")
+def main() -> None:
+    """Multi-tenant GraphQL CRM backend.
+
+    With no DATABASE_URL / REDIS_URL set, embedded PostgreSQL and Redis are started
+    (data in SAAS_DATA_DIR, default .data/).
+    """
+
+
+# --- serving -------------------------------------------------------------------------------
+
+
+def create_asgi_app() -> Any:
+    """The ASGI app, built from the environment: uvicorn's factory in every worker process."""
+    from saas.http.app import create_app
+    from saas.http.logs import configure_logging
+    from saas.runtime import create_runtime
+    from saas.schema.engine import GraphQLEngine
+
+    settings = load_settings()
+    configure_logging(settings)
+    database_url, redis_url = _service_urls(settings)
+    runtime = create_runtime(settings, database_url, redis_url)
+    return create_app(runtime, GraphQLEngine(runtime))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: $WEB_CONCURRENCY or 1).",
+)
+@click.option("--reload", is_flag=True, help="Restart when the code changes (development).")
+def serve(host: str, port: int, workers: int | None, reload: bool) -> None:
+    """Run the API server (GraphQL on /graphql, /healthz, /readyz, /metrics)."""
+    import uvicorn
+
+    from saas.http.logs import configure_logging
+
+    settings = _settings()
+    database_url, redis_url = _service_urls(settings)
+    data_dir = settings.data_dir.expanduser().resolve()
+    if not settings.database_url:
+        _migrate(settings, database_url)
+        click.echo(f"Using the embedded PostgreSQL (migrated; data in {data_dir / 'postgres'})", err=True)
+    if not settings.redis_url:
+        click.echo(f"Using the embedded Redis (data in {data_dir / 'redis'})", err=True)
+    # After the embedded servers and migrations, whose chatter at INFO level is not ours.
+    configure_logging(settings)
+    # Workers and the reloader build the app in fresh processes from the environment:
+    # hand them the resolved URLs so that they reuse these servers instead of starting more.
+    os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = database_url, redis_url
+    uvicorn.run(
+        "saas.cli:create_asgi_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        log_level=settings.log_level.lower(),
+        log_config=None,  # ours (configure_logging), in this process and in each worker
+        loop="auto",  # uvloop and httptools when installed (uvicorn[standard])
+        http="auto",
+    )
+
+
+# --- database ------------------------------------------------------------------------------
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database to the newest schema and secure every tenant table (idempotent)."""
+    settings = _settings()
+    database_url, _ = _service_urls(settings)
+    try:
+        tables = _migrate(settings, database_url)
+    except DBAPIError as exc:
+        raise click.ClickException(f"migration failed: {exc.orig or exc}") from exc
+    click.echo(f"Database is at the newest schema; row-level security on {len(tables)} tenant tables:")
+    for table in tables:
+        click.echo(f"  {table}")
+
+
+# --- tenants and users ---------------------------------------------------------------------
+
+
+@main.group()
+def tenant() -> None:
+    """Create and list tenants."""
+
+
+@tenant.command("create")
+@click.option("--slug", required=True, help="Short unique name: lowercase letters, digits and dashes.")
+@click.option("--name", required=True, help="Display name of the company.")
+@click.option("--admin-email", required=True, help="E-mail of the tenant's first owner.")
+@click.option(
+    "--admin-password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Password of the first owner (prompted for when not given; at least 10 characters).",
+)
+def tenant_create(slug: str, name: str, admin_email: str, admin_password: str) -> None:
+    """Create a tenant and its first owner; prints the tenant id."""
+    from saas.tenancy.service import create_tenant
+
+    settings = _settings()
+    options = {"slug": "--slug", "name": "--name", "email": "--admin-email", "password": "--admin-password"}
+    with _app_engine(settings) as engine, _reporting_input_errors(options):
+        created = create_tenant(engine, slug, name, admin_email, admin_password)
+    click.echo(str(created.id))
+
+
+@tenant.command("list")
+def tenant_list() -> None:
+    """List the tenants, oldest first."""
+    from saas.tenancy.models import Tenant
+    from saas.tenancy.session import tenant_session
+
+    settings = _settings()
+    with _app_engine(settings) as engine, tenant_session(engine, None) as session:
+        tenants = session.scalars(select(Tenant).order_by(Tenant.created_at, Tenant.slug)).all()
+    if not tenants:
+        click.echo("No tenants yet; create one with `saas tenant create` (or `saas demo`).")
+        return
+    rows = [(t.slug, t.name, str(t.id), t.created_at.strftime("%Y-%m-%d %H:%M")) for t in tenants]
+    click.echo(_table(("SLUG", "NAME", "ID", "CREATED"), rows))
+
+
+@main.group()
+def user() -> None:
+    """Manage the members of a tenant."""
+
+
+@user.command("add")
+@click.option("--tenant", "tenant_slug", required=True, help="Slug of the tenant.")
+@click.option("--email", required=True, help="E-mail of the user (an existing user is reused).")
+@click.option("--password", default=None, help="Password; required when the user is new.")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--name", default=None, help="Full name of a new user.")
+def user_add(tenant_slug: str, email: str, password: str | None, role: str, name: str | None) -> None:
+    """Add a user to a tenant with a role; prints the membership id."""
+    from saas.auth.permissions import ALL_PERMISSIONS
+    from saas.auth.principal import Principal
+    from saas.tenancy.models import Tenant
+    from saas.tenancy.service import add_member
+    from saas.tenancy.session import tenant_session
+
+    settings = _settings()
+    data = {"email": email, "role": role, "name": name, "password": password}
+    with _app_engine(settings) as engine:
+        with tenant_session(engine, None) as session:
+            tenant_id = session.scalar(select(Tenant.id).where(Tenant.slug == tenant_slug))
+        if tenant_id is None:
+            raise click.BadParameter(
+                f"no tenant with slug {tenant_slug!r} (see `saas tenant list`)", param_hint="'--tenant'"
+            )
+        # The operator acts as the system: every permission, and an owner's right to make owners.
+        operator = Principal(
+            tenant_id=tenant_id, label=CLI_PRINCIPAL_LABEL, permissions=ALL_PERMISSIONS, role=Role.OWNER
+        )
+        with _reporting_input_errors(), tenant_session(engine, tenant_id) as session:
+            membership = add_member(session, operator, data)
+            membership_id: uuid.UUID = membership.id
+    click.echo(str(membership_id))
+
+
+# --- schema and demo data ------------------------------------------------------------------
+
+
+@main.group()
+def schema() -> None:
+    """The GraphQL schema."""
+
+
+@schema.command("print")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True, path_type=Path), help="Write to FILE.")
+def schema_print(output: Path | None) -> None:
+    """Print the GraphQL schema (SDL) of the core and all installed plugins."""
+    from saas.schema.builder import schema_sdl
+
+    sdl = schema_sdl()
+    if output is None:
+        click.echo(sdl, nl=False)
+    else:
+        output.write_text(sdl, encoding="utf-8")
+        click.echo(f"Wrote the schema to {output}", err=True)
+
+
+@main.command()
+@click.option("--customers", default=200, show_default=True, type=click.IntRange(min=0), help="Customers to create.")
+@click.option("--slug", default="demo", show_default=True, help="Slug of the demo tenant.")
+def demo(customers: int, slug: str) -> None:
+    """Create a demo tenant with a team and customers (does nothing if it already exists)."""
+    from saas.demo import seed_demo
+
+    settings = _settings()
+    with _app_engine(settings, migrate_embedded=True) as engine, _reporting_input_errors():
+        info = seed_demo(engine, customers, slug=slug)
+    state = "created" if info.created else "already exists, left as it is"
+    click.echo(f"Demo tenant {info.slug!r} {state}: {info.customers} customers, {info.contacts} contacts.")
+    click.echo(f"Log in (tenant {info.slug!r}, password {info.password!r}) as:")
+    for demo_user in info.users:
+        click.echo(f"  {demo_user.role.value:<8} {demo_user.email}")
+    query = (
+        f'mutation {{ login(input: {{email: \\"{info.owner_email}\\", password: \\"{info.password}\\", '
+        f'tenant: \\"{info.slug}\\"}}) {{ token userErrors {{ field code message }} }} }}'
+    )
+    click.echo("Get a token (with the server running):")
+    click.echo(
+        f"  curl -s http://127.0.0.1:8000/graphql -H 'Content-Type: application/json' -d '{{\"query\": \"{query}\"}}'"
+    )

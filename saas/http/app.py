@@ -1,0 +1,55 @@
+"""The ASGI application: /graphql (HTTP and WebSocket), /healthz, /readyz and /metrics."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route, WebSocketRoute
+
+from saas.http.graphql_http import ROUTE_METHODS, graphql_http
+from saas.http.health import healthz, metrics, readyz
+from saas.http.metrics import Metrics
+from saas.http.middleware import RequestContextMiddleware
+from saas.http.state import TransportState
+from saas.http.websocket import graphql_ws
+from saas.runtime import Runtime
+from saas.schema.engine import GraphQLEngine
+
+GRAPHQL_PATH = "/graphql"
+# Room for variables next to the largest query allowed.
+VARIABLES_BYTES = 1024 * 1024
+WS_INIT_TIMEOUT_SECONDS = 10.0
+WS_MAX_OPERATIONS = 100
+
+
+def create_app(
+    runtime: Runtime,
+    engine: GraphQLEngine,
+    *,
+    max_body_bytes: int | None = None,
+    ws_init_timeout: float = WS_INIT_TIMEOUT_SECONDS,
+    ws_max_operations: int = WS_MAX_OPERATIONS,
+) -> Starlette:
+    """Build the application; logging is configured by the caller (`saas.http.logs.configure_logging`)."""
+    state = TransportState(
+        runtime=runtime,
+        engine=engine,
+        metrics=Metrics(),
+        max_body_bytes=max_body_bytes or runtime.settings.max_query_bytes + VARIABLES_BYTES,
+        ws_init_timeout=ws_init_timeout,
+        ws_max_operations=ws_max_operations,
+    )
+    routes = [
+        Route(GRAPHQL_PATH, graphql_http, methods=ROUTE_METHODS),
+        WebSocketRoute(GRAPHQL_PATH, graphql_ws),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
+    ]
+    paths = frozenset(route.path for route in routes)
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(RequestContextMiddleware, metrics=state.metrics, paths=paths)],
+    )
+    app.state.transport = state
+    return app

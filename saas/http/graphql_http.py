@@ -1,0 +1,101 @@
+"""GraphQL over HTTP (GET and POST on /graphql), following the GraphQL-over-HTTP draft.
+
+Status codes: with `application/graphql-response+json`, a request that never executed (parse,
+validation, limits, variables) gets 400; with `application/json` (legacy clients) every
+well-formed request gets 200. Malformed HTTP requests get 400/405/406/413/415 either way.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from saas.errors import UnauthenticatedError
+from saas.http.auth import authenticate
+from saas.http.errors import (
+    TransportError,
+    error_payload,
+    graphql_response,
+    internal_error_response,
+    transport_error_response,
+)
+from saas.http.graphiql import graphiql_response, wants_graphiql
+from saas.http.logs import get_logger
+from saas.http.media import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, negotiate_response_type
+from saas.http.operation_record import INTERNAL_ERROR, REJECTED, UNAUTHENTICATED, OperationRecord
+from saas.http.params import GraphQLParams, check_query_size, params_from_body, params_from_query_string
+from saas.http.state import TransportState, transport_state
+from saas.schema.engine import OperationError
+
+log = get_logger("saas.http.graphql")
+
+# Every method reaches the endpoint so that unsupported ones get a GraphQL error body too.
+ROUTE_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+ALLOWED_METHODS = "GET, POST"
+
+
+def _request_error_status(media_type: str) -> int:
+    return 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
+
+
+async def _read_params(request: Request, state: TransportState) -> GraphQLParams:
+    if request.method == "GET":
+        params = params_from_query_string(request)
+    elif request.method == "POST":
+        params = await params_from_body(request, state.max_body_bytes)
+    else:
+        raise TransportError(405, f"Use {ALLOWED_METHODS} for GraphQL requests", headers={"Allow": ALLOWED_METHODS})
+    check_query_size(params, state.runtime.settings.max_query_bytes)
+    return params
+
+
+async def _serve(request: Request, state: TransportState, request_id: str, record: OperationRecord) -> Response:
+    media_type = negotiate_response_type(request.headers.get("accept"))
+    if media_type is None:
+        raise TransportError(406, f"Accept one of: {GRAPHQL_RESPONSE_JSON}, {APPLICATION_JSON}")
+    params = await _read_params(request, state)
+    try:
+        principal = await authenticate(state.runtime, request.headers.get("authorization"))
+    except UnauthenticatedError as error:
+        record.request_failed([{"extensions": {"code": error.code.value}}], UNAUTHENTICATED)
+        payload = error_payload(error.message, error.code)
+        return graphql_response(payload, 401, media_type, {"WWW-Authenticate": "Bearer"})
+
+    try:
+        prepared = state.engine.prepare(params.query, params.operation_name)
+    except OperationError as error:
+        record.request_failed(error.errors)
+        return graphql_response({"errors": error.errors}, _request_error_status(media_type), media_type)
+    record.prepared(prepared)
+    if prepared.operation_type == "subscription":
+        raise TransportError(400, "Subscriptions are served over WebSocket (graphql-transport-ws) on this URL")
+    if prepared.operation_type != "query" and request.method != "POST":
+        raise TransportError(405, "Mutations must be sent with POST", headers={"Allow": "POST"})
+
+    outcome = await state.engine.execute(prepared, params.variables, principal, request_id)
+    if outcome.request_error:
+        record.request_failed(outcome.payload.get("errors") or [])
+        return graphql_response(outcome.payload, _request_error_status(media_type), media_type)
+    record.result(outcome.payload)
+    return graphql_response(outcome.payload, 200, media_type)
+
+
+async def graphql_http(request: Request) -> Response:
+    """The /graphql endpoint for plain HTTP requests (WebSocket upgrades go to `websocket`)."""
+    state = transport_state(request)
+    if state.runtime.settings.graphiql and wants_graphiql(request):
+        return graphiql_response()
+    request_id: str = request.state.request_id
+    record = OperationRecord(state.metrics, transport="http")
+    response: Response
+    try:
+        response = await _serve(request, state, request_id, record)
+    except TransportError as error:
+        record.request_failed([{"extensions": {"code": error.code.value}}], REJECTED)
+        response = transport_error_response(error)
+    except Exception:
+        log.exception("graphql_http_failed")
+        record.request_failed([{"extensions": {"code": "INTERNAL_SERVER_ERROR"}}], INTERNAL_ERROR)
+        response = internal_error_response(request_id)
+    record.finish(response.status_code)
+    return response

@@ -1,0 +1,62 @@
+"""Prometheus metrics of one application, on its own registry (several apps may share a process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+OPERATION_LABEL_MAX_CHARS = 64
+# Operation names come from clients: past this many distinct names, new ones are counted as
+# "other" so that a client cannot grow the number of series without bound.
+MAX_DISTINCT_OPERATIONS = 500
+ANONYMOUS = "anonymous"
+UNKNOWN = "unknown"
+OTHER = "other"
+
+DURATION_BUCKETS = (0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    def __init__(self, max_distinct_operations: int = MAX_DISTINCT_OPERATIONS) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.graphql_requests = Counter(
+            "graphql_requests_total",
+            "GraphQL operations served, by operation name, type and outcome.",
+            ["operation", "type", "outcome"],
+            registry=self.registry,
+        )
+        self.graphql_duration = Histogram(
+            "graphql_request_duration_seconds",
+            "Time to serve a GraphQL query or mutation, by operation name and type.",
+            ["operation", "type"],
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+        self.graphql_errors = Counter(
+            "graphql_errors_total",
+            "GraphQL errors returned, by operation name and error code.",
+            ["operation", "code"],
+            registry=self.registry,
+        )
+        self.http_requests = Counter(
+            "http_requests_total",
+            "HTTP requests served, by route and status code.",
+            ["path", "status"],
+            registry=self.registry,
+        )
+        self._max_distinct_operations = max_distinct_operations
+        self._operations: set[str] = set()
+
+    def operation_label(self, name: str | None) -> str:
+        """The bounded label for an operation name (None: anonymous)."""
+        if name is None:
+            return ANONYMOUS
+        label = name[:OPERATION_LABEL_MAX_CHARS]
+        if label in self._operations:
+            return label
+        if len(self._operations) >= self._max_distinct_operations:
+            return OTHER
+        self._operations.add(label)
+        return label
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

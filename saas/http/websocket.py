@@ -1,0 +1,260 @@
+"""The graphql-transport-ws protocol on /graphql (https://github.com/enisdenjo/graphql-ws, PROTOCOL.md).
+
+One connection: `connection_init` (authorisation in its payload) within a timeout, then any
+number of operations, each a task keyed by its client-chosen id. Queries and mutations answer
+once (next + complete); subscriptions stream `next` until they end or the client completes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import suppress
+from typing import Any
+
+import orjson
+import structlog
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from saas.auth.principal import Principal
+from saas.errors import ErrorCode, UnauthenticatedError
+from saas.http.auth import authenticate, authorization_from_params
+from saas.http.errors import INTERNAL_ERROR_MESSAGE, TransportError, error_payload
+from saas.http.logs import get_logger
+from saas.http.operation_record import CANCELLED, INTERNAL_ERROR, REJECTED, OperationRecord
+from saas.http.params import GraphQLParams, check_query_size, params_from_mapping
+from saas.http.state import TransportState, transport_state
+from saas.schema.engine import ExecutionOutcome, OperationError, dumps
+
+log = get_logger("saas.http.websocket")
+
+PROTOCOL = "graphql-transport-ws"
+MAX_CLOSE_REASON = 100  # a close frame's reason must fit in 123 bytes
+
+
+class CloseConnection(Exception):
+    """Ends the connection with a protocol close code."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason[:MAX_CLOSE_REASON]
+
+
+class ConnectionGone(Exception):
+    """The socket is closed: nothing more can be sent."""
+
+
+def _invalid(what: str) -> CloseConnection:
+    return CloseConnection(4400, what)
+
+
+def _message_id(message: dict[str, Any]) -> str:
+    op_id = message.get("id")
+    if not isinstance(op_id, str) or not op_id:
+        raise _invalid(f"Invalid {message['type']} message: 'id' must be a non-empty string")
+    return op_id
+
+
+class GraphQLTransportWSConnection:
+    def __init__(self, websocket: WebSocket, state: TransportState) -> None:
+        self.websocket = websocket
+        self.state = state
+        self.connection_id: str = websocket.state.request_id
+        self.principal: Principal | None = None
+        self.init_received = False
+        self.acknowledged = False
+        self.closed = False
+        self.operations: dict[str, asyncio.Task[None]] = {}
+        self._send_lock = asyncio.Lock()
+
+    async def serve(self) -> None:
+        if PROTOCOL not in self.websocket.scope.get("subprotocols", []):
+            # Accept first: a close before accepting would be a bare HTTP 403 without the code.
+            await self.websocket.accept()
+            await self._close(4406, "Subprotocol not acceptable")
+            return
+        await self.websocket.accept(subprotocol=PROTOCOL)
+        loop = asyncio.get_running_loop()
+        init_deadline = loop.time() + self.state.ws_init_timeout
+        try:
+            while True:
+                timeout = None if self.init_received else init_deadline - loop.time()
+                try:
+                    message = await asyncio.wait_for(self.websocket.receive(), timeout)
+                except TimeoutError:
+                    raise CloseConnection(4408, "Connection initialisation timeout") from None
+                if message["type"] == "websocket.disconnect":
+                    self.closed = True
+                    return
+                await self._handle(message)
+        except CloseConnection as close:
+            await self._close(close.code, close.reason)
+        except (WebSocketDisconnect, ConnectionGone):
+            self.closed = True
+        finally:
+            await self._cancel_operations()
+
+    async def _handle(self, frame: dict[str, Any]) -> None:
+        text = frame.get("text")
+        if text is None:
+            raise _invalid("Messages must be text frames")
+        try:
+            message = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise _invalid("Message is not valid JSON") from None
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            raise _invalid("Message must be a JSON object with a 'type'")
+        kind = message["type"]
+        if kind == "connection_init":
+            await self._connection_init(message.get("payload"))
+        elif kind == "ping":
+            await self._send({"type": "pong"})
+        elif kind == "pong":
+            pass
+        elif kind == "subscribe":
+            await self._subscribe(message)
+        elif kind == "complete":
+            task = self.operations.pop(_message_id(message), None)
+            if task is not None:
+                task.cancel()
+        else:
+            raise _invalid(f"Unknown message type: {kind}")
+
+    async def _connection_init(self, payload: Any) -> None:
+        if self.init_received:
+            raise CloseConnection(4429, "Too many initialisation requests")
+        self.init_received = True
+        if payload is None:
+            payload = {}
+        if not isinstance(payload, dict):
+            raise _invalid("Invalid connection_init payload: it must be an object")
+        try:
+            self.principal = await authenticate(self.state.runtime, authorization_from_params(payload))
+        except UnauthenticatedError:
+            raise CloseConnection(4403, "Forbidden") from None
+        except Exception:
+            log.exception("graphql_ws_authentication_failed")
+            raise CloseConnection(1011, INTERNAL_ERROR_MESSAGE) from None
+        await self._send({"type": "connection_ack"})
+        self.acknowledged = True
+
+    async def _subscribe(self, message: dict[str, Any]) -> None:
+        if not self.acknowledged:
+            raise CloseConnection(4401, "Unauthorized")
+        op_id = _message_id(message)
+        payload = message.get("payload")
+        if not isinstance(payload, dict):
+            raise _invalid("Invalid subscribe message: 'payload' must be an object")
+        try:
+            params = params_from_mapping(payload)
+        except TransportError as error:
+            raise _invalid(f"Invalid subscribe message: {error.message}") from None
+        if op_id in self.operations:
+            raise CloseConnection(4409, f"Subscriber for {op_id[:60]} already exists")
+        if len(self.operations) >= self.state.ws_max_operations:
+            limit = error_payload("Too many operations on this connection", ErrorCode.RATE_LIMITED)
+            await self._send({"id": op_id, "type": "error", "payload": limit["errors"]})
+            return
+        task = asyncio.create_task(self._run_operation(op_id, params), name=f"graphql-ws:{op_id[:60]}")
+        self.operations[op_id] = task
+
+    async def _run_operation(self, op_id: str, params: GraphQLParams) -> None:
+        request_id = uuid.uuid4().hex
+        # This task runs in its own copy of the context: these bindings stay with it.
+        structlog.contextvars.bind_contextvars(
+            request_id=request_id, connection_id=self.connection_id, operation_id=op_id
+        )
+        record = OperationRecord(self.state.metrics, transport="ws")
+        status = "complete"
+        try:
+            status = await self._execute(op_id, params, request_id, record)
+        except asyncio.CancelledError:
+            record.outcome = status = CANCELLED
+            raise
+        except ConnectionGone:
+            record.outcome = status = CANCELLED
+        except Exception:
+            log.exception("graphql_ws_operation_failed")
+            status = "error"
+            masked = error_payload(INTERNAL_ERROR_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR, requestId=request_id)
+            record.request_failed(masked["errors"], INTERNAL_ERROR)
+            with suppress(Exception):
+                await self._send({"id": op_id, "type": "error", "payload": masked["errors"]})
+        finally:
+            if self.operations.get(op_id) is asyncio.current_task():
+                del self.operations[op_id]
+            record.finish(status)
+
+    async def _execute(self, op_id: str, params: GraphQLParams, request_id: str, record: OperationRecord) -> str:
+        """Run one operation to its end; returns the message that ended it ("complete" or "error")."""
+        try:
+            check_query_size(params, self.state.runtime.settings.max_query_bytes)
+            prepared = self.state.engine.prepare(params.query, params.operation_name)
+        except TransportError as error:
+            errors = error_payload(error.message, error.code)["errors"]
+            record.request_failed(errors, REJECTED)
+            await self._send({"id": op_id, "type": "error", "payload": errors})
+            return "error"
+        except OperationError as error:
+            record.request_failed(error.errors)
+            await self._send({"id": op_id, "type": "error", "payload": error.errors})
+            return "error"
+        record.prepared(prepared)
+        engine = self.state.engine
+        result: ExecutionOutcome | AsyncIterator[dict[str, Any]]
+        if prepared.operation_type == "subscription":
+            result = await engine.subscribe(prepared, params.variables, self.principal, request_id)
+        else:
+            result = await engine.execute(prepared, params.variables, self.principal, request_id)
+
+        if isinstance(result, ExecutionOutcome):
+            if result.request_error:
+                errors = result.payload.get("errors") or []
+                record.request_failed(errors)
+                await self._send({"id": op_id, "type": "error", "payload": errors})
+                return "error"
+            record.result(result.payload)
+            await self._send({"id": op_id, "type": "next", "payload": result.payload})
+        else:
+            try:
+                async for payload in result:
+                    record.result(payload)
+                    await self._send({"id": op_id, "type": "next", "payload": payload})
+            finally:
+                # Release the event source (e.g. a Redis subscription) also when cancelled.
+                aclose = getattr(result, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+        await self._send({"id": op_id, "type": "complete"})
+        return "complete"
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        if self.closed:
+            raise ConnectionGone
+        async with self._send_lock:
+            try:
+                await self.websocket.send_text(dumps(message).decode())
+            except (WebSocketDisconnect, RuntimeError, OSError) as error:
+                self.closed = True
+                raise ConnectionGone from error
+
+    async def _close(self, code: int, reason: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        with suppress(Exception):
+            await self.websocket.close(code, reason)
+
+    async def _cancel_operations(self) -> None:
+        tasks = list(self.operations.values())
+        self.operations.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def graphql_ws(websocket: WebSocket) -> None:
+    """The /graphql endpoint for WebSocket connections."""
+    await GraphQLTransportWSConnection(websocket, transport_state(websocket)).serve()

@@ -1,0 +1,211 @@
+"""The `saas` command line, run in-process against the test database."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import secrets
+import uuid
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import select
+
+from saas.cli import main
+from saas.config import Settings
+from saas.runtime import Runtime
+from saas.tenancy.models import Membership, Tenant, User
+from saas.tenancy.session import tenant_session
+
+PASSWORD = "a-long-enough-password"
+
+
+@pytest.fixture
+def cli(settings: Settings, migrated: str, monkeypatch: pytest.MonkeyPatch):
+    """Invoke `saas …` with the environment pointing at the test database and Redis."""
+    monkeypatch.setenv("SAAS_ENV", "test")
+    monkeypatch.setenv("DATABASE_URL", migrated)
+    monkeypatch.setenv("REDIS_URL", str(settings.redis_url))
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def _slug() -> str:
+    return f"cli-{secrets.token_hex(4)}"
+
+
+def _tenants_with_slug(runtime: Runtime, slug: str) -> list[Tenant]:
+    with tenant_session(runtime.engine, None) as session:
+        return list(session.scalars(select(Tenant).where(Tenant.slug == slug)))
+
+
+def _tenant_create(cli, slug: str, *, name: str = "Acme Ltd", email: str = "", password: str = PASSWORD) -> Result:
+    email = email or f"boss@{slug}.example.com"
+    return cli("tenant", "create", "--slug", slug, "--name", name, "--admin-email", email, "--admin-password", password)
+
+
+def _user_add(cli, slug: str, email: str, role: str, *extra: str) -> Result:
+    return cli("user", "add", "--tenant", slug, "--email", email, "--role", role, *extra)
+
+
+def _create_tenant(cli, slug: str) -> uuid.UUID:
+    result = _tenant_create(cli, slug)
+    assert result.exit_code == 0, result.output
+    return uuid.UUID(result.stdout.strip())
+
+
+def test_version(cli):
+    result = cli("--version")
+    assert result.exit_code == 0
+    assert result.output.startswith("saas, version ")
+
+
+def test_migrate_twice_is_safe(cli):
+    for _ in range(2):
+        result = cli("migrate")
+        assert result.exit_code == 0, result.output
+        assert "  customers\n" in result.output
+        assert "  memberships\n" in result.output
+
+
+def test_tenant_create_then_list(cli, runtime):
+    slug = _slug()
+    tenant_id = _create_tenant(cli, slug)
+    [tenant] = _tenants_with_slug(runtime, slug)
+    assert tenant.id == tenant_id
+
+    result = cli("tenant", "list")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0].split() == ["SLUG", "NAME", "ID", "CREATED"]
+    [row] = [line for line in result.output.splitlines() if line.startswith(slug + " ")]
+    assert "Acme Ltd" in row and str(tenant_id) in row
+
+
+@pytest.mark.parametrize(
+    ("slug", "password", "expected"),
+    [
+        ("Bad Slug!", PASSWORD, "--slug: slug must be lowercase letters, digits and dashes [INVALID]"),
+        (None, "short", "--admin-password: password must be at least 10 characters [TOO_SHORT]"),
+    ],
+)
+def test_tenant_create_rejects_bad_input(cli, runtime, slug, password, expected):
+    slug = slug or _slug()
+    result = _tenant_create(cli, slug, password=password)
+    assert result.exit_code == 2
+    assert "invalid input, nothing was changed" in result.stderr
+    assert expected in result.stderr
+    assert _tenants_with_slug(runtime, slug) == []
+
+
+def test_tenant_create_reports_every_bad_field(cli):
+    result = _tenant_create(cli, "-x-", name=" ", email="not-an-email", password="short")
+    assert result.exit_code == 2
+    for option in ("--slug", "--name", "--admin-email", "--admin-password"):
+        assert f"  {option}: " in result.stderr
+
+
+def test_tenant_create_rejects_a_taken_slug(cli, runtime):
+    slug = _slug()
+    first = _create_tenant(cli, slug)
+    result = _tenant_create(cli, slug, name="Other", email=f"other@{slug}.example.com")
+    assert result.exit_code == 2
+    assert "--slug: slug is taken [TAKEN]" in result.stderr
+    assert [t.id for t in _tenants_with_slug(runtime, slug)] == [first]
+    with tenant_session(runtime.engine, None) as session:
+        assert session.scalar(select(User).where(User.email == f"other@{slug}.example.com")) is None
+
+
+def test_user_add_to_unknown_tenant_fails_clearly(cli):
+    result = _user_add(cli, "no-such-tenant", "a@b.example.com", "sales", "--password", PASSWORD)
+    assert result.exit_code == 2
+    assert "no tenant with slug 'no-such-tenant'" in result.stderr
+
+
+def test_user_add_makes_a_member_with_the_role(cli, runtime):
+    slug = _slug()
+    tenant_id = _create_tenant(cli, slug)
+    email = f"rep@{slug}.example.com"
+    result = _user_add(cli, slug, email, "sales", "--password", PASSWORD, "--name", "Rita Rep")
+    assert result.exit_code == 0, result.output
+    membership_id = uuid.UUID(result.stdout.strip())
+    with tenant_session(runtime.engine, tenant_id) as session:
+        membership = session.get(Membership, (tenant_id, membership_id))
+        assert membership is not None
+        assert (membership.role, membership.user.email, membership.user.name) == ("sales", email, "Rita Rep")
+
+    again = _user_add(cli, slug, email, "viewer")
+    assert again.exit_code == 2
+    assert "--email: Already a member [TAKEN]" in again.stderr
+
+
+def test_user_add_rejects_bad_input(cli):
+    slug = _slug()
+    _create_tenant(cli, slug)
+    new_without_password = _user_add(cli, slug, f"new@{slug}.example.com", "sales")
+    assert new_without_password.exit_code == 2
+    assert "--password: A new user needs a password [REQUIRED]" in new_without_password.stderr
+    bad_role = _user_add(cli, slug, f"new@{slug}.example.com", "king")
+    assert bad_role.exit_code == 2
+    assert "'king' is not one of" in bad_role.stderr
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["serve"], ["tenant", "list"], ["demo"]])
+def test_production_without_secret_refuses_and_says_why(cli, monkeypatch, command):
+    monkeypatch.setenv("SAAS_ENV", "production")
+    result = cli(*command)
+    assert result.exit_code == 2
+    assert "refusing to start in production" in result.stderr
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def _importable(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
+def test_serve_runs_uvicorn_with_the_app_factory(cli, monkeypatch, migrated):
+    import uvicorn
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append((app, options)))
+    monkeypatch.setattr("saas.http.logs.configure_logging", lambda settings: None)
+    result = cli("serve", "--port", "8123", "--workers", "3")
+    assert result.exit_code == 0, result.output
+    [(app, options)] = calls
+    assert app == "saas.cli:create_asgi_app"
+    assert options["factory"] is True and options["workers"] == 3 and options["port"] == 8123
+    assert options["host"] == "127.0.0.1" and options["reload"] is False
+    # The workers inherit the resolved services through the environment.
+    assert os.environ["DATABASE_URL"] == migrated
+
+
+@pytest.mark.skipif(not _importable("saas.http.app"), reason="saas.http.app not built yet")
+def test_app_factory_serves_health(cli, monkeypatch):
+    from starlette.testclient import TestClient
+
+    from saas.cli import create_asgi_app
+
+    monkeypatch.setattr("saas.http.logs.configure_logging", lambda settings: None)
+    app = create_asgi_app()
+    with TestClient(app) as client:
+        assert client.get("/healthz").status_code == 200
+    app.state.transport.runtime.close()
+
+
+@pytest.mark.skipif(not _importable("saas.schema.builder"), reason="saas.schema.builder not built yet")
+def test_schema_print(cli, tmp_path):
+    result = cli("schema", "print")
+    assert result.exit_code == 0, result.output
+    assert "type Query" in result.stdout
+    target = tmp_path / "schema.graphql"
+    written = cli("schema", "print", "--output", str(target))
+    assert written.exit_code == 0, written.output
+    assert target.read_text() == result.stdout

@@ -1,0 +1,80 @@
+"""Demo data: a realistic tenant, deterministic, created once."""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from saas.audit.models import AuditEntry
+from saas.cli import main
+from saas.customers.models import Contact, Customer
+from saas.demo import DEMO_PASSWORD, seed_demo
+from saas.tenancy.models import Membership
+from saas.tenancy.session import tenant_session
+
+
+def _slug() -> str:
+    return f"demo-{secrets.token_hex(4)}"
+
+
+def test_seed_demo_creates_a_realistic_tenant(runtime):
+    info = seed_demo(runtime.engine, 40, slug=_slug())
+    assert info.created and info.customers == 40
+    assert info.owner_email == f"owner@{info.slug}.example.com"
+    with tenant_session(runtime.engine, info.tenant_id) as session:
+        members = session.scalars(select(Membership)).all()
+        customers = session.scalars(select(Customer)).all()
+        contacts = session.scalars(select(Contact)).all()
+        audited = Counter(session.scalars(select(AuditEntry.action)))
+
+    assert sorted(m.role for m in members) == ["manager", "owner", "sales", "sales"]
+    assert len(customers) == 40 and len(contacts) == info.contacts
+    per_customer = Counter(c.customer_id for c in contacts)
+    primaries = Counter(c.customer_id for c in contacts if c.is_primary)
+    assert set(per_customer) == {c.id for c in customers}
+    assert all(1 <= n <= 3 for n in per_customer.values())
+    assert primaries == Counter({c.id: 1 for c in customers})
+    # Varied data: several owners and an unowned pool, several stages, industries, tags.
+    assert None in {c.owner_id for c in customers} and len({c.owner_id for c in customers}) >= 3
+    assert len({c.lifecycle_stage for c in customers}) >= 3
+    assert len({c.industry for c in customers}) >= 5
+    assert any(c.tags for c in customers) and {c.kind for c in customers} == {"company", "person"}
+    assert len({c.name for c in customers}) == 40
+    # Made through the services: every change is in the audit log.
+    assert audited["customer.created"] == 40 and audited["contact.created"] == info.contacts
+    assert audited["member.added"] == 3
+
+
+def test_seed_demo_is_idempotent_and_deterministic(runtime):
+    first = seed_demo(runtime.engine, 15, slug=_slug())
+    again = seed_demo(runtime.engine, 15, slug=first.slug)
+    assert not again.created
+    assert (again.tenant_id, again.customers, again.contacts) == (first.tenant_id, 15, first.contacts)
+    twin = seed_demo(runtime.engine, 15, slug=_slug())
+
+    def names(tenant_id):
+        with tenant_session(runtime.engine, tenant_id) as session:
+            return sorted(session.scalars(select(Customer.name)))
+
+    assert names(first.tenant_id) == names(twin.tenant_id)
+    with tenant_session(runtime.engine, first.tenant_id) as session:
+        assert session.scalar(select(func.count()).select_from(Customer)) == 15
+
+
+def test_demo_command_prints_credentials(runtime, settings, migrated, monkeypatch):
+    monkeypatch.setenv("SAAS_ENV", "test")
+    monkeypatch.setenv("DATABASE_URL", migrated)
+    monkeypatch.setenv("REDIS_URL", str(settings.redis_url))
+    slug = _slug()
+    runner = CliRunner()
+    result = runner.invoke(main, ["demo", "--customers", "5", "--slug", slug], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert f"Demo tenant '{slug}' created: 5 customers" in result.output
+    assert f"owner@{slug}.example.com" in result.output and DEMO_PASSWORD in result.output
+    assert "curl -s http://127.0.0.1:8000/graphql" in result.output and "login(input:" in result.output
+
+    again = runner.invoke(main, ["demo", "--customers", "5", "--slug", slug], catch_exceptions=False)
+    assert again.exit_code == 0 and "already exists" in again.output
