@@ -41,6 +41,11 @@ def customer_visibility(principal: Principal, alias: str, condition: SqlConditio
         )
 
 
+def customer_visible_to(principal: Principal, owner_id: uuid.UUID | str | None) -> bool:
+    """`customer_visibility` for one customer already in hand (e.g. in a live event)."""
+    return principal.sees_all_customers or owner_id is None or str(owner_id) == str(principal.membership_id)
+
+
 @dataclass(frozen=True)
 class CustomerFilter:
     search: str | None = None

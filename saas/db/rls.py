@@ -39,17 +39,27 @@ def tenant_tables(conn: Connection) -> list[str]:
 
 
 def ensure_app_role(conn: Connection, settings: Settings) -> None:
-    """Create the login role the application uses: no ownership, no BYPASSRLS, no superuser."""
-    role = settings.app_role
-    exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).scalar()
+    """Create the login role the application uses: no ownership, no BYPASSRLS, no superuser.
+
+    An existing role only gets its password set (a non-superuser owner may not touch the
+    other attributes), and is refused if it could bypass row-level security.
+    """
+    role = quote_ident(settings.app_role)
     password = settings.app_role_password.replace("'", "''")
-    verb = "ALTER" if exists else "CREATE"
-    conn.execute(
-        text(
-            f"{verb} ROLE {quote_ident(role)} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB "
-            f"NOCREATEROLE PASSWORD '{password}'"
+    existing = conn.execute(
+        text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = :r"), {"r": settings.app_role}
+    ).first()
+    if existing is None:
+        conn.execute(
+            text(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE PASSWORD '{password}'")
         )
-    )
+        return
+    if existing.rolsuper or existing.rolbypassrls:
+        raise RuntimeError(
+            f"The application role {settings.app_role} is a superuser or has BYPASSRLS; "
+            "row-level security would not apply. Use a plain role (SAAS_APP_ROLE)."
+        )
+    conn.execute(text(f"ALTER ROLE {role} LOGIN PASSWORD '{password}'"))
 
 
 def secure_schema(conn: Connection, settings: Settings) -> list[str]:

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 
 import strawberry
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from saas.customers.rules import SqlCondition
@@ -30,7 +31,7 @@ from saas.schema.customers.subscriptions import CustomerSubscriptions
 from saas.schema.customers.types import Contact, Customer, Member
 from saas.schema.execution import PassthroughExecutor
 from saas.schema.relay import from_global_id
-from saas.schema.scalars import SCALAR_OVERRIDES
+from saas.schema.scalars import SCALAR_MAP
 from saas.schema.context import RequestContext
 
 
@@ -80,7 +81,7 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         types=[Customer, Contact, Member, ApiKey],
         execution_context_class=PassthroughExecutor,  # type: ignore[arg-type]
-        scalar_overrides=SCALAR_OVERRIDES,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )
 
 

@@ -70,12 +70,17 @@ class RequestContext:
         """Run blocking work that manages its own sessions (e.g. login before a tenant is known)."""
         return await run_in_threadpool(work, *args)
 
-    async def publish_customer_event(self, kind: str, customer_id: Any, contact_id: Any = None) -> None:
+    async def publish_customer_event(self, kind: str, customer: Any, contact_id: Any = None) -> None:
         """Tell live subscribers of the tenant (after the change is committed)."""
         from saas.realtime import publish
 
         principal = self.require_principal()
-        message = {"kind": kind, "customer_id": str(customer_id), "contact_id": str(contact_id) if contact_id else None}
+        message = {
+            "kind": kind,
+            "customer_id": str(customer.id),
+            "owner_id": str(customer.owner_id) if customer.owner_id else None,
+            "contact_id": str(contact_id) if contact_id else None,
+        }
         await run_in_threadpool(publish, self.runtime.redis, principal.tenant_id, "customers", message)
 
     def close(self) -> None:

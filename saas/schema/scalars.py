@@ -9,11 +9,10 @@ import strawberry
 from saas.schema.relay import iso_datetime
 
 DateTime = strawberry.scalar(
-    datetime,
     name="DateTime",
     description="An ISO 8601 date-time in UTC with microseconds, e.g. 2026-11-25T09:30:00.000000+00:00.",
     serialize=iso_datetime,
     parse_value=lambda value: datetime.fromisoformat(value),
 )
 
-SCALAR_OVERRIDES = {datetime: DateTime}
+SCALAR_MAP = {datetime: DateTime}

@@ -169,9 +169,10 @@ async def _change(
     async def run() -> dict[str, Any]:
         row = await context.write(work, principal, *build_args())
         if isinstance(row, models.Contact):
-            await context.publish_customer_event(event, row.customer_id, contact_id=row.id)
+            customer = await context.read(lambda session: session.get(models.Customer, (row.tenant_id, row.customer_id)))
+            await context.publish_customer_event(event, customer, contact_id=row.id)
             return {"contact": Contact.from_model(row)}
-        await context.publish_customer_event(event, row.id)
+        await context.publish_customer_event(event, row)
         return {"customer": Customer.from_model(row)}
 
     return await run_mutation(run, payload)

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from saas.auth.permissions import CUSTOMERS_READ, require
+from saas.customers.rules import customer_visible_to
 from saas.realtime import listen
 from saas.schema.relay import to_global_id
 from saas.schema.context import RequestContext
@@ -28,6 +29,8 @@ class CustomerSubscriptions:
         principal = info.context.require_principal()
         require(principal.permissions, CUSTOMERS_READ)
         async for message in listen(info.context.runtime.redis_url, principal.tenant_id, "customers"):
+            if not customer_visible_to(principal, message.get("owner_id")):
+                continue
             contact = message.get("contact_id")
             yield CustomerEvent(
                 kind=message["kind"],

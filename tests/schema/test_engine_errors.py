@@ -1,0 +1,38 @@
+"""Unexpected exceptions are logged with the request id and masked; expected ones keep their code."""
+
+from __future__ import annotations
+
+import pytest
+import structlog
+import structlog.testing
+
+from saas.schema.customers import queries
+from tests.conftest import GraphQLClient
+
+
+def test_an_internal_failure_is_masked(owner: GraphQLClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(*args: object) -> str:
+        raise RuntimeError("password=hunter2 at db-internal-7")
+
+    monkeypatch.setattr(queries, "fetch_compiled", broken)
+    with structlog.testing.capture_logs() as logs:
+        result = owner.execute("{ customers { totalCount } }")
+    assert result["data"] is None
+    [error] = result["errors"]
+    assert error["message"] == "Internal server error"
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "test-request"}
+    assert "hunter2" not in str(result)
+    [entry] = [e for e in logs if e["log_level"] == "error"]  # the operator still sees what happened
+    assert entry["request_id"] == "test-request" and "hunter2" in str(entry["exc_info"])
+
+
+def test_expected_errors_keep_their_code_and_path(owner: GraphQLClient) -> None:
+    result = owner.execute("{ customers(first: 1000) { totalCount } }")
+    [error] = result["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["path"] == ["customers"]
+
+
+def test_anonymous_calls_to_protected_fields_are_unauthenticated(anonymous: GraphQLClient) -> None:
+    for query in ("{ customers { totalCount } }", "{ me { email } }", "{ members { id } }", "{ auditLog { edges { cursor } } }"):
+        assert anonymous.error_codes(query) == ["UNAUTHENTICATED"], query
