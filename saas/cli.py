@@ -94,9 +94,9 @@ def _reporting_input_errors(option_names: Mapping[str, str] | None = None) -> It
 
 
 def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
     lines = [headers, tuple("-" * w for w in widths), *rows]
-    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines)
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=False)).rstrip() for line in lines)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

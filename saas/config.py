@@ -19,9 +19,7 @@ class ConfigurationError(RuntimeError):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
-    environment: Literal["development", "test", "production"] = Field(
-        default="development", alias="SAAS_ENV"
-    )
+    environment: Literal["development", "test", "production"] = Field(default="development", alias="SAAS_ENV")
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
     data_dir: Path = Field(default=Path(".data"), alias="SAAS_DATA_DIR")

@@ -198,7 +198,7 @@ def _member_input(user: DemoUser) -> dict[str, Any]:
 
 
 def _weighted(rng: random.Random, choices: tuple[tuple[str, int], ...]) -> str:
-    values, weights = zip(*choices)
+    values, weights = zip(*choices, strict=False)
     return rng.choices(values, weights)[0]
 
 
@@ -240,7 +240,7 @@ class _CustomerGenerator:
             "lifecycle_stage": stage,
             "owner_id": owner_id,
             "source": rng.choice(SOURCES),
-            "tags": rng.sample(TAGS, rng.choice((0, 1, 1, 2, 2, 3))) + [country],
+            "tags": [*rng.sample(TAGS, rng.choice((0, 1, 1, 2, 2, 3))), country],
         }
         if stage != "lead":
             data["last_contacted_at"] = self.now - timedelta(days=rng.randrange(1, 120), hours=rng.randrange(24))

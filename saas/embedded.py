@@ -78,9 +78,7 @@ def resolve_service_urls(settings: Settings) -> tuple[str, str]:
     data_dir.mkdir(parents=True, exist_ok=True)
     if not database_url:
         database_url = start_postgres(data_dir)
-        logger.info(
-            "Using embedded PostgreSQL (data in %s) at %s", data_dir / "postgres", database_url
-        )
+        logger.info("Using embedded PostgreSQL (data in %s) at %s", data_dir / "postgres", database_url)
     if not redis_url:
         redis_url = start_redis(data_dir)
         logger.info("Using embedded Redis (data in %s) at %s", data_dir / "redis", redis_url)
@@ -155,9 +153,7 @@ def _wait_for_ping(url: str, log_file: Path, timeout: float) -> None:
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    client = redis.Redis.from_url(
-        url, socket_connect_timeout=1, socket_timeout=1, retry=Retry(NoBackoff(), 0)
-    )
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1, retry=Retry(NoBackoff(), 0))
     deadline = time.monotonic() + timeout
     try:
         while True:

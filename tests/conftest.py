@@ -109,7 +109,9 @@ class GraphQLClient:
         self.token = token
         self.last_statements = 0
 
-    def execute(self, query: str, variables: dict[str, Any] | None = None, operation_name: str | None = None) -> dict[str, Any]:
+    def execute(
+        self, query: str, variables: dict[str, Any] | None = None, operation_name: str | None = None
+    ) -> dict[str, Any]:
         import asyncio
 
         import orjson

@@ -15,4 +15,7 @@ def test_checked_in_schema_matches_the_code() -> None:
 
 def test_list_fields_are_connections_capped_by_first() -> None:
     sdl = schema_sdl()
-    assert "customers(first: Int = 20, after: String = null, filter: CustomerFilterInput = null, orderBy: CustomerOrder! = NAME_ASC): CustomerConnection!" in sdl
+    assert (
+        "customers(first: Int = 20, after: String = null, filter: CustomerFilterInput = null, orderBy: CustomerOrder! = NAME_ASC): CustomerConnection!"
+        in sdl
+    )

@@ -35,9 +35,7 @@ def snapshot(obj: object) -> dict[str, Any]:
     """The row's column values, as JSON; taken before and after a change."""
     mapper = inspect(obj).mapper
     return {
-        attr.key: _json_safe(getattr(obj, attr.key))
-        for attr in mapper.column_attrs
-        if attr.key not in SKIPPED_COLUMNS
+        attr.key: _json_safe(getattr(obj, attr.key)) for attr in mapper.column_attrs if attr.key not in SKIPPED_COLUMNS
     }
 
 

@@ -12,7 +12,7 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
@@ -75,7 +75,11 @@ def create_api_key(session: Session, principal: Principal, data: dict[str, Any])
     clean = check.done()
     key_id, full_key, secret_hash = new_key(principal.tenant_id)
     record = ApiKey(
-        id=key_id, name=clean["name"], secret_hash=secret_hash, scopes=sorted(set(scopes)), created_by_user_id=principal.user_id
+        id=key_id,
+        name=clean["name"],
+        secret_hash=secret_hash,
+        scopes=sorted(set(scopes)),
+        created_by_user_id=principal.user_id,
     )
     session.add(record)
     session.flush()
@@ -91,7 +95,7 @@ def revoke_api_key(session: Session, principal: Principal, key_id: uuid.UUID) ->
         raise NotFoundError("API key not found", id=str(key_id))
     if record.revoked_at is None:
         before = snapshot(record)
-        record.revoked_at = datetime.now(timezone.utc)
+        record.revoked_at = datetime.now(UTC)
         session.flush()
         record_change(session, principal, "api_key.revoked", "ApiKey", record.id, before, snapshot(record))
     return record

@@ -110,7 +110,9 @@ def principal_from_api_key(engine: Engine, cache: CredentialCache, raw_key: str)
     return principal
 
 
-def authenticate(engine: Engine, settings: Settings, cache: CredentialCache, authorization: str | None) -> Principal | None:
+def authenticate(
+    engine: Engine, settings: Settings, cache: CredentialCache, authorization: str | None
+) -> Principal | None:
     """Turn an `Authorization` header value into a principal; `None` when there is none."""
     if not authorization:
         return None

@@ -68,9 +68,7 @@ class Customer(TenantOwned, Base):
 class Contact(TenantOwned, Base):
     __tablename__ = "contacts"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"], ondelete="CASCADE"),
         Index("ix_contacts_tenant_customer", "tenant_id", "customer_id", "name", "id"),
         Index(
             "uq_contacts_one_primary",
@@ -96,4 +94,3 @@ class Contact(TenantOwned, Base):
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __mapper_args__ = {"version_id_col": version}
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, text, update
@@ -26,7 +26,7 @@ CUSTOMER_FIELDS = (
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _check_customer(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
@@ -56,13 +56,17 @@ def _check_owner(session: Session, principal: Principal, owner_id: uuid.UUID | N
     if owner_id is None:
         return
     if not principal.sees_all_customers and owner_id != principal.membership_id:
-        raise InputInvalid([FieldError(["input", "ownerId"], UserErrorCode.INVALID, "Sales reps can only own customers themselves")])
+        raise InputInvalid(
+            [FieldError(["input", "ownerId"], UserErrorCode.INVALID, "Sales reps can only own customers themselves")]
+        )
     owner = session.get(Membership, (principal.tenant_id, owner_id))
     if owner is None or not owner.is_active:
         raise InputInvalid([FieldError(["input", "ownerId"], UserErrorCode.NOT_FOUND, "No such member")])
 
 
-def get_customer(session: Session, principal: Principal, customer_id: uuid.UUID, *, lock: bool = False, deleted: bool = False) -> Customer:
+def get_customer(
+    session: Session, principal: Principal, customer_id: uuid.UUID, *, lock: bool = False, deleted: bool = False
+) -> Customer:
     """The customer if it exists in the principal's tenant and is visible to them, else NOT_FOUND."""
     condition = SqlCondition()
     customer_visibility(principal, "customers", condition)
@@ -106,7 +110,9 @@ def create_customer(session: Session, principal: Principal, data: dict[str, Any]
     return customer
 
 
-def update_customer(session: Session, principal: Principal, customer_id: uuid.UUID, version: int, data: dict[str, Any]) -> Customer:
+def update_customer(
+    session: Session, principal: Principal, customer_id: uuid.UUID, version: int, data: dict[str, Any]
+) -> Customer:
     require(principal.permissions, CUSTOMERS_WRITE)
     clean = _check_customer(data, creating=False)
     customer = get_customer(session, principal, customer_id)
@@ -177,7 +183,9 @@ def create_contact(session: Session, principal: Principal, customer_id: uuid.UUI
     # Locking the customer serialises changes of its primary contact.
     customer = get_customer(session, principal, customer_id, lock=True)
     has_primary = session.scalar(
-        select(Contact.id).where(Contact.customer_id == customer.id, Contact.is_primary.is_(True), Contact.deleted_at.is_(None))
+        select(Contact.id).where(
+            Contact.customer_id == customer.id, Contact.is_primary.is_(True), Contact.deleted_at.is_(None)
+        )
     )
     contact = Contact(id=uuid.uuid4(), customer_id=customer.id, **clean)
     if contact.is_primary is None:
@@ -191,13 +199,17 @@ def create_contact(session: Session, principal: Principal, customer_id: uuid.UUI
     return contact
 
 
-def update_contact(session: Session, principal: Principal, contact_id: uuid.UUID, version: int, data: dict[str, Any]) -> Contact:
+def update_contact(
+    session: Session, principal: Principal, contact_id: uuid.UUID, version: int, data: dict[str, Any]
+) -> Contact:
     require(principal.permissions, CUSTOMERS_WRITE)
     clean = _check_contact(data, creating=False)
     contact = get_contact(session, principal, contact_id)
     _check_version(contact, version)
     if clean.get("is_primary") is False and contact.is_primary:
-        raise InputInvalid([FieldError(["input", "isPrimary"], UserErrorCode.INVALID, "Make another contact primary instead")])
+        raise InputInvalid(
+            [FieldError(["input", "isPrimary"], UserErrorCode.INVALID, "Make another contact primary instead")]
+        )
     get_customer(session, principal, contact.customer_id, lock=True)
     before = snapshot(contact)
     if clean.get("is_primary"):

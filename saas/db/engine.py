@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL, make_url
 
 from saas.config import Settings
-
 
 # Timestamps leave PostgreSQL as UTC, whether Python or PostgreSQL renders them.
 CONNECT_ARGS = {"application_name": "saas", "options": "-c timezone=UTC"}
@@ -52,5 +50,3 @@ def create_read_engine(settings: Settings, database_url: str) -> Engine:
 
 def create_owner_engine(database_url: str) -> Engine:
     return create_engine(owner_url(database_url), pool_size=2, max_overflow=2)
-
-

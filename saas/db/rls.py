@@ -75,10 +75,7 @@ def secure_schema(conn: Connection, settings: Settings) -> list[str]:
         conn.execute(text(f"ALTER TABLE {t} FORCE ROW LEVEL SECURITY"))
         conn.execute(text(f"DROP POLICY IF EXISTS {POLICY_NAME} ON {t}"))
         conn.execute(
-            text(
-                f"CREATE POLICY {POLICY_NAME} ON {t} USING ({TENANT_PREDICATE}) "
-                f"WITH CHECK ({TENANT_PREDICATE})"
-            )
+            text(f"CREATE POLICY {POLICY_NAME} ON {t} USING ({TENANT_PREDICATE}) WITH CHECK ({TENANT_PREDICATE})")
         )
         conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {t} TO {role}"))
     for table in GLOBAL_TABLES:

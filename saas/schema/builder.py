@@ -14,6 +14,9 @@ from saas.errors import NotFoundError
 from saas.schema.accounts.resolvers import AccountMutations, AccountQueries
 from saas.schema.accounts.types import ApiKey
 from saas.schema.common import Node
+from saas.schema.compiler import SqlType
+from saas.schema.context import RequestContext
+from saas.schema.customers.dataloaders import member_loader
 from saas.schema.customers.mutations import CustomerMutations
 from saas.schema.customers.queries import (
     CustomerQueries,
@@ -24,16 +27,12 @@ from saas.schema.customers.queries import (
     load_customer,
     single_object,
 )
-from saas.schema.compiler import SqlType
-from saas.schema.customers.dataloaders import member_loader
 from saas.schema.customers.sql import CONTACT, CUSTOMER, MEMBER
 from saas.schema.customers.subscriptions import CustomerSubscriptions
 from saas.schema.customers.types import Contact, Customer, Member
 from saas.schema.execution import PassthroughExecutor
 from saas.schema.relay import from_global_id
 from saas.schema.scalars import SCALAR_MAP
-from saas.schema.context import RequestContext
-
 
 
 def _member_condition(context: RequestContext) -> SqlCondition:

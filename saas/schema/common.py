@@ -46,16 +46,10 @@ def _camel_path(path: list[str]) -> list[str]:
 
 def provided(input_obj: object, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     """The fields a client actually sent (unset ones left out), in snake_case."""
-    return {
-        name: value
-        for name, value in vars(input_obj).items()
-        if value is not UNSET and name not in skip
-    }
+    return {name: value for name, value in vars(input_obj).items() if value is not UNSET and name not in skip}
 
 
-async def run_mutation(
-    work: Callable[[], Any], payload: Callable[..., Any]
-) -> Any:
+async def run_mutation(work: Callable[[], Any], payload: Callable[..., Any]) -> Any:
     """Await `work`; turn input failures into a payload with `userErrors` (nothing written)."""
     try:
         result = await work()

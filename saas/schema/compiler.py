@@ -86,7 +86,12 @@ def _included(node: Any, state: CompileState) -> bool:
     return not (include and include.get("if") is False)
 
 
-def collect(selection_set: SelectionSetNode | None, type_name: str, state: CompileState, interfaces: frozenset[str] = frozenset()) -> dict[str, list[FieldNode]]:
+def collect(
+    selection_set: SelectionSetNode | None,
+    type_name: str,
+    state: CompileState,
+    interfaces: frozenset[str] = frozenset(),
+) -> dict[str, list[FieldNode]]:
     """Response key → field nodes, following fragments whose type condition applies."""
     fields: dict[str, list[FieldNode]] = {}
     if selection_set is None:
@@ -147,7 +152,9 @@ def _relation_json(relation: Relation, parent: str, selection_set: SelectionSetN
     if relation.order is None:
         return f"(SELECT {inner} FROM {relation.table} {alias} WHERE {join})"
     order = relation.order.format(t=alias)
-    return f"COALESCE((SELECT json_agg({inner} ORDER BY {order}) FROM {relation.table} {alias} WHERE {join}), '[]'::json)"
+    return (
+        f"COALESCE((SELECT json_agg({inner} ORDER BY {order}) FROM {relation.table} {alias} WHERE {join}), '[]'::json)"
+    )
 
 
 @dataclass(frozen=True)
@@ -170,7 +177,10 @@ class SortKey:
 
     def cursor_sql(self, alias: str) -> str:
         return cursor_sql(
-            [iso_datetime_sql(f"{alias}.{c}") if cast == "timestamptz" else f"{alias}.{c}" for c, cast in zip(self.columns, self.casts)]
+            [
+                iso_datetime_sql(f"{alias}.{c}") if cast == "timestamptz" else f"{alias}.{c}"
+                for c, cast in zip(self.columns, self.casts, strict=False)
+            ]
         )
 
 

@@ -96,8 +96,14 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     if original is None:
         return _with_code(error, ErrorCode.BAD_USER_INPUT)
     if isinstance(original, AppError):
-        formatted: dict[str, Any] = {"message": original.message, "locations": error.formatted.get("locations"), "path": error.path}
-        formatted["extensions"] = {camel_case(k): v for k, v in original.extensions.items()} | {"code": original.code.value}
+        formatted: dict[str, Any] = {
+            "message": original.message,
+            "locations": error.formatted.get("locations"),
+            "path": error.path,
+        }
+        formatted["extensions"] = {camel_case(k): v for k, v in original.extensions.items()} | {
+            "code": original.code.value
+        }
         return formatted
     logger.error("unexpected error", request_id=request_id, path=error.path, exc_info=original)
     return {
@@ -152,12 +158,26 @@ class GraphQLEngine:
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         if operation_name is None:
             if len(operations) != 1:
-                raise OperationError([{"message": "Name the operation to run (operationName)", "extensions": {"code": ErrorCode.BAD_USER_INPUT.value}}])
+                raise OperationError(
+                    [
+                        {
+                            "message": "Name the operation to run (operationName)",
+                            "extensions": {"code": ErrorCode.BAD_USER_INPUT.value},
+                        }
+                    ]
+                )
             return operations[0]
         for operation in operations:
             if operation.name is not None and operation.name.value == operation_name:
                 return operation
-        raise OperationError([{"message": f"Unknown operation named '{operation_name}'", "extensions": {"code": ErrorCode.BAD_USER_INPUT.value}}])
+        raise OperationError(
+            [
+                {
+                    "message": f"Unknown operation named '{operation_name}'",
+                    "extensions": {"code": ErrorCode.BAD_USER_INPUT.value},
+                }
+            ]
+        )
 
     def new_context(self, principal: Principal | None, request_id: str) -> RequestContext:
         return RequestContext(runtime=self.runtime, principal=principal, request_id=request_id)
@@ -172,7 +192,11 @@ class GraphQLEngine:
         return ExecutionOutcome(payload=payload, request_error=request_error, statements=statements)
 
     async def execute(
-        self, prepared: PreparedOperation, variables: dict[str, Any] | None, principal: Principal | None, request_id: str
+        self,
+        prepared: PreparedOperation,
+        variables: dict[str, Any] | None,
+        principal: Principal | None,
+        request_id: str,
     ) -> ExecutionOutcome:
         context = self.new_context(principal, request_id)
         with counting() as statements:
@@ -193,7 +217,11 @@ class GraphQLEngine:
         return self._outcome(result, request_id, statements[0])
 
     async def subscribe(
-        self, prepared: PreparedOperation, variables: dict[str, Any] | None, principal: Principal | None, request_id: str
+        self,
+        prepared: PreparedOperation,
+        variables: dict[str, Any] | None,
+        principal: Principal | None,
+        request_id: str,
     ) -> AsyncIterator[dict[str, Any]] | ExecutionOutcome:
         context = self.new_context(principal, request_id)
         result = graphql_subscribe(
@@ -222,4 +250,4 @@ class GraphQLEngine:
                 await aclose()
 
 
-__all__ += ["format_error", "dumps"]
+__all__ += ["dumps", "format_error"]

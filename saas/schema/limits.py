@@ -22,7 +22,9 @@ def _too_complex(message: str, node: Any) -> GraphQLError:
     return GraphQLError(message, node, extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value})
 
 
-def _measure(selection_set: SelectionSetNode | None, context: ValidationContext, depth: int, seen: frozenset[str]) -> tuple[int, int]:
+def _measure(
+    selection_set: SelectionSetNode | None, context: ValidationContext, depth: int, seen: frozenset[str]
+) -> tuple[int, int]:
     """(deepest field depth, number of aliases) below a selection set, following fragments once."""
     if selection_set is None:
         return depth, 0

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -43,7 +43,7 @@ def decode_id(global_id: str, expected_type: str) -> uuid.UUID:
 
 def iso_datetime(value: datetime) -> str:
     """Date-times leave the API in one form: UTC, microseconds always written."""
-    return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def iso_datetime_sql(expression: str) -> str:

@@ -42,7 +42,9 @@ def find_or_create_user(session: Session, email: str, password: str | None, name
     user = session.scalar(select(User).where(func.lower(User.email) == email.lower()))
     if user is None:
         if password is None:
-            raise InputInvalid([FieldError(["input", "password"], UserErrorCode.REQUIRED, "A new user needs a password")])
+            raise InputInvalid(
+                [FieldError(["input", "password"], UserErrorCode.REQUIRED, "A new user needs a password")]
+            )
         user = User(id=uuid.uuid4(), email=email, name=name or "", password_hash=hash_password(password))
         session.add(user)
         session.flush()
@@ -107,7 +109,9 @@ def _forbid_owner_grant(principal: Principal, role: str) -> None:
 
 
 def get_member(session: Session, membership_id: uuid.UUID) -> Membership:
-    membership = session.scalar(select(Membership).where(Membership.id == membership_id, Membership.is_active.is_(True)))
+    membership = session.scalar(
+        select(Membership).where(Membership.id == membership_id, Membership.is_active.is_(True))
+    )
     if membership is None:
         raise NotFoundError("Member not found", id=str(membership_id))
     return membership
@@ -117,9 +121,9 @@ def _ensure_owner_remains(session: Session, membership: Membership) -> None:
     if membership.role != Role.OWNER.value:
         return
     owners = session.scalar(
-        select(func.count()).select_from(Membership).where(
-            Membership.role == Role.OWNER.value, Membership.is_active.is_(True), Membership.id != membership.id
-        )
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.role == Role.OWNER.value, Membership.is_active.is_(True), Membership.id != membership.id)
     )
     if not owners:
         raise InputInvalid([FieldError(["input", "id"], UserErrorCode.LAST_OWNER, "A tenant keeps at least one owner")])

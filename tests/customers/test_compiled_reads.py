@@ -46,7 +46,7 @@ def _seed(owner: GraphQLClient, tenant) -> str:  # type: ignore[no-untyped-def]
                     "name": name,
                     "tags": ["x", f"t{i}"],
                     "customFields": {"size": i, "nested": {"ok": True}},
-                    "notes": "line one\nline \"two\"",
+                    "notes": 'line one\nline "two"',
                     "ownerId": sales_id if i % 2 else None,
                     "lifecycleStage": "PROSPECT",
                     "nextFollowUpAt": "2026-12-01T09:30:00+00:00",
@@ -82,7 +82,9 @@ def test_list_through_resolvers_equals_compiled(owner: GraphQLClient, tenant, re
     assert resolved == compiled
 
 
-def test_one_object_through_resolvers_equals_compiled(owner: GraphQLClient, tenant, request: pytest.FixtureRequest) -> None:  # type: ignore[no-untyped-def]
+def test_one_object_through_resolvers_equals_compiled(
+    owner: GraphQLClient, tenant, request: pytest.FixtureRequest
+) -> None:  # type: ignore[no-untyped-def]
     customer_id = _seed(owner, tenant)
     compiled = owner.data(ONE, {"id": customer_id})
     request.getfixturevalue("without_compiled_notes")

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import uuid
 
 import orjson
-import pytest
 
-from saas.customers.models import Customer
 from saas.customers.service import get_customer
 from saas.errors import ConflictError
 from saas.runtime import Runtime
@@ -28,12 +25,14 @@ def _create(owner: GraphQLClient) -> dict:
     ]["customer"]
 
 
-def test_two_writers_with_one_version_one_wins_one_conflicts(runtime: Runtime, owner: GraphQLClient, tenant: TenantHandle) -> None:
+def test_two_writers_with_one_version_one_wins_one_conflicts(
+    runtime: Runtime, owner: GraphQLClient, tenant: TenantHandle
+) -> None:
     """Both read version 1 before either writes; the second UPDATE finds version 2 and fails."""
     created = _create(owner)
-    from saas.schema.relay import decode_id
-    from saas.auth.principal import Principal
     from saas.auth.permissions import ALL_PERMISSIONS
+    from saas.auth.principal import Principal
+    from saas.schema.relay import decode_id
 
     customer_id = decode_id(created["id"], "Customer")
     principal = Principal(tenant_id=tenant.id, label="test", permissions=ALL_PERMISSIONS)
@@ -100,16 +99,21 @@ def test_stale_version_is_conflict_and_changes_nothing(owner: GraphQLClient) -> 
 
 def test_concurrent_primary_contacts_leave_exactly_one_primary(graphql_engine, owner: GraphQLClient) -> None:
     created = _create(owner)
-    query = 'mutation($c: ID!, $n: String!) { createContact(input: {customerId: $c, name: $n, isPrimary: true}) { contact { id } } }'
+    query = "mutation($c: ID!, $n: String!) { createContact(input: {customerId: $c, name: $n, isPrimary: true}) { contact { id } } }"
 
     async def run_all() -> None:
         principal = await asyncio.to_thread(graphql_engine.runtime.authenticate, f"Bearer {owner.token}")
         prepared = graphql_engine.prepare(query, None)
         await asyncio.gather(
-            *(graphql_engine.execute(prepared, {"c": created["id"], "n": f"P{i}"}, principal, f"r{i}") for i in range(6))
+            *(
+                graphql_engine.execute(prepared, {"c": created["id"], "n": f"P{i}"}, principal, f"r{i}")
+                for i in range(6)
+            )
         )
 
     asyncio.run(run_all())
-    contacts = owner.data("query($id: ID!) { customer(id: $id) { contacts { name isPrimary } } }", {"id": created["id"]})
+    contacts = owner.data(
+        "query($id: ID!) { customer(id: $id) { contacts { name isPrimary } } }", {"id": created["id"]}
+    )
     flags = [c["isPrimary"] for c in contacts["customer"]["contacts"]]
     assert len(flags) == 6 and flags.count(True) == 1

@@ -24,7 +24,9 @@ async def _collect(client: GraphQLClient, started: asyncio.Event, stop: asyncio.
     task = asyncio.create_task(pump())
     # The listener is subscribed once Redis counts it on the tenant's channel.
     for _ in range(200):
-        counts = dict(await asyncio.to_thread(engine.runtime.redis.pubsub_numsub, channel(principal.tenant_id, "customers")))
+        counts = dict(
+            await asyncio.to_thread(engine.runtime.redis.pubsub_numsub, channel(principal.tenant_id, "customers"))
+        )
         if counts.get(channel(principal.tenant_id, "customers").encode(), 0) >= 1:
             break
         await asyncio.sleep(0.01)

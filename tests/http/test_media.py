@@ -47,5 +47,5 @@ def test_accepts_html() -> None:
 
 
 def test_parse_content_type() -> None:
-    assert parse_content_type("Application/JSON; charset=\"UTF-8\"") == ("application/json", {"charset": "UTF-8"})
+    assert parse_content_type('Application/JSON; charset="UTF-8"') == ("application/json", {"charset": "UTF-8"})
     assert parse_content_type(None) == ("", {})

@@ -17,7 +17,7 @@ from tests.http.transport_helpers import LOGIN, login, login_variables, wait_for
 
 PROTOCOL = ["graphql-transport-ws"]
 EVENTS = "subscription Events { customerEvents { kind customerId } }"
-CREATE_CUSTOMER = "mutation { createCustomer(input: {name: \"Acme\"}) { customer { id } userErrors { code } } }"
+CREATE_CUSTOMER = 'mutation { createCustomer(input: {name: "Acme"}) { customer { id } userErrors { code } } }'
 
 Socket = Any  # starlette.testclient.WebSocketTestSession
 

@@ -34,8 +34,12 @@ def _seed(owner: GraphQLClient) -> dict[str, Any]:
 
 def _snapshot(owner: GraphQLClient, ids: dict[str, Any]) -> dict[str, Any]:
     return {
-        "customer": owner.data(f"query($id: ID!) {{ customer(id: $id) {{ {CUSTOMER_FIELDS} }} }}", {"id": ids["customer"]["id"]}),
-        "list": owner.data("{ customers(filter: {state: ALL}) { totalCount edges { node { id name version deletedAt } } } }"),
+        "customer": owner.data(
+            f"query($id: ID!) {{ customer(id: $id) {{ {CUSTOMER_FIELDS} }} }}", {"id": ids["customer"]["id"]}
+        ),
+        "list": owner.data(
+            "{ customers(filter: {state: ALL}) { totalCount edges { node { id name version deletedAt } } } }"
+        ),
         "members": owner.data("{ members { id role active } }"),
         "keys": owner.data("{ apiKeys { id revokedAt } }"),
         "audit": owner.data("{ auditLog(first: 100) { edges { node { id } } } }"),
@@ -96,7 +100,9 @@ FOREIGN_OPERATIONS = [
 ]
 
 
-def test_every_operation_with_foreign_ids_is_not_found_and_changes_nothing(owner: GraphQLClient, other_owner: GraphQLClient) -> None:
+def test_every_operation_with_foreign_ids_is_not_found_and_changes_nothing(
+    owner: GraphQLClient, other_owner: GraphQLClient
+) -> None:
     a = _seed(owner)
     before = _snapshot(owner, a)
     for name, query, variables in FOREIGN_OPERATIONS:
@@ -121,17 +127,24 @@ def test_lists_and_filters_show_no_foreign_rows(owner: GraphQLClient, other_owne
         "query($o: ID!) { customers(filter: {ownerId: $o}) { totalCount } }", {"o": a["member"]["id"]}
     )
     assert by_owner["data"]["customers"]["totalCount"] == 0
-    audit = other_owner.data("query($e: ID!) { auditLog(entityId: $e) { edges { node { id } } } }", {"e": a["customer"]["id"]})
+    audit = other_owner.data(
+        "query($e: ID!) { auditLog(entityId: $e) { edges { node { id } } } }", {"e": a["customer"]["id"]}
+    )
     assert audit["auditLog"]["edges"] == []
 
 
-def test_foreign_member_as_owner_is_a_user_error_and_writes_nothing(owner: GraphQLClient, other_owner: GraphQLClient) -> None:
+def test_foreign_member_as_owner_is_a_user_error_and_writes_nothing(
+    owner: GraphQLClient, other_owner: GraphQLClient
+) -> None:
     a = _seed(owner)
     result = other_owner.data(
         'mutation($o: ID!) { createCustomer(input: {name: "B Corp", ownerId: $o}) { customer { id } userErrors { field code } } }',
         {"o": a["member"]["id"]},
     )
-    assert result["createCustomer"] == {"customer": None, "userErrors": [{"field": ["input", "ownerId"], "code": "NOT_FOUND"}]}
+    assert result["createCustomer"] == {
+        "customer": None,
+        "userErrors": [{"field": ["input", "ownerId"], "code": "NOT_FOUND"}],
+    }
     assert other_owner.data("{ customers { totalCount } }")["customers"]["totalCount"] == 0
 
 

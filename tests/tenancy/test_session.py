@@ -24,19 +24,17 @@ def test_new_rows_are_stamped_with_the_session_tenant(runtime: Runtime, tenant: 
 def test_a_row_of_another_tenant_is_refused_before_it_reaches_the_database(
     runtime: Runtime, tenant: TenantHandle, other_tenant: TenantHandle
 ) -> None:
-    with pytest.raises(CrossTenantWrite):
-        with tenant_session(runtime.engine, other_tenant.id) as session:
-            session.add(Customer(id=uuid.uuid4(), tenant_id=tenant.id, name="Planted"))
-            session.flush()
+    with pytest.raises(CrossTenantWrite), tenant_session(runtime.engine, other_tenant.id) as session:
+        session.add(Customer(id=uuid.uuid4(), tenant_id=tenant.id, name="Planted"))
+        session.flush()
     with tenant_session(runtime.engine, tenant.id) as session:
         assert session.scalars(select(Customer).where(Customer.name == "Planted")).all() == []
 
 
 def test_a_session_without_tenant_cannot_write_tenant_rows(runtime: Runtime) -> None:
-    with pytest.raises(CrossTenantWrite):
-        with tenant_session(runtime.engine, None) as session:
-            session.add(Customer(id=uuid.uuid4(), name="Orphan"))
-            session.flush()
+    with pytest.raises(CrossTenantWrite), tenant_session(runtime.engine, None) as session:
+        session.add(Customer(id=uuid.uuid4(), name="Orphan"))
+        session.flush()
 
 
 def test_orm_queries_get_the_tenant_condition(runtime: Runtime, tenant: TenantHandle) -> None:
@@ -44,6 +42,7 @@ def test_orm_queries_get_the_tenant_condition(runtime: Runtime, tenant: TenantHa
         statement = str(select(Customer).compile())
         assert "WHERE" not in statement  # the condition is added at execution, not by the caller
         captured: list[str] = []
+
         def capture(conn, cursor, sql, *args):  # type: ignore[no-untyped-def]
             captured.append(sql)
 

@@ -17,14 +17,13 @@ from saas.auth.permissions import AUDIT_READ, MEMBERS_READ, require
 from saas.auth.principal import Principal
 from saas.schema.accounts.types import ApiKey, AuditEntry, AuditEntryConnection, AuditEntryEdge, Me, Tenant
 from saas.schema.common import PageInfo, UserError, provided, run_mutation
+from saas.schema.context import RequestContext
 from saas.schema.customers.types import Member, Role
 from saas.schema.relay import decode_cursor, decode_id, encode_cursor, from_global_id, page_size
 from saas.tenancy import service as tenancy
 from saas.tenancy.models import ApiKey as ApiKeyRow
 from saas.tenancy.models import Membership
 from saas.tenancy.models import Tenant as TenantRow
-from saas.schema.context import RequestContext
-
 
 
 @strawberry.input
@@ -123,7 +122,9 @@ def _me(session: Session, principal: Principal) -> Me:
 
 def _members(session: Session, principal: Principal) -> list[Member]:
     require(principal.permissions, MEMBERS_READ)
-    rows = session.scalars(select(Membership).where(Membership.is_active.is_(True)).order_by(Membership.created_at, Membership.id))
+    rows = session.scalars(
+        select(Membership).where(Membership.is_active.is_(True)).order_by(Membership.created_at, Membership.id)
+    )
     return [Member.from_model(row) for row in rows]
 
 
@@ -133,7 +134,9 @@ def _api_keys(session: Session, principal: Principal) -> list[ApiKey]:
     return [ApiKey.from_model(row) for row in rows]
 
 
-def _audit_page(session: Session, principal: Principal, limit: int, after: int | None, entity: tuple[str, uuid.UUID] | None) -> AuditEntryConnection:
+def _audit_page(
+    session: Session, principal: Principal, limit: int, after: int | None, entity: tuple[str, uuid.UUID] | None
+) -> AuditEntryConnection:
     require(principal.permissions, AUDIT_READ)
     query = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit + 1)
     if after is not None:
@@ -169,7 +172,11 @@ class AccountQueries:
 
     @strawberry.field(description="Changes, newest first; optionally of one entity (any Node id).")
     async def audit_log(
-        self, info: Info[RequestContext, None], first: int | None = 20, after: str | None = None, entity_id: strawberry.ID | None = None
+        self,
+        info: Info[RequestContext, None],
+        first: int | None = 20,
+        after: str | None = None,
+        entity_id: strawberry.ID | None = None,
     ) -> AuditEntryConnection:
         context = info.context
         limit = page_size(first, context.runtime.settings.max_page_size)
@@ -185,7 +192,9 @@ class AccountMutations:
         runtime = info.context.runtime
 
         async def run() -> dict[str, Any]:
-            result = await info.context.global_work(login_service, runtime.engine, runtime.settings, input.email, input.password, input.tenant)
+            result = await info.context.global_work(
+                login_service, runtime.engine, runtime.settings, input.email, input.password, input.tenant
+            )
             return {"token": result.token, "member": Member.from_model(result.membership)}
 
         return await run_mutation(run, LoginPayload)
@@ -203,12 +212,16 @@ class AccountMutations:
         return await run_mutation(run, AddMemberPayload)
 
     @strawberry.mutation
-    async def update_member_role(self, info: Info[RequestContext, None], input: UpdateMemberRoleInput) -> UpdateMemberRolePayload:
+    async def update_member_role(
+        self, info: Info[RequestContext, None], input: UpdateMemberRoleInput
+    ) -> UpdateMemberRolePayload:
         context = info.context
         member_id = decode_id(input.id, "Member")
 
         async def run() -> dict[str, Any]:
-            row = await context.write(tenancy.update_member_role, context.require_principal(), member_id, input.role.value)
+            row = await context.write(
+                tenancy.update_member_role, context.require_principal(), member_id, input.role.value
+            )
             context.runtime.credentials.forget_tenant(row.tenant_id)
             return {"member": Member.from_model(row)}
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -14,10 +14,9 @@ from strawberry.types import Info
 from saas.customers import models, service
 from saas.errors import FieldError, InputInvalid, NotFoundError, UserErrorCode
 from saas.schema.common import UserError, provided, run_mutation
+from saas.schema.context import RequestContext
 from saas.schema.customers.types import Contact, Customer, CustomerKind, LifecycleStage
 from saas.schema.relay import decode_id
-from saas.schema.context import RequestContext
-
 
 
 def _referenced_id(value: str | None, type_name: str, field: str) -> uuid.UUID | None:
@@ -47,7 +46,9 @@ class CreateCustomerInput:
     industry: str | None = strawberry.UNSET
     tier: str | None = strawberry.UNSET
     lifecycle_stage: LifecycleStage | None = strawberry.UNSET
-    owner_id: strawberry.ID | None = strawberry.field(default=strawberry.UNSET, description="A Member id; sales reps own what they create.")
+    owner_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="A Member id; sales reps own what they create."
+    )
     source: str | None = strawberry.UNSET
     tags: list[str] | None = strawberry.UNSET
     custom_fields: JSON | None = strawberry.UNSET
@@ -92,7 +93,9 @@ class CreateContactInput:
     title: str | None = strawberry.UNSET
     email: str | None = strawberry.UNSET
     phone: str | None = strawberry.UNSET
-    is_primary: bool | None = strawberry.field(default=strawberry.UNSET, description="The first contact becomes primary by default.")
+    is_primary: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="The first contact becomes primary by default."
+    )
 
 
 @strawberry.input
@@ -169,7 +172,9 @@ async def _change(
     async def run() -> dict[str, Any]:
         row = await context.write(work, principal, *build_args())
         if isinstance(row, models.Contact):
-            customer = await context.read(lambda session: session.get(models.Customer, (row.tenant_id, row.customer_id)))
+            customer = await context.read(
+                lambda session: session.get(models.Customer, (row.tenant_id, row.customer_id))
+            )
             await context.publish_customer_event(event, customer, contact_id=row.id)
             return {"contact": Contact.from_model(row)}
         await context.publish_customer_event(event, row)
@@ -181,14 +186,18 @@ async def _change(
 @strawberry.type
 class CustomerMutations:
     @strawberry.mutation
-    async def create_customer(self, info: Info[RequestContext, None], input: CreateCustomerInput) -> CreateCustomerPayload:
+    async def create_customer(
+        self, info: Info[RequestContext, None], input: CreateCustomerInput
+    ) -> CreateCustomerPayload:
         return await _change(
             info, CreateCustomerPayload, "customer.created", service.create_customer,
             lambda: (_customer_data(input),),
         )  # fmt: skip
 
     @strawberry.mutation(description="Changes the given fields; fails with CONFLICT when `version` is stale.")
-    async def update_customer(self, info: Info[RequestContext, None], input: UpdateCustomerInput) -> UpdateCustomerPayload:
+    async def update_customer(
+        self, info: Info[RequestContext, None], input: UpdateCustomerInput
+    ) -> UpdateCustomerPayload:
         raw_id = decode_id(input.id, "Customer")
         return await _change(
             info, UpdateCustomerPayload, "customer.updated", service.update_customer,
@@ -196,16 +205,22 @@ class CustomerMutations:
         )  # fmt: skip
 
     @strawberry.mutation(description="Soft delete: the customer can be restored.")
-    async def delete_customer(self, info: Info[RequestContext, None], input: DeleteCustomerInput) -> DeleteCustomerPayload:
+    async def delete_customer(
+        self, info: Info[RequestContext, None], input: DeleteCustomerInput
+    ) -> DeleteCustomerPayload:
         raw_id = decode_id(input.id, "Customer")
         return await _change(
             info, DeleteCustomerPayload, "customer.deleted", service.delete_customer, lambda: (raw_id, input.version)
         )
 
     @strawberry.mutation
-    async def restore_customer(self, info: Info[RequestContext, None], input: RestoreCustomerInput) -> RestoreCustomerPayload:
+    async def restore_customer(
+        self, info: Info[RequestContext, None], input: RestoreCustomerInput
+    ) -> RestoreCustomerPayload:
         raw_id = decode_id(input.id, "Customer")
-        return await _change(info, RestoreCustomerPayload, "customer.restored", service.restore_customer, lambda: (raw_id,))
+        return await _change(
+            info, RestoreCustomerPayload, "customer.restored", service.restore_customer, lambda: (raw_id,)
+        )
 
     @strawberry.mutation
     async def create_contact(self, info: Info[RequestContext, None], input: CreateContactInput) -> CreateContactPayload:

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from strawberry.types import Info
 
 from saas.auth.permissions import CUSTOMERS_READ, require
+from saas.customers import models
 from saas.customers.rules import SqlCondition, customer_conditions, customer_visibility
 from saas.errors import NotFoundError
 from saas.schema import compiler
-from saas.customers import models
 from saas.schema.common import PageInfo
 from saas.schema.context import RequestContext, fetch_compiled
 from saas.schema.customers.dataloaders import contact_by_id_loader, customer_loader
@@ -54,7 +54,9 @@ async def customers_connection(
         sql = compiler.compile_cached(
             raw,
             (tuple(condition.parts), order_by.value, after is not None),
-            lambda: compiler.connection_sql(CUSTOMER, _selection(info), compiler.state_from(raw), condition, sort, after is not None),
+            lambda: compiler.connection_sql(
+                CUSTOMER, _selection(info), compiler.state_from(raw), condition, sort, after is not None
+            ),
         )
     except compiler.NotCompilable:
         return await context.read(_customer_page, condition, sort, params, after is not None)  # type: ignore[return-value]
@@ -75,7 +77,9 @@ def _customer_page(
         CustomerEdge(node=Customer.from_model(row), cursor=encode_cursor([getattr(row, c) for c in sort.columns]))
         for row in page[:first]
     ]
-    total = session.execute(text(f"SELECT count(*) FROM customers r WHERE {condition.sql}"), condition.params).scalar_one()
+    total = session.execute(
+        text(f"SELECT count(*) FROM customers r WHERE {condition.sql}"), condition.params
+    ).scalar_one()
     return CustomerConnection(
         edges=edges,
         page_info=PageInfo(
@@ -89,7 +93,11 @@ def _customer_page(
 
 
 async def single_object(
-    info: Info[RequestContext, None], sql_type: compiler.SqlType, raw_id: uuid.UUID, condition: SqlCondition, fallback: Loader
+    info: Info[RequestContext, None],
+    sql_type: compiler.SqlType,
+    raw_id: uuid.UUID,
+    condition: SqlCondition,
+    fallback: Loader,
 ) -> Any:
     """One object as compiled JSON, or through `fallback` when the selection cannot compile."""
     condition.add("r.id = :object_id", object_id=raw_id)
@@ -142,7 +150,9 @@ def contact_condition(context: RequestContext) -> SqlCondition:
 
 @strawberry.type
 class CustomerQueries:
-    @strawberry.field(description="Customers visible to the caller, as a Relay connection (keyset-paged; `first` at most 100).")
+    @strawberry.field(
+        description="Customers visible to the caller, as a Relay connection (keyset-paged; `first` at most 100)."
+    )
     async def customers(
         self,
         info: Info[RequestContext, None],

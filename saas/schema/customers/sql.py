@@ -66,7 +66,9 @@ CUSTOMER = register(
             "deletedAt": iso_datetime_sql("{t}.deleted_at"),
         },
         relations={
-            "owner": Relation(target="Member", table="memberships", join="{t}.tenant_id = {p}.tenant_id AND {t}.id = {p}.owner_id"),
+            "owner": Relation(
+                target="Member", table="memberships", join="{t}.tenant_id = {p}.tenant_id AND {t}.id = {p}.owner_id"
+            ),
             "contacts": Relation(
                 target="Contact",
                 table="contacts",

@@ -10,9 +10,8 @@ from strawberry.types import Info
 from saas.auth.permissions import CUSTOMERS_READ, require
 from saas.customers.rules import customer_visible_to
 from saas.realtime import listen
-from saas.schema.relay import to_global_id
 from saas.schema.context import RequestContext
-
+from saas.schema.relay import to_global_id
 
 
 @strawberry.type(description="A change of a customer or one of its contacts.")

@@ -13,10 +13,9 @@ from strawberry.types import Info
 
 from saas.customers import models
 from saas.schema.common import Node, PageInfo
+from saas.schema.context import RequestContext
 from saas.schema.relay import to_global_id
 from saas.tenancy import models as tenancy_models
-from saas.schema.context import RequestContext
-
 
 
 @strawberry.enum
@@ -76,7 +75,9 @@ class Contact(Node):
     customer_id: strawberry.Private[uuid.UUID]
 
     @strawberry.field
-    async def customer(self, info: Info[RequestContext, None]) -> Annotated[Customer, strawberry.lazy("saas.schema.customers.types")]:
+    async def customer(
+        self, info: Info[RequestContext, None]
+    ) -> Annotated[Customer, strawberry.lazy("saas.schema.customers.types")]:
         from saas.schema.customers.dataloaders import customer_loader
 
         return await customer_loader(info.context).load(self.customer_id)
