@@ -20,10 +20,11 @@ SET_TENANT = "SELECT set_config('app.tenant_id', %(app_tenant_id)s, true); "
 def fetch_json(engine: Engine, tenant_id: uuid.UUID, sql: str, params: dict[str, Any]) -> str | None:
     """Run a compiled statement (psycopg2 `%(name)s` placeholders) returning one JSON text."""
     with engine.connect() as conn:
-        dbapi = conn.connection.dbapi_connection
-        assert dbapi is not None
-        with dbapi.cursor() as cursor:
+        cursor = conn.connection.cursor()
+        try:
             count_statement()
             cursor.execute(SET_TENANT + sql, {**params, "app_tenant_id": str(tenant_id)})
             row = cursor.fetchone()
+        finally:
+            cursor.close()
     return None if row is None else row[0]

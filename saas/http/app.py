@@ -46,7 +46,7 @@ def create_app(
         Route("/readyz", readyz),
         Route("/metrics", metrics),
     ]
-    paths = frozenset(route.path for route in routes)
+    paths = frozenset(str(getattr(route, "path", "")) for route in routes)
     app = Starlette(
         routes=routes,
         middleware=[Middleware(RequestContextMiddleware, metrics=state.metrics, paths=paths)],

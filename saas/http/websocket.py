@@ -88,7 +88,7 @@ class GraphQLTransportWSConnection:
                 if message["type"] == "websocket.disconnect":
                     self.closed = True
                     return
-                await self._handle(message)
+                await self._handle(dict(message))
         except CloseConnection as close:
             await self._close(close.code, close.reason)
         except (WebSocketDisconnect, ConnectionGone):

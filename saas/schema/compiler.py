@@ -20,7 +20,7 @@ from graphql import (
     InlineFragmentNode,
     SelectionSetNode,
 )
-from graphql.execution.values import get_directive_values
+from graphql.execution.values import VariableValues, get_directive_values
 from graphql.type import GraphQLIncludeDirective, GraphQLSkipDirective
 
 from saas.customers.rules import SqlCondition
@@ -66,7 +66,7 @@ def register(sql_type: SqlType) -> SqlType:
 @dataclass
 class CompileState:
     fragments: dict[str, Any]
-    variables: dict[str, Any]
+    variables: VariableValues
     aliases: int = 0
 
     def new_alias(self) -> str:
@@ -75,7 +75,7 @@ class CompileState:
 
 
 def state_from(info: GraphQLResolveInfo) -> CompileState:
-    return CompileState(fragments=info.fragments, variables=info.variable_values.coerced)
+    return CompileState(fragments=info.fragments, variables=info.variable_values)
 
 
 def _included(node: Any, state: CompileState) -> bool:
@@ -179,7 +179,7 @@ class SortKey:
         return cursor_sql(
             [
                 iso_datetime_sql(f"{alias}.{c}") if cast == "timestamptz" else f"{alias}.{c}"
-                for c, cast in zip(self.columns, self.casts, strict=False)
+                for c, cast in zip(self.columns, self.casts, strict=True)
             ]
         )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from inspect import isawaitable
 from typing import Any
 
 import structlog
@@ -186,7 +187,7 @@ class GraphQLEngine:
         payload: dict[str, Any] = {}
         if result.errors:
             payload["errors"] = [format_error(e, request_id) for e in result.errors]
-        request_error = result.data is None and bool(result.errors) and all(not e.path for e in result.errors)
+        request_error = result.data is None and bool(result.errors) and all(not e.path for e in result.errors or [])
         if not request_error:
             payload["data"] = result.data
         return ExecutionOutcome(payload=payload, request_error=request_error, statements=statements)
@@ -232,7 +233,7 @@ class GraphQLEngine:
             operation_name=prepared.operation_name,
             executor_class=PassthroughExecutor,
         )
-        if not isinstance(result, (ExecutionResult,)) and hasattr(result, "__await__"):
+        if isawaitable(result):
             result = await result
         if isinstance(result, ExecutionResult):
             return self._outcome(result, request_id)

@@ -11,9 +11,8 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    ValidationContext,
 )
-from graphql.validation import ASTValidationRule
+from graphql.validation import ASTValidationContext, ASTValidationRule
 
 from saas.errors import ErrorCode
 
@@ -23,7 +22,7 @@ def _too_complex(message: str, node: Any) -> GraphQLError:
 
 
 def _measure(
-    selection_set: SelectionSetNode | None, context: ValidationContext, depth: int, seen: frozenset[str]
+    selection_set: SelectionSetNode | None, context: ASTValidationContext, depth: int, seen: frozenset[str]
 ) -> tuple[int, int]:
     """(deepest field depth, number of aliases) below a selection set, following fragments once."""
     if selection_set is None:

@@ -16,7 +16,7 @@ from saas.errors import BadUserInputError, NotFoundError
 DEFAULT_PAGE_SIZE = 20
 
 
-def to_global_id(type_name: str, raw_id: uuid.UUID | str) -> str:
+def to_global_id(type_name: str, raw_id: uuid.UUID | str | int) -> str:
     return base64.b64encode(f"{type_name}:{raw_id}".encode()).decode()
 
 

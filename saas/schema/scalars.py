@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 from saas.schema.relay import iso_datetime
 
@@ -15,4 +16,4 @@ DateTime = strawberry.scalar(
     parse_value=lambda value: datetime.fromisoformat(value),
 )
 
-SCALAR_MAP = {datetime: DateTime}
+SCALAR_MAP: dict[object, ScalarDefinition] = {datetime: DateTime}

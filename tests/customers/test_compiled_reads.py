@@ -99,3 +99,27 @@ def test_statements_do_not_grow_with_the_page_size(owner: GraphQLClient, tenant)
         owner.data(f"{{ customers(first: {size}) {{ edges {{ node {{ {EVERYTHING} }} }} totalCount }} }}")
         counts.add(owner.last_statements)
     assert counts == {1}
+
+
+def test_skip_and_include_directives_follow_their_variables(owner: GraphQLClient, tenant) -> None:  # type: ignore[no-untyped-def]
+    _seed(owner, tenant)
+    query = """query($withContacts: Boolean!, $noTags: Boolean!) {
+      customers(first: 5) { edges { node { name contacts @include(if: $withContacts) { name } tags @skip(if: $noTags) } } }
+    }"""
+    with_all = owner.data(query, {"withContacts": True, "noTags": False})["customers"]["edges"][0]["node"]
+    assert set(with_all) == {"name", "contacts", "tags"}
+    bare = owner.data(query, {"withContacts": False, "noTags": True})["customers"]["edges"][0]["node"]
+    assert set(bare) == {"name"}
+
+
+def test_fragments_and_aliases_compile(owner: GraphQLClient, tenant) -> None:  # type: ignore[no-untyped-def]
+    _seed(owner, tenant)
+    result = owner.data(
+        """query { first: customers(first: 1) { edges { node { ...Basics label: name } } }
+                   second: customers(first: 1, orderBy: NAME_DESC) { edges { node { ... on Customer { name } } } } }
+           fragment Basics on Customer { id name tags }"""
+    )
+    node = result["first"]["edges"][0]["node"]
+    assert set(node) == {"id", "name", "tags", "label"} and node["label"] == node["name"]
+    ascending = owner.data("{ customers { edges { node { name } } } }")["customers"]["edges"]
+    assert result["second"]["edges"][0]["node"]["name"] == ascending[-1]["node"]["name"]

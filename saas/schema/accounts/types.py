@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -75,8 +76,8 @@ class AuditEntry:
             entity_type=row.entity_type,
             entity_id=strawberry.ID(to_global_id(row.entity_type, row.entity_id)),
             actor=row.actor_label,
-            before=row.before,
-            after=row.after,
+            before=cast(JSON | None, row.before),
+            after=cast(JSON | None, row.after),
             request_id=row.request_id,
             created_at=row.created_at,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -143,7 +143,7 @@ class Customer(Node):
             lifecycle_stage=LifecycleStage(row.lifecycle_stage),
             source=row.source,
             tags=list(row.tags or []),
-            custom_fields=row.custom_fields or {},
+            custom_fields=cast(JSON, row.custom_fields or {}),
             notes=row.notes,
             last_contacted_at=row.last_contacted_at,
             next_follow_up_at=row.next_follow_up_at,
