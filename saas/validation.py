@@ -5,10 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from saas.errors import FieldError, InputInvalid, UserErrorCode
+
+
+def camel_case(name: str) -> str:
+    """The API's spelling of a field (`lifecycle_stage` → `lifecycleStage`)."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def has_control_characters(value: str) -> bool:
+    """NUL and other C0 controls (PostgreSQL refuses NUL); tabs and line breaks are fine."""
+    return any(ord(c) < 32 and c not in "\t\n\r" for c in value) or "\x7f" in value
 
 
 class Checker:
@@ -26,27 +38,30 @@ class Checker:
     def text(self, field: str, *, required: bool = False, max_length: int, min_length: int = 1) -> None:
         if field not in self.data:
             if required:
-                self.fail(field, UserErrorCode.REQUIRED, f"{field} is required")
+                self.fail(field, UserErrorCode.REQUIRED, f"{camel_case(field)} is required")
             return
         value = self.data[field]
         if value is None:
             if required:
-                self.fail(field, UserErrorCode.REQUIRED, f"{field} is required")
+                self.fail(field, UserErrorCode.REQUIRED, f"{camel_case(field)} is required")
             else:
                 self.clean[field] = None
             return
         value = " ".join(str(value).split()) if "\n" not in str(value) else str(value).strip()
         if not value:
             if required:
-                self.fail(field, UserErrorCode.REQUIRED, f"{field} must not be empty")
+                self.fail(field, UserErrorCode.REQUIRED, f"{camel_case(field)} must not be empty")
             else:
                 self.clean[field] = None
             return
+        if has_control_characters(value):
+            self.fail(field, UserErrorCode.INVALID, f"{camel_case(field)} must not contain control characters")
+            return
         if len(value) > max_length:
-            self.fail(field, UserErrorCode.TOO_LONG, f"{field} must be at most {max_length} characters")
+            self.fail(field, UserErrorCode.TOO_LONG, f"{camel_case(field)} must be at most {max_length} characters")
             return
         if len(value) < min_length:
-            self.fail(field, UserErrorCode.TOO_SHORT, f"{field} must be at least {min_length} characters")
+            self.fail(field, UserErrorCode.TOO_SHORT, f"{camel_case(field)} must be at least {min_length} characters")
             return
         self.clean[field] = value
 
@@ -56,7 +71,7 @@ class Checker:
         value = self.clean.get(field)
         if value is not None and value not in allowed:
             self.clean.pop(field)
-            self.fail(field, UserErrorCode.INVALID, f"{field} must be one of {', '.join(allowed)}")
+            self.fail(field, UserErrorCode.INVALID, f"{camel_case(field)} must be one of {', '.join(allowed)}")
 
     def email(self, field: str) -> None:
         self.text(field, max_length=254)
@@ -67,7 +82,7 @@ class Checker:
             self.clean[field] = validate_email(value, check_deliverability=False).normalized
         except EmailNotValidError as exc:
             self.clean.pop(field)
-            self.fail(field, UserErrorCode.INVALID_EMAIL, f"{field} is not a valid e-mail address: {exc}")
+            self.fail(field, UserErrorCode.INVALID_EMAIL, f"{camel_case(field)} is not a valid e-mail address: {exc}")
 
     def phone(self, field: str) -> None:
         self.text(field, max_length=32)
@@ -83,7 +98,7 @@ class Checker:
             self.fail(
                 field,
                 UserErrorCode.INVALID_PHONE,
-                f"{field} must be a valid phone number in international form, e.g. +44 20 7946 0958",
+                f"{camel_case(field)} must be a valid phone number in international form, e.g. +44 20 7946 0958",
             )
             return
         self.clean[field] = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -106,6 +121,24 @@ class Checker:
             self.fail(field, UserErrorCode.INVALID, f"at most {max_items} tags")
             return
         self.clean[field] = cleaned
+
+    def json_object(self, field: str, *, max_bytes: int) -> None:
+        """A JSON object (None becomes empty) that PostgreSQL's jsonb will take."""
+        if field not in self.data:
+            return
+        value = self.data[field]
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            self.fail(field, UserErrorCode.INVALID, f"{camel_case(field)} must be a JSON object")
+            return
+        encoded = orjson.dumps(value)
+        if len(encoded) > max_bytes:
+            self.fail(field, UserErrorCode.TOO_LONG, f"{camel_case(field)} must be at most {max_bytes} bytes as JSON")
+        elif b"\\u0000" in encoded:
+            self.fail(field, UserErrorCode.INVALID, f"{camel_case(field)} must not contain NUL characters")
+        else:
+            self.clean[field] = value
 
     def passthrough(self, field: str) -> None:
         if field in self.data:

@@ -165,9 +165,7 @@ def test_redis_data_survives_restart(redis_url: str, data_dir: Path) -> None:
         assert client.get("durable") == b"kept"
 
 
-def test_other_process_reuses_both_servers(
-    postgres_url: str, redis_url: str, data_dir: Path
-) -> None:
+def test_other_process_reuses_both_servers(postgres_url: str, redis_url: str, data_dir: Path) -> None:
     pids = (_postgres_pid(data_dir), _redis_pid(data_dir))
     script = (
         "import sys; from pathlib import Path; "

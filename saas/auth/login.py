@@ -36,4 +36,5 @@ def login(engine: Engine, settings: Settings, email: str, password: str, tenant_
         )
         if membership is None:
             raise InputInvalid([BAD_CREDENTIALS])
-        return LoginResult(issue_token(settings, user.id, tenant.id, membership.id), membership)
+        token = issue_token(settings, user.id, tenant.id, membership.id, membership.token_generation)
+        return LoginResult(token, membership)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select
 
@@ -23,6 +24,7 @@ from saas.tenancy.session import tenant_session
 # How long a checked membership or API key is trusted before it is read again. Revocation
 # in this process is immediate (`forget`); other processes see it within this bound.
 CREDENTIAL_CACHE_SECONDS = 5.0
+API_KEY_USE_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def membership_principal(membership: Membership) -> Principal:
 
 def principal_from_token(engine: Engine, settings: Settings, cache: CredentialCache, token: str) -> Principal:
     claims = read_token(settings, token)
-    key = f"m:{claims.membership_id}"
+    key = f"m:{claims.tenant_id}:{claims.user_id}:{claims.membership_id}:{claims.generation}"
     cached = cache.get(key)
     if cached is not None:
         return cached
@@ -83,7 +85,12 @@ def principal_from_token(engine: Engine, settings: Settings, cache: CredentialCa
         membership = session.scalar(
             select(Membership).where(Membership.id == claims.membership_id, Membership.user_id == claims.user_id)
         )
-        if membership is None or not membership.is_active or not membership.user.is_active:
+        if (
+            membership is None
+            or not membership.is_active
+            or membership.token_generation != claims.generation
+            or not membership.user.is_active
+        ):
             raise UnauthenticatedError("Membership no longer active")
         principal = membership_principal(membership)
     cache.put(key, principal)
@@ -100,6 +107,7 @@ def principal_from_api_key(engine: Engine, cache: CredentialCache, raw_key: str)
         record = session.get(ApiKey, (parsed.tenant_id, parsed.key_id))
         if record is None or record.revoked_at is not None or not api_keys.verify(record, parsed.secret):
             raise UnauthenticatedError("Invalid API key")
+        _note_use(record)
         principal = Principal(
             tenant_id=record.tenant_id,
             label=f"api-key:{record.name}",
@@ -108,6 +116,13 @@ def principal_from_api_key(engine: Engine, cache: CredentialCache, raw_key: str)
         )
     cache.put(key, principal)
     return principal
+
+
+def _note_use(record: ApiKey) -> None:
+    """Keep `last_used_at` within a minute of the truth without a write per request."""
+    now = datetime.now(UTC)
+    if record.last_used_at is None or now - record.last_used_at > API_KEY_USE_RESOLUTION:
+        record.last_used_at = now
 
 
 def authenticate(

@@ -41,14 +41,7 @@ def _check_customer(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     check.text("notes", max_length=10_000)
     for name in ("owner_id", "last_contacted_at", "next_follow_up_at"):
         check.passthrough(name)
-    if "custom_fields" in data:
-        fields = data["custom_fields"]
-        if fields is not None and not isinstance(fields, dict):
-            check.fail("customFields", UserErrorCode.INVALID, "customFields must be a JSON object")
-        elif fields is not None and len(str(fields)) > 20_000:
-            check.fail("customFields", UserErrorCode.TOO_LONG, "customFields is too large")
-        else:
-            check.clean["custom_fields"] = fields or {}
+    check.json_object("custom_fields", max_bytes=20_000)
     return check.done()
 
 

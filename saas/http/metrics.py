@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 
 OPERATION_LABEL_MAX_CHARS = 64
 # Operation names come from clients: past this many distinct names, new ones are counted as
@@ -59,4 +59,5 @@ class Metrics:
         return label
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        # The process-wide collectors (db_statements_total, Python's runtime) follow the app's own.
+        return generate_latest(self.registry) + generate_latest(REGISTRY)

@@ -9,9 +9,11 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
+from saas.auth.permissions import API_KEYS_MANAGE, MEMBERS_READ, require
 from saas.customers.rules import SqlCondition
 from saas.errors import NotFoundError
 from saas.schema.accounts.resolvers import AccountMutations, AccountQueries
+from saas.schema.accounts.sql import API_KEY
 from saas.schema.accounts.types import ApiKey
 from saas.schema.common import Node
 from saas.schema.compiler import SqlType
@@ -33,11 +35,14 @@ from saas.schema.customers.types import Contact, Customer, Member
 from saas.schema.execution import PassthroughExecutor
 from saas.schema.relay import from_global_id
 from saas.schema.scalars import SCALAR_MAP
+from saas.tenancy.models import ApiKey as ApiKeyRow
 
 
-def _member_condition(context: RequestContext) -> SqlCondition:
+def _tenant_condition(context: RequestContext, permission: str) -> SqlCondition:
+    principal = context.require_principal()
+    require(principal.permissions, permission)
     condition = SqlCondition()
-    condition.add("r.tenant_id = :tenant_id", tenant_id=context.require_principal().tenant_id)
+    condition.add("r.tenant_id = :tenant_id", tenant_id=principal.tenant_id)
     return condition
 
 
@@ -45,10 +50,16 @@ async def _load_member(context: RequestContext, raw_id: uuid.UUID) -> Member | N
     return await member_loader(context).load(raw_id)
 
 
+async def _load_api_key(context: RequestContext, raw_id: uuid.UUID) -> ApiKey | None:
+    row = await context.read(lambda session: session.get(ApiKeyRow, (context.require_principal().tenant_id, raw_id)))
+    return ApiKey.from_model(row) if row is not None else None
+
+
 NODE_TYPES: dict[str, tuple[SqlType, Callable[[RequestContext], SqlCondition], Loader]] = {
     "Customer": (CUSTOMER, customer_condition, load_customer),
     "Contact": (CONTACT, contact_condition, load_contact),
-    "Member": (MEMBER, _member_condition, _load_member),
+    "Member": (MEMBER, lambda context: _tenant_condition(context, MEMBERS_READ), _load_member),
+    "ApiKey": (API_KEY, lambda context: _tenant_condition(context, API_KEYS_MANAGE), _load_api_key),
 }
 
 

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types.unset import UNSET
 
 from saas.errors import FieldError, InputInvalid
+from saas.validation import camel_case
 
 
 @strawberry.interface(description="An object with a globally unique, opaque id.")
@@ -33,11 +34,6 @@ class UserError:
     @classmethod
     def from_field_error(cls, error: FieldError) -> UserError:
         return cls(field=_camel_path(error.field), code=error.code.value, message=error.message)
-
-
-def camel_case(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 def _camel_path(path: list[str]) -> list[str]:

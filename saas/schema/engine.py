@@ -91,28 +91,35 @@ def _with_code(error: GraphQLError, code: ErrorCode) -> dict[str, Any]:
     return {**formatted, "extensions": extensions}
 
 
+def _masked(original: BaseException, request_id: str, path: Any = None, locations: Any = None) -> dict[str, Any]:
+    logger.error("unexpected error", request_id=request_id, path=path, exc_info=original)
+    return {
+        "message": "Internal server error",
+        "locations": locations,
+        "path": path,
+        "extensions": {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
+    }
+
+
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
-    """An error as the client sees it: expected ones with their code, the rest masked."""
+    """An error as the client sees it: expected ones with their code, the rest masked.
+
+    Errors without a path come from the request itself (variables that do not coerce): their
+    messages describe the client's input and are kept. A resolver's unexpected exception is
+    logged with the request id and masked.
+    """
     original = error.original_error
-    if original is None:
-        return _with_code(error, ErrorCode.BAD_USER_INPUT)
     if isinstance(original, AppError):
-        formatted: dict[str, Any] = {
+        extensions = {camel_case(k): v for k, v in original.extensions.items()}
+        return {
             "message": original.message,
             "locations": error.formatted.get("locations"),
             "path": error.path,
+            "extensions": extensions | {"code": original.code.value},
         }
-        formatted["extensions"] = {camel_case(k): v for k, v in original.extensions.items()} | {
-            "code": original.code.value
-        }
-        return formatted
-    logger.error("unexpected error", request_id=request_id, path=error.path, exc_info=original)
-    return {
-        "message": "Internal server error",
-        "locations": error.formatted.get("locations"),
-        "path": error.path,
-        "extensions": {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id},
-    }
+    if original is None or (not error.path and isinstance(original, (GraphQLError, ValueError, TypeError))):
+        return _with_code(error, ErrorCode.BAD_USER_INPUT)
+    return _masked(original, request_id, error.path, error.formatted.get("locations"))
 
 
 class GraphQLEngine:
@@ -243,8 +250,10 @@ class GraphQLEngine:
         try:
             async for result in results:
                 yield self._outcome(result, request_id).payload
-        except Exception as error:  # raised by the event source itself, e.g. a permission check
-            yield {"errors": [format_error(GraphQLError(str(error), original_error=error), request_id)]}
+        except AppError as error:  # raised by the event source itself, e.g. a permission check
+            yield {"errors": [format_error(GraphQLError(error.message, original_error=error), request_id)]}
+        except Exception as error:
+            yield {"errors": [_masked(error, request_id)]}
         finally:
             aclose = getattr(results, "aclose", None)
             if aclose is not None:

@@ -69,12 +69,30 @@ def cursor_sql(value_expressions: list[str]) -> str:
     return f"translate(encode(convert_to({array}, 'UTF8'), 'base64'), E'\\n', '')"
 
 
-def decode_cursor(cursor: str, length: int) -> list[Any]:
+def _valid_cursor_value(value: Any, sql_type: str) -> bool:
+    if sql_type == "bigint":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if not isinstance(value, str) or "\x00" in value:
+        return False
+    try:
+        if sql_type == "uuid":
+            uuid.UUID(value)
+        elif sql_type == "timestamptz":
+            datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def decode_cursor(cursor: str, sql_types: tuple[str, ...]) -> list[Any]:
+    """The sort key inside a cursor, each value checked against its SQL type; else BAD_USER_INPUT."""
     try:
         values = orjson.loads(base64.b64decode(cursor.encode(), validate=True))
     except (binascii.Error, orjson.JSONDecodeError, ValueError) as exc:
         raise BadUserInputError("Invalid cursor", argument="after") from exc
-    if not isinstance(values, list) or len(values) != length:
+    if not isinstance(values, list) or len(values) != len(sql_types):
+        raise BadUserInputError("Invalid cursor", argument="after")
+    if not all(_valid_cursor_value(v, t) for v, t in zip(values, sql_types, strict=True)):
         raise BadUserInputError("Invalid cursor", argument="after")
     return values
 

@@ -93,13 +93,13 @@ def add_member(session: Session, principal: Principal, data: dict[str, Any]) -> 
         before = snapshot(existing)
         existing.is_active, existing.role = True, clean["role"]
         session.flush()
-        record_change(session, principal, "member.added", "Membership", existing.id, before, snapshot(existing))
+        record_change(session, principal, "member.added", "Member", existing.id, before, snapshot(existing))
         return existing
     membership = Membership(id=uuid.uuid4(), user_id=user.id, role=clean["role"])
     session.add(membership)
     session.flush()
     session.refresh(membership)
-    record_change(session, principal, "member.added", "Membership", membership.id, None, snapshot(membership))
+    record_change(session, principal, "member.added", "Member", membership.id, None, snapshot(membership))
     return membership
 
 
@@ -143,7 +143,7 @@ def update_member_role(session: Session, principal: Principal, membership_id: uu
     before = snapshot(membership)
     membership.role = clean["role"]
     session.flush()
-    record_change(session, principal, "member.role_changed", "Membership", membership.id, before, snapshot(membership))
+    record_change(session, principal, "member.role_changed", "Member", membership.id, before, snapshot(membership))
     return membership
 
 
@@ -155,6 +155,7 @@ def remove_member(session: Session, principal: Principal, membership_id: uuid.UU
     _ensure_owner_remains(session, membership)
     before = snapshot(membership)
     membership.is_active = False
+    membership.token_generation += 1
     session.flush()
-    record_change(session, principal, "member.removed", "Membership", membership.id, before, snapshot(membership))
+    record_change(session, principal, "member.removed", "Member", membership.id, before, snapshot(membership))
     return membership

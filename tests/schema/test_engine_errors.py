@@ -34,5 +34,10 @@ def test_expected_errors_keep_their_code_and_path(owner: GraphQLClient) -> None:
 
 
 def test_anonymous_calls_to_protected_fields_are_unauthenticated(anonymous: GraphQLClient) -> None:
-    for query in ("{ customers { totalCount } }", "{ me { email } }", "{ members { id } }", "{ auditLog { edges { cursor } } }"):
+    for query in (
+        "{ customers { totalCount } }",
+        "{ me { email } }",
+        "{ members { id } }",
+        "{ auditLog { edges { cursor } } }",
+    ):
         assert anonymous.error_codes(query) == ["UNAUTHENTICATED"], query

@@ -180,7 +180,7 @@ class AccountQueries:
     ) -> AuditEntryConnection:
         context = info.context
         limit = page_size(first, context.runtime.settings.max_page_size)
-        after_id = int(decode_cursor(after, 1)[0]) if after else None
+        after_id = int(decode_cursor(after, ("bigint",))[0]) if after else None
         entity = from_global_id(entity_id) if entity_id else None
         return await context.read(_audit_page, context.require_principal(), limit, after_id, entity)
 

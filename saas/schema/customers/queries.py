@@ -48,7 +48,7 @@ async def customers_connection(
     sort = CUSTOMER_SORTS[order_by.value]
     params: dict[str, Any] = {**condition.params, "first": limit, "limit": limit + 1, "has_previous": after is not None}
     if after is not None:
-        for index, value in enumerate(decode_cursor(after, len(sort.columns))):
+        for index, value in enumerate(decode_cursor(after, sort.casts)):
             params[f"after_{index}"] = value
     raw = info._raw_info
     try:
