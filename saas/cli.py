@@ -47,10 +47,11 @@ def _service_urls(settings: Settings) -> tuple[str, str]:
 def _migrate(settings: Settings, database_url: str) -> list[str]:
     from saas.db.engine import create_owner_engine
     from saas.db.migrate import migrate
+    from saas.runtime import load_plugins
 
     owner = create_owner_engine(database_url)
     try:
-        return migrate(owner, settings)
+        return migrate(owner, settings, load_plugins())
     finally:
         owner.dispose()
 

@@ -10,6 +10,8 @@ from sqlalchemy import Engine
 from saas.auth.principal import CredentialCache, Principal, authenticate
 from saas.config import Settings
 from saas.db.engine import create_app_engine, create_read_engine
+from saas.plugins.access import PluginFeatures
+from saas.plugins.host import PluginHost
 
 
 @dataclass
@@ -20,11 +22,12 @@ class Runtime:
     engine: Engine
     read_engine: Engine
     redis: redis.Redis
+    plugins: PluginHost = field(default_factory=PluginHost)
     credentials: CredentialCache = field(default_factory=CredentialCache)
 
     def authenticate(self, authorization: str | None) -> Principal | None:
         """Blocking (it may read the database): call it from a worker thread."""
-        return authenticate(self.engine, self.settings, self.credentials, authorization)
+        return authenticate(self.engine, self.settings, self.credentials, authorization, PluginFeatures(self.plugins))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -32,8 +35,16 @@ class Runtime:
         self.redis.close()
 
 
-def create_runtime(settings: Settings, database_url: str, redis_url: str) -> Runtime:
+def load_plugins() -> PluginHost:
+    """The installed plugins (entry points `saas.plugins`), checked; broken ones are kept out."""
+    host = PluginHost()
+    host.load_entry_points()
+    return host
+
+
+def create_runtime(settings: Settings, database_url: str, redis_url: str, plugins: PluginHost | None = None) -> Runtime:
     return Runtime(
+        plugins=plugins if plugins is not None else load_plugins(),
         settings=settings,
         database_url=database_url,
         redis_url=redis_url,

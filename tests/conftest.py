@@ -21,7 +21,7 @@ from saas.config import Settings
 from saas.db.engine import create_owner_engine, owner_url
 from saas.db.migrate import migrate
 from saas.embedded import start_postgres, start_redis
-from saas.runtime import Runtime, create_runtime
+from saas.runtime import Runtime, create_runtime, load_plugins
 from saas.tenancy.service import create_tenant
 
 TEST_PASSWORD = "correct horse battery"
@@ -59,7 +59,7 @@ def settings(database_url: str) -> Settings:
 @pytest.fixture(scope="session")
 def migrated(settings: Settings, database_url: str) -> str:
     owner = create_owner_engine(database_url)
-    migrate(owner, settings)
+    migrate(owner, settings, load_plugins())
     owner.dispose()
     return database_url
 
@@ -123,7 +123,7 @@ class GraphQLClient:
                 self.engine.runtime.authenticate, f"Bearer {self.token}" if self.token else None
             )
             try:
-                prepared = self.engine.prepare(query, operation_name)
+                prepared = self.engine.prepare(query, operation_name, principal)
             except OperationError as error:
                 return {"errors": error.errors}
             outcome = await self.engine.execute(prepared, variables, principal, "test-request")

@@ -67,7 +67,7 @@ def create_api_key(session: Session, principal: Principal, data: dict[str, Any])
     scopes = data.get("scopes") or []
     if not scopes:
         check.fail("scopes", UserErrorCode.REQUIRED, "at least one scope is required")
-    unknown = sorted(set(scopes) - ALL_PERMISSIONS)
+    unknown = sorted(set(scopes) - ALL_PERMISSIONS - principal.permissions)
     if unknown:
         check.fail("scopes", UserErrorCode.INVALID, f"unknown scopes: {', '.join(unknown)}")
     elif not set(scopes) <= principal.permissions:

@@ -23,6 +23,7 @@ MEMBERS_READ = "members:read"
 MEMBERS_MANAGE = "members:manage"
 API_KEYS_MANAGE = "api_keys:manage"
 AUDIT_READ = "audit:read"
+PLUGINS_MANAGE = "plugins:manage"
 
 ALL_PERMISSIONS = frozenset(
     {
@@ -33,6 +34,7 @@ ALL_PERMISSIONS = frozenset(
         MEMBERS_MANAGE,
         API_KEYS_MANAGE,
         AUDIT_READ,
+        PLUGINS_MANAGE,
     }
 )
 

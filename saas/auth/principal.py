@@ -10,8 +10,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from saas.auth import api_keys
 from saas.auth.permissions import ROLES_SEEING_ALL_CUSTOMERS, Role, permissions_for
@@ -36,6 +38,7 @@ class Principal:
     membership_id: uuid.UUID | None = None
     role: Role | None = None
     api_key_id: uuid.UUID | None = None
+    plugins: frozenset[str] = frozenset()
 
     @property
     def sees_all_customers(self) -> bool:
@@ -63,19 +66,42 @@ class CredentialCache:
             self.entries.pop(key, None)
 
 
-def membership_principal(membership: Membership) -> Principal:
+class TenantFeatures(Protocol):
+    """What a tenant switched on (its plugins) and the permissions those add to a role."""
+
+    def enabled(self, session: Session) -> frozenset[str]: ...
+
+    def permissions(self, role: Role, enabled: frozenset[str]) -> frozenset[str]: ...
+
+
+class CoreFeatures:
+    """No plugins: the core's roles and permissions only."""
+
+    def enabled(self, session: Session) -> frozenset[str]:
+        return frozenset()
+
+    def permissions(self, role: Role, enabled: frozenset[str]) -> frozenset[str]:
+        return permissions_for(role)
+
+
+def membership_principal(
+    membership: Membership, features: TenantFeatures | None = None, enabled: frozenset[str] = frozenset()
+) -> Principal:
     role = Role(membership.role)
     return Principal(
         tenant_id=membership.tenant_id,
         label=membership.user.email,
-        permissions=permissions_for(role),
+        permissions=(features or CoreFeatures()).permissions(role, enabled),
         user_id=membership.user_id,
         membership_id=membership.id,
         role=role,
+        plugins=enabled,
     )
 
 
-def principal_from_token(engine: Engine, settings: Settings, cache: CredentialCache, token: str) -> Principal:
+def principal_from_token(
+    engine: Engine, settings: Settings, cache: CredentialCache, token: str, features: TenantFeatures
+) -> Principal:
     claims = read_token(settings, token)
     key = f"m:{claims.tenant_id}:{claims.user_id}:{claims.membership_id}:{claims.generation}"
     cached = cache.get(key)
@@ -92,12 +118,12 @@ def principal_from_token(engine: Engine, settings: Settings, cache: CredentialCa
             or not membership.user.is_active
         ):
             raise UnauthenticatedError("Membership no longer active")
-        principal = membership_principal(membership)
+        principal = membership_principal(membership, features, features.enabled(session))
     cache.put(key, principal)
     return principal
 
 
-def principal_from_api_key(engine: Engine, cache: CredentialCache, raw_key: str) -> Principal:
+def principal_from_api_key(engine: Engine, cache: CredentialCache, raw_key: str, features: TenantFeatures) -> Principal:
     parsed = api_keys.parse_key(raw_key)
     key = f"k:{api_keys.digest(raw_key)}"
     cached = cache.get(key)
@@ -113,6 +139,7 @@ def principal_from_api_key(engine: Engine, cache: CredentialCache, raw_key: str)
             label=f"api-key:{record.name}",
             permissions=frozenset(record.scopes),
             api_key_id=record.id,
+            plugins=features.enabled(session),
         )
     cache.put(key, principal)
     return principal
@@ -126,7 +153,11 @@ def _note_use(record: ApiKey) -> None:
 
 
 def authenticate(
-    engine: Engine, settings: Settings, cache: CredentialCache, authorization: str | None
+    engine: Engine,
+    settings: Settings,
+    cache: CredentialCache,
+    authorization: str | None,
+    features: TenantFeatures | None = None,
 ) -> Principal | None:
     """Turn an `Authorization` header value into a principal; `None` when there is none."""
     if not authorization:
@@ -135,6 +166,7 @@ def authenticate(
     credential = credential.strip()
     if scheme.lower() != "bearer" or not credential:
         raise UnauthenticatedError("Use the Authorization header: Bearer <token or API key>")
+    features = features or CoreFeatures()
     if credential.startswith(api_keys.KEY_PREFIX):
-        return principal_from_api_key(engine, cache, credential)
-    return principal_from_token(engine, settings, cache, credential)
+        return principal_from_api_key(engine, cache, credential, features)
+    return principal_from_token(engine, settings, cache, credential, features)

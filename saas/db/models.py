@@ -1,8 +1,23 @@
 """Imports every model so that `Base.metadata` is complete (migrations and tests use it)."""
 
 from saas.audit.models import AuditEntry
+from saas.catalog.models import Product
 from saas.customers.models import Contact, Customer
 from saas.db.base import Base
+from saas.notifications.models import Notification
+from saas.plugins.models import TenantPlugin
 from saas.tenancy.models import ApiKey, Membership, Tenant, User
 
-__all__ = ["ApiKey", "AuditEntry", "Base", "Contact", "Customer", "Membership", "Tenant", "User"]
+__all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "Contact",
+    "Customer",
+    "Membership",
+    "Notification",
+    "Product",
+    "Tenant",
+    "TenantPlugin",
+    "User",
+]

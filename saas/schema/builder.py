@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import strawberry
+from graphql import print_schema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from saas.auth.permissions import API_KEYS_MANAGE, MEMBERS_READ, require
 from saas.customers.rules import SqlCondition
 from saas.errors import NotFoundError
+from saas.plugins.host import LoadedPlugin
 from saas.schema.accounts.resolvers import AccountMutations, AccountQueries
 from saas.schema.accounts.sql import API_KEY
 from saas.schema.accounts.types import ApiKey
 from saas.schema.common import Node
 from saas.schema.compiler import SqlType
+from saas.schema.composition import RootTypes, compose_schema
 from saas.schema.context import RequestContext
 from saas.schema.customers.dataloaders import member_loader
 from saas.schema.customers.mutations import CustomerMutations
@@ -33,6 +36,7 @@ from saas.schema.customers.sql import CONTACT, CUSTOMER, MEMBER
 from saas.schema.customers.subscriptions import CustomerSubscriptions
 from saas.schema.customers.types import Contact, Customer, Member
 from saas.schema.execution import PassthroughExecutor
+from saas.schema.plugins.resolvers import PluginMutations, PluginQueries
 from saas.schema.relay import from_global_id
 from saas.schema.scalars import SCALAR_MAP
 from saas.tenancy.models import ApiKey as ApiKeyRow
@@ -64,7 +68,7 @@ NODE_TYPES: dict[str, tuple[SqlType, Callable[[RequestContext], SqlCondition], L
 
 
 @strawberry.type
-class Query(CustomerQueries, AccountQueries):
+class Query(CustomerQueries, AccountQueries, PluginQueries):
     @strawberry.field(description="Any object by its global id; NOT_FOUND when missing or not visible.")
     async def node(self, info: Info[RequestContext, None], id: strawberry.ID) -> Node:
         type_name, raw_id = from_global_id(id)
@@ -75,7 +79,7 @@ class Query(CustomerQueries, AccountQueries):
 
 
 @strawberry.type
-class Mutation(CustomerMutations, AccountMutations):
+class Mutation(CustomerMutations, AccountMutations, PluginMutations):
     pass
 
 
@@ -84,19 +88,20 @@ class Subscription(CustomerSubscriptions):
     pass
 
 
-def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
-        query=Query,
-        mutation=Mutation,
-        subscription=Subscription,
-        types=[Customer, Contact, Member, ApiKey],
-        execution_context_class=PassthroughExecutor,  # type: ignore[arg-type]
+CORE_TYPES: tuple[type, ...] = (Customer, Contact, Member, ApiKey)
+
+
+def build_schema(plugins: Sequence[LoadedPlugin] = ()) -> strawberry.Schema:
+    """The schema of the core and the given (enabled) plugins; conflicts fail naming both sides."""
+    return compose_schema(
+        roots=RootTypes(query=Query, mutation=Mutation, subscription=Subscription),
+        core_types=CORE_TYPES,
+        plugins=[(p.name, p.graphql) for p in plugins],
+        execution_context_class=PassthroughExecutor,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )
 
 
-def schema_sdl() -> str:
-    """The schema as SDL, exactly as checked in to `schema.graphql`."""
-    from strawberry.printer import print_schema
-
-    return print_schema(build_schema()).rstrip("\n") + "\n"
+def schema_sdl(plugins: Sequence[LoadedPlugin] = ()) -> str:
+    """The schema as SDL; with no plugins, exactly what is checked in to `schema.graphql`."""
+    return print_schema(build_schema(plugins)._schema).rstrip("\n") + "\n"

@@ -34,6 +34,7 @@ from saas.errors import AppError, ErrorCode
 from saas.runtime import Runtime
 from saas.schema.builder import build_schema
 from saas.schema.common import camel_case
+from saas.schema.composition import SchemaConflict
 from saas.schema.context import RequestContext
 from saas.schema.execution import PassthroughExecutor, dumps
 from saas.schema.limits import limit_rules
@@ -42,6 +43,11 @@ __all__ = ["ExecutionOutcome", "GraphQLEngine", "OperationError", "PreparedOpera
 
 logger = structlog.get_logger("saas.graphql")
 CACHE_SIZE = 1024
+SCHEMA_CACHE_SIZE = 64
+PLUGIN_NOT_ENABLED_ERROR = {
+    "message": "This operation uses a plugin that is not enabled for your tenant",
+    "extensions": {"code": ErrorCode.PLUGIN_NOT_ENABLED.value},
+}
 
 
 class OperationError(Exception):
@@ -57,6 +63,7 @@ class PreparedOperation:
     document: DocumentNode
     operation_type: str
     operation_name: str | None
+    schema: GraphQLSchema
 
 
 @dataclass
@@ -123,19 +130,50 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
 
 
 class GraphQLEngine:
-    def __init__(self, runtime: Runtime, schema: Any = None) -> None:
+    """One schema per set of enabled plugins, built on first use and kept (bounded)."""
+
+    def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.strawberry_schema = schema or build_schema()
-        self.schema: GraphQLSchema = self.strawberry_schema._schema
         settings = runtime.settings
         self.rules = [*specified_rules, *limit_rules(settings.max_query_depth, settings.max_aliases)]
         if not settings.introspection:
             self.rules.append(NoSchemaIntrospectionCustomRule)
+        self._schemas = LRU(SCHEMA_CACHE_SIZE)
         self._documents = LRU(CACHE_SIZE)
         self._validated = LRU(CACHE_SIZE)
+        self.full_schema = self._build_checked()
 
-    def prepare(self, query: str, operation_name: str | None) -> PreparedOperation:
-        """Parse and validate (both cached by the query text) and pick the operation."""
+    def _build_checked(self) -> GraphQLSchema:
+        """The schema with every healthy plugin; a plugin whose contribution conflicts is left out."""
+        host = self.runtime.plugins
+        while True:
+            try:
+                schema = build_schema(host.healthy())._schema
+            except SchemaConflict as conflict:
+                if not conflict.owners:
+                    raise
+                host.mark_broken(conflict.owners[-1], str(conflict))
+                continue
+            self._schemas.put(host.healthy_names(), schema)
+            return schema
+
+    def schema_for(self, enabled: frozenset[str]) -> GraphQLSchema:
+        key = enabled & self.runtime.plugins.healthy_names()
+        schema = self._schemas.get(key)
+        if schema is None:
+            schema = build_schema(self.runtime.plugins.enabled(key))._schema
+            self._schemas.put(key, schema)
+        return schema
+
+    def _validate(self, schema: GraphQLSchema, key: Any, query: str, document: DocumentNode) -> list[dict[str, Any]]:
+        errors = self._validated.get((key, query))
+        if errors is None:
+            errors = [self._validation_error(e) for e in validate(schema, document, self.rules)]
+            self._validated.put((key, query), errors)
+        return errors
+
+    def prepare(self, query: str, operation_name: str | None, principal: Principal | None = None) -> PreparedOperation:
+        """Parse and validate against the caller's schema (both cached) and pick the operation."""
         document = self._documents.get(query)
         if document is None:
             try:
@@ -143,17 +181,19 @@ class GraphQLEngine:
             except GraphQLError as error:
                 raise OperationError([_with_code(error, ErrorCode.GRAPHQL_PARSE_FAILED)]) from None
             self._documents.put(query, document)
-        errors = self._validated.get(query)
-        if errors is None:
-            errors = [self._validation_error(e) for e in validate(self.schema, document, self.rules)]
-            self._validated.put(query, errors)
+        enabled = principal.plugins if principal is not None else frozenset()
+        schema = self.schema_for(enabled)
+        errors = self._validate(schema, enabled, query, document)
         if errors:
+            if schema is not self.full_schema and not self._validate(self.full_schema, "*", query, document):
+                raise OperationError([PLUGIN_NOT_ENABLED_ERROR])
             raise OperationError(errors)
         operation = self._pick_operation(document, operation_name)
         return PreparedOperation(
             document=document,
             operation_type=operation.operation.value,
             operation_name=operation.name.value if operation.name else None,
+            schema=schema,
         )
 
     @staticmethod
@@ -210,7 +250,7 @@ class GraphQLEngine:
         with counting() as statements:
             try:
                 result = graphql_execute(
-                    self.schema,
+                    prepared.schema,
                     prepared.document,
                     context_value=context,
                     variable_values=variables,
@@ -233,7 +273,7 @@ class GraphQLEngine:
     ) -> AsyncIterator[dict[str, Any]] | ExecutionOutcome:
         context = self.new_context(principal, request_id)
         result = graphql_subscribe(
-            self.schema,
+            prepared.schema,
             prepared.document,
             context_value=context,
             variable_values=variables,

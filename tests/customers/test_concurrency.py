@@ -69,7 +69,7 @@ def test_concurrent_updates_through_the_api_exactly_one_wins(graphql_engine, own
 
     async def run_all() -> list[dict]:
         principal = await asyncio.to_thread(graphql_engine.runtime.authenticate, f"Bearer {owner.token}")
-        prepared = graphql_engine.prepare(UPDATE, None)
+        prepared = graphql_engine.prepare(UPDATE, None, principal)
 
         async def one(i: int) -> dict:
             variables = {"id": created["id"], "v": created["version"], "name": f"Name {i}"}
@@ -103,7 +103,7 @@ def test_concurrent_primary_contacts_leave_exactly_one_primary(graphql_engine, o
 
     async def run_all() -> None:
         principal = await asyncio.to_thread(graphql_engine.runtime.authenticate, f"Bearer {owner.token}")
-        prepared = graphql_engine.prepare(query, None)
+        prepared = graphql_engine.prepare(query, None, principal)
         await asyncio.gather(
             *(
                 graphql_engine.execute(prepared, {"c": created["id"], "n": f"P{i}"}, principal, f"r{i}")

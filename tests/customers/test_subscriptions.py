@@ -14,7 +14,7 @@ EVENTS = "subscription { customerEvents { kind customerId contactId } }"
 async def _collect(client: GraphQLClient, started: asyncio.Event, stop: asyncio.Event) -> list[dict[str, Any]]:
     engine = client.engine
     principal = await asyncio.to_thread(engine.runtime.authenticate, f"Bearer {client.token}")
-    stream = await engine.subscribe(engine.prepare(EVENTS, None), None, principal, "sub")
+    stream = await engine.subscribe(engine.prepare(EVENTS, None, principal), None, principal, "sub")
     received: list[dict[str, Any]] = []
 
     async def pump() -> None:

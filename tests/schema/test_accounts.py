@@ -220,6 +220,7 @@ def test_me(owner: Any, tenant: Any) -> None:
                 "members:manage",
                 "api_keys:manage",
                 "audit:read",
+                "plugins:manage",
             },
         ),
         ("SALES", {"customers:read", "customers:write", "members:read"}),

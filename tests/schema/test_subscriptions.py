@@ -28,12 +28,15 @@ class Session:
         )
 
     async def subscribe(self, client: Any) -> Any:
-        prepared = self.engine.prepare(SUBSCRIPTION, None)
-        return await self.engine.subscribe(prepared, None, await self.principal(client), "sub-test")
+        principal = await self.principal(client)
+        return await self.engine.subscribe(
+            self.engine.prepare(SUBSCRIPTION, None, principal), None, principal, "sub-test"
+        )
 
     async def mutate(self, client: Any, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        principal = await self.principal(client)
         outcome = await self.engine.execute(
-            self.engine.prepare(query, None), variables, await self.principal(client), "mut-test"
+            self.engine.prepare(query, None, principal), variables, principal, "mut-test"
         )
         assert "errors" not in outcome.payload, outcome.payload
         return outcome.payload["data"]

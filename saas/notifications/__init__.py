@@ -1,0 +1,1 @@
+"""Notifications to members: stored, listed, and streamed live by the `notifications` subscription."""

@@ -1,0 +1,76 @@
+"""What a plugin hands the host: metadata, GraphQL parts, permissions, jobs, and what it gets back."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from saas.auth.permissions import Role
+
+
+@dataclass(frozen=True)
+class PluginMeta:
+    """Who the plugin is. `api_version` is the plugin API version it was written for ("1.0")."""
+
+    name: str
+    version: str
+    title: str
+    api_version: str
+    description: str = ""
+    requires: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GraphQLContribution:
+    """Strawberry classes. `queries`, `mutations` and `subscriptions` are classes whose fields join
+    the root types; `type_fields` maps a core type name (e.g. "Customer") to classes whose fields are
+    added to it (their resolvers receive the core object as `self`). Type names carry the plugin's
+    prefix (e.g. `Mfg…`) so that two plugins cannot collide."""
+
+    types: tuple[type, ...] = ()
+    queries: tuple[type, ...] = ()
+    mutations: tuple[type, ...] = ()
+    subscriptions: tuple[type, ...] = ()
+    type_fields: dict[str, tuple[type, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PermissionSpec:
+    name: str
+    description: str
+    roles: tuple[Role, ...] = (Role.OWNER, Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """Run `job` (a `tenant_job`) every `interval` for each tenant that enabled the plugin."""
+
+    name: str
+    job: Any
+    interval: timedelta
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """Something that happened in a tenant, delivered after its transaction committed."""
+
+    id: int
+    tenant_id: uuid.UUID
+    type: str
+    payload: dict[str, Any]
+    occurred_at: datetime
+
+
+@dataclass
+class PluginContext:
+    """What a hook gets to act for one tenant: a session bound to it, and the tenant's settings."""
+
+    tenant_id: uuid.UUID
+    session: Session
+    settings: dict[str, Any]
+    emit: Callable[[str, dict[str, Any]], None]

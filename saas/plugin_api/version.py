@@ -1,0 +1,14 @@
+"""The plugin API version: a plugin written for MAJOR.MINOR runs on a host with the same MAJOR and a MINOR at least as new."""
+
+from __future__ import annotations
+
+PLUGIN_API_VERSION = "1.0"
+
+
+def compatible(wanted: str, provided: str = PLUGIN_API_VERSION) -> bool:
+    try:
+        wanted_major, wanted_minor = (int(part) for part in wanted.split("."))
+        major, minor = (int(part) for part in provided.split("."))
+    except ValueError:
+        return False
+    return wanted_major == major and wanted_minor <= minor

@@ -1,0 +1,1 @@
+"""The plugin host: discovery, validation, per-tenant enablement and what plugins contribute."""

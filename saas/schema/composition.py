@@ -1,0 +1,105 @@
+"""Composes the core schema with plugins' GraphQL contributions, strictly.
+
+Root fields merge into Query, Mutation and Subscription; `type_fields` are added to core
+object types after the schema is built (each schema has its own graphql-core types, so one
+tenant's plugins never show in another's schema). A field or type name claimed twice fails
+with both claimants named, never silently overwritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from strawberry.types.base import StrawberryObjectDefinition, has_object_definition
+
+from saas.plugin_api.contributions import GraphQLContribution
+from saas.validation import camel_case
+
+CORE = "core"
+
+
+class SchemaConflict(Exception):
+    """Two contributions claim one name; `owners` are the plugins involved (never the core)."""
+
+    def __init__(self, message: str, owners: Sequence[str]) -> None:
+        super().__init__(message)
+        self.owners = [o for o in owners if o != CORE]
+
+
+@dataclass(frozen=True)
+class RootTypes:
+    query: type
+    mutation: type
+    subscription: type
+
+
+def _definition(cls: type) -> StrawberryObjectDefinition:
+    if not has_object_definition(cls):
+        raise TypeError(f"{cls.__name__} is not a strawberry type")
+    return cls.__strawberry_definition__
+
+
+def _field_names(cls: type) -> list[str]:
+    return [f.graphql_name or camel_case(f.python_name) for f in _definition(cls).fields]
+
+
+def _claim(claims: dict[str, str], names: Sequence[str], owner: str, where: str) -> None:
+    for name in names:
+        if name in claims:
+            raise SchemaConflict(
+                f"{where}.{name} is contributed by both {claims[name]} and {owner}", [claims[name], owner]
+            )
+        claims[name] = owner
+
+
+def _merged_root(name: str, core: type, contributions: list[tuple[str, tuple[type, ...]]]) -> type:
+    claims: dict[str, str] = {}
+    _claim(claims, _field_names(core), CORE, name)
+    bases: list[type] = [core]
+    for owner, classes in contributions:
+        for cls in classes:
+            _claim(claims, _field_names(cls), owner, name)
+            bases.append(cls)
+    if len(bases) == 1:
+        return core
+    return strawberry.type(type(name, tuple(bases), {}))
+
+
+def compose_schema(
+    roots: RootTypes,
+    core_types: Sequence[type],
+    plugins: Sequence[tuple[str, GraphQLContribution]],
+    **schema_options: Any,
+) -> strawberry.Schema:
+    type_claims = {_definition(t).name: CORE for t in core_types}
+    extra_types: list[type] = []
+    for owner, contribution in plugins:
+        for cls in contribution.types:
+            _claim(type_claims, [_definition(cls).name], owner, "type")
+            extra_types.append(cls)
+    schema = strawberry.Schema(
+        query=_merged_root("Query", roots.query, [(o, c.queries) for o, c in plugins]),
+        mutation=_merged_root("Mutation", roots.mutation, [(o, c.mutations) for o, c in plugins]),
+        subscription=_merged_root("Subscription", roots.subscription, [(o, c.subscriptions) for o, c in plugins]),
+        types=[*core_types, *extra_types],
+        **schema_options,
+    )
+    _add_type_fields(schema, plugins)
+    return schema
+
+
+def _add_type_fields(schema: strawberry.Schema, plugins: Sequence[tuple[str, GraphQLContribution]]) -> None:
+    claims: dict[str, dict[str, str]] = {}
+    for owner, contribution in plugins:
+        for type_name, classes in contribution.type_fields.items():
+            target = schema._schema.type_map.get(type_name)
+            if target is None or not hasattr(target, "fields"):
+                raise SchemaConflict(f"{owner} adds fields to unknown type {type_name}", [owner])
+            type_claims = claims.setdefault(type_name, dict.fromkeys(target.fields, CORE))
+            for cls in classes:
+                extension = schema.schema_converter.from_object(_definition(cls))
+                _claim(type_claims, list(extension.fields), owner, type_name)
+                target.fields.update(extension.fields)

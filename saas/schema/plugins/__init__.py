@@ -1,0 +1,1 @@
+"""Plugins as a tenant admin sees them: list, enable, configure, disable."""
