@@ -6,8 +6,10 @@ machine's servers when those answer), otherwise from the embedded servers.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -59,7 +61,10 @@ def settings(database_url: str) -> Settings:
 @pytest.fixture(scope="session")
 def migrated(settings: Settings, database_url: str) -> str:
     owner = create_owner_engine(database_url)
-    migrate(owner, settings, load_plugins())
+    # Parallel test workers share the cluster-wide application role: one migration at a time.
+    with open(Path(tempfile.gettempdir()) / "saas-test-migrate.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        migrate(owner, settings, load_plugins())
     owner.dispose()
     return database_url
 

@@ -19,15 +19,15 @@ if TYPE_CHECKING:
 SKIPPED_COLUMNS = frozenset({"tenant_id", "password_hash", "secret_hash"})
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     if isinstance(value, (uuid.UUID, Decimal)):
         return str(value)
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, list):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     return value
 
 
@@ -35,7 +35,7 @@ def snapshot(obj: object) -> dict[str, Any]:
     """The row's column values, as JSON; taken before and after a change."""
     mapper = inspect(obj).mapper
     return {
-        attr.key: _json_safe(getattr(obj, attr.key)) for attr in mapper.column_attrs if attr.key not in SKIPPED_COLUMNS
+        attr.key: json_safe(getattr(obj, attr.key)) for attr in mapper.column_attrs if attr.key not in SKIPPED_COLUMNS
     }
 
 

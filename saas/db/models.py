@@ -4,6 +4,8 @@ from saas.audit.models import AuditEntry
 from saas.catalog.models import Product
 from saas.customers.models import Contact, Customer
 from saas.db.base import Base
+from saas.events.models import OutboxEvent
+from saas.jobs.models import ProcessedJob
 from saas.notifications.models import Notification
 from saas.plugins.models import TenantPlugin
 from saas.tenancy.models import ApiKey, Membership, Tenant, User
@@ -16,6 +18,8 @@ __all__ = [
     "Customer",
     "Membership",
     "Notification",
+    "OutboxEvent",
+    "ProcessedJob",
     "Product",
     "Tenant",
     "TenantPlugin",

@@ -14,7 +14,7 @@ from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import PLUGINS_MANAGE, require
 from saas.auth.principal import Principal
 from saas.errors import FieldError, InputInvalid, UserErrorCode
-from saas.plugin_api.contributions import PluginContext
+from saas.plugins.contributions import PluginContext
 from saas.plugins.host import LoadedPlugin, PluginHost
 from saas.plugins.models import TenantPlugin
 

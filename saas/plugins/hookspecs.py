@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from saas.plugin_api.contributions import (
+    from saas.plugins.contributions import (
         DomainEvent,
         GraphQLContribution,
         PeriodicJob,

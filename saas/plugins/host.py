@@ -18,8 +18,8 @@ from typing import Any
 
 import pluggy
 
-from saas.plugin_api.contributions import GraphQLContribution, PeriodicJob, PermissionSpec, PluginMeta
-from saas.plugin_api.version import PLUGIN_API_VERSION, compatible
+from saas.plugins.contributions import GraphQLContribution, PeriodicJob, PermissionSpec, PluginMeta
+from saas.plugins.version import PLUGIN_API_VERSION, compatible
 from saas.plugins import hookspecs
 
 ENTRY_POINT_GROUP = "saas.plugins"

@@ -15,7 +15,7 @@ from typing import Any
 import strawberry
 from strawberry.types.base import StrawberryObjectDefinition, has_object_definition
 
-from saas.plugin_api.contributions import GraphQLContribution
+from saas.plugins.contributions import GraphQLContribution
 from saas.validation import camel_case
 
 CORE = "core"

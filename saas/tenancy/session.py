@@ -84,3 +84,23 @@ def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
     for obj in session.dirty:
         if isinstance(obj, TenantOwned) and obj.tenant_id != tenant_id:
             raise CrossTenantWrite(f"{type(obj).__name__} belongs to another tenant")
+
+
+AFTER_COMMIT_KEY = "after_commit"
+
+
+def on_commit(session: Session, callback: Any) -> None:
+    """Run `callback()` once the session's current transaction has committed (never on rollback)."""
+    session.info.setdefault(AFTER_COMMIT_KEY, []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    callbacks = session.info.pop(AFTER_COMMIT_KEY, [])
+    for callback in callbacks:
+        callback()
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop(AFTER_COMMIT_KEY, None)

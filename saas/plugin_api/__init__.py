@@ -1,0 +1,106 @@
+"""The public plugin API (version 1.0): everything a plugin may import from `saas`.
+
+A plugin, ours or a partner's, imports only from this package (and `saas.plugin_api.testing`
+in its tests). Everything here is documented in docs/plugins.md and versioned by
+`PLUGIN_API_VERSION`; anything else in `saas` may change without notice.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from saas.audit.log import record_change, snapshot
+from saas.auth.permissions import Role, require
+from saas.auth.principal import Principal
+from saas.catalog.models import Product
+from saas.db.base import Base, TenantOwned, created_at_column, uuid_pk
+from saas.errors import (
+    AppError,
+    BadUserInputError,
+    ConflictError,
+    FieldError,
+    ForbiddenError,
+    InputInvalid,
+    NotFoundError,
+    UserErrorCode,
+)
+from saas.events.outbox import emit_event
+from saas.jobs.registry import JobContext, TenantJob, tenant_job
+from saas.notifications.service import notify, notify_roles
+from saas.plugins.contributions import (
+    DomainEvent,
+    GraphQLContribution,
+    PeriodicJob,
+    PermissionSpec,
+    PluginContext,
+    PluginMeta,
+)
+from saas.plugins.version import PLUGIN_API_VERSION
+from saas.realtime import listen, publish
+from saas.schema.common import Node, PageInfo, UserError, provided, run_mutation
+from saas.schema.context import RequestContext
+from saas.schema.relay import decode_cursor, decode_id, encode_cursor, page_size, to_global_id
+from saas.tenancy.session import on_commit
+from saas.validation import Checker
+
+hookimpl = pluggy.HookimplMarker("saas")
+
+
+class TenantModel(TenantOwned, Base):
+    """Base of a plugin's tables: `tenant_id` leads the primary key; forced RLS is applied by `saas migrate`.
+
+    Name tables with the plugin's prefix (`mfg_…`) and make every foreign key to another
+    tenant table composite, `(tenant_id, …)`.
+    """
+
+    __abstract__ = True
+
+
+__all__ = [
+    "PLUGIN_API_VERSION",
+    "AppError",
+    "BadUserInputError",
+    "Checker",
+    "ConflictError",
+    "DomainEvent",
+    "FieldError",
+    "ForbiddenError",
+    "GraphQLContribution",
+    "InputInvalid",
+    "JobContext",
+    "Node",
+    "NotFoundError",
+    "PageInfo",
+    "PeriodicJob",
+    "PermissionSpec",
+    "PluginContext",
+    "PluginMeta",
+    "Principal",
+    "Product",
+    "RequestContext",
+    "Role",
+    "TenantJob",
+    "TenantModel",
+    "UserError",
+    "UserErrorCode",
+    "created_at_column",
+    "decode_cursor",
+    "decode_id",
+    "emit_event",
+    "encode_cursor",
+    "hookimpl",
+    "listen",
+    "notify",
+    "notify_roles",
+    "on_commit",
+    "page_size",
+    "provided",
+    "publish",
+    "record_change",
+    "require",
+    "run_mutation",
+    "snapshot",
+    "tenant_job",
+    "to_global_id",
+    "uuid_pk",
+]
