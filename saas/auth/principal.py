@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from saas.auth import api_keys
 from saas.auth.permissions import ROLES_SEEING_ALL_CUSTOMERS, Role, permissions_for
-from saas.auth.tokens import read_token
+from saas.auth.tokens import SCOPED_PREFIX, read_scoped_token, read_token
 from saas.config import Settings
 from saas.errors import UnauthenticatedError
 from saas.tenancy.models import ApiKey, Membership
@@ -39,10 +39,15 @@ class Principal:
     role: Role | None = None
     api_key_id: uuid.UUID | None = None
     plugins: frozenset[str] = frozenset()
+    scope: tuple[tuple[str, str], ...] = ()
 
     @property
     def sees_all_customers(self) -> bool:
         return self.role is None or self.role in ROLES_SEEING_ALL_CUSTOMERS
+
+    def scoped(self, key: str) -> str | None:
+        """The value a scoped token limits this principal to (e.g. a customer id), if any."""
+        return dict(self.scope).get(key)
 
 
 @dataclass
@@ -145,6 +150,26 @@ def principal_from_api_key(engine: Engine, cache: CredentialCache, raw_key: str,
     return principal
 
 
+def principal_from_scoped_token(
+    engine: Engine, settings: Settings, cache: CredentialCache, token: str, features: TenantFeatures
+) -> Principal:
+    claims = read_scoped_token(settings, token)
+    key = f"s:{api_keys.digest(token)}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    with tenant_session(engine, claims.tenant_id) as session:
+        principal = Principal(
+            tenant_id=claims.tenant_id,
+            label=f"scoped:{claims.subject}",
+            permissions=claims.permissions,
+            plugins=features.enabled(session),
+            scope=claims.scope,
+        )
+    cache.put(key, principal)
+    return principal
+
+
 def _note_use(record: ApiKey) -> None:
     """Keep `last_used_at` within a minute of the truth without a write per request."""
     now = datetime.now(UTC)
@@ -169,4 +194,6 @@ def authenticate(
     features = features or CoreFeatures()
     if credential.startswith(api_keys.KEY_PREFIX):
         return principal_from_api_key(engine, cache, credential, features)
+    if credential.startswith(SCOPED_PREFIX):
+        return principal_from_scoped_token(engine, settings, cache, credential, features)
     return principal_from_token(engine, settings, cache, credential, features)

@@ -1,4 +1,4 @@
-"""Signed, expiring access tokens (JWT, HS256) that name one membership."""
+"""Signed, expiring access tokens (JWT, HS256): member tokens name one membership; scoped ones a subject."""
 
 from __future__ import annotations
 
@@ -54,6 +54,64 @@ def read_token(settings: Settings, token: str) -> TokenClaims:
             tenant_id=uuid.UUID(payload["tid"]),
             membership_id=uuid.UUID(payload["mid"]),
             generation=int(payload["gen"]),
+            expires_at=int(payload["exp"]),
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise UnauthenticatedError("Token expired") from exc
+    except (jwt.InvalidTokenError, ValueError, KeyError, TypeError) as exc:
+        raise UnauthenticatedError("Invalid token") from exc
+
+
+# Scoped tokens: for principals that are not members, e.g. a customer's contact using a
+# self-service portal. They carry their own permissions and a scope the plugin enforces.
+SCOPED_PREFIX = "sc_"
+SCOPED_AUDIENCE = "saas-crm-scoped"
+
+
+@dataclass(frozen=True)
+class ScopedClaims:
+    tenant_id: uuid.UUID
+    subject: str
+    permissions: frozenset[str]
+    scope: tuple[tuple[str, str], ...]
+    expires_at: int
+
+
+def issue_scoped_token(
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    subject: str,
+    permissions: frozenset[str],
+    scope: dict[str, str],
+    ttl_seconds: int,
+) -> str:
+    now = int(time.time())
+    payload = {
+        "sub": subject,
+        "tid": str(tenant_id),
+        "perm": sorted(permissions),
+        "scope": scope,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "aud": SCOPED_AUDIENCE,
+    }
+    return SCOPED_PREFIX + jwt.encode(payload, settings.secret_key, algorithm=ALGORITHM)
+
+
+def read_scoped_token(settings: Settings, token: str) -> ScopedClaims:
+    try:
+        payload = jwt.decode(
+            token.removeprefix(SCOPED_PREFIX),
+            settings.secret_key,
+            algorithms=[ALGORITHM],
+            audience=SCOPED_AUDIENCE,
+            options={"require": ["exp", "sub", "tid", "perm", "scope"]},
+        )
+        return ScopedClaims(
+            tenant_id=uuid.UUID(payload["tid"]),
+            subject=str(payload["sub"]),
+            permissions=frozenset(str(p) for p in payload["perm"]),
+            scope=tuple(sorted((str(k), str(v)) for k, v in dict(payload["scope"]).items())),
             expires_at=int(payload["exp"]),
         )
     except jwt.ExpiredSignatureError as exc:

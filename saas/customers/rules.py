@@ -33,7 +33,13 @@ class SqlCondition:
 
 
 def customer_visibility(principal: Principal, alias: str, condition: SqlCondition) -> None:
-    """Sales reps see the customers they own and the unowned pool; other roles see all."""
+    """Sales reps see the customers they own and the unowned pool; other roles see all.
+
+    A principal scoped to one customer (a portal contact) sees that customer only.
+    """
+    scoped_customer = principal.scoped("customer_id")
+    if scoped_customer is not None:
+        condition.add(f"{alias}.id = CAST(:scoped_customer_id AS uuid)", scoped_customer_id=scoped_customer)
     if not principal.sees_all_customers:
         condition.add(
             f"({alias}.owner_id IS NULL OR {alias}.owner_id = :viewer_membership_id)",
@@ -43,6 +49,8 @@ def customer_visibility(principal: Principal, alias: str, condition: SqlConditio
 
 def customer_visible_to(principal: Principal, owner_id: uuid.UUID | str | None) -> bool:
     """`customer_visibility` for one customer already in hand (e.g. in a live event)."""
+    if principal.scope:
+        return False  # scoped principals (portal contacts) get no live customer events
     return principal.sees_all_customers or owner_id is None or str(owner_id) == str(principal.membership_id)
 
 

@@ -27,6 +27,7 @@ from saas.errors import (
 from saas.events.outbox import emit_event
 from saas.jobs.registry import JobContext, TenantJob, tenant_job
 from saas.notifications.service import notify, notify_roles
+from saas.plugin_api.tokens import issue_scoped_token
 from saas.plugins.contributions import (
     DomainEvent,
     GraphQLContribution,
@@ -89,6 +90,7 @@ __all__ = [
     "emit_event",
     "encode_cursor",
     "hookimpl",
+    "issue_scoped_token",
     "listen",
     "notify",
     "notify_roles",

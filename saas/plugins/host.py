@@ -18,9 +18,9 @@ from typing import Any
 
 import pluggy
 
+from saas.plugins import hookspecs
 from saas.plugins.contributions import GraphQLContribution, PeriodicJob, PermissionSpec, PluginMeta
 from saas.plugins.version import PLUGIN_API_VERSION, compatible
-from saas.plugins import hookspecs
 
 ENTRY_POINT_GROUP = "saas.plugins"
 log = logging.getLogger(__name__)
