@@ -1,4 +1,4 @@
-"""The `saas` command line: serve, migrate, tenants, users, schema and demo data.
+"""The `saas` command line: serve, worker, scheduler, migrate, tenants, users, schema and demo data.
 
 Commands that touch the database read the settings once at start; a configuration that
 cannot be used (e.g. production without a real secret) stops them with exit code 2.
@@ -88,7 +88,7 @@ def _reporting_input_errors(option_names: Mapping[str, str] | None = None) -> It
         yield
     except InputInvalid as exc:
         names = option_names or {}
-        lines = [f"  {names.get(e.field[-1], '--' + e.field[-1])}: {e.message} [{e.code.value}]" for e in exc.errors]
+        lines = [f"  {names.get(e.field[-1], '--' + e.field[-1])}: {e.message} [{e.code}]" for e in exc.errors]
         raise UsageFailure("invalid input, nothing was changed:\n" + "\n".join(lines)) from exc
     except AppError as exc:
         raise UsageFailure(f"{exc.message} [{exc.code.value}]") from exc
@@ -117,6 +117,7 @@ def create_asgi_app() -> Any:
     """The ASGI app, built from the environment: uvicorn's factory in every worker process."""
     from saas.http.app import create_app
     from saas.http.logs import configure_logging
+    from saas.jobs import broker as job_broker
     from saas.runtime import create_runtime
     from saas.schema.engine import GraphQLEngine
 
@@ -124,6 +125,8 @@ def create_asgi_app() -> Any:
     configure_logging(settings)
     database_url, redis_url = _service_urls(settings)
     runtime = create_runtime(settings, database_url, redis_url)
+    if job_broker.current() is None:
+        job_broker.setup(runtime)  # API processes enqueue jobs (event dispatch, webhooks, plugin jobs)
     return create_app(runtime, GraphQLEngine(runtime))
 
 
@@ -156,18 +159,134 @@ def serve(host: str, port: int, workers: int | None, reload: bool) -> None:
     # Workers and the reloader build the app in fresh processes from the environment:
     # hand them the resolved URLs so that they reuse these servers instead of starting more.
     os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = database_url, redis_url
-    uvicorn.run(
-        "saas.cli:create_asgi_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        reload=reload,
-        log_level=settings.log_level.lower(),
-        log_config=None,  # ours (configure_logging), in this process and in each worker
-        loop="auto",  # uvloop and httptools when installed (uvicorn[standard])
-        http="auto",
-    )
+    background = _start_embedded_jobs(settings, database_url, redis_url)
+    try:
+        with _sigterm_raises_system_exit(enabled=background is not None):
+            uvicorn.run(
+                "saas.cli:create_asgi_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                reload=reload,
+                log_level=settings.log_level.lower(),
+                log_config=None,  # ours (configure_logging), in this process and in each worker
+                loop="auto",  # uvloop and httptools when installed (uvicorn[standard])
+                http="auto",
+            )
+    finally:
+        if background is not None:
+            background.stop()
+
+
+def _start_embedded_jobs(settings: Settings, database_url: str, redis_url: str) -> Any:
+    """With an embedded server in use, a worker and the scheduler run in this process (threads).
+
+    This is the process that calls `uvicorn.run`: with `--workers N` (or `--reload`) it is the
+    supervisor, whose children (spawned, not forked) serve requests; so there is always exactly
+    one in-process worker and scheduler, however many server processes. With external
+    PostgreSQL and Redis, run `saas worker` and `saas scheduler` instead.
+    """
+    if settings.database_url and settings.redis_url:
+        return None
+    from saas.jobs.background import start_background_jobs
+    from saas.runtime import create_runtime
+
+    background = start_background_jobs(create_runtime(settings, database_url, redis_url))
+    click.echo("Running a background worker and the scheduler in this process (embedded defaults)", err=True)
+    return background
+
+
+@contextmanager
+def _sigterm_raises_system_exit(*, enabled: bool) -> Iterator[None]:
+    """Let SIGTERM unwind (running `finally` blocks) instead of ending the process at once.
+
+    uvicorn handles the signal while it serves, then raises it again once it has stopped:
+    this handler turns that into `SystemExit`, so the background jobs stop gracefully.
+    """
+    import signal
+
+    if not enabled:
+        yield
+        return
+
+    def exit_gracefully(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, exit_gracefully)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# --- background jobs -----------------------------------------------------------------------
+
+
+def _jobs_runtime(settings: Settings) -> Any:
+    """The runtime of a worker or scheduler process: services resolved, plugins loaded, jobs bound."""
+    from saas.http.logs import configure_logging
+    from saas.jobs.broker import setup
+    from saas.runtime import create_runtime
+
+    database_url, redis_url = _service_urls(settings)
+    if not settings.database_url:
+        _migrate(settings, database_url)
+    configure_logging(settings)
+    runtime = create_runtime(settings, database_url, redis_url)
+    setup(runtime)
+    return runtime
+
+
+@contextmanager
+def _until_signalled() -> Iterator[Any]:
+    """An event set by SIGINT or SIGTERM (the previous handlers come back afterwards)."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@main.command()
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1), help="Jobs run at a time.")
+def worker(threads: int) -> None:
+    """Run background jobs (dramatiq on Redis) until SIGINT or SIGTERM; running jobs finish first."""
+    from saas.jobs.broker import current
+    from saas.jobs.worker import run_worker
+
+    runtime = _jobs_runtime(_settings())
+    try:
+        binding = current()
+        assert binding is not None
+        with _until_signalled() as stop:
+            run_worker(binding.broker, stop, threads=threads)
+    finally:
+        runtime.close()
+
+
+@main.command()
+def scheduler() -> None:
+    """Enqueue periodic jobs (the core's and the plugins') until SIGINT or SIGTERM.
+
+    Several schedulers may run: one acts at a time, and they share the schedule in Redis.
+    """
+    from saas.jobs.broker import current
+    from saas.jobs.scheduler import run_scheduler
+
+    runtime = _jobs_runtime(_settings())
+    try:
+        binding = current()
+        assert binding is not None
+        with _until_signalled() as stop:
+            run_scheduler(runtime, stop, broker=binding.broker)
+    finally:
+        runtime.close()
 
 
 # --- database ------------------------------------------------------------------------------
@@ -316,3 +435,72 @@ def demo(customers: int, slug: str) -> None:
     click.echo(
         f"  curl -s http://127.0.0.1:8000/graphql -H 'Content-Type: application/json' -d '{{\"query\": \"{query}\"}}'"
     )
+
+
+# --- plugins -------------------------------------------------------------------------------
+
+
+def _checked_plugins() -> Any:
+    """The installed plugins as a server checks them at start: loaded, then their GraphQL composed."""
+    from saas.runtime import load_plugins
+    from saas.schema.builder import checked_schema
+
+    host = load_plugins()
+    checked_schema(host)
+    return host
+
+
+@main.group()
+def plugin() -> None:
+    """Installed plugins, and a scaffold for new ones."""
+
+
+@plugin.command("list")
+def plugin_list() -> None:
+    """List the installed plugins (entry points `saas.plugins`); broken ones with their problems."""
+    host = _checked_plugins()
+    plugins = sorted(host.plugins.values(), key=lambda p: p.name)
+    if not plugins:
+        click.echo("No plugins installed; create one with `saas plugin new NAME`.")
+        return
+    rows = [
+        (
+            p.name,
+            p.meta.version if p.meta else "-",
+            p.meta.title if p.meta else "-",
+            "broken" if p.broken else "ok",
+        )
+        for p in plugins
+    ]
+    click.echo(_table(("NAME", "VERSION", "TITLE", "STATUS"), rows))
+    for p in plugins:
+        for problem in p.problems:
+            click.echo(f"{p.name}: {problem}")
+
+
+@plugin.command("new")
+@click.argument("name")
+@click.option(
+    "--dir",
+    "directory",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to create the package saas-plugin-NAME in.",
+)
+def plugin_new(name: str, directory: Path) -> None:
+    """Create a plugin package: one model, its migration, one query and a passing test.
+
+    NAME is the plugin's name: lowercase letters, digits and underscores (e.g. fleet_care).
+    """
+    from saas.plugins.scaffold import ScaffoldError, new_plugin
+
+    try:
+        root = new_plugin(name, directory)
+    except ScaffoldError as exc:
+        raise UsageFailure(str(exc)) from exc
+    click.echo(f"Created the plugin {name!r} in {root}")
+    click.echo("Next: install it next to saas, create its table, run its tests:")
+    click.echo(f"  pip install -e {root}")
+    click.echo("  saas migrate")
+    click.echo(f"  python -m pytest {root}")

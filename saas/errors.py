@@ -86,7 +86,7 @@ class FieldError:
     """One validation or business-rule failure of a mutation input."""
 
     field: list[str]
-    code: UserErrorCode
+    code: UserErrorCode | str  # plugins may define codes of their own
     message: str
 
 

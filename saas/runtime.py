@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from saas.auth.principal import CredentialCache, Principal, authenticate
 from saas.config import Settings
 from saas.db.engine import create_app_engine, create_read_engine
+from saas.events.pipeline import install as install_event_pipeline
 from saas.plugins.access import PluginFeatures
 from saas.plugins.host import PluginHost
 
@@ -43,7 +44,7 @@ def load_plugins() -> PluginHost:
 
 
 def create_runtime(settings: Settings, database_url: str, redis_url: str, plugins: PluginHost | None = None) -> Runtime:
-    return Runtime(
+    runtime = Runtime(
         plugins=plugins if plugins is not None else load_plugins(),
         settings=settings,
         database_url=database_url,
@@ -52,3 +53,5 @@ def create_runtime(settings: Settings, database_url: str, redis_url: str, plugin
         read_engine=create_read_engine(settings, database_url),
         redis=redis.Redis.from_url(redis_url),
     )
+    install_event_pipeline(runtime)  # outbox dispatch, webhook delivery, live notifications
+    return runtime

@@ -23,6 +23,7 @@ from saas.config import Settings
 from saas.db.engine import create_owner_engine, owner_url
 from saas.db.migrate import migrate
 from saas.embedded import start_postgres, start_redis
+from saas.plugin_api.testing import GraphQLClient
 from saas.runtime import Runtime, create_runtime, load_plugins
 from saas.tenancy.service import create_tenant
 
@@ -104,51 +105,6 @@ def tenant(make_tenant) -> TenantHandle:
 @pytest.fixture
 def other_tenant(make_tenant) -> TenantHandle:
     return make_tenant()
-
-
-class GraphQLClient:
-    """Runs operations through the real engine (parse, validate, execute, serialise) as a token holder."""
-
-    def __init__(self, engine: Any, token: str | None = None) -> None:
-        self.engine = engine
-        self.token = token
-        self.last_statements = 0
-
-    def execute(
-        self, query: str, variables: dict[str, Any] | None = None, operation_name: str | None = None
-    ) -> dict[str, Any]:
-        import asyncio
-
-        import orjson
-
-        from saas.schema.engine import OperationError, dumps
-
-        async def run() -> dict[str, Any]:
-            principal = await asyncio.to_thread(
-                self.engine.runtime.authenticate, f"Bearer {self.token}" if self.token else None
-            )
-            try:
-                prepared = self.engine.prepare(query, operation_name, principal)
-            except OperationError as error:
-                return {"errors": error.errors}
-            outcome = await self.engine.execute(prepared, variables, principal, "test-request")
-            self.last_statements = outcome.statements
-            return orjson.loads(dumps(outcome.payload))
-
-        return asyncio.run(run())
-
-    def data(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The data of a call that must succeed without errors."""
-        result = self.execute(query, variables)
-        assert "errors" not in result, result
-        return result["data"]
-
-    def error_codes(self, query: str, variables: dict[str, Any] | None = None) -> list[str]:
-        result = self.execute(query, variables)
-        return [e["extensions"]["code"] for e in result.get("errors", [])]
-
-    def as_token(self, token: str | None) -> GraphQLClient:
-        return GraphQLClient(self.engine, token)
 
 
 LOGIN = """mutation Login($input: LoginInput!) {

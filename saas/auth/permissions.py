@@ -24,6 +24,11 @@ MEMBERS_MANAGE = "members:manage"
 API_KEYS_MANAGE = "api_keys:manage"
 AUDIT_READ = "audit:read"
 PLUGINS_MANAGE = "plugins:manage"
+JOBS_READ = "jobs:read"
+JOBS_MANAGE = "jobs:manage"
+PRODUCTS_READ = "products:read"
+PRODUCTS_WRITE = "products:write"
+WEBHOOKS_MANAGE = "webhooks:manage"
 
 ALL_PERMISSIONS = frozenset(
     {
@@ -35,16 +40,23 @@ ALL_PERMISSIONS = frozenset(
         API_KEYS_MANAGE,
         AUDIT_READ,
         PLUGINS_MANAGE,
+        JOBS_READ,
+        JOBS_MANAGE,
+        PRODUCTS_READ,
+        PRODUCTS_WRITE,
+        WEBHOOKS_MANAGE,
     }
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.OWNER: ALL_PERMISSIONS,
     Role.ADMIN: ALL_PERMISSIONS,
-    Role.MANAGER: frozenset({CUSTOMERS_READ, CUSTOMERS_WRITE, CUSTOMERS_DELETE, MEMBERS_READ}),
-    Role.SALES: frozenset({CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ}),
-    Role.SERVICE: frozenset({CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ}),
-    Role.VIEWER: frozenset({CUSTOMERS_READ, MEMBERS_READ}),
+    Role.MANAGER: frozenset(
+        {CUSTOMERS_READ, CUSTOMERS_WRITE, CUSTOMERS_DELETE, MEMBERS_READ, PRODUCTS_READ, PRODUCTS_WRITE}
+    ),
+    Role.SALES: frozenset({CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ}),
+    Role.SERVICE: frozenset({CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ}),
+    Role.VIEWER: frozenset({CUSTOMERS_READ, MEMBERS_READ, PRODUCTS_READ}),
 }
 
 # Roles that see every customer of the tenant; the others see their own and unowned ones.

@@ -16,6 +16,7 @@ from saas.auth.principal import Principal
 from saas.customers.models import Contact, Customer
 from saas.customers.rules import CUSTOMER_KINDS, LIFECYCLE_STAGES, SqlCondition, customer_visibility
 from saas.errors import ConflictError, FieldError, InputInvalid, NotFoundError, UserErrorCode
+from saas.events.outbox import emit_event
 from saas.tenancy.models import Membership
 from saas.validation import Checker
 
@@ -82,6 +83,19 @@ def _check_version(record: Customer | Contact, version: int) -> None:
         raise ConflictError(current_version=record.version)
 
 
+def _emit_customer(session: Session, event_type: str, customer: Customer, after: dict[str, Any]) -> None:
+    """The domain event of the change, in its transaction (saas.events.outbox)."""
+    emit_event(session, event_type, {"customer_id": str(customer.id), "customer": after})
+
+
+def _emit_contact(session: Session, event_type: str, contact: Contact, after: dict[str, Any]) -> None:
+    emit_event(
+        session,
+        event_type,
+        {"contact_id": str(contact.id), "customer_id": str(contact.customer_id), "contact": after},
+    )
+
+
 def _flush(session: Session) -> None:
     try:
         session.flush()
@@ -99,7 +113,9 @@ def create_customer(session: Session, principal: Principal, data: dict[str, Any]
     session.add(customer)
     session.flush()
     session.refresh(customer)
-    record_change(session, principal, "customer.created", "Customer", customer.id, None, snapshot(customer))
+    after = snapshot(customer)
+    record_change(session, principal, "customer.created", "Customer", customer.id, None, after)
+    _emit_customer(session, "customer.created", customer, after)
     return customer
 
 
@@ -117,7 +133,9 @@ def update_customer(
         setattr(customer, key, value)
     customer.updated_at = _now()
     _flush(session)
-    record_change(session, principal, "customer.updated", "Customer", customer.id, before, snapshot(customer))
+    after = snapshot(customer)
+    record_change(session, principal, "customer.updated", "Customer", customer.id, before, after)
+    _emit_customer(session, "customer.updated", customer, after)
     return customer
 
 
@@ -129,7 +147,9 @@ def delete_customer(session: Session, principal: Principal, customer_id: uuid.UU
     before = snapshot(customer)
     customer.deleted_at = _now()
     _flush(session)
-    record_change(session, principal, "customer.deleted", "Customer", customer.id, before, snapshot(customer))
+    after = snapshot(customer)
+    record_change(session, principal, "customer.deleted", "Customer", customer.id, before, after)
+    _emit_customer(session, "customer.deleted", customer, after)
     return customer
 
 
@@ -139,7 +159,9 @@ def restore_customer(session: Session, principal: Principal, customer_id: uuid.U
     before = snapshot(customer)
     customer.deleted_at = None
     _flush(session)
-    record_change(session, principal, "customer.restored", "Customer", customer.id, before, snapshot(customer))
+    after = snapshot(customer)
+    record_change(session, principal, "customer.restored", "Customer", customer.id, before, after)
+    _emit_customer(session, "customer.restored", customer, after)
     return customer
 
 
@@ -188,7 +210,9 @@ def create_contact(session: Session, principal: Principal, customer_id: uuid.UUI
     session.add(contact)
     session.flush()
     session.refresh(contact)
-    record_change(session, principal, "contact.created", "Contact", contact.id, None, snapshot(contact))
+    after = snapshot(contact)
+    record_change(session, principal, "contact.created", "Contact", contact.id, None, after)
+    _emit_contact(session, "contact.created", contact, after)
     return contact
 
 
@@ -211,7 +235,9 @@ def update_contact(
         setattr(contact, key, value)
     contact.updated_at = _now()
     _flush(session)
-    record_change(session, principal, "contact.updated", "Contact", contact.id, before, snapshot(contact))
+    after = snapshot(contact)
+    record_change(session, principal, "contact.updated", "Contact", contact.id, before, after)
+    _emit_contact(session, "contact.updated", contact, after)
     return contact
 
 
@@ -224,5 +250,7 @@ def delete_contact(session: Session, principal: Principal, contact_id: uuid.UUID
     contact.deleted_at = _now()
     contact.is_primary = False
     _flush(session)
-    record_change(session, principal, "contact.deleted", "Contact", contact.id, before, snapshot(contact))
+    after = snapshot(contact)
+    record_change(session, principal, "contact.deleted", "Contact", contact.id, before, after)
+    _emit_contact(session, "contact.deleted", contact, after)
     return contact

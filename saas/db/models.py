@@ -9,6 +9,7 @@ from saas.jobs.models import ProcessedJob
 from saas.notifications.models import Notification
 from saas.plugins.models import TenantPlugin
 from saas.tenancy.models import ApiKey, Membership, Tenant, User
+from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "ApiKey",
@@ -24,4 +25,7 @@ __all__ = [
     "Tenant",
     "TenantPlugin",
     "User",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
 ]

@@ -7,6 +7,7 @@ a periodic sweep picks up anything a crash left behind, so no committed event is
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -14,9 +15,11 @@ from sqlalchemy.orm import Session
 
 from saas.audit.log import json_safe
 from saas.events.models import OutboxEvent
-from saas.tenancy.session import bound_tenant, on_commit
+from saas.tenancy.session import AFTER_COMMIT_KEY, bound_tenant, on_commit
 
-# Set by the jobs layer: asks a worker to dispatch the tenant's pending events.
+log = logging.getLogger(__name__)
+
+# Set at start (saas.events.pipeline.install): asks a worker to dispatch the tenant's pending events.
 dispatch_hook: Callable[[Any], None] | None = None
 
 
@@ -27,13 +30,29 @@ def emit_event(session: Session, event_type: str, payload: dict[str, Any]) -> Ou
         raise RuntimeError("events need a tenant-bound session")
     event = OutboxEvent(type=event_type, payload=json_safe(payload))
     session.add(event)
-    if dispatch_hook is not None and not session.info.get("dispatch_requested"):
-        session.info["dispatch_requested"] = True
-        hook = dispatch_hook
-
-        def request_dispatch() -> None:
-            session.info.pop("dispatch_requested", None)
-            hook(tenant_id)
-
-        on_commit(session, request_dispatch)
+    if dispatch_hook is not None and not _dispatch_requested(session):
+        on_commit(session, _DispatchRequest(dispatch_hook, tenant_id))
     return event
+
+
+class _DispatchRequest:
+    """The after-commit call that asks for dispatch; one per transaction and tenant.
+
+    It lives in the transaction's after-commit list, so a rollback drops it with the
+    events it was for. A failure to enqueue is logged, never raised into the committed
+    caller: the periodic sweep dispatches what was committed but not announced.
+    """
+
+    def __init__(self, hook: Callable[[Any], None], tenant_id: Any) -> None:
+        self.hook = hook
+        self.tenant_id = tenant_id
+
+    def __call__(self) -> None:
+        try:
+            self.hook(self.tenant_id)
+        except Exception:
+            log.exception("could not request dispatch of tenant %s events; the sweep will", self.tenant_id)
+
+
+def _dispatch_requested(session: Session) -> bool:
+    return any(isinstance(cb, _DispatchRequest) for cb in session.info.get(AFTER_COMMIT_KEY, ()))

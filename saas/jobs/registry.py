@@ -24,6 +24,10 @@ from sqlalchemy.orm import Session
 JOBS: dict[str, TenantJob] = {}
 
 
+class JobRejected(Exception):
+    """Raised by a job for a message that can never succeed: dead-lettered at once, not retried."""
+
+
 @dataclass
 class JobContext:
     """What a job gets: its tenant, a session bound to it (committed when the job returns)."""

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
+from saas.audit.log import json_safe
 from saas.auth.permissions import Role
+from saas.errors import NotFoundError
 from saas.notifications.models import Notification
 from saas.tenancy.models import Membership
 from saas.tenancy.session import bound_tenant, on_commit
@@ -19,17 +23,36 @@ TOPIC = "notifications"
 publisher: Any = None
 
 
+def live_message(notification: Notification) -> dict[str, Any]:
+    """What subscribers receive: the whole notification, so that they need not read it back."""
+    return {
+        "id": str(notification.id),
+        "recipient_id": str(notification.recipient_id),
+        "kind": notification.kind,
+        "title": notification.title,
+        "body": notification.body,
+        "data": json_safe(notification.data),
+        "created_at": notification.created_at.isoformat(),
+    }
+
+
 def notify(
     session: Session, recipient_id: uuid.UUID, kind: str, title: str, body: str = "", data: dict[str, Any] | None = None
 ) -> Notification:
     """A notification for one member, delivered live once the transaction commits."""
     notification = Notification(
-        id=uuid.uuid4(), recipient_id=recipient_id, kind=kind, title=title[:200], body=body, data=data or {}
+        id=uuid.uuid4(),
+        recipient_id=recipient_id,
+        kind=kind,
+        title=title[:200],
+        body=body,
+        data=data or {},
+        created_at=datetime.now(UTC),
     )
     session.add(notification)
     tenant_id = bound_tenant(session)
     if publisher is not None and tenant_id is not None:
-        message = {"id": str(notification.id), "recipient_id": str(recipient_id)}
+        message = live_message(notification)
         on_commit(session, lambda: publisher(tenant_id, TOPIC, message))
     return notification
 
@@ -43,3 +66,55 @@ def notify_roles(
         select(Membership.id).where(Membership.is_active.is_(True), Membership.role.in_(wanted))
     ).all()
     return [notify(session, member_id, kind, title, body, data) for member_id in members]
+
+
+@dataclass(frozen=True)
+class NotificationPage:
+    rows: list[Notification]
+    has_next: bool
+    total: int
+    unread: int
+
+
+def notification_page(
+    session: Session,
+    recipient_id: uuid.UUID,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+    unread_only: bool,
+) -> NotificationPage:
+    """The recipient's notifications, newest first (keyset on created_at, id)."""
+    mine = Notification.recipient_id == recipient_id
+    query = select(Notification).where(mine)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    counts = select(func.count(), func.count().filter(Notification.read_at.is_(None))).where(mine)
+    total, unread = session.execute(counts).one()
+    if after is not None:
+        query = query.where(tuple_(Notification.created_at, Notification.id) < tuple_(*after))
+    query = query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit + 1)
+    rows = list(session.scalars(query))
+    return NotificationPage(rows[:limit], len(rows) > limit, unread if unread_only else total, unread)
+
+
+def mark_read(session: Session, recipient_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Notification]:
+    """Mark the recipient's notifications read; any id that is not theirs is NOT_FOUND (nothing changes)."""
+    wanted = list(dict.fromkeys(ids))
+    rows = list(
+        session.scalars(
+            select(Notification)
+            .where(Notification.recipient_id == recipient_id, Notification.id.in_(wanted))
+            .with_for_update()
+        )
+    )
+    found = {row.id for row in rows}
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise NotFoundError("Notification not found", id=str(missing[0]))
+    now = datetime.now(UTC)
+    for row in rows:
+        if row.read_at is None:
+            row.read_at = now
+    session.flush()
+    by_id = {row.id: row for row in rows}
+    return [by_id[i] for i in wanted]

@@ -13,6 +13,8 @@ from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import Role, require
 from saas.auth.principal import Principal
 from saas.catalog.models import Product
+from saas.customers.rules import SqlCondition, customer_visibility, customer_visible_to
+from saas.customers.service import get_contact, get_customer
 from saas.db.base import Base, TenantOwned, created_at_column, uuid_pk
 from saas.errors import (
     AppError,
@@ -24,6 +26,7 @@ from saas.errors import (
     NotFoundError,
     UserErrorCode,
 )
+from saas.events.catalog import register_event_types
 from saas.events.outbox import emit_event
 from saas.jobs.registry import JobContext, TenantJob, tenant_job
 from saas.notifications.service import notify, notify_roles
@@ -36,8 +39,10 @@ from saas.plugins.contributions import (
     PluginContext,
     PluginMeta,
 )
+from saas.plugins.enablement import plugin_settings
 from saas.plugins.version import PLUGIN_API_VERSION
 from saas.realtime import listen, publish
+from saas.schema.catalog.types import Product as ProductType
 from saas.schema.common import Node, PageInfo, UserError, provided, run_mutation
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_cursor, decode_id, encode_cursor, page_size, to_global_id
@@ -78,17 +83,23 @@ __all__ = [
     "PluginMeta",
     "Principal",
     "Product",
+    "ProductType",
     "RequestContext",
     "Role",
+    "SqlCondition",
     "TenantJob",
     "TenantModel",
     "UserError",
     "UserErrorCode",
     "created_at_column",
+    "customer_visibility",
+    "customer_visible_to",
     "decode_cursor",
     "decode_id",
     "emit_event",
     "encode_cursor",
+    "get_contact",
+    "get_customer",
     "hookimpl",
     "issue_scoped_token",
     "listen",
@@ -96,9 +107,11 @@ __all__ = [
     "notify_roles",
     "on_commit",
     "page_size",
+    "plugin_settings",
     "provided",
     "publish",
     "record_change",
+    "register_event_types",
     "require",
     "run_mutation",
     "snapshot",

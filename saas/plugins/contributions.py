@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +37,8 @@ class GraphQLContribution:
     mutations: tuple[type, ...] = ()
     subscriptions: tuple[type, ...] = ()
     type_fields: dict[str, tuple[type, ...]] = field(default_factory=dict)
+    # `node(id:)` for the plugin's Node types: type name -> async loader(context, raw_id) -> object | None.
+    nodes: dict[str, Callable[[Any, uuid.UUID], Awaitable[Any]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

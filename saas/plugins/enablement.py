@@ -17,6 +17,7 @@ from saas.errors import FieldError, InputInvalid, UserErrorCode
 from saas.plugins.contributions import PluginContext
 from saas.plugins.host import LoadedPlugin, PluginHost
 from saas.plugins.models import TenantPlugin
+from saas.tenancy.session import bound_tenant
 
 
 @dataclass(frozen=True)
@@ -130,3 +131,9 @@ def disable_plugin(session: Session, principal: Principal, host: PluginHost, nam
     plugin = host.plugins.get(name)
     assert plugin is not None
     return PluginStatus(plugin, False, row.settings)
+
+
+def plugin_settings(session: Session, name: str) -> dict[str, Any]:
+    """The session tenant's stored settings of plugin `name` (empty when it never enabled it)."""
+    row = session.get(TenantPlugin, (bound_tenant(session), name))
+    return dict(row.settings) if row is not None else {}

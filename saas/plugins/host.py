@@ -90,7 +90,7 @@ class PluginHost:
                 )
             if plugin.name in self.plugins:
                 plugin.problems.append(f"duplicate plugin name {plugin.name!r}")
-                self.plugins[plugin.name].problems.append(f"duplicate plugin name {plugin.name!r}")
+                self.mark_broken(plugin.name, f"duplicate plugin name {plugin.name!r}")
         if not plugin.problems:
             self._read_contributions(plugin)
         self.manager.unregister(module)

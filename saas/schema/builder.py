@@ -11,15 +11,19 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from saas.auth.permissions import API_KEYS_MANAGE, MEMBERS_READ, require
+from saas.catalog import service as catalog_service
 from saas.customers.rules import SqlCondition
 from saas.errors import NotFoundError
-from saas.plugins.host import LoadedPlugin
+from saas.plugins.host import LoadedPlugin, PluginHost
 from saas.schema.accounts.resolvers import AccountMutations, AccountQueries
 from saas.schema.accounts.sql import API_KEY
 from saas.schema.accounts.types import ApiKey
+from saas.schema.catalog.mutations import CatalogMutations
+from saas.schema.catalog.queries import CatalogQueries
+from saas.schema.catalog.types import Product
 from saas.schema.common import Node
 from saas.schema.compiler import SqlType
-from saas.schema.composition import RootTypes, compose_schema
+from saas.schema.composition import RootTypes, SchemaConflict, compose_schema
 from saas.schema.context import RequestContext
 from saas.schema.customers.dataloaders import member_loader
 from saas.schema.customers.mutations import CustomerMutations
@@ -36,9 +40,13 @@ from saas.schema.customers.sql import CONTACT, CUSTOMER, MEMBER
 from saas.schema.customers.subscriptions import CustomerSubscriptions
 from saas.schema.customers.types import Contact, Customer, Member
 from saas.schema.execution import PassthroughExecutor
+from saas.schema.jobs.resolvers import JobMutations, JobQueries
+from saas.schema.notifications.resolvers import NotificationMutations, NotificationQueries, NotificationSubscriptions
 from saas.schema.plugins.resolvers import PluginMutations, PluginQueries
 from saas.schema.relay import from_global_id
 from saas.schema.scalars import SCALAR_MAP
+from saas.schema.webhooks.mutations import WebhookMutations
+from saas.schema.webhooks.queries import WebhookQueries
 from saas.tenancy.models import ApiKey as ApiKeyRow
 
 
@@ -67,24 +75,55 @@ NODE_TYPES: dict[str, tuple[SqlType, Callable[[RequestContext], SqlCondition], L
 }
 
 
+async def _load_product(context: RequestContext, raw_id: uuid.UUID) -> Product:
+    return Product.from_model(await context.read(catalog_service.get_product, context.require_principal(), raw_id))
+
+
+# Node types read through resolvers only (no SQL mapping for the compiler yet).
+RESOLVED_NODE_TYPES: dict[str, Loader] = {"Product": _load_product}
+
+
+def _node_loader(context: RequestContext, type_name: str) -> Loader | None:
+    if type_name in RESOLVED_NODE_TYPES:
+        return RESOLVED_NODE_TYPES[type_name]
+    for plugin in context.runtime.plugins.enabled(context.require_principal().plugins):
+        if type_name in plugin.graphql.nodes:
+            return plugin.graphql.nodes[type_name]
+    return None
+
+
 @strawberry.type
-class Query(CustomerQueries, AccountQueries, PluginQueries):
+class Query(
+    CustomerQueries, AccountQueries, PluginQueries, JobQueries, CatalogQueries, WebhookQueries, NotificationQueries
+):
     @strawberry.field(description="Any object by its global id; NOT_FOUND when missing or not visible.")
     async def node(self, info: Info[RequestContext, None], id: strawberry.ID) -> Node:
         type_name, raw_id = from_global_id(id)
-        if type_name not in NODE_TYPES:
+        if type_name in NODE_TYPES:
+            sql_type, condition, fallback = NODE_TYPES[type_name]
+            return await single_object(info, sql_type, raw_id, condition(info.context), fallback)  # type: ignore[no-any-return]
+        loader = _node_loader(info.context, type_name)
+        found = await loader(info.context, raw_id) if loader is not None else None
+        if found is None:
             raise NotFoundError("Not found", id=id)
-        sql_type, condition, fallback = NODE_TYPES[type_name]
-        return await single_object(info, sql_type, raw_id, condition(info.context), fallback)  # type: ignore[no-any-return]
+        return found  # type: ignore[no-any-return]
 
 
 @strawberry.type
-class Mutation(CustomerMutations, AccountMutations, PluginMutations):
+class Mutation(
+    CustomerMutations,
+    AccountMutations,
+    PluginMutations,
+    JobMutations,
+    CatalogMutations,
+    WebhookMutations,
+    NotificationMutations,
+):
     pass
 
 
 @strawberry.type
-class Subscription(CustomerSubscriptions):
+class Subscription(CustomerSubscriptions, NotificationSubscriptions):
     pass
 
 
@@ -100,6 +139,18 @@ def build_schema(plugins: Sequence[LoadedPlugin] = ()) -> strawberry.Schema:
         execution_context_class=PassthroughExecutor,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )
+
+
+def checked_schema(host: PluginHost) -> strawberry.Schema:
+    """The schema with every healthy plugin, as a server checks it at start: a plugin whose
+    contribution conflicts with the core's or an earlier plugin's is marked broken and left out."""
+    while True:
+        try:
+            return build_schema(host.healthy())
+        except SchemaConflict as conflict:
+            if not conflict.owners:
+                raise
+            host.mark_broken(conflict.owners[-1], str(conflict))
 
 
 def schema_sdl(plugins: Sequence[LoadedPlugin] = ()) -> str:

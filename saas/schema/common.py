@@ -33,7 +33,7 @@ class UserError:
 
     @classmethod
     def from_field_error(cls, error: FieldError) -> UserError:
-        return cls(field=_camel_path(error.field), code=error.code.value, message=error.message)
+        return cls(field=_camel_path(error.field), code=str(error.code), message=error.message)
 
 
 def _camel_path(path: list[str]) -> list[str]:

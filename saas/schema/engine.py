@@ -32,9 +32,8 @@ from saas.auth.principal import Principal
 from saas.db.statements import counting
 from saas.errors import AppError, ErrorCode
 from saas.runtime import Runtime
-from saas.schema.builder import build_schema
+from saas.schema.builder import build_schema, checked_schema
 from saas.schema.common import camel_case
-from saas.schema.composition import SchemaConflict
 from saas.schema.context import RequestContext
 from saas.schema.execution import PassthroughExecutor, dumps
 from saas.schema.limits import limit_rules
@@ -145,17 +144,9 @@ class GraphQLEngine:
 
     def _build_checked(self) -> GraphQLSchema:
         """The schema with every healthy plugin; a plugin whose contribution conflicts is left out."""
-        host = self.runtime.plugins
-        while True:
-            try:
-                schema = build_schema(host.healthy())._schema
-            except SchemaConflict as conflict:
-                if not conflict.owners:
-                    raise
-                host.mark_broken(conflict.owners[-1], str(conflict))
-                continue
-            self._schemas.put(host.healthy_names(), schema)
-            return schema
+        schema = checked_schema(self.runtime.plugins)._schema
+        self._schemas.put(self.runtime.plugins.healthy_names(), schema)
+        return schema
 
     def schema_for(self, enabled: frozenset[str]) -> GraphQLSchema:
         key = enabled & self.runtime.plugins.healthy_names()
@@ -284,12 +275,18 @@ class GraphQLEngine:
             result = await result
         if isinstance(result, ExecutionResult):
             return self._outcome(result, request_id)
-        return self._stream(result, request_id)
+        return self._stream(result, request_id, context)
 
-    async def _stream(self, results: AsyncIterator[ExecutionResult], request_id: str) -> AsyncIterator[dict[str, Any]]:
+    async def _stream(
+        self, results: AsyncIterator[ExecutionResult], request_id: str, context: RequestContext
+    ) -> AsyncIterator[dict[str, Any]]:
         try:
             async for result in results:
-                yield self._outcome(result, request_id).payload
+                payload = self._outcome(result, request_id).payload
+                if context._session is not None:
+                    # No transaction stays open while the subscription waits for its next event.
+                    await run_in_threadpool(context._session.rollback)
+                yield payload
         except AppError as error:  # raised by the event source itself, e.g. a permission check
             yield {"errors": [format_error(GraphQLError(error.message, original_error=error), request_id)]}
         except Exception as error:
@@ -298,6 +295,8 @@ class GraphQLEngine:
             aclose = getattr(results, "aclose", None)
             if aclose is not None:
                 await aclose()
+            if context._session is not None:
+                await run_in_threadpool(context.close)
 
 
 __all__ += ["dumps", "format_error"]

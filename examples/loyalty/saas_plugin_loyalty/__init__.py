@@ -1,0 +1,101 @@
+"""Loyalty points per customer: an example third-party plugin for the saas CRM.
+
+It implements every hook of the plugin API (docs/plugins.md): a ledger table and its
+migration, a query and a mutation, `Customer.loyaltyPoints`, two permissions, an hourly
+expiry job, welcome points on `customer.created`, validated settings and default tiers on
+enable. It imports nothing from `saas` but `saas.plugin_api`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from saas.plugin_api import (
+    DomainEvent,
+    GraphQLContribution,
+    PeriodicJob,
+    PermissionSpec,
+    PluginContext,
+    PluginMeta,
+    Role,
+    hookimpl,
+)
+
+from saas_plugin_loyalty import service
+from saas_plugin_loyalty.graphql import CONTRIBUTION
+from saas_plugin_loyalty.jobs import EXPIRE_HOURLY, expire_points
+from saas_plugin_loyalty.models import LoyaltyEntry, LoyaltyTier
+from saas_plugin_loyalty.settings import LoyaltySettings
+
+NAME = "loyalty"
+# The plugin API version this plugin is written for; the host refuses it if it cannot provide it.
+API_VERSION = "1.0"
+
+
+@hookimpl
+def saas_plugin_meta() -> PluginMeta:
+    return PluginMeta(
+        name=NAME,
+        version="1.0.0",
+        title="Loyalty points",
+        api_version=API_VERSION,
+        description="Points per customer: welcome points, awards and redemptions, expiry, tiers.",
+    )
+
+
+@hookimpl
+def saas_models() -> list[type]:
+    return [LoyaltyEntry, LoyaltyTier]
+
+
+@hookimpl
+def saas_migrations_dir() -> Path:
+    return Path(__file__).parent / "migrations" / "versions"
+
+
+@hookimpl
+def saas_graphql() -> GraphQLContribution:
+    return CONTRIBUTION
+
+
+@hookimpl
+def saas_permissions() -> list[PermissionSpec]:
+    return [
+        # The roles that see every customer: the history is asked for by customer id.
+        PermissionSpec(
+            service.LOYALTY_READ,
+            "Read any customer's loyalty history",
+            roles=(Role.OWNER, Role.ADMIN, Role.MANAGER, Role.SERVICE, Role.VIEWER),
+        ),
+        PermissionSpec(service.LOYALTY_ADJUST, "Award and redeem points", roles=(Role.OWNER, Role.ADMIN, Role.MANAGER)),
+    ]
+
+
+@hookimpl
+def saas_jobs() -> list[Any]:
+    return [expire_points]
+
+
+@hookimpl
+def saas_periodic_jobs() -> list[PeriodicJob]:
+    return [EXPIRE_HOURLY]
+
+
+@hookimpl
+def saas_settings_model() -> type:
+    return LoyaltySettings
+
+
+@hookimpl
+def saas_on_enable(context: PluginContext, settings: dict[str, Any]) -> None:
+    service.seed_default_tiers(context.session, context.tenant_id)
+
+
+@hookimpl
+def saas_handle_event(context: PluginContext, event: DomainEvent) -> None:
+    if event.type == "customer.created":  # payload: {"customer_id": "<uuid>", "customer": {...}}
+        points = LoyaltySettings.model_validate(context.settings).welcome_points
+        customer_id = uuid.UUID(event.payload["customer_id"])
+        service.award_welcome_points(context.session, context.tenant_id, customer_id, points, event.id)

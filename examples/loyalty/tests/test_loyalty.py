@@ -1,0 +1,75 @@
+"""Loyalty's own tests, as a partner writes them: the saas test kit, a real database, GraphQL only.
+
+Run with `python -m pytest examples/loyalty` (pyproject.toml loads `-p saas.plugin_api.testing`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from saas.plugin_api import DomainEvent, PluginContext, decode_id
+from saas.plugin_api.testing import GraphQLClient, disable_plugin, enable_plugin
+
+import saas_plugin_loyalty
+from saas_plugin_loyalty.models import LoyaltyEntry
+
+CREATE_CUSTOMER = 'mutation { createCustomer(input: {name: "Ada"}) { customer { id } userErrors { code } } }'
+ADJUST = """mutation Adjust($input: LoyaltyAdjustPointsInput!) {
+  loyaltyAdjustPoints(input: $input) { balance userErrors { field code } }
+}"""
+POINTS = "{ customers(first: 10) { edges { node { name loyaltyPoints } } } }"
+
+
+def _customer(client: GraphQLClient) -> str:
+    customer_id: str = client.data(CREATE_CUSTOMER)["createCustomer"]["customer"]["id"]
+    return customer_id
+
+
+def _adjust(client: GraphQLClient, customer_id: str, points: int) -> dict:
+    result: dict = client.data(ADJUST, {"input": {"customerId": customer_id, "points": points, "reason": "Visit"}})
+    return result["loyaltyAdjustPoints"]
+
+
+def test_points_are_awarded_redeemed_and_shown_on_the_customer(saas_plugin_client) -> None:
+    client = saas_plugin_client("loyalty")
+    ada = _customer(client)
+    assert _adjust(client, ada, 40) == {"balance": 40, "userErrors": []}
+    assert _adjust(client, ada, -50) == {
+        "balance": None,
+        "userErrors": [{"field": ["input", "points"], "code": "INVALID"}],
+    }
+    assert _adjust(client, ada, -15)["balance"] == 25
+    assert client.data(POINTS) == {"customers": {"edges": [{"node": {"name": "Ada", "loyaltyPoints": 25}}]}}
+
+
+def test_welcome_points_follow_the_tenants_settings(saas_plugin_client, saas_tenant) -> None:
+    client = saas_plugin_client("loyalty", {"welcome_points": 25})
+    customer_id = decode_id(_customer(client), "Customer")
+    event = DomainEvent(7, saas_tenant.id, "customer.created", {"customer_id": str(customer_id)}, datetime.now(UTC))
+    with saas_tenant.session() as session:
+        context = PluginContext(saas_tenant.id, session, {"welcome_points": 25}, emit=lambda *_: None)
+        saas_plugin_loyalty.saas_handle_event(context=context, event=event)
+        saas_plugin_loyalty.saas_handle_event(context=context, event=event)  # delivered twice: booked once
+    assert client.data(POINTS)["customers"]["edges"][0]["node"]["loyaltyPoints"] == 25
+
+
+def test_other_tenants_neither_see_the_plugin_nor_the_points(saas_plugin_client, saas_tenant, saas_make_tenant) -> None:
+    client = saas_plugin_client("loyalty")
+    _adjust(client, _customer(client), 10)
+    other = saas_make_tenant()
+    assert other.client.error_codes(POINTS) == ["PLUGIN_NOT_ENABLED"]
+    enable_plugin(other.client, "loyalty")
+    assert other.client.data(POINTS) == {"customers": {"edges": []}}
+    with other.session() as session:
+        assert session.query(LoyaltyEntry).count() == 0
+    with saas_tenant.session() as session:
+        assert session.query(LoyaltyEntry).count() == 1
+
+
+def test_disabling_keeps_the_points(saas_plugin_client) -> None:
+    client = saas_plugin_client("loyalty")
+    _adjust(client, _customer(client), 10)
+    disable_plugin(client, "loyalty")
+    assert client.error_codes(POINTS) == ["PLUGIN_NOT_ENABLED"]
+    enable_plugin(client, "loyalty")
+    assert client.data(POINTS)["customers"]["edges"][0]["node"]["loyaltyPoints"] == 10

@@ -1,0 +1,352 @@
+"""Root mutation fields of the plugin: one `input`, a payload with `userErrors` (the core's conventions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from saas.plugin_api import (
+    FieldError,
+    InputInvalid,
+    NotFoundError,
+    RequestContext,
+    UserError,
+    UserErrorCode,
+    decode_id,
+    issue_scoped_token,
+    provided,
+    run_mutation,
+)
+from saas_manufacturing.graphql import types
+from saas_manufacturing.graphql.runner import write
+from saas_manufacturing.service import inventory, orders, portal, shipments, warehouses
+
+
+def _referenced(value: str | None, type_name: str, *field: str | int) -> Any:
+    """An id inside an input: a malformed or foreign one is a user error on that field."""
+    if value is None:
+        return None
+    try:
+        return decode_id(value, type_name)
+    except NotFoundError:
+        path = ["input", *(str(part) for part in field)]
+        raise InputInvalid([FieldError(path, UserErrorCode.NOT_FOUND, f"No such {type_name}")]) from None
+
+
+# -- inputs -------------------------------------------------------------------------------------
+
+
+@strawberry.input(name="MfgCreateWarehouseInput")
+class CreateWarehouseInput:
+    code: str
+    name: str
+    address: str | None = strawberry.UNSET
+    is_default: bool | None = strawberry.field(default=strawberry.UNSET, description="The first warehouse is.")
+
+
+@strawberry.input(name="MfgUpdateWarehouseInput")
+class UpdateWarehouseInput:
+    id: strawberry.ID
+    version: int
+    code: str | None = strawberry.UNSET
+    name: str | None = strawberry.UNSET
+    address: str | None = strawberry.UNSET
+    active: bool | None = strawberry.UNSET
+    is_default: bool | None = strawberry.UNSET
+
+
+@strawberry.input(name="MfgRecordStockMovementInput")
+class RecordStockMovementInput:
+    product_id: strawberry.ID
+    warehouse_id: strawberry.ID
+    kind: types.ManualMovementKind
+    quantity: int = strawberry.field(description="Positive; for ADJUSTMENT the signed change (e.g. -3 after a count).")
+    reference: str | None = strawberry.field(default=None, description="e.g. a delivery note or count sheet number.")
+    note: str | None = None
+
+
+@strawberry.input(name="MfgSetLowStockThresholdInput")
+class SetLowStockThresholdInput:
+    product_id: strawberry.ID
+    warehouse_id: strawberry.ID
+    threshold: int | None = strawberry.field(description="null: use the tenant's lowStockThreshold setting.")
+
+
+@strawberry.input(name="MfgCreatePortalAccessInput")
+class CreatePortalAccessInput:
+    contact_id: strawberry.ID
+
+
+@strawberry.input(name="MfgRevokePortalAccessInput")
+class RevokePortalAccessInput:
+    id: strawberry.ID
+
+
+@strawberry.input(name="MfgOrderLineInput")
+class OrderLineInput:
+    product_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.input(name="MfgPlaceOrderInput")
+class PlaceOrderInput:
+    lines: list[OrderLineInput]
+    warehouse_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Where to reserve; the tenant's default warehouse when left out."
+    )
+    customer_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Required for staff; a portal token orders for its own customer."
+    )
+    note: str | None = None
+
+
+@strawberry.input(name="MfgCancelOrderInput")
+class CancelOrderInput:
+    id: strawberry.ID
+    version: int | None = None
+
+
+@strawberry.input(name="MfgCreateShipmentInput")
+class CreateShipmentInput:
+    order_id: strawberry.ID
+    carrier: str = strawberry.field(default="manual", description="A carrier code from `carriers`.")
+    tracking_number: str | None = None
+    dispatch: bool = strawberry.field(default=False, description="Dispatch at once (issues the reserved stock).")
+
+
+@strawberry.input(name="MfgDispatchShipmentInput")
+class DispatchShipmentInput:
+    id: strawberry.ID
+    description: str | None = None
+    location: str | None = None
+
+
+@strawberry.input(name="MfgUpdateShipmentStatusInput")
+class UpdateShipmentStatusInput:
+    id: strawberry.ID
+    status: types.ShipmentStatus
+    description: str | None = None
+    location: str | None = None
+
+
+# -- payloads -----------------------------------------------------------------------------------
+
+
+@strawberry.type(name="MfgCreateWarehousePayload")
+class CreateWarehousePayload:
+    warehouse: types.Warehouse | None = None
+    user_errors: list[UserError]
+
+
+@strawberry.type(name="MfgUpdateWarehousePayload")
+class UpdateWarehousePayload:
+    warehouse: types.Warehouse | None = None
+    user_errors: list[UserError]
+
+
+@strawberry.type(name="MfgRecordStockMovementPayload")
+class RecordStockMovementPayload:
+    movement: types.StockMovement | None = None
+    stock_level: types.StockLevel | None = None
+    user_errors: list[UserError]
+
+
+@strawberry.type(name="MfgSetLowStockThresholdPayload")
+class SetLowStockThresholdPayload:
+    stock_level: types.StockLevel | None = None
+    user_errors: list[UserError]
+
+
+@strawberry.type(name="MfgCreatePortalAccessPayload")
+class CreatePortalAccessPayload:
+    portal_access: types.PortalAccess | None = None
+    token: str | None = strawberry.field(
+        default=None, description="Shown once: the contact's `Authorization: Bearer` token for the portal."
+    )
+    user_errors: list[UserError]
+
+
+@strawberry.type(name="MfgRevokePortalAccessPayload")
+class RevokePortalAccessPayload:
+    portal_access: types.PortalAccess | None = None
+    user_errors: list[UserError]
+
+
+@strawberry.type(name="MfgPlaceOrderPayload")
+class PlaceOrderPayload:
+    order: types.Order | None = None
+    user_errors: list[UserError]
+
+
+@strawberry.type(name="MfgCancelOrderPayload")
+class CancelOrderPayload:
+    order: types.Order | None = None
+    user_errors: list[UserError]
+
+
+@strawberry.type(name="MfgShipmentPayload")
+class ShipmentPayload:
+    shipment: types.Shipment | None = None
+    user_errors: list[UserError]
+
+
+# -- mutations ----------------------------------------------------------------------------------
+
+
+@strawberry.type
+class ManufacturingMutations:
+    @strawberry.mutation(description="A warehouse (`mfg:inventory:write`); its code is unique in the tenant.")
+    async def create_warehouse(
+        self, info: Info[RequestContext, None], input: CreateWarehouseInput
+    ) -> CreateWarehousePayload:
+        async def run() -> dict[str, Any]:
+            row = await write(info, warehouses.create_warehouse, provided(input))
+            return {"warehouse": types.Warehouse.from_model(row)}
+
+        return await run_mutation(run, CreateWarehousePayload)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Changes the given fields; CONFLICT when `version` is stale.")
+    async def update_warehouse(
+        self, info: Info[RequestContext, None], input: UpdateWarehouseInput
+    ) -> UpdateWarehousePayload:
+        raw_id = decode_id(input.id, "MfgWarehouse")
+
+        async def run() -> dict[str, Any]:
+            data = provided(input, skip=("id", "version"))
+            row = await write(info, warehouses.update_warehouse, raw_id, input.version, data)
+            return {"warehouse": types.Warehouse.from_model(row)}
+
+        return await run_mutation(run, UpdateWarehousePayload)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(
+        description="A receipt, issue or adjustment in the ledger (`mfg:inventory:write`); an issue or a "
+        "negative adjustment beyond the available stock is INSUFFICIENT_STOCK."
+    )
+    async def record_stock_movement(
+        self, info: Info[RequestContext, None], input: RecordStockMovementInput
+    ) -> RecordStockMovementPayload:
+        async def run() -> dict[str, Any]:
+            product = _referenced(input.product_id, "Product", "productId")
+            warehouse = _referenced(input.warehouse_id, "MfgWarehouse", "warehouseId")
+            data = {
+                "kind": input.kind.value,
+                "quantity": input.quantity,
+                "reference": input.reference,
+                "note": input.note,
+            }
+            movement, level = await write(info, inventory.record_movement, product, warehouse, data)
+            return {
+                "movement": types.StockMovement.from_model(movement),
+                "stock_level": types.StockLevel.from_level(level),
+            }
+
+        return await run_mutation(run, RecordStockMovementPayload)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="A product's low-stock threshold in one warehouse (`mfg:inventory:write`).")
+    async def set_low_stock_threshold(
+        self, info: Info[RequestContext, None], input: SetLowStockThresholdInput
+    ) -> SetLowStockThresholdPayload:
+        async def run() -> dict[str, Any]:
+            product = _referenced(input.product_id, "Product", "productId")
+            warehouse = _referenced(input.warehouse_id, "MfgWarehouse", "warehouseId")
+            level = await write(info, inventory.set_low_stock_threshold, product, warehouse, input.threshold)
+            return {"stock_level": types.StockLevel.from_level(level)}
+
+        return await run_mutation(run, SetLowStockThresholdPayload)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(
+        description="Gives a contact a portal token limited to the contact's own customer (`mfg:portal:manage`)."
+    )
+    async def create_portal_access(
+        self, info: Info[RequestContext, None], input: CreatePortalAccessInput
+    ) -> CreatePortalAccessPayload:
+        contact = decode_id(input.contact_id, "Contact")
+
+        async def run() -> dict[str, Any]:
+            access = await write(info, portal.create_portal_access, contact)
+            token = issue_scoped_token(info.context, **portal.token_claims(access))
+            return {"portal_access": types.PortalAccess.from_model(access), "token": token}
+
+        return await run_mutation(run, CreatePortalAccessPayload)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="The token stops working at once.")
+    async def revoke_portal_access(
+        self, info: Info[RequestContext, None], input: RevokePortalAccessInput
+    ) -> RevokePortalAccessPayload:
+        raw_id = decode_id(input.id, "MfgPortalAccess")
+
+        async def run() -> dict[str, Any]:
+            access = await write(info, portal.revoke_portal_access, raw_id)
+            return {"portal_access": types.PortalAccess.from_model(access)}
+
+        return await run_mutation(run, RevokePortalAccessPayload)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(
+        description="Reserves every line's stock atomically, or nothing (INSUFFICIENT_STOCK): concurrent orders "
+        "never oversell. Staff (`mfg:orders:write`) name the customer; a portal token orders for its own."
+    )
+    async def place_order(self, info: Info[RequestContext, None], input: PlaceOrderInput) -> PlaceOrderPayload:
+        async def run() -> dict[str, Any]:
+            lines = [
+                orders.LineInput(_referenced(line.product_id, "Product", "lines", index, "productId"), line.quantity)
+                for index, line in enumerate(input.lines)
+            ]
+            customer = _referenced(input.customer_id, "Customer", "customerId")
+            warehouse = _referenced(input.warehouse_id, "MfgWarehouse", "warehouseId")
+            row = await write(info, orders.place_order, customer, warehouse, lines, input.note)
+            return {"order": types.Order.from_model(row)}
+
+        return await run_mutation(run, PlaceOrderPayload)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Before dispatch only: releases the reserved stock (ORDER_NOT_CANCELLABLE after).")
+    async def cancel_order(self, info: Info[RequestContext, None], input: CancelOrderInput) -> CancelOrderPayload:
+        raw_id = decode_id(input.id, "MfgOrder")
+
+        async def run() -> dict[str, Any]:
+            row = await write(info, orders.cancel_order, raw_id, input.version)
+            return {"order": types.Order.from_model(row)}
+
+        return await run_mutation(run, CancelOrderPayload)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(
+        description="A shipment of a placed order from its warehouse (`mfg:shipments:write`), booked with the carrier."
+    )
+    async def create_shipment(self, info: Info[RequestContext, None], input: CreateShipmentInput) -> ShipmentPayload:
+        async def run() -> dict[str, Any]:
+            order = _referenced(input.order_id, "MfgOrder", "orderId")
+            data = {"carrier": input.carrier, "tracking_number": input.tracking_number}
+            row = await write(info, shipments.create_shipment, order, data, input.dispatch)
+            return {"shipment": types.Shipment.from_model(row)}
+
+        return await run_mutation(run, ShipmentPayload)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="The reserved stock leaves the warehouse (on hand and reserved drop).")
+    async def dispatch_shipment(
+        self, info: Info[RequestContext, None], input: DispatchShipmentInput
+    ) -> ShipmentPayload:
+        raw_id = decode_id(input.id, "MfgShipment")
+
+        async def run() -> dict[str, Any]:
+            data = {"description": input.description, "location": input.location}
+            row = await write(info, shipments.update_status, raw_id, "dispatched", data)
+            return {"shipment": types.Shipment.from_model(row)}
+
+        return await run_mutation(run, ShipmentPayload)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(
+        description="Moves a shipment on (in transit, delivered; a pending one may be cancelled): "
+        "INVALID_STATUS_TRANSITION otherwise."
+    )
+    async def update_shipment_status(
+        self, info: Info[RequestContext, None], input: UpdateShipmentStatusInput
+    ) -> ShipmentPayload:
+        raw_id = decode_id(input.id, "MfgShipment")
+
+        async def run() -> dict[str, Any]:
+            data = {"description": input.description, "location": input.location}
+            row = await write(info, shipments.update_status, raw_id, input.status.value, data)
+            return {"shipment": types.Shipment.from_model(row)}
+
+        return await run_mutation(run, ShipmentPayload)  # type: ignore[no-any-return]

@@ -1,0 +1,198 @@
+"""Root query fields of the plugin: thin wrappers over the services (each list is a Relay connection)."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from saas.plugin_api import RequestContext, decode_id
+from saas_manufacturing.graphql import connections, types
+from saas_manufacturing.graphql.paging import connection
+from saas_manufacturing.graphql.runner import after_values, limit, read
+from saas_manufacturing.service import inventory, orders, portal, shipments, visibility, warehouses
+
+BY_CODE = ("text", "uuid")
+BY_LEVEL = ("uuid", "uuid")
+BY_SEQ = ("bigint",)
+NEWEST_FIRST = ("timestamptz", "uuid")
+
+
+@strawberry.input(name="MfgWarehouseFilterInput")
+class WarehouseFilterInput:
+    active: bool | None = None
+
+
+@strawberry.input(name="MfgStockLevelFilterInput", description="All given conditions must hold.")
+class StockLevelFilterInput:
+    product_ids: list[strawberry.ID] | None = None
+    warehouse_ids: list[strawberry.ID] | None = None
+    below_threshold: bool | None = strawberry.field(
+        default=None, description="true: available below the (own or tenant) threshold; false: not below."
+    )
+
+    def to_filter(self) -> inventory.LevelFilter:
+        return inventory.LevelFilter(
+            product_ids=tuple(decode_id(i, "Product") for i in self.product_ids)
+            if self.product_ids is not None
+            else None,
+            warehouse_ids=(
+                tuple(decode_id(i, "MfgWarehouse") for i in self.warehouse_ids)
+                if self.warehouse_ids is not None
+                else None
+            ),
+            below_threshold=self.below_threshold,
+        )
+
+
+@strawberry.input(name="MfgStockMovementFilterInput")
+class StockMovementFilterInput:
+    product_id: strawberry.ID | None = None
+    warehouse_id: strawberry.ID | None = None
+    order_id: strawberry.ID | None = None
+    kinds: list[types.MovementKind] | None = None
+
+    def to_filter(self) -> inventory.MovementFilter:
+        return inventory.MovementFilter(
+            product_id=decode_id(self.product_id, "Product") if self.product_id else None,
+            warehouse_id=decode_id(self.warehouse_id, "MfgWarehouse") if self.warehouse_id else None,
+            order_id=decode_id(self.order_id, "MfgOrder") if self.order_id else None,
+            kinds=tuple(k.value for k in self.kinds) if self.kinds is not None else None,
+        )
+
+
+@strawberry.input(name="MfgOrderFilterInput")
+class OrderFilterInput:
+    customer_id: strawberry.ID | None = None
+    statuses: list[types.OrderStatus] | None = None
+
+    def to_filter(self) -> orders.OrderFilter:
+        return orders.OrderFilter(
+            customer_id=decode_id(self.customer_id, "Customer") if self.customer_id else None,
+            statuses=tuple(s.value for s in self.statuses) if self.statuses is not None else None,
+        )
+
+
+@strawberry.input(name="MfgShipmentFilterInput")
+class ShipmentFilterInput:
+    order_id: strawberry.ID | None = None
+    statuses: list[types.ShipmentStatus] | None = None
+
+    def to_filter(self) -> shipments.ShipmentFilter:
+        return shipments.ShipmentFilter(
+            order_id=decode_id(self.order_id, "MfgOrder") if self.order_id else None,
+            statuses=tuple(s.value for s in self.statuses) if self.statuses is not None else None,
+        )
+
+
+@strawberry.type
+class ManufacturingQueries:
+    @strawberry.field(description="Warehouses by code (`mfg:inventory:read`).")
+    async def warehouses(
+        self,
+        info: Info[RequestContext, None],
+        first: int | None = 20,
+        after: str | None = None,
+        filter: WarehouseFilterInput | None = None,
+    ) -> connections.WarehouseConnection:
+        active = filter.active if filter else None
+        page = await read(info, warehouses.list_warehouses, active, limit(info, first), after_values(after, BY_CODE))
+        return connection(
+            page, connections.WarehouseConnection, connections.WarehouseEdge, types.Warehouse.from_model,
+            lambda row: [row.code, row.id], after,
+        )  # fmt: skip
+
+    @strawberry.field(description="One warehouse; NOT_FOUND if it does not exist in the tenant.")
+    async def warehouse(self, info: Info[RequestContext, None], id: strawberry.ID) -> types.Warehouse:
+        row = await read(info, warehouses.find_warehouse, decode_id(id, "MfgWarehouse"))
+        return types.Warehouse.from_model(row)
+
+    @strawberry.field(description="On hand, reserved and available per product and warehouse (`mfg:inventory:read`).")
+    async def stock_levels(
+        self,
+        info: Info[RequestContext, None],
+        first: int | None = 20,
+        after: str | None = None,
+        filter: StockLevelFilterInput | None = None,
+    ) -> connections.StockLevelConnection:
+        flt = filter.to_filter() if filter else inventory.LevelFilter()
+        page = await read(info, inventory.list_levels, flt, limit(info, first), after_values(after, BY_LEVEL))
+        return connection(
+            page, connections.StockLevelConnection, connections.StockLevelEdge, types.StockLevel.from_level,
+            lambda row: [row.product_id, row.warehouse_id], after,
+        )  # fmt: skip
+
+    @strawberry.field(description="The stock ledger, newest first (`mfg:inventory:read`).")
+    async def stock_movements(
+        self,
+        info: Info[RequestContext, None],
+        first: int | None = 20,
+        after: str | None = None,
+        filter: StockMovementFilterInput | None = None,
+    ) -> connections.StockMovementConnection:
+        flt = filter.to_filter() if filter else inventory.MovementFilter()
+        page = await read(info, inventory.list_movements, flt, limit(info, first), after_values(after, BY_SEQ))
+        return connection(
+            page, connections.StockMovementConnection, connections.StockMovementEdge, types.StockMovement.from_model,
+            lambda row: [row.seq], after,
+        )  # fmt: skip
+
+    @strawberry.field(description="Orders, newest first: staff see visible customers', portal tokens their own.")
+    async def orders(
+        self,
+        info: Info[RequestContext, None],
+        first: int | None = 20,
+        after: str | None = None,
+        filter: OrderFilterInput | None = None,
+    ) -> connections.OrderConnection:
+        flt = filter.to_filter() if filter else orders.OrderFilter()
+        page = await read(info, orders.list_orders, flt, limit(info, first), after_values(after, NEWEST_FIRST))
+        return connection(
+            page, connections.OrderConnection, connections.OrderEdge, types.Order.from_model,
+            lambda row: [row.created_at, row.id], after,
+        )  # fmt: skip
+
+    @strawberry.field(description="One order; NOT_FOUND if it does not exist or is not visible.")
+    async def order(self, info: Info[RequestContext, None], id: strawberry.ID) -> types.Order:
+        row = await read(info, visibility.get_order, decode_id(id, "MfgOrder"))
+        return types.Order.from_model(row)
+
+    @strawberry.field(description="Shipments, newest first, with the same visibility as orders.")
+    async def shipments(
+        self,
+        info: Info[RequestContext, None],
+        first: int | None = 20,
+        after: str | None = None,
+        filter: ShipmentFilterInput | None = None,
+    ) -> connections.ShipmentConnection:
+        flt = filter.to_filter() if filter else shipments.ShipmentFilter()
+        page = await read(info, shipments.list_shipments, flt, limit(info, first), after_values(after, NEWEST_FIRST))
+        return connection(
+            page, connections.ShipmentConnection, connections.ShipmentEdge, types.Shipment.from_model,
+            lambda row: [row.created_at, row.id], after,
+        )  # fmt: skip
+
+    @strawberry.field(description="One shipment; NOT_FOUND if it does not exist or is not visible.")
+    async def shipment(self, info: Info[RequestContext, None], id: strawberry.ID) -> types.Shipment:
+        row = await read(info, visibility.get_shipment, decode_id(id, "MfgShipment"))
+        return types.Shipment.from_model(row)
+
+    @strawberry.field(description="Portal accesses given to contacts, newest first (`mfg:portal:manage`).")
+    async def portal_accesses(
+        self,
+        info: Info[RequestContext, None],
+        first: int | None = 20,
+        after: str | None = None,
+        customer_id: strawberry.ID | None = None,
+    ) -> connections.PortalAccessConnection:
+        customer = decode_id(customer_id, "Customer") if customer_id else None
+        values = after_values(after, NEWEST_FIRST)
+        page = await read(info, portal.list_portal_accesses, customer, limit(info, first), values)
+        return connection(
+            page, connections.PortalAccessConnection, connections.PortalAccessEdge, types.PortalAccess.from_model,
+            lambda row: [row.created_at, row.id], after,
+        )  # fmt: skip
+
+    @strawberry.field(description="The carriers shipments can be booked with (built-in `manual` and installed ones).")
+    async def carriers(self, info: Info[RequestContext, None]) -> list[types.Carrier]:
+        found = await read(info, shipments.list_carriers)
+        return [types.Carrier(code=c.code, name=c.name) for c in found]

@@ -1,0 +1,99 @@
+"""The plugin's hook implementations: what it contributes to the host (entry point `manufacturing`)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from saas.plugin_api import (
+    DomainEvent,
+    GraphQLContribution,
+    PeriodicJob,
+    PermissionSpec,
+    PluginContext,
+    PluginMeta,
+    hookimpl,
+)
+from saas_manufacturing import NAME, __version__
+from saas_manufacturing import events as _events  # noqa: F401  (registers the plugin's event types)
+from saas_manufacturing.settings import ManufacturingSettings
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+@hookimpl
+def saas_plugin_meta() -> PluginMeta:
+    return PluginMeta(
+        name=NAME,
+        version=__version__,
+        title="Manufacturing",
+        api_version="1.0",
+        description="Real-time inventory with a stock ledger, customer self-service ordering with atomic "
+        "reservations, and direct shipments with pluggable carriers.",
+    )
+
+
+@hookimpl
+def saas_models() -> list[type]:
+    from saas_manufacturing.models import MODELS
+
+    return MODELS
+
+
+@hookimpl
+def saas_migrations_dir() -> Path:
+    return MIGRATIONS
+
+
+@hookimpl
+def saas_graphql() -> GraphQLContribution:
+    from saas_manufacturing.graphql import contribution
+
+    return contribution()
+
+
+@hookimpl
+def saas_permissions() -> list[PermissionSpec]:
+    from saas_manufacturing.permissions import PERMISSIONS
+
+    return PERMISSIONS
+
+
+@hookimpl
+def saas_jobs() -> list[Any]:
+    from saas_manufacturing.jobs import JOBS
+
+    return JOBS
+
+
+@hookimpl
+def saas_periodic_jobs() -> list[PeriodicJob]:
+    from saas_manufacturing.jobs import PERIODIC_JOBS
+
+    return PERIODIC_JOBS
+
+
+@hookimpl
+def saas_settings_model() -> type:
+    return ManufacturingSettings
+
+
+@hookimpl
+def saas_on_enable(context: PluginContext, settings: dict[str, Any]) -> None:
+    """A default warehouse, so that orders can be placed at once (kept when there is one)."""
+    from saas_manufacturing.service.warehouses import ensure_default_warehouse
+
+    clean = ManufacturingSettings.model_validate(settings)
+    ensure_default_warehouse(context.session, clean.default_warehouse_name)
+
+
+@hookimpl
+def saas_handle_event(context: PluginContext, event: DomainEvent) -> None:
+    """A deleted contact or customer loses its portal access."""
+    from saas_manufacturing.service.portal import revoke_for
+
+    if event.type == "contact.deleted" and event.payload.get("contact_id"):
+        revoke_for(context.session, contact_id=uuid.UUID(str(event.payload["contact_id"])))
+    elif event.type == "customer.deleted" and event.payload.get("customer_id"):
+        revoke_for(context.session, customer_id=uuid.UUID(str(event.payload["customer_id"])))

@@ -1,0 +1,116 @@
+"""What every service shares: who acts (staff or a portal contact), live messages, settings, paging."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from saas.plugin_api import ForbiddenError, NotFoundError, Principal, on_commit, plugin_settings, publish, require
+from saas_manufacturing import NAME
+from saas_manufacturing.models import PortalAccess
+from saas_manufacturing.permissions import PORTAL
+from saas_manufacturing.settings import ManufacturingSettings
+
+INVENTORY_TOPIC = "mfg.inventory"
+SHIPMENTS_TOPIC = "mfg.shipments"
+# The scope key of portal tokens naming their access record (the core honours `customer_id`).
+PORTAL_SCOPE = "mfg_portal_access"
+
+
+@dataclass
+class Actor:
+    """Who performs a change: the principal, and the portal access when a contact calls.
+
+    `redis` publishes live messages once the transaction commits (None: nothing is published,
+    e.g. in hooks and jobs).
+    """
+
+    principal: Principal
+    redis: Any = None
+    portal: PortalAccess | None = None
+    _settings: ManufacturingSettings | None = field(default=None, repr=False)
+
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        return self.principal.tenant_id
+
+    @property
+    def label(self) -> str:
+        return self.principal.label[:200]
+
+    def settings(self, session: Session) -> ManufacturingSettings:
+        if self._settings is None:
+            self._settings = ManufacturingSettings.model_validate(plugin_settings(session, NAME))
+        return self._settings
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def is_portal(principal: Principal) -> bool:
+    return principal.scoped(PORTAL_SCOPE) is not None
+
+
+def actor_for(session: Session, principal: Principal, redis: Any = None) -> Actor:
+    """The actor of a request; a portal token must still name a live access of its customer."""
+    if not is_portal(principal):
+        return Actor(principal, redis)
+    require(principal.permissions, PORTAL)
+    try:
+        access_id = uuid.UUID(principal.scoped(PORTAL_SCOPE) or "")
+    except ValueError:
+        raise ForbiddenError("Portal access is not valid") from None
+    access = session.get(PortalAccess, (principal.tenant_id, access_id))
+    if (
+        access is None
+        or access.revoked_at is not None
+        or access.expires_at <= now()
+        or str(access.customer_id) != principal.scoped("customer_id")
+    ):
+        raise ForbiddenError("Portal access was revoked or has expired")
+    return Actor(principal, redis, portal=access)
+
+
+def announce(session: Session, actor: Actor, topic: str, message: dict[str, Any]) -> None:
+    """Publish `message` on the tenant's `topic` once (and only if) the transaction commits."""
+    if actor.redis is None:
+        return
+    redis, tenant_id = actor.redis, actor.tenant_id
+    on_commit(session, lambda: publish(redis, tenant_id, topic, message))
+
+
+def not_found(what: str, raw_id: uuid.UUID | None = None) -> NotFoundError:
+    return NotFoundError(f"{what} not found", **({"id": str(raw_id)} if raw_id else {}))
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Any]
+    has_next_page: bool
+    total_count: int
+
+
+def keyset_page(
+    session: Session,
+    query: Select[Any],
+    sort: Sequence[InstrumentedAttribute[Any]],
+    limit: int,
+    after: Sequence[Any] | None,
+    *,
+    descending: bool = False,
+) -> Page:
+    """One page of `query` by the unique key `sort` (after the cursor's values): two statements."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    if after is not None:
+        key, values = tuple_(*sort), tuple_(*after)
+        query = query.where(key < values if descending else key > values)
+    order = [c.desc() for c in sort] if descending else list(sort)
+    rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
+    return Page(rows=rows[:limit], has_next_page=len(rows) > limit, total_count=total)

@@ -1,0 +1,107 @@
+"""Portal access: a contact's scoped token, limited to the contact's own customer.
+
+The token itself is a core scoped token (`issue_scoped_token`) carrying the customer id (which
+the core's customer visibility honours) and the id of the access record here; every portal
+request checks that record (`common.actor_for`), so revoking it ends the token at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from saas.plugin_api import ForbiddenError, get_contact, record_change, require, snapshot
+from saas_manufacturing.models import PortalAccess
+from saas_manufacturing.permissions import PORTAL, PORTAL_MANAGE
+from saas_manufacturing.service.common import PORTAL_SCOPE, Actor, Page, keyset_page, not_found, now
+
+# What a portal token may do: order for its customer, and read the catalog to choose products.
+PORTAL_PERMISSIONS = frozenset({PORTAL, "products:read"})
+
+
+def _staff_only(actor: Actor, permission: str) -> None:
+    if actor.portal is not None:
+        raise ForbiddenError("Not available to portal users")
+    require(actor.principal.permissions, permission)
+
+
+def create_portal_access(session: Session, actor: Actor, contact_id: uuid.UUID) -> PortalAccess:
+    _staff_only(actor, PORTAL_MANAGE)
+    contact = get_contact(session, actor.principal, contact_id)  # NOT_FOUND unless visible to the caller
+    days = actor.settings(session).portal_token_days
+    access = PortalAccess(
+        id=uuid.uuid4(),
+        contact_id=contact.id,
+        customer_id=contact.customer_id,
+        created_by=actor.label,
+        expires_at=now() + timedelta(days=days),
+    )
+    session.add(access)
+    session.flush()
+    session.refresh(access)
+    record_change(
+        session, actor.principal, "mfg.portal_access.created", "MfgPortalAccess", access.id, None, snapshot(access)
+    )
+    return access
+
+
+def token_claims(access: PortalAccess) -> dict[str, Any]:
+    """The arguments of `issue_scoped_token` for an access record."""
+    ttl = max(1, int((access.expires_at - now()).total_seconds()))
+    return {
+        "subject": f"mfg-portal:{access.contact_id}",
+        "permissions": PORTAL_PERMISSIONS,
+        "scope": {"customer_id": str(access.customer_id), PORTAL_SCOPE: str(access.id)},
+        "ttl_seconds": ttl,
+    }
+
+
+def get_access(session: Session, actor: Actor, access_id: uuid.UUID) -> PortalAccess:
+    _staff_only(actor, PORTAL_MANAGE)
+    access = session.scalars(select(PortalAccess).where(PortalAccess.id == access_id)).first()
+    if access is None:
+        raise not_found("Portal access", access_id)
+    return access
+
+
+def revoke_portal_access(session: Session, actor: Actor, access_id: uuid.UUID) -> PortalAccess:
+    access = get_access(session, actor, access_id)
+    if access.revoked_at is None:
+        before = snapshot(access)
+        access.revoked_at = now()
+        session.flush()
+        record_change(
+            session,
+            actor.principal,
+            "mfg.portal_access.revoked",
+            "MfgPortalAccess",
+            access.id,
+            before,
+            snapshot(access),
+        )
+    return access
+
+
+def revoke_for(session: Session, *, contact_id: uuid.UUID | None = None, customer_id: uuid.UUID | None = None) -> int:
+    """Revoke every live access of a deleted contact or customer (from the core's domain events)."""
+    statement = update(PortalAccess).where(PortalAccess.revoked_at.is_(None)).values(revoked_at=now())
+    if contact_id is not None:
+        statement = statement.where(PortalAccess.contact_id == contact_id)
+    if customer_id is not None:
+        statement = statement.where(PortalAccess.customer_id == customer_id)
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def list_portal_accesses(
+    session: Session, actor: Actor, customer_id: uuid.UUID | None, limit: int, after: list[Any] | None
+) -> Page:
+    _staff_only(actor, PORTAL_MANAGE)
+    query = select(PortalAccess)
+    if customer_id is not None:
+        query = query.where(PortalAccess.customer_id == customer_id)
+    return keyset_page(session, query, (PortalAccess.created_at, PortalAccess.id), limit, after, descending=True)

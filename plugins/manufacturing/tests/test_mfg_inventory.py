@@ -1,0 +1,211 @@
+"""Warehouses, the stock ledger, levels, thresholds and low-stock alerts, and inventoryChanged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mfg_helpers import (
+    CREATE_WAREHOUSE,
+    INVENTORY_CHANGED,
+    LEVELS,
+    MOVE,
+    MOVEMENTS,
+    THRESHOLD,
+    add_member,
+    collect_events,
+    count_rows,
+    create_product,
+    default_warehouse,
+    enable,
+    level,
+    move,
+    ok,
+    refused,
+)
+from sqlalchemy import text
+
+from saas.plugin_api import to_global_id as global_id
+
+
+def _move_input(product: str, warehouse: str, kind: str, quantity: int) -> dict[str, Any]:
+    return {"input": {"productId": product, "warehouseId": warehouse, "kind": kind, "quantity": quantity}}
+
+
+def test_ledger_math(mfg: Any) -> None:
+    product, warehouse = create_product(mfg), default_warehouse(mfg)
+    first = move(mfg, product, warehouse, "RECEIPT", 10, reference="DN-1")
+    assert first["movement"] | {"id": None, "actor": None} == {
+        "id": None, "kind": "RECEIPT", "quantity": 10, "onHandAfter": 10, "reservedAfter": 0, "reference": "DN-1",
+        "actor": None,
+    }  # fmt: skip
+    assert first["stockLevel"]["onHand"] == 10 and first["stockLevel"]["available"] == 10
+    move(mfg, product, warehouse, "ISSUE", 3)
+    move(mfg, product, warehouse, "ADJUSTMENT", -2)
+    last = move(mfg, product, warehouse, "ADJUSTMENT", 5)
+    assert last["stockLevel"] | {"productId": None, "warehouseId": None} == {
+        "productId": None, "warehouseId": None, "onHand": 10, "reserved": 0, "available": 10, "lowStockThreshold": None,
+    }  # fmt: skip
+    ledger = mfg.data(MOVEMENTS, {"filter": {"productId": product}})["stockMovements"]
+    assert [(n["node"]["kind"], n["node"]["quantity"], n["node"]["onHandAfter"]) for n in ledger["edges"]] == [
+        ("ADJUSTMENT", 5, 10), ("ADJUSTMENT", -2, 5), ("ISSUE", 3, 7), ("RECEIPT", 10, 10),
+    ]  # fmt: skip
+    assert level(mfg, product) == {
+        **last["stockLevel"],
+        "product": level(mfg, product)["product"],
+        "warehouse": {"code": "MAIN"},
+    }
+
+
+def test_issue_beyond_available_is_refused_and_writes_nothing(mfg: Any, tenant: Any) -> None:
+    product, warehouse = create_product(mfg), default_warehouse(mfg)
+    move(mfg, product, warehouse, "RECEIPT", 4)
+    before = count_rows(tenant, "mfg_stock_movements")
+    assert refused(mfg, MOVE, _move_input(product, warehouse, "ISSUE", 5), "recordStockMovement") == [
+        (["input", "quantity"], "INSUFFICIENT_STOCK")
+    ]
+    assert refused(mfg, MOVE, _move_input(product, warehouse, "ADJUSTMENT", -5), "recordStockMovement") == [
+        (["input", "quantity"], "INSUFFICIENT_STOCK")
+    ]
+    other = create_product(mfg)  # never received: no level yet
+    assert refused(mfg, MOVE, _move_input(other, warehouse, "ISSUE", 1), "recordStockMovement") == [
+        (["input", "quantity"], "INSUFFICIENT_STOCK")
+    ]
+    assert count_rows(tenant, "mfg_stock_movements") == before
+    assert level(mfg, product)["onHand"] == 4
+
+
+def test_bad_movements_are_user_errors(mfg: Any) -> None:
+    product, warehouse = create_product(mfg), default_warehouse(mfg)
+    cases = [
+        (_move_input(product, warehouse, "RECEIPT", 0), ["input", "quantity"], "INVALID"),
+        (_move_input(product, warehouse, "RECEIPT", -3), ["input", "quantity"], "INVALID"),
+        (_move_input(product, warehouse, "ADJUSTMENT", 0), ["input", "quantity"], "INVALID"),
+        (_move_input(global_id("Product", "00000000-0000-0000-0000-000000000001"), warehouse, "RECEIPT", 1),
+         ["input", "productId"], "NOT_FOUND"),
+        (_move_input(product, "bm9wZQ==", "RECEIPT", 1), ["input", "warehouseId"], "NOT_FOUND"),
+    ]  # fmt: skip
+    for variables, field, code in cases:
+        assert refused(mfg, MOVE, variables, "recordStockMovement") == [(field, code)], variables
+
+
+def test_only_inventory_writers_record(mfg: Any, tenant: Any) -> None:
+    product, warehouse = create_product(mfg), default_warehouse(mfg)
+    for role in ("sales", "viewer"):
+        member = add_member(mfg, tenant, role)
+        assert member.error_codes(MOVE, _move_input(product, warehouse, "RECEIPT", 1)) == ["FORBIDDEN"]
+        assert member.data(LEVELS)["stockLevels"]["totalCount"] == 0  # reading is allowed
+    manager = add_member(mfg, tenant, "manager")
+    assert move(manager, product, warehouse, "RECEIPT", 2)["stockLevel"]["onHand"] == 2
+
+
+def test_warehouses(mfg: Any) -> None:
+    main = default_warehouse(mfg)
+    second = ok(mfg, CREATE_WAREHOUSE, {"input": {"code": "north-1", "name": "North"}}, "createWarehouse")
+    assert second["warehouse"]["isDefault"] is False
+    assert refused(mfg, CREATE_WAREHOUSE, {"input": {"code": "north-1", "name": "Again"}}, "createWarehouse") == [
+        (["input", "code"], "TAKEN")
+    ]
+    assert refused(mfg, CREATE_WAREHOUSE, {"input": {"code": "bad code", "name": "X"}}, "createWarehouse") == [
+        (["input", "code"], "INVALID")
+    ]
+    product = create_product(mfg)
+    move(mfg, product, main, "RECEIPT", 5)
+    move(mfg, product, second["warehouse"]["id"], "RECEIPT", 2)
+    levels = mfg.data(LEVELS, {"filter": {"productIds": [product]}})["stockLevels"]
+    assert sorted(e["node"]["onHand"] for e in levels["edges"]) == [2, 5]
+    assert level(mfg, product, main)["onHand"] == 5
+
+
+def test_levels_page_in_constant_statements(mfg: Any) -> None:
+    warehouse = default_warehouse(mfg)
+    products = [create_product(mfg) for _ in range(5)]
+    for product in products:
+        move(mfg, product, warehouse, "RECEIPT", 1)
+    first = mfg.data(LEVELS, {"first": 2})["stockLevels"]
+    small = mfg.last_statements
+    rest = mfg.data(LEVELS, {"first": 10, "after": first["pageInfo"]["endCursor"]})["stockLevels"]
+    assert first["totalCount"] == 5 and len(first["edges"]) == 2 and len(rest["edges"]) == 3
+    mfg.data(LEVELS, {"first": 5})
+    assert mfg.last_statements == small  # product and warehouse come through loaders
+
+
+def test_low_stock_notifies_and_emits_an_event_once(owner: Any, tenant: Any) -> None:
+    mfg = enable(owner, {"lowStockThreshold": 5})
+    product, warehouse = create_product(mfg, "LOW-1"), default_warehouse(mfg)
+    move(mfg, product, warehouse, "RECEIPT", 6)
+    move(mfg, product, warehouse, "ISSUE", 1)  # 5 left: not below 5
+    assert _alerts(tenant) == (0, 0)
+    move(mfg, product, warehouse, "ISSUE", 2)  # 3 left: crosses below
+    assert _alerts(tenant) == (1, 1)
+    move(mfg, product, warehouse, "ISSUE", 1)  # still below: no second alert
+    assert _alerts(tenant) == (1, 1)
+    below = mfg.data(LEVELS, {"filter": {"belowThreshold": True}})["stockLevels"]
+    assert [e["node"]["productId"] for e in below["edges"]] == [product]
+    with tenant.session() as session:
+        event = session.execute(text("SELECT payload FROM outbox_events WHERE type = 'mfg.stock.low'")).scalar_one()
+        title = session.execute(text("SELECT title FROM notifications WHERE kind = 'mfg.stock.low'")).scalar_one()
+    assert event["sku"] == "LOW-1" and event["available"] == 3 and event["threshold"] == 5
+    assert title == "Low stock: LOW-1 at MAIN"
+
+
+def test_a_level_threshold_overrides_the_setting(mfg: Any, tenant: Any) -> None:
+    product, warehouse = create_product(mfg), default_warehouse(mfg)
+    payload = ok(
+        mfg,
+        THRESHOLD,
+        {"input": {"productId": product, "warehouseId": warehouse, "threshold": 10}},
+        "setLowStockThreshold",
+    )
+    assert payload["stockLevel"]["lowStockThreshold"] == 10 and payload["stockLevel"]["onHand"] == 0
+    move(mfg, product, warehouse, "RECEIPT", 12)
+    move(mfg, product, warehouse, "ISSUE", 3)
+    assert _alerts(tenant) == (1, 1)
+    assert refused(
+        mfg,
+        THRESHOLD,
+        {"input": {"productId": product, "warehouseId": warehouse, "threshold": -1}},
+        "setLowStockThreshold",
+    ) == [(["input", "threshold"], "INVALID")]
+
+
+def _alerts(tenant: Any) -> tuple[int, int]:
+    return (
+        count_rows(tenant, "notifications", "kind = 'mfg.stock.low'"),
+        count_rows(tenant, "outbox_events", "type = 'mfg.stock.low'"),
+    )
+
+
+def test_inventory_changed_streams_changes_of_the_chosen_products_to_the_tenant_only(mfg: Any, other_mfg: Any) -> None:
+    watched, ignored, warehouse = create_product(mfg), create_product(mfg), default_warehouse(mfg)
+
+    def act() -> None:
+        move(mfg, watched, warehouse, "RECEIPT", 4)
+        move(mfg, ignored, warehouse, "RECEIPT", 9)
+        move(mfg, watched, warehouse, "ISSUE", 1)
+
+    mine = collect_events(mfg, INVENTORY_CHANGED, {"p": [watched]}, "mfg.inventory", act)
+    changes = [p["data"]["inventoryChanged"] for p in mine]
+    assert [(c["kind"], c["quantity"], c["onHand"], c["available"]) for c in changes] == [
+        ("RECEIPT", 4, 4, 4), ("ISSUE", 1, 3, 3),
+    ]  # fmt: skip
+    everything = collect_events(mfg, INVENTORY_CHANGED, None, "mfg.inventory", act)
+    assert len(everything) == 3
+    theirs = collect_events(other_mfg, INVENTORY_CHANGED, None, "mfg.inventory", act)
+    assert theirs == []
+
+
+def test_another_tenant_sees_no_stock_and_cannot_use_its_ids(mfg: Any, other_mfg: Any) -> None:
+    product, warehouse = create_product(mfg), default_warehouse(mfg)
+    move(mfg, product, warehouse, "RECEIPT", 5)
+    assert other_mfg.data(LEVELS)["stockLevels"]["totalCount"] == 0
+    assert other_mfg.data(MOVEMENTS)["stockMovements"]["totalCount"] == 0
+    assert other_mfg.error_codes("query($id: ID!) { warehouse(id: $id) { id } }", {"id": warehouse}) == ["NOT_FOUND"]
+    theirs = default_warehouse(other_mfg)
+    assert refused(other_mfg, MOVE, _move_input(product, theirs, "RECEIPT", 1), "recordStockMovement") == [
+        (["input", "productId"], "NOT_FOUND")
+    ]
+    mine = create_product(other_mfg)
+    assert refused(other_mfg, MOVE, _move_input(mine, warehouse, "RECEIPT", 1), "recordStockMovement") == [
+        (["input", "warehouseId"], "NOT_FOUND")
+    ]
+    assert level(mfg, product)["onHand"] == 5

@@ -1,0 +1,146 @@
+"""Dispatching a tenant's committed events: to the enabled plugins' handlers and to webhooks.
+
+`dispatch_events` takes the tenant's oldest pending outbox rows (`FOR UPDATE SKIP LOCKED`,
+so concurrent dispatchers never take the same event) and, in one transaction:
+- calls `saas_handle_event` of every plugin the tenant enabled (only those), with the
+  plugin's tenant settings and the job's session, in event order;
+- creates a pending `webhook_deliveries` row for each live webhook subscribed to the type;
+- marks the events dispatched.
+After commit it enqueues one `webhooks.deliver` job per delivery.
+
+Failure policy: if a plugin handler raises, the whole batch rolls back (no event marked, no
+delivery created, the handlers' own writes undone) and the job is retried by dramatiq with
+backoff; once retries are exhausted the periodic sweep starts it again later. So handlers
+see every event at least once, in order, and must be idempotent (their database writes in
+the given session happen exactly once). A handler that always fails holds up its tenant's
+events until it is fixed or the tenant disables the plugin — events are delayed, never lost.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from saas.events.catalog import subscribed
+from saas.events.models import OutboxEvent
+from saas.events.outbox import emit_event
+from saas.jobs.registry import JobContext, tenant_job
+from saas.plugins.contributions import DomainEvent, PluginContext
+from saas.plugins.host import PluginHost
+from saas.plugins.models import TenantPlugin
+from saas.tenancy.session import on_commit
+from saas.webhooks import delivery
+from saas.webhooks.models import Webhook, WebhookDelivery
+
+BATCH_SIZE = 100
+
+_plugins: PluginHost | None = None
+
+
+def configure(plugins: PluginHost) -> None:
+    """Called once per process at start (`saas.events.pipeline.install`)."""
+    global _plugins
+    _plugins = plugins
+
+
+@dataclass(frozen=True)
+class Dispatched:
+    events: int
+    deliveries: list[uuid.UUID]
+    more: bool
+
+
+def _enabled_plugins(session: Session, plugins: PluginHost) -> list[tuple[str, dict[str, Any]]]:
+    """(name, tenant settings) of the tenant's enabled plugins that are healthy here."""
+    rows = session.scalars(select(TenantPlugin).where(TenantPlugin.enabled.is_(True))).all()
+    settings = {row.name: row.settings for row in rows}
+    return [(p.name, settings[p.name]) for p in plugins.enabled(settings)]
+
+
+def _to_domain_event(event: OutboxEvent) -> DomainEvent:
+    return DomainEvent(
+        id=event.id, tenant_id=event.tenant_id, type=event.type, payload=event.payload, occurred_at=event.created_at
+    )
+
+
+def dispatch_pending(
+    session: Session, tenant_id: uuid.UUID, plugins: PluginHost, limit: int = BATCH_SIZE
+) -> Dispatched:
+    """Dispatch up to `limit` pending events in the session's transaction (see the module docstring)."""
+    events = session.scalars(
+        select(OutboxEvent)
+        .where(OutboxEvent.dispatched_at.is_(None))
+        .order_by(OutboxEvent.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not events:
+        return Dispatched(0, [], False)
+    handlers = [
+        (plugins.hook_for([name], "saas_handle_event"), settings)
+        for name, settings in _enabled_plugins(session, plugins)
+    ]
+    webhooks = session.scalars(select(Webhook).where(Webhook.deleted_at.is_(None))).all()
+
+    def emit(event_type: str, payload: dict[str, Any]) -> None:
+        emit_event(session, event_type, payload)
+
+    created: list[uuid.UUID] = []
+    now = datetime.now(UTC)
+    for event in events:
+        domain_event = _to_domain_event(event)
+        for handle_event, settings in handlers:
+            context = PluginContext(tenant_id=tenant_id, session=session, settings=settings, emit=emit)
+            handle_event(context=context, event=domain_event)
+        for webhook in webhooks:
+            if subscribed(webhook.events, event.type):
+                row = WebhookDelivery(
+                    id=uuid.uuid4(),
+                    webhook_id=webhook.id,
+                    event_id=event.id,
+                    event_type=event.type,
+                    payload=event.payload,
+                    occurred_at=event.created_at,
+                )
+                session.add(row)
+                created.append(row.id)
+        event.dispatched_at = now
+    session.flush()
+    return Dispatched(len(events), created, len(events) == limit)
+
+
+def _stale_deliveries(session: Session) -> list[uuid.UUID]:
+    """Pending deliveries whose job message was lost (enqueue failed, retries cut short)."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=delivery.policy.stale_after_seconds)
+    rows = session.scalars(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.status == "pending", WebhookDelivery.updated_at < cutoff)
+        .limit(BATCH_SIZE)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for row in rows:
+        row.updated_at = datetime.now(UTC)
+    return [row.id for row in rows]
+
+
+@tenant_job("events.dispatch", max_retries=10, min_backoff_ms=1_000, max_backoff_ms=300_000)
+def dispatch_events(ctx: JobContext) -> None:
+    """Move the tenant's outbox forward; enqueue deliveries (and the next batch) after commit."""
+    if _plugins is None:
+        raise RuntimeError("event dispatch is not configured (saas.events.pipeline.install)")
+    result = dispatch_pending(ctx.session, ctx.tenant_id, _plugins)
+    to_deliver = [*result.deliveries, *_stale_deliveries(ctx.session)]
+    tenant_id = ctx.tenant_id
+
+    def after_commit() -> None:
+        for delivery_id in to_deliver:
+            delivery.enqueue_delivery(tenant_id, delivery_id)
+        if result.more:
+            dispatch_events.send(tenant_id)
+
+    on_commit(ctx.session, after_commit)

@@ -1,0 +1,143 @@
+"""The dramatiq broker on Redis, and the binding of every declared tenant job to an actor.
+
+    broker = setup(runtime)                # in `saas worker`, `saas scheduler`, `saas serve`, tests
+    recount_stock.send(tenant_id, "p-1")   # any declared job can now be sent
+
+`setup` creates a `RedisBroker` for the Redis URL (TCP or the embedded Redis's `unix://`
+socket) under a key namespace, makes it dramatiq's global broker, and binds each job of
+`saas.jobs.registry.JOBS` — the core's (the modules of `CORE_JOB_MODULES`) and the plugins'
+(declared when their package was imported) — to an actor that runs it through `JobRunner`:
+a session bound to the message's tenant, the plugin check, the exactly-once record.
+Retries back off exponentially with the job's own limits; messages out of retries are
+dead-lettered (kept `dead_message_ttl_ms`) and indexed per tenant (saas.jobs.deadletters).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import dramatiq
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import CurrentMessage, default_middleware
+from sqlalchemy import Engine
+
+from saas.jobs.deadletters import DeadLetterIndex
+from saas.jobs.registry import JOBS, JobRejected, TenantJob
+from saas.jobs.runner import JobRunner, plugin_owners
+from saas.plugins.host import PluginHost
+
+if TYPE_CHECKING:
+    from saas.runtime import Runtime
+
+DEFAULT_NAMESPACE = "saas-jobs"
+DEAD_MESSAGE_TTL_MS = 7 * 24 * 3600 * 1000
+HEARTBEAT_TIMEOUT_MS = 60_000
+# Out of a million broker commands, how many also requeue the messages of dead workers.
+MAINTENANCE_CHANCE = 1000
+# Modules that declare the core's jobs and periodic jobs; imported before binding.
+CORE_JOB_MODULES: list[str] = [
+    "saas.jobs.maintenance",
+    "saas.events.dispatch",
+    "saas.events.sweep",
+    "saas.webhooks.delivery",
+]
+
+
+@dataclass(frozen=True)
+class Binding:
+    broker: RedisBroker
+    runner: JobRunner
+    dead_message_ttl_ms: int
+
+    @property
+    def namespace(self) -> str:
+        return str(self.broker.namespace)
+
+
+_current: Binding | None = None
+
+
+def setup(
+    target: Runtime | str,
+    engine: Engine | None = None,
+    plugins: PluginHost | None = None,
+    *,
+    namespace: str = DEFAULT_NAMESPACE,
+    heartbeat_timeout_ms: int = HEARTBEAT_TIMEOUT_MS,
+    maintenance_chance: int = MAINTENANCE_CHANCE,
+    dead_message_ttl_ms: int = DEAD_MESSAGE_TTL_MS,
+) -> RedisBroker:
+    """Create the broker for a runtime (or a Redis URL with an engine and plugins) and bind every job."""
+    global _current
+    if isinstance(target, str):
+        redis_url = target
+    else:
+        redis_url = target.redis_url
+        engine = engine or target.engine
+        plugins = plugins if plugins is not None else target.plugins
+    if engine is None:
+        raise ValueError("setup needs the application engine that jobs run against")
+    for module in CORE_JOB_MODULES:
+        importlib.import_module(module)
+    middleware = [m() for m in default_middleware] + [CurrentMessage(), DeadLetterIndex(dead_message_ttl_ms)]
+    broker = RedisBroker(
+        url=redis_url,
+        namespace=namespace,
+        middleware=middleware,
+        heartbeat_timeout=heartbeat_timeout_ms,
+        maintenance_chance=maintenance_chance,
+        dead_message_ttl=dead_message_ttl_ms,
+    )
+    runner = JobRunner(engine, plugins, plugin_owners(plugins))
+    for job in list(JOBS.values()):
+        bind(broker, runner, job)
+    dramatiq.set_broker(broker)
+    _current = Binding(broker, runner, dead_message_ttl_ms)
+    return broker
+
+
+def bind(broker: RedisBroker, runner: JobRunner, job: TenantJob) -> Any:
+    """Declare the actor of `job` on `broker`; its messages are `(tenant_id, *args)`."""
+
+    def perform(tenant_id: str, *args: Any, **kwargs: Any) -> None:
+        runner.run(job, tenant_id, args, kwargs)
+
+    perform.__module__ = getattr(job.function, "__module__", __name__)
+    perform.__qualname__ = perform.__name__ = job.name
+    declare = dramatiq.actor(
+        broker=broker,
+        actor_name=job.name,
+        queue_name=job.queue,
+        max_retries=job.max_retries,
+        min_backoff=job.min_backoff_ms,
+        max_backoff=job.max_backoff_ms,
+        time_limit=job.time_limit_ms,
+        throws=(JobRejected,),
+        **job.options,
+    )
+    job.actor = declare(perform)
+    return job.actor
+
+
+def current() -> Binding | None:
+    """The binding of the last `setup` in this process, if any."""
+    return _current
+
+
+def namespace() -> str:
+    """The key namespace in use here (the default when this process set up no broker)."""
+    return _current.namespace if _current is not None else DEFAULT_NAMESPACE
+
+
+def dead_message_ttl_ms() -> int:
+    return _current.dead_message_ttl_ms if _current is not None else DEAD_MESSAGE_TTL_MS
+
+
+def enqueuing_broker(client: redis.Redis) -> RedisBroker:
+    """A broker to enqueue with: the bound one, or a bare one on `client` (a process that only sends)."""
+    if _current is not None:
+        return _current.broker
+    return RedisBroker(client=client, namespace=DEFAULT_NAMESPACE, middleware=[])

@@ -1,0 +1,1 @@
+"""The product catalog's GraphQL: the `Product` type, its queries and mutations."""

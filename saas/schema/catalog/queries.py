@@ -1,0 +1,51 @@
+"""Catalog reads: `products` (keyset-paged by name) and `product`."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from saas.catalog import service
+from saas.schema.catalog.types import Product, ProductConnection, ProductEdge, ProductFilterInput
+from saas.schema.common import PageInfo
+from saas.schema.context import RequestContext
+from saas.schema.relay import decode_cursor, decode_id, encode_cursor, page_size
+
+CURSOR_TYPES = ("text", "uuid")
+
+
+@strawberry.type
+class CatalogQueries:
+    @strawberry.field(description="The tenant's products by name, as a Relay connection (`first` at most 100).")
+    async def products(
+        self,
+        info: Info[RequestContext, None],
+        first: int | None = 20,
+        after: str | None = None,
+        filter: ProductFilterInput | None = None,
+    ) -> ProductConnection:
+        context = info.context
+        principal = context.require_principal()
+        limit = page_size(first, context.runtime.settings.max_page_size)
+        position = decode_cursor(after, CURSOR_TYPES) if after is not None else None
+        flt = service.ProductFilter(search=filter.search, active=filter.active) if filter else service.ProductFilter()
+        page = await context.read(
+            service.list_products, principal, flt, limit, tuple(position) if position is not None else None
+        )
+        edges = [ProductEdge(node=Product.from_model(r), cursor=encode_cursor([r.name, r.id])) for r in page.rows]
+        return ProductConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=after is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            total_count=page.total_count,
+        )
+
+    @strawberry.field(description="One product; NOT_FOUND if it does not exist in the tenant.")
+    async def product(self, info: Info[RequestContext, None], id: strawberry.ID) -> Product:
+        context = info.context
+        row = await context.read(service.get_product, context.require_principal(), decode_id(id, "Product"))
+        return Product.from_model(row)

@@ -1,0 +1,1 @@
+"""GraphQL of background jobs: the tenant's dead letters, for its admins."""

@@ -1,0 +1,1 @@
+"""Notifications of the caller: listed, marked read, streamed live."""

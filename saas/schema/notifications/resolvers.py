@@ -1,0 +1,112 @@
+"""The caller's notifications: the list, marking read, and the live subscription."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from sqlalchemy.orm import Session
+from strawberry.types import Info
+
+from saas.auth.principal import Principal
+from saas.errors import ForbiddenError
+from saas.notifications import service
+from saas.realtime import listen
+from saas.schema.common import PageInfo, UserError, run_mutation
+from saas.schema.context import RequestContext
+from saas.schema.notifications.types import Notification, NotificationConnection, NotificationEdge
+from saas.schema.relay import decode_cursor, decode_id, encode_cursor, page_size
+
+
+def recipient(principal: Principal) -> uuid.UUID:
+    """Notifications belong to members; an API key has none."""
+    if principal.membership_id is None:
+        raise ForbiddenError("Notifications belong to members; API keys have none")
+    return principal.membership_id
+
+
+def _after(after: str | None) -> tuple[datetime, uuid.UUID] | None:
+    """The (created_at, id) key inside a cursor."""
+    if after is None:
+        return None
+    created_at, raw_id = decode_cursor(after, ("timestamptz", "uuid"))
+    return datetime.fromisoformat(created_at), uuid.UUID(raw_id)
+
+
+def _page(
+    session: Session, member_id: uuid.UUID, limit: int, after: tuple[datetime, uuid.UUID] | None, unread_only: bool
+) -> NotificationConnection:
+    page = service.notification_page(session, member_id, limit, after, unread_only)
+    edges = [
+        NotificationEdge(node=Notification.from_model(row), cursor=encode_cursor([row.created_at, row.id]))
+        for row in page.rows
+    ]
+    return NotificationConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=page.total,
+        unread_count=page.unread,
+    )
+
+
+@strawberry.input
+class MarkNotificationsReadInput:
+    ids: list[strawberry.ID]
+
+
+@strawberry.type
+class MarkNotificationsReadPayload:
+    notifications: list[Notification] | None = None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class NotificationQueries:
+    @strawberry.field(description="The caller's notifications, newest first.")
+    async def notifications(
+        self,
+        info: Info[RequestContext, None],
+        first: int | None = 20,
+        after: str | None = None,
+        unread_only: bool = False,
+    ) -> NotificationConnection:
+        context = info.context
+        member_id = recipient(context.require_principal())
+        limit = page_size(first, context.runtime.settings.max_page_size)
+        return await context.read(_page, member_id, limit, _after(after), unread_only)
+
+
+@strawberry.type
+class NotificationMutations:
+    @strawberry.mutation(description="Only the caller's own notifications; any other id is NOT_FOUND.")
+    async def mark_notifications_read(
+        self, info: Info[RequestContext, None], input: MarkNotificationsReadInput
+    ) -> MarkNotificationsReadPayload:
+        context = info.context
+        member_id = recipient(context.require_principal())
+        ids = [decode_id(i, "Notification") for i in input.ids]
+
+        async def run() -> dict[str, Any]:
+            rows = await context.write(service.mark_read, member_id, ids)
+            return {"notifications": [Notification.from_model(row) for row in rows]}
+
+        return await run_mutation(run, MarkNotificationsReadPayload)
+
+
+@strawberry.type
+class NotificationSubscriptions:
+    @strawberry.subscription(description="The caller's new notifications, as they are created.")
+    async def notifications(self, info: Info[RequestContext, None]) -> AsyncGenerator[Notification, None]:
+        principal = info.context.require_principal()
+        mine = str(recipient(principal))
+        async for message in listen(info.context.runtime.redis_url, principal.tenant_id, service.TOPIC):
+            if message.get("recipient_id") == mine and "kind" in message:
+                yield Notification.from_message(message)

@@ -1,0 +1,1 @@
+"""Webhooks: create and delete subscriptions, read the delivery log with its attempts."""

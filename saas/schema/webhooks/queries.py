@@ -1,0 +1,74 @@
+"""Webhook reads: the tenant's webhooks, and the delivery log, newest events first (keyset-paged)."""
+
+from __future__ import annotations
+
+import uuid
+
+import strawberry
+from sqlalchemy.orm import Session
+from strawberry.types import Info
+
+from saas.auth.principal import Principal
+from saas.schema.common import PageInfo
+from saas.schema.context import RequestContext
+from saas.schema.relay import decode_cursor, decode_id, encode_cursor, page_size
+from saas.schema.webhooks.types import Webhook, WebhookDelivery, WebhookDeliveryConnection, WebhookDeliveryEdge
+from saas.webhooks import service
+
+CURSOR_TYPES = ("bigint", "uuid")
+
+
+def _webhooks(session: Session, principal: Principal) -> list[Webhook]:
+    return [Webhook.from_model(row) for row in service.list_webhooks(session, principal)]
+
+
+def _deliveries(
+    session: Session,
+    principal: Principal,
+    webhook_id: uuid.UUID | None,
+    limit: int,
+    after: tuple[int, uuid.UUID] | None,
+) -> WebhookDeliveryConnection:
+    page = service.delivery_page(session, principal, webhook_id, limit, after)
+    edges = [
+        WebhookDeliveryEdge(node=WebhookDelivery.from_model(row), cursor=encode_cursor([row.event_id, row.id]))
+        for row in page.rows
+    ]
+    return WebhookDeliveryConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
+
+
+def _after(after: str | None) -> tuple[int, uuid.UUID] | None:
+    """The (event id, id) key inside a cursor."""
+    if after is None:
+        return None
+    event_id, raw_id = decode_cursor(after, CURSOR_TYPES)
+    return int(event_id), uuid.UUID(raw_id)
+
+
+@strawberry.type
+class WebhookQueries:
+    @strawberry.field(description="The tenant's webhooks (owners and admins: webhooks:manage).")
+    async def webhooks(self, info: Info[RequestContext, None]) -> list[Webhook]:
+        return await info.context.read(_webhooks, info.context.require_principal())
+
+    @strawberry.field(description="Deliveries, newest events first, with their attempts; of one webhook or of all.")
+    async def webhook_deliveries(
+        self,
+        info: Info[RequestContext, None],
+        webhook_id: strawberry.ID | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> WebhookDeliveryConnection:
+        context = info.context
+        principal = context.require_principal()
+        limit = page_size(first, context.runtime.settings.max_page_size)
+        raw_webhook = decode_id(webhook_id, "Webhook") if webhook_id is not None else None
+        return await context.read(_deliveries, principal, raw_webhook, limit, _after(after))

@@ -1,0 +1,1 @@
+"""Tenant webhooks: subscriptions to domain events, signed deliveries with retries, a delivery log."""

@@ -1,0 +1,181 @@
+"""Managing a tenant's webhooks and reading their delivery log (owners and admins)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from saas.audit.log import record_change
+from saas.auth.permissions import WEBHOOKS_MANAGE, require
+from saas.auth.principal import Principal
+from saas.crypto import SecretBox
+from saas.errors import NotFoundError, UserErrorCode
+from saas.events.catalog import is_known_pattern
+from saas.validation import Checker, has_control_characters
+from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
+
+MAX_URL_LENGTH = 2000
+MIN_SECRET_LENGTH = 16
+MAX_SECRET_LENGTH = 200
+MAX_EVENTS = 50
+
+
+def _check_url(check: Checker, value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        check.fail("url", UserErrorCode.REQUIRED, "url is required")
+        return
+    url = value.strip()
+    if len(url) > MAX_URL_LENGTH:
+        check.fail("url", UserErrorCode.TOO_LONG, f"url must be at most {MAX_URL_LENGTH} characters")
+        return
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        parts, port_ok = None, False
+    if (
+        parts is None
+        or not port_ok
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or has_control_characters(url)
+        or any(c.isspace() for c in url)
+    ):
+        check.fail("url", UserErrorCode.INVALID, "url must be an absolute http(s) URL without credentials")
+        return
+    check.clean["url"] = url
+
+
+def _check_events(check: Checker, value: Any) -> None:
+    events = [str(e).strip() for e in value or []]
+    if not events:
+        check.fail("events", UserErrorCode.REQUIRED, "events must name at least one event type")
+        return
+    if len(events) > MAX_EVENTS:
+        check.fail("events", UserErrorCode.INVALID, f"at most {MAX_EVENTS} event types")
+        return
+    unknown = [e for e in events if not is_known_pattern(e)]
+    if unknown:
+        check.fail("events", UserErrorCode.INVALID, f"unknown event types: {', '.join(sorted(set(unknown)))}")
+        return
+    check.clean["events"] = sorted(set(events))
+
+
+def _check_secret(check: Checker, value: Any) -> None:
+    secret = value if isinstance(value, str) else ""
+    if len(secret) < MIN_SECRET_LENGTH:
+        check.fail("secret", UserErrorCode.TOO_SHORT, f"secret must be at least {MIN_SECRET_LENGTH} characters")
+    elif len(secret) > MAX_SECRET_LENGTH:
+        check.fail("secret", UserErrorCode.TOO_LONG, f"secret must be at most {MAX_SECRET_LENGTH} characters")
+    elif has_control_characters(secret):
+        check.fail("secret", UserErrorCode.INVALID, "secret must not contain control characters")
+    else:
+        check.clean["secret"] = secret
+
+
+def _audit_view(webhook: Webhook) -> dict[str, Any]:
+    """What the audit log keeps of a webhook: never the secret, not even encrypted."""
+    return {
+        "id": str(webhook.id),
+        "url": webhook.url,
+        "events": list(webhook.events),
+        "deleted_at": webhook.deleted_at.isoformat() if webhook.deleted_at else None,
+    }
+
+
+def create_webhook(session: Session, principal: Principal, box: SecretBox, data: dict[str, Any]) -> Webhook:
+    """Validate `url`, `events` and `secret` (all problems reported at once); store the secret encrypted."""
+    require(principal.permissions, WEBHOOKS_MANAGE)
+    check = Checker(data)
+    _check_url(check, data.get("url"))
+    _check_events(check, data.get("events"))
+    _check_secret(check, data.get("secret"))
+    clean = check.done()
+    webhook = Webhook(
+        id=uuid.uuid4(),
+        url=clean["url"],
+        events=clean["events"],
+        secret_encrypted=box.encrypt(clean["secret"]),
+    )
+    session.add(webhook)
+    session.flush()
+    session.refresh(webhook)
+    record_change(session, principal, "webhook.created", "Webhook", webhook.id, None, _audit_view(webhook))
+    return webhook
+
+
+def get_webhook(session: Session, principal: Principal, webhook_id: uuid.UUID) -> Webhook:
+    """A live webhook of the caller's tenant, else NOT_FOUND (another tenant's id included)."""
+    require(principal.permissions, WEBHOOKS_MANAGE)
+    webhook = session.scalars(select(Webhook).where(Webhook.id == webhook_id, Webhook.deleted_at.is_(None))).first()
+    if webhook is None:
+        raise NotFoundError("Webhook not found", id=str(webhook_id))
+    return webhook
+
+
+def delete_webhook(session: Session, principal: Principal, webhook_id: uuid.UUID) -> Webhook:
+    """No new deliveries from now on; pending ones are given up; the delivery log stays readable."""
+    webhook = get_webhook(session, principal, webhook_id)
+    before = _audit_view(webhook)
+    webhook.deleted_at = datetime.now(UTC)
+    session.flush()
+    record_change(session, principal, "webhook.deleted", "Webhook", webhook.id, before, _audit_view(webhook))
+    return webhook
+
+
+def list_webhooks(session: Session, principal: Principal) -> list[Webhook]:
+    require(principal.permissions, WEBHOOKS_MANAGE)
+    return list(
+        session.scalars(select(Webhook).where(Webhook.deleted_at.is_(None)).order_by(Webhook.created_at, Webhook.id))
+    )
+
+
+@dataclass(frozen=True)
+class DeliveryPage:
+    rows: list[WebhookDelivery]
+    has_next: bool
+
+
+def delivery_page(
+    session: Session,
+    principal: Principal,
+    webhook_id: uuid.UUID | None,
+    limit: int,
+    after: tuple[int, uuid.UUID] | None,
+) -> DeliveryPage:
+    """Deliveries of the newest events first (keyset on event id, id), of one webhook or of all."""
+    require(principal.permissions, WEBHOOKS_MANAGE)
+    query = select(WebhookDelivery)
+    if webhook_id is not None:
+        exists = session.scalar(select(Webhook.id).where(Webhook.id == webhook_id))
+        if exists is None:
+            raise NotFoundError("Webhook not found", id=str(webhook_id))
+        query = query.where(WebhookDelivery.webhook_id == webhook_id)
+    if after is not None:
+        query = query.where(tuple_(WebhookDelivery.event_id, WebhookDelivery.id) < tuple_(*after))
+    query = query.order_by(WebhookDelivery.event_id.desc(), WebhookDelivery.id.desc()).limit(limit + 1)
+    rows = list(session.scalars(query))
+    return DeliveryPage(rows[:limit], len(rows) > limit)
+
+
+def attempts_of(session: Session, delivery_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[WebhookAttempt]]:
+    """Attempts of many deliveries in one statement, in attempt order."""
+    found: dict[uuid.UUID, list[WebhookAttempt]] = defaultdict(list)
+    if delivery_ids:
+        rows = session.scalars(
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_(delivery_ids))
+            .order_by(WebhookAttempt.delivery_id, WebhookAttempt.attempt)
+        )
+        for row in rows:
+            found[row.delivery_id].append(row)
+    return found

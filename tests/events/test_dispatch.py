@@ -1,0 +1,164 @@
+"""Dispatch: plugin handlers of the tenants that enabled them, webhook deliveries, failures retried."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from dramatiq.brokers.redis import RedisBroker
+from sqlalchemy import select
+
+from saas.events.dispatch import dispatch_pending
+from saas.events.models import OutboxEvent
+from saas.plugin_api import PLUGIN_API_VERSION, DomainEvent, PluginContext, PluginMeta, hookimpl
+from saas.runtime import Runtime
+from saas.webhooks.models import WebhookDelivery
+from tests.conftest import GraphQLClient
+from tests.events.support import create_customer, create_webhook, in_tenant, wait_for
+
+ENABLE = """mutation($name: String!) {
+  enablePlugin(input: {name: $name}) { plugin { enabled } userErrors { code message } }
+}"""
+DISABLE = """mutation($name: String!) {
+  disablePlugin(input: {name: $name}) { plugin { enabled } userErrors { code message } }
+}"""
+
+
+@dataclass(eq=False)  # hashable by identity, as pluggy needs
+class RecordingPlugin:
+    """A plugin that records the events it is handed; it can be told to fail a number of times."""
+
+    name: str
+    seen: list[tuple[uuid.UUID, str, int]] = field(default_factory=list)
+    failures_left: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @hookimpl
+    def saas_plugin_meta(self) -> PluginMeta:
+        return PluginMeta(name=self.name, version="1.0.0", title="Recorder", api_version=PLUGIN_API_VERSION)
+
+    @hookimpl
+    def saas_handle_event(self, context: PluginContext, event: DomainEvent) -> None:
+        with self.lock:
+            self.seen.append((context.tenant_id, event.type, event.id))
+            if self.failures_left:
+                self.failures_left -= 1
+                raise RuntimeError("handler failed")
+        assert event.tenant_id == context.tenant_id
+        if event.type == "customer.created":  # a handler may write, and emit follow-up events
+            context.emit("customer.updated", {"customer_id": event.payload["customer_id"], "by": self.name})
+
+    def tenants(self) -> set[uuid.UUID]:
+        with self.lock:
+            return {tenant for tenant, _, _ in self.seen}
+
+
+@pytest.fixture
+def plugin(runtime: Runtime) -> Iterator[RecordingPlugin]:
+    recorder = RecordingPlugin(f"rec{secrets.token_hex(3)}")
+    loaded = runtime.plugins.add(recorder, recorder.name)
+    assert not loaded.broken, loaded.problems
+    try:
+        yield recorder
+    finally:
+        runtime.plugins.manager.unregister(name=recorder.name)
+        runtime.plugins.plugins.pop(recorder.name, None)
+
+
+def _pending(runtime: Runtime, tenant_id: uuid.UUID) -> list[str]:
+    return in_tenant(
+        runtime,
+        tenant_id,
+        lambda s: list(s.scalars(select(OutboxEvent.type).where(OutboxEvent.dispatched_at.is_(None)))),
+    )
+
+
+def _dispatch(runtime: Runtime, tenant_id: uuid.UUID) -> Any:
+    return in_tenant(runtime, tenant_id, lambda s: dispatch_pending(s, tenant_id, runtime.plugins))
+
+
+def test_handlers_run_only_for_tenants_that_enabled_the_plugin(
+    worker: RedisBroker,
+    plugin: RecordingPlugin,
+    owner: GraphQLClient,
+    other_owner: GraphQLClient,
+    tenant: Any,
+    other_tenant: Any,
+    runtime: Runtime,
+) -> None:
+    assert owner.data(ENABLE, {"name": plugin.name})["enablePlugin"]["userErrors"] == []
+    create_customer(other_owner, "Not Enabled Ltd")
+    create_customer(owner, "Enabled Ltd")
+    # The handler's follow-up event is dispatched too, by the next run.
+    wait_for(lambda: [t for _, t, _ in plugin.seen] == ["customer.created", "customer.updated"])
+    wait_for(lambda: _pending(runtime, tenant.id) == [] and _pending(runtime, other_tenant.id) == [])
+    worker.join("default", timeout=10_000)
+    assert plugin.tenants() == {tenant.id}
+
+
+def test_a_disabled_plugin_handles_nothing(
+    plugin: RecordingPlugin, owner: GraphQLClient, tenant: Any, runtime: Runtime, dispatch_requests: list[uuid.UUID]
+) -> None:
+    owner.data(ENABLE, {"name": plugin.name})
+    assert owner.data(DISABLE, {"name": plugin.name})["disablePlugin"]["plugin"]["enabled"] is False
+    create_customer(owner, "Switched Off plc")
+    assert _dispatch(runtime, tenant.id).events == 1
+    assert plugin.seen == []
+    assert _pending(runtime, tenant.id) == []
+
+
+def test_a_failing_handler_rolls_the_batch_back(
+    plugin: RecordingPlugin, owner: GraphQLClient, tenant: Any, runtime: Runtime, dispatch_requests: list[uuid.UUID]
+) -> None:
+    owner.data(ENABLE, {"name": plugin.name})
+    create_webhook(owner, "https://example.com/hook", ["*"])
+    create_customer(owner, "Flaky Ltd")
+    plugin.failures_left = 1
+    with pytest.raises(RuntimeError, match="handler failed"):
+        _dispatch(runtime, tenant.id)
+    assert _pending(runtime, tenant.id) == ["customer.created"]
+    assert in_tenant(runtime, tenant.id, lambda s: s.scalars(select(WebhookDelivery)).all()) == []
+    result = _dispatch(runtime, tenant.id)
+    assert (result.events, len(result.deliveries)) == (1, 1)
+    assert _pending(runtime, tenant.id) == ["customer.updated"]  # the handler's follow-up, for the next run
+
+
+def test_the_dispatch_job_retries_a_failed_handler(
+    worker: RedisBroker, plugin: RecordingPlugin, owner: GraphQLClient, tenant: Any, runtime: Runtime
+) -> None:
+    owner.data(ENABLE, {"name": plugin.name})
+    plugin.failures_left = 1
+    create_customer(owner, "Second Chance Ltd")
+    wait_for(lambda: _pending(runtime, tenant.id) == [] and len(plugin.seen) == 3, timeout=20)
+    created = [event_id for _, kind, event_id in plugin.seen if kind == "customer.created"]
+    assert len(created) == 2 and len(set(created)) == 1  # the same event again, after the rollback
+
+
+def test_a_dispatch_for_one_tenant_leaves_the_others_alone(
+    owner: GraphQLClient, tenant: Any, other_tenant: Any, runtime: Runtime, dispatch_requests: list[uuid.UUID]
+) -> None:
+    create_webhook(owner, "https://example.com/hook", ["*"])
+    create_customer(owner, "Waiting Ltd")
+    assert _dispatch(runtime, other_tenant.id).events == 0
+    assert _pending(runtime, tenant.id) == ["customer.created"]
+    assert in_tenant(runtime, other_tenant.id, lambda s: s.scalars(select(WebhookDelivery)).all()) == []
+
+
+def test_events_are_dispatched_in_order_and_in_batches(
+    owner: GraphQLClient, tenant: Any, runtime: Runtime, dispatch_requests: list[uuid.UUID]
+) -> None:
+    create_webhook(owner, "https://example.com/hook", ["customer.created"])
+    for index in range(5):
+        create_customer(owner, f"Batch {index}")
+    first = in_tenant(runtime, tenant.id, lambda s: dispatch_pending(s, tenant.id, runtime.plugins, limit=3))
+    assert (first.events, first.more) == (3, True)
+    second = in_tenant(runtime, tenant.id, lambda s: dispatch_pending(s, tenant.id, runtime.plugins, limit=3))
+    assert (second.events, second.more) == (2, False)
+    rows = in_tenant(runtime, tenant.id, lambda s: list(s.scalars(select(WebhookDelivery))))
+    names = [r.payload["customer"]["name"] for r in sorted(rows, key=lambda r: r.event_id)]
+    assert names == [f"Batch {i}" for i in range(5)]

@@ -1,0 +1,168 @@
+"""The outbox: events written in the transaction of the change, announced only after commit."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from dramatiq.brokers.redis import RedisBroker
+from sqlalchemy import func, select, text
+
+from saas.auth.principal import Principal
+from saas.customers import service
+from saas.customers.models import Customer
+from saas.events.models import OutboxEvent
+from saas.runtime import Runtime
+from saas.schema.relay import decode_id
+from saas.tenancy.session import make_session, tenant_session
+from saas.webhooks.models import WebhookDelivery
+from tests.conftest import GraphQLClient
+from tests.events.support import Receiver, create_customer, create_webhook, in_tenant, wait_for
+
+
+def _principal(runtime: Runtime, client: GraphQLClient) -> Principal:
+    principal = asyncio.run(asyncio.to_thread(runtime.authenticate, f"Bearer {client.token}"))
+    assert principal is not None
+    return principal
+
+
+def _events(runtime: Runtime, tenant_id: uuid.UUID) -> list[OutboxEvent]:
+    return in_tenant(runtime, tenant_id, lambda s: list(s.scalars(select(OutboxEvent).order_by(OutboxEvent.id))))
+
+
+def test_the_event_is_written_in_the_transaction_of_the_change(
+    owner: GraphQLClient, tenant: Any, runtime: Runtime, dispatch_requests: list[uuid.UUID]
+) -> None:
+    customer_id = decode_id(create_customer(owner, "Same Tx Ltd"), "Customer")
+    [event] = _events(runtime, tenant.id)
+    assert event.type == "customer.created" and event.dispatched_at is None
+    assert event.payload["customer_id"] == str(customer_id)
+    assert event.payload["customer"]["name"] == "Same Tx Ltd"
+    # One transaction wrote both rows: PostgreSQL stamped them with the same transaction id.
+    xmins = in_tenant(
+        runtime,
+        tenant.id,
+        lambda s: s.execute(
+            text(
+                "SELECT (SELECT xmin::text FROM customers WHERE id = :c), "
+                "(SELECT xmin::text FROM outbox_events WHERE id = :e)"
+            ),
+            {"c": customer_id, "e": event.id},
+        ).one(),
+    )
+    assert xmins[0] == xmins[1]
+    assert dispatch_requests == [tenant.id]  # asked once, after the commit
+
+
+def test_a_rolled_back_change_leaves_no_event_and_asks_for_nothing(
+    owner: GraphQLClient, tenant: Any, runtime: Runtime, dispatch_requests: list[uuid.UUID]
+) -> None:
+    principal = _principal(runtime, owner)
+    with pytest.raises(RuntimeError, match="changed my mind"):
+        with tenant_session(runtime.engine, tenant.id) as session:
+            service.create_customer(session, principal, {"name": "Ghost GmbH"})
+            session.flush()
+            assert session.scalar(select(func.count()).select_from(OutboxEvent)) == 1  # there, until…
+            raise RuntimeError("changed my mind")
+    assert _events(runtime, tenant.id) == []
+    assert in_tenant(runtime, tenant.id, lambda s: s.scalars(select(Customer)).all()) == []
+    assert dispatch_requests == []
+
+
+def test_a_transaction_rolled_back_after_emitting_sends_nothing(
+    worker: RedisBroker, receiver: Receiver, owner: GraphQLClient, tenant: Any, runtime: Runtime
+) -> None:
+    create_webhook(owner, receiver.url, ["customer.created"])
+    principal = _principal(runtime, owner)
+    with pytest.raises(RuntimeError):
+        with tenant_session(runtime.engine, tenant.id) as session:
+            service.create_customer(session, principal, {"name": "Rolled Back Ltd"})
+            raise RuntimeError("roll back")
+    create_customer(owner, "Committed Ltd")  # a committed change after it, as a marker
+
+    def delivered() -> list[WebhookDelivery] | None:
+        rows = in_tenant(runtime, tenant.id, lambda s: list(s.scalars(select(WebhookDelivery))))
+        return rows if rows and all(r.status == "succeeded" for r in rows) else None
+
+    [row] = wait_for(delivered)
+    worker.join("default", timeout=10_000)
+    assert row.payload["customer"]["name"] == "Committed Ltd"
+    assert receiver.count() == 1
+    assert b"Rolled Back" not in receiver.received[0].body
+    assert [e.type for e in _events(runtime, tenant.id)] == ["customer.created"]
+
+
+def test_several_events_in_one_transaction_ask_for_dispatch_once(
+    owner: GraphQLClient, tenant: Any, runtime: Runtime, dispatch_requests: list[uuid.UUID]
+) -> None:
+    principal = _principal(runtime, owner)
+    with tenant_session(runtime.engine, tenant.id) as session:
+        customer = service.create_customer(session, principal, {"name": "Busy Co"})
+        service.create_contact(session, principal, customer.id, {"name": "Bea"})
+    assert [e.type for e in _events(runtime, tenant.id)] == ["customer.created", "contact.created"]
+    assert dispatch_requests == [tenant.id]
+
+
+def test_a_rollback_does_not_stop_the_next_transaction_from_asking(
+    owner: GraphQLClient, tenant: Any, runtime: Runtime, dispatch_requests: list[uuid.UUID]
+) -> None:
+    principal = _principal(runtime, owner)
+    session = make_session(runtime.engine, tenant.id)  # one session, two transactions
+    try:
+        service.create_customer(session, principal, {"name": "First Try"})
+        session.rollback()
+        service.create_customer(session, principal, {"name": "Second Try"})
+        session.commit()
+    finally:
+        session.close()
+    assert [e.payload["customer"]["name"] for e in _events(runtime, tenant.id)] == ["Second Try"]
+    assert dispatch_requests == [tenant.id]
+
+
+def test_every_customer_and_contact_change_is_an_event(
+    owner: GraphQLClient, tenant: Any, runtime: Runtime, dispatch_requests: list[uuid.UUID]
+) -> None:
+    customer = create_customer(owner, "Life Cycle AG")
+    owner.data(
+        'mutation($id: ID!) { updateCustomer(input: {id: $id, version: 1, tier: "gold"}) { customer { id } } }',
+        {"id": customer},
+    )
+    contact = owner.data(
+        'mutation($c: ID!) { createContact(input: {customerId: $c, name: "Cy"}) { contact { id version } } }',
+        {"c": customer},
+    )["createContact"]["contact"]
+    owner.data(
+        'mutation($id: ID!, $v: Int!) { updateContact(input: {id: $id, version: $v, title: "CTO"}) { contact { id } } }',
+        {"id": contact["id"], "v": contact["version"]},
+    )
+    owner.data("mutation($id: ID!) { deleteContact(input: {id: $id}) { contact { id } } }", {"id": contact["id"]})
+    owner.data("mutation($id: ID!) { deleteCustomer(input: {id: $id}) { customer { id } } }", {"id": customer})
+    owner.data("mutation($id: ID!) { restoreCustomer(input: {id: $id}) { customer { id } } }", {"id": customer})
+    events = _events(runtime, tenant.id)
+    assert [e.type for e in events] == [
+        "customer.created",
+        "customer.updated",
+        "contact.created",
+        "contact.updated",
+        "contact.deleted",
+        "customer.deleted",
+        "customer.restored",
+    ]
+    customer_id, contact_id = str(decode_id(customer, "Customer")), str(decode_id(contact["id"], "Contact"))
+    assert {e.payload["customer_id"] for e in events} == {customer_id}
+    assert {e.payload["contact_id"] for e in events if e.type.startswith("contact.")} == {contact_id}
+    assert events[1].payload["customer"]["tier"] == "gold"  # the state after the change
+    assert events[3].payload["contact"]["title"] == "CTO"
+    assert events[5].payload["customer"]["deleted_at"] is not None
+
+
+def test_another_tenant_sees_none_of_the_events(
+    owner: GraphQLClient, tenant: Any, other_tenant: Any, runtime: Runtime, dispatch_requests: list[uuid.UUID]
+) -> None:
+    create_customer(owner, "Mine Ltd")
+    assert len(_events(runtime, tenant.id)) == 1
+    assert _events(runtime, other_tenant.id) == []
+    raw = in_tenant(runtime, other_tenant.id, lambda s: s.execute(text("SELECT count(*) FROM outbox_events")).scalar())
+    assert raw == 0  # row-level security, below the ORM filter
