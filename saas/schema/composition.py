@@ -8,12 +8,14 @@ with both claimants named, never silently overwritten.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import strawberry
 from strawberry.types.base import StrawberryObjectDefinition, has_object_definition
+from strawberry.types.enum import StrawberryEnumDefinition
+from strawberry.types.lazy_type import LazyType
 
 from saas.plugins.contributions import GraphQLContribution
 from saas.validation import camel_case
@@ -68,6 +70,76 @@ def _merged_root(name: str, core: type, contributions: list[tuple[str, tuple[typ
     return strawberry.type(type(name, tuple(bases), {}))
 
 
+def _named(type_: Any) -> Any:
+    """The named type inside lists, optionals and lazy references."""
+    while True:
+        if isinstance(type_, LazyType):
+            type_ = type_.resolve_type()
+        elif hasattr(type_, "of_type"):
+            type_ = type_.of_type
+        else:
+            return type_
+
+
+def _reachable(types: Iterable[type], containers: Iterable[type], found: dict[str, Any]) -> None:
+    """Every object, input and enum type reachable from `types` and from the fields of
+    `containers` (root and extension classes, which are no types of their own), by GraphQL
+    name → Python origin; a second origin under a known name raises `_SameName`."""
+    pending: list[tuple[type, bool]] = [(t, True) for t in types] + [(c, False) for c in containers]
+    while pending:
+        cls, is_type = pending.pop()
+        if not has_object_definition(cls):
+            continue
+        definition = cls.__strawberry_definition__
+        if is_type and found.setdefault(definition.name, definition.origin) is not definition.origin:
+            raise _SameName(definition.name)
+        for field in definition.fields:
+            for type_ in (field.type, *(argument.type for argument in field.arguments)):
+                named = _named(type_)
+                if has_object_definition(named):
+                    name = named.__strawberry_definition__.name
+                    if found.get(name) is not named.__strawberry_definition__.origin:
+                        pending.append((named, True))
+                    continue
+                enum = getattr(named, "__strawberry_definition__", None)
+                if (
+                    isinstance(enum, StrawberryEnumDefinition)
+                    and found.setdefault(enum.name, enum.wrapped_cls) is not enum.wrapped_cls
+                ):
+                    raise _SameName(enum.name)
+
+
+class _SameName(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _check_reachable_names(
+    roots: RootTypes, core_types: Sequence[type], plugins: Sequence[tuple[str, GraphQLContribution]]
+) -> None:
+    """Two different types under one GraphQL name would silently become one: refuse, naming both."""
+    owners: dict[str, str] = {}
+    found: dict[str, Any] = {}
+    contributions: list[tuple[str, Sequence[type], list[type]]] = [
+        (CORE, core_types, [roots.query, roots.mutation, roots.subscription])
+    ]
+    for owner, c in plugins:
+        containers = [*c.queries, *c.mutations, *c.subscriptions, *(k for v in c.type_fields.values() for k in v)]
+        contributions.append((owner, c.types, containers))
+    for owner, types, containers in contributions:
+        before = set(found)
+        try:
+            _reachable(types, containers, found)
+        except _SameName as clash:
+            first = owners.get(clash.name, CORE)
+            raise SchemaConflict(
+                f"type.{clash.name} is contributed by both {first} and {owner}", [first, owner]
+            ) from None
+        for name in set(found) - before:
+            owners[name] = owner
+
+
 def compose_schema(
     roots: RootTypes,
     core_types: Sequence[type],
@@ -80,10 +152,14 @@ def compose_schema(
         for cls in contribution.types:
             _claim(type_claims, [_definition(cls).name], owner, "type")
             extra_types.append(cls)
+    query = _merged_root("Query", roots.query, [(o, c.queries) for o, c in plugins])
+    mutation = _merged_root("Mutation", roots.mutation, [(o, c.mutations) for o, c in plugins])
+    subscription = _merged_root("Subscription", roots.subscription, [(o, c.subscriptions) for o, c in plugins])
+    _check_reachable_names(roots, core_types, plugins)
     schema = strawberry.Schema(
-        query=_merged_root("Query", roots.query, [(o, c.queries) for o, c in plugins]),
-        mutation=_merged_root("Mutation", roots.mutation, [(o, c.mutations) for o, c in plugins]),
-        subscription=_merged_root("Subscription", roots.subscription, [(o, c.subscriptions) for o, c in plugins]),
+        query=query,
+        mutation=mutation,
+        subscription=subscription,
         types=[*core_types, *extra_types],
         **schema_options,
     )

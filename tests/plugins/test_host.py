@@ -265,7 +265,6 @@ def _thing_query(field: str, thing_field: str) -> type:
     return strawberry.type(type(f"Query_{field}", (), {field: strawberry.field(resolver=resolve)}))
 
 
-@pytest.mark.xfail(strict=True, reason="core: composition checks only the type names a plugin lists in `types`")
 def test_two_plugins_reaching_one_undeclared_type_name_conflict(engine_with: Callable[..., GraphQLEngine]) -> None:
     engine = engine_with(
         graphql_plugin("first", queries=(_thing_query("firstThing", "one"),)),
