@@ -24,6 +24,16 @@ class PageInfo:
     start_cursor: str | None
     end_cursor: str | None
 
+    @classmethod
+    def of(cls, edges: list[Any], *, has_next_page: bool, has_previous_page: bool) -> PageInfo:
+        """Page information for `edges` (objects with a `cursor`), first and last cursors included."""
+        return cls(
+            has_next_page=has_next_page,
+            has_previous_page=has_previous_page,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        )
+
 
 @strawberry.type(description="A validation or business-rule failure of a mutation's input.")
 class UserError:

@@ -147,12 +147,7 @@ def _audit_page(
     edges = [AuditEntryEdge(node=AuditEntry.from_model(r), cursor=encode_cursor([r.id])) for r in rows[:limit]]
     return AuditEntryConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(rows) > limit,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
+        page_info=PageInfo.of(edges, has_next_page=len(rows) > limit, has_previous_page=after is not None),
     )
 
 

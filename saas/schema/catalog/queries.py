@@ -35,12 +35,7 @@ class CatalogQueries:
         edges = [ProductEdge(node=Product.from_model(r), cursor=encode_cursor([r.name, r.id])) for r in page.rows]
         return ProductConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                has_previous_page=after is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=PageInfo.of(edges, has_next_page=page.has_next_page, has_previous_page=after is not None),
             total_count=page.total_count,
         )
 

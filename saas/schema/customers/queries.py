@@ -85,12 +85,7 @@ def _customer_page(
     ).scalar_one()
     return CustomerConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(page) > first,
-            has_previous_page=has_after,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
+        page_info=PageInfo.of(edges, has_next_page=len(page) > first, has_previous_page=has_after),
         total_count=total,
     )
 

@@ -36,12 +36,7 @@ def _deliveries(
     ]
     return WebhookDeliveryConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
+        page_info=PageInfo.of(edges, has_next_page=page.has_next, has_previous_page=after is not None),
     )
 
 

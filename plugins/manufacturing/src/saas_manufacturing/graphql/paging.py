@@ -20,11 +20,6 @@ def connection(
     edges = [edge_type(node=to_node(row), cursor=encode_cursor(sort_key(row))) for row in page.rows]
     return connection_type(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next_page,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
+        page_info=PageInfo.of(edges, has_next_page=page.has_next_page, has_previous_page=after is not None),
         total_count=page.total_count,
     )
