@@ -1,14 +1,33 @@
-"""Tenant-scoped real-time channels on Redis pub/sub (works across server processes)."""
+"""Tenant-scoped real-time channels on Redis pub/sub (works across server processes).
+
+A server process holds one Redis subscriber connection (per event loop), whatever the number
+of live subscriptions: each `listen` registers a local queue for its channel, the connection
+subscribes to a channel while someone listens to it, and one reader hands every message to
+the channel's queues. The connection closes when the last listener leaves. A consumer too slow to keep `QUEUE_SIZE` messages is told so and ended,
+rather than holding the others back.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 import redis
 import redis.asyncio as aioredis
+
+log = logging.getLogger(__name__)
+
+QUEUE_SIZE = 1_000
+_CLOSED = object()
+
+
+class SubscriptionLost(RuntimeError):
+    """The connection to Redis failed, or the consumer fell too far behind."""
 
 
 def channel(tenant_id: uuid.UUID, topic: str) -> str:
@@ -19,16 +38,128 @@ def publish(client: redis.Redis, tenant_id: uuid.UUID, topic: str, message: dict
     client.publish(channel(tenant_id, topic), orjson.dumps(message))
 
 
+class _Hub:
+    """One subscriber connection shared by the process's listeners of one Redis."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.client = aioredis.Redis.from_url(redis_url)
+        self.pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+        self.queues: dict[str, set[asyncio.Queue[Any]]] = {}
+        self.lock = asyncio.Lock()
+        self.reader: asyncio.Task[None] | None = None
+        self.closed = False
+
+    async def add(self, name: str) -> asyncio.Queue[Any] | None:
+        """A queue of the channel's messages; None if the hub closed meanwhile (use a new one)."""
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=QUEUE_SIZE)
+        async with self.lock:
+            if self.closed:
+                return None
+            if name not in self.queues:
+                await self.pubsub.subscribe(name)
+                self.queues[name] = set()
+            self.queues[name].add(queue)
+            if self.reader is None or self.reader.done():
+                self.reader = asyncio.create_task(self._read(), name="realtime-reader")
+        return queue
+
+    async def remove(self, name: str, queue: asyncio.Queue[Any]) -> None:
+        async with self.lock:
+            listeners = self.queues.get(name)
+            if listeners is None:
+                return
+            listeners.discard(queue)
+            if not listeners:
+                del self.queues[name]
+                try:
+                    await self.pubsub.unsubscribe(name)
+                except Exception:
+                    log.warning("could not unsubscribe from %s", name, exc_info=True)
+            if not self.queues:
+                await self._close()
+
+    async def _close(self) -> None:
+        self.closed = True
+        _forget(self)
+        if self.reader is not None and self.reader is not asyncio.current_task():
+            self.reader.cancel()
+        try:
+            await self.pubsub.aclose()
+            await self.client.aclose()
+        except Exception:
+            log.warning("could not close the real-time subscriber connection", exc_info=True)
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if message is None or message.get("type") != "message":
+                    continue
+                name = message["channel"].decode()
+                data = orjson.loads(message["data"])
+                for queue in list(self.queues.get(name, ())):
+                    try:
+                        queue.put_nowait(data)
+                    except asyncio.QueueFull:
+                        log.warning("a subscriber of %s fell %d messages behind; ending it", name, QUEUE_SIZE)
+                        self._end(queue)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the real-time subscriber connection failed; live subscriptions end")
+            for listeners in list(self.queues.values()):
+                for queue in list(listeners):
+                    self._end(queue)
+            _forget(self)
+
+    @staticmethod
+    def _end(queue: asyncio.Queue[Any]) -> None:
+        while not queue.empty():
+            queue.get_nowait()
+        queue.put_nowait(_CLOSED)
+
+    def listeners(self, name: str) -> int:
+        return len(self.queues.get(name, ()))
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Hub]] = weakref.WeakKeyDictionary()
+
+
+def _hub(redis_url: str) -> _Hub:
+    by_url = _hubs.setdefault(asyncio.get_running_loop(), {})
+    hub = by_url.get(redis_url)
+    if hub is None:
+        hub = by_url[redis_url] = _Hub(redis_url)
+    return hub
+
+
+def _forget(hub: _Hub) -> None:
+    for by_url in _hubs.values():
+        for url, known in list(by_url.items()):
+            if known is hub:
+                del by_url[url]
+
+
+def local_listeners(redis_url: str, name: str) -> int:
+    """How many `listen` calls of this event loop wait on channel `name` (for tests and metrics)."""
+    by_url = _hubs.get(asyncio.get_running_loop(), {})
+    hub = by_url.get(redis_url)
+    return hub.listeners(name) if hub is not None else 0
+
+
 async def listen(redis_url: str, tenant_id: uuid.UUID, topic: str) -> AsyncIterator[dict[str, Any]]:
     """Messages published to the tenant's topic from now on, until the consumer stops."""
-    client = aioredis.Redis.from_url(redis_url)
-    pubsub = client.pubsub(ignore_subscribe_messages=True)
-    await pubsub.subscribe(channel(tenant_id, topic))
+    name = channel(tenant_id, topic)
+    while True:
+        hub = _hub(redis_url)
+        queue = await hub.add(name)
+        if queue is not None:
+            break
     try:
-        async for message in pubsub.listen():
-            if message.get("type") == "message":
-                yield orjson.loads(message["data"])
+        while True:
+            message = await queue.get()
+            if message is _CLOSED:
+                raise SubscriptionLost("the live subscription was interrupted; subscribe again")
+            yield message
     finally:
-        await pubsub.unsubscribe()
-        await pubsub.aclose()
-        await client.aclose()
+        await hub.remove(name, queue)
