@@ -19,10 +19,12 @@ from typing import Any
 import orjson
 import redis
 import redis.asyncio as aioredis
+from prometheus_client import Gauge
 
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 1_000
+LISTENERS = Gauge("realtime_listeners", "Live subscriptions of this process listening on real-time channels")
 _CLOSED = object()
 
 
@@ -155,6 +157,7 @@ async def listen(redis_url: str, tenant_id: uuid.UUID, topic: str) -> AsyncItera
         queue = await hub.add(name)
         if queue is not None:
             break
+    LISTENERS.inc()
     try:
         while True:
             message = await queue.get()
@@ -162,4 +165,5 @@ async def listen(redis_url: str, tenant_id: uuid.UUID, topic: str) -> AsyncItera
                 raise SubscriptionLost("the live subscription was interrupted; subscribe again")
             yield message
     finally:
+        LISTENERS.dec()
         await hub.remove(name, queue)

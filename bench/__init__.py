@@ -1,0 +1,1 @@
+"""Benchmarks: seeding (`bench.seed`), the HTTP load run (`bench.run`) and the profile (`bench.profile`)."""

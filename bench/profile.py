@@ -1,0 +1,360 @@
+"""Where one customers-page request spends its time, measured in-process.
+
+    python -m bench.profile [--database saas_bench] [--iterations 500] [--first 50] [--top 25]
+
+The request runs through the real ASGI application (`saas.http.app.create_app`) driven by
+a minimal ASGI caller: no socket, no uvicorn HTTP parsing, no client, one request at a
+time. The benchmark's functions are wrapped with wall-clock timers (nothing in `saas/` is
+edited), which split each request into:
+
+  auth            `Runtime.authenticate` in its worker thread (token check; the membership
+                  lookup is cached 5 s, so it is nearly always a cache hit)
+  prepare         `GraphQLEngine.prepare`: parse and validation, both cached by query text
+  database        `saas.db.reads.fetch_json` in its worker thread: pool checkout, one round
+                  trip (set tenant + compiled statement), fetch of the JSON text
+  thread hops     waiting for the two worker threads beyond the work done in them
+                  (`run_in_threadpool` scheduling, GIL hand-over)
+  graphql exec    `GraphQLEngine.execute` minus the awaited database call: graphql-core's
+                  executor, the resolver (permission check, compiled-statement cache lookup,
+                  parameters), result formatting
+  serialisation   `dumps` of the response (orjson; the compiled JSON passes as a Fragment)
+  http layer      the rest: Starlette routing, middleware (request id, metrics), body and
+                  parameter parsing, content negotiation, the operation record (metrics and
+                  the access log line), the Response object
+
+Then cProfile over the same loop (main thread only: the two worker-thread calls show as
+waits) lists the functions with the most own time, grouped by package.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+if __name__ == "__main__" and not __package__:  # run as a file: do not shadow the standard `profile`
+    _here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _here]
+    sys.path.insert(0, os.path.dirname(_here))
+
+import argparse
+import asyncio
+import cProfile
+import functools
+import pstats
+import re
+import statistics
+import threading
+import time
+from collections import defaultdict
+from typing import Any
+
+import orjson
+
+from bench.common import BIG_SLUG, CUSTOMERS_PAGE, DEFAULT_DATABASE, InProcess, bench_url, percentile, redis_url
+
+CATEGORIES = ("auth", "prepare", "database", "thread hops", "graphql exec", "serialisation", "http layer")
+
+
+class Timers:
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = defaultdict(float)
+        self.lock = threading.Lock()
+
+    def add(self, name: str, seconds: float) -> None:
+        with self.lock:
+            self.totals[name] += seconds
+
+    def reset(self) -> None:
+        self.totals.clear()
+
+
+TIMERS = Timers()
+
+
+def _timed_sync(name: str, fn: Any) -> Any:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            TIMERS.add(name, time.perf_counter() - started)
+
+    return wrapper
+
+
+def _timed_async(name: str, fn: Any) -> Any:
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await fn(*args, **kwargs)
+        finally:
+            TIMERS.add(name, time.perf_counter() - started)
+
+    return wrapper
+
+
+def instrument() -> None:
+    """Wrap the request path's stages with timers (monkeypatching, in this process only)."""
+    import saas.db.reads
+    import saas.http.auth
+    import saas.http.errors
+    import saas.http.graphql_http
+    import saas.schema.context
+    import saas.schema.engine
+    from saas.runtime import Runtime
+    from saas.schema.engine import GraphQLEngine
+
+    Runtime.authenticate = _timed_sync("auth:work", Runtime.authenticate)  # type: ignore[method-assign]
+    saas.http.graphql_http.authenticate = _timed_async("auth:await", saas.http.auth.authenticate)
+    GraphQLEngine.prepare = _timed_sync("prepare", GraphQLEngine.prepare)  # type: ignore[method-assign]
+    GraphQLEngine.execute = _timed_async("execute", GraphQLEngine.execute)  # type: ignore[method-assign]
+    saas.db.reads.fetch_json = _timed_sync("database:work", saas.db.reads.fetch_json)
+    saas.schema.context.fetch_compiled = _timed_async("database:await", saas.schema.context.fetch_compiled)
+    import saas.schema.customers.queries as queries
+
+    queries.fetch_compiled = saas.schema.context.fetch_compiled
+    saas.http.errors.dumps = _timed_sync("serialisation", saas.http.errors.dumps)
+
+
+class AsgiCaller:
+    """Calls the ASGI app the way uvicorn would, for one POST at a time."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        self.app = app
+        self.headers = [
+            (b"host", b"bench"),
+            (b"content-type", b"application/json"),
+            (b"accept", b"application/json"),
+            (b"authorization", f"Bearer {token}".encode()),
+        ]
+
+    async def post(self, body: bytes) -> tuple[int, bytes]:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/graphql",
+            "raw_path": b"/graphql",
+            "root_path": "",
+            "query_string": b"",
+            "headers": [*self.headers, (b"content-length", str(len(body)).encode())],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+            "state": {},
+        }
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                await asyncio.sleep(3600)
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        status = 0
+        chunks: list[bytes] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        await self.app(scope, receive, send)
+        return status, b"".join(chunks)
+
+
+def _machine_busy(psutil: Any) -> float:
+    times = psutil.cpu_times()
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+
+
+def split(totals: dict[str, float], wall: float) -> dict[str, float]:
+    """The categories (seconds, summed over the loop) from the raw timers."""
+    auth_hop = totals["auth:await"] - totals["auth:work"]
+    db_hop = totals["database:await"] - totals["database:work"]
+    parts = {
+        "auth": totals["auth:work"],
+        "prepare": totals["prepare"],
+        "database": totals["database:work"],
+        "thread hops": auth_hop + db_hop,
+        "graphql exec": totals["execute"] - totals["database:await"],
+        "serialisation": totals["serialisation"],
+    }
+    parts["http layer"] = wall - totals["auth:await"] - totals["prepare"] - totals["execute"] - totals["serialisation"]
+    return parts
+
+
+def _short(filename: str) -> str:
+    """A path from its package on: site-packages/…, the standard library, saas/ or bench/."""
+    short = re.sub(r"^.*/(site-packages|lib/python3\.\d+)/", "", filename)
+    return re.sub(r"^.*/(saas|bench)/", r"\1/", short)
+
+
+def package_of(filename: str) -> str:
+    for marker, name in (
+        ("/graphql/", "graphql-core"),
+        ("/strawberry/", "strawberry"),
+        ("/starlette/", "starlette"),
+        ("/sqlalchemy/", "sqlalchemy"),
+        ("/psycopg2/", "psycopg2"),
+        ("/structlog/", "structlog"),
+        ("/prometheus_client/", "prometheus_client"),
+        ("/anyio/", "anyio"),
+        ("/asyncio/", "asyncio"),
+        ("/saas/", "saas"),
+        ("/bench/", "bench (driver)"),
+    ):
+        if marker in filename:
+            return name
+    if filename == "~":
+        return "builtins (C: orjson, locks, waits…)"
+    return "other python"
+
+
+def run(database: str, iterations: int, first: int, top: int, warmup: int = 100) -> dict[str, Any]:
+    from saas.cli import create_asgi_app  # noqa: F401  (imports the app's modules first)
+    from saas.http.app import create_app
+    from saas.http.logs import configure_logging
+
+    url = bench_url(database)
+    client = InProcess.create(url, redis_url())
+    token = client.login(BIG_SLUG)
+    configure_logging(client.engine.runtime.settings)
+    instrument()
+    app = create_app(client.engine.runtime, client.engine)
+    caller = AsgiCaller(app, token)
+    body = orjson.dumps({"query": CUSTOMERS_PAGE, "variables": {"first": first}})
+    loop = client.loop
+
+    async def one() -> float:
+        started = time.perf_counter()
+        status, payload = await caller.post(body)
+        elapsed = time.perf_counter() - started
+        if status != 200 or b'"errors"' in payload[:20]:
+            raise RuntimeError(f"bad response {status}: {payload[:300]!r}")
+        return elapsed
+
+    async def loop_of(n: int) -> list[float]:
+        return [await one() for _ in range(n)]
+
+    async def measured(n: int) -> tuple[list[float], list[dict[str, float]]]:
+        latencies, splits = [], []
+        for _ in range(n):
+            TIMERS.reset()
+            latency = await one()
+            latencies.append(latency)
+            splits.append(split(dict(TIMERS.totals), latency))
+        return latencies, splits
+
+    loop.run_until_complete(loop_of(warmup))
+    import psutil
+
+    started, cpu_started, busy_started = time.perf_counter(), time.process_time(), _machine_busy(psutil)
+    latencies, splits = loop.run_until_complete(measured(iterations))
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    others = (_machine_busy(psutil) - busy_started - cpu) / wall
+    parts_mean = {name: statistics.fmean(s[name] for s in splits) for name in CATEGORIES}
+    parts_median = {name: statistics.median(s[name] for s in splits) for name in CATEGORIES}
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    loop.run_until_complete(loop_of(iterations))
+    profiler.disable()
+    client.close()
+
+    stats = pstats.Stats(profiler)
+    by_package: dict[str, float] = defaultdict(float)
+    rows = []
+    for (filename, line, func), (_cc, nc, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        by_package[package_of(filename)] += tottime
+        rows.append((tottime, cumtime, nc, f"{_short(filename)}:{line}({func})"))
+    rows.sort(reverse=True)
+    profiled_total = sum(by_package.values())
+    latencies.sort()
+    return {
+        "iterations": iterations,
+        "first": first,
+        "mean_ms": statistics.fmean(latencies) * 1000,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
+        "req_per_s_one_at_a_time": iterations / wall,
+        "process_cpu_ms": cpu / iterations * 1000,
+        "other_cpu_cores": others,
+        "split_mean_ms": {k: v * 1000 for k, v in parts_mean.items()},
+        "split_median_ms": {k: v * 1000 for k, v in parts_median.items()},
+        "cprofile_by_package_ms": {
+            k: v / iterations * 1000 for k, v in sorted(by_package.items(), key=lambda kv: -kv[1])
+        },
+        "cprofile_total_ms": profiled_total / iterations * 1000,
+        "cprofile_top": [
+            {
+                "own_ms": t / iterations * 1000,
+                "cum_ms": c / iterations * 1000,
+                "calls_per_req": n / iterations,
+                "function": f,
+            }
+            for t, c, n, f in rows[:top]
+        ],
+    }
+
+
+def print_report(result: dict[str, Any]) -> None:
+    mean, median = result["split_mean_ms"], result["split_median_ms"]
+    total = sum(mean.values())
+    print(
+        f"\nProfile: customers page (first: {result['first']}), {result['iterations']} requests one at a time, in-process ASGI"
+    )
+    print(
+        f"  latency mean {result['mean_ms']:.2f} ms, p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms "
+        f"({result['req_per_s_one_at_a_time']:.0f} req/s sequential)"
+    )
+    print(f"  CPU of this process per request (all threads, timers included): {result['process_cpu_ms']:.2f} ms")
+    print(f"  CPU used meanwhile by everything else (PostgreSQL included): {result['other_cpu_cores']:.2f} cores")
+    print(f"\n  {'stage':<15} {'mean ms':>8} {'share':>7} {'median ms':>10}")
+    for name in CATEGORIES:
+        print(f"  {name:<15} {mean[name]:>8.3f} {mean[name] / total:>7.1%} {median[name]:>10.3f}")
+    print(f"  {'total':<15} {total:>8.3f} {'':>7} {sum(median.values()):>10.3f}")
+    print(
+        f"\n  cProfile, main thread, own time by package (profiler overhead inflates it: {result['cprofile_total_ms']:.2f} ms/request)"
+    )
+    for name, ms in result["cprofile_by_package_ms"].items():
+        if ms >= 0.005:
+            print(f"  {name:<40} {ms:>8.3f} ms")
+    print(
+        "\n  top functions by own time (ms per request; calls per request, a coroutine's resumptions count as calls):"
+    )
+    for row in result["cprofile_top"]:
+        print(f"  {row['own_ms']:>7.3f} own {row['cum_ms']:>7.3f} cum {row['calls_per_req']:>6.0f}x  {row['function']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Profile the customers page request in-process.")
+    parser.add_argument("--database", default=DEFAULT_DATABASE)
+    parser.add_argument("--iterations", type=int, default=500)
+    parser.add_argument("--first", type=int, default=50)
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--json", action="store_true", help="print the result as JSON too")
+    parser.add_argument("--commit", help="profile the saas code of this commit (e.g. HEAD) instead of the work tree")
+    args = parser.parse_args(argv)
+    if args.commit:
+        from bench.common import run_at_commit, strip_option
+
+        run_at_commit(args.commit, "bench.profile", strip_option(sys.argv[1:] if argv is None else argv, "--commit"))
+    from bench.seed import seed
+
+    seed(args.database)
+    result = run(args.database, args.iterations, args.first, args.top)
+    print_report(result)
+    if args.json:
+        print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
