@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import redis
 from sqlalchemy import Engine
 
-from saas.auth.principal import CredentialCache, Principal, authenticate
+from saas.auth.principal import CredentialCache, Principal, authenticate, cached_principal
 from saas.config import Settings
 from saas.db.engine import create_app_engine, create_read_engine
 from saas.events.pipeline import install as install_event_pipeline
@@ -29,6 +29,10 @@ class Runtime:
     def authenticate(self, authorization: str | None) -> Principal | None:
         """Blocking (it may read the database): call it from a worker thread."""
         return authenticate(self.engine, self.settings, self.credentials, authorization, PluginFeatures(self.plugins))
+
+    def cached_principal(self, authorization: str | None) -> Principal | None:
+        """Non-blocking: the principal if its credential was checked moments ago, else None."""
+        return cached_principal(self.settings, self.credentials, authorization)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from saas.auth import api_keys
 from saas.auth.permissions import ROLES_SEEING_ALL_CUSTOMERS, Role, permissions_for
-from saas.auth.tokens import SCOPED_PREFIX, read_scoped_token, read_token
+from saas.auth.tokens import SCOPED_PREFIX, TokenClaims, read_scoped_token, read_token
 from saas.config import Settings
 from saas.errors import UnauthenticatedError
 from saas.tenancy.models import ApiKey, Membership
@@ -108,7 +108,7 @@ def principal_from_token(
     engine: Engine, settings: Settings, cache: CredentialCache, token: str, features: TenantFeatures
 ) -> Principal:
     claims = read_token(settings, token)
-    key = f"m:{claims.tenant_id}:{claims.user_id}:{claims.membership_id}:{claims.generation}"
+    key = member_cache_key(claims)
     cached = cache.get(key)
     if cached is not None:
         return cached
@@ -130,7 +130,7 @@ def principal_from_token(
 
 def principal_from_api_key(engine: Engine, cache: CredentialCache, raw_key: str, features: TenantFeatures) -> Principal:
     parsed = api_keys.parse_key(raw_key)
-    key = f"k:{api_keys.digest(raw_key)}"
+    key = f"{API_KEY_CACHE_PREFIX}{api_keys.digest(raw_key)}"
     cached = cache.get(key)
     if cached is not None:
         return cached
@@ -154,7 +154,7 @@ def principal_from_scoped_token(
     engine: Engine, settings: Settings, cache: CredentialCache, token: str, features: TenantFeatures
 ) -> Principal:
     claims = read_scoped_token(settings, token)
-    key = f"s:{api_keys.digest(token)}"
+    key = f"{SCOPED_CACHE_PREFIX}{api_keys.digest(token)}"
     cached = cache.get(key)
     if cached is not None:
         return cached
@@ -177,6 +177,41 @@ def _note_use(record: ApiKey) -> None:
         record.last_used_at = now
 
 
+API_KEY_CACHE_PREFIX = "k:"
+SCOPED_CACHE_PREFIX = "s:"
+
+
+def member_cache_key(claims: TokenClaims) -> str:
+    return f"m:{claims.tenant_id}:{claims.user_id}:{claims.membership_id}:{claims.generation}"
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, credential = authorization.strip().partition(" ")
+    credential = credential.strip()
+    if scheme.lower() != "bearer" or not credential:
+        raise UnauthenticatedError("Use the Authorization header: Bearer <token or API key>")
+    return credential
+
+
+def cached_principal(settings: Settings, cache: CredentialCache, authorization: str | None) -> Principal | None:
+    """The principal of a credential checked within the cache window, without I/O; else None
+    (then `authenticate`, which may read the database, decides)."""
+    try:
+        credential = _bearer(authorization)
+        if credential is None:
+            return None
+        if credential.startswith(api_keys.KEY_PREFIX):
+            return cache.get(f"{API_KEY_CACHE_PREFIX}{api_keys.digest(credential)}")
+        if credential.startswith(SCOPED_PREFIX):
+            read_scoped_token(settings, credential)  # expiry is checked on every request
+            return cache.get(f"{SCOPED_CACHE_PREFIX}{api_keys.digest(credential)}")
+        return cache.get(member_cache_key(read_token(settings, credential)))
+    except UnauthenticatedError:
+        return None
+
+
 def authenticate(
     engine: Engine,
     settings: Settings,
@@ -185,12 +220,9 @@ def authenticate(
     features: TenantFeatures | None = None,
 ) -> Principal | None:
     """Turn an `Authorization` header value into a principal; `None` when there is none."""
-    if not authorization:
+    credential = _bearer(authorization)
+    if credential is None:
         return None
-    scheme, _, credential = authorization.strip().partition(" ")
-    credential = credential.strip()
-    if scheme.lower() != "bearer" or not credential:
-        raise UnauthenticatedError("Use the Authorization header: Bearer <token or API key>")
     features = features or CoreFeatures()
     if credential.startswith(api_keys.KEY_PREFIX):
         return principal_from_api_key(engine, cache, credential, features)

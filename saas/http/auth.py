@@ -1,4 +1,4 @@
-"""Credentials to principal for the transport: the blocking runtime check, run in a worker thread."""
+"""Credentials to principal for the transport: from the cache, else the blocking check in a worker thread."""
 
 from __future__ import annotations
 
@@ -14,8 +14,13 @@ from saas.runtime import Runtime
 
 
 async def authenticate(runtime: Runtime, authorization: str | None) -> Principal | None:
-    """None for an anonymous caller; raises `UnauthenticatedError` for a bad credential."""
-    principal = await run_in_threadpool(runtime.authenticate, authorization)
+    """None for an anonymous caller; raises `UnauthenticatedError` for a bad credential.
+
+    A credential checked moments ago is answered from the cache on the event loop; only a
+    miss goes to a worker thread (it may read the database)."""
+    principal = runtime.cached_principal(authorization)
+    if principal is None and authorization:
+        principal = await run_in_threadpool(runtime.authenticate, authorization)
     if principal is not None:
         structlog.contextvars.bind_contextvars(tenant_id=str(principal.tenant_id))
     return principal
