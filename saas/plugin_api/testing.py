@@ -314,3 +314,32 @@ async def wait_for_listeners(runtime: Any, tenant_id: Any, topic: str, count: in
             return True
         await asyncio.sleep(0.01)
     return False
+
+
+def collect_events(
+    listener: GraphQLClient, subscription: str, variables: dict[str, Any] | None, topic: str, act: Callable[[], None]
+) -> list[dict[str, Any]]:
+    """What `listener` receives on `subscription` while `act()` runs (then a short grace period)."""
+    engine = listener.engine
+
+    async def main() -> list[dict[str, Any]]:
+        principal = await asyncio.to_thread(engine.runtime.authenticate, f"Bearer {listener.token}")
+        stream = await engine.subscribe(engine.prepare(subscription, None, principal), variables, principal, "sub")
+        received: list[dict[str, Any]] = []
+
+        async def pump() -> None:
+            async for payload in stream:
+                received.append(payload)
+
+        task = asyncio.create_task(pump())
+        await wait_for_listeners(engine.runtime, principal.tenant_id, topic)
+        await asyncio.to_thread(act)
+        await asyncio.sleep(0.3)  # let the last messages arrive
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        return received
+
+    return asyncio.run(main())

@@ -3,54 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
-from saas.realtime import channel
+from saas.plugin_api.testing import collect_events
 from tests.conftest import GraphQLClient, add_member
 
 EVENTS = "subscription { customerEvents { kind customerId contactId } }"
 
 
-async def _collect(client: GraphQLClient, started: asyncio.Event, stop: asyncio.Event) -> list[dict[str, Any]]:
-    engine = client.engine
-    principal = await asyncio.to_thread(engine.runtime.authenticate, f"Bearer {client.token}")
-    stream = await engine.subscribe(engine.prepare(EVENTS, None, principal), None, principal, "sub")
-    received: list[dict[str, Any]] = []
-
-    async def pump() -> None:
-        async for payload in stream:
-            received.append(payload)
-
-    task = asyncio.create_task(pump())
-    # The listener is subscribed once Redis counts it on the tenant's channel.
-    for _ in range(200):
-        counts = dict(
-            await asyncio.to_thread(engine.runtime.redis.pubsub_numsub, channel(principal.tenant_id, "customers"))
-        )
-        if counts.get(channel(principal.tenant_id, "customers").encode(), 0) >= 1:
-            break
-        await asyncio.sleep(0.01)
-    started.set()
-    await stop.wait()
-    await asyncio.sleep(0.3)  # let the last published messages arrive
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
-    return received
-
-
-def _run(listener: GraphQLClient, act) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    async def main() -> list[dict[str, Any]]:
-        started, stop = asyncio.Event(), asyncio.Event()
-        collecting = asyncio.create_task(_collect(listener, started, stop))
-        await started.wait()
-        await asyncio.to_thread(act)
-        stop.set()
-        return await collecting
-
-    return asyncio.run(main())
+def _run(listener: GraphQLClient, act: Callable[[], None]) -> list[dict[str, Any]]:
+    return collect_events(listener, EVENTS, None, "customers", act)
 
 
 def test_events_reach_the_tenant_and_no_other(owner: GraphQLClient, other_owner: GraphQLClient) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from saas.notifications.service import TOPIC, notify
-from saas.realtime import channel
+from saas.plugin_api.testing import collect_events
 from saas.runtime import Runtime
 from saas.schema.relay import decode_id
 from saas.tenancy.session import tenant_session
@@ -117,44 +117,8 @@ def test_api_keys_have_no_notifications(owner: GraphQLClient) -> None:
 # -- the subscription -------------------------------------------------------------------------
 
 
-async def _collect(client: GraphQLClient, started: asyncio.Event, stop: asyncio.Event) -> list[dict[str, Any]]:
-    engine = client.engine
-    principal = await asyncio.to_thread(engine.runtime.authenticate, f"Bearer {client.token}")
-    stream = await engine.subscribe(engine.prepare(SUBSCRIBE, None, principal), None, principal, "sub")
-    received: list[dict[str, Any]] = []
-
-    async def pump() -> None:
-        async for payload in stream:
-            received.append(payload)
-
-    task = asyncio.create_task(pump())
-    name = channel(principal.tenant_id, TOPIC)
-    for _ in range(200):  # subscribed once Redis counts the listener on the channel
-        counts = dict(await asyncio.to_thread(engine.runtime.redis.pubsub_numsub, name))
-        if counts.get(name.encode(), 0) >= 1:
-            break
-        await asyncio.sleep(0.01)
-    started.set()
-    await stop.wait()
-    await asyncio.sleep(0.3)  # let the last published messages arrive
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
-    return received
-
-
 def _run(listener: GraphQLClient, act: Callable[[], None]) -> list[dict[str, Any]]:
-    async def main() -> list[dict[str, Any]]:
-        started, stop = asyncio.Event(), asyncio.Event()
-        collecting = asyncio.create_task(_collect(listener, started, stop))
-        await started.wait()
-        await asyncio.to_thread(act)
-        stop.set()
-        return await collecting
-
-    return asyncio.run(main())
+    return collect_events(listener, SUBSCRIBE, None, TOPIC, act)
 
 
 def _payloads(received: list[dict[str, Any]]) -> list[dict[str, Any]]:

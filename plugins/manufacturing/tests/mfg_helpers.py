@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import text
-
-from saas.plugin_api.testing import wait_for_listeners
 
 if TYPE_CHECKING:
     from saas.plugin_api.testing import PluginTestTenant
@@ -158,34 +155,5 @@ def run_concurrently(client: Any, query: str, variables: list[dict[str, Any]]) -
             return result
 
         return await asyncio.gather(*(one(i, v) for i, v in enumerate(variables)))
-
-    return asyncio.run(main())
-
-
-def collect_events(
-    listener: Any, subscription: str, variables: dict[str, Any] | None, topic: str, act: Callable[[], None]
-) -> list[dict[str, Any]]:
-    """What `listener` receives on `subscription` while `act()` runs (then a short grace period)."""
-    engine = listener.engine
-
-    async def main() -> list[dict[str, Any]]:
-        principal = await asyncio.to_thread(engine.runtime.authenticate, f"Bearer {listener.token}")
-        stream = await engine.subscribe(engine.prepare(subscription, None, principal), variables, principal, "sub")
-        received: list[dict[str, Any]] = []
-
-        async def pump() -> None:
-            async for payload in stream:
-                received.append(payload)
-
-        task = asyncio.create_task(pump())
-        await wait_for_listeners(engine.runtime, principal.tenant_id, topic)
-        await asyncio.to_thread(act)
-        await asyncio.sleep(0.3)  # let the last messages arrive
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
-        return received
 
     return asyncio.run(main())

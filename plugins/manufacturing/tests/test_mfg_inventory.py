@@ -12,7 +12,6 @@ from mfg_helpers import (
     MOVEMENTS,
     THRESHOLD,
     add_member,
-    collect_events,
     count_rows,
     create_product,
     default_warehouse,
@@ -25,6 +24,7 @@ from mfg_helpers import (
 from sqlalchemy import text
 
 from saas.plugin_api import to_global_id as global_id
+from saas.plugin_api.testing import collect_events
 
 
 def _move_input(product: str, warehouse: str, kind: str, quantity: int) -> dict[str, Any]:

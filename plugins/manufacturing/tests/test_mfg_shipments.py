@@ -14,7 +14,6 @@ from mfg_helpers import (
     SHIPMENT_STATUS,
     SHIPMENT_UPDATED,
     add_member,
-    collect_events,
     create_contact,
     create_customer,
     level,
@@ -25,6 +24,8 @@ from mfg_helpers import (
     refused,
 )
 from saas_manufacturing import carriers
+
+from saas.plugin_api.testing import collect_events
 
 
 def _order(mfg: Any, stocked: dict[str, Any], quantity: int = 4, customer: str | None = None) -> dict[str, Any]:
