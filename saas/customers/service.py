@@ -83,17 +83,17 @@ def _check_version(record: Customer | Contact, version: int) -> None:
         raise ConflictError(current_version=record.version)
 
 
-def _emit_customer(session: Session, event_type: str, customer: Customer, after: dict[str, Any]) -> None:
-    """The domain event of the change, in its transaction (saas.events.outbox)."""
-    emit_event(session, event_type, {"customer_id": str(customer.id), "customer": after})
-
-
-def _emit_contact(session: Session, event_type: str, contact: Contact, after: dict[str, Any]) -> None:
-    emit_event(
-        session,
-        event_type,
-        {"contact_id": str(contact.id), "customer_id": str(contact.customer_id), "contact": after},
-    )
+def _record(
+    session: Session, principal: Principal, action: str, row: Customer | Contact, before: dict[str, Any] | None
+) -> None:
+    """The audit entry and the domain event of a change (outbox, same transaction); `action` names both."""
+    after = snapshot(row)
+    record_change(session, principal, action, type(row).__name__, row.id, before, after)
+    if isinstance(row, Contact):
+        payload = {"contact_id": str(row.id), "customer_id": str(row.customer_id), "contact": after}
+    else:
+        payload = {"customer_id": str(row.id), "customer": after}
+    emit_event(session, action, payload)
 
 
 def _flush(session: Session) -> None:
@@ -113,9 +113,7 @@ def create_customer(session: Session, principal: Principal, data: dict[str, Any]
     session.add(customer)
     session.flush()
     session.refresh(customer)
-    after = snapshot(customer)
-    record_change(session, principal, "customer.created", "Customer", customer.id, None, after)
-    _emit_customer(session, "customer.created", customer, after)
+    _record(session, principal, "customer.created", customer, None)
     return customer
 
 
@@ -133,9 +131,7 @@ def update_customer(
         setattr(customer, key, value)
     customer.updated_at = _now()
     _flush(session)
-    after = snapshot(customer)
-    record_change(session, principal, "customer.updated", "Customer", customer.id, before, after)
-    _emit_customer(session, "customer.updated", customer, after)
+    _record(session, principal, "customer.updated", customer, before)
     return customer
 
 
@@ -147,9 +143,7 @@ def delete_customer(session: Session, principal: Principal, customer_id: uuid.UU
     before = snapshot(customer)
     customer.deleted_at = _now()
     _flush(session)
-    after = snapshot(customer)
-    record_change(session, principal, "customer.deleted", "Customer", customer.id, before, after)
-    _emit_customer(session, "customer.deleted", customer, after)
+    _record(session, principal, "customer.deleted", customer, before)
     return customer
 
 
@@ -159,9 +153,7 @@ def restore_customer(session: Session, principal: Principal, customer_id: uuid.U
     before = snapshot(customer)
     customer.deleted_at = None
     _flush(session)
-    after = snapshot(customer)
-    record_change(session, principal, "customer.restored", "Customer", customer.id, before, after)
-    _emit_customer(session, "customer.restored", customer, after)
+    _record(session, principal, "customer.restored", customer, before)
     return customer
 
 
@@ -210,9 +202,7 @@ def create_contact(session: Session, principal: Principal, customer_id: uuid.UUI
     session.add(contact)
     session.flush()
     session.refresh(contact)
-    after = snapshot(contact)
-    record_change(session, principal, "contact.created", "Contact", contact.id, None, after)
-    _emit_contact(session, "contact.created", contact, after)
+    _record(session, principal, "contact.created", contact, None)
     return contact
 
 
@@ -235,9 +225,7 @@ def update_contact(
         setattr(contact, key, value)
     contact.updated_at = _now()
     _flush(session)
-    after = snapshot(contact)
-    record_change(session, principal, "contact.updated", "Contact", contact.id, before, after)
-    _emit_contact(session, "contact.updated", contact, after)
+    _record(session, principal, "contact.updated", contact, before)
     return contact
 
 
@@ -250,7 +238,5 @@ def delete_contact(session: Session, principal: Principal, contact_id: uuid.UUID
     contact.deleted_at = _now()
     contact.is_primary = False
     _flush(session)
-    after = snapshot(contact)
-    record_change(session, principal, "contact.deleted", "Contact", contact.id, before, after)
-    _emit_contact(session, "contact.deleted", contact, after)
+    _record(session, principal, "contact.deleted", contact, before)
     return contact
