@@ -58,7 +58,7 @@ def create_tenant(engine: Engine, slug: str, name: str, admin_email: str, admin_
     if "slug" in check.clean and not SLUG_PATTERN.match(check.clean["slug"]):
         check.fail("slug", UserErrorCode.INVALID, "slug must be lowercase letters, digits and dashes")
     check.text("name", required=True, max_length=200)
-    check.email("email")
+    check.email("email", required=True)
     check_password(check)
     clean = check.done()
     tenant_id = uuid.uuid4()
@@ -76,9 +76,7 @@ def create_tenant(engine: Engine, slug: str, name: str, admin_email: str, admin_
 def add_member(session: Session, principal: Principal, data: dict[str, Any]) -> Membership:
     require(principal.permissions, MEMBERS_MANAGE)
     check = Checker(data)
-    check.email("email")
-    if "email" not in check.clean and "email" not in {e.field[-1] for e in check.errors}:
-        check.fail("email", UserErrorCode.REQUIRED, "email is required")
+    check.email("email", required=True)
     _check_role(check)
     check.text("name", max_length=200)
     if data.get("password") is not None:

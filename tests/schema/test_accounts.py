@@ -511,6 +511,8 @@ def test_owner_can_make_owners_and_the_last_owner_stays(owner: Any, tenant: Any,
             {"email": "not-an-email", "role": "SALES", "password": TEST_PASSWORD},
             [(["input", "email"], "INVALID_EMAIL")],
         ),
+        ({"email": "", "role": "OWNER", "name": ""}, [(["input", "email"], "REQUIRED")]),
+        ({"email": "   ", "role": "SALES"}, [(["input", "email"], "REQUIRED")]),
         ({"email": "new-user@x.example.com", "role": "SALES"}, [(["input", "password"], "REQUIRED")]),
         (
             {"email": "new-user@x.example.com", "role": "SALES", "password": "short"},
