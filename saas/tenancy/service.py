@@ -51,14 +51,23 @@ def find_or_create_user(session: Session, email: str, password: str | None, name
     return user
 
 
-def create_tenant(engine: Engine, slug: str, name: str, admin_email: str, admin_password: str) -> Tenant:
-    """A new tenant with its first owner (the operator's `saas tenant create`)."""
-    check = Checker({"slug": slug, "name": name, "email": admin_email, "password": admin_password})
+def create_tenant(
+    engine: Engine, slug: str, name: str, admin_email: str, admin_password: str, *, admin_name: str | None = None
+) -> Tenant:
+    """A new tenant with its first owner (the operator's `saas tenant create`).
+
+    An existing user with the e-mail becomes the owner as they are (password and name unchanged):
+    only operators create tenants, and they may see every account.
+    """
+    check = Checker(
+        {"slug": slug, "name": name, "email": admin_email, "password": admin_password, "admin_name": admin_name}
+    )
     check.text("slug", required=True, max_length=63)
     if "slug" in check.clean and not SLUG_PATTERN.match(check.clean["slug"]):
         check.fail("slug", UserErrorCode.INVALID, "slug must be lowercase letters, digits and dashes")
     check.text("name", required=True, max_length=200)
     check.email("email", required=True)
+    check.text("admin_name", max_length=200)
     check_password(check)
     clean = check.done()
     tenant_id = uuid.uuid4()
@@ -68,7 +77,7 @@ def create_tenant(engine: Engine, slug: str, name: str, admin_email: str, admin_
         tenant = Tenant(id=tenant_id, slug=clean["slug"], name=clean["name"])
         session.add(tenant)
         session.flush()
-        user = find_or_create_user(session, clean["email"], clean["password"], None)
+        user = find_or_create_user(session, clean["email"], clean["password"], clean.get("admin_name"))
         session.add(Membership(id=uuid.uuid4(), tenant_id=tenant_id, user_id=user.id, role=Role.OWNER.value))
     return tenant
 
