@@ -125,14 +125,21 @@ def get_member(session: Session, membership_id: uuid.UUID) -> Membership:
 
 
 def _ensure_owner_remains(session: Session, membership: Membership) -> None:
+    """Refuse to demote or remove the tenant's last owner, also when owners change at the same moment.
+
+    The tenant's active owner rows are locked (`SELECT … FOR UPDATE`) until the transaction
+    ends, so two changes of owners in one tenant happen one after the other: the second waits,
+    then PostgreSQL re-reads the locked rows (an owner demoted meanwhile no longer matches) and
+    the second change sees the first one's result. Other tenants' owners are not locked.
+    """
     if membership.role != Role.OWNER.value:
         return
-    owners = session.scalar(
-        select(func.count())
-        .select_from(Membership)
-        .where(Membership.role == Role.OWNER.value, Membership.is_active.is_(True), Membership.id != membership.id)
-    )
-    if not owners:
+    owners = session.scalars(
+        select(Membership.id)
+        .where(Membership.role == Role.OWNER.value, Membership.is_active.is_(True))
+        .with_for_update()
+    ).all()
+    if not set(owners) - {membership.id}:
         raise InputInvalid([FieldError(["input", "id"], UserErrorCode.LAST_OWNER, "A tenant keeps at least one owner")])
 
 
