@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     max_query_bytes: int = Field(default=100_000, alias="MAX_QUERY_BYTES", gt=0)
     introspection: bool = Field(default=True, alias="GRAPHQL_INTROSPECTION")
     graphiql: bool = Field(default=True, alias="GRAPHIQL")
+    password_hash_concurrency: int = Field(default=2, alias="PASSWORD_HASH_CONCURRENCY", gt=0)
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     log_json: bool = Field(default=True, alias="LOG_JSON")
 

@@ -76,6 +76,25 @@ class BadUserInputError(AppError):
     default_message = "Invalid input"
 
 
+class RateLimitedError(AppError):
+    """Too many attempts or too much at once; `extensions.retryAfter` says in how many seconds to retry."""
+
+    code = ErrorCode.RATE_LIMITED
+    default_message = "Too many attempts; try again later"
+
+    def __init__(self, message: str | None = None, *, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+class CredentialRateLimitedError(RateLimitedError, UnauthenticatedError):
+    """A credential left unchecked because its client failed too often of late.
+
+    It is an `UnauthenticatedError` too, so that every transport refuses it where it refuses
+    a bad credential; its code is `RATE_LIMITED`.
+    """
+
+
 class QueryTooComplexError(AppError):
     code = ErrorCode.QUERY_TOO_COMPLEX
     default_message = "Query is too complex"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import redis
 from sqlalchemy import Engine
 
+from saas.auth.passwords import limit_concurrent_hashes
 from saas.auth.principal import CredentialCache, Principal, authenticate, cached_principal
 from saas.config import Settings
 from saas.db.engine import create_app_engine, create_read_engine
@@ -48,6 +49,7 @@ def load_plugins() -> PluginHost:
 
 
 def create_runtime(settings: Settings, database_url: str, redis_url: str, plugins: PluginHost | None = None) -> Runtime:
+    limit_concurrent_hashes(settings.password_hash_concurrency)
     runtime = Runtime(
         plugins=plugins if plugins is not None else load_plugins(),
         settings=settings,
