@@ -28,6 +28,7 @@ from saas.runtime import Runtime, create_runtime, load_plugins
 from saas.tenancy.service import create_tenant
 
 TEST_PASSWORD = "correct horse battery"
+UNTHROTTLED = 1_000_000
 DATA_DIR = Path(__file__).resolve().parent.parent / ".data" / "test"
 
 
@@ -56,7 +57,15 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(SAAS_ENV="test", DATABASE_URL=database_url, REDIS_URL=_redis_url(), LOG_JSON=False)
+    # Every HTTP test comes from one client address ("testclient"): the per-address sign-in
+    # throttle is tested with its default limit in tests/auth/test_throttle.py.
+    return Settings(
+        SAAS_ENV="test",
+        DATABASE_URL=database_url,
+        REDIS_URL=_redis_url(),
+        LOG_JSON=False,
+        THROTTLE_ADDRESS_FAILURES=UNTHROTTLED,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -15,6 +16,7 @@ from saas.auth import api_keys
 from saas.auth.login import login as login_service
 from saas.auth.permissions import AUDIT_READ, MEMBERS_READ, require
 from saas.auth.principal import Principal
+from saas.auth.throttle import client_address
 from saas.schema.accounts.types import ApiKey, AuditEntry, AuditEntryConnection, AuditEntryEdge, Me, Tenant
 from saas.schema.common import PageInfo, UserError, provided, run_mutation
 from saas.schema.context import RequestContext
@@ -182,13 +184,23 @@ class AccountQueries:
 
 @strawberry.type
 class AccountMutations:
-    @strawberry.mutation(description="Exchange e-mail, password and tenant slug for a bearer token.")
+    @strawberry.mutation(
+        description="Exchange e-mail, password and tenant slug for a bearer token. "
+        "RATE_LIMITED (with retryAfter) after too many failures for the account or the client address."
+    )
     async def login(self, info: Info[RequestContext, None], input: LoginInput) -> LoginPayload:
         runtime = info.context.runtime
 
+        address = client_address()
+
         async def run() -> dict[str, Any]:
             result = await info.context.global_work(
-                login_service, runtime.engine, runtime.settings, input.email, input.password, input.tenant
+                partial(login_service, throttle=runtime.throttle, address=address),
+                runtime.engine,
+                runtime.settings,
+                input.email,
+                input.password,
+                input.tenant,
             )
             return {"token": result.token, "member": Member.from_model(result.membership)}
 
