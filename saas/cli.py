@@ -318,6 +318,7 @@ def tenant() -> None:
 @click.option("--slug", required=True, help="Short unique name: lowercase letters, digits and dashes.")
 @click.option("--name", required=True, help="Display name of the company.")
 @click.option("--admin-email", required=True, help="E-mail of the tenant's first owner.")
+@click.option("--admin-name", default=None, help="Full name of the first owner (when the user is new).")
 @click.option(
     "--admin-password",
     prompt=True,
@@ -325,14 +326,20 @@ def tenant() -> None:
     confirmation_prompt=True,
     help="Password of the first owner (prompted for when not given; at least 10 characters).",
 )
-def tenant_create(slug: str, name: str, admin_email: str, admin_password: str) -> None:
+def tenant_create(slug: str, name: str, admin_email: str, admin_name: str | None, admin_password: str) -> None:
     """Create a tenant and its first owner; prints the tenant id."""
     from saas.tenancy.service import create_tenant
 
     settings = _settings()
-    options = {"slug": "--slug", "name": "--name", "email": "--admin-email", "password": "--admin-password"}
+    options = {
+        "slug": "--slug",
+        "name": "--name",
+        "email": "--admin-email",
+        "admin_name": "--admin-name",
+        "password": "--admin-password",
+    }
     with _app_engine(settings) as engine, _reporting_input_errors(options):
-        created = create_tenant(engine, slug, name, admin_email, admin_password)
+        created = create_tenant(engine, slug, name, admin_email, admin_password, admin_name=admin_name)
     click.echo(str(created.id))
 
 
@@ -361,7 +368,7 @@ def user() -> None:
 @click.option("--tenant", "tenant_slug", required=True, help="Slug of the tenant.")
 @click.option("--email", required=True, help="E-mail of the user (an existing user is reused).")
 @click.option("--password", default=None, help="Password; required when the user is new.")
-@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role], case_sensitive=False))
 @click.option("--name", default=None, help="Full name of a new user.")
 def user_add(tenant_slug: str, email: str, password: str | None, role: str, name: str | None) -> None:
     """Add a user to a tenant with a role; prints the membership id."""

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     max_query_bytes: int = Field(default=100_000, alias="MAX_QUERY_BYTES", gt=0)
     introspection: bool = Field(default=True, alias="GRAPHQL_INTROSPECTION")
     graphiql: bool = Field(default=True, alias="GRAPHIQL")
+    password_hash_concurrency: int = Field(default=2, alias="PASSWORD_HASH_CONCURRENCY", gt=0)
+    throttle_account_failures: int = Field(default=10, alias="THROTTLE_ACCOUNT_FAILURES", gt=0)
+    throttle_address_failures: int = Field(default=10, alias="THROTTLE_ADDRESS_FAILURES", gt=0)
+    invitation_ttl_days: int = Field(default=7, alias="INVITATION_TTL_DAYS", gt=0)
+    throttle_window_seconds: int = Field(default=15 * 60, alias="THROTTLE_WINDOW_SECONDS", gt=0)
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     log_json: bool = Field(default=True, alias="LOG_JSON")
 

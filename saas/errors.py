@@ -32,6 +32,7 @@ class UserErrorCode(StrEnum):
     INVALID_PHONE = "INVALID_PHONE"
     TAKEN = "TAKEN"
     NOT_FOUND = "NOT_FOUND"
+    EXPIRED = "EXPIRED"
     NOT_DELETED = "NOT_DELETED"
     LAST_OWNER = "LAST_OWNER"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
@@ -74,6 +75,25 @@ class ConflictError(AppError):
 class BadUserInputError(AppError):
     code = ErrorCode.BAD_USER_INPUT
     default_message = "Invalid input"
+
+
+class RateLimitedError(AppError):
+    """Too many attempts or too much at once; `extensions.retryAfter` says in how many seconds to retry."""
+
+    code = ErrorCode.RATE_LIMITED
+    default_message = "Too many attempts; try again later"
+
+    def __init__(self, message: str | None = None, *, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+class CredentialRateLimitedError(RateLimitedError, UnauthenticatedError):
+    """A credential left unchecked because its client failed too often of late.
+
+    It is an `UnauthenticatedError` too, so that every transport refuses it where it refuses
+    a bad credential; its code is `RATE_LIMITED`.
+    """
 
 
 class QueryTooComplexError(AppError):

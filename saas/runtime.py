@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 import redis
 from sqlalchemy import Engine
 
+from saas.auth.passwords import limit_concurrent_hashes
 from saas.auth.principal import CredentialCache, Principal, authenticate, cached_principal
+from saas.auth.throttle import SignInThrottle, client_address
 from saas.config import Settings
 from saas.db.engine import create_app_engine, create_read_engine
 from saas.events.pipeline import install as install_event_pipeline
@@ -23,12 +25,21 @@ class Runtime:
     engine: Engine
     read_engine: Engine
     redis: redis.Redis
+    throttle: SignInThrottle
     plugins: PluginHost = field(default_factory=PluginHost)
     credentials: CredentialCache = field(default_factory=CredentialCache)
 
     def authenticate(self, authorization: str | None) -> Principal | None:
-        """Blocking (it may read the database): call it from a worker thread."""
-        return authenticate(self.engine, self.settings, self.credentials, authorization, PluginFeatures(self.plugins))
+        """Blocking (it may read the database): call it from a worker thread.
+
+        A client address that failed too often is refused before the check, and a refused
+        credential counts against it (`saas.auth.throttle`)."""
+        if not authorization:
+            return None  # anonymous: nothing to check, nothing to throttle
+        with self.throttle.credential_check(client_address()):
+            return authenticate(
+                self.engine, self.settings, self.credentials, authorization, PluginFeatures(self.plugins)
+            )
 
     def cached_principal(self, authorization: str | None) -> Principal | None:
         """Non-blocking: the principal if its credential was checked moments ago, else None."""
@@ -48,6 +59,8 @@ def load_plugins() -> PluginHost:
 
 
 def create_runtime(settings: Settings, database_url: str, redis_url: str, plugins: PluginHost | None = None) -> Runtime:
+    limit_concurrent_hashes(settings.password_hash_concurrency)
+    client = redis.Redis.from_url(redis_url)
     runtime = Runtime(
         plugins=plugins if plugins is not None else load_plugins(),
         settings=settings,
@@ -55,7 +68,8 @@ def create_runtime(settings: Settings, database_url: str, redis_url: str, plugin
         redis_url=redis_url,
         engine=create_app_engine(settings, database_url),
         read_engine=create_read_engine(settings, database_url),
-        redis=redis.Redis.from_url(redis_url),
+        redis=client,
+        throttle=SignInThrottle(client, redis_url, settings),
     )
     install_event_pipeline(runtime)  # outbox dispatch, webhook delivery, live notifications
     return runtime

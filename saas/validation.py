@@ -73,8 +73,8 @@ class Checker:
             self.clean.pop(field)
             self.fail(field, UserErrorCode.INVALID, f"{camel_case(field)} must be one of {', '.join(allowed)}")
 
-    def email(self, field: str) -> None:
-        self.text(field, max_length=254)
+    def email(self, field: str, *, required: bool = False) -> None:
+        self.text(field, required=required, max_length=254)
         value = self.clean.get(field)
         if value is None:
             return

@@ -28,6 +28,7 @@ from saas.runtime import Runtime, create_runtime, load_plugins
 from saas.tenancy.service import create_tenant
 
 TEST_PASSWORD = "correct horse battery"
+UNTHROTTLED = 1_000_000
 DATA_DIR = Path(__file__).resolve().parent.parent / ".data" / "test"
 
 
@@ -56,7 +57,15 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(SAAS_ENV="test", DATABASE_URL=database_url, REDIS_URL=_redis_url(), LOG_JSON=False)
+    # Every HTTP test comes from one client address ("testclient"): the per-address sign-in
+    # throttle is tested with its default limit in tests/auth/test_throttle.py.
+    return Settings(
+        SAAS_ENV="test",
+        DATABASE_URL=database_url,
+        REDIS_URL=_redis_url(),
+        LOG_JSON=False,
+        THROTTLE_ADDRESS_FAILURES=UNTHROTTLED,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -143,12 +152,32 @@ def other_owner(anonymous: GraphQLClient, other_tenant: TenantHandle) -> GraphQL
     return login(anonymous, other_tenant.owner_email, other_tenant.password, other_tenant.slug)
 
 
+INVITE = """mutation($input: AddMemberInput!) {
+  addMember(input: $input) { invitation { id } invitationToken userErrors { field code message } }
+}"""
+ACCEPT = """mutation($input: AcceptInvitationInput!) {
+  acceptInvitation(input: $input) { member { id email name role active } token userErrors { field code message } }
+}"""
+
+
+def invite(owner_client: GraphQLClient, email: str, role: str) -> str:
+    """Invite `email` with `role` (`addMember`); returns the invitation's token."""
+    result = owner_client.data(INVITE, {"input": {"email": email, "role": role.upper()}})["addMember"]
+    assert result["invitationToken"], result
+    return str(result["invitationToken"])
+
+
+def accept(client: GraphQLClient, token: str, password: str | None = TEST_PASSWORD) -> dict[str, Any]:
+    """Accept an invitation (with the client's credential, if any); returns the payload."""
+    variables: dict[str, Any] = {"token": token}
+    if password is not None:
+        variables["password"] = password
+    return client.data(ACCEPT, {"input": variables})["acceptInvitation"]
+
+
 def add_member(owner_client: GraphQLClient, tenant: TenantHandle, role: str) -> GraphQLClient:
-    """A new member of the tenant with the role, logged in."""
+    """A new member of the tenant with the role (invited, then accepted as a new account), logged in."""
     email = f"{role}-{secrets.token_hex(3)}@{tenant.slug}.example.com"
-    result = owner_client.data(
-        """mutation($input: AddMemberInput!) { addMember(input: $input) { member { id } userErrors { code } } }""",
-        {"input": {"email": email, "role": role.upper(), "password": TEST_PASSWORD}},
-    )
-    assert result["addMember"]["member"], result
+    accepted = accept(owner_client.as_token(None), invite(owner_client, email, role))
+    assert accepted["member"], accepted
     return login(owner_client, email, TEST_PASSWORD, tenant.slug)

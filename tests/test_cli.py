@@ -143,6 +143,29 @@ def test_user_add_makes_a_member_with_the_role(cli, runtime):
     assert "--email: Already a member [TAKEN]" in again.stderr
 
 
+@pytest.mark.parametrize("spelling", ["SALES", "Sales", "sales"])
+def test_user_add_takes_the_role_in_any_case(cli, runtime, spelling):
+    slug = _slug()
+    tenant_id = _create_tenant(cli, slug)
+    result = _user_add(cli, slug, f"rep@{slug}.example.com", spelling, "--password", PASSWORD)
+    assert result.exit_code == 0, result.output
+    with tenant_session(runtime.engine, tenant_id) as session:
+        membership = session.get(Membership, (tenant_id, uuid.UUID(result.stdout.strip())))
+        assert membership is not None and membership.role == "sales"
+
+
+def test_tenant_create_names_the_first_owner(cli, runtime):
+    slug = _slug()
+    result = cli(
+        "tenant", "create", "--slug", slug, "--name", "Acme Ltd", "--admin-email", f"boss@{slug}.example.com",
+        "--admin-name", "Bea Boss", "--admin-password", PASSWORD,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with tenant_session(runtime.engine, None) as session:
+        user = session.scalar(select(User).where(User.email == f"boss@{slug}.example.com"))
+        assert user is not None and user.name == "Bea Boss"
+
+
 def test_user_add_rejects_bad_input(cli):
     slug = _slug()
     _create_tenant(cli, slug)

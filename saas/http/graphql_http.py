@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from saas.errors import UnauthenticatedError
+from saas.errors import RateLimitedError, UnauthenticatedError
 from saas.http.auth import authenticate
 from saas.http.errors import (
     TransportError,
@@ -56,6 +56,10 @@ async def _serve(request: Request, state: TransportState, request_id: str, recor
     params = await _read_params(request, state)
     try:
         principal = await authenticate(state.runtime, request.headers.get("authorization"))
+    except RateLimitedError as error:  # the client failed too often of late: its credential was not checked
+        record.request_failed([{"extensions": {"code": error.code.value}}], UNAUTHENTICATED)
+        payload = error_payload(error.message, error.code, retryAfter=error.retry_after)
+        return graphql_response(payload, 429, media_type, {"Retry-After": str(error.retry_after)})
     except UnauthenticatedError as error:
         record.request_failed([{"extensions": {"code": error.code.value}}], UNAUTHENTICATED)
         payload = error_payload(error.message, error.code)

@@ -8,6 +8,7 @@ import structlog
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from saas.auth.throttle import bind_client_address, unbind_client_address
 from saas.http.errors import internal_error_response
 from saas.http.logs import get_logger
 from saas.http.metrics import OTHER, Metrics
@@ -17,7 +18,8 @@ log = get_logger("saas.http")
 
 
 class RequestContextMiddleware:
-    """Gives each request an id (header `X-Request-ID`, `request.state.request_id`, log context).
+    """Gives each request an id (header `X-Request-ID`, `request.state.request_id`, log context)
+    and names its client address for the sign-in throttle (`saas.auth.throttle`).
 
     An exception that escapes an endpoint is logged with its traceback and answered with a
     masked 500 that names the request id; internals never reach the client.
@@ -36,6 +38,8 @@ class RequestContextMiddleware:
         scope["state"] = {**scope.get("state", {}), "request_id": request_id}
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        client = scope.get("client")
+        address = bind_client_address(client[0] if client else None)  # for the sign-in throttle
         status = 500
         started = False
 
@@ -58,6 +62,7 @@ class RequestContextMiddleware:
                 with suppress(Exception):  # the socket may be closed already
                     await send({"type": "websocket.close", "code": 1011, "reason": "Internal server error"})
         finally:
+            unbind_client_address(address)
             if scope["type"] == "http":
                 path = scope["path"] if scope["path"] in self.paths else OTHER
                 self.metrics.http_requests.labels(path, str(status)).inc()

@@ -17,7 +17,7 @@ from saas.errors import NotFoundError
 from saas.plugins.host import LoadedPlugin, PluginHost
 from saas.schema.accounts.resolvers import AccountMutations, AccountQueries
 from saas.schema.accounts.sql import API_KEY
-from saas.schema.accounts.types import ApiKey
+from saas.schema.accounts.types import ApiKey, Invitation
 from saas.schema.catalog.mutations import CatalogMutations
 from saas.schema.catalog.queries import CatalogQueries
 from saas.schema.catalog.types import Product
@@ -47,6 +47,7 @@ from saas.schema.relay import from_global_id
 from saas.schema.scalars import SCALAR_MAP
 from saas.schema.webhooks.mutations import WebhookMutations
 from saas.schema.webhooks.queries import WebhookQueries
+from saas.tenancy.invitations import get_invitation
 from saas.tenancy.models import ApiKey as ApiKeyRow
 
 
@@ -79,8 +80,13 @@ async def _load_product(context: RequestContext, raw_id: uuid.UUID) -> Product:
     return Product.from_model(await context.read(catalog_service.get_product, context.require_principal(), raw_id))
 
 
+async def _load_invitation(context: RequestContext, raw_id: uuid.UUID) -> Invitation:
+    row = await context.read(get_invitation, context.require_principal(), raw_id)
+    return Invitation.from_model(row)
+
+
 # Node types read through resolvers only (no SQL mapping for the compiler yet).
-RESOLVED_NODE_TYPES: dict[str, Loader] = {"Product": _load_product}
+RESOLVED_NODE_TYPES: dict[str, Loader] = {"Product": _load_product, "Invitation": _load_invitation}
 
 
 def _node_loader(context: RequestContext, type_name: str) -> Loader | None:

@@ -1,4 +1,4 @@
-"""Tenants, users, memberships (roles) and API keys."""
+"""Tenants, users, memberships (roles), invitations and API keys."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -89,3 +91,49 @@ class ApiKey(TenantOwned, Base):
     created_at: Mapped[datetime] = created_at_column()
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Invitation(TenantOwned, Base):
+    """An invitation to join the tenant with a role, addressed to an e-mail; accepted by its owner.
+
+    The token (`inv_<tenant>_<invitation id>_<secret>`) is shown once; only a SHA-256 digest of
+    its secret is stored. At most one invitation per e-mail is open (neither accepted nor revoked).
+    """
+
+    __tablename__ = "invitations"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "invited_by_membership_id"], ["memberships.tenant_id", "memberships.id"]),
+        ForeignKeyConstraint(["tenant_id", "accepted_membership_id"], ["memberships.tenant_id", "memberships.id"]),
+        CheckConstraint("accepted_at IS NULL OR revoked_at IS NULL", name="accepted_or_revoked"),
+        Index(
+            "ix_invitations_tenant_open_email",
+            "tenant_id",
+            text("lower(email)"),
+            unique=True,
+            postgresql_where=text("accepted_at IS NULL AND revoked_at IS NULL"),
+        ),
+        Index("ix_invitations_tenant_created", "tenant_id", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, sort_order=-1
+    )
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), nullable=False)
+    secret_hash: Mapped[str] = mapped_column(String(128), nullable=False)
+    invited_by_membership_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    accepted_membership_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = created_at_column()
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    def state(self, now: datetime) -> str:
+        """`accepted`, `revoked`, `expired` or `pending`."""
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= now else "pending"

@@ -14,9 +14,20 @@ from saas.auth.passwords import hash_password
 from saas.auth.permissions import MEMBERS_MANAGE, Role, require
 from saas.auth.principal import Principal
 from saas.errors import FieldError, InputInvalid, NotFoundError, UserErrorCode
-from saas.tenancy.models import Membership, Tenant, User
+from saas.events.catalog import register_event_types
+from saas.events.outbox import emit_event
+from saas.tenancy.models import Invitation, Membership, Tenant, User
 from saas.tenancy.session import tenant_session
 from saas.validation import Checker
+
+register_event_types(
+    "member.added",
+    "member.role_changed",
+    "member.removed",
+    "invitation.created",
+    "invitation.revoked",
+    "invitation.accepted",
+)
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 MIN_PASSWORD_LENGTH = 10
@@ -51,14 +62,23 @@ def find_or_create_user(session: Session, email: str, password: str | None, name
     return user
 
 
-def create_tenant(engine: Engine, slug: str, name: str, admin_email: str, admin_password: str) -> Tenant:
-    """A new tenant with its first owner (the operator's `saas tenant create`)."""
-    check = Checker({"slug": slug, "name": name, "email": admin_email, "password": admin_password})
+def create_tenant(
+    engine: Engine, slug: str, name: str, admin_email: str, admin_password: str, *, admin_name: str | None = None
+) -> Tenant:
+    """A new tenant with its first owner (the operator's `saas tenant create`).
+
+    An existing user with the e-mail becomes the owner as they are (password and name unchanged):
+    only operators create tenants, and they may see every account.
+    """
+    check = Checker(
+        {"slug": slug, "name": name, "email": admin_email, "password": admin_password, "admin_name": admin_name}
+    )
     check.text("slug", required=True, max_length=63)
     if "slug" in check.clean and not SLUG_PATTERN.match(check.clean["slug"]):
         check.fail("slug", UserErrorCode.INVALID, "slug must be lowercase letters, digits and dashes")
     check.text("name", required=True, max_length=200)
-    check.email("email")
+    check.email("email", required=True)
+    check.text("admin_name", max_length=200)
     check_password(check)
     clean = check.done()
     tenant_id = uuid.uuid4()
@@ -68,42 +88,62 @@ def create_tenant(engine: Engine, slug: str, name: str, admin_email: str, admin_
         tenant = Tenant(id=tenant_id, slug=clean["slug"], name=clean["name"])
         session.add(tenant)
         session.flush()
-        user = find_or_create_user(session, clean["email"], clean["password"], None)
+        user = find_or_create_user(session, clean["email"], clean["password"], clean.get("admin_name"))
         session.add(Membership(id=uuid.uuid4(), tenant_id=tenant_id, user_id=user.id, role=Role.OWNER.value))
     return tenant
 
 
 def add_member(session: Session, principal: Principal, data: dict[str, Any]) -> Membership:
+    """Add a user directly, for operators (`saas user add`, demo data): an existing user as they
+    are, a new one with the given password. Tenant admins invite instead (`invite_member`):
+    only an operator may see and add accounts of other tenants."""
     require(principal.permissions, MEMBERS_MANAGE)
     check = Checker(data)
-    check.email("email")
-    if "email" not in check.clean and "email" not in {e.field[-1] for e in check.errors}:
-        check.fail("email", UserErrorCode.REQUIRED, "email is required")
+    check.email("email", required=True)
     _check_role(check)
     check.text("name", max_length=200)
     if data.get("password") is not None:
         check_password(check)
     clean = check.done()
-    _forbid_owner_grant(principal, clean["role"])
+    forbid_owner_grant(principal, clean["role"])
     user = find_or_create_user(session, clean["email"], clean.get("password"), clean.get("name"))
+    return join(session, principal, user, clean["role"], ["input", "email"])
+
+
+def join(session: Session, actor: Principal, user: User, role: str, field: list[str]) -> Membership:
+    """Make `user` an active member with `role`: a new membership, or their ended one again
+    (its token generation moved on when it ended, so old tokens stay dead). TAKEN on `field`
+    if they are an active member already."""
     existing = session.scalar(select(Membership).where(Membership.user_id == user.id))
     if existing is not None and existing.is_active:
-        raise InputInvalid([FieldError(["input", "email"], UserErrorCode.TAKEN, "Already a member")])
+        raise InputInvalid([FieldError(field, UserErrorCode.TAKEN, "Already a member")])
     if existing is not None:
         before = snapshot(existing)
-        existing.is_active, existing.role = True, clean["role"]
+        existing.is_active, existing.role = True, role
         session.flush()
-        record_change(session, principal, "member.added", "Member", existing.id, before, snapshot(existing))
+        record_member_change(session, actor, "member.added", existing, before)
         return existing
-    membership = Membership(id=uuid.uuid4(), user_id=user.id, role=clean["role"])
+    membership = Membership(id=uuid.uuid4(), user_id=user.id, role=role)
     session.add(membership)
     session.flush()
     session.refresh(membership)
-    record_change(session, principal, "member.added", "Member", membership.id, None, snapshot(membership))
+    record_member_change(session, actor, "member.added", membership, None)
     return membership
 
 
-def _forbid_owner_grant(principal: Principal, role: str) -> None:
+def record_member_change(
+    session: Session, actor: Principal, action: str, row: Membership | Invitation, before: dict[str, Any] | None
+) -> None:
+    """The audit entry and the domain event of a change of a member or an invitation (outbox,
+    same transaction); `action` names both."""
+    after = snapshot(row)
+    kind = type(row).__name__
+    entity = "Member" if kind == "Membership" else kind
+    record_change(session, actor, action, entity, row.id, before, after)
+    emit_event(session, action, {f"{entity.lower()}_id": str(row.id), entity.lower(): after})
+
+
+def forbid_owner_grant(principal: Principal, role: str) -> None:
     if role == Role.OWNER.value and principal.role != Role.OWNER:
         raise InputInvalid([FieldError(["input", "role"], UserErrorCode.INVALID, "Only an owner can make owners")])
 
@@ -118,14 +158,21 @@ def get_member(session: Session, membership_id: uuid.UUID) -> Membership:
 
 
 def _ensure_owner_remains(session: Session, membership: Membership) -> None:
+    """Refuse to demote or remove the tenant's last owner, also when owners change at the same moment.
+
+    The tenant's active owner rows are locked (`SELECT … FOR UPDATE`) until the transaction
+    ends, so two changes of owners in one tenant happen one after the other: the second waits,
+    then PostgreSQL re-reads the locked rows (an owner demoted meanwhile no longer matches) and
+    the second change sees the first one's result. Other tenants' owners are not locked.
+    """
     if membership.role != Role.OWNER.value:
         return
-    owners = session.scalar(
-        select(func.count())
-        .select_from(Membership)
-        .where(Membership.role == Role.OWNER.value, Membership.is_active.is_(True), Membership.id != membership.id)
-    )
-    if not owners:
+    owners = session.scalars(
+        select(Membership.id)
+        .where(Membership.role == Role.OWNER.value, Membership.is_active.is_(True))
+        .with_for_update()
+    ).all()
+    if not set(owners) - {membership.id}:
         raise InputInvalid([FieldError(["input", "id"], UserErrorCode.LAST_OWNER, "A tenant keeps at least one owner")])
 
 
@@ -137,13 +184,13 @@ def update_member_role(session: Session, principal: Principal, membership_id: uu
     membership = get_member(session, membership_id)
     if membership.role == Role.OWNER.value and principal.role != Role.OWNER:
         raise InputInvalid([FieldError(["input", "id"], UserErrorCode.INVALID, "Only an owner can change an owner")])
-    _forbid_owner_grant(principal, clean["role"])
+    forbid_owner_grant(principal, clean["role"])
     if clean["role"] != Role.OWNER.value:
         _ensure_owner_remains(session, membership)
     before = snapshot(membership)
     membership.role = clean["role"]
     session.flush()
-    record_change(session, principal, "member.role_changed", "Member", membership.id, before, snapshot(membership))
+    record_member_change(session, principal, "member.role_changed", membership, before)
     return membership
 
 
@@ -157,5 +204,5 @@ def remove_member(session: Session, principal: Principal, membership_id: uuid.UU
     membership.is_active = False
     membership.token_generation += 1
     session.flush()
-    record_change(session, principal, "member.removed", "Member", membership.id, before, snapshot(membership))
+    record_member_change(session, principal, "member.removed", membership, before)
     return membership

@@ -57,8 +57,17 @@ CUSTOMERS = """query Customers($first: Int, $after: String, $filter: CustomerFil
 ME = "{ me { email role permissions member { id email role } tenant { id slug } } }"
 MEMBERS = "{ members { id email role active } }"
 ADD_MEMBER = f"""mutation AddMember($input: AddMemberInput!) {{
-  addMember(input: $input) {{ member {{ id email role active }} {USER_ERRORS} }}
+  addMember(input: $input) {{ invitation {{ id email name role state }} invitationToken {USER_ERRORS} }}
 }}"""
+ACCEPT_INVITATION = f"""mutation Accept($input: AcceptInvitationInput!) {{
+  acceptInvitation(input: $input) {{ member {{ id email name role active }} token {USER_ERRORS} }}
+}}"""
+REVOKE_INVITATION = f"""mutation RevokeInvitation($input: RevokeInvitationInput!) {{
+  revokeInvitation(input: $input) {{ invitation {{ id state revokedAt }} {USER_ERRORS} }}
+}}"""
+INVITATIONS = """query Invitations($state: InvitationState) {
+  invitations(state: $state) { id email name role state createdAt expiresAt acceptedAt revokedAt invitedBy { id } }
+}"""
 UPDATE_MEMBER_ROLE = f"""mutation UpdateRole($input: UpdateMemberRoleInput!) {{
   updateMemberRole(input: $input) {{ member {{ id email role }} {USER_ERRORS} }}
 }}"""
@@ -132,7 +141,7 @@ def count_rows(runtime: Runtime, tenant_id: uuid.UUID, table: str, where: str = 
 def snapshot_counts(runtime: Runtime, tenant_id: uuid.UUID) -> dict[str, int]:
     return {
         table: count_rows(runtime, tenant_id, table)
-        for table in ("customers", "contacts", "audit_log", "memberships", "api_keys")
+        for table in ("customers", "contacts", "audit_log", "memberships", "api_keys", "invitations")
     }
 
 

@@ -9,7 +9,7 @@ import jwt
 import pytest
 
 from saas.auth.tokens import issue_token, read_token
-from tests.conftest import LOGIN, TEST_PASSWORD, add_member, login
+from tests.conftest import LOGIN, TEST_PASSWORD, accept, add_member, invite, login
 from tests.schema.helpers import (
     ADD_MEMBER,
     AUDIT_LOG,
@@ -83,12 +83,10 @@ def test_bad_credentials_all_look_the_same(anonymous: Any, tenant: Any, other_te
 
 
 def test_removed_member_cannot_log_in(owner: Any, tenant: Any, anonymous: Any) -> None:
-    email = f"leaver-{secrets.token_hex(3)}@{tenant.slug}.example.com"
-    member = owner.data(ADD_MEMBER, {"input": {"email": email, "role": "SALES", "password": TEST_PASSWORD}})[
-        "addMember"
-    ]["member"]
+    leaver = add_member(owner, tenant, "sales")
+    email, member_id = leaver.data(ME)["me"]["email"], my_member_id(leaver)
     assert _login(anonymous, email, TEST_PASSWORD, tenant.slug)["token"]
-    owner.data(REMOVE_MEMBER, {"input": {"id": member["id"]}})
+    owner.data(REMOVE_MEMBER, {"input": {"id": member_id}})
     answer = _login(anonymous, email, TEST_PASSWORD, tenant.slug)
     assert answer["token"] is None
     assert [e["code"] for e in answer["userErrors"]] == ["INVALID_CREDENTIALS"]
@@ -159,9 +157,9 @@ def test_cached_membership_does_not_accept_a_token_with_other_claims(
 def test_user_in_two_tenants_gets_a_token_for_each_and_sees_each_tenants_data(
     owner: Any, other_owner: Any, tenant: Any, other_tenant: Any, anonymous: Any, runtime: Any
 ) -> None:
-    # the owner of `tenant` joins `other_tenant` as a viewer (an existing user: no password needed)
-    added = other_owner.data(ADD_MEMBER, {"input": {"email": tenant.owner_email, "role": "VIEWER"}})["addMember"]
-    assert added["userErrors"] == [] and added["member"]["role"] == "VIEWER"
+    # the owner of `tenant` is invited to `other_tenant` as a viewer and accepts, signed in as themselves
+    accepted = accept(owner, invite(other_owner, tenant.owner_email, "viewer"), password=None)
+    assert accepted["userErrors"] == [] and accepted["member"]["role"] == "VIEWER"
     mine = create_customer(owner, name="In the first tenant")
     theirs = create_customer(other_owner, name="In the second tenant")
 
@@ -414,13 +412,7 @@ def test_only_owners_and_admins_manage_members_keys_and_audit(owner: Any, tenant
     operations = [
         (
             ADD_MEMBER,
-            {
-                "input": {
-                    "email": f"n-{secrets.token_hex(3)}@x.example.com",
-                    "role": "VIEWER",
-                    "password": TEST_PASSWORD,
-                }
-            },
+            {"input": {"email": f"n-{secrets.token_hex(3)}@x.example.com", "role": "VIEWER"}},
         ),
         (UPDATE_ROLE, {"input": {"id": victim, "role": "VIEWER"}}),
         (REMOVE_MEMBER, {"input": {"id": victim}}),
@@ -446,10 +438,10 @@ def test_manager_cannot_read_the_audit_log(owner: Any, tenant: Any) -> None:
 def test_admin_manages_members(owner: Any, tenant: Any) -> None:
     admin = add_member(owner, tenant, "admin")
     email = f"new-{secrets.token_hex(3)}@{tenant.slug}.example.com"
-    added = admin.data(
-        ADD_MEMBER, {"input": {"email": email, "role": "SALES", "password": TEST_PASSWORD, "name": "New Rep"}}
-    )["addMember"]
-    assert added["userErrors"] == [] and added["member"]["role"] == "SALES"
+    invited = admin.data(ADD_MEMBER, {"input": {"email": email, "role": "SALES", "name": "New Rep"}})["addMember"]
+    assert invited["userErrors"] == [] and invited["invitation"]["role"] == "SALES"
+    added = accept(admin.as_token(None), invited["invitationToken"])
+    assert added["userErrors"] == [] and added["member"]["role"] == "SALES" and added["member"]["name"] == "New Rep"
     changed = admin.data(UPDATE_ROLE, {"input": {"id": added["member"]["id"], "role": "MANAGER"}})["updateMemberRole"]
     assert changed["member"]["role"] == "MANAGER"
     removed = admin.data(REMOVE_MEMBER, {"input": {"id": added["member"]["id"]}})["removeMember"]
@@ -461,10 +453,7 @@ def test_admin_cannot_make_or_touch_owners(owner: Any, tenant: Any, counts: Any)
     sales = my_member_id(add_member(owner, tenant, "sales"))
     owner_id = my_member_id(owner)
     before = counts()
-    add = admin.execute(
-        ADD_MEMBER,
-        {"input": {"email": f"o-{secrets.token_hex(3)}@x.example.com", "role": "OWNER", "password": TEST_PASSWORD}},
-    )
+    add = admin.execute(ADD_MEMBER, {"input": {"email": f"o-{secrets.token_hex(3)}@x.example.com", "role": "OWNER"}})
     assert [(e["field"], e["code"]) for e in user_errors(add, "addMember")] == [(["input", "role"], "INVALID")]
     promote = admin.execute(UPDATE_ROLE, {"input": {"id": sales, "role": "OWNER"}})
     assert [(e["field"], e["code"]) for e in user_errors(promote, "updateMemberRole")] == [
@@ -507,15 +496,10 @@ def test_owner_can_make_owners_and_the_last_owner_stays(owner: Any, tenant: Any,
 @pytest.mark.parametrize(
     ("input_", "expected"),
     [
-        (
-            {"email": "not-an-email", "role": "SALES", "password": TEST_PASSWORD},
-            [(["input", "email"], "INVALID_EMAIL")],
-        ),
-        ({"email": "new-user@x.example.com", "role": "SALES"}, [(["input", "password"], "REQUIRED")]),
-        (
-            {"email": "new-user@x.example.com", "role": "SALES", "password": "short"},
-            [(["input", "password"], "TOO_SHORT")],
-        ),
+        ({"email": "not-an-email", "role": "SALES"}, [(["input", "email"], "INVALID_EMAIL")]),
+        ({"email": "", "role": "OWNER", "name": ""}, [(["input", "email"], "REQUIRED")]),
+        ({"email": "   ", "role": "SALES"}, [(["input", "email"], "REQUIRED")]),
+        ({"email": "new-user@x.example.com", "role": "SALES", "name": "x" * 201}, [(["input", "name"], "TOO_LONG")]),
     ],
 )
 def test_add_member_bad_input(owner: Any, counts: Any, input_: dict[str, Any], expected: list[Any]) -> None:
@@ -577,7 +561,7 @@ def test_old_token_stays_dead_after_the_member_is_re_added(owner: Any, tenant: A
     email = sales.data(ME)["me"]["email"]
     owner.data(REMOVE_MEMBER, {"input": {"id": my_member_id(sales)}})
     assert auth_error_code(sales, ME) == "UNAUTHENTICATED"
-    owner.data(ADD_MEMBER, {"input": {"email": email, "role": "SALES"}})
+    assert accept(owner.as_token(None), invite(owner, email, "sales"))["member"]["active"]
     assert auth_error_code(sales, ME) == "UNAUTHENTICATED"
 
 
@@ -585,7 +569,8 @@ def test_re_added_member_can_log_in_again(owner: Any, tenant: Any, anonymous: An
     sales = add_member(owner, tenant, "sales")
     email = sales.data(ME)["me"]["email"]
     owner.data(REMOVE_MEMBER, {"input": {"id": my_member_id(sales)}})
-    readded = owner.data(ADD_MEMBER, {"input": {"email": email, "role": "VIEWER"}})["addMember"]
+    readded = accept(owner.as_token(None), invite(owner, email, "viewer"))
     assert readded["userErrors"] == [] and readded["member"]["role"] == "VIEWER" and readded["member"]["active"]
+    assert readded["member"]["id"] == my_member_id(sales.as_token(readded["token"]))  # the same membership again
     assert login(anonymous, email, TEST_PASSWORD, tenant.slug).data(ME)["me"]["role"] == "VIEWER"
     assert raw_id(readded["member"]["id"])

@@ -14,6 +14,7 @@ from tests.schema.helpers import (
     CREATE_CUSTOMER,
     DELETE_CONTACT,
     DELETE_CUSTOMER,
+    ME,
     RESTORE_CUSTOMER,
     REVOKE_API_KEY,
     UPDATE_CONTACT,
@@ -175,8 +176,16 @@ def test_member_and_api_key_changes_are_logged(owner: Any, tenant: Any) -> None:
     key = owner.data(CREATE_API_KEY, {"input": {"name": "k", "scopes": ["customers:read"]}})["createApiKey"]["apiKey"]
     owner.data(REVOKE_API_KEY, {"input": {"id": key["id"]}})
     log = entries(owner)
-    assert [e["action"] for e in log] == ["api_key.revoked", "api_key.created", "member.role_changed", "member.added"]
-    assert all(e["actor"] == tenant.owner_email for e in log)
+    assert [e["action"] for e in log] == [
+        "api_key.revoked",
+        "api_key.created",
+        "member.role_changed",
+        "invitation.accepted",
+        "member.added",
+        "invitation.created",
+    ]
+    invitee = sales.data(ME)["me"]["email"]
+    assert [e["actor"] for e in log] == [tenant.owner_email] * 3 + [invitee, invitee, tenant.owner_email]
     role_changed = log[2]
     assert (role_changed["before"]["role"], role_changed["after"]["role"]) == ("sales", "viewer")
     assert [e["action"] for e in entries(owner, entityId=key["id"])] == ["api_key.revoked", "api_key.created"]

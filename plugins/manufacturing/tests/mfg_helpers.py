@@ -17,7 +17,10 @@ LEVEL = "productId warehouseId onHand reserved available lowStockThreshold"
 ORDER = "id status currency total customerId warehouseId placedThroughPortal version lines { productId quantity unitPrice lineTotal }"
 SHIPMENT = "id status carrier trackingNumber orderId events { status description }"
 
-ADD_MEMBER = "mutation($input: AddMemberInput!) { addMember(input: $input) { member { id } userErrors { code } } }"
+ADD_MEMBER = "mutation($input: AddMemberInput!) { addMember(input: $input) { invitationToken userErrors { code } } }"
+ACCEPT = (
+    "mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { member { id } userErrors { code } } }"
+)
 ENABLE = f"""mutation($input: EnablePluginInput!) {{ enablePlugin(input: $input) {{ plugin {{ name enabled settings }} {USER_ERRORS} }} }}"""
 DISABLE = f"""mutation($input: DisablePluginInput!) {{ disablePlugin(input: $input) {{ plugin {{ enabled }} {USER_ERRORS} }} }}"""
 CREATE_PRODUCT = f"""mutation($input: CreateProductInput!) {{ createProduct(input: $input) {{ product {{ id sku }} {USER_ERRORS} }} }}"""
@@ -52,13 +55,15 @@ SHIPMENT_UPDATED = "subscription($s: ID) { shipmentUpdated(shipmentId: $s) { shi
 
 
 def add_member(client: Any, tenant: PluginTestTenant, role: str) -> Any:
-    """A new member of `tenant` with `role`, logged in."""
+    """A new member of `tenant` with `role` (invited, then accepted as a new account), logged in."""
     from saas.plugin_api.testing import TEST_PASSWORD
 
     email = f"{role}-{secrets.token_hex(3)}@{tenant.slug}.example.com"
-    variables = {"input": {"email": email, "role": role.upper(), "password": TEST_PASSWORD}}
-    payload = client.data(ADD_MEMBER, variables)["addMember"]
-    assert payload["member"], payload
+    invited = client.data(ADD_MEMBER, {"input": {"email": email, "role": role.upper()}})["addMember"]
+    assert invited["invitationToken"], invited
+    variables = {"input": {"token": invited["invitationToken"], "password": TEST_PASSWORD}}
+    accepted = client.as_token(None).data(ACCEPT, variables)["acceptInvitation"]
+    assert accepted["member"], accepted
     return client.login(email, TEST_PASSWORD, tenant.slug)
 
 

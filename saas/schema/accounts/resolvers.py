@@ -1,8 +1,10 @@
-"""Accounts queries and mutations: login, me, members, API keys, audit log."""
+"""Accounts queries and mutations: login, me, members and invitations, API keys, audit log."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -15,11 +17,22 @@ from saas.auth import api_keys
 from saas.auth.login import login as login_service
 from saas.auth.permissions import AUDIT_READ, MEMBERS_READ, require
 from saas.auth.principal import Principal
-from saas.schema.accounts.types import ApiKey, AuditEntry, AuditEntryConnection, AuditEntryEdge, Me, Tenant
+from saas.auth.throttle import client_address
+from saas.schema.accounts.types import (
+    ApiKey,
+    AuditEntry,
+    AuditEntryConnection,
+    AuditEntryEdge,
+    Invitation,
+    InvitationState,
+    Me,
+    Tenant,
+)
 from saas.schema.common import PageInfo, UserError, provided, run_mutation
 from saas.schema.context import RequestContext
 from saas.schema.customers.types import Member, Role
 from saas.schema.relay import decode_cursor, decode_id, encode_cursor, from_global_id, page_size
+from saas.tenancy import invitations
 from saas.tenancy import service as tenancy
 from saas.tenancy.models import ApiKey as ApiKeyRow
 from saas.tenancy.models import Membership
@@ -44,8 +57,24 @@ class LoginPayload:
 class AddMemberInput:
     email: str
     role: Role
-    name: str | None = strawberry.UNSET
-    password: str | None = strawberry.field(default=strawberry.UNSET, description="Needed when the user is new.")
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The name a new account gets unless the invitee gives one."
+    )
+
+
+@strawberry.input
+class AcceptInvitationInput:
+    token: str = strawberry.field(description="The invitation's token, as addMember returned it.")
+    password: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Without a credential: the password of the e-mail's account, or of the new account.",
+    )
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="The name of a new account.")
+
+
+@strawberry.input
+class RevokeInvitationInput:
+    id: strawberry.ID
 
 
 @strawberry.input
@@ -66,8 +95,25 @@ class MemberPayload:
 
 
 @strawberry.type
-class AddMemberPayload(MemberPayload):
-    pass
+class AddMemberPayload:
+    invitation: Invitation | None = None
+    invitation_token: str | None = strawberry.field(
+        default=None, description="The token to hand to the invitee (acceptInvitation); shown only this once."
+    )
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class AcceptInvitationPayload:
+    member: Member | None = strawberry.field(default=None, description="The new membership.")
+    token: str | None = strawberry.field(default=None, description="A bearer token for the new membership.")
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class RevokeInvitationPayload:
+    invitation: Invitation | None = None
+    user_errors: list[UserError]
 
 
 @strawberry.type
@@ -128,6 +174,10 @@ def _members(session: Session, principal: Principal) -> list[Member]:
     return [Member.from_model(row) for row in rows]
 
 
+def _invitations(session: Session, principal: Principal, state: str | None) -> list[Invitation]:
+    return [Invitation.from_model(row) for row in invitations.list_invitations(session, principal, state)]
+
+
 def _api_keys(session: Session, principal: Principal) -> list[ApiKey]:
     require(principal.permissions, api_keys.API_KEYS_MANAGE)
     rows = session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at, ApiKeyRow.id))
@@ -161,6 +211,13 @@ class AccountQueries:
     async def members(self, info: Info[RequestContext, None]) -> list[Member]:
         return await info.context.read(_members, info.context.require_principal())
 
+    @strawberry.field(description="The tenant's invitations, newest first: the pending ones unless a state is given.")
+    async def invitations(
+        self, info: Info[RequestContext, None], state: InvitationState | None = InvitationState.PENDING
+    ) -> list[Invitation]:
+        principal = info.context.require_principal()
+        return await info.context.read(_invitations, principal, state.value if state else None)
+
     @strawberry.field(description="The tenant's API keys (never their secrets).")
     async def api_keys(self, info: Info[RequestContext, None]) -> list[ApiKey]:
         return await info.context.read(_api_keys, info.context.require_principal())
@@ -182,29 +239,83 @@ class AccountQueries:
 
 @strawberry.type
 class AccountMutations:
-    @strawberry.mutation(description="Exchange e-mail, password and tenant slug for a bearer token.")
+    @strawberry.mutation(
+        description="Exchange e-mail, password and tenant slug for a bearer token. "
+        "RATE_LIMITED (with retryAfter) after too many failures for the account or the client address."
+    )
     async def login(self, info: Info[RequestContext, None], input: LoginInput) -> LoginPayload:
         runtime = info.context.runtime
 
+        address = client_address()
+
         async def run() -> dict[str, Any]:
             result = await info.context.global_work(
-                login_service, runtime.engine, runtime.settings, input.email, input.password, input.tenant
+                partial(login_service, throttle=runtime.throttle, address=address),
+                runtime.engine,
+                runtime.settings,
+                input.email,
+                input.password,
+                input.tenant,
             )
             return {"token": result.token, "member": Member.from_model(result.membership)}
 
         return await run_mutation(run, LoginPayload)
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Invite a person by e-mail: they join when they accept (acceptInvitation). "
+        "The answer is the same whether or not the e-mail has an account elsewhere."
+    )
     async def add_member(self, info: Info[RequestContext, None], input: AddMemberInput) -> AddMemberPayload:
         context = info.context
         data = provided(input)
         data["role"] = input.role.value
+        ttl = timedelta(days=context.runtime.settings.invitation_ttl_days)
 
         async def run() -> dict[str, Any]:
-            row = await context.write(tenancy.add_member, context.require_principal(), data)
-            return {"member": Member.from_model(row)}
+            row, token = await context.write(invitations.invite_member, context.require_principal(), data, ttl)
+            return {"invitation": Invitation.from_model(row), "invitation_token": token}
 
         return await run_mutation(run, AddMemberPayload)
+
+    @strawberry.mutation(
+        description="Join a tenant with an invitation: signed in as the invited e-mail's user (a token of "
+        "any tenant), or without a credential by giving that account's password (or a new account's)."
+    )
+    async def accept_invitation(
+        self, info: Info[RequestContext, None], input: AcceptInvitationInput
+    ) -> AcceptInvitationPayload:
+        context = info.context
+        runtime = context.runtime
+        address = client_address()
+
+        async def run() -> dict[str, Any]:
+            accepted = await context.global_work(
+                partial(
+                    invitations.accept_invitation,
+                    principal=context.principal,
+                    throttle=runtime.throttle,
+                    address=address,
+                ),
+                runtime.engine,
+                runtime.settings,
+                provided(input),
+            )
+            return {"member": Member.from_model(accepted.membership), "token": accepted.token}
+
+        return await run_mutation(run, AcceptInvitationPayload)
+
+    @strawberry.mutation(description="The invitation's token stops working at once.")
+    async def revoke_invitation(
+        self, info: Info[RequestContext, None], input: RevokeInvitationInput
+    ) -> RevokeInvitationPayload:
+        context = info.context
+        invitation_id = decode_id(input.id, "Invitation")
+
+        async def run() -> dict[str, Any]:
+            row = await context.write(invitations.revoke_invitation, context.require_principal(), invitation_id)
+            return {"invitation": Invitation.from_model(row)}
+
+        return await run_mutation(run, RevokeInvitationPayload)
 
     @strawberry.mutation
     async def update_member_role(

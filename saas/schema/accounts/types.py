@@ -1,18 +1,24 @@
-"""GraphQL types of the caller, tenants, API keys and audit entries."""
+"""GraphQL types of the caller, tenants, invitations, API keys and audit entries."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
+from enum import Enum
 from typing import cast
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types import Info
 
 from saas.audit.models import AuditEntry as AuditRow
 from saas.schema.common import Node, PageInfo
+from saas.schema.context import RequestContext
+from saas.schema.customers.dataloaders import member_loader
 from saas.schema.customers.types import Member, Role
 from saas.schema.relay import to_global_id
 from saas.tenancy.models import ApiKey as ApiKeyRow
+from saas.tenancy.models import Invitation as InvitationRow
 from saas.tenancy.models import Tenant as TenantRow
 
 
@@ -93,3 +99,46 @@ class AuditEntryEdge:
 class AuditEntryConnection:
     edges: list[AuditEntryEdge]
     page_info: PageInfo
+
+
+@strawberry.enum(description="Where an invitation stands.")
+class InvitationState(Enum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+@strawberry.type(description="An invitation to join the tenant, addressed to an e-mail (see acceptInvitation).")
+class Invitation(Node):
+    email: str
+    name: str | None = strawberry.field(description="The name a new account gets unless the invitee gives one.")
+    role: Role
+    state: InvitationState
+    created_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None
+    revoked_at: datetime | None
+    invited_by_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(description="Who invited; null when an operator did.")
+    async def invited_by(self, info: Info[RequestContext, None]) -> Member | None:
+        if self.invited_by_id is None:
+            return None
+        member: Member | None = await member_loader(info.context).load(self.invited_by_id)
+        return member
+
+    @classmethod
+    def from_model(cls, row: InvitationRow) -> Invitation:
+        return cls(
+            id=strawberry.ID(to_global_id("Invitation", row.id)),
+            email=row.email,
+            name=row.name,
+            role=Role(row.role),
+            state=InvitationState(row.state(datetime.now(UTC))),
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            accepted_at=row.accepted_at,
+            revoked_at=row.revoked_at,
+            invited_by_id=row.invited_by_membership_id,
+        )
