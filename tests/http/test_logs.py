@@ -172,14 +172,18 @@ def test_no_secret_reaches_the_logs_when_requests_fail(
             answer = client.post("/graphql", json={"query": LOGIN_MUTATION, "variables": {"input": login}})
             assert answer.json()["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
             # An API key that cannot be checked.
-            assert client.post("/graphql", json={"query": "{ me { email } }"}, headers=bearer(api_key)).status_code == 500
+            assert (
+                client.post("/graphql", json={"query": "{ me { email } }"}, headers=bearer(api_key)).status_code == 500
+            )
             # A resolver that fails (the token is cached, the database is not there).
             answer = client.post("/graphql", json={"query": "{ customers { totalCount } }"}, headers=bearer(token))
             assert answer.json()["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
         # Bad SQL parameters: the statement fails in PostgreSQL, its parameters must not be logged.
         with pytest.raises(DBAPIError), up.engine.connect() as conn:
             try:
-                conn.execute(text("SELECT length(:text) + CAST(:n AS smallint)"), {"text": found["sql_parameter"], "n": 10**6})
+                conn.execute(
+                    text("SELECT length(:text) + CAST(:n AS smallint)"), {"text": found["sql_parameter"], "n": 10**6}
+                )
             except DBAPIError:
                 get_logger("tests").exception("statement_failed", settings=repr(down.settings))
                 raise
@@ -188,7 +192,9 @@ def test_no_secret_reaches_the_logs_when_requests_fail(
         down.close()
 
     output = capsys.readouterr().out
-    assert output.count("OperationalError") >= 3 and "NumericValueOutOfRange" in output, output  # the failures were logged, tracebacks included
+    assert output.count("OperationalError") >= 3 and "NumericValueOutOfRange" in output, (
+        output
+    )  # the failures were logged, tracebacks included
     _, claims, signature = token.split(".")
     watched = {**found, "token claims": claims, "token signature": signature}
     leaked = sorted(name for name, value in watched.items() if appears(value, output))
