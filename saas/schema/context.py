@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -44,13 +45,25 @@ class RequestContext:
         return self._session
 
     async def read(self, work: Callable[..., T], *args: Any) -> T:
-        """Run `work(session, *args)` on the request's tenant-bound session."""
+        """Run `work(session, *args)` on the request's tenant-bound session.
+
+        The read transaction stays open until the request ends: one snapshot per request. If
+        its first statement finds the connection dropped by PostgreSQL (a restart, a failover),
+        SQLAlchemy invalidates the pool and the read runs once more on a fresh connection: no
+        snapshot had been taken yet, so nothing the request saw changes."""
         async with self._lock:
             return await run_in_threadpool(self._read_sync, work, *args)
 
     def _read_sync(self, work: Callable[..., T], *args: Any) -> T:
-        # The read transaction stays open until the request ends: one snapshot per request.
-        return work(self._tenant_session(), *args)
+        session = self._tenant_session()
+        fresh = not session.in_transaction()
+        try:
+            return work(session, *args)
+        except DBAPIError as error:
+            if not (fresh and error.connection_invalidated):
+                raise
+            session.rollback()
+            return work(session, *args)
 
     async def write(self, work: Callable[..., T], *args: Any) -> T:
         """Run `work(session, *args)` in its own transaction: committed if it returns, else rolled back."""
