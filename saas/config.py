@@ -17,16 +17,19 @@ class ConfigurationError(RuntimeError):
 
 
 class Settings(BaseSettings):
+    """The deployment's settings. Values that hold credentials (the URLs may embed passwords)
+    stay out of `repr`, so that a settings object in a log line or an error shows no secret."""
+
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
     environment: Literal["development", "test", "production"] = Field(default="development", alias="SAAS_ENV")
-    database_url: str | None = Field(default=None, alias="DATABASE_URL")
-    redis_url: str | None = Field(default=None, alias="REDIS_URL")
+    database_url: str | None = Field(default=None, alias="DATABASE_URL", repr=False)
+    redis_url: str | None = Field(default=None, alias="REDIS_URL", repr=False)
     data_dir: Path = Field(default=Path(".data"), alias="SAAS_DATA_DIR")
-    secret_key: str = Field(default=DEVELOPMENT_SECRET, alias="SECRET_KEY")
+    secret_key: str = Field(default=DEVELOPMENT_SECRET, alias="SECRET_KEY", repr=False)
     token_ttl_seconds: int = Field(default=12 * 3600, alias="TOKEN_TTL_SECONDS", gt=0)
     app_role: str = Field(default="saas_app", alias="SAAS_APP_ROLE")
-    app_role_password: str = Field(default="saas_app", alias="SAAS_APP_ROLE_PASSWORD")
+    app_role_password: str = Field(default="saas_app", alias="SAAS_APP_ROLE_PASSWORD", repr=False)
     db_pool_size: int = Field(default=20, alias="DB_POOL_SIZE", gt=0)
     max_page_size: int = Field(default=100, alias="MAX_PAGE_SIZE", gt=0)
     max_query_depth: int = Field(default=12, alias="MAX_QUERY_DEPTH", gt=0)

@@ -18,6 +18,7 @@ class ErrorCode(StrEnum):
     PLUGIN_NOT_ENABLED = "PLUGIN_NOT_ENABLED"
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    SUBSCRIPTION_INTERRUPTED = "SUBSCRIPTION_INTERRUPTED"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 
@@ -99,6 +100,16 @@ class CredentialRateLimitedError(RateLimitedError, UnauthenticatedError):
 class QueryTooComplexError(AppError):
     code = ErrorCode.QUERY_TOO_COMPLEX
     default_message = "Query is too complex"
+
+
+class SubscriptionInterrupted(AppError):
+    """A live subscription lost its event source (Redis went away, or the client fell behind).
+
+    Nothing the client did was wrong and nothing is broken for good: subscribing again picks
+    up from now on (events in between are in the lists and the audit log)."""
+
+    code = ErrorCode.SUBSCRIPTION_INTERRUPTED
+    default_message = "The live subscription was interrupted; subscribe again"
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ import redis
 import redis.asyncio as aioredis
 from prometheus_client import Gauge
 
+from saas.errors import SubscriptionInterrupted
+
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 1_000
@@ -28,8 +30,11 @@ LISTENERS = Gauge("realtime_listeners", "Live subscriptions of this process list
 _CLOSED = object()
 
 
-class SubscriptionLost(RuntimeError):
-    """The connection to Redis failed, or the consumer fell too far behind."""
+class SubscriptionLost(SubscriptionInterrupted):
+    """The connection to Redis failed, or the consumer fell too far behind.
+
+    An `AppError`: the subscriber gets `SUBSCRIPTION_INTERRUPTED` (subscribe again), not a
+    masked internal error."""
 
 
 def channel(tenant_id: uuid.UUID, topic: str) -> str:
@@ -162,7 +167,7 @@ async def listen(redis_url: str, tenant_id: uuid.UUID, topic: str) -> AsyncItera
         while True:
             message = await queue.get()
             if message is _CLOSED:
-                raise SubscriptionLost("the live subscription was interrupted; subscribe again")
+                raise SubscriptionLost()
             yield message
     finally:
         LISTENERS.dec()

@@ -20,8 +20,9 @@ from saas.plugins.host import PluginHost
 @dataclass
 class Runtime:
     settings: Settings
-    database_url: str
-    redis_url: str
+    # Out of `repr` (logs, error reports): the URLs may embed passwords.
+    database_url: str = field(repr=False)
+    redis_url: str = field(repr=False)
     engine: Engine
     read_engine: Engine
     redis: redis.Redis

@@ -9,6 +9,9 @@ from saas.config import Settings
 
 # Timestamps leave PostgreSQL as UTC, whether Python or PostgreSQL renders them.
 CONNECT_ARGS = {"application_name": "saas", "options": "-c timezone=UTC"}
+# A failed statement's error names its SQL, never its parameters: those carry user data and
+# credentials (e-mails, digests), and errors end up in logs.
+HIDE_PARAMETERS = True
 
 
 def owner_url(database_url: str) -> URL:
@@ -33,6 +36,7 @@ def create_app_engine(settings: Settings, database_url: str) -> Engine:
         pool_pre_ping=False,
         pool_recycle=3600,
         connect_args=CONNECT_ARGS,
+        hide_parameters=HIDE_PARAMETERS,
     )
 
 
@@ -45,8 +49,9 @@ def create_read_engine(settings: Settings, database_url: str) -> Engine:
         max_overflow=settings.db_pool_size,
         pool_recycle=3600,
         connect_args=CONNECT_ARGS,
+        hide_parameters=HIDE_PARAMETERS,
     )
 
 
 def create_owner_engine(database_url: str) -> Engine:
-    return create_engine(owner_url(database_url), pool_size=2, max_overflow=2)
+    return create_engine(owner_url(database_url), pool_size=2, max_overflow=2, hide_parameters=HIDE_PARAMETERS)

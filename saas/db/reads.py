@@ -3,6 +3,12 @@
 Several statements in one simple-query message run as one implicit transaction, so
 `set_config(..., true)` (the `SET LOCAL` form) holds for the statement after it and ends
 with it. The engine is in autocommit mode, so nothing else is sent.
+
+The statement goes through SQLAlchemy's execution (`exec_driver_sql`), not a raw cursor, so
+that a connection PostgreSQL dropped (a restart, a failover) is recognised as a disconnect:
+SQLAlchemy invalidates it and every pooled connection as old as it, and the read runs once
+more on a fresh connection. After a restart, no request sees an error for each stale pooled
+connection; a read is safe to repeat.
 """
 
 from __future__ import annotations
@@ -11,20 +17,24 @@ import uuid
 from typing import Any
 
 from sqlalchemy import Engine
-
-from saas.db.statements import count_statement
+from sqlalchemy.exc import DBAPIError
 
 SET_TENANT = "SELECT set_config('app.tenant_id', %(app_tenant_id)s, true); "
 
 
 def fetch_json(engine: Engine, tenant_id: uuid.UUID, sql: str, params: dict[str, Any]) -> str | None:
     """Run a compiled statement (psycopg2 `%(name)s` placeholders) returning one JSON text."""
+    statement = SET_TENANT + sql
+    values = {**params, "app_tenant_id": str(tenant_id)}
+    try:
+        return _fetch_one(engine, statement, values)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        return _fetch_one(engine, statement, values)  # once, on a connection opened after the drop
+
+
+def _fetch_one(engine: Engine, statement: str, values: dict[str, Any]) -> str | None:
     with engine.connect() as conn:
-        cursor = conn.connection.cursor()
-        try:
-            count_statement()
-            cursor.execute(SET_TENANT + sql, {**params, "app_tenant_id": str(tenant_id)})
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
+        row = conn.exec_driver_sql(statement, values).fetchone()
     return None if row is None else row[0]

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from saas.events.catalog import subscribed
@@ -115,16 +115,17 @@ def dispatch_pending(
 
 
 def _stale_deliveries(session: Session) -> list[uuid.UUID]:
-    """Pending deliveries whose job message was lost (enqueue failed, retries cut short)."""
-    cutoff = datetime.now(UTC) - timedelta(seconds=delivery.policy.stale_after_seconds)
+    """Pending deliveries overdue by more than `delivery.LOST_AFTER`: their job message was lost
+    (enqueue failed, retries cut short). Each is due again now, as a job is enqueued for it."""
     rows = session.scalars(
         select(WebhookDelivery)
-        .where(WebhookDelivery.status == "pending", WebhookDelivery.updated_at < cutoff)
+        .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at < func.now() - delivery.LOST_AFTER)
         .limit(BATCH_SIZE)
         .with_for_update(skip_locked=True)
     ).all()
+    now = datetime.now(UTC)
     for row in rows:
-        row.updated_at = datetime.now(UTC)
+        row.updated_at = row.next_attempt_at = now
     return [row.id for row in rows]
 
 

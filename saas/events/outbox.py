@@ -7,7 +7,6 @@ a periodic sweep picks up anything a crash left behind, so no committed event is
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -16,8 +15,6 @@ from sqlalchemy.orm import Session
 from saas.audit.log import json_safe
 from saas.events.models import OutboxEvent
 from saas.tenancy.session import AFTER_COMMIT_KEY, bound_tenant, on_commit
-
-log = logging.getLogger(__name__)
 
 # Set at start (saas.events.pipeline.install): asks a worker to dispatch the tenant's pending events.
 dispatch_hook: Callable[[Any], None] | None = None
@@ -39,8 +36,9 @@ class _DispatchRequest:
     """The after-commit call that asks for dispatch; one per transaction and tenant.
 
     It lives in the transaction's after-commit list, so a rollback drops it with the
-    events it was for. A failure to enqueue is logged, never raised into the committed
-    caller: the periodic sweep dispatches what was committed but not announced.
+    events it was for. A failure to enqueue is logged and counted, never raised into the
+    committed caller (`run_after_commit`): the periodic sweep dispatches what was committed
+    but not announced.
     """
 
     def __init__(self, hook: Callable[[Any], None], tenant_id: Any) -> None:
@@ -48,10 +46,10 @@ class _DispatchRequest:
         self.tenant_id = tenant_id
 
     def __call__(self) -> None:
-        try:
-            self.hook(self.tenant_id)
-        except Exception:
-            log.exception("could not request dispatch of tenant %s events; the sweep will", self.tenant_id)
+        self.hook(self.tenant_id)
+
+    def __repr__(self) -> str:
+        return f"dispatch request of tenant {self.tenant_id} (the outbox sweep dispatches its events)"
 
 
 def _dispatch_requested(session: Session) -> bool:

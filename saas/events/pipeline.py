@@ -7,7 +7,6 @@ configured keys, and notifications are published live on the tenant's Redis chan
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +17,6 @@ from saas.webhooks import delivery
 
 if TYPE_CHECKING:
     from saas.runtime import Runtime
-
-log = logging.getLogger(__name__)
 
 
 def request_dispatch(tenant_id: uuid.UUID) -> None:
@@ -35,10 +32,8 @@ def install(runtime: Runtime) -> None:
     client = runtime.redis
 
     def publish_notification(tenant_id: uuid.UUID, topic: str, message: dict[str, Any]) -> None:
-        # After commit: the notification is stored; only its live copy is lost if Redis fails.
-        try:
-            publish(client, tenant_id, topic, message)
-        except Exception:
-            log.exception("could not publish a notification of tenant %s live", tenant_id)
+        # Called after commit (`on_commit`): the notification is stored; if Redis fails, only
+        # its live copy is lost, and that is logged and counted there.
+        publish(client, tenant_id, topic, message)
 
     notifications.publisher = publish_notification

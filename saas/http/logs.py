@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 import structlog
+from structlog.tracebacks import ExceptionDictTransformer
 
 from saas.config import Settings
 
@@ -20,6 +21,12 @@ def configure_logging(settings: Settings) -> None:
     """Send structlog and standard-library logs (uvicorn, SQLAlchemy) through one renderer.
 
     Context bound with `structlog.contextvars` (request_id, tenant_id) is merged into every line.
+
+    Tracebacks never show the frames' local variables: those hold passwords, tokens, API keys,
+    SQL parameters and the settings (structlog's structured tracebacks, and its console
+    renderer when `rich` is installed, would print them by default). Together with the
+    engines' `hide_parameters` (saas.db.engine), a traceback says where and what failed, never
+    with which values.
     """
     level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
     shared: list[Any] = [
@@ -31,9 +38,9 @@ def configure_logging(settings: Settings) -> None:
     renderer: Any
     if settings.log_json:
         renderer = structlog.processors.JSONRenderer(serializer=_orjson_dumps)
-        shared.append(structlog.processors.dict_tracebacks)
+        shared.append(structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False)))
     else:
-        renderer = structlog.dev.ConsoleRenderer()
+        renderer = structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
 
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

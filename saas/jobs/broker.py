@@ -10,18 +10,30 @@ socket) under a key namespace, makes it dramatiq's global broker, and binds each
 a session bound to the message's tenant, the plugin check, the exactly-once record.
 Retries back off exponentially with the job's own limits; messages out of retries are
 dead-lettered (kept `dead_message_ttl_ms`) and indexed per tenant (saas.jobs.deadletters).
+
+A worker killed outright (kill -9, a lost machine) leaves its fetched messages unacknowledged.
+dramatiq hands them out again during queue maintenance, once the dead worker's heartbeat is
+older than `heartbeat_timeout_ms`; but it runs that maintenance only on a random one in
+`MAINTENANCE_CHANCE / 1,000,000` broker commands, per queue, which on a quiet queue can take
+many minutes. So every worker also runs it itself (`BrokerUpkeep`): every
+`UPKEEP_INTERVAL_MS` it refreshes its own heartbeat and runs maintenance on every declared
+queue and delay queue. A dead worker's messages are therefore handed out again within
+`REDELIVERY_BOUND_MS` (heartbeat timeout plus one upkeep interval), whatever the traffic,
+and a busy worker whose threads are all inside long jobs still heartbeats.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
-from dramatiq.middleware import CurrentMessage, default_middleware
+from dramatiq.middleware import CurrentMessage, Middleware, default_middleware
 from sqlalchemy import Engine
 
 from saas.jobs.deadletters import DeadLetterIndex
@@ -32,10 +44,18 @@ from saas.plugins.host import PluginHost
 if TYPE_CHECKING:
     from saas.runtime import Runtime
 
+log = logging.getLogger(__name__)
+
 DEFAULT_NAMESPACE = "saas-jobs"
 DEAD_MESSAGE_TTL_MS = 7 * 24 * 3600 * 1000
-HEARTBEAT_TIMEOUT_MS = 60_000
-# Out of a million broker commands, how many also requeue the messages of dead workers.
+# A worker silent this long is dead. Live workers heartbeat every UPKEEP_INTERVAL_MS (and on
+# every poll), so this leaves room for pauses and for clock differences between machines.
+HEARTBEAT_TIMEOUT_MS = 30_000
+# How often each worker heartbeats and requeues dead workers' messages (BrokerUpkeep).
+UPKEEP_INTERVAL_MS = 5_000
+# The longest a dead worker's unacknowledged message waits before another worker gets it.
+REDELIVERY_BOUND_MS = HEARTBEAT_TIMEOUT_MS + UPKEEP_INTERVAL_MS
+# Out of a million broker commands, how many also run maintenance at random (dramatiq's own).
 MAINTENANCE_CHANCE = 1000
 # Modules that declare the core's jobs and periodic jobs; imported before binding.
 CORE_JOB_MODULES: list[str] = [
@@ -44,6 +64,62 @@ CORE_JOB_MODULES: list[str] = [
     "saas.events.sweep",
     "saas.webhooks.delivery",
 ]
+
+
+class MaintainedRedisBroker(RedisBroker):
+    """dramatiq's `RedisBroker`, whose queue maintenance can also be run on demand (`maintain`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._forced = threading.local()
+
+    def _should_do_maintenance(self, command: str) -> int:
+        if getattr(self._forced, "on", False):
+            return 1
+        return int(super()._should_do_maintenance(command))
+
+    def maintain(self) -> None:
+        """Heartbeat, and run maintenance on every declared queue and delay queue now.
+
+        dramatiq's maintenance (in its dispatch script) requeues the unacknowledged messages of
+        workers whose heartbeat is older than `heartbeat_timeout`, and drops expired dead
+        letters. It runs within a broker command on that command's queue; `qsize` is the
+        command that changes nothing else, and every command records this process's heartbeat.
+        """
+        self._forced.on = True
+        try:
+            for queue in sorted(self.get_declared_queues() | self.get_declared_delay_queues()):
+                self.do_qsize(queue)
+        finally:
+            self._forced.on = False
+
+
+class BrokerUpkeep(Middleware):
+    """In every worker: `maintain()` the broker every `interval_ms` while the worker runs."""
+
+    def __init__(self, interval_ms: int = UPKEEP_INTERVAL_MS) -> None:
+        self.interval_ms = interval_ms
+        self._stops: dict[int, threading.Event] = {}
+
+    def after_worker_boot(self, broker: Any, worker: Any) -> None:
+        if not isinstance(broker, MaintainedRedisBroker):
+            return
+        stop = self._stops[id(worker)] = threading.Event()
+        threading.Thread(target=self._run, args=(broker, stop), name="broker-upkeep", daemon=True).start()
+
+    def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        stop = self._stops.pop(id(worker), None)
+        if stop is not None:
+            stop.set()
+
+    def _run(self, broker: MaintainedRedisBroker, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                broker.maintain()
+            except Exception:
+                # Redis unreachable: the consumers notice too; try again next interval.
+                log.warning("broker upkeep failed; retrying in %d ms", self.interval_ms, exc_info=True)
+            stop.wait(self.interval_ms / 1000)
 
 
 @dataclass(frozen=True)
@@ -69,6 +145,7 @@ def setup(
     heartbeat_timeout_ms: int = HEARTBEAT_TIMEOUT_MS,
     maintenance_chance: int = MAINTENANCE_CHANCE,
     dead_message_ttl_ms: int = DEAD_MESSAGE_TTL_MS,
+    upkeep_interval_ms: int = UPKEEP_INTERVAL_MS,
 ) -> RedisBroker:
     """Create the broker for a runtime (or a Redis URL with an engine and plugins) and bind every job."""
     global _current
@@ -82,8 +159,12 @@ def setup(
         raise ValueError("setup needs the application engine that jobs run against")
     for module in CORE_JOB_MODULES:
         importlib.import_module(module)
-    middleware = [m() for m in default_middleware] + [CurrentMessage(), DeadLetterIndex(dead_message_ttl_ms)]
-    broker = RedisBroker(
+    middleware = [m() for m in default_middleware] + [
+        CurrentMessage(),
+        DeadLetterIndex(dead_message_ttl_ms),
+        BrokerUpkeep(upkeep_interval_ms),
+    ]
+    broker = MaintainedRedisBroker(
         url=redis_url,
         namespace=namespace,
         middleware=middleware,

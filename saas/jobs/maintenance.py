@@ -11,8 +11,9 @@ from saas.jobs.periodic import register_periodic
 from saas.jobs.registry import JobContext, tenant_job
 from saas.plugins.contributions import PeriodicJob
 
-# Far beyond any redelivery: a committed message is redelivered at most a heartbeat
-# timeout after its worker died; retries and dead letters concern uncommitted ones.
+# Far beyond any redelivery: a committed message is redelivered at most
+# `broker.REDELIVERY_BOUND_MS` after its worker died; retries and dead letters concern
+# uncommitted ones.
 PROCESSED_JOBS_KEPT = timedelta(days=30)
 
 

@@ -3,8 +3,9 @@
 Scale by running more `saas worker` processes (or replicas); each runs `threads` jobs at a
 time. Stopping is graceful: running jobs finish (up to `stop_timeout_ms`), prefetched
 messages go back to their queues. A process killed outright loses nothing either: its
-unacknowledged messages are requeued by the broker once its heartbeat is older than the
-heartbeat timeout, and the exactly-once record stops a job that had committed from acting twice.
+unacknowledged messages are requeued by the other workers' upkeep once its heartbeat is older
+than the heartbeat timeout (within `saas.jobs.broker.REDELIVERY_BOUND_MS`), and the
+exactly-once record stops a job that had committed from acting twice.
 """
 
 from __future__ import annotations

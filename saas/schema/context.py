@@ -9,15 +9,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from saas.auth.principal import Principal
 from saas.errors import UnauthenticatedError
 from saas.runtime import Runtime
-from saas.tenancy.session import make_session
+from saas.tenancy.session import make_session, run_after_commit
 
 T = TypeVar("T")
 
@@ -43,13 +45,25 @@ class RequestContext:
         return self._session
 
     async def read(self, work: Callable[..., T], *args: Any) -> T:
-        """Run `work(session, *args)` on the request's tenant-bound session."""
+        """Run `work(session, *args)` on the request's tenant-bound session.
+
+        The read transaction stays open until the request ends: one snapshot per request. If
+        its first statement finds the connection dropped by PostgreSQL (a restart, a failover),
+        SQLAlchemy invalidates the pool and the read runs once more on a fresh connection: no
+        snapshot had been taken yet, so nothing the request saw changes."""
         async with self._lock:
             return await run_in_threadpool(self._read_sync, work, *args)
 
     def _read_sync(self, work: Callable[..., T], *args: Any) -> T:
-        # The read transaction stays open until the request ends: one snapshot per request.
-        return work(self._tenant_session(), *args)
+        session = self._tenant_session()
+        fresh = not session.in_transaction()
+        try:
+            return work(session, *args)
+        except DBAPIError as error:
+            if not (fresh and error.connection_invalidated):
+                raise
+            session.rollback()
+            return work(session, *args)
 
     async def write(self, work: Callable[..., T], *args: Any) -> T:
         """Run `work(session, *args)` in its own transaction: committed if it returns, else rolled back."""
@@ -71,7 +85,10 @@ class RequestContext:
         return await run_in_threadpool(work, *args)
 
     async def publish_customer_event(self, kind: str, customer: Any, contact_id: Any = None) -> None:
-        """Tell live subscribers of the tenant (after the change is committed)."""
+        """Tell live subscribers of the tenant, after the change is committed.
+
+        Never raises: the change is stored, so a failed publish (Redis down) is logged and
+        counted by `run_after_commit`, and the mutation still answers success."""
         from saas.realtime import publish
 
         principal = self.require_principal()
@@ -81,7 +98,8 @@ class RequestContext:
             "owner_id": str(customer.owner_id) if customer.owner_id else None,
             "contact_id": str(contact_id) if contact_id else None,
         }
-        await run_in_threadpool(publish, self.runtime.redis, principal.tenant_id, "customers", message)
+        announce = partial(publish, self.runtime.redis, principal.tenant_id, "customers", message)
+        await run_in_threadpool(run_after_commit, announce)
 
     def close(self) -> None:
         if self._session is not None:

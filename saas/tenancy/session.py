@@ -5,19 +5,26 @@ A session opened with `tenant_session(engine, tenant_id)`:
   every transaction, which the row-level security policies read (the second wall);
 - adds `tenant_id = :tenant` to every ORM query of a tenant-owned model;
 - stamps `tenant_id` on new tenant-owned rows and refuses rows of another tenant.
+
+It also runs the work registered with `on_commit` once the transaction has committed, and
+never lets that work turn the committed change into an error (`run_after_commit`).
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from prometheus_client import Counter
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
 
 from saas.db.base import TenantOwned
+
+log = logging.getLogger(__name__)
 
 TENANT_KEY = "tenant_id"
 SET_TENANT_SQL = "SELECT set_config('app.tenant_id', %s, true)"
@@ -87,18 +94,40 @@ def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
 
 
 AFTER_COMMIT_KEY = "after_commit"
+AFTER_COMMIT_FAILURES = Counter(
+    "after_commit_failures",
+    "Work after a commit (live publishes, job requests) that failed; the committed change stood.",
+)
 
 
-def on_commit(session: Session, callback: Any) -> None:
-    """Run `callback()` once the session's current transaction has committed (never on rollback)."""
+def on_commit(session: Session, callback: Callable[[], Any]) -> None:
+    """Run `callback()` once the session's current transaction has committed (never on rollback).
+
+    The callback runs through `run_after_commit`: its failure never reaches the caller."""
     session.info.setdefault(AFTER_COMMIT_KEY, []).append(callback)
+
+
+def run_after_commit(callback: Callable[[], Any]) -> None:
+    """Run work that follows a commit; a failure is logged and counted, never raised.
+
+    The change is committed whatever happens here, so the caller must answer success: an
+    error would make a client retry, and store the change twice. What such work announces
+    (a live message, a dispatch request) is recovered elsewhere: the outbox sweep dispatches
+    committed events, and a subscription cut by the same failure tells its client to
+    subscribe again. `after_commit_failures_total` (in /metrics) counts the failures.
+    """
+    try:
+        callback()
+    except Exception:
+        AFTER_COMMIT_FAILURES.inc()
+        log.exception("work after commit failed; the committed change stands (%r)", callback)
 
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
     callbacks = session.info.pop(AFTER_COMMIT_KEY, [])
     for callback in callbacks:
-        callback()
+        run_after_commit(callback)
 
 
 @event.listens_for(Session, "after_rollback")

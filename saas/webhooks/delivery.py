@@ -3,10 +3,16 @@
 Each attempt runs in three steps, each database step its own short transaction so that the
 attempt log survives a failed attempt (the job's own transaction is rolled back on failure):
 1. claim — lock the delivery; skip it unless still pending (a succeeded delivery is never
-   POSTed again); count the attempt;
+   POSTed again); count the attempt and log it, committed before anything is sent (an
+   earlier attempt that never got its answer recorded is marked `interrupted`);
 2. POST — outside any transaction, with a timeout, not reading the response body;
-3. record — log the attempt; mark the delivery succeeded (2xx) or, after the last allowed
-   attempt, failed.
+3. record — complete the attempt's log row with the answer; mark the delivery succeeded
+   (2xx) or, after the last allowed attempt, failed.
+A worker killed during the POST thus leaves a log row for the attempt; dramatiq hands the
+job to another worker (saas.jobs.broker: within REDELIVERY_BOUND_MS), which tries again.
+`next_attempt_at` says until when a job for a pending delivery should be running (the
+attempt's timeout, or the longest backoff before its retry); the outbox sweep sends again a
+delivery overdue by more than `LOST_AFTER`, whose job message was lost.
 A failed attempt raises `DeliveryFailed`, so dramatiq retries the job with exponential backoff
 (`DeliveryPolicy`, passed as message options). Delivery is at least once: a receiver
 deduplicates on the `X-Saas-Delivery` header.
@@ -18,11 +24,11 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from saas.config import Settings
 from saas.crypto import DecryptionFailed, SecretBox, secret_box
@@ -33,6 +39,10 @@ from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 
 log = logging.getLogger(__name__)
 MAX_ERROR_LENGTH = 1000
+# A pending delivery this long past its `next_attempt_at` has lost its job message. Room for
+# a dead worker's message to be handed out again (35 s) and for a short queue backlog.
+LOST_AFTER = timedelta(minutes=1)
+INTERRUPTED = "interrupted: the attempt ended before its answer was recorded"
 
 
 @dataclass(frozen=True)
@@ -48,10 +58,10 @@ class DeliveryPolicy:
     def max_attempts(self) -> int:
         return self.max_retries + 1
 
-    @property
-    def stale_after_seconds(self) -> float:
-        """A pending delivery untouched this long has lost its job message; it is enqueued again."""
-        return 2 * self.max_backoff_ms / 1000 + 2 * self.timeout_seconds + 60
+    def longest_backoff(self, attempt: int) -> timedelta:
+        """The longest dramatiq waits before retrying after failed attempt `attempt` (1-based):
+        `min_backoff` doubled per earlier retry, up to twice that with jitter, at most `max_backoff`."""
+        return timedelta(milliseconds=min(2 * self.min_backoff_ms * 2 ** max(attempt - 1, 0), self.max_backoff_ms))
 
 
 policy = DeliveryPolicy()
@@ -106,8 +116,15 @@ def _claim(engine: Engine, tenant_id: uuid.UUID, delivery_id: uuid.UUID, box: Se
         if webhook is None or secret is None:
             delivery.status, delivery.last_error, delivery.updated_at = "failed", problem, _now()
             return None
+        session.execute(
+            update(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id == delivery.id, WebhookAttempt.duration_ms.is_(None))
+            .values(error=INTERRUPTED)
+        )
         delivery.attempts += 1
         delivery.updated_at = _now()
+        delivery.next_attempt_at = delivery.updated_at + timedelta(seconds=policy.timeout_seconds)
+        session.add(WebhookAttempt(delivery_id=delivery.id, attempt=delivery.attempts))
         return Claim(
             attempt=delivery.attempts,
             url=webhook.url,
@@ -151,21 +168,24 @@ def _record(
     claim: Claim,
     result: tuple[int | None, str | None, int],
 ) -> bool:
-    """Log the attempt; True when the delivery is settled (succeeded, or failed for good)."""
+    """Complete the attempt's log row; True when the delivery is settled (succeeded, or failed for good)."""
     code, error, duration_ms = result
     with tenant_session(engine, tenant_id) as session:
-        session.add(
-            WebhookAttempt(
-                delivery_id=delivery_id, attempt=claim.attempt, status_code=code, error=error, duration_ms=duration_ms
-            )
-        )
+        # The delivery first, as `_claim` locks it before the attempts (no lock-order deadlock).
         delivery = session.get(WebhookDelivery, (tenant_id, delivery_id), with_for_update=True)
         assert delivery is not None  # deliveries are never deleted while their webhook lives
+        session.execute(
+            update(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id == delivery_id, WebhookAttempt.attempt == claim.attempt)
+            .values(status_code=code, error=error, duration_ms=duration_ms)
+        )
         delivery.last_status_code, delivery.last_error, delivery.updated_at = code, error, _now()
         if error is None:
             delivery.status, delivery.delivered_at = "succeeded", _now()
         elif claim.attempt >= policy.max_attempts and delivery.status == "pending":
             delivery.status = "failed"
+        else:
+            delivery.next_attempt_at = delivery.updated_at + policy.longest_backoff(claim.attempt)
         return delivery.status != "pending"
 
 

@@ -56,9 +56,9 @@ class WebhookDelivery(TenantOwned, Base):
         Index("ix_webhook_deliveries_tenant_event", "tenant_id", "event_id", "id"),
         Index("ix_webhook_deliveries_tenant_webhook", "tenant_id", "webhook_id", "event_id", "id"),
         Index(
-            "ix_webhook_deliveries_tenant_pending",
+            "ix_webhook_deliveries_tenant_due",
             "tenant_id",
-            "updated_at",
+            "next_attempt_at",
             postgresql_where=text("status = 'pending'"),
         ),
     )
@@ -76,10 +76,18 @@ class WebhookDelivery(TenantOwned, Base):
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # While pending: the latest time a job for it should be running (saas.webhooks.delivery);
+    # the outbox sweep sends it again when that is long past (its job message was lost).
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
 
 
 class WebhookAttempt(TenantOwned, Base):
-    """One POST of a delivery: what the receiver answered (or why there was no answer)."""
+    """One POST of a delivery: what the receiver answered (or why there was no answer).
+
+    Written before the request goes out; `duration_ms` stays NULL until the answer is recorded,
+    so a row without one is an attempt under way or cut short (marked `interrupted` then)."""
 
     __tablename__ = "webhook_attempts"
     __table_args__ = (
@@ -96,5 +104,5 @@ class WebhookAttempt(TenantOwned, Base):
     attempt: Mapped[int] = mapped_column(Integer, nullable=False)
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
-    duration_ms: Mapped[int] = mapped_column(Integer, nullable=False)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = created_at_column()

@@ -34,7 +34,7 @@ def test_the_sweep_lists_only_tenants_with_old_pending_events(
     # The listing leaves the caller's own tenant setting as it was.
     with runtime.engine.begin() as conn:
         conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(other_tenant.id)})
-        conn.execute(text("SELECT tenants_needing_dispatch(interval '0', interval '1 day')")).all()
+        conn.execute(text("SELECT tenants_needing_dispatch(interval '0', interval '1 minute')")).all()
         assert conn.execute(text("SELECT current_setting('app.tenant_id')")).scalar() == str(other_tenant.id)
 
 
@@ -57,11 +57,12 @@ def test_events_left_behind_by_a_crash_are_dispatched_by_the_sweep(
     assert pending == []
 
 
-def test_a_delivery_whose_job_was_lost_is_sent_again(
+def test_a_delivery_whose_job_was_lost_is_sent_again_a_minute_after_it_was_due(
     worker: RedisBroker,
     receiver: Receiver,
     owner: GraphQLClient,
     tenant: Any,
+    other_tenant: Any,
     runtime: Runtime,
     dispatch_requests: list[uuid.UUID],
 ) -> None:
@@ -69,12 +70,19 @@ def test_a_delivery_whose_job_was_lost_is_sent_again(
     create_customer(owner, "Stuck Ltd")
     in_tenant(runtime, tenant.id, lambda s: dispatch_pending(s, tenant.id, runtime.plugins))  # no job enqueued
     assert tenant.id not in tenants_needing_dispatch(runtime.engine)
-    in_tenant(
+    in_tenant(  # due 30 s ago: its job may still be on its way
         runtime,
         tenant.id,
-        lambda s: s.execute(text("UPDATE webhook_deliveries SET updated_at = now() - interval '1 day'")),
+        lambda s: s.execute(text("UPDATE webhook_deliveries SET next_attempt_at = now() - interval '30 seconds'")),
     )
-    assert tenant.id in sweep_outbox(runtime.engine)
+    assert tenant.id not in tenants_needing_dispatch(runtime.engine)
+    in_tenant(  # overdue by more than a minute: its job was lost
+        runtime,
+        tenant.id,
+        lambda s: s.execute(text("UPDATE webhook_deliveries SET next_attempt_at = now() - interval '61 seconds'")),
+    )
+    listed = sweep_outbox(runtime.engine)
+    assert tenant.id in listed and other_tenant.id not in listed
     wait_for(lambda: receiver.count() == 1)
     row = wait_for(
         lambda: in_tenant(

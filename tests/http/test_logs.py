@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
+import socket
+import uuid
 from typing import Any
 
 import pytest
 import structlog
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from starlette.testclient import TestClient
 
 from saas.config import Settings
 from saas.http import create_app
-from saas.http.logs import configure_logging
-from saas.runtime import Runtime
+from saas.http.logs import configure_logging, get_logger
+from saas.plugins.host import PluginHost
+from saas.runtime import Runtime, create_runtime
 from saas.schema.engine import GraphQLEngine
 
 
@@ -105,3 +111,100 @@ def test_configure_logging_writes_json(
     assert lines[0]["level"] == "info" and "timestamp" in lines[0]
     assert lines[1]["event"] == "from stdlib" and lines[1]["level"] == "warning"
     assert len(lines) == 2
+
+
+# --- No secret reaches the logs, even when requests fail in unexpected ways -------------------
+
+LOGIN_MUTATION = "mutation Login($input: LoginInput!) { login(input: $input) { token } }"
+
+
+def unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def secrets_in_play(settings: Settings) -> dict[str, str]:
+    """Values that must never be written to a log line, whatever fails."""
+    return {
+        "password": f"pw-{secrets.token_urlsafe(12)}",
+        "secret_key": f"sk-{secrets.token_urlsafe(32)}",
+        "database_password": f"db-{secrets.token_urlsafe(12)}",
+        "api_key_secret": secrets.token_urlsafe(32),
+        # Not a secret but user data in an SQL parameter: neither belongs in a log line.
+        "sql_parameter": f"param-{secrets.token_hex(8)}",
+    }
+
+
+@pytest.mark.parametrize("log_json", [True, False], ids=["json", "console"])
+def test_no_secret_reaches_the_logs_when_requests_fail(
+    settings: Settings,
+    runtime: Runtime,
+    tenant: Any,
+    secrets_in_play: dict[str, str],
+    restore_logging: Any,
+    capsys: pytest.CaptureFixture[str],
+    log_json: bool,
+) -> None:
+    configure_logging(settings.model_copy(update={"log_json": log_json, "log_level": "INFO"}))
+    found = secrets_in_play
+    up_settings = settings.model_copy(update={"secret_key": found["secret_key"]})
+    down_url = f"postgresql://postgres:{found['database_password']}@127.0.0.1:{unused_port()}/nowhere"
+    down_settings = up_settings.model_copy(update={"database_url": down_url})
+    up = create_runtime(up_settings, runtime.database_url, runtime.redis_url, plugins=PluginHost())
+    # The same credential cache: a token checked by `up` is still trusted while the database is down.
+    down = create_runtime(down_settings, down_url, runtime.redis_url, plugins=PluginHost())
+    down.credentials = up.credentials
+    api_key = f"crm_{tenant.id.hex}_{uuid.uuid4().hex}_{found['api_key_secret']}"
+    try:
+        with TestClient(create_app(up, GraphQLEngine(up))) as client:
+            login = {"email": tenant.owner_email, "password": tenant.password, "tenant": tenant.slug}
+            token = client.post("/graphql", json={"query": LOGIN_MUTATION, "variables": {"input": login}}).json()
+            token = token["data"]["login"]["token"]
+            assert client.post("/graphql", json={"query": "{ me { email } }"}, headers=bearer(token)).status_code == 200
+            # A NUL byte in the e-mail, with the password next to it.
+            nul = {"email": f"{found['sql_parameter']}\x00@example.com", "password": found["password"], "tenant": "x"}
+            client.post("/graphql", json={"query": LOGIN_MUTATION, "variables": {"input": nul}})
+        with TestClient(create_app(down, GraphQLEngine(down)), raise_server_exceptions=False) as client:
+            # Log in while PostgreSQL is unreachable.
+            login = {"email": tenant.owner_email, "password": found["password"], "tenant": tenant.slug}
+            answer = client.post("/graphql", json={"query": LOGIN_MUTATION, "variables": {"input": login}})
+            assert answer.json()["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+            # An API key that cannot be checked.
+            assert (
+                client.post("/graphql", json={"query": "{ me { email } }"}, headers=bearer(api_key)).status_code == 500
+            )
+            # A resolver that fails (the token is cached, the database is not there).
+            answer = client.post("/graphql", json={"query": "{ customers { totalCount } }"}, headers=bearer(token))
+            assert answer.json()["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+        # Bad SQL parameters: the statement fails in PostgreSQL, its parameters must not be logged.
+        with pytest.raises(DBAPIError), up.engine.connect() as conn:
+            try:
+                conn.execute(
+                    text("SELECT length(:text) + CAST(:n AS smallint)"), {"text": found["sql_parameter"], "n": 10**6}
+                )
+            except DBAPIError:
+                get_logger("tests").exception("statement_failed", settings=repr(down.settings))
+                raise
+    finally:
+        up.close()
+        down.close()
+
+    output = capsys.readouterr().out
+    assert output.count("OperationalError") >= 3 and "NumericValueOutOfRange" in output, (
+        output
+    )  # the failures were logged, tracebacks included
+    _, claims, signature = token.split(".")
+    watched = {**found, "token claims": claims, "token signature": signature}
+    leaked = sorted(name for name, value in watched.items() if appears(value, output))
+    assert not leaked, f"secrets in the logs: {leaked}"
+
+
+def appears(secret: str, output: str, window: int = 10) -> bool:
+    """Whether any `window` characters of `secret` are in `output` (truncated reprs show a prefix)."""
+    return any(secret[i : i + window] in output for i in range(len(secret) - window + 1))
+
+
+def bearer(credential: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {credential}"}

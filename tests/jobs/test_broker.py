@@ -11,7 +11,7 @@ import pytest
 from dramatiq.brokers.redis import RedisBroker
 from redis.connection import UnixDomainSocketConnection
 
-from saas.jobs.broker import setup
+from saas.jobs.broker import REDELIVERY_BOUND_MS, BrokerUpkeep, MaintainedRedisBroker, setup
 from saas.jobs.registry import JOBS
 from saas.runtime import Runtime
 from tests.conftest import TenantHandle
@@ -53,3 +53,12 @@ def test_setup_accepts_the_embedded_redis_socket_url(runtime: Runtime) -> None:
     pool = broker.client.connection_pool
     assert pool.connection_class is UnixDomainSocketConnection
     assert pool.connection_kwargs["path"] == "/tmp/saas-test-redis.sock"
+
+
+def test_a_production_broker_hands_out_a_dead_workers_messages_within_a_minute(runtime: Runtime) -> None:
+    """The defaults `saas worker` runs with: a dead worker is noticed after its heartbeat timeout,
+    and every worker's upkeep requeues its messages at least once per interval after that."""
+    broker = setup(runtime, namespace=f"saas-test-{secrets.token_hex(4)}")
+    [upkeep] = [m for m in broker.middleware if isinstance(m, BrokerUpkeep)]
+    assert isinstance(broker, MaintainedRedisBroker)
+    assert broker.heartbeat_timeout + upkeep.interval_ms == REDELIVERY_BOUND_MS <= 60_000

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 
 import pytest
+import redis
+from prometheus_client import REGISTRY
 from sqlalchemy import event, select, text
 
 from saas.customers.models import Customer
+from saas.realtime import publish
 from saas.runtime import Runtime
-from saas.tenancy.session import CrossTenantWrite, tenant_session
+from saas.tenancy.session import CrossTenantWrite, on_commit, tenant_session
 from tests.conftest import TenantHandle
 
 
@@ -60,3 +64,23 @@ def test_set_local_tenant_does_not_outlive_the_transaction(runtime: Runtime, ten
     with runtime.engine.connect() as conn:
         leftover = conn.execute(text("SELECT current_setting('app.tenant_id', true)")).scalar()
         assert leftover in (None, "")
+
+
+def test_work_after_commit_that_fails_never_turns_the_commit_into_an_error(
+    runtime: Runtime, tenant: TenantHandle
+) -> None:
+    """A publish to a Redis that is not there fails after commit: logged, counted, and the
+    caller (and the next after-commit work) carry on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        nowhere = redis.Redis(port=probe.getsockname()[1], socket_connect_timeout=1)
+    before = REGISTRY.get_sample_value("after_commit_failures_total") or 0.0
+    ran: list[str] = []
+    with tenant_session(runtime.engine, tenant.id) as session:
+        session.add(Customer(id=uuid.uuid4(), name="Committed Anyway"))
+        on_commit(session, lambda: publish(nowhere, tenant.id, "customers", {"kind": "customer.created"}))
+        on_commit(session, lambda: ran.append("next"))
+    assert ran == ["next"]
+    assert REGISTRY.get_sample_value("after_commit_failures_total") == before + 1
+    with tenant_session(runtime.engine, tenant.id) as session:
+        assert len(session.scalars(select(Customer).where(Customer.name == "Committed Anyway")).all()) == 1

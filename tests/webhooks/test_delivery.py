@@ -6,9 +6,11 @@ import uuid
 from typing import Any
 
 import orjson
+import pytest
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import func, select
 
+from saas.events.dispatch import dispatch_pending
 from saas.runtime import Runtime
 from saas.schema.relay import decode_id
 from saas.webhooks import delivery, signing
@@ -196,3 +198,23 @@ def test_deliveries_page_newest_first(receiver: Receiver, owner: GraphQLClient, 
         after = page["pageInfo"]["endCursor"]
     assert seen == [f"Paged {i}" for i in reversed(range(5))]
     assert owner.error_codes(DELIVERIES, {"first": 101}) == ["BAD_USER_INPUT"]
+
+
+def test_a_failed_attempt_is_due_again_within_its_longest_backoff(
+    receiver: Receiver, owner: GraphQLClient, tenant: Any, runtime: Runtime, dispatch_requests: list[uuid.UUID]
+) -> None:
+    receiver.statuses = [500]
+    create_webhook(owner, receiver.url, ["customer.created"])
+    create_customer(owner, "Due Again Ltd")
+    dispatched = in_tenant(runtime, tenant.id, lambda s: dispatch_pending(s, tenant.id, runtime.plugins))
+    [delivery_id] = dispatched.deliveries
+
+    with pytest.raises(delivery.DeliveryFailed):
+        delivery.attempt_delivery(runtime.engine, tenant.id, delivery_id)
+
+    [row] = _deliveries(runtime, tenant.id)
+    assert row.status == "pending"
+    assert row.next_attempt_at - row.updated_at == delivery.policy.longest_backoff(1)
+    [attempt] = in_tenant(runtime, tenant.id, lambda s: s.scalars(select(WebhookAttempt)).all())
+    assert (attempt.attempt, attempt.status_code, attempt.error) == (1, 500, "HTTP 500")
+    assert attempt.duration_ms is not None

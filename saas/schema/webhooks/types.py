@@ -45,8 +45,10 @@ class WebhookAttempt:
     attempt: int
     status_code: int | None = strawberry.field(description="Null when there was no answer (timeout, refused).")
     error: str | None
-    duration_ms: int
-    at: datetime
+    duration_ms: int | None = strawberry.field(
+        description="Null while the request is under way, or when it was cut short (then `error` says `interrupted`)."
+    )
+    at: datetime = strawberry.field(description="When the attempt started.")
 
     @classmethod
     def from_model(cls, row: models.WebhookAttempt) -> WebhookAttempt:
