@@ -38,6 +38,7 @@ from saas.schema.builder import build_schema, checked_schema
 from saas.schema.common import camel_case
 from saas.schema.context import RequestContext
 from saas.schema.execution import PassthroughExecutor, dumps
+from saas.schema.input_text import nul_errors
 from saas.schema.limits import check_selections, limit_rules, only_anonymous_fields, parse_bounded
 
 __all__ = ["ExecutionOutcome", "GraphQLEngine", "OperationError", "PreparedOperation", "dumps"]
@@ -62,6 +63,7 @@ class OperationError(Exception):
 @dataclass(frozen=True)
 class PreparedOperation:
     document: DocumentNode
+    operation: OperationDefinitionNode
     operation_type: str
     operation_name: str | None
     schema: GraphQLSchema
@@ -233,6 +235,7 @@ class GraphQLEngine:
         operation = self._pick_operation(document, operation_name)
         return PreparedOperation(
             document=document,
+            operation=operation,
             operation_type=operation.operation.value,
             operation_name=operation.name.value if operation.name else None,
             schema=schema,
@@ -294,6 +297,12 @@ class GraphQLEngine:
             payload["data"] = result.data
         return ExecutionOutcome(payload=payload, request_error=request_error, statements=statements)
 
+    @staticmethod
+    def _refused_inputs(prepared: PreparedOperation, variables: dict[str, Any] | None) -> ExecutionOutcome | None:
+        """A request error when an input holds text PostgreSQL cannot store (`saas.schema.input_text`)."""
+        errors = nul_errors(prepared.document, prepared.operation, variables)
+        return ExecutionOutcome(payload={"errors": errors}, request_error=True) if errors else None
+
     async def execute(
         self,
         prepared: PreparedOperation,
@@ -301,6 +310,9 @@ class GraphQLEngine:
         principal: Principal | None,
         request_id: str,
     ) -> ExecutionOutcome:
+        refused = self._refused_inputs(prepared, variables)
+        if refused is not None:
+            return refused
         context = self.new_context(principal, request_id)
         with counting() as statements:
             try:
@@ -326,6 +338,9 @@ class GraphQLEngine:
         principal: Principal | None,
         request_id: str,
     ) -> AsyncIterator[dict[str, Any]] | ExecutionOutcome:
+        refused = self._refused_inputs(prepared, variables)
+        if refused is not None:
+            return refused
         context = self.new_context(principal, request_id)
         result = graphql_subscribe(
             prepared.schema,
