@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     graphiql: bool = Field(default=True, alias="GRAPHIQL")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     log_json: bool = Field(default=True, alias="LOG_JSON")
+    # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` when set; production requires it.
+    metrics_token: str | None = Field(default=None, alias="METRICS_TOKEN", repr=False)
 
     @model_validator(mode="after")
     def _production_guards(self) -> Settings:
@@ -53,6 +55,8 @@ class Settings(BaseSettings):
             problems.append("REDIS_URL must point at the production Redis")
         if self.app_role_password == "saas_app":
             problems.append("SAAS_APP_ROLE_PASSWORD must be set for the application role")
+        if not self.metrics_token or len(self.metrics_token) < 32:
+            problems.append("METRICS_TOKEN must be set to a random value of at least 32 characters to protect /metrics")
         if problems:
             raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
         return self

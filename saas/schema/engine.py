@@ -9,6 +9,7 @@ worker thread, so that no document holds up the event loop (and `/healthz`) whil
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from saas.schema.context import RequestContext
 from saas.schema.execution import PassthroughExecutor, dumps
 from saas.schema.input_text import nul_errors
 from saas.schema.limits import check_selections, limit_rules, only_anonymous_fields, parse_bounded
+from saas.schema.relay import remembering_sent_ids, sent_global_id
 
 __all__ = ["ExecutionOutcome", "GraphQLEngine", "OperationError", "PreparedOperation", "dumps"]
 
@@ -120,6 +122,23 @@ def _masked(original: BaseException, request_id: str, path: Any = None, location
     }
 
 
+def _client_id(extensions: dict[str, Any]) -> None:
+    """`extensions.id` of NOT_FOUND in the client's terms: the global id it sent for the object.
+
+    Services name what they did not find by internal id; an internal id the client did not send
+    (so cannot be spelled as it sent it) is left out rather than shown.
+    """
+    sent = sent_global_id(str(extensions["id"]))
+    if sent is not None:
+        extensions["id"] = sent
+        return
+    try:
+        uuid.UUID(str(extensions["id"]))
+    except ValueError:
+        return  # not an internal id: something the client sent as it is
+    del extensions["id"]
+
+
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     """An error as the client sees it: expected ones with their code, the rest masked.
 
@@ -130,6 +149,8 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     original = error.original_error
     if isinstance(original, AppError):
         extensions = {camel_case(k): v for k, v in original.extensions.items()}
+        if original.code is ErrorCode.NOT_FOUND and "id" in extensions:
+            _client_id(extensions)
         return {
             "message": original.message,
             "locations": error.formatted.get("locations"),
@@ -314,7 +335,7 @@ class GraphQLEngine:
         if refused is not None:
             return refused
         context = self.new_context(principal, request_id)
-        with counting() as statements:
+        with counting() as statements, remembering_sent_ids():
             try:
                 result = graphql_execute(
                     prepared.schema,
@@ -329,7 +350,7 @@ class GraphQLEngine:
             finally:
                 if context._session is not None:
                     await run_in_threadpool(context.close)
-        return self._outcome(result, request_id, statements[0])
+            return self._outcome(result, request_id, statements[0])
 
     async def subscribe(
         self,
@@ -342,18 +363,19 @@ class GraphQLEngine:
         if refused is not None:
             return refused
         context = self.new_context(principal, request_id)
-        result = graphql_subscribe(
-            prepared.schema,
-            prepared.document,
-            context_value=context,
-            variable_values=variables,
-            operation_name=prepared.operation_name,
-            executor_class=PassthroughExecutor,
-        )
-        if isawaitable(result):
-            result = await result
-        if isinstance(result, ExecutionResult):
-            return self._outcome(result, request_id)
+        with remembering_sent_ids():
+            result = graphql_subscribe(
+                prepared.schema,
+                prepared.document,
+                context_value=context,
+                variable_values=variables,
+                operation_name=prepared.operation_name,
+                executor_class=PassthroughExecutor,
+            )
+            if isawaitable(result):
+                result = await result
+            if isinstance(result, ExecutionResult):
+                return self._outcome(result, request_id)
         return self._stream(result, request_id, context)
 
     async def _stream(

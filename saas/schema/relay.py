@@ -6,6 +6,9 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,8 +28,34 @@ def global_id_sql(type_name: str, column: str) -> str:
     return f"encode(convert_to('{type_name}:' || {column}::text, 'UTF8'), 'base64')"
 
 
+# Per operation: each internal id decoded from a global id, to the global id the client sent.
+_sent_ids: ContextVar[dict[str, str] | None] = ContextVar("sent_global_ids", default=None)
+
+
+@contextmanager
+def remembering_sent_ids() -> Iterator[None]:
+    """Within this block, `from_global_id` remembers what it decoded (for `sent_global_id`).
+
+    The engine opens it around one operation. The mapping is one dict shared by reference, so
+    resolvers in child tasks and worker threads (which run in copies of the context) add to it.
+    """
+    token = _sent_ids.set({})
+    try:
+        yield
+    finally:
+        _sent_ids.reset(token)
+
+
+def sent_global_id(value: str) -> str | None:
+    """The global id the client sent for an internal id (or that global id itself); else None."""
+    return (_sent_ids.get() or {}).get(value)
+
+
 def from_global_id(global_id: str, expected_type: str | None = None) -> tuple[str, uuid.UUID]:
     """Decode an id; a malformed id or one of another type is NOT_FOUND, like a missing one."""
+    sent = _sent_ids.get()
+    if sent is not None:
+        sent[global_id] = global_id
     try:
         type_name, _, raw = base64.b64decode(global_id.encode(), validate=True).decode().partition(":")
         parsed = uuid.UUID(raw)
@@ -34,6 +63,8 @@ def from_global_id(global_id: str, expected_type: str | None = None) -> tuple[st
         raise NotFoundError("Not found", id=global_id) from exc
     if expected_type is not None and type_name != expected_type:
         raise NotFoundError("Not found", id=global_id)
+    if sent is not None:
+        sent.setdefault(str(parsed), global_id)
     return type_name, parsed
 
 

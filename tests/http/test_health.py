@@ -1,4 +1,4 @@
-"""Liveness (also while a document is validated), readiness (real and unreachable servers), metrics."""
+"""Liveness (also while a document is validated), readiness (real and unreachable servers), metrics and its token."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sqlalchemy import create_engine
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from saas.config import ConfigurationError, Settings
 from saas.http import create_app
 from saas.runtime import Runtime
 from saas.schema.engine import GraphQLEngine
@@ -133,3 +134,36 @@ def test_healthz_answers_while_a_document_is_validated(app: Starlette, monkeypat
     assert health.status_code == 200
     assert answered_during_validation and outcome["released_by_test"]
     assert graphql.json() == {"data": {"__typename": "Query"}}
+
+
+METRICS_TOKEN = "m" * 40
+
+
+def test_metrics_need_the_bearer_token_when_one_is_set(runtime: Runtime, engine: GraphQLEngine) -> None:
+    secured = dataclasses.replace(
+        runtime, settings=runtime.settings.model_copy(update={"metrics_token": METRICS_TOKEN})
+    )
+    with TestClient(create_app(secured, engine)) as client:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": METRICS_TOKEN}):
+            refused = client.get("/metrics", headers=headers)
+            assert refused.status_code == 401, headers
+            assert refused.headers["www-authenticate"] == "Bearer"
+            assert "graphql_requests_total" not in refused.text
+        allowed = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert allowed.status_code == 200 and "http_requests_total" in allowed.text
+
+
+def test_production_refuses_to_start_without_a_metrics_token() -> None:
+    production = {
+        "SAAS_ENV": "production",
+        "SECRET_KEY": "s" * 40,
+        "DATABASE_URL": "postgresql://db.internal/saas",
+        "REDIS_URL": "redis://redis.internal/0",
+        "SAAS_APP_ROLE_PASSWORD": "not-the-default",
+    }
+    with pytest.raises(ConfigurationError, match="METRICS_TOKEN must be set"):
+        Settings(**production)
+    with pytest.raises(ConfigurationError, match="METRICS_TOKEN must be set"):
+        Settings(**production, METRICS_TOKEN="short")
+    assert Settings(**production, METRICS_TOKEN=METRICS_TOKEN).metrics_token == METRICS_TOKEN
+    assert METRICS_TOKEN not in repr(Settings(**production, METRICS_TOKEN=METRICS_TOKEN))
