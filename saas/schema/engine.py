@@ -9,7 +9,6 @@ worker thread, so that no document holds up the event loop (and `/healthz`) whil
 from __future__ import annotations
 
 import threading
-import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ from saas.schema.context import RequestContext
 from saas.schema.execution import PassthroughExecutor, dumps
 from saas.schema.input_text import nul_errors
 from saas.schema.limits import check_selections, limit_rules, only_anonymous_fields, parse_bounded
-from saas.schema.relay import remembering_sent_ids, sent_global_id
+from saas.schema.relay import remembering_sent_ids, shown_id
 
 __all__ = ["ExecutionOutcome", "GraphQLEngine", "OperationError", "PreparedOperation", "dumps"]
 
@@ -122,23 +121,6 @@ def _masked(original: BaseException, request_id: str, path: Any = None, location
     }
 
 
-def _client_id(extensions: dict[str, Any]) -> None:
-    """`extensions.id` of NOT_FOUND in the client's terms: the global id it sent for the object.
-
-    Services name what they did not find by internal id; an internal id the client did not send
-    (so cannot be spelled as it sent it) is left out rather than shown.
-    """
-    sent = sent_global_id(str(extensions["id"]))
-    if sent is not None:
-        extensions["id"] = sent
-        return
-    try:
-        uuid.UUID(str(extensions["id"]))
-    except ValueError:
-        return  # not an internal id: something the client sent as it is
-    del extensions["id"]
-
-
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     """An error as the client sees it: expected ones with their code, the rest masked.
 
@@ -150,7 +132,9 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     if isinstance(original, AppError):
         extensions = {camel_case(k): v for k, v in original.extensions.items()}
         if original.code is ErrorCode.NOT_FOUND and "id" in extensions:
-            _client_id(extensions)
+            shown = shown_id(str(extensions.pop("id")))
+            if shown is not None:
+                extensions["id"] = shown
         return {
             "message": original.message,
             "locations": error.formatted.get("locations"),

@@ -34,7 +34,7 @@ _sent_ids: ContextVar[dict[str, str] | None] = ContextVar("sent_global_ids", def
 
 @contextmanager
 def remembering_sent_ids() -> Iterator[None]:
-    """Within this block, `from_global_id` remembers what it decoded (for `sent_global_id`).
+    """Within this block, `from_global_id` remembers what it decoded (for `shown_id`).
 
     The engine opens it around one operation. The mapping is one dict shared by reference, so
     resolvers in child tasks and worker threads (which run in copies of the context) add to it.
@@ -46,9 +46,21 @@ def remembering_sent_ids() -> Iterator[None]:
         _sent_ids.reset(token)
 
 
-def sent_global_id(value: str) -> str | None:
-    """The global id the client sent for an internal id (or that global id itself); else None."""
-    return (_sent_ids.get() or {}).get(value)
+def shown_id(value: str) -> str | None:
+    """An id as an error may show it: the global id the client sent for it, never an internal id.
+
+    Services name what they did not find by internal id. One the client sent (as a global id)
+    is shown as it was sent; any other internal id is left out (None); a value that is no
+    internal id is something the client sent, and is shown as it is.
+    """
+    sent = (_sent_ids.get() or {}).get(value)
+    if sent is not None:
+        return sent
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return value
+    return None
 
 
 def from_global_id(global_id: str, expected_type: str | None = None) -> tuple[str, uuid.UUID]:
