@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     max_query_depth: int = Field(default=12, alias="MAX_QUERY_DEPTH", gt=0)
     max_aliases: int = Field(default=30, alias="MAX_ALIASES", gt=0)
     max_query_bytes: int = Field(default=100_000, alias="MAX_QUERY_BYTES", gt=0)
+    max_query_tokens: int = Field(default=3_000, alias="MAX_QUERY_TOKENS", gt=0)
+    max_query_selections: int = Field(default=300, alias="MAX_QUERY_SELECTIONS", gt=0)
+    anonymous_max_query_bytes: int = Field(default=2_048, alias="ANONYMOUS_MAX_QUERY_BYTES", gt=0)
     introspection: bool = Field(default=True, alias="GRAPHQL_INTROSPECTION")
     graphiql: bool = Field(default=True, alias="GRAPHIQL")
     password_hash_concurrency: int = Field(default=2, alias="PASSWORD_HASH_CONCURRENCY", gt=0)
@@ -44,6 +47,8 @@ class Settings(BaseSettings):
     throttle_window_seconds: int = Field(default=15 * 60, alias="THROTTLE_WINDOW_SECONDS", gt=0)
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     log_json: bool = Field(default=True, alias="LOG_JSON")
+    # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` when set; production requires it.
+    metrics_token: str | None = Field(default=None, alias="METRICS_TOKEN", repr=False)
 
     @model_validator(mode="after")
     def _production_guards(self) -> Settings:
@@ -58,6 +63,8 @@ class Settings(BaseSettings):
             problems.append("REDIS_URL must point at the production Redis")
         if self.app_role_password == "saas_app":
             problems.append("SAAS_APP_ROLE_PASSWORD must be set for the application role")
+        if not self.metrics_token or len(self.metrics_token) < 32:
+            problems.append("METRICS_TOKEN must be set to a random value of at least 32 characters to protect /metrics")
         if problems:
             raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
         return self

@@ -11,11 +11,29 @@ from email_validator import EmailNotValidError, validate_email
 
 from saas.errors import FieldError, InputInvalid, UserErrorCode
 
+# Objects and arrays inside one another; orjson and PostgreSQL have limits of their own, far deeper.
+MAX_JSON_DEPTH = 32
+
 
 def camel_case(name: str) -> str:
     """The API's spelling of a field (`lifecycle_stage` → `lifecycleStage`)."""
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
+
+
+def json_depth(value: Any, limit: int) -> int:
+    """How deeply objects and arrays nest in `value`, counting up to `limit + 1` (no recursion)."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            if depth > limit:
+                return deepest
+            pending.extend((inner, depth) for inner in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def has_control_characters(value: str) -> bool:
@@ -131,6 +149,11 @@ class Checker:
             value = {}
         if not isinstance(value, dict):
             self.fail(field, UserErrorCode.INVALID, f"{camel_case(field)} must be a JSON object")
+            return
+        if json_depth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+            self.fail(
+                field, UserErrorCode.INVALID, f"{camel_case(field)} must be nested at most {MAX_JSON_DEPTH} levels deep"
+            )
             return
         encoded = orjson.dumps(value)
         if len(encoded) > max_bytes:

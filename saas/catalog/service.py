@@ -37,10 +37,11 @@ def parse_price(value: Any) -> Decimal:
         raise ValueError("must be a decimal number, e.g. 19.90") from exc
     if not amount.is_finite() or amount < 0:
         raise ValueError("must be zero or more")
-    if amount != amount.quantize(CENT):
-        raise ValueError("must have at most two decimals")
+    # Before quantizing: an amount like 1e400 has more digits than the decimal context can round.
     if amount > MAX_UNIT_PRICE:
         raise ValueError(f"must be at most {MAX_UNIT_PRICE}")
+    if amount != amount.quantize(CENT):
+        raise ValueError("must have at most two decimals")
     return amount.quantize(CENT)
 
 

@@ -66,7 +66,7 @@ async def _serve(request: Request, state: TransportState, request_id: str, recor
         return graphql_response(payload, 401, media_type, {"WWW-Authenticate": "Bearer"})
 
     try:
-        prepared = state.engine.prepare(params.query, params.operation_name, principal)
+        prepared = await state.engine.prepare_async(params.query, params.operation_name, principal)
     except OperationError as error:
         record.request_failed(error.errors)
         return graphql_response({"errors": error.errors}, _request_error_status(media_type), media_type)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import Callable
 
 import orjson
@@ -60,5 +61,22 @@ async def readyz(request: Request) -> Response:
     return _json({"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503)
 
 
+def _may_read_metrics(request: Request, token: str | None) -> bool:
+    """Anyone when no METRICS_TOKEN is set (development; production refuses to start without it)."""
+    if token is None:
+        return True
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(credential.strip().encode(), token.encode())
+
+
 async def metrics(request: Request) -> Response:
-    return Response(transport_state(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus text format; with METRICS_TOKEN set, only for `Authorization: Bearer <token>`."""
+    state = transport_state(request)
+    if not _may_read_metrics(request, state.runtime.settings.metrics_token):
+        return Response(
+            "Send Authorization: Bearer <METRICS_TOKEN>\n",
+            status_code=401,
+            media_type="text/plain; charset=utf-8",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -191,7 +191,7 @@ class GraphQLTransportWSConnection:
         """Run one operation to its end; returns the message that ended it ("complete" or "error")."""
         try:
             check_query_size(params, self.state.runtime.settings.max_query_bytes)
-            prepared = self.state.engine.prepare(params.query, params.operation_name, self.principal)
+            prepared = await self.state.engine.prepare_async(params.query, params.operation_name, self.principal)
         except TransportError as error:
             errors = error_payload(error.message, error.code)["errors"]
             record.request_failed(errors, REJECTED)

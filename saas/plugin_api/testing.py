@@ -144,7 +144,7 @@ class GraphQLClient:
                 self.engine.runtime.authenticate, f"Bearer {self.token}" if self.token else None
             )
             try:
-                prepared = self.engine.prepare(query, operation_name, principal)
+                prepared = await self.engine.prepare_async(query, operation_name, principal)
             except OperationError as error:
                 return {"errors": error.errors}
             outcome = await self.engine.execute(prepared, variables, principal, "test-request")

@@ -1,11 +1,14 @@
-"""Runs GraphQL operations: cached parsing and validation, execution, error formatting.
+"""Runs GraphQL operations: bounded, cached parsing and validation; execution; error formatting.
 
-Transports (HTTP, WebSocket) call `prepare` then `execute` or `subscribe`; they never see
-an internal exception: those are logged with the request id and masked.
+Transports (HTTP, WebSocket) call `prepare_async` then `execute` or `subscribe`; they never see
+an internal exception: those are logged with the request id and masked. Parsing and validation
+are CPU work: a document already seen is answered from the caches, a new one is prepared in a
+worker thread, so that no document holds up the event loop (and `/healthz`) while it is checked.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,7 +22,6 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
-    parse,
     specified_rules,
     validate,
 )
@@ -36,7 +38,9 @@ from saas.schema.builder import build_schema, checked_schema
 from saas.schema.common import camel_case
 from saas.schema.context import RequestContext
 from saas.schema.execution import PassthroughExecutor, dumps
-from saas.schema.limits import limit_rules
+from saas.schema.input_text import nul_errors
+from saas.schema.limits import check_selections, limit_rules, only_anonymous_fields, parse_bounded
+from saas.schema.relay import remembering_sent_ids, shown_id
 
 __all__ = ["ExecutionOutcome", "GraphQLEngine", "OperationError", "PreparedOperation", "dumps"]
 
@@ -60,6 +64,7 @@ class OperationError(Exception):
 @dataclass(frozen=True)
 class PreparedOperation:
     document: DocumentNode
+    operation: OperationDefinitionNode
     operation_type: str
     operation_name: str | None
     schema: GraphQLSchema
@@ -73,21 +78,30 @@ class ExecutionOutcome:
 
 
 class LRU:
+    """A bounded cache that worker threads and the event loop share (one lock per operation)."""
+
     def __init__(self, size: int) -> None:
         self.size = size
         self.items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, key: Any) -> Any:
-        value = self.items.get(key)
-        if value is not None:
-            self.items.move_to_end(key)
-        return value
+        with self._lock:
+            value = self.items.get(key)
+            if value is not None:
+                self.items.move_to_end(key)
+            return value
+
+    def __contains__(self, key: Any) -> bool:
+        with self._lock:
+            return key in self.items
 
     def put(self, key: Any, value: Any) -> None:
-        self.items[key] = value
-        self.items.move_to_end(key)
-        if len(self.items) > self.size:
-            self.items.popitem(last=False)
+        with self._lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            if len(self.items) > self.size:
+                self.items.popitem(last=False)
 
 
 def _with_code(error: GraphQLError, code: ErrorCode) -> dict[str, Any]:
@@ -117,6 +131,10 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     original = error.original_error
     if isinstance(original, AppError):
         extensions = {camel_case(k): v for k, v in original.extensions.items()}
+        if original.code is ErrorCode.NOT_FOUND and "id" in extensions:
+            shown = shown_id(str(extensions.pop("id")))
+            if shown is not None:
+                extensions["id"] = shown
         return {
             "message": original.message,
             "locations": error.formatted.get("locations"),
@@ -140,20 +158,29 @@ class GraphQLEngine:
         self._schemas = LRU(SCHEMA_CACHE_SIZE)
         self._documents = LRU(CACHE_SIZE)
         self._validated = LRU(CACHE_SIZE)
+        # Strawberry builds schemas with shared state: one build at a time, whichever thread asks.
+        self._building = threading.Lock()
         self.full_schema = self._build_checked()
 
     def _build_checked(self) -> GraphQLSchema:
         """The schema with every healthy plugin; a plugin whose contribution conflicts is left out."""
-        schema = checked_schema(self.runtime.plugins)._schema
+        with self._building:
+            schema = checked_schema(self.runtime.plugins)._schema
         self._schemas.put(self.runtime.plugins.healthy_names(), schema)
         return schema
 
+    def _schema_key(self, enabled: frozenset[str]) -> frozenset[str]:
+        return enabled & self.runtime.plugins.healthy_names()
+
     def schema_for(self, enabled: frozenset[str]) -> GraphQLSchema:
-        key = enabled & self.runtime.plugins.healthy_names()
+        key = self._schema_key(enabled)
         schema = self._schemas.get(key)
         if schema is None:
-            schema = build_schema(self.runtime.plugins.enabled(key))._schema
-            self._schemas.put(key, schema)
+            with self._building:
+                schema = self._schemas.get(key)
+                if schema is None:
+                    schema = build_schema(self.runtime.plugins.enabled(key))._schema
+                    self._schemas.put(key, schema)
         return schema
 
     def _validate(self, schema: GraphQLSchema, key: Any, query: str, document: DocumentNode) -> list[dict[str, Any]]:
@@ -163,15 +190,46 @@ class GraphQLEngine:
             self._validated.put((key, query), errors)
         return errors
 
-    def prepare(self, query: str, operation_name: str | None, principal: Principal | None = None) -> PreparedOperation:
-        """Parse and validate against the caller's schema (both cached) and pick the operation."""
+    def _document(self, query: str) -> DocumentNode:
+        """The parsed document, refused before validation when over the token or selection limits."""
         document = self._documents.get(query)
         if document is None:
+            settings = self.runtime.settings
             try:
-                document = parse(query)
+                document = parse_bounded(query, settings.max_query_tokens)
+                check_selections(document, settings.max_query_selections)
             except GraphQLError as error:
                 raise OperationError([_with_code(error, ErrorCode.GRAPHQL_PARSE_FAILED)]) from None
             self._documents.put(query, document)
+        return document
+
+    def _check_anonymous(self, query: str, document: DocumentNode) -> None:
+        """Anonymous callers may send large documents only to log in or to introspect.
+
+        Everything else they could ask answers UNAUTHENTICATED, so a larger document can only
+        cost validation time: it is refused (with that code) before it is validated.
+        """
+        limit = self.runtime.settings.anonymous_max_query_bytes
+        if len(query.encode("utf-8", "surrogatepass")) > limit and not only_anonymous_fields(document):
+            raise OperationError(
+                [
+                    {
+                        "message": f"Log in to send documents over {limit} bytes; "
+                        "without a credential only login and introspection may be longer",
+                        "extensions": {"code": ErrorCode.UNAUTHENTICATED.value, "maximum": limit},
+                    }
+                ]
+            )
+
+    def prepare(self, query: str, operation_name: str | None, principal: Principal | None = None) -> PreparedOperation:
+        """Parse and validate against the caller's schema (both cached) and pick the operation.
+
+        Blocking: on a cache miss this parses and validates (bounded by the limits in
+        `saas.schema.limits`). Code on the event loop calls `prepare_async`.
+        """
+        document = self._document(query)
+        if principal is None:
+            self._check_anonymous(query, document)
         enabled = principal.plugins if principal is not None else frozenset()
         schema = self.schema_for(enabled)
         errors = self._validate(schema, enabled, query, document)
@@ -182,10 +240,24 @@ class GraphQLEngine:
         operation = self._pick_operation(document, operation_name)
         return PreparedOperation(
             document=document,
+            operation=operation,
             operation_type=operation.operation.value,
             operation_name=operation.name.value if operation.name else None,
             schema=schema,
         )
+
+    async def prepare_async(
+        self, query: str, operation_name: str | None, principal: Principal | None = None
+    ) -> PreparedOperation:
+        """`prepare` without blocking the event loop.
+
+        A document this caller's schema already validated is answered on the loop (dictionary
+        look-ups only); anything else is parsed and validated in a worker thread.
+        """
+        enabled = principal.plugins if principal is not None else frozenset()
+        if self._schema_key(enabled) in self._schemas and (enabled, query) in self._validated:
+            return self.prepare(query, operation_name, principal)
+        return await run_in_threadpool(self.prepare, query, operation_name, principal)
 
     @staticmethod
     def _validation_error(error: GraphQLError) -> dict[str, Any]:
@@ -230,6 +302,12 @@ class GraphQLEngine:
             payload["data"] = result.data
         return ExecutionOutcome(payload=payload, request_error=request_error, statements=statements)
 
+    @staticmethod
+    def _refused_inputs(prepared: PreparedOperation, variables: dict[str, Any] | None) -> ExecutionOutcome | None:
+        """A request error when an input holds text PostgreSQL cannot store (`saas.schema.input_text`)."""
+        errors = nul_errors(prepared.document, prepared.operation, variables)
+        return ExecutionOutcome(payload={"errors": errors}, request_error=True) if errors else None
+
     async def execute(
         self,
         prepared: PreparedOperation,
@@ -237,8 +315,11 @@ class GraphQLEngine:
         principal: Principal | None,
         request_id: str,
     ) -> ExecutionOutcome:
+        refused = self._refused_inputs(prepared, variables)
+        if refused is not None:
+            return refused
         context = self.new_context(principal, request_id)
-        with counting() as statements:
+        with counting() as statements, remembering_sent_ids():
             try:
                 result = graphql_execute(
                     prepared.schema,
@@ -253,7 +334,7 @@ class GraphQLEngine:
             finally:
                 if context._session is not None:
                     await run_in_threadpool(context.close)
-        return self._outcome(result, request_id, statements[0])
+            return self._outcome(result, request_id, statements[0])
 
     async def subscribe(
         self,
@@ -262,19 +343,23 @@ class GraphQLEngine:
         principal: Principal | None,
         request_id: str,
     ) -> AsyncIterator[dict[str, Any]] | ExecutionOutcome:
+        refused = self._refused_inputs(prepared, variables)
+        if refused is not None:
+            return refused
         context = self.new_context(principal, request_id)
-        result = graphql_subscribe(
-            prepared.schema,
-            prepared.document,
-            context_value=context,
-            variable_values=variables,
-            operation_name=prepared.operation_name,
-            executor_class=PassthroughExecutor,
-        )
-        if isawaitable(result):
-            result = await result
-        if isinstance(result, ExecutionResult):
-            return self._outcome(result, request_id)
+        with remembering_sent_ids():
+            result = graphql_subscribe(
+                prepared.schema,
+                prepared.document,
+                context_value=context,
+                variable_values=variables,
+                operation_name=prepared.operation_name,
+                executor_class=PassthroughExecutor,
+            )
+            if isawaitable(result):
+                result = await result
+            if isinstance(result, ExecutionResult):
+                return self._outcome(result, request_id)
         return self._stream(result, request_id, context)
 
     async def _stream(

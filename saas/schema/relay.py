@@ -6,6 +6,9 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,8 +28,46 @@ def global_id_sql(type_name: str, column: str) -> str:
     return f"encode(convert_to('{type_name}:' || {column}::text, 'UTF8'), 'base64')"
 
 
+# Per operation: each internal id decoded from a global id, to the global id the client sent.
+_sent_ids: ContextVar[dict[str, str] | None] = ContextVar("sent_global_ids", default=None)
+
+
+@contextmanager
+def remembering_sent_ids() -> Iterator[None]:
+    """Within this block, `from_global_id` remembers what it decoded (for `shown_id`).
+
+    The engine opens it around one operation. The mapping is one dict shared by reference, so
+    resolvers in child tasks and worker threads (which run in copies of the context) add to it.
+    """
+    token = _sent_ids.set({})
+    try:
+        yield
+    finally:
+        _sent_ids.reset(token)
+
+
+def shown_id(value: str) -> str | None:
+    """An id as an error may show it: the global id the client sent for it, never an internal id.
+
+    Services name what they did not find by internal id. One the client sent (as a global id)
+    is shown as it was sent; any other internal id is left out (None); a value that is no
+    internal id is something the client sent, and is shown as it is.
+    """
+    sent = (_sent_ids.get() or {}).get(value)
+    if sent is not None:
+        return sent
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return value
+    return None
+
+
 def from_global_id(global_id: str, expected_type: str | None = None) -> tuple[str, uuid.UUID]:
     """Decode an id; a malformed id or one of another type is NOT_FOUND, like a missing one."""
+    sent = _sent_ids.get()
+    if sent is not None:
+        sent[global_id] = global_id
     try:
         type_name, _, raw = base64.b64decode(global_id.encode(), validate=True).decode().partition(":")
         parsed = uuid.UUID(raw)
@@ -34,6 +75,8 @@ def from_global_id(global_id: str, expected_type: str | None = None) -> tuple[st
         raise NotFoundError("Not found", id=global_id) from exc
     if expected_type is not None and type_name != expected_type:
         raise NotFoundError("Not found", id=global_id)
+    if sent is not None:
+        sent.setdefault(str(parsed), global_id)
     return type_name, parsed
 
 

@@ -58,6 +58,12 @@ def test_currency_defaults_to_usd(owner: Any) -> None:
         ({"unitPrice": "-1"}, "unitPrice", "INVALID"),
         ({"unitPrice": "1.234"}, "unitPrice", "INVALID"),
         ({"unitPrice": "1000000000000"}, "unitPrice", "INVALID"),
+        ({"unitPrice": "1e400"}, "unitPrice", "INVALID"),
+        ({"unitPrice": "1E+29"}, "unitPrice", "INVALID"),
+        ({"unitPrice": "-1e400"}, "unitPrice", "INVALID"),
+        ({"unitPrice": "1e-400"}, "unitPrice", "INVALID"),
+        ({"unitPrice": "NaN"}, "unitPrice", "INVALID"),
+        ({"unitPrice": "Infinity"}, "unitPrice", "INVALID"),
         ({"currency": "EURO"}, "currency", "INVALID"),
     ],
 )

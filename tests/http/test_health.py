@@ -1,15 +1,22 @@
-"""Liveness, readiness (real PostgreSQL and Redis, and unreachable ones) and the metrics endpoint."""
+"""Liveness (also while a document is validated), readiness (real and unreachable servers), metrics and its token."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import threading
+import uuid
 from collections.abc import Iterator
+from typing import Any
 
+import httpx
 import pytest
 import redis
 from sqlalchemy import create_engine
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from saas.config import ConfigurationError, Settings
 from saas.http import create_app
 from saas.runtime import Runtime
 from saas.schema.engine import GraphQLEngine
@@ -87,3 +94,76 @@ def test_each_app_has_its_own_registry(runtime: Runtime, engine: GraphQLEngine) 
     first.post("/graphql", json={"query": "query OnlyFirst { __typename }"})
     assert 'operation="OnlyFirst"' in first.get("/metrics").text
     assert 'operation="OnlyFirst"' not in second.get("/metrics").text
+
+
+def test_healthz_answers_while_a_document_is_validated(app: Starlette, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Validation runs off the event loop: /healthz is served while a validation is held open.
+
+    The validation below waits (bounded) until the test releases it, and the test releases it
+    only after /healthz has answered. Were validation on the event loop, /healthz could not be
+    served until the wait ran out, and the validation would report that it was not released.
+    """
+    from saas.schema import engine as engine_module
+
+    started, released = threading.Event(), threading.Event()
+    outcome: dict[str, bool] = {}
+    real_validate = engine_module.validate
+
+    def held_validation(schema: Any, document: Any, rules: Any) -> Any:
+        started.set()
+        outcome["released_by_test"] = released.wait(timeout=5)
+        return real_validate(schema, document, rules)
+
+    monkeypatch.setattr(engine_module, "validate", held_validation)
+    query = f"query Held{uuid.uuid4().hex} {{ __typename }}"  # never validated before: no cache hit
+
+    async def scenario() -> tuple[httpx.Response, httpx.Response, bool]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            graphql = asyncio.create_task(client.post("/graphql", json={"query": query}))
+            for _ in range(500):  # at most ~5 s for the request to reach validation
+                if started.is_set():
+                    break
+                await asyncio.sleep(0.01)
+            health = await client.get("/healthz")
+            answered_during_validation = "released_by_test" not in outcome
+            released.set()
+            return health, await graphql, answered_during_validation
+
+    health, graphql, answered_during_validation = asyncio.run(scenario())
+    assert health.status_code == 200
+    assert answered_during_validation and outcome["released_by_test"]
+    assert graphql.json() == {"data": {"__typename": "Query"}}
+
+
+METRICS_TOKEN = "m" * 40
+
+
+def test_metrics_need_the_bearer_token_when_one_is_set(runtime: Runtime, engine: GraphQLEngine) -> None:
+    secured = dataclasses.replace(
+        runtime, settings=runtime.settings.model_copy(update={"metrics_token": METRICS_TOKEN})
+    )
+    with TestClient(create_app(secured, engine)) as client:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": METRICS_TOKEN}):
+            refused = client.get("/metrics", headers=headers)
+            assert refused.status_code == 401, headers
+            assert refused.headers["www-authenticate"] == "Bearer"
+            assert "graphql_requests_total" not in refused.text
+        allowed = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert allowed.status_code == 200 and "http_requests_total" in allowed.text
+
+
+def test_production_refuses_to_start_without_a_metrics_token() -> None:
+    production = {
+        "SAAS_ENV": "production",
+        "SECRET_KEY": "s" * 40,
+        "DATABASE_URL": "postgresql://db.internal/saas",
+        "REDIS_URL": "redis://redis.internal/0",
+        "SAAS_APP_ROLE_PASSWORD": "not-the-default",
+    }
+    with pytest.raises(ConfigurationError, match="METRICS_TOKEN must be set"):
+        Settings(**production)
+    with pytest.raises(ConfigurationError, match="METRICS_TOKEN must be set"):
+        Settings(**production, METRICS_TOKEN="short")
+    assert Settings(**production, METRICS_TOKEN=METRICS_TOKEN).metrics_token == METRICS_TOKEN
+    assert METRICS_TOKEN not in repr(Settings(**production, METRICS_TOKEN=METRICS_TOKEN))

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from saas.validation import MAX_JSON_DEPTH
 from tests.conftest import add_member
 from tests.schema.helpers import (
     CREATE_CUSTOMER,
@@ -191,20 +192,39 @@ def test_every_problem_is_reported_at_once_with_camel_case_paths(owner: Any, cou
         assert error["message"]
 
 
-def test_nul_character_in_name_is_a_user_error(owner: Any, counts: Any) -> None:
+def test_nul_character_in_name_is_refused_naming_the_field(owner: Any, counts: Any) -> None:
+    """NUL is refused for every string input in one place (tests/schema/test_input_text.py)."""
     before = counts()
     result = owner.execute(CREATE_CUSTOMER, {"input": {"name": "Ac\x00me"}})
     assert counts() == before
-    assert codes(result) == [], result
-    assert [e["field"] for e in result["data"]["createCustomer"]["userErrors"]] == [["input", "name"]]
+    assert "data" not in result and codes(result) == ["BAD_USER_INPUT"], result
+    assert result["errors"][0]["extensions"]["field"] == ["input", "name"]
 
 
-def test_nul_character_in_custom_fields_is_a_user_error(owner: Any, counts: Any) -> None:
+def test_other_control_characters_in_name_are_a_user_error(owner: Any, counts: Any) -> None:
+    errors = refused(owner, counts, {"name": "Ac\x07me"})
+    assert [(e["field"], e["code"]) for e in errors] == [(["input", "name"], "INVALID")]
+
+
+def test_nul_character_in_custom_fields_is_refused_naming_the_field(owner: Any, counts: Any) -> None:
     before = counts()
     result = owner.execute(CREATE_CUSTOMER, {"input": {"name": "x", "customFields": {"k": "a\x00b"}}})
     assert counts() == before
-    assert codes(result) == [], result
-    assert [e["field"] for e in result["data"]["createCustomer"]["userErrors"]] == [["input", "customFields"]]
+    assert "data" not in result and codes(result) == ["BAD_USER_INPUT"], result
+    assert result["errors"][0]["extensions"]["field"] == ["input", "customFields", "k"]
+
+
+def test_custom_fields_nested_too_deeply_are_a_user_error(owner: Any, counts: Any) -> None:
+    deep: Any = 1
+    for _ in range(500):
+        deep = {"k": deep}
+    errors = refused(owner, counts, {"name": "x", "customFields": deep})
+    assert [(e["field"], e["code"]) for e in errors] == [(["input", "customFields"], "INVALID")]
+    assert "nested" in errors[0]["message"]
+    shallow: Any = 1
+    for _ in range(MAX_JSON_DEPTH):  # objects nested exactly as deep as allowed
+        shallow = {"k": shallow}
+    assert create_customer(owner, name="y", customFields=shallow)["customFields"]
 
 
 def test_create_writes_one_row_and_one_audit_entry(owner: Any, counts: Any) -> None:

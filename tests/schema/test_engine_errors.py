@@ -41,3 +41,34 @@ def test_anonymous_calls_to_protected_fields_are_unauthenticated(anonymous: Grap
         "{ auditLog { edges { cursor } } }",
     ):
         assert anonymous.error_codes(query) == ["UNAUTHENTICATED"], query
+
+
+def _not_found(result: dict) -> dict:
+    [error] = result["errors"]
+    assert error["extensions"]["code"] == "NOT_FOUND", result
+    return error
+
+
+def test_not_found_from_a_mutation_echoes_the_global_id_sent(owner: GraphQLClient, other_owner: GraphQLClient) -> None:
+    """Never the internal UUID: the id the client sent, with the message a query gives."""
+    from tests.schema.helpers import CUSTOMER, DELETE_CUSTOMER, create_customer, raw_id
+
+    theirs = create_customer(other_owner, name="Elsewhere")["id"]
+    from_query = _not_found(owner.execute(CUSTOMER, {"id": theirs}))
+    from_mutation = _not_found(owner.execute(DELETE_CUSTOMER, {"input": {"id": theirs}}))
+    assert from_mutation["extensions"] == {"code": "NOT_FOUND", "id": theirs}
+    assert from_query["extensions"] == {"code": "NOT_FOUND", "id": theirs}
+    assert from_mutation["message"] == from_query["message"] == "Customer not found"
+    assert str(raw_id(theirs)) not in str(from_mutation)
+
+
+def test_not_found_in_a_plugin_mutation_echoes_the_global_id_sent(owner: GraphQLClient) -> None:
+    from saas.plugin_api.testing import enable_plugin
+    from tests.schema.helpers import global_id
+
+    enable_plugin(owner, "manufacturing")
+    missing = global_id("MfgOrder", "00000000-0000-4000-8000-000000000001")
+    mutation = "mutation($input: MfgCancelOrderInput!) { cancelOrder(input: $input) { order { id } } }"
+    error = _not_found(owner.execute(mutation, {"input": {"id": missing}}))
+    assert error["extensions"] == {"code": "NOT_FOUND", "id": missing}
+    assert "00000000-0000-4000-8000-000000000001" not in str(error)

@@ -149,3 +149,96 @@ def test_errors_do_not_leak_internals(owner: Any) -> None:
     error = result["errors"][0]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "Traceback" not in str(result) and "sqlalchemy" not in str(result).lower()
+
+
+# -- bounds that act before validation --------------------------------------------------------
+
+MAX_TOKENS = 3_000
+MAX_SELECTIONS = 300
+ANONYMOUS_MAX_BYTES = 2_048
+
+
+@pytest.fixture
+def validations(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The documents the engine validates from now on (validation still runs)."""
+    from saas.schema import engine
+
+    seen: list[Any] = []
+    real = engine.validate
+
+    def recording(schema: Any, document: Any, rules: Any) -> Any:
+        seen.append(document)
+        return real(schema, document, rules)
+
+    monkeypatch.setattr(engine, "validate", recording)
+    return seen
+
+
+def repeated_field(count: int, field: str = "me { email }") -> str:
+    return "{ " + " ".join([field] * count) + " }"
+
+
+def test_one_field_repeated_thousands_of_times_is_refused_unvalidated(owner: Any, validations: list[Any]) -> None:
+    """The 97 KB document that took 2 s of validation is refused without being validated."""
+    query = repeated_field(7_500)
+    assert len(query) > 97_000
+    result = owner.execute(query)
+    assert codes(result) == ["QUERY_TOO_COMPLEX"] and "data" not in result
+    assert validations == []
+
+
+def test_tokens_over_the_limit_are_refused_while_parsing(owner: Any, validations: list[Any]) -> None:
+    tags = ", ".join(['"t"'] * MAX_TOKENS)
+    query = f'mutation {{ createCustomer(input: {{name: "x", tags: [{tags}]}}) {{ customer {{ id }} }} }}'
+    assert refused_before_execution(owner, query) == ["QUERY_TOO_COMPLEX"]
+    comments = "\n".join(["# note"] * (MAX_TOKENS + 1))
+    assert refused_before_execution(owner, comments + "\n{ me { email } }") == ["QUERY_TOO_COMPLEX"]
+    assert validations == []
+
+
+def test_selections_at_the_limit_are_validated_and_run(owner: Any) -> None:
+    data = owner.data(repeated_field(MAX_SELECTIONS, "__typename"))
+    assert data == {"__typename": "Query"}
+
+
+def test_selections_over_the_limit_are_refused_unvalidated(owner: Any, validations: list[Any]) -> None:
+    assert refused_before_execution(owner, repeated_field(MAX_SELECTIONS + 1, "__typename")) == ["QUERY_TOO_COMPLEX"]
+    # Fragments count where they are written, spreads too.
+    fragment = "fragment F on Me { " + " ".join(["email"] * (MAX_SELECTIONS - 1)) + " }"
+    assert refused_before_execution(owner, "{ me { ...F } } " + fragment) == ["QUERY_TOO_COMPLEX"]
+    assert validations == []
+
+
+def test_anonymous_documents_over_the_small_limit_are_refused_unvalidated(
+    anonymous: Any, validations: list[Any]
+) -> None:
+    query = repeated_field(ANONYMOUS_MAX_BYTES // len("me { member { email } } ") + 1, "me { member { email } }")
+    assert len(query.encode()) > ANONYMOUS_MAX_BYTES
+    result = anonymous.execute(query)
+    assert codes(result) == ["UNAUTHENTICATED"] and "data" not in result
+    assert result["errors"][0]["extensions"]["maximum"] == ANONYMOUS_MAX_BYTES
+    # Introspection next to another field does not make the document anonymous-sized.
+    mixed = "{ me { email } " + " ".join(["__typename"] * 250) + " }"
+    assert codes(anonymous.execute(mixed)) == ["UNAUTHENTICATED"]
+    assert validations == []
+
+
+def test_anonymous_small_documents_are_validated_as_before(anonymous: Any) -> None:
+    assert anonymous.execute("{ __typename }") == {"data": {"__typename": "Query"}}
+    assert codes(anonymous.execute("{ me { email } }")) == ["UNAUTHENTICATED"]
+
+
+def test_anonymous_login_and_introspection_may_be_larger(anonymous: Any, tenant: Any) -> None:
+    from graphql import get_introspection_query
+
+    padding = "\n" + "# " + "x" * ANONYMOUS_MAX_BYTES + "\n"
+    introspection = get_introspection_query(descriptions=True) + padding
+    assert anonymous.data(introspection)["__schema"]["queryType"]["name"] == "Query"
+    login = "mutation Login($input: LoginInput!) { login(input: $input) { token userErrors { code } } }" + padding
+    variables = {"input": {"email": tenant.owner_email, "password": tenant.password, "tenant": tenant.slug}}
+    assert anonymous.data(login, variables)["login"]["token"]
+
+
+def test_a_signed_in_caller_may_send_larger_documents(owner: Any) -> None:
+    query = "# " + "x" * ANONYMOUS_MAX_BYTES + "\n{ me { email } }"
+    assert owner.data(query)["me"]["email"]

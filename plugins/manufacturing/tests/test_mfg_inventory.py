@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from mfg_helpers import (
     CREATE_WAREHOUSE,
     INVENTORY_CHANGED,
     LEVELS,
     MOVE,
     MOVEMENTS,
+    ORDERS,
     THRESHOLD,
     add_member,
     count_rows,
@@ -22,6 +24,7 @@ from mfg_helpers import (
     refused,
 )
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from saas.plugin_api import to_global_id as global_id
 from saas.plugin_api.testing import collect_events
@@ -86,6 +89,37 @@ def test_bad_movements_are_user_errors(mfg: Any) -> None:
     ]  # fmt: skip
     for variables, field, code in cases:
         assert refused(mfg, MOVE, variables, "recordStockMovement") == [(field, code)], variables
+
+
+MAX_INT = 2**31 - 1  # GraphQL's Int
+
+
+def test_stock_never_grows_past_what_int_can_show(mfg: Any, tenant: Any) -> None:
+    """Three receipts of 1,000,000,000 broke stockLevels, stockMovements and orders (data: null)."""
+    product, warehouse = create_product(mfg), default_warehouse(mfg)
+    move(mfg, product, warehouse, "RECEIPT", 1_000_000_000)
+    move(mfg, product, warehouse, "ADJUSTMENT", 1_000_000_000)
+    before = count_rows(tenant, "mfg_stock_movements")
+    for kind in ("RECEIPT", "ADJUSTMENT"):
+        variables = _move_input(product, warehouse, kind, 1_000_000_000)
+        assert refused(mfg, MOVE, variables, "recordStockMovement") == [(["input", "quantity"], "STOCK_LIMIT_EXCEEDED")]
+    assert count_rows(tenant, "mfg_stock_movements") == before
+    assert move(mfg, product, warehouse, "RECEIPT", MAX_INT - 2_000_000_000)["stockLevel"]["onHand"] == MAX_INT
+    assert refused(mfg, MOVE, _move_input(product, warehouse, "RECEIPT", 1), "recordStockMovement") == [
+        (["input", "quantity"], "STOCK_LIMIT_EXCEEDED")
+    ]
+    # Every list still answers.
+    assert level(mfg, product)["available"] == MAX_INT
+    assert mfg.data(MOVEMENTS, {"filter": {"productId": product}})["stockMovements"]["totalCount"] == 3
+    assert mfg.data(ORDERS)["orders"]["totalCount"] == 0
+
+
+def test_the_database_refuses_stock_that_int_cannot_show(mfg: Any, tenant: Any) -> None:
+    product, warehouse = create_product(mfg), default_warehouse(mfg)
+    move(mfg, product, warehouse, "RECEIPT", 1)
+    with pytest.raises(IntegrityError, match="on_hand_representable"), tenant.session() as session:
+        session.execute(text("UPDATE mfg_stock_levels SET on_hand = :big"), {"big": MAX_INT + 1})
+    assert level(mfg, product)["onHand"] == 1
 
 
 def test_only_inventory_writers_record(mfg: Any, tenant: Any) -> None:

@@ -81,6 +81,10 @@ def test_shipment_rules(mfg: Any, stocked: dict[str, Any]) -> None:
     assert refused(
         mfg, SHIPMENT_STATUS, {"input": {"id": shipment["id"], "status": "PENDING"}}, "updateShipmentStatus"
     ) == [(["input", "status"], "INVALID_STATUS_TRANSITION")]
+    # dispatchShipment's input has no status: a second dispatch names the shipment it was given.
+    assert refused(mfg, DISPATCH, {"input": {"id": shipment["id"]}}, "dispatchShipment") == [
+        (["input", "id"], "INVALID_STATUS_TRANSITION")
+    ]
     cancelled_order = _order(mfg, stocked, 1)
     ok(mfg, CANCEL, {"input": {"id": cancelled_order["id"]}}, "cancelOrder")
     assert refused(mfg, CREATE_SHIPMENT, {"input": {"orderId": cancelled_order["id"]}}, "createShipment") == [

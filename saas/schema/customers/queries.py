@@ -112,7 +112,7 @@ async def single_object(
         json_text = await fetch_compiled(info.context, sql, condition.params)
         found = orjson.Fragment(json_text) if json_text not in (None, "null") else None
     if found is None:
-        raise NotFoundError(f"{sql_type.name} not found")
+        raise NotFoundError(f"{sql_type.name} not found", id=str(raw_id))
     return found
 
 

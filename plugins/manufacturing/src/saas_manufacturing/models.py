@@ -81,6 +81,8 @@ class StockLevel(TenantModel):
             ["tenant_id", "warehouse_id"], ["mfg_warehouses.tenant_id", "mfg_warehouses.id"], ondelete="RESTRICT"
         ),
         CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+        # GraphQL's Int: stock that could not be read back is never stored (see inventory.MAX_STOCK).
+        CheckConstraint("on_hand <= 2147483647", name="on_hand_representable"),
         CheckConstraint("reserved >= 0", name="reserved_not_negative"),
         CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
         CheckConstraint("low_stock_threshold IS NULL OR low_stock_threshold >= 0", name="threshold_not_negative"),

@@ -330,7 +330,7 @@ class ManufacturingMutations:
 
         async def run() -> dict[str, Any]:
             data = {"description": input.description, "location": input.location}
-            row = await write(info, shipments.update_status, raw_id, "dispatched", data)
+            row = await write(info, shipments.update_status, raw_id, "dispatched", data, ("input", "id"))
             return {"shipment": types.Shipment.from_model(row)}
 
         return await run_mutation(run, ShipmentPayload)  # type: ignore[no-any-return]

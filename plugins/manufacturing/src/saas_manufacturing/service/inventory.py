@@ -34,6 +34,8 @@ from saas_manufacturing.service.common import INVENTORY_TOPIC, Actor, Page, anno
 from saas_manufacturing.service.warehouses import get_warehouse
 
 MAX_QUANTITY = 1_000_000_000
+# On hand (and so reserved and available) never exceeds GraphQL's Int: what is stored can be read back.
+MAX_STOCK = 2**31 - 1
 MANUAL_KINDS = ("receipt", "issue", "adjustment")
 LOW_STOCK_ROLES = (Role.OWNER, Role.ADMIN, Role.MANAGER)
 
@@ -75,18 +77,21 @@ RETURNED = (
 
 def _add_on_hand(
     session: Session, actor: Actor, product_id: uuid.UUID, warehouse_id: uuid.UUID, quantity: int
-) -> Level:
-    """Receive stock, creating the level on first use (one upsert)."""
+) -> Level | None:
+    """Receive stock, creating the level on first use (one upsert); None (nothing changed) when on
+    hand would pass MAX_STOCK. The level's CHECK `on_hand_representable` is the last wall."""
     statement = (
         insert(StockLevel)
         .values(tenant_id=actor.tenant_id, product_id=product_id, warehouse_id=warehouse_id, on_hand=quantity)
         .on_conflict_do_update(
             index_elements=[StockLevel.tenant_id, StockLevel.product_id, StockLevel.warehouse_id],
             set_={"on_hand": StockLevel.on_hand + quantity, "updated_at": func.now()},
+            where=StockLevel.on_hand + quantity <= MAX_STOCK,
         )
         .returning(*RETURNED)
     )
-    return Level(*session.execute(statement).one())
+    row = session.execute(statement).first()
+    return Level(*row) if row is not None else None
 
 
 def _change(
@@ -243,7 +248,13 @@ def record_movement(
         raise invalid(["input", "warehouseId"], MfgErrorCode.WAREHOUSE_INACTIVE, "The warehouse is inactive")
     delta = -quantity if kind == "issue" else quantity
     if delta > 0:
-        level: Level | None = _add_on_hand(session, actor, product_id, warehouse_id, delta)
+        level = _add_on_hand(session, actor, product_id, warehouse_id, delta)
+        if level is None:
+            raise invalid(
+                ["input", "quantity"],
+                MfgErrorCode.STOCK_LIMIT_EXCEEDED,
+                f"On hand would exceed {MAX_STOCK}; at most {MAX_STOCK} units of a product fit in one warehouse",
+            )
     else:
         level = _change(session, actor, product_id, warehouse_id, on_hand=delta)
     if level is None:

@@ -167,9 +167,17 @@ def _dispatch(
 
 
 def update_status(
-    session: Session, actor: Actor, shipment_id: uuid.UUID, status: str, data: dict[str, Any]
+    session: Session,
+    actor: Actor,
+    shipment_id: uuid.UUID,
+    status: str,
+    data: dict[str, Any],
+    status_field: tuple[str, ...] = ("input", "status"),
 ) -> Shipment:
-    """Move the shipment on (a carrier's status back, or a person's): only along TRANSITIONS."""
+    """Move the shipment on (a carrier's status back, or a person's): only along TRANSITIONS.
+
+    A refused transition is a user error on `status_field`: the input's `status`, or for an
+    input without one (dispatchShipment) the field that named the shipment."""
     _staff(actor)
     check = Checker(data)
     check.text("description", max_length=2_000)
@@ -178,7 +186,7 @@ def update_status(
     shipment = get_shipment(session, actor, shipment_id, lock=True)
     if status not in TRANSITIONS[shipment.status]:
         raise invalid(
-            ["input", "status"],
+            list(status_field),
             MfgErrorCode.INVALID_STATUS_TRANSITION,
             f"A {shipment.status} shipment cannot become {status}",
         )
