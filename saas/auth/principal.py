@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -52,19 +53,28 @@ class Principal:
 
 @dataclass
 class CredentialCache:
+    """Principals of credentials checked in the last `ttl_seconds`, by credential.
+
+    An entry is answered until `clock()` passes its deadline, then the credential is read
+    again; so a change made by another process is seen within `ttl_seconds`. Tests replace
+    `clock` to pass that window without sleeping.
+    """
+
     entries: dict[str, tuple[float, Principal]] = field(default_factory=dict)
     max_entries: int = 10_000
+    ttl_seconds: float = CREDENTIAL_CACHE_SECONDS
+    clock: Callable[[], float] = time.monotonic
 
     def get(self, key: str) -> Principal | None:
         hit = self.entries.get(key)
-        if hit is None or hit[0] < time.monotonic():
+        if hit is None or hit[0] < self.clock():
             return None
         return hit[1]
 
     def put(self, key: str, principal: Principal) -> None:
         if len(self.entries) >= self.max_entries:
             self.entries.clear()
-        self.entries[key] = (time.monotonic() + CREDENTIAL_CACHE_SECONDS, principal)
+        self.entries[key] = (self.clock() + self.ttl_seconds, principal)
 
     def forget_tenant(self, tenant_id: uuid.UUID) -> None:
         for key in [k for k, (_, p) in self.entries.items() if p.tenant_id == tenant_id]:
@@ -210,6 +220,19 @@ def cached_principal(settings: Settings, cache: CredentialCache, authorization: 
         return cache.get(member_cache_key(read_token(settings, credential)))
     except UnauthenticatedError:
         return None
+
+
+def credential_expiry(settings: Settings, authorization: str | None) -> int | None:
+    """When the credential stops working by itself: a token's `exp` (seconds since the epoch).
+
+    None when there is no credential or it never expires (an API key, which ends only when
+    revoked). Raises `UnauthenticatedError` for a token that does not read."""
+    credential = _bearer(authorization)
+    if credential is None or credential.startswith(api_keys.KEY_PREFIX):
+        return None
+    if credential.startswith(SCOPED_PREFIX):
+        return read_scoped_token(settings, credential).expires_at
+    return read_token(settings, credential).expires_at
 
 
 def authenticate(
