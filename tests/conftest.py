@@ -10,6 +10,7 @@ import fcntl
 import os
 import secrets
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -181,3 +182,24 @@ def add_member(owner_client: GraphQLClient, tenant: TenantHandle, role: str) -> 
     accepted = accept(owner_client.as_token(None), invite(owner_client, email, role))
     assert accepted["member"], accepted
     return login(owner_client, email, TEST_PASSWORD, tenant.slug)
+
+
+class CredentialClock:
+    """The credential cache's clock, moved by hand: a test passes the cache window without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def pass_cache_window(self, runtime: Runtime) -> None:
+        self.now += runtime.credentials.ttl_seconds + 0.001
+
+
+@pytest.fixture
+def credential_clock(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> CredentialClock:
+    """Replaces the runtime's credential cache clock for one test (then puts it back)."""
+    clock = CredentialClock()
+    monkeypatch.setattr(runtime.credentials, "clock", clock)
+    return clock

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -19,6 +20,7 @@ from saas.auth import api_keys
 from saas.auth.permissions import ROLES_SEEING_ALL_CUSTOMERS, Role, permissions_for
 from saas.auth.tokens import SCOPED_PREFIX, TokenClaims, read_scoped_token, read_token
 from saas.config import Settings
+from saas.customers.models import Contact, Customer
 from saas.errors import UnauthenticatedError
 from saas.tenancy.models import ApiKey, Membership
 from saas.tenancy.session import tenant_session
@@ -52,19 +54,28 @@ class Principal:
 
 @dataclass
 class CredentialCache:
+    """Principals of credentials checked in the last `ttl_seconds`, by credential.
+
+    An entry is answered until `clock()` passes its deadline, then the credential is read
+    again; so a change made by another process is seen within `ttl_seconds`. Tests replace
+    `clock` to pass that window without sleeping.
+    """
+
     entries: dict[str, tuple[float, Principal]] = field(default_factory=dict)
     max_entries: int = 10_000
+    ttl_seconds: float = CREDENTIAL_CACHE_SECONDS
+    clock: Callable[[], float] = time.monotonic
 
     def get(self, key: str) -> Principal | None:
         hit = self.entries.get(key)
-        if hit is None or hit[0] < time.monotonic():
+        if hit is None or hit[0] < self.clock():
             return None
         return hit[1]
 
     def put(self, key: str, principal: Principal) -> None:
         if len(self.entries) >= self.max_entries:
             self.entries.clear()
-        self.entries[key] = (time.monotonic() + CREDENTIAL_CACHE_SECONDS, principal)
+        self.entries[key] = (self.clock() + self.ttl_seconds, principal)
 
     def forget_tenant(self, tenant_id: uuid.UUID) -> None:
         for key in [k for k, (_, p) in self.entries.items() if p.tenant_id == tenant_id]:
@@ -72,11 +83,14 @@ class CredentialCache:
 
 
 class TenantFeatures(Protocol):
-    """What a tenant switched on (its plugins) and the permissions those add to a role."""
+    """What a tenant switched on (its plugins), the permissions those add to a role, and
+    whether they still vouch for a scoped token (e.g. its portal access was not revoked)."""
 
     def enabled(self, session: Session) -> frozenset[str]: ...
 
     def permissions(self, role: Role, enabled: frozenset[str]) -> frozenset[str]: ...
+
+    def scoped_token_stands(self, session: Session, principal: Principal) -> bool: ...
 
 
 class CoreFeatures:
@@ -87,6 +101,9 @@ class CoreFeatures:
 
     def permissions(self, role: Role, enabled: frozenset[str]) -> frozenset[str]:
         return permissions_for(role)
+
+    def scoped_token_stands(self, session: Session, principal: Principal) -> bool:
+        return True
 
 
 def membership_principal(
@@ -153,6 +170,14 @@ def principal_from_api_key(engine: Engine, cache: CredentialCache, raw_key: str,
 def principal_from_scoped_token(
     engine: Engine, settings: Settings, cache: CredentialCache, token: str, features: TenantFeatures
 ) -> Principal:
+    """The principal of a scoped token that still stands; `UnauthenticatedError` otherwise.
+
+    Checked here, where every credential is checked, so that a token that no longer stands is
+    refused by every field, core and plugin, within the cache window: the plugin that issued
+    it must be enabled for the tenant, the customer and contact it names must exist undeleted
+    (read in the token's tenant), and no enabled plugin may refuse it
+    (`saas_check_scoped_token`, e.g. its portal access was revoked).
+    """
     claims = read_scoped_token(settings, token)
     key = f"{SCOPED_CACHE_PREFIX}{api_keys.digest(token)}"
     cached = cache.get(key)
@@ -166,8 +191,33 @@ def principal_from_scoped_token(
             plugins=features.enabled(session),
             scope=claims.scope,
         )
+        if claims.plugin is not None and claims.plugin not in principal.plugins:
+            raise UnauthenticatedError("The plugin that issued this token is not enabled")
+        if not _scope_stands(session, dict(claims.scope)) or not features.scoped_token_stands(session, principal):
+            raise UnauthenticatedError("This token was revoked")
     cache.put(key, principal)
     return principal
+
+
+def _scope_stands(session: Session, scope: dict[str, str]) -> bool:
+    """The customer (`customer_id`) and contact (`contact_id`, of that customer) a scope names
+    exist and are not deleted; the session's tenant filter keeps other tenants' rows out."""
+    try:
+        customer_id = uuid.UUID(scope["customer_id"]) if "customer_id" in scope else None
+        contact_id = uuid.UUID(scope["contact_id"]) if "contact_id" in scope else None
+    except ValueError:
+        return False
+    if customer_id is not None:
+        live = select(Customer.id).where(Customer.id == customer_id, Customer.deleted_at.is_(None))
+        if session.scalar(live) is None:
+            return False
+    if contact_id is not None:
+        contact = select(Contact.id).where(Contact.id == contact_id, Contact.deleted_at.is_(None))
+        if customer_id is not None:
+            contact = contact.where(Contact.customer_id == customer_id)
+        if session.scalar(contact) is None:
+            return False
+    return True
 
 
 def _note_use(record: ApiKey) -> None:
@@ -210,6 +260,19 @@ def cached_principal(settings: Settings, cache: CredentialCache, authorization: 
         return cache.get(member_cache_key(read_token(settings, credential)))
     except UnauthenticatedError:
         return None
+
+
+def credential_expiry(settings: Settings, authorization: str | None) -> int | None:
+    """When the credential stops working by itself: a token's `exp` (seconds since the epoch).
+
+    None when there is no credential or it never expires (an API key, which ends only when
+    revoked). Raises `UnauthenticatedError` for a token that does not read."""
+    credential = _bearer(authorization)
+    if credential is None or credential.startswith(api_keys.KEY_PREFIX):
+        return None
+    if credential.startswith(SCOPED_PREFIX):
+        return read_scoped_token(settings, credential).expires_at
+    return read_token(settings, credential).expires_at
 
 
 def authenticate(

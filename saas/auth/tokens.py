@@ -63,7 +63,8 @@ def read_token(settings: Settings, token: str) -> TokenClaims:
 
 
 # Scoped tokens: for principals that are not members, e.g. a customer's contact using a
-# self-service portal. They carry their own permissions and a scope the plugin enforces.
+# self-service portal. They carry their own permissions, a scope, and the plugin that issued
+# them; `saas.auth.principal` checks on every use that what they stand for still stands.
 SCOPED_PREFIX = "sc_"
 SCOPED_AUDIENCE = "saas-crm-scoped"
 
@@ -75,6 +76,7 @@ class ScopedClaims:
     permissions: frozenset[str]
     scope: tuple[tuple[str, str], ...]
     expires_at: int
+    plugin: str | None = None  # the issuing plugin: the token works while the tenant has it enabled
 
 
 def issue_scoped_token(
@@ -84,9 +86,10 @@ def issue_scoped_token(
     permissions: frozenset[str],
     scope: dict[str, str],
     ttl_seconds: int,
+    plugin: str | None = None,
 ) -> str:
     now = int(time.time())
-    payload = {
+    payload: dict[str, object] = {
         "sub": subject,
         "tid": str(tenant_id),
         "perm": sorted(permissions),
@@ -95,6 +98,8 @@ def issue_scoped_token(
         "exp": now + ttl_seconds,
         "aud": SCOPED_AUDIENCE,
     }
+    if plugin is not None:
+        payload["plg"] = plugin
     return SCOPED_PREFIX + jwt.encode(payload, settings.secret_key, algorithm=ALGORITHM)
 
 
@@ -113,6 +118,7 @@ def read_scoped_token(settings: Settings, token: str) -> ScopedClaims:
             permissions=frozenset(str(p) for p in payload["perm"]),
             scope=tuple(sorted((str(k), str(v)) for k, v in dict(payload["scope"]).items())),
             expires_at=int(payload["exp"]),
+            plugin=str(payload["plg"]) if payload.get("plg") is not None else None,
         )
     except jwt.ExpiredSignatureError as exc:
         raise UnauthenticatedError("Token expired") from exc

@@ -29,8 +29,12 @@ def create_app(
     max_body_bytes: int | None = None,
     ws_init_timeout: float = WS_INIT_TIMEOUT_SECONDS,
     ws_max_operations: int = WS_MAX_OPERATIONS,
+    ws_credential_check_interval: float | None = None,
 ) -> Starlette:
-    """Build the application; logging is configured by the caller (`saas.http.logs.configure_logging`)."""
+    """Build the application; logging is configured by the caller (`saas.http.logs.configure_logging`).
+
+    `ws_credential_check_interval`: how often the credential of a socket with running
+    subscriptions is checked again; by default the credential cache's window."""
     state = TransportState(
         runtime=runtime,
         engine=engine,
@@ -38,6 +42,7 @@ def create_app(
         max_body_bytes=max_body_bytes or runtime.settings.max_query_bytes + VARIABLES_BYTES,
         ws_init_timeout=ws_init_timeout,
         ws_max_operations=ws_max_operations,
+        ws_credential_check_interval=ws_credential_check_interval or runtime.credentials.ttl_seconds,
     )
     routes = [
         Route(GRAPHQL_PATH, graphql_http, methods=ROUTE_METHODS),

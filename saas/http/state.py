@@ -19,6 +19,7 @@ class TransportState:
     max_body_bytes: int
     ws_init_timeout: float
     ws_max_operations: int
+    ws_credential_check_interval: float
 
 
 def transport_state(connection: HTTPConnection) -> TransportState:

@@ -3,11 +3,21 @@
 One connection: `connection_init` (authorisation in its payload) within a timeout, then any
 number of operations, each a task keyed by its client-chosen id. Queries and mutations answer
 once (next + complete); subscriptions stream `next` until they end or the client completes them.
+
+The credential given at `connection_init` is kept, not the principal it stood for then: every
+operation is authorised with the credential's current state, through the same credential cache
+as HTTP. While subscriptions run, a watcher checks the credential again every cache window. A
+credential that has ended (revoked, member removed, token expired) closes the connection with
+4403, which graphql-ws clients answer by connecting again with fresh connection parameters; a
+token's `exp` closes it at that moment. When the caller's rights change (e.g. a new role),
+subscriptions begun with the old rights end with a FORBIDDEN `error`; later ones run with the
+new rights.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import suppress
@@ -17,12 +27,12 @@ import orjson
 import structlog
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from saas.auth.principal import Principal
+from saas.auth.principal import Principal, credential_expiry
 from saas.errors import ErrorCode, UnauthenticatedError
 from saas.http.auth import authenticate, authorization_from_params
 from saas.http.errors import INTERNAL_ERROR_MESSAGE, TransportError, error_payload
 from saas.http.logs import get_logger
-from saas.http.operation_record import CANCELLED, INTERNAL_ERROR, REJECTED, OperationRecord
+from saas.http.operation_record import CANCELLED, INTERNAL_ERROR, REJECTED, UNAUTHENTICATED, OperationRecord
 from saas.http.params import GraphQLParams, check_query_size, params_from_mapping
 from saas.http.state import TransportState, transport_state
 from saas.schema.engine import ExecutionOutcome, OperationError, dumps
@@ -31,6 +41,10 @@ log = get_logger("saas.http.websocket")
 
 PROTOCOL = "graphql-transport-ws"
 MAX_CLOSE_REASON = 100  # a close frame's reason must fit in 123 bytes
+ACCESS_CHANGED = error_payload(
+    "Your access changed since this subscription started: subscribe again", ErrorCode.FORBIDDEN
+)["errors"]
+CREDENTIAL_ENDED = [{"extensions": {"code": ErrorCode.UNAUTHENTICATED.value}}]
 
 
 class CloseConnection(Exception):
@@ -50,6 +64,10 @@ def _invalid(what: str) -> CloseConnection:
     return CloseConnection(4400, what)
 
 
+def _forbidden(error: UnauthenticatedError) -> CloseConnection:
+    return CloseConnection(4403, f"Forbidden: {error.message}")
+
+
 def _message_id(message: dict[str, Any]) -> str:
     op_id = message.get("id")
     if not isinstance(op_id, str) or not op_id:
@@ -62,12 +80,18 @@ class GraphQLTransportWSConnection:
         self.websocket = websocket
         self.state = state
         self.connection_id: str = websocket.state.request_id
+        self.authorization: str | None = None
         self.principal: Principal | None = None
+        self.expires_at: int | None = None  # the token's `exp` (seconds since the epoch)
         self.init_received = False
         self.acknowledged = False
         self.closed = False
         self.operations: dict[str, asyncio.Task[None]] = {}
+        self.subscriptions: dict[str, Principal | None] = {}  # running ones, with the principal they run as
         self._send_lock = asyncio.Lock()
+        self._reader: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._ending: CloseConnection | None = None
 
     async def serve(self) -> None:
         if PROTOCOL not in self.websocket.scope.get("subprotocols", []):
@@ -76,25 +100,42 @@ class GraphQLTransportWSConnection:
             await self._close(4406, "Subprotocol not acceptable")
             return
         await self.websocket.accept(subprotocol=PROTOCOL)
+        # The messages are read in a task of their own, so that the credential watcher or an
+        # operation can end the connection while the reader waits for the next message.
+        reader = self._reader = asyncio.create_task(self._read_messages(), name="graphql-ws:reader")
+        try:
+            await asyncio.wait({reader})
+            error = self._ending if reader.cancelled() else reader.exception()
+            if isinstance(error, CloseConnection):
+                await self._close(error.code, error.reason)
+            elif isinstance(error, (WebSocketDisconnect, ConnectionGone)):
+                self.closed = True
+            elif error is not None:
+                raise error
+        finally:
+            await self._stop_tasks(reader, self._watcher)
+
+    async def _read_messages(self) -> None:
         loop = asyncio.get_running_loop()
         init_deadline = loop.time() + self.state.ws_init_timeout
-        try:
-            while True:
-                timeout = None if self.init_received else init_deadline - loop.time()
-                try:
-                    message = await asyncio.wait_for(self.websocket.receive(), timeout)
-                except TimeoutError:
-                    raise CloseConnection(4408, "Connection initialisation timeout") from None
-                if message["type"] == "websocket.disconnect":
-                    self.closed = True
-                    return
-                await self._handle(dict(message))
-        except CloseConnection as close:
-            await self._close(close.code, close.reason)
-        except (WebSocketDisconnect, ConnectionGone):
-            self.closed = True
-        finally:
-            await self._cancel_operations()
+        while True:
+            timeout = None if self.init_received else init_deadline - loop.time()
+            try:
+                message = await asyncio.wait_for(self.websocket.receive(), timeout)
+            except TimeoutError:
+                raise CloseConnection(4408, "Connection initialisation timeout") from None
+            if message["type"] == "websocket.disconnect":
+                self.closed = True
+                return
+            await self._handle(dict(message))
+
+    def _end(self, close: CloseConnection) -> None:
+        """End the connection with `close` from outside the reader (the watcher, an operation)."""
+        if self._ending is None:
+            log.info("graphql_ws_credential_ended", code=close.code, reason=close.reason)
+            self._ending = close
+        if self._reader is not None:
+            self._reader.cancel()
 
     async def _handle(self, frame: dict[str, Any]) -> None:
         text = frame.get("text")
@@ -116,7 +157,9 @@ class GraphQLTransportWSConnection:
         elif kind == "subscribe":
             await self._subscribe(message)
         elif kind == "complete":
-            task = self.operations.pop(_message_id(message), None)
+            op_id = _message_id(message)
+            self.subscriptions.pop(op_id, None)
+            task = self.operations.pop(op_id, None)
             if task is not None:
                 task.cancel()
         else:
@@ -131,14 +174,74 @@ class GraphQLTransportWSConnection:
         if not isinstance(payload, dict):
             raise _invalid("Invalid connection_init payload: it must be an object")
         try:
-            self.principal = await authenticate(self.state.runtime, authorization_from_params(payload))
-        except UnauthenticatedError:
-            raise CloseConnection(4403, "Forbidden") from None
+            authorization = authorization_from_params(payload)
+            self.principal = await authenticate(self.state.runtime, authorization)
+            self.expires_at = credential_expiry(self.state.runtime.settings, authorization)
+        except UnauthenticatedError as error:
+            raise _forbidden(error) from None
         except Exception:
             log.exception("graphql_ws_authentication_failed")
             raise CloseConnection(1011, INTERNAL_ERROR_MESSAGE) from None
+        self.authorization = authorization
         await self._send({"type": "connection_ack"})
         self.acknowledged = True
+        if self.principal is not None:
+            self._watcher = asyncio.create_task(self._watch_credential(), name="graphql-ws:credential")
+
+    async def _authorise(self) -> Principal | None:
+        """The connection's principal as its credential stands now (HTTP's credential cache applies).
+
+        Raises `CloseConnection` (4403) when the credential has ended. Running subscriptions
+        begun as another principal (other rights) are ended first, so none streams with rights
+        the caller no longer has."""
+        if self.authorization is None:
+            return None
+        try:
+            principal = await authenticate(self.state.runtime, self.authorization)
+        except UnauthenticatedError as error:
+            raise _forbidden(error) from None
+        self.principal = principal
+        await self._end_subscriptions_not_run_as(principal)
+        return principal
+
+    async def _end_subscriptions_not_run_as(self, principal: Principal | None) -> None:
+        outdated = [op_id for op_id, runs_as in self.subscriptions.items() if runs_as != principal]
+        tasks = []
+        for op_id in outdated:
+            del self.subscriptions[op_id]
+            task = self.operations.pop(op_id, None)
+            if task is not None:
+                task.cancel()
+                tasks.append(task)
+        if tasks:
+            await asyncio.wait(tasks)
+        for op_id in outdated:
+            await self._send({"id": op_id, "type": "error", "payload": ACCESS_CHANGED})
+
+    async def _watch_credential(self) -> None:
+        """Close the connection at the token's `exp`, and while subscriptions run, check the
+        credential every `ws_credential_check_interval` (other operations are checked as they start).
+
+        A change made in this process is seen at the next check; one made by another process
+        once this process's cached check is older than the cache window as well."""
+        interval = self.state.ws_credential_check_interval
+        while True:
+            delay = interval if self.expires_at is None else min(interval, max(0.0, self.expires_at - time.time()))
+            await asyncio.sleep(delay)
+            if self.expires_at is not None and time.time() >= self.expires_at:
+                self._end(CloseConnection(4403, "Forbidden: Token expired"))
+                return
+            if not self.subscriptions:
+                continue
+            try:
+                await self._authorise()
+            except CloseConnection as close:
+                self._end(close)
+                return
+            except ConnectionGone:
+                return
+            except Exception:  # e.g. the database is unreachable: check again at the next interval
+                log.exception("graphql_ws_credential_check_failed")
 
     async def _subscribe(self, message: dict[str, Any]) -> None:
         if not self.acknowledged:
@@ -169,7 +272,12 @@ class GraphQLTransportWSConnection:
         record = OperationRecord(self.state.metrics, transport="ws")
         status = "complete"
         try:
-            status = await self._execute(op_id, params, request_id, record)
+            principal = await self._authorise()
+            status = await self._execute(op_id, params, principal, request_id, record)
+        except CloseConnection as close:  # the credential has ended, and with it the connection
+            record.request_failed(CREDENTIAL_ENDED, UNAUTHENTICATED)
+            status = "closed"
+            self._end(close)
         except asyncio.CancelledError:
             record.outcome = status = CANCELLED
             raise
@@ -185,13 +293,16 @@ class GraphQLTransportWSConnection:
         finally:
             if self.operations.get(op_id) is asyncio.current_task():
                 del self.operations[op_id]
+                self.subscriptions.pop(op_id, None)
             record.finish(status)
 
-    async def _execute(self, op_id: str, params: GraphQLParams, request_id: str, record: OperationRecord) -> str:
-        """Run one operation to its end; returns the message that ended it ("complete" or "error")."""
+    async def _execute(
+        self, op_id: str, params: GraphQLParams, principal: Principal | None, request_id: str, record: OperationRecord
+    ) -> str:
+        """Run one operation to its end as `principal`; returns the message that ended it ("complete" or "error")."""
         try:
             check_query_size(params, self.state.runtime.settings.max_query_bytes)
-            prepared = await self.state.engine.prepare_async(params.query, params.operation_name, self.principal)
+            prepared = await self.state.engine.prepare_async(params.query, params.operation_name, principal)
         except TransportError as error:
             errors = error_payload(error.message, error.code)["errors"]
             record.request_failed(errors, REJECTED)
@@ -205,9 +316,10 @@ class GraphQLTransportWSConnection:
         engine = self.state.engine
         result: ExecutionOutcome | AsyncIterator[dict[str, Any]]
         if prepared.operation_type == "subscription":
-            result = await engine.subscribe(prepared, params.variables, self.principal, request_id)
+            self.subscriptions[op_id] = principal
+            result = await engine.subscribe(prepared, params.variables, principal, request_id)
         else:
-            result = await engine.execute(prepared, params.variables, self.principal, request_id)
+            result = await engine.execute(prepared, params.variables, principal, request_id)
 
         if isinstance(result, ExecutionOutcome):
             if result.request_error:
@@ -247,12 +359,18 @@ class GraphQLTransportWSConnection:
         with suppress(Exception):
             await self.websocket.close(code, reason)
 
-    async def _cancel_operations(self) -> None:
-        tasks = list(self.operations.values())
+    async def _stop_tasks(self, *others: asyncio.Task[None] | None) -> None:
+        """Cancel every operation and the given tasks, and wait for them to end.
+
+        `asyncio.wait`, not `gather`: if this task is cancelled meanwhile, it gets its own
+        cancellation (which the server's cancel scope recognises), not a child's."""
+        tasks = [*self.operations.values(), *(task for task in others if task is not None)]
         self.operations.clear()
+        self.subscriptions.clear()
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            await asyncio.wait(tasks)
 
 
 async def graphql_ws(websocket: WebSocket) -> None:

@@ -30,7 +30,7 @@ from saas.events.catalog import register_event_types
 from saas.events.outbox import emit_event
 from saas.jobs.registry import JobContext, TenantJob, tenant_job
 from saas.notifications.service import notify, notify_roles
-from saas.plugin_api.tokens import issue_scoped_token
+from saas.plugin_api.tokens import forget_credentials, issue_scoped_token
 from saas.plugins.contributions import (
     DomainEvent,
     GraphQLContribution,
@@ -98,6 +98,7 @@ __all__ = [
     "decode_id",
     "emit_event",
     "encode_cursor",
+    "forget_credentials",
     "get_contact",
     "get_customer",
     "hookimpl",

@@ -127,7 +127,10 @@ def migrate_database(database_url: str, settings: Settings, plugins: PluginHost 
 
 
 class GraphQLClient:
-    """Runs operations through the real engine (parse, validate, execute, serialise) as a token holder."""
+    """Runs operations through the real engine (parse, validate, execute, serialise) as a token holder.
+
+    A token the server refuses (expired, revoked) is answered as the server answers it: one
+    `UNAUTHENTICATED` error and no data."""
 
     def __init__(self, engine: Any, token: str | None = None) -> None:
         self.engine = engine
@@ -137,12 +140,17 @@ class GraphQLClient:
     def execute(
         self, query: str, variables: dict[str, Any] | None = None, operation_name: str | None = None
     ) -> dict[str, Any]:
+        from saas.errors import UnauthenticatedError
+        from saas.http.errors import error_payload
         from saas.schema.engine import OperationError, dumps
 
         async def run() -> dict[str, Any]:
-            principal = await asyncio.to_thread(
-                self.engine.runtime.authenticate, f"Bearer {self.token}" if self.token else None
-            )
+            try:
+                principal = await asyncio.to_thread(
+                    self.engine.runtime.authenticate, f"Bearer {self.token}" if self.token else None
+                )
+            except UnauthenticatedError as error:  # as the server answers it (HTTP 401): no data
+                return error_payload(error.message, error.code)
             try:
                 prepared = await self.engine.prepare_async(query, operation_name, principal)
             except OperationError as error:

@@ -14,12 +14,24 @@ def issue_scoped_token(
     permissions: frozenset[str],
     scope: dict[str, str],
     ttl_seconds: int = DEFAULT_SCOPED_TTL_SECONDS,
+    plugin: str | None = None,
 ) -> str:
     """A bearer token for the caller's tenant that grants exactly `permissions`.
 
-    `scope` values are read back with `Principal.scoped(key)`; the core honours the key
-    `customer_id` (the holder sees that customer only), the plugin enforces the rest. Keep a
-    record of what you issued if you need to revoke it, and check it in your resolvers.
+    `scope` values are read back with `Principal.scoped(key)`. The core honours two keys:
+    `customer_id` (the holder sees that customer only, and the token ends when the customer is
+    deleted) and `contact_id` (the token ends when that contact is deleted); the plugin
+    enforces the rest. Pass your plugin's name as `plugin`: the token then works only while
+    the tenant has your plugin enabled. To revoke tokens, keep a record of what you issued and
+    refuse the token in `saas_check_scoped_token`: the core asks on every use (at most once
+    per credential cache window), and a refused token is refused by every field.
     """
     tenant_id = context.require_principal().tenant_id
-    return _issue(context.runtime.settings, tenant_id, subject, permissions, scope, ttl_seconds)
+    return _issue(context.runtime.settings, tenant_id, subject, permissions, scope, ttl_seconds, plugin)
+
+
+def forget_credentials(context: RequestContext) -> None:
+    """Call after a change that ends credentials of the caller's tenant (e.g. a revoked access):
+    this process checks them again on their next use; other processes do within the credential
+    cache window (5 s)."""
+    context.runtime.credentials.forget_tenant(context.require_principal().tenant_id)

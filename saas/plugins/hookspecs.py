@@ -1,8 +1,9 @@
 """The hooks a plugin may implement: the contract partners depend on.
 
 Every hook is optional except `saas_plugin_meta`. Each is called once per plugin when the
-process starts (the host records who contributed what), except `saas_handle_event` and
-`saas_on_enable`, which are called per tenant, only for the plugins that tenant enabled.
+process starts (the host records who contributed what), except `saas_handle_event`,
+`saas_on_enable` and `saas_check_scoped_token`, which are called per tenant, only for the
+plugins that tenant enabled.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from saas.auth.principal import Principal
     from saas.plugins.contributions import (
         DomainEvent,
         GraphQLContribution,
@@ -74,3 +76,10 @@ def saas_on_enable(context: PluginContext, settings: dict[str, Any]) -> None:
 @hookspec
 def saas_handle_event(context: PluginContext, event: DomainEvent) -> None:
     """A domain event of a tenant that enabled the plugin, after its transaction committed."""
+
+
+@hookspec
+def saas_check_scoped_token(context: PluginContext, principal: Principal) -> bool | None:
+    """A scoped token of the tenant is used (checked again at most once per credential cache
+    window, 5 s): return False to refuse it everywhere with UNAUTHENTICATED, e.g. when the
+    access it stands for was revoked; None (or True) for tokens that are not yours."""

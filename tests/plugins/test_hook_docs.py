@@ -1,8 +1,8 @@
 """The plugin contract cannot drift from its documentation and its tests.
 
 Fails when a hook in saas/plugins/hookspecs.py has no section (with an example) in
-docs/plugins.md, when no plugin exercised by the tests implements it (the example plugin and
-the test-only plugins), when docs/plugins.md documents a hook that does not exist, or when a
+docs/plugins.md, when no plugin exercised by the tests implements it (the example plugin, the
+shipped manufacturing plugin and the test-only plugins), when docs/plugins.md documents a hook that does not exist, or when a
 name `saas.plugin_api` exports, or a fixture or name of the test kit, is not documented. The guide's code samples must parse,
 and its GraphQL must be valid for a schema with the example plugin.
 """
@@ -62,14 +62,23 @@ def _example_plugin() -> ModuleType:
     return module
 
 
+@cache
+def _shipped_plugin() -> ModuleType:
+    """The manufacturing plugin (plugins/manufacturing), whose tests run with the suite."""
+    plugin = load_plugins().get("manufacturing")
+    assert plugin is not None, "plugins/manufacturing is not installed: run scripts/test"
+    module: ModuleType = plugin.module
+    return module
+
+
 def _exercised_plugins() -> list[object]:
-    """The example plugin, and every test-only plugin the host tests build."""
+    """The example plugin, the shipped plugin, and every test-only plugin the host tests build."""
     test_only: list[object] = [samples.IMPORTABLE]
     for n in range(test_host.SAMPLES):
         test_only.append(test_host._numbered(n))
     for kind in ("query", "mutation", "customer_field", "type"):
         test_only.extend(test_host._conflict_case(kind)[:2])
-    return [_example_plugin(), *test_only]
+    return [_example_plugin(), _shipped_plugin(), *test_only]
 
 
 def test_the_hookspecs_module_has_hooks() -> None:

@@ -18,12 +18,14 @@ import pytest
 import strawberry
 from graphql import GraphQLObjectType, graphql_sync
 
-from saas.plugin_api import DomainEvent, PluginContext
+from saas.auth.tokens import issue_scoped_token
+from saas.plugin_api import DomainEvent, PluginContext, Principal
 from saas.plugin_api.testing import GraphQLClient, enable_plugin
 from saas.plugins import host as host_module
 from saas.plugins.host import PluginHost
 from saas.plugins.version import PLUGIN_API_VERSION, compatible
 from saas.schema.engine import GraphQLEngine
+from tests.conftest import TenantHandle
 from tests.plugins.conftest import host_of
 from tests.plugins.samples import SamplePlugin, customer_field, graphql_plugin, named_type, query_field
 
@@ -182,6 +184,36 @@ def test_hooks_reach_only_the_plugins_a_tenant_enabled() -> None:
         calls.clear()
         host.hook_for(enabled, "saas_handle_event")(context=context, event=event)
         assert sorted(calls) == sorted(set(enabled) - {"broken"})
+
+
+def test_a_scoped_token_is_refused_when_a_plugin_the_tenant_enabled_refuses_it(
+    engine_with: Callable[..., GraphQLEngine], owner_of: Callable[[Any], GraphQLClient], tenant: TenantHandle
+) -> None:
+    asked: list[str | None] = []
+
+    def check(context: PluginContext, principal: Principal) -> bool | None:
+        asked.append(principal.scoped("card"))
+        assert context.tenant_id == principal.tenant_id and context.settings == {}
+        return None if principal.scoped("card") is None else principal.scoped("card") != "revoked"
+
+    def refuse_all(principal: Principal) -> bool:
+        return False  # never asked: no tenant enabled this plugin
+
+    engine = engine_with(
+        SamplePlugin("cards", saas_check_scoped_token=check), SamplePlugin("strict", saas_check_scoped_token=refuse_all)
+    )
+    owner = owner_of(engine)
+    enable_plugin(owner, "cards")
+
+    def holder(scope: dict[str, str]) -> GraphQLClient:
+        permissions = frozenset({"products:read"})
+        return owner.as_token(issue_scoped_token(engine.runtime.settings, tenant.id, "holder", permissions, scope, 60))
+
+    products = "{ products { totalCount } }"
+    assert holder({"card": "valid"}).error_codes(products) == []
+    assert holder({}).error_codes(products) == []  # not one of its tokens
+    assert holder({"card": "revoked"}).error_codes(products) == ["UNAUTHENTICATED"]
+    assert asked == ["valid", None, "revoked"]
 
 
 # -- schema composition at start -----------------------------------------------------------

@@ -146,11 +146,14 @@ def snapshot_counts(runtime: Runtime, tenant_id: uuid.UUID) -> dict[str, int]:
 
 
 def auth_error_code(client: Any, query: str, variables: dict[str, Any] | None = None) -> str:
-    """The code of a request whose credential is refused (authentication runs before execution)."""
+    """The code of a request whose credential is refused (authentication runs before execution:
+    one error and no data, as the server answers it)."""
     try:
         result = client.execute(query, variables)
     except AppError as error:
         return error.code.value
+    if "data" not in result and len(result.get("errors", [])) == 1:
+        return str(result["errors"][0]["extensions"]["code"])
     raise AssertionError(f"the credential was accepted: {result}")
 
 

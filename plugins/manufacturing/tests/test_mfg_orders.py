@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from mfg_helpers import (
     CANCEL,
     MOVE,
@@ -169,12 +170,46 @@ def test_portal_access_is_limited_to_the_contacts_customer(mfg: Any, stocked: di
     assert level(mfg, product)["reserved"] == 1
 
 
-def test_revoked_portal_access_stops_the_token(mfg: Any, stocked: dict[str, Any]) -> None:
+# What a portal token reaches: the plugin's fields and the core's (the catalog, `me`).
+PORTAL_READS = [ORDERS, "{ products { totalCount } }", "{ me { permissions } }"]
+
+
+def _refused_everywhere(portal: Any, product: str) -> None:
+    for query in PORTAL_READS:
+        assert portal.error_codes(query) == ["UNAUTHENTICATED"], query
+    assert portal.error_codes(PLACE, {"input": order_input([(product, 1)])}) == ["UNAUTHENTICATED"]
+
+
+def test_revoked_portal_access_stops_the_token_everywhere(
+    mfg: Any, other_mfg: Any, stocked: dict[str, Any], tenant: Any
+) -> None:
     portal, access = portal_client(mfg, create_contact(mfg, create_customer(mfg)))
-    assert portal.data(ORDERS)["orders"]["totalCount"] == 0
+    other_portal, _ = portal_client(other_mfg, create_contact(other_mfg, create_customer(other_mfg)))
+    for query in PORTAL_READS:
+        assert "errors" not in portal.execute(query), query
     ok(mfg, REVOKE_PORTAL, {"input": {"id": access["id"]}}, "revokePortalAccess")
-    assert portal.error_codes(ORDERS) == ["FORBIDDEN"]
-    assert portal.error_codes(PLACE, {"input": order_input([(stocked["product"], 1)])}) == ["FORBIDDEN"]
+    _refused_everywhere(portal, stocked["product"])
+    assert count_rows(tenant, "mfg_orders") == 0
+    # Another tenant's portal token is not touched by it.
+    assert other_portal.data(ORDERS)["orders"]["totalCount"] == 0
+
+
+@pytest.mark.parametrize("deleted", ["contact", "customer"])
+def test_deleting_the_contact_or_customer_ends_the_portal_token(
+    mfg: Any, stocked: dict[str, Any], tenant: Any, deleted: str
+) -> None:
+    """At once, without waiting for the plugin's event handler (which also revokes the access)."""
+    product = stocked["product"]
+    customer = create_customer(mfg)
+    contact = create_contact(mfg, customer)
+    portal, _ = portal_client(mfg, contact)
+    assert place(portal, [(product, 1)])["userErrors"] == []
+    if deleted == "contact":
+        mfg.data("mutation($id: ID!) { deleteContact(input: {id: $id}) { contact { id } } }", {"id": contact})
+    else:
+        mfg.data("mutation($id: ID!) { deleteCustomer(input: {id: $id}) { customer { id } } }", {"id": customer})
+    _refused_everywhere(portal, product)
+    assert level(mfg, product)["reserved"] == 1  # no stock was reserved for the deleted customer
 
 
 def test_sales_reps_see_orders_of_the_customers_they_see(mfg: Any, stocked: dict[str, Any], tenant: Any) -> None:

@@ -183,6 +183,14 @@ async def _change(
     return await run_mutation(run, payload)
 
 
+def _scoped_tokens_may_have_ended(info: Info[RequestContext, None]) -> None:
+    """Scoped tokens naming a deleted customer or contact end: this process checks the tenant's
+    credentials again at their next use (other processes within the credential cache window)."""
+    principal = info.context.principal
+    if principal is not None:
+        info.context.runtime.credentials.forget_tenant(principal.tenant_id)
+
+
 @strawberry.type
 class CustomerMutations:
     @strawberry.mutation
@@ -209,9 +217,11 @@ class CustomerMutations:
         self, info: Info[RequestContext, None], input: DeleteCustomerInput
     ) -> DeleteCustomerPayload:
         raw_id = decode_id(input.id, "Customer")
-        return await _change(
+        payload = await _change(
             info, DeleteCustomerPayload, "customer.deleted", service.delete_customer, lambda: (raw_id, input.version)
         )
+        _scoped_tokens_may_have_ended(info)
+        return payload
 
     @strawberry.mutation
     async def restore_customer(
@@ -241,6 +251,8 @@ class CustomerMutations:
     @strawberry.mutation
     async def delete_contact(self, info: Info[RequestContext, None], input: DeleteContactInput) -> DeleteContactPayload:
         raw_id = decode_id(input.id, "Contact")
-        return await _change(
+        payload = await _change(
             info, DeleteContactPayload, "contact.deleted", service.delete_contact, lambda: (raw_id, input.version)
         )
+        _scoped_tokens_may_have_ended(info)
+        return payload

@@ -13,6 +13,7 @@ from saas.plugin_api import (
     PermissionSpec,
     PluginContext,
     PluginMeta,
+    Principal,
     hookimpl,
 )
 from saas_manufacturing import NAME, __version__
@@ -97,3 +98,13 @@ def saas_handle_event(context: PluginContext, event: DomainEvent) -> None:
         revoke_for(context.session, contact_id=uuid.UUID(str(event.payload["contact_id"])))
     elif event.type == "customer.deleted" and event.payload.get("customer_id"):
         revoke_for(context.session, customer_id=uuid.UUID(str(event.payload["customer_id"])))
+
+
+@hookimpl
+def saas_check_scoped_token(context: PluginContext, principal: Principal) -> bool | None:
+    """A portal token stands while its access does (revoked or expired: refused everywhere)."""
+    from saas_manufacturing.service.common import is_portal, live_access
+
+    if not is_portal(principal):
+        return None
+    return live_access(context.session, principal) is not None

@@ -15,6 +15,7 @@ from saas.plugin_api import (
     UserError,
     UserErrorCode,
     decode_id,
+    forget_credentials,
     issue_scoped_token,
     provided,
     run_mutation,
@@ -279,6 +280,7 @@ class ManufacturingMutations:
 
         async def run() -> dict[str, Any]:
             access = await write(info, portal.revoke_portal_access, raw_id)
+            forget_credentials(info.context)  # this process refuses the token from the next request
             return {"portal_access": types.PortalAccess.from_model(access)}
 
         return await run_mutation(run, RevokePortalAccessPayload)  # type: ignore[no-any-return]

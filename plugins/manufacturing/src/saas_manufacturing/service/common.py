@@ -58,15 +58,14 @@ def is_portal(principal: Principal) -> bool:
     return principal.scoped(PORTAL_SCOPE) is not None
 
 
-def actor_for(session: Session, principal: Principal, redis: Any = None) -> Actor:
-    """The actor of a request; a portal token must still name a live access of its customer."""
-    if not is_portal(principal):
-        return Actor(principal, redis)
-    require(principal.permissions, PORTAL)
+def live_access(session: Session, principal: Principal) -> PortalAccess | None:
+    """The portal access a portal token names, if it still stands: not revoked, not expired,
+    of the token's customer. The one rule for both checks: the core's on every use of the
+    token (`saas_check_scoped_token`), and `actor_for`'s on every portal request."""
     try:
         access_id = uuid.UUID(principal.scoped(PORTAL_SCOPE) or "")
     except ValueError:
-        raise ForbiddenError("Portal access is not valid") from None
+        return None
     access = session.get(PortalAccess, (principal.tenant_id, access_id))
     if (
         access is None
@@ -74,6 +73,17 @@ def actor_for(session: Session, principal: Principal, redis: Any = None) -> Acto
         or access.expires_at <= now()
         or str(access.customer_id) != principal.scoped("customer_id")
     ):
+        return None
+    return access
+
+
+def actor_for(session: Session, principal: Principal, redis: Any = None) -> Actor:
+    """The actor of a request; a portal token must still name a live access of its customer."""
+    if not is_portal(principal):
+        return Actor(principal, redis)
+    require(principal.permissions, PORTAL)
+    access = live_access(session, principal)
+    if access is None:
         raise ForbiddenError("Portal access was revoked or has expired")
     return Actor(principal, redis, portal=access)
 

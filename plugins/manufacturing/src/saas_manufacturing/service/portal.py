@@ -1,8 +1,10 @@
 """Portal access: a contact's scoped token, limited to the contact's own customer.
 
-The token itself is a core scoped token (`issue_scoped_token`) carrying the customer id (which
-the core's customer visibility honours) and the id of the access record here; every portal
-request checks that record (`common.actor_for`), so revoking it ends the token at once.
+The token itself is a core scoped token (`issue_scoped_token`) carrying the customer and contact
+ids (which the core honours: visibility, and the token ends with either) and the id of the
+access record here. The core asks `saas_check_scoped_token` whether that record still stands
+whenever it checks the token, so a revoked access is refused by every field, core and plugin;
+every portal request also checks the record (`common.actor_for`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from saas.plugin_api import ForbiddenError, get_contact, record_change, require, snapshot
+from saas_manufacturing import NAME
 from saas_manufacturing.models import PortalAccess
 from saas_manufacturing.permissions import PORTAL, PORTAL_MANAGE
 from saas_manufacturing.service.common import PORTAL_SCOPE, Actor, Page, keyset_page, not_found, now
@@ -50,13 +53,20 @@ def create_portal_access(session: Session, actor: Actor, contact_id: uuid.UUID) 
 
 
 def token_claims(access: PortalAccess) -> dict[str, Any]:
-    """The arguments of `issue_scoped_token` for an access record."""
+    """The arguments of `issue_scoped_token` for an access record: the core ends the token when
+    its customer or contact is deleted or the plugin is disabled; `saas_check_scoped_token`
+    when the access is revoked."""
     ttl = max(1, int((access.expires_at - now()).total_seconds()))
     return {
         "subject": f"mfg-portal:{access.contact_id}",
         "permissions": PORTAL_PERMISSIONS,
-        "scope": {"customer_id": str(access.customer_id), PORTAL_SCOPE: str(access.id)},
+        "scope": {
+            "customer_id": str(access.customer_id),
+            "contact_id": str(access.contact_id),
+            PORTAL_SCOPE: str(access.id),
+        },
         "ttl_seconds": ttl,
+        "plugin": NAME,
     }
 
 
