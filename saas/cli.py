@@ -7,6 +7,8 @@ cannot be used (e.g. production without a real secret) stops them with exit code
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -45,15 +47,21 @@ def _service_urls(settings: Settings) -> tuple[str, str]:
 
 
 def _migrate(settings: Settings, database_url: str) -> list[str]:
+    """Migrate the core and every plugin that loads; warn (stderr) about the plugins skipped."""
     from saas.db.engine import create_owner_engine
-    from saas.db.migrate import migrate
+    from saas.db.migrate import MigrationError, run_migrations
     from saas.runtime import load_plugins
 
     owner = create_owner_engine(database_url)
     try:
-        return migrate(owner, settings, load_plugins())
+        report = run_migrations(owner, settings, load_plugins())
+    except MigrationError as exc:
+        raise click.ClickException(f"migration failed: {exc}") from exc
     finally:
         owner.dispose()
+    for skipped in report.skipped:
+        click.echo(f"Warning: {skipped.describe()}", err=True)
+    return report.tables
 
 
 @contextmanager
@@ -499,8 +507,12 @@ def plugin_new(name: str, directory: Path) -> None:
         root = new_plugin(name, directory)
     except ScaffoldError as exc:
         raise UsageFailure(str(exc)) from exc
+    # Spelled with this environment's interpreter, so they work whether or not it is activated.
+    python = shlex.quote(sys.executable)
+    saas = Path(sys.executable).with_name("saas")
     click.echo(f"Created the plugin {name!r} in {root}")
-    click.echo("Next: install it next to saas, create its table, run its tests:")
-    click.echo(f"  pip install -e {root}")
-    click.echo("  saas migrate")
-    click.echo(f"  python -m pytest {root}")
+    click.echo("Next: install it into this environment with its test extra, create its table, run its tests:")
+    click.echo(f"  {python} -m pip install -e {shlex.quote(f'{root}[test]')}")
+    click.echo(f"  {shlex.quote(str(saas)) if saas.exists() else 'saas'} migrate")
+    click.echo(f"  {python} -m pytest {shlex.quote(str(root))}")
+    click.echo("Then restart the server: it loads plugins when it starts.")
