@@ -209,3 +209,21 @@ def test_schema_print(cli, tmp_path):
     written = cli("schema", "print", "--output", str(target))
     assert written.exit_code == 0, written.output
     assert target.read_text() == result.stdout
+
+
+def test_schema_print_includes_the_plugins_asked_for(cli):
+    core = cli("schema", "print")
+    assert core.exit_code == 0, core.output
+    assert cli("schema", "print", "--plugins", "none").stdout == core.stdout  # schema.graphql: the core
+    assert "loyaltyTiers" not in core.stdout and "stockLevels(" not in core.stdout
+
+    everything = cli("schema", "print", "--plugins", "all")
+    assert everything.exit_code == 0, everything.output
+    assert "loyaltyTiers" in everything.stdout and "stockLevels(" in everything.stdout
+    loyalty = cli("schema", "print", "--plugins", "loyalty")
+    assert "loyaltyPoints" in loyalty.stdout and "stockLevels(" not in loyalty.stdout
+    both = cli("schema", "print", "--plugins", "manufacturing, loyalty")
+    assert both.stdout == everything.stdout
+
+    unknown = cli("schema", "print", "--plugins", "loyalty,nope")
+    assert unknown.exit_code == 2 and "no installed plugin named 'nope'" in unknown.output
