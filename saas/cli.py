@@ -458,7 +458,11 @@ def _plugins_named(spec: str) -> list[Any]:
 @main.command()
 @click.option("--customers", default=200, show_default=True, type=click.IntRange(min=0), help="Customers to create.")
 @click.option("--slug", default="demo", show_default=True, help="Slug of the demo tenant.")
-def demo(customers: int, slug: str) -> None:
+@click.option("--host", default="127.0.0.1", show_default=True, help="Where the server listens (for the login example).")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="The server's port (ditto)."
+)
+def demo(customers: int, slug: str, host: str, port: int) -> None:
     """Create a demo tenant with a team and customers (does nothing if it already exists)."""
     from saas.demo import seed_demo
 
@@ -476,8 +480,15 @@ def demo(customers: int, slug: str) -> None:
     )
     click.echo("Get a token (with the server running):")
     click.echo(
-        f"  curl -s http://127.0.0.1:8000/graphql -H 'Content-Type: application/json' -d '{{\"query\": \"{query}\"}}'"
+        f"  curl -s {_graphql_url(host, port)} -H 'Content-Type: application/json' -d '{{\"query\": \"{query}\"}}'"
     )
+
+
+def _graphql_url(host: str, port: int) -> str:
+    """The URL a client on this machine uses for a server listening on `host`:`port`."""
+    if host in ("", "0.0.0.0", "::"):  # every interface: loopback is one of them
+        host = "127.0.0.1"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/graphql"
 
 
 # --- plugins -------------------------------------------------------------------------------

@@ -120,3 +120,9 @@ def test_readme_names_every_setting() -> None:
     aliases = [field.alias or name.upper() for name, field in Settings.model_fields.items()]
     missing = [alias for alias in aliases if f"`{alias}`" not in readme]
     assert not missing, f"settings missing from the README's configuration table: {', '.join(missing)}"
+
+
+def test_readme_says_how_to_reach_the_saas_command_after_scripts_serve() -> None:
+    """scripts/serve installs `saas` into .venv, on its own PATH only."""
+    readme = README.read_text(encoding="utf-8")
+    assert ". .venv/bin/activate" in readme and "`.venv/bin/saas`" in readme
