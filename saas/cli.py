@@ -148,8 +148,17 @@ def create_asgi_app() -> Any:
     help="Worker processes (default: $WEB_CONCURRENCY or 1).",
 )
 @click.option("--reload", is_flag=True, help="Restart when the code changes (development).")
-def serve(host: str, port: int, workers: int | None, reload: bool) -> None:
-    """Run the API server (GraphQL on /graphql, /healthz, /readyz, /metrics)."""
+@click.option(
+    "--keep-embedded",
+    is_flag=True,
+    help="Leave the embedded PostgreSQL and Redis running when the server stops (default: stop them).",
+)
+def serve(host: str, port: int, workers: int | None, reload: bool, keep_embedded: bool) -> None:
+    """Run the API server (GraphQL on /graphql, /healthz, /readyz, /metrics).
+
+    With no DATABASE_URL / REDIS_URL, it uses the embedded servers, and stops them when it
+    exits (their data stays) unless --keep-embedded.
+    """
     import uvicorn
 
     from saas.http.logs import configure_logging
@@ -185,6 +194,19 @@ def serve(host: str, port: int, workers: int | None, reload: bool) -> None:
     finally:
         if background is not None:
             background.stop()
+        if not keep_embedded:
+            _stop_embedded_servers(settings, postgres=not settings.database_url, redis=not settings.redis_url)
+
+
+def _stop_embedded_servers(settings: Settings, *, postgres: bool = True, redis: bool = True) -> list[str]:
+    """Stop the embedded servers of the data directory that run; say which (stderr)."""
+    from saas.embedded import stop_embedded
+
+    data_dir = settings.data_dir.expanduser().resolve()
+    stopped = stop_embedded(data_dir, postgres=postgres, redis=redis)
+    if stopped:
+        click.echo(f"Stopped the embedded {' and '.join(stopped)} (data kept in {data_dir})", err=True)
+    return stopped
 
 
 def _start_embedded_jobs(settings: Settings, database_url: str, redis_url: str) -> Any:
@@ -312,6 +334,24 @@ def migrate() -> None:
     click.echo(f"Database is at the newest schema; row-level security on {len(tables)} tenant tables:")
     for table in tables:
         click.echo(f"  {table}")
+
+
+@main.group()
+def embedded() -> None:
+    """The embedded PostgreSQL and Redis (used when DATABASE_URL / REDIS_URL are unset)."""
+
+
+@embedded.command("stop")
+def embedded_stop() -> None:
+    """Stop the embedded PostgreSQL and Redis of SAAS_DATA_DIR; their data is kept.
+
+    They keep running after the commands that started them, so that the next command starts
+    fast; `saas serve` stops them when it exits unless --keep-embedded. Any command that needs
+    them starts them again.
+    """
+    settings = _settings()
+    if not _stop_embedded_servers(settings):
+        click.echo(f"No embedded server was running (data in {settings.data_dir.expanduser().resolve()}).")
 
 
 # --- tenants and users ---------------------------------------------------------------------
@@ -458,7 +498,9 @@ def _plugins_named(spec: str) -> list[Any]:
 @main.command()
 @click.option("--customers", default=200, show_default=True, type=click.IntRange(min=0), help="Customers to create.")
 @click.option("--slug", default="demo", show_default=True, help="Slug of the demo tenant.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Where the server listens (for the login example).")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Where the server listens (for the login example)."
+)
 @click.option(
     "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="The server's port (ditto)."
 )
