@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import os
 import secrets
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 from saas.cli import main
 from saas.config import Settings
+from saas.plugin_api.testing import MIGRATION_LOCK
 from saas.runtime import Runtime
 from saas.tenancy.models import Membership, Tenant, User
 from saas.tenancy.session import tenant_session
@@ -67,7 +69,10 @@ def test_version(cli):
 
 def test_migrate_twice_is_safe(cli):
     for _ in range(2):
-        result = cli("migrate")
+        # Other test runs migrate their databases on this server too; the app role is shared.
+        with open(MIGRATION_LOCK, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            result = cli("migrate")
         assert result.exit_code == 0, result.output
         assert "  customers\n" in result.output
         assert "  memberships\n" in result.output
