@@ -8,8 +8,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -78,12 +80,27 @@ def _settings(**values: object) -> Settings:
     return Settings(**{"SAAS_ENV": "test", "DATABASE_URL": None, "REDIS_URL": None, **values})
 
 
+@contextmanager
+def _servers_dir() -> Iterator[Path]:
+    """A data directory for embedded servers, with their stop and removal afterwards.
+
+    Not under pytest's temporary directory: as root, the server runs as another user, whom
+    the library lets through the parent directories (o+x); any pytest session starting in the
+    meantime (there are several on this machine) takes that away from /tmp/pytest-of-root.
+    """
+    path = Path(tempfile.mkdtemp(prefix="saas-embedded-test-"))
+    try:
+        yield path
+    finally:
+        _stop_redis(path)
+        _stop_postgres(path)
+        shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    path = tmp_path_factory.mktemp("embedded")
-    yield path
-    _stop_redis(path)
-    _stop_postgres(path)
+def data_dir() -> Iterator[Path]:
+    with _servers_dir() as path:
+        yield path
 
 
 @pytest.fixture(scope="module")
@@ -227,11 +244,10 @@ def test_resolve_service_urls_falls_back_to_embedded(
 
 
 @pytest.fixture
-def own_data_dir(tmp_path: Path) -> Iterator[Path]:
+def own_data_dir() -> Iterator[Path]:
     """A data directory of this test's own (its servers are stopped afterwards in any case)."""
-    yield tmp_path
-    _stop_redis(tmp_path)
-    _stop_postgres(tmp_path)
+    with _servers_dir() as path:
+        yield path
 
 
 def _cli_env(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
