@@ -7,6 +7,8 @@ cannot be used (e.g. production without a real secret) stops them with exit code
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -45,15 +47,21 @@ def _service_urls(settings: Settings) -> tuple[str, str]:
 
 
 def _migrate(settings: Settings, database_url: str) -> list[str]:
+    """Migrate the core and every plugin that loads; warn (stderr) about the plugins skipped."""
     from saas.db.engine import create_owner_engine
-    from saas.db.migrate import migrate
+    from saas.db.migrate import MigrationError, run_migrations
     from saas.runtime import load_plugins
 
     owner = create_owner_engine(database_url)
     try:
-        return migrate(owner, settings, load_plugins())
+        report = run_migrations(owner, settings, load_plugins())
+    except MigrationError as exc:
+        raise click.ClickException(f"migration failed: {exc}") from exc
     finally:
         owner.dispose()
+    for skipped in report.skipped:
+        click.echo(f"Warning: {skipped.describe()}", err=True)
+    return report.tables
 
 
 @contextmanager
@@ -140,8 +148,17 @@ def create_asgi_app() -> Any:
     help="Worker processes (default: $WEB_CONCURRENCY or 1).",
 )
 @click.option("--reload", is_flag=True, help="Restart when the code changes (development).")
-def serve(host: str, port: int, workers: int | None, reload: bool) -> None:
-    """Run the API server (GraphQL on /graphql, /healthz, /readyz, /metrics)."""
+@click.option(
+    "--keep-embedded",
+    is_flag=True,
+    help="Leave the embedded PostgreSQL and Redis running when the server stops (default: stop them).",
+)
+def serve(host: str, port: int, workers: int | None, reload: bool, keep_embedded: bool) -> None:
+    """Run the API server (GraphQL on /graphql, /healthz, /readyz, /metrics).
+
+    With no DATABASE_URL / REDIS_URL, it uses the embedded servers, and stops them when it
+    exits (their data stays) unless --keep-embedded.
+    """
     import uvicorn
 
     from saas.http.logs import configure_logging
@@ -177,6 +194,19 @@ def serve(host: str, port: int, workers: int | None, reload: bool) -> None:
     finally:
         if background is not None:
             background.stop()
+        if not keep_embedded:
+            _stop_embedded_servers(settings, postgres=not settings.database_url, redis=not settings.redis_url)
+
+
+def _stop_embedded_servers(settings: Settings, *, postgres: bool = True, redis: bool = True) -> list[str]:
+    """Stop the embedded servers of the data directory that run; say which (stderr)."""
+    from saas.embedded import stop_embedded
+
+    data_dir = settings.data_dir.expanduser().resolve()
+    stopped = stop_embedded(data_dir, postgres=postgres, redis=redis)
+    if stopped:
+        click.echo(f"Stopped the embedded {' and '.join(stopped)} (data kept in {data_dir})", err=True)
+    return stopped
 
 
 def _start_embedded_jobs(settings: Settings, database_url: str, redis_url: str) -> Any:
@@ -306,6 +336,24 @@ def migrate() -> None:
         click.echo(f"  {table}")
 
 
+@main.group()
+def embedded() -> None:
+    """The embedded PostgreSQL and Redis (used when DATABASE_URL / REDIS_URL are unset)."""
+
+
+@embedded.command("stop")
+def embedded_stop() -> None:
+    """Stop the embedded PostgreSQL and Redis of SAAS_DATA_DIR; their data is kept.
+
+    They keep running after the commands that started them, so that the next command starts
+    fast; `saas serve` stops them when it exits unless --keep-embedded. Any command that needs
+    them starts them again.
+    """
+    settings = _settings()
+    if not _stop_embedded_servers(settings):
+        click.echo(f"No embedded server was running (data in {settings.data_dir.expanduser().resolve()}).")
+
+
 # --- tenants and users ---------------------------------------------------------------------
 
 
@@ -407,11 +455,23 @@ def schema() -> None:
 
 @schema.command("print")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True, path_type=Path), help="Write to FILE.")
-def schema_print(output: Path | None) -> None:
-    """Print the GraphQL schema (SDL) of the core and all installed plugins."""
+@click.option(
+    "--plugins",
+    "plugin_names",
+    default="none",
+    show_default=True,
+    metavar="all|none|NAME,...",
+    help="Which installed plugins to include: all that load, none (the core, as in schema.graphql), or these.",
+)
+def schema_print(output: Path | None, plugin_names: str) -> None:
+    """Print the GraphQL schema (SDL): the core's, with the installed plugins asked for.
+
+    A tenant's schema is the core's plus the plugins it enabled: `--plugins loyalty` prints
+    the schema of a tenant that enabled loyalty, `--plugins all` the largest one.
+    """
     from saas.schema.builder import schema_sdl
 
-    sdl = schema_sdl()
+    sdl = schema_sdl(_plugins_named(plugin_names))
     if output is None:
         click.echo(sdl, nl=False)
     else:
@@ -419,10 +479,39 @@ def schema_print(output: Path | None) -> None:
         click.echo(f"Wrote the schema to {output}", err=True)
 
 
+def _plugins_named(spec: str) -> list[Any]:
+    """`all`, `none` or `NAME,...` as loaded plugins; unknown, broken or incomplete sets are refused."""
+    if spec.strip() == "none":
+        return []
+    host = _checked_plugins()
+    if spec.strip() == "all":
+        return sorted(host.healthy(), key=lambda p: p.name)
+    names = [name.strip() for name in spec.split(",") if name.strip()]
+    problems = []
+    for name in names:
+        loaded = host.plugins.get(name)
+        if loaded is None:
+            installed = ", ".join(sorted(host.plugins)) or "none"
+            problems.append(f"no installed plugin named {name!r} (installed: {installed})")
+        elif loaded.broken:
+            problems.append(f"plugin {name!r} does not load: {'; '.join(loaded.problems)}")
+        elif loaded.meta is not None:
+            problems += [f"plugin {name!r} requires {r!r}: add it" for r in loaded.meta.requires if r not in names]
+    if problems or not names:
+        raise click.BadParameter("; ".join(problems) or "name at least one plugin", param_hint="'--plugins'")
+    return sorted((host.plugins[name] for name in set(names)), key=lambda p: p.name)
+
+
 @main.command()
 @click.option("--customers", default=200, show_default=True, type=click.IntRange(min=0), help="Customers to create.")
 @click.option("--slug", default="demo", show_default=True, help="Slug of the demo tenant.")
-def demo(customers: int, slug: str) -> None:
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Where the server listens (for the login example)."
+)
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="The server's port (ditto)."
+)
+def demo(customers: int, slug: str, host: str, port: int) -> None:
     """Create a demo tenant with a team and customers (does nothing if it already exists)."""
     from saas.demo import seed_demo
 
@@ -440,8 +529,15 @@ def demo(customers: int, slug: str) -> None:
     )
     click.echo("Get a token (with the server running):")
     click.echo(
-        f"  curl -s http://127.0.0.1:8000/graphql -H 'Content-Type: application/json' -d '{{\"query\": \"{query}\"}}'"
+        f"  curl -s {_graphql_url(host, port)} -H 'Content-Type: application/json' -d '{{\"query\": \"{query}\"}}'"
     )
+
+
+def _graphql_url(host: str, port: int) -> str:
+    """The URL a client on this machine uses for a server listening on `host`:`port`."""
+    if host in ("", "0.0.0.0", "::"):  # every interface: loopback is one of them
+        host = "127.0.0.1"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/graphql"
 
 
 # --- plugins -------------------------------------------------------------------------------
@@ -506,8 +602,12 @@ def plugin_new(name: str, directory: Path) -> None:
         root = new_plugin(name, directory)
     except ScaffoldError as exc:
         raise UsageFailure(str(exc)) from exc
+    # Spelled with this environment's interpreter, so they work whether or not it is activated.
+    python = shlex.quote(sys.executable)
+    saas = Path(sys.executable).with_name("saas")
     click.echo(f"Created the plugin {name!r} in {root}")
-    click.echo("Next: install it next to saas, create its table, run its tests:")
-    click.echo(f"  pip install -e {root}")
-    click.echo("  saas migrate")
-    click.echo(f"  python -m pytest {root}")
+    click.echo("Next: install it into this environment with its test extra, create its table, run its tests:")
+    click.echo(f"  {python} -m pip install -e {shlex.quote(f'{root}[test]')}")
+    click.echo(f"  {shlex.quote(str(saas)) if saas.exists() else 'saas'} migrate")
+    click.echo(f"  {python} -m pytest {shlex.quote(str(root))}")
+    click.echo("Then restart the server: it loads plugins when it starts.")

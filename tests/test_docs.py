@@ -2,14 +2,16 @@
 
 Every ```graphql block in README.md and docs/api.md must be a valid document for the schema the
 code builds, within the server's depth and alias limits. A ```json variables block must fit the
-variables of the nearest ```graphql block above it. Every operation of the schema must have an
-example in docs/api.md, and README.md must name every setting of saas/config.py.
+variables of the nearest ```graphql block above it. The schema is the core's with the plugins
+shipped in plugins/ (manufacturing). Every operation of it must have an example in docs/api.md,
+and README.md must name every setting of saas/config.py.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -19,6 +21,7 @@ from graphql import DocumentNode, FieldNode, GraphQLSchema, OperationDefinitionN
 from graphql.execution.values import get_variable_values
 
 from saas.config import Settings
+from saas.runtime import load_plugins
 from saas.schema.builder import build_schema
 from saas.schema.limits import limit_rules
 
@@ -56,9 +59,22 @@ def _examples(path: Path) -> list[Example]:
     return examples
 
 
+def shipped_plugins() -> list[str]:
+    """The plugins shipped with the product (`plugins/*`), by their entry-point names."""
+    names = []
+    for pyproject in sorted((ROOT / "plugins").glob("*/pyproject.toml")):
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+        names += list(project.get("entry-points", {}).get("saas.plugins", {}))
+    return names
+
+
 @cache
 def _schema() -> GraphQLSchema:
-    return build_schema()._schema
+    """The core's schema with the shipped plugins: what docs/api.md documents."""
+    host = load_plugins()
+    plugins = [host.get(name) for name in shipped_plugins()]
+    assert all(plugins), f"shipped plugins not installed or broken: {shipped_plugins()}"
+    return build_schema([p for p in plugins if p is not None])._schema
 
 
 def _all_examples() -> list[Example]:
@@ -120,3 +136,37 @@ def test_readme_names_every_setting() -> None:
     aliases = [field.alias or name.upper() for name, field in Settings.model_fields.items()]
     missing = [alias for alias in aliases if f"`{alias}`" not in readme]
     assert not missing, f"settings missing from the README's configuration table: {', '.join(missing)}"
+
+
+def test_readme_says_how_to_reach_the_saas_command_after_scripts_serve() -> None:
+    """scripts/serve installs `saas` into .venv, on its own PATH only."""
+    readme = README.read_text(encoding="utf-8")
+    assert ". .venv/bin/activate" in readme and "`.venv/bin/saas`" in readme
+
+
+def _table_after(text: str, heading: str) -> list[list[str]]:
+    """The cells of the first Markdown table after the line `heading` (header and rule left out)."""
+    lines = text[text.index(heading) :].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_the_permission_table_is_the_codes() -> None:
+    from saas.auth.permissions import ROLE_PERMISSIONS, Role
+
+    rows = _table_after(API_GUIDE.read_text(encoding="utf-8"), "Permissions per role")
+    documented: dict[str, set[Role]] = {}
+    for first, *marks in rows:
+        roles = {role for role, mark in zip(Role, marks, strict=True) if mark == "✓"}
+        for permission in re.findall(r"`([^`]+)`", first):
+            documented[permission] = roles
+    in_code = {
+        permission: {role for role, granted in ROLE_PERMISSIONS.items() if permission in granted}
+        for permission in ROLE_PERMISSIONS[Role.OWNER]
+    }
+    assert documented == in_code

@@ -8,16 +8,20 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import redis
 import sqlalchemy as sa
+from click.testing import CliRunner
 
+from saas.cli import main
 from saas.config import Settings
-from saas.embedded import resolve_service_urls, start_postgres, start_redis
+from saas.embedded import resolve_service_urls, start_postgres, start_redis, stop_embedded
 
 
 def _postgres_pid(data_dir: Path) -> int:
@@ -76,12 +80,27 @@ def _settings(**values: object) -> Settings:
     return Settings(**{"SAAS_ENV": "test", "DATABASE_URL": None, "REDIS_URL": None, **values})
 
 
+@contextmanager
+def _servers_dir() -> Iterator[Path]:
+    """A data directory for embedded servers, with their stop and removal afterwards.
+
+    Not under pytest's temporary directory: as root, the server runs as another user, whom
+    the library lets through the parent directories (o+x); any pytest session starting in the
+    meantime (there are several on this machine) takes that away from /tmp/pytest-of-root.
+    """
+    path = Path(tempfile.mkdtemp(prefix="saas-embedded-test-"))
+    try:
+        yield path
+    finally:
+        _stop_redis(path)
+        _stop_postgres(path)
+        shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    path = tmp_path_factory.mktemp("embedded")
-    yield path
-    _stop_redis(path)
-    _stop_postgres(path)
+def data_dir() -> Iterator[Path]:
+    with _servers_dir() as path:
+        yield path
 
 
 @pytest.fixture(scope="module")
@@ -219,3 +238,81 @@ def test_resolve_service_urls_falls_back_to_embedded(
     configured = "postgresql+psycopg2://app@db.example.com/crm"
     settings = _settings(DATABASE_URL=configured, SAAS_DATA_DIR=data_dir)
     assert resolve_service_urls(settings) == (configured, redis_url)
+
+
+# -- stopping them ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def own_data_dir() -> Iterator[Path]:
+    """A data directory of this test's own (its servers are stopped afterwards in any case)."""
+    with _servers_dir() as path:
+        yield path
+
+
+def _cli_env(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+    monkeypatch.setenv("SAAS_ENV", "test")
+    monkeypatch.setenv("SAAS_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+
+
+def test_stop_embedded_stops_both_servers_and_keeps_their_data(own_data_dir: Path) -> None:
+    postgres_url, redis_url = start_postgres(own_data_dir), start_redis(own_data_dir)
+    engine = sa.create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE kept (value text)"))
+        conn.execute(sa.text("INSERT INTO kept VALUES ('still here')"))
+    engine.dispose()
+    with redis.Redis.from_url(redis_url) as client:
+        client.set("kept", "too")
+    pids = (_postgres_pid(own_data_dir), _redis_pid(own_data_dir))
+
+    assert stop_embedded(own_data_dir) == ["Redis", "PostgreSQL"]
+    for pid in pids:
+        _wait_gone(pid)
+    assert stop_embedded(own_data_dir) == []  # nothing left to stop
+
+    engine = sa.create_engine(start_postgres(own_data_dir))
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT value FROM kept")).scalar_one() == "still here"
+    engine.dispose()
+    with redis.Redis.from_url(start_redis(own_data_dir)) as client:
+        assert client.get("kept") == b"too"
+
+
+def test_saas_embedded_stop(own_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    start_postgres(own_data_dir)
+    start_redis(own_data_dir)
+    pids = (_postgres_pid(own_data_dir), _redis_pid(own_data_dir))
+    _cli_env(monkeypatch, own_data_dir)
+    result = CliRunner().invoke(main, ["embedded", "stop"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert f"Stopped the embedded Redis and PostgreSQL (data kept in {own_data_dir.resolve()})" in result.stderr
+    for pid in pids:
+        _wait_gone(pid)
+    again = CliRunner().invoke(main, ["embedded", "stop"], catch_exceptions=False)
+    assert again.exit_code == 0 and "No embedded server was running" in again.stdout
+
+
+@pytest.mark.parametrize("keep", [False, True], ids=["stops", "keeps"])
+def test_saas_serve_stops_the_embedded_servers_when_it_exits(
+    own_data_dir: Path, monkeypatch: pytest.MonkeyPatch, keep: bool
+) -> None:
+    import uvicorn
+
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append(app))
+    monkeypatch.setattr("saas.http.logs.configure_logging", lambda settings: None)
+    _cli_env(monkeypatch, own_data_dir)
+    result = CliRunner().invoke(main, ["serve", *(["--keep-embedded"] if keep else [])], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert served == ["saas.cli:create_asgi_app"]
+    running = [path.exists() for path in (own_data_dir / "postgres/postmaster.pid", own_data_dir / "redis/redis.pid")]
+    if keep:
+        assert running == [True, True] and "Stopped the embedded" not in result.stderr
+        with redis.Redis.from_url(start_redis(own_data_dir)) as client:
+            assert client.ping()
+    else:
+        assert running == [False, False]
+        assert "Stopped the embedded Redis and PostgreSQL" in result.stderr

@@ -1,14 +1,26 @@
-"""The GraphiQL page for browsers, as shipped inside the strawberry package."""
+"""The GraphiQL page for browsers, with its scripts and styles served by this server (no CDN).
+
+The page (`graphiql.html`) is the one strawberry-graphql ships, its asset URLs made relative
+(`static/graphiql/…`, next to `/graphql`, so a path prefix in front of the app keeps working);
+the assets are the published files, unchanged, in `static/graphiql/`, checked by the browser
+against the page's integrity hashes. The server mounts them at `/static` when GraphiQL is on.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
 
 from saas.http.media import accepts_html
+
+HERE = Path(__file__).resolve().parent
+STATIC_DIR = HERE / "static"
+STATIC_PATH = "/static"
 
 
 @lru_cache(maxsize=1)
@@ -16,7 +28,12 @@ def graphiql_html() -> str:
     # The page needs no template values: it posts to its own URL and opens its subscriptions
     # (graphql-transport-ws) on the same URL with ws:// or wss://, sending the headers
     # editor's entries (e.g. Authorization) as the connection_init payload.
-    return (resources.files("strawberry") / "static" / "graphiql.html").read_text(encoding="utf-8")
+    return (HERE / "graphiql.html").read_text(encoding="utf-8")
+
+
+def static_assets() -> Mount:
+    """The route serving GraphiQL's scripts and styles."""
+    return Mount(STATIC_PATH, app=StaticFiles(directory=STATIC_DIR), name="static")
 
 
 def wants_graphiql(request: Request) -> bool:

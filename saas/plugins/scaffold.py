@@ -2,16 +2,24 @@
 
 The files come from `templates/plugin/` (`package/` becomes `saas_plugin_NAME/`, `test_plugin.py`
 becomes `test_NAME.py`, `.tmpl` is dropped) with `${name}`-style placeholders filled in.
+
+A name that is already a plugin (installed, or a package in the target folder) is refused: the
+new package would share its entry point, distribution and revision ids (`NAME_0001`), and
+`saas migrate` could not tell the two apart.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import keyword
 import re
+import tomllib
 from dataclasses import asdict, dataclass
+from importlib.metadata import PackageNotFoundError, distribution, entry_points
 from pathlib import Path
 from string import Template
 
+from saas.plugins.host import ENTRY_POINT_GROUP
 from saas.plugins.version import PLUGIN_API_VERSION
 from saas.validation import camel_case
 
@@ -70,6 +78,32 @@ def check_name(name: str) -> None:
         raise ScaffoldError(f"invalid plugin name {name!r}: the name is reserved")
 
 
+def check_available(names: PluginNames, parent: Path) -> None:
+    """Refuse a name that is already a plugin: an installed entry point, distribution or package,
+    or a package in `parent` declaring the same entry point or distribution."""
+    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+        if entry_point.name == names.name:
+            raise ScaffoldError(
+                f"a plugin named {names.name!r} is already installed ({entry_point.value}); choose another name"
+            )
+    try:
+        distribution(names.distribution)
+    except PackageNotFoundError:
+        pass
+    else:
+        raise ScaffoldError(f"the distribution {names.distribution} is already installed; choose another name")
+    if importlib.util.find_spec(names.package) is not None:
+        raise ScaffoldError(f"a package named {names.package} is already importable; choose another name")
+    for pyproject in sorted(parent.glob("*/pyproject.toml")):
+        try:
+            project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        plugins = project.get("entry-points", {}).get(ENTRY_POINT_GROUP, {})
+        if names.name in plugins or project.get("name") == names.distribution:
+            raise ScaffoldError(f"{pyproject.parent} is already the plugin {names.name!r}; choose another name")
+
+
 def core_head() -> str:
     """The core's newest Alembic revision."""
     from alembic.script import ScriptDirectory
@@ -90,12 +124,17 @@ def _target(template: Path, names: PluginNames) -> Path:
 
 
 def new_plugin(name: str, parent: Path) -> Path:
-    """Write the package `saas-plugin-NAME` into `parent`; returns its folder (which must not exist)."""
+    """Write the package `saas-plugin-NAME` into `parent`; returns its folder (which must not exist).
+
+    Refused, with nothing written, for a bad name, an existing folder, or a name that is already
+    a plugin (`check_available`).
+    """
     check_name(name)
     names = PluginNames.for_plugin(name, core_head())
     root = parent / names.distribution
     if root.exists():
         raise ScaffoldError(f"{root} already exists")
+    check_available(names, parent)
     values = asdict(names)
     for template in sorted(TEMPLATES.rglob("*.tmpl")):
         target = root / _target(template, names)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
+import orjson
 import pytest
 
 from saas.schema import compiler
@@ -90,6 +92,58 @@ def test_one_object_through_resolvers_equals_compiled(
     request.getfixturevalue("without_compiled_notes")
     resolved = owner.data(ONE, {"id": customer_id})
     assert resolved == compiled
+
+
+def _response_bytes(client: GraphQLClient, query: str, variables: dict | None = None) -> tuple[bytes, int]:
+    """The response exactly as the server writes it, and the statements it took."""
+    from saas.schema.engine import dumps
+
+    async def run() -> tuple[bytes, int]:
+        engine = client.engine
+        principal = await asyncio.to_thread(engine.runtime.authenticate, f"Bearer {client.token}")
+        outcome = await engine.execute(engine.prepare(query, None, principal), variables, principal, "test")
+        return dumps(outcome.payload), outcome.statements
+
+    return asyncio.run(run())
+
+
+def test_compiled_responses_are_compact_json_byte_for_byte_as_resolved(
+    owner: GraphQLClient, tenant, request: pytest.FixtureRequest
+) -> None:  # type: ignore[no-untyped-def]
+    customer_id = _seed(owner, tenant)
+    documents = [(LIST, {"after": None}), (ONE, {"id": customer_id})]
+    compiled = [_response_bytes(owner, query, variables) for query, variables in documents]
+    assert [statements for _, statements in compiled] == [1, 2]  # one per root field
+    for body, _ in compiled:
+        assert body == orjson.dumps(orjson.loads(body))  # compact, keys in the selection's order
+        assert b'" : ' not in body and b'", "' not in body
+    request.getfixturevalue("without_compiled_notes")
+    resolved = [_response_bytes(owner, query, variables) for query, variables in documents]
+    assert all(r > c for (_, r), (_, c) in zip(resolved, compiled, strict=True))  # resolvers really ran
+    assert [body for body, _ in resolved] == [body for body, _ in compiled]
+
+
+def test_stored_json_is_compacted_without_touching_its_strings(
+    owner: GraphQLClient, request: pytest.FixtureRequest
+) -> None:
+    tricky = {
+        "quote": 'say "a", "b": c',
+        "list": [1, 2.5, {"x": "y, z", "w": ": "}, [], {}],
+        "back\\slash": '\\", ',
+        "text": "é ✓ \t tab",
+        "nested": {"deeper": {"k": True, "n": None}},
+    }
+    created = owner.data(
+        'mutation($f: JSON) { createCustomer(input: {name: "Tricky, \\"Quotes\\": Ltd", customFields: $f}) { customer { id } } }',
+        {"f": tricky},
+    )["createCustomer"]["customer"]
+    query = "query($id: ID!) { customer(id: $id) { name customFields tags notes } }"
+    compiled, statements = _response_bytes(owner, query, {"id": created["id"]})
+    assert statements == 1
+    assert orjson.loads(compiled)["data"]["customer"]["customFields"] == tricky
+    request.getfixturevalue("without_compiled_notes")
+    resolved, statements = _response_bytes(owner, query, {"id": created["id"]})
+    assert statements > 1 and resolved == compiled
 
 
 def test_statements_do_not_grow_with_the_page_size(owner: GraphQLClient, tenant) -> None:  # type: ignore[no-untyped-def]

@@ -239,6 +239,39 @@ def test_browser_gets_graphiql(client: TestClient) -> None:
     assert "subscriptionUrl" in response.text  # subscriptions over ws(s):// on the same URL
 
 
+def test_graphiql_loads_its_assets_from_this_server_only(client: TestClient) -> None:
+    """Offline, a page that loads scripts from a CDN stays blank: every asset is ours, as published."""
+    import base64
+    import hashlib
+    from html.parser import HTMLParser
+    from urllib.parse import urljoin, urlsplit
+
+    class Assets(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: list[dict[str, str | None]] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            values = dict(attrs)
+            url = values.get("src") or (values.get("href") if tag == "link" else None)
+            if url and not url.startswith("data:"):
+                self.found.append({"url": url, "integrity": values.get("integrity"), "tag": tag})
+
+    page = client.get("/graphql", headers={"accept": BROWSER_ACCEPT})
+    parser = Assets()
+    parser.feed(page.text)
+    assert len(parser.found) == 7  # React, ReactDOM, js-cookie, GraphiQL (js, css), the explorer (js, css)
+    for asset in parser.found:
+        url = urljoin(str(page.url), str(asset["url"]))
+        assert urlsplit(url).netloc == urlsplit(str(page.url)).netloc, asset
+        served = client.get(url)
+        assert served.status_code == 200, url
+        expected = "text/css" if asset["tag"] == "link" else "javascript"
+        assert expected in served.headers["content-type"], url
+        digest = base64.b64encode(hashlib.sha384(served.content).digest()).decode()
+        assert asset["integrity"] == f"sha384-{digest}", url
+
+
 def test_browser_with_a_query_gets_the_result(client: TestClient) -> None:
     response = client.get("/graphql", params={"query": "{ __typename }"}, headers={"accept": BROWSER_ACCEPT})
     assert response.json() == {"data": {"__typename": "Query"}}
@@ -248,8 +281,10 @@ def test_graphiql_can_be_disabled(runtime: Runtime, engine: GraphQLEngine) -> No
     settings = runtime.settings.model_copy(update={"graphiql": False})
     with TestClient(create_app(dataclasses.replace(runtime, settings=settings), engine)) as client:
         response = client.get("/graphql", headers={"accept": BROWSER_ACCEPT})
+        assets = client.get("/static/graphiql/graphiql.min.js")
     assert response.status_code == 400
     assert "text/html" not in response.headers["content-type"]
+    assert assets.status_code == 404
 
 
 # --- authentication -------------------------------------------------------------------------------

@@ -131,8 +131,8 @@ def test_its_tables_have_forced_row_level_security(migrated: str, owner: GraphQL
 def test_an_enabled_tenant_sees_customer_loyalty_points_and_the_plugins_operations(
     owner: GraphQLClient, loyalty: LoadedPlugin
 ) -> None:
-    state = enable_plugin(owner, "loyalty", {"welcome_points": 50})
-    assert state == {"name": "loyalty", "enabled": True, "settings": {"welcome_points": 50}}
+    state = enable_plugin(owner, "loyalty", {"welcomePoints": 50})
+    assert state == {"name": "loyalty", "enabled": True, "settings": {"welcomePoints": 50}}
     ada, bob = _customer(owner), _customer(owner, "Bob")
     payload = _adjust(owner, ada, 120)
     assert payload == {
@@ -178,21 +178,21 @@ def test_a_tenant_that_did_not_enable_it_gets_plugin_not_enabled_and_no_loyalty_
 def test_disabling_keeps_the_data_and_enabling_again_brings_it_back(
     owner: GraphQLClient, loyalty: LoadedPlugin
 ) -> None:
-    enable_plugin(owner, "loyalty", {"welcome_points": 5})
+    enable_plugin(owner, "loyalty", {"welcomePoints": 5})
     ada = _customer(owner)
     _adjust(owner, ada, 75)
-    assert disable_plugin(owner, "loyalty") == {"name": "loyalty", "enabled": False, "settings": {"welcome_points": 5}}
+    assert disable_plugin(owner, "loyalty") == {"name": "loyalty", "enabled": False, "settings": {"welcomePoints": 5}}
     assert owner.error_codes(POINTS % 5) == ["PLUGIN_NOT_ENABLED"]
     assert "loyaltyPoints" not in _schema_names(owner)
 
-    assert enable_plugin(owner, "loyalty")["settings"] == {"welcome_points": 5}  # the stored settings are kept
+    assert enable_plugin(owner, "loyalty")["settings"] == {"welcomePoints": 5}  # the stored settings are kept
     assert _points(owner) == {"Ada Lovelace": 75}
     assert len(owner.data(TIERS)["loyaltyTiers"]) == 3  # saas_on_enable ran again, idempotently
 
 
 @pytest.mark.parametrize(
     ("given", "field"),
-    [({"welcome_points": -1}, ["input", "settings", "welcomePoints"]), ({"bonus": 1}, ["input", "settings", "bonus"])],
+    [({"welcomePoints": -1}, ["input", "settings", "welcomePoints"]), ({"bonus": 1}, ["input", "settings", "bonus"])],
 )
 def test_settings_are_validated_by_the_plugins_model(
     owner: GraphQLClient, loyalty: LoadedPlugin, given: dict[str, Any], field: list[str]
@@ -263,7 +263,7 @@ def _context(tenant: TenantHandle, session: Any, settings: dict[str, Any]) -> Pl
 def test_a_new_customer_earns_welcome_points_once_per_event_and_only_where_enabled(
     owner: GraphQLClient, tenant: TenantHandle, runtime: Runtime, loyalty: LoadedPlugin
 ) -> None:
-    enable_plugin(owner, "loyalty", {"welcome_points": 40})
+    enable_plugin(owner, "loyalty", {"welcomePoints": 40})
     customer_id = _customer(owner)
     raw_id = str(decode_id(customer_id, "Customer"))
     deliveries = [
@@ -275,7 +275,7 @@ def test_a_new_customer_earns_welcome_points_once_per_event_and_only_where_enabl
     for event_id, event_type, enabled in deliveries:
         event = DomainEvent(event_id, tenant.id, event_type, {"customer_id": raw_id}, datetime.now(UTC))
         with tenant_session(runtime.engine, tenant.id) as session:
-            context = _context(tenant, session, {"welcome_points": 40})
+            context = _context(tenant, session, {"welcomePoints": 40})
             runtime.plugins.hook_for(enabled, "saas_handle_event")(context=context, event=event)
     assert _points(owner) == {"Ada Lovelace": 40}
     assert owner.data(ENTRIES, {"id": customer_id})["loyaltyEntries"] == [{"points": 40, "reason": "Welcome"}]
@@ -291,7 +291,7 @@ def test_the_event_dispatcher_calls_loyalty_only_for_tenants_that_enabled_it(
 ) -> None:
     from saas.events.dispatch import dispatch_pending
 
-    enable_plugin(owner, "loyalty", {"welcome_points": 15})
+    enable_plugin(owner, "loyalty", {"welcomePoints": 15})
     _customer(owner)
     _customer(other_owner)
     for handle in (tenant, other_tenant):
@@ -339,3 +339,9 @@ def test_its_own_test_suite_passes_with_the_test_kit() -> None:
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert " passed" in result.stdout
+
+
+def test_settings_stored_under_their_former_snake_case_names_are_still_read() -> None:
+    from saas_plugin_loyalty.settings import LoyaltySettings
+
+    assert LoyaltySettings.model_validate({"welcome_points": 7}).model_dump() == {"welcomePoints": 7}

@@ -52,7 +52,10 @@ def test_the_scaffold_writes_an_installable_package_with_a_migration_on_the_core
     ]
     pyproject = (root / "pyproject.toml").read_text()
     assert '[project.entry-points."saas.plugins"]\nfleet_care = "saas_plugin_fleet_care"' in pyproject
+    assert "[project.optional-dependencies]\n# `pip install" in pyproject  # the test extra ...
+    assert 'test = ["pytest>=' in pyproject  # ... brings pytest for `python -m pytest`
     migration = (root / "saas_plugin_fleet_care/migrations/versions/0001_initial.py").read_text()
+    assert 'revision = "fleet_care_0001"' in migration  # namespaced by the plugin's name
     assert 'branch_labels = ("fleet_care",)' in migration
     assert f'depends_on = "{core_head()}"' in migration
     for path in root.rglob("*.py"):
@@ -69,6 +72,12 @@ def test_a_generated_plugin_installs_as_its_own_distribution_and_passes_its_test
     install += ["--no-deps", "--no-build-isolation", "--target", str(site), str(root)]
     subprocess.run(install, check=True, capture_output=True, timeout=300)
     assert (site / "saas_plugin_scaffolded" / "migrations" / "versions" / "0001_initial.py").exists()
+    [metadata] = site.glob("saas_plugin_scaffolded-0.1.0.dist-info/METADATA")
+    assert "Provides-Extra: test" in metadata.read_text()
+    assert any(
+        line.startswith("Requires-Dist: pytest") and 'extra == "test"' in line
+        for line in metadata.read_text().splitlines()
+    )
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
     listed = subprocess.run(
@@ -95,6 +104,33 @@ def test_a_generated_plugin_installs_as_its_own_distribution_and_passes_its_test
     assert "2 passed" in tests.stdout
 
 
+def test_the_scaffold_refuses_the_name_of_an_installed_plugin(tmp_path: Path) -> None:
+    with pytest.raises(ScaffoldError, match="a plugin named 'loyalty' is already installed"):
+        new_plugin("loyalty", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_scaffold_refuses_a_name_that_is_a_plugin_in_the_folder(tmp_path: Path) -> None:
+    existing = tmp_path / "fleet"
+    existing.mkdir()
+    (existing / "pyproject.toml").write_text(
+        '[project]\nname = "fleet-plugin"\n\n[project.entry-points."saas.plugins"]\nfleet = "fleet_plugin"\n'
+    )
+    with pytest.raises(ScaffoldError, match="is already the plugin 'fleet'"):
+        new_plugin("fleet", tmp_path)
+    assert not (tmp_path / "saas-plugin-fleet").exists()
+    (existing / "pyproject.toml").write_text('[project]\nname = "saas-plugin-fleet-care"\n')
+    with pytest.raises(ScaffoldError, match="is already the plugin 'fleet_care'"):
+        new_plugin("fleet_care", tmp_path)
+
+
+def test_plugin_new_loyalty_in_the_examples_folder_is_refused() -> None:
+    """The tutorial's folder already holds the example: the same entry point, distribution and revision id."""
+    result = CliRunner().invoke(main, ["plugin", "new", "loyalty", "--dir", str(ROOT / "examples")])
+    assert result.exit_code == 2 and "already installed" in result.output
+    assert not (ROOT / "examples" / "saas-plugin-loyalty").exists()
+
+
 # -- the command line ----------------------------------------------------------------------
 
 
@@ -103,7 +139,12 @@ def test_plugin_new_creates_the_package_and_refuses_bad_names(tmp_path: Path) ->
     result = runner.invoke(main, ["plugin", "new", "fleet", "--dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "saas-plugin-fleet" / "tests" / "test_fleet.py").exists()
-    assert f"pip install -e {tmp_path / 'saas-plugin-fleet'}" in result.output
+    # The commands name this environment's interpreter and install the test extra (pytest).
+    root = tmp_path / "saas-plugin-fleet"
+    assert f"  {sys.executable} -m pip install -e '{root}[test]'\n" in result.output
+    assert f"  {Path(sys.executable).with_name('saas')} migrate\n" in result.output
+    assert f"  {sys.executable} -m pytest {root}\n" in result.output
+    assert "restart the server" in result.output
     again = runner.invoke(main, ["plugin", "new", "fleet", "--dir", str(tmp_path)])
     assert again.exit_code == 2 and "already exists" in again.output
     bad = runner.invoke(main, ["plugin", "new", "Fleet-Care", "--dir", str(tmp_path)])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from saas.schema.compiler import Relation, SortKey, SqlType, register
+from saas.schema.compiler import Relation, SortKey, SqlType, compact_json, register
 from saas.schema.relay import global_id_sql, iso_datetime_sql
 
 MEMBER = register(
@@ -56,7 +56,7 @@ CUSTOMER = register(
             "lifecycleStage": "upper({t}.lifecycle_stage)",
             "source": "{t}.source",
             "tags": "to_json({t}.tags)",
-            "customFields": "{t}.custom_fields",
+            "customFields": compact_json("{t}.custom_fields"),
             "notes": "{t}.notes",
             "lastContactedAt": iso_datetime_sql("{t}.last_contacted_at"),
             "nextFollowUpAt": iso_datetime_sql("{t}.next_follow_up_at"),
