@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     graphiql: bool = Field(default=True, alias="GRAPHIQL")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     log_json: bool = Field(default=True, alias="LOG_JSON")
+    # Unset: allowed in development only (a local receiver), refused in test and production.
+    webhook_allow_private_networks: bool | None = Field(default=None, alias="WEBHOOK_ALLOW_PRIVATE_NETWORKS")
 
     @model_validator(mode="after")
     def _production_guards(self) -> Settings:
@@ -57,6 +59,13 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def allow_private_networks(self) -> bool:
+        """May outbound calls (webhooks) reach loopback, private, link-local or reserved addresses?"""
+        if self.webhook_allow_private_networks is None:
+            return self.environment == "development"
+        return self.webhook_allow_private_networks
 
 
 @lru_cache(maxsize=1)

@@ -19,6 +19,7 @@ from saas.auth.principal import Principal
 from saas.crypto import SecretBox
 from saas.errors import NotFoundError, UserErrorCode
 from saas.events.catalog import is_known_pattern
+from saas.outbound import reaches_internal
 from saas.validation import Checker, has_control_characters
 from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 
@@ -28,7 +29,7 @@ MAX_SECRET_LENGTH = 200
 MAX_EVENTS = 50
 
 
-def _check_url(check: Checker, value: Any) -> None:
+def _check_url(check: Checker, value: Any, allow_private: bool) -> None:
     if not isinstance(value, str) or not value.strip():
         check.fail("url", UserErrorCode.REQUIRED, "url is required")
         return
@@ -51,6 +52,10 @@ def _check_url(check: Checker, value: Any) -> None:
         or any(c.isspace() for c in url)
     ):
         check.fail("url", UserErrorCode.INVALID, "url must be an absolute http(s) URL without credentials")
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if not allow_private and reaches_internal(parts.hostname, port):
+        check.fail("url", UserErrorCode.ADDRESS_NOT_ALLOWED, "url must not point into a private or reserved network")
         return
     check.clean["url"] = url
 
@@ -92,11 +97,17 @@ def _audit_view(webhook: Webhook) -> dict[str, Any]:
     }
 
 
-def create_webhook(session: Session, principal: Principal, box: SecretBox, data: dict[str, Any]) -> Webhook:
-    """Validate `url`, `events` and `secret` (all problems reported at once); store the secret encrypted."""
+def create_webhook(
+    session: Session, principal: Principal, box: SecretBox, data: dict[str, Any], allow_private: bool = False
+) -> Webhook:
+    """Validate `url`, `events` and `secret` (all problems reported at once); store the secret encrypted.
+
+    The URL must not name or resolve to an internal address unless `allow_private` (the
+    deployment's `allow_private_networks`); delivery checks it again (`saas.outbound`).
+    """
     require(principal.permissions, WEBHOOKS_MANAGE)
     check = Checker(data)
-    _check_url(check, data.get("url"))
+    _check_url(check, data.get("url"), allow_private)
     _check_events(check, data.get("events"))
     _check_secret(check, data.get("secret"))
     clean = check.done()
