@@ -27,6 +27,7 @@ from saas import outbound
 from saas.config import Settings
 from saas.crypto import DecryptionFailed, SecretBox, secret_box
 from saas.jobs.registry import JobContext, JobRejected, tenant_job
+from saas.schema.relay import iso_datetime
 from saas.tenancy.session import tenant_session
 from saas.webhooks import signing
 from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
@@ -116,9 +117,9 @@ def _claim(engine: Engine, tenant_id: uuid.UUID, delivery_id: uuid.UUID, box: Se
             event_type=delivery.event_type,
             body_fields={
                 "delivery_id": str(delivery.id),
-                "event_id": delivery.event_id,
+                "event_id": str(delivery.event_id),
                 "event_type": delivery.event_type,
-                "occurred_at": delivery.occurred_at.astimezone(UTC).isoformat(),
+                "occurred_at": iso_datetime(delivery.occurred_at),
                 "data": delivery.payload,
             },
         )

@@ -161,9 +161,9 @@ def delivery_page(
     principal: Principal,
     webhook_id: uuid.UUID | None,
     limit: int,
-    after: tuple[int, uuid.UUID] | None,
+    after: tuple[datetime, uuid.UUID, uuid.UUID] | None,
 ) -> DeliveryPage:
-    """Deliveries of the newest events first (keyset on event id, id), of one webhook or of all."""
+    """Deliveries of the newest events first (keyset on occurred_at, event id, id), of one webhook or of all."""
     require(principal.permissions, WEBHOOKS_MANAGE)
     query = select(WebhookDelivery)
     if webhook_id is not None:
@@ -172,8 +172,10 @@ def delivery_page(
             raise NotFoundError("Webhook not found", id=str(webhook_id))
         query = query.where(WebhookDelivery.webhook_id == webhook_id)
     if after is not None:
-        query = query.where(tuple_(WebhookDelivery.event_id, WebhookDelivery.id) < tuple_(*after))
-    query = query.order_by(WebhookDelivery.event_id.desc(), WebhookDelivery.id.desc()).limit(limit + 1)
+        key = tuple_(WebhookDelivery.occurred_at, WebhookDelivery.event_id, WebhookDelivery.id)
+        query = query.where(key < tuple_(*after))
+    order = (WebhookDelivery.occurred_at.desc(), WebhookDelivery.event_id.desc(), WebhookDelivery.id.desc())
+    query = query.order_by(*order).limit(limit + 1)
     rows = list(session.scalars(query))
     return DeliveryPage(rows[:limit], len(rows) > limit)
 

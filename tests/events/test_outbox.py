@@ -29,7 +29,7 @@ def _principal(runtime: Runtime, client: GraphQLClient) -> Principal:
 
 
 def _events(runtime: Runtime, tenant_id: uuid.UUID) -> list[OutboxEvent]:
-    return in_tenant(runtime, tenant_id, lambda s: list(s.scalars(select(OutboxEvent).order_by(OutboxEvent.id))))
+    return in_tenant(runtime, tenant_id, lambda s: list(s.scalars(select(OutboxEvent).order_by(OutboxEvent.seq))))
 
 
 def test_the_event_is_written_in_the_transaction_of_the_change(

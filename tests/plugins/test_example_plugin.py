@@ -10,6 +10,7 @@ import ast
 import os
 import subprocess
 import sys
+import uuid
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import distribution
 from pathlib import Path
@@ -266,11 +267,12 @@ def test_a_new_customer_earns_welcome_points_once_per_event_and_only_where_enabl
     enable_plugin(owner, "loyalty", {"welcome_points": 40})
     customer_id = _customer(owner)
     raw_id = str(decode_id(customer_id, "Customer"))
+    first, second, third = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     deliveries = [
-        (1, "customer.created", ["loyalty"]),
-        (1, "customer.created", ["loyalty"]),  # delivered again: booked once
-        (2, "customer.created", []),  # as for a tenant that did not enable loyalty: never called
-        (3, "customer.updated", ["loyalty"]),  # not an event loyalty acts on
+        (first, "customer.created", ["loyalty"]),
+        (first, "customer.created", ["loyalty"]),  # delivered again: booked once
+        (second, "customer.created", []),  # as for a tenant that did not enable loyalty: never called
+        (third, "customer.updated", ["loyalty"]),  # not an event loyalty acts on
     ]
     for event_id, event_type, enabled in deliveries:
         event = DomainEvent(event_id, tenant.id, event_type, {"customer_id": raw_id}, datetime.now(UTC))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from typing import Any
 
@@ -197,3 +198,33 @@ def test_deliveries_page_newest_first(receiver: Receiver, owner: GraphQLClient, 
         after = page["pageInfo"]["endCursor"]
     assert seen == [f"Paged {i}" for i in reversed(range(5))]
     assert owner.error_codes(DELIVERIES, {"first": 101}) == ["BAD_USER_INPUT"]
+
+
+def test_event_ids_are_uuids_that_reveal_nothing_about_other_tenants(
+    receiver: Receiver,
+    owner: GraphQLClient,
+    other_owner: GraphQLClient,
+    tenant: Any,
+    runtime: Runtime,
+    dispatch_requests: list[uuid.UUID],
+) -> None:
+    from saas.events.dispatch import dispatch_pending
+
+    create_webhook(owner, receiver.url, ["customer.created"])
+    create_customer(owner, "First Ltd")
+    create_customer(other_owner, "Someone Else's Ltd")  # another tenant's event in between
+    create_customer(owner, "Second Ltd")
+    in_tenant(runtime, tenant.id, lambda s: dispatch_pending(s, tenant.id, runtime.plugins))
+    for row in _deliveries(runtime, tenant.id):
+        delivery.attempt_delivery(runtime.engine, tenant.id, row.id)
+    bodies = [orjson.loads(r.body) for r in receiver.received]
+    event_ids = [body["event"]["id"] for body in bodies]
+    assert len(event_ids) == 2 and all(str(uuid.UUID(event_id)) == event_id for event_id in event_ids)
+    edges = owner.data(DELIVERIES, {"first": 1})["webhookDeliveries"]["edges"]
+    assert edges[0]["node"]["eventId"] in event_ids
+    # Nothing a tenant sees carries a number from a sequence shared with other tenants.
+    cursor = orjson.loads(base64.b64decode(edges[0]["cursor"]))
+    assert not any(isinstance(value, int) for value in cursor), cursor
+    for request in receiver.received:
+        assert all(not value.isdigit() for key, value in request.headers.items() if key.startswith("x-saas-")
+                   and key != "x-saas-timestamp")  # fmt: skip

@@ -96,7 +96,7 @@ def adjust_points(
 
 
 def award_welcome_points(
-    session: Session, tenant_id: uuid.UUID, customer_id: uuid.UUID, points: int, event_id: int
+    session: Session, tenant_id: uuid.UUID, customer_id: uuid.UUID, points: int, event_id: uuid.UUID
 ) -> bool:
     """Points for a new customer, once per event however often it is delivered; False if already booked."""
     if points <= 0:
