@@ -18,6 +18,7 @@ from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from saas.audit.log import json_safe
+from saas.events.catalog import is_registered
 from saas.events.models import OutboxEvent
 from saas.tenancy.session import AFTER_COMMIT_KEY, bound_tenant, on_commit
 from saas.webhooks.models import Webhook
@@ -38,7 +39,7 @@ def _live_webhooks(tenant_id: Any) -> Any:
 
 
 def emit_event(session: Session, event_type: str, payload: dict[str, Any]) -> OutboxEvent:
-    """Record `event_type` with `payload` (JSON) for the session's tenant, in its transaction.
+    """Record `event_type` (a type of the catalog) with `payload` (JSON) for the session's tenant.
 
     The webhooks that will receive the event are fixed now: the INSERT that writes it also
     stores the ids of the tenant's live webhooks, read by that same statement. So they are
@@ -51,6 +52,8 @@ def emit_event(session: Session, event_type: str, payload: dict[str, Any]) -> Ou
     event, and no extra round trip. (Deleting a webhook still stops its deliveries: the
     dispatcher skips deleted ones.)
     """
+    if not is_registered(event_type):
+        raise ValueError(f"{event_type!r} is not in the event catalog (saas.events.catalog)")
     tenant_id = bound_tenant(session)
     if tenant_id is None:
         raise RuntimeError("events need a tenant-bound session")

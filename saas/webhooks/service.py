@@ -18,7 +18,7 @@ from saas.auth.permissions import WEBHOOKS_MANAGE, require
 from saas.auth.principal import Principal
 from saas.crypto import SecretBox
 from saas.errors import NotFoundError, UserErrorCode
-from saas.events.catalog import is_known_pattern
+from saas.events.catalog import is_known_pattern, plugins_needed
 from saas.outbound import reaches_internal
 from saas.validation import Checker, has_control_characters
 from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
@@ -60,7 +60,7 @@ def _check_url(check: Checker, value: Any, allow_private: bool) -> None:
     check.clean["url"] = url
 
 
-def _check_events(check: Checker, value: Any) -> None:
+def _check_events(check: Checker, value: Any, enabled_plugins: frozenset[str]) -> None:
     events = [str(e).strip() for e in value or []]
     if not events:
         check.fail("events", UserErrorCode.REQUIRED, "events must name at least one event type")
@@ -71,6 +71,12 @@ def _check_events(check: Checker, value: Any) -> None:
     unknown = [e for e in events if not is_known_pattern(e)]
     if unknown:
         check.fail("events", UserErrorCode.INVALID, f"unknown event types: {', '.join(sorted(set(unknown)))}")
+        return
+    needed = {e: plugins_needed(e, enabled_plugins) for e in sorted(set(events))}
+    problems = [f"{e} needs the {', '.join(sorted(p))} plugin" for e, p in needed.items() if p]
+    if problems:
+        message = f"{'; '.join(problems)}, which the tenant has not enabled"
+        check.fail("events", UserErrorCode.PLUGIN_NOT_ENABLED, message)
         return
     check.clean["events"] = sorted(set(events))
 
@@ -103,12 +109,13 @@ def create_webhook(
     """Validate `url`, `events` and `secret` (all problems reported at once); store the secret encrypted.
 
     The URL must not name or resolve to an internal address unless `allow_private` (the
-    deployment's `allow_private_networks`); delivery checks it again (`saas.outbound`).
+    deployment's `allow_private_networks`); delivery checks it again (`saas.outbound`). Event
+    types of plugins the tenant has not enabled are refused (`PLUGIN_NOT_ENABLED`).
     """
     require(principal.permissions, WEBHOOKS_MANAGE)
     check = Checker(data)
     _check_url(check, data.get("url"), allow_private)
-    _check_events(check, data.get("events"))
+    _check_events(check, data.get("events"), principal.plugins)
     _check_secret(check, data.get("secret"))
     clean = check.done()
     webhook = Webhook(

@@ -2,8 +2,8 @@
 
 It implements every hook of the plugin API (docs/plugins.md): a ledger table and its
 migration, a query and a mutation, `Customer.loyaltyPoints`, two permissions, an hourly
-expiry job, welcome points on `customer.created`, validated settings and default tiers on
-enable. It imports nothing from `saas` but `saas.plugin_api`.
+expiry job, welcome points on `customer.created`, its own event type, validated settings and
+default tiers on enable. It imports nothing from `saas` but `saas.plugin_api`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from saas_plugin_loyalty.settings import LoyaltySettings
 
 NAME = "loyalty"
 # The plugin API version this plugin is written for; the host refuses it if it cannot provide it.
-API_VERSION = "1.0"
+API_VERSION = "1.1"
 
 
 @hookimpl
@@ -81,6 +81,11 @@ def saas_jobs() -> list[Any]:
 @hookimpl
 def saas_periodic_jobs() -> list[PeriodicJob]:
     return [EXPIRE_HOURLY]
+
+
+@hookimpl
+def saas_event_types() -> list[str]:
+    return [service.POINTS_ADJUSTED]
 
 
 @hookimpl

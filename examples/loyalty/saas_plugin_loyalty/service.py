@@ -30,6 +30,8 @@ from saas_plugin_loyalty.models import LoyaltyEntry, LoyaltyTier
 LOYALTY_READ = "loyalty:read"
 LOYALTY_ADJUST = "loyalty:adjust"
 MAX_ADJUSTMENT = 1_000_000
+# The plugin's domain event (declared with `saas_event_types`; webhooks may subscribe to it).
+POINTS_ADJUSTED = "loyalty.points_adjusted"
 DEFAULT_TIERS = (("Bronze", 0), ("Silver", 1_000), ("Gold", 5_000))
 
 
@@ -91,7 +93,7 @@ def adjust_points(
             session.add(entry)
     except IntegrityError:  # the composite foreign key: no such customer in this tenant
         raise InputInvalid([FieldError(["input", "customerId"], UserErrorCode.NOT_FOUND, "No such Customer")]) from None
-    record_change(session, principal, "loyalty.points_adjusted", "LoyaltyEntry", entry.id, None, snapshot(entry))
+    record_change(session, principal, POINTS_ADJUSTED, "LoyaltyEntry", entry.id, None, snapshot(entry))
     return entry, balance + points
 
 

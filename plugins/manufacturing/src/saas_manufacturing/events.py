@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from saas.plugin_api import register_event_types
 from saas_manufacturing.models import SHIPMENT_STATUSES
 
 STOCK_LOW = "mfg.stock.low"
@@ -13,5 +12,6 @@ def shipment_event(status: str) -> str:
     return f"mfg.shipment.{status}"
 
 
-# Webhooks may subscribe to these (e.g. `mfg.shipment.*`).
-register_event_types(STOCK_LOW, STOCK_MISMATCH, *(shipment_event(s) for s in SHIPMENT_STATUSES))
+# Declared through `saas_event_types`: webhooks of tenants that enabled the plugin may subscribe
+# to these (e.g. `mfg.shipment.*`).
+EVENT_TYPES = [STOCK_LOW, STOCK_MISMATCH, *(shipment_event(s) for s in SHIPMENT_STATUSES)]

@@ -15,8 +15,7 @@ from saas.plugin_api import (
     PluginMeta,
     hookimpl,
 )
-from saas_manufacturing import NAME, __version__
-from saas_manufacturing import events as _events  # noqa: F401  (registers the plugin's event types)
+from saas_manufacturing import NAME, __version__, events
 from saas_manufacturing.settings import ManufacturingSettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -28,7 +27,7 @@ def saas_plugin_meta() -> PluginMeta:
         name=NAME,
         version=__version__,
         title="Manufacturing",
-        api_version="1.0",
+        api_version="1.1",
         description="Real-time inventory with a stock ledger, customer self-service ordering with atomic "
         "reservations, and direct shipments with pluggable carriers.",
     )
@@ -72,6 +71,11 @@ def saas_periodic_jobs() -> list[PeriodicJob]:
     from saas_manufacturing.jobs import PERIODIC_JOBS
 
     return PERIODIC_JOBS
+
+
+@hookimpl
+def saas_event_types() -> list[str]:
+    return list(events.EVENT_TYPES)
 
 
 @hookimpl
