@@ -61,6 +61,8 @@ register_event_types(
     "contact.created",
     "contact.updated",
     "contact.deleted",
+    "product.created",
+    "product.updated",
 )
 
 

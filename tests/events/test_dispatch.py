@@ -56,7 +56,7 @@ class RecordingPlugin:
                 raise RuntimeError("handler failed")
         assert event.tenant_id == context.tenant_id
         if event.type == "customer.created":  # a handler may write, and emit follow-up events
-            context.emit("customer.updated", {"customer_id": event.payload["customer_id"], "by": self.name})
+            context.emit("customer.updated", {"customer": event.payload["customer"], "by": self.name})
 
     def tenants(self) -> set[uuid.UUID]:
         with self.lock:

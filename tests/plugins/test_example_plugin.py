@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import text
 
 from saas.db.engine import create_owner_engine
-from saas.plugin_api import DomainEvent, JobContext, PluginContext, decode_id
+from saas.plugin_api import DomainEvent, JobContext, PluginContext
 from saas.plugin_api.testing import GraphQLClient, disable_plugin, enable_plugin
 from saas.plugins.host import ENTRY_POINT_GROUP, LoadedPlugin
 from saas.runtime import Runtime
@@ -266,7 +266,6 @@ def test_a_new_customer_earns_welcome_points_once_per_event_and_only_where_enabl
 ) -> None:
     enable_plugin(owner, "loyalty", {"welcome_points": 40})
     customer_id = _customer(owner)
-    raw_id = str(decode_id(customer_id, "Customer"))
     first, second, third = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     deliveries = [
         (first, "customer.created", ["loyalty"]),
@@ -275,7 +274,7 @@ def test_a_new_customer_earns_welcome_points_once_per_event_and_only_where_enabl
         (third, "customer.updated", ["loyalty"]),  # not an event loyalty acts on
     ]
     for event_id, event_type, enabled in deliveries:
-        event = DomainEvent(event_id, tenant.id, event_type, {"customer_id": raw_id}, datetime.now(UTC))
+        event = DomainEvent(event_id, tenant.id, event_type, {"customer": {"id": customer_id}}, datetime.now(UTC))
         with tenant_session(runtime.engine, tenant.id) as session:
             context = _context(tenant, session, {"welcome_points": 40})
             runtime.plugins.hook_for(enabled, "saas_handle_event")(context=context, event=event)
@@ -302,6 +301,25 @@ def test_the_event_dispatcher_calls_loyalty_only_for_tenants_that_enabled_it(
     assert _points(owner) == {"Ada Lovelace": 15}
     enable_plugin(other_owner, "loyalty")
     assert _points(other_owner) == {"Ada Lovelace": 0}  # events from before enabling are not replayed
+
+
+def test_adjusting_points_emits_its_declared_event_shaped_like_the_api(
+    owner: GraphQLClient, tenant: TenantHandle, runtime: Runtime, loyalty: LoadedPlugin
+) -> None:
+    from saas.events import catalog
+
+    assert loyalty.event_types == ["loyalty.points_adjusted"]
+    assert catalog.owner_of("loyalty.points_adjusted") == "loyalty"
+    enable_plugin(owner, "loyalty", {"welcome_points": 0})
+    customer_id = _customer(owner)
+    entry = _adjust(owner, customer_id, 30)["entry"]
+    with tenant_session(runtime.engine, tenant.id) as session:
+        [payload] = session.execute(
+            text("SELECT payload FROM outbox_events WHERE type = 'loyalty.points_adjusted'")
+        ).scalars()
+    assert payload["balance"] == 30
+    assert payload["entry"]["customerId"] == entry["customerId"] == customer_id
+    assert (payload["entry"]["points"], payload["entry"]["reason"]) == (entry["points"], entry["reason"])
 
 
 def test_the_expiry_job_books_what_is_left_of_due_awards_once(

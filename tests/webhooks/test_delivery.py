@@ -11,7 +11,6 @@ from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import func, select
 
 from saas.runtime import Runtime
-from saas.schema.relay import decode_id
 from saas.webhooks import delivery, signing
 from saas.webhooks.models import WebhookAttempt, WebhookDelivery
 from tests.conftest import GraphQLClient
@@ -57,7 +56,7 @@ def test_a_receiver_failing_twice_gets_the_event_with_one_success_logged(
     assert (node["status"], node["eventType"], node["attemptCount"]) == ("SUCCEEDED", "customer.created", 3)
     assert [(a["attempt"], a["statusCode"]) for a in node["attempts"]] == [(1, 500), (2, 503), (3, 200)]
     assert [a["error"] for a in node["attempts"]] == ["HTTP 500", "HTTP 503", None]
-    assert node["payload"]["customer_id"] == str(decode_id(customer_id, "Customer"))
+    assert node["payload"]["customer"]["id"] == customer_id
 
     assert receiver.count() == 3
     for request in receiver.received:
@@ -71,6 +70,8 @@ def test_a_receiver_failing_twice_gets_the_event_with_one_success_logged(
     assert body["id"] == str(row.id)
     assert body["event"]["type"] == "customer.created"
     assert body["event"]["data"]["customer"]["name"] == "Hooked Ltd"
+    assert body["event"]["data"]["customer"]["id"] == customer_id  # the global id, as the API gives it
+    assert body["event"]["data"]["customer"]["lifecycleStage"] == "LEAD"
     assert not signing.verify_signature("another-secret-value", receiver.received[-1].body,
                                         receiver.received[-1].headers["x-saas-signature"])  # fmt: skip
 

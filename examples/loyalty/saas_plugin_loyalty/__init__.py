@@ -8,7 +8,6 @@ default tiers on enable. It imports nothing from `saas` but `saas.plugin_api`.
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from saas.plugin_api import (
     PluginContext,
     PluginMeta,
     Role,
+    decode_id,
     hookimpl,
 )
 
@@ -100,7 +100,7 @@ def saas_on_enable(context: PluginContext, settings: dict[str, Any]) -> None:
 
 @hookimpl
 def saas_handle_event(context: PluginContext, event: DomainEvent) -> None:
-    if event.type == "customer.created":  # payload: {"customer_id": "<uuid>", "customer": {...}}
+    if event.type == "customer.created":  # payload: {"customer": {"id": "<global id>", ...}}, as the API's
         points = LoyaltySettings.model_validate(context.settings).welcome_points
-        customer_id = uuid.UUID(event.payload["customer_id"])
+        customer_id = decode_id(event.payload["customer"]["id"], "Customer")
         service.award_welcome_points(context.session, context.tenant_id, customer_id, points, event.id)

@@ -16,6 +16,8 @@ from saas.plugin_api import (
     InputInvalid,
     Principal,
     UserErrorCode,
+    api_object,
+    emit_event,
     record_change,
     require,
     snapshot,
@@ -94,6 +96,11 @@ def adjust_points(
     except IntegrityError:  # the composite foreign key: no such customer in this tenant
         raise InputInvalid([FieldError(["input", "customerId"], UserErrorCode.NOT_FOUND, "No such Customer")]) from None
     record_change(session, principal, POINTS_ADJUSTED, "LoyaltyEntry", entry.id, None, snapshot(entry))
+    from saas_plugin_loyalty.graphql.types import LoyaltyEntry as EntryType  # the API's shape of an entry
+
+    emit_event(
+        session, POINTS_ADJUSTED, {"entry": api_object(EntryType.from_model(entry)), "balance": balance + points}
+    )
     return entry, balance + points
 
 

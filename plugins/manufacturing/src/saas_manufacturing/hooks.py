@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from saas.plugin_api import (
     PermissionSpec,
     PluginContext,
     PluginMeta,
+    decode_id,
     hookimpl,
 )
 from saas_manufacturing import NAME, __version__, events
@@ -97,7 +97,7 @@ def saas_handle_event(context: PluginContext, event: DomainEvent) -> None:
     """A deleted contact or customer loses its portal access."""
     from saas_manufacturing.service.portal import revoke_for
 
-    if event.type == "contact.deleted" and event.payload.get("contact_id"):
-        revoke_for(context.session, contact_id=uuid.UUID(str(event.payload["contact_id"])))
-    elif event.type == "customer.deleted" and event.payload.get("customer_id"):
-        revoke_for(context.session, customer_id=uuid.UUID(str(event.payload["customer_id"])))
+    if event.type == "contact.deleted":
+        revoke_for(context.session, contact_id=decode_id(event.payload["contact"]["id"], "Contact"))
+    elif event.type == "customer.deleted":
+        revoke_for(context.session, customer_id=decode_id(event.payload["customer"]["id"], "Customer"))
