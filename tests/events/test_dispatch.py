@@ -220,6 +220,24 @@ def test_a_webhook_committed_before_the_event_was_recorded_receives_it(
     assert _delivered_to(runtime, tenant.id) == [decode_id(webhook, "Webhook")]
 
 
+def test_an_event_records_only_its_own_tenants_webhooks(
+    owner: GraphQLClient,
+    other_owner: GraphQLClient,
+    tenant: Any,
+    other_tenant: Any,
+    runtime: Runtime,
+    dispatch_requests: list[uuid.UUID],
+) -> None:
+    mine = create_webhook(owner, "https://example.com/mine", ["*"])
+    create_webhook(other_owner, "https://example.com/theirs", ["*"])
+    create_customer(owner, "Mine Only Ltd")
+    [event] = in_tenant(runtime, tenant.id, lambda s: list(s.scalars(select(OutboxEvent))))
+    assert event.webhook_ids == [decode_id(mine, "Webhook")]
+    # Below the ORM: the application role's raw read of the other tenant sees no event at all.
+    raw = in_tenant(runtime, other_tenant.id, lambda s: s.execute(text("SELECT count(*) FROM outbox_events")).scalar())
+    assert raw == 0
+
+
 def test_a_webhook_deleted_before_dispatch_receives_nothing(
     owner: GraphQLClient, tenant: Any, runtime: Runtime, dispatch_requests: list[uuid.UUID]
 ) -> None:

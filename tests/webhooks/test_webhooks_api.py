@@ -115,7 +115,7 @@ def test_malformed_ids_are_not_found(owner: GraphQLClient) -> None:
 
 @pytest.mark.parametrize("events", [["mfg.stock.low"], ["mfg.*"], ["customer.created", "mfg.shipment.delivered"]])
 def test_event_types_of_a_plugin_the_tenant_has_not_enabled_are_refused(
-    owner: GraphQLClient, tenant: Any, runtime: Runtime, events: list[str]
+    owner: GraphQLClient, other_owner: GraphQLClient, tenant: Any, runtime: Runtime, events: list[str]
 ) -> None:
     data = {"url": "https://example.com/hook", "events": events, "secret": SECRET}
     result = owner.data(CREATE_WEBHOOK, {"input": data})["createWebhook"]
@@ -126,6 +126,9 @@ def test_event_types_of_a_plugin_the_tenant_has_not_enabled_are_refused(
     assert _count(runtime, tenant.id) == 0
     enable_plugin(owner, "manufacturing")
     assert owner.data(CREATE_WEBHOOK, {"input": data})["createWebhook"]["userErrors"] == []
+    # Another tenant's plugins count for nothing here.
+    other = other_owner.data(CREATE_WEBHOOK, {"input": data})["createWebhook"]
+    assert [e["code"] for e in other["userErrors"]] == ["PLUGIN_NOT_ENABLED"]
 
 
 def test_every_tenant_may_subscribe_to_everything_it_has(owner: GraphQLClient) -> None:
