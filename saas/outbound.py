@@ -134,15 +134,16 @@ def post(url: str, *, content: bytes, headers: dict[str, str], timeout: float, a
         return Answer(None, Failure.INVALID_URL)
     if target.scheme not in ("http", "https") or not target.host:
         return Answer(None, Failure.INVALID_URL)
+    host = target.raw_host.decode("ascii")  # an international name in its IDNA form
     port = target.port or (443 if target.scheme == "https" else 80)
     try:
-        addresses = resolve(target.host, port)
+        addresses = resolve(host, port)
     except (OSError, UnicodeError, ValueError):
         return Answer(None, Failure.HOST_NOT_FOUND)
     if not allow_private and any(is_internal(address) for address in addresses):
         return Answer(None, Failure.ADDRESS_NOT_ALLOWED)
     pinned = target.copy_with(host=str(addresses[0]))
-    extensions = {"sni_hostname": target.host} if _is_name(target.host) else {}
+    extensions = {"sni_hostname": host} if _is_name(host) else {}
     request_headers = {**headers, "Host": target.netloc.decode("ascii")}
     try:
         with httpx.Client(trust_env=False, follow_redirects=False, timeout=timeout) as client:
