@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     log_json: bool = Field(default=True, alias="LOG_JSON")
     # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` when set; production requires it.
     metrics_token: str | None = Field(default=None, alias="METRICS_TOKEN", repr=False)
+    # Unset: allowed in development only (a local receiver), refused in test and production.
+    webhook_allow_private_networks: bool | None = Field(default=None, alias="WEBHOOK_ALLOW_PRIVATE_NETWORKS")
 
     @model_validator(mode="after")
     def _production_guards(self) -> Settings:
@@ -72,6 +74,13 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def allow_private_networks(self) -> bool:
+        """May outbound calls (webhooks) reach loopback, private, link-local or reserved addresses?"""
+        if self.webhook_allow_private_networks is None:
+            return self.environment == "development"
+        return self.webhook_allow_private_networks
 
 
 @lru_cache(maxsize=1)

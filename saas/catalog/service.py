@@ -1,4 +1,4 @@
-"""Changing and reading the product catalog: validation, unique SKUs, versions, the audit log."""
+"""Changing and reading the product catalog: validation, unique SKUs, versions, the audit log, events."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ from saas.auth.principal import Principal
 from saas.catalog.models import Product
 from saas.customers.rules import escape_like
 from saas.errors import ConflictError, FieldError, InputInvalid, NotFoundError, UserErrorCode
+from saas.events.outbox import emit_event
+from saas.events.payloads import api_object
+from saas.schema.catalog.types import Product as ProductType
 from saas.validation import Checker, camel_case
 
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
@@ -103,6 +106,14 @@ def _check_sku_free(session: Session, sku: str, product_id: uuid.UUID | None = N
         raise _sku_taken()
 
 
+def _record(
+    session: Session, principal: Principal, action: str, product: Product, before: dict[str, Any] | None
+) -> None:
+    """The audit entry and the domain event (as the API returns the product) of a change; `action` names both."""
+    record_change(session, principal, action, "Product", product.id, before, snapshot(product))
+    emit_event(session, action, {"product": api_object(ProductType.from_model(product))})
+
+
 def get_product(session: Session, principal: Principal, product_id: uuid.UUID) -> Product:
     """The product of the principal's tenant, else NOT_FOUND (another tenant's id included)."""
     require(principal.permissions, PRODUCTS_READ)
@@ -120,7 +131,7 @@ def create_product(session: Session, principal: Principal, data: dict[str, Any])
     session.add(product)
     _flush_unique(session)
     session.refresh(product)
-    record_change(session, principal, "product.created", "Product", product.id, None, snapshot(product))
+    _record(session, principal, "product.created", product, None)
     return product
 
 
@@ -139,7 +150,7 @@ def update_product(
         setattr(product, key, value)
     product.updated_at = datetime.now(UTC)
     _flush_unique(session)
-    record_change(session, principal, "product.updated", "Product", product.id, before, snapshot(product))
+    _record(session, principal, "product.updated", product, before)
     return product
 
 

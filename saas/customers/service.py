@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -17,6 +17,9 @@ from saas.customers.models import Contact, Customer
 from saas.customers.rules import CUSTOMER_KINDS, LIFECYCLE_STAGES, SqlCondition, customer_visibility
 from saas.errors import ConflictError, FieldError, InputInvalid, NotFoundError, UserErrorCode
 from saas.events.outbox import emit_event
+from saas.events.payloads import api_object, node_ref
+from saas.schema.customers.types import Contact as ContactType
+from saas.schema.customers.types import Customer as CustomerType
 from saas.tenancy.models import Membership
 from saas.validation import Checker
 
@@ -86,13 +89,15 @@ def _check_version(record: Customer | Contact, version: int) -> None:
 def _record(
     session: Session, principal: Principal, action: str, row: Customer | Contact, before: dict[str, Any] | None
 ) -> None:
-    """The audit entry and the domain event of a change (outbox, same transaction); `action` names both."""
-    after = snapshot(row)
-    record_change(session, principal, action, type(row).__name__, row.id, before, after)
+    """The audit entry and the domain event of a change (outbox, same transaction); `action` names both.
+
+    The event carries the row as the API returns it (`api_object`), with its references.
+    """
+    record_change(session, principal, action, type(row).__name__, row.id, before, snapshot(row))
     if isinstance(row, Contact):
-        payload = {"contact_id": str(row.id), "customer_id": str(row.customer_id), "contact": after}
+        payload = {"contact": api_object(ContactType.from_model(row), customer=node_ref("Customer", row.customer_id))}
     else:
-        payload = {"customer_id": str(row.id), "customer": after}
+        payload = {"customer": api_object(CustomerType.from_model(row), owner=node_ref("Member", row.owner_id))}
     emit_event(session, action, payload)
 
 
@@ -175,13 +180,18 @@ def get_contact(session: Session, principal: Principal, contact_id: uuid.UUID) -
     return contact
 
 
-def _make_primary(session: Session, contact: Contact) -> None:
-    session.execute(
-        update(Contact)
-        .where(Contact.customer_id == contact.customer_id, Contact.id != contact.id, Contact.is_primary.is_(True))
-        .values(is_primary=False, version=Contact.version + 1, updated_at=_now())
-        .execution_options(synchronize_session="fetch")
-    )
+def _make_primary(session: Session, principal: Principal, contact: Contact) -> None:
+    """The customer's other primary contact stops being primary: an update of it, recorded as one."""
+    others = session.scalars(
+        select(Contact).where(
+            Contact.customer_id == contact.customer_id, Contact.id != contact.id, Contact.is_primary.is_(True)
+        )
+    ).all()
+    for other in others:
+        before = snapshot(other)
+        other.is_primary, other.updated_at = False, _now()
+        _flush(session)
+        _record(session, principal, "contact.updated", other, before)
 
 
 def create_contact(session: Session, principal: Principal, customer_id: uuid.UUID, data: dict[str, Any]) -> Contact:
@@ -198,7 +208,7 @@ def create_contact(session: Session, principal: Principal, customer_id: uuid.UUI
     if contact.is_primary is None:
         contact.is_primary = has_primary is None
     if contact.is_primary:
-        _make_primary(session, contact)
+        _make_primary(session, principal, contact)
     session.add(contact)
     session.flush()
     session.refresh(contact)
@@ -220,7 +230,7 @@ def update_contact(
     get_customer(session, principal, contact.customer_id, lock=True)
     before = snapshot(contact)
     if clean.get("is_primary"):
-        _make_primary(session, contact)
+        _make_primary(session, principal, contact)
     for key, value in clean.items():
         setattr(contact, key, value)
     contact.updated_at = _now()

@@ -6,7 +6,7 @@ its tables and data stay as they are, and its branch resumes where it stopped on
 is back. Two rules make that hold:
 
 - every revision of a migrated plugin is recorded in `plugin_revisions` with the plugin's
-  name and the revisions outside the plugin it implies (migration 0010); for a version-table
+  name and the revisions outside the plugin it implies (migration 0009); for a version-table
   row whose script is missing, `saas migrate` gives Alembic a stand-in revision with the same
   id and the same implications, which is already applied and never runs;
 - revision ids are unique across the core and the plugins: a plugin whose ids are already the
@@ -130,7 +130,7 @@ def run_migrations(owner_engine: Engine, settings: Settings, plugins: PluginHost
 
 
 def _recorded_revisions(conn: Connection) -> dict[str, tuple[str, list[str]]]:
-    """Revision → (plugin, implied revisions), as earlier runs recorded them (none before 0010)."""
+    """Revision → (plugin, implied revisions), as earlier runs recorded them (none before 0009)."""
     if conn.execute(text("SELECT to_regclass('plugin_revisions')")).scalar() is None:
         return {}
     rows = conn.execute(text("SELECT revision, plugin, implies FROM plugin_revisions"))

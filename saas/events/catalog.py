@@ -1,17 +1,56 @@
-"""The event types a webhook may subscribe to, and how a subscription pattern matches a type.
+"""The event catalog: every event type, who owns it (the core or one plugin), and how patterns match.
 
-Domains register the types they emit (`register_event_types`) when their module is imported;
-a subscription names a type exactly, `customer.*` (every type of that prefix) or `*` (all).
+The core's types are listed here. A plugin declares its own with the `saas_event_types` hook;
+the host registers them under the plugin's name when it loads the plugin, and refuses a type
+that the core or another plugin already owns. A tenant may subscribe a webhook to a plugin's
+types only while it has that plugin enabled (`plugins_needed`), so that a tenant cannot listen
+for, nor learn the shape of, a plugin it does not use. `emit_event` refuses a type that is not
+in the catalog, so every event that can happen is listed (and documented in docs/api.md: a
+test checks it).
+
+A subscription names a type exactly, `customer.*` (every type of that prefix) or `*` (all).
 """
 
 from __future__ import annotations
 
-EVENT_TYPES: set[str] = set()
+from collections.abc import Collection
+
 WILDCARD = "*"
 
+# Event type -> the plugin that owns it, or None for the core's own.
+_OWNERS: dict[str, str | None] = {}
 
-def register_event_types(*names: str) -> None:
-    EVENT_TYPES.update(names)
+
+class EventTypeTaken(ValueError):
+    """A plugin declared an event type that the core or another plugin owns."""
+
+
+def register_event_types(*names: str, plugin: str | None = None) -> None:
+    """Add event types owned by `plugin` (None: the core); all or none, `EventTypeTaken` on a clash."""
+    for name in names:
+        if not name or WILDCARD in name or name != name.strip():
+            raise ValueError(f"{name!r} is not an event type name")
+        if name in _OWNERS and _OWNERS[name] != plugin:
+            owner = _OWNERS[name]
+            raise EventTypeTaken(
+                f"event type {name} is " + ("the core's" if owner is None else f"the {owner} plugin's")
+            )
+    for name in names:
+        _OWNERS[name] = plugin
+
+
+def event_types() -> list[str]:
+    """Every registered type, sorted."""
+    return sorted(_OWNERS)
+
+
+def owner_of(event_type: str) -> str | None:
+    """The plugin that owns the type (None: the core's, or not registered)."""
+    return _OWNERS.get(event_type)
+
+
+def is_registered(event_type: str) -> bool:
+    return event_type in _OWNERS
 
 
 register_event_types(
@@ -22,17 +61,34 @@ register_event_types(
     "contact.created",
     "contact.updated",
     "contact.deleted",
+    "product.created",
+    "product.updated",
 )
+
+
+def _matched(pattern: str) -> list[str]:
+    return [name for name in _OWNERS if matches(pattern, name)]
 
 
 def is_known_pattern(pattern: str) -> bool:
     """An exact known type, `*`, or `prefix.*` where some known type has that prefix."""
-    if pattern == WILDCARD or pattern in EVENT_TYPES:
+    if pattern == WILDCARD:
         return True
-    if pattern.endswith(".*"):
-        prefix = pattern[:-1]
-        return any(name.startswith(prefix) for name in EVENT_TYPES)
-    return False
+    if pattern in _OWNERS:
+        return True
+    return pattern.endswith(".*") and bool(_matched(pattern))
+
+
+def plugins_needed(pattern: str, enabled_plugins: Collection[str]) -> set[str]:
+    """The plugins a tenant must enable before subscribing to `pattern` (empty: it may now).
+
+    A pattern is allowed when it matches at least one type of the core or of an enabled
+    plugin (`*` always is); otherwise it needs the plugins owning the types it matches.
+    """
+    owners = {_OWNERS[name] for name in _matched(pattern)} if pattern != WILDCARD else {None}
+    if not owners or None in owners or owners & set(enabled_plugins):
+        return set()
+    return {owner for owner in owners if owner is not None}
 
 
 def matches(pattern: str, event_type: str) -> bool:

@@ -4,7 +4,9 @@
 so concurrent dispatchers never take the same event) and, in one transaction:
 - calls `saas_handle_event` of every plugin the tenant enabled (only those), with the
   plugin's tenant settings and the job's session, in event order;
-- creates a pending `webhook_deliveries` row for each live webhook subscribed to the type;
+- creates a pending `webhook_deliveries` row for each webhook that was live when the event was
+  recorded (`OutboxEvent.webhook_ids`, see `emit_event`), is still live, and is subscribed to
+  the type — a webhook created after the event never receives it, however late this runs;
 - marks the events dispatched.
 After commit it enqueues one `webhooks.deliver` job per delivery.
 
@@ -75,7 +77,7 @@ def dispatch_pending(
     events = session.scalars(
         select(OutboxEvent)
         .where(OutboxEvent.dispatched_at.is_(None))
-        .order_by(OutboxEvent.id)
+        .order_by(OutboxEvent.seq)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
@@ -85,7 +87,7 @@ def dispatch_pending(
         (plugins.hook_for([name], "saas_handle_event"), settings)
         for name, settings in _enabled_plugins(session, plugins)
     ]
-    webhooks = session.scalars(select(Webhook).where(Webhook.deleted_at.is_(None))).all()
+    webhooks = {w.id: w for w in session.scalars(select(Webhook).where(Webhook.deleted_at.is_(None)))}
 
     def emit(event_type: str, payload: dict[str, Any]) -> None:
         emit_event(session, event_type, payload)
@@ -97,8 +99,9 @@ def dispatch_pending(
         for handle_event, settings in handlers:
             context = PluginContext(tenant_id=tenant_id, session=session, settings=settings, emit=emit)
             handle_event(context=context, event=domain_event)
-        for webhook in webhooks:
-            if subscribed(webhook.events, event.type):
+        for webhook_id in event.webhook_ids:
+            webhook = webhooks.get(webhook_id)
+            if webhook is not None and subscribed(webhook.events, event.type):
                 row = WebhookDelivery(
                     id=uuid.uuid4(),
                     webhook_id=webhook.id,

@@ -3,6 +3,9 @@
 The event exists exactly when the change does: a rolled-back transaction leaves no row, so
 nothing is ever sent for it. After commit the dispatcher is asked to run (`on_commit`);
 a periodic sweep picks up anything a crash left behind, so no committed event is lost.
+
+The event also records who may receive it: the tenant's live webhooks at the moment it is
+written (`OutboxEvent.webhook_ids`), however late the dispatcher runs (see `emit_event`).
 """
 
 from __future__ import annotations
@@ -10,22 +13,48 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from saas.audit.log import json_safe
+from saas.events.catalog import is_registered
 from saas.events.models import OutboxEvent
 from saas.tenancy.session import AFTER_COMMIT_KEY, bound_tenant, on_commit
+from saas.webhooks.models import Webhook
 
 # Set at start (saas.events.pipeline.install): asks a worker to dispatch the tenant's pending events.
 dispatch_hook: Callable[[Any], None] | None = None
 
 
+def _live_webhooks(tenant_id: Any) -> Any:
+    """The ids of the tenant's live webhooks, as a subquery of the statement that writes the event."""
+    return (
+        select(func.coalesce(func.array_agg(Webhook.id), literal_column("'{}'::uuid[]")))
+        .where(Webhook.tenant_id == tenant_id, Webhook.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+
+
 def emit_event(session: Session, event_type: str, payload: dict[str, Any]) -> OutboxEvent:
-    """Record `event_type` with `payload` (JSON) for the session's tenant, in its transaction."""
+    """Record `event_type` (a type of the catalog) with `payload` (JSON) for the session's tenant.
+
+    The webhooks that will receive the event are fixed now: the INSERT that writes it also
+    stores the ids of the tenant's live webhooks, read by that same statement. So they are
+    exactly the webhooks visible to the transaction that records the event — committed before
+    the statement ran (READ COMMITTED takes a snapshot per statement). A webhook whose creation
+    commits later is not among them, even if its transaction began earlier and its
+    `created_at` is older; one committed before is, even if the event's transaction began
+    earlier. Comparing timestamps could not give this: `now()` is when a transaction starts,
+    not when it commits. There is no window between reading the webhooks and writing the
+    event, and no extra round trip. (Deleting a webhook still stops its deliveries: the
+    dispatcher skips deleted ones.)
+    """
+    if not is_registered(event_type):
+        raise ValueError(f"{event_type!r} is not in the event catalog (saas.events.catalog)")
     tenant_id = bound_tenant(session)
     if tenant_id is None:
         raise RuntimeError("events need a tenant-bound session")
-    event = OutboxEvent(type=event_type, payload=json_safe(payload))
+    event = OutboxEvent(type=event_type, payload=json_safe(payload), webhook_ids=_live_webhooks(tenant_id))
     session.add(event)
     if dispatch_hook is not None and not _dispatch_requested(session):
         on_commit(session, _DispatchRequest(dispatch_hook, tenant_id))

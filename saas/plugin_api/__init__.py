@@ -28,6 +28,7 @@ from saas.errors import (
 )
 from saas.events.catalog import register_event_types
 from saas.events.outbox import emit_event
+from saas.events.payloads import api_object, node_ref
 from saas.jobs.registry import JobContext, TenantJob, tenant_job
 from saas.notifications.service import notify, notify_roles
 from saas.plugin_api.tokens import forget_credentials, issue_scoped_token
@@ -91,6 +92,7 @@ __all__ = [
     "TenantModel",
     "UserError",
     "UserErrorCode",
+    "api_object",
     "created_at_column",
     "customer_visibility",
     "customer_visible_to",
@@ -104,6 +106,7 @@ __all__ = [
     "hookimpl",
     "issue_scoped_token",
     "listen",
+    "node_ref",
     "notify",
     "notify_roles",
     "on_commit",

@@ -59,9 +59,13 @@ class PeriodicJob:
 
 @dataclass(frozen=True)
 class DomainEvent:
-    """Something that happened in a tenant, delivered after its transaction committed."""
+    """Something that happened in a tenant, delivered after its transaction committed.
 
-    id: int
+    `id` is a UUID (the same as webhooks' `event.id`): stable across redeliveries, so a handler
+    can deduplicate on it, and revealing nothing of other tenants.
+    """
+
+    id: uuid.UUID
     tenant_id: uuid.UUID
     type: str
     payload: dict[str, Any]

@@ -64,6 +64,11 @@ def saas_periodic_jobs() -> list[PeriodicJob]:  # type: ignore[empty-body]
 
 
 @hookspec
+def saas_event_types() -> list[str]:  # type: ignore[empty-body]
+    """The domain event types the plugin emits; tenants that enabled it may subscribe webhooks to them."""
+
+
+@hookspec
 def saas_settings_model() -> type:  # type: ignore[empty-body]
     """A pydantic model validating the plugin's per-tenant settings."""
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import pluggy
 
+from saas.events.catalog import register_event_types
 from saas.plugins import hookspecs
 from saas.plugins.contributions import GraphQLContribution, PeriodicJob, PermissionSpec, PluginMeta
 from saas.plugins.version import PLUGIN_API_VERSION, compatible
@@ -40,6 +41,7 @@ class LoadedPlugin:
     periodic_jobs: list[PeriodicJob] = field(default_factory=list)
     migrations_dir: Path | None = None
     settings_model: type | None = None
+    event_types: list[str] = field(default_factory=list)
 
     @property
     def broken(self) -> bool:
@@ -112,10 +114,16 @@ class PluginHost:
             plugin.periodic_jobs = list(self._call(plugin.module, "saas_periodic_jobs") or [])
             plugin.migrations_dir = self._call(plugin.module, "saas_migrations_dir")
             plugin.settings_model = self._call(plugin.module, "saas_settings_model")
+            plugin.event_types = list(self._call(plugin.module, "saas_event_types") or [])
             self._call(plugin.module, "saas_models")
         except Exception as exc:
             log.exception("plugin %s failed to load its contributions", plugin.name)
             plugin.problems.append(f"contributions failed to load: {exc!r}")
+            return
+        try:
+            register_event_types(*plugin.event_types, plugin=plugin.name)
+        except ValueError as exc:  # the type is the core's or another plugin's, or not a type name
+            plugin.problems.append(str(exc))
 
     def check_requirements(self) -> None:
         """Leave out plugins whose required plugins are missing or broken (repeat until stable)."""

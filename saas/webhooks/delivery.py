@@ -27,18 +27,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import Engine, select, update
 
+from saas import outbound
 from saas.config import Settings
 from saas.crypto import DecryptionFailed, SecretBox, secret_box
 from saas.jobs.registry import JobContext, JobRejected, tenant_job
+from saas.schema.relay import iso_datetime
 from saas.tenancy.session import tenant_session
 from saas.webhooks import signing
 from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 
 log = logging.getLogger(__name__)
-MAX_ERROR_LENGTH = 1000
 # A pending delivery this long past its `next_attempt_at` has lost its job message. Room for
 # a dead worker's message to be handed out again (35 s) and for a short queue backlog.
 LOST_AFTER = timedelta(minutes=1)
@@ -66,12 +66,14 @@ class DeliveryPolicy:
 
 policy = DeliveryPolicy()
 _box: SecretBox | None = None
+_settings: Settings | None = None
 
 
 def configure(settings: Settings, delivery_policy: DeliveryPolicy | None = None) -> None:
     """Called once per process at start (`saas.events.pipeline.install`)."""
-    global _box, policy
+    global _box, _settings, policy
     _box = secret_box(settings)
+    _settings = settings
     if delivery_policy is not None:
         policy = delivery_policy
 
@@ -132,33 +134,32 @@ def _claim(engine: Engine, tenant_id: uuid.UUID, delivery_id: uuid.UUID, box: Se
             event_type=delivery.event_type,
             body_fields={
                 "delivery_id": str(delivery.id),
-                "event_id": delivery.event_id,
+                "event_id": str(delivery.event_id),
                 "event_type": delivery.event_type,
-                "occurred_at": delivery.occurred_at.astimezone(UTC).isoformat(),
+                "occurred_at": iso_datetime(delivery.occurred_at),
                 "data": delivery.payload,
             },
         )
 
 
 def _post(claim: Claim, delivery_id: uuid.UUID, timeout: float) -> tuple[int | None, str | None, int]:
-    """(status code, error, duration ms); never raises for network trouble."""
+    """(status code, error class, duration ms); never raises for network trouble.
+
+    The URL is checked again here, after DNS resolution, and the request goes to the address
+    that was checked (`saas.outbound.post`): a URL stored while allowed, or a name that now
+    resolves inside, reaches nothing internal. The error is a class of failure, never a
+    resolver's or socket's message.
+    """
     sent_at = int(time.time())
     body = signing.envelope(**claim.body_fields, sent_at=sent_at)
     headers = signing.headers(
         claim.secret, body, event_type=claim.event_type, delivery_id=str(delivery_id), sent_at=sent_at
     )
     started = time.perf_counter()
-    code: int | None = None
-    error: str | None = None
-    try:
-        with httpx.stream("POST", claim.url, content=body, headers=headers, timeout=timeout) as response:
-            code = response.status_code
-        if not 200 <= code < 300:
-            error = f"HTTP {code}"
-    except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
+    allow_private = _settings is not None and _settings.allow_private_networks
+    answer = outbound.post(claim.url, content=body, headers=headers, timeout=timeout, allow_private=allow_private)
     duration_ms = int((time.perf_counter() - started) * 1000)
-    return code, error, duration_ms
+    return answer.status_code, answer.failure, duration_ms
 
 
 def _record(

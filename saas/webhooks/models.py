@@ -53,8 +53,9 @@ class WebhookDelivery(TenantOwned, Base):
         ForeignKeyConstraint(["tenant_id", "webhook_id"], ["webhooks.tenant_id", "webhooks.id"], ondelete="CASCADE"),
         UniqueConstraint("tenant_id", "webhook_id", "event_id"),
         CheckConstraint("status IN ('pending', 'succeeded', 'failed')", name="status"),
-        Index("ix_webhook_deliveries_tenant_event", "tenant_id", "event_id", "id"),
-        Index("ix_webhook_deliveries_tenant_webhook", "tenant_id", "webhook_id", "event_id", "id"),
+        # The delivery log's order, newest events first: (occurred_at, event_id, id).
+        Index("ix_webhook_deliveries_tenant_occurred", "tenant_id", "occurred_at", "event_id", "id"),
+        Index("ix_webhook_deliveries_tenant_webhook", "tenant_id", "webhook_id", "occurred_at", "event_id", "id"),
         Index(
             "ix_webhook_deliveries_tenant_due",
             "tenant_id",
@@ -65,7 +66,7 @@ class WebhookDelivery(TenantOwned, Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     webhook_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
-    event_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)  # OutboxEvent.id
     event_type: Mapped[str] = mapped_column(String(100), nullable=False)
     payload: Mapped[dict] = mapped_column(JSONB, nullable=False)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -18,7 +18,8 @@ from saas.auth.permissions import WEBHOOKS_MANAGE, require
 from saas.auth.principal import Principal
 from saas.crypto import SecretBox
 from saas.errors import NotFoundError, UserErrorCode
-from saas.events.catalog import is_known_pattern
+from saas.events.catalog import is_known_pattern, plugins_needed
+from saas.outbound import reaches_internal
 from saas.validation import Checker, has_control_characters
 from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 
@@ -28,7 +29,7 @@ MAX_SECRET_LENGTH = 200
 MAX_EVENTS = 50
 
 
-def _check_url(check: Checker, value: Any) -> None:
+def _check_url(check: Checker, value: Any, allow_private: bool) -> None:
     if not isinstance(value, str) or not value.strip():
         check.fail("url", UserErrorCode.REQUIRED, "url is required")
         return
@@ -52,10 +53,14 @@ def _check_url(check: Checker, value: Any) -> None:
     ):
         check.fail("url", UserErrorCode.INVALID, "url must be an absolute http(s) URL without credentials")
         return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if not allow_private and reaches_internal(parts.hostname, port):
+        check.fail("url", UserErrorCode.ADDRESS_NOT_ALLOWED, "url must not point into a private or reserved network")
+        return
     check.clean["url"] = url
 
 
-def _check_events(check: Checker, value: Any) -> None:
+def _check_events(check: Checker, value: Any, enabled_plugins: frozenset[str]) -> None:
     events = [str(e).strip() for e in value or []]
     if not events:
         check.fail("events", UserErrorCode.REQUIRED, "events must name at least one event type")
@@ -66,6 +71,12 @@ def _check_events(check: Checker, value: Any) -> None:
     unknown = [e for e in events if not is_known_pattern(e)]
     if unknown:
         check.fail("events", UserErrorCode.INVALID, f"unknown event types: {', '.join(sorted(set(unknown)))}")
+        return
+    needed = {e: plugins_needed(e, enabled_plugins) for e in sorted(set(events))}
+    problems = [f"{e} needs the {', '.join(sorted(p))} plugin" for e, p in needed.items() if p]
+    if problems:
+        message = f"{'; '.join(problems)}, which the tenant has not enabled"
+        check.fail("events", UserErrorCode.PLUGIN_NOT_ENABLED, message)
         return
     check.clean["events"] = sorted(set(events))
 
@@ -92,12 +103,19 @@ def _audit_view(webhook: Webhook) -> dict[str, Any]:
     }
 
 
-def create_webhook(session: Session, principal: Principal, box: SecretBox, data: dict[str, Any]) -> Webhook:
-    """Validate `url`, `events` and `secret` (all problems reported at once); store the secret encrypted."""
+def create_webhook(
+    session: Session, principal: Principal, box: SecretBox, data: dict[str, Any], allow_private: bool = False
+) -> Webhook:
+    """Validate `url`, `events` and `secret` (all problems reported at once); store the secret encrypted.
+
+    The URL must not name or resolve to an internal address unless `allow_private` (the
+    deployment's `allow_private_networks`); delivery checks it again (`saas.outbound`). Event
+    types of plugins the tenant has not enabled are refused (`PLUGIN_NOT_ENABLED`).
+    """
     require(principal.permissions, WEBHOOKS_MANAGE)
     check = Checker(data)
-    _check_url(check, data.get("url"))
-    _check_events(check, data.get("events"))
+    _check_url(check, data.get("url"), allow_private)
+    _check_events(check, data.get("events"), principal.plugins)
     _check_secret(check, data.get("secret"))
     clean = check.done()
     webhook = Webhook(
@@ -150,9 +168,9 @@ def delivery_page(
     principal: Principal,
     webhook_id: uuid.UUID | None,
     limit: int,
-    after: tuple[int, uuid.UUID] | None,
+    after: tuple[datetime, uuid.UUID, uuid.UUID] | None,
 ) -> DeliveryPage:
-    """Deliveries of the newest events first (keyset on event id, id), of one webhook or of all."""
+    """Deliveries of the newest events first (keyset on occurred_at, event id, id), of one webhook or of all."""
     require(principal.permissions, WEBHOOKS_MANAGE)
     query = select(WebhookDelivery)
     if webhook_id is not None:
@@ -161,8 +179,10 @@ def delivery_page(
             raise NotFoundError("Webhook not found", id=str(webhook_id))
         query = query.where(WebhookDelivery.webhook_id == webhook_id)
     if after is not None:
-        query = query.where(tuple_(WebhookDelivery.event_id, WebhookDelivery.id) < tuple_(*after))
-    query = query.order_by(WebhookDelivery.event_id.desc(), WebhookDelivery.id.desc()).limit(limit + 1)
+        key = tuple_(WebhookDelivery.occurred_at, WebhookDelivery.event_id, WebhookDelivery.id)
+        query = query.where(key < tuple_(*after))
+    order = (WebhookDelivery.occurred_at.desc(), WebhookDelivery.event_id.desc(), WebhookDelivery.id.desc())
+    query = query.order_by(*order).limit(limit + 1)
     rows = list(session.scalars(query))
     return DeliveryPage(rows[:limit], len(rows) > limit)
 

@@ -34,13 +34,13 @@ def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
 
 
 def envelope(
-    *, delivery_id: str, event_id: int, event_type: str, occurred_at: str, data: dict[str, Any], sent_at: int
+    *, delivery_id: str, event_id: str, event_type: str, occurred_at: str, data: dict[str, Any], sent_at: int
 ) -> bytes:
     """The body of a POST: the event with its data, as compact JSON."""
     return orjson.dumps(
         {
             "id": delivery_id,
-            "event": {"id": str(event_id), "type": event_type, "occurredAt": occurred_at, "data": data},
+            "event": {"id": event_id, "type": event_type, "occurredAt": occurred_at, "data": data},
             "sentAt": sent_at,
         }
     )

@@ -103,7 +103,9 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
+    """A receiver on 127.0.0.1, which the deployment setting must allow webhooks to reach."""
+    monkeypatch.setattr(runtime.settings, "webhook_allow_private_networks", True)
     state = Receiver()
 
     class Handler(BaseHTTPRequestHandler):

@@ -11,12 +11,17 @@ from typing import Any
 
 import pytest
 from dramatiq.brokers.redis import RedisBroker
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from saas.crypto import secret_box
+from saas.customers import service as customers
 from saas.events.dispatch import dispatch_pending
 from saas.events.models import OutboxEvent
 from saas.plugin_api import PLUGIN_API_VERSION, DomainEvent, PluginContext, PluginMeta, hookimpl
 from saas.runtime import Runtime
+from saas.schema.relay import decode_id
+from saas.tenancy.session import tenant_session
+from saas.webhooks import service as webhooks
 from saas.webhooks.models import WebhookDelivery
 from tests.conftest import GraphQLClient
 from tests.events.support import create_customer, create_webhook, in_tenant, wait_for
@@ -51,7 +56,7 @@ class RecordingPlugin:
                 raise RuntimeError("handler failed")
         assert event.tenant_id == context.tenant_id
         if event.type == "customer.created":  # a handler may write, and emit follow-up events
-            context.emit("customer.updated", {"customer_id": event.payload["customer_id"], "by": self.name})
+            context.emit("customer.updated", {"customer": event.payload["customer"], "by": self.name})
 
     def tenants(self) -> set[uuid.UUID]:
         with self.lock:
@@ -160,5 +165,84 @@ def test_events_are_dispatched_in_order_and_in_batches(
     second = in_tenant(runtime, tenant.id, lambda s: dispatch_pending(s, tenant.id, runtime.plugins, limit=3))
     assert (second.events, second.more) == (2, False)
     rows = in_tenant(runtime, tenant.id, lambda s: list(s.scalars(select(WebhookDelivery))))
-    names = [r.payload["customer"]["name"] for r in sorted(rows, key=lambda r: r.event_id)]
+    names = [r.payload["customer"]["name"] for r in sorted(rows, key=lambda r: (r.occurred_at, r.created_at))]
     assert names == [f"Batch {i}" for i in range(5)]
+
+
+# -- which webhooks an event goes to: those that existed when it was recorded -------------------
+
+
+def _delivered_to(runtime: Runtime, tenant_id: uuid.UUID) -> list[uuid.UUID]:
+    return in_tenant(runtime, tenant_id, lambda s: sorted(s.scalars(select(WebhookDelivery.webhook_id))))
+
+
+def _owner_principal(runtime: Runtime, client: GraphQLClient) -> Any:
+    principal = runtime.authenticate(f"Bearer {client.token}")
+    assert principal is not None
+    return principal
+
+
+def test_a_webhook_created_after_the_event_does_not_receive_it(
+    owner: GraphQLClient, tenant: Any, runtime: Runtime, dispatch_requests: list[uuid.UUID]
+) -> None:
+    early = create_webhook(owner, "https://example.com/early", ["customer.*"])
+    create_customer(owner, "Before The Hook Ltd")
+    create_webhook(owner, "https://example.com/late", ["*"])  # the dispatcher runs late: after this
+    assert _dispatch(runtime, tenant.id).events == 1
+    assert _delivered_to(runtime, tenant.id) == [decode_id(early, "Webhook")]
+
+
+def test_a_webhook_committed_after_the_event_was_recorded_does_not_receive_it(
+    owner: GraphQLClient, tenant: Any, runtime: Runtime, dispatch_requests: list[uuid.UUID]
+) -> None:
+    """The webhook's transaction starts first (its `created_at` is the earlier) but commits last."""
+    principal = _owner_principal(runtime, owner)
+    box = secret_box(runtime.settings)
+    with tenant_session(runtime.engine, tenant.id) as session:
+        webhooks.create_webhook(session, principal, box, {"url": "https://example.com/racing", "events": ["*"],
+                                                          "secret": "a-long-enough-secret"})  # fmt: skip
+        session.flush()
+        create_customer(owner, "Raced Ltd")  # recorded and committed while the webhook is not
+    assert _dispatch(runtime, tenant.id).events == 1
+    assert _delivered_to(runtime, tenant.id) == []
+
+
+def test_a_webhook_committed_before_the_event_was_recorded_receives_it(
+    owner: GraphQLClient, tenant: Any, runtime: Runtime, dispatch_requests: list[uuid.UUID]
+) -> None:
+    """The event's transaction starts first (its `created_at` is the earlier) and records the event last."""
+    principal = _owner_principal(runtime, owner)
+    with tenant_session(runtime.engine, tenant.id) as session:
+        session.execute(text("SELECT 1"))  # the transaction has begun: now() is fixed from here
+        webhook = create_webhook(owner, "https://example.com/in-time", ["customer.created"])
+        customers.create_customer(session, principal, {"name": "Slow Writer Ltd"})
+    assert _dispatch(runtime, tenant.id).events == 1
+    assert _delivered_to(runtime, tenant.id) == [decode_id(webhook, "Webhook")]
+
+
+def test_an_event_records_only_its_own_tenants_webhooks(
+    owner: GraphQLClient,
+    other_owner: GraphQLClient,
+    tenant: Any,
+    other_tenant: Any,
+    runtime: Runtime,
+    dispatch_requests: list[uuid.UUID],
+) -> None:
+    mine = create_webhook(owner, "https://example.com/mine", ["*"])
+    create_webhook(other_owner, "https://example.com/theirs", ["*"])
+    create_customer(owner, "Mine Only Ltd")
+    [event] = in_tenant(runtime, tenant.id, lambda s: list(s.scalars(select(OutboxEvent))))
+    assert event.webhook_ids == [decode_id(mine, "Webhook")]
+    # Below the ORM: the application role's raw read of the other tenant sees no event at all.
+    raw = in_tenant(runtime, other_tenant.id, lambda s: s.execute(text("SELECT count(*) FROM outbox_events")).scalar())
+    assert raw == 0
+
+
+def test_a_webhook_deleted_before_dispatch_receives_nothing(
+    owner: GraphQLClient, tenant: Any, runtime: Runtime, dispatch_requests: list[uuid.UUID]
+) -> None:
+    webhook = create_webhook(owner, "https://example.com/gone", ["*"])
+    create_customer(owner, "Left Behind Ltd")
+    owner.data("mutation($id: ID!) { deleteWebhook(input: {id: $id}) { webhook { id } } }", {"id": webhook})
+    assert _dispatch(runtime, tenant.id).events == 1
+    assert _delivered_to(runtime, tenant.id) == []

@@ -29,7 +29,7 @@ def _principal(runtime: Runtime, client: GraphQLClient) -> Principal:
 
 
 def _events(runtime: Runtime, tenant_id: uuid.UUID) -> list[OutboxEvent]:
-    return in_tenant(runtime, tenant_id, lambda s: list(s.scalars(select(OutboxEvent).order_by(OutboxEvent.id))))
+    return in_tenant(runtime, tenant_id, lambda s: list(s.scalars(select(OutboxEvent).order_by(OutboxEvent.seq))))
 
 
 def test_the_event_is_written_in_the_transaction_of_the_change(
@@ -38,7 +38,7 @@ def test_the_event_is_written_in_the_transaction_of_the_change(
     customer_id = decode_id(create_customer(owner, "Same Tx Ltd"), "Customer")
     [event] = _events(runtime, tenant.id)
     assert event.type == "customer.created" and event.dispatched_at is None
-    assert event.payload["customer_id"] == str(customer_id)
+    assert decode_id(event.payload["customer"]["id"], "Customer") == customer_id
     assert event.payload["customer"]["name"] == "Same Tx Ltd"
     # One transaction wrote both rows: PostgreSQL stamped them with the same transaction id.
     xmins = in_tenant(
@@ -150,12 +150,13 @@ def test_every_customer_and_contact_change_is_an_event(
         "customer.deleted",
         "customer.restored",
     ]
-    customer_id, contact_id = str(decode_id(customer, "Customer")), str(decode_id(contact["id"], "Contact"))
-    assert {e.payload["customer_id"] for e in events} == {customer_id}
-    assert {e.payload["contact_id"] for e in events if e.type.startswith("contact.")} == {contact_id}
+    customers = [e.payload["customer"]["id"] for e in events if e.type.startswith("customer.")]
+    contacts = [e.payload["contact"] for e in events if e.type.startswith("contact.")]
+    assert set(customers) == {customer}
+    assert {c["id"] for c in contacts} == {contact["id"]} and {c["customer"]["id"] for c in contacts} == {customer}
     assert events[1].payload["customer"]["tier"] == "gold"  # the state after the change
     assert events[3].payload["contact"]["title"] == "CTO"
-    assert events[5].payload["customer"]["deleted_at"] is not None
+    assert events[5].payload["customer"]["deletedAt"] is not None
 
 
 def test_another_tenant_sees_none_of_the_events(

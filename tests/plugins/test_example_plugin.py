@@ -10,6 +10,7 @@ import ast
 import os
 import subprocess
 import sys
+import uuid
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import distribution
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 from sqlalchemy import text
 
 from saas.db.engine import create_owner_engine
-from saas.plugin_api import DomainEvent, JobContext, PluginContext, decode_id
+from saas.plugin_api import DomainEvent, JobContext, PluginContext
 from saas.plugin_api.testing import GraphQLClient, disable_plugin, enable_plugin
 from saas.plugins.host import ENTRY_POINT_GROUP, LoadedPlugin
 from saas.runtime import Runtime
@@ -80,7 +81,7 @@ def test_it_is_a_separate_distribution_loaded_through_its_entry_point(loyalty: L
     [entry_point] = [ep for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP]
     assert (entry_point.name, entry_point.value) == ("loyalty", "saas_plugin_loyalty")
     assert loyalty.module is sys.modules["saas_plugin_loyalty"]
-    assert loyalty.meta is not None and (loyalty.meta.version, loyalty.meta.api_version) == ("1.0.0", "1.0")
+    assert loyalty.meta is not None and (loyalty.meta.version, loyalty.meta.api_version) == ("1.0.0", "1.1")
     assert Path(str(loyalty.module.__file__)).resolve().is_relative_to(EXAMPLE)
 
 
@@ -265,15 +266,15 @@ def test_a_new_customer_earns_welcome_points_once_per_event_and_only_where_enabl
 ) -> None:
     enable_plugin(owner, "loyalty", {"welcomePoints": 40})
     customer_id = _customer(owner)
-    raw_id = str(decode_id(customer_id, "Customer"))
+    first, second, third = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     deliveries = [
-        (1, "customer.created", ["loyalty"]),
-        (1, "customer.created", ["loyalty"]),  # delivered again: booked once
-        (2, "customer.created", []),  # as for a tenant that did not enable loyalty: never called
-        (3, "customer.updated", ["loyalty"]),  # not an event loyalty acts on
+        (first, "customer.created", ["loyalty"]),
+        (first, "customer.created", ["loyalty"]),  # delivered again: booked once
+        (second, "customer.created", []),  # as for a tenant that did not enable loyalty: never called
+        (third, "customer.updated", ["loyalty"]),  # not an event loyalty acts on
     ]
     for event_id, event_type, enabled in deliveries:
-        event = DomainEvent(event_id, tenant.id, event_type, {"customer_id": raw_id}, datetime.now(UTC))
+        event = DomainEvent(event_id, tenant.id, event_type, {"customer": {"id": customer_id}}, datetime.now(UTC))
         with tenant_session(runtime.engine, tenant.id) as session:
             context = _context(tenant, session, {"welcomePoints": 40})
             runtime.plugins.hook_for(enabled, "saas_handle_event")(context=context, event=event)
@@ -300,6 +301,25 @@ def test_the_event_dispatcher_calls_loyalty_only_for_tenants_that_enabled_it(
     assert _points(owner) == {"Ada Lovelace": 15}
     enable_plugin(other_owner, "loyalty")
     assert _points(other_owner) == {"Ada Lovelace": 0}  # events from before enabling are not replayed
+
+
+def test_adjusting_points_emits_its_declared_event_shaped_like_the_api(
+    owner: GraphQLClient, tenant: TenantHandle, runtime: Runtime, loyalty: LoadedPlugin
+) -> None:
+    from saas.events import catalog
+
+    assert loyalty.event_types == ["loyalty.points_adjusted"]
+    assert catalog.owner_of("loyalty.points_adjusted") == "loyalty"
+    enable_plugin(owner, "loyalty", {"welcome_points": 0})
+    customer_id = _customer(owner)
+    entry = _adjust(owner, customer_id, 30)["entry"]
+    with tenant_session(runtime.engine, tenant.id) as session:
+        [payload] = session.execute(
+            text("SELECT payload FROM outbox_events WHERE type = 'loyalty.points_adjusted'")
+        ).scalars()
+    assert payload["balance"] == 30
+    assert payload["entry"]["customerId"] == entry["customerId"] == customer_id
+    assert (payload["entry"]["points"], payload["entry"]["reason"]) == (entry["points"], entry["reason"])
 
 
 def test_the_expiry_job_books_what_is_left_of_due_awards_once(

@@ -135,6 +135,24 @@ def test_contributions_that_raise_leave_the_plugin_out_with_its_name() -> None:
     assert host.healthy_names() == {"fine"}
 
 
+def test_a_plugins_event_types_are_its_own_and_it_cannot_claim_anothers() -> None:
+    from saas.events import catalog
+
+    suffix = uuid.uuid4().hex[:6]
+    mine = f"sample{suffix}.thing.happened"
+    host = host_of(
+        SamplePlugin(f"owner{suffix}", saas_event_types=lambda: [mine]),
+        SamplePlugin(f"thief{suffix}", saas_event_types=lambda: ["customer.created"]),
+        SamplePlugin(f"copycat{suffix}", saas_event_types=lambda: [mine]),
+    )
+    assert host.plugins[f"owner{suffix}"].event_types == [mine]
+    assert catalog.owner_of(mine) == f"owner{suffix}" and catalog.owner_of("customer.created") is None
+    problems = _problems(host)
+    assert problems[f"thief{suffix}"] == ["event type customer.created is the core's"]
+    assert problems[f"copycat{suffix}"] == [f"event type {mine} is the owner{suffix} plugin's"]
+    assert host.healthy_names() == {f"owner{suffix}"}
+
+
 def test_a_hook_implementation_with_unknown_arguments_fails_validation() -> None:
     def handle(context: Any, event: Any, surprise: Any) -> None: ...
 

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from saas.cli import main
 from saas.plugins.scaffold import PluginNames, ScaffoldError, check_name, core_head, new_plugin
+from saas.plugins.version import PLUGIN_API_VERSION
 from tests.plugins.conftest import host_of
 from tests.plugins.samples import SamplePlugin, graphql_plugin, query_field
 
@@ -165,7 +166,7 @@ def test_plugin_list_shows_status_and_the_problems_of_broken_plugins(monkeypatch
     assert lines[0].split() == ["NAME", "VERSION", "TITLE", "STATUS"]
     rows = {line.split()[0]: line.split()[-1] for line in lines[2:5]}
     assert rows == {"first": "ok", "future": "broken", "second": "broken"}
-    assert "future: written for plugin API 2.0; this host provides 1.0" in lines
+    assert f"future: written for plugin API 2.0; this host provides {PLUGIN_API_VERSION}" in lines
     assert "second: Query.shared is contributed by both first and second" in lines
 
 

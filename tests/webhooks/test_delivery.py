@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from typing import Any
 
@@ -12,7 +13,6 @@ from sqlalchemy import func, select
 
 from saas.events.dispatch import dispatch_pending
 from saas.runtime import Runtime
-from saas.schema.relay import decode_id
 from saas.webhooks import delivery, signing
 from saas.webhooks.models import WebhookAttempt, WebhookDelivery
 from tests.conftest import GraphQLClient
@@ -58,7 +58,7 @@ def test_a_receiver_failing_twice_gets_the_event_with_one_success_logged(
     assert (node["status"], node["eventType"], node["attemptCount"]) == ("SUCCEEDED", "customer.created", 3)
     assert [(a["attempt"], a["statusCode"]) for a in node["attempts"]] == [(1, 500), (2, 503), (3, 200)]
     assert [a["error"] for a in node["attempts"]] == ["HTTP 500", "HTTP 503", None]
-    assert node["payload"]["customer_id"] == str(decode_id(customer_id, "Customer"))
+    assert node["payload"]["customer"]["id"] == customer_id
 
     assert receiver.count() == 3
     for request in receiver.received:
@@ -72,6 +72,8 @@ def test_a_receiver_failing_twice_gets_the_event_with_one_success_logged(
     assert body["id"] == str(row.id)
     assert body["event"]["type"] == "customer.created"
     assert body["event"]["data"]["customer"]["name"] == "Hooked Ltd"
+    assert body["event"]["data"]["customer"]["id"] == customer_id  # the global id, as the API gives it
+    assert body["event"]["data"]["customer"]["lifecycleStage"] == "LEAD"
     assert not signing.verify_signature("another-secret-value", receiver.received[-1].body,
                                         receiver.received[-1].headers["x-saas-signature"])  # fmt: skip
 
@@ -106,13 +108,14 @@ def test_retries_run_out_and_the_delivery_fails(
 def test_an_unreachable_receiver_is_logged_as_an_error(
     worker: RedisBroker, owner: GraphQLClient, tenant: Any, runtime: Runtime, monkeypatch: Any
 ) -> None:
+    monkeypatch.setattr(runtime.settings, "webhook_allow_private_networks", True)
     monkeypatch.setattr(delivery, "policy", delivery.DeliveryPolicy(1.0, max_retries=1, min_backoff_ms=20,
                                                                     max_backoff_ms=50))  # fmt: skip
     create_webhook(owner, "http://127.0.0.1:9/nothing-listens-here", ["customer.created"])
     create_customer(owner, "Nowhere Ltd")
     [row] = _settled(runtime, tenant.id)
     assert row.status == "failed" and row.last_status_code is None
-    assert row.last_error and row.last_error.startswith("ConnectError")
+    assert row.last_error == "connection refused"  # a class of failure, not the socket's text
 
 
 def test_only_subscribed_events_are_delivered(
@@ -218,3 +221,33 @@ def test_a_failed_attempt_is_due_again_within_its_longest_backoff(
     [attempt] = in_tenant(runtime, tenant.id, lambda s: s.scalars(select(WebhookAttempt)).all())
     assert (attempt.attempt, attempt.status_code, attempt.error) == (1, 500, "HTTP 500")
     assert attempt.duration_ms is not None
+
+
+def test_event_ids_are_uuids_that_reveal_nothing_about_other_tenants(
+    receiver: Receiver,
+    owner: GraphQLClient,
+    other_owner: GraphQLClient,
+    tenant: Any,
+    runtime: Runtime,
+    dispatch_requests: list[uuid.UUID],
+) -> None:
+    from saas.events.dispatch import dispatch_pending
+
+    create_webhook(owner, receiver.url, ["customer.created"])
+    create_customer(owner, "First Ltd")
+    create_customer(other_owner, "Someone Else's Ltd")  # another tenant's event in between
+    create_customer(owner, "Second Ltd")
+    in_tenant(runtime, tenant.id, lambda s: dispatch_pending(s, tenant.id, runtime.plugins))
+    for row in _deliveries(runtime, tenant.id):
+        delivery.attempt_delivery(runtime.engine, tenant.id, row.id)
+    bodies = [orjson.loads(r.body) for r in receiver.received]
+    event_ids = [body["event"]["id"] for body in bodies]
+    assert len(event_ids) == 2 and all(str(uuid.UUID(event_id)) == event_id for event_id in event_ids)
+    edges = owner.data(DELIVERIES, {"first": 1})["webhookDeliveries"]["edges"]
+    assert edges[0]["node"]["eventId"] in event_ids
+    # Nothing a tenant sees carries a number from a sequence shared with other tenants.
+    cursor = orjson.loads(base64.b64decode(edges[0]["cursor"]))
+    assert not any(isinstance(value, int) for value in cursor), cursor
+    for request in receiver.received:
+        assert all(not value.isdigit() for key, value in request.headers.items() if key.startswith("x-saas-")
+                   and key != "x-saas-timestamp")  # fmt: skip

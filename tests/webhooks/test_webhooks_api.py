@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from saas.crypto import secret_box
+from saas.plugin_api.testing import enable_plugin
 from saas.runtime import Runtime
 from saas.webhooks.models import Webhook
 from tests.conftest import GraphQLClient, add_member
@@ -110,3 +111,26 @@ def test_another_tenants_webhooks_are_invisible(
 def test_malformed_ids_are_not_found(owner: GraphQLClient) -> None:
     assert owner.error_codes(DELETE_WEBHOOK, {"input": {"id": "nonsense"}}) == ["NOT_FOUND"]
     assert owner.error_codes(DELIVERIES, {"webhookId": "nonsense"}) == ["NOT_FOUND"]
+
+
+@pytest.mark.parametrize("events", [["mfg.stock.low"], ["mfg.*"], ["customer.created", "mfg.shipment.delivered"]])
+def test_event_types_of_a_plugin_the_tenant_has_not_enabled_are_refused(
+    owner: GraphQLClient, other_owner: GraphQLClient, tenant: Any, runtime: Runtime, events: list[str]
+) -> None:
+    data = {"url": "https://example.com/hook", "events": events, "secret": SECRET}
+    result = owner.data(CREATE_WEBHOOK, {"input": data})["createWebhook"]
+    assert result["webhook"] is None
+    [error] = result["userErrors"]
+    assert (error["field"], error["code"]) == (["input", "events"], "PLUGIN_NOT_ENABLED")
+    assert "manufacturing" in error["message"]
+    assert _count(runtime, tenant.id) == 0
+    enable_plugin(owner, "manufacturing")
+    assert owner.data(CREATE_WEBHOOK, {"input": data})["createWebhook"]["userErrors"] == []
+    # Another tenant's plugins count for nothing here.
+    other = other_owner.data(CREATE_WEBHOOK, {"input": data})["createWebhook"]
+    assert [e["code"] for e in other["userErrors"]] == ["PLUGIN_NOT_ENABLED"]
+
+
+def test_every_tenant_may_subscribe_to_everything_it_has(owner: GraphQLClient) -> None:
+    create_webhook(owner, "https://example.com/all", ["*"])
+    create_webhook(owner, "https://example.com/core", ["customer.*", "contact.*"])

@@ -2,13 +2,12 @@
 
 It implements every hook of the plugin API (docs/plugins.md): a ledger table and its
 migration, a query and a mutation, `Customer.loyaltyPoints`, two permissions, an hourly
-expiry job, welcome points on `customer.created`, validated settings and default tiers on
-enable. It imports nothing from `saas` but `saas.plugin_api`.
+expiry job, welcome points on `customer.created`, its own event type, validated settings and
+default tiers on enable. It imports nothing from `saas` but `saas.plugin_api`.
 """
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from saas.plugin_api import (
     PluginContext,
     PluginMeta,
     Role,
+    decode_id,
     hookimpl,
 )
 
@@ -31,7 +31,7 @@ from saas_plugin_loyalty.settings import LoyaltySettings
 
 NAME = "loyalty"
 # The plugin API version this plugin is written for; the host refuses it if it cannot provide it.
-API_VERSION = "1.0"
+API_VERSION = "1.1"
 
 
 @hookimpl
@@ -84,6 +84,11 @@ def saas_periodic_jobs() -> list[PeriodicJob]:
 
 
 @hookimpl
+def saas_event_types() -> list[str]:
+    return [service.POINTS_ADJUSTED]
+
+
+@hookimpl
 def saas_settings_model() -> type:
     return LoyaltySettings
 
@@ -95,7 +100,7 @@ def saas_on_enable(context: PluginContext, settings: dict[str, Any]) -> None:
 
 @hookimpl
 def saas_handle_event(context: PluginContext, event: DomainEvent) -> None:
-    if event.type == "customer.created":  # payload: {"customer_id": "<uuid>", "customer": {...}}
+    if event.type == "customer.created":  # payload: {"customer": {"id": "<global id>", ...}}, as the API's
         points = LoyaltySettings.model_validate(context.settings).welcome_points
-        customer_id = uuid.UUID(event.payload["customer_id"])
+        customer_id = decode_id(event.payload["customer"]["id"], "Customer")
         service.award_welcome_points(context.session, context.tenant_id, customer_id, points, event.id)

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 
 from saas.plugin_api import TenantModel, created_at_column, uuid_pk
-from sqlalchemy import BigInteger, Boolean, DateTime, Integer, String, text
+from sqlalchemy import Boolean, DateTime, Integer, String, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,7 +29,7 @@ class LoyaltyEntry(TenantModel):
     points: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(200))
     # The domain event that earned the points: handling an event twice books nothing twice.
-    event_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    event_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), default=None)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     expired: Mapped[bool] = mapped_column(Boolean, server_default=text("false"), default=False)
     created_at: Mapped[datetime] = created_at_column()

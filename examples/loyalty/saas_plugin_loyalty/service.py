@@ -16,6 +16,8 @@ from saas.plugin_api import (
     InputInvalid,
     Principal,
     UserErrorCode,
+    api_object,
+    emit_event,
     record_change,
     require,
     snapshot,
@@ -30,6 +32,8 @@ from saas_plugin_loyalty.models import LoyaltyEntry, LoyaltyTier
 LOYALTY_READ = "loyalty:read"
 LOYALTY_ADJUST = "loyalty:adjust"
 MAX_ADJUSTMENT = 1_000_000
+# The plugin's domain event (declared with `saas_event_types`; webhooks may subscribe to it).
+POINTS_ADJUSTED = "loyalty.points_adjusted"
 DEFAULT_TIERS = (("Bronze", 0), ("Silver", 1_000), ("Gold", 5_000))
 
 
@@ -91,12 +95,17 @@ def adjust_points(
             session.add(entry)
     except IntegrityError:  # the composite foreign key: no such customer in this tenant
         raise InputInvalid([FieldError(["input", "customerId"], UserErrorCode.NOT_FOUND, "No such Customer")]) from None
-    record_change(session, principal, "loyalty.points_adjusted", "LoyaltyEntry", entry.id, None, snapshot(entry))
+    record_change(session, principal, POINTS_ADJUSTED, "LoyaltyEntry", entry.id, None, snapshot(entry))
+    from saas_plugin_loyalty.graphql.types import LoyaltyEntry as EntryType  # the API's shape of an entry
+
+    emit_event(
+        session, POINTS_ADJUSTED, {"entry": api_object(EntryType.from_model(entry)), "balance": balance + points}
+    )
     return entry, balance + points
 
 
 def award_welcome_points(
-    session: Session, tenant_id: uuid.UUID, customer_id: uuid.UUID, points: int, event_id: int
+    session: Session, tenant_id: uuid.UUID, customer_id: uuid.UUID, points: int, event_id: uuid.UUID
 ) -> bool:
     """Points for a new customer, once per event however often it is delivered; False if already booked."""
     if points <= 0:

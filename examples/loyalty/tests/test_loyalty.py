@@ -5,9 +5,10 @@ Run with `python -m pytest examples/loyalty` (pyproject.toml loads `-p saas.plug
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
-from saas.plugin_api import DomainEvent, PluginContext, decode_id
+from saas.plugin_api import DomainEvent, PluginContext
 from saas.plugin_api.testing import GraphQLClient, disable_plugin, enable_plugin
 
 import saas_plugin_loyalty
@@ -44,8 +45,8 @@ def test_points_are_awarded_redeemed_and_shown_on_the_customer(saas_plugin_clien
 
 def test_welcome_points_follow_the_tenants_settings(saas_plugin_client, saas_tenant) -> None:
     client = saas_plugin_client("loyalty", {"welcomePoints": 25})
-    customer_id = decode_id(_customer(client), "Customer")
-    event = DomainEvent(7, saas_tenant.id, "customer.created", {"customer_id": str(customer_id)}, datetime.now(UTC))
+    customer = {"id": _customer(client)}  # events carry entities as the API returns them
+    event = DomainEvent(uuid.uuid4(), saas_tenant.id, "customer.created", {"customer": customer}, datetime.now(UTC))
     with saas_tenant.session() as session:
         context = PluginContext(saas_tenant.id, session, {"welcomePoints": 25}, emit=lambda *_: None)
         saas_plugin_loyalty.saas_handle_event(context=context, event=event)

@@ -178,7 +178,8 @@ def test_low_stock_notifies_and_emits_an_event_once(owner: Any, tenant: Any) -> 
     with tenant.session() as session:
         event = session.execute(text("SELECT payload FROM outbox_events WHERE type = 'mfg.stock.low'")).scalar_one()
         title = session.execute(text("SELECT title FROM notifications WHERE kind = 'mfg.stock.low'")).scalar_one()
-    assert event["sku"] == "LOW-1" and event["available"] == 3 and event["threshold"] == 5
+    assert event["stockLevel"]["productId"] == product and event["stockLevel"]["warehouseId"] == warehouse
+    assert event["stockLevel"]["available"] == 3 and event["threshold"] == 5
     assert title == "Low stock: LOW-1 at MAIN"
 
 

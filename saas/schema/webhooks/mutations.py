@@ -17,7 +17,9 @@ from saas.webhooks import service
 
 @strawberry.input
 class CreateWebhookInput:
-    url: str = strawberry.field(description="An absolute http(s) URL.")
+    url: str = strawberry.field(
+        description="An absolute http(s) URL on the public internet (not a private, loopback or reserved address)."
+    )
     events: list[str] = strawberry.field(
         description="Event types (`customer.created`), prefixes (`customer.*`) or `*`."
     )
@@ -52,7 +54,8 @@ class WebhookMutations:
         box = secret_box(context.runtime.settings)
 
         async def run() -> dict[str, Any]:
-            row = await context.write(service.create_webhook, principal, box, provided(input))
+            allow_private = context.runtime.settings.allow_private_networks
+            row = await context.write(service.create_webhook, principal, box, provided(input), allow_private)
             return {"webhook": Webhook.from_model(row)}
 
         return await run_mutation(run, CreateWebhookPayload)

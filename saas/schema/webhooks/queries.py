@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import strawberry
 from sqlalchemy.orm import Session
@@ -12,10 +13,11 @@ from saas.auth.principal import Principal
 from saas.schema.common import PageInfo
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_cursor, decode_id, encode_cursor, page_size
+from saas.schema.scalars import parse_datetime
 from saas.schema.webhooks.types import Webhook, WebhookDelivery, WebhookDeliveryConnection, WebhookDeliveryEdge
 from saas.webhooks import service
 
-CURSOR_TYPES = ("bigint", "uuid")
+CURSOR_TYPES = ("timestamptz", "uuid", "uuid")
 
 
 def _webhooks(session: Session, principal: Principal) -> list[Webhook]:
@@ -27,11 +29,13 @@ def _deliveries(
     principal: Principal,
     webhook_id: uuid.UUID | None,
     limit: int,
-    after: tuple[int, uuid.UUID] | None,
+    after: tuple[datetime, uuid.UUID, uuid.UUID] | None,
 ) -> WebhookDeliveryConnection:
     page = service.delivery_page(session, principal, webhook_id, limit, after)
     edges = [
-        WebhookDeliveryEdge(node=WebhookDelivery.from_model(row), cursor=encode_cursor([row.event_id, row.id]))
+        WebhookDeliveryEdge(
+            node=WebhookDelivery.from_model(row), cursor=encode_cursor([row.occurred_at, row.event_id, row.id])
+        )
         for row in page.rows
     ]
     return WebhookDeliveryConnection(
@@ -40,12 +44,12 @@ def _deliveries(
     )
 
 
-def _after(after: str | None) -> tuple[int, uuid.UUID] | None:
-    """The (event id, id) key inside a cursor."""
+def _after(after: str | None) -> tuple[datetime, uuid.UUID, uuid.UUID] | None:
+    """The (occurred at, event id, id) key inside a cursor."""
     if after is None:
         return None
-    event_id, raw_id = decode_cursor(after, CURSOR_TYPES)
-    return int(event_id), uuid.UUID(raw_id)
+    occurred_at, event_id, raw_id = decode_cursor(after, CURSOR_TYPES)
+    return parse_datetime(occurred_at), uuid.UUID(event_id), uuid.UUID(raw_id)
 
 
 @strawberry.type

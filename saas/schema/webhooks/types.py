@@ -64,7 +64,7 @@ class WebhookAttempt:
 @strawberry.type(description="One event sent to one webhook, retried with backoff until answered 2xx.")
 class WebhookDelivery(Node):
     webhook_id: strawberry.ID
-    event_id: strawberry.ID
+    event_id: strawberry.ID = strawberry.field(description="The event's id (a UUID), the same in the POSTed body.")
     event_type: str
     payload: JSON
     status: WebhookDeliveryStatus

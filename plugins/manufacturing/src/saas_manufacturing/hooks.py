@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +13,10 @@ from saas.plugin_api import (
     PluginContext,
     PluginMeta,
     Principal,
+    decode_id,
     hookimpl,
 )
-from saas_manufacturing import NAME, __version__
-from saas_manufacturing import events as _events  # noqa: F401  (registers the plugin's event types)
+from saas_manufacturing import NAME, __version__, events
 from saas_manufacturing.settings import ManufacturingSettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -29,7 +28,7 @@ def saas_plugin_meta() -> PluginMeta:
         name=NAME,
         version=__version__,
         title="Manufacturing",
-        api_version="1.0",
+        api_version="1.1",
         description="Real-time inventory with a stock ledger, customer self-service ordering with atomic "
         "reservations, and direct shipments with pluggable carriers.",
     )
@@ -76,6 +75,11 @@ def saas_periodic_jobs() -> list[PeriodicJob]:
 
 
 @hookimpl
+def saas_event_types() -> list[str]:
+    return list(events.EVENT_TYPES)
+
+
+@hookimpl
 def saas_settings_model() -> type:
     return ManufacturingSettings
 
@@ -94,10 +98,10 @@ def saas_handle_event(context: PluginContext, event: DomainEvent) -> None:
     """A deleted contact or customer loses its portal access."""
     from saas_manufacturing.service.portal import revoke_for
 
-    if event.type == "contact.deleted" and event.payload.get("contact_id"):
-        revoke_for(context.session, contact_id=uuid.UUID(str(event.payload["contact_id"])))
-    elif event.type == "customer.deleted" and event.payload.get("customer_id"):
-        revoke_for(context.session, customer_id=uuid.UUID(str(event.payload["customer_id"])))
+    if event.type == "contact.deleted":
+        revoke_for(context.session, contact_id=decode_id(event.payload["contact"]["id"], "Contact"))
+    elif event.type == "customer.deleted":
+        revoke_for(context.session, customer_id=decode_id(event.payload["customer"]["id"], "Customer"))
 
 
 @hookimpl

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from saas.plugin_api import JobContext, PeriodicJob, Principal, emit_event, tenant_job
-from saas_manufacturing.events import STOCK_MISMATCH
+from saas.plugin_api import JobContext, PeriodicJob, Principal, tenant_job
+from saas_manufacturing import events
 from saas_manufacturing.models import StockLevel
 from saas_manufacturing.service.common import Actor
 from saas_manufacturing.service.inventory import ledger_totals
@@ -26,16 +26,7 @@ def reconcile_stock(ctx: JobContext) -> int:
         if (on_hand, reserved) != (level.on_hand, level.reserved):
             mismatches += 1
             log.error("stock level differs from its ledger", extra={"tenant": str(ctx.tenant_id)})
-            emit_event(
-                ctx.session,
-                STOCK_MISMATCH,
-                {
-                    "product_id": str(level.product_id),
-                    "warehouse_id": str(level.warehouse_id),
-                    "level": {"on_hand": level.on_hand, "reserved": level.reserved},
-                    "ledger": {"on_hand": on_hand, "reserved": reserved},
-                },
-            )
+            events.stock_mismatch(ctx.session, level, on_hand, reserved)
     return mismatches
 
 

@@ -22,10 +22,10 @@ from saas.plugin_api import (
     Product,
     Role,
     UserErrorCode,
-    emit_event,
     notify_roles,
     require,
 )
+from saas_manufacturing import events
 from saas_manufacturing.errors import MfgErrorCode, invalid
 from saas_manufacturing.events import STOCK_LOW
 from saas_manufacturing.models import StockLevel, StockMovement, Warehouse
@@ -142,6 +142,7 @@ def _append(session: Session, actor: Actor, level: Level, kind: str, quantity: i
     )
     session.add(movement)
     session.flush()
+    events.stock_changed(session, movement, level)
     announce(
         session,
         actor,
@@ -190,7 +191,7 @@ def _check_low_stock(session: Session, actor: Actor, before_available: int, leve
         f"{level.available} available, below the threshold of {threshold}.",
         data,
     )
-    emit_event(session, STOCK_LOW, data)
+    events.stock_low(session, level, threshold)
 
 
 def _insufficient(
@@ -323,7 +324,9 @@ def set_low_stock_threshold(
         )
         .returning(*RETURNED)
     )
-    return Level(*session.execute(statement).one())
+    level = Level(*session.execute(statement).one())
+    events.threshold_changed(session, level)
+    return level
 
 
 # -- reads --------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from saas.plugin_api import (
     require,
     snapshot,
 )
+from saas_manufacturing import events
 from saas_manufacturing.errors import MfgErrorCode, invalid
 from saas_manufacturing.models import Order, OrderLine, Shipment, Warehouse
 from saas_manufacturing.permissions import ORDERS_WRITE
@@ -144,21 +145,23 @@ def place_order(
         inventory.reserve(
             session, actor, product_id, warehouse.id, quantity, order.id, ["input", "lines", index, "quantity"]
         )
-    for position, (product_id, (quantity, _)) in enumerate(sorted(merged.items(), key=lambda item: item[1][1])):
-        session.add(
-            OrderLine(
-                id=uuid.uuid4(),
-                order_id=order.id,
-                position=position,
-                product_id=product_id,
-                quantity=quantity,
-                unit_price=products[product_id].unit_price,
-                line_total=totals[product_id],
-            )
+    lines_added = [
+        OrderLine(
+            id=uuid.uuid4(),
+            order_id=order.id,
+            position=position,
+            product_id=product_id,
+            quantity=quantity,
+            unit_price=products[product_id].unit_price,
+            line_total=totals[product_id],
         )
+        for position, (product_id, (quantity, _)) in enumerate(sorted(merged.items(), key=lambda item: item[1][1]))
+    ]
+    session.add_all(lines_added)
     session.flush()
     session.refresh(order)
-    record_change(session, actor.principal, "mfg.order.placed", "MfgOrder", order.id, None, snapshot(order))
+    record_change(session, actor.principal, events.ORDER_PLACED, "MfgOrder", order.id, None, snapshot(order))
+    events.order_changed(session, events.ORDER_PLACED, order, lines_added)
     return order
 
 
@@ -176,14 +179,16 @@ def cancel_order(session: Session, actor: Actor, order_id: uuid.UUID, version: i
         select(Shipment).where(Shipment.order_id == order.id, Shipment.status == "pending").with_for_update()
     ):
         shipments.cancel_pending(session, actor, shipment, "Order cancelled")
-    for line in sorted(order_lines(session, [order.id])[order.id], key=lambda line: line.product_id):
+    lines = order_lines(session, [order.id])[order.id]
+    for line in sorted(lines, key=lambda line: line.product_id):
         inventory.release(session, actor, line.product_id, order.warehouse_id, line.quantity, order.id)
     order.status, order.cancelled_at, order.updated_at = "cancelled", now(), now()
     try:
         session.flush()
     except StaleDataError as exc:
         raise ConflictError() from exc
-    record_change(session, actor.principal, "mfg.order.cancelled", "MfgOrder", order.id, before, snapshot(order))
+    record_change(session, actor.principal, events.ORDER_CANCELLED, "MfgOrder", order.id, before, snapshot(order))
+    events.order_changed(session, events.ORDER_CANCELLED, order, lines)
     return order
 
 

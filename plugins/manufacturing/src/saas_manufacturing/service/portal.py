@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from saas.plugin_api import ForbiddenError, get_contact, record_change, require, snapshot
 from saas_manufacturing import NAME
+from saas_manufacturing import events
 from saas_manufacturing.models import PortalAccess
 from saas_manufacturing.permissions import PORTAL, PORTAL_MANAGE
 from saas_manufacturing.service.common import PORTAL_SCOPE, Actor, Page, keyset_page, not_found, now
@@ -47,8 +48,9 @@ def create_portal_access(session: Session, actor: Actor, contact_id: uuid.UUID) 
     session.flush()
     session.refresh(access)
     record_change(
-        session, actor.principal, "mfg.portal_access.created", "MfgPortalAccess", access.id, None, snapshot(access)
+        session, actor.principal, events.PORTAL_ACCESS_CREATED, "MfgPortalAccess", access.id, None, snapshot(access)
     )
+    events.portal_access_changed(session, events.PORTAL_ACCESS_CREATED, access)
     return access
 
 
@@ -87,12 +89,13 @@ def revoke_portal_access(session: Session, actor: Actor, access_id: uuid.UUID) -
         record_change(
             session,
             actor.principal,
-            "mfg.portal_access.revoked",
+            events.PORTAL_ACCESS_REVOKED,
             "MfgPortalAccess",
             access.id,
             before,
             snapshot(access),
         )
+        events.portal_access_changed(session, events.PORTAL_ACCESS_REVOKED, access)
     return access
 
 
@@ -103,8 +106,10 @@ def revoke_for(session: Session, *, contact_id: uuid.UUID | None = None, custome
         statement = statement.where(PortalAccess.contact_id == contact_id)
     if customer_id is not None:
         statement = statement.where(PortalAccess.customer_id == customer_id)
-    result = session.execute(statement.execution_options(synchronize_session=False))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    revoked = session.scalars(statement.returning(PortalAccess)).all()
+    for access in revoked:
+        events.portal_access_changed(session, events.PORTAL_ACCESS_REVOKED, access)
+    return len(revoked)
 
 
 def list_portal_accesses(

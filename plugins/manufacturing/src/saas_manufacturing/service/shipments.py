@@ -21,13 +21,11 @@ from saas.plugin_api import (
     ForbiddenError,
     NotFoundError,
     UserErrorCode,
-    emit_event,
     get_customer,
     require,
 )
-from saas_manufacturing import carriers
+from saas_manufacturing import carriers, events
 from saas_manufacturing.errors import MfgErrorCode, invalid
-from saas_manufacturing.events import shipment_event
 from saas_manufacturing.models import Shipment, ShipmentEvent, Warehouse
 from saas_manufacturing.permissions import SHIPMENTS_WRITE
 from saas_manufacturing.service import inventory
@@ -79,7 +77,7 @@ def _record_event(
         "occurred_at": event.occurred_at.isoformat(),
     }
     announce(session, actor, SHIPMENTS_TOPIC, message)
-    emit_event(session, shipment_event(shipment.status), message)
+    events.shipment_changed(session, shipment, event)
     return event
 
 
@@ -156,13 +154,15 @@ def _dispatch(
 ) -> None:
     """The order's reserved stock leaves the warehouse: on hand and reserved drop together."""
     order = get_order(session, actor, shipment.order_id, lock=True)
-    for line in sorted(order_lines(session, [order.id])[order.id], key=lambda line: line.product_id):
+    lines = order_lines(session, [order.id])[order.id]
+    for line in sorted(lines, key=lambda line: line.product_id):
         inventory.consume_reservation(
             session, actor, line.product_id, shipment.warehouse_id, line.quantity, order.id, shipment.id
         )
     order.status, order.updated_at = "shipped", now()
     shipment.status, shipment.dispatched_at, shipment.updated_at = "dispatched", now(), now()
     _flush(session)
+    events.order_changed(session, events.ORDER_SHIPPED, order, lines)
     _record_event(session, actor, shipment, description or "Dispatched", location)
 
 

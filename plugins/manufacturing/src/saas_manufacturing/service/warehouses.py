@@ -6,11 +6,12 @@ import re
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from saas.plugin_api import Checker, ConflictError, UserErrorCode, record_change, require, snapshot
+from saas_manufacturing import events
 from saas_manufacturing.errors import invalid
 from saas_manufacturing.models import Warehouse
 from saas_manufacturing.permissions import INVENTORY_READ, INVENTORY_WRITE
@@ -50,13 +51,27 @@ def _check_warehouse(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     return check.done()
 
 
-def _make_default(session: Session, warehouse: Warehouse) -> None:
-    session.execute(
-        update(Warehouse)
-        .where(Warehouse.is_default.is_(True), Warehouse.id != warehouse.id)
-        .values(is_default=False, version=Warehouse.version + 1, updated_at=func.now())
-        .execution_options(synchronize_session="fetch")
-    )
+def _make_default(session: Session, actor: Actor, warehouse: Warehouse) -> None:
+    """The current default warehouse stops being the default: an update of it, recorded as one."""
+    others = session.scalars(select(Warehouse).where(Warehouse.is_default.is_(True), Warehouse.id != warehouse.id))
+    for other in others.all():
+        before = snapshot(other)
+        other.is_default, other.updated_at = False, now()
+        _flush(session)
+        _record(session, actor, events.WAREHOUSE_UPDATED, other, before)
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise ConflictError() from exc
+
+
+def _record(session: Session, actor: Actor, action: str, warehouse: Warehouse, before: dict[str, Any] | None) -> None:
+    """The audit entry and the domain event of a change; `action` names both."""
+    record_change(session, actor.principal, action, "MfgWarehouse", warehouse.id, before, snapshot(warehouse))
+    events.warehouse_changed(session, action, warehouse)
 
 
 def create_warehouse(session: Session, actor: Actor, data: dict[str, Any]) -> Warehouse:
@@ -68,13 +83,11 @@ def create_warehouse(session: Session, actor: Actor, data: dict[str, Any]) -> Wa
         clean["is_default"] = True  # the first warehouse is where orders go unless told otherwise
     warehouse = Warehouse(id=uuid.uuid4(), **clean)
     if warehouse.is_default:
-        _make_default(session, warehouse)
+        _make_default(session, actor, warehouse)
     session.add(warehouse)
     session.flush()
     session.refresh(warehouse)
-    record_change(
-        session, actor.principal, "mfg.warehouse.created", "MfgWarehouse", warehouse.id, None, snapshot(warehouse)
-    )
+    _record(session, actor, events.WAREHOUSE_CREATED, warehouse, None)
     return warehouse
 
 
@@ -94,17 +107,12 @@ def update_warehouse(
         raise invalid(["input", "isDefault"], UserErrorCode.INVALID, "Make another warehouse the default instead")
     before = snapshot(warehouse)
     if clean.get("is_default"):
-        _make_default(session, warehouse)
+        _make_default(session, actor, warehouse)
     for key, value in clean.items():
         setattr(warehouse, key, value)
     warehouse.updated_at = now()
-    try:
-        session.flush()
-    except StaleDataError as exc:
-        raise ConflictError() from exc
-    record_change(
-        session, actor.principal, "mfg.warehouse.updated", "MfgWarehouse", warehouse.id, before, snapshot(warehouse)
-    )
+    _flush(session)
+    _record(session, actor, events.WAREHOUSE_UPDATED, warehouse, before)
     return warehouse
 
 
@@ -115,12 +123,14 @@ def ensure_default_warehouse(session: Session, name: str) -> Warehouse:
         return existing
     any_warehouse = session.scalars(select(Warehouse).order_by(Warehouse.created_at, Warehouse.id)).first()
     if any_warehouse is not None:
-        any_warehouse.is_default = True
+        any_warehouse.is_default, any_warehouse.updated_at = True, now()
         session.flush()
+        events.warehouse_changed(session, events.WAREHOUSE_UPDATED, any_warehouse)
         return any_warehouse
     warehouse = Warehouse(id=uuid.uuid4(), code="MAIN", name=name, is_default=True)
     session.add(warehouse)
     session.flush()
+    events.warehouse_changed(session, events.WAREHOUSE_CREATED, warehouse)
     return warehouse
 
 

@@ -9,8 +9,8 @@
   overdue by more than a minute, instead of one untouched for about 21 minutes.
 - `tenants_needing_dispatch(event_age, overdue)` lists tenants by that due time.
 
-Revision ID: 0009
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -8,8 +8,8 @@ plugin it migrated, the plugin's name and the revisions outside the plugin that 
 that it can name the missing plugin and step around its branch, leaving its tables and data as
 they are. Only the schema owner reads it; it holds no tenant data.
 
-Revision ID: 0010
-Revises: 0005
+Revision ID: 0009
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0010"
-down_revision = "0009"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
