@@ -17,8 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from saas.plugin_api import ForbiddenError, get_contact, record_change, require, snapshot
-from saas_manufacturing import NAME
-from saas_manufacturing import events
+from saas_manufacturing import NAME, events
 from saas_manufacturing.models import PortalAccess
 from saas_manufacturing.permissions import PORTAL, PORTAL_MANAGE
 from saas_manufacturing.service.common import PORTAL_SCOPE, Actor, Page, keyset_page, not_found, now
