@@ -149,11 +149,11 @@ def test_an_uninstalled_plugin_is_skipped_by_name_and_keeps_its_data(fresh_url: 
     _seed_loyalty_tier(fresh_url)
 
     report = _run(fresh_url, _without(installed, "loyalty"))
-    assert report.skipped == [SkippedPlugin("loyalty", ("loyalty_0001",), "it is not installed (or does not load)")]
+    assert report.skipped == [SkippedPlugin("loyalty", ("loyalty_0002",), "it is not installed (or does not load)")]
     assert "plugin 'loyalty'" in report.skipped[0].describe()
     assert {"loyalty_entries", "loyalty_tiers", "customers", "mfg_orders"} <= set(report.tables)
     assert _sql(fresh_url, "SELECT name, min_points FROM loyalty_tiers") == [("Gold", 500)]
-    assert "loyalty_0001" in _versions(fresh_url)
+    assert "loyalty_0002" in _versions(fresh_url)
 
     # Installed again: its branch resumes where it stopped, with its data.
     assert _run(fresh_url, load_plugins()).skipped == []
@@ -170,7 +170,7 @@ def test_a_plugin_that_fails_to_import_is_skipped_by_name(fresh_url: str, monkey
 
     report = _run(fresh_url, load_plugins())
     [skipped] = report.skipped
-    assert skipped.name == "loyalty" and skipped.revisions == ("loyalty_0001",)
+    assert skipped.name == "loyalty" and skipped.revisions == ("loyalty_0002",)
     assert skipped.reason.startswith("it does not load: import failed")
     assert _sql(fresh_url, "SELECT name FROM loyalty_tiers") == [("Gold",)]
 
@@ -227,7 +227,7 @@ def test_an_unrecorded_plugin_revision_is_skipped_when_the_core_revision_is_know
     _run(fresh_url, installed)
     _sql(fresh_url, "DELETE FROM plugin_revisions")
     report = _run(fresh_url, _without(installed, "loyalty"))
-    assert [(s.name, s.revisions) for s in report.skipped] == [(None, ("loyalty_0001",))]
+    assert [(s.name, s.revisions) for s in report.skipped] == [(None, ("loyalty_0002",))]
     assert "an unrecorded plugin" in report.skipped[0].describe()
 
 
@@ -244,5 +244,5 @@ def test_saas_migrate_warns_about_a_missing_plugin_and_succeeds(
         fcntl.flock(lock, fcntl.LOCK_EX)
         result = CliRunner().invoke(main, ["migrate"])
     assert result.exit_code == 0, result.output
-    assert "Warning: skipped plugin 'loyalty' (loyalty_0001)" in result.stderr
+    assert "Warning: skipped plugin 'loyalty' (loyalty_0002)" in result.stderr
     assert "  loyalty_tiers\n" in result.stdout

@@ -100,7 +100,9 @@ class HangingReceiver:
 
 
 @pytest.fixture
-def hanging_receiver() -> Iterator[HangingReceiver]:
+def hanging_receiver(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Iterator[HangingReceiver]:
+    """A receiver on 127.0.0.1 that never answers; the deployment setting must allow reaching it."""
+    monkeypatch.setattr(runtime.settings, "webhook_allow_private_networks", True)
     state = HangingReceiver()
 
     class Handler(BaseHTTPRequestHandler):
