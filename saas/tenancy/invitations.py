@@ -37,7 +37,7 @@ from saas.auth.tokens import issue_token
 from saas.config import Settings
 from saas.errors import FieldError, ForbiddenError, InputInvalid, NotFoundError, UserErrorCode
 from saas.tenancy.models import Invitation, Membership, Tenant, User
-from saas.tenancy.service import check_password, forbid_owner_grant, join, record_member_change
+from saas.tenancy.service import check_password, forbid_owner_grant, join, lock_account_email, record_member_change
 from saas.tenancy.session import tenant_session
 from saas.validation import Checker
 
@@ -217,6 +217,7 @@ def _account_by_password(
     address: str | None,
 ) -> User:
     """The invited e-mail's account, proven by its password; or a new account with this password."""
+    lock_account_email(session, invitation.email)
     user = session.scalar(select(User).where(func.lower(User.email) == invitation.email.lower()))
     if user is None:
         check = Checker(clean)

@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from saas.audit.log import record_change, snapshot
@@ -31,6 +31,8 @@ register_event_types(
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 MIN_PASSWORD_LENGTH = 10
+# The first key of `lock_account_email`'s advisory locks (the second is the address's hash).
+ACCOUNT_EMAIL_LOCK = 7_310_001
 
 
 def _check_role(check: Checker, field: str = "role") -> None:
@@ -49,7 +51,22 @@ def check_password(check: Checker, field: str = "password") -> None:
         check.clean[field] = value
 
 
+def lock_account_email(session: Session, email: str) -> None:
+    """Hold the e-mail address for the rest of the transaction (a transaction-level advisory lock).
+
+    Accounts are created by whoever first finds none for an address: an operator's command, or
+    invitations of several tenants accepted at the same moment. Taking this lock before looking
+    for the account makes the later creators wait and then find the first one's account, instead
+    of failing on the unique e-mail index.
+    """
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:email))"),
+        {"namespace": ACCOUNT_EMAIL_LOCK, "email": email.strip().lower()},
+    )
+
+
 def find_or_create_user(session: Session, email: str, password: str | None, name: str | None) -> User:
+    lock_account_email(session, email)
     user = session.scalar(select(User).where(func.lower(User.email) == email.lower()))
     if user is None:
         if password is None:

@@ -181,6 +181,31 @@ def test_concurrent_acceptances_make_one_membership(
     )
 
 
+def test_invitations_of_two_tenants_accepted_at_once_make_one_account(
+    owner: Any, other_owner: Any, tenant: TenantHandle, other_tenant: TenantHandle, anonymous: Any, runtime: Runtime
+) -> None:
+    """A new address invited by two tenants, both accepted at the same moment: the second
+    acceptance waits for the first one's account and signs in with it, no unique-index failure."""
+    email = _new_email(tenant)
+    tokens = [invite(owner, email, "viewer"), invite(other_owner, email, "sales")]
+    start, answers = threading.Barrier(2), []
+
+    def attempt(token: str) -> None:
+        start.wait()
+        answers.append(_accept(anonymous, token, password=TEST_PASSWORD, name="Pat"))
+
+    threads = [threading.Thread(target=attempt, args=(token,)) for token in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert [a.get("errors") for a in answers] == [None, None], answers
+    assert all(a["data"]["acceptInvitation"]["member"] for a in answers), answers
+    for handle in (tenant, other_tenant):
+        where = "m.user_id = (SELECT id FROM users WHERE lower(email) = lower(:e))"
+        assert count_rows(runtime, handle.id, "memberships m", where, e=email) == 1
+
+
 def test_a_revoked_invitation_cannot_be_accepted(owner: Any, tenant: TenantHandle, anonymous: Any) -> None:
     email = _new_email(tenant)
     invited = owner.data(ADD_MEMBER, {"input": {"email": email, "role": "SALES"}})["addMember"]
