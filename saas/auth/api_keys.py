@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import ALL_PERMISSIONS, API_KEYS_MANAGE, require
 from saas.errors import NotFoundError, UnauthenticatedError, UserErrorCode
+from saas.events.outbox import emit_event
+from saas.events.payloads import api_object
 from saas.tenancy.models import ApiKey
 from saas.validation import Checker
 
@@ -104,7 +106,7 @@ def create_api_key(session: Session, principal: Principal, data: dict[str, Any])
     session.add(record)
     session.flush()
     session.refresh(record)
-    record_change(session, principal, "api_key.created", "ApiKey", record.id, None, snapshot(record))
+    _record(session, principal, "api_key.created", record, None)
     return record, full_key
 
 
@@ -117,5 +119,19 @@ def revoke_api_key(session: Session, principal: Principal, key_id: uuid.UUID) ->
         before = snapshot(record)
         record.revoked_at = datetime.now(UTC)
         session.flush()
-        record_change(session, principal, "api_key.revoked", "ApiKey", record.id, before, snapshot(record))
+        _record(session, principal, "api_key.revoked", record, before)
     return record
+
+
+def _record(session: Session, principal: Principal, action: str, record: ApiKey, before: dict[str, Any] | None) -> None:
+    """The audit entry and the domain event of a change of a key (outbox, same transaction).
+
+    The event carries the key as the API returns it (`api_object` of the GraphQL `ApiKey`),
+    which has no field for the secret or its digest: no payload can carry them. The GraphQL
+    type is imported here, not at the top: the schema imports this module (through the
+    principal).
+    """
+    from saas.schema.accounts.types import ApiKey as ApiKeyType
+
+    record_change(session, principal, action, "ApiKey", record.id, before, snapshot(record))
+    emit_event(session, action, {"apiKey": api_object(ApiKeyType.from_model(record))})

@@ -63,6 +63,19 @@ register_event_types(
     "contact.deleted",
     "product.created",
     "product.updated",
+    "member.added",
+    "member.role_changed",
+    "member.removed",
+    "invitation.created",
+    "invitation.revoked",
+    "invitation.accepted",
+    "api_key.created",
+    "api_key.revoked",
+    "webhook.created",
+    "webhook.deleted",
+    "plugin.enabled",
+    "plugin.settings_changed",
+    "plugin.disabled",
 )
 
 

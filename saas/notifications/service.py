@@ -39,7 +39,12 @@ def live_message(notification: Notification) -> dict[str, Any]:
 def notify(
     session: Session, recipient_id: uuid.UUID, kind: str, title: str, body: str = "", data: dict[str, Any] | None = None
 ) -> Notification:
-    """A notification for one member, delivered live once the transaction commits."""
+    """A notification for one member, delivered live once the transaction commits.
+
+    Clients read `data` as it is given (`notifications { data }`, the live message): callers
+    give it in the API's shapes (`saas.events.payloads.api_object`, `node_ref`), like an
+    event's payload, never raw UUIDs or column names.
+    """
     notification = Notification(
         id=uuid.uuid4(),
         recipient_id=recipient_id,

@@ -14,6 +14,8 @@ from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import PLUGINS_MANAGE, require
 from saas.auth.principal import Principal
 from saas.errors import FieldError, InputInvalid, UserErrorCode
+from saas.events.outbox import emit_event
+from saas.events.payloads import api_object
 from saas.plugins.contributions import PluginContext
 from saas.plugins.host import LoadedPlugin, PluginHost
 from saas.plugins.models import TenantPlugin
@@ -92,10 +94,12 @@ def enable_plugin(
     else:
         row.enabled, row.settings, row.updated_at = True, clean, datetime.now(UTC)
     session.flush()
+    status = PluginStatus(plugin, True, clean)
+    # Recorded first: the events of what the plugin does when enabled follow `plugin.enabled`.
+    _record(session, principal, "plugin.enabled", row, before, status)
     context = PluginContext(tenant_id=principal.tenant_id, session=session, settings=clean, emit=lambda *_: None)
     host.hook_for([name], "saas_on_enable")(context=context, settings=clean)
-    record_change(session, principal, "plugin.enabled", "Plugin", name, before, snapshot(row))
-    return PluginStatus(plugin, True, clean)
+    return status
 
 
 def update_plugin_settings(
@@ -109,8 +113,9 @@ def update_plugin_settings(
     before = snapshot(row)
     row.settings, row.updated_at = _validated_settings(plugin, settings), datetime.now(UTC)
     session.flush()
-    record_change(session, principal, "plugin.settings_changed", "Plugin", name, before, snapshot(row))
-    return PluginStatus(plugin, True, row.settings)
+    status = PluginStatus(plugin, True, row.settings)
+    _record(session, principal, "plugin.settings_changed", row, before, status)
+    return status
 
 
 def disable_plugin(session: Session, principal: Principal, host: PluginHost, name: str) -> PluginStatus:
@@ -127,10 +132,31 @@ def disable_plugin(session: Session, principal: Principal, host: PluginHost, nam
     before = snapshot(row)
     row.enabled, row.updated_at = False, datetime.now(UTC)
     session.flush()
-    record_change(session, principal, "plugin.disabled", "Plugin", name, before, snapshot(row))
     plugin = host.plugins.get(name)
     assert plugin is not None
-    return PluginStatus(plugin, False, row.settings)
+    status = PluginStatus(plugin, False, row.settings)
+    _record(session, principal, "plugin.disabled", row, before, status)
+    return status
+
+
+def _record(
+    session: Session,
+    principal: Principal,
+    action: str,
+    row: TenantPlugin,
+    before: dict[str, Any] | None,
+    status: PluginStatus,
+) -> None:
+    """The audit entry and the domain event of a change of the tenant's plugin (outbox, same transaction).
+
+    The event carries the plugin as the `plugins` query returns it (`api_object` of the
+    GraphQL `Plugin`): its name, its state for the tenant and its settings as validated and
+    stored. The GraphQL type is imported here, not at the top: it imports this module.
+    """
+    from saas.schema.plugins.resolvers import Plugin as PluginType
+
+    record_change(session, principal, action, "Plugin", row.name, before, snapshot(row))
+    emit_event(session, action, {"plugin": api_object(PluginType.from_status(status))})
 
 
 def plugin_settings(session: Session, name: str) -> dict[str, Any]:

@@ -14,20 +14,13 @@ from saas.auth.passwords import hash_password
 from saas.auth.permissions import MEMBERS_MANAGE, Role, require
 from saas.auth.principal import Principal
 from saas.errors import FieldError, InputInvalid, NotFoundError, UserErrorCode
-from saas.events.catalog import register_event_types
 from saas.events.outbox import emit_event
+from saas.events.payloads import api_object, node_ref
+from saas.schema.accounts.types import Invitation as InvitationType
+from saas.schema.customers.types import Member as MemberType
 from saas.tenancy.models import Invitation, Membership, Tenant, User
 from saas.tenancy.session import tenant_session
 from saas.validation import Checker
-
-register_event_types(
-    "member.added",
-    "member.role_changed",
-    "member.removed",
-    "invitation.created",
-    "invitation.revoked",
-    "invitation.accepted",
-)
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 MIN_PASSWORD_LENGTH = 10
@@ -152,12 +145,23 @@ def record_member_change(
     session: Session, actor: Principal, action: str, row: Membership | Invitation, before: dict[str, Any] | None
 ) -> None:
     """The audit entry and the domain event of a change of a member or an invitation (outbox,
-    same transaction); `action` names both."""
-    after = snapshot(row)
-    kind = type(row).__name__
-    entity = "Member" if kind == "Membership" else kind
-    record_change(session, actor, action, entity, row.id, before, after)
-    emit_event(session, action, {f"{entity.lower()}_id": str(row.id), entity.lower(): after})
+    same transaction); `action` names both.
+
+    The event carries the member or the invitation as the API returns it (`api_object` of the
+    GraphQL type), with `invitedBy` and, once accepted, the new `member` as references. The
+    invitation's token and its digest are no field of the type, so no payload can carry them.
+    """
+    payload: dict[str, Any]
+    if isinstance(row, Membership):
+        record_change(session, actor, action, "Member", row.id, before, snapshot(row))
+        payload = {"member": api_object(MemberType.from_model(row))}
+    else:
+        record_change(session, actor, action, "Invitation", row.id, before, snapshot(row))
+        invited_by = node_ref("Member", row.invited_by_membership_id)
+        payload = {"invitation": api_object(InvitationType.from_model(row), invited_by=invited_by)}
+        if row.accepted_membership_id is not None:
+            payload["member"] = node_ref("Member", row.accepted_membership_id)
+    emit_event(session, action, payload)
 
 
 def forbid_owner_grant(principal: Principal, role: str) -> None:

@@ -19,7 +19,10 @@ from saas.auth.principal import Principal
 from saas.crypto import SecretBox
 from saas.errors import NotFoundError, UserErrorCode
 from saas.events.catalog import is_known_pattern, plugins_needed
+from saas.events.outbox import emit_event
+from saas.events.payloads import api_object
 from saas.outbound import reaches_internal
+from saas.schema.webhooks.types import Webhook as WebhookType
 from saas.validation import Checker, has_control_characters
 from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 
@@ -127,7 +130,7 @@ def create_webhook(
     session.add(webhook)
     session.flush()
     session.refresh(webhook)
-    record_change(session, principal, "webhook.created", "Webhook", webhook.id, None, _audit_view(webhook))
+    _record(session, principal, "webhook.created", webhook, None)
     return webhook
 
 
@@ -146,8 +149,26 @@ def delete_webhook(session: Session, principal: Principal, webhook_id: uuid.UUID
     before = _audit_view(webhook)
     webhook.deleted_at = datetime.now(UTC)
     session.flush()
-    record_change(session, principal, "webhook.deleted", "Webhook", webhook.id, before, _audit_view(webhook))
+    _record(session, principal, "webhook.deleted", webhook, before)
     return webhook
+
+
+def _record(
+    session: Session, principal: Principal, action: str, webhook: Webhook, before: dict[str, Any] | None
+) -> None:
+    """The audit entry and the domain event of a change of a webhook (outbox, same transaction).
+
+    The event carries the webhook as the API returns it (`api_object` of the GraphQL
+    `Webhook`, which has no field for the secret) without its `url`: the events go to every
+    subscribed receiver of the tenant and to the plugins, and an address often carries a
+    token of its own (`…/services/T0K3N`), which one receiver must not learn of another. A
+    new webhook subscribed to `webhook.created` receives its own creation (it is live when
+    the event is recorded); a deleted one does not receive its deletion.
+    """
+    record_change(session, principal, action, "Webhook", webhook.id, before, _audit_view(webhook))
+    shaped = api_object(WebhookType.from_model(webhook))
+    del shaped["url"]
+    emit_event(session, action, {"webhook": shaped})
 
 
 def list_webhooks(session: Session, principal: Principal) -> list[Webhook]:

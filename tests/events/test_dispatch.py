@@ -79,7 +79,9 @@ def _pending(runtime: Runtime, tenant_id: uuid.UUID) -> list[str]:
     return in_tenant(
         runtime,
         tenant_id,
-        lambda s: list(s.scalars(select(OutboxEvent.type).where(OutboxEvent.dispatched_at.is_(None)))),
+        lambda s: list(
+            s.scalars(select(OutboxEvent.type).where(OutboxEvent.dispatched_at.is_(None)).order_by(OutboxEvent.seq))
+        ),
     )
 
 
@@ -100,7 +102,7 @@ def test_handlers_run_only_for_tenants_that_enabled_the_plugin(
     create_customer(other_owner, "Not Enabled Ltd")
     create_customer(owner, "Enabled Ltd")
     # The handler's follow-up event is dispatched too, by the next run.
-    wait_for(lambda: [t for _, t, _ in plugin.seen] == ["customer.created", "customer.updated"])
+    wait_for(lambda: [t for _, t, _ in plugin.seen] == ["plugin.enabled", "customer.created", "customer.updated"])
     wait_for(lambda: _pending(runtime, tenant.id) == [] and _pending(runtime, other_tenant.id) == [])
     worker.join("default", timeout=10_000)
     assert plugin.tenants() == {tenant.id}
@@ -112,7 +114,8 @@ def test_a_disabled_plugin_handles_nothing(
     owner.data(ENABLE, {"name": plugin.name})
     assert owner.data(DISABLE, {"name": plugin.name})["disablePlugin"]["plugin"]["enabled"] is False
     create_customer(owner, "Switched Off plc")
-    assert _dispatch(runtime, tenant.id).events == 1
+    assert _pending(runtime, tenant.id) == ["plugin.enabled", "plugin.disabled", "customer.created"]
+    assert _dispatch(runtime, tenant.id).events == 3
     assert plugin.seen == []
     assert _pending(runtime, tenant.id) == []
 
@@ -121,7 +124,8 @@ def test_a_failing_handler_rolls_the_batch_back(
     plugin: RecordingPlugin, owner: GraphQLClient, tenant: Any, runtime: Runtime, dispatch_requests: list[uuid.UUID]
 ) -> None:
     owner.data(ENABLE, {"name": plugin.name})
-    create_webhook(owner, "https://example.com/hook", ["*"])
+    create_webhook(owner, "https://example.com/hook", ["customer.*"])
+    _dispatch(runtime, tenant.id)  # the setup's own events (plugin.enabled, webhook.created)
     create_customer(owner, "Flaky Ltd")
     plugin.failures_left = 1
     with pytest.raises(RuntimeError, match="handler failed"):
@@ -137,9 +141,10 @@ def test_the_dispatch_job_retries_a_failed_handler(
     worker: RedisBroker, plugin: RecordingPlugin, owner: GraphQLClient, tenant: Any, runtime: Runtime
 ) -> None:
     owner.data(ENABLE, {"name": plugin.name})
+    wait_for(lambda: _pending(runtime, tenant.id) == [] and len(plugin.seen) == 1)  # plugin.enabled
     plugin.failures_left = 1
     create_customer(owner, "Second Chance Ltd")
-    wait_for(lambda: _pending(runtime, tenant.id) == [] and len(plugin.seen) == 3, timeout=20)
+    wait_for(lambda: _pending(runtime, tenant.id) == [] and len(plugin.seen) == 4, timeout=20)
     created = [event_id for _, kind, event_id in plugin.seen if kind == "customer.created"]
     assert len(created) == 2 and len(set(created)) == 1  # the same event again, after the rollback
 
@@ -150,7 +155,7 @@ def test_a_dispatch_for_one_tenant_leaves_the_others_alone(
     create_webhook(owner, "https://example.com/hook", ["*"])
     create_customer(owner, "Waiting Ltd")
     assert _dispatch(runtime, other_tenant.id).events == 0
-    assert _pending(runtime, tenant.id) == ["customer.created"]
+    assert _pending(runtime, tenant.id) == ["webhook.created", "customer.created"]
     assert in_tenant(runtime, other_tenant.id, lambda s: s.scalars(select(WebhookDelivery)).all()) == []
 
 
@@ -158,6 +163,7 @@ def test_events_are_dispatched_in_order_and_in_batches(
     owner: GraphQLClient, tenant: Any, runtime: Runtime, dispatch_requests: list[uuid.UUID]
 ) -> None:
     create_webhook(owner, "https://example.com/hook", ["customer.created"])
+    _dispatch(runtime, tenant.id)  # the setup's own event (webhook.created)
     for index in range(5):
         create_customer(owner, f"Batch {index}")
     first = in_tenant(runtime, tenant.id, lambda s: dispatch_pending(s, tenant.id, runtime.plugins, limit=3))
@@ -172,8 +178,10 @@ def test_events_are_dispatched_in_order_and_in_batches(
 # -- which webhooks an event goes to: those that existed when it was recorded -------------------
 
 
-def _delivered_to(runtime: Runtime, tenant_id: uuid.UUID) -> list[uuid.UUID]:
-    return in_tenant(runtime, tenant_id, lambda s: sorted(s.scalars(select(WebhookDelivery.webhook_id))))
+def _delivered_to(runtime: Runtime, tenant_id: uuid.UUID, event_type: str = "customer.created") -> list[uuid.UUID]:
+    """The webhooks that got a delivery of `event_type` (a `*` webhook also gets its own `webhook.created`)."""
+    query = select(WebhookDelivery.webhook_id).where(WebhookDelivery.event_type == event_type)
+    return in_tenant(runtime, tenant_id, lambda s: sorted(s.scalars(query)))
 
 
 def _owner_principal(runtime: Runtime, client: GraphQLClient) -> Any:
@@ -188,7 +196,8 @@ def test_a_webhook_created_after_the_event_does_not_receive_it(
     early = create_webhook(owner, "https://example.com/early", ["customer.*"])
     create_customer(owner, "Before The Hook Ltd")
     create_webhook(owner, "https://example.com/late", ["*"])  # the dispatcher runs late: after this
-    assert _dispatch(runtime, tenant.id).events == 1
+    assert _pending(runtime, tenant.id) == ["webhook.created", "customer.created", "webhook.created"]
+    assert _dispatch(runtime, tenant.id).events == 3
     assert _delivered_to(runtime, tenant.id) == [decode_id(early, "Webhook")]
 
 
@@ -203,7 +212,8 @@ def test_a_webhook_committed_after_the_event_was_recorded_does_not_receive_it(
                                                           "secret": "a-long-enough-secret"})  # fmt: skip
         session.flush()
         create_customer(owner, "Raced Ltd")  # recorded and committed while the webhook is not
-    assert _dispatch(runtime, tenant.id).events == 1
+    assert _pending(runtime, tenant.id) == ["webhook.created", "customer.created"]  # in the order written
+    assert _dispatch(runtime, tenant.id).events == 2
     assert _delivered_to(runtime, tenant.id) == []
 
 
@@ -216,7 +226,8 @@ def test_a_webhook_committed_before_the_event_was_recorded_receives_it(
         session.execute(text("SELECT 1"))  # the transaction has begun: now() is fixed from here
         webhook = create_webhook(owner, "https://example.com/in-time", ["customer.created"])
         customers.create_customer(session, principal, {"name": "Slow Writer Ltd"})
-    assert _dispatch(runtime, tenant.id).events == 1
+    assert _pending(runtime, tenant.id) == ["webhook.created", "customer.created"]
+    assert _dispatch(runtime, tenant.id).events == 2
     assert _delivered_to(runtime, tenant.id) == [decode_id(webhook, "Webhook")]
 
 
@@ -231,11 +242,14 @@ def test_an_event_records_only_its_own_tenants_webhooks(
     mine = create_webhook(owner, "https://example.com/mine", ["*"])
     create_webhook(other_owner, "https://example.com/theirs", ["*"])
     create_customer(owner, "Mine Only Ltd")
-    [event] = in_tenant(runtime, tenant.id, lambda s: list(s.scalars(select(OutboxEvent))))
+    query = select(OutboxEvent).where(OutboxEvent.type == "customer.created")
+    [event] = in_tenant(runtime, tenant.id, lambda s: list(s.scalars(query)))
     assert event.webhook_ids == [decode_id(mine, "Webhook")]
-    # Below the ORM: the application role's raw read of the other tenant sees no event at all.
-    raw = in_tenant(runtime, other_tenant.id, lambda s: s.execute(text("SELECT count(*) FROM outbox_events")).scalar())
-    assert raw == 0
+    # Below the ORM: the application role's raw read in the other tenant sees only its own events.
+    raw = in_tenant(
+        runtime, other_tenant.id, lambda s: s.scalars(text("SELECT DISTINCT tenant_id FROM outbox_events")).all()
+    )
+    assert raw == [other_tenant.id]
 
 
 def test_a_webhook_deleted_before_dispatch_receives_nothing(
@@ -244,5 +258,6 @@ def test_a_webhook_deleted_before_dispatch_receives_nothing(
     webhook = create_webhook(owner, "https://example.com/gone", ["*"])
     create_customer(owner, "Left Behind Ltd")
     owner.data("mutation($id: ID!) { deleteWebhook(input: {id: $id}) { webhook { id } } }", {"id": webhook})
-    assert _dispatch(runtime, tenant.id).events == 1
-    assert _delivered_to(runtime, tenant.id) == []
+    assert _pending(runtime, tenant.id) == ["webhook.created", "customer.created", "webhook.deleted"]
+    assert _dispatch(runtime, tenant.id).events == 3
+    assert in_tenant(runtime, tenant.id, lambda s: s.scalars(select(WebhookDelivery)).all()) == []

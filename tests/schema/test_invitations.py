@@ -288,7 +288,7 @@ def test_each_change_is_audited_and_emits_an_event(
     expected = ["invitation.created", "invitation.revoked", "invitation.created", "member.added", "invitation.accepted"]
     with tenant_session(runtime.engine, tenant.id) as session:
         audited = list(session.execute(text("SELECT action, actor_label FROM audit_log ORDER BY id")))
-        events = list(session.scalars(text("SELECT type FROM outbox_events ORDER BY id")))
+        events = list(session.scalars(text("SELECT type FROM outbox_events ORDER BY seq")))
     assert [a.action for a in audited][-5:] == expected
     assert [a.actor_label for a in audited][-2:] == [email, email]
     assert events[-5:] == expected

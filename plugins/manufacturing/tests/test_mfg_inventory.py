@@ -8,6 +8,7 @@ import pytest
 from mfg_helpers import (
     CREATE_WAREHOUSE,
     INVENTORY_CHANGED,
+    LEVEL,
     LEVELS,
     MOVE,
     MOVEMENTS,
@@ -181,6 +182,23 @@ def test_low_stock_notifies_and_emits_an_event_once(owner: Any, tenant: Any) -> 
     assert event["stockLevel"]["productId"] == product and event["stockLevel"]["warehouseId"] == warehouse
     assert event["stockLevel"]["available"] == 3 and event["threshold"] == 5
     assert title == "Low stock: LOW-1 at MAIN"
+
+
+def test_the_low_stock_notification_carries_the_apis_shapes(owner: Any, tenant: Any) -> None:
+    """`notifications { data }` is the API too: global ids and camelCase, the event's stock level."""
+    mfg = enable(owner, {"lowStockThreshold": 5})
+    product, warehouse = create_product(mfg, "NOTE-1"), default_warehouse(mfg)
+    move(mfg, product, warehouse, "RECEIPT", 6)
+    move(mfg, product, warehouse, "ISSUE", 3)
+    edges = mfg.data("{ notifications { edges { node { kind data } } } }")["notifications"]["edges"]
+    [data] = [e["node"]["data"] for e in edges if e["node"]["kind"] == "mfg.stock.low"]
+    shown = level(mfg, product)
+    stock_level = {key: shown[key] for key in LEVEL.split()}
+    assert stock_level["productId"] == product and stock_level["warehouseId"] == warehouse
+    assert data == {"stockLevel": stock_level, "threshold": 5, "sku": "NOTE-1", "warehouseCode": "MAIN"}
+    with tenant.session() as session:
+        event = session.execute(text("SELECT payload FROM outbox_events WHERE type = 'mfg.stock.low'")).scalar_one()
+    assert event == {"stockLevel": stock_level, "threshold": 5}
 
 
 def test_a_level_threshold_overrides_the_setting(mfg: Any, tenant: Any) -> None:

@@ -163,7 +163,12 @@ def _append(session: Session, actor: Actor, level: Level, kind: str, quantity: i
 
 
 def _check_low_stock(session: Session, actor: Actor, before_available: int, level: Level) -> None:
-    """Alert once, when available stock crosses below the threshold (the level's, else the tenant's)."""
+    """Alert once, when available stock crosses below the threshold (the level's, else the tenant's).
+
+    The notification's data is the `mfg.stock.low` event's (the stock level as the API returns
+    it, and the threshold that applied) with the SKU and warehouse code of its title: clients
+    read it through `notifications { data }`, in the API's shapes.
+    """
     threshold = level.low_stock_threshold
     if threshold is None:
         threshold = actor.settings(session).low_stock_threshold
@@ -173,16 +178,7 @@ def _check_low_stock(session: Session, actor: Actor, before_available: int, leve
     warehouse = session.get(Warehouse, (actor.tenant_id, level.warehouse_id))
     sku = product.sku if product else str(level.product_id)
     code = warehouse.code if warehouse else str(level.warehouse_id)
-    data = {
-        "product_id": str(level.product_id),
-        "warehouse_id": str(level.warehouse_id),
-        "sku": sku,
-        "warehouse_code": code,
-        "available": level.available,
-        "on_hand": level.on_hand,
-        "reserved": level.reserved,
-        "threshold": threshold,
-    }
+    data = {"stockLevel": events.stock_level(level), "threshold": threshold, "sku": sku, "warehouseCode": code}
     notify_roles(
         session,
         LOW_STOCK_ROLES,
