@@ -176,10 +176,12 @@ def _machine_busy(psutil: Any) -> float:
 
 def split(totals: dict[str, float], wall: float) -> dict[str, float]:
     """The categories (seconds, summed over the loop) from the raw timers."""
-    auth_hop = totals["auth:await"] - totals["auth:work"]
+    # A credential checked moments ago is answered on the event loop: no worker thread, no hop.
+    auth_work = totals.get("auth:work", 0.0)
+    auth_hop = totals["auth:await"] - auth_work if auth_work else 0.0
     db_hop = totals["database:await"] - totals["database:work"]
     parts = {
-        "auth": totals["auth:work"],
+        "auth": auth_work or totals["auth:await"],
         "prepare": totals["prepare"],
         "database": totals["database:work"],
         "thread hops": auth_hop + db_hop,
