@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
+import orjson
 import pytest
 from mfg_helpers import (
     CREATE_WAREHOUSE,
@@ -262,3 +264,32 @@ def test_another_tenant_sees_no_stock_and_cannot_use_its_ids(mfg: Any, other_mfg
         (["input", "warehouseId"], "NOT_FOUND")
     ]
     assert level(mfg, product)["onHand"] == 5
+
+
+LEDGER_PAGE = """query($first: Int, $after: String, $filter: MfgStockMovementFilterInput) {
+  stockMovements(first: $first, after: $after, filter: $filter) {
+    edges { cursor node { id kind quantity } } pageInfo { hasNextPage endCursor }
+  }
+}"""
+
+
+def test_ledger_cursors_page_without_revealing_a_number_shared_with_other_tenants(mfg: Any, other_mfg: Any) -> None:
+    """The ledger's order is a sequence shared by every tenant; its cursors name a movement instead."""
+    product, warehouse = create_product(mfg), default_warehouse(mfg)
+    for quantity in (1, 2, 3, 4, 5):
+        move(mfg, product, warehouse, "RECEIPT", quantity)
+    seen, after, cursors = [], None, []
+    while True:
+        page = mfg.data(LEDGER_PAGE, {"first": 2, "after": after, "filter": {"productId": product}})["stockMovements"]
+        seen += [edge["node"]["quantity"] for edge in page["edges"]]
+        cursors += [edge["cursor"] for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == [5, 4, 3, 2, 1]
+    for cursor in cursors:
+        values = orjson.loads(base64.b64decode(cursor))
+        assert not any(isinstance(value, int) for value in values), values
+    # Another tenant's cursor reads nothing of this ledger.
+    other = other_mfg.data(LEDGER_PAGE, {"first": 2, "after": cursors[0]})["stockMovements"]
+    assert other["edges"] == [] and other["pageInfo"]["hasNextPage"] is False

@@ -13,7 +13,7 @@ from saas_manufacturing.service import inventory, orders, portal, shipments, vis
 
 BY_CODE = ("text", "uuid")
 BY_LEVEL = ("uuid", "uuid")
-BY_SEQ = ("bigint",)
+BY_ID = ("uuid",)
 NEWEST_FIRST = ("timestamptz", "uuid")
 
 
@@ -130,10 +130,10 @@ class ManufacturingQueries:
         filter: StockMovementFilterInput | None = None,
     ) -> connections.StockMovementConnection:
         flt = filter.to_filter() if filter else inventory.MovementFilter()
-        page = await read(info, inventory.list_movements, flt, limit(info, first), after_values(after, BY_SEQ))
+        page = await read(info, inventory.list_movements, flt, limit(info, first), after_values(after, BY_ID))
         return connection(
             page, connections.StockMovementConnection, connections.StockMovementEdge, types.StockMovement.from_model,
-            lambda row: [row.seq], after,
+            lambda row: [row.id], after,
         )  # fmt: skip
 
     @strawberry.field(description="Orders, newest first: staff see visible customers', portal tokens their own.")

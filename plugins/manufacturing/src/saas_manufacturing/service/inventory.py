@@ -359,8 +359,14 @@ class MovementFilter:
 
 
 def list_movements(session: Session, actor: Actor, flt: MovementFilter, limit: int, after: list[Any] | None) -> Page:
-    """The ledger, newest first."""
+    """The ledger, newest first. Its order is `seq`, a sequence shared by every tenant, so a
+    cursor names the movement (`[id]`) and the page continues below that movement's `seq`,
+    read in the same statement: no cursor tells a tenant how busy the others are. An id
+    this tenant cannot see has no `seq` here, and the page is empty."""
     require(actor.principal.permissions, INVENTORY_READ)
+    after_seq = None
+    if after is not None:
+        after_seq = [select(StockMovement.seq).where(StockMovement.id == after[0]).scalar_subquery()]
     query = select(StockMovement)
     if flt.product_id is not None:
         query = query.where(StockMovement.product_id == flt.product_id)
@@ -370,7 +376,7 @@ def list_movements(session: Session, actor: Actor, flt: MovementFilter, limit: i
         query = query.where(StockMovement.order_id == flt.order_id)
     if flt.kinds is not None:
         query = query.where(StockMovement.kind.in_(flt.kinds))
-    return keyset_page(session, query, (StockMovement.seq,), limit, after, descending=True)
+    return keyset_page(session, query, (StockMovement.seq,), limit, after_seq, descending=True)
 
 
 def ledger_totals(session: Session, actor: Actor, product_id: uuid.UUID, warehouse_id: uuid.UUID) -> tuple[int, int]:
