@@ -33,8 +33,8 @@ from saas.events.models import OutboxEvent
 from saas.events.outbox import emit_event
 from saas.jobs.registry import JobContext, tenant_job
 from saas.plugins.contributions import DomainEvent, PluginContext
+from saas.plugins.enabled import enabled_plugins
 from saas.plugins.host import PluginHost
-from saas.plugins.models import TenantPlugin
 from saas.tenancy.session import on_commit
 from saas.webhooks import delivery
 from saas.webhooks.models import Webhook, WebhookDelivery
@@ -55,13 +55,6 @@ class Dispatched:
     events: int
     deliveries: list[uuid.UUID]
     more: bool
-
-
-def _enabled_plugins(session: Session, plugins: PluginHost) -> list[tuple[str, dict[str, Any]]]:
-    """(name, tenant settings) of the tenant's enabled plugins that are healthy here."""
-    rows = session.scalars(select(TenantPlugin).where(TenantPlugin.enabled.is_(True))).all()
-    settings = {row.name: row.settings for row in rows}
-    return [(p.name, settings[p.name]) for p in plugins.enabled(settings)]
 
 
 def _to_domain_event(event: OutboxEvent) -> DomainEvent:
@@ -85,7 +78,7 @@ def dispatch_pending(
         return Dispatched(0, [], False)
     handlers = [
         (plugins.hook_for([name], "saas_handle_event"), settings)
-        for name, settings in _enabled_plugins(session, plugins)
+        for name, settings in enabled_plugins(session, plugins).items()
     ]
     webhooks = {w.id: w for w in session.scalars(select(Webhook).where(Webhook.deleted_at.is_(None)))}
 

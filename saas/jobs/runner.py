@@ -25,14 +25,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from dramatiq.middleware import CurrentMessage
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from saas.jobs.models import ProcessedJob
 from saas.jobs.registry import JobContext, JobRejected, TenantJob
+from saas.plugins.enabled import enabled_plugins
 from saas.plugins.host import PluginHost
-from saas.plugins.models import TenantPlugin
 from saas.tenancy.models import Tenant
 from saas.tenancy.session import tenant_session
 
@@ -70,10 +70,7 @@ def claim_message(session: Session, tenant_id: uuid.UUID, message_id: str, job_n
 
 def plugin_enabled(session: Session, host: PluginHost | None, plugin: str) -> bool:
     """The plugin is healthy in this process and the session's tenant has it enabled."""
-    if host is None or host.get(plugin) is None:
-        return False
-    row = session.scalar(select(TenantPlugin.enabled).where(TenantPlugin.name == plugin))
-    return bool(row)
+    return host is not None and plugin in enabled_plugins(session, host)
 
 
 class JobRunner:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from saas.auth.permissions import Role, permissions_for
 from saas.auth.principal import Principal
 from saas.plugins.contributions import PluginContext
+from saas.plugins.enabled import enabled_plugins
 from saas.plugins.host import PluginHost
-from saas.plugins.models import TenantPlugin
 
 
 def _no_events(event_type: str, payload: dict[str, Any]) -> None:
@@ -25,8 +24,7 @@ class PluginFeatures:
 
     def enabled(self, session: Session) -> frozenset[str]:
         """The tenant's enabled plugins that are installed and healthy here."""
-        names = session.scalars(select(TenantPlugin.name).where(TenantPlugin.enabled.is_(True)))
-        return frozenset(names) & self.host.healthy_names()
+        return frozenset(enabled_plugins(session, self.host))
 
     def permissions(self, role: Role, enabled: frozenset[str]) -> frozenset[str]:
         granted = set(permissions_for(role))
@@ -39,8 +37,7 @@ class PluginFeatures:
         with False. Each is called with its tenant settings, in the credential check's session."""
         if not principal.plugins:
             return True
-        rows = session.scalars(select(TenantPlugin).where(TenantPlugin.name.in_(principal.plugins)))
-        settings = {row.name: row.settings for row in rows}
+        settings = enabled_plugins(session, self.host)
         for plugin in self.host.enabled(principal.plugins):
             context = PluginContext(principal.tenant_id, session, settings.get(plugin.name, {}), _no_events)
             check = self.host.hook_for([plugin.name], "saas_check_scoped_token")
