@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
@@ -20,6 +21,22 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.db.base import Base, TenantOwned, created_at_column, uuid_pk
+
+
+class CustomerKind(StrEnum):
+    """What a customer is; stored as the value (`customers.kind`), named in GraphQL by the member."""
+
+    COMPANY = "company"
+    PERSON = "person"
+
+
+class LifecycleStage(StrEnum):
+    """Where a customer stands; stored as the value (`customers.lifecycle_stage`)."""
+
+    LEAD = "lead"
+    PROSPECT = "prospect"
+    CUSTOMER = "customer"
+    CHURNED = "churned"
 
 
 class Customer(TenantOwned, Base):

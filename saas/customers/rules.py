@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from saas.auth.principal import Principal
-
-LIFECYCLE_STAGES = ("lead", "prospect", "customer", "churned")
-CUSTOMER_KINDS = ("company", "person")
+from saas.customers.models import LifecycleStage
 
 
 @dataclass
@@ -60,7 +58,7 @@ class CustomerFilter:
     owner_id: uuid.UUID | None = None
     unowned: bool | None = None
     tag: str | None = None
-    lifecycle_stage: str | None = None
+    lifecycle_stage: LifecycleStage | None = None
     include_deleted: bool = False
     only_deleted: bool = False
 

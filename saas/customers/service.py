@@ -13,8 +13,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import CUSTOMERS_DELETE, CUSTOMERS_WRITE, require
 from saas.auth.principal import Principal
-from saas.customers.models import Contact, Customer
-from saas.customers.rules import CUSTOMER_KINDS, LIFECYCLE_STAGES, SqlCondition, customer_visibility
+from saas.customers.models import Contact, Customer, CustomerKind, LifecycleStage
+from saas.customers.rules import SqlCondition, customer_visibility
 from saas.errors import ConflictError, FieldError, InputInvalid, NotFoundError, UserErrorCode
 from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
@@ -36,10 +36,10 @@ def _now() -> datetime:
 def _check_customer(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     check = Checker(data)
     check.text("name", required=creating or "name" in data, max_length=200)
-    check.choice("kind", CUSTOMER_KINDS)
+    check.choice("kind", CustomerKind)
     check.text("industry", max_length=100)
     check.text("tier", max_length=20)
-    check.choice("lifecycle_stage", LIFECYCLE_STAGES)
+    check.choice("lifecycle_stage", LifecycleStage)
     check.text("source", max_length=100)
     check.tags("tags")
     check.text("notes", max_length=10_000)

@@ -49,6 +49,8 @@ def api_object(obj: Any, **related: Any) -> dict[str, Any]:
 
 def api_value(value: Any) -> Any:
     """One value as the API's scalars serialize it."""
+    if isinstance(value, Enum):
+        return _enum_name(value)  # before `str`: a domain enum is a StrEnum, written by its GraphQL name
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, datetime):
@@ -57,8 +59,6 @@ def api_value(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal | uuid.UUID):
         return str(value)
-    if isinstance(value, Enum):
-        return _enum_name(value)
     if isinstance(getattr(value, "__strawberry_definition__", None), StrawberryObjectDefinition):
         return api_object(value)
     if isinstance(value, list | tuple):

@@ -36,13 +36,12 @@ from saas.auth.throttle import SignInThrottle, account_key
 from saas.auth.tokens import issue_token
 from saas.config import Settings
 from saas.errors import FieldError, ForbiddenError, InputInvalid, NotFoundError, UserErrorCode
-from saas.tenancy.models import Invitation, Membership, Tenant, User
+from saas.tenancy.models import Invitation, InvitationState, Membership, Tenant, User
 from saas.tenancy.service import check_password, forbid_owner_grant, join, lock_account_email, record_member_change
 from saas.tenancy.session import tenant_session
 from saas.validation import Checker
 
 TOKEN_PREFIX = "inv_"
-STATES = ("pending", "accepted", "revoked", "expired")
 TOKEN_FIELD = ["input", "token"]
 NOT_VALID = FieldError(TOKEN_FIELD, UserErrorCode.INVALID, "This invitation is not valid")
 
@@ -122,22 +121,22 @@ def revoke_invitation(session: Session, principal: Principal, invitation_id: uui
     return invitation
 
 
-def list_invitations(session: Session, principal: Principal, state: str | None) -> list[Invitation]:
+def list_invitations(session: Session, principal: Principal, state: InvitationState | None) -> list[Invitation]:
     """The tenant's invitations, newest first; only those in `state` when given."""
     require(principal.permissions, MEMBERS_MANAGE)
     query = select(Invitation).order_by(Invitation.created_at.desc(), Invitation.id)
     now = _now()
-    if state == "pending":
+    if state == InvitationState.PENDING:
         query = query.where(
             Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None), Invitation.expires_at > now
         )
-    elif state == "expired":
+    elif state == InvitationState.EXPIRED:
         query = query.where(
             Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None), Invitation.expires_at <= now
         )
-    elif state == "accepted":
+    elif state == InvitationState.ACCEPTED:
         query = query.where(Invitation.accepted_at.is_not(None))
-    elif state == "revoked":
+    elif state == InvitationState.REVOKED:
         query = query.where(Invitation.revoked_at.is_not(None))
     return list(session.scalars(query))
 
@@ -186,9 +185,9 @@ def accept_invitation(
         if invitation is None or not api_keys.secret_matches(invitation.secret_hash, parsed.secret):
             raise InputInvalid([NOT_VALID])
         state = invitation.state(_now())
-        if state == "expired":
+        if state == InvitationState.EXPIRED:
             raise InputInvalid([FieldError(TOKEN_FIELD, UserErrorCode.EXPIRED, "This invitation has expired")])
-        if state != "pending":
+        if state != InvitationState.PENDING:
             raise InputInvalid([NOT_VALID])
         if principal is not None:
             user = session.get(User, principal.user_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
@@ -93,6 +94,15 @@ class ApiKey(TenantOwned, Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class InvitationState(StrEnum):
+    """Where an invitation stands; derived from its timestamps (`Invitation.state`), never stored."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
 class Invitation(TenantOwned, Base):
     """An invitation to join the tenant with a role, addressed to an e-mail; accepted by its owner.
 
@@ -130,10 +140,10 @@ class Invitation(TenantOwned, Base):
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    def state(self, now: datetime) -> str:
-        """`accepted`, `revoked`, `expired` or `pending`."""
+    def state(self, now: datetime) -> InvitationState:
+        """Where the invitation stands at `now`: accepted and revoked are final, pending lapses to expired."""
         if self.accepted_at is not None:
-            return "accepted"
+            return InvitationState.ACCEPTED
         if self.revoked_at is not None:
-            return "revoked"
-        return "expired" if self.expires_at <= now else "pending"
+            return InvitationState.REVOKED
+        return InvitationState.EXPIRED if self.expires_at <= now else InvitationState.PENDING

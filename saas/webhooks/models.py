@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -24,7 +25,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.db.base import Base, TenantOwned, created_at_column, uuid_pk
 
-DELIVERY_STATUSES = ("pending", "succeeded", "failed")
+
+class WebhookDeliveryStatus(StrEnum):
+    """Where a delivery stands; stored as the value (`webhook_deliveries.status`)."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
 
 
 class Webhook(TenantOwned, Base):

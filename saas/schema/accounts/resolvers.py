@@ -15,7 +15,7 @@ from strawberry.types import Info
 from saas.audit.models import AuditEntry as AuditRow
 from saas.auth import api_keys
 from saas.auth.login import login as login_service
-from saas.auth.permissions import AUDIT_READ, MEMBERS_READ, require
+from saas.auth.permissions import AUDIT_READ, MEMBERS_READ, Role, require
 from saas.auth.principal import Principal
 from saas.auth.throttle import client_address
 from saas.schema.accounts.types import (
@@ -24,18 +24,17 @@ from saas.schema.accounts.types import (
     AuditEntryConnection,
     AuditEntryEdge,
     Invitation,
-    InvitationState,
     Me,
     Tenant,
 )
 from saas.schema.common import PageInfo, UserError, provided, run_mutation
 from saas.schema.context import RequestContext
-from saas.schema.customers.types import Member, Role
+from saas.schema.customers.types import Member
 from saas.schema.relay import decode_cursor, decode_id, encode_cursor, from_global_id, page_size
 from saas.tenancy import invitations
 from saas.tenancy import service as tenancy
 from saas.tenancy.models import ApiKey as ApiKeyRow
-from saas.tenancy.models import Membership
+from saas.tenancy.models import InvitationState, Membership
 from saas.tenancy.models import Tenant as TenantRow
 
 
@@ -160,7 +159,7 @@ def _me(session: Session, principal: Principal) -> Me:
     return Me(
         member=member,
         email=member.email if member else None,
-        role=Role(principal.role.value) if principal.role else None,
+        role=principal.role,
         permissions=sorted(principal.permissions),
         tenant=Tenant.from_model(tenant),
     )
@@ -174,7 +173,7 @@ def _members(session: Session, principal: Principal) -> list[Member]:
     return [Member.from_model(row) for row in rows]
 
 
-def _invitations(session: Session, principal: Principal, state: str | None) -> list[Invitation]:
+def _invitations(session: Session, principal: Principal, state: InvitationState | None) -> list[Invitation]:
     return [Invitation.from_model(row) for row in invitations.list_invitations(session, principal, state)]
 
 
@@ -216,7 +215,7 @@ class AccountQueries:
         self, info: Info[RequestContext, None], state: InvitationState | None = InvitationState.PENDING
     ) -> list[Invitation]:
         principal = info.context.require_principal()
-        return await info.context.read(_invitations, principal, state.value if state else None)
+        return await info.context.read(_invitations, principal, state)
 
     @strawberry.field(description="The tenant's API keys (never their secrets).")
     async def api_keys(self, info: Info[RequestContext, None]) -> list[ApiKey]:
@@ -268,7 +267,6 @@ class AccountMutations:
     async def add_member(self, info: Info[RequestContext, None], input: AddMemberInput) -> AddMemberPayload:
         context = info.context
         data = provided(input)
-        data["role"] = input.role.value
         ttl = timedelta(days=context.runtime.settings.invitation_ttl_days)
 
         async def run() -> dict[str, Any]:
@@ -325,9 +323,7 @@ class AccountMutations:
         member_id = decode_id(input.id, "Member")
 
         async def run() -> dict[str, Any]:
-            row = await context.write(
-                tenancy.update_member_role, context.require_principal(), member_id, input.role.value
-            )
+            row = await context.write(tenancy.update_member_role, context.require_principal(), member_id, input.role)
             context.runtime.credentials.forget_tenant(row.tenant_id)
             return {"member": Member.from_model(row)}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from enum import Enum
 from typing import cast
 
 import strawberry
@@ -12,13 +11,15 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from saas.audit.models import AuditEntry as AuditRow
+from saas.auth.permissions import Role
 from saas.schema.common import Node, PageInfo
 from saas.schema.context import RequestContext
 from saas.schema.customers.dataloaders import member_loader
-from saas.schema.customers.types import Member, Role
+from saas.schema.customers.types import Member
 from saas.schema.relay import to_global_id
 from saas.tenancy.models import ApiKey as ApiKeyRow
 from saas.tenancy.models import Invitation as InvitationRow
+from saas.tenancy.models import InvitationState
 from saas.tenancy.models import Tenant as TenantRow
 
 
@@ -101,12 +102,7 @@ class AuditEntryConnection:
     page_info: PageInfo
 
 
-@strawberry.enum(description="Where an invitation stands.")
-class InvitationState(Enum):
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
+strawberry.enum(InvitationState, name="InvitationState", description="Where an invitation stands.")
 
 
 @strawberry.type(description="An invitation to join the tenant, addressed to an e-mail (see acceptInvitation).")
@@ -135,7 +131,7 @@ class Invitation(Node):
             email=row.email,
             name=row.name,
             role=Role(row.role),
-            state=InvitationState(row.state(datetime.now(UTC))),
+            state=row.state(datetime.now(UTC)),
             created_at=row.created_at,
             expires_at=row.expires_at,
             accepted_at=row.accepted_at,

@@ -6,8 +6,8 @@ from enum import Enum
 
 import strawberry
 
+from saas.customers.models import LifecycleStage
 from saas.customers.rules import CustomerFilter
-from saas.schema.customers.types import LifecycleStage
 from saas.schema.relay import decode_id
 
 
@@ -43,7 +43,7 @@ class CustomerFilterInput:
             owner_id=decode_id(self.owner_id, "Member") if self.owner_id else None,
             unowned=self.unowned,
             tag=self.tag,
-            lifecycle_stage=self.lifecycle_stage.value if self.lifecycle_stage else None,
+            lifecycle_stage=self.lifecycle_stage,
             include_deleted=self.state is DeletedState.ALL,
             only_deleted=self.state is DeletedState.DELETED,
         )

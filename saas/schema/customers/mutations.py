@@ -12,10 +12,11 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from saas.customers import models, service
+from saas.customers.models import CustomerKind, LifecycleStage
 from saas.errors import FieldError, InputInvalid, NotFoundError, UserErrorCode
 from saas.schema.common import UserError, provided, run_mutation
 from saas.schema.context import RequestContext
-from saas.schema.customers.types import Contact, Customer, CustomerKind, LifecycleStage
+from saas.schema.customers.types import Contact, Customer
 from saas.schema.relay import decode_id
 
 
@@ -31,9 +32,6 @@ def _referenced_id(value: str | None, type_name: str, field: str) -> uuid.UUID |
 
 def _customer_data(input_obj: Any) -> dict[str, Any]:
     data = provided(input_obj, skip=("id", "version"))
-    for key in ("kind", "lifecycle_stage"):
-        if data.get(key) is not None:
-            data[key] = data[key].value
     if "owner_id" in data:
         data["owner_id"] = _referenced_id(data["owner_id"], "Member", "ownerId")
     return data

@@ -4,42 +4,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import Enum
 from typing import Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from saas.auth.permissions import Role
 from saas.customers import models
+from saas.customers.models import CustomerKind, LifecycleStage
 from saas.schema.common import Node, PageInfo
 from saas.schema.context import RequestContext
 from saas.schema.relay import to_global_id
 from saas.tenancy import models as tenancy_models
 
-
-@strawberry.enum
-class CustomerKind(Enum):
-    COMPANY = "company"
-    PERSON = "person"
-
-
-@strawberry.enum
-class LifecycleStage(Enum):
-    LEAD = "lead"
-    PROSPECT = "prospect"
-    CUSTOMER = "customer"
-    CHURNED = "churned"
-
-
-@strawberry.enum
-class Role(Enum):
-    OWNER = "owner"
-    ADMIN = "admin"
-    MANAGER = "manager"
-    SALES = "sales"
-    SERVICE = "service"
-    VIEWER = "viewer"
+# The domain's enums are the GraphQL enums: each is exposed once, here, under its own name.
+strawberry.enum(CustomerKind, name="CustomerKind")
+strawberry.enum(LifecycleStage, name="LifecycleStage")
+strawberry.enum(Role, name="Role")
 
 
 @strawberry.type(description="A user's membership of the tenant, with its role.")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import Enum
 from typing import cast
 
 import strawberry
@@ -15,6 +14,7 @@ from saas.schema.common import Node, PageInfo
 from saas.schema.context import RequestContext
 from saas.schema.relay import to_global_id
 from saas.webhooks import models
+from saas.webhooks.models import WebhookDeliveryStatus
 
 
 @strawberry.type(description="An endpoint that receives the tenant's events, signed with its secret.")
@@ -33,11 +33,7 @@ class Webhook(Node):
         )
 
 
-@strawberry.enum
-class WebhookDeliveryStatus(Enum):
-    PENDING = "pending"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
+strawberry.enum(WebhookDeliveryStatus, name="WebhookDeliveryStatus")
 
 
 @strawberry.type(description="One POST of a delivery and what the receiver answered.")

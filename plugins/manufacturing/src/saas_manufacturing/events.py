@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from saas.plugin_api import api_object, emit_event
-from saas_manufacturing.models import SHIPMENT_STATUSES
+from saas_manufacturing.models import ShipmentStatus
 
 if TYPE_CHECKING:
     from saas_manufacturing import models
@@ -51,7 +51,7 @@ EVENT_TYPES = [
     ORDER_SHIPPED,
     PORTAL_ACCESS_CREATED,
     PORTAL_ACCESS_REVOKED,
-    *(shipment_event(s) for s in SHIPMENT_STATUSES),
+    *(shipment_event(s) for s in ShipmentStatus),
 ]
 
 

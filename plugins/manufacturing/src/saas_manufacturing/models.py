@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -31,17 +32,49 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.plugin_api import TenantModel, created_at_column, uuid_pk
 
-MOVEMENT_KINDS = ("receipt", "issue", "adjustment", "reservation", "release")
-ORDER_STATUSES = ("placed", "shipped", "cancelled")
-SHIPMENT_STATUSES = ("pending", "dispatched", "in_transit", "delivered", "cancelled")
+
+class MovementKind(StrEnum):
+    """What a stock movement did; stored as the value (`mfg_stock_movements.kind`)."""
+
+    RECEIPT = "receipt"
+    ISSUE = "issue"
+    ADJUSTMENT = "adjustment"
+    RESERVATION = "reservation"
+    RELEASE = "release"
+
+
+class ManualMovementKind(StrEnum):
+    """The movement kinds a person may record by hand (reservations and releases follow orders)."""
+
+    RECEIPT = MovementKind.RECEIPT.value
+    ISSUE = MovementKind.ISSUE.value
+    ADJUSTMENT = MovementKind.ADJUSTMENT.value
+
+
+class OrderStatus(StrEnum):
+    """Where an order stands; stored as the value (`mfg_orders.status`)."""
+
+    PLACED = "placed"
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"
+
+
+class ShipmentStatus(StrEnum):
+    """Where a shipment stands; stored as the value, also in its tracking events."""
+
+    PENDING = "pending"
+    DISPATCHED = "dispatched"
+    IN_TRANSIT = "in_transit"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
 
 
 def _tenant_fk() -> ForeignKeyConstraint:
     return ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE")
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+def _in(column: str, values: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 def _updated_at_column() -> Mapped[datetime]:
@@ -112,7 +145,7 @@ class StockMovement(TenantModel):
         ForeignKeyConstraint(
             ["tenant_id", "shipment_id"], ["mfg_shipments.tenant_id", "mfg_shipments.id"], ondelete="RESTRICT"
         ),
-        CheckConstraint(_in("kind", MOVEMENT_KINDS), name="kind_known"),
+        CheckConstraint(_in("kind", MovementKind), name="kind_known"),
         CheckConstraint("quantity > 0 OR (kind = 'adjustment' AND quantity <> 0)", name="quantity_sign"),
         Index("ix_mfg_stock_movements_tenant_seq", "tenant_id", "seq"),
         Index("ix_mfg_stock_movements_tenant_product", "tenant_id", "product_id", "warehouse_id", "seq"),
@@ -176,7 +209,7 @@ class Order(TenantModel):
             ["mfg_portal_access.tenant_id", "mfg_portal_access.id"],
             ondelete="RESTRICT",
         ),
-        CheckConstraint(_in("status", ORDER_STATUSES), name="status_known"),
+        CheckConstraint(_in("status", OrderStatus), name="status_known"),
         CheckConstraint("total >= 0", name="total_not_negative"),
         Index("ix_mfg_orders_tenant_created", "tenant_id", "created_at", "id"),
         Index("ix_mfg_orders_tenant_customer", "tenant_id", "customer_id", "created_at", "id"),
@@ -229,7 +262,7 @@ class Shipment(TenantModel):
         ForeignKeyConstraint(
             ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"], ondelete="RESTRICT"
         ),
-        CheckConstraint(_in("status", SHIPMENT_STATUSES), name="status_known"),
+        CheckConstraint(_in("status", ShipmentStatus), name="status_known"),
         # One live shipment per order (a cancelled one may be replaced).
         Index(
             "uq_mfg_shipments_tenant_order_live",
@@ -265,7 +298,7 @@ class ShipmentEvent(TenantModel):
         ForeignKeyConstraint(
             ["tenant_id", "shipment_id"], ["mfg_shipments.tenant_id", "mfg_shipments.id"], ondelete="CASCADE"
         ),
-        CheckConstraint(_in("status", SHIPMENT_STATUSES), name="status_known"),
+        CheckConstraint(_in("status", ShipmentStatus), name="status_known"),
         Index("ix_mfg_shipment_events_tenant_shipment", "tenant_id", "shipment_id", "seq"),
     )
 

@@ -232,7 +232,7 @@ class ManufacturingMutations:
             product = _referenced(input.product_id, "Product", "productId")
             warehouse = _referenced(input.warehouse_id, "MfgWarehouse", "warehouseId")
             data = {
-                "kind": input.kind.value,
+                "kind": input.kind,
                 "quantity": input.quantity,
                 "reference": input.reference,
                 "note": input.note,
@@ -348,7 +348,7 @@ class ManufacturingMutations:
 
         async def run() -> dict[str, Any]:
             data = {"description": input.description, "location": input.location}
-            row = await write(info, shipments.update_status, raw_id, input.status.value, data)
+            row = await write(info, shipments.update_status, raw_id, input.status, data)
             return {"shipment": types.Shipment.from_model(row)}
 
         return await run_mutation(run, ShipmentPayload)  # type: ignore[no-any-return]

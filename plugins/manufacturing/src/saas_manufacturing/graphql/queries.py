@@ -56,7 +56,7 @@ class StockMovementFilterInput:
             product_id=decode_id(self.product_id, "Product") if self.product_id else None,
             warehouse_id=decode_id(self.warehouse_id, "MfgWarehouse") if self.warehouse_id else None,
             order_id=decode_id(self.order_id, "MfgOrder") if self.order_id else None,
-            kinds=tuple(k.value for k in self.kinds) if self.kinds is not None else None,
+            kinds=tuple(self.kinds) if self.kinds is not None else None,
         )
 
 
@@ -68,7 +68,7 @@ class OrderFilterInput:
     def to_filter(self) -> orders.OrderFilter:
         return orders.OrderFilter(
             customer_id=decode_id(self.customer_id, "Customer") if self.customer_id else None,
-            statuses=tuple(s.value for s in self.statuses) if self.statuses is not None else None,
+            statuses=tuple(self.statuses) if self.statuses is not None else None,
         )
 
 
@@ -80,7 +80,7 @@ class ShipmentFilterInput:
     def to_filter(self) -> shipments.ShipmentFilter:
         return shipments.ShipmentFilter(
             order_id=decode_id(self.order_id, "MfgOrder") if self.order_id else None,
-            statuses=tuple(s.value for s in self.statuses) if self.statuses is not None else None,
+            statuses=tuple(self.statuses) if self.statuses is not None else None,
         )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum
 from typing import Any
 
 import strawberry
@@ -15,6 +14,7 @@ from saas.plugin_api import Node, RequestContext, to_global_id
 from saas.plugin_api import ProductType as Product
 from saas_manufacturing import models
 from saas_manufacturing.graphql import loaders
+from saas_manufacturing.models import ManualMovementKind, MovementKind, OrderStatus, ShipmentStatus
 from saas_manufacturing.service.inventory import Level
 
 
@@ -26,36 +26,11 @@ def ref(type_name: str, raw_id: uuid.UUID | str) -> strawberry.ID:
     return strawberry.ID(to_global_id(type_name, raw_id))
 
 
-@strawberry.enum(name="MfgMovementKind")
-class MovementKind(Enum):
-    RECEIPT = "receipt"
-    ISSUE = "issue"
-    ADJUSTMENT = "adjustment"
-    RESERVATION = "reservation"
-    RELEASE = "release"
-
-
-@strawberry.enum(name="MfgManualMovementKind", description="What a person may record by hand.")
-class ManualMovementKind(Enum):
-    RECEIPT = "receipt"
-    ISSUE = "issue"
-    ADJUSTMENT = "adjustment"
-
-
-@strawberry.enum(name="MfgOrderStatus")
-class OrderStatus(Enum):
-    PLACED = "placed"
-    SHIPPED = "shipped"
-    CANCELLED = "cancelled"
-
-
-@strawberry.enum(name="MfgShipmentStatus")
-class ShipmentStatus(Enum):
-    PENDING = "pending"
-    DISPATCHED = "dispatched"
-    IN_TRANSIT = "in_transit"
-    DELIVERED = "delivered"
-    CANCELLED = "cancelled"
+# The plugin's domain enums are its GraphQL enums, exposed once, here, under `Mfg…` names.
+strawberry.enum(MovementKind, name="MfgMovementKind")
+strawberry.enum(ManualMovementKind, name="MfgManualMovementKind", description="What a person may record by hand.")
+strawberry.enum(OrderStatus, name="MfgOrderStatus")
+strawberry.enum(ShipmentStatus, name="MfgShipmentStatus")
 
 
 async def _product(info: Info[RequestContext, None], product_id: uuid.UUID) -> Product:

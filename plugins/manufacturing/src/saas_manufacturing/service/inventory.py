@@ -28,7 +28,7 @@ from saas.plugin_api import (
 from saas_manufacturing import events
 from saas_manufacturing.errors import MfgErrorCode, invalid
 from saas_manufacturing.events import STOCK_LOW
-from saas_manufacturing.models import StockLevel, StockMovement, Warehouse
+from saas_manufacturing.models import ManualMovementKind, StockLevel, StockMovement, Warehouse
 from saas_manufacturing.permissions import INVENTORY_READ, INVENTORY_WRITE
 from saas_manufacturing.service.common import INVENTORY_TOPIC, Actor, Page, announce, keyset_page
 from saas_manufacturing.service.warehouses import get_warehouse
@@ -36,7 +36,6 @@ from saas_manufacturing.service.warehouses import get_warehouse
 MAX_QUANTITY = 1_000_000_000
 # On hand (and so reserved and available) never exceeds GraphQL's Int: what is stored can be read back.
 MAX_STOCK = 2**31 - 1
-MANUAL_KINDS = ("receipt", "issue", "adjustment")
 LOW_STOCK_ROLES = (Role.OWNER, Role.ADMIN, Role.MANAGER)
 
 
@@ -217,8 +216,8 @@ def _check_movement(data: dict[str, Any]) -> dict[str, Any]:
     check.text("note", max_length=2_000)
     clean = check.done()
     kind, quantity = data["kind"], data["quantity"]
-    if kind not in MANUAL_KINDS:
-        raise invalid(["input", "kind"], UserErrorCode.INVALID, f"kind must be one of {', '.join(MANUAL_KINDS)}")
+    if kind not in tuple(ManualMovementKind):
+        raise invalid(["input", "kind"], UserErrorCode.INVALID, f"kind must be one of {', '.join(ManualMovementKind)}")
     if kind == "adjustment" and quantity == 0:
         raise invalid(["input", "quantity"], UserErrorCode.INVALID, "An adjustment must not be zero")
     if kind != "adjustment" and quantity <= 0:
