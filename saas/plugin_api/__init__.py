@@ -46,6 +46,7 @@ from saas.realtime import listen, publish
 from saas.schema.catalog.types import Product as ProductType
 from saas.schema.common import Node, PageInfo, UserError, provided, run_mutation
 from saas.schema.context import RequestContext
+from saas.schema.loaders import request_loader
 from saas.schema.relay import decode_cursor, decode_id, encode_cursor, page_size, to_global_id
 from saas.tenancy.session import on_commit
 from saas.validation import Checker
@@ -116,6 +117,7 @@ __all__ = [
     "publish",
     "record_change",
     "register_event_types",
+    "request_loader",
     "require",
     "run_mutation",
     "snapshot",

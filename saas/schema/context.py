@@ -29,7 +29,7 @@ class RequestContext:
     runtime: Runtime
     principal: Principal | None
     request_id: str
-    loaders: dict[str, Any] = field(default_factory=dict)
+    loaders: dict[str, Any] = field(default_factory=dict)  # by name: see saas/schema/loaders.py
     _session: Session | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 

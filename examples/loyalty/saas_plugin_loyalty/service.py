@@ -37,15 +37,19 @@ POINTS_ADJUSTED = "loyalty.points_adjusted"
 DEFAULT_TIERS = (("Bronze", 0), ("Silver", 1_000), ("Gold", 5_000))
 
 
-def balances(session: Session, customer_ids: Sequence[uuid.UUID]) -> list[int]:
-    """The balance of each customer, in the order given (one statement for all)."""
+def balances(session: Session, customer_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """The balance of each customer that has entries, by customer id (one statement for all)."""
     rows = session.execute(
         select(LoyaltyEntry.customer_id, func.sum(LoyaltyEntry.points))
         .where(LoyaltyEntry.customer_id.in_(customer_ids))
         .group_by(LoyaltyEntry.customer_id)
     )
-    totals = {customer_id: int(total) for customer_id, total in rows}
-    return [totals.get(customer_id, 0) for customer_id in customer_ids]
+    return {customer_id: int(total) for customer_id, total in rows}
+
+
+def balance_of(session: Session, customer_id: uuid.UUID) -> int:
+    """One customer's balance: 0 before any points were earned."""
+    return balances(session, [customer_id]).get(customer_id, 0)
 
 
 def entries(session: Session, customer_id: uuid.UUID, limit: int) -> list[LoyaltyEntry]:
@@ -86,7 +90,7 @@ def adjust_points(
         check.fail("expires_at", UserErrorCode.INVALID, "only awarded points expire")
     clean = check.done()
     _lock_customer(session, customer_id)
-    balance = balances(session, [customer_id])[0]
+    balance = balance_of(session, customer_id)
     if balance + points < 0:
         raise InputInvalid([FieldError(["input", "points"], UserErrorCode.INVALID, f"only {balance} points left")])
     entry = LoyaltyEntry(customer_id=customer_id, points=points, reason=clean["reason"], expires_at=expires_at)
@@ -154,7 +158,7 @@ def expire_due_points(session: Session, now: datetime) -> int:
     ).all()
     for entry in due:
         _lock_customer(session, entry.customer_id)
-        lapsed = min(entry.points, balances(session, [entry.customer_id])[0] - _valid_after(session, entry))
+        lapsed = min(entry.points, balance_of(session, entry.customer_id) - _valid_after(session, entry))
         if lapsed > 0:
             session.add(LoyaltyEntry(customer_id=entry.customer_id, points=-lapsed, reason="Expired"))
         entry.expired = True

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -14,24 +13,18 @@ from strawberry.dataloader import DataLoader
 from saas.customers import models
 from saas.customers.rules import SqlCondition, customer_visibility
 from saas.schema.context import RequestContext
+from saas.schema.loaders import request_loader
 from saas.tenancy.models import Membership
 
-
-def _loader(context: RequestContext, name: str, batch: Callable[[Session, Sequence[Any]], list[Any]]) -> DataLoader:
-    loader = context.loaders.get(name)
-    if loader is None:
-
-        async def load(keys: list[Any]) -> list[Any]:
-            return await context.read(batch, keys)
-
-        loader = context.loaders[name] = DataLoader(load_fn=load)
-    return loader
+if TYPE_CHECKING:
+    from saas.schema.customers.types import Contact, Customer, Member
 
 
-def contacts_loader(context: RequestContext) -> DataLoader:
+def contacts_loader(context: RequestContext) -> DataLoader[uuid.UUID, list[Contact]]:
+    """The contacts of each customer, the primary one first."""
     from saas.schema.customers.types import Contact
 
-    def batch(session: Session, customer_ids: Sequence[uuid.UUID]) -> list[list[Contact]]:
+    def batch(session: Session, customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Contact]]:
         rows = session.scalars(
             select(models.Contact)
             .where(models.Contact.customer_id.in_(customer_ids), models.Contact.deleted_at.is_(None))
@@ -40,45 +33,44 @@ def contacts_loader(context: RequestContext) -> DataLoader:
         by_customer: dict[uuid.UUID, list[Contact]] = defaultdict(list)
         for row in rows:
             by_customer[row.customer_id].append(Contact.from_model(row))
-        return [by_customer.get(key, []) for key in customer_ids]
+        return by_customer
 
-    return _loader(context, "contacts", batch)
+    return request_loader(context, "contacts", batch, missing=list)
 
 
-def member_loader(context: RequestContext) -> DataLoader:
+def member_loader(context: RequestContext) -> DataLoader[uuid.UUID, Member | None]:
     from saas.schema.customers.types import Member
 
-    def batch(session: Session, ids: Sequence[uuid.UUID]) -> list[Member | None]:
-        rows = {row.id: row for row in session.scalars(select(Membership).where(Membership.id.in_(ids)))}
-        return [Member.from_model(rows[key]) if key in rows else None for key in ids]
+    def batch(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Member]:
+        return {
+            row.id: Member.from_model(row) for row in session.scalars(select(Membership).where(Membership.id.in_(ids)))
+        }
 
-    return _loader(context, "members", batch)
+    return request_loader(context, "members", batch)
 
 
-def customer_loader(context: RequestContext) -> DataLoader:
+def customer_loader(context: RequestContext) -> DataLoader[uuid.UUID, Customer | None]:
+    """Customers by id, those the caller may see."""
     from saas.schema.customers.types import Customer
 
-    def batch(session: Session, ids: Sequence[uuid.UUID]) -> list[Customer | None]:
+    def batch(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Customer]:
         condition = SqlCondition()
         customer_visibility(context.require_principal(), "customers", condition)
-        rows = {
-            row.id: row
-            for row in session.scalars(
-                select(models.Customer)
-                .where(models.Customer.id.in_(ids), models.Customer.deleted_at.is_(None), text(condition.sql))
-                .params(**condition.params)
-            )
-        }
-        return [Customer.from_model(rows[key]) if key in rows else None for key in ids]
+        rows = session.scalars(
+            select(models.Customer)
+            .where(models.Customer.id.in_(ids), models.Customer.deleted_at.is_(None), text(condition.sql))
+            .params(**condition.params)
+        )
+        return {row.id: Customer.from_model(row) for row in rows}
 
-    return _loader(context, "customers", batch)
+    return request_loader(context, "customers", batch)
 
 
-def contact_by_id_loader(context: RequestContext) -> DataLoader:
+def contact_by_id_loader(context: RequestContext) -> DataLoader[uuid.UUID, Contact | None]:
     """Contacts by id, visible when their customer is."""
     from saas.schema.customers.types import Contact
 
-    def batch(session: Session, ids: Sequence[uuid.UUID]) -> list[Contact | None]:
+    def batch(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Contact]:
         condition = SqlCondition()
         customer_visibility(context.require_principal(), "customers", condition)
         visible = (
@@ -86,16 +78,13 @@ def contact_by_id_loader(context: RequestContext) -> DataLoader:
             .where(models.Customer.deleted_at.is_(None), text(condition.sql))
             .params(**condition.params)
         )
-        rows = {
-            row.id: row
-            for row in session.scalars(
-                select(models.Contact).where(
-                    models.Contact.id.in_(ids),
-                    models.Contact.deleted_at.is_(None),
-                    models.Contact.customer_id.in_(visible.scalar_subquery()),
-                )
+        rows = session.scalars(
+            select(models.Contact).where(
+                models.Contact.id.in_(ids),
+                models.Contact.deleted_at.is_(None),
+                models.Contact.customer_id.in_(visible.scalar_subquery()),
             )
-        }
-        return [Contact.from_model(rows[key]) if key in rows else None for key in ids]
+        )
+        return {row.id: Contact.from_model(row) for row in rows}
 
-    return _loader(context, "contacts_by_id", batch)
+    return request_loader(context, "contacts_by_id", batch)

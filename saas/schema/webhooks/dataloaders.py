@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 
 from saas.schema.context import RequestContext
+from saas.schema.loaders import request_loader
 from saas.schema.webhooks.types import WebhookAttempt
 from saas.webhooks.service import attempts_of
 
 
 def attempts_loader(context: RequestContext) -> DataLoader[uuid.UUID, list[WebhookAttempt]]:
-    loader = context.loaders.get("webhook_attempts")
-    if loader is None:
+    """Every attempt of each delivery, first to last."""
 
-        def batch(session: Session, ids: Sequence[uuid.UUID]) -> list[list[WebhookAttempt]]:
-            found = attempts_of(session, ids)
-            return [[WebhookAttempt.from_model(row) for row in found.get(key, [])] for key in ids]
+    def batch(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[WebhookAttempt]]:
+        found = attempts_of(session, ids)
+        return {key: [WebhookAttempt.from_model(row) for row in rows] for key, rows in found.items()}
 
-        async def load(keys: list[uuid.UUID]) -> list[list[WebhookAttempt]]:
-            return await context.read(batch, keys)
-
-        loader = context.loaders["webhook_attempts"] = DataLoader(load_fn=load)
-    return loader  # type: ignore[no-any-return]
+    return request_loader(context, "webhook_attempts", batch, missing=list)

@@ -75,7 +75,7 @@ class WebhookDelivery(Node):
     async def attempts(self, info: Info[RequestContext, None]) -> list[WebhookAttempt]:
         from saas.schema.webhooks.dataloaders import attempts_loader
 
-        return await attempts_loader(info.context).load(self.raw_id)  # type: ignore[no-any-return]
+        return await attempts_loader(info.context).load(self.raw_id)
 
     @classmethod
     def from_model(cls, row: models.WebhookDelivery) -> WebhookDelivery:
