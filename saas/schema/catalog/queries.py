@@ -6,10 +6,10 @@ import strawberry
 from strawberry.types import Info
 
 from saas.catalog import service
-from saas.schema.catalog.types import Product, ProductConnection, ProductEdge, ProductFilterInput
-from saas.schema.common import PageInfo
+from saas.schema.catalog.types import Product, ProductConnection, ProductFilterInput
+from saas.schema.connections import connection
 from saas.schema.context import RequestContext
-from saas.schema.relay import decode_cursor, decode_id, encode_cursor, page_size
+from saas.schema.relay import decode_cursor, decode_id, page_size
 
 CURSOR_TYPES = ("text", "uuid")
 
@@ -32,12 +32,7 @@ class CatalogQueries:
         page = await context.read(
             service.list_products, principal, flt, limit, tuple(position) if position is not None else None
         )
-        edges = [ProductEdge(node=Product.from_model(r), cursor=encode_cursor([r.name, r.id])) for r in page.rows]
-        return ProductConnection(
-            edges=edges,
-            page_info=PageInfo.of(edges, has_next_page=page.has_next_page, has_previous_page=after is not None),
-            total_count=page.total_count,
-        )
+        return connection(page, Product.from_model, lambda r: [r.name, r.id], has_previous_page=after is not None)
 
     @strawberry.field(description="One product; NOT_FOUND if it does not exist in the tenant.")
     async def product(self, info: Info[RequestContext, None], id: strawberry.ID) -> Product:

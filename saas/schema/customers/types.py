@@ -12,7 +12,8 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from saas.customers import models
-from saas.schema.common import Node, PageInfo
+from saas.schema.common import Node
+from saas.schema.connections import CountedConnection
 from saas.schema.context import RequestContext
 from saas.schema.relay import to_global_id
 from saas.tenancy import models as tenancy_models
@@ -156,14 +157,4 @@ class Customer(Node):
         )
 
 
-@strawberry.type
-class CustomerEdge:
-    node: Customer
-    cursor: str
-
-
-@strawberry.type
-class CustomerConnection:
-    edges: list[CustomerEdge]
-    page_info: PageInfo
-    total_count: int
+CustomerConnection = CountedConnection[Customer]

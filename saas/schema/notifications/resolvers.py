@@ -15,10 +15,11 @@ from saas.auth.principal import Principal
 from saas.errors import ForbiddenError
 from saas.notifications import service
 from saas.realtime import listen
-from saas.schema.common import PageInfo, UserError, run_mutation
+from saas.schema.common import UserError, run_mutation
+from saas.schema.connections import connection
 from saas.schema.context import RequestContext
-from saas.schema.notifications.types import Notification, NotificationConnection, NotificationEdge
-from saas.schema.relay import decode_cursor, decode_id, encode_cursor, page_size
+from saas.schema.notifications.types import Notification, NotificationConnection
+from saas.schema.relay import decode_cursor, decode_id, page_size
 
 
 def recipient(principal: Principal) -> uuid.UUID:
@@ -39,16 +40,14 @@ def _after(after: str | None) -> tuple[datetime, uuid.UUID] | None:
 def _page(
     session: Session, member_id: uuid.UUID, limit: int, after: tuple[datetime, uuid.UUID] | None, unread_only: bool
 ) -> NotificationConnection:
-    page = service.notification_page(session, member_id, limit, after, unread_only)
-    edges = [
-        NotificationEdge(node=Notification.from_model(row), cursor=encode_cursor([row.created_at, row.id]))
-        for row in page.rows
-    ]
-    return NotificationConnection(
-        edges=edges,
-        page_info=PageInfo.of(edges, has_next_page=page.has_next, has_previous_page=after is not None),
-        total_count=page.total,
-        unread_count=page.unread,
+    page, unread = service.notification_page(session, member_id, limit, after, unread_only)
+    return connection(
+        page,
+        Notification.from_model,
+        lambda row: [row.created_at, row.id],
+        has_previous_page=after is not None,
+        kind=NotificationConnection,
+        unread_count=unread,
     )
 
 

@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 from strawberry.types import Info
 
 from saas.auth.principal import Principal
-from saas.schema.common import PageInfo
+from saas.schema.connections import connection
 from saas.schema.context import RequestContext
-from saas.schema.relay import decode_cursor, decode_id, encode_cursor, page_size
+from saas.schema.relay import decode_cursor, decode_id, page_size
 from saas.schema.scalars import parse_datetime
-from saas.schema.webhooks.types import Webhook, WebhookDelivery, WebhookDeliveryConnection, WebhookDeliveryEdge
+from saas.schema.webhooks.types import Webhook, WebhookDelivery, WebhookDeliveryConnection
 from saas.webhooks import service
 
 CURSOR_TYPES = ("timestamptz", "uuid", "uuid")
@@ -32,15 +32,11 @@ def _deliveries(
     after: tuple[datetime, uuid.UUID, uuid.UUID] | None,
 ) -> WebhookDeliveryConnection:
     page = service.delivery_page(session, principal, webhook_id, limit, after)
-    edges = [
-        WebhookDeliveryEdge(
-            node=WebhookDelivery.from_model(row), cursor=encode_cursor([row.occurred_at, row.event_id, row.id])
-        )
-        for row in page.rows
-    ]
-    return WebhookDeliveryConnection(
-        edges=edges,
-        page_info=PageInfo.of(edges, has_next_page=page.has_next, has_previous_page=after is not None),
+    return connection(
+        page,
+        WebhookDelivery.from_model,
+        lambda row: [row.occurred_at, row.event_id, row.id],
+        has_previous_page=after is not None,
     )
 
 
