@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -162,7 +163,7 @@ class ProductFilter:
 
 
 def list_products(
-    session: Session, principal: Principal, flt: ProductFilter, limit: int, after: tuple[str, str] | None
+    session: Session, principal: Principal, flt: ProductFilter, limit: int, after: Sequence[Any] | None
 ) -> Page[Product]:
     """A keyset page ordered by (name, id); two statements whatever the page size."""
     require(principal.permissions, PRODUCTS_READ)
@@ -173,5 +174,4 @@ def list_products(
         pattern = f"%{escape_like(flt.search.strip())}%"
         conditions.append(or_(Product.name.ilike(pattern, escape="\\"), Product.sku.ilike(pattern, escape="\\")))
     query = select(Product).where(and_(True, *conditions))
-    position = (after[0], uuid.UUID(after[1])) if after is not None else None
-    return keyset_page(session, query, (Product.name, Product.id), limit, position)
+    return keyset_page(session, query, (Product.name, Product.id), limit, after)

@@ -77,7 +77,7 @@ def notification_page(
     session: Session,
     recipient_id: uuid.UUID,
     limit: int,
-    after: tuple[datetime, uuid.UUID] | None,
+    after: Sequence[Any] | None,
     unread_only: bool,
 ) -> tuple[Page[Notification], int]:
     """The recipient's notifications, newest first (keyset on created_at, id), and how many are unread.

@@ -8,7 +8,9 @@ argument's GraphQL name followed by the generic's name (`MfgWarehouse` gives `Mf
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -42,16 +44,27 @@ class CountedConnection(Connection[T]):
     total_count: int
 
 
+_AS_PYTHON: dict[str, Callable[[Any], Any]] = {"uuid": uuid.UUID, "timestamptz": datetime.fromisoformat}
+
+
 def page_arguments(
     first: int | None, after: str | None, sql_types: tuple[str, ...], maximum: int
 ) -> tuple[int, list[Any] | None]:
     """`first` and `after` checked: the page size and the sort key inside the cursor (None without one).
 
     A negative `first`, one above `maximum` or a cursor that does not hold values of `sql_types`
-    is BAD_USER_INPUT, raised before anything is read.
+    is BAD_USER_INPUT, raised before anything is read. The key's values come back as Python
+    values to compare columns with: `uuid` as UUID, `timestamptz` as an aware datetime.
     """
     limit = page_size(first, maximum)
-    return limit, decode_cursor(after, sql_types) if after is not None else None
+    if after is None:
+        return limit, None
+    values = decode_cursor(after, sql_types)
+    return limit, [_AS_PYTHON.get(t, _same)(v) for v, t in zip(values, sql_types, strict=True)]
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def edges_of(rows: list[R], node: Callable[[R], T], sort_key: Callable[[R], list[Any]]) -> list[Edge[T]]:

@@ -183,7 +183,7 @@ def delivery_page(
     principal: Principal,
     webhook_id: uuid.UUID | None,
     limit: int,
-    after: tuple[datetime, uuid.UUID, uuid.UUID] | None,
+    after: Sequence[Any] | None,
 ) -> Page[WebhookDelivery]:
     """Deliveries of the newest events first (keyset on occurred_at, event id, id), of one webhook or of all."""
     require(principal.permissions, WEBHOOKS_MANAGE)

@@ -7,6 +7,8 @@ generic is named after its node's GraphQL name, so the schema reads as it did wi
 from __future__ import annotations
 
 import ast
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,6 @@ from saas.plugin_api import (
     CountedConnection,
     Page,
     connection,
-    decode_cursor,
     encode_cursor,
     page_arguments,
 )
@@ -116,7 +117,9 @@ def test_connection_pages_by_cursor_with_has_next_page() -> None:
 def test_page_arguments_check_first_and_the_cursor() -> None:
     assert page_arguments(None, None, ("text",), maximum=3) == (20, None)
     assert page_arguments(2, encode_cursor(["b"]), ("text",), maximum=3) == (2, ["b"])
-    assert decode_cursor(encode_cursor(["b"]), ("text",)) == ["b"]
+    raw_id, at = uuid.uuid4(), datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
+    typed = page_arguments(1, encode_cursor([at, raw_id, 7]), ("timestamptz", "uuid", "bigint"), maximum=3)
+    assert typed == (1, [at, raw_id, 7])
     for first, after in ((-1, None), (4, None), (1, "not a cursor"), (1, encode_cursor([1, 2]))):
         with pytest.raises(BadUserInputError):
             page_arguments(first, after, ("text",), maximum=3)

@@ -29,10 +29,10 @@ from saas.schema.accounts.types import (
     Tenant,
 )
 from saas.schema.common import UserError, provided, run_mutation
-from saas.schema.connections import connection
+from saas.schema.connections import connection, page_arguments
 from saas.schema.context import RequestContext
 from saas.schema.customers.types import Member, Role
-from saas.schema.relay import decode_cursor, decode_id, from_global_id, page_size
+from saas.schema.relay import decode_id, from_global_id
 from saas.tenancy import invitations
 from saas.tenancy import service as tenancy
 from saas.tenancy.models import ApiKey as ApiKeyRow
@@ -186,14 +186,13 @@ def _api_keys(session: Session, principal: Principal) -> list[ApiKey]:
 
 
 def _audit_page(
-    session: Session, principal: Principal, limit: int, after: int | None, entity: tuple[str, uuid.UUID] | None
+    session: Session, principal: Principal, limit: int, after: list[Any] | None, entity: tuple[str, uuid.UUID] | None
 ) -> AuditEntryConnection:
     require(principal.permissions, AUDIT_READ)
     query = select(AuditRow)
     if entity is not None:
         query = query.where(AuditRow.entity_type == entity[0], AuditRow.entity_id == str(entity[1]))
-    position = [after] if after is not None else None
-    page = keyset_page(session, query, (AuditRow.id,), limit, position, descending=True, count=False)
+    page = keyset_page(session, query, (AuditRow.id,), limit, after, descending=True, count=False)
     return connection(page, AuditEntry.from_model, lambda r: [r.id], has_previous_page=after is not None)
 
 
@@ -227,10 +226,9 @@ class AccountQueries:
         entity_id: strawberry.ID | None = None,
     ) -> AuditEntryConnection:
         context = info.context
-        limit = page_size(first, context.runtime.settings.max_page_size)
-        after_id = int(decode_cursor(after, ("bigint",))[0]) if after else None
+        limit, position = page_arguments(first, after, ("bigint",), context.runtime.settings.max_page_size)
         entity = from_global_id(entity_id) if entity_id else None
-        return await context.read(_audit_page, context.require_principal(), limit, after_id, entity)
+        return await context.read(_audit_page, context.require_principal(), limit, position, entity)
 
 
 @strawberry.type

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncGenerator
-from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -16,10 +15,12 @@ from saas.errors import ForbiddenError
 from saas.notifications import service
 from saas.realtime import listen
 from saas.schema.common import UserError, run_mutation
-from saas.schema.connections import connection
+from saas.schema.connections import connection, page_arguments
 from saas.schema.context import RequestContext
 from saas.schema.notifications.types import Notification, NotificationConnection
-from saas.schema.relay import decode_cursor, decode_id, page_size
+from saas.schema.relay import decode_id
+
+NEWEST_FIRST = ("timestamptz", "uuid")
 
 
 def recipient(principal: Principal) -> uuid.UUID:
@@ -29,16 +30,8 @@ def recipient(principal: Principal) -> uuid.UUID:
     return principal.membership_id
 
 
-def _after(after: str | None) -> tuple[datetime, uuid.UUID] | None:
-    """The (created_at, id) key inside a cursor."""
-    if after is None:
-        return None
-    created_at, raw_id = decode_cursor(after, ("timestamptz", "uuid"))
-    return datetime.fromisoformat(created_at), uuid.UUID(raw_id)
-
-
 def _page(
-    session: Session, member_id: uuid.UUID, limit: int, after: tuple[datetime, uuid.UUID] | None, unread_only: bool
+    session: Session, member_id: uuid.UUID, limit: int, after: list[Any] | None, unread_only: bool
 ) -> NotificationConnection:
     page, unread = service.notification_page(session, member_id, limit, after, unread_only)
     return connection(
@@ -74,8 +67,8 @@ class NotificationQueries:
     ) -> NotificationConnection:
         context = info.context
         member_id = recipient(context.require_principal())
-        limit = page_size(first, context.runtime.settings.max_page_size)
-        return await context.read(_page, member_id, limit, _after(after), unread_only)
+        limit, position = page_arguments(first, after, NEWEST_FIRST, context.runtime.settings.max_page_size)
+        return await context.read(_page, member_id, limit, position, unread_only)
 
 
 @strawberry.type

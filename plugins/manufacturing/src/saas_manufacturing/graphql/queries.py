@@ -7,7 +7,7 @@ from strawberry.types import Info
 
 from saas.plugin_api import CountedConnection, RequestContext, connection, decode_id
 from saas_manufacturing.graphql import types
-from saas_manufacturing.graphql.runner import after_values, limit, read
+from saas_manufacturing.graphql.runner import page_args, read
 from saas_manufacturing.service import inventory, orders, portal, shipments, visibility, warehouses
 
 BY_CODE = ("text", "uuid")
@@ -94,7 +94,7 @@ class ManufacturingQueries:
         filter: WarehouseFilterInput | None = None,
     ) -> CountedConnection[types.Warehouse]:
         active = filter.active if filter else None
-        page = await read(info, warehouses.list_warehouses, active, limit(info, first), after_values(after, BY_CODE))
+        page = await read(info, warehouses.list_warehouses, active, *page_args(info, first, after, BY_CODE))
         return connection(
             page, types.Warehouse.from_model, lambda row: [row.code, row.id], has_previous_page=after is not None
         )
@@ -113,7 +113,7 @@ class ManufacturingQueries:
         filter: StockLevelFilterInput | None = None,
     ) -> CountedConnection[types.StockLevel]:
         flt = filter.to_filter() if filter else inventory.LevelFilter()
-        page = await read(info, inventory.list_levels, flt, limit(info, first), after_values(after, BY_LEVEL))
+        page = await read(info, inventory.list_levels, flt, *page_args(info, first, after, BY_LEVEL))
         return connection(
             page,
             types.StockLevel.from_level,
@@ -130,7 +130,7 @@ class ManufacturingQueries:
         filter: StockMovementFilterInput | None = None,
     ) -> CountedConnection[types.StockMovement]:
         flt = filter.to_filter() if filter else inventory.MovementFilter()
-        page = await read(info, inventory.list_movements, flt, limit(info, first), after_values(after, BY_ID))
+        page = await read(info, inventory.list_movements, flt, *page_args(info, first, after, BY_ID))
         return connection(
             page, types.StockMovement.from_model, lambda row: [row.id], has_previous_page=after is not None
         )
@@ -144,7 +144,7 @@ class ManufacturingQueries:
         filter: OrderFilterInput | None = None,
     ) -> CountedConnection[types.Order]:
         flt = filter.to_filter() if filter else orders.OrderFilter()
-        page = await read(info, orders.list_orders, flt, limit(info, first), after_values(after, NEWEST_FIRST))
+        page = await read(info, orders.list_orders, flt, *page_args(info, first, after, NEWEST_FIRST))
         return connection(
             page, types.Order.from_model, lambda row: [row.created_at, row.id], has_previous_page=after is not None
         )
@@ -163,7 +163,7 @@ class ManufacturingQueries:
         filter: ShipmentFilterInput | None = None,
     ) -> CountedConnection[types.Shipment]:
         flt = filter.to_filter() if filter else shipments.ShipmentFilter()
-        page = await read(info, shipments.list_shipments, flt, limit(info, first), after_values(after, NEWEST_FIRST))
+        page = await read(info, shipments.list_shipments, flt, *page_args(info, first, after, NEWEST_FIRST))
         return connection(
             page, types.Shipment.from_model, lambda row: [row.created_at, row.id], has_previous_page=after is not None
         )
@@ -182,8 +182,8 @@ class ManufacturingQueries:
         customer_id: strawberry.ID | None = None,
     ) -> CountedConnection[types.PortalAccess]:
         customer = decode_id(customer_id, "Customer") if customer_id else None
-        values = after_values(after, NEWEST_FIRST)
-        page = await read(info, portal.list_portal_accesses, customer, limit(info, first), values)
+        size, values = page_args(info, first, after, NEWEST_FIRST)
+        page = await read(info, portal.list_portal_accesses, customer, size, values)
         return connection(
             page,
             types.PortalAccess.from_model,
