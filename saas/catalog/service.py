@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -19,6 +20,7 @@ from saas.auth.permissions import PRODUCTS_READ, PRODUCTS_WRITE, require
 from saas.auth.principal import Principal
 from saas.catalog.models import Product
 from saas.customers.rules import escape_like
+from saas.db.paging import Page, keyset_page
 from saas.errors import ConflictError, FieldError, InputInvalid, NotFoundError, UserErrorCode
 from saas.events.outbox import emit_event
 from saas.events.payloads import api_object
@@ -160,16 +162,9 @@ class ProductFilter:
     active: bool | None = None
 
 
-@dataclass(frozen=True)
-class ProductPage:
-    rows: list[Product]
-    has_next_page: bool
-    total_count: int
-
-
 def list_products(
-    session: Session, principal: Principal, flt: ProductFilter, limit: int, after: tuple[str, str] | None
-) -> ProductPage:
+    session: Session, principal: Principal, flt: ProductFilter, limit: int, after: Sequence[Any] | None
+) -> Page[Product]:
     """A keyset page ordered by (name, id); two statements whatever the page size."""
     require(principal.permissions, PRODUCTS_READ)
     conditions: list[ColumnElement[bool]] = []
@@ -178,10 +173,5 @@ def list_products(
     if flt.search and flt.search.strip():
         pattern = f"%{escape_like(flt.search.strip())}%"
         conditions.append(or_(Product.name.ilike(pattern, escape="\\"), Product.sku.ilike(pattern, escape="\\")))
-    where = and_(True, *conditions)
-    query = select(Product).where(where)
-    if after is not None:
-        query = query.where(tuple_(Product.name, Product.id) > tuple_(after[0], uuid.UUID(after[1])))
-    rows = list(session.scalars(query.order_by(Product.name, Product.id).limit(limit + 1)))
-    total = session.scalar(select(func.count()).select_from(Product).where(where)) or 0
-    return ProductPage(rows=rows[:limit], has_next_page=len(rows) > limit, total_count=total)
+    query = select(Product).where(and_(True, *conditions))
+    return keyset_page(session, query, (Product.name, Product.id), limit, after)

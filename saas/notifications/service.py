@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from saas.audit.log import json_safe
 from saas.auth.permissions import Role
+from saas.db.paging import Page, keyset_page
 from saas.errors import NotFoundError
 from saas.notifications.models import Notification
 from saas.tenancy.models import Membership
@@ -73,33 +73,26 @@ def notify_roles(
     return [notify(session, member_id, kind, title, body, data) for member_id in members]
 
 
-@dataclass(frozen=True)
-class NotificationPage:
-    rows: list[Notification]
-    has_next: bool
-    total: int
-    unread: int
-
-
 def notification_page(
     session: Session,
     recipient_id: uuid.UUID,
     limit: int,
-    after: tuple[datetime, uuid.UUID] | None,
+    after: Sequence[Any] | None,
     unread_only: bool,
-) -> NotificationPage:
-    """The recipient's notifications, newest first (keyset on created_at, id)."""
+) -> tuple[Page[Notification], int]:
+    """The recipient's notifications, newest first (keyset on created_at, id), and how many are unread.
+
+    The page's `total_count` counts what the list shows: all of them, or the unread ones with `unread_only`.
+    """
     mine = Notification.recipient_id == recipient_id
     query = select(Notification).where(mine)
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
     counts = select(func.count(), func.count().filter(Notification.read_at.is_(None))).where(mine)
     total, unread = session.execute(counts).one()
-    if after is not None:
-        query = query.where(tuple_(Notification.created_at, Notification.id) < tuple_(*after))
-    query = query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit + 1)
-    rows = list(session.scalars(query))
-    return NotificationPage(rows[:limit], len(rows) > limit, unread if unread_only else total, unread)
+    key = (Notification.created_at, Notification.id)
+    page = keyset_page(session, query, key, limit, after, descending=True, count=False)
+    return Page(page.rows, page.has_next_page, unread if unread_only else total), unread
 
 
 def mark_read(session: Session, recipient_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Notification]:

@@ -16,6 +16,7 @@ from saas.catalog.models import Product
 from saas.customers.rules import SqlCondition, customer_visibility, customer_visible_to
 from saas.customers.service import get_contact, get_customer
 from saas.db.base import Base, TenantOwned, created_at_column, uuid_pk
+from saas.db.paging import Page, keyset_page
 from saas.errors import (
     AppError,
     BadUserInputError,
@@ -45,6 +46,7 @@ from saas.plugins.version import PLUGIN_API_VERSION
 from saas.realtime import listen, publish
 from saas.schema.catalog.types import Product as ProductType
 from saas.schema.common import Node, PageInfo, UserError, provided, run_mutation
+from saas.schema.connections import Connection, CountedConnection, Edge, connection, page_arguments
 from saas.schema.context import RequestContext
 from saas.schema.loaders import request_loader
 from saas.schema.relay import decode_cursor, decode_id, encode_cursor, page_size, to_global_id
@@ -70,7 +72,10 @@ __all__ = [
     "BadUserInputError",
     "Checker",
     "ConflictError",
+    "Connection",
+    "CountedConnection",
     "DomainEvent",
+    "Edge",
     "FieldError",
     "ForbiddenError",
     "GraphQLContribution",
@@ -78,6 +83,7 @@ __all__ = [
     "JobContext",
     "Node",
     "NotFoundError",
+    "Page",
     "PageInfo",
     "PeriodicJob",
     "PermissionSpec",
@@ -94,6 +100,7 @@ __all__ = [
     "UserError",
     "UserErrorCode",
     "api_object",
+    "connection",
     "created_at_column",
     "customer_visibility",
     "customer_visible_to",
@@ -106,11 +113,13 @@ __all__ = [
     "get_customer",
     "hookimpl",
     "issue_scoped_token",
+    "keyset_page",
     "listen",
     "node_ref",
     "notify",
     "notify_roles",
     "on_commit",
+    "page_arguments",
     "page_size",
     "plugin_settings",
     "provided",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import strawberry
+from strawberry.schema.name_converter import NameConverter
 from strawberry.types.base import StrawberryObjectDefinition, has_object_definition
 from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry.types.lazy_type import LazyType
@@ -42,6 +43,14 @@ def _definition(cls: type) -> StrawberryObjectDefinition:
     if not has_object_definition(cls):
         raise TypeError(f"{cls.__name__} is not a strawberry type")
     return cls.__strawberry_definition__
+
+
+_NAMES = NameConverter()
+
+
+def _type_name(definition: StrawberryObjectDefinition) -> str:
+    """The type's name in the schema: a specialised generic (`Connection[Customer]`) is `CustomerConnection`."""
+    return _NAMES.from_object(definition)
 
 
 def _field_names(cls: type) -> list[str]:
@@ -91,13 +100,13 @@ def _reachable(types: Iterable[type], containers: Iterable[type], found: dict[st
         if not has_object_definition(cls):
             continue
         definition = cls.__strawberry_definition__
-        if is_type and found.setdefault(definition.name, definition.origin) is not definition.origin:
-            raise _SameName(definition.name)
+        if is_type and found.setdefault(_type_name(definition), definition.origin) is not definition.origin:
+            raise _SameName(_type_name(definition))
         for field in definition.fields:
             for type_ in (field.type, *(argument.type for argument in field.arguments)):
                 named = _named(type_)
                 if has_object_definition(named):
-                    name = named.__strawberry_definition__.name
+                    name = _type_name(named.__strawberry_definition__)
                     if found.get(name) is not named.__strawberry_definition__.origin:
                         pending.append((named, True))
                     continue

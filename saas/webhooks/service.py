@@ -5,18 +5,18 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from saas.audit.log import record_change
 from saas.auth.permissions import WEBHOOKS_MANAGE, require
 from saas.auth.principal import Principal
 from saas.crypto import SecretBox
+from saas.db.paging import Page, keyset_page
 from saas.errors import NotFoundError, UserErrorCode
 from saas.events.catalog import is_known_pattern, plugins_needed
 from saas.events.outbox import emit_event
@@ -178,19 +178,13 @@ def list_webhooks(session: Session, principal: Principal) -> list[Webhook]:
     )
 
 
-@dataclass(frozen=True)
-class DeliveryPage:
-    rows: list[WebhookDelivery]
-    has_next: bool
-
-
 def delivery_page(
     session: Session,
     principal: Principal,
     webhook_id: uuid.UUID | None,
     limit: int,
-    after: tuple[datetime, uuid.UUID, uuid.UUID] | None,
-) -> DeliveryPage:
+    after: Sequence[Any] | None,
+) -> Page[WebhookDelivery]:
     """Deliveries of the newest events first (keyset on occurred_at, event id, id), of one webhook or of all."""
     require(principal.permissions, WEBHOOKS_MANAGE)
     query = select(WebhookDelivery)
@@ -199,13 +193,8 @@ def delivery_page(
         if exists is None:
             raise NotFoundError("Webhook not found", id=str(webhook_id))
         query = query.where(WebhookDelivery.webhook_id == webhook_id)
-    if after is not None:
-        key = tuple_(WebhookDelivery.occurred_at, WebhookDelivery.event_id, WebhookDelivery.id)
-        query = query.where(key < tuple_(*after))
-    order = (WebhookDelivery.occurred_at.desc(), WebhookDelivery.event_id.desc(), WebhookDelivery.id.desc())
-    query = query.order_by(*order).limit(limit + 1)
-    rows = list(session.scalars(query))
-    return DeliveryPage(rows[:limit], len(rows) > limit)
+    key = (WebhookDelivery.occurred_at, WebhookDelivery.event_id, WebhookDelivery.id)
+    return keyset_page(session, query, key, limit, after, descending=True, count=False)
 
 
 def attempts_of(session: Session, delivery_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[WebhookAttempt]]:

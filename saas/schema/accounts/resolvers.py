@@ -18,19 +18,20 @@ from saas.auth.login import login as login_service
 from saas.auth.permissions import AUDIT_READ, MEMBERS_READ, Role, require
 from saas.auth.principal import Principal
 from saas.auth.throttle import client_address
+from saas.db.paging import keyset_page
 from saas.schema.accounts.types import (
     ApiKey,
     AuditEntry,
     AuditEntryConnection,
-    AuditEntryEdge,
     Invitation,
     Me,
     Tenant,
 )
-from saas.schema.common import PageInfo, UserError, provided, run_mutation
+from saas.schema.common import UserError, provided, run_mutation
+from saas.schema.connections import connection, page_arguments
 from saas.schema.context import RequestContext
 from saas.schema.customers.types import Member
-from saas.schema.relay import decode_cursor, decode_id, encode_cursor, from_global_id, page_size
+from saas.schema.relay import decode_id, from_global_id
 from saas.tenancy import invitations
 from saas.tenancy import service as tenancy
 from saas.tenancy.models import ApiKey as ApiKeyRow
@@ -184,20 +185,14 @@ def _api_keys(session: Session, principal: Principal) -> list[ApiKey]:
 
 
 def _audit_page(
-    session: Session, principal: Principal, limit: int, after: int | None, entity: tuple[str, uuid.UUID] | None
+    session: Session, principal: Principal, limit: int, after: list[Any] | None, entity: tuple[str, uuid.UUID] | None
 ) -> AuditEntryConnection:
     require(principal.permissions, AUDIT_READ)
-    query = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit + 1)
-    if after is not None:
-        query = query.where(AuditRow.id < after)
+    query = select(AuditRow)
     if entity is not None:
         query = query.where(AuditRow.entity_type == entity[0], AuditRow.entity_id == str(entity[1]))
-    rows = list(session.scalars(query))
-    edges = [AuditEntryEdge(node=AuditEntry.from_model(r), cursor=encode_cursor([r.id])) for r in rows[:limit]]
-    return AuditEntryConnection(
-        edges=edges,
-        page_info=PageInfo.of(edges, has_next_page=len(rows) > limit, has_previous_page=after is not None),
-    )
+    page = keyset_page(session, query, (AuditRow.id,), limit, after, descending=True, count=False)
+    return connection(page, AuditEntry.from_model, lambda r: [r.id], has_previous_page=after is not None)
 
 
 @strawberry.type
@@ -230,10 +225,9 @@ class AccountQueries:
         entity_id: strawberry.ID | None = None,
     ) -> AuditEntryConnection:
         context = info.context
-        limit = page_size(first, context.runtime.settings.max_page_size)
-        after_id = int(decode_cursor(after, ("bigint",))[0]) if after else None
+        limit, position = page_arguments(first, after, ("bigint",), context.runtime.settings.max_page_size)
         entity = from_global_id(entity_id) if entity_id else None
-        return await context.read(_audit_page, context.require_principal(), limit, after_id, entity)
+        return await context.read(_audit_page, context.require_principal(), limit, position, entity)
 
 
 @strawberry.type

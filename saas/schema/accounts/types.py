@@ -12,7 +12,8 @@ from strawberry.types import Info
 
 from saas.audit.models import AuditEntry as AuditRow
 from saas.auth.permissions import Role
-from saas.schema.common import Node, PageInfo
+from saas.schema.common import Node
+from saas.schema.connections import Connection
 from saas.schema.context import RequestContext
 from saas.schema.customers.dataloaders import member_loader
 from saas.schema.customers.types import Member
@@ -90,16 +91,7 @@ class AuditEntry:
         )
 
 
-@strawberry.type
-class AuditEntryEdge:
-    node: AuditEntry
-    cursor: str
-
-
-@strawberry.type
-class AuditEntryConnection:
-    edges: list[AuditEntryEdge]
-    page_info: PageInfo
+AuditEntryConnection = Connection[AuditEntry]
 
 
 strawberry.enum(InvitationState, name="InvitationState", description="Where an invitation stands.")

@@ -6,10 +6,10 @@ import strawberry
 from strawberry.types import Info
 
 from saas.catalog import service
-from saas.schema.catalog.types import Product, ProductConnection, ProductEdge, ProductFilterInput
-from saas.schema.common import PageInfo
+from saas.schema.catalog.types import Product, ProductConnection, ProductFilterInput
+from saas.schema.connections import connection, page_arguments
 from saas.schema.context import RequestContext
-from saas.schema.relay import decode_cursor, decode_id, encode_cursor, page_size
+from saas.schema.relay import decode_id
 
 CURSOR_TYPES = ("text", "uuid")
 
@@ -26,18 +26,10 @@ class CatalogQueries:
     ) -> ProductConnection:
         context = info.context
         principal = context.require_principal()
-        limit = page_size(first, context.runtime.settings.max_page_size)
-        position = decode_cursor(after, CURSOR_TYPES) if after is not None else None
+        limit, position = page_arguments(first, after, CURSOR_TYPES, context.runtime.settings.max_page_size)
         flt = service.ProductFilter(search=filter.search, active=filter.active) if filter else service.ProductFilter()
-        page = await context.read(
-            service.list_products, principal, flt, limit, tuple(position) if position is not None else None
-        )
-        edges = [ProductEdge(node=Product.from_model(r), cursor=encode_cursor([r.name, r.id])) for r in page.rows]
-        return ProductConnection(
-            edges=edges,
-            page_info=PageInfo.of(edges, has_next_page=page.has_next_page, has_previous_page=after is not None),
-            total_count=page.total_count,
-        )
+        page = await context.read(service.list_products, principal, flt, limit, position)
+        return connection(page, Product.from_model, lambda r: [r.name, r.id], has_previous_page=after is not None)
 
     @strawberry.field(description="One product; NOT_FOUND if it does not exist in the tenant.")
     async def product(self, info: Info[RequestContext, None], id: strawberry.ID) -> Product:

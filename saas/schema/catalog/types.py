@@ -8,7 +8,8 @@ from decimal import Decimal
 import strawberry
 
 from saas.catalog import models
-from saas.schema.common import Node, PageInfo
+from saas.schema.common import Node
+from saas.schema.connections import CountedConnection
 from saas.schema.relay import to_global_id
 
 
@@ -40,17 +41,7 @@ class Product(Node):
         )
 
 
-@strawberry.type
-class ProductEdge:
-    node: Product
-    cursor: str
-
-
-@strawberry.type
-class ProductConnection:
-    edges: list[ProductEdge]
-    page_info: PageInfo
-    total_count: int
+ProductConnection = CountedConnection[Product]
 
 
 @strawberry.input(description="All given conditions must hold.")

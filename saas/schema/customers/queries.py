@@ -15,15 +15,16 @@ from strawberry.types import Info
 from saas.auth.permissions import CUSTOMERS_READ, require
 from saas.customers import models
 from saas.customers.rules import SqlCondition, customer_conditions, customer_visibility
+from saas.db.paging import Page
 from saas.errors import NotFoundError
 from saas.schema import compiler
-from saas.schema.common import PageInfo
+from saas.schema.connections import connection
 from saas.schema.context import RequestContext, fetch_compiled
 from saas.schema.customers.dataloaders import contact_by_id_loader, customer_loader
 from saas.schema.customers.filters import CustomerFilterInput, CustomerOrder
 from saas.schema.customers.sql import CONTACT, CUSTOMER, CUSTOMER_SORTS
-from saas.schema.customers.types import Contact, Customer, CustomerConnection, CustomerEdge
-from saas.schema.relay import decode_cursor, decode_id, encode_cursor, page_size
+from saas.schema.customers.types import Contact, Customer, CustomerConnection
+from saas.schema.relay import decode_cursor, decode_id, page_size
 
 Loader = Callable[[RequestContext, uuid.UUID], Awaitable[Any]]
 
@@ -75,18 +76,14 @@ def _customer_page(
     ids = [row[0] for row in session.execute(text(page_sql), params)]
     rows = {row.id: row for row in session.scalars(select(models.Customer).where(models.Customer.id.in_(ids)))}
     page = [rows[i] for i in ids]
-    first = params["first"]
-    edges = [
-        CustomerEdge(node=Customer.from_model(row), cursor=encode_cursor([getattr(row, c) for c in sort.columns]))
-        for row in page[:first]
-    ]
     total = session.execute(
         text(f"SELECT count(*) FROM customers r WHERE {condition.sql}"), condition.params
     ).scalar_one()
-    return CustomerConnection(
-        edges=edges,
-        page_info=PageInfo.of(edges, has_next_page=len(page) > first, has_previous_page=has_after),
-        total_count=total,
+    return connection(
+        Page.of(page, params["first"], total),
+        Customer.from_model,
+        lambda row: [getattr(row, c) for c in sort.columns],
+        has_previous_page=has_after,
     )
 
 

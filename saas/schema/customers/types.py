@@ -13,7 +13,8 @@ from strawberry.types import Info
 from saas.auth.permissions import Role
 from saas.customers import models
 from saas.customers.models import CustomerKind, LifecycleStage
-from saas.schema.common import Node, PageInfo
+from saas.schema.common import Node
+from saas.schema.connections import CountedConnection
 from saas.schema.context import RequestContext
 from saas.schema.relay import to_global_id
 from saas.tenancy import models as tenancy_models
@@ -139,14 +140,4 @@ class Customer(Node):
         )
 
 
-@strawberry.type
-class CustomerEdge:
-    node: Customer
-    cursor: str
-
-
-@strawberry.type
-class CustomerConnection:
-    edges: list[CustomerEdge]
-    page_info: PageInfo
-    total_count: int
+CustomerConnection = CountedConnection[Customer]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncGenerator
-from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -15,10 +14,13 @@ from saas.auth.principal import Principal
 from saas.errors import ForbiddenError
 from saas.notifications import service
 from saas.realtime import listen
-from saas.schema.common import PageInfo, UserError, run_mutation
+from saas.schema.common import UserError, run_mutation
+from saas.schema.connections import connection, page_arguments
 from saas.schema.context import RequestContext
-from saas.schema.notifications.types import Notification, NotificationConnection, NotificationEdge
-from saas.schema.relay import decode_cursor, decode_id, encode_cursor, page_size
+from saas.schema.notifications.types import Notification, NotificationConnection
+from saas.schema.relay import decode_id
+
+NEWEST_FIRST = ("timestamptz", "uuid")
 
 
 def recipient(principal: Principal) -> uuid.UUID:
@@ -28,27 +30,17 @@ def recipient(principal: Principal) -> uuid.UUID:
     return principal.membership_id
 
 
-def _after(after: str | None) -> tuple[datetime, uuid.UUID] | None:
-    """The (created_at, id) key inside a cursor."""
-    if after is None:
-        return None
-    created_at, raw_id = decode_cursor(after, ("timestamptz", "uuid"))
-    return datetime.fromisoformat(created_at), uuid.UUID(raw_id)
-
-
 def _page(
-    session: Session, member_id: uuid.UUID, limit: int, after: tuple[datetime, uuid.UUID] | None, unread_only: bool
+    session: Session, member_id: uuid.UUID, limit: int, after: list[Any] | None, unread_only: bool
 ) -> NotificationConnection:
-    page = service.notification_page(session, member_id, limit, after, unread_only)
-    edges = [
-        NotificationEdge(node=Notification.from_model(row), cursor=encode_cursor([row.created_at, row.id]))
-        for row in page.rows
-    ]
-    return NotificationConnection(
-        edges=edges,
-        page_info=PageInfo.of(edges, has_next_page=page.has_next, has_previous_page=after is not None),
-        total_count=page.total,
-        unread_count=page.unread,
+    page, unread = service.notification_page(session, member_id, limit, after, unread_only)
+    return connection(
+        page,
+        Notification.from_model,
+        lambda row: [row.created_at, row.id],
+        has_previous_page=after is not None,
+        kind=NotificationConnection,
+        unread_count=unread,
     )
 
 
@@ -75,8 +67,8 @@ class NotificationQueries:
     ) -> NotificationConnection:
         context = info.context
         member_id = recipient(context.require_principal())
-        limit = page_size(first, context.runtime.settings.max_page_size)
-        return await context.read(_page, member_id, limit, _after(after), unread_only)
+        limit, position = page_arguments(first, after, NEWEST_FIRST, context.runtime.settings.max_page_size)
+        return await context.read(_page, member_id, limit, position, unread_only)
 
 
 @strawberry.type

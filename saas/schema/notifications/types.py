@@ -10,7 +10,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from saas.notifications import models
-from saas.schema.common import Node, PageInfo
+from saas.schema.common import Node
+from saas.schema.connections import CountedConnection
 from saas.schema.relay import to_global_id
 from saas.schema.scalars import parse_datetime
 
@@ -51,14 +52,6 @@ class Notification(Node):
 
 
 @strawberry.type
-class NotificationEdge:
-    node: Notification
-    cursor: str
-
-
-@strawberry.type
-class NotificationConnection:
-    edges: list[NotificationEdge]
-    page_info: PageInfo
+class NotificationConnection(CountedConnection[Notification]):
     total_count: int = strawberry.field(description="All the caller's notifications (unread ones with unreadOnly).")
     unread_count: int

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from typing import Any
 
 import strawberry
 from sqlalchemy.orm import Session
 from strawberry.types import Info
 
 from saas.auth.principal import Principal
-from saas.schema.common import PageInfo
+from saas.schema.connections import connection, page_arguments
 from saas.schema.context import RequestContext
-from saas.schema.relay import decode_cursor, decode_id, encode_cursor, page_size
-from saas.schema.scalars import parse_datetime
-from saas.schema.webhooks.types import Webhook, WebhookDelivery, WebhookDeliveryConnection, WebhookDeliveryEdge
+from saas.schema.relay import decode_id
+from saas.schema.webhooks.types import Webhook, WebhookDelivery, WebhookDeliveryConnection
 from saas.webhooks import service
 
 CURSOR_TYPES = ("timestamptz", "uuid", "uuid")
@@ -29,27 +28,15 @@ def _deliveries(
     principal: Principal,
     webhook_id: uuid.UUID | None,
     limit: int,
-    after: tuple[datetime, uuid.UUID, uuid.UUID] | None,
+    after: list[Any] | None,
 ) -> WebhookDeliveryConnection:
     page = service.delivery_page(session, principal, webhook_id, limit, after)
-    edges = [
-        WebhookDeliveryEdge(
-            node=WebhookDelivery.from_model(row), cursor=encode_cursor([row.occurred_at, row.event_id, row.id])
-        )
-        for row in page.rows
-    ]
-    return WebhookDeliveryConnection(
-        edges=edges,
-        page_info=PageInfo.of(edges, has_next_page=page.has_next, has_previous_page=after is not None),
+    return connection(
+        page,
+        WebhookDelivery.from_model,
+        lambda row: [row.occurred_at, row.event_id, row.id],
+        has_previous_page=after is not None,
     )
-
-
-def _after(after: str | None) -> tuple[datetime, uuid.UUID, uuid.UUID] | None:
-    """The (occurred at, event id, id) key inside a cursor."""
-    if after is None:
-        return None
-    occurred_at, event_id, raw_id = decode_cursor(after, CURSOR_TYPES)
-    return parse_datetime(occurred_at), uuid.UUID(event_id), uuid.UUID(raw_id)
 
 
 @strawberry.type
@@ -68,6 +55,6 @@ class WebhookQueries:
     ) -> WebhookDeliveryConnection:
         context = info.context
         principal = context.require_principal()
-        limit = page_size(first, context.runtime.settings.max_page_size)
+        limit, position = page_arguments(first, after, CURSOR_TYPES, context.runtime.settings.max_page_size)
         raw_webhook = decode_id(webhook_id, "Webhook") if webhook_id is not None else None
-        return await context.read(_deliveries, principal, raw_webhook, limit, _after(after))
+        return await context.read(_deliveries, principal, raw_webhook, limit, position)

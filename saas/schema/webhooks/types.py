@@ -10,7 +10,8 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from saas.schema.common import Node, PageInfo
+from saas.schema.common import Node
+from saas.schema.connections import Connection
 from saas.schema.context import RequestContext
 from saas.schema.relay import to_global_id
 from saas.webhooks import models
@@ -95,13 +96,4 @@ class WebhookDelivery(Node):
         )
 
 
-@strawberry.type
-class WebhookDeliveryEdge:
-    node: WebhookDelivery
-    cursor: str
-
-
-@strawberry.type
-class WebhookDeliveryConnection:
-    edges: list[WebhookDeliveryEdge]
-    page_info: PageInfo
+WebhookDeliveryConnection = Connection[WebhookDelivery]

@@ -5,10 +5,9 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from saas.plugin_api import RequestContext, decode_id
-from saas_manufacturing.graphql import connections, types
-from saas_manufacturing.graphql.paging import connection
-from saas_manufacturing.graphql.runner import after_values, limit, read
+from saas.plugin_api import CountedConnection, RequestContext, connection, decode_id
+from saas_manufacturing.graphql import types
+from saas_manufacturing.graphql.runner import page_args, read
 from saas_manufacturing.service import inventory, orders, portal, shipments, visibility, warehouses
 
 BY_CODE = ("text", "uuid")
@@ -93,13 +92,12 @@ class ManufacturingQueries:
         first: int | None = 20,
         after: str | None = None,
         filter: WarehouseFilterInput | None = None,
-    ) -> connections.WarehouseConnection:
+    ) -> CountedConnection[types.Warehouse]:
         active = filter.active if filter else None
-        page = await read(info, warehouses.list_warehouses, active, limit(info, first), after_values(after, BY_CODE))
+        page = await read(info, warehouses.list_warehouses, active, *page_args(info, first, after, BY_CODE))
         return connection(
-            page, connections.WarehouseConnection, connections.WarehouseEdge, types.Warehouse.from_model,
-            lambda row: [row.code, row.id], after,
-        )  # fmt: skip
+            page, types.Warehouse.from_model, lambda row: [row.code, row.id], has_previous_page=after is not None
+        )
 
     @strawberry.field(description="One warehouse; NOT_FOUND if it does not exist in the tenant.")
     async def warehouse(self, info: Info[RequestContext, None], id: strawberry.ID) -> types.Warehouse:
@@ -113,13 +111,15 @@ class ManufacturingQueries:
         first: int | None = 20,
         after: str | None = None,
         filter: StockLevelFilterInput | None = None,
-    ) -> connections.StockLevelConnection:
+    ) -> CountedConnection[types.StockLevel]:
         flt = filter.to_filter() if filter else inventory.LevelFilter()
-        page = await read(info, inventory.list_levels, flt, limit(info, first), after_values(after, BY_LEVEL))
+        page = await read(info, inventory.list_levels, flt, *page_args(info, first, after, BY_LEVEL))
         return connection(
-            page, connections.StockLevelConnection, connections.StockLevelEdge, types.StockLevel.from_level,
-            lambda row: [row.product_id, row.warehouse_id], after,
-        )  # fmt: skip
+            page,
+            types.StockLevel.from_level,
+            lambda row: [row.product_id, row.warehouse_id],
+            has_previous_page=after is not None,
+        )
 
     @strawberry.field(description="The stock ledger, newest first (`mfg:inventory:read`).")
     async def stock_movements(
@@ -128,13 +128,12 @@ class ManufacturingQueries:
         first: int | None = 20,
         after: str | None = None,
         filter: StockMovementFilterInput | None = None,
-    ) -> connections.StockMovementConnection:
+    ) -> CountedConnection[types.StockMovement]:
         flt = filter.to_filter() if filter else inventory.MovementFilter()
-        page = await read(info, inventory.list_movements, flt, limit(info, first), after_values(after, BY_ID))
+        page = await read(info, inventory.list_movements, flt, *page_args(info, first, after, BY_ID))
         return connection(
-            page, connections.StockMovementConnection, connections.StockMovementEdge, types.StockMovement.from_model,
-            lambda row: [row.id], after,
-        )  # fmt: skip
+            page, types.StockMovement.from_model, lambda row: [row.id], has_previous_page=after is not None
+        )
 
     @strawberry.field(description="Orders, newest first: staff see visible customers', portal tokens their own.")
     async def orders(
@@ -143,13 +142,12 @@ class ManufacturingQueries:
         first: int | None = 20,
         after: str | None = None,
         filter: OrderFilterInput | None = None,
-    ) -> connections.OrderConnection:
+    ) -> CountedConnection[types.Order]:
         flt = filter.to_filter() if filter else orders.OrderFilter()
-        page = await read(info, orders.list_orders, flt, limit(info, first), after_values(after, NEWEST_FIRST))
+        page = await read(info, orders.list_orders, flt, *page_args(info, first, after, NEWEST_FIRST))
         return connection(
-            page, connections.OrderConnection, connections.OrderEdge, types.Order.from_model,
-            lambda row: [row.created_at, row.id], after,
-        )  # fmt: skip
+            page, types.Order.from_model, lambda row: [row.created_at, row.id], has_previous_page=after is not None
+        )
 
     @strawberry.field(description="One order; NOT_FOUND if it does not exist or is not visible.")
     async def order(self, info: Info[RequestContext, None], id: strawberry.ID) -> types.Order:
@@ -163,13 +161,12 @@ class ManufacturingQueries:
         first: int | None = 20,
         after: str | None = None,
         filter: ShipmentFilterInput | None = None,
-    ) -> connections.ShipmentConnection:
+    ) -> CountedConnection[types.Shipment]:
         flt = filter.to_filter() if filter else shipments.ShipmentFilter()
-        page = await read(info, shipments.list_shipments, flt, limit(info, first), after_values(after, NEWEST_FIRST))
+        page = await read(info, shipments.list_shipments, flt, *page_args(info, first, after, NEWEST_FIRST))
         return connection(
-            page, connections.ShipmentConnection, connections.ShipmentEdge, types.Shipment.from_model,
-            lambda row: [row.created_at, row.id], after,
-        )  # fmt: skip
+            page, types.Shipment.from_model, lambda row: [row.created_at, row.id], has_previous_page=after is not None
+        )
 
     @strawberry.field(description="One shipment; NOT_FOUND if it does not exist or is not visible.")
     async def shipment(self, info: Info[RequestContext, None], id: strawberry.ID) -> types.Shipment:
@@ -183,14 +180,16 @@ class ManufacturingQueries:
         first: int | None = 20,
         after: str | None = None,
         customer_id: strawberry.ID | None = None,
-    ) -> connections.PortalAccessConnection:
+    ) -> CountedConnection[types.PortalAccess]:
         customer = decode_id(customer_id, "Customer") if customer_id else None
-        values = after_values(after, NEWEST_FIRST)
-        page = await read(info, portal.list_portal_accesses, customer, limit(info, first), values)
+        size, values = page_args(info, first, after, NEWEST_FIRST)
+        page = await read(info, portal.list_portal_accesses, customer, size, values)
         return connection(
-            page, connections.PortalAccessConnection, connections.PortalAccessEdge, types.PortalAccess.from_model,
-            lambda row: [row.created_at, row.id], after,
-        )  # fmt: skip
+            page,
+            types.PortalAccess.from_model,
+            lambda row: [row.created_at, row.id],
+            has_previous_page=after is not None,
+        )
 
     @strawberry.field(description="The carriers shipments can be booked with (built-in `manual` and installed ones).")
     async def carriers(self, info: Info[RequestContext, None]) -> list[types.Carrier]:

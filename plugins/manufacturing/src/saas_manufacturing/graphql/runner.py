@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, TypeVar
-from uuid import UUID
 
 from sqlalchemy.orm import Session
 from strawberry.types import Info
 
-from saas.plugin_api import RequestContext, decode_cursor, page_size
+from saas.plugin_api import RequestContext, page_arguments
 from saas_manufacturing.service.common import Actor, actor_for
 
 T = TypeVar("T")
@@ -41,21 +39,8 @@ async def subscriber(info: Info[RequestContext, None]) -> Actor:
     return await write(info, lambda session, actor: actor)
 
 
-def limit(info: Info[RequestContext, None], first: int | None) -> int:
-    return page_size(first, info.context.runtime.settings.max_page_size)
-
-
-def after_values(after: str | None, types: tuple[str, ...]) -> list[Any] | None:
-    """The sort key in a cursor, as Python values (BAD_USER_INPUT when it does not decode)."""
-    if after is None:
-        return None
-    values = decode_cursor(after, types)
-    converted: list[Any] = []
-    for value, sql_type in zip(values, types, strict=True):
-        if sql_type == "uuid":
-            converted.append(UUID(value))
-        elif sql_type == "timestamptz":
-            converted.append(datetime.fromisoformat(value))
-        else:
-            converted.append(value)
-    return converted
+def page_args(
+    info: Info[RequestContext, None], first: int | None, after: str | None, types: tuple[str, ...]
+) -> tuple[int, list[Any] | None]:
+    """`first` and `after` checked against the host's page limit: the page size and the cursor's sort key."""
+    return page_arguments(first, after, types, info.context.runtime.settings.max_page_size)

@@ -1,15 +1,13 @@
-"""What every service shares: who acts (staff or a portal contact), live messages, settings, paging."""
+"""What every service shares: who acts (staff or a portal contact), live messages, settings."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, tuple_
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import Session
 
 from saas.plugin_api import ForbiddenError, NotFoundError, Principal, on_commit, plugin_settings, publish, require
 from saas_manufacturing import NAME
@@ -98,29 +96,3 @@ def announce(session: Session, actor: Actor, topic: str, message: dict[str, Any]
 
 def not_found(what: str, raw_id: uuid.UUID | None = None) -> NotFoundError:
     return NotFoundError(f"{what} not found", **({"id": str(raw_id)} if raw_id else {}))
-
-
-@dataclass(frozen=True)
-class Page:
-    rows: list[Any]
-    has_next_page: bool
-    total_count: int
-
-
-def keyset_page(
-    session: Session,
-    query: Select[Any],
-    sort: Sequence[InstrumentedAttribute[Any]],
-    limit: int,
-    after: Sequence[Any] | None,
-    *,
-    descending: bool = False,
-) -> Page:
-    """One page of `query` by the unique key `sort` (after the cursor's values): two statements."""
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    if after is not None:
-        key, values = tuple_(*sort), tuple_(*after)
-        query = query.where(key < values if descending else key > values)
-    order = [c.desc() for c in sort] if descending else list(sort)
-    rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
-    return Page(rows=rows[:limit], has_next_page=len(rows) > limit, total_count=total)

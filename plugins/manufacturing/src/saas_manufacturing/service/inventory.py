@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 from saas.plugin_api import (
     Checker,
     NotFoundError,
+    Page,
     Product,
     Role,
     UserErrorCode,
+    keyset_page,
     notify_roles,
     require,
 )
@@ -30,7 +32,7 @@ from saas_manufacturing.errors import MfgErrorCode, invalid
 from saas_manufacturing.events import STOCK_LOW
 from saas_manufacturing.models import ManualMovementKind, StockLevel, StockMovement, Warehouse
 from saas_manufacturing.permissions import INVENTORY_READ, INVENTORY_WRITE
-from saas_manufacturing.service.common import INVENTORY_TOPIC, Actor, Page, announce, keyset_page
+from saas_manufacturing.service.common import INVENTORY_TOPIC, Actor, announce
 from saas_manufacturing.service.warehouses import get_warehouse
 
 MAX_QUANTITY = 1_000_000_000

@@ -20,9 +20,11 @@ from saas.plugin_api import (
     Checker,
     ConflictError,
     NotFoundError,
+    Page,
     Product,
     UserErrorCode,
     get_customer,
+    keyset_page,
     record_change,
     require,
     snapshot,
@@ -32,7 +34,7 @@ from saas_manufacturing.errors import MfgErrorCode, invalid
 from saas_manufacturing.models import Order, OrderLine, Shipment, Warehouse
 from saas_manufacturing.permissions import ORDERS_WRITE
 from saas_manufacturing.service import inventory, shipments, warehouses
-from saas_manufacturing.service.common import Actor, Page, keyset_page, now
+from saas_manufacturing.service.common import Actor, now
 from saas_manufacturing.service.visibility import get_order, order_lines, visible
 
 MAX_LINES = 100

@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from saas.plugin_api import ForbiddenError, get_contact, record_change, require, snapshot
+from saas.plugin_api import ForbiddenError, Page, get_contact, keyset_page, record_change, require, snapshot
 from saas_manufacturing import NAME, events
 from saas_manufacturing.models import PortalAccess
 from saas_manufacturing.permissions import PORTAL, PORTAL_MANAGE
-from saas_manufacturing.service.common import PORTAL_SCOPE, Actor, Page, keyset_page, not_found, now
+from saas_manufacturing.service.common import PORTAL_SCOPE, Actor, not_found, now
 
 # What a portal token may do: order for its customer, and read the catalog to choose products.
 PORTAL_PERMISSIONS = frozenset({PORTAL, "products:read"})

@@ -20,8 +20,10 @@ from saas.plugin_api import (
     ConflictError,
     ForbiddenError,
     NotFoundError,
+    Page,
     UserErrorCode,
     get_customer,
+    keyset_page,
     require,
 )
 from saas_manufacturing import carriers, events
@@ -29,7 +31,7 @@ from saas_manufacturing.errors import MfgErrorCode, invalid
 from saas_manufacturing.models import Shipment, ShipmentEvent, Warehouse
 from saas_manufacturing.permissions import SHIPMENTS_WRITE
 from saas_manufacturing.service import inventory
-from saas_manufacturing.service.common import SHIPMENTS_TOPIC, Actor, Page, announce, keyset_page, now
+from saas_manufacturing.service.common import SHIPMENTS_TOPIC, Actor, announce, now
 from saas_manufacturing.service.visibility import get_order, get_shipment, order_lines, visible
 
 TRANSITIONS: dict[str, frozenset[str]] = {

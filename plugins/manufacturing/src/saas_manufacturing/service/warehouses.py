@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from saas.plugin_api import Checker, ConflictError, UserErrorCode, record_change, require, snapshot
+from saas.plugin_api import Checker, ConflictError, Page, UserErrorCode, keyset_page, record_change, require, snapshot
 from saas_manufacturing import events
 from saas_manufacturing.errors import invalid
 from saas_manufacturing.models import Warehouse
 from saas_manufacturing.permissions import INVENTORY_READ, INVENTORY_WRITE
-from saas_manufacturing.service.common import Actor, Page, keyset_page, not_found, now
+from saas_manufacturing.service.common import Actor, not_found, now
 
 WAREHOUSE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
