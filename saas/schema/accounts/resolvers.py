@@ -27,7 +27,7 @@ from saas.schema.accounts.types import (
     Me,
     Tenant,
 )
-from saas.schema.common import UserError, provided, run_mutation
+from saas.schema.common import Payload, provided, run_mutation
 from saas.schema.connections import connection, page_arguments
 from saas.schema.context import RequestContext
 from saas.schema.customers.types import Member
@@ -47,10 +47,9 @@ class LoginInput:
 
 
 @strawberry.type
-class LoginPayload:
+class LoginPayload(Payload):
     token: str | None = None
     member: Member | None = None
-    user_errors: list[UserError]
 
 
 @strawberry.input
@@ -89,31 +88,27 @@ class RemoveMemberInput:
 
 
 @strawberry.type
-class MemberPayload:
+class MemberPayload(Payload):
     member: Member | None = None
-    user_errors: list[UserError]
 
 
 @strawberry.type
-class AddMemberPayload:
+class AddMemberPayload(Payload):
     invitation: Invitation | None = None
     invitation_token: str | None = strawberry.field(
         default=None, description="The token to hand to the invitee (acceptInvitation); shown only this once."
     )
-    user_errors: list[UserError]
 
 
 @strawberry.type
-class AcceptInvitationPayload:
+class AcceptInvitationPayload(Payload):
     member: Member | None = strawberry.field(default=None, description="The new membership.")
     token: str | None = strawberry.field(default=None, description="A bearer token for the new membership.")
-    user_errors: list[UserError]
 
 
 @strawberry.type
-class RevokeInvitationPayload:
+class RevokeInvitationPayload(Payload):
     invitation: Invitation | None = None
-    user_errors: list[UserError]
 
 
 @strawberry.type
@@ -133,10 +128,9 @@ class CreateApiKeyInput:
 
 
 @strawberry.type
-class CreateApiKeyPayload:
+class CreateApiKeyPayload(Payload):
     api_key: ApiKey | None = None
     secret: str | None = strawberry.field(default=None, description="The full key; shown only this once.")
-    user_errors: list[UserError]
 
 
 @strawberry.input
@@ -145,9 +139,8 @@ class RevokeApiKeyInput:
 
 
 @strawberry.type
-class RevokeApiKeyPayload:
+class RevokeApiKeyPayload(Payload):
     api_key: ApiKey | None = None
-    user_errors: list[UserError]
 
 
 def _me(session: Session, principal: Principal) -> Me:

@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from saas.catalog import service
 from saas.schema.catalog.types import Product
-from saas.schema.common import UserError, provided, run_mutation
+from saas.schema.common import Payload, provided, run_mutation
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id
 
@@ -38,9 +38,8 @@ class UpdateProductInput:
 
 
 @strawberry.type
-class ProductPayload:
+class ProductPayload(Payload):
     product: Product | None = None
-    user_errors: list[UserError]
 
 
 @strawberry.type

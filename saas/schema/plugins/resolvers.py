@@ -9,7 +9,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from saas.plugins import enablement
-from saas.schema.common import UserError, run_mutation
+from saas.schema.common import Payload, run_mutation
 from saas.schema.context import RequestContext
 
 
@@ -59,9 +59,8 @@ class DisablePluginInput:
 
 
 @strawberry.type
-class PluginPayload:
+class PluginPayload(Payload):
     plugin: Plugin | None = None
-    user_errors: list[UserError]
 
 
 @strawberry.type
