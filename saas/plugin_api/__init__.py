@@ -45,7 +45,7 @@ from saas.plugins.enablement import plugin_settings
 from saas.plugins.version import PLUGIN_API_VERSION
 from saas.realtime import listen, publish
 from saas.schema.catalog.types import Product as ProductType
-from saas.schema.common import Node, PageInfo, Payload, UserError, provided, referenced_id, run_mutation
+from saas.schema.common import Node, PageInfo, Payload, UserError, provided, referenced_id, run_mutation, write_mutation
 from saas.schema.connections import Connection, CountedConnection, Edge, connection, page_arguments
 from saas.schema.context import RequestContext
 from saas.schema.loaders import request_loader
@@ -135,4 +135,5 @@ __all__ = [
     "tenant_job",
     "to_global_id",
     "uuid_pk",
+    "write_mutation",
 ]

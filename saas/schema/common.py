@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry.types.unset import UNSET
@@ -12,6 +12,9 @@ from strawberry.types.unset import UNSET
 from saas.errors import FieldError, InputInvalid, NotFoundError, UserErrorCode
 from saas.schema.relay import decode_id
 from saas.validation import camel_case
+
+if TYPE_CHECKING:
+    from saas.schema.context import RequestContext
 
 
 @strawberry.interface(description="An object with a globally unique, opaque id.")
@@ -107,3 +110,25 @@ async def run_mutation(work: Callable[[], Any], payload: Callable[..., Any]) -> 
     except InputInvalid as invalid:
         return payload(user_errors=[UserError.from_field_error(e) for e in invalid.errors])
     return payload(**result, user_errors=[]) if isinstance(result, dict) else result
+
+
+async def write_mutation(
+    context: RequestContext,
+    payload: Callable[..., Any],
+    result: Callable[[Any], dict[str, Any]],
+    work: Callable[..., Any],
+    *args: Any,
+) -> Any:
+    """`run_mutation` of the common case: one service call in its own transaction, wrapped.
+
+    Runs `work(session, principal, *args)` through `context.write` (committed if it returns, rolled
+    back if it raises) and maps what it returns to the payload's fields with `result`, which runs
+    only after the commit. Arguments are computed by the caller, outside `run_mutation`: an input
+    check that must become `userErrors` belongs in `work` or in a `run_mutation` body of its own.
+    """
+    principal = context.require_principal()
+
+    async def run() -> dict[str, Any]:
+        return result(await context.write(work, principal, *args))
+
+    return await run_mutation(run, payload)
