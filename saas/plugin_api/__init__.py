@@ -45,7 +45,7 @@ from saas.plugins.enablement import plugin_settings
 from saas.plugins.version import PLUGIN_API_VERSION
 from saas.realtime import listen, publish
 from saas.schema.catalog.types import Product as ProductType
-from saas.schema.common import Node, PageInfo, UserError, provided, run_mutation
+from saas.schema.common import Node, PageInfo, Payload, UserError, provided, referenced_id, run_mutation, write_mutation
 from saas.schema.connections import Connection, CountedConnection, Edge, connection, page_arguments
 from saas.schema.context import RequestContext
 from saas.schema.loaders import request_loader
@@ -85,6 +85,7 @@ __all__ = [
     "NotFoundError",
     "Page",
     "PageInfo",
+    "Payload",
     "PeriodicJob",
     "PermissionSpec",
     "PluginContext",
@@ -125,6 +126,7 @@ __all__ = [
     "provided",
     "publish",
     "record_change",
+    "referenced_id",
     "register_event_types",
     "request_loader",
     "require",
@@ -133,4 +135,5 @@ __all__ = [
     "tenant_job",
     "to_global_id",
     "uuid_pk",
+    "write_mutation",
 ]

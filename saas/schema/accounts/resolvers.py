@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -27,7 +28,7 @@ from saas.schema.accounts.types import (
     Me,
     Tenant,
 )
-from saas.schema.common import UserError, provided, run_mutation
+from saas.schema.common import Payload, provided, run_mutation, write_mutation
 from saas.schema.connections import connection, page_arguments
 from saas.schema.context import RequestContext
 from saas.schema.customers.types import Member
@@ -47,10 +48,9 @@ class LoginInput:
 
 
 @strawberry.type
-class LoginPayload:
+class LoginPayload(Payload):
     token: str | None = None
     member: Member | None = None
-    user_errors: list[UserError]
 
 
 @strawberry.input
@@ -89,31 +89,27 @@ class RemoveMemberInput:
 
 
 @strawberry.type
-class MemberPayload:
+class MemberPayload(Payload):
     member: Member | None = None
-    user_errors: list[UserError]
 
 
 @strawberry.type
-class AddMemberPayload:
+class AddMemberPayload(Payload):
     invitation: Invitation | None = None
     invitation_token: str | None = strawberry.field(
         default=None, description="The token to hand to the invitee (acceptInvitation); shown only this once."
     )
-    user_errors: list[UserError]
 
 
 @strawberry.type
-class AcceptInvitationPayload:
+class AcceptInvitationPayload(Payload):
     member: Member | None = strawberry.field(default=None, description="The new membership.")
     token: str | None = strawberry.field(default=None, description="A bearer token for the new membership.")
-    user_errors: list[UserError]
 
 
 @strawberry.type
-class RevokeInvitationPayload:
+class RevokeInvitationPayload(Payload):
     invitation: Invitation | None = None
-    user_errors: list[UserError]
 
 
 @strawberry.type
@@ -133,10 +129,9 @@ class CreateApiKeyInput:
 
 
 @strawberry.type
-class CreateApiKeyPayload:
+class CreateApiKeyPayload(Payload):
     api_key: ApiKey | None = None
     secret: str | None = strawberry.field(default=None, description="The full key; shown only this once.")
-    user_errors: list[UserError]
 
 
 @strawberry.input
@@ -145,9 +140,8 @@ class RevokeApiKeyInput:
 
 
 @strawberry.type
-class RevokeApiKeyPayload:
+class RevokeApiKeyPayload(Payload):
     api_key: ApiKey | None = None
-    user_errors: list[UserError]
 
 
 def _me(session: Session, principal: Principal) -> Me:
@@ -193,6 +187,16 @@ def _audit_page(
         query = query.where(AuditRow.entity_type == entity[0], AuditRow.entity_id == str(entity[1]))
     page = keyset_page(session, query, (AuditRow.id,), limit, after, descending=True, count=False)
     return connection(page, AuditEntry.from_model, lambda r: [r.id], has_previous_page=after is not None)
+
+
+def _ended_member(context: RequestContext) -> Callable[[Any], dict[str, Any]]:
+    """The payload fields of a member whose role changed or who left: the tenant's cached credentials go."""
+
+    def result(row: Any) -> dict[str, Any]:
+        context.runtime.credentials.forget_tenant(row.tenant_id)
+        return {"member": Member.from_model(row)}
+
+    return result
 
 
 @strawberry.type
@@ -316,43 +320,35 @@ class AccountMutations:
         context = info.context
         member_id = decode_id(input.id, "Member")
 
-        async def run() -> dict[str, Any]:
-            row = await context.write(tenancy.update_member_role, context.require_principal(), member_id, input.role)
-            context.runtime.credentials.forget_tenant(row.tenant_id)
-            return {"member": Member.from_model(row)}
-
-        return await run_mutation(run, UpdateMemberRolePayload)
+        return await write_mutation(
+            context, UpdateMemberRolePayload, _ended_member(context), tenancy.update_member_role, member_id, input.role
+        )
 
     @strawberry.mutation(description="Ends the membership; the member's tokens stop working.")
     async def remove_member(self, info: Info[RequestContext, None], input: RemoveMemberInput) -> RemoveMemberPayload:
         context = info.context
         member_id = decode_id(input.id, "Member")
 
-        async def run() -> dict[str, Any]:
-            row = await context.write(tenancy.remove_member, context.require_principal(), member_id)
-            context.runtime.credentials.forget_tenant(row.tenant_id)
-            return {"member": Member.from_model(row)}
-
-        return await run_mutation(run, RemoveMemberPayload)
+        return await write_mutation(
+            context, RemoveMemberPayload, _ended_member(context), tenancy.remove_member, member_id
+        )
 
     @strawberry.mutation
     async def create_api_key(self, info: Info[RequestContext, None], input: CreateApiKeyInput) -> CreateApiKeyPayload:
         context = info.context
 
-        async def run() -> dict[str, Any]:
-            row, secret = await context.write(api_keys.create_api_key, context.require_principal(), provided(input))
-            return {"api_key": ApiKey.from_model(row), "secret": secret}
+        def result(created: tuple[Any, str]) -> dict[str, Any]:
+            return {"api_key": ApiKey.from_model(created[0]), "secret": created[1]}
 
-        return await run_mutation(run, CreateApiKeyPayload)
+        return await write_mutation(context, CreateApiKeyPayload, result, api_keys.create_api_key, provided(input))
 
     @strawberry.mutation(description="The key stops working at once.")
     async def revoke_api_key(self, info: Info[RequestContext, None], input: RevokeApiKeyInput) -> RevokeApiKeyPayload:
         context = info.context
         key_id = decode_id(input.id, "ApiKey")
 
-        async def run() -> dict[str, Any]:
-            row = await context.write(api_keys.revoke_api_key, context.require_principal(), key_id)
+        def result(row: Any) -> dict[str, Any]:
             context.runtime.credentials.forget_tenant(row.tenant_id)
             return {"api_key": ApiKey.from_model(row)}
 
-        return await run_mutation(run, RevokeApiKeyPayload)
+        return await write_mutation(context, RevokeApiKeyPayload, result, api_keys.revoke_api_key, key_id)

@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from saas.catalog import service
 from saas.schema.catalog.types import Product
-from saas.schema.common import UserError, provided, run_mutation
+from saas.schema.common import Payload, provided, write_mutation
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id
 
@@ -38,9 +38,8 @@ class UpdateProductInput:
 
 
 @strawberry.type
-class ProductPayload:
+class ProductPayload(Payload):
     product: Product | None = None
-    user_errors: list[UserError]
 
 
 @strawberry.type
@@ -53,29 +52,25 @@ class UpdateProductPayload(ProductPayload):
     pass
 
 
-async def _change(info: Info[RequestContext, None], payload: type, work: Any, *args: Any) -> Any:
-    context = info.context
-    principal = context.require_principal()
-
-    async def run() -> dict[str, Any]:
-        row = await context.write(work, principal, *args)
-        return {"product": Product.from_model(row)}
-
-    return await run_mutation(run, payload)
+def _product(row: Any) -> dict[str, Any]:
+    return {"product": Product.from_model(row)}
 
 
 @strawberry.type
 class CatalogMutations:
     @strawberry.mutation(description="A new product; a SKU already used in the tenant is TAKEN.")
     async def create_product(self, info: Info[RequestContext, None], input: CreateProductInput) -> CreateProductPayload:
-        return await _change(info, CreateProductPayload, service.create_product, provided(input))
+        return await write_mutation(
+            info.context, CreateProductPayload, _product, service.create_product, provided(input)
+        )
 
     @strawberry.mutation(description="Changes the given fields; fails with CONFLICT when `version` is stale.")
     async def update_product(self, info: Info[RequestContext, None], input: UpdateProductInput) -> UpdateProductPayload:
         raw_id = decode_id(input.id, "Product")
-        return await _change(
-            info,
+        return await write_mutation(
+            info.context,
             UpdateProductPayload,
+            _product,
             service.update_product,
             raw_id,
             input.version,

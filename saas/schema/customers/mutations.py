@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -13,27 +12,16 @@ from strawberry.types import Info
 
 from saas.customers import models, service
 from saas.customers.models import CustomerKind, LifecycleStage
-from saas.errors import FieldError, InputInvalid, NotFoundError, UserErrorCode
-from saas.schema.common import UserError, provided, run_mutation
+from saas.schema.common import Payload, provided, referenced_id, run_mutation
 from saas.schema.context import RequestContext
 from saas.schema.customers.types import Contact, Customer
 from saas.schema.relay import decode_id
 
 
-def _referenced_id(value: str | None, type_name: str, field: str) -> uuid.UUID | None:
-    """An id inside an input: a bad one is a user error on that field (nothing written)."""
-    if value is None:
-        return None
-    try:
-        return decode_id(value, type_name)
-    except NotFoundError:
-        raise InputInvalid([FieldError(["input", field], UserErrorCode.NOT_FOUND, f"No such {type_name}")]) from None
-
-
 def _customer_data(input_obj: Any) -> dict[str, Any]:
     data = provided(input_obj, skip=("id", "version"))
     if "owner_id" in data:
-        data["owner_id"] = _referenced_id(data["owner_id"], "Member", "ownerId")
+        data["owner_id"] = referenced_id(data["owner_id"], "Member", "ownerId")
     return data
 
 
@@ -114,9 +102,8 @@ class DeleteContactInput:
 
 
 @strawberry.type
-class CustomerPayload:
+class CustomerPayload(Payload):
     customer: Customer | None = None
-    user_errors: list[UserError]
 
 
 @strawberry.type
@@ -140,9 +127,8 @@ class RestoreCustomerPayload(CustomerPayload):
 
 
 @strawberry.type
-class ContactPayload:
+class ContactPayload(Payload):
     contact: Contact | None = None
-    user_errors: list[UserError]
 
 
 @strawberry.type

@@ -5,6 +5,8 @@ Another tenant's dead letter is NOT_FOUND, exactly as a missing one.
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from strawberry.types import Info
 
@@ -12,6 +14,7 @@ from saas.auth.permissions import JOBS_MANAGE, JOBS_READ, require
 from saas.errors import NotFoundError
 from saas.jobs import broker as job_broker
 from saas.jobs.deadletters import list_dead_letters, retry_dead_letter
+from saas.schema.common import run_mutation
 from saas.schema.context import RequestContext
 from saas.schema.jobs.types import DeadLetter, RetryDeadLetterInput, RetryDeadLetterPayload
 from saas.schema.relay import decode_id, page_size
@@ -47,7 +50,11 @@ class JobMutations:
         require(principal.permissions, JOBS_MANAGE)
         redis_id = str(decode_id(input.id, "DeadLetter"))
         broker = job_broker.enqueuing_broker(context.runtime.redis)
-        record = await context.global_work(retry_dead_letter, broker, principal.tenant_id, redis_id)
-        if record is None:
-            raise NotFoundError("Not found", id=input.id)
-        return RetryDeadLetterPayload(dead_letter=DeadLetter.from_record(record), user_errors=[])
+
+        async def run() -> dict[str, Any]:
+            record = await context.global_work(retry_dead_letter, broker, principal.tenant_id, redis_id)
+            if record is None:
+                raise NotFoundError("Not found", id=input.id)
+            return {"dead_letter": DeadLetter.from_record(record)}
+
+        return await run_mutation(run, RetryDeadLetterPayload)  # type: ignore[no-any-return]

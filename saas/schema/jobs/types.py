@@ -9,7 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from saas.jobs.deadletters import DeadLetter as DeadLetterRecord
-from saas.schema.common import UserError
+from saas.schema.common import Payload
 from saas.schema.relay import to_global_id
 
 
@@ -44,6 +44,5 @@ class RetryDeadLetterInput:
 
 
 @strawberry.type
-class RetryDeadLetterPayload:
+class RetryDeadLetterPayload(Payload):
     dead_letter: DeadLetter | None = strawberry.field(default=None, description="The message, enqueued again.")
-    user_errors: list[UserError]

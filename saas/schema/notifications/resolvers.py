@@ -14,7 +14,7 @@ from saas.auth.principal import Principal
 from saas.errors import ForbiddenError
 from saas.notifications import service
 from saas.realtime import listen
-from saas.schema.common import UserError, run_mutation
+from saas.schema.common import Payload, run_mutation
 from saas.schema.connections import connection, page_arguments
 from saas.schema.context import RequestContext
 from saas.schema.notifications.types import Notification, NotificationConnection
@@ -50,9 +50,8 @@ class MarkNotificationsReadInput:
 
 
 @strawberry.type
-class MarkNotificationsReadPayload:
+class MarkNotificationsReadPayload(Payload):
     notifications: list[Notification] | None = None
-    user_errors: list[UserError]
 
 
 @strawberry.type

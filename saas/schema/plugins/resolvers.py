@@ -9,7 +9,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from saas.plugins import enablement
-from saas.schema.common import UserError, run_mutation
+from saas.schema.common import Payload, write_mutation
 from saas.schema.context import RequestContext
 
 
@@ -59,9 +59,8 @@ class DisablePluginInput:
 
 
 @strawberry.type
-class PluginPayload:
+class PluginPayload(Payload):
     plugin: Plugin | None = None
-    user_errors: list[UserError]
 
 
 @strawberry.type
@@ -81,15 +80,13 @@ class DisablePluginPayload(PluginPayload):
 
 async def _change(info: Info[RequestContext, None], payload: type, work: Any, *args: Any) -> Any:
     context = info.context
-    principal = context.require_principal()
 
-    async def run() -> dict[str, Any]:
-        status = await context.write(work, principal, context.runtime.plugins, *args)
+    def result(status: Any) -> dict[str, Any]:
         # The tenant's schema and permissions change: credentials cached in this process go now.
-        context.runtime.credentials.forget_tenant(principal.tenant_id)
+        context.runtime.credentials.forget_tenant(context.require_principal().tenant_id)
         return {"plugin": Plugin.from_status(status)}
 
-    return await run_mutation(run, payload)
+    return await write_mutation(context, payload, result, work, context.runtime.plugins, *args)
 
 
 @strawberry.type

@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from saas.crypto import secret_box
-from saas.schema.common import UserError, provided, run_mutation
+from saas.schema.common import Payload, provided, run_mutation
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id
 from saas.schema.webhooks.types import Webhook
@@ -34,15 +34,13 @@ class DeleteWebhookInput:
 
 
 @strawberry.type
-class CreateWebhookPayload:
+class CreateWebhookPayload(Payload):
     webhook: Webhook | None = None
-    user_errors: list[UserError]
 
 
 @strawberry.type
-class DeleteWebhookPayload:
+class DeleteWebhookPayload(Payload):
     webhook: Webhook | None = None
-    user_errors: list[UserError]
 
 
 @strawberry.type

@@ -7,13 +7,9 @@ from typing import Any
 
 import strawberry
 from saas.plugin_api import (
-    FieldError,
-    InputInvalid,
-    NotFoundError,
+    Payload,
     RequestContext,
-    UserError,
-    UserErrorCode,
-    decode_id,
+    referenced_id,
     run_mutation,
 )
 from strawberry.types import Info
@@ -31,10 +27,9 @@ class LoyaltyAdjustPointsInput:
 
 
 @strawberry.type
-class LoyaltyAdjustPointsPayload:
+class LoyaltyAdjustPointsPayload(Payload):
     entry: LoyaltyEntry | None = None
     balance: int | None = strawberry.field(default=None, description="The customer's balance afterwards.")
-    user_errors: list[UserError]
 
 
 @strawberry.type
@@ -47,12 +42,7 @@ class LoyaltyMutations:
         principal = context.require_principal()
 
         async def run() -> dict[str, Any]:
-            try:
-                customer_id = decode_id(input.customer_id, "Customer")
-            except NotFoundError:
-                raise InputInvalid(
-                    [FieldError(["input", "customer_id"], UserErrorCode.NOT_FOUND, "No such Customer")]
-                ) from None
+            customer_id = referenced_id(input.customer_id, "Customer", "customerId")
             entry, balance = await context.write(
                 service.adjust_points, principal, customer_id, input.points, input.reason, input.expires_at
             )

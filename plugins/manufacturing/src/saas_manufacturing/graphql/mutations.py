@@ -8,33 +8,18 @@ import strawberry
 from strawberry.types import Info
 
 from saas.plugin_api import (
-    FieldError,
-    InputInvalid,
-    NotFoundError,
+    Payload,
     RequestContext,
-    UserError,
-    UserErrorCode,
     decode_id,
     forget_credentials,
     issue_scoped_token,
     provided,
+    referenced_id,
     run_mutation,
 )
 from saas_manufacturing.graphql import types
 from saas_manufacturing.graphql.runner import write
 from saas_manufacturing.service import inventory, orders, portal, shipments, warehouses
-
-
-def _referenced(value: str | None, type_name: str, *field: str | int) -> Any:
-    """An id inside an input: a malformed or foreign one is a user error on that field."""
-    if value is None:
-        return None
-    try:
-        return decode_id(value, type_name)
-    except NotFoundError:
-        path = ["input", *(str(part) for part in field)]
-        raise InputInvalid([FieldError(path, UserErrorCode.NOT_FOUND, f"No such {type_name}")]) from None
-
 
 # -- inputs -------------------------------------------------------------------------------------
 
@@ -136,61 +121,52 @@ class UpdateShipmentStatusInput:
 
 
 @strawberry.type(name="MfgCreateWarehousePayload")
-class CreateWarehousePayload:
+class CreateWarehousePayload(Payload):
     warehouse: types.Warehouse | None = None
-    user_errors: list[UserError]
 
 
 @strawberry.type(name="MfgUpdateWarehousePayload")
-class UpdateWarehousePayload:
+class UpdateWarehousePayload(Payload):
     warehouse: types.Warehouse | None = None
-    user_errors: list[UserError]
 
 
 @strawberry.type(name="MfgRecordStockMovementPayload")
-class RecordStockMovementPayload:
+class RecordStockMovementPayload(Payload):
     movement: types.StockMovement | None = None
     stock_level: types.StockLevel | None = None
-    user_errors: list[UserError]
 
 
 @strawberry.type(name="MfgSetLowStockThresholdPayload")
-class SetLowStockThresholdPayload:
+class SetLowStockThresholdPayload(Payload):
     stock_level: types.StockLevel | None = None
-    user_errors: list[UserError]
 
 
 @strawberry.type(name="MfgCreatePortalAccessPayload")
-class CreatePortalAccessPayload:
+class CreatePortalAccessPayload(Payload):
     portal_access: types.PortalAccess | None = None
     token: str | None = strawberry.field(
         default=None, description="Shown once: the contact's `Authorization: Bearer` token for the portal."
     )
-    user_errors: list[UserError]
 
 
 @strawberry.type(name="MfgRevokePortalAccessPayload")
-class RevokePortalAccessPayload:
+class RevokePortalAccessPayload(Payload):
     portal_access: types.PortalAccess | None = None
-    user_errors: list[UserError]
 
 
 @strawberry.type(name="MfgPlaceOrderPayload")
-class PlaceOrderPayload:
+class PlaceOrderPayload(Payload):
     order: types.Order | None = None
-    user_errors: list[UserError]
 
 
 @strawberry.type(name="MfgCancelOrderPayload")
-class CancelOrderPayload:
+class CancelOrderPayload(Payload):
     order: types.Order | None = None
-    user_errors: list[UserError]
 
 
 @strawberry.type(name="MfgShipmentPayload")
-class ShipmentPayload:
+class ShipmentPayload(Payload):
     shipment: types.Shipment | None = None
-    user_errors: list[UserError]
 
 
 # -- mutations ----------------------------------------------------------------------------------
@@ -229,8 +205,8 @@ class ManufacturingMutations:
         self, info: Info[RequestContext, None], input: RecordStockMovementInput
     ) -> RecordStockMovementPayload:
         async def run() -> dict[str, Any]:
-            product = _referenced(input.product_id, "Product", "productId")
-            warehouse = _referenced(input.warehouse_id, "MfgWarehouse", "warehouseId")
+            product = referenced_id(input.product_id, "Product", "productId")
+            warehouse = referenced_id(input.warehouse_id, "MfgWarehouse", "warehouseId")
             data = {
                 "kind": input.kind,
                 "quantity": input.quantity,
@@ -250,8 +226,8 @@ class ManufacturingMutations:
         self, info: Info[RequestContext, None], input: SetLowStockThresholdInput
     ) -> SetLowStockThresholdPayload:
         async def run() -> dict[str, Any]:
-            product = _referenced(input.product_id, "Product", "productId")
-            warehouse = _referenced(input.warehouse_id, "MfgWarehouse", "warehouseId")
+            product = referenced_id(input.product_id, "Product", "productId")
+            warehouse = referenced_id(input.warehouse_id, "MfgWarehouse", "warehouseId")
             level = await write(info, inventory.set_low_stock_threshold, product, warehouse, input.threshold)
             return {"stock_level": types.StockLevel.from_level(level)}
 
@@ -292,11 +268,11 @@ class ManufacturingMutations:
     async def place_order(self, info: Info[RequestContext, None], input: PlaceOrderInput) -> PlaceOrderPayload:
         async def run() -> dict[str, Any]:
             lines = [
-                orders.LineInput(_referenced(line.product_id, "Product", "lines", index, "productId"), line.quantity)
+                orders.LineInput(referenced_id(line.product_id, "Product", "lines", index, "productId"), line.quantity)
                 for index, line in enumerate(input.lines)
             ]
-            customer = _referenced(input.customer_id, "Customer", "customerId")
-            warehouse = _referenced(input.warehouse_id, "MfgWarehouse", "warehouseId")
+            customer = referenced_id(input.customer_id, "Customer", "customerId")
+            warehouse = referenced_id(input.warehouse_id, "MfgWarehouse", "warehouseId")
             row = await write(info, orders.place_order, customer, warehouse, lines, input.note)
             return {"order": types.Order.from_model(row)}
 
@@ -317,7 +293,7 @@ class ManufacturingMutations:
     )
     async def create_shipment(self, info: Info[RequestContext, None], input: CreateShipmentInput) -> ShipmentPayload:
         async def run() -> dict[str, Any]:
-            order = _referenced(input.order_id, "MfgOrder", "orderId")
+            order = referenced_id(input.order_id, "MfgOrder", "orderId")
             data = {"carrier": input.carrier, "tracking_number": input.tracking_number}
             row = await write(info, shipments.create_shipment, order, data, input.dispatch)
             return {"shipment": types.Shipment.from_model(row)}
