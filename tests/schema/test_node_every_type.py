@@ -8,6 +8,7 @@ from typing import Any
 
 from saas.notifications.service import notify
 from saas.runtime import Runtime
+from saas.schema.builder import CORE_CONTRIBUTIONS, build_schema
 from saas.schema.relay import decode_id, to_global_id
 from saas.tenancy.session import tenant_session
 from saas.webhooks.models import WebhookDelivery
@@ -79,3 +80,15 @@ def test_a_colleagues_notification_is_not_found(owner: GraphQLClient, tenant: An
     mine = _notification(runtime, tenant.id, owner)
     assert owner.data(NODE, {"id": mine})["node"]["title"] == "Hello"
     assert colleague.error_codes(NODE, {"id": mine}) == ["NOT_FOUND"]
+
+
+def test_every_node_type_is_declared_by_a_contribution(runtime: Runtime) -> None:
+    """A type implementing `Node` that no contribution reads would make node(id) NOT_FOUND for a real id."""
+    plugins = runtime.plugins.healthy()
+    assert {"loyalty", "manufacturing"} <= {p.name for p in plugins}
+    schema = build_schema(plugins)._schema
+    implementing = {t.name for t in schema.get_possible_types(schema.get_type("Node"))}  # type: ignore[arg-type]
+    declared: set[str] = set()
+    for contribution in [*CORE_CONTRIBUTIONS, *(p.graphql for p in plugins)]:
+        declared |= set(contribution.nodes) | set(contribution.compiled_nodes)
+    assert implementing == declared
