@@ -95,6 +95,16 @@ def notification_page(
     return Page(page.rows, page.has_next_page, unread if unread_only else total), unread
 
 
+def get_notification(session: Session, recipient_id: uuid.UUID, notification_id: uuid.UUID) -> Notification:
+    """One of the recipient's own notifications, else NOT_FOUND (a colleague's and another tenant's included)."""
+    row = session.scalars(
+        select(Notification).where(Notification.recipient_id == recipient_id, Notification.id == notification_id)
+    ).first()
+    if row is None:
+        raise NotFoundError("Notification not found", id=str(notification_id))
+    return row
+
+
 def mark_read(session: Session, recipient_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> list[Notification]:
     """Mark the recipient's notifications read; any id that is not theirs is NOT_FOUND (nothing changes)."""
     wanted = list(dict.fromkeys(ids))

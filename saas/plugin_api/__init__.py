@@ -34,6 +34,7 @@ from saas.jobs.registry import JobContext, TenantJob, tenant_job
 from saas.notifications.service import notify, notify_roles
 from saas.plugin_api.tokens import forget_credentials, issue_scoped_token
 from saas.plugins.contributions import (
+    CompiledNode,
     DomainEvent,
     GraphQLContribution,
     PeriodicJob,
@@ -71,6 +72,7 @@ __all__ = [
     "AppError",
     "BadUserInputError",
     "Checker",
+    "CompiledNode",
     "ConflictError",
     "Connection",
     "CountedConnection",

@@ -6,11 +6,30 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from saas.auth.permissions import Role
+
+if TYPE_CHECKING:
+    from saas.customers.rules import SqlCondition
+    from saas.schema.compiler import SqlType
+
+NodeLoader = Callable[[Any, uuid.UUID], Awaitable[Any]]
+"""`node(id:)` of one type: async loader(context, raw_id) -> the object, or None (or NotFoundError) when not visible."""
+
+
+@dataclass(frozen=True)
+class CompiledNode:
+    """`node(id:)` of a type with a compiled-read SQL mapping: the selection becomes one statement
+    over `sql_type`, filtered by `condition(context)` (which checks the caller's permission and adds
+    the tenant and visibility predicates); `fallback` loads it when the selection cannot compile
+    (e.g. a plugin's fields on the type)."""
+
+    sql_type: SqlType
+    condition: Callable[[Any], SqlCondition]
+    fallback: NodeLoader
 
 
 @dataclass(frozen=True)
@@ -30,15 +49,20 @@ class GraphQLContribution:
     """Strawberry classes. `queries`, `mutations` and `subscriptions` are classes whose fields join
     the root types; `type_fields` maps a core type name (e.g. "Customer") to classes whose fields are
     added to it (their resolvers receive the core object as `self`). Type names carry the plugin's
-    prefix (e.g. `Mfg…`) so that two plugins cannot collide."""
+    prefix (e.g. `Mfg…`) so that two plugins cannot collide.
+
+    The core domains contribute through this same object (`saas/schema/<domain>/contribution.py`):
+    the schema builder only composes contributions, core and plugins alike."""
 
     types: tuple[type, ...] = ()
     queries: tuple[type, ...] = ()
     mutations: tuple[type, ...] = ()
     subscriptions: tuple[type, ...] = ()
     type_fields: dict[str, tuple[type, ...]] = field(default_factory=dict)
-    # `node(id:)` for the plugin's Node types: type name -> async loader(context, raw_id) -> object | None.
-    nodes: dict[str, Callable[[Any, uuid.UUID], Awaitable[Any]]] = field(default_factory=dict)
+    # `node(id:)` for the contribution's Node types: type name -> async loader(context, raw_id) -> object | None.
+    nodes: dict[str, NodeLoader] = field(default_factory=dict)
+    # `node(id:)` for Node types with a compiled-read SQL mapping (one statement per read).
+    compiled_nodes: dict[str, CompiledNode] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

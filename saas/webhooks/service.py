@@ -197,6 +197,16 @@ def delivery_page(
     return keyset_page(session, query, key, limit, after, descending=True, count=False)
 
 
+def get_delivery(session: Session, principal: Principal, delivery_id: uuid.UUID) -> WebhookDelivery:
+    """One delivery of the caller's tenant (its webhook deleted or not), else NOT_FOUND (another tenant's id included:
+    the tenant-bound session's row-level security hides it)."""
+    require(principal.permissions, WEBHOOKS_MANAGE)
+    delivery = session.get(WebhookDelivery, (principal.tenant_id, delivery_id))
+    if delivery is None:
+        raise NotFoundError("Webhook delivery not found", id=str(delivery_id))
+    return delivery
+
+
 def attempts_of(session: Session, delivery_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[WebhookAttempt]]:
     """Attempts of many deliveries in one statement, in attempt order."""
     found: dict[uuid.UUID, list[WebhookAttempt]] = defaultdict(list)

@@ -63,6 +63,11 @@ def entries(session: Session, customer_id: uuid.UUID, limit: int) -> list[Loyalt
     return list(session.scalars(query))
 
 
+def entry(session: Session, entry_id: uuid.UUID) -> LoyaltyEntry | None:
+    """One entry of the session's tenant, or None (another tenant's is hidden by row-level security)."""
+    return session.scalars(select(LoyaltyEntry).where(LoyaltyEntry.id == entry_id)).first()
+
+
 def tiers(session: Session) -> list[LoyaltyTier]:
     return list(session.scalars(select(LoyaltyTier).order_by(LoyaltyTier.min_points, LoyaltyTier.name)))
 

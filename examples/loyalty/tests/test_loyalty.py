@@ -74,3 +74,23 @@ def test_disabling_keeps_the_points(saas_plugin_client) -> None:
     assert client.error_codes(POINTS) == ["PLUGIN_NOT_ENABLED"]
     enable_plugin(client, "loyalty")
     assert client.data(POINTS)["customers"]["edges"][0]["node"]["loyaltyPoints"] == 10
+
+
+ENTRIES = "query($id: ID!) { loyaltyEntries(customerId: $id) { id points } }"
+ENTRY_NODE = "query($id: ID!) { node(id: $id) { __typename id ... on LoyaltyEntry { points reason } } }"
+
+
+def test_an_entry_is_a_node_of_its_own_tenant_only(saas_plugin_client, saas_make_tenant) -> None:
+    client = saas_plugin_client("loyalty")
+    ada = _customer(client)
+    _adjust(client, ada, 40)
+    [entry] = client.data(ENTRIES, {"id": ada})["loyaltyEntries"]
+    assert client.data(ENTRY_NODE, {"id": entry["id"]})["node"] == {
+        "__typename": "LoyaltyEntry",
+        "id": entry["id"],
+        "points": 40,
+        "reason": "Visit",
+    }
+    other = saas_make_tenant()
+    enable_plugin(other.client, "loyalty")
+    assert other.client.error_codes(ENTRY_NODE, {"id": entry["id"]}) == ["NOT_FOUND"]

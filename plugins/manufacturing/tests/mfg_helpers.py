@@ -37,6 +37,7 @@ LEVELS = f"""query($first: Int, $after: String, $filter: MfgStockLevelFilterInpu
 MOVEMENTS = """query($filter: MfgStockMovementFilterInput) {
   stockMovements(first: 100, filter: $filter) { totalCount edges { node { kind quantity onHandAfter reservedAfter orderId shipmentId } } }
 }"""
+MOVEMENT_IDS = "{ stockMovements(first: 1) { edges { node { id kind quantity } } } }"
 THRESHOLD = f"""mutation($input: MfgSetLowStockThresholdInput!) {{ setLowStockThreshold(input: $input) {{ stockLevel {{ {LEVEL} }} {USER_ERRORS} }} }}"""
 PLACE = (
     f"""mutation($input: MfgPlaceOrderInput!) {{ placeOrder(input: $input) {{ order {{ {ORDER} }} {USER_ERRORS} }} }}"""

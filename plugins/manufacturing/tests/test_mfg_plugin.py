@@ -10,13 +10,17 @@ from alembic.migration import MigrationContext
 from mfg_helpers import (
     ENABLE,
     LEVELS,
+    MOVEMENT_IDS,
     WAREHOUSES,
+    create_contact,
+    create_customer,
     create_product,
     default_warehouse,
     disable,
     enable,
     level,
     move,
+    portal_client,
     refused,
 )
 from saas_manufacturing.graphql import contribution
@@ -184,3 +188,22 @@ def test_node_fetches_the_plugins_objects_for_enabled_tenants_only(
     assert stranger.error_codes("query($id: ID!) { node(id: $id) { id } }", {"id": warehouse["id"]}) == ["NOT_FOUND"]
     without = saas_make_tenant().client
     assert without.error_codes("query($id: ID!) { node(id: $id) { id } }", {"id": warehouse["id"]}) == ["NOT_FOUND"]
+
+
+def test_node_fetches_stock_movements_and_portal_accesses_of_the_tenant_only(
+    saas_plugin_client: Any, saas_make_tenant: Any
+) -> None:
+    client = saas_plugin_client("manufacturing")
+    move(client, create_product(client), default_warehouse(client), "RECEIPT", 5)
+    movement = client.data(MOVEMENT_IDS)["stockMovements"]["edges"][0]["node"]
+    _, access = portal_client(client, create_contact(client, create_customer(client)))
+    expected = {
+        movement["id"]: ("... on MfgStockMovement { kind quantity }", {"kind": "RECEIPT", "quantity": 5}),
+        access["id"]: ("... on MfgPortalAccess { contactId }", {"contactId": access["contactId"]}),
+    }
+    stranger = saas_make_tenant().client  # another tenant, plugin enabled
+    enable_plugin(stranger, "manufacturing")
+    for node_id, (shape, fields) in expected.items():
+        query = f"query($id: ID!) {{ node(id: $id) {{ id {shape} }} }}"
+        assert client.data(query, {"id": node_id})["node"] == {"id": node_id, **fields}
+        assert stranger.error_codes(query, {"id": node_id}) == ["NOT_FOUND"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from saas.plugin_api import GraphQLContribution
 
 from saas_plugin_loyalty.graphql.mutations import LoyaltyMutations
-from saas_plugin_loyalty.graphql.queries import LoyaltyQueries
+from saas_plugin_loyalty.graphql.queries import LoyaltyQueries, load_entry
 from saas_plugin_loyalty.graphql.types import LoyaltyCustomerFields, LoyaltyEntry, LoyaltyTier
 
 CONTRIBUTION = GraphQLContribution(
@@ -13,4 +13,5 @@ CONTRIBUTION = GraphQLContribution(
     queries=(LoyaltyQueries,),
     mutations=(LoyaltyMutations,),
     type_fields={"Customer": (LoyaltyCustomerFields,)},
+    nodes={"LoyaltyEntry": load_entry},
 )

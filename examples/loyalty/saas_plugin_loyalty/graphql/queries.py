@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import strawberry
 from saas.plugin_api import RequestContext, decode_id, page_size, require
 from strawberry.types import Info
@@ -10,6 +12,13 @@ from saas_plugin_loyalty import service
 from saas_plugin_loyalty.graphql.types import LoyaltyEntry, LoyaltyTier
 
 MAX_ENTRIES = 100
+
+
+async def load_entry(context: RequestContext, raw_id: uuid.UUID) -> LoyaltyEntry | None:
+    """`node(id)` of a `LoyaltyEntry`: needs loyalty:read, like `loyaltyEntries`."""
+    require(context.require_principal().permissions, service.LOYALTY_READ)
+    row = await context.read(service.entry, raw_id)
+    return LoyaltyEntry.from_model(row) if row is not None else None
 
 
 @strawberry.type

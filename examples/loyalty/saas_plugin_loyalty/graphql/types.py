@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Protocol
 
 import strawberry
-from saas.plugin_api import RequestContext, decode_id, to_global_id
+from saas.plugin_api import Node, RequestContext, decode_id, to_global_id
 from strawberry.types import Info
 
 from saas_plugin_loyalty import models
@@ -14,8 +14,7 @@ from saas_plugin_loyalty.graphql.dataloaders import points_loader
 
 
 @strawberry.type(description="A change of a customer's loyalty points: earned, redeemed or expired.")
-class LoyaltyEntry:
-    id: strawberry.ID
+class LoyaltyEntry(Node):
     customer_id: strawberry.ID
     points: int = strawberry.field(description="Positive when earned, negative when redeemed or expired.")
     reason: str

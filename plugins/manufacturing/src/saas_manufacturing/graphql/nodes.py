@@ -9,7 +9,7 @@ from uuid import UUID
 from saas.plugin_api import NotFoundError, RequestContext
 from saas_manufacturing.graphql import types
 from saas_manufacturing.graphql.runner import _bound
-from saas_manufacturing.service import visibility, warehouses
+from saas_manufacturing.service import inventory, portal, visibility, warehouses
 
 
 def _loader(
@@ -29,4 +29,6 @@ NODES = {
     "MfgWarehouse": _loader(warehouses.find_warehouse, types.Warehouse.from_model),
     "MfgOrder": _loader(visibility.get_order, types.Order.from_model),
     "MfgShipment": _loader(visibility.get_shipment, types.Shipment.from_model),
+    "MfgStockMovement": _loader(inventory.get_movement, types.StockMovement.from_model),
+    "MfgPortalAccess": _loader(portal.get_access, types.PortalAccess.from_model),
 }

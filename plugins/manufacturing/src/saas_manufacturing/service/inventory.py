@@ -32,7 +32,7 @@ from saas_manufacturing.errors import MfgErrorCode, invalid
 from saas_manufacturing.events import STOCK_LOW
 from saas_manufacturing.models import ManualMovementKind, StockLevel, StockMovement, Warehouse
 from saas_manufacturing.permissions import INVENTORY_READ, INVENTORY_WRITE
-from saas_manufacturing.service.common import INVENTORY_TOPIC, Actor, announce
+from saas_manufacturing.service.common import INVENTORY_TOPIC, Actor, announce, not_found
 from saas_manufacturing.service.warehouses import get_warehouse
 
 MAX_QUANTITY = 1_000_000_000
@@ -378,6 +378,15 @@ def list_movements(session: Session, actor: Actor, flt: MovementFilter, limit: i
     if flt.kinds is not None:
         query = query.where(StockMovement.kind.in_(flt.kinds))
     return keyset_page(session, query, (StockMovement.seq,), limit, after_seq, descending=True)
+
+
+def get_movement(session: Session, actor: Actor, movement_id: uuid.UUID) -> StockMovement:
+    """One ledger row of the tenant (`mfg:inventory:read`, like the ledger), else NOT_FOUND."""
+    require(actor.principal.permissions, INVENTORY_READ)
+    movement = session.scalars(select(StockMovement).where(StockMovement.id == movement_id)).first()
+    if movement is None:
+        raise not_found("Stock movement", movement_id)
+    return movement
 
 
 def ledger_totals(session: Session, actor: Actor, product_id: uuid.UUID, warehouse_id: uuid.UUID) -> tuple[int, int]:
