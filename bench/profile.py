@@ -112,7 +112,7 @@ def instrument() -> None:
     GraphQLEngine.execute = _timed_async("execute", GraphQLEngine.execute)  # type: ignore[method-assign]
     saas.db.reads.fetch_json = _timed_sync("database:work", saas.db.reads.fetch_json)
     saas.schema.context.fetch_compiled = _timed_async("database:await", saas.schema.context.fetch_compiled)
-    import saas.schema.customers.queries as queries
+    import saas.customers.graphql.queries as queries
 
     queries.fetch_compiled = saas.schema.context.fetch_compiled
     saas.http.errors.dumps = _timed_sync("serialisation", saas.http.errors.dumps)

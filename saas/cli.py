@@ -596,7 +596,7 @@ def plugin_new(name: str, directory: Path) -> None:
 
     NAME is the plugin's name: lowercase letters, digits and underscores (e.g. fleet_care).
     """
-    from saas.plugins.scaffold import ScaffoldError, new_plugin
+    from saas.plugin_host.scaffold import ScaffoldError, new_plugin
 
     try:
         root = new_plugin(name, directory)

@@ -13,8 +13,8 @@ from saas.auth.throttle import SignInThrottle, client_address
 from saas.config import Settings
 from saas.db.engine import create_app_engine, create_read_engine
 from saas.events.pipeline import install as install_event_pipeline
-from saas.plugins.access import PluginFeatures
-from saas.plugins.host import PluginHost
+from saas.plugin_host.access import PluginFeatures
+from saas.plugin_host.host import PluginHost
 
 
 @dataclass

@@ -131,7 +131,7 @@ def _record(session: Session, principal: Principal, action: str, record: ApiKey,
     type is imported here, not at the top: the schema imports this module (through the
     principal).
     """
-    from saas.schema.accounts.types import ApiKey as ApiKeyType
+    from saas.accounts.graphql.types import ApiKey as ApiKeyType
 
     record_change(session, principal, action, "ApiKey", record.id, before, snapshot(record))
     emit_event(session, action, {"apiKey": api_object(ApiKeyType.from_model(record))})

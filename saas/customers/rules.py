@@ -30,6 +30,21 @@ class SqlCondition:
         return " AND ".join(self.parts) if self.parts else "TRUE"
 
 
+def owner_visibility(principal: Principal, alias: str, condition: SqlCondition, *, pool: bool = True) -> None:
+    """The ownership rule for every owned sales record (customers, leads, opportunities, ...).
+
+    Owners and admins see every record; other members see the records they own and, when the
+    record kind has a pool (`pool=True`), the unowned ones.
+    """
+    if principal.sees_all_customers:
+        return
+    owned = f"{alias}.owner_id = :viewer_membership_id"
+    condition.add(
+        f"({alias}.owner_id IS NULL OR {owned})" if pool else owned,
+        viewer_membership_id=principal.membership_id,
+    )
+
+
 def customer_visibility(principal: Principal, alias: str, condition: SqlCondition) -> None:
     """Sales reps see the customers they own and the unowned pool; other roles see all.
 
@@ -38,11 +53,7 @@ def customer_visibility(principal: Principal, alias: str, condition: SqlConditio
     scoped_customer = principal.scoped("customer_id")
     if scoped_customer is not None:
         condition.add(f"{alias}.id = CAST(:scoped_customer_id AS uuid)", scoped_customer_id=scoped_customer)
-    if not principal.sees_all_customers:
-        condition.add(
-            f"({alias}.owner_id IS NULL OR {alias}.owner_id = :viewer_membership_id)",
-            viewer_membership_id=principal.membership_id,
-        )
+    owner_visibility(principal, alias, condition, pool=True)
 
 
 def customer_visible_to(principal: Principal, owner_id: uuid.UUID | str | None) -> bool:

@@ -18,8 +18,8 @@ from saas.customers.rules import SqlCondition, customer_visibility
 from saas.errors import ConflictError, FieldError, InputInvalid, NotFoundError, UserErrorCode
 from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
-from saas.schema.customers.types import Contact as ContactType
-from saas.schema.customers.types import Customer as CustomerType
+from saas.customers.graphql.types import Contact as ContactType
+from saas.customers.graphql.types import Customer as CustomerType
 from saas.tenancy.models import Membership
 from saas.validation import Checker
 

@@ -32,7 +32,7 @@ from sqlalchemy import Connection, Engine, text
 
 from saas.config import Settings
 from saas.db.rls import ensure_app_role, secure_schema
-from saas.plugins.host import PluginHost
+from saas.plugin_host.host import PluginHost
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 CORE_VERSIONS = MIGRATIONS_DIR / "versions"

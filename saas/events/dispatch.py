@@ -32,9 +32,9 @@ from saas.events.catalog import subscribed
 from saas.events.models import OutboxEvent
 from saas.events.outbox import emit_event
 from saas.jobs.registry import JobContext, tenant_job
-from saas.plugins.contributions import DomainEvent, PluginContext
-from saas.plugins.enabled import enabled_plugins
-from saas.plugins.host import PluginHost
+from saas.plugin_host.contributions import DomainEvent, PluginContext
+from saas.plugin_host.enabled import enabled_plugins
+from saas.plugin_host.host import PluginHost
 from saas.tenancy.session import on_commit
 from saas.webhooks import delivery
 from saas.webhooks.models import Webhook, WebhookDelivery

@@ -39,7 +39,7 @@ from sqlalchemy import Engine
 from saas.jobs.deadletters import DeadLetterIndex
 from saas.jobs.registry import JOBS, JobRejected, TenantJob
 from saas.jobs.runner import JobRunner, plugin_owners
-from saas.plugins.host import PluginHost
+from saas.plugin_host.host import PluginHost
 
 if TYPE_CHECKING:
     from saas.runtime import Runtime

@@ -9,7 +9,7 @@ from sqlalchemy import delete
 from saas.jobs.models import ProcessedJob
 from saas.jobs.periodic import register_periodic
 from saas.jobs.registry import JobContext, tenant_job
-from saas.plugins.contributions import PeriodicJob
+from saas.plugin_host.contributions import PeriodicJob
 
 # Far beyond any redelivery: a committed message is redelivered at most
 # `broker.REDELIVERY_BOUND_MS` after its worker died; retries and dead letters concern

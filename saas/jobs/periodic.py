@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from saas.plugins.contributions import PeriodicJob
+from saas.plugin_host.contributions import PeriodicJob
 
 PERIODIC: dict[str, PeriodicJob] = {}
 

@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session
 
 from saas.jobs.models import ProcessedJob
 from saas.jobs.registry import JobContext, JobRejected, TenantJob
-from saas.plugins.enabled import enabled_plugins
-from saas.plugins.host import PluginHost
+from saas.plugin_host.enabled import enabled_plugins
+from saas.plugin_host.host import PluginHost
 from saas.tenancy.models import Tenant
 from saas.tenancy.session import tenant_session
 

@@ -31,8 +31,8 @@ from sqlalchemy import Engine, select, text
 from saas.jobs import broker as job_broker
 from saas.jobs.periodic import MAINTENANCE, PERIODIC
 from saas.jobs.registry import TenantJob
-from saas.plugins.contributions import PeriodicJob
-from saas.plugins.host import PluginHost
+from saas.plugin_host.contributions import PeriodicJob
+from saas.plugin_host.host import PluginHost
 from saas.tenancy.models import Tenant
 from saas.tenancy.session import tenant_session
 

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from saas.config import Settings
 from saas.db.engine import create_owner_engine, owner_url
 from saas.db.migrate import migrate
-from saas.plugins.host import PluginHost
+from saas.plugin_host.host import PluginHost
 from saas.runtime import Runtime, create_runtime, load_plugins
 from saas.tenancy.service import create_tenant
 from saas.tenancy.session import tenant_session

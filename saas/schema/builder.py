@@ -14,21 +14,21 @@ from graphql import print_schema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
-from saas.plugins.contributions import GraphQLContribution
-from saas.plugins.host import LoadedPlugin, PluginHost
-from saas.schema.accounts.contribution import contribution as accounts
-from saas.schema.catalog.contribution import contribution as catalog
+from saas.plugin_host.contributions import GraphQLContribution
+from saas.plugin_host.host import LoadedPlugin, PluginHost
+from saas.accounts.graphql.contribution import contribution as accounts
+from saas.products.graphql.contribution import contribution as catalog
 from saas.schema.common import Node
 from saas.schema.composition import RootTypes, SchemaConflict, compose_schema
 from saas.schema.context import RequestContext
-from saas.schema.customers.contribution import contribution as customers
+from saas.customers.graphql.contribution import contribution as customers
 from saas.schema.execution import PassthroughExecutor
-from saas.schema.jobs.contribution import contribution as jobs
+from saas.jobs.graphql.contribution import contribution as jobs
 from saas.schema.nodes import resolve_node
-from saas.schema.notifications.contribution import contribution as notifications
-from saas.schema.plugins.contribution import contribution as plugin_admin
+from saas.notifications.graphql.contribution import contribution as notifications
+from saas.plugin_host.graphql.contribution import contribution as plugin_admin
 from saas.schema.scalars import SCALAR_MAP
-from saas.schema.webhooks.contribution import contribution as webhooks
+from saas.webhooks.graphql.contribution import contribution as webhooks
 
 # The core domains, in the order their fields appear in the schema.
 CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (

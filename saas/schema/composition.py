@@ -18,7 +18,7 @@ from strawberry.types.base import StrawberryObjectDefinition, has_object_definit
 from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry.types.lazy_type import LazyType
 
-from saas.plugins.contributions import GraphQLContribution
+from saas.plugin_host.contributions import GraphQLContribution
 from saas.validation import camel_case
 
 CORE = "core"

@@ -16,8 +16,8 @@ from saas.auth.principal import Principal
 from saas.errors import FieldError, InputInvalid, NotFoundError, UserErrorCode
 from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
-from saas.schema.accounts.types import Invitation as InvitationType
-from saas.schema.customers.types import Member as MemberType
+from saas.accounts.graphql.types import Invitation as InvitationType
+from saas.customers.graphql.types import Member as MemberType
 from saas.tenancy.models import Invitation, Membership, Tenant, User
 from saas.tenancy.session import tenant_session
 from saas.validation import Checker

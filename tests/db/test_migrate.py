@@ -19,13 +19,13 @@ from saas.config import Settings
 from saas.db.engine import create_app_engine, create_owner_engine, owner_url
 from saas.db.migrate import MigrationError, MigrationReport, SkippedPlugin, migrate, run_migrations
 from saas.plugin_api.testing import MIGRATION_LOCK, fresh_database, settings_for
-from saas.plugins.host import ENTRY_POINT_GROUP, PluginHost
-from saas.plugins.scaffold import new_plugin
+from saas.plugin_host.host import ENTRY_POINT_GROUP, PluginHost
+from saas.plugin_host.scaffold import new_plugin
 from saas.runtime import load_plugins
 from saas.tenancy.service import create_tenant
 from saas.tenancy.session import tenant_session
-from tests.plugins.conftest import host_of
-from tests.plugins.samples import SamplePlugin
+from tests.plugin_host.conftest import host_of
+from tests.plugin_host.samples import SamplePlugin
 
 
 @pytest.fixture
@@ -166,7 +166,7 @@ def test_a_plugin_that_fails_to_import_is_skipped_by_name(fresh_url: str, monkey
     real = list(entry_points(group=ENTRY_POINT_GROUP))
     broken = EntryPoint(name="loyalty", value="saas_plugin_loyalty_that_was_removed", group=ENTRY_POINT_GROUP)
     entries = [broken if e.name == "loyalty" else e for e in real]
-    monkeypatch.setattr("saas.plugins.host.entry_points", lambda group: entries)
+    monkeypatch.setattr("saas.plugin_host.host.entry_points", lambda group: entries)
 
     report = _run(fresh_url, load_plugins())
     [skipped] = report.skipped

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from saas.events.models import OutboxEvent
 from saas.events.payloads import api_object, node_ref
 from saas.runtime import Runtime
-from saas.schema.catalog.types import Product
+from saas.products.graphql.types import Product
 from saas.schema.relay import to_global_id
 from tests.conftest import GraphQLClient, add_member
 from tests.events.support import in_tenant
@@ -95,7 +95,7 @@ def test_api_object_writes_plain_fields_and_references() -> None:
     from datetime import UTC, datetime
     from decimal import Decimal
 
-    from saas.catalog.models import Product as ProductRow
+    from saas.products.models import Product as ProductRow
 
     raw = uuid.uuid4()
     moment = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)

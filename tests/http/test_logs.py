@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from saas.config import Settings
 from saas.http import create_app
 from saas.http.logs import configure_logging, get_logger
-from saas.plugins.host import PluginHost
+from saas.plugin_host.host import PluginHost
 from saas.runtime import Runtime, create_runtime
 from saas.schema.engine import GraphQLEngine
 

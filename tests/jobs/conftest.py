@@ -21,7 +21,7 @@ from dramatiq.brokers.redis import RedisBroker
 
 from saas.jobs.broker import setup
 from saas.jobs.worker import start_worker
-from saas.plugins.host import PluginHost
+from saas.plugin_host.host import PluginHost
 from saas.runtime import Runtime, load_plugins
 from tests.jobs import sample_jobs, sample_plugin
 from tests.schema.conftest import cheap_password_hashing  # noqa: F401  (tenants and logins hash cheaply)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from saas.customers.models import Customer
 from saas.jobs.models import ProcessedJob
-from saas.plugins.models import TenantPlugin
+from saas.plugin_host.models import TenantPlugin
 from saas.runtime import Runtime
 from saas.tenancy.session import tenant_session
 

@@ -15,9 +15,9 @@ from sqlalchemy import select, text
 
 from saas.jobs.periodic import PERIODIC, register_periodic
 from saas.jobs.scheduler import ScheduledJob, Scheduler, all_tenants, run_scheduler, scheduled_jobs, tenants_by_plugin
-from saas.plugins.contributions import PeriodicJob
-from saas.plugins.host import PluginHost
-from saas.plugins.models import TenantPlugin
+from saas.plugin_host.contributions import PeriodicJob
+from saas.plugin_host.host import PluginHost
+from saas.plugin_host.models import TenantPlugin
 from saas.runtime import Runtime
 from saas.tenancy.session import tenant_session
 from tests.conftest import TenantHandle

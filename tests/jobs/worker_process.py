@@ -12,7 +12,7 @@ import threading
 from saas.config import Settings
 from saas.jobs.broker import setup
 from saas.jobs.worker import run_worker
-from saas.plugins.host import PluginHost
+from saas.plugin_host.host import PluginHost
 from saas.runtime import create_runtime
 from tests.jobs import sample_jobs
 

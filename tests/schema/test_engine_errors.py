@@ -6,7 +6,7 @@ import pytest
 import structlog
 import structlog.testing
 
-from saas.schema.customers import queries
+from saas.customers.graphql import queries
 from tests.conftest import GraphQLClient
 
 

@@ -1,0 +1,1 @@
+"""Accounts: users, memberships, API keys and member administration."""

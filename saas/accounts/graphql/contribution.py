@@ -1,0 +1,36 @@
+"""The accounts domain's GraphQL, contributed the way a plugin's is: roots, types and `node(id)` reads."""
+
+from __future__ import annotations
+
+import uuid
+
+from saas.auth.permissions import API_KEYS_MANAGE
+from saas.plugin_host.contributions import CompiledNode, GraphQLContribution
+from saas.accounts.graphql.resolvers import AccountMutations, AccountQueries
+from saas.accounts.graphql.sql import API_KEY
+from saas.accounts.graphql.types import ApiKey, Invitation
+from saas.schema.context import RequestContext
+from saas.schema.nodes import tenant_condition
+from saas.tenancy.invitations import get_invitation
+from saas.tenancy.models import ApiKey as ApiKeyRow
+
+
+async def _load_api_key(context: RequestContext, raw_id: uuid.UUID) -> ApiKey | None:
+    row = await context.read(lambda session: session.get(ApiKeyRow, (context.require_principal().tenant_id, raw_id)))
+    return ApiKey.from_model(row) if row is not None else None
+
+
+async def _load_invitation(context: RequestContext, raw_id: uuid.UUID) -> Invitation:
+    row = await context.read(get_invitation, context.require_principal(), raw_id)
+    return Invitation.from_model(row)
+
+
+contribution = GraphQLContribution(
+    types=(ApiKey,),
+    queries=(AccountQueries,),
+    mutations=(AccountMutations,),
+    compiled_nodes={
+        "ApiKey": CompiledNode(API_KEY, lambda context: tenant_condition(context, API_KEYS_MANAGE), _load_api_key)
+    },
+    nodes={"Invitation": _load_invitation},
+)

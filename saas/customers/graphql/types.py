@@ -1,0 +1,143 @@
+"""GraphQL types of customers, contacts and members (the ORM path builds them from rows)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, cast
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from saas.auth.permissions import Role
+from saas.customers import models
+from saas.customers.models import CustomerKind, LifecycleStage
+from saas.schema.common import Node
+from saas.schema.connections import CountedConnection
+from saas.schema.context import RequestContext
+from saas.schema.relay import to_global_id
+from saas.tenancy import models as tenancy_models
+
+# The domain's enums are the GraphQL enums: each is exposed once, here, under its own name.
+strawberry.enum(CustomerKind, name="CustomerKind")
+strawberry.enum(LifecycleStage, name="LifecycleStage")
+strawberry.enum(Role, name="Role")
+
+
+@strawberry.type(description="A user's membership of the tenant, with its role.")
+class Member(Node):
+    email: str
+    name: str
+    role: Role
+    active: bool
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, row: tenancy_models.Membership) -> Member:
+        return cls(
+            id=strawberry.ID(to_global_id("Member", row.id)),
+            email=row.user.email,
+            name=row.user.name,
+            role=Role(row.role),
+            active=row.is_active,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type(description="A person at a customer.")
+class Contact(Node):
+    name: str
+    title: str | None
+    email: str | None
+    phone: str | None = strawberry.field(description="E.164, e.g. +442079460958")
+    is_primary: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    customer_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def customer(
+        self, info: Info[RequestContext, None]
+    ) -> Annotated[Customer, strawberry.lazy("saas.customers.graphql.types")]:
+        from saas.customers.graphql.loaders import customer_loader
+
+        # A contact is read only through a customer the caller sees, so its customer is found.
+        return await customer_loader(info.context).load(self.customer_id)  # type: ignore[return-value]
+
+    @classmethod
+    def from_model(cls, row: models.Contact) -> Contact:
+        return cls(
+            id=strawberry.ID(to_global_id("Contact", row.id)),
+            name=row.name,
+            title=row.title,
+            email=row.email,
+            phone=row.phone,
+            is_primary=row.is_primary,
+            version=row.version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            customer_id=row.customer_id,
+        )
+
+
+@strawberry.type(description="A company or person the tenant sells to.")
+class Customer(Node):
+    name: str
+    kind: CustomerKind
+    industry: str | None
+    tier: str | None
+    lifecycle_stage: LifecycleStage
+    source: str | None
+    tags: list[str]
+    custom_fields: JSON
+    notes: str | None
+    last_contacted_at: datetime | None
+    next_follow_up_at: datetime | None
+    version: int = strawberry.field(description="Pass it back to updates; a stale one fails with CONFLICT.")
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+    raw_id: strawberry.Private[uuid.UUID]
+    owner_id: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field
+    async def owner(self, info: Info[RequestContext, None]) -> Member | None:
+        from saas.customers.graphql.loaders import member_loader
+
+        if self.owner_id is None:
+            return None
+        return await member_loader(info.context).load(self.owner_id)
+
+    @strawberry.field(description="Contacts, the primary one first.")
+    async def contacts(self, info: Info[RequestContext, None]) -> list[Contact]:
+        from saas.customers.graphql.loaders import contacts_loader
+
+        return await contacts_loader(info.context).load(self.raw_id)
+
+    @classmethod
+    def from_model(cls, row: models.Customer) -> Customer:
+        return cls(
+            id=strawberry.ID(to_global_id("Customer", row.id)),
+            name=row.name,
+            kind=CustomerKind(row.kind),
+            industry=row.industry,
+            tier=row.tier,
+            lifecycle_stage=LifecycleStage(row.lifecycle_stage),
+            source=row.source,
+            tags=list(row.tags or []),
+            custom_fields=cast(JSON, row.custom_fields or {}),
+            notes=row.notes,
+            last_contacted_at=row.last_contacted_at,
+            next_follow_up_at=row.next_follow_up_at,
+            version=row.version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            deleted_at=row.deleted_at,
+            raw_id=row.id,
+            owner_id=row.owner_id,
+        )
+
+
+CustomerConnection = CountedConnection[Customer]

@@ -1,0 +1,8 @@
+"""Plugin administration's GraphQL, contributed the way a plugin's is: its roots."""
+
+from __future__ import annotations
+
+from saas.plugin_host.contributions import GraphQLContribution
+from saas.plugin_host.graphql.resolvers import PluginMutations, PluginQueries
+
+contribution = GraphQLContribution(queries=(PluginQueries,), mutations=(PluginMutations,))

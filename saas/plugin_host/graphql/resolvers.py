@@ -1,0 +1,117 @@
+"""Queries and mutations of per-tenant plugin enablement."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from saas.plugin_host import enablement
+from saas.schema.common import Payload, write_mutation
+from saas.schema.context import RequestContext
+
+
+@strawberry.type(description="An installed plugin and its state for the caller's tenant.")
+class Plugin:
+    name: str
+    title: str | None
+    version: str | None
+    description: str | None
+    requires: list[str]
+    enabled: bool
+    settings: JSON
+    problems: list[str] = strawberry.field(description="Why the plugin is broken; empty when it loads.")
+
+    @classmethod
+    def from_status(cls, status: enablement.PluginStatus) -> Plugin:
+        meta = status.plugin.meta
+        return cls(
+            name=status.plugin.name,
+            title=meta.title if meta else None,
+            version=meta.version if meta else None,
+            description=meta.description if meta else None,
+            requires=list(meta.requires) if meta else [],
+            enabled=status.enabled,
+            settings=cast(JSON, status.settings),
+            problems=list(status.plugin.problems),
+        )
+
+
+@strawberry.input
+class EnablePluginInput:
+    name: str
+    settings: JSON | None = strawberry.field(
+        default=None, description="Validated by the plugin; omitted: keep the stored ones."
+    )
+
+
+@strawberry.input
+class UpdatePluginSettingsInput:
+    name: str
+    settings: JSON
+
+
+@strawberry.input
+class DisablePluginInput:
+    name: str
+
+
+@strawberry.type
+class PluginPayload(Payload):
+    plugin: Plugin | None = None
+
+
+@strawberry.type
+class EnablePluginPayload(PluginPayload):
+    pass
+
+
+@strawberry.type
+class UpdatePluginSettingsPayload(PluginPayload):
+    pass
+
+
+@strawberry.type
+class DisablePluginPayload(PluginPayload):
+    pass
+
+
+async def _change(info: Info[RequestContext, None], payload: type, work: Any, *args: Any) -> Any:
+    context = info.context
+
+    def result(status: Any) -> dict[str, Any]:
+        # The tenant's schema and permissions change: credentials cached in this process go now.
+        context.runtime.credentials.forget_tenant(context.require_principal().tenant_id)
+        return {"plugin": Plugin.from_status(status)}
+
+    return await write_mutation(context, payload, result, work, context.runtime.plugins, *args)
+
+
+@strawberry.type
+class PluginQueries:
+    @strawberry.field(description="Every installed plugin, broken ones with their problems.")
+    async def plugins(self, info: Info[RequestContext, None]) -> list[Plugin]:
+        context = info.context
+        statuses = await context.read(enablement.list_plugins, context.require_principal(), context.runtime.plugins)
+        return [Plugin.from_status(s) for s in statuses]
+
+
+@strawberry.type
+class PluginMutations:
+    @strawberry.mutation(description="Owners and admins; checks the plugin's requirements and settings.")
+    async def enable_plugin(self, info: Info[RequestContext, None], input: EnablePluginInput) -> EnablePluginPayload:
+        return await _change(info, EnablePluginPayload, enablement.enable_plugin, input.name, input.settings)
+
+    @strawberry.mutation
+    async def update_plugin_settings(
+        self, info: Info[RequestContext, None], input: UpdatePluginSettingsInput
+    ) -> UpdatePluginSettingsPayload:
+        return await _change(
+            info, UpdatePluginSettingsPayload, enablement.update_plugin_settings, input.name, input.settings
+        )
+
+    @strawberry.mutation(description="The plugin's data is kept; enabling it again brings it back.")
+    async def disable_plugin(self, info: Info[RequestContext, None], input: DisablePluginInput) -> DisablePluginPayload:
+        return await _change(info, DisablePluginPayload, enablement.disable_plugin, input.name)

@@ -1,0 +1,90 @@
+"""The hooks a plugin may implement: the contract partners depend on.
+
+Every hook is optional except `saas_plugin_meta`. Each is called once per plugin when the
+process starts (the host records who contributed what), except `saas_handle_event`,
+`saas_on_enable` and `saas_check_scoped_token`, which are called per tenant, only for the
+plugins that tenant enabled.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from saas.auth.principal import Principal
+    from saas.plugin_host.contributions import (
+        DomainEvent,
+        GraphQLContribution,
+        PeriodicJob,
+        PermissionSpec,
+        PluginContext,
+        PluginMeta,
+    )
+
+PROJECT = "saas"
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+@hookspec
+def saas_plugin_meta() -> PluginMeta:  # type: ignore[empty-body]
+    """Required. Name, version, title, description, required plugins and the plugin API version it targets."""
+
+
+@hookspec
+def saas_models() -> list[type]:  # type: ignore[empty-body]
+    """SQLAlchemy models (subclasses of `saas.plugin_api.TenantModel`); their tables get forced RLS."""
+
+
+@hookspec
+def saas_migrations_dir() -> Path:  # type: ignore[empty-body]
+    """A folder of Alembic revisions forming the plugin's own branch (labelled with its name)."""
+
+
+@hookspec
+def saas_graphql() -> GraphQLContribution:  # type: ignore[empty-body]
+    """Types, queries, mutations, subscriptions and fields on core types (e.g. `Customer`)."""
+
+
+@hookspec
+def saas_permissions() -> list[PermissionSpec]:  # type: ignore[empty-body]
+    """Permission strings the plugin checks, with the roles that hold them by default."""
+
+
+@hookspec
+def saas_jobs() -> list[Any]:  # type: ignore[empty-body]
+    """Background jobs declared with `saas.plugin_api.tenant_job` (run by `saas worker`)."""
+
+
+@hookspec
+def saas_periodic_jobs() -> list[PeriodicJob]:  # type: ignore[empty-body]
+    """Jobs `saas scheduler` runs every `interval`, once per tenant that enabled the plugin."""
+
+
+@hookspec
+def saas_event_types() -> list[str]:  # type: ignore[empty-body]
+    """The domain event types the plugin emits; tenants that enabled it may subscribe webhooks to them."""
+
+
+@hookspec
+def saas_settings_model() -> type:  # type: ignore[empty-body]
+    """A pydantic model validating the plugin's per-tenant settings."""
+
+
+@hookspec
+def saas_on_enable(context: PluginContext, settings: dict[str, Any]) -> None:
+    """A tenant enabled the plugin (also when enabling again): create defaults, idempotently."""
+
+
+@hookspec
+def saas_handle_event(context: PluginContext, event: DomainEvent) -> None:
+    """A domain event of a tenant that enabled the plugin, after its transaction committed."""
+
+
+@hookspec
+def saas_check_scoped_token(context: PluginContext, principal: Principal) -> bool | None:
+    """A scoped token of the tenant is used (checked again at most once per credential cache
+    window, 5 s): return False to refuse it everywhere with UNAUTHENTICATED, e.g. when the
+    access it stands for was revoked; None (or True) for tokens that are not yours."""
