@@ -34,11 +34,6 @@ def saas_plugin_meta() -> PluginMeta:  # type: ignore[empty-body]
 
 
 @hookspec
-def saas_models() -> list[type]:  # type: ignore[empty-body]
-    """SQLAlchemy models (subclasses of `saas.plugin_api.TenantModel`); their tables get forced RLS."""
-
-
-@hookspec
 def saas_migrations_dir() -> Path:  # type: ignore[empty-body]
     """A folder of Alembic revisions forming the plugin's own branch (labelled with its name)."""
 

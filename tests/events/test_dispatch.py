@@ -71,8 +71,7 @@ def plugin(runtime: Runtime) -> Iterator[RecordingPlugin]:
     try:
         yield recorder
     finally:
-        runtime.plugins.manager.unregister(name=recorder.name)
-        runtime.plugins.plugins.pop(recorder.name, None)
+        runtime.plugins.remove(recorder.name)
 
 
 def _pending(runtime: Runtime, tenant_id: uuid.UUID) -> list[str]:

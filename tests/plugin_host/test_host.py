@@ -45,7 +45,8 @@ def _left_out(host: PluginHost, name: str) -> bool:
     return (
         host.get(name) is None
         and name not in host.healthy_names()
-        and host.hook_for([name], "saas_plugin_meta")() == []
+        and host.hook_for([name]).saas_plugin_meta() == []
+        and name not in [meta.name for meta in host.hook.saas_plugin_meta()]
     )
 
 
@@ -200,7 +201,7 @@ def test_hooks_reach_only_the_plugins_a_tenant_enabled() -> None:
     event = DomainEvent(id=1, tenant_id=tenant_id, type="customer.created", payload={}, occurred_at=datetime.now(UTC))
     for enabled in (["a"], ["b", "broken"], [], ["a", "b"]):
         calls.clear()
-        host.hook_for(enabled, "saas_handle_event")(context=context, event=event)
+        host.hook_for(enabled).saas_handle_event(context=context, event=event)
         assert sorted(calls) == sorted(set(enabled) - {"broken"})
 
 
