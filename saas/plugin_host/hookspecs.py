@@ -3,7 +3,9 @@
 Every hook is optional except `saas_plugin_meta`. Each is called once per plugin when the
 process starts (the host records who contributed what), except `saas_handle_event`,
 `saas_on_enable` and `saas_check_scoped_token`, which are called per tenant, only for the
-plugins that tenant enabled.
+plugins that tenant enabled; `saas_permissions` is called at start and again per tenant, for
+the enabled plugins, whenever a member's permissions are worked out. The host calls every hook
+through pluggy (`saas.plugin_host.host`).
 """
 
 from __future__ import annotations
