@@ -183,8 +183,7 @@ def run_scheduler(
 ) -> None:
     """Tick until `stop_event` is set; a failing tick is logged and the next one tries again."""
     if broker is None:
-        binding = job_broker.current()
-        broker = binding.broker if binding is not None else job_broker.setup(runtime)
+        broker = runtime.jobs.broker if runtime.jobs is not None else job_broker.setup(runtime)
     scheduler = Scheduler(runtime.engine, broker, jobs if jobs is not None else scheduled_jobs(runtime.plugins))
     log.info("scheduler started with %d periodic jobs", len(scheduler.jobs))
     while not stop_event.is_set():

@@ -98,7 +98,7 @@ def enable_plugin(
     # Recorded first: the events of what the plugin does when enabled follow `plugin.enabled`.
     _record(session, principal, "plugin.enabled", row, before, status)
     context = PluginContext(tenant_id=principal.tenant_id, session=session, settings=clean, emit=lambda *_: None)
-    host.hook_for([name], "saas_on_enable")(context=context, settings=clean)
+    host.hook_for([name]).saas_on_enable(context=context, settings=clean)
     return status
 
 

@@ -18,6 +18,7 @@ benchmark's page of 50 customers); compacting in Python instead would cost sever
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,9 +47,12 @@ class NotCompilable(Exception):
 
 @dataclass(frozen=True)
 class Relation:
-    """A nested object or list: the target type and how its rows join the parent's (`{p}`/`{t}`)."""
+    """A nested object or list: the target type and how its rows join the parent's (`{p}`/`{t}`).
 
-    target: str
+    `target` returns the target's `SqlType` (a function, so that two types can refer to each
+    other, e.g. `lambda: CUSTOMER`): the mappings hold each other, not a registry of names."""
+
+    target: Callable[[], SqlType]
     table: str
     join: str
     order: str | None = None  # set for lists
@@ -63,14 +67,6 @@ class SqlType:
     columns: dict[str, str]
     relations: dict[str, Relation] = field(default_factory=dict)
     interfaces: frozenset[str] = frozenset({"Node"})
-
-
-SQL_TYPES: dict[str, SqlType] = {}
-
-
-def register(sql_type: SqlType) -> SqlType:
-    SQL_TYPES[sql_type.name] = sql_type
-    return sql_type
 
 
 @dataclass
@@ -197,7 +193,7 @@ def object_json(sql_type: SqlType, alias: str, selection_set: SelectionSetNode, 
 
 
 def _relation_json(relation: Relation, parent: str, selection_set: SelectionSetNode, state: CompileState) -> str:
-    target = SQL_TYPES[relation.target]
+    target = relation.target()
     alias = state.new_alias()
     inner = object_json(target, alias, selection_set, state)
     join = relation.join.format(p=parent, t=alias)

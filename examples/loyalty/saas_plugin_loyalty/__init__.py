@@ -26,7 +26,6 @@ from saas.plugin_api import (
 from saas_plugin_loyalty import service
 from saas_plugin_loyalty.graphql import CONTRIBUTION
 from saas_plugin_loyalty.jobs import EXPIRE_HOURLY, expire_points
-from saas_plugin_loyalty.models import LoyaltyEntry, LoyaltyTier
 from saas_plugin_loyalty.settings import LoyaltySettings
 
 NAME = "loyalty"
@@ -43,11 +42,6 @@ def saas_plugin_meta() -> PluginMeta:
         api_version=API_VERSION,
         description="Points per customer: welcome points, awards and redemptions, expiry, tiers.",
     )
-
-
-@hookimpl
-def saas_models() -> list[type]:
-    return [LoyaltyEntry, LoyaltyTier]
 
 
 @hookimpl

@@ -14,9 +14,9 @@ from saas.auth.permissions import JOBS_MANAGE, JOBS_READ, require
 from saas.errors import NotFoundError
 from saas.jobs import broker as job_broker
 from saas.jobs.deadletters import list_dead_letters, retry_dead_letter
+from saas.jobs.graphql.types import DeadLetter, RetryDeadLetterInput, RetryDeadLetterPayload
 from saas.schema.common import run_mutation
 from saas.schema.context import RequestContext
-from saas.jobs.graphql.types import DeadLetter, RetryDeadLetterInput, RetryDeadLetterPayload
 from saas.schema.relay import decode_id, page_size
 
 
@@ -31,10 +31,10 @@ class JobQueries:
         records = await context.global_work(
             list_dead_letters,
             context.runtime.redis,
-            job_broker.namespace(),
+            job_broker.namespace(context.runtime),
             principal.tenant_id,
             limit,
-            job_broker.dead_message_ttl_ms(),
+            job_broker.dead_message_ttl_ms(context.runtime),
         )
         return [DeadLetter.from_record(record) for record in records]
 
@@ -49,7 +49,7 @@ class JobMutations:
         principal = context.require_principal()
         require(principal.permissions, JOBS_MANAGE)
         redis_id = str(decode_id(input.id, "DeadLetter"))
-        broker = job_broker.enqueuing_broker(context.runtime.redis)
+        broker = job_broker.enqueuing_broker(context.runtime)
 
         async def run() -> dict[str, Any]:
             record = await context.global_work(retry_dead_letter, broker, principal.tenant_id, redis_id)

@@ -35,13 +35,6 @@ def saas_plugin_meta() -> PluginMeta:
 
 
 @hookimpl
-def saas_models() -> list[type]:
-    from saas_manufacturing.models import MODELS
-
-    return MODELS
-
-
-@hookimpl
 def saas_migrations_dir() -> Path:
     return MIGRATIONS
 
