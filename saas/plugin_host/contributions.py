@@ -51,7 +51,7 @@ class GraphQLContribution:
     added to it (their resolvers receive the core object as `self`). Type names carry the plugin's
     prefix (e.g. `Mfg…`) so that two plugins cannot collide.
 
-    The core domains contribute through this same object (`saas/schema/<domain>/contribution.py`):
+    The core domains contribute through this same object (`saas/<domain>/graphql/contribution.py`):
     the schema builder only composes contributions, core and plugins alike."""
 
     types: tuple[type, ...] = ()

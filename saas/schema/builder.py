@@ -1,7 +1,7 @@
 """Assembles the schema by composing contributions: the core domains' and the enabled plugins', alike.
 
 Each core domain contributes its roots, types and `node(id)` reads through the same
-`GraphQLContribution` a plugin returns (`saas/schema/<domain>/contribution.py`); this module
+`GraphQLContribution` a plugin returns (`saas/<domain>/graphql/contribution.py`); this module
 holds no domain's loaders, node tables or tenant conditions.
 """
 

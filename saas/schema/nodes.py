@@ -2,15 +2,17 @@
 
 Every `Node` type is declared by exactly one contribution (`GraphQLContribution.nodes` or
 `compiled_nodes`); the core domains declare theirs the way plugins do, so this module holds
-no domain's tables, loaders or tenant conditions.
+no domain's tables, loaders or tenant conditions. `single_object` is the compiled read of one
+object that `node(id)` and the domains' own single-object fields (`customer(id)`) share.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+import orjson
 import strawberry
 from strawberry.types import Info
 
@@ -18,8 +20,8 @@ from saas.auth.permissions import require
 from saas.customers.rules import SqlCondition
 from saas.errors import NotFoundError
 from saas.plugin_host.contributions import GraphQLContribution
-from saas.schema.context import RequestContext
-from saas.customers.graphql.queries import single_object
+from saas.schema import compiler
+from saas.schema.context import RequestContext, fetch_compiled
 from saas.schema.relay import from_global_id
 
 
@@ -30,6 +32,38 @@ def tenant_condition(context: RequestContext, permission: str) -> SqlCondition:
     condition = SqlCondition()
     condition.add("r.tenant_id = :tenant_id", tenant_id=principal.tenant_id)
     return condition
+
+
+async def single_object(
+    info: Info[RequestContext, None],
+    sql_type: compiler.SqlType,
+    raw_id: uuid.UUID,
+    condition: SqlCondition,
+    fallback: Callable[[RequestContext, uuid.UUID], Awaitable[Any]],
+) -> Any:
+    """One object of `sql_type` as compiled JSON (one statement), or through `fallback` when the selection
+    cannot compile; NOT_FOUND when `condition` (tenant, permission, visibility) leaves no row.
+
+    The read behind every compiled single-object field: `customer(id)`, `contact(id)`, and `node(id)` of
+    every type a contribution declares in `compiled_nodes`, core or plugin."""
+    condition.add("r.id = :object_id", object_id=raw_id)
+    raw = info._raw_info
+    try:
+        sql = compiler.compile_cached(
+            raw,
+            (sql_type.name, tuple(condition.parts)),
+            lambda: compiler.single_sql(
+                sql_type, compiler.merged_selection(list(raw.field_nodes)), compiler.state_from(raw), condition
+            ),
+        )
+    except compiler.NotCompilable:
+        found = await fallback(info.context, raw_id)
+    else:
+        json_text = await fetch_compiled(info.context, sql, condition.params)
+        found = orjson.Fragment(json_text) if json_text not in (None, "null") else None
+    if found is None:
+        raise NotFoundError(f"{sql_type.name} not found", id=str(raw_id))
+    return found
 
 
 async def resolve_node(

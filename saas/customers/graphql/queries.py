@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -14,19 +13,16 @@ from strawberry.types import Info
 
 from saas.auth.permissions import CUSTOMERS_READ, require
 from saas.customers import models
+from saas.customers.graphql.loaders import contact_by_id_loader, customer_loader
+from saas.customers.graphql.sql import CONTACT, CUSTOMER, CUSTOMER_SORTS
+from saas.customers.graphql.types import Contact, Customer, CustomerConnection, CustomerFilterInput, CustomerOrder
 from saas.customers.rules import SqlCondition, customer_conditions, customer_visibility
 from saas.db.paging import Page
-from saas.errors import NotFoundError
 from saas.schema import compiler
 from saas.schema.connections import connection
 from saas.schema.context import RequestContext, fetch_compiled
-from saas.customers.graphql.loaders import contact_by_id_loader, customer_loader
-from saas.customers.graphql.filters import CustomerFilterInput, CustomerOrder
-from saas.customers.graphql.sql import CONTACT, CUSTOMER, CUSTOMER_SORTS
-from saas.customers.graphql.types import Contact, Customer, CustomerConnection
+from saas.schema.nodes import single_object
 from saas.schema.relay import decode_cursor, decode_id, page_size
-
-Loader = Callable[[RequestContext, uuid.UUID], Awaitable[Any]]
 
 
 def _selection(info: Info) -> Any:
@@ -85,32 +81,6 @@ def _customer_page(
         lambda row: [getattr(row, c) for c in sort.columns],
         has_previous_page=has_after,
     )
-
-
-async def single_object(
-    info: Info[RequestContext, None],
-    sql_type: compiler.SqlType,
-    raw_id: uuid.UUID,
-    condition: SqlCondition,
-    fallback: Loader,
-) -> Any:
-    """One object as compiled JSON, or through `fallback` when the selection cannot compile."""
-    condition.add("r.id = :object_id", object_id=raw_id)
-    raw = info._raw_info
-    try:
-        sql = compiler.compile_cached(
-            raw,
-            (sql_type.name, tuple(condition.parts)),
-            lambda: compiler.single_sql(sql_type, _selection(info), compiler.state_from(raw), condition),
-        )
-    except compiler.NotCompilable:
-        found = await fallback(info.context, raw_id)
-    else:
-        json_text = await fetch_compiled(info.context, sql, condition.params)
-        found = orjson.Fragment(json_text) if json_text not in (None, "null") else None
-    if found is None:
-        raise NotFoundError(f"{sql_type.name} not found", id=str(raw_id))
-    return found
 
 
 async def load_customer(context: RequestContext, raw_id: uuid.UUID) -> Customer | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import Enum
 from typing import Annotated, cast
 
 import strawberry
@@ -13,10 +14,11 @@ from strawberry.types import Info
 from saas.auth.permissions import Role
 from saas.customers import models
 from saas.customers.models import CustomerKind, LifecycleStage
+from saas.customers.rules import CustomerFilter
 from saas.schema.common import Node
 from saas.schema.connections import CountedConnection
 from saas.schema.context import RequestContext
-from saas.schema.relay import to_global_id
+from saas.schema.relay import decode_id, to_global_id
 from saas.tenancy import models as tenancy_models
 
 # The domain's enums are the GraphQL enums: each is exposed once, here, under its own name.
@@ -141,3 +143,44 @@ class Customer(Node):
 
 
 CustomerConnection = CountedConnection[Customer]
+
+
+# -- list arguments of customers: the filter input and the orderings --------------------------
+
+
+@strawberry.enum
+class CustomerOrder(Enum):
+    NAME_ASC = "NAME_ASC"
+    NAME_DESC = "NAME_DESC"
+    CREATED_AT_ASC = "CREATED_AT_ASC"
+    CREATED_AT_DESC = "CREATED_AT_DESC"
+    UPDATED_AT_ASC = "UPDATED_AT_ASC"
+    UPDATED_AT_DESC = "UPDATED_AT_DESC"
+
+
+@strawberry.enum
+class DeletedState(Enum):
+    ACTIVE = "active"
+    DELETED = "deleted"
+    ALL = "all"
+
+
+@strawberry.input
+class CustomerFilterInput:
+    search: str | None = strawberry.field(default=None, description="Part of the name, case-insensitive.")
+    owner_id: strawberry.ID | None = None
+    unowned: bool | None = strawberry.field(default=None, description="True: only the public pool.")
+    tag: str | None = None
+    lifecycle_stage: LifecycleStage | None = None
+    state: DeletedState = DeletedState.ACTIVE
+
+    def to_rule(self) -> CustomerFilter:
+        return CustomerFilter(
+            search=self.search,
+            owner_id=decode_id(self.owner_id, "Member") if self.owner_id else None,
+            unowned=self.unowned,
+            tag=self.tag,
+            lifecycle_stage=self.lifecycle_stage,
+            include_deleted=self.state is DeletedState.ALL,
+            only_deleted=self.state is DeletedState.DELETED,
+        )

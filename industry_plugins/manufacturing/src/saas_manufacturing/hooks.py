@@ -41,14 +41,14 @@ def saas_migrations_dir() -> Path:
 
 @hookimpl
 def saas_graphql() -> GraphQLContribution:
-    from saas_manufacturing.graphql import contribution
+    from saas_manufacturing.graphql.contribution import contribution
 
-    return contribution()
+    return contribution
 
 
 @hookimpl
 def saas_permissions() -> list[PermissionSpec]:
-    from saas_manufacturing.permissions import PERMISSIONS
+    from saas_manufacturing.rules import PERMISSIONS
 
     return PERMISSIONS
 
