@@ -20,7 +20,7 @@ from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
 from saas.customers.graphql.types import Contact as ContactType
 from saas.customers.graphql.types import Customer as CustomerType
-from saas.tenancy.models import Membership
+from saas.accounts.models import Membership
 from saas.validation import Checker
 
 CUSTOMER_FIELDS = (

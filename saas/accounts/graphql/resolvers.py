@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -13,13 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from strawberry.types import Info
 
-from saas.audit.models import AuditEntry as AuditRow
-from saas.auth import api_keys
-from saas.auth.login import login as login_service
-from saas.auth.permissions import AUDIT_READ, MEMBERS_READ, Role, require
-from saas.auth.principal import Principal
-from saas.auth.throttle import client_address
-from saas.db.paging import keyset_page
+from saas.accounts import api_keys, invitations
+from saas.accounts import service as accounts
 from saas.accounts.graphql.types import (
     ApiKey,
     AuditEntry,
@@ -28,16 +22,20 @@ from saas.accounts.graphql.types import (
     Me,
     Tenant,
 )
+from saas.accounts.login import login as login_service
+from saas.accounts.models import ApiKey as ApiKeyRow
+from saas.accounts.models import InvitationState, Membership
+from saas.accounts.models import Tenant as TenantRow
+from saas.audit.models import AuditEntry as AuditRow
+from saas.auth.permissions import API_KEYS_MANAGE, AUDIT_READ, MEMBERS_READ, Role, require
+from saas.auth.principal import Principal
+from saas.auth.throttle import client_address
+from saas.customers.graphql.types import Member
+from saas.db.paging import keyset_page
 from saas.schema.common import Payload, provided, run_mutation, write_mutation
 from saas.schema.connections import connection, page_arguments
 from saas.schema.context import RequestContext
-from saas.customers.graphql.types import Member
 from saas.schema.relay import decode_id, from_global_id
-from saas.tenancy import invitations
-from saas.tenancy import service as tenancy
-from saas.tenancy.models import ApiKey as ApiKeyRow
-from saas.tenancy.models import InvitationState, Membership
-from saas.tenancy.models import Tenant as TenantRow
 
 
 @strawberry.input
@@ -173,7 +171,7 @@ def _invitations(session: Session, principal: Principal, state: InvitationState 
 
 
 def _api_keys(session: Session, principal: Principal) -> list[ApiKey]:
-    require(principal.permissions, api_keys.API_KEYS_MANAGE)
+    require(principal.permissions, API_KEYS_MANAGE)
     rows = session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at, ApiKeyRow.id))
     return [ApiKey.from_model(row) for row in rows]
 
@@ -189,14 +187,10 @@ def _audit_page(
     return connection(page, AuditEntry.from_model, lambda r: [r.id], has_previous_page=after is not None)
 
 
-def _ended_member(context: RequestContext) -> Callable[[Any], dict[str, Any]]:
-    """The payload fields of a member whose role changed or who left: the tenant's cached credentials go."""
-
-    def result(row: Any) -> dict[str, Any]:
-        context.runtime.credentials.forget_tenant(row.tenant_id)
-        return {"member": Member.from_model(row)}
-
-    return result
+def _member_result(row: Membership) -> dict[str, Any]:
+    """The payload fields of a member whose role changed or who left (the service has the
+    credential cache forget the tenant once committed)."""
+    return {"member": Member.from_model(row)}
 
 
 @strawberry.type
@@ -321,7 +315,7 @@ class AccountMutations:
         member_id = decode_id(input.id, "Member")
 
         return await write_mutation(
-            context, UpdateMemberRolePayload, _ended_member(context), tenancy.update_member_role, member_id, input.role
+            context, UpdateMemberRolePayload, _member_result, accounts.update_member_role, member_id, input.role
         )
 
     @strawberry.mutation(description="Ends the membership; the member's tokens stop working.")
@@ -329,9 +323,7 @@ class AccountMutations:
         context = info.context
         member_id = decode_id(input.id, "Member")
 
-        return await write_mutation(
-            context, RemoveMemberPayload, _ended_member(context), tenancy.remove_member, member_id
-        )
+        return await write_mutation(context, RemoveMemberPayload, _member_result, accounts.remove_member, member_id)
 
     @strawberry.mutation
     async def create_api_key(self, info: Info[RequestContext, None], input: CreateApiKeyInput) -> CreateApiKeyPayload:
@@ -348,7 +340,6 @@ class AccountMutations:
         key_id = decode_id(input.id, "ApiKey")
 
         def result(row: Any) -> dict[str, Any]:
-            context.runtime.credentials.forget_tenant(row.tenant_id)
             return {"api_key": ApiKey.from_model(row)}
 
         return await write_mutation(context, RevokeApiKeyPayload, result, api_keys.revoke_api_key, key_id)

@@ -14,17 +14,18 @@ from strawberry.types import Info
 
 from saas.auth.permissions import CUSTOMERS_READ, require
 from saas.customers import models
+from saas.customers.graphql.filters import CustomerFilterInput, CustomerOrder
+from saas.customers.graphql.loaders import contact_by_id_loader, customer_loader
+from saas.customers.graphql.sql import CONTACT, CUSTOMER, CUSTOMER_SORTS
+from saas.customers.graphql.types import Contact, Customer, CustomerConnection
 from saas.customers.rules import SqlCondition, customer_conditions, customer_visibility
 from saas.db.paging import Page
 from saas.errors import NotFoundError
 from saas.schema import compiler
 from saas.schema.connections import connection
 from saas.schema.context import RequestContext, fetch_compiled
-from saas.customers.graphql.loaders import contact_by_id_loader, customer_loader
-from saas.customers.graphql.filters import CustomerFilterInput, CustomerOrder
-from saas.customers.graphql.sql import CONTACT, CUSTOMER, CUSTOMER_SORTS
-from saas.customers.graphql.types import Contact, Customer, CustomerConnection
 from saas.schema.relay import decode_cursor, decode_id, page_size
+from saas.tenancy.session import TENANT_PARAM
 
 Loader = Callable[[RequestContext, uuid.UUID], Awaitable[Any]]
 
@@ -48,6 +49,7 @@ async def customers_connection(
     condition = customer_conditions(principal, "r", filter.to_rule() if filter else None)
     sort = CUSTOMER_SORTS[order_by.value]
     params: dict[str, Any] = {**condition.params, "first": limit, "limit": limit + 1, "has_previous": after is not None}
+    params[TENANT_PARAM] = principal.tenant_id  # for the resolver path; `fetch_json` binds it for the compiled one
     if after is not None:
         for index, value in enumerate(decode_cursor(after, sort.casts)):
             params[f"after_{index}"] = value
@@ -71,13 +73,13 @@ def _customer_page(
     session: Session, condition: SqlCondition, sort: compiler.SortKey, params: dict[str, Any], has_after: bool
 ) -> CustomerConnection:
     """The resolver path, for selections with fields computed in Python: same rows, same order."""
-    where = condition.sql + (f" AND {sort.after_sql('r')}" if has_after else "")
+    where = compiler.tenant_where("r", condition) + (f" AND {sort.after_sql('r')}" if has_after else "")
     page_sql = f"SELECT r.id FROM customers r WHERE {where} ORDER BY {sort.order_sql('r')} LIMIT :limit"
     ids = [row[0] for row in session.execute(text(page_sql), params)]
     rows = {row.id: row for row in session.scalars(select(models.Customer).where(models.Customer.id.in_(ids)))}
     page = [rows[i] for i in ids]
     total = session.execute(
-        text(f"SELECT count(*) FROM customers r WHERE {condition.sql}"), condition.params
+        text(f"SELECT count(*) FROM customers r WHERE {compiler.tenant_where('r', condition)}"), params
     ).scalar_one()
     return connection(
         Page.of(page, params["first"], total),
@@ -125,7 +127,6 @@ def customer_condition(context: RequestContext, alias: str = "r") -> SqlConditio
     principal = context.require_principal()
     require(principal.permissions, CUSTOMERS_READ)
     condition = SqlCondition()
-    condition.add(f"{alias}.tenant_id = :tenant_id", tenant_id=principal.tenant_id)
     condition.add(f"{alias}.deleted_at IS NULL")
     customer_visibility(principal, alias, condition)
     return condition
@@ -135,10 +136,10 @@ def contact_condition(context: RequestContext) -> SqlCondition:
     """A contact is visible when its customer is."""
     customer = customer_condition(context, "c")
     condition = SqlCondition()
-    condition.add("r.tenant_id = :tenant_id", tenant_id=customer.params["tenant_id"])
     condition.add("r.deleted_at IS NULL")
     condition.add(
-        f"EXISTS (SELECT 1 FROM customers c WHERE c.id = r.customer_id AND {customer.sql})", **customer.params
+        f"EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = r.tenant_id AND c.id = r.customer_id AND {customer.sql})",
+        **customer.params,
     )
     return condition
 

@@ -36,9 +36,7 @@ CONTACT = register(
             "updatedAt": iso_datetime_sql("{t}.updated_at"),
         },
         relations={
-            "customer": Relation(
-                target="Customer", table="customers", join="{t}.tenant_id = {p}.tenant_id AND {t}.id = {p}.customer_id"
-            ),
+            "customer": Relation(target="Customer", table="customers", join="{t}.id = {p}.customer_id"),
         },
     )
 )
@@ -66,13 +64,11 @@ CUSTOMER = register(
             "deletedAt": iso_datetime_sql("{t}.deleted_at"),
         },
         relations={
-            "owner": Relation(
-                target="Member", table="memberships", join="{t}.tenant_id = {p}.tenant_id AND {t}.id = {p}.owner_id"
-            ),
+            "owner": Relation(target="Member", table="memberships", join="{t}.id = {p}.owner_id"),
             "contacts": Relation(
                 target="Contact",
                 table="contacts",
-                join="{t}.tenant_id = {p}.tenant_id AND {t}.customer_id = {p}.id AND {t}.deleted_at IS NULL",
+                join="{t}.customer_id = {p}.id AND {t}.deleted_at IS NULL",
                 order="{t}.is_primary DESC, {t}.name, {t}.id",
             ),
         },
