@@ -374,7 +374,7 @@ def tenant() -> None:
 )
 def tenant_create(slug: str, name: str, admin_email: str, admin_name: str | None, admin_password: str) -> None:
     """Create a tenant and its first owner; prints the tenant id."""
-    from saas.tenancy.service import create_tenant
+    from saas.accounts.service import create_tenant
 
     settings = _settings()
     options = {
@@ -392,7 +392,7 @@ def tenant_create(slug: str, name: str, admin_email: str, admin_name: str | None
 @tenant.command("list")
 def tenant_list() -> None:
     """List the tenants, oldest first."""
-    from saas.tenancy.models import Tenant
+    from saas.accounts.models import Tenant
     from saas.tenancy.session import tenant_session
 
     settings = _settings()
@@ -418,10 +418,10 @@ def user() -> None:
 @click.option("--name", default=None, help="Full name of a new user.")
 def user_add(tenant_slug: str, email: str, password: str | None, role: str, name: str | None) -> None:
     """Add a user to a tenant with a role; prints the membership id."""
+    from saas.accounts.models import Tenant
+    from saas.accounts.service import add_member
     from saas.auth.permissions import ALL_PERMISSIONS
     from saas.auth.principal import Principal
-    from saas.tenancy.models import Tenant
-    from saas.tenancy.service import add_member
     from saas.tenancy.session import tenant_session
 
     settings = _settings()

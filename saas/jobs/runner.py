@@ -29,11 +29,11 @@ from sqlalchemy import Engine
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from saas.accounts.models import Tenant
 from saas.jobs.models import ProcessedJob
 from saas.jobs.registry import JobContext, JobRejected, TenantJob
 from saas.plugin_host.enabled import enabled_plugins
 from saas.plugin_host.host import PluginHost
-from saas.tenancy.models import Tenant
 from saas.tenancy.session import tenant_session
 
 log = logging.getLogger(__name__)

@@ -28,12 +28,12 @@ from dramatiq.brokers.redis import RedisBroker
 from redis.exceptions import LockError
 from sqlalchemy import Engine, select, text
 
+from saas.accounts.models import Tenant
 from saas.jobs import broker as job_broker
 from saas.jobs.periodic import MAINTENANCE, PERIODIC
 from saas.jobs.registry import TenantJob
 from saas.plugin_host.contributions import PeriodicJob
 from saas.plugin_host.host import PluginHost
-from saas.tenancy.models import Tenant
 from saas.tenancy.session import tenant_session
 
 if TYPE_CHECKING:

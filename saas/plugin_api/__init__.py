@@ -51,7 +51,7 @@ from saas.schema.compiler import SqlType
 from saas.schema.connections import Connection, CountedConnection, Edge, connection, page_arguments
 from saas.schema.context import RequestContext
 from saas.schema.loaders import request_loader
-from saas.schema.nodes import single_object, tenant_condition
+from saas.schema.nodes import permission_condition, single_object
 from saas.schema.relay import (
     decode_cursor,
     decode_id,
@@ -137,6 +137,7 @@ __all__ = [
     "on_commit",
     "page_arguments",
     "page_size",
+    "permission_condition",
     "plugin_settings",
     "provided",
     "publish",
@@ -148,7 +149,6 @@ __all__ = [
     "run_mutation",
     "single_object",
     "snapshot",
-    "tenant_condition",
     "tenant_job",
     "to_global_id",
     "uuid_pk",

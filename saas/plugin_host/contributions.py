@@ -24,7 +24,7 @@ NodeLoader = Callable[[Any, uuid.UUID], Awaitable[Any]]
 class CompiledNode:
     """`node(id:)` of a type with a compiled-read SQL mapping: the selection becomes one statement
     over `sql_type`, filtered by `condition(context)` (which checks the caller's permission and adds
-    the tenant and visibility predicates); `fallback` loads it when the selection cannot compile
+    the visibility predicates; the compiler adds the tenant's); `fallback` loads it when the selection cannot compile
     (e.g. a plugin's fields on the type)."""
 
     sql_type: SqlType

@@ -25,13 +25,11 @@ from saas.schema.context import RequestContext, fetch_compiled
 from saas.schema.relay import from_global_id
 
 
-def tenant_condition(context: RequestContext, permission: str) -> SqlCondition:
-    """The caller's tenant's rows (`r.tenant_id = :tenant_id`), once the caller holds `permission`."""
-    principal = context.require_principal()
-    require(principal.permissions, permission)
-    condition = SqlCondition()
-    condition.add("r.tenant_id = :tenant_id", tenant_id=principal.tenant_id)
-    return condition
+def permission_condition(context: RequestContext, permission: str) -> SqlCondition:
+    """Every row of the caller's tenant (the compiler adds the tenant predicate), once the caller
+    holds `permission`."""
+    require(context.require_principal().permissions, permission)
+    return SqlCondition()
 
 
 async def single_object(
@@ -71,7 +69,7 @@ async def resolve_node(
 ) -> Any:
     """The object of `id` as its contribution reads it; NOT_FOUND for an unknown type, a malformed
     id, or an object that is missing or not visible to the caller (another tenant's included: every
-    loader reads through the tenant-bound session, and every compiled condition names the tenant)."""
+    loader reads through the tenant-bound session, and the compiler names the tenant in every statement)."""
     type_name, raw_id = from_global_id(id)
     found = await _read(info, type_name, raw_id, contributions)
     if found is None:

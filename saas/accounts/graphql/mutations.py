@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -10,20 +9,19 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from saas.accounts import api_keys, invitations
+from saas.accounts import service as accounts
 from saas.accounts.graphql.types import (
     ApiKey,
     Invitation,
 )
-from saas.auth import api_keys
-from saas.auth.login import login as login_service
+from saas.accounts.login import login as login_service
 from saas.auth.permissions import Role
 from saas.auth.throttle import client_address
 from saas.customers.graphql.types import Member
 from saas.schema.common import Payload, provided, run_mutation, write_mutation
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id
-from saas.tenancy import invitations
-from saas.tenancy import service as tenancy
 
 
 @strawberry.input
@@ -130,14 +128,10 @@ class RevokeApiKeyPayload(Payload):
     api_key: ApiKey | None = None
 
 
-def _ended_member(context: RequestContext) -> Callable[[Any], dict[str, Any]]:
-    """The payload fields of a member whose role changed or who left: the tenant's cached credentials go."""
-
-    def result(row: Any) -> dict[str, Any]:
-        context.runtime.credentials.forget_tenant(row.tenant_id)
-        return {"member": Member.from_model(row)}
-
-    return result
+def _member_result(row: Any) -> dict[str, Any]:
+    """The payload fields of a member whose role changed or who left (the service has the
+    credential cache forget the tenant once committed)."""
+    return {"member": Member.from_model(row)}
 
 
 @strawberry.type
@@ -227,7 +221,7 @@ class AccountMutations:
         member_id = decode_id(input.id, "Member")
 
         return await write_mutation(
-            context, UpdateMemberRolePayload, _ended_member(context), tenancy.update_member_role, member_id, input.role
+            context, UpdateMemberRolePayload, _member_result, accounts.update_member_role, member_id, input.role
         )
 
     @strawberry.mutation(description="Ends the membership; the member's tokens stop working.")
@@ -235,9 +229,7 @@ class AccountMutations:
         context = info.context
         member_id = decode_id(input.id, "Member")
 
-        return await write_mutation(
-            context, RemoveMemberPayload, _ended_member(context), tenancy.remove_member, member_id
-        )
+        return await write_mutation(context, RemoveMemberPayload, _member_result, accounts.remove_member, member_id)
 
     @strawberry.mutation
     async def create_api_key(self, info: Info[RequestContext, None], input: CreateApiKeyInput) -> CreateApiKeyPayload:
@@ -254,7 +246,6 @@ class AccountMutations:
         key_id = decode_id(input.id, "ApiKey")
 
         def result(row: Any) -> dict[str, Any]:
-            context.runtime.credentials.forget_tenant(row.tenant_id)
             return {"api_key": ApiKey.from_model(row)}
 
         return await write_mutation(context, RevokeApiKeyPayload, result, api_keys.revoke_api_key, key_id)

@@ -10,20 +10,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from strawberry.types import Info
 
+from saas.accounts import invitations
 from saas.accounts.graphql.types import ApiKey, AuditEntry, AuditEntryConnection, Invitation, Me, Tenant
+from saas.accounts.models import ApiKey as ApiKeyRow
+from saas.accounts.models import InvitationState, Membership
+from saas.accounts.models import Tenant as TenantRow
 from saas.audit.models import AuditEntry as AuditRow
-from saas.auth import api_keys
-from saas.auth.permissions import AUDIT_READ, MEMBERS_READ, require
+from saas.auth.permissions import API_KEYS_MANAGE, AUDIT_READ, MEMBERS_READ, require
 from saas.auth.principal import Principal
 from saas.customers.graphql.types import Member
 from saas.db.paging import keyset_page
 from saas.schema.connections import connection, page_arguments
 from saas.schema.context import RequestContext
 from saas.schema.relay import from_global_id
-from saas.tenancy import invitations
-from saas.tenancy.models import ApiKey as ApiKeyRow
-from saas.tenancy.models import InvitationState, Membership
-from saas.tenancy.models import Tenant as TenantRow
 
 
 def _me(session: Session, principal: Principal) -> Me:
@@ -55,7 +54,7 @@ def _invitations(session: Session, principal: Principal, state: InvitationState 
 
 
 def _api_keys(session: Session, principal: Principal) -> list[ApiKey]:
-    require(principal.permissions, api_keys.API_KEYS_MANAGE)
+    require(principal.permissions, API_KEYS_MANAGE)
     rows = session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at, ApiKeyRow.id))
     return [ApiKey.from_model(row) for row in rows]
 

@@ -23,6 +23,7 @@ from saas.schema.connections import connection
 from saas.schema.context import RequestContext, fetch_compiled
 from saas.schema.nodes import single_object
 from saas.schema.relay import decode_cursor, decode_id, page_size
+from saas.tenancy.session import TENANT_PARAM
 
 
 def _selection(info: Info) -> Any:
@@ -44,6 +45,7 @@ async def customers_connection(
     condition = customer_conditions(principal, "r", filter.to_rule() if filter else None)
     sort = CUSTOMER_SORTS[order_by.value]
     params: dict[str, Any] = {**condition.params, "first": limit, "limit": limit + 1, "has_previous": after is not None}
+    params[TENANT_PARAM] = principal.tenant_id  # for the resolver path; `fetch_json` binds it for the compiled one
     if after is not None:
         for index, value in enumerate(decode_cursor(after, sort.casts)):
             params[f"after_{index}"] = value
@@ -67,13 +69,13 @@ def _customer_page(
     session: Session, condition: SqlCondition, sort: compiler.SortKey, params: dict[str, Any], has_after: bool
 ) -> CustomerConnection:
     """The resolver path, for selections with fields computed in Python: same rows, same order."""
-    where = condition.sql + (f" AND {sort.after_sql('r')}" if has_after else "")
+    where = compiler.tenant_where("r", condition) + (f" AND {sort.after_sql('r')}" if has_after else "")
     page_sql = f"SELECT r.id FROM customers r WHERE {where} ORDER BY {sort.order_sql('r')} LIMIT :limit"
     ids = [row[0] for row in session.execute(text(page_sql), params)]
     rows = {row.id: row for row in session.scalars(select(models.Customer).where(models.Customer.id.in_(ids)))}
     page = [rows[i] for i in ids]
     total = session.execute(
-        text(f"SELECT count(*) FROM customers r WHERE {condition.sql}"), condition.params
+        text(f"SELECT count(*) FROM customers r WHERE {compiler.tenant_where('r', condition)}"), params
     ).scalar_one()
     return connection(
         Page.of(page, params["first"], total),
@@ -95,7 +97,6 @@ def customer_condition(context: RequestContext, alias: str = "r") -> SqlConditio
     principal = context.require_principal()
     require(principal.permissions, CUSTOMERS_READ)
     condition = SqlCondition()
-    condition.add(f"{alias}.tenant_id = :tenant_id", tenant_id=principal.tenant_id)
     condition.add(f"{alias}.deleted_at IS NULL")
     customer_visibility(principal, alias, condition)
     return condition
@@ -105,10 +106,10 @@ def contact_condition(context: RequestContext) -> SqlCondition:
     """A contact is visible when its customer is."""
     customer = customer_condition(context, "c")
     condition = SqlCondition()
-    condition.add("r.tenant_id = :tenant_id", tenant_id=customer.params["tenant_id"])
     condition.add("r.deleted_at IS NULL")
     condition.add(
-        f"EXISTS (SELECT 1 FROM customers c WHERE c.id = r.customer_id AND {customer.sql})", **customer.params
+        f"EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = r.tenant_id AND c.id = r.customer_id AND {customer.sql})",
+        **customer.params,
     )
     return condition
 

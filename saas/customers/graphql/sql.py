@@ -36,7 +36,7 @@ CONTACT: SqlType = SqlType(
         "customer": Relation(
             target=lambda: CUSTOMER,
             table="customers",
-            join="{t}.tenant_id = {p}.tenant_id AND {t}.id = {p}.customer_id",
+            join="{t}.id = {p}.customer_id",
         ),
     },
 )
@@ -63,13 +63,11 @@ CUSTOMER: SqlType = SqlType(
         "deletedAt": iso_datetime_sql("{t}.deleted_at"),
     },
     relations={
-        "owner": Relation(
-            target=lambda: MEMBER, table="memberships", join="{t}.tenant_id = {p}.tenant_id AND {t}.id = {p}.owner_id"
-        ),
+        "owner": Relation(target=lambda: MEMBER, table="memberships", join="{t}.id = {p}.owner_id"),
         "contacts": Relation(
             target=lambda: CONTACT,
             table="contacts",
-            join="{t}.tenant_id = {p}.tenant_id AND {t}.customer_id = {p}.id AND {t}.deleted_at IS NULL",
+            join="{t}.customer_id = {p}.id AND {t}.deleted_at IS NULL",
             order="{t}.is_primary DESC, {t}.name, {t}.id",
         ),
     },

@@ -11,6 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from saas.accounts import models as account_models
 from saas.auth.permissions import Role
 from saas.customers import models
 from saas.customers.models import CustomerKind, LifecycleStage
@@ -19,7 +20,6 @@ from saas.schema.common import Node
 from saas.schema.connections import CountedConnection
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id, to_global_id
-from saas.tenancy import models as tenancy_models
 
 # The domain's enums are the GraphQL enums: each is exposed once, here, under its own name.
 strawberry.enum(CustomerKind, name="CustomerKind")
@@ -36,7 +36,7 @@ class Member(Node):
     created_at: datetime
 
     @classmethod
-    def from_model(cls, row: tenancy_models.Membership) -> Member:
+    def from_model(cls, row: account_models.Membership) -> Member:
         return cls(
             id=strawberry.ID(to_global_id("Member", row.id)),
             email=row.user.email,
