@@ -24,12 +24,32 @@ from saas.db.engine import owner_url
 from saas.db.reads import fetch_json
 from saas.runtime import Runtime
 from saas.schema import compiler
-from saas.schema.compiler import SQL_TYPES, CompileState, SortKey, SqlType
+from saas.schema.compiler import CompileState, SortKey, SqlType
 from saas.schema.relay import from_global_id
 from saas.tenancy.session import SET_TENANT_SQL, TENANT_PARAM
 from tests.conftest import GraphQLClient
 
 TENANT_TABLES = {name for name, table in saas.models.Base.metadata.tables.items() if "tenant_id" in table.c}
+
+
+def _mappings() -> dict[str, SqlType]:
+    """Every compiled-read mapping of the core: those its contributions read `node(id)` with, and
+    every type their relations reach."""
+    found: dict[str, SqlType] = {}
+
+    def visit(sql_type: SqlType) -> None:
+        if sql_type.name not in found:
+            found[sql_type.name] = sql_type
+            for relation in sql_type.relations.values():
+                visit(relation.target())
+
+    for contribution in saas.schema.builder.CORE_CONTRIBUTIONS:
+        for compiled in contribution.compiled_nodes.values():
+            visit(compiled.sql_type)
+    return found
+
+
+SQL_TYPES = _mappings()
 FROM = re.compile(r"\bFROM (\w+) (\w+)(?: WHERE (\w+)\.tenant_id = :tenant_id\b)?")
 
 
@@ -37,9 +57,7 @@ def _selection(sql_type: SqlType, depth: int = 2) -> str:
     """Every column of the type and, `depth` levels down, every relation with all of its own."""
     fields = ["__typename", *sql_type.columns]
     if depth > 0:
-        fields += [
-            f"{name} {{ {_selection(SQL_TYPES[r.target], depth - 1)} }}" for name, r in sql_type.relations.items()
-        ]
+        fields += [f"{name} {{ {_selection(r.target(), depth - 1)} }}" for name, r in sql_type.relations.items()]
     return " ".join(fields)
 
 
