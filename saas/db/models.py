@@ -3,6 +3,7 @@
 from saas.audit.models import AuditEntry
 from saas.products.models import Product
 from saas.customers.models import Contact, Customer
+from saas.custom_fields.models import CustomFieldDefinition, CustomFieldUniqueValue
 from saas.db.base import Base
 from saas.events.models import OutboxEvent
 from saas.jobs.models import ProcessedJob
@@ -17,6 +18,8 @@ __all__ = [
     "Base",
     "Contact",
     "Customer",
+    "CustomFieldDefinition",
+    "CustomFieldUniqueValue",
     "Membership",
     "Notification",
     "OutboxEvent",

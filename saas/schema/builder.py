@@ -22,6 +22,7 @@ from saas.schema.common import Node
 from saas.schema.composition import RootTypes, SchemaConflict, compose_schema
 from saas.schema.context import RequestContext
 from saas.customers.graphql.contribution import contribution as customers
+from saas.custom_fields.graphql.contribution import contribution as custom_fields
 from saas.schema.execution import PassthroughExecutor
 from saas.jobs.graphql.contribution import contribution as jobs
 from saas.schema.nodes import resolve_node
@@ -39,6 +40,7 @@ CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (
     catalog,
     webhooks,
     notifications,
+    custom_fields,
 )
 
 

@@ -6,6 +6,8 @@ from enum import Enum
 
 import strawberry
 
+from saas.custom_fields.graphql.types import CustomFieldFilterInput
+from saas.custom_fields.rules import custom_field_filter
 from saas.customers.models import LifecycleStage
 from saas.customers.rules import CustomerFilter
 from saas.schema.relay import decode_id
@@ -36,6 +38,9 @@ class CustomerFilterInput:
     tag: str | None = None
     lifecycle_stage: LifecycleStage | None = None
     state: DeletedState = DeletedState.ACTIVE
+    custom_field: CustomFieldFilterInput | None = strawberry.field(
+        default=None, description="Customers whose custom field `key` has the value `equals`."
+    )
 
     def to_rule(self) -> CustomerFilter:
         return CustomerFilter(
@@ -46,4 +51,7 @@ class CustomerFilterInput:
             lifecycle_stage=self.lifecycle_stage,
             include_deleted=self.state is DeletedState.ALL,
             only_deleted=self.state is DeletedState.DELETED,
+            custom_field=(
+                custom_field_filter(self.custom_field.key, self.custom_field.equals) if self.custom_field else None
+            ),
         )

@@ -52,6 +52,7 @@ class Contact(Node):
     email: str | None
     phone: str | None = strawberry.field(description="E.164, e.g. +442079460958")
     is_primary: bool
+    custom_fields: JSON = strawberry.field(description="The tenant's custom fields of contacts, by key.")
     version: int
     created_at: datetime
     updated_at: datetime
@@ -75,6 +76,7 @@ class Contact(Node):
             email=row.email,
             phone=row.phone,
             is_primary=row.is_primary,
+            custom_fields=cast(JSON, row.custom_fields or {}),
             version=row.version,
             created_at=row.created_at,
             updated_at=row.updated_at,
@@ -91,7 +93,7 @@ class Customer(Node):
     lifecycle_stage: LifecycleStage
     source: str | None
     tags: list[str]
-    custom_fields: JSON
+    custom_fields: JSON = strawberry.field(description="The tenant's custom fields of customers, by key.")
     notes: str | None
     last_contacted_at: datetime | None
     next_follow_up_at: datetime | None

@@ -1,0 +1,1 @@
+"""Custom fields: per-tenant field definitions for customers, contacts, leads and opportunities."""
