@@ -96,7 +96,9 @@ def _check_definition(data: dict[str, Any]) -> dict[str, Any]:
     key = check.clean.get("key")
     if key is not None and not KEY_PATTERN.match(key):
         check.clean.pop("key")
-        check.fail("key", UserErrorCode.INVALID, "key must start with a lowercase letter and hold letters and digits only")
+        check.fail(
+            "key", UserErrorCode.INVALID, "key must start with a lowercase letter and hold letters and digits only"
+        )
     check.text("label", required=True, max_length=200)
     _flag(check, "required", default=False)
     _flag(check, "unique", default=False)
@@ -184,9 +186,7 @@ def define_custom_field(session: Session, principal: Principal, data: dict[str, 
     clean = _check_definition(data)
     entity, field_type = CustomFieldEntity(clean["entity"]), CustomFieldType(clean["type"])
     lock_definitions(session, principal.tenant_id, entity, exclusive=True)
-    existing = session.scalars(
-        select(CustomFieldDefinition).where(CustomFieldDefinition.entity == entity.value)
-    ).all()
+    existing = session.scalars(select(CustomFieldDefinition).where(CustomFieldDefinition.entity == entity.value)).all()
     taken = next((row for row in existing if row.key == clean["key"]), None)
     if taken is not None:
         archived = " (archived)" if taken.archived_at is not None else ""

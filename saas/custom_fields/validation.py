@@ -128,9 +128,7 @@ def normalise_value(definition: FieldDefinition, value: Any) -> Any:
         raise wrong
     chosen = {item.strip() for item in value}
     if not chosen <= set(definition.options):
-        raise _Refused(
-            UserErrorCode.INVALID_OPTION, f"each of {label} must be one of {', '.join(definition.options)}"
-        )
+        raise _Refused(UserErrorCode.INVALID_OPTION, f"each of {label} must be one of {', '.join(definition.options)}")
     return [option for option in definition.options if option in chosen] or None
 
 
@@ -205,9 +203,7 @@ def validate_custom_fields(
         if not definition.unique or definition.archived or (current is not None and definition.key not in values):
             continue
         value = result.get(definition.key)
-        if not claim_unique_value(
-            session, tenant_id, definition.id, definition.key, definition.type, record_id, value
-        ):
+        if not claim_unique_value(session, tenant_id, definition.id, definition.key, definition.type, record_id, value):
             fail(definition.key, UserErrorCode.TAKEN, f"Another {entity.value} has this {definition.label}")
     if errors:
         raise InputInvalid(errors)

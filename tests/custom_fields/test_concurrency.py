@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from saas.schema.engine import dumps
-from tests.custom_fields.test_custom_fields import CREATE_CUSTOMER, UPDATE, customer_with, define
+from tests.custom_fields.test_custom_fields import CREATE_CUSTOMER, UPDATE, define
 from tests.schema.helpers import count_rows
 
 WRITERS = 8
@@ -39,7 +39,10 @@ def test_concurrent_writers_of_one_unique_value_exactly_one_wins(
         graphql_engine,
         owner,
         CREATE_CUSTOMER,
-        [{"input": {"name": f"Writer {i}", "customFields": {"vat": "DE-42" if i % 2 else "de-42"}}} for i in range(WRITERS)],
+        [
+            {"input": {"name": f"Writer {i}", "customFields": {"vat": "DE-42" if i % 2 else "de-42"}}}
+            for i in range(WRITERS)
+        ],
     )
     payloads = [r["data"]["createCustomer"] for r in results]
     wins = [p for p in payloads if p["customer"]]

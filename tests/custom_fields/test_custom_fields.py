@@ -179,7 +179,9 @@ def test_making_a_field_required_while_records_lack_it_is_refused(owner: Any, ru
     assert update_errors(owner, made, required=True) == []
 
 
-def test_making_a_field_unique_while_records_share_a_value_is_refused(owner: Any, runtime: Runtime, tenant: Any) -> None:
+def test_making_a_field_unique_while_records_share_a_value_is_refused(
+    owner: Any, runtime: Runtime, tenant: Any
+) -> None:
     made = define(owner, key="code", type="TEXT")
     customer_with(owner, {"code": "A-1"}, "One")
     second = customer_with(owner, {"code": "a-1"}, "Two")  # the same when compared in any case
@@ -218,7 +220,7 @@ def test_a_new_definition_must_fit_values_stored_before_it(owner: Any, runtime: 
     customer = create_customer(owner)
     with tenant_session(runtime.engine, tenant.id) as session:  # free-form JSON from before definitions
         session.execute(
-            text("UPDATE customers SET custom_fields = '{\"size\": \"big\"}' WHERE id = :id"),
+            text('UPDATE customers SET custom_fields = \'{"size": "big"}\' WHERE id = :id'),
             {"id": raw_id(customer["id"])},
         )
     errors = define_errors(owner, key="size", type="NUMBER")
@@ -232,9 +234,9 @@ def test_archiving_keeps_values_readable_and_only_allows_clearing(owner: Any, ru
     archived = owner.data(ARCHIVE, {"input": {"id": made["id"], "version": 1}})["archiveCustomField"]
     assert archived["userErrors"] == [] and archived["customFieldDefinition"]["archivedAt"] is not None
     assert owner.data(DEFINITIONS, {"entity": "CUSTOMER"})["customFieldDefinitions"] == []
-    assert [d["key"] for d in owner.data(DEFINITIONS, {"entity": "CUSTOMER", "all": True})["customFieldDefinitions"]] == [
-        "legacyId"
-    ]
+    assert [
+        d["key"] for d in owner.data(DEFINITIONS, {"entity": "CUSTOMER", "all": True})["customFieldDefinitions"]
+    ] == ["legacyId"]
     assert count_rows(runtime, tenant.id, "custom_field_unique_values") == 0
     read = owner.data("query($id: ID!) { customer(id: $id) { customFields } }", {"id": customer["id"]})
     assert read["customer"]["customFields"] == {"legacyId": "L-1"}
@@ -460,9 +462,9 @@ def test_filter_customers_by_a_custom_field(owner: Any) -> None:
     assert names("renewsOn", "2027-01-31") == ["Gamma"]
     assert names("region", "MARS") == []
     assert names("unknownKey", "x") == []
-    combined = owner.data(
-        CUSTOMERS, {"filter": {"search": "gam", "customField": {"key": "region", "equals": "EMEA"}}}
-    )["customers"]
+    combined = owner.data(CUSTOMERS, {"filter": {"search": "gam", "customField": {"key": "region", "equals": "EMEA"}}})[
+        "customers"
+    ]
     assert [e["node"]["name"] for e in combined["edges"]] == ["Gamma"]
 
 
@@ -481,8 +483,8 @@ def test_the_filter_condition_is_served_by_the_gin_index(tenant: Any, migrated: 
     the only way to find the rows; whether it is the cheapest way is the planner's call per tenant."""
     from sqlalchemy import text
 
-    from saas.customers.rules import SqlCondition
     from saas.custom_fields.rules import custom_field_condition, custom_field_filter
+    from saas.customers.rules import SqlCondition
     from saas.db.engine import create_owner_engine
 
     for flt in (custom_field_filter("region", "EMEA"), custom_field_filter("seats", 10)):
@@ -493,7 +495,9 @@ def test_the_filter_condition_is_served_by_the_gin_index(tenant: Any, migrated: 
             conn.execute(text("SET LOCAL enable_seqscan = off"))
             plan = "\n".join(
                 row[0]
-                for row in conn.execute(text(f"EXPLAIN SELECT r.id FROM customers r WHERE {condition.sql}"), condition.params)
+                for row in conn.execute(
+                    text(f"EXPLAIN SELECT r.id FROM customers r WHERE {condition.sql}"), condition.params
+                )
             )
         owner_engine.dispose()
         assert "ix_customers_custom_fields" in plan, plan
@@ -526,7 +530,9 @@ def test_unique_values_are_per_tenant(owner: Any, other_owner: Any) -> None:
     assert customer_with(other_owner, {"vat": "DE123"})["customFields"] == {"vat": "DE123"}
 
 
-def test_another_tenants_definition_ids_find_nothing(owner: Any, other_owner: Any, runtime: Runtime, tenant: Any) -> None:
+def test_another_tenants_definition_ids_find_nothing(
+    owner: Any, other_owner: Any, runtime: Runtime, tenant: Any
+) -> None:
     made = define(owner, key="seats", type="NUMBER")
     assert other_owner.error_codes(NODE, {"id": made["id"]}) == ["NOT_FOUND"]
     assert other_owner.error_codes(UPDATE, {"input": {"id": made["id"], "version": 1, "label": "Mine"}}) == [
@@ -535,9 +541,9 @@ def test_another_tenants_definition_ids_find_nothing(owner: Any, other_owner: An
     assert other_owner.error_codes(ARCHIVE, {"input": {"id": made["id"]}}) == ["NOT_FOUND"]
     assert other_owner.data(DEFINITIONS, {"entity": "CUSTOMER"})["customFieldDefinitions"] == []
     assert owner.data(DEFINITIONS, {"entity": "CUSTOMER"})["customFieldDefinitions"][0]["label"] == "Seats"
-    assert owner.error_codes(NODE, {"id": global_id("CustomFieldDefinition", "00000000-0000-0000-0000-000000000000")}) == [
-        "NOT_FOUND"
-    ]
+    assert owner.error_codes(
+        NODE, {"id": global_id("CustomFieldDefinition", "00000000-0000-0000-0000-000000000000")}
+    ) == ["NOT_FOUND"]
 
 
 def test_rls_hides_definitions_and_unique_values_from_other_tenants(

@@ -26,7 +26,9 @@ class CustomFieldDefinition(Node):
     label: str
     type: CustomFieldType = strawberry.field(description="Never changes.")
     required: bool
-    unique: bool = strawberry.field(description="No two records of the entity share a value (text compared in any case).")
+    unique: bool = strawberry.field(
+        description="No two records of the entity share a value (text compared in any case)."
+    )
     options: list[str] = strawberry.field(description="The allowed values of a SELECT or MULTI_SELECT field.")
     position: int = strawberry.field(description="Fields are listed by position: the order they were defined in.")
     version: int = strawberry.field(description="Pass it back to updates; a stale one fails with CONFLICT.")
