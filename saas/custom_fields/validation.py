@@ -57,6 +57,7 @@ def definitions_for(session: Session, tenant_id: uuid.UUID, entity: CustomFieldE
     then reads, so the definitions hold until the transaction ends; later calls in the same
     transaction (the same request's write) use the cached ones.
     """
+    session.connection()  # begins the transaction if none has begun: the cache is keyed by it
     transaction = session.get_transaction()
     cached = session.info.get(CACHE_KEY)
     if cached is None or cached[0] is not transaction:

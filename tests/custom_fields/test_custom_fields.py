@@ -562,3 +562,40 @@ def test_rls_hides_definitions_and_unique_values_from_other_tenants(
     with tenant_session(runtime.engine, tenant.id) as session:
         for table in ("custom_field_definitions", "custom_field_unique_values"):
             assert session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 1
+
+
+def test_definitions_are_read_once_per_transaction(owner: Any, runtime: Runtime, tenant: Any) -> None:
+    """Within one write the definitions are cached; the next transaction on the same session
+    (the next mutation of a request) reads them again, under its own lock."""
+    from saas.custom_fields.models import CustomFieldEntity
+    from saas.custom_fields.validation import definitions_for
+    from saas.tenancy.session import make_session
+
+    define(owner, key="seats", type="NUMBER")
+    session = make_session(runtime.engine, tenant.id)
+    try:
+        first = definitions_for(session, tenant.id, CustomFieldEntity.CUSTOMER)
+        assert definitions_for(session, tenant.id, CustomFieldEntity.CUSTOMER) is first
+        assert list(first) == ["seats"]
+        session.commit()
+        define(owner, key="vip", type="BOOLEAN")
+        second = definitions_for(session, tenant.id, CustomFieldEntity.CUSTOMER)
+        assert second is not first and sorted(second) == ["seats", "vip"]
+        session.commit()
+    finally:
+        session.close()
+
+
+def test_two_writes_in_one_request_see_a_definition_made_between_them(owner: Any) -> None:
+    """One document: a customer, a new required field, another customer (which must then carry it)."""
+    define(owner, key="seats", type="NUMBER")
+    result = owner.execute(
+        """mutation {
+          a: createCustomer(input: {name: "A", customFields: {seats: 1}}) { customer { id } userErrors { code } }
+          d: defineCustomField(input: {entity: CUSTOMER, key: "vip", label: "VIP", type: BOOLEAN}) {
+            customFieldDefinition { id } userErrors { code } }
+          b: createCustomer(input: {name: "B", customFields: {vip: true}}) { customer { customFields } userErrors { code } }
+        }"""
+    )
+    assert result["data"]["a"]["userErrors"] == [] and result["data"]["d"]["userErrors"] == []
+    assert result["data"]["b"]["customer"]["customFields"] == {"vip": True}
