@@ -599,3 +599,23 @@ def test_two_writes_in_one_request_see_a_definition_made_between_them(owner: Any
     )
     assert result["data"]["a"]["userErrors"] == [] and result["data"]["d"]["userErrors"] == []
     assert result["data"]["b"]["customer"]["customFields"] == {"vip": True}
+
+
+@pytest.mark.parametrize(
+    ("definition", "change", "field", "code"),
+    [
+        ({"type": "TEXT"}, {"label": " "}, "label", "REQUIRED"),
+        ({"type": "TEXT"}, {"label": "x" * 201}, "label", "TOO_LONG"),
+        ({"type": "TEXT"}, {"options": ["a"]}, "options", "INVALID"),
+        ({"type": "TEXT"}, {"required": None}, "required", "REQUIRED"),
+        ({"type": "BOOLEAN"}, {"unique": True}, "unique", "INVALID"),
+        ({"type": "SELECT", "options": ["a"]}, {"options": []}, "options", "REQUIRED"),
+        ({"type": "SELECT", "options": ["a"]}, {"options": ["b", "b"]}, "options", "INVALID"),
+    ],
+)
+def test_bad_changes_are_coded_and_change_nothing(
+    owner: Any, definition: dict[str, Any], change: dict[str, Any], field: str, code: str
+) -> None:
+    made = define(owner, key="field", **definition)
+    assert [(e["field"], e["code"]) for e in update_errors(owner, made, **change)] == [(["input", field], code)]
+    assert owner.data(DEFINITIONS, {"entity": "CUSTOMER"})["customFieldDefinitions"] == [made]
