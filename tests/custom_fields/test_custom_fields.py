@@ -97,6 +97,9 @@ def test_define_and_list_in_position_order(owner: Any) -> None:
     assert [d["position"] for d in listed] == [1, 2]
     assert listed[0] == first and listed[1] == second
     assert owner.data(DEFINITIONS, {"entity": "CONTACT"})["customFieldDefinitions"] == []
+    # Leads and opportunities have fields of their own, defined the same way.
+    lead = define(owner, key="budget", type="NUMBER", entity="LEAD", required=True)
+    assert owner.data(DEFINITIONS, {"entity": "LEAD"})["customFieldDefinitions"] == [lead]
     assert owner.data(NODE, {"id": first["id"]})["node"] == {"id": first["id"], "key": "region", "label": "Region"}
 
 
