@@ -81,10 +81,9 @@ def escape_like(value: str) -> str:
 
 
 def customer_conditions(principal: Principal, alias: str, flt: CustomerFilter | None) -> SqlCondition:
-    """Tenant, visibility, soft-delete and filter conditions for a customers list."""
+    """Visibility, soft-delete and filter conditions for a customers list (the compiler adds the tenant)."""
     flt = flt or CustomerFilter()
     condition = SqlCondition()
-    condition.add(f"{alias}.tenant_id = :tenant_id", tenant_id=principal.tenant_id)
     if flt.only_deleted:
         condition.add(f"{alias}.deleted_at IS NOT NULL")
     elif not flt.include_deleted:

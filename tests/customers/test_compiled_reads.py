@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
+from saas.customers.graphql.sql import CUSTOMER
 from saas.runtime import Runtime
 from saas.schema import compiler
 from tests.conftest import GraphQLClient, add_member
@@ -32,7 +33,7 @@ ONE = f"query($id: ID!) {{ customer(id: $id) {{ {EVERYTHING} }} node(id: $id) {{
 @pytest.fixture
 def without_compiled_notes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Make `Customer.notes` uncompilable, as a field computed in Python would be."""
-    monkeypatch.delitem(compiler.SQL_TYPES["Customer"].columns, "notes")
+    monkeypatch.delitem(CUSTOMER.columns, "notes")
     compiler.COMPILED.entries.clear()
     yield
     compiler.COMPILED.entries.clear()

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from saas.accounts.service import create_tenant
 from saas.customers import service
-from saas.tenancy.service import create_tenant
 from saas.tenancy.session import tenant_session
 from tests.conftest import TEST_PASSWORD, GraphQLClient, TenantHandle, add_member, login
 from tests.schema.helpers import (
