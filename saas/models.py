@@ -2,6 +2,7 @@
 
 from saas.accounts.models import ApiKey, Membership, Tenant, User
 from saas.audit.models import AuditEntry
+from saas.custom_fields.models import CustomFieldDefinition, CustomFieldUniqueValue
 from saas.customers.models import Contact, Customer
 from saas.db.base import Base
 from saas.events.models import OutboxEvent
@@ -16,6 +17,8 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Contact",
+    "CustomFieldDefinition",
+    "CustomFieldUniqueValue",
     "Customer",
     "Membership",
     "Notification",

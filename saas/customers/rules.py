@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from saas.auth.principal import Principal
+from saas.custom_fields.rules import CustomFieldFilter, custom_field_condition
 from saas.customers.models import LifecycleStage
 
 
@@ -72,6 +73,7 @@ class CustomerFilter:
     lifecycle_stage: LifecycleStage | None = None
     include_deleted: bool = False
     only_deleted: bool = False
+    custom_field: CustomFieldFilter | None = None
 
 
 def escape_like(value: str) -> str:
@@ -99,4 +101,6 @@ def customer_conditions(principal: Principal, alias: str, flt: CustomerFilter | 
         condition.add(f"{alias}.tags @> ARRAY[CAST(:tag AS varchar)]", tag=flt.tag.strip().lower())
     if flt.lifecycle_stage:
         condition.add(f"{alias}.lifecycle_stage = :lifecycle_stage", lifecycle_stage=flt.lifecycle_stage)
+    if flt.custom_field is not None:
+        custom_field_condition(condition, alias, flt.custom_field)
     return condition

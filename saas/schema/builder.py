@@ -15,6 +15,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from saas.accounts.graphql.contribution import contribution as accounts
+from saas.custom_fields.graphql.contribution import contribution as custom_fields
 from saas.customers.graphql.contribution import contribution as customers
 from saas.jobs.graphql.contribution import contribution as jobs
 from saas.notifications.graphql.contribution import contribution as notifications
@@ -39,6 +40,7 @@ CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (
     catalog,
     webhooks,
     notifications,
+    custom_fields,
 )
 
 

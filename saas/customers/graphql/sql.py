@@ -28,6 +28,7 @@ CONTACT: SqlType = SqlType(
         "email": "{t}.email",
         "phone": "{t}.phone",
         "isPrimary": "{t}.is_primary",
+        "customFields": compact_json("{t}.custom_fields"),
         "version": "{t}.version",
         "createdAt": iso_datetime_sql("{t}.created_at"),
         "updatedAt": iso_datetime_sql("{t}.updated_at"),

@@ -13,6 +13,8 @@ from strawberry.types import Info
 
 from saas.accounts import models as account_models
 from saas.auth.permissions import Role
+from saas.custom_fields.graphql.types import CustomFieldFilterInput
+from saas.custom_fields.rules import custom_field_filter
 from saas.customers import models
 from saas.customers.models import CustomerKind, LifecycleStage
 from saas.customers.rules import CustomerFilter
@@ -54,6 +56,7 @@ class Contact(Node):
     email: str | None
     phone: str | None = strawberry.field(description="E.164, e.g. +442079460958")
     is_primary: bool
+    custom_fields: JSON = strawberry.field(description="The tenant's custom fields of contacts, by key.")
     version: int
     created_at: datetime
     updated_at: datetime
@@ -77,6 +80,7 @@ class Contact(Node):
             email=row.email,
             phone=row.phone,
             is_primary=row.is_primary,
+            custom_fields=cast(JSON, row.custom_fields or {}),
             version=row.version,
             created_at=row.created_at,
             updated_at=row.updated_at,
@@ -93,7 +97,7 @@ class Customer(Node):
     lifecycle_stage: LifecycleStage
     source: str | None
     tags: list[str]
-    custom_fields: JSON
+    custom_fields: JSON = strawberry.field(description="The tenant's custom fields of customers, by key.")
     notes: str | None
     last_contacted_at: datetime | None
     next_follow_up_at: datetime | None
@@ -173,6 +177,9 @@ class CustomerFilterInput:
     tag: str | None = None
     lifecycle_stage: LifecycleStage | None = None
     state: DeletedState = DeletedState.ACTIVE
+    custom_field: CustomFieldFilterInput | None = strawberry.field(
+        default=None, description="Customers whose custom field `key` has the value `equals`."
+    )
 
     def to_rule(self) -> CustomerFilter:
         return CustomerFilter(
@@ -183,4 +190,7 @@ class CustomerFilterInput:
             lifecycle_stage=self.lifecycle_stage,
             include_deleted=self.state is DeletedState.ALL,
             only_deleted=self.state is DeletedState.DELETED,
+            custom_field=(
+                custom_field_filter(self.custom_field.key, self.custom_field.equals) if self.custom_field else None
+            ),
         )
