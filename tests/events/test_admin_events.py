@@ -199,7 +199,7 @@ def test_a_tenants_admin_events_reach_only_its_own_webhooks(
         in_tenant(runtime, handle.id, lambda s, h=handle: dispatch_pending(s, h.id, runtime.plugins))
         rows = in_tenant(runtime, handle.id, lambda s: list(s.scalars(select(WebhookDelivery))))
         for row in rows:
-            delivery.attempt_delivery(runtime.engine, handle.id, row.id)
+            delivery.attempt_delivery(runtime.webhook_sender, runtime.engine, handle.id, row.id)
 
     received = [(r.path, orjson.loads(r.body)["event"]) for r in receiver.received]
     to_a = [event["type"] for path, event in received if path.endswith("/a")]
