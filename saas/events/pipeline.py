@@ -1,9 +1,9 @@
 """Wiring the event pipeline into a process: called once by `create_runtime`.
 
-After `install`, notifications are published live on the tenant's Redis channel. (A committed
-transaction with events enqueues `dispatch_events` by itself, `outbox.request_dispatch`; the
-dispatcher and webhook delivery reach the plugins and the webhook sender of the runtime their
-job broker was set up with, `JobContext.plugins` and `JobContext.webhook_sender`.)
+After `install`, notifications are
+published live on the tenant's Redis channel. (A committed transaction with events enqueues
+`dispatch_events` by itself, `outbox.request_dispatch`; the dispatcher reaches the plugins of
+the runtime its job broker was set up with, `JobContext.plugins`.)
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ A failed attempt raises `DeliveryFailed`, so dramatiq retries the job with expon
 (`DeliveryPolicy`, passed as message options). Delivery is at least once: a receiver
 deduplicates on the `X-Saas-Delivery` header.
 
-What a process delivers with — the secret box for its keys, its settings (may a URL reach a
+What a runtime delivers with — the secret box for its keys, its settings (may a URL reach a
 private network?) and its `DeliveryPolicy` — is a `WebhookSender` on its `Runtime`
 (`Runtime.webhook_sender`). The delivery job reaches it through its `JobContext` (the runner
 of the runtime's job broker hands it over), and whoever enqueues a delivery passes it along;

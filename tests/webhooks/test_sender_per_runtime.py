@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from saas.config import Settings
-from saas.events.dispatch import dispatch_pending
+from saas.events.dispatch import dispatch_events, dispatch_pending
 from saas.events.pipeline import install
 from saas.jobs.broker import setup
 from saas.jobs.runner import JobRunner
@@ -139,3 +139,23 @@ def test_two_runtimes_deliver_with_their_own_keys_and_policies(
             keys = list(runtime.redis.scan_iter(match=f"{namespace}:*", count=1000))
             if keys:
                 runtime.redis.delete(*keys)
+
+
+def test_webhook_jobs_without_a_sender_are_refused(
+    runtime: Runtime, receiver: Receiver, tenant: Any, owner: GraphQLClient, dispatch_requests: list[uuid.UUID]
+) -> None:
+    """A runner set up without a runtime (a Redis URL alone) has no sender: the jobs refuse to run,
+    and nothing is dispatched, claimed or sent."""
+    create_webhook(owner, receiver.url, ["customer.created"])
+    create_customer(owner, "No Sender Ltd")
+    bare = JobRunner(runtime.engine, runtime.plugins, {})
+    with pytest.raises(RuntimeError, match="webhook sender"):
+        bare.run(dispatch_events, tenant.id, (), {})
+    assert in_tenant(runtime, tenant.id, lambda s: s.scalars(select(WebhookDelivery)).all()) == []
+    in_tenant(runtime, tenant.id, lambda s: dispatch_pending(s, tenant.id, runtime.plugins))
+    row = _delivery_of(runtime, tenant.id, receiver.url)
+    with pytest.raises(RuntimeError, match="webhook sender"):
+        bare.run(delivery.deliver_webhook, tenant.id, (str(row.id),), {})
+    after = _delivery_of(runtime, tenant.id, receiver.url)
+    assert (after.status, after.attempts) == ("pending", 0)
+    assert receiver.count() == 0
