@@ -76,6 +76,20 @@ register_event_types(
     "plugin.enabled",
     "plugin.settings_changed",
     "plugin.disabled",
+    "deal_settings.updated",
+    "pipeline_stage.created",
+    "pipeline_stage.updated",
+    "opportunity.created",
+    "opportunity.updated",
+    "opportunity.stage_changed",
+    "contract.created",
+    "order.created",
+    "payment_plan.created",
+    "payment.recorded",
+    "invoice.requested",
+    "invoice.approved",
+    "invoice.rejected",
+    "invoice.issued",
 )
 
 

@@ -75,6 +75,22 @@ CUSTOMER = register(
                 join="{t}.tenant_id = {p}.tenant_id AND {t}.customer_id = {p}.id AND {t}.deleted_at IS NULL",
                 order="{t}.is_primary DESC, {t}.name, {t}.id",
             ),
+            # After-sale records (saas/deals/graphql/sql.py), visible with the customer; newest first.
+            # (`opportunities` is not here: it needs the caller's ownership rule, so it resolves.)
+            **{
+                field: Relation(
+                    target=target,
+                    table=table,
+                    join="{t}.tenant_id = {p}.tenant_id AND {t}.customer_id = {p}.id",
+                    order=f"{{t}}.{newest} DESC, {{t}}.id DESC",
+                )
+                for field, target, table, newest in (
+                    ("contracts", "Contract", "contracts", "created_at"),
+                    ("orders", "Order", "orders", "created_at"),
+                    ("paymentPlans", "PaymentPlan", "payment_plans", "created_at"),
+                    ("invoices", "Invoice", "invoices", "requested_at"),
+                )
+            },
         },
     )
 )

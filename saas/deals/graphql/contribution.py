@@ -1,0 +1,73 @@
+"""The deals domain's GraphQL, contributed the way a plugin's is: roots, types and compiled `node(id)` reads."""
+
+from __future__ import annotations
+
+from saas.deals.graphql import loaders, queries
+from saas.deals.graphql.mutations import DealMutations
+from saas.deals.graphql.queries import DealQueries
+from saas.deals.graphql.sql import (
+    CONTRACT,
+    INSTALLMENT,
+    INVOICE,
+    OPPORTUNITY,
+    ORDER,
+    ORDER_LINE,
+    PAYMENT,
+    PAYMENT_PLAN,
+    PIPELINE_STAGE,
+    STAGE_CHANGE,
+)
+from saas.deals.graphql.types import (
+    Contract,
+    DealSettings,
+    Installment,
+    Invoice,
+    Opportunity,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentPlan,
+    PipelineStage,
+    StageChange,
+)
+from saas.plugin_host.contributions import CompiledNode, GraphQLContribution
+
+
+def _fallback(loader):  # type: ignore[no-untyped-def]
+    async def load(context, raw_id):  # type: ignore[no-untyped-def]
+        return await loader(context).load(raw_id)
+
+    return load
+
+
+contribution = GraphQLContribution(
+    types=(
+        PipelineStage,
+        Opportunity,
+        StageChange,
+        Contract,
+        Order,
+        OrderLine,
+        PaymentPlan,
+        Installment,
+        Payment,
+        Invoice,
+        DealSettings,
+    ),
+    queries=(DealQueries,),
+    mutations=(DealMutations,),
+    compiled_nodes={
+        "PipelineStage": CompiledNode(PIPELINE_STAGE, queries.stage_condition, _fallback(loaders.stage_loader)),
+        "Opportunity": CompiledNode(OPPORTUNITY, queries.opportunity_condition, queries.load_opportunity),
+        "StageChange": CompiledNode(
+            STAGE_CHANGE, queries.stage_change_condition, _fallback(loaders.stage_change_loader)
+        ),
+        "Contract": CompiledNode(CONTRACT, queries.customer_record_condition, _fallback(loaders.contract_loader)),
+        "Order": CompiledNode(ORDER, queries.customer_record_condition, _fallback(loaders.order_loader)),
+        "OrderLine": CompiledNode(ORDER_LINE, queries.order_line_condition, _fallback(loaders.order_line_loader)),
+        "PaymentPlan": CompiledNode(PAYMENT_PLAN, queries.customer_record_condition, _fallback(loaders.plan_loader)),
+        "Installment": CompiledNode(INSTALLMENT, queries.installment_condition, _fallback(loaders.installment_loader)),
+        "Payment": CompiledNode(PAYMENT, queries.payment_condition, _fallback(loaders.payment_loader)),
+        "Invoice": CompiledNode(INVOICE, queries.customer_record_condition, queries.load_invoice),
+    },
+)
