@@ -118,7 +118,8 @@ def record(
     payload: dict[str, Any],
 ) -> None:
     """The audit entry and the domain event (outbox, same transaction) of a change; `action` names both."""
-    record_change(session, principal, action, type(row).__name__, row.id, before, snapshot(row))
+    entity_id = getattr(row, "id", None) or row.tenant_id  # the settings row is the tenant's
+    record_change(session, principal, action, type(row).__name__, entity_id, before, snapshot(row))
     emit_event(session, action, payload)
 
 
