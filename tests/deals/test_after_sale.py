@@ -173,7 +173,8 @@ def test_payment_plans_add_up_and_payments_never_overpay(
     first, second, _ = plan["installments"]
     assert first["overdue"] is True and second["overdue"] is False
     again = owner.data(
-        CREATE_PLAN, {"input": {"contractId": contract, "installments": [{"dueOn": in_days(1).isoformat(), "amount": "1000"}]}}
+        CREATE_PLAN,
+        {"input": {"contractId": contract, "installments": [{"dueOn": in_days(1).isoformat(), "amount": "1000"}]}},
     )["createPaymentPlan"]
     assert _codes(again) == [(["input", "contractId"], "PLAN_EXISTS")]
 
@@ -188,7 +189,12 @@ def test_payment_plans_add_up_and_payments_never_overpay(
         "query($id: ID!) { node(id: $id) { ... on PaymentPlan { installments { receivedAmount outstandingAmount overdue payments { amount } } } } }",
         {"id": plan["id"]},
     )["node"]["installments"][0]
-    assert read == {"receivedAmount": "100.00", "outstandingAmount": "233.33", "overdue": True, "payments": [{"amount": "100.00"}]}
+    assert read == {
+        "receivedAmount": "100.00",
+        "outstandingAmount": "233.33",
+        "overdue": True,
+        "payments": [{"amount": "100.00"}],
+    }
     assert pay(owner, first["id"], "233.33")["userErrors"] == []
     paid = owner.data(
         "query($id: ID!) { node(id: $id) { ... on Installment { receivedAmount outstandingAmount overdue } } }",
@@ -213,7 +219,9 @@ def test_invoices_go_through_approval_and_never_exceed_the_contract(
     assert _codes(too_much) == [(["input", "amount"], "EXCEEDS_UNINVOICED")]
     invoice_id = requested["invoice"]["id"]
     # the rep's role does not approve; issuing needs approval first
-    assert _codes(rep.data(APPROVE, {"input": {"id": invoice_id}})["approveInvoice"]) == [(["input", "id"], "NOT_APPROVER")]
+    assert _codes(rep.data(APPROVE, {"input": {"id": invoice_id}})["approveInvoice"]) == [
+        (["input", "id"], "NOT_APPROVER")
+    ]
     not_yet = owner.data(ISSUE, {"input": {"id": invoice_id, "number": "INV-1"}})["issueInvoice"]
     assert _codes(not_yet) == [(["input", "id"], "INVALID_STATE")]
     assert _codes(owner.data(REJECT, {"input": {"id": invoice_id, "reason": " "}})["rejectInvoice"]) == [

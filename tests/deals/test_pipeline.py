@@ -74,7 +74,9 @@ def test_stages_are_editable_by_owners_and_admins(owner: GraphQLClient, tenant: 
         ('name: "  ", probability: "5", kind: OPEN', "REQUIRED"),
         (f'name: "{"x" * 101}", probability: "5", kind: OPEN', "TOO_LONG"),
     ]:
-        result = owner.data(f"mutation {{ createPipelineStage(input: {{{bad}}}) {{ pipelineStage {{ id }} {ERRORS} }} }}")
+        result = owner.data(
+            f"mutation {{ createPipelineStage(input: {{{bad}}}) {{ pipelineStage {{ id }} {ERRORS} }} }}"
+        )
         assert result["createPipelineStage"]["pipelineStage"] is None
         assert [e["code"] for e in result["createPipelineStage"]["userErrors"]] == [code], bad
     sales = add_member(owner, tenant, "sales")
@@ -122,9 +124,7 @@ def test_move_records_every_change_and_lost_needs_a_reason(
     reopened = move(owner, opportunity["id"], by_name["Proposal"]["id"])
     assert reopened["opportunity"]["status"] == "OPEN" and reopened["opportunity"]["closedAt"] is None
     read = owner.data(HISTORY, {"id": opportunity["id"]})["opportunity"]
-    assert [
-        ((h["fromStage"] or {}).get("name"), h["toStage"]["name"], h["reason"]) for h in read["stageHistory"]
-    ] == [
+    assert [((h["fromStage"] or {}).get("name"), h["toStage"]["name"], h["reason"]) for h in read["stageHistory"]] == [
         (None, "Needs discovery", None),
         ("Needs discovery", "Negotiation", None),
         ("Negotiation", "Lost", "Budget cut"),
@@ -181,7 +181,8 @@ def test_stale_version_on_move_and_update(owner: GraphQLClient) -> None:
     customer = create_customer(owner)
     opportunity = create_opportunity(owner, customer)
     stale = owner.error_codes(
-        MOVE_WITH_VERSION, {"input": {"id": opportunity["id"], "stageId": stages(owner)["Proposal"]["id"], "version": 7}}
+        MOVE_WITH_VERSION,
+        {"input": {"id": opportunity["id"], "stageId": stages(owner)["Proposal"]["id"], "version": 7}},
     )
     assert stale == ["CONFLICT"]
     updated = owner.data(
@@ -247,16 +248,24 @@ def test_reps_see_their_own_opportunities_only(owner: GraphQLClient, tenant: Ten
         assert rep.error_codes("query($id: ID!) { node(id: $id) { id } }", {"id": hidden}) == ["NOT_FOUND"]
         moved = move(rep, hidden, stages(rep)["Proposal"]["id"])
         assert [e["code"] for e in moved["userErrors"]] == ["NOT_FOUND"]
-    on_customer = rep.data(
-        "query($id: ID!) { customer(id: $id) { opportunities { id } } }", {"id": pool_customer}
-    )["customer"]["opportunities"]
+    on_customer = rep.data("query($id: ID!) { customer(id: $id) { opportunities { id } } }", {"id": pool_customer})[
+        "customer"
+    ]["opportunities"]
     assert on_customer == [{"id": mine}]
     everyone = owner.data("{ opportunities { totalCount } }")["opportunities"]["totalCount"]
     assert everyone == 3
     # a rep cannot give an opportunity to someone else
     payload = rep.data(
         CREATE_OPPORTUNITY,
-        {"input": {"customerId": pool_customer, "name": "X", "amount": "1", "currency": "EUR", "ownerId": member_id(colleague)}},
+        {
+            "input": {
+                "customerId": pool_customer,
+                "name": "X",
+                "amount": "1",
+                "currency": "EUR",
+                "ownerId": member_id(colleague),
+            }
+        },
     )["createOpportunity"]
     assert [e["code"] for e in payload["userErrors"]] == ["INVALID"]
     viewer = add_member(owner, tenant, "viewer")
@@ -273,9 +282,9 @@ def test_another_tenant_gets_nothing(owner: GraphQLClient, other_owner: GraphQLC
     for query in ("query($id: ID!) { opportunity(id: $id) { id } }", "query($id: ID!) { node(id: $id) { id } }"):
         assert other_owner.error_codes(query, {"id": opportunity["id"]}) == ["NOT_FOUND"]
     assert other_owner.error_codes("query($id: ID!) { node(id: $id) { id } }", {"id": stage}) == ["NOT_FOUND"]
-    assert [e["code"] for e in move(other_owner, opportunity["id"], stages(other_owner)["Proposal"]["id"])["userErrors"]] == [
-        "NOT_FOUND"
-    ]
+    assert [
+        e["code"] for e in move(other_owner, opportunity["id"], stages(other_owner)["Proposal"]["id"])["userErrors"]
+    ] == ["NOT_FOUND"]
     assert stage not in {s["id"] for s in stages(other_owner).values()}
     foreign_update = other_owner.data(
         'mutation($id: ID!) { updatePipelineStage(input: {id: $id, version: 1, name: "Mine"}) { pipelineStage { id } userErrors { code } } }',

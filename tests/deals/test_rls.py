@@ -7,7 +7,15 @@ from sqlalchemy import text
 from saas.runtime import Runtime
 from saas.tenancy.session import tenant_session
 from tests.conftest import GraphQLClient, TenantHandle
-from tests.deals.support import DEAL_TABLES, create_contract, create_customer, create_plan, in_days, pay, request_invoice
+from tests.deals.support import (
+    DEAL_TABLES,
+    create_contract,
+    create_customer,
+    create_plan,
+    in_days,
+    pay,
+    request_invoice,
+)
 from tests.deals.test_visibility import _everything
 
 

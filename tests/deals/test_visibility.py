@@ -50,7 +50,13 @@ def _everything(client: GraphQLClient, customer: str, number: str, rows: int = 1
         product = create_product(client, f"{number}-P{n}", "1.50")
         order = client.data(
             CREATE_ORDER,
-            {"input": {"customerId": customer, "contractId": contract, "lines": [{"productId": product, "quantity": 2}]}},
+            {
+                "input": {
+                    "customerId": customer,
+                    "contractId": contract,
+                    "lines": [{"productId": product, "quantity": 2}],
+                }
+            },
         )["createOrder"]["order"]
         plan = create_plan(client, contract, [(in_days(-1), "100.00"), (in_days(30), "200.00")])
         payment = pay(client, plan["installments"][0]["id"], "50.00")["payment"]
@@ -69,7 +75,9 @@ def _everything(client: GraphQLClient, customer: str, number: str, rows: int = 1
     ids["Opportunity"] = opportunity["id"]
     ids["StageChange"] = opportunity["stageHistory"][0]["id"]
     ids["PipelineStage"] = stages(client)["Won"]["id"]
-    order_lines = client.data("query($id: ID!) { node(id: $id) { ... on Order { lines { id } } } }", {"id": ids["Order"]})
+    order_lines = client.data(
+        "query($id: ID!) { node(id: $id) { ... on Order { lines { id } } } }", {"id": ids["Order"]}
+    )
     ids["OrderLine"] = order_lines["node"]["lines"][0]["id"]
     return ids
 
@@ -98,15 +106,34 @@ def test_node_reads_every_deal_type_and_another_tenant_gets_nothing(
         pay(other_owner, ids["Installment"], "1.00"),
         other_owner.data(
             CREATE_ORDER,
-            {"input": {"customerId": other_customer, "contractId": ids["Contract"], "lines": [{"productId": product, "quantity": 1}]}},
+            {
+                "input": {
+                    "customerId": other_customer,
+                    "contractId": ids["Contract"],
+                    "lines": [{"productId": product, "quantity": 1}],
+                }
+            },
         )["createOrder"],
         other_owner.data(
             "mutation($input: CreatePaymentPlanInput!) { createPaymentPlan(input: $input) { userErrors { code } } }",
-            {"input": {"contractId": ids["Contract"], "installments": [{"dueOn": in_days(1).isoformat(), "amount": "300"}]}},
+            {
+                "input": {
+                    "contractId": ids["Contract"],
+                    "installments": [{"dueOn": in_days(1).isoformat(), "amount": "300"}],
+                }
+            },
         )["createPaymentPlan"],
         other_owner.data(
             "mutation($input: CreateContractInput!) { createContract(input: $input) { userErrors { code } } }",
-            {"input": {"opportunityId": ids["Opportunity"], "number": "Z", "amount": "1", "currency": "EUR", "startsOn": "2026-01-01"}},
+            {
+                "input": {
+                    "opportunityId": ids["Opportunity"],
+                    "number": "Z",
+                    "amount": "1",
+                    "currency": "EUR",
+                    "startsOn": "2026-01-01",
+                }
+            },
         )["createContract"],
     ]
     assert [[e["code"] for e in payload["userErrors"]] for payload in refused] == [["NOT_FOUND"]] * len(refused)
@@ -134,7 +161,8 @@ def test_after_sale_records_are_visible_with_their_customer(owner: GraphQLClient
     assert [e["code"] for e in request_invoice(rep, their_ids["Contract"], "1.00")["userErrors"]] == ["NOT_FOUND"]
     # a contract's opportunity the rep does not own is null for them
     contract = rep.data(
-        "query($id: ID!) { node(id: $id) { ... on Contract { number opportunity { id } } } }", {"id": my_ids["Contract"]}
+        "query($id: ID!) { node(id: $id) { ... on Contract { number opportunity { id } } } }",
+        {"id": my_ids["Contract"]},
     )["node"]
     assert contract == {"number": "M-0", "opportunity": None}
     assert owner.data(
@@ -149,7 +177,7 @@ def test_customer_deal_fields_cost_the_same_statements_for_one_row_or_many(
     many = create_customer(owner, "Many")
     _everything(owner, few, "F", rows=1)
     _everything(owner, many, "G", rows=3)
-    for extra in range(2):
+    for _ in range(2):
         opportunity = create_opportunity(owner, many, "10.00")
         move(owner, opportunity["id"], stages(owner)["Proposal"]["id"])
     compiled_few = owner.data(CUSTOMER_COMPILED, {"id": few})["customer"]
