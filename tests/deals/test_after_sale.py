@@ -282,3 +282,15 @@ def test_each_tenant_sets_who_approves(owner: GraphQLClient, tenant: TenantHandl
         (["input", "id"], "NOT_APPROVER")
     ]
     assert manager.data(APPROVE, {"input": {"id": invoice}})["approveInvoice"]["invoice"]["status"] == "APPROVED"
+
+
+def test_issue_needs_a_number(owner: GraphQLClient, tenant: TenantHandle, counts: Callable[[], dict[str, int]]) -> None:
+    admin = add_member(owner, tenant, "admin")
+    contract = create_contract(owner, create_customer(owner))
+    invoice = request_invoice(owner, contract, "10.00")["invoice"]["id"]
+    admin.data(APPROVE, {"input": {"id": invoice}})
+    before = counts()
+    for number, code in [("", "REQUIRED"), ("x" * 51, "TOO_LONG")]:
+        payload = owner.data(ISSUE, {"input": {"id": invoice, "number": number}})["issueInvoice"]
+        assert _codes(payload) == [(["input", "number"], code)]
+    assert counts() == before
