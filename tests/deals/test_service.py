@@ -14,7 +14,8 @@ from saas.errors import InputInvalid
 from saas.runtime import Runtime
 from saas.tenancy.session import tenant_session
 from tests.conftest import GraphQLClient, TenantHandle
-from tests.deals.support import ERRORS, create_customer as create_customer_through_api
+from tests.deals.support import ERRORS
+from tests.deals.support import create_customer as create_customer_through_api
 from tests.deals.support import create_opportunity as create_opportunity_through_api
 
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
 from saas.deals.graphql import loaders, queries
 from saas.deals.graphql.mutations import DealMutations
 from saas.deals.graphql.queries import DealQueries
@@ -30,11 +36,14 @@ from saas.deals.graphql.types import (
     PipelineStage,
     StageChange,
 )
-from saas.plugin_host.contributions import CompiledNode, GraphQLContribution
+from saas.plugin_host.contributions import CompiledNode, GraphQLContribution, NodeLoader
+from saas.schema.context import RequestContext
 
 
-def _fallback(loader):  # type: ignore[no-untyped-def]
-    async def load(context, raw_id):  # type: ignore[no-untyped-def]
+def _fallback(loader: Callable[[RequestContext], DataLoader[uuid.UUID, Any]]) -> NodeLoader:
+    """`node(id)` through the request's visibility-checked loader, for selections that do not compile."""
+
+    async def load(context: RequestContext, raw_id: uuid.UUID) -> Any:
         return await loader(context).load(raw_id)
 
     return load
