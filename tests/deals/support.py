@@ -141,7 +141,7 @@ def create_plan(client: GraphQLClient, contract_id: str, installments: list[tupl
 
 
 RECORD_PAYMENT = f"""mutation($input: RecordPaymentInput!) {{
-  recordPayment(input: $input) {{ payment {{ id amount receivedOn }} {ERRORS} }}
+  recordPayment(input: $input) {{ payment {{ id amount receivedOn installment {{ receivedAmount outstandingAmount }} }} {ERRORS} }}
 }}"""
 
 

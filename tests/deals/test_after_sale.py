@@ -178,7 +178,9 @@ def test_payment_plans_add_up_and_payments_never_overpay(
     )["createPaymentPlan"]
     assert _codes(again) == [(["input", "contractId"], "PLAN_EXISTS")]
 
-    assert pay(owner, first["id"], "100.00")["userErrors"] == []
+    partial = pay(owner, first["id"], "100.00")
+    assert partial["userErrors"] == []
+    assert partial["payment"]["installment"] == {"receivedAmount": "100.00", "outstandingAmount": "233.33"}
     before = counts()
     over = pay(owner, first["id"], "233.34")
     assert over["payment"] is None and _codes(over) == [(["input", "amount"], "OVERPAYMENT")]

@@ -177,6 +177,9 @@ PAYMENT = register(
             "receivedOn": "{t}.received_on",
             "createdAt": iso_datetime_sql("{t}.created_at"),
         },
+        relations={
+            "installment": Relation("Installment", "payment_installments", _same_tenant("id", "installment_id")),
+        },
     )
 )
 

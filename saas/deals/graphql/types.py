@@ -305,6 +305,13 @@ class Payment(Node):
     amount: Decimal
     received_on: date
     created_at: datetime
+    installment_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="The installment it pays, with what it has received since.")
+    async def installment(self, info: Info[RequestContext, None]) -> Installment:
+        from saas.deals.graphql.loaders import installment_loader
+
+        return await installment_loader(info.context).load(self.installment_id)  # type: ignore[return-value]
 
     @classmethod
     def from_model(cls, row: models.Payment) -> Payment:
@@ -313,6 +320,7 @@ class Payment(Node):
             amount=row.amount,
             received_on=row.received_on,
             created_at=row.created_at,
+            installment_id=row.installment_id,
         )
 
 
