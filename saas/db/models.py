@@ -1,8 +1,8 @@
 """Imports every model so that `Base.metadata` is complete (migrations and tests use it)."""
 
 from saas.audit.models import AuditEntry
+from saas.products.models import Product
 from saas.customers.models import Contact, Customer
-from saas.db.base import Base
 from saas.deals.models import (
     Contract,
     DealSettings,
@@ -16,11 +16,11 @@ from saas.deals.models import (
     PipelineStage,
     StageChange,
 )
+from saas.db.base import Base
 from saas.events.models import OutboxEvent
 from saas.jobs.models import ProcessedJob
 from saas.notifications.models import Notification
 from saas.plugin_host.models import TenantPlugin
-from saas.products.models import Product
 from saas.tenancy.models import ApiKey, Membership, Tenant, User
 from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 
