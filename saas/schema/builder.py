@@ -23,6 +23,7 @@ from saas.schema.composition import RootTypes, SchemaConflict, compose_schema
 from saas.schema.context import RequestContext
 from saas.customers.graphql.contribution import contribution as customers
 from saas.deals.graphql.contribution import contribution as deals
+from saas.reports.graphql.contribution import contribution as reports
 from saas.schema.execution import PassthroughExecutor
 from saas.jobs.graphql.contribution import contribution as jobs
 from saas.schema.nodes import resolve_node
@@ -41,6 +42,7 @@ CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (
     webhooks,
     notifications,
     deals,
+    reports,
 )
 
 
