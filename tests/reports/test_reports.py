@@ -308,3 +308,28 @@ def test_team_filter_is_not_supported_yet(owner: GraphQLClient) -> None:
 
 def test_reports_need_deals_read(anonymous: GraphQLClient) -> None:
     assert anonymous.error_codes(PIPELINE) == ["UNAUTHENTICATED"]
+
+
+def test_each_report_is_one_statement_whatever_the_rows(
+    runtime: Runtime, tenant: TenantHandle, owner: GraphQLClient
+) -> None:
+    def statements() -> list[int]:
+        counts = []
+        for query, variables in (
+            (PIPELINE, {}),
+            (TREND, {"period": "WEEK"}),
+            (LEADERBOARD, {}),
+            (COLLECTION, {}),
+        ):
+            owner.data(query, variables)
+            counts.append(owner.last_statements)
+        return counts
+
+    owner.data("{ pipelineStages { id } }")  # the default stages, made on first use
+    empty = statements()
+    build(runtime, tenant, owner)
+    many = statements()
+    # the tenant setting of the read transaction and the report's one statement; the leaderboard's
+    # members (two reps here, none when empty) are one batch more
+    assert many == [2, 2, 3, 2], many
+    assert empty == [2, 2, 2, 2], empty
