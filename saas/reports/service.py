@@ -104,11 +104,12 @@ def pipeline_report(session: Session, principal: Principal, window: ReportWindow
     return rows
 
 
-def check_period_span(period: Period, window: ReportWindow) -> None:
-    """A trend between `from` and `to` lists every period: refuse spans of more than MAX_PERIODS."""
-    if window.from_day is None or window.to_day is None:
+def check_period_span(period: Period, window: ReportWindow, today: date) -> None:
+    """A trend between `from` and `to` (without `to`: at most today, wins are not in the future) lists
+    every period: refuse spans of more than MAX_PERIODS. Without `from`, the first win bounds it."""
+    if window.from_day is None:
         return
-    days = (window.to_day - window.from_day).days
+    days = ((window.to_day or today) - window.from_day).days
     approximate = {
         Period.DAY: days,
         Period.WEEK: days // 7,
@@ -123,11 +124,13 @@ def check_period_span(period: Period, window: ReportWindow) -> None:
         )
 
 
-def sales_trend(session: Session, principal: Principal, window: ReportWindow, period: Period) -> list[dict[str, Any]]:
+def sales_trend(
+    session: Session, principal: Principal, window: ReportWindow, period: Period, today: date
+) -> list[dict[str, Any]]:
     """Per period (by `closed_at`, UTC) and currency: the opportunities won, and their amount. Every
     period from the one holding `from` to the one holding `to` is listed, with zeros where nothing was
     won; without `from` (`to`), the range starts (ends) with the first (last) period with a win."""
-    check_period_span(period, window)
+    check_period_span(period, window, today)
     condition = rules.opportunity_report_conditions(principal, "o", window)
     closed, closed_params = rules.timestamp_in_days("o.closed_at", window, "r_closed")
     sql = f"""WITH won AS (

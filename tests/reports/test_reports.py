@@ -295,6 +295,9 @@ def test_bad_filters_are_coded_errors(owner: GraphQLClient) -> None:
     too_long = {"from": "2020-01-01", "to": (TODAY + timedelta(days=1)).isoformat()}
     assert owner.error_codes(TREND, {"period": "DAY", "filter": too_long}) == ["BAD_USER_INPUT"]
     assert owner.data(TREND, {"period": "MONTH", "filter": too_long})["salesTrend"]
+    # without `to`, the span runs to today
+    assert owner.error_codes(TREND, {"period": "DAY", "filter": {"from": "2020-01-01"}}) == ["BAD_USER_INPUT"]
+    assert owner.error_codes(TREND, {"period": "WEEK", "filter": {"from": "2020-01-01"}}) == []
     # the same range is fine by the day when it is short
     assert owner.error_codes(TREND, {"period": "DAY", "filter": {"from": "2025-01-01", "to": "2025-01-31"}}) == []
 

@@ -95,7 +95,8 @@ class ReportQueries:
     ) -> list[TrendPoint]:
         window = _window(info, filter)
         principal = info.context.require_principal()
-        rows = await info.context.read(service.sales_trend, principal, window, Period(period))
+        today = datetime.now(UTC).date()
+        rows = await info.context.read(service.sales_trend, principal, window, Period(period), today)
         return [
             TrendPoint(
                 period_start=row["periodStart"],
