@@ -32,6 +32,7 @@ WEBHOOKS_MANAGE = "webhooks:manage"
 DEALS_READ = "deals:read"
 DEALS_WRITE = "deals:write"
 PIPELINE_MANAGE = "pipeline:manage"
+CUSTOM_FIELDS_MANAGE = "custom_fields:manage"
 
 ALL_PERMISSIONS = frozenset(
     {
@@ -51,6 +52,7 @@ ALL_PERMISSIONS = frozenset(
         DEALS_READ,
         DEALS_WRITE,
         PIPELINE_MANAGE,
+        CUSTOM_FIELDS_MANAGE,
     }
 )
 

@@ -20,7 +20,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.db.base import Base, TenantOwned, created_at_column, uuid_pk
@@ -116,6 +116,12 @@ class Opportunity(TenantOwned, Base):
         Index("ix_opportunities_tenant_customer", "tenant_id", "customer_id", "created_at", "id"),
         Index("ix_opportunities_tenant_owner", "tenant_id", "owner_id", "created_at", "id"),
         Index("ix_opportunities_tenant_stage", "tenant_id", "stage_id"),
+        Index(
+            "ix_opportunities_custom_fields",
+            "custom_fields",
+            postgresql_using="gin",
+            postgresql_ops={"custom_fields": "jsonb_path_ops"},
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -128,6 +134,7 @@ class Opportunity(TenantOwned, Base):
     expected_close_on: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(10), nullable=False, server_default="open")
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    custom_fields: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())

@@ -3,24 +3,31 @@
 Opportunities have an owner and follow the ownership rule (`owner_visibility`, no pool). The
 records that follow a win (contracts, orders, payment plans, invoices) have no owner of their
 own: they are visible when their customer is (`customer_visibility`). Installments and payments
-are visible with their plan. Every condition names the tenant too.
+are visible with their plan. A condition names no tenant for its own rows: the compiler adds
+the tenant predicate to every table it reads, and the ORM paths run on the tenant-bound session
+under row-level security; the tables an EXISTS reads name it (`tenant_predicate`).
 """
 
 from __future__ import annotations
 
 from saas.auth.principal import Principal
 from saas.customers.rules import SqlCondition, customer_visibility, owner_visibility
+from saas.tenancy.session import TENANT_PARAM, tenant_predicate
 
 
-def tenant_rows(principal: Principal, alias: str) -> SqlCondition:
-    condition = SqlCondition()
-    condition.add(f"{alias}.tenant_id = :tenant_id", tenant_id=principal.tenant_id)
-    return condition
+def all_rows(principal: Principal, alias: str) -> SqlCondition:
+    """Every row of the caller's tenant: no condition beyond the tenant's, which is not written here."""
+    return SqlCondition()
+
+
+def _inner_tenant(principal: Principal, alias: str, condition: SqlCondition) -> None:
+    """The tenant predicate of a table read inside an EXISTS (the compiler does not see it)."""
+    condition.add(tenant_predicate(alias), **{TENANT_PARAM: principal.tenant_id})
 
 
 def stage_conditions(principal: Principal, alias: str) -> SqlCondition:
     """Every member sees the tenant's stages."""
-    return tenant_rows(principal, alias)
+    return all_rows(principal, alias)
 
 
 def opportunity_visibility(principal: Principal, alias: str, condition: SqlCondition) -> None:
@@ -34,7 +41,7 @@ def opportunity_visibility(principal: Principal, alias: str, condition: SqlCondi
 
 
 def opportunity_conditions(principal: Principal, alias: str) -> SqlCondition:
-    condition = tenant_rows(principal, alias)
+    condition = SqlCondition()
     opportunity_visibility(principal, alias, condition)
     return condition
 
@@ -44,24 +51,25 @@ def visible_customer_sql(principal: Principal, customer_column: str, condition: 
     customer = SqlCondition()
     customer_visibility(principal, "vc", customer)
     condition.add(
-        f"EXISTS (SELECT 1 FROM customers vc WHERE vc.tenant_id = :tenant_id AND vc.id = {customer_column}"
+        f"EXISTS (SELECT 1 FROM customers vc WHERE {tenant_predicate('vc')} AND vc.id = {customer_column}"
         f" AND vc.deleted_at IS NULL AND {customer.sql})",
-        tenant_id=principal.tenant_id,
+        **{TENANT_PARAM: principal.tenant_id},
         **customer.params,
     )
 
 
 def customer_record_conditions(principal: Principal, alias: str) -> SqlCondition:
     """Contracts, orders, payment plans and invoices: the tenant's, of a customer the principal sees."""
-    condition = tenant_rows(principal, alias)
+    condition = SqlCondition()
     visible_customer_sql(principal, f"{alias}.customer_id", condition)
     return condition
 
 
 def plan_child_conditions(principal: Principal, alias: str, plan_column: str) -> SqlCondition:
     """Installments (and through them payments): visible with their payment plan."""
-    condition = tenant_rows(principal, alias)
+    condition = SqlCondition()
     plan = customer_record_conditions(principal, "vp")
+    _inner_tenant(principal, "vp", plan)
     condition.add(f"EXISTS (SELECT 1 FROM payment_plans vp WHERE vp.id = {plan_column} AND {plan.sql})", **plan.params)
     return condition
 
@@ -72,20 +80,24 @@ def installment_conditions(principal: Principal, alias: str) -> SqlCondition:
 
 def payment_conditions(principal: Principal, alias: str) -> SqlCondition:
     return plan_child_conditions(
-        principal, alias, f"(SELECT vi.plan_id FROM payment_installments vi WHERE vi.id = {alias}.installment_id)"
+        principal,
+        alias,
+        f"(SELECT vi.plan_id FROM payment_installments vi WHERE {tenant_predicate('vi')} AND vi.id = {alias}.installment_id)",
     )
 
 
 def order_line_conditions(principal: Principal, alias: str) -> SqlCondition:
-    condition = tenant_rows(principal, alias)
+    condition = SqlCondition()
     order = customer_record_conditions(principal, "vo")
+    _inner_tenant(principal, "vo", order)
     condition.add(f"EXISTS (SELECT 1 FROM orders vo WHERE vo.id = {alias}.order_id AND {order.sql})", **order.params)
     return condition
 
 
 def stage_change_conditions(principal: Principal, alias: str) -> SqlCondition:
-    condition = tenant_rows(principal, alias)
+    condition = SqlCondition()
     opportunity = opportunity_conditions(principal, "vop")
+    _inner_tenant(principal, "vop", opportunity)
     condition.add(
         f"EXISTS (SELECT 1 FROM opportunities vop WHERE vop.id = {alias}.opportunity_id AND {opportunity.sql})",
         **opportunity.params,

@@ -90,6 +90,9 @@ register_event_types(
     "invoice.approved",
     "invoice.rejected",
     "invoice.issued",
+    "custom_field.defined",
+    "custom_field.updated",
+    "custom_field.archived",
 )
 
 

@@ -227,6 +227,7 @@ def test_me(owner: Any, tenant: Any) -> None:
                 "deals:read",
                 "deals:write",
                 "pipeline:manage",
+                "custom_fields:manage",
             },
         ),
         (

@@ -1,98 +1,97 @@
-"""How Customer, Contact and Member map to SQL for the compiled reads."""
+"""How Customer and Contact map to SQL for the compiled reads (a customer's owner is accounts' Member)."""
 
 from __future__ import annotations
 
-from saas.schema.compiler import Relation, SortKey, SqlType, compact_json, register
+from collections.abc import Callable
+from typing import cast
+
+from saas.accounts.graphql.sql import MEMBER
+from saas.schema.compiler import Relation, SortKey, SqlType, compact_json
 from saas.schema.relay import global_id_sql, iso_datetime_sql
 
-MEMBER = register(
-    SqlType(
-        name="Member",
-        table="memberships",
-        columns={
-            "id": global_id_sql("Member", "{t}.id"),
-            "email": "(SELECT u.email FROM users u WHERE u.id = {t}.user_id)",
-            "name": "(SELECT u.name FROM users u WHERE u.id = {t}.user_id)",
-            "role": "upper({t}.role)",
-            "active": "{t}.is_active",
-            "createdAt": iso_datetime_sql("{t}.created_at"),
-        },
-    )
+
+def _deals_type(name: str) -> Callable[[], SqlType]:
+    """The deals domain's mapping `name`, looked up when compiled: saas/deals/graphql/sql.py
+    maps its customer relations to `CUSTOMER`, so it is imported here only when first needed."""
+
+    def target() -> SqlType:
+        from saas.deals.graphql import sql as deals_sql
+
+        return cast(SqlType, getattr(deals_sql, name))
+
+    return target
+
+
+CONTACT: SqlType = SqlType(
+    name="Contact",
+    table="contacts",
+    columns={
+        "id": global_id_sql("Contact", "{t}.id"),
+        "name": "{t}.name",
+        "title": "{t}.title",
+        "email": "{t}.email",
+        "phone": "{t}.phone",
+        "isPrimary": "{t}.is_primary",
+        "customFields": compact_json("{t}.custom_fields"),
+        "version": "{t}.version",
+        "createdAt": iso_datetime_sql("{t}.created_at"),
+        "updatedAt": iso_datetime_sql("{t}.updated_at"),
+    },
+    relations={
+        "customer": Relation(
+            target=lambda: CUSTOMER,
+            table="customers",
+            join="{t}.id = {p}.customer_id",
+        ),
+    },
 )
 
-CONTACT = register(
-    SqlType(
-        name="Contact",
-        table="contacts",
-        columns={
-            "id": global_id_sql("Contact", "{t}.id"),
-            "name": "{t}.name",
-            "title": "{t}.title",
-            "email": "{t}.email",
-            "phone": "{t}.phone",
-            "isPrimary": "{t}.is_primary",
-            "version": "{t}.version",
-            "createdAt": iso_datetime_sql("{t}.created_at"),
-            "updatedAt": iso_datetime_sql("{t}.updated_at"),
+CUSTOMER: SqlType = SqlType(
+    name="Customer",
+    table="customers",
+    columns={
+        "id": global_id_sql("Customer", "{t}.id"),
+        "name": "{t}.name",
+        "kind": "upper({t}.kind)",
+        "industry": "{t}.industry",
+        "tier": "{t}.tier",
+        "lifecycleStage": "upper({t}.lifecycle_stage)",
+        "source": "{t}.source",
+        "tags": "to_json({t}.tags)",
+        "customFields": compact_json("{t}.custom_fields"),
+        "notes": "{t}.notes",
+        "lastContactedAt": iso_datetime_sql("{t}.last_contacted_at"),
+        "nextFollowUpAt": iso_datetime_sql("{t}.next_follow_up_at"),
+        "version": "{t}.version",
+        "createdAt": iso_datetime_sql("{t}.created_at"),
+        "updatedAt": iso_datetime_sql("{t}.updated_at"),
+        "deletedAt": iso_datetime_sql("{t}.deleted_at"),
+    },
+    relations={
+        "owner": Relation(target=lambda: MEMBER, table="memberships", join="{t}.id = {p}.owner_id"),
+        "contacts": Relation(
+            target=lambda: CONTACT,
+            table="contacts",
+            join="{t}.customer_id = {p}.id AND {t}.deleted_at IS NULL",
+            order="{t}.is_primary DESC, {t}.name, {t}.id",
+        ),
+        # After-sale records (saas/deals/graphql/sql.py), visible with the customer; newest first.
+        # (`opportunities` is not here: it needs the caller's ownership rule, so it resolves.)
+        **{
+            field: Relation(
+                target=_deals_type(name),
+                table=table,
+                join="{t}.customer_id = {p}.id",
+                order=f"{{t}}.{newest} DESC, {{t}}.id DESC",
+            )
+            for field, name, table, newest in (
+                ("contracts", "CONTRACT", "contracts", "created_at"),
+                ("orders", "ORDER", "orders", "created_at"),
+                ("paymentPlans", "PAYMENT_PLAN", "payment_plans", "created_at"),
+                ("invoices", "INVOICE", "invoices", "requested_at"),
+            )
         },
-        relations={
-            "customer": Relation(
-                target="Customer", table="customers", join="{t}.tenant_id = {p}.tenant_id AND {t}.id = {p}.customer_id"
-            ),
-        },
-    )
-)
-
-CUSTOMER = register(
-    SqlType(
-        name="Customer",
-        table="customers",
-        columns={
-            "id": global_id_sql("Customer", "{t}.id"),
-            "name": "{t}.name",
-            "kind": "upper({t}.kind)",
-            "industry": "{t}.industry",
-            "tier": "{t}.tier",
-            "lifecycleStage": "upper({t}.lifecycle_stage)",
-            "source": "{t}.source",
-            "tags": "to_json({t}.tags)",
-            "customFields": compact_json("{t}.custom_fields"),
-            "notes": "{t}.notes",
-            "lastContactedAt": iso_datetime_sql("{t}.last_contacted_at"),
-            "nextFollowUpAt": iso_datetime_sql("{t}.next_follow_up_at"),
-            "version": "{t}.version",
-            "createdAt": iso_datetime_sql("{t}.created_at"),
-            "updatedAt": iso_datetime_sql("{t}.updated_at"),
-            "deletedAt": iso_datetime_sql("{t}.deleted_at"),
-        },
-        relations={
-            "owner": Relation(
-                target="Member", table="memberships", join="{t}.tenant_id = {p}.tenant_id AND {t}.id = {p}.owner_id"
-            ),
-            "contacts": Relation(
-                target="Contact",
-                table="contacts",
-                join="{t}.tenant_id = {p}.tenant_id AND {t}.customer_id = {p}.id AND {t}.deleted_at IS NULL",
-                order="{t}.is_primary DESC, {t}.name, {t}.id",
-            ),
-            # After-sale records (saas/deals/graphql/sql.py), visible with the customer; newest first.
-            # (`opportunities` is not here: it needs the caller's ownership rule, so it resolves.)
-            **{
-                field: Relation(
-                    target=target,
-                    table=table,
-                    join="{t}.tenant_id = {p}.tenant_id AND {t}.customer_id = {p}.id",
-                    order=f"{{t}}.{newest} DESC, {{t}}.id DESC",
-                )
-                for field, target, table, newest in (
-                    ("contracts", "Contract", "contracts", "created_at"),
-                    ("orders", "Order", "orders", "created_at"),
-                    ("paymentPlans", "PaymentPlan", "payment_plans", "created_at"),
-                    ("invoices", "Invoice", "invoices", "requested_at"),
-                )
-            },
-        },
-    )
+    },
 )
 
 CUSTOMER_SORTS: dict[str, SortKey] = {

@@ -80,7 +80,7 @@ def _types() -> Any:
 
 
 def stage_loader(context: RequestContext) -> DataLoader[uuid.UUID, types.PipelineStage | None]:
-    return by_id(context, "stages", models.PipelineStage, _types().PipelineStage.from_model, rules.tenant_rows)
+    return by_id(context, "stages", models.PipelineStage, _types().PipelineStage.from_model, rules.all_rows)
 
 
 def opportunity_loader(context: RequestContext) -> DataLoader[uuid.UUID, types.Opportunity | None]:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from saas.auth.permissions import Role
@@ -59,6 +60,9 @@ class CreateOpportunityInput:
     owner_id: strawberry.ID | None = strawberry.field(
         default=None, description="A Member id; the caller when left out (sales reps own what they create)."
     )
+    custom_fields: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Values of the tenant's custom fields of opportunities, by key."
+    )
 
 
 @strawberry.input(description="Fields left out stay as they are; `version` must be the current one.")
@@ -70,6 +74,9 @@ class UpdateOpportunityInput:
     currency: str | None = strawberry.UNSET
     expected_close_on: date | None = strawberry.UNSET
     owner_id: strawberry.ID | None = strawberry.UNSET
+    custom_fields: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Keys given are set, a key set to null is cleared, the others stay."
+    )
 
 
 @strawberry.input

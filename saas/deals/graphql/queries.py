@@ -18,24 +18,25 @@ from sqlalchemy.orm import Session
 from strawberry.types import Info
 
 from saas.auth.permissions import DEALS_READ, require
-from saas.customers.graphql.queries import single_object
 from saas.customers.rules import SqlCondition
 from saas.db.paging import Page
 from saas.deals import models, rules, service
 from saas.deals.graphql import loaders
-from saas.deals.graphql.filters import InvoiceFilterInput, OpportunityFilterInput
 from saas.deals.graphql.sql import INVOICE, INVOICE_SORT, OPPORTUNITY, OPPORTUNITY_SORT, PIPELINE_STAGE
 from saas.deals.graphql.types import (
     DealSettings,
     Invoice,
     InvoiceConnection,
+    InvoiceFilterInput,
     Opportunity,
     OpportunityConnection,
+    OpportunityFilterInput,
     PipelineStage,
 )
 from saas.schema import compiler
 from saas.schema.connections import connection
 from saas.schema.context import RequestContext, fetch_compiled
+from saas.schema.nodes import single_object
 from saas.schema.relay import decode_cursor, decode_id, page_size
 
 
@@ -103,7 +104,7 @@ def _stage_list_sql(selection: Any, state: compiler.CompileState, condition: Sql
     element = compiler.object_json(PIPELINE_STAGE, "r", selection, state)
     return (
         f"SELECT COALESCE((SELECT '[' || string_agg({element}, ',' ORDER BY r.position, r.created_at) || ']'"
-        f" FROM pipeline_stages r WHERE {condition.sql}), '[]')"
+        f" FROM pipeline_stages r WHERE {compiler.tenant_where('r', condition)}), '[]')"
     )
 
 

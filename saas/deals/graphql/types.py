@@ -10,22 +10,27 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from saas.auth.permissions import Role
+from saas.custom_fields.graphql.types import CustomFieldFilterInput
+from saas.custom_fields.rules import custom_field_condition, custom_field_filter
+from saas.customers.rules import SqlCondition
 from saas.deals import models
 from saas.deals.models import InvoiceStatus, OpportunityStatus, StageKind
 from saas.money import CENT
 from saas.schema.common import Node
 from saas.schema.connections import CountedConnection
 from saas.schema.context import RequestContext
-from saas.schema.relay import to_global_id
+from saas.schema.relay import decode_id, to_global_id
 
 if TYPE_CHECKING:
-    from saas.customers.graphql.types import Customer, Member
+    from saas.accounts.graphql.types import Member
+    from saas.customers.graphql.types import Customer
     from saas.products.graphql.types import Product
 
 strawberry.enum(StageKind, name="StageKind")
@@ -33,7 +38,7 @@ strawberry.enum(OpportunityStatus, name="OpportunityStatus")
 strawberry.enum(InvoiceStatus, name="InvoiceStatus")
 
 CustomerRef = Annotated["Customer", strawberry.lazy("saas.customers.graphql.types")]
-MemberRef = Annotated["Member", strawberry.lazy("saas.customers.graphql.types")]
+MemberRef = Annotated["Member", strawberry.lazy("saas.accounts.graphql.types")]
 ProductRef = Annotated["Product", strawberry.lazy("saas.products.graphql.types")]
 
 
@@ -47,7 +52,7 @@ def _today() -> date:
 
 
 async def _member(info: Info[RequestContext, None], member_id: uuid.UUID | None) -> Member | None:
-    from saas.customers.graphql.loaders import member_loader
+    from saas.accounts.graphql.loaders import member_loader
 
     return None if member_id is None else await member_loader(info.context).load(member_id)
 
@@ -126,6 +131,7 @@ class Opportunity(Node):
     expected_close_on: date | None
     status: OpportunityStatus = strawberry.field(description="The kind of its stage.")
     closed_at: datetime | None = strawberry.field(description="When it reached a WON or LOST stage.")
+    custom_fields: JSON = strawberry.field(description="The tenant's custom fields of opportunities, by key.")
     version: int = strawberry.field(description="Pass it back to updates; a stale one fails with CONFLICT.")
     created_at: datetime
     updated_at: datetime
@@ -174,6 +180,7 @@ class Opportunity(Node):
             expected_close_on=row.expected_close_on,
             status=OpportunityStatus(row.status),
             closed_at=row.closed_at,
+            custom_fields=cast(JSON, row.custom_fields or {}),
             version=row.version,
             created_at=row.created_at,
             updated_at=row.updated_at,
@@ -459,3 +466,49 @@ class DealSettings:
 
 OpportunityConnection = CountedConnection[Opportunity]
 InvoiceConnection = CountedConnection[Invoice]
+
+
+# List filters of opportunities and invoices, as SQL conditions added to the visibility rule.
+@strawberry.input(description="All given conditions must hold.")
+class OpportunityFilterInput:
+    customer_id: strawberry.ID | None = None
+    owner_id: strawberry.ID | None = strawberry.field(default=None, description="A Member id.")
+    stage_id: strawberry.ID | None = None
+    status: OpportunityStatus | None = None
+    custom_field: CustomFieldFilterInput | None = strawberry.field(
+        default=None, description="Opportunities whose custom field `key` has the value `equals`."
+    )
+
+    def apply(self, condition: SqlCondition, alias: str) -> None:
+        if self.customer_id is not None:
+            condition.add(
+                f"{alias}.customer_id = :f_customer_id", f_customer_id=decode_id(self.customer_id, "Customer")
+            )
+        if self.owner_id is not None:
+            condition.add(f"{alias}.owner_id = :f_owner_id", f_owner_id=decode_id(self.owner_id, "Member"))
+        if self.stage_id is not None:
+            condition.add(f"{alias}.stage_id = :f_stage_id", f_stage_id=decode_id(self.stage_id, "PipelineStage"))
+        if self.status is not None:
+            condition.add(f"{alias}.status = :f_status", f_status=OpportunityStatus(self.status).value)
+        if self.custom_field is not None:
+            flt = custom_field_filter(self.custom_field.key, self.custom_field.equals)
+            custom_field_condition(condition, alias, flt)
+
+
+@strawberry.input(description="All given conditions must hold.")
+class InvoiceFilterInput:
+    customer_id: strawberry.ID | None = None
+    contract_id: strawberry.ID | None = None
+    status: InvoiceStatus | None = None
+
+    def apply(self, condition: SqlCondition, alias: str) -> None:
+        if self.customer_id is not None:
+            condition.add(
+                f"{alias}.customer_id = :f_customer_id", f_customer_id=decode_id(self.customer_id, "Customer")
+            )
+        if self.contract_id is not None:
+            condition.add(
+                f"{alias}.contract_id = :f_contract_id", f_contract_id=decode_id(self.contract_id, "Contract")
+            )
+        if self.status is not None:
+            condition.add(f"{alias}.status = :f_status", f_status=InvoiceStatus(self.status).value)

@@ -11,10 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from saas.accounts.models import Membership
 from saas.audit.log import snapshot
 from saas.auth.permissions import DEALS_READ, DEALS_WRITE, PIPELINE_MANAGE, Role, require
 from saas.auth.principal import Principal
-from saas.customers.rules import customer_visibility
+from saas.custom_fields.models import CustomFieldEntity
+from saas.custom_fields.validation import validate_custom_fields
+from saas.customers.rules import SqlCondition, customer_visibility
 from saas.deals import rules
 from saas.deals.errors import DealErrorCode
 from saas.deals.graphql.types import DealSettings as DealSettingsType
@@ -34,7 +37,6 @@ from saas.deals.service.common import (
 )
 from saas.errors import FieldError, InputInvalid, UserErrorCode
 from saas.events.payloads import api_object, node_ref
-from saas.tenancy.models import Membership
 from saas.tenancy.session import bound_tenant
 from saas.validation import Checker, camel_case
 
@@ -214,6 +216,7 @@ def _check_opportunity(data: dict[str, Any], *, creating: bool) -> dict[str, Any
         check_currency(check)
     check_date(check, "expected_close_on")
     check.passthrough("owner_id")
+    check.json_object("custom_fields", max_bytes=20_000)
     return check.done()
 
 
@@ -246,7 +249,7 @@ def _visible_customer(session: Session, principal: Principal, customer_id: uuid.
     from saas.customers.models import Customer
 
     def conditions(p: Principal, alias: str) -> Any:
-        condition = rules.tenant_rows(p, alias)
+        condition = SqlCondition()
         condition.add(f"{alias}.deleted_at IS NULL")
         customer_visibility(p, alias, condition)
         return condition
@@ -287,24 +290,33 @@ def create_opportunity(
     expected_close_on: date | None = None,
     stage_id: uuid.UUID | None = None,
     owner_id: uuid.UUID | None = None,
+    custom_fields: Any = None,
 ) -> Opportunity:
     """A new opportunity of a customer the caller sees, in `stage_id` or the first open stage.
 
-    Owned by `owner_id`, by default the caller (sales reps may own only their own). Usable inside
-    a caller's transaction (it only flushes); bad input raises `InputInvalid` before anything is
-    written. Emits `opportunity.created`.
+    Owned by `owner_id`, by default the caller (sales reps may own only their own). Its
+    `custom_fields` are checked against the tenant's opportunity fields (`validate_custom_fields`).
+    Usable inside a caller's transaction (it only flushes); bad input raises `InputInvalid` before
+    anything is written. Emits `opportunity.created`.
     """
     require(principal.permissions, DEALS_WRITE)
     data: dict[str, Any] = {"name": name, "amount": amount, "currency": currency}
     if expected_close_on is not None:
         data["expected_close_on"] = expected_close_on
+    if custom_fields is not None:
+        data["custom_fields"] = custom_fields
     clean = _check_opportunity(data, creating=True)
     owner = owner_id if owner_id is not None else principal.membership_id
     _check_owner(session, principal, owner)
     customer = _visible_customer(session, principal, customer_id, "customerId")
     ensure_pipeline(session)
     stage = _stage(session, principal, stage_id, "stageId")
-    opportunity = Opportunity(id=uuid.uuid4(), customer_id=customer.id, owner_id=owner, **clean)
+    opportunity_id = uuid.uuid4()
+    clean["custom_fields"] = validate_custom_fields(
+        session, principal.tenant_id, CustomFieldEntity.OPPORTUNITY, clean.get("custom_fields"),
+        record_id=opportunity_id,
+    )  # fmt: skip
+    opportunity = Opportunity(id=opportunity_id, customer_id=customer.id, owner_id=owner, **clean)
     _enter(opportunity, stage)
     session.add(opportunity)
     session.flush()
@@ -331,6 +343,11 @@ def update_opportunity(
     check_version(opportunity, version)
     if "owner_id" in clean:
         _check_owner(session, principal, clean["owner_id"])
+    if "custom_fields" in clean:
+        clean["custom_fields"] = validate_custom_fields(
+            session, principal.tenant_id, CustomFieldEntity.OPPORTUNITY, clean["custom_fields"],
+            record_id=opportunity.id, current=opportunity.custom_fields,
+        )  # fmt: skip
     before = snapshot(opportunity)
     for key, value in clean.items():
         setattr(opportunity, key, value)

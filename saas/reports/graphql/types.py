@@ -17,7 +17,7 @@ from saas.schema.context import RequestContext
 from saas.schema.relay import to_global_id
 
 if TYPE_CHECKING:
-    from saas.customers.graphql.types import Member
+    from saas.accounts.graphql.types import Member
 
 strawberry.enum(Period, name="TrendPeriod", description="A trend's bucket; weeks start on Monday (ISO 8601), UTC.")
 
@@ -73,8 +73,8 @@ class RepRow:
     @strawberry.field(description="The owner of the opportunities counted.")
     async def member(
         self, info: Info[RequestContext, None]
-    ) -> Annotated[Member, strawberry.lazy("saas.customers.graphql.types")]:
-        from saas.customers.graphql.loaders import member_loader
+    ) -> Annotated[Member, strawberry.lazy("saas.accounts.graphql.types")]:
+        from saas.accounts.graphql.loaders import member_loader
 
         # Opportunities name a member of their own tenant: found.
         return await member_loader(info.context).load(self.member_id)  # type: ignore[return-value]

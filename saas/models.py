@@ -1,0 +1,58 @@
+"""Imports every model so that `Base.metadata` is complete (migrations and tests use it)."""
+
+from saas.accounts.models import ApiKey, Membership, Tenant, User
+from saas.audit.models import AuditEntry
+from saas.custom_fields.models import CustomFieldDefinition, CustomFieldUniqueValue
+from saas.customers.models import Contact, Customer
+from saas.db.base import Base
+from saas.deals.models import (
+    Contract,
+    DealSettings,
+    Installment,
+    Invoice,
+    Opportunity,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentPlan,
+    PipelineStage,
+    StageChange,
+)
+from saas.events.models import OutboxEvent
+from saas.jobs.models import ProcessedJob
+from saas.notifications.models import Notification
+from saas.plugin_host.models import TenantPlugin
+from saas.products.models import Product
+from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
+
+__all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "Contact",
+    "Contract",
+    "CustomFieldDefinition",
+    "CustomFieldUniqueValue",
+    "Customer",
+    "DealSettings",
+    "Installment",
+    "Invoice",
+    "Membership",
+    "Notification",
+    "Opportunity",
+    "Order",
+    "OrderLine",
+    "OutboxEvent",
+    "Payment",
+    "PaymentPlan",
+    "PipelineStage",
+    "ProcessedJob",
+    "Product",
+    "StageChange",
+    "Tenant",
+    "TenantPlugin",
+    "User",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
+]
