@@ -24,6 +24,7 @@ from saas.plugin_host.contributions import GraphQLContribution
 from saas.plugin_host.graphql.contribution import contribution as plugin_admin
 from saas.plugin_host.host import LoadedPlugin, PluginHost
 from saas.products.graphql.contribution import contribution as catalog
+from saas.reports.graphql.contribution import contribution as reports
 from saas.schema.common import Node
 from saas.schema.composition import RootTypes, SchemaConflict, compose_schema
 from saas.schema.context import RequestContext
@@ -43,6 +44,7 @@ CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (
     notifications,
     deals,
     custom_fields,
+    reports,
 )
 
 
