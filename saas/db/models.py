@@ -5,6 +5,7 @@ from saas.products.models import Product
 from saas.customers.models import Contact, Customer
 from saas.db.base import Base
 from saas.events.models import OutboxEvent
+from saas.followups.models import Activity, CustomerHandover, Task, TaskReminder
 from saas.jobs.models import ProcessedJob
 from saas.notifications.models import Notification
 from saas.plugin_host.models import TenantPlugin
@@ -12,16 +13,20 @@ from saas.tenancy.models import ApiKey, Membership, Tenant, User
 from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
+    "Activity",
     "ApiKey",
     "AuditEntry",
     "Base",
     "Contact",
     "Customer",
+    "CustomerHandover",
     "Membership",
     "Notification",
     "OutboxEvent",
     "ProcessedJob",
     "Product",
+    "Task",
+    "TaskReminder",
     "Tenant",
     "TenantPlugin",
     "User",

@@ -76,6 +76,15 @@ register_event_types(
     "plugin.enabled",
     "plugin.settings_changed",
     "plugin.disabled",
+    "activity.logged",
+    "task.created",
+    "task.completed",
+    "task.reassigned",
+    "task.due",
+    "task.overdue",
+    "customer.claimed",
+    "customer.transferred",
+    "customer.returned_to_pool",
 )
 
 

@@ -23,6 +23,7 @@ from saas.schema.composition import RootTypes, SchemaConflict, compose_schema
 from saas.schema.context import RequestContext
 from saas.customers.graphql.contribution import contribution as customers
 from saas.schema.execution import PassthroughExecutor
+from saas.followups.graphql.contribution import contribution as followups
 from saas.jobs.graphql.contribution import contribution as jobs
 from saas.schema.nodes import resolve_node
 from saas.notifications.graphql.contribution import contribution as notifications
@@ -39,6 +40,7 @@ CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (
     catalog,
     webhooks,
     notifications,
+    followups,
 )
 
 
@@ -64,6 +66,11 @@ Mutation = _root("Mutation", [m for c in CORE_CONTRIBUTIONS for m in c.mutations
 Subscription = _root("Subscription", [s for c in CORE_CONTRIBUTIONS for s in c.subscriptions])
 
 CORE_TYPES: tuple[type, ...] = tuple(t for c in CORE_CONTRIBUTIONS for t in c.types)
+# Fields core domains add to other core domains' types (`GraphQLContribution.type_fields`).
+CORE_TYPE_FIELDS: dict[str, tuple[type, ...]] = {}
+for _contribution in CORE_CONTRIBUTIONS:
+    for _type_name, _classes in _contribution.type_fields.items():
+        CORE_TYPE_FIELDS[_type_name] = (*CORE_TYPE_FIELDS.get(_type_name, ()), *_classes)
 
 
 def build_schema(plugins: Sequence[LoadedPlugin] = ()) -> strawberry.Schema:
@@ -72,6 +79,7 @@ def build_schema(plugins: Sequence[LoadedPlugin] = ()) -> strawberry.Schema:
         roots=RootTypes(query=Query, mutation=Mutation, subscription=Subscription),
         core_types=CORE_TYPES,
         plugins=[(p.name, p.graphql) for p in plugins],
+        core_type_fields=CORE_TYPE_FIELDS,
         execution_context_class=PassthroughExecutor,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )
