@@ -10,7 +10,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import Integer, String, column, select, text, update
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.orm import Session
 
 from saas.auth.permissions import CUSTOMERS_READ, CUSTOMERS_WRITE, require
@@ -199,12 +200,17 @@ def agenda(session: Session, principal: Principal, now: datetime | None = None) 
         f"SELECT t.id, {bucket} AS bucket, row_number() OVER (PARTITION BY {bucket} ORDER BY t.due_at, t.id) AS n "
         f"FROM tasks t WHERE {condition.sql}"
     )
+    ranks = (
+        text(ranked)
+        .bindparams(**condition.params, now=now, end_of_today=end_of_today)
+        .columns(column("id", PG_UUID(as_uuid=True)), column("bucket", String), column("n", Integer))
+        .subquery("ranked")
+    )
     statement = (
-        select(Task, text("ranked.bucket"))
-        .join(text(f"({ranked}) AS ranked"), text("ranked.id = tasks.id"))
-        .where(text("ranked.n <= :agenda_limit"))
-        .order_by(text("ranked.bucket"), Task.due_at, Task.id)
-        .params(**condition.params, now=now, end_of_today=end_of_today, agenda_limit=AGENDA_LIMIT)
+        select(Task, ranks.c.bucket)
+        .join(ranks, ranks.c.id == Task.id)
+        .where(ranks.c.n <= AGENDA_LIMIT)
+        .order_by(ranks.c.bucket, Task.due_at, Task.id)
     )
     lists: dict[str, list[Task]] = {"overdue": [], "today": [], "upcoming": []}
     for task, bucket_name in session.execute(statement):

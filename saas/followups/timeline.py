@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Session
 
 from saas.auth.principal import Principal
@@ -144,7 +145,8 @@ def timeline_pages(
         f"FROM ({union}) AS e(customer_id, occurred_at, id, kind, summary, actor_id, record_type) "
         f"WHERE {condition.sql}) ranked WHERE n <= :timeline_limit ORDER BY customer_id, n"
     )
-    rows = session.execute(text(sql), {**params, **condition.params, "timeline_limit": limit + 1})
+    statement = text(sql).bindparams(bindparam("timeline_customers", type_=ARRAY(UUID(as_uuid=True))))
+    rows = session.execute(statement, {**params, **condition.params, "timeline_limit": limit + 1})
     fetched: dict[uuid.UUID, list[TimelineRow]] = {customer_id: [] for customer_id in customer_ids}
     for row in rows:
         fetched[row.customer_id].append(TimelineRow(*row[:7]))

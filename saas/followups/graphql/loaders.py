@@ -6,7 +6,8 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Integer, bindparam, column, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 
@@ -55,12 +56,19 @@ def customer_tasks_loader(context: RequestContext) -> DataLoader[uuid.UUID, list
             "SELECT t.id, row_number() OVER (PARTITION BY t.customer_id ORDER BY t.completed_at DESC NULLS FIRST, "
             f"t.due_at, t.id) AS n FROM tasks t WHERE t.customer_id = ANY(:customer_ids) AND {condition.sql}"
         )
+        ranks = (
+            text(ranked)
+            .bindparams(
+                bindparam("customer_ids", value=customer_ids, type_=ARRAY(UUID(as_uuid=True))), **condition.params
+            )
+            .columns(column("id", UUID(as_uuid=True)), column("n", Integer))
+            .subquery("ranked")
+        )
         rows = session.execute(
-            select(models.Task, text("ranked.n"))
-            .join(text(f"({ranked}) AS ranked"), text("ranked.id = tasks.id"))
-            .where(text("ranked.n <= :task_limit"))
-            .order_by(text("ranked.n"))
-            .params(**condition.params, customer_ids=customer_ids, task_limit=CUSTOMER_TASKS_LIMIT)
+            select(models.Task, ranks.c.n)
+            .join(ranks, ranks.c.id == models.Task.id)
+            .where(ranks.c.n <= CUSTOMER_TASKS_LIMIT)
+            .order_by(ranks.c.n)
         )
         by_customer: dict[uuid.UUID, list[Task]] = defaultdict(list)
         for row, _ in rows:

@@ -1,0 +1,32 @@
+"""Fixtures of the follow-up tests: a sales rep and a second rep of the owner's tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import GraphQLClient, TenantHandle, add_member
+
+
+@pytest.fixture(autouse=True, scope="module")
+def cheap_password_hashing() -> Any:
+    """Argon2id with minimal cost while these modules run (each tenant and login hashes once)."""
+    from argon2 import PasswordHasher
+
+    from saas.auth import passwords
+
+    saved = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    passwords._hasher = saved
+
+
+@pytest.fixture
+def rep(owner: GraphQLClient, tenant: TenantHandle) -> GraphQLClient:
+    return add_member(owner, tenant, "sales")
+
+
+@pytest.fixture
+def other_rep(owner: GraphQLClient, tenant: TenantHandle) -> GraphQLClient:
+    return add_member(owner, tenant, "sales")
