@@ -87,11 +87,16 @@ def _ids(ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
     return list(dict.fromkeys(ids))
 
 
-def _locked_customers(session: Session, principal: Principal, ids: list[uuid.UUID]) -> list[Customer]:
-    """The named customers the caller sees, locked in id order (so that concurrent claims and
-    transfers of overlapping sets queue instead of deadlocking); any other id is NOT_FOUND."""
+def _locked_customers(
+    session: Session, principal: Principal, ids: list[uuid.UUID], *, visible: bool = True
+) -> list[Customer]:
+    """The named customers (those the caller sees, with `visible`), locked in id order (so that
+    concurrent claims and transfers of overlapping sets queue instead of deadlocking); any other
+    id is NOT_FOUND. A claim locks without the visibility rule: a pool customer a colleague
+    claimed a moment ago is then NOT_IN_POOL rather than missing."""
     condition = SqlCondition()
-    customer_visibility(principal, "customers", condition)
+    if visible:
+        customer_visibility(principal, "customers", condition)
     rows = session.scalars(
         select(Customer)
         .where(Customer.id.in_(ids), Customer.deleted_at.is_(None), text(condition.sql))
@@ -122,7 +127,7 @@ def claim_customers(session: Session, principal: Principal, ids: Sequence[uuid.U
     me = principal.membership_id
     wanted = _ids(ids)
     session.execute(select(Membership.id).where(Membership.id == me).with_for_update())
-    customers = _locked_customers(session, principal, wanted)
+    customers = _locked_customers(session, principal, wanted, visible=False)
     taken = [FieldError(["input", "ids", str(i)], UserErrorCode.NOT_IN_POOL, "The customer is not in the pool")
              for i, c in enumerate(customers) if c.owner_id is not None]  # fmt: skip
     if taken:

@@ -30,3 +30,15 @@ def rep(owner: GraphQLClient, tenant: TenantHandle) -> GraphQLClient:
 @pytest.fixture
 def other_rep(owner: GraphQLClient, tenant: TenantHandle) -> GraphQLClient:
     return add_member(owner, tenant, "sales")
+
+
+@pytest.fixture
+def principal_of(runtime: Any) -> Any:
+    """The principal a client's token stands for (to call services directly)."""
+
+    def resolve(client: GraphQLClient) -> Any:
+        principal = runtime.authenticate(f"Bearer {client.token}")
+        assert principal is not None
+        return principal
+
+    return resolve
