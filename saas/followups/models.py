@@ -39,13 +39,13 @@ class HandoverKind(StrEnum):
 
 
 def _member_fk(column: str) -> ForeignKeyConstraint:
-    return ForeignKeyConstraint(
-        ["tenant_id", column], ["memberships.tenant_id", "memberships.id"], ondelete="RESTRICT"
-    )
+    return ForeignKeyConstraint(["tenant_id", column], ["memberships.tenant_id", "memberships.id"], ondelete="RESTRICT")
 
 
 def _customer_fk() -> ForeignKeyConstraint:
-    return ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"], ondelete="CASCADE")
+    return ForeignKeyConstraint(
+        ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"], ondelete="CASCADE"
+    )
 
 
 class Activity(TenantOwned, Base):

@@ -81,9 +81,13 @@ def _handover_payload(row: CustomerHandover) -> dict[str, Any]:
 
 def _ids(ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
     if not ids:
-        raise InputInvalid([FieldError(["input", "ids"], UserErrorCode.REQUIRED, "ids must name at least one customer")])
+        raise InputInvalid(
+            [FieldError(["input", "ids"], UserErrorCode.REQUIRED, "ids must name at least one customer")]
+        )
     if len(ids) > MAX_IDS:
-        raise InputInvalid([FieldError(["input", "ids"], UserErrorCode.INVALID, f"at most {MAX_IDS} customers at once")])
+        raise InputInvalid(
+            [FieldError(["input", "ids"], UserErrorCode.INVALID, f"at most {MAX_IDS} customers at once")]
+        )
     return list(dict.fromkeys(ids))
 
 
@@ -204,7 +208,9 @@ def transfer_customers(
         }
         emit_event(session, "customer.transferred", payload)
         if to_member_id != principal.membership_id:
-            notify(session, to_member_id, "customer.transferred", f"Customer handed over: {customer.name}", data=payload)
+            notify(
+                session, to_member_id, "customer.transferred", f"Customer handed over: {customer.name}", data=payload
+            )
     return customers, moved
 
 

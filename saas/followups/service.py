@@ -115,7 +115,11 @@ def _check_assignee(session: Session, principal: Principal, assignee_id: uuid.UU
         return me
     if not principal.sees_all_customers and assignee_id != me:
         raise InputInvalid(
-            [FieldError(["input", "assigneeId"], UserErrorCode.INVALID, "Sales reps can only assign tasks to themselves")]
+            [
+                FieldError(
+                    ["input", "assigneeId"], UserErrorCode.INVALID, "Sales reps can only assign tasks to themselves"
+                )
+            ]
         )
     member = session.get(Membership, (principal.tenant_id, assignee_id))
     if member is None or not member.is_active:

@@ -86,7 +86,9 @@ register_subject(FollowUpSubject("Customer", "customers", "{s}.id", customer_vis
 register_subject(FollowUpSubject("Contact", "contacts", "{s}.customer_id", _contact_visibility))
 # Until the leads and deals domains register their own (same names, replacing these).
 register_subject(FollowUpSubject("Lead", "leads", None, _owned(pool=True), soft_deleted=False))
-register_subject(FollowUpSubject("Opportunity", "opportunities", "{s}.customer_id", _owned(pool=False), soft_deleted=False))
+register_subject(
+    FollowUpSubject("Opportunity", "opportunities", "{s}.customer_id", _owned(pool=False), soft_deleted=False)
+)
 
 
 @dataclass(frozen=True)

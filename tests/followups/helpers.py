@@ -69,12 +69,16 @@ def create_contact(client: Any, customer_id: str, name: str = "Jane Doe") -> str
 
 
 def log_activity(client: Any, subject_id: str, summary: str = "Called about renewal", **fields: Any) -> dict[str, Any]:
-    payload = client.data(LOG_ACTIVITY, {"input": {"subjectId": subject_id, "kind": "CALL", "summary": summary, **fields}})
+    payload = client.data(
+        LOG_ACTIVITY, {"input": {"subjectId": subject_id, "kind": "CALL", "summary": summary, **fields}}
+    )
     assert payload["logActivity"]["userErrors"] == [], payload
     return dict(payload["logActivity"]["activity"])
 
 
-def create_task(client: Any, subject_id: str, due_at: str, title: str = "Send the offer", **fields: Any) -> dict[str, Any]:
+def create_task(
+    client: Any, subject_id: str, due_at: str, title: str = "Send the offer", **fields: Any
+) -> dict[str, Any]:
     payload = client.data(CREATE_TASK, {"input": {"subjectId": subject_id, "title": title, "dueAt": due_at, **fields}})
     assert payload["createTask"]["userErrors"] == [], payload
     return dict(payload["createTask"]["task"])
@@ -97,7 +101,12 @@ def count(runtime: Runtime, tenant_id: uuid.UUID, table: str, where: str = "TRUE
 
 
 def events(runtime: Runtime, tenant_id: uuid.UUID, event_type: str) -> list[dict[str, Any]]:
-    return [r[0] for r in rows(runtime, tenant_id, "SELECT payload FROM outbox_events WHERE type = :t ORDER BY seq", t=event_type)]
+    return [
+        r[0]
+        for r in rows(
+            runtime, tenant_id, "SELECT payload FROM outbox_events WHERE type = :t ORDER BY seq", t=event_type
+        )
+    ]
 
 
 def set_column(runtime: Runtime, tenant_id: uuid.UUID, sql: str, **params: Any) -> None:

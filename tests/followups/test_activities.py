@@ -70,8 +70,14 @@ def test_node_reads_an_activity_and_another_tenant_gets_not_found(
         ({"summary": "x" * 2001}, (["input", "summary"], "TOO_LONG")),
         ({"summary": "bad\x07bell"}, (["input", "summary"], "INVALID")),
         ({"subjectId": "not-an-id"}, (["input", "subjectId"], "NOT_FOUND")),
-        ({"subjectId": to_global_id("Product", "3f1c1c56-7d3e-4c61-9a50-0c5b8d1f2e10")}, (["input", "subjectId"], "NOT_FOUND")),
-        ({"subjectId": to_global_id("Customer", "3f1c1c56-7d3e-4c61-9a50-0c5b8d1f2e10")}, (["input", "subjectId"], "NOT_FOUND")),
+        (
+            {"subjectId": to_global_id("Product", "3f1c1c56-7d3e-4c61-9a50-0c5b8d1f2e10")},
+            (["input", "subjectId"], "NOT_FOUND"),
+        ),
+        (
+            {"subjectId": to_global_id("Customer", "3f1c1c56-7d3e-4c61-9a50-0c5b8d1f2e10")},
+            (["input", "subjectId"], "NOT_FOUND"),
+        ),
         ({"occurredAt": (datetime.now(UTC) + timedelta(days=1)).isoformat()}, (["input", "occurredAt"], "INVALID")),
     ],
 )

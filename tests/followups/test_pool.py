@@ -39,7 +39,9 @@ def _age(runtime: Runtime, tenant: TenantHandle, customer: str, days: int) -> No
     then = datetime.now(UTC) - timedelta(days=days)
     raw = decode_id(customer, "Customer")
     set_column(runtime, tenant.id, "UPDATE customers SET created_at = :t WHERE id = :c", t=then, c=raw)
-    set_column(runtime, tenant.id, "UPDATE customer_handovers SET occurred_at = :t WHERE customer_id = :c", t=then, c=raw)
+    set_column(
+        runtime, tenant.id, "UPDATE customer_handovers SET occurred_at = :t WHERE customer_id = :c", t=then, c=raw
+    )
 
 
 def _run_pool_job(runtime: Runtime, tenant: TenantHandle) -> list[str]:
@@ -99,11 +101,16 @@ def test_the_pool_job_leaves_other_tenants_alone(
     assert other_owner.data(OWNER_OF, {"id": theirs})["customer"]["owner"] == {"id": member_id(other_owner)}
 
 
-def test_a_rep_claims_pool_customers(owner: GraphQLClient, rep: GraphQLClient, tenant: TenantHandle, runtime: Runtime) -> None:
+def test_a_rep_claims_pool_customers(
+    owner: GraphQLClient, rep: GraphQLClient, tenant: TenantHandle, runtime: Runtime
+) -> None:
     first, second = create_customer(owner, "One", ownerId=None), create_customer(owner, "Two", ownerId=None)
     payload = rep.data(CLAIM, {"input": {"ids": [first, second]}})["claimCustomers"]
     assert payload["userErrors"] == []
-    assert [(c["id"], c["owner"]) for c in payload["customers"]] == [(first, {"id": member_id(rep)}), (second, {"id": member_id(rep)})]
+    assert [(c["id"], c["owner"]) for c in payload["customers"]] == [
+        (first, {"id": member_id(rep)}),
+        (second, {"id": member_id(rep)}),
+    ]
     assert [c["version"] for c in payload["customers"]] == [2, 2]
     claimed = events(runtime, tenant.id, "customer.claimed")
     assert [e["customer"]["id"] for e in claimed] == [first, second]
@@ -111,12 +118,18 @@ def test_a_rep_claims_pool_customers(owner: GraphQLClient, rep: GraphQLClient, t
     assert count(runtime, tenant.id, "customer_handovers", "kind = 'claim'") == 2
 
 
-def test_claims_are_all_or_nothing(owner: GraphQLClient, rep: GraphQLClient, other_rep: GraphQLClient, tenant: TenantHandle, runtime: Runtime) -> None:
+def test_claims_are_all_or_nothing(
+    owner: GraphQLClient, rep: GraphQLClient, other_rep: GraphQLClient, tenant: TenantHandle, runtime: Runtime
+) -> None:
     free = create_customer(owner, "Free", ownerId=None)
     taken = create_customer(other_rep, "Taken")
-    assert errors_of(rep, CLAIM, {"input": {"ids": [free, taken]}}, "claimCustomers") == [(["input", "ids", "1"], "NOT_IN_POOL")]
+    assert errors_of(rep, CLAIM, {"input": {"ids": [free, taken]}}, "claimCustomers") == [
+        (["input", "ids", "1"], "NOT_IN_POOL")
+    ]
     mine = create_customer(rep, "Mine")
-    assert errors_of(rep, CLAIM, {"input": {"ids": [free, mine]}}, "claimCustomers") == [(["input", "ids", "1"], "NOT_IN_POOL")]
+    assert errors_of(rep, CLAIM, {"input": {"ids": [free, mine]}}, "claimCustomers") == [
+        (["input", "ids", "1"], "NOT_IN_POOL")
+    ]
     assert owner.data(OWNER_OF, {"id": free})["customer"]["owner"] is None
     assert events(runtime, tenant.id, "customer.claimed") == []
 
@@ -130,7 +143,9 @@ def test_claims_are_all_or_nothing(owner: GraphQLClient, rep: GraphQLClient, oth
         ([to_global_id("Customer", "3f1c1c56-7d3e-4c61-9a50-0c5b8d1f2e10")] * 101, (["input", "ids"], "INVALID")),
     ],
 )
-def test_bad_claims_are_coded_user_errors(rep: GraphQLClient, tenant: TenantHandle, runtime: Runtime, ids: list, expected: tuple) -> None:
+def test_bad_claims_are_coded_user_errors(
+    rep: GraphQLClient, tenant: TenantHandle, runtime: Runtime, ids: list, expected: tuple
+) -> None:
     assert errors_of(rep, CLAIM, {"input": {"ids": ids}}, "claimCustomers") == [expected]
     assert count(runtime, tenant.id, "customer_handovers") == 0
 
@@ -139,7 +154,9 @@ def test_another_tenants_pool_customer_cannot_be_claimed(
     rep: GraphQLClient, other_owner: GraphQLClient, other_tenant: TenantHandle, runtime: Runtime
 ) -> None:
     theirs = create_customer(other_owner, "Theirs", ownerId=None)
-    assert errors_of(rep, CLAIM, {"input": {"ids": [theirs]}}, "claimCustomers") == [(["input", "ids", "0"], "NOT_FOUND")]
+    assert errors_of(rep, CLAIM, {"input": {"ids": [theirs]}}, "claimCustomers") == [
+        (["input", "ids", "0"], "NOT_FOUND")
+    ]
     assert other_owner.data(OWNER_OF, {"id": theirs})["customer"]["owner"] is None
 
 
@@ -149,9 +166,13 @@ def test_the_claim_cap_counts_what_the_rep_holds(
     monkeypatch.setattr(sales_settings, "lead_claim_cap", lambda session, tenant_id: 2)
     create_customer(rep, "Held")
     pool = [create_customer(owner, f"P{i}", ownerId=None) for i in range(2)]
-    assert errors_of(rep, CLAIM, {"input": {"ids": pool}}, "claimCustomers") == [(["input", "ids"], "CLAIM_CAP_REACHED")]
+    assert errors_of(rep, CLAIM, {"input": {"ids": pool}}, "claimCustomers") == [
+        (["input", "ids"], "CLAIM_CAP_REACHED")
+    ]
     assert rep.data(CLAIM, {"input": {"ids": pool[:1]}})["claimCustomers"]["userErrors"] == []
-    assert errors_of(rep, CLAIM, {"input": {"ids": pool[1:]}}, "claimCustomers") == [(["input", "ids"], "CLAIM_CAP_REACHED")]
+    assert errors_of(rep, CLAIM, {"input": {"ids": pool[1:]}}, "claimCustomers") == [
+        (["input", "ids"], "CLAIM_CAP_REACHED")
+    ]
 
 
 def test_two_reps_claiming_the_same_customers_at_once_never_both_get_one(
@@ -163,11 +184,15 @@ def test_two_reps_claiming_the_same_customers_at_once_never_both_get_one(
         start = threading.Barrier(2)
         results: dict[str, Any] = {}
 
-        def claim(name: str, client: GraphQLClient, ids: list[str] = ids) -> None:
+        def claim(
+            name: str, client: GraphQLClient, ids: list[str], start: threading.Barrier, results: dict[str, Any]
+        ) -> None:
             start.wait(timeout=10)
             results[name] = client.execute(CLAIM, {"input": {"ids": ids}})["data"]["claimCustomers"]
 
-        threads = [threading.Thread(target=claim, args=(n, c)) for n, c in (("a", rep), ("b", other_rep))]
+        threads = [
+            threading.Thread(target=claim, args=(n, c, ids, start, results)) for n, c in (("a", rep), ("b", other_rep))
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -182,7 +207,12 @@ def test_two_reps_claiming_the_same_customers_at_once_never_both_get_one(
 
 
 def test_a_second_claim_waits_for_the_first_and_finds_the_customer_taken(
-    owner: GraphQLClient, rep: GraphQLClient, other_rep: GraphQLClient, tenant: TenantHandle, runtime: Runtime, principal_of: Any
+    owner: GraphQLClient,
+    rep: GraphQLClient,
+    other_rep: GraphQLClient,
+    tenant: TenantHandle,
+    runtime: Runtime,
+    principal_of: Any,
 ) -> None:
     customer = create_customer(owner, "Contested", ownerId=None)
     raw = decode_id(customer, "Customer")
@@ -236,7 +266,12 @@ def test_a_transfer_moves_the_customer_and_its_open_tasks(
 
 
 def test_transfer_refusals(
-    owner: GraphQLClient, rep: GraphQLClient, other_rep: GraphQLClient, other_owner: GraphQLClient, tenant: TenantHandle, runtime: Runtime
+    owner: GraphQLClient,
+    rep: GraphQLClient,
+    other_rep: GraphQLClient,
+    other_owner: GraphQLClient,
+    tenant: TenantHandle,
+    runtime: Runtime,
 ) -> None:
     mine = create_customer(rep, "Mine")
     pool = create_customer(owner, "Pool", ownerId=None)
@@ -255,4 +290,7 @@ def test_transfer_refusals(
     assert count(runtime, tenant.id, "customer_handovers") == 0
     assert owner.data(OWNER_OF, {"id": mine})["customer"]["owner"] == {"id": member_id(rep)}
     # An owner may transfer anyone's customer, the pool's included.
-    assert owner.data(TRANSFER, {"input": {"ids": [mine, pool], "toMemberId": to}})["transferCustomers"]["userErrors"] == []
+    assert (
+        owner.data(TRANSFER, {"input": {"ids": [mine, pool], "toMemberId": to}})["transferCustomers"]["userErrors"]
+        == []
+    )

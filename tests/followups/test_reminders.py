@@ -49,7 +49,9 @@ def test_due_and_overdue_reminders_are_sent_once(rep: GraphQLClient, tenant: Ten
     assert count(runtime, tenant.id, "task_reminders") == 3
 
 
-def test_two_workers_at_once_send_each_reminder_once(rep: GraphQLClient, tenant: TenantHandle, runtime: Runtime) -> None:
+def test_two_workers_at_once_send_each_reminder_once(
+    rep: GraphQLClient, tenant: TenantHandle, runtime: Runtime
+) -> None:
     """Two deliveries of the job (distinct messages, so the runner's own record does not dedupe
     them) run together, several rounds; the reminder rows decide who sends."""
     runner = JobRunner(runtime.engine, None, {})
@@ -59,11 +61,11 @@ def test_two_workers_at_once_send_each_reminder_once(rep: GraphQLClient, tenant:
             create_task(rep, customer, _at(-timedelta(hours=3)), f"R{round_}.{index}")
         start = threading.Barrier(2)
 
-        def worker() -> None:
+        def worker(start: threading.Barrier) -> None:
             start.wait(timeout=10)
             runner.run(jobs.task_reminders, str(tenant.id), (), {})
 
-        threads = [threading.Thread(target=worker) for _ in range(2)]
+        threads = [threading.Thread(target=worker, args=(start,)) for _ in range(2)]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -88,7 +90,9 @@ def test_a_second_worker_waits_for_the_first_and_sends_nothing(
     assert _reminders(rep) == [("task.due", "Contested"), ("task.overdue", "Contested")]
 
 
-def test_if_the_first_worker_rolls_back_the_second_sends(rep: GraphQLClient, tenant: TenantHandle, runtime: Runtime) -> None:
+def test_if_the_first_worker_rolls_back_the_second_sends(
+    rep: GraphQLClient, tenant: TenantHandle, runtime: Runtime
+) -> None:
     create_task(rep, create_customer(rep), _at(-timedelta(hours=2)), "Retried")
     try:
         with tenant_session(runtime.engine, tenant.id) as session:

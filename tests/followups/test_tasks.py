@@ -72,10 +72,16 @@ def test_assigning_another_member_notifies_them(owner: GraphQLClient, rep: Graph
     [
         ({"title": ""}, (["input", "title"], "REQUIRED")),
         ({"title": "t" * 201}, (["input", "title"], "TOO_LONG")),
-        ({"remindAt": "2030-01-02T00:00:00+00:00", "dueAt": "2030-01-01T00:00:00+00:00"}, (["input", "remindAt"], "INVALID")),
+        (
+            {"remindAt": "2030-01-02T00:00:00+00:00", "dueAt": "2030-01-01T00:00:00+00:00"},
+            (["input", "remindAt"], "INVALID"),
+        ),
         ({"subjectId": "garbage"}, (["input", "subjectId"], "NOT_FOUND")),
         ({"assigneeId": "garbage"}, (["input", "assigneeId"], "NOT_FOUND")),
-        ({"assigneeId": to_global_id("Member", "3f1c1c56-7d3e-4c61-9a50-0c5b8d1f2e10")}, (["input", "assigneeId"], "NOT_FOUND")),
+        (
+            {"assigneeId": to_global_id("Member", "3f1c1c56-7d3e-4c61-9a50-0c5b8d1f2e10")},
+            (["input", "assigneeId"], "NOT_FOUND"),
+        ),
     ],
 )
 def test_bad_task_input_is_a_coded_user_error_and_writes_nothing(
@@ -88,10 +94,14 @@ def test_bad_task_input_is_a_coded_user_error_and_writes_nothing(
     assert count(runtime, tenant.id, "outbox_events", "type LIKE 'task.%'") == 0
 
 
-def test_complete_task_bad_ids(owner: GraphQLClient, other_owner: GraphQLClient, other_tenant: TenantHandle, runtime: Runtime) -> None:
+def test_complete_task_bad_ids(
+    owner: GraphQLClient, other_owner: GraphQLClient, other_tenant: TenantHandle, runtime: Runtime
+) -> None:
     theirs = create_task(other_owner, create_customer(other_owner), _at(timedelta(days=1)))
     for bad in ("garbage", to_global_id("Customer", "3f1c1c56-7d3e-4c61-9a50-0c5b8d1f2e10"), theirs["id"]):
-        assert errors_of(owner, COMPLETE_TASK, {"input": {"id": bad}}, "completeTask") == [(["input", "id"], "NOT_FOUND")]
+        assert errors_of(owner, COMPLETE_TASK, {"input": {"id": bad}}, "completeTask") == [
+            (["input", "id"], "NOT_FOUND")
+        ]
     assert rows(runtime, other_tenant.id, "SELECT completed_at FROM tasks")[0][0] is None
 
 
@@ -127,12 +137,16 @@ def test_reps_see_their_own_tasks_only(owner: GraphQLClient, rep: GraphQLClient,
     mine = create_task(rep, pool, _at(timedelta(days=1)), "Mine")
     theirs = create_task(other_rep, pool, _at(timedelta(days=1)), "Theirs")
     assert rep.error_codes(NODE, {"id": theirs["id"]}) == ["NOT_FOUND"]
-    assert errors_of(rep, COMPLETE_TASK, {"input": {"id": theirs["id"]}}, "completeTask") == [(["input", "id"], "NOT_FOUND")]
+    assert errors_of(rep, COMPLETE_TASK, {"input": {"id": theirs["id"]}}, "completeTask") == [
+        (["input", "id"], "NOT_FOUND")
+    ]
     tasks = rep.data("query($id: ID!) { customer(id: $id) { tasks { id } } }", {"id": pool})["customer"]["tasks"]
     assert tasks == [{"id": mine["id"]}]
     everyone = owner.data("query($id: ID!) { customer(id: $id) { tasks { id } } }", {"id": pool})["customer"]["tasks"]
     assert {t["id"] for t in everyone} == {mine["id"], theirs["id"]}
     # A rep cannot hand a task to a colleague; an owner can.
-    variables = {"input": {"subjectId": pool, "title": "x", "dueAt": _at(timedelta(days=1)), "assigneeId": member_id(other_rep)}}
+    variables = {
+        "input": {"subjectId": pool, "title": "x", "dueAt": _at(timedelta(days=1)), "assigneeId": member_id(other_rep)}
+    }
     assert errors_of(rep, CREATE_TASK, variables, "createTask") == [(["input", "assigneeId"], "INVALID")]
     assert owner.data(CREATE_TASK, variables)["createTask"]["userErrors"] == []

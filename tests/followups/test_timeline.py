@@ -38,7 +38,9 @@ def test_the_timeline_merges_every_source_newest_first(
     visit = log_activity(owner, contact, "Visited Jane", occurredAt="2026-01-03T09:00:00+00:00")
     task = create_task(owner, customer, "2026-12-31T00:00:00+00:00", "Send the offer")
     owner.data(COMPLETE_TASK, {"input": {"id": task["id"]}})
-    transfer = owner.data(TRANSFER, {"input": {"ids": [customer], "toMemberId": member_id(rep), "note": "Rep's region"}})
+    transfer = owner.data(
+        TRANSFER, {"input": {"ids": [customer], "toMemberId": member_id(rep), "note": "Rep's region"}}
+    )
     assert transfer["transferCustomers"]["userErrors"] == []
     # Idle since long ago: the pool job takes it back.
     long_ago = datetime.now(UTC) - timedelta(days=400)

@@ -43,7 +43,9 @@ def task_loader(context: RequestContext) -> DataLoader[uuid.UUID, Task | None]:
 
 
 def handover_loader(context: RequestContext) -> DataLoader[uuid.UUID, CustomerHandover | None]:
-    return _by_id(context, "followups.handovers", models.CustomerHandover, handover_condition, CustomerHandover.from_model)
+    return _by_id(
+        context, "followups.handovers", models.CustomerHandover, handover_condition, CustomerHandover.from_model
+    )
 
 
 def customer_tasks_loader(context: RequestContext) -> DataLoader[uuid.UUID, list[Task]]:

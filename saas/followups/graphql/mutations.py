@@ -153,6 +153,3 @@ class FollowUpMutations:
             }
 
         return await run_mutation(run, TransferCustomersPayload)  # type: ignore[no-any-return]
-
-
-

@@ -11,7 +11,9 @@ from saas.schema.relay import global_id_sql, iso_datetime_sql
 
 
 def _member(column: str) -> Relation:
-    return Relation(target="Member", table="memberships", join=f"{{t}}.tenant_id = {{p}}.tenant_id AND {{t}}.id = {{p}}.{column}")
+    return Relation(
+        target="Member", table="memberships", join=f"{{t}}.tenant_id = {{p}}.tenant_id AND {{t}}.id = {{p}}.{column}"
+    )
 
 
 def _subject_id() -> str:

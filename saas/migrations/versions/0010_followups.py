@@ -8,6 +8,8 @@ Revises: 0009
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -17,7 +19,7 @@ branch_labels = None
 depends_on = None
 
 
-def _tenant(table: str) -> list[sa.SchemaItem]:
+def _tenant(table: str) -> list[Any]:
     return [
         sa.Column("tenant_id", sa.UUID(), nullable=False),
         sa.ForeignKeyConstraint(
