@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import CUSTOMERS_WRITE, require
 from saas.auth.principal import Principal
 from saas.customers.graphql.types import Customer as CustomerType
@@ -146,10 +147,12 @@ def claim_customers(session: Session, principal: Principal, ids: Sequence[uuid.U
                         f"You hold {held} customers; claiming {len(customers)} would pass the cap of {cap}")]
         )  # fmt: skip
     for customer in customers:
+        before = snapshot(customer)
         customer.owner_id = me
         customer.updated_at = _now()
         handover = _handover(session, customer, HandoverKind.CLAIM, None, me, me, None)
         session.flush()
+        record_change(session, principal, "customer.claimed", "Customer", customer.id, before, snapshot(customer))
         emit_event(session, "customer.claimed", {"customer": customer_payload(customer), **_handover_payload(handover)})
     return customers
 
@@ -182,6 +185,7 @@ def transfer_customers(
         raise InputInvalid(errors)
     moved: list[Task] = []
     for customer in customers:
+        before = snapshot(customer)
         previous = customer.owner_id
         customer.owner_id = to_member_id
         customer.updated_at = _now()
@@ -198,6 +202,7 @@ def transfer_customers(
             task.assignee_id = to_member_id
             task.updated_at = _now()
         session.flush()
+        record_change(session, principal, "customer.transferred", "Customer", customer.id, before, snapshot(customer))
         for task in tasks:
             emit_event(session, "task.reassigned", task_payload(task))
         moved.extend(tasks)

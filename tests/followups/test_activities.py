@@ -131,3 +131,28 @@ def test_a_viewer_cannot_log(owner: GraphQLClient, tenant: TenantHandle, runtime
     variables = {"input": {"subjectId": customer, "kind": "CALL", "summary": "x"}}
     assert viewer.error_codes(LOG_ACTIVITY, variables) == ["FORBIDDEN"]
     assert count(runtime, tenant.id, "activities") == 0
+
+
+def test_any_registered_subject_type_takes_follow_ups(
+    owner: GraphQLClient, tenant: TenantHandle, runtime: Runtime
+) -> None:
+    """How the leads and deals domains add Lead and Opportunity: register the type with its rule."""
+    from saas.followups.subjects import SUBJECTS, FollowUpSubject, register_subject
+
+    product = owner.data(
+        'mutation { createProduct(input: {sku: "S-1", name: "Widget", unitPrice: "9.50", currency: "EUR"}) '
+        "{ product { id } userErrors { code } } }"
+    )["createProduct"]["product"]["id"]
+    variables = {"input": {"subjectId": product, "kind": "NOTE", "summary": "Asked about the widget"}}
+    assert errors_of(owner, LOG_ACTIVITY, variables, "logActivity") == [(["input", "subjectId"], "NOT_FOUND")]
+    register_subject(
+        FollowUpSubject("Product", "products", None, lambda principal, alias, condition: None, soft_deleted=False)
+    )
+    try:
+        activity = log_activity(owner, product, "Asked about the widget")
+        assert activity["subjectId"] == product and activity["customer"] is None
+        assert owner.data(NODE, {"id": activity["id"]})["node"]["summary"] == "Asked about the widget"
+    finally:
+        SUBJECTS.pop("Product")
+    # Once the type is no subject any more, its activities are not visible either.
+    assert owner.error_codes(NODE, {"id": activity["id"]}) == ["NOT_FOUND"]

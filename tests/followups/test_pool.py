@@ -294,3 +294,22 @@ def test_transfer_refusals(
         owner.data(TRANSFER, {"input": {"ids": [mine, pool], "toMemberId": to}})["transferCustomers"]["userErrors"]
         == []
     )
+
+
+def test_claims_and_transfers_are_in_the_audit_log(
+    owner: GraphQLClient, rep: GraphQLClient, other_rep: GraphQLClient, tenant: TenantHandle, runtime: Runtime
+) -> None:
+    customer = create_customer(owner, "Audited", ownerId=None)
+    rep.data(CLAIM, {"input": {"ids": [customer]}})
+    rep.data(TRANSFER, {"input": {"ids": [customer], "toMemberId": member_id(other_rep)}})
+    entries = rows(
+        runtime,
+        tenant.id,
+        "SELECT action, before->>'owner_id', after->>'owner_id' FROM audit_log "
+        "WHERE action IN ('customer.claimed', 'customer.transferred') ORDER BY created_at, action",
+    )
+    rep_raw, other_raw = (str(decode_id(member_id(c), "Member")) for c in (rep, other_rep))
+    assert [tuple(e) for e in entries] == [
+        ("customer.claimed", None, rep_raw),
+        ("customer.transferred", rep_raw, other_raw),
+    ]
