@@ -131,7 +131,9 @@ def claim_customers(session: Session, principal: Principal, ids: Sequence[uuid.U
         raise ForbiddenError("Only members claim customers")
     me = principal.membership_id
     wanted = _ids(ids)
-    session.execute(select(Membership.id).where(Membership.id == me).with_for_update())
+    # NO KEY UPDATE: claims by one rep queue, while foreign-key checks against the row (a
+    # transfer to this rep, a task assigned to them) still pass, so no deadlock with them.
+    session.execute(select(Membership.id).where(Membership.id == me).with_for_update(key_share=True))
     customers = _locked_customers(session, principal, wanted, visible=False)
     taken = [FieldError(["input", "ids", str(i)], UserErrorCode.NOT_IN_POOL, "The customer is not in the pool")
              for i, c in enumerate(customers) if c.owner_id is not None]  # fmt: skip

@@ -313,3 +313,33 @@ def test_claims_and_transfers_are_in_the_audit_log(
         ("customer.claimed", None, rep_raw),
         ("customer.transferred", rep_raw, other_raw),
     ]
+
+
+def test_a_claim_waiting_on_a_customer_does_not_deadlock_a_transfer_to_the_claimer(
+    owner: GraphQLClient, rep: GraphQLClient, tenant: TenantHandle, runtime: Runtime, principal_of: Any
+) -> None:
+    """The transfer holds the customer and then points it at the rep (a foreign-key check on the
+    rep's membership row) while the rep's claim, holding that row, waits for the customer."""
+    from sqlalchemy import text
+
+    customer = create_customer(owner, "Both ways", ownerId=None)
+    raw, rep_raw = decode_id(customer, "Customer"), decode_id(member_id(rep), "Member")
+    outcome: list[str] = []
+
+    def claim() -> None:
+        try:
+            with tenant_session(runtime.engine, tenant.id) as session:
+                pool_service.claim_customers(session, principal_of(rep), [raw])
+            outcome.append("claimed")
+        except InputInvalid as invalid:
+            outcome.append(str(invalid.errors[0].code))
+
+    with tenant_session(runtime.engine, tenant.id) as session:
+        session.execute(text("SELECT 1 FROM customers WHERE id = :c FOR UPDATE"), {"c": raw})
+        thread = threading.Thread(target=claim)
+        thread.start()
+        time.sleep(0.5)
+        assert thread.is_alive()  # the claim holds the rep's row and waits for the customer
+        session.execute(text("UPDATE customers SET owner_id = :m WHERE id = :c"), {"m": rep_raw, "c": raw})
+    thread.join(timeout=10)
+    assert outcome == ["NOT_IN_POOL"]
