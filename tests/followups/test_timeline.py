@@ -143,3 +143,17 @@ def test_a_rep_sees_only_their_own_tasks_in_a_shared_timeline(
     summaries = [e["node"]["summary"] for e in _entries(rep, pool)["edges"]]
     assert summaries == ["Mine"]
     assert sorted(e["node"]["summary"] for e in _entries(owner, pool)["edges"]) == ["Mine", "Theirs"]
+
+
+def test_the_fields_added_to_customer_bring_their_types_into_the_schema() -> None:
+    """`Customer.timeline` is added after the schema is built: its connection types must be declared too,
+    or a client could not build the schema from introspection."""
+    from graphql import build_client_schema, get_introspection_query, graphql_sync
+
+    from saas.schema.builder import build_schema
+
+    schema = build_schema()._schema
+    client_schema = build_client_schema(graphql_sync(schema, get_introspection_query()).data)  # type: ignore[arg-type]
+    customer = client_schema.get_type("Customer")
+    assert str(customer.fields["timeline"].type) == "TimelineEntryConnection!"  # type: ignore[union-attr]
+    assert str(customer.fields["tasks"].type) == "[Task!]!"  # type: ignore[union-attr]

@@ -14,11 +14,11 @@ from saas.followups.graphql.queries import (
     task_node_condition,
 )
 from saas.followups.graphql.sql import ACTIVITY, CUSTOMER_HANDOVER, TASK
-from saas.followups.graphql.types import Activity, Agenda, CustomerHandover, Task, TimelineEntry
+from saas.followups.graphql.types import Activity, Agenda, CustomerHandover, Task, TimelineConnection, TimelineEntry
 from saas.plugin_host.contributions import CompiledNode, GraphQLContribution
 
 contribution = GraphQLContribution(
-    types=(Activity, Task, CustomerHandover, TimelineEntry, Agenda),
+    types=(Activity, Task, CustomerHandover, TimelineEntry, TimelineConnection, Agenda),
     queries=(FollowUpQueries,),
     mutations=(FollowUpMutations,),
     type_fields={"Customer": (CustomerFollowUpFields,)},
