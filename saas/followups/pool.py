@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from saas.accounts.models import Membership
 from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import CUSTOMERS_WRITE, require
 from saas.auth.principal import Principal
@@ -32,7 +33,6 @@ from saas.followups import sales_settings
 from saas.followups.models import CustomerHandover, HandoverKind, Task
 from saas.followups.service import task_payload
 from saas.notifications.service import notify
-from saas.tenancy.models import Membership
 from saas.validation import Checker
 
 MAX_IDS = 100

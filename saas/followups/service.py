@@ -14,6 +14,7 @@ from sqlalchemy import Integer, String, column, select, text, update
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.orm import Session
 
+from saas.accounts.models import Membership
 from saas.auth.permissions import CUSTOMERS_READ, CUSTOMERS_WRITE, require
 from saas.auth.principal import Principal
 from saas.customers.models import Customer
@@ -27,7 +28,6 @@ from saas.followups.models import Activity, ActivityKind, Task
 from saas.followups.rules import task_condition
 from saas.followups.subjects import resolve_subject
 from saas.notifications.service import notify
-from saas.tenancy.models import Membership
 from saas.validation import Checker
 
 # An activity may be logged a little ahead of the server's clock (clients' clocks drift), not more.

@@ -1,4 +1,4 @@
-"""A customer's timeline: one keyset-paged statement over a registered list of sources.
+"""A customer's timeline: one keyset-paged statement over a list of sources.
 
 Each source is a SELECT that yields, for every entry it contributes, the columns
 `(customer_id, occurred_at, id, kind, summary, actor_id, record_type)`: the customer the entry
@@ -6,13 +6,14 @@ belongs to, when it happened, the id and type of the record it stands for, its k
 (`ACTIVITY`, `TASK_CREATED`, …), a line of text and who acted. The timeline is their
 `UNION ALL`, filtered by customer and visibility and cut at the cursor, newest first; PostgreSQL
 pushes the customer filter into every branch, so each reads its own `(tenant_id, customer_id, …)`
-index. A domain adds its entries with `register_timeline_source` (the deals domain adds stage changes).
+index. A domain adds its entries by declaring a `TimelineSource` (saas/followups/sources.py)
+that `TIMELINE_SOURCES` names (the deals domain adds stage changes).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,26 +26,11 @@ from saas.auth.principal import Principal
 from saas.customers.rules import SqlCondition
 from saas.db.paging import Page
 from saas.followups.rules import activity_condition, handover_condition, task_condition
+from saas.followups.sources import TimelineSource
+from saas.tenancy.session import tenant_predicate
 
 # The cursor of an entry: (occurred_at, id, kind); a task gives two entries with one id.
 TIMELINE_KEY = ("timestamptz", "uuid", "varchar")
-
-
-@dataclass(frozen=True)
-class TimelineSource:
-    """Entries of the timeline: `sql(principal)` is a SELECT of the timeline's columns, with its
-    visibility condition built in, and its parameters."""
-
-    name: str
-    sql: Callable[[Principal], tuple[str, dict[str, Any]]]
-
-
-TIMELINE_SOURCES: dict[str, TimelineSource] = {}
-
-
-def register_timeline_source(source: TimelineSource) -> TimelineSource:
-    TIMELINE_SOURCES[source.name] = source
-    return source
 
 
 def _activities(principal: Principal) -> tuple[str, dict[str, Any]]:
@@ -52,7 +38,7 @@ def _activities(principal: Principal) -> tuple[str, dict[str, Any]]:
     sql = (
         "SELECT a.customer_id, a.occurred_at, a.id, 'ACTIVITY'::varchar AS kind, "
         "upper(a.kind) || ': ' || a.summary AS summary, a.actor_id, 'Activity'::varchar AS record_type "
-        f"FROM activities a WHERE a.customer_id IS NOT NULL AND {condition.sql}"
+        f"FROM activities a WHERE {tenant_predicate('a')} AND a.customer_id IS NOT NULL AND {condition.sql}"
     )
     return sql, condition.params
 
@@ -61,7 +47,7 @@ def _tasks_created(principal: Principal) -> tuple[str, dict[str, Any]]:
     condition = task_condition(principal, "tc")
     sql = (
         "SELECT tc.customer_id, tc.created_at, tc.id, 'TASK_CREATED'::varchar, tc.title::text, tc.created_by_id, "
-        f"'Task'::varchar FROM tasks tc WHERE tc.customer_id IS NOT NULL AND {condition.sql}"
+        f"'Task'::varchar FROM tasks tc WHERE {tenant_predicate('tc')} AND tc.customer_id IS NOT NULL AND {condition.sql}"
     )
     return sql, condition.params
 
@@ -71,7 +57,7 @@ def _tasks_completed(principal: Principal) -> tuple[str, dict[str, Any]]:
     sql = (
         "SELECT td.customer_id, td.completed_at, td.id, 'TASK_COMPLETED'::varchar, td.title::text, "
         "td.completed_by_id, 'Task'::varchar FROM tasks td "
-        f"WHERE td.customer_id IS NOT NULL AND td.completed_at IS NOT NULL AND {condition.sql}"
+        f"WHERE {tenant_predicate('td')} AND td.customer_id IS NOT NULL AND td.completed_at IS NOT NULL AND {condition.sql}"
     )
     return sql, condition.params
 
@@ -80,15 +66,18 @@ def _handovers(principal: Principal) -> tuple[str, dict[str, Any]]:
     condition = handover_condition(principal, "h")
     sql = (
         "SELECT h.customer_id, h.occurred_at, h.id, upper(h.kind)::varchar, h.note, h.actor_id, "
-        f"'CustomerHandover'::varchar FROM customer_handovers h WHERE {condition.sql}"
+        f"'CustomerHandover'::varchar FROM customer_handovers h WHERE {tenant_predicate('h')} AND {condition.sql}"
     )
     return sql, condition.params
 
 
-register_timeline_source(TimelineSource("activities", _activities))
-register_timeline_source(TimelineSource("tasks_created", _tasks_created))
-register_timeline_source(TimelineSource("tasks_completed", _tasks_completed))
-register_timeline_source(TimelineSource("handovers", _handovers))
+# The sources of the timeline, in the union's order (each name once: tests/followups/test_timeline.py).
+TIMELINE_SOURCES: tuple[TimelineSource, ...] = (
+    TimelineSource("activities", _activities),
+    TimelineSource("tasks_created", _tasks_created),
+    TimelineSource("tasks_completed", _tasks_completed),
+    TimelineSource("handovers", _handovers),
+)
 
 
 @dataclass(frozen=True)
@@ -107,10 +96,10 @@ class TimelineRow:
 
 
 def timeline_sql(principal: Principal) -> tuple[str, dict[str, Any]]:
-    """The union of every registered source (their parameters share names and values)."""
+    """The union of every source (their parameters share names and values), for the caller's tenant."""
     parts: list[str] = []
-    params: dict[str, Any] = {}
-    for source in TIMELINE_SOURCES.values():
+    params: dict[str, Any] = {"tenant_id": principal.tenant_id}
+    for source in TIMELINE_SOURCES:
         sql, source_params = source.sql(principal)
         parts.append(sql)
         params.update(source_params)

@@ -7,19 +7,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import GraphQLClient, TenantHandle, add_member
+from tests.schema.conftest import cheap_password_hashing
 
-
-@pytest.fixture(autouse=True, scope="module")
-def cheap_password_hashing() -> Any:
-    """Argon2id with minimal cost while these modules run (each tenant and login hashes once)."""
-    from argon2 import PasswordHasher
-
-    from saas.auth import passwords
-
-    saved = passwords._hasher
-    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    yield
-    passwords._hasher = saved
+__all__ = ["cheap_password_hashing"]
 
 
 @pytest.fixture

@@ -133,11 +133,19 @@ def test_a_viewer_cannot_log(owner: GraphQLClient, tenant: TenantHandle, runtime
     assert count(runtime, tenant.id, "activities") == 0
 
 
-def test_any_registered_subject_type_takes_follow_ups(
-    owner: GraphQLClient, tenant: TenantHandle, runtime: Runtime
+def test_every_subject_type_has_its_own_name() -> None:
+    from saas.followups.subjects import SUBJECTS
+
+    names = [subject.type_name for subject in SUBJECTS]
+    assert len(names) == len(set(names)) and {"Customer", "Contact", "Lead", "Opportunity"} <= set(names)
+
+
+def test_any_declared_subject_type_takes_follow_ups(
+    owner: GraphQLClient, tenant: TenantHandle, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """How the leads and deals domains add Lead and Opportunity: register the type with its rule."""
-    from saas.followups.subjects import SUBJECTS, FollowUpSubject, register_subject
+    """How the leads and deals domains add Lead and Opportunity: declare the type with its rule."""
+    from saas.followups import subjects
+    from saas.followups.sources import FollowUpSubject
 
     product = owner.data(
         'mutation { createProduct(input: {sku: "S-1", name: "Widget", unitPrice: "9.50", currency: "EUR"}) '
@@ -145,14 +153,13 @@ def test_any_registered_subject_type_takes_follow_ups(
     )["createProduct"]["product"]["id"]
     variables = {"input": {"subjectId": product, "kind": "NOTE", "summary": "Asked about the widget"}}
     assert errors_of(owner, LOG_ACTIVITY, variables, "logActivity") == [(["input", "subjectId"], "NOT_FOUND")]
-    register_subject(
-        FollowUpSubject("Product", "products", None, lambda principal, alias, condition: None, soft_deleted=False)
+    declared = FollowUpSubject(
+        "Product", "products", None, lambda principal, alias, condition: None, soft_deleted=False
     )
-    try:
+    with monkeypatch.context() as patch:
+        patch.setattr(subjects, "SUBJECTS", (*subjects.SUBJECTS, declared))
         activity = log_activity(owner, product, "Asked about the widget")
         assert activity["subjectId"] == product and activity["customer"] is None
         assert owner.data(NODE, {"id": activity["id"]})["node"]["summary"] == "Asked about the widget"
-    finally:
-        SUBJECTS.pop("Product")
     # Once the type is no subject any more, its activities are not visible either.
     assert owner.error_codes(NODE, {"id": activity["id"]}) == ["NOT_FOUND"]

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from saas.db.statements import counting
+from saas.followups import timeline
 from saas.followups.pool import return_idle_customers
-from saas.followups.timeline import TIMELINE_SOURCES, TimelineSource, register_timeline_source
+from saas.followups.sources import TimelineSource
+from saas.followups.timeline import TIMELINE_SOURCES
 from saas.runtime import Runtime
 from saas.schema.relay import decode_id
 from saas.tenancy.session import tenant_session
@@ -108,7 +112,12 @@ def test_one_statement_reads_the_timelines_of_a_page_of_customers(owner: GraphQL
     assert statements() == few
 
 
-def test_a_registered_source_joins_the_timeline(owner: GraphQLClient) -> None:
+def test_every_source_has_its_own_name() -> None:
+    names = [source.name for source in TIMELINE_SOURCES]
+    assert len(names) == len(set(names)) and {"activities", "handovers"} <= set(names)
+
+
+def test_a_declared_source_joins_the_timeline(owner: GraphQLClient, monkeypatch: pytest.MonkeyPatch) -> None:
     """What the deals domain does for stage changes: one more SELECT in the union."""
     customer = create_customer(owner)
     log_activity(owner, customer, "A call", occurredAt="2026-03-01T09:00:00+00:00")
@@ -120,11 +129,8 @@ def test_a_registered_source_joins_the_timeline(owner: GraphQLClient) -> None:
             {},
         )
 
-    register_timeline_source(TimelineSource("test_stage_changes", stage_changes))
-    try:
-        kinds = [e["node"]["kind"] for e in _entries(owner, customer)["edges"]]
-    finally:
-        TIMELINE_SOURCES.pop("test_stage_changes")
+    monkeypatch.setattr(timeline, "TIMELINE_SOURCES", (*TIMELINE_SOURCES, TimelineSource("stages", stage_changes)))
+    kinds = [e["node"]["kind"] for e in _entries(owner, customer)["edges"]]
     assert kinds == ["STAGE_CHANGE", "ACTIVITY"]
 
 

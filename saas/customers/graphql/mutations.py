@@ -11,10 +11,10 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from saas.customers import models, service
+from saas.customers.graphql.types import Contact, Customer
 from saas.customers.models import CustomerKind, LifecycleStage
 from saas.schema.common import Payload, provided, referenced_id, run_mutation
 from saas.schema.context import RequestContext
-from saas.customers.graphql.types import Contact, Customer
 from saas.schema.relay import decode_id
 
 
@@ -37,7 +37,9 @@ class CreateCustomerInput:
     )
     source: str | None = strawberry.UNSET
     tags: list[str] | None = strawberry.UNSET
-    custom_fields: JSON | None = strawberry.UNSET
+    custom_fields: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Values of the tenant's custom fields of customers, by key."
+    )
     notes: str | None = strawberry.UNSET
     last_contacted_at: datetime | None = strawberry.UNSET
     next_follow_up_at: datetime | None = strawberry.UNSET
@@ -55,7 +57,9 @@ class UpdateCustomerInput:
     owner_id: strawberry.ID | None = strawberry.UNSET
     source: str | None = strawberry.UNSET
     tags: list[str] | None = strawberry.UNSET
-    custom_fields: JSON | None = strawberry.UNSET
+    custom_fields: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Keys given are set, a key set to null is cleared, the others stay."
+    )
     notes: str | None = strawberry.UNSET
     last_contacted_at: datetime | None = strawberry.UNSET
     next_follow_up_at: datetime | None = strawberry.UNSET
@@ -82,6 +86,9 @@ class CreateContactInput:
     is_primary: bool | None = strawberry.field(
         default=strawberry.UNSET, description="The first contact becomes primary by default."
     )
+    custom_fields: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Values of the tenant's custom fields of contacts, by key."
+    )
 
 
 @strawberry.input
@@ -93,6 +100,9 @@ class UpdateContactInput:
     email: str | None = strawberry.UNSET
     phone: str | None = strawberry.UNSET
     is_primary: bool | None = strawberry.UNSET
+    custom_fields: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Keys given are set, a key set to null is cleared, the others stay."
+    )
 
 
 @strawberry.input

@@ -1,0 +1,39 @@
+"""Imports every model so that `Base.metadata` is complete (migrations and tests use it)."""
+
+from saas.accounts.models import ApiKey, Membership, Tenant, User
+from saas.audit.models import AuditEntry
+from saas.custom_fields.models import CustomFieldDefinition, CustomFieldUniqueValue
+from saas.customers.models import Contact, Customer
+from saas.db.base import Base
+from saas.events.models import OutboxEvent
+from saas.followups.models import Activity, CustomerHandover, Task, TaskReminder
+from saas.jobs.models import ProcessedJob
+from saas.notifications.models import Notification
+from saas.plugin_host.models import TenantPlugin
+from saas.products.models import Product
+from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
+
+__all__ = [
+    "Activity",
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "Contact",
+    "CustomFieldDefinition",
+    "CustomFieldUniqueValue",
+    "Customer",
+    "CustomerHandover",
+    "Membership",
+    "Notification",
+    "OutboxEvent",
+    "ProcessedJob",
+    "Product",
+    "Task",
+    "TaskReminder",
+    "Tenant",
+    "TenantPlugin",
+    "User",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
+]
