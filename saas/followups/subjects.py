@@ -3,8 +3,9 @@
 A subject is any Node type declared as a `FollowUpSubject` (saas/followups/sources.py) with
 the SQL that says whether the caller sees a row of it and which customer the row belongs to
 (whose timeline shows the follow-up). `SUBJECTS` composes the declarations: Customer and
-Contact; Lead and Opportunity until the leads and deals domains declare their own, resolved
-by their tables (`leads`, `opportunities`) once their models exist, under the ownership rule.
+Contact here, Opportunity from the deals domain (`saas/deals/followups.py`), and Lead until
+the leads domain declares its own, resolved by its table (`leads`) once its model exists,
+under the ownership rule.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from saas.auth.principal import Principal
 from saas.customers.rules import SqlCondition, customer_visibility, owner_visibility
+from saas.deals.followups import OPPORTUNITY_SUBJECT
 from saas.errors import FieldError, InputInvalid, UserErrorCode
 from saas.followups.sources import FollowUpSubject, Visibility
 from saas.schema.relay import from_global_id
@@ -42,12 +44,11 @@ def _owned(pool: bool) -> Visibility:
 
 CUSTOMER = FollowUpSubject("Customer", "customers", "{s}.id", customer_visibility)
 CONTACT = FollowUpSubject("Contact", "contacts", "{s}.customer_id", _contact_visibility)
-# Until the leads and deals domains declare their own (same names, in their place below).
+# Until the leads domain declares its own (the same name, in its place below).
 LEAD = FollowUpSubject("Lead", "leads", None, _owned(pool=True), soft_deleted=False)
-OPPORTUNITY = FollowUpSubject("Opportunity", "opportunities", "{s}.customer_id", _owned(pool=False), soft_deleted=False)
 
 # Every subject type, by its GraphQL type name (each name once: tests/followups/test_activities.py).
-SUBJECTS: tuple[FollowUpSubject, ...] = (CUSTOMER, CONTACT, LEAD, OPPORTUNITY)
+SUBJECTS: tuple[FollowUpSubject, ...] = (CUSTOMER, CONTACT, LEAD, OPPORTUNITY_SUBJECT)
 
 
 def subject_named(type_name: str) -> FollowUpSubject | None:

@@ -7,7 +7,7 @@ belongs to, when it happened, the id and type of the record it stands for, its k
 `UNION ALL`, filtered by customer and visibility and cut at the cursor, newest first; PostgreSQL
 pushes the customer filter into every branch, so each reads its own `(tenant_id, customer_id, …)`
 index. A domain adds its entries by declaring a `TimelineSource` (saas/followups/sources.py)
-that `TIMELINE_SOURCES` names (the deals domain adds stage changes).
+that `TIMELINE_SOURCES` names (the deals domain adds stage changes, saas/deals/followups.py).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from saas.auth.principal import Principal
 from saas.customers.rules import SqlCondition
 from saas.db.paging import Page
+from saas.deals.followups import STAGE_CHANGES
 from saas.followups.rules import activity_condition, handover_condition, task_condition
 from saas.followups.sources import TimelineSource
 from saas.tenancy.session import tenant_predicate
@@ -77,6 +78,7 @@ TIMELINE_SOURCES: tuple[TimelineSource, ...] = (
     TimelineSource("tasks_created", _tasks_created),
     TimelineSource("tasks_completed", _tasks_completed),
     TimelineSource("handovers", _handovers),
+    STAGE_CHANGES,  # saas/deals/followups.py
 )
 
 

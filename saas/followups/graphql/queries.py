@@ -67,7 +67,7 @@ class CustomerFollowUpFields:
     """Fields follow-ups add to `Customer` (the customer is `self`)."""
 
     @strawberry.field(
-        description="Activities, tasks, handovers and pool returns (and, with deals, stage changes), newest first."
+        description="Activities, tasks, handovers, pool returns and opportunities' stage changes, newest first."
     )
     async def timeline(
         self, info: Info[RequestContext, None], first: int | None = 20, after: str | None = None

@@ -144,7 +144,7 @@ class CustomerHandover(Node):
 )
 class TimelineEntry:
     kind: str = strawberry.field(
-        description="ACTIVITY, TASK_CREATED, TASK_COMPLETED, TRANSFER, POOL_RETURN, CLAIM (and STAGE_CHANGE with deals)."
+        description="ACTIVITY, TASK_CREATED, TASK_COMPLETED, TRANSFER, POOL_RETURN, CLAIM, STAGE_CHANGE (a StageChange of an opportunity)."
     )
     occurred_at: datetime
     summary: str | None

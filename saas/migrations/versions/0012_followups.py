@@ -2,8 +2,8 @@
 
 Row-level security and grants come from `saas.tenancy.rls.secure_schema`, run after every migration.
 
-Revision ID: 0011_followups
-Revises: 0010_custom_fields
+Revision ID: 0012_followups
+Revises: 0011_deals
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_followups"
-down_revision = "0010_custom_fields"
+revision = "0012_followups"
+down_revision = "0011_deals"
 branch_labels = None
 depends_on = None
 
