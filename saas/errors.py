@@ -49,6 +49,10 @@ class UserErrorCode(StrEnum):
     VALUES_MISSING = "VALUES_MISSING"
     DUPLICATE_VALUES = "DUPLICATE_VALUES"
     INCOMPATIBLE_VALUES = "INCOMPATIBLE_VALUES"
+    # Follow-ups: the public pool and tasks.
+    CLAIM_CAP_REACHED = "CLAIM_CAP_REACHED"
+    NOT_IN_POOL = "NOT_IN_POOL"
+    ALREADY_COMPLETED = "ALREADY_COMPLETED"
 
 
 class AppError(Exception):

@@ -19,6 +19,7 @@ from saas.deals.models import (
     StageChange,
 )
 from saas.events.models import OutboxEvent
+from saas.followups.models import Activity, CustomerHandover, Task, TaskReminder
 from saas.jobs.models import ProcessedJob
 from saas.notifications.models import Notification
 from saas.plugin_host.models import TenantPlugin
@@ -26,6 +27,7 @@ from saas.products.models import Product
 from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
+    "Activity",
     "ApiKey",
     "AuditEntry",
     "Base",
@@ -34,6 +36,7 @@ __all__ = [
     "CustomFieldDefinition",
     "CustomFieldUniqueValue",
     "Customer",
+    "CustomerHandover",
     "DealSettings",
     "Installment",
     "Invoice",
@@ -49,6 +52,8 @@ __all__ = [
     "ProcessedJob",
     "Product",
     "StageChange",
+    "Task",
+    "TaskReminder",
     "Tenant",
     "TenantPlugin",
     "User",

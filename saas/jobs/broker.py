@@ -63,6 +63,7 @@ CORE_JOB_MODULES: list[str] = [
     "saas.events.dispatch",
     "saas.events.sweep",
     "saas.webhooks.delivery",
+    "saas.followups.jobs",
 ]
 
 
