@@ -15,6 +15,7 @@ from saas.db.engine import create_app_engine, create_read_engine
 from saas.events.pipeline import install as install_event_pipeline
 from saas.plugin_host.access import PluginFeatures
 from saas.plugin_host.host import PluginHost
+from saas.realtime import bind_publisher
 
 
 @dataclass
@@ -72,5 +73,6 @@ def create_runtime(settings: Settings, database_url: str, redis_url: str, plugin
         redis=client,
         throttle=SignInThrottle(client, redis_url, settings),
     )
-    install_event_pipeline(runtime)  # outbox dispatch, webhook delivery, live notifications
+    install_event_pipeline(runtime)  # outbox dispatch, webhook delivery
+    bind_publisher(runtime.engine, client)  # what services publish live after commit goes to this Redis
     return runtime

@@ -1,18 +1,17 @@
 """Wiring the event pipeline into a process: called once by `create_runtime`.
 
 After `install`, a committed transaction with events enqueues `dispatch_events` for its
-tenant, the dispatcher reaches this process's plugins, webhook secrets decrypt with the
-configured keys, and notifications are published live on the tenant's Redis channel.
+tenant, the dispatcher reaches this process's plugins, and webhook secrets decrypt with the
+configured keys. (Live messages reach Redis through the publisher `create_runtime` binds to
+the engine: `saas.realtime.bind_publisher`.)
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from saas.events import dispatch, outbox
-from saas.notifications import service as notifications
-from saas.realtime import publish
 from saas.webhooks import delivery
 
 if TYPE_CHECKING:
@@ -29,11 +28,3 @@ def install(runtime: Runtime) -> None:
     dispatch.configure(runtime.plugins)
     delivery.configure(runtime.settings)
     outbox.dispatch_hook = request_dispatch
-    client = runtime.redis
-
-    def publish_notification(tenant_id: uuid.UUID, topic: str, message: dict[str, Any]) -> None:
-        # Called after commit (`on_commit`): the notification is stored; if Redis fails, only
-        # its live copy is lost, and that is logged and counted there.
-        publish(client, tenant_id, topic, message)
-
-    notifications.publisher = publish_notification
