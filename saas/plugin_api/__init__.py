@@ -44,7 +44,7 @@ from saas.plugin_host.contributions import (
 )
 from saas.plugin_host.enablement import plugin_settings
 from saas.plugin_host.version import PLUGIN_API_VERSION
-from saas.realtime import listen, publish
+from saas.realtime import listen, publish, publish_after_commit
 from saas.products.graphql.types import Product as ProductType
 from saas.schema.common import Node, PageInfo, Payload, UserError, provided, referenced_id, run_mutation, write_mutation
 from saas.schema.connections import Connection, CountedConnection, Edge, connection, page_arguments
@@ -127,6 +127,7 @@ __all__ = [
     "plugin_settings",
     "provided",
     "publish",
+    "publish_after_commit",
     "record_change",
     "referenced_id",
     "register_event_types",

@@ -18,7 +18,7 @@ def _bound(context: RequestContext, work: Callable[..., T], args: tuple[Any, ...
     principal = context.require_principal()
 
     def run(session: Session) -> T:
-        return work(session, actor_for(session, principal, context.runtime.redis), *args)
+        return work(session, actor_for(session, principal), *args)
 
     return run
 

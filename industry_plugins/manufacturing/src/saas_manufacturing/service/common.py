@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
-from saas.plugin_api import ForbiddenError, NotFoundError, Principal, on_commit, plugin_settings, publish, require
+from saas.plugin_api import ForbiddenError, NotFoundError, Principal, plugin_settings, require
 from saas_manufacturing import NAME
 from saas_manufacturing.models import PortalAccess
 from saas_manufacturing.permissions import PORTAL
@@ -23,14 +22,9 @@ PORTAL_SCOPE = "mfg_portal_access"
 
 @dataclass
 class Actor:
-    """Who performs a change: the principal, and the portal access when a contact calls.
-
-    `redis` publishes live messages once the transaction commits (None: nothing is published,
-    e.g. in hooks and jobs).
-    """
+    """Who performs a change: the principal, and the portal access when a contact calls."""
 
     principal: Principal
-    redis: Any = None
     portal: PortalAccess | None = None
     _settings: ManufacturingSettings | None = field(default=None, repr=False)
 
@@ -75,23 +69,15 @@ def live_access(session: Session, principal: Principal) -> PortalAccess | None:
     return access
 
 
-def actor_for(session: Session, principal: Principal, redis: Any = None) -> Actor:
+def actor_for(session: Session, principal: Principal) -> Actor:
     """The actor of a request; a portal token must still name a live access of its customer."""
     if not is_portal(principal):
-        return Actor(principal, redis)
+        return Actor(principal)
     require(principal.permissions, PORTAL)
     access = live_access(session, principal)
     if access is None:
         raise ForbiddenError("Portal access was revoked or has expired")
-    return Actor(principal, redis, portal=access)
-
-
-def announce(session: Session, actor: Actor, topic: str, message: dict[str, Any]) -> None:
-    """Publish `message` on the tenant's `topic` once (and only if) the transaction commits."""
-    if actor.redis is None:
-        return
-    redis, tenant_id = actor.redis, actor.tenant_id
-    on_commit(session, lambda: publish(redis, tenant_id, topic, message))
+    return Actor(principal, portal=access)
 
 
 def not_found(what: str, raw_id: uuid.UUID | None = None) -> NotFoundError:
