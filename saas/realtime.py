@@ -85,7 +85,13 @@ def publish_after_commit(session: Session, topic: str, message: dict[str, Any]) 
     publisher = bound_publisher(session)
     if tenant_id is None or publisher is None:
         return
-    on_commit(session, partial(publisher, tenant_id, topic, message))
+
+    def publish_live() -> None:
+        # A closure, not a `partial`: a failure is logged with the callback's repr, which must
+        # not carry the message (notifications hold user text).
+        publisher(tenant_id, topic, message)
+
+    on_commit(session, publish_live)
 
 
 class _Hub:
