@@ -3,7 +3,7 @@
 Publishing is the services' work, after commit: a service calls `publish_after_commit(session,
 topic, message)`, and the message goes out on the session's tenant channel once the transaction
 commits (never on rollback). It reaches Redis through the publisher bound to the session's engine
-(`bind_publisher`, done once per process by `saas.runtime.create_runtime`), so a change made by
+(`bind_publisher`, done by `saas.runtime.Runtime` for its engine, beside its credential cache), so a change made by
 a request, a job, the CLI, `saas demo` or a plugin publishes the same message. A session of an
 engine without a publisher (a migration, a script with no Redis) publishes nothing.
 

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 import redis
 from sqlalchemy import Engine
 
+from saas.accounts.credentials import authenticate, bind_credential_cache, cached_principal
 from saas.auth.passwords import limit_concurrent_hashes
-from saas.auth.principal import CredentialCache, Principal, authenticate, cached_principal
+from saas.auth.principal import CredentialCache, Principal
 from saas.auth.throttle import SignInThrottle, client_address
 from saas.config import Settings
 from saas.db.engine import create_app_engine, create_read_engine
 from saas.events.pipeline import install as install_event_pipeline
+from saas.jobs.broker import Binding
 from saas.plugin_host.access import PluginFeatures
 from saas.plugin_host.host import PluginHost
 from saas.realtime import bind_publisher
@@ -30,6 +32,16 @@ class Runtime:
     throttle: SignInThrottle
     plugins: PluginHost = field(default_factory=PluginHost)
     credentials: CredentialCache = field(default_factory=CredentialCache)
+    # The job broker and runner, once `saas.jobs.broker.setup(runtime)` bound the jobs.
+    jobs: Binding | None = None
+
+    def __post_init__(self) -> None:
+        # What the services do after a commit reaches this runtime through its engine, whoever
+        # opened the session (a request, a job, a plugin): the changes that end credentials make
+        # this cache forget the tenant (`forget_credentials_after_commit`), and live messages go
+        # out on this Redis (`publish_after_commit`).
+        bind_credential_cache(self.engine, self.credentials)
+        bind_publisher(self.engine, self.redis)
 
     def authenticate(self, authorization: str | None) -> Principal | None:
         """Blocking (it may read the database): call it from a worker thread.
@@ -73,6 +85,5 @@ def create_runtime(settings: Settings, database_url: str, redis_url: str, plugin
         redis=client,
         throttle=SignInThrottle(client, redis_url, settings),
     )
-    install_event_pipeline(runtime)  # outbox dispatch, webhook delivery
-    bind_publisher(runtime.engine, client)  # what services publish live after commit goes to this Redis
+    install_event_pipeline(runtime)  # webhook delivery
     return runtime

@@ -29,6 +29,7 @@ JOBS_MANAGE = "jobs:manage"
 PRODUCTS_READ = "products:read"
 PRODUCTS_WRITE = "products:write"
 WEBHOOKS_MANAGE = "webhooks:manage"
+CUSTOM_FIELDS_MANAGE = "custom_fields:manage"
 
 ALL_PERMISSIONS = frozenset(
     {
@@ -45,6 +46,7 @@ ALL_PERMISSIONS = frozenset(
         PRODUCTS_READ,
         PRODUCTS_WRITE,
         WEBHOOKS_MANAGE,
+        CUSTOM_FIELDS_MANAGE,
     }
 )
 

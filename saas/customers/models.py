@@ -53,6 +53,12 @@ class Customer(TenantOwned, Base):
         Index("ix_customers_tenant_stage", "tenant_id", "lifecycle_stage"),
         Index("ix_customers_tags", "tags", postgresql_using="gin"),
         Index(
+            "ix_customers_custom_fields",
+            "custom_fields",
+            postgresql_using="gin",
+            postgresql_ops={"custom_fields": "jsonb_path_ops"},
+        ),
+        Index(
             "ix_customers_name_trgm",
             "name",
             postgresql_using="gin",
@@ -94,6 +100,12 @@ class Contact(TenantOwned, Base):
             unique=True,
             postgresql_where=text("is_primary AND deleted_at IS NULL"),
         ),
+        Index(
+            "ix_contacts_custom_fields",
+            "custom_fields",
+            postgresql_using="gin",
+            postgresql_ops={"custom_fields": "jsonb_path_ops"},
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -103,6 +115,7 @@ class Contact(TenantOwned, Base):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(32))
     is_primary: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    custom_fields: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(

@@ -2,7 +2,9 @@
 
 Every change records its audit entry and its domain event (outbox) in the change's transaction,
 and publishes its live message (`customerEvents`) once that transaction commits, whoever calls:
-a GraphQL mutation, a job, the CLI, `saas demo` or a plugin.
+a GraphQL mutation, a job, the CLI, `saas demo` or a plugin. Deleting a customer or a contact ends
+the scoped tokens naming it, so the process's credential cache then forgets the tenant
+(`forget_credentials_after_commit`).
 """
 
 from __future__ import annotations
@@ -15,9 +17,13 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from saas.accounts.credentials import forget_credentials_after_commit
+from saas.accounts.models import Membership
 from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import CUSTOMERS_DELETE, CUSTOMERS_WRITE, require
 from saas.auth.principal import Principal
+from saas.custom_fields.models import CustomFieldEntity
+from saas.custom_fields.validation import validate_custom_fields
 from saas.customers.graphql.types import Contact as ContactType
 from saas.customers.graphql.types import Customer as CustomerType
 from saas.customers.models import Contact, Customer, CustomerKind, LifecycleStage
@@ -35,7 +41,6 @@ from saas.events.catalog import (
 from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
 from saas.realtime import publish_after_commit
-from saas.tenancy.models import Membership
 from saas.validation import Checker
 
 # The tenant's real-time topic of customer and contact changes (the `customerEvents` subscription).
@@ -161,7 +166,11 @@ def create_customer(session: Session, principal: Principal, data: dict[str, Any]
     if "owner_id" not in clean and not principal.sees_all_customers:
         clean["owner_id"] = principal.membership_id
     _check_owner(session, principal, clean.get("owner_id"))
-    customer = Customer(id=uuid.uuid4(), **clean)
+    customer_id = uuid.uuid4()
+    clean["custom_fields"] = validate_custom_fields(
+        session, principal.tenant_id, CustomFieldEntity.CUSTOMER, clean.get("custom_fields"), record_id=customer_id
+    )
+    customer = Customer(id=customer_id, **clean)
     session.add(customer)
     session.flush()
     session.refresh(customer)
@@ -178,6 +187,11 @@ def update_customer(
     _check_version(customer, version)
     if "owner_id" in clean:
         _check_owner(session, principal, clean["owner_id"])
+    if "custom_fields" in clean:
+        clean["custom_fields"] = validate_custom_fields(
+            session, principal.tenant_id, CustomFieldEntity.CUSTOMER, clean["custom_fields"],
+            record_id=customer.id, current=customer.custom_fields,
+        )  # fmt: skip
     before = snapshot(customer)
     for key, value in clean.items():
         setattr(customer, key, value)
@@ -196,6 +210,8 @@ def delete_customer(session: Session, principal: Principal, customer_id: uuid.UU
     customer.deleted_at = _now()
     _flush(session)
     _record(session, principal, CUSTOMER_DELETED, customer, before)
+    # Scoped tokens naming the customer end: checked again at their next use.
+    forget_credentials_after_commit(session, principal.tenant_id)
     return customer
 
 
@@ -216,6 +232,7 @@ def _check_contact(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     check.email("email")
     check.phone("phone")
     check.passthrough("is_primary")
+    check.json_object("custom_fields", max_bytes=20_000)
     return check.done()
 
 
@@ -253,7 +270,11 @@ def create_contact(session: Session, principal: Principal, customer_id: uuid.UUI
             Contact.customer_id == customer.id, Contact.is_primary.is_(True), Contact.deleted_at.is_(None)
         )
     )
-    contact = Contact(id=uuid.uuid4(), customer_id=customer.id, **clean)
+    contact_id = uuid.uuid4()
+    clean["custom_fields"] = validate_custom_fields(
+        session, principal.tenant_id, CustomFieldEntity.CONTACT, clean.get("custom_fields"), record_id=contact_id
+    )
+    contact = Contact(id=contact_id, customer_id=customer.id, **clean)
     if contact.is_primary is None:
         contact.is_primary = has_primary is None
     if contact.is_primary:
@@ -277,6 +298,11 @@ def update_contact(
             [FieldError(["input", "isPrimary"], UserErrorCode.INVALID, "Make another contact primary instead")]
         )
     get_customer(session, principal, contact.customer_id, lock=True)
+    if "custom_fields" in clean:
+        clean["custom_fields"] = validate_custom_fields(
+            session, principal.tenant_id, CustomFieldEntity.CONTACT, clean["custom_fields"],
+            record_id=contact.id, current=contact.custom_fields,
+        )  # fmt: skip
     before = snapshot(contact)
     if clean.get("is_primary"):
         _make_primary(session, principal, contact)
@@ -298,4 +324,6 @@ def delete_contact(session: Session, principal: Principal, contact_id: uuid.UUID
     contact.is_primary = False
     _flush(session)
     _record(session, principal, CONTACT_DELETED, contact, before)
+    # Scoped tokens naming the contact end: checked again at their next use.
+    forget_credentials_after_commit(session, principal.tenant_id)
     return contact

@@ -86,6 +86,9 @@ register_event_types(
     "plugin.enabled",
     "plugin.settings_changed",
     "plugin.disabled",
+    "custom_field.defined",
+    "custom_field.updated",
+    "custom_field.archived",
 )
 
 

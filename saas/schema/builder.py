@@ -1,7 +1,7 @@
 """Assembles the schema by composing contributions: the core domains' and the enabled plugins', alike.
 
 Each core domain contributes its roots, types and `node(id)` reads through the same
-`GraphQLContribution` a plugin returns (`saas/schema/<domain>/contribution.py`); this module
+`GraphQLContribution` a plugin returns (`saas/<domain>/graphql/contribution.py`); this module
 holds no domain's loaders, node tables or tenant conditions.
 """
 
@@ -14,19 +14,20 @@ from graphql import print_schema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
-from saas.plugin_host.contributions import GraphQLContribution
-from saas.plugin_host.host import LoadedPlugin, PluginHost
 from saas.accounts.graphql.contribution import contribution as accounts
+from saas.custom_fields.graphql.contribution import contribution as custom_fields
+from saas.customers.graphql.contribution import contribution as customers
+from saas.jobs.graphql.contribution import contribution as jobs
+from saas.notifications.graphql.contribution import contribution as notifications
+from saas.plugin_host.contributions import GraphQLContribution
+from saas.plugin_host.graphql.contribution import contribution as plugin_admin
+from saas.plugin_host.host import LoadedPlugin, PluginHost
 from saas.products.graphql.contribution import contribution as catalog
 from saas.schema.common import Node
 from saas.schema.composition import RootTypes, SchemaConflict, compose_schema
 from saas.schema.context import RequestContext
-from saas.customers.graphql.contribution import contribution as customers
 from saas.schema.execution import PassthroughExecutor
-from saas.jobs.graphql.contribution import contribution as jobs
 from saas.schema.nodes import resolve_node
-from saas.notifications.graphql.contribution import contribution as notifications
-from saas.plugin_host.graphql.contribution import contribution as plugin_admin
 from saas.schema.scalars import SCALAR_MAP
 from saas.webhooks.graphql.contribution import contribution as webhooks
 
@@ -39,6 +40,7 @@ CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (
     catalog,
     webhooks,
     notifications,
+    custom_fields,
 )
 
 

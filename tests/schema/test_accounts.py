@@ -224,6 +224,7 @@ def test_me(owner: Any, tenant: Any) -> None:
                 "products:read",
                 "products:write",
                 "webhooks:manage",
+                "custom_fields:manage",
             },
         ),
         ("SALES", {"customers:read", "customers:write", "members:read", "products:read"}),

@@ -19,7 +19,7 @@ from saas.plugin_api import Payload, UserError, referenced_id, run_mutation
 ROOT = Path(__file__).resolve().parents[2]
 RUN_MUTATION = Path("saas/schema/common.py")
 # Not resolvers: the CLI prints input failures, login turns a bad password into one generic failure.
-NOT_RESOLVERS = {Path("saas/cli.py"), Path("saas/auth/login.py")}
+NOT_RESOLVERS = {Path("saas/cli.py"), Path("saas/accounts/login.py")}
 
 
 def _modules() -> list[tuple[Path, ast.Module]]:

@@ -1,7 +1,8 @@
 """Customer and contact mutations: thin wrappers over saas/customers/service.py.
 
 Each runs one service call through the kit (`write_mutation`); the service records the change's
-side effects (audit, outbox, the live `customerEvents` message), so resolvers publish nothing.
+side effects (audit, outbox, the live `customerEvents` message, forgetting the tenant's cached
+credentials when a delete ends scoped tokens), so resolvers publish and forget nothing.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ class CreateCustomerInput:
     )
     source: str | None = strawberry.UNSET
     tags: list[str] | None = strawberry.UNSET
-    custom_fields: JSON | None = strawberry.UNSET
+    custom_fields: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Values of the tenant's custom fields of customers, by key."
+    )
     notes: str | None = strawberry.UNSET
     last_contacted_at: datetime | None = strawberry.UNSET
     next_follow_up_at: datetime | None = strawberry.UNSET
@@ -61,7 +64,9 @@ class UpdateCustomerInput:
     owner_id: strawberry.ID | None = strawberry.UNSET
     source: str | None = strawberry.UNSET
     tags: list[str] | None = strawberry.UNSET
-    custom_fields: JSON | None = strawberry.UNSET
+    custom_fields: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Keys given are set, a key set to null is cleared, the others stay."
+    )
     notes: str | None = strawberry.UNSET
     last_contacted_at: datetime | None = strawberry.UNSET
     next_follow_up_at: datetime | None = strawberry.UNSET
@@ -88,6 +93,9 @@ class CreateContactInput:
     is_primary: bool | None = strawberry.field(
         default=strawberry.UNSET, description="The first contact becomes primary by default."
     )
+    custom_fields: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Values of the tenant's custom fields of contacts, by key."
+    )
 
 
 @strawberry.input
@@ -99,6 +107,9 @@ class UpdateContactInput:
     email: str | None = strawberry.UNSET
     phone: str | None = strawberry.UNSET
     is_primary: bool | None = strawberry.UNSET
+    custom_fields: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Keys given are set, a key set to null is cleared, the others stay."
+    )
 
 
 @strawberry.input
@@ -171,14 +182,6 @@ def _update_customer(
     return service.update_customer(session, principal, customer_id, input_obj.version, _customer_data(input_obj))
 
 
-def _scoped_tokens_may_have_ended(info: Info[RequestContext, None]) -> None:
-    """Scoped tokens naming a deleted customer or contact end: this process checks the tenant's
-    credentials again at their next use (other processes within the credential cache window)."""
-    principal = info.context.principal
-    if principal is not None:
-        info.context.runtime.credentials.forget_tenant(principal.tenant_id)
-
-
 @strawberry.type
 class CustomerMutations:
     @strawberry.mutation
@@ -199,11 +202,9 @@ class CustomerMutations:
         self, info: Info[RequestContext, None], input: DeleteCustomerInput
     ) -> DeleteCustomerPayload:
         raw_id = decode_id(input.id, "Customer")
-        payload = await write_mutation(
+        return await write_mutation(
             info.context, DeleteCustomerPayload, _customer, service.delete_customer, raw_id, input.version
         )
-        _scoped_tokens_may_have_ended(info)
-        return payload
 
     @strawberry.mutation
     async def restore_customer(
@@ -231,8 +232,6 @@ class CustomerMutations:
     @strawberry.mutation
     async def delete_contact(self, info: Info[RequestContext, None], input: DeleteContactInput) -> DeleteContactPayload:
         raw_id = decode_id(input.id, "Contact")
-        payload = await write_mutation(
+        return await write_mutation(
             info.context, DeleteContactPayload, _contact, service.delete_contact, raw_id, input.version
         )
-        _scoped_tokens_may_have_ended(info)
-        return payload

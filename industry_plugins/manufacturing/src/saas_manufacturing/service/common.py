@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
 from saas.plugin_api import ForbiddenError, NotFoundError, Principal, plugin_settings, require
 from saas_manufacturing import NAME
 from saas_manufacturing.models import PortalAccess
-from saas_manufacturing.permissions import PORTAL
+from saas_manufacturing.rules import PORTAL
 from saas_manufacturing.settings import ManufacturingSettings
 
 INVENTORY_TOPIC = "mfg.inventory"
 SHIPMENTS_TOPIC = "mfg.shipments"
 # The scope key of portal tokens naming their access record (the core honours `customer_id`).
 PORTAL_SCOPE = "mfg_portal_access"
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -78,6 +82,21 @@ def actor_for(session: Session, principal: Principal) -> Actor:
     if access is None:
         raise ForbiddenError("Portal access was revoked or has expired")
     return Actor(principal, portal=access)
+
+
+def acting(work: Callable[..., T]) -> Callable[..., T]:
+    """A service `work(session, actor, *args)` as the kit runs one: `(session, principal, *args)`.
+
+    The actor is resolved inside that session (`actor_for`: a portal token must still name a live
+    access), so `context.read`, `context.write` and `write_mutation` run this plugin's services as
+    they run the core's. (The services publish their live messages themselves, after commit:
+    `publish_after_commit`.)
+    """
+
+    def run(session: Session, principal: Principal, *args: Any) -> T:
+        return work(session, actor_for(session, principal), *args)
+
+    return run
 
 
 def not_found(what: str, raw_id: uuid.UUID | None = None) -> NotFoundError:

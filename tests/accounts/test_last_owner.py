@@ -18,12 +18,12 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from saas.accounts.models import Membership, User
+from saas.accounts.service import remove_member, update_member_role
 from saas.auth.permissions import ALL_PERMISSIONS, Role
 from saas.auth.principal import Principal
 from saas.errors import InputInvalid
 from saas.runtime import Runtime
-from saas.tenancy.models import Membership, User
-from saas.tenancy.service import remove_member, update_member_role
 from saas.tenancy.session import make_session, tenant_session
 from tests.conftest import TenantHandle
 

@@ -1,4 +1,4 @@
-"""Dead letters of the caller's tenant: listed for owners and admins, and sent again on request.
+"""Sending a dead letter of the caller's tenant again (owners and admins).
 
 Another tenant's dead letter is NOT_FOUND, exactly as a missing one.
 """
@@ -10,33 +10,14 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from saas.auth.permissions import JOBS_MANAGE, JOBS_READ, require
+from saas.auth.permissions import JOBS_MANAGE, require
 from saas.errors import NotFoundError
 from saas.jobs import broker as job_broker
-from saas.jobs.deadletters import list_dead_letters, retry_dead_letter
+from saas.jobs.deadletters import retry_dead_letter
+from saas.jobs.graphql.types import DeadLetter, RetryDeadLetterInput, RetryDeadLetterPayload
 from saas.schema.common import run_mutation
 from saas.schema.context import RequestContext
-from saas.jobs.graphql.types import DeadLetter, RetryDeadLetterInput, RetryDeadLetterPayload
-from saas.schema.relay import decode_id, page_size
-
-
-@strawberry.type
-class JobQueries:
-    @strawberry.field(description="Jobs of the tenant that failed every retry, newest first (owners and admins).")
-    async def dead_letters(self, info: Info[RequestContext, None], first: int | None = 20) -> list[DeadLetter]:
-        context = info.context
-        principal = context.require_principal()
-        require(principal.permissions, JOBS_READ)
-        limit = page_size(first, context.runtime.settings.max_page_size)
-        records = await context.global_work(
-            list_dead_letters,
-            context.runtime.redis,
-            job_broker.namespace(),
-            principal.tenant_id,
-            limit,
-            job_broker.dead_message_ttl_ms(),
-        )
-        return [DeadLetter.from_record(record) for record in records]
+from saas.schema.relay import decode_id
 
 
 @strawberry.type
@@ -49,7 +30,7 @@ class JobMutations:
         principal = context.require_principal()
         require(principal.permissions, JOBS_MANAGE)
         redis_id = str(decode_id(input.id, "DeadLetter"))
-        broker = job_broker.enqueuing_broker(context.runtime.redis)
+        broker = job_broker.enqueuing_broker(context.runtime)
 
         async def run() -> dict[str, Any]:
             record = await context.global_work(retry_dead_letter, broker, principal.tenant_id, redis_id)

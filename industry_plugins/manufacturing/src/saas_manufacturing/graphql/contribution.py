@@ -1,4 +1,7 @@
-"""`node(id:)` for the plugin's types: the same visibility as their own queries."""
+"""The plugin's GraphQL contribution: types, root fields, subscriptions and `node(id)` reads.
+
+`node(id)` reads each type with the same visibility as its own query (the service decides).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
-from saas.plugin_api import NotFoundError, RequestContext
+from saas.plugin_api import GraphQLContribution, NotFoundError, RequestContext
 from saas_manufacturing.graphql import types
-from saas_manufacturing.graphql.runner import _bound
+from saas_manufacturing.graphql.mutations import ManufacturingMutations
+from saas_manufacturing.graphql.queries import ManufacturingQueries
+from saas_manufacturing.graphql.subscriptions import ManufacturingSubscriptions
 from saas_manufacturing.service import inventory, portal, visibility, warehouses
+from saas_manufacturing.service.common import acting
 
 
 def _loader(
@@ -17,7 +23,7 @@ def _loader(
 ) -> Callable[[RequestContext, UUID], Awaitable[Any]]:
     async def load(context: RequestContext, raw_id: UUID) -> Any:
         try:
-            row = await context.read(_bound(context, work, (raw_id,)))
+            row = await context.read(acting(work), context.require_principal(), raw_id)
         except NotFoundError:
             return None
         return to_type(row)
@@ -32,3 +38,11 @@ NODES = {
     "MfgStockMovement": _loader(inventory.get_movement, types.StockMovement.from_model),
     "MfgPortalAccess": _loader(portal.get_access, types.PortalAccess.from_model),
 }
+
+contribution = GraphQLContribution(
+    types=types.TYPES,
+    queries=(ManufacturingQueries,),
+    mutations=(ManufacturingMutations,),
+    subscriptions=(ManufacturingSubscriptions,),
+    nodes=NODES,
+)

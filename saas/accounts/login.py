@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
 
+from saas.accounts.models import Membership, Tenant, User
 from saas.auth.passwords import verify_password
 from saas.auth.throttle import SignInThrottle, account_key
 from saas.auth.tokens import issue_token
 from saas.config import Settings
 from saas.errors import FieldError, InputInvalid, UserErrorCode
-from saas.tenancy.models import Membership, Tenant, User
 from saas.tenancy.session import tenant_session
 
 BAD_CREDENTIALS = FieldError(["input"], UserErrorCode.INVALID_CREDENTIALS, "Wrong e-mail, password or tenant")

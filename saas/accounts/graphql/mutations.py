@@ -1,43 +1,27 @@
-"""Accounts queries and mutations: login, me, members and invitations, API keys, audit log."""
+"""Accounts mutations: login, members and invitations, API keys."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
 import strawberry
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from strawberry.types import Info
 
-from saas.audit.models import AuditEntry as AuditRow
-from saas.auth import api_keys
-from saas.auth.login import login as login_service
-from saas.auth.permissions import AUDIT_READ, MEMBERS_READ, Role, require
-from saas.auth.principal import Principal
-from saas.auth.throttle import client_address
-from saas.db.paging import keyset_page
+from saas.accounts import api_keys, invitations
+from saas.accounts import service as accounts
 from saas.accounts.graphql.types import (
     ApiKey,
-    AuditEntry,
-    AuditEntryConnection,
     Invitation,
-    Me,
-    Tenant,
 )
-from saas.schema.common import Payload, provided, run_mutation, write_mutation
-from saas.schema.connections import connection, page_arguments
-from saas.schema.context import RequestContext
+from saas.accounts.login import login as login_service
+from saas.auth.permissions import Role
+from saas.auth.throttle import client_address
 from saas.customers.graphql.types import Member
-from saas.schema.relay import decode_id, from_global_id
-from saas.tenancy import invitations
-from saas.tenancy import service as tenancy
-from saas.tenancy.models import ApiKey as ApiKeyRow
-from saas.tenancy.models import InvitationState, Membership
-from saas.tenancy.models import Tenant as TenantRow
+from saas.schema.common import Payload, provided, run_mutation, write_mutation
+from saas.schema.context import RequestContext
+from saas.schema.relay import decode_id
 
 
 @strawberry.input
@@ -144,94 +128,10 @@ class RevokeApiKeyPayload(Payload):
     api_key: ApiKey | None = None
 
 
-def _me(session: Session, principal: Principal) -> Me:
-    tenant = session.get(TenantRow, principal.tenant_id)
-    assert tenant is not None
-    member = None
-    if principal.membership_id is not None:
-        row = session.get(Membership, (principal.tenant_id, principal.membership_id))
-        member = Member.from_model(row) if row else None
-    return Me(
-        member=member,
-        email=member.email if member else None,
-        role=principal.role,
-        permissions=sorted(principal.permissions),
-        tenant=Tenant.from_model(tenant),
-    )
-
-
-def _members(session: Session, principal: Principal) -> list[Member]:
-    require(principal.permissions, MEMBERS_READ)
-    rows = session.scalars(
-        select(Membership).where(Membership.is_active.is_(True)).order_by(Membership.created_at, Membership.id)
-    )
-    return [Member.from_model(row) for row in rows]
-
-
-def _invitations(session: Session, principal: Principal, state: InvitationState | None) -> list[Invitation]:
-    return [Invitation.from_model(row) for row in invitations.list_invitations(session, principal, state)]
-
-
-def _api_keys(session: Session, principal: Principal) -> list[ApiKey]:
-    require(principal.permissions, api_keys.API_KEYS_MANAGE)
-    rows = session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.created_at, ApiKeyRow.id))
-    return [ApiKey.from_model(row) for row in rows]
-
-
-def _audit_page(
-    session: Session, principal: Principal, limit: int, after: list[Any] | None, entity: tuple[str, uuid.UUID] | None
-) -> AuditEntryConnection:
-    require(principal.permissions, AUDIT_READ)
-    query = select(AuditRow)
-    if entity is not None:
-        query = query.where(AuditRow.entity_type == entity[0], AuditRow.entity_id == str(entity[1]))
-    page = keyset_page(session, query, (AuditRow.id,), limit, after, descending=True, count=False)
-    return connection(page, AuditEntry.from_model, lambda r: [r.id], has_previous_page=after is not None)
-
-
-def _ended_member(context: RequestContext) -> Callable[[Any], dict[str, Any]]:
-    """The payload fields of a member whose role changed or who left: the tenant's cached credentials go."""
-
-    def result(row: Any) -> dict[str, Any]:
-        context.runtime.credentials.forget_tenant(row.tenant_id)
-        return {"member": Member.from_model(row)}
-
-    return result
-
-
-@strawberry.type
-class AccountQueries:
-    @strawberry.field(description="The caller; UNAUTHENTICATED without a credential.")
-    async def me(self, info: Info[RequestContext, None]) -> Me:
-        return await info.context.read(_me, info.context.require_principal())
-
-    @strawberry.field(description="Active members of the tenant.")
-    async def members(self, info: Info[RequestContext, None]) -> list[Member]:
-        return await info.context.read(_members, info.context.require_principal())
-
-    @strawberry.field(description="The tenant's invitations, newest first: the pending ones unless a state is given.")
-    async def invitations(
-        self, info: Info[RequestContext, None], state: InvitationState | None = InvitationState.PENDING
-    ) -> list[Invitation]:
-        principal = info.context.require_principal()
-        return await info.context.read(_invitations, principal, state)
-
-    @strawberry.field(description="The tenant's API keys (never their secrets).")
-    async def api_keys(self, info: Info[RequestContext, None]) -> list[ApiKey]:
-        return await info.context.read(_api_keys, info.context.require_principal())
-
-    @strawberry.field(description="Changes, newest first; optionally of one entity (any Node id).")
-    async def audit_log(
-        self,
-        info: Info[RequestContext, None],
-        first: int | None = 20,
-        after: str | None = None,
-        entity_id: strawberry.ID | None = None,
-    ) -> AuditEntryConnection:
-        context = info.context
-        limit, position = page_arguments(first, after, ("bigint",), context.runtime.settings.max_page_size)
-        entity = from_global_id(entity_id) if entity_id else None
-        return await context.read(_audit_page, context.require_principal(), limit, position, entity)
+def _member_result(row: Any) -> dict[str, Any]:
+    """The payload fields of a member whose role changed or who left (the service has the
+    credential cache forget the tenant once committed)."""
+    return {"member": Member.from_model(row)}
 
 
 @strawberry.type
@@ -321,7 +221,7 @@ class AccountMutations:
         member_id = decode_id(input.id, "Member")
 
         return await write_mutation(
-            context, UpdateMemberRolePayload, _ended_member(context), tenancy.update_member_role, member_id, input.role
+            context, UpdateMemberRolePayload, _member_result, accounts.update_member_role, member_id, input.role
         )
 
     @strawberry.mutation(description="Ends the membership; the member's tokens stop working.")
@@ -329,9 +229,7 @@ class AccountMutations:
         context = info.context
         member_id = decode_id(input.id, "Member")
 
-        return await write_mutation(
-            context, RemoveMemberPayload, _ended_member(context), tenancy.remove_member, member_id
-        )
+        return await write_mutation(context, RemoveMemberPayload, _member_result, accounts.remove_member, member_id)
 
     @strawberry.mutation
     async def create_api_key(self, info: Info[RequestContext, None], input: CreateApiKeyInput) -> CreateApiKeyPayload:
@@ -348,7 +246,6 @@ class AccountMutations:
         key_id = decode_id(input.id, "ApiKey")
 
         def result(row: Any) -> dict[str, Any]:
-            context.runtime.credentials.forget_tenant(row.tenant_id)
             return {"api_key": ApiKey.from_model(row)}
 
         return await write_mutation(context, RevokeApiKeyPayload, result, api_keys.revoke_api_key, key_id)

@@ -1,42 +1,17 @@
-"""Queries and mutations of per-tenant plugin enablement."""
+"""Mutations of per-tenant plugin enablement: enable, change settings, disable."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from saas.plugin_host import enablement
+from saas.plugin_host.graphql.types import Plugin
 from saas.schema.common import Payload, write_mutation
 from saas.schema.context import RequestContext
-
-
-@strawberry.type(description="An installed plugin and its state for the caller's tenant.")
-class Plugin:
-    name: str
-    title: str | None
-    version: str | None
-    description: str | None
-    requires: list[str]
-    enabled: bool
-    settings: JSON
-    problems: list[str] = strawberry.field(description="Why the plugin is broken; empty when it loads.")
-
-    @classmethod
-    def from_status(cls, status: enablement.PluginStatus) -> Plugin:
-        meta = status.plugin.meta
-        return cls(
-            name=status.plugin.name,
-            title=meta.title if meta else None,
-            version=meta.version if meta else None,
-            description=meta.description if meta else None,
-            requires=list(meta.requires) if meta else [],
-            enabled=status.enabled,
-            settings=cast(JSON, status.settings),
-            problems=list(status.plugin.problems),
-        )
 
 
 @strawberry.input
@@ -79,23 +54,13 @@ class DisablePluginPayload(PluginPayload):
 
 
 async def _change(info: Info[RequestContext, None], payload: type, work: Any, *args: Any) -> Any:
+    # The service makes the tenant's cached credentials go once committed (its permissions change).
     context = info.context
-
-    def result(status: Any) -> dict[str, Any]:
-        # The tenant's schema and permissions change: credentials cached in this process go now.
-        context.runtime.credentials.forget_tenant(context.require_principal().tenant_id)
-        return {"plugin": Plugin.from_status(status)}
-
-    return await write_mutation(context, payload, result, work, context.runtime.plugins, *args)
+    return await write_mutation(context, payload, _plugin, work, context.runtime.plugins, *args)
 
 
-@strawberry.type
-class PluginQueries:
-    @strawberry.field(description="Every installed plugin, broken ones with their problems.")
-    async def plugins(self, info: Info[RequestContext, None]) -> list[Plugin]:
-        context = info.context
-        statuses = await context.read(enablement.list_plugins, context.require_principal(), context.runtime.plugins)
-        return [Plugin.from_status(s) for s in statuses]
+def _plugin(status: Any) -> dict[str, Any]:
+    return {"plugin": Plugin.from_status(status)}
 
 
 @strawberry.type

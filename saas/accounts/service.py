@@ -1,4 +1,10 @@
-"""Creating tenants and managing their members (operators' CLI and admins' mutations)."""
+"""Creating tenants and managing their members (operators' CLI and admins' mutations).
+
+Every change records its audit entry and domain event in its own transaction; a change that
+ends or narrows a member's credentials (a role changed, a member removed) also makes the
+credential cache forget the tenant once committed (`forget_credentials_after_commit`). Both
+happen here, so the CLI, a job or a plugin calling these does exactly what the mutations do.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +15,17 @@ from typing import Any
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
+from saas.accounts.credentials import forget_credentials_after_commit
+from saas.accounts.graphql.types import Invitation as InvitationType
+from saas.accounts.models import Invitation, Membership, Tenant, User
 from saas.audit.log import record_change, snapshot
 from saas.auth.passwords import hash_password
 from saas.auth.permissions import MEMBERS_MANAGE, Role, require
 from saas.auth.principal import Principal
+from saas.customers.graphql.types import Member as MemberType
 from saas.errors import FieldError, InputInvalid, NotFoundError, UserErrorCode
 from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
-from saas.accounts.graphql.types import Invitation as InvitationType
-from saas.customers.graphql.types import Member as MemberType
-from saas.tenancy.models import Invitation, Membership, Tenant, User
 from saas.tenancy.session import tenant_session
 from saas.validation import Checker
 
@@ -212,6 +219,7 @@ def update_member_role(session: Session, principal: Principal, membership_id: uu
     membership.role = clean["role"]
     session.flush()
     record_member_change(session, principal, "member.role_changed", membership, before)
+    forget_credentials_after_commit(session, membership.tenant_id)
     return membership
 
 
@@ -226,4 +234,5 @@ def remove_member(session: Session, principal: Principal, membership_id: uuid.UU
     membership.token_generation += 1
     session.flush()
     record_member_change(session, principal, "member.removed", membership, before)
+    forget_credentials_after_commit(session, membership.tenant_id)
     return membership

@@ -1,4 +1,7 @@
-"""The permission strings the plugin checks, and which roles hold them by default."""
+"""Who may do what: the permission strings the plugin checks, and which roles hold them by default.
+
+Which orders and shipments a caller sees is `service/visibility.py` (the core's customer visibility).
+"""
 
 from __future__ import annotations
 

@@ -1,14 +1,15 @@
 """Imports every model so that `Base.metadata` is complete (migrations and tests use it)."""
 
+from saas.accounts.models import ApiKey, Membership, Tenant, User
 from saas.audit.models import AuditEntry
-from saas.products.models import Product
+from saas.custom_fields.models import CustomFieldDefinition, CustomFieldUniqueValue
 from saas.customers.models import Contact, Customer
 from saas.db.base import Base
 from saas.events.models import OutboxEvent
 from saas.jobs.models import ProcessedJob
 from saas.notifications.models import Notification
 from saas.plugin_host.models import TenantPlugin
-from saas.tenancy.models import ApiKey, Membership, Tenant, User
+from saas.products.models import Product
 from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
@@ -16,6 +17,8 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Contact",
+    "CustomFieldDefinition",
+    "CustomFieldUniqueValue",
     "Customer",
     "Membership",
     "Notification",

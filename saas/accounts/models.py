@@ -1,4 +1,9 @@
-"""Tenants, users, memberships (roles), invitations and API keys."""
+"""Tenants, users, memberships (roles), invitations and API keys: the accounts domain's tables.
+
+The `tenants` registry lives here too: its slug, name and settings are account data (sign-up,
+login by slug, `me`). The tenancy layer needs no model of it: it binds sessions and statements
+to a tenant id, and row-level security compares ids.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Row-level security and grants: one place that makes every tenant table safe.
+"""Row-level security, grants and the application role: one place that makes every tenant table safe.
 
 After every migration run, `secure_schema` finds each table with a `tenant_id` column,
 enables and forces row-level security on it with the tenant policy, and grants the
@@ -10,9 +10,10 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 from saas.config import Settings
+from saas.tenancy.session import TENANT_SETTING
 
 POLICY_NAME = "tenant_isolation"
-TENANT_PREDICATE = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid"
+TENANT_PREDICATE = f"tenant_id = NULLIF(current_setting('{TENANT_SETTING}', true), '')::uuid"
 
 # Global tables the application reads and writes (the tenant registry and user accounts).
 GLOBAL_TABLES = ("tenants", "users")

@@ -26,9 +26,11 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from saas.accounts.login import BAD_CREDENTIALS
+from saas.accounts.models import Invitation, InvitationState, Membership, Tenant, User
+from saas.accounts.service import check_password, forbid_owner_grant, join, lock_account_email, record_member_change
 from saas.audit.log import snapshot
 from saas.auth import api_keys
-from saas.auth.login import BAD_CREDENTIALS
 from saas.auth.passwords import hash_password, verify_password
 from saas.auth.permissions import MEMBERS_MANAGE, Role, require
 from saas.auth.principal import Principal
@@ -36,8 +38,6 @@ from saas.auth.throttle import SignInThrottle, account_key
 from saas.auth.tokens import issue_token
 from saas.config import Settings
 from saas.errors import FieldError, ForbiddenError, InputInvalid, NotFoundError, UserErrorCode
-from saas.tenancy.models import Invitation, InvitationState, Membership, Tenant, User
-from saas.tenancy.service import check_password, forbid_owner_grant, join, lock_account_email, record_member_change
 from saas.tenancy.session import tenant_session
 from saas.validation import Checker
 
