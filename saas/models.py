@@ -5,6 +5,19 @@ from saas.audit.models import AuditEntry
 from saas.custom_fields.models import CustomFieldDefinition, CustomFieldUniqueValue
 from saas.customers.models import Contact, Customer
 from saas.db.base import Base
+from saas.deals.models import (
+    Contract,
+    DealSettings,
+    Installment,
+    Invoice,
+    Opportunity,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentPlan,
+    PipelineStage,
+    StageChange,
+)
 from saas.events.models import OutboxEvent
 from saas.jobs.models import ProcessedJob
 from saas.notifications.models import Notification
@@ -17,14 +30,25 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Contact",
+    "Contract",
     "CustomFieldDefinition",
     "CustomFieldUniqueValue",
     "Customer",
+    "DealSettings",
+    "Installment",
+    "Invoice",
     "Membership",
     "Notification",
+    "Opportunity",
+    "Order",
+    "OrderLine",
     "OutboxEvent",
+    "Payment",
+    "PaymentPlan",
+    "PipelineStage",
     "ProcessedJob",
     "Product",
+    "StageChange",
     "Tenant",
     "TenantPlugin",
     "User",

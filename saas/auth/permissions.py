@@ -29,6 +29,9 @@ JOBS_MANAGE = "jobs:manage"
 PRODUCTS_READ = "products:read"
 PRODUCTS_WRITE = "products:write"
 WEBHOOKS_MANAGE = "webhooks:manage"
+DEALS_READ = "deals:read"
+DEALS_WRITE = "deals:write"
+PIPELINE_MANAGE = "pipeline:manage"
 CUSTOM_FIELDS_MANAGE = "custom_fields:manage"
 
 ALL_PERMISSIONS = frozenset(
@@ -46,6 +49,9 @@ ALL_PERMISSIONS = frozenset(
         PRODUCTS_READ,
         PRODUCTS_WRITE,
         WEBHOOKS_MANAGE,
+        DEALS_READ,
+        DEALS_WRITE,
+        PIPELINE_MANAGE,
         CUSTOM_FIELDS_MANAGE,
     }
 )
@@ -55,10 +61,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMIN: ALL_PERMISSIONS,
     Role.MANAGER: frozenset(
         {CUSTOMERS_READ, CUSTOMERS_WRITE, CUSTOMERS_DELETE, MEMBERS_READ, PRODUCTS_READ, PRODUCTS_WRITE}
+        | {DEALS_READ, DEALS_WRITE}
     ),
-    Role.SALES: frozenset({CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ}),
-    Role.SERVICE: frozenset({CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ}),
-    Role.VIEWER: frozenset({CUSTOMERS_READ, MEMBERS_READ, PRODUCTS_READ}),
+    Role.SALES: frozenset({CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ} | {DEALS_READ, DEALS_WRITE}),
+    Role.SERVICE: frozenset({CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ} | {DEALS_READ}),
+    Role.VIEWER: frozenset({CUSTOMERS_READ, MEMBERS_READ, PRODUCTS_READ} | {DEALS_READ}),
 }
 
 # Roles that see every customer of the tenant; the others see their own and unowned ones.

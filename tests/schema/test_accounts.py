@@ -224,12 +224,18 @@ def test_me(owner: Any, tenant: Any) -> None:
                 "products:read",
                 "products:write",
                 "webhooks:manage",
+                "deals:read",
+                "deals:write",
+                "pipeline:manage",
                 "custom_fields:manage",
             },
         ),
-        ("SALES", {"customers:read", "customers:write", "members:read", "products:read"}),
-        ("SERVICE", {"customers:read", "customers:write", "members:read", "products:read"}),
-        ("VIEWER", {"customers:read", "members:read", "products:read"}),
+        (
+            "SALES",
+            {"customers:read", "customers:write", "members:read", "products:read", "deals:read", "deals:write"},
+        ),
+        ("SERVICE", {"customers:read", "customers:write", "members:read", "products:read", "deals:read"}),
+        ("VIEWER", {"customers:read", "members:read", "products:read", "deals:read"}),
     ],
 )
 def test_me_permissions_by_role(owner: Any, tenant: Any, role: str, expected: set[str]) -> None:
