@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -17,8 +17,10 @@ from starlette.concurrency import run_in_threadpool
 
 from saas.auth.principal import Principal
 from saas.errors import UnauthenticatedError
-from saas.runtime import Runtime
 from saas.tenancy.session import make_session
+
+if TYPE_CHECKING:  # the runtime wires every domain; a context only holds it
+    from saas.runtime import Runtime
 
 T = TypeVar("T")
 

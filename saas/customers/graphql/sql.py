@@ -1,10 +1,11 @@
-"""How Customer, Contact and Member map to SQL for the compiled reads."""
+"""How Customer and Contact map to SQL for the compiled reads (a customer's owner is accounts' Member)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import cast
 
+from saas.accounts.graphql.sql import MEMBER
 from saas.schema.compiler import Relation, SortKey, SqlType, compact_json
 from saas.schema.relay import global_id_sql, iso_datetime_sql
 
@@ -20,19 +21,6 @@ def _deals_type(name: str) -> Callable[[], SqlType]:
 
     return target
 
-
-MEMBER: SqlType = SqlType(
-    name="Member",
-    table="memberships",
-    columns={
-        "id": global_id_sql("Member", "{t}.id"),
-        "email": "(SELECT u.email FROM users u WHERE u.id = {t}.user_id)",
-        "name": "(SELECT u.name FROM users u WHERE u.id = {t}.user_id)",
-        "role": "upper({t}.role)",
-        "active": "{t}.is_active",
-        "createdAt": iso_datetime_sql("{t}.created_at"),
-    },
-)
 
 CONTACT: SqlType = SqlType(
     name="Contact",

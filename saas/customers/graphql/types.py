@@ -1,4 +1,4 @@
-"""GraphQL types of customers, contacts and members (the ORM path builds them from rows)."""
+"""GraphQL types of customers and contacts (the ORM path builds them from rows)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from saas.accounts import models as account_models
-from saas.auth.permissions import Role
+from saas.accounts.graphql.loaders import member_loader
+from saas.accounts.graphql.types import Member
 from saas.custom_fields.graphql.types import CustomFieldFilterInput
 from saas.custom_fields.rules import custom_field_filter
 from saas.customers import models
@@ -29,27 +29,6 @@ if TYPE_CHECKING:
 # The domain's enums are the GraphQL enums: each is exposed once, here, under its own name.
 strawberry.enum(CustomerKind, name="CustomerKind")
 strawberry.enum(LifecycleStage, name="LifecycleStage")
-strawberry.enum(Role, name="Role")
-
-
-@strawberry.type(description="A user's membership of the tenant, with its role.")
-class Member(Node):
-    email: str
-    name: str
-    role: Role
-    active: bool
-    created_at: datetime
-
-    @classmethod
-    def from_model(cls, row: account_models.Membership) -> Member:
-        return cls(
-            id=strawberry.ID(to_global_id("Member", row.id)),
-            email=row.user.email,
-            name=row.user.name,
-            role=Role(row.role),
-            active=row.is_active,
-            created_at=row.created_at,
-        )
 
 
 @strawberry.type(description="A person at a customer.")
@@ -113,8 +92,6 @@ class Customer(Node):
 
     @strawberry.field
     async def owner(self, info: Info[RequestContext, None]) -> Member | None:
-        from saas.customers.graphql.loaders import member_loader
-
         if self.owner_id is None:
             return None
         return await member_loader(info.context).load(self.owner_id)

@@ -8,7 +8,8 @@ visibility-checked loaders.
 
 from __future__ import annotations
 
-from saas.customers.graphql.sql import CUSTOMER, MEMBER
+from saas.accounts.graphql.sql import MEMBER
+from saas.customers.graphql.sql import CUSTOMER
 from saas.deals.rules import weighted_amount_sql
 from saas.schema.compiler import Relation, SortKey, SqlType, compact_json
 from saas.schema.relay import global_id_sql, iso_datetime_sql

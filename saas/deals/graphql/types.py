@@ -29,7 +29,8 @@ from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id, to_global_id
 
 if TYPE_CHECKING:
-    from saas.customers.graphql.types import Customer, Member
+    from saas.accounts.graphql.types import Member
+    from saas.customers.graphql.types import Customer
     from saas.products.graphql.types import Product
 
 strawberry.enum(StageKind, name="StageKind")
@@ -37,7 +38,7 @@ strawberry.enum(OpportunityStatus, name="OpportunityStatus")
 strawberry.enum(InvoiceStatus, name="InvoiceStatus")
 
 CustomerRef = Annotated["Customer", strawberry.lazy("saas.customers.graphql.types")]
-MemberRef = Annotated["Member", strawberry.lazy("saas.customers.graphql.types")]
+MemberRef = Annotated["Member", strawberry.lazy("saas.accounts.graphql.types")]
 ProductRef = Annotated["Product", strawberry.lazy("saas.products.graphql.types")]
 
 
@@ -51,7 +52,7 @@ def _today() -> date:
 
 
 async def _member(info: Info[RequestContext, None], member_id: uuid.UUID | None) -> Member | None:
-    from saas.customers.graphql.loaders import member_loader
+    from saas.accounts.graphql.loaders import member_loader
 
     return None if member_id is None else await member_loader(info.context).load(member_id)
 
