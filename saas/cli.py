@@ -69,22 +69,45 @@ def _app_engine(settings: Settings, *, migrate_embedded: bool = False) -> Iterat
     """The application role's engine (row-level security applies), disposed afterwards.
 
     With `migrate_embedded`, an embedded database is migrated first, so that a newcomer's
-    first command works on an empty data directory.
+    first command works on an empty data directory. What the command changes is announced
+    live, as the same change made through the API is (`_live_publishing`).
     """
     from saas.db.engine import create_app_engine
 
-    database_url, _ = _service_urls(settings)
+    database_url, redis_url = _service_urls(settings)
     if migrate_embedded and not settings.database_url:
         _migrate(settings, database_url)
     engine = create_app_engine(settings, database_url)
     try:
-        yield engine
+        with _live_publishing(engine, redis_url):
+            yield engine
     except DBAPIError as exc:
         raise click.ClickException(
             f"database error: {exc.orig or exc}\n(is the database migrated? run `saas migrate`)"
         ) from exc
     finally:
         engine.dispose()
+
+
+@contextmanager
+def _live_publishing(engine: Engine, redis_url: str) -> Iterator[None]:
+    """The engine's sessions publish their live messages on Redis, if it answers (else none do:
+    nobody can be subscribed to a Redis that is down, and each failed publish would be logged)."""
+    import redis
+
+    from saas.realtime import bind_publisher
+
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2)
+    try:
+        try:
+            client.ping()
+        except redis.RedisError:
+            click.echo("Warning: Redis does not answer; changes are not announced to live subscribers", err=True)
+        else:
+            bind_publisher(engine, client)
+        yield
+    finally:
+        client.close()
 
 
 @contextmanager

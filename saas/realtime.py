@@ -1,5 +1,12 @@
 """Tenant-scoped real-time channels on Redis pub/sub (works across server processes).
 
+Publishing is the services' work, after commit: a service calls `publish_after_commit(session,
+topic, message)`, and the message goes out on the session's tenant channel once the transaction
+commits (never on rollback). It reaches Redis through the publisher bound to the session's engine
+(`bind_publisher`, done by `saas.runtime.Runtime` for its engine, beside its credential cache), so a change made by
+a request, a job, the CLI, `saas demo` or a plugin publishes the same message. A session of an
+engine without a publisher (a migration, a script with no Redis) publishes nothing.
+
 A server process holds one Redis subscriber connection (per event loop), whatever the number
 of live subscriptions: each `listen` registers a local queue for its channel, the connection
 subscribes to a channel while someone listens to it, and one reader hands every message to
@@ -13,15 +20,19 @@ import asyncio
 import logging
 import uuid
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Any
 
 import orjson
 import redis
 import redis.asyncio as aioredis
 from prometheus_client import Gauge
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from saas.errors import SubscriptionInterrupted
+from saas.tenancy.session import bound_tenant, on_commit
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +54,44 @@ def channel(tenant_id: uuid.UUID, topic: str) -> str:
 
 def publish(client: redis.Redis, tenant_id: uuid.UUID, topic: str, message: dict[str, Any]) -> None:
     client.publish(channel(tenant_id, topic), orjson.dumps(message))
+
+
+Publisher = Callable[[uuid.UUID, str, dict[str, Any]], None]
+# The engine execution option that carries the publisher of its sessions (SQLAlchemy keeps
+# user-defined execution options with the engine and ignores them otherwise).
+PUBLISHER_OPTION = "saas_live_publisher"
+
+
+def bind_publisher(engine: Engine, client: redis.Redis) -> None:
+    """Sessions of `engine` publish their live messages on `client` from now on."""
+    publisher: Publisher = partial(publish, client)
+    engine.update_execution_options(**{PUBLISHER_OPTION: publisher})
+
+
+def bound_publisher(session: Session) -> Publisher | None:
+    """The publisher bound to the session's engine, if any."""
+    publisher: Publisher | None = session.get_bind().get_execution_options().get(PUBLISHER_OPTION)
+    return publisher
+
+
+def publish_after_commit(session: Session, topic: str, message: dict[str, Any]) -> None:
+    """Publish `message` on `topic` of the session's tenant once its transaction commits.
+
+    Never on rollback; nothing for a session bound to no tenant or whose engine has no
+    publisher. A failed publish (Redis down) is logged and counted by `run_after_commit` and
+    never reaches the caller: the change is committed, only its live copy is lost.
+    """
+    tenant_id = bound_tenant(session)
+    publisher = bound_publisher(session)
+    if tenant_id is None or publisher is None:
+        return
+
+    def publish_live() -> None:
+        # A closure, not a `partial`: a failure is logged with the callback's repr, which must
+        # not carry the message (notifications hold user text).
+        publisher(tenant_id, topic, message)
+
+    on_commit(session, publish_live)
 
 
 class _Hub:

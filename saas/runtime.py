@@ -14,10 +14,10 @@ from saas.auth.throttle import SignInThrottle, client_address
 from saas.config import Settings
 from saas.customers.rules import scope_stands as customer_scope_stands
 from saas.db.engine import create_app_engine, create_read_engine
-from saas.events.pipeline import install as install_event_pipeline
 from saas.jobs.broker import Binding
 from saas.plugin_host.access import PluginFeatures
 from saas.plugin_host.host import PluginHost
+from saas.realtime import bind_publisher
 from saas.webhooks.delivery import WebhookSender
 
 # The core domains' say on every scoped token, asked before the enabled plugins': the customers
@@ -45,8 +45,12 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.webhook_sender = WebhookSender(self.settings)
-        # Changes made through this engine (any caller) invalidate this cache once committed.
+        # What the services do after a commit reaches this runtime through its engine, whoever
+        # opened the session (a request, a job, a plugin): the changes that end credentials make
+        # this cache forget the tenant (`forget_credentials_after_commit`), and live messages go
+        # out on this Redis (`publish_after_commit`).
         bind_credential_cache(self.engine, self.credentials)
+        bind_publisher(self.engine, self.redis)
 
     def authenticate(self, authorization: str | None) -> Principal | None:
         """Blocking (it may read the database): call it from a worker thread.
@@ -89,5 +93,4 @@ def create_runtime(settings: Settings, database_url: str, redis_url: str, plugin
         redis=client,
         throttle=SignInThrottle(client, redis_url, settings),
     )
-    install_event_pipeline(runtime)  # live notifications
     return runtime

@@ -49,8 +49,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     # One Redis subscription per event loop and URL, shared by that loop's live subscribers;
     # a cache of connections (weak keys: it goes with its loop), not wiring.
     ("saas/realtime.py", "_hubs"): "a per-event-loop connection cache",
-    # Not yet on Runtime: the live publisher of notifications (set by `saas.events.pipeline.install`).
-    ("saas/events/pipeline.py", "notifications.publisher"): "to move onto Runtime",
 }
 
 

@@ -6,8 +6,13 @@ import asyncio
 import uuid
 from typing import Any
 
+import orjson
+import pytest
+
 from saas import realtime
+from saas.db.engine import create_app_engine
 from saas.runtime import Runtime
+from saas.tenancy.session import tenant_session
 
 
 def _numsub(runtime: Runtime, name: str) -> int:
@@ -72,3 +77,31 @@ def test_a_consumer_that_falls_behind_is_ended(runtime: Runtime, monkeypatch: An
             await stream.aclose()
 
     assert isinstance(asyncio.run(main()), realtime.SubscriptionLost)
+
+
+def _next_message(pubsub: Any, timeout: float = 5.0) -> Any:
+    message = pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
+    assert message is not None, "nothing was published"
+    return orjson.loads(message["data"])
+
+
+def test_a_session_publishes_through_its_engines_publisher_after_commit_only(runtime: Runtime, tenant: Any) -> None:
+    """`publish_after_commit`: on the session's tenant channel, once it commits, on its engine's Redis;
+    a rolled-back session, and a session of an engine with no publisher, publish nothing."""
+    unbound = create_app_engine(runtime.settings, runtime.database_url)
+    pubsub = runtime.redis.pubsub()
+    pubsub.subscribe(realtime.channel(tenant.id, "t"))
+    assert pubsub.get_message(timeout=5.0)["type"] == "subscribe"
+    try:
+        with tenant_session(unbound, tenant.id) as session:
+            realtime.publish_after_commit(session, "t", {"n": "unbound engine"})
+        with pytest.raises(RuntimeError), tenant_session(runtime.engine, tenant.id) as session:
+            realtime.publish_after_commit(session, "t", {"n": "rolled back"})
+            raise RuntimeError("the change failed")
+        with tenant_session(runtime.engine, tenant.id) as session:
+            realtime.publish_after_commit(session, "t", {"n": "committed"})
+            assert pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2) is None  # not before the commit
+        assert _next_message(pubsub) == {"n": "committed"}
+    finally:
+        pubsub.close()
+        unbound.dispose()

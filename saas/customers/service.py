@@ -1,4 +1,11 @@
-"""Changing customers and contacts: validation, visibility, versions, the audit log."""
+"""Changing customers and contacts: validation, visibility, versions, and each change's side effects.
+
+Every change records its audit entry and its domain event (outbox) in the change's transaction,
+and publishes its live message (`customerEvents`) once that transaction commits, whoever calls:
+a GraphQL mutation, a job, the CLI, `saas demo` or a plugin. Deleting a customer or a contact ends
+the scoped tokens naming it, so the process's credential cache then forgets the tenant
+(`forget_credentials_after_commit`).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from saas.accounts.credentials import forget_credentials_after_commit
 from saas.accounts.models import Membership
 from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import CUSTOMERS_DELETE, CUSTOMERS_WRITE, require
@@ -21,9 +29,22 @@ from saas.customers.graphql.types import Customer as CustomerType
 from saas.customers.models import Contact, Customer, CustomerKind, LifecycleStage
 from saas.customers.rules import SqlCondition, customer_visibility
 from saas.errors import ConflictError, FieldError, InputInvalid, NotFoundError, UserErrorCode
+from saas.events.catalog import (
+    CONTACT_CREATED,
+    CONTACT_DELETED,
+    CONTACT_UPDATED,
+    CUSTOMER_CREATED,
+    CUSTOMER_DELETED,
+    CUSTOMER_RESTORED,
+    CUSTOMER_UPDATED,
+)
 from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
+from saas.realtime import publish_after_commit
 from saas.validation import Checker
+
+# The tenant's real-time topic of customer and contact changes (the `customerEvents` subscription).
+TOPIC = "customers"
 
 CUSTOMER_FIELDS = (
     "name", "kind", "industry", "tier", "lifecycle_stage", "owner_id", "source", "tags",
@@ -89,11 +110,19 @@ def _check_version(record: Customer | Contact, version: int) -> None:
 
 
 def _record(
-    session: Session, principal: Principal, action: str, row: Customer | Contact, before: dict[str, Any] | None
+    session: Session,
+    principal: Principal,
+    action: str,
+    row: Customer | Contact,
+    before: dict[str, Any] | None,
+    *,
+    live: bool = True,
 ) -> None:
-    """The audit entry and the domain event of a change (outbox, same transaction); `action` names both.
+    """The side effects of a change; `action` (an event type of the catalog) names them all.
 
-    The event carries the row as the API returns it (`api_object`), with its references.
+    In the change's transaction: the audit entry and the domain event (outbox), which carries
+    the row as the API returns it (`api_object`), with its references. After commit, unless
+    `live` is False: the live message (`live_message`) on the tenant's `customers` topic.
     """
     record_change(session, principal, action, type(row).__name__, row.id, before, snapshot(row))
     if isinstance(row, Contact):
@@ -101,6 +130,34 @@ def _record(
     else:
         payload = {"customer": api_object(CustomerType.from_model(row), owner=node_ref("Member", row.owner_id))}
     emit_event(session, action, payload)
+    if live:
+        publish_after_commit(session, TOPIC, live_message(session, action, row))
+
+
+def announce_update(session: Session, customer: Customer) -> None:
+    """After commit, the live `customer.updated` message of a change another domain made to a
+    customer (a claim, a transfer, a return to the pool): subscribers hear it as they hear this
+    domain's own updates, whoever made the change."""
+    publish_after_commit(session, TOPIC, live_message(session, CUSTOMER_UPDATED, customer))
+
+
+def live_message(session: Session, kind: str, row: Customer | Contact) -> dict[str, Any]:
+    """What `customerEvents` subscribers receive: the change, its customer, and the customer's owner
+    (the subscription shows each event only to those who may see that customer)."""
+    if isinstance(row, Contact):
+        # Every contact change reads its customer first: found in the session, no statement.
+        customer = session.get(Customer, (row.tenant_id, row.customer_id))
+        if customer is None:
+            raise NotFoundError("Customer not found", id=str(row.customer_id))
+        contact_id: str | None = str(row.id)
+    else:
+        customer, contact_id = row, None
+    return {
+        "kind": kind,
+        "customer_id": str(customer.id),
+        "owner_id": str(customer.owner_id) if customer.owner_id else None,
+        "contact_id": contact_id,
+    }
 
 
 def _flush(session: Session) -> None:
@@ -124,7 +181,7 @@ def create_customer(session: Session, principal: Principal, data: dict[str, Any]
     session.add(customer)
     session.flush()
     session.refresh(customer)
-    _record(session, principal, "customer.created", customer, None)
+    _record(session, principal, CUSTOMER_CREATED, customer, None)
     return customer
 
 
@@ -147,7 +204,7 @@ def update_customer(
         setattr(customer, key, value)
     customer.updated_at = _now()
     _flush(session)
-    _record(session, principal, "customer.updated", customer, before)
+    _record(session, principal, CUSTOMER_UPDATED, customer, before)
     return customer
 
 
@@ -159,7 +216,9 @@ def delete_customer(session: Session, principal: Principal, customer_id: uuid.UU
     before = snapshot(customer)
     customer.deleted_at = _now()
     _flush(session)
-    _record(session, principal, "customer.deleted", customer, before)
+    _record(session, principal, CUSTOMER_DELETED, customer, before)
+    # Scoped tokens naming the customer end: checked again at their next use.
+    forget_credentials_after_commit(session, principal.tenant_id)
     return customer
 
 
@@ -169,7 +228,7 @@ def restore_customer(session: Session, principal: Principal, customer_id: uuid.U
     before = snapshot(customer)
     customer.deleted_at = None
     _flush(session)
-    _record(session, principal, "customer.restored", customer, before)
+    _record(session, principal, CUSTOMER_RESTORED, customer, before)
     return customer
 
 
@@ -203,7 +262,9 @@ def _make_primary(session: Session, principal: Principal, contact: Contact) -> N
         before = snapshot(other)
         other.is_primary, other.updated_at = False, _now()
         _flush(session)
-        _record(session, principal, "contact.updated", other, before)
+        # Audited and in the outbox, not live: `customerEvents` sends one message per change a
+        # caller asked for (here, for the contact made primary).
+        _record(session, principal, CONTACT_UPDATED, other, before, live=False)
 
 
 def create_contact(session: Session, principal: Principal, customer_id: uuid.UUID, data: dict[str, Any]) -> Contact:
@@ -228,7 +289,7 @@ def create_contact(session: Session, principal: Principal, customer_id: uuid.UUI
     session.add(contact)
     session.flush()
     session.refresh(contact)
-    _record(session, principal, "contact.created", contact, None)
+    _record(session, principal, CONTACT_CREATED, contact, None)
     return contact
 
 
@@ -256,7 +317,7 @@ def update_contact(
         setattr(contact, key, value)
     contact.updated_at = _now()
     _flush(session)
-    _record(session, principal, "contact.updated", contact, before)
+    _record(session, principal, CONTACT_UPDATED, contact, before)
     return contact
 
 
@@ -269,5 +330,7 @@ def delete_contact(session: Session, principal: Principal, contact_id: uuid.UUID
     contact.deleted_at = _now()
     contact.is_primary = False
     _flush(session)
-    _record(session, principal, "contact.deleted", contact, before)
+    _record(session, principal, CONTACT_DELETED, contact, before)
+    # Scoped tokens naming the contact end: checked again at their next use.
+    forget_credentials_after_commit(session, principal.tenant_id)
     return contact

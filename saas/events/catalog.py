@@ -17,6 +17,16 @@ from collections.abc import Collection
 
 WILDCARD = "*"
 
+# The core's customer and contact events, named once: `saas/customers/service.py` records them
+# (outbox, audit log) and publishes them live (`customerEvents`) under these names.
+CUSTOMER_CREATED = "customer.created"
+CUSTOMER_UPDATED = "customer.updated"
+CUSTOMER_DELETED = "customer.deleted"
+CUSTOMER_RESTORED = "customer.restored"
+CONTACT_CREATED = "contact.created"
+CONTACT_UPDATED = "contact.updated"
+CONTACT_DELETED = "contact.deleted"
+
 # Event type -> the plugin that owns it, or None for the core's own.
 _OWNERS: dict[str, str | None] = {}
 
@@ -54,13 +64,13 @@ def is_registered(event_type: str) -> bool:
 
 
 register_event_types(
-    "customer.created",
-    "customer.updated",
-    "customer.deleted",
-    "customer.restored",
-    "contact.created",
-    "contact.updated",
-    "contact.deleted",
+    CUSTOMER_CREATED,
+    CUSTOMER_UPDATED,
+    CUSTOMER_DELETED,
+    CUSTOMER_RESTORED,
+    CONTACT_CREATED,
+    CONTACT_UPDATED,
+    CONTACT_DELETED,
     "product.created",
     "product.updated",
     "member.added",

@@ -26,6 +26,7 @@ from saas.auth.principal import Principal
 from saas.customers.graphql.types import Customer as CustomerType
 from saas.customers.models import Customer
 from saas.customers.rules import SqlCondition, customer_visibility
+from saas.customers.service import announce_update
 from saas.errors import FieldError, ForbiddenError, InputInvalid, UserErrorCode
 from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
@@ -155,6 +156,7 @@ def claim_customers(session: Session, principal: Principal, ids: Sequence[uuid.U
         handover = _handover(session, customer, HandoverKind.CLAIM, None, me, me, None)
         session.flush()
         record_change(session, principal, "customer.claimed", "Customer", customer.id, before, snapshot(customer))
+        announce_update(session, customer)
         emit_event(session, "customer.claimed", {"customer": customer_payload(customer), **_handover_payload(handover)})
     return customers
 
@@ -205,6 +207,7 @@ def transfer_customers(
             task.updated_at = _now()
         session.flush()
         record_change(session, principal, "customer.transferred", "Customer", customer.id, before, snapshot(customer))
+        announce_update(session, customer)
         for task in tasks:
             emit_event(session, "task.reassigned", task_payload(task))
         moved.extend(tasks)
@@ -257,6 +260,7 @@ def return_idle_customers(session: Session, tenant_id: uuid.UUID, now: datetime 
         previous = customer.owner_id
         customer.owner_id = None
         customer.updated_at = _now()
+        announce_update(session, customer)
         handover = _handover(session, customer, HandoverKind.POOL_RETURN, previous, None, None, reason)
         session.flush()
         emit_event(

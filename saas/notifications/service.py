@@ -16,11 +16,9 @@ from saas.auth.permissions import Role
 from saas.db.paging import Page, keyset_page
 from saas.errors import NotFoundError
 from saas.notifications.models import Notification
-from saas.tenancy.session import bound_tenant, on_commit
+from saas.realtime import publish_after_commit
 
 TOPIC = "notifications"
-# Set by the runtime: publishes a message on the tenant's real-time topic.
-publisher: Any = None
 
 
 def live_message(notification: Notification) -> dict[str, Any]:
@@ -55,10 +53,7 @@ def notify(
         created_at=datetime.now(UTC),
     )
     session.add(notification)
-    tenant_id = bound_tenant(session)
-    if publisher is not None and tenant_id is not None:
-        message = live_message(notification)
-        on_commit(session, lambda: publisher(tenant_id, TOPIC, message))
+    publish_after_commit(session, TOPIC, live_message(notification))
     return notification
 
 

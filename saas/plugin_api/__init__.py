@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pluggy
 
+from saas.accounts.credentials import forget_credentials_after_commit
 from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import Role, require
 from saas.auth.principal import Principal
@@ -46,7 +47,7 @@ from saas.plugin_host.enablement import plugin_settings
 from saas.plugin_host.version import PLUGIN_API_VERSION
 from saas.products.graphql.types import Product as ProductType
 from saas.products.models import Product
-from saas.realtime import listen, publish
+from saas.realtime import listen, publish, publish_after_commit
 from saas.schema.common import Node, PageInfo, Payload, UserError, provided, referenced_id, run_mutation, write_mutation
 from saas.schema.compiler import SqlType
 from saas.schema.connections import Connection, CountedConnection, Edge, connection, page_arguments
@@ -124,6 +125,7 @@ __all__ = [
     "emit_event",
     "encode_cursor",
     "forget_credentials",
+    "forget_credentials_after_commit",
     "get_contact",
     "get_customer",
     "global_id_sql",
@@ -142,6 +144,7 @@ __all__ = [
     "plugin_settings",
     "provided",
     "publish",
+    "publish_after_commit",
     "record_change",
     "referenced_id",
     "register_event_types",

@@ -24,14 +24,19 @@ def issue_scoped_token(
     enforces the rest. Pass your plugin's name as `plugin`: the token then works only while
     the tenant has your plugin enabled. To revoke tokens, keep a record of what you issued and
     refuse the token in `saas_check_scoped_token`: the core asks on every use (at most once
-    per credential cache window), and a refused token is refused by every field.
+    per credential cache window), and a refused token is refused by every field. The service that
+    revokes calls `forget_credentials_after_commit(session, tenant_id)`, so that this process
+    checks the tenant's credentials again from the next request once the revocation is committed.
     """
     tenant_id = context.require_principal().tenant_id
     return _issue(context.runtime.settings, tenant_id, subject, permissions, scope, ttl_seconds, plugin)
 
 
 def forget_credentials(context: RequestContext) -> None:
-    """Call after a change that ends credentials of the caller's tenant (e.g. a revoked access):
-    this process checks them again on their next use; other processes do within the credential
-    cache window (5 s)."""
+    """Kept for plugins written for API 1.0 and 1.1; new code calls
+    `forget_credentials_after_commit(session, tenant_id)` from its service, so that a change made
+    outside a request (a job, a hook) ends credentials too, and only once it is committed.
+
+    Forgets the caller's tenant's cached credentials now: this process checks them again on their
+    next use; other processes do within the credential cache window (5 s)."""
     context.runtime.credentials.forget_tenant(context.require_principal().tenant_id)

@@ -10,6 +10,7 @@ import pydantic
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from saas.accounts.credentials import forget_credentials_after_commit
 from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import PLUGINS_MANAGE, require
 from saas.auth.principal import Principal
@@ -147,7 +148,8 @@ def _record(
     before: dict[str, Any] | None,
     status: PluginStatus,
 ) -> None:
-    """The audit entry and the domain event of a change of the tenant's plugin (outbox, same transaction).
+    """The audit entry and the domain event of a change of the tenant's plugin (outbox, same
+    transaction); once committed, the tenant's cached credentials go (its permissions changed).
 
     The event carries the plugin as the `plugins` query returns it (`api_object` of the
     GraphQL `Plugin`): its name, its state for the tenant and its settings as validated and
@@ -157,6 +159,7 @@ def _record(
 
     record_change(session, principal, action, "Plugin", row.name, before, snapshot(row))
     emit_event(session, action, {"plugin": api_object(PluginType.from_status(status))})
+    forget_credentials_after_commit(session, principal.tenant_id)
 
 
 def plugin_settings(session: Session, name: str) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError
@@ -18,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from saas.auth.principal import Principal
 from saas.errors import UnauthenticatedError
-from saas.tenancy.session import make_session, run_after_commit
+from saas.tenancy.session import make_session
 
 if TYPE_CHECKING:  # the runtime wires every domain; a context only holds it
     from saas.runtime import Runtime
@@ -85,23 +84,6 @@ class RequestContext:
     async def global_work(self, work: Callable[..., T], *args: Any) -> T:
         """Run blocking work that manages its own sessions (e.g. login before a tenant is known)."""
         return await run_in_threadpool(work, *args)
-
-    async def publish_customer_event(self, kind: str, customer: Any, contact_id: Any = None) -> None:
-        """Tell live subscribers of the tenant, after the change is committed.
-
-        Never raises: the change is stored, so a failed publish (Redis down) is logged and
-        counted by `run_after_commit`, and the mutation still answers success."""
-        from saas.realtime import publish
-
-        principal = self.require_principal()
-        message = {
-            "kind": kind,
-            "customer_id": str(customer.id),
-            "owner_id": str(customer.owner_id) if customer.owner_id else None,
-            "contact_id": str(contact_id) if contact_id else None,
-        }
-        announce = partial(publish, self.runtime.redis, principal.tenant_id, "customers", message)
-        await run_in_threadpool(run_after_commit, announce)
 
     def close(self) -> None:
         if self._session is not None:

@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 import pytest
 from dramatiq.brokers.redis import RedisBroker
 
-from saas.events.pipeline import install
 from saas.jobs.broker import setup
 from saas.jobs.worker import start_worker
 from saas.runtime import Runtime
@@ -28,12 +27,6 @@ from saas.webhooks import delivery
 T = TypeVar("T")
 
 FAST_RETRIES = delivery.DeliveryPolicy(timeout_seconds=2.0, max_retries=8, min_backoff_ms=30, max_backoff_ms=200)
-
-
-@pytest.fixture(autouse=True)
-def event_pipeline(runtime: Runtime) -> None:
-    """Point the process-wide pipeline at this runtime (another test may have created its own)."""
-    install(runtime)
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from saas.embedded import _redis_executable
-from saas.events.pipeline import install
 from saas.http import create_app
 from saas.runtime import Runtime, create_runtime
 from saas.schema.engine import GraphQLEngine
@@ -76,13 +75,12 @@ def private_redis() -> Iterator[PrivateRedis]:
 
 @pytest.fixture
 def outage_runtime(runtime: Runtime, private_redis: PrivateRedis) -> Iterator[Runtime]:
-    """The test database with the private Redis; the shared runtime's pipeline is restored afterwards."""
+    """The test database with the private Redis."""
     own = create_runtime(runtime.settings, runtime.database_url, private_redis.url, plugins=runtime.plugins)
     try:
         yield own
     finally:
         own.close()
-        install(runtime)
 
 
 def after_commit_failures(client: TestClient) -> float:

@@ -9,6 +9,9 @@ import uuid
 import redis
 from sqlalchemy import select, text
 
+from saas.auth.permissions import CUSTOMERS_WRITE
+from saas.auth.principal import Principal
+from saas.customers import service
 from saas.customers.models import Customer
 from saas.jobs.registry import JobContext, tenant_job
 from saas.tenancy.session import on_commit
@@ -31,6 +34,13 @@ def reports() -> redis.Redis:
 @tenant_job(name="tests.jobs.record_customer", queue=QUEUE, max_retries=0)
 def record_customer(ctx: JobContext, name: str) -> None:
     ctx.session.add(Customer(name=name))
+
+
+@tenant_job(name="tests.jobs.create_customer", queue=QUEUE, max_retries=0)
+def create_customer(ctx: JobContext, name: str) -> None:
+    """Creates a customer through the customers service, as a job acting for its tenant does."""
+    actor = Principal(tenant_id=ctx.tenant_id, label="job", permissions=frozenset({CUSTOMERS_WRITE}))
+    service.create_customer(ctx.session, actor, {"name": name})
 
 
 @tenant_job(name="tests.jobs.inspect", queue=QUEUE, max_retries=0)

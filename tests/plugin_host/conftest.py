@@ -28,8 +28,6 @@ def host_of(*plugins: SamplePlugin) -> PluginHost:
 @pytest.fixture
 def engine_with(settings: Settings, migrated: str, runtime: Runtime) -> Iterator[Callable[..., GraphQLEngine]]:
     """`engine_with(*plugins)`: a GraphQL engine (and runtime) whose host holds just these plugins."""
-    from saas.events.pipeline import install
-
     runtimes: list[Runtime] = []
 
     def build(*plugins: SamplePlugin) -> GraphQLEngine:
@@ -41,8 +39,6 @@ def engine_with(settings: Settings, migrated: str, runtime: Runtime) -> Iterator
     yield build
     for built in runtimes:
         built.close()
-    # `create_runtime` points webhook delivery and live notifications at itself: back to the suite's.
-    install(runtime)
 
 
 @pytest.fixture

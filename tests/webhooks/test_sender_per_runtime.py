@@ -18,7 +18,6 @@ from sqlalchemy import select
 
 from saas.config import Settings
 from saas.events.dispatch import dispatch_events, dispatch_pending
-from saas.events.pipeline import install
 from saas.jobs.broker import setup
 from saas.jobs.runner import JobRunner
 from saas.plugin_api.testing import GraphQLClient
@@ -45,7 +44,6 @@ def second_runtime(settings: Settings, migrated: str, runtime: Runtime) -> Itera
         yield other
     finally:
         other.close()
-        install(runtime)  # `create_runtime` points live notifications at itself: back to the suite's
 
 
 def _delivery_of(runtime: Runtime, tenant_id: uuid.UUID, url: str) -> WebhookDelivery:

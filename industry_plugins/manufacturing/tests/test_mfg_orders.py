@@ -28,6 +28,10 @@ from mfg_helpers import (
     refused,
     run_concurrently,
 )
+from saas_manufacturing.service import portal as portal_service
+from saas_manufacturing.service.common import acting
+
+from saas.plugin_api import decode_id
 
 
 def test_placing_an_order_reserves_its_stock(mfg: Any, stocked: dict[str, Any]) -> None:
@@ -192,6 +196,21 @@ def test_revoked_portal_access_stops_the_token_everywhere(
     assert count_rows(tenant, "mfg_orders") == 0
     # Another tenant's portal token is not touched by it.
     assert other_portal.data(ORDERS)["orders"]["totalCount"] == 0
+
+
+def test_revoking_from_plain_code_stops_the_token_once_committed(
+    mfg: Any, stocked: dict[str, Any], tenant: Any, saas_runtime: Any
+) -> None:
+    """The service forgets the tenant's cached credentials after its commit, whoever calls it (a job, a hook)."""
+    portal, access = portal_client(mfg, create_contact(mfg, create_customer(mfg)))
+    header = f"Bearer {portal.token}"
+    assert saas_runtime.authenticate(header) is not None and saas_runtime.cached_principal(header) is not None
+    staff = saas_runtime.authenticate(f"Bearer {mfg.token}")
+    with tenant.session() as session:
+        acting(portal_service.revoke_portal_access)(session, staff, decode_id(access["id"], "MfgPortalAccess"))
+        assert saas_runtime.cached_principal(header) is not None  # not before the commit
+    assert saas_runtime.cached_principal(header) is None
+    _refused_everywhere(portal, stocked["product"])
 
 
 @pytest.mark.parametrize("deleted", ["contact", "customer"])

@@ -1,19 +1,26 @@
-"""Customer and contact mutations: thin wrappers over saas/customers/service.py."""
+"""Customer and contact mutations: thin wrappers over saas/customers/service.py.
+
+Each runs one service call through the kit (`write_mutation`); the service records the change's
+side effects (audit, outbox, the live `customerEvents` message, forgetting the tenant's cached
+credentials when a delete ends scoped tokens), so resolvers publish and forget nothing.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
 from datetime import datetime
 from typing import Any
 
 import strawberry
+from sqlalchemy.orm import Session
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from saas.auth.principal import Principal
 from saas.customers import models, service
 from saas.customers.graphql.types import Contact, Customer
 from saas.customers.models import CustomerKind, LifecycleStage
-from saas.schema.common import Payload, provided, referenced_id, run_mutation
+from saas.schema.common import Payload, provided, referenced_id, write_mutation
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id
 
@@ -156,33 +163,23 @@ class DeleteContactPayload(ContactPayload):
     pass
 
 
-async def _change(
-    info: Info[RequestContext, None], payload: type, event: str, work: Any, build_args: Callable[[], tuple[Any, ...]]
-) -> Any:
-    """Run a service change in its own transaction, publish the event, wrap the row in the payload."""
-    context = info.context
-    principal = context.require_principal()
-
-    async def run() -> dict[str, Any]:
-        row = await context.write(work, principal, *build_args())
-        if isinstance(row, models.Contact):
-            customer = await context.read(
-                lambda session: session.get(models.Customer, (row.tenant_id, row.customer_id))
-            )
-            await context.publish_customer_event(event, customer, contact_id=row.id)
-            return {"contact": Contact.from_model(row)}
-        await context.publish_customer_event(event, row)
-        return {"customer": Customer.from_model(row)}
-
-    return await run_mutation(run, payload)
+def _customer(row: models.Customer) -> dict[str, Any]:
+    return {"customer": Customer.from_model(row)}
 
 
-def _scoped_tokens_may_have_ended(info: Info[RequestContext, None]) -> None:
-    """Scoped tokens naming a deleted customer or contact end: this process checks the tenant's
-    credentials again at their next use (other processes within the credential cache window)."""
-    principal = info.context.principal
-    if principal is not None:
-        info.context.runtime.credentials.forget_tenant(principal.tenant_id)
+def _contact(row: models.Contact) -> dict[str, Any]:
+    return {"contact": Contact.from_model(row)}
+
+
+def _create_customer(session: Session, principal: Principal, input_obj: CreateCustomerInput) -> models.Customer:
+    # The input is read inside the transaction: a bad `ownerId` is a user error, nothing written.
+    return service.create_customer(session, principal, _customer_data(input_obj))
+
+
+def _update_customer(
+    session: Session, principal: Principal, customer_id: uuid.UUID, input_obj: UpdateCustomerInput
+) -> models.Customer:
+    return service.update_customer(session, principal, customer_id, input_obj.version, _customer_data(input_obj))
 
 
 @strawberry.type
@@ -191,62 +188,50 @@ class CustomerMutations:
     async def create_customer(
         self, info: Info[RequestContext, None], input: CreateCustomerInput
     ) -> CreateCustomerPayload:
-        return await _change(
-            info, CreateCustomerPayload, "customer.created", service.create_customer,
-            lambda: (_customer_data(input),),
-        )  # fmt: skip
+        return await write_mutation(info.context, CreateCustomerPayload, _customer, _create_customer, input)
 
     @strawberry.mutation(description="Changes the given fields; fails with CONFLICT when `version` is stale.")
     async def update_customer(
         self, info: Info[RequestContext, None], input: UpdateCustomerInput
     ) -> UpdateCustomerPayload:
         raw_id = decode_id(input.id, "Customer")
-        return await _change(
-            info, UpdateCustomerPayload, "customer.updated", service.update_customer,
-            lambda: (raw_id, input.version, _customer_data(input)),
-        )  # fmt: skip
+        return await write_mutation(info.context, UpdateCustomerPayload, _customer, _update_customer, raw_id, input)
 
     @strawberry.mutation(description="Soft delete: the customer can be restored.")
     async def delete_customer(
         self, info: Info[RequestContext, None], input: DeleteCustomerInput
     ) -> DeleteCustomerPayload:
         raw_id = decode_id(input.id, "Customer")
-        payload = await _change(
-            info, DeleteCustomerPayload, "customer.deleted", service.delete_customer, lambda: (raw_id, input.version)
+        return await write_mutation(
+            info.context, DeleteCustomerPayload, _customer, service.delete_customer, raw_id, input.version
         )
-        _scoped_tokens_may_have_ended(info)
-        return payload
 
     @strawberry.mutation
     async def restore_customer(
         self, info: Info[RequestContext, None], input: RestoreCustomerInput
     ) -> RestoreCustomerPayload:
         raw_id = decode_id(input.id, "Customer")
-        return await _change(
-            info, RestoreCustomerPayload, "customer.restored", service.restore_customer, lambda: (raw_id,)
-        )
+        return await write_mutation(info.context, RestoreCustomerPayload, _customer, service.restore_customer, raw_id)
 
     @strawberry.mutation
     async def create_contact(self, info: Info[RequestContext, None], input: CreateContactInput) -> CreateContactPayload:
         customer_id = decode_id(input.customer_id, "Customer")
         data = provided(input, skip=("customer_id",))
-        return await _change(
-            info, CreateContactPayload, "contact.created", service.create_contact, lambda: (customer_id, data)
+        return await write_mutation(
+            info.context, CreateContactPayload, _contact, service.create_contact, customer_id, data
         )
 
     @strawberry.mutation
     async def update_contact(self, info: Info[RequestContext, None], input: UpdateContactInput) -> UpdateContactPayload:
         raw_id = decode_id(input.id, "Contact")
         data = provided(input, skip=("id", "version"))
-        return await _change(
-            info, UpdateContactPayload, "contact.updated", service.update_contact, lambda: (raw_id, input.version, data)
+        return await write_mutation(
+            info.context, UpdateContactPayload, _contact, service.update_contact, raw_id, input.version, data
         )
 
     @strawberry.mutation
     async def delete_contact(self, info: Info[RequestContext, None], input: DeleteContactInput) -> DeleteContactPayload:
         raw_id = decode_id(input.id, "Contact")
-        payload = await _change(
-            info, DeleteContactPayload, "contact.deleted", service.delete_contact, lambda: (raw_id, input.version)
+        return await write_mutation(
+            info.context, DeleteContactPayload, _contact, service.delete_contact, raw_id, input.version
         )
-        _scoped_tokens_may_have_ended(info)
-        return payload

@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from saas.auth.permissions import CUSTOMERS_READ, require
 from saas.customers.rules import customer_visible_to
+from saas.customers.service import TOPIC
 from saas.realtime import listen
 from saas.schema.context import RequestContext
 from saas.schema.relay import to_global_id
@@ -27,7 +28,7 @@ class CustomerSubscriptions:
     async def customer_events(self, info: Info[RequestContext, None]) -> AsyncGenerator[CustomerEvent, None]:
         principal = info.context.require_principal()
         require(principal.permissions, CUSTOMERS_READ)
-        async for message in listen(info.context.runtime.redis_url, principal.tenant_id, "customers"):
+        async for message in listen(info.context.runtime.redis_url, principal.tenant_id, TOPIC):
             if not customer_visible_to(principal, message.get("owner_id")):
                 continue
             contact = message.get("contact_id")

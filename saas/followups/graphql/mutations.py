@@ -82,11 +82,6 @@ def _ids(values: list[strawberry.ID], type_name: str, field: str) -> list[Any]:
     return [referenced_id(value, type_name, field, index) for index, value in enumerate(values)]
 
 
-async def _announce(context: RequestContext, customers: list[Any]) -> None:
-    for customer in customers:
-        await context.publish_customer_event("customer.updated", customer)
-
-
 @strawberry.type
 class FollowUpMutations:
     @strawberry.mutation(description="Records a call, e-mail, meeting, visit or note; the customer was contacted then.")
@@ -129,7 +124,6 @@ class FollowUpMutations:
         async def run() -> dict[str, Any]:
             ids = _ids(input.ids, "Customer", "ids")
             rows = await context.write(pool.claim_customers, context.require_principal(), ids)
-            await _announce(context, rows)
             return {"customers": [Customer.from_model(row) for row in rows]}
 
         return await run_mutation(run, ClaimCustomersPayload)  # type: ignore[no-any-return]
@@ -146,7 +140,6 @@ class FollowUpMutations:
             rows, tasks = await context.write(
                 pool.transfer_customers, context.require_principal(), ids, to_member, input.note
             )
-            await _announce(context, rows)
             return {
                 "customers": [Customer.from_model(row) for row in rows],
                 "tasks": [Task.from_model(task) for task in tasks],

@@ -54,14 +54,13 @@ class DisablePluginPayload(PluginPayload):
 
 
 async def _change(info: Info[RequestContext, None], payload: type, work: Any, *args: Any) -> Any:
+    # The service makes the tenant's cached credentials go once committed (its permissions change).
     context = info.context
+    return await write_mutation(context, payload, _plugin, work, context.runtime.plugins, *args)
 
-    def result(status: Any) -> dict[str, Any]:
-        # The tenant's schema and permissions change: credentials cached in this process go now.
-        context.runtime.credentials.forget_tenant(context.require_principal().tenant_id)
-        return {"plugin": Plugin.from_status(status)}
 
-    return await write_mutation(context, payload, result, work, context.runtime.plugins, *args)
+def _plugin(status: Any) -> dict[str, Any]:
+    return {"plugin": Plugin.from_status(status)}
 
 
 @strawberry.type

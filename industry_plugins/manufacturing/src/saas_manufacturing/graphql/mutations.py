@@ -16,7 +16,6 @@ from saas.plugin_api import (
     Payload,
     RequestContext,
     decode_id,
-    forget_credentials,
     issue_scoped_token,
     provided,
     referenced_id,
@@ -182,6 +181,10 @@ def _warehouse(row: Any) -> dict[str, Any]:
     return {"warehouse": types.Warehouse.from_model(row)}
 
 
+def _portal_access(row: Any) -> dict[str, Any]:
+    return {"portal_access": types.PortalAccess.from_model(row)}
+
+
 def _order(row: Any) -> dict[str, Any]:
     return {"order": types.Order.from_model(row)}
 
@@ -193,7 +196,7 @@ def _shipment(row: Any) -> dict[str, Any]:
 async def _write(info: Info[RequestContext, None], work: Any, *args: Any) -> Any:
     """`work(session, actor, *args)` in its own transaction, inside a `run_mutation` body."""
     context = info.context
-    return await context.write(acting(work, context.runtime.redis), context.require_principal(), *args)
+    return await context.write(acting(work), context.require_principal(), *args)
 
 
 @strawberry.type
@@ -202,7 +205,7 @@ class ManufacturingMutations:
     async def create_warehouse(
         self, info: Info[RequestContext, None], input: CreateWarehouseInput
     ) -> CreateWarehousePayload:
-        work = acting(warehouses.create_warehouse, info.context.runtime.redis)
+        work = acting(warehouses.create_warehouse)
         return await write_mutation(info.context, CreateWarehousePayload, _warehouse, work, provided(input))  # type: ignore[no-any-return]
 
     @strawberry.mutation(description="Changes the given fields; CONFLICT when `version` is stale.")
@@ -211,7 +214,7 @@ class ManufacturingMutations:
     ) -> UpdateWarehousePayload:
         raw_id = decode_id(input.id, "MfgWarehouse")
         data = provided(input, skip=("id", "version"))
-        work = acting(warehouses.update_warehouse, info.context.runtime.redis)
+        work = acting(warehouses.update_warehouse)
         return await write_mutation(info.context, UpdateWarehousePayload, _warehouse, work, raw_id, input.version, data)  # type: ignore[no-any-return]
 
     @strawberry.mutation(
@@ -262,7 +265,7 @@ class ManufacturingMutations:
             token = issue_scoped_token(info.context, **portal.token_claims(access))
             return {"portal_access": types.PortalAccess.from_model(access), "token": token}
 
-        work = acting(portal.create_portal_access, info.context.runtime.redis)
+        work = acting(portal.create_portal_access)
         return await write_mutation(info.context, CreatePortalAccessPayload, result, work, contact)  # type: ignore[no-any-return]
 
     @strawberry.mutation(description="The token stops working at once.")
@@ -270,13 +273,8 @@ class ManufacturingMutations:
         self, info: Info[RequestContext, None], input: RevokePortalAccessInput
     ) -> RevokePortalAccessPayload:
         raw_id = decode_id(input.id, "MfgPortalAccess")
-
-        def result(access: Any) -> dict[str, Any]:
-            forget_credentials(info.context)  # this process refuses the token from the next request
-            return {"portal_access": types.PortalAccess.from_model(access)}
-
-        work = acting(portal.revoke_portal_access, info.context.runtime.redis)
-        return await write_mutation(info.context, RevokePortalAccessPayload, result, work, raw_id)  # type: ignore[no-any-return]
+        work = acting(portal.revoke_portal_access)
+        return await write_mutation(info.context, RevokePortalAccessPayload, _portal_access, work, raw_id)  # type: ignore[no-any-return]
 
     @strawberry.mutation(
         description="Reserves every line's stock atomically, or nothing (INSUFFICIENT_STOCK): concurrent orders "
@@ -297,7 +295,7 @@ class ManufacturingMutations:
     @strawberry.mutation(description="Before dispatch only: releases the reserved stock (ORDER_NOT_CANCELLABLE after).")
     async def cancel_order(self, info: Info[RequestContext, None], input: CancelOrderInput) -> CancelOrderPayload:
         raw_id = decode_id(input.id, "MfgOrder")
-        work = acting(orders.cancel_order, info.context.runtime.redis)
+        work = acting(orders.cancel_order)
         return await write_mutation(info.context, CancelOrderPayload, _order, work, raw_id, input.version)  # type: ignore[no-any-return]
 
     @strawberry.mutation(
@@ -317,7 +315,7 @@ class ManufacturingMutations:
     ) -> ShipmentPayload:
         raw_id = decode_id(input.id, "MfgShipment")
         data = {"description": input.description, "location": input.location}
-        work = acting(shipments.update_status, info.context.runtime.redis)
+        work = acting(shipments.update_status)
         return await write_mutation(  # type: ignore[no-any-return]
             info.context, ShipmentPayload, _shipment, work, raw_id, "dispatched", data, ("input", "id")
         )
@@ -331,5 +329,5 @@ class ManufacturingMutations:
     ) -> ShipmentPayload:
         raw_id = decode_id(input.id, "MfgShipment")
         data = {"description": input.description, "location": input.location}
-        work = acting(shipments.update_status, info.context.runtime.redis)
+        work = acting(shipments.update_status)
         return await write_mutation(info.context, ShipmentPayload, _shipment, work, raw_id, input.status, data)  # type: ignore[no-any-return]

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from saas.plugin_api import ForbiddenError, NotFoundError, Principal, on_commit, plugin_settings, publish, require
+from saas.plugin_api import ForbiddenError, NotFoundError, Principal, plugin_settings, require
 from saas_manufacturing import NAME
 from saas_manufacturing.models import PortalAccess
 from saas_manufacturing.rules import PORTAL
@@ -26,14 +26,9 @@ T = TypeVar("T")
 
 @dataclass
 class Actor:
-    """Who performs a change: the principal, and the portal access when a contact calls.
-
-    `redis` publishes live messages once the transaction commits (None: nothing is published,
-    e.g. in hooks and jobs).
-    """
+    """Who performs a change: the principal, and the portal access when a contact calls."""
 
     principal: Principal
-    redis: Any = None
     portal: PortalAccess | None = None
     _settings: ManufacturingSettings | None = field(default=None, repr=False)
 
@@ -78,37 +73,30 @@ def live_access(session: Session, principal: Principal) -> PortalAccess | None:
     return access
 
 
-def actor_for(session: Session, principal: Principal, redis: Any = None) -> Actor:
+def actor_for(session: Session, principal: Principal) -> Actor:
     """The actor of a request; a portal token must still name a live access of its customer."""
     if not is_portal(principal):
-        return Actor(principal, redis)
+        return Actor(principal)
     require(principal.permissions, PORTAL)
     access = live_access(session, principal)
     if access is None:
         raise ForbiddenError("Portal access was revoked or has expired")
-    return Actor(principal, redis, portal=access)
+    return Actor(principal, portal=access)
 
 
-def acting(work: Callable[..., T], redis: Any = None) -> Callable[..., T]:
+def acting(work: Callable[..., T]) -> Callable[..., T]:
     """A service `work(session, actor, *args)` as the kit runs one: `(session, principal, *args)`.
 
     The actor is resolved inside that session (`actor_for`: a portal token must still name a live
     access), so `context.read`, `context.write` and `write_mutation` run this plugin's services as
-    they run the core's. `redis`: where the service announces live messages after commit.
+    they run the core's. (The services publish their live messages themselves, after commit:
+    `publish_after_commit`.)
     """
 
     def run(session: Session, principal: Principal, *args: Any) -> T:
-        return work(session, actor_for(session, principal, redis), *args)
+        return work(session, actor_for(session, principal), *args)
 
     return run
-
-
-def announce(session: Session, actor: Actor, topic: str, message: dict[str, Any]) -> None:
-    """Publish `message` on the tenant's `topic` once (and only if) the transaction commits."""
-    if actor.redis is None:
-        return
-    redis, tenant_id = actor.redis, actor.tenant_id
-    on_commit(session, lambda: publish(redis, tenant_id, topic, message))
 
 
 def not_found(what: str, raw_id: uuid.UUID | None = None) -> NotFoundError:

@@ -25,6 +25,7 @@ from saas.plugin_api import (
     UserErrorCode,
     keyset_page,
     notify_roles,
+    publish_after_commit,
     require,
 )
 from saas_manufacturing import events
@@ -32,7 +33,7 @@ from saas_manufacturing.errors import MfgErrorCode, invalid
 from saas_manufacturing.events import STOCK_LOW
 from saas_manufacturing.models import ManualMovementKind, StockLevel, StockMovement, Warehouse
 from saas_manufacturing.rules import INVENTORY_READ, INVENTORY_WRITE
-from saas_manufacturing.service.common import INVENTORY_TOPIC, Actor, announce, not_found
+from saas_manufacturing.service.common import INVENTORY_TOPIC, Actor, not_found
 from saas_manufacturing.service.warehouses import get_warehouse
 
 MAX_QUANTITY = 1_000_000_000
@@ -144,9 +145,9 @@ def _append(session: Session, actor: Actor, level: Level, kind: str, quantity: i
     session.add(movement)
     session.flush()
     events.stock_changed(session, movement, level)
-    announce(
+    # Published after commit, whoever made the change (a request, a job, a hook).
+    publish_after_commit(
         session,
-        actor,
         INVENTORY_TOPIC,
         {
             "movement_id": str(movement.id),

@@ -16,7 +16,16 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from saas.plugin_api import ForbiddenError, Page, get_contact, keyset_page, record_change, require, snapshot
+from saas.plugin_api import (
+    ForbiddenError,
+    Page,
+    forget_credentials_after_commit,
+    get_contact,
+    keyset_page,
+    record_change,
+    require,
+    snapshot,
+)
 from saas_manufacturing import NAME, events
 from saas_manufacturing.models import PortalAccess
 from saas_manufacturing.rules import PORTAL, PORTAL_MANAGE
@@ -95,6 +104,8 @@ def revoke_portal_access(session: Session, actor: Actor, access_id: uuid.UUID) -
             snapshot(access),
         )
         events.portal_access_changed(session, events.PORTAL_ACCESS_REVOKED, access)
+        # This process refuses the token from the next request on, once the revocation is committed.
+        forget_credentials_after_commit(session, access.tenant_id)
     return access
 
 

@@ -24,6 +24,7 @@ from saas.plugin_api import (
     UserErrorCode,
     get_customer,
     keyset_page,
+    publish_after_commit,
     require,
 )
 from saas_manufacturing import carriers, events
@@ -31,7 +32,7 @@ from saas_manufacturing.errors import MfgErrorCode, invalid
 from saas_manufacturing.models import Shipment, ShipmentEvent, Warehouse
 from saas_manufacturing.rules import SHIPMENTS_WRITE
 from saas_manufacturing.service import inventory
-from saas_manufacturing.service.common import SHIPMENTS_TOPIC, Actor, announce, now
+from saas_manufacturing.service.common import SHIPMENTS_TOPIC, Actor, now
 from saas_manufacturing.service.visibility import get_order, get_shipment, order_lines, visible
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -78,7 +79,7 @@ def _record_event(
         "location": location,
         "occurred_at": event.occurred_at.isoformat(),
     }
-    announce(session, actor, SHIPMENTS_TOPIC, message)
+    publish_after_commit(session, SHIPMENTS_TOPIC, message)
     events.shipment_changed(session, shipment, event)
     return event
 
