@@ -16,6 +16,8 @@ from saas.runtime import Runtime
 from saas.schema.relay import decode_id, to_global_id
 from saas.tenancy.session import tenant_session
 from tests.conftest import GraphQLClient, TenantHandle
+from tests.customers.live import event as live_event
+from tests.customers.live import subscriber
 from tests.followups.helpers import (
     AGENDA,
     CLAIM,
@@ -343,3 +345,19 @@ def test_a_claim_waiting_on_a_customer_does_not_deadlock_a_transfer_to_the_claim
         session.execute(text("UPDATE customers SET owner_id = :m WHERE id = :c"), {"m": rep_raw, "c": raw})
     thread.join(timeout=10)
     assert outcome == ["NOT_IN_POOL"]
+
+
+def test_the_pool_job_and_claims_announce_the_customer_live(
+    owner: GraphQLClient, rep: GraphQLClient, tenant: TenantHandle, runtime: Runtime, graphql_engine: Any
+) -> None:
+    """The pool service announces its changes after commit, so the job (no GraphQL) is heard too."""
+    idle = create_customer(rep, "Idle and announced")
+    _age(runtime, tenant, idle, 31)
+    with subscriber(runtime, graphql_engine, tenant.id, str(owner.token)) as listener:
+        assert _run_pool_job(runtime, tenant) == [idle]
+        returned = listener.next_event()
+        rep.data(CLAIM, {"input": {"ids": [idle]}})
+        claimed = listener.next_event()
+    raw = decode_id(idle, "Customer")
+    assert returned == live_event("customer.updated", raw)
+    assert claimed == live_event("customer.updated", raw)
