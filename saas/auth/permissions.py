@@ -29,6 +29,11 @@ JOBS_MANAGE = "jobs:manage"
 PRODUCTS_READ = "products:read"
 PRODUCTS_WRITE = "products:write"
 WEBHOOKS_MANAGE = "webhooks:manage"
+LEADS_READ = "leads:read"
+LEADS_WRITE = "leads:write"
+CHANNELS_MANAGE = "channels:manage"
+TEAMS_MANAGE = "teams:manage"
+SALES_SETTINGS_MANAGE = "sales_settings:manage"
 
 ALL_PERMISSIONS = frozenset(
     {
@@ -45,6 +50,11 @@ ALL_PERMISSIONS = frozenset(
         PRODUCTS_READ,
         PRODUCTS_WRITE,
         WEBHOOKS_MANAGE,
+        LEADS_READ,
+        LEADS_WRITE,
+        CHANNELS_MANAGE,
+        TEAMS_MANAGE,
+        SALES_SETTINGS_MANAGE,
     }
 )
 
@@ -52,15 +62,26 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.OWNER: ALL_PERMISSIONS,
     Role.ADMIN: ALL_PERMISSIONS,
     Role.MANAGER: frozenset(
-        {CUSTOMERS_READ, CUSTOMERS_WRITE, CUSTOMERS_DELETE, MEMBERS_READ, PRODUCTS_READ, PRODUCTS_WRITE}
+        {
+            CUSTOMERS_READ,
+            CUSTOMERS_WRITE,
+            CUSTOMERS_DELETE,
+            MEMBERS_READ,
+            PRODUCTS_READ,
+            PRODUCTS_WRITE,
+            LEADS_READ,
+            LEADS_WRITE,
+            CHANNELS_MANAGE,
+        }
     ),
-    Role.SALES: frozenset({CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ}),
-    Role.SERVICE: frozenset({CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ}),
-    Role.VIEWER: frozenset({CUSTOMERS_READ, MEMBERS_READ, PRODUCTS_READ}),
+    Role.SALES: frozenset({CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ, LEADS_READ, LEADS_WRITE}),
+    Role.SERVICE: frozenset({CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ, LEADS_READ}),
+    Role.VIEWER: frozenset({CUSTOMERS_READ, MEMBERS_READ, PRODUCTS_READ, LEADS_READ}),
 }
 
-# Roles that see every customer of the tenant; the others see their own and unowned ones.
-ROLES_SEEING_ALL_CUSTOMERS = frozenset({Role.OWNER, Role.ADMIN, Role.MANAGER, Role.VIEWER, Role.SERVICE})
+# Roles that see every owned sales record of the tenant (customers, leads, ...); the others see
+# their own, the pool's and, as managers of teams, their members' (`owner_visibility`).
+ROLES_SEEING_ALL_CUSTOMERS = frozenset({Role.OWNER, Role.ADMIN, Role.VIEWER, Role.SERVICE})
 
 
 def permissions_for(role: Role) -> frozenset[str]:

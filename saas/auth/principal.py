@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -22,6 +22,7 @@ from saas.auth.tokens import SCOPED_PREFIX, TokenClaims, read_scoped_token, read
 from saas.config import Settings
 from saas.customers.models import Contact, Customer
 from saas.errors import UnauthenticatedError
+from saas.teams.rules import managed_member_ids
 from saas.tenancy.models import ApiKey, Membership
 from saas.tenancy.session import tenant_session
 
@@ -42,6 +43,8 @@ class Principal:
     api_key_id: uuid.UUID | None = None
     plugins: frozenset[str] = frozenset()
     scope: tuple[tuple[str, str], ...] = ()
+    # The members of the teams this member manages (see `owner_visibility`), read with the credential.
+    team_member_ids: frozenset[uuid.UUID] = frozenset()
 
     @property
     def sees_all_customers(self) -> bool:
@@ -141,6 +144,7 @@ def principal_from_token(
         ):
             raise UnauthenticatedError("Membership no longer active")
         principal = membership_principal(membership, features, features.enabled(session))
+        principal = replace(principal, team_member_ids=managed_member_ids(session, membership.id))
     cache.put(key, principal)
     return principal
 

@@ -6,8 +6,10 @@ from saas.customers.models import Contact, Customer
 from saas.db.base import Base
 from saas.events.models import OutboxEvent
 from saas.jobs.models import ProcessedJob
+from saas.leads.models import Channel, Lead, SalesSettings
 from saas.notifications.models import Notification
 from saas.plugin_host.models import TenantPlugin
+from saas.teams.models import Team, TeamMember
 from saas.tenancy.models import ApiKey, Membership, Tenant, User
 from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 
@@ -15,13 +17,18 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "Channel",
     "Contact",
     "Customer",
+    "Lead",
     "Membership",
     "Notification",
     "OutboxEvent",
     "ProcessedJob",
     "Product",
+    "SalesSettings",
+    "Team",
+    "TeamMember",
     "Tenant",
     "TenantPlugin",
     "User",

@@ -76,6 +76,14 @@ register_event_types(
     "plugin.enabled",
     "plugin.settings_changed",
     "plugin.disabled",
+    "channel.created",
+    "lead.created",
+    "lead.claimed",
+    "lead.returned",
+    "lead.disqualified",
+    "lead.converted",
+    "sales_settings.updated",
+    "team.created",
 )
 
 

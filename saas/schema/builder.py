@@ -24,10 +24,12 @@ from saas.schema.context import RequestContext
 from saas.customers.graphql.contribution import contribution as customers
 from saas.schema.execution import PassthroughExecutor
 from saas.jobs.graphql.contribution import contribution as jobs
+from saas.leads.graphql.contribution import contribution as leads
 from saas.schema.nodes import resolve_node
 from saas.notifications.graphql.contribution import contribution as notifications
 from saas.plugin_host.graphql.contribution import contribution as plugin_admin
 from saas.schema.scalars import SCALAR_MAP
+from saas.teams.graphql.contribution import contribution as teams
 from saas.webhooks.graphql.contribution import contribution as webhooks
 
 # The core domains, in the order their fields appear in the schema.
@@ -39,6 +41,8 @@ CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (
     catalog,
     webhooks,
     notifications,
+    leads,
+    teams,
 )
 
 

@@ -299,6 +299,14 @@ def single_sql(sql_type: SqlType, selection_set: SelectionSetNode, state: Compil
     return f"SELECT (SELECT {object_json(sql_type, 'r', selection_set, state)} FROM {sql_type.table} r WHERE {condition.sql})"
 
 
+def list_sql(
+    sql_type: SqlType, selection_set: SelectionSetNode, state: CompileState, condition: SqlCondition, order: str
+) -> str:
+    """One statement for a plain (unpaged) list of `sql_type` rows under alias `r`, `[]` when none."""
+    element = object_json(sql_type, "r", selection_set, state)
+    return f"SELECT {_json_array(element, order, f'FROM {sql_type.table} r WHERE {condition.sql}')}"
+
+
 _NAMED_PARAM = re.compile(r"(?<![:\w]):(\w+)")
 
 
