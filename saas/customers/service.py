@@ -13,14 +13,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import CUSTOMERS_DELETE, CUSTOMERS_WRITE, require
 from saas.auth.principal import Principal
+from saas.customers.graphql.types import Contact as ContactType
+from saas.customers.graphql.types import Customer as CustomerType
 from saas.customers.models import Contact, Customer, CustomerKind, LifecycleStage
 from saas.customers.rules import SqlCondition, customer_visibility
 from saas.errors import ConflictError, FieldError, InputInvalid, NotFoundError, UserErrorCode
 from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
 from saas.leads.duplicates import check_duplicates
-from saas.customers.graphql.types import Contact as ContactType
-from saas.customers.graphql.types import Customer as CustomerType
 from saas.teams.rules import may_own_for
 from saas.tenancy.models import Membership
 from saas.validation import Checker

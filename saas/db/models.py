@@ -1,7 +1,6 @@
 """Imports every model so that `Base.metadata` is complete (migrations and tests use it)."""
 
 from saas.audit.models import AuditEntry
-from saas.products.models import Product
 from saas.customers.models import Contact, Customer
 from saas.db.base import Base
 from saas.events.models import OutboxEvent
@@ -9,6 +8,7 @@ from saas.jobs.models import ProcessedJob
 from saas.leads.models import Channel, Lead, SalesSettings
 from saas.notifications.models import Notification
 from saas.plugin_host.models import TenantPlugin
+from saas.products.models import Product
 from saas.teams.models import Team, TeamMember
 from saas.tenancy.models import ApiKey, Membership, Tenant, User
 from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery

@@ -59,7 +59,12 @@ class Probe:
 
 
 def _email_probe(field: str, email: str, include_leads: bool) -> Probe:
-    queries = [("Contact", "SELECT id, name FROM contacts WHERE tenant_id = :tenant_id AND lower(email) = :value AND deleted_at IS NULL")]
+    queries = [
+        (
+            "Contact",
+            "SELECT id, name FROM contacts WHERE tenant_id = :tenant_id AND lower(email) = :value AND deleted_at IS NULL",
+        )
+    ]
     if include_leads:
         queries.insert(0, ("Lead", "SELECT id, name FROM leads WHERE tenant_id = :tenant_id AND lower(email) = :value"))
     return Probe(field, "e-mail", normalise_email(email), tuple(queries))
@@ -68,7 +73,10 @@ def _email_probe(field: str, email: str, include_leads: bool) -> Probe:
 def _phone_probe(field: str, phone: str, include_leads: bool) -> Probe:
     digits = PHONE_DIGITS_SQL.format(col="phone")
     queries = [
-        ("Contact", f"SELECT id, name FROM contacts WHERE tenant_id = :tenant_id AND {digits} = :value AND deleted_at IS NULL")
+        (
+            "Contact",
+            f"SELECT id, name FROM contacts WHERE tenant_id = :tenant_id AND {digits} = :value AND deleted_at IS NULL",
+        )
     ]
     if include_leads:
         queries.insert(0, ("Lead", f"SELECT id, name FROM leads WHERE tenant_id = :tenant_id AND {digits} = :value"))
@@ -77,7 +85,10 @@ def _phone_probe(field: str, phone: str, include_leads: bool) -> Probe:
 
 def _company_probe(field: str, company: str, include_leads: bool) -> Probe:
     queries = [
-        ("Customer", "SELECT id, name FROM customers WHERE tenant_id = :tenant_id AND lower(name) = :value AND deleted_at IS NULL")
+        (
+            "Customer",
+            "SELECT id, name FROM customers WHERE tenant_id = :tenant_id AND lower(name) = :value AND deleted_at IS NULL",
+        )
     ]
     if include_leads:
         queries.insert(
@@ -119,7 +130,9 @@ def check_duplicates(
         raise InputInvalid(errors)
 
 
-def _first_match(session: Session, tenant_id: uuid.UUID, probe: Probe, exclude_ids: frozenset[uuid.UUID]) -> Match | None:
+def _first_match(
+    session: Session, tenant_id: uuid.UUID, probe: Probe, exclude_ids: frozenset[uuid.UUID]
+) -> Match | None:
     for type_name, sql in probe.queries:
         query = sql + " AND NOT (id = ANY(CAST(:excluded AS uuid[]))) ORDER BY created_at, id LIMIT 1"
         row = session.execute(

@@ -95,7 +95,9 @@ def _invalid(path: list[str], code: UserErrorCode, message: str) -> InputInvalid
     return InputInvalid([FieldError(["input", *path], code, message)])
 
 
-def _lead_event(session: Session, principal: Principal, action: str, lead: Lead, before: dict[str, Any] | None, **related: Any) -> None:
+def _lead_event(
+    session: Session, principal: Principal, action: str, lead: Lead, before: dict[str, Any] | None, **related: Any
+) -> None:
     """The audit entry and the domain event (the lead as the API returns it, with its references)."""
     record_change(session, principal, action, "Lead", lead.id, before, snapshot(lead))
     payload = api_object(
@@ -149,7 +151,11 @@ def update_sales_settings(session: Session, principal: Principal, data: dict[str
             "INSERT INTO sales_settings (tenant_id, lead_claim_cap, public_pool_days) "
             "VALUES (:tenant_id, :cap, :days) ON CONFLICT (tenant_id) DO NOTHING"
         ),
-        {"tenant_id": principal.tenant_id, "cap": SalesSettingsValues().lead_claim_cap, "days": SalesSettingsValues().public_pool_days},
+        {
+            "tenant_id": principal.tenant_id,
+            "cap": SalesSettingsValues().lead_claim_cap,
+            "days": SalesSettingsValues().public_pool_days,
+        },
     )
     row = session.scalars(
         select(SalesSettings).where(SalesSettings.tenant_id == principal.tenant_id).with_for_update()
@@ -160,7 +166,9 @@ def update_sales_settings(session: Session, principal: Principal, data: dict[str
     row.updated_at = _now()
     session.flush()
     values = SalesSettingsValues(lead_claim_cap=row.lead_claim_cap, public_pool_days=row.public_pool_days)
-    record_change(session, principal, "sales_settings.updated", "SalesSettings", principal.tenant_id, before, snapshot(row))
+    record_change(
+        session, principal, "sales_settings.updated", "SalesSettings", principal.tenant_id, before, snapshot(row)
+    )
     emit_event(
         session,
         "sales_settings.updated",
@@ -279,7 +287,9 @@ def create_lead(session: Session, principal: Principal, data: dict[str, Any]) ->
             raise _invalid(["ownerId"], UserErrorCode.NOT_FOUND, "No such member")
         if not may_own_for(session, principal, owner_id):
             raise _invalid(
-                ["ownerId"], UserErrorCode.INVALID, "Sales reps can only own leads themselves (managers: or their teams' members)"
+                ["ownerId"],
+                UserErrorCode.INVALID,
+                "Sales reps can only own leads themselves (managers: or their teams' members)",
             )
     if not allow_duplicate:
         duplicates.check_duplicates(
@@ -490,9 +500,9 @@ def convert_lead(
                 session,
                 principal,
                 customer_id=customer.id,
-                name=opportunity.get("name"),
+                name=str(opportunity.get("name") or ""),
                 amount=opportunity.get("amount"),
-                currency=opportunity.get("currency"),
+                currency=str(opportunity.get("currency") or ""),
             )
         except InputInvalid as invalid:
             raise _prefixed(invalid, "opportunity") from None

@@ -14,20 +14,20 @@ from graphql import print_schema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
-from saas.plugin_host.contributions import GraphQLContribution
-from saas.plugin_host.host import LoadedPlugin, PluginHost
 from saas.accounts.graphql.contribution import contribution as accounts
+from saas.customers.graphql.contribution import contribution as customers
+from saas.jobs.graphql.contribution import contribution as jobs
+from saas.leads.graphql.contribution import contribution as leads
+from saas.notifications.graphql.contribution import contribution as notifications
+from saas.plugin_host.contributions import GraphQLContribution
+from saas.plugin_host.graphql.contribution import contribution as plugin_admin
+from saas.plugin_host.host import LoadedPlugin, PluginHost
 from saas.products.graphql.contribution import contribution as catalog
 from saas.schema.common import Node
 from saas.schema.composition import RootTypes, SchemaConflict, compose_schema
 from saas.schema.context import RequestContext
-from saas.customers.graphql.contribution import contribution as customers
 from saas.schema.execution import PassthroughExecutor
-from saas.jobs.graphql.contribution import contribution as jobs
-from saas.leads.graphql.contribution import contribution as leads
 from saas.schema.nodes import resolve_node
-from saas.notifications.graphql.contribution import contribution as notifications
-from saas.plugin_host.graphql.contribution import contribution as plugin_admin
 from saas.schema.scalars import SCALAR_MAP
 from saas.teams.graphql.contribution import contribution as teams
 from saas.webhooks.graphql.contribution import contribution as webhooks

@@ -58,7 +58,11 @@ def get_team(session: Session, principal: Principal, team_id: uuid.UUID) -> Team
 
 
 def create_team(
-    session: Session, principal: Principal, name: Any, manager_id: uuid.UUID | None, member_ids: Sequence[uuid.UUID | None]
+    session: Session,
+    principal: Principal,
+    name: Any,
+    manager_id: uuid.UUID | None,
+    member_ids: Sequence[uuid.UUID | None],
 ) -> tuple[Team, tuple[uuid.UUID, ...]]:
     """A team with its manager and members (owners and admins); a name already used is TAKEN."""
     require(principal.permissions, TEAMS_MANAGE)
@@ -94,7 +98,15 @@ def create_team(
     members = member_ids_of(session, [team.id])[team.id]
     from saas.teams.graphql.types import Team as TeamType
 
-    record_change(session, principal, "team.created", "Team", team.id, None, {**snapshot(team), "members": [str(m) for m in members]})
+    record_change(
+        session,
+        principal,
+        "team.created",
+        "Team",
+        team.id,
+        None,
+        {**snapshot(team), "members": [str(m) for m in members]},
+    )
     emit_event(
         session,
         "team.created",

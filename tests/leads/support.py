@@ -15,7 +15,9 @@ LEAD_FIELDS = (
     "id name company email phone status customFields claimedAt returnedAt returnReason disqualifiedAt "
     "disqualifyReason convertedAt version createdAt updatedAt owner { id } channel { id name }"
 )
-CREATE_LEAD = f"mutation($input: CreateLeadInput!) {{ createLead(input: $input) {{ lead {{ {LEAD_FIELDS} }} {ERRORS} }} }}"
+CREATE_LEAD = (
+    f"mutation($input: CreateLeadInput!) {{ createLead(input: $input) {{ lead {{ {LEAD_FIELDS} }} {ERRORS} }} }}"
+)
 CLAIM = f"mutation($input: ClaimLeadsInput!) {{ claimLeads(input: $input) {{ leads {{ id status owner {{ id }} }} {ERRORS} }} }}"
 RETURN = f"mutation($input: ReturnLeadsInput!) {{ returnLeads(input: $input) {{ leads {{ id status owner {{ id }} returnReason returnedAt }} {ERRORS} }} }}"
 DISQUALIFY = f"mutation($input: DisqualifyLeadInput!) {{ disqualifyLead(input: $input) {{ lead {{ id status disqualifyReason }} {ERRORS} }} }}"

@@ -58,7 +58,9 @@ def test_overlapping_claims_give_each_lead_to_one_rep(
     claimed = [lead["id"] for r in results for lead in r["leads"]]
     assert len(claimed) == len(set(claimed))  # no lead twice
     assert count(runtime, tenant.id, "leads", "status = 'claimed'") == len(claimed)
-    assert {(tuple(e["field"]), e["code"]) for r in results for e in r["userErrors"]} <= {(("input", "ids"), "NOT_IN_POOL")}
+    assert {(tuple(e["field"]), e["code"]) for r in results for e in r["userErrors"]} <= {
+        (("input", "ids"), "NOT_IN_POOL")
+    }
     assert any(r["leads"] for r in results)
 
 

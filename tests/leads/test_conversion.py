@@ -27,7 +27,12 @@ def test_a_claimed_lead_becomes_a_customer_with_its_primary_contact(
     owner: GraphQLClient, tenant: Any, runtime: Runtime
 ) -> None:
     rep = add_member(owner, tenant, "sales")
-    channel = ok(owner, "mutation($input: CreateChannelInput!) { createChannel(input: $input) { channel { id } userErrors { code } } }", {"name": "Webinar"}, "createChannel")
+    channel = ok(
+        owner,
+        "mutation($input: CreateChannelInput!) { createChannel(input: $input) { channel { id } userErrors { code } } }",
+        {"name": "Webinar"},
+        "createChannel",
+    )
     lead = create_lead(
         owner, name="Jane Doe", company="Acme", email="jane@acme.example", phone="+442079460958",
         channelId=channel["channel"]["id"],
@@ -62,7 +67,9 @@ def test_a_person_lead_from_the_pool_becomes_the_converters_customer(owner: Grap
     assert (done["contact"]["email"], done["contact"]["phone"]) == (None, None)
 
 
-def test_conversion_refuses_a_duplicate_customer_unless_allowed(owner: GraphQLClient, tenant: Any, runtime: Runtime) -> None:
+def test_conversion_refuses_a_duplicate_customer_unless_allowed(
+    owner: GraphQLClient, tenant: Any, runtime: Runtime
+) -> None:
     existing = create_customer(owner, name="Umbrella")
     lead = create_lead(owner, name="Alice", company="Umbrella", allowDuplicate=True)
     before = table_counts(runtime, tenant.id)
@@ -88,7 +95,9 @@ def test_bad_input_writes_nothing(owner: GraphQLClient, tenant: Any, runtime: Ru
 
 
 @pytest.mark.skipif(HAS_DEALS, reason="with the deals domain installed the opportunity is made (tested below)")
-def test_an_opportunity_without_the_deals_domain_is_unavailable(owner: GraphQLClient, tenant: Any, runtime: Runtime) -> None:
+def test_an_opportunity_without_the_deals_domain_is_unavailable(
+    owner: GraphQLClient, tenant: Any, runtime: Runtime
+) -> None:
     lead = create_lead(owner, company="Acme")
     opportunity = {"name": "First order", "amount": "1000.00", "currency": "EUR"}
     assert errors(owner, CONVERT, {"id": lead["id"], "opportunity": opportunity}, "convertLead") == [
@@ -107,9 +116,9 @@ def test_conversion_makes_the_opportunity_too(owner: GraphQLClient, tenant: Any,
     assert done["userErrors"] == []
     assert {k: done["opportunity"][k] for k in ("name", "amount", "currency")} == opportunity
     bad = create_lead(owner, company="Bad Co")
-    failed = owner.data(
-        query, {"input": {"id": bad["id"], "opportunity": {**opportunity, "currency": "EURO"}}}
-    )["convertLead"]
+    failed = owner.data(query, {"input": {"id": bad["id"], "opportunity": {**opportunity, "currency": "EURO"}}})[
+        "convertLead"
+    ]
     assert [e["field"] for e in failed["userErrors"]] == [["input", "opportunity", "currency"]]
     assert count(runtime, tenant.id, "customers") == 1
 
@@ -139,7 +148,9 @@ def test_a_failing_opportunity_rolls_the_whole_conversion_back(
     assert owner.data("query($id: ID!) { lead(id: $id) { status } }", {"id": lead["id"]})["lead"]["status"] == "POOL"
 
 
-def test_concurrent_conversions_make_one_customer(graphql_engine: Any, owner: GraphQLClient, tenant: Any, runtime: Runtime) -> None:
+def test_concurrent_conversions_make_one_customer(
+    graphql_engine: Any, owner: GraphQLClient, tenant: Any, runtime: Runtime
+) -> None:
     lead = create_lead(owner, company="Race Corp")
 
     async def run_all() -> list[dict[str, Any]]:

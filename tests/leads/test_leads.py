@@ -121,7 +121,9 @@ def test_channels_refuse_bad_input_and_writing_nothing(owner: GraphQLClient, ten
     ]
     for variables, expected in cases:
         assert errors(owner, CREATE_CHANNEL, variables, "createChannel") == [expected], variables
-    assert owner.error_codes(CREATE_CHANNEL, {"input": {"name": "Ads", "cost": 1.5}}) == []  # a JSON number is parsed exactly
+    assert (
+        owner.error_codes(CREATE_CHANNEL, {"input": {"name": "Ads", "cost": 1.5}}) == []
+    )  # a JSON number is parsed exactly
     rep = add_member(owner, tenant, "sales")
     assert rep.error_codes(CREATE_CHANNEL, {"input": {"name": "Mine"}}) == ["FORBIDDEN"]
     assert [c["name"] for c in rep.data(CHANNELS)["channels"]] == ["Ads", "Web"]
@@ -170,7 +172,9 @@ def test_claim_return_and_disqualify(owner: GraphQLClient, tenant: Any, runtime:
     assert errors(rep, CLAIM, {"ids": []}, "claimLeads") == [(["input", "ids"], "REQUIRED")]
     assert errors(rep, CLAIM, {"ids": ["bm9wZQ=="]}, "claimLeads") == [(["input", "ids", "0"], "NOT_FOUND")]
     assert errors(rep, RETURN, {"ids": [one], "reason": " "}, "returnLeads") == [(["input", "reason"], "REQUIRED")]
-    assert errors(rep, RETURN, {"ids": [one], "reason": "x" * 501}, "returnLeads") == [(["input", "reason"], "TOO_LONG")]
+    assert errors(rep, RETURN, {"ids": [one], "reason": "x" * 501}, "returnLeads") == [
+        (["input", "reason"], "TOO_LONG")
+    ]
     assert errors(rep, RETURN, {"ids": [one, three], "reason": "No budget"}, "returnLeads") == [
         (["input", "ids"], "NOT_CLAIMED")
     ]
@@ -210,9 +214,9 @@ def test_claims_stop_at_the_cap(owner: GraphQLClient, tenant: Any) -> None:
 
 
 def test_an_api_key_cannot_hold_leads(owner: GraphQLClient, graphql_engine: Any) -> None:
-    key = owner.data(
-        'mutation { createApiKey(input: {name: "k", scopes: ["leads:read", "leads:write"]}) { secret } }'
-    )["createApiKey"]["secret"]
+    key = owner.data('mutation { createApiKey(input: {name: "k", scopes: ["leads:read", "leads:write"]}) { secret } }')[
+        "createApiKey"
+    ]["secret"]
     lead = create_lead(owner)
     assert errors(owner.as_token(key), CLAIM, {"ids": [lead["id"]]}, "claimLeads") == [(["input"], "INVALID")]
 

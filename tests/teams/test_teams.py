@@ -16,7 +16,12 @@ TEAMS = "{ teams { id name manager { id email } members { id role } } }"
 def test_a_team_has_a_manager_and_members(owner: GraphQLClient, tenant: Any, runtime: Runtime) -> None:
     manager = member_id(add_member(owner, tenant, "manager"))
     reps = [member_id(add_member(owner, tenant, "sales")) for _ in range(2)]
-    team = ok(owner, CREATE_TEAM, {"name": "North", "managerId": manager, "memberIds": [reps[1], reps[0], reps[0]]}, "createTeam")["team"]
+    team = ok(
+        owner,
+        CREATE_TEAM,
+        {"name": "North", "managerId": manager, "memberIds": [reps[1], reps[0], reps[0]]},
+        "createTeam",
+    )["team"]
     assert team["manager"] == {"id": manager}
     assert [m["id"] for m in team["members"]] == reps  # by when they joined the tenant, each once
     listed = owner.data(TEAMS)["teams"]
@@ -32,7 +37,9 @@ def test_a_team_has_a_manager_and_members(owner: GraphQLClient, tenant: Any, run
     assert payload["team"]["members"] == [{"id": r} for r in reps]
 
 
-def test_bad_input_writes_nothing(owner: GraphQLClient, other_owner: GraphQLClient, tenant: Any, runtime: Runtime) -> None:
+def test_bad_input_writes_nothing(
+    owner: GraphQLClient, other_owner: GraphQLClient, tenant: Any, runtime: Runtime
+) -> None:
     manager = member_id(add_member(owner, tenant, "manager"))
     ok(owner, CREATE_TEAM, {"name": "North", "managerId": manager, "memberIds": []}, "createTeam")
     rep = add_member(owner, tenant, "sales")

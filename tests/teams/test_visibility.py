@@ -12,7 +12,18 @@ import pytest
 from saas.customers.rules import customer_visible_to
 from saas.schema.relay import decode_id
 from tests.conftest import GraphQLClient, add_member
-from tests.leads.support import CREATE_CUSTOMER, CREATE_LEAD, CUSTOMERS, LEAD, NODE, create_lead, errors, listed, member_id, ok
+from tests.leads.support import (
+    CREATE_CUSTOMER,
+    CREATE_LEAD,
+    CUSTOMERS,
+    LEAD,
+    NODE,
+    create_lead,
+    errors,
+    listed,
+    member_id,
+    ok,
+)
 from tests.teams.test_teams import CREATE_TEAM
 
 CUSTOMER = "query($id: ID!) { customer(id: $id) { id } }"

@@ -11,10 +11,10 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from saas.customers import models, service
+from saas.customers.graphql.types import Contact, Customer
 from saas.customers.models import CustomerKind, LifecycleStage
 from saas.schema.common import Payload, provided, referenced_id, run_mutation
 from saas.schema.context import RequestContext
-from saas.customers.graphql.types import Contact, Customer
 from saas.schema.relay import decode_id
 
 

@@ -101,14 +101,20 @@ class LeadQueries:
             sql = compiler.compile_cached(
                 info._raw_info,
                 ("Channel", tuple(condition.parts)),
-                lambda: compiler.list_sql(CHANNEL, _selection(info), compiler.state_from(info._raw_info), condition, "lower(r.name), r.id"),
+                lambda: compiler.list_sql(
+                    CHANNEL, _selection(info), compiler.state_from(info._raw_info), condition, "lower(r.name), r.id"
+                ),
             )
         except compiler.NotCompilable:
             rows = await context.read(
-                lambda session: list(session.scalars(select(models.Channel).order_by(models.Channel.name, models.Channel.id)))
+                lambda session: list(
+                    session.scalars(select(models.Channel).order_by(models.Channel.name, models.Channel.id))
+                )
             )
             return [Channel.from_model(row) for row in rows]
-        return orjson.Fragment(await fetch_compiled(context, sql, condition.params))  # type: ignore[return-value]
+        json_text = await fetch_compiled(context, sql, condition.params)
+        assert json_text is not None  # a list or connection statement always returns one row
+        return orjson.Fragment(json_text)  # type: ignore[return-value]
 
     @strawberry.field(
         description="Leads visible to the caller, newest first, as a Relay connection (keyset-paged; `first` at most 100)."
@@ -125,7 +131,12 @@ class LeadQueries:
         require(principal.permissions, LEADS_READ)
         limit = page_size(first, context.runtime.settings.max_page_size)
         condition = lead_conditions(principal, "r", filter.to_rule() if filter else None)
-        params: dict[str, Any] = {**condition.params, "first": limit, "limit": limit + 1, "has_previous": after is not None}
+        params: dict[str, Any] = {
+            **condition.params,
+            "first": limit,
+            "limit": limit + 1,
+            "has_previous": after is not None,
+        }
         if after is not None:
             for index, value in enumerate(decode_cursor(after, LEAD_SORT.casts)):
                 params[f"after_{index}"] = value
@@ -140,7 +151,9 @@ class LeadQueries:
             )
         except compiler.NotCompilable:
             return await context.read(_lead_page, condition, params, after is not None)
-        return orjson.Fragment(await fetch_compiled(context, sql, params))  # type: ignore[return-value]
+        json_text = await fetch_compiled(context, sql, params)
+        assert json_text is not None  # a list or connection statement always returns one row
+        return orjson.Fragment(json_text)  # type: ignore[return-value]
 
     @strawberry.field(description="One lead; NOT_FOUND if it does not exist or is not visible.")
     async def lead(self, info: Info[RequestContext, None], id: strawberry.ID) -> Lead:

@@ -54,7 +54,12 @@ def upgrade() -> None:
         sa.Column("channel_id", sa.UUID(), nullable=True),
         sa.Column("owner_id", sa.UUID(), nullable=True),
         sa.Column("status", sa.String(length=20), server_default="pool", nullable=False),
-        sa.Column("custom_fields", postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'{}'::jsonb"), nullable=False),
+        sa.Column(
+            "custom_fields",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default=sa.text("'{}'::jsonb"),
+            nullable=False,
+        ),
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("returned_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("return_reason", sa.String(length=500), nullable=True),

@@ -7,10 +7,10 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from saas.errors import NotFoundError
 from saas.schema.common import Payload, run_mutation
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id
-from saas.errors import NotFoundError
 from saas.teams import service
 from saas.teams.graphql.types import Team
 
@@ -37,7 +37,9 @@ def _member(value: str) -> Any:
 
 @strawberry.type
 class TeamMutations:
-    @strawberry.mutation(description="A team with a manager and members (owners and admins); a name already used is TAKEN.")
+    @strawberry.mutation(
+        description="A team with a manager and members (owners and admins); a name already used is TAKEN."
+    )
     async def create_team(self, info: Info[RequestContext, None], input: CreateTeamInput) -> CreateTeamPayload:
         context = info.context
 

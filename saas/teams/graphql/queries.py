@@ -59,4 +59,6 @@ class TeamQueries:
             )
         except compiler.NotCompilable:
             return await context.read(_teams)
-        return orjson.Fragment(await fetch_compiled(context, sql, condition.params))  # type: ignore[return-value]
+        json_text = await fetch_compiled(context, sql, condition.params)
+        assert json_text is not None  # a list or connection statement always returns one row
+        return orjson.Fragment(json_text)  # type: ignore[return-value]
