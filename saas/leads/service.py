@@ -52,9 +52,10 @@ from saas.leads.rules import (
     sales_settings,
 )
 from saas.products.service import parse_price
+from saas.schema.relay import to_global_id
 from saas.teams.rules import may_own_for
 from saas.tenancy.models import Membership
-from saas.validation import Checker
+from saas.validation import Checker, camel_case
 
 MAX_IDS = 100
 CURRENCY_LENGTH = 3
@@ -127,13 +128,13 @@ def get_sales_settings(session: Session, principal: Principal) -> SalesSettingsV
 def _bounded_int(check: Checker, field: str, maximum: int) -> None:
     if field not in check.data:
         return
-    value = check.data[field]
+    value, name = check.data[field], camel_case(field)
     if value is None:
-        check.fail(field, UserErrorCode.REQUIRED, f"{field} must not be null")
+        check.fail(field, UserErrorCode.REQUIRED, f"{name} must not be null")
     elif isinstance(value, bool) or not isinstance(value, int):
-        check.fail(field, UserErrorCode.INVALID, f"{field} must be a whole number")
+        check.fail(field, UserErrorCode.INVALID, f"{name} must be a whole number")
     elif not 1 <= value <= maximum:
-        check.fail(field, UserErrorCode.OUT_OF_RANGE, f"{field} must be between 1 and {maximum}")
+        check.fail(field, UserErrorCode.OUT_OF_RANGE, f"{name} must be between 1 and {maximum}")
     else:
         check.clean[field] = value
 
@@ -338,8 +339,6 @@ def _locked_leads(
 
 
 def _missing(ids: list[uuid.UUID], found: dict[uuid.UUID, Lead]) -> None:
-    from saas.schema.relay import to_global_id
-
     missing = [i for i in ids if i not in found]
     if missing:
         names = ", ".join(to_global_id("Lead", i) for i in missing)
@@ -360,8 +359,6 @@ def claim_leads(session: Session, principal: Principal, ids: Sequence[uuid.UUID]
     _missing(wanted, leads)
     taken = [lead for lead in leads.values() if lead.status != LeadStatus.POOL.value]
     if taken:
-        from saas.schema.relay import to_global_id
-
         names = ", ".join(to_global_id("Lead", lead.id) for lead in taken)
         raise _invalid(["ids"], UserErrorCode.NOT_IN_POOL, f"Not in the pool (claimed or closed): {names}")
     now = _now()
@@ -391,8 +388,6 @@ def return_leads(session: Session, principal: Principal, ids: Sequence[uuid.UUID
     _missing(wanted, leads)
     not_claimed = [lead for lead in leads.values() if lead.status != LeadStatus.CLAIMED.value]
     if not_claimed:
-        from saas.schema.relay import to_global_id
-
         names = ", ".join(to_global_id("Lead", lead.id) for lead in not_claimed)
         raise _invalid(["ids"], UserErrorCode.NOT_CLAIMED, f"Not claimed (in the pool or closed): {names}")
     now = _now()

@@ -109,3 +109,22 @@ def test_managers_assign_records_to_their_team_only(sales: dict[str, Any]) -> No
     assert errors(manager, CREATE_CUSTOMER, {"name": "Not mine", "ownerId": ids["b"]}, "createCustomer") == [
         (["input", "ownerId"], "INVALID")
     ]
+
+
+def test_a_manager_hears_live_of_the_teams_customers_only(
+    sales: dict[str, Any], owner: GraphQLClient, runtime: Any, tenant: Any
+) -> None:
+    from saas.plugin_api.testing import collect_events
+
+    runtime.credentials.forget_tenant(tenant.id)  # the team is read with the credential
+    ids = sales["ids"]
+
+    def act() -> None:
+        for who in ("a", "b"):
+            ok(owner, CREATE_CUSTOMER, {"name": f"Live of {who}", "ownerId": ids[who]}, "createCustomer")
+
+    events = "subscription { customerEvents { kind customerId } }"
+    heard = collect_events(sales["clients"]["m"], events, None, "customers", act)
+    names = [p["data"]["customerEvents"]["customerId"] for p in heard]
+    assert len(names) == 1
+    assert sales["clients"]["m"].data(CUSTOMER, {"id": names[0]})["customer"]["id"] == names[0]
