@@ -12,6 +12,7 @@ import pluggy
 from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import Role, require
 from saas.auth.principal import Principal
+from saas.products.models import Product
 from saas.customers.rules import SqlCondition, customer_visibility, customer_visible_to
 from saas.customers.service import get_contact, get_customer
 from saas.db.base import Base, TenantOwned, created_at_column, uuid_pk
@@ -43,9 +44,8 @@ from saas.plugin_host.contributions import (
 )
 from saas.plugin_host.enablement import plugin_settings
 from saas.plugin_host.version import PLUGIN_API_VERSION
-from saas.products.graphql.types import Product as ProductType
-from saas.products.models import Product
 from saas.realtime import listen, publish
+from saas.products.graphql.types import Product as ProductType
 from saas.schema.common import Node, PageInfo, Payload, UserError, provided, referenced_id, run_mutation, write_mutation
 from saas.schema.connections import Connection, CountedConnection, Edge, connection, page_arguments
 from saas.schema.context import RequestContext

@@ -15,11 +15,11 @@ import strawberry
 from strawberry.types import Info
 
 from saas.auth.permissions import require
-from saas.customers.graphql.queries import single_object
 from saas.customers.rules import SqlCondition
 from saas.errors import NotFoundError
 from saas.plugin_host.contributions import GraphQLContribution
 from saas.schema.context import RequestContext
+from saas.customers.graphql.queries import single_object
 from saas.schema.relay import from_global_id
 
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from saas.events.models import OutboxEvent
 from saas.events.payloads import api_object, node_ref
-from saas.products.graphql.types import Product
 from saas.runtime import Runtime
+from saas.products.graphql.types import Product
 from saas.schema.relay import to_global_id
 from tests.conftest import GraphQLClient, add_member
 from tests.events.support import in_tenant

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+from saas.auth.permissions import API_KEYS_MANAGE
+from saas.plugin_host.contributions import CompiledNode, GraphQLContribution
 from saas.accounts.graphql.resolvers import AccountMutations, AccountQueries
 from saas.accounts.graphql.sql import API_KEY
 from saas.accounts.graphql.types import ApiKey, Invitation
-from saas.auth.permissions import API_KEYS_MANAGE
-from saas.plugin_host.contributions import CompiledNode, GraphQLContribution
 from saas.schema.context import RequestContext
 from saas.schema.nodes import tenant_condition
 from saas.tenancy.invitations import get_invitation

@@ -13,6 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from strawberry.types import Info
 
+from saas.audit.models import AuditEntry as AuditRow
+from saas.auth import api_keys
+from saas.auth.login import login as login_service
+from saas.auth.permissions import AUDIT_READ, MEMBERS_READ, Role, require
+from saas.auth.principal import Principal
+from saas.auth.throttle import client_address
+from saas.db.paging import keyset_page
 from saas.accounts.graphql.types import (
     ApiKey,
     AuditEntry,
@@ -21,17 +28,10 @@ from saas.accounts.graphql.types import (
     Me,
     Tenant,
 )
-from saas.audit.models import AuditEntry as AuditRow
-from saas.auth import api_keys
-from saas.auth.login import login as login_service
-from saas.auth.permissions import AUDIT_READ, MEMBERS_READ, Role, require
-from saas.auth.principal import Principal
-from saas.auth.throttle import client_address
-from saas.customers.graphql.types import Member
-from saas.db.paging import keyset_page
 from saas.schema.common import Payload, provided, run_mutation, write_mutation
 from saas.schema.connections import connection, page_arguments
 from saas.schema.context import RequestContext
+from saas.customers.graphql.types import Member
 from saas.schema.relay import decode_id, from_global_id
 from saas.tenancy import invitations
 from saas.tenancy import service as tenancy

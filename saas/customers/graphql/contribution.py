@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 from saas.auth.permissions import MEMBERS_READ
+from saas.plugin_host.contributions import CompiledNode, GraphQLContribution
+from saas.schema.context import RequestContext
 from saas.customers.graphql.loaders import member_loader
 from saas.customers.graphql.mutations import CustomerMutations
 from saas.customers.graphql.queries import (
@@ -17,8 +19,6 @@ from saas.customers.graphql.queries import (
 from saas.customers.graphql.sql import CONTACT, CUSTOMER, MEMBER
 from saas.customers.graphql.subscriptions import CustomerSubscriptions
 from saas.customers.graphql.types import Contact, Customer, Member
-from saas.plugin_host.contributions import CompiledNode, GraphQLContribution
-from saas.schema.context import RequestContext
 from saas.schema.nodes import tenant_condition
 
 

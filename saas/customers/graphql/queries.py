@@ -14,16 +14,16 @@ from strawberry.types import Info
 
 from saas.auth.permissions import CUSTOMERS_READ, require
 from saas.customers import models
-from saas.customers.graphql.filters import CustomerFilterInput, CustomerOrder
-from saas.customers.graphql.loaders import contact_by_id_loader, customer_loader
-from saas.customers.graphql.sql import CONTACT, CUSTOMER, CUSTOMER_SORTS
-from saas.customers.graphql.types import Contact, Customer, CustomerConnection
 from saas.customers.rules import SqlCondition, customer_conditions, customer_visibility
 from saas.db.paging import Page
 from saas.errors import NotFoundError
 from saas.schema import compiler
 from saas.schema.connections import connection
 from saas.schema.context import RequestContext, fetch_compiled
+from saas.customers.graphql.loaders import contact_by_id_loader, customer_loader
+from saas.customers.graphql.filters import CustomerFilterInput, CustomerOrder
+from saas.customers.graphql.sql import CONTACT, CUSTOMER, CUSTOMER_SORTS
+from saas.customers.graphql.types import Contact, Customer, CustomerConnection
 from saas.schema.relay import decode_cursor, decode_id, page_size
 
 Loader = Callable[[RequestContext, uuid.UUID], Awaitable[Any]]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from saas.jobs.graphql.resolvers import JobMutations, JobQueries
 from saas.plugin_host.contributions import GraphQLContribution
+from saas.jobs.graphql.resolvers import JobMutations, JobQueries
 
 contribution = GraphQLContribution(queries=(JobQueries,), mutations=(JobMutations,))

@@ -14,9 +14,9 @@ from saas.auth.permissions import JOBS_MANAGE, JOBS_READ, require
 from saas.errors import NotFoundError
 from saas.jobs import broker as job_broker
 from saas.jobs.deadletters import list_dead_letters, retry_dead_letter
-from saas.jobs.graphql.types import DeadLetter, RetryDeadLetterInput, RetryDeadLetterPayload
 from saas.schema.common import run_mutation
 from saas.schema.context import RequestContext
+from saas.jobs.graphql.types import DeadLetter, RetryDeadLetterInput, RetryDeadLetterPayload
 from saas.schema.relay import decode_id, page_size
 
 

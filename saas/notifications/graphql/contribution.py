@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 from saas.notifications import service
+from saas.plugin_host.contributions import GraphQLContribution
+from saas.schema.context import RequestContext
 from saas.notifications.graphql.resolvers import (
     NotificationMutations,
     NotificationQueries,
@@ -12,8 +14,6 @@ from saas.notifications.graphql.resolvers import (
     recipient,
 )
 from saas.notifications.graphql.types import Notification
-from saas.plugin_host.contributions import GraphQLContribution
-from saas.schema.context import RequestContext
 
 
 async def _load_notification(context: RequestContext, raw_id: uuid.UUID) -> Notification:

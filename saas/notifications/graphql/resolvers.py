@@ -13,11 +13,11 @@ from strawberry.types import Info
 from saas.auth.principal import Principal
 from saas.errors import ForbiddenError
 from saas.notifications import service
-from saas.notifications.graphql.types import Notification, NotificationConnection
 from saas.realtime import listen
 from saas.schema.common import Payload, run_mutation
 from saas.schema.connections import connection, page_arguments
 from saas.schema.context import RequestContext
+from saas.notifications.graphql.types import Notification, NotificationConnection
 from saas.schema.relay import decode_id
 
 NEWEST_FIRST = ("timestamptz", "uuid")
