@@ -6,7 +6,7 @@
 
 Steps: create (if missing) and migrate a small database (`saas_fanout` on the server of
 `DATABASE_URL`, default the local PostgreSQL) with one tenant `fanout` and its owner
-(`saas.tenancy.service.create_tenant`); start TWO `saas serve --workers 1` processes on
+(`saas.accounts.service.create_tenant`); start TWO `saas serve --workers 1` processes on
 two free loopback ports, same DATABASE_URL and REDIS_URL (default redis://127.0.0.1:6379/0);
 log in over HTTP; optionally measure the mutation path alone (a baseline at max rate
 with no subscriber); open N WebSocket subscribers (`graphql-transport-ws`, token in
@@ -96,12 +96,12 @@ def prepare_database(database: str, redis: str) -> str:
     from sqlalchemy import create_engine, select, text
     from sqlalchemy.exc import DBAPIError
 
+    from saas.accounts.models import Tenant
+    from saas.accounts.service import create_tenant
     from saas.db.engine import create_app_engine, create_owner_engine, owner_url
     from saas.db.migrate import migrate
     from saas.errors import InputInvalid
     from saas.runtime import load_plugins
-    from saas.tenancy.models import Tenant
-    from saas.tenancy.service import create_tenant
     from saas.tenancy.session import tenant_session
 
     admin = create_engine(owner_url(server_url()), isolation_level="AUTOCOMMIT")

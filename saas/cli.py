@@ -133,7 +133,7 @@ def create_asgi_app() -> Any:
     configure_logging(settings)
     database_url, redis_url = _service_urls(settings)
     runtime = create_runtime(settings, database_url, redis_url)
-    if job_broker.current() is None:
+    if not job_broker.jobs_bound():  # else the in-process worker's broker (embedded servers) sends them
         job_broker.setup(runtime)  # API processes enqueue jobs (event dispatch, webhooks, plugin jobs)
     return create_app(runtime, GraphQLEngine(runtime))
 
@@ -287,12 +287,11 @@ def _until_signalled() -> Iterator[Any]:
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1), help="Jobs run at a time.")
 def worker(threads: int) -> None:
     """Run background jobs (dramatiq on Redis) until SIGINT or SIGTERM; running jobs finish first."""
-    from saas.jobs.broker import current
     from saas.jobs.worker import run_worker
 
     runtime = _jobs_runtime(_settings())
     try:
-        binding = current()
+        binding = runtime.jobs
         assert binding is not None
         with _until_signalled() as stop:
             run_worker(binding.broker, stop, threads=threads)
@@ -306,12 +305,11 @@ def scheduler() -> None:
 
     Several schedulers may run: one acts at a time, and they share the schedule in Redis.
     """
-    from saas.jobs.broker import current
     from saas.jobs.scheduler import run_scheduler
 
     runtime = _jobs_runtime(_settings())
     try:
-        binding = current()
+        binding = runtime.jobs
         assert binding is not None
         with _until_signalled() as stop:
             run_scheduler(runtime, stop, broker=binding.broker)
@@ -376,7 +374,7 @@ def tenant() -> None:
 )
 def tenant_create(slug: str, name: str, admin_email: str, admin_name: str | None, admin_password: str) -> None:
     """Create a tenant and its first owner; prints the tenant id."""
-    from saas.tenancy.service import create_tenant
+    from saas.accounts.service import create_tenant
 
     settings = _settings()
     options = {
@@ -394,7 +392,7 @@ def tenant_create(slug: str, name: str, admin_email: str, admin_name: str | None
 @tenant.command("list")
 def tenant_list() -> None:
     """List the tenants, oldest first."""
-    from saas.tenancy.models import Tenant
+    from saas.accounts.models import Tenant
     from saas.tenancy.session import tenant_session
 
     settings = _settings()
@@ -420,10 +418,10 @@ def user() -> None:
 @click.option("--name", default=None, help="Full name of a new user.")
 def user_add(tenant_slug: str, email: str, password: str | None, role: str, name: str | None) -> None:
     """Add a user to a tenant with a role; prints the membership id."""
+    from saas.accounts.models import Tenant
+    from saas.accounts.service import add_member
     from saas.auth.permissions import ALL_PERMISSIONS
     from saas.auth.principal import Principal
-    from saas.tenancy.models import Tenant
-    from saas.tenancy.service import add_member
     from saas.tenancy.session import tenant_session
 
     settings = _settings()

@@ -17,12 +17,13 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from saas.accounts.credentials import membership_principal
+from saas.accounts.models import Membership, Tenant, User
+from saas.accounts.service import add_member, create_tenant
 from saas.auth.permissions import Role
-from saas.auth.principal import Principal, membership_principal
+from saas.auth.principal import Principal
 from saas.customers.models import Contact, Customer
 from saas.customers.service import create_contact, create_customer
-from saas.tenancy.models import Membership, Tenant, User
-from saas.tenancy.service import add_member, create_tenant
 from saas.tenancy.session import tenant_session
 
 PhoneMaker = Callable[[random.Random], str]

@@ -50,6 +50,14 @@ class UserErrorCode(StrEnum):
     ALREADY_DISQUALIFIED = "ALREADY_DISQUALIFIED"
     OUT_OF_RANGE = "OUT_OF_RANGE"
     UNAVAILABLE = "UNAVAILABLE"
+    # Custom fields: a value, and a definition change that stored values do not allow.
+    UNKNOWN_FIELD = "UNKNOWN_FIELD"
+    WRONG_TYPE = "WRONG_TYPE"
+    INVALID_OPTION = "INVALID_OPTION"
+    ARCHIVED = "ARCHIVED"
+    VALUES_MISSING = "VALUES_MISSING"
+    DUPLICATE_VALUES = "DUPLICATE_VALUES"
+    INCOMPATIBLE_VALUES = "INCOMPATIBLE_VALUES"
 
 
 class AppError(Exception):

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 import redis
 from sqlalchemy import Engine
 
+from saas.accounts.credentials import authenticate, bind_credential_cache, cached_principal
 from saas.auth.passwords import limit_concurrent_hashes
-from saas.auth.principal import CredentialCache, Principal, authenticate, cached_principal
+from saas.auth.principal import CredentialCache, Principal
 from saas.auth.throttle import SignInThrottle, client_address
 from saas.config import Settings
 from saas.db.engine import create_app_engine, create_read_engine
 from saas.events.pipeline import install as install_event_pipeline
+from saas.jobs.broker import Binding
 from saas.plugin_host.access import PluginFeatures
 from saas.plugin_host.host import PluginHost
 
@@ -29,6 +31,12 @@ class Runtime:
     throttle: SignInThrottle
     plugins: PluginHost = field(default_factory=PluginHost)
     credentials: CredentialCache = field(default_factory=CredentialCache)
+    # The job broker and runner, once `saas.jobs.broker.setup(runtime)` bound the jobs.
+    jobs: Binding | None = None
+
+    def __post_init__(self) -> None:
+        # Changes made through this engine (any caller) invalidate this cache once committed.
+        bind_credential_cache(self.engine, self.credentials)
 
     def authenticate(self, authorization: str | None) -> Principal | None:
         """Blocking (it may read the database): call it from a worker thread.

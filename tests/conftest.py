@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from saas.accounts.service import create_tenant
 from saas.config import Settings
 from saas.db.engine import create_owner_engine, owner_url
 from saas.db.migrate import migrate
 from saas.embedded import start_postgres, start_redis
 from saas.plugin_api.testing import GraphQLClient
 from saas.runtime import Runtime, create_runtime, load_plugins
-from saas.tenancy.service import create_tenant
 
 TEST_PASSWORD = "correct horse battery"
 UNTHROTTLED = 1_000_000

@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
+from saas.accounts.models import Membership, Tenant, User
 from saas.cli import main
 from saas.config import Settings
 from saas.plugin_api.testing import MIGRATION_LOCK
 from saas.runtime import Runtime
-from saas.tenancy.models import Membership, Tenant, User
 from saas.tenancy.session import tenant_session
 
 PASSWORD = "a-long-enough-password"

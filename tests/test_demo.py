@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from saas.accounts.models import Membership
 from saas.audit.models import AuditEntry
 from saas.cli import main
 from saas.customers.models import Contact, Customer
 from saas.demo import DEMO_PASSWORD, seed_demo
-from saas.tenancy.models import Membership
 from saas.tenancy.session import tenant_session
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,1 +1,2 @@
-"""Accounts: users, memberships, API keys and member administration."""
+"""Accounts: tenants, users, memberships, invitations, API keys, login, the credential check and
+member administration."""

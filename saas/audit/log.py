@@ -5,16 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from saas.audit.models import AuditEntry
-
-if TYPE_CHECKING:
-    from saas.auth.principal import Principal
 
 SKIPPED_COLUMNS = frozenset({"tenant_id", "password_hash", "secret_hash"})
 
@@ -39,9 +36,21 @@ def snapshot(obj: object) -> dict[str, Any]:
     }
 
 
+class Actor(Protocol):
+    """Who made a change, as the audit log names them (a `saas.auth.principal.Principal` is one).
+
+    A protocol, so that the audit log depends on no credential code."""
+
+    @property
+    def user_id(self) -> uuid.UUID | None: ...
+
+    @property
+    def label(self) -> str: ...
+
+
 def record_change(
     session: Session,
-    actor: Principal,
+    actor: Actor,
     action: str,
     entity_type: str,
     entity_id: uuid.UUID | str,

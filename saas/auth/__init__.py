@@ -1,1 +1,2 @@
-"""Authentication (passwords, tokens, API keys) and authorisation (roles and permissions)."""
+"""Authentication (passwords, tokens, the API key format, the principal and its cache) and
+authorisation (roles and permissions); reads no account rows (that is `saas.accounts`)."""

@@ -1,8 +1,9 @@
-"""API keys: `crm_<tenant>_<key id>_<secret>`, shown once, stored as a SHA-256 digest.
+"""The form of API keys and other secret tokens: `crm_<tenant>_<key id>_<secret>`, stored as a SHA-256 digest.
 
 The secret has 256 bits of entropy, so a fast digest is the right hash (a slow password
 hash would only slow every request). The tenant and key id in the key say where to look;
-they grant nothing without the matching secret.
+they grant nothing without the matching secret. The key rows (creating, revoking, checking)
+are the accounts domain's: `saas/accounts/api_keys.py`.
 """
 
 from __future__ import annotations
@@ -12,21 +13,8 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
-
-from saas.audit.log import record_change, snapshot
-from saas.auth.permissions import ALL_PERMISSIONS, API_KEYS_MANAGE, require
-from saas.errors import NotFoundError, UnauthenticatedError, UserErrorCode
-from saas.events.outbox import emit_event
-from saas.events.payloads import api_object
-from saas.tenancy.models import ApiKey
-from saas.validation import Checker
-
-if TYPE_CHECKING:
-    from saas.auth.principal import Principal
+from saas.errors import UnauthenticatedError
 
 KEY_PREFIX = "crm_"
 
@@ -75,63 +63,3 @@ def parse_key(raw: str) -> ParsedKey:
         return split_secret_token(KEY_PREFIX, raw)
     except ValueError as exc:
         raise UnauthenticatedError("Invalid API key") from exc
-
-
-def verify(record: ApiKey, secret: str) -> bool:
-    return secret_matches(record.secret_hash, secret)
-
-
-def create_api_key(session: Session, principal: Principal, data: dict[str, Any]) -> tuple[ApiKey, str]:
-    """A new key with the given scopes (each one the creator holds); the full key is returned once."""
-    require(principal.permissions, API_KEYS_MANAGE)
-    check = Checker(data)
-    check.text("name", required=True, max_length=100)
-    scopes = data.get("scopes") or []
-    if not scopes:
-        check.fail("scopes", UserErrorCode.REQUIRED, "at least one scope is required")
-    unknown = sorted(set(scopes) - ALL_PERMISSIONS - principal.permissions)
-    if unknown:
-        check.fail("scopes", UserErrorCode.INVALID, f"unknown scopes: {', '.join(unknown)}")
-    elif not set(scopes) <= principal.permissions:
-        check.fail("scopes", UserErrorCode.INVALID, "a key cannot have scopes its creator lacks")
-    clean = check.done()
-    key_id, full_key, secret_hash = new_key(principal.tenant_id)
-    record = ApiKey(
-        id=key_id,
-        name=clean["name"],
-        secret_hash=secret_hash,
-        scopes=sorted(set(scopes)),
-        created_by_user_id=principal.user_id,
-    )
-    session.add(record)
-    session.flush()
-    session.refresh(record)
-    _record(session, principal, "api_key.created", record, None)
-    return record, full_key
-
-
-def revoke_api_key(session: Session, principal: Principal, key_id: uuid.UUID) -> ApiKey:
-    require(principal.permissions, API_KEYS_MANAGE)
-    record = session.get(ApiKey, (principal.tenant_id, key_id))
-    if record is None:
-        raise NotFoundError("API key not found", id=str(key_id))
-    if record.revoked_at is None:
-        before = snapshot(record)
-        record.revoked_at = datetime.now(UTC)
-        session.flush()
-        _record(session, principal, "api_key.revoked", record, before)
-    return record
-
-
-def _record(session: Session, principal: Principal, action: str, record: ApiKey, before: dict[str, Any] | None) -> None:
-    """The audit entry and the domain event of a change of a key (outbox, same transaction).
-
-    The event carries the key as the API returns it (`api_object` of the GraphQL `ApiKey`),
-    which has no field for the secret or its digest: no payload can carry them. The GraphQL
-    type is imported here, not at the top: the schema imports this module (through the
-    principal).
-    """
-    from saas.accounts.graphql.types import ApiKey as ApiKeyType
-
-    record_change(session, principal, action, "ApiKey", record.id, before, snapshot(record))
-    emit_event(session, action, {"apiKey": api_object(ApiKeyType.from_model(record))})

@@ -34,6 +34,7 @@ LEADS_WRITE = "leads:write"
 CHANNELS_MANAGE = "channels:manage"
 TEAMS_MANAGE = "teams:manage"
 SALES_SETTINGS_MANAGE = "sales_settings:manage"
+CUSTOM_FIELDS_MANAGE = "custom_fields:manage"
 
 ALL_PERMISSIONS = frozenset(
     {
@@ -55,6 +56,7 @@ ALL_PERMISSIONS = frozenset(
         CHANNELS_MANAGE,
         TEAMS_MANAGE,
         SALES_SETTINGS_MANAGE,
+        CUSTOM_FIELDS_MANAGE,
     }
 )
 

@@ -64,7 +64,7 @@ def read_token(settings: Settings, token: str) -> TokenClaims:
 
 # Scoped tokens: for principals that are not members, e.g. a customer's contact using a
 # self-service portal. They carry their own permissions, a scope, and the plugin that issued
-# them; `saas.auth.principal` checks on every use that what they stand for still stands.
+# them; `saas.accounts.credentials` checks on every use that what they stand for still stands.
 SCOPED_PREFIX = "sc_"
 SCOPED_AUDIENCE = "saas-crm-scoped"
 

@@ -54,6 +54,12 @@ class Customer(TenantOwned, Base):
         Index("ix_customers_tags", "tags", postgresql_using="gin"),
         Index("ix_customers_tenant_name_lower", "tenant_id", text("lower(name)")),  # the duplicate check
         Index(
+            "ix_customers_custom_fields",
+            "custom_fields",
+            postgresql_using="gin",
+            postgresql_ops={"custom_fields": "jsonb_path_ops"},
+        ),
+        Index(
             "ix_customers_name_trgm",
             "name",
             postgresql_using="gin",
@@ -98,6 +104,12 @@ class Contact(TenantOwned, Base):
         # The duplicate check (saas/leads/duplicates.py) looks contacts up by these.
         Index("ix_contacts_tenant_email", "tenant_id", text("lower(email)")),
         Index("ix_contacts_tenant_phone", "tenant_id", text("regexp_replace(phone, '\\D', '', 'g')")),
+        Index(
+            "ix_contacts_custom_fields",
+            "custom_fields",
+            postgresql_using="gin",
+            postgresql_ops={"custom_fields": "jsonb_path_ops"},
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -107,6 +119,7 @@ class Contact(TenantOwned, Base):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(32))
     is_primary: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    custom_fields: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(

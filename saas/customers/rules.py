@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from saas.auth.principal import Principal
+from saas.custom_fields.rules import CustomFieldFilter, custom_field_condition
 from saas.customers.models import LifecycleStage
 
 
@@ -96,6 +97,7 @@ class CustomerFilter:
     lifecycle_stage: LifecycleStage | None = None
     include_deleted: bool = False
     only_deleted: bool = False
+    custom_field: CustomFieldFilter | None = None
 
 
 def escape_like(value: str) -> str:
@@ -103,10 +105,9 @@ def escape_like(value: str) -> str:
 
 
 def customer_conditions(principal: Principal, alias: str, flt: CustomerFilter | None) -> SqlCondition:
-    """Tenant, visibility, soft-delete and filter conditions for a customers list."""
+    """Visibility, soft-delete and filter conditions for a customers list (the compiler adds the tenant)."""
     flt = flt or CustomerFilter()
     condition = SqlCondition()
-    condition.add(f"{alias}.tenant_id = :tenant_id", tenant_id=principal.tenant_id)
     if flt.only_deleted:
         condition.add(f"{alias}.deleted_at IS NOT NULL")
     elif not flt.include_deleted:
@@ -124,4 +125,6 @@ def customer_conditions(principal: Principal, alias: str, flt: CustomerFilter | 
         condition.add(f"{alias}.tags @> ARRAY[CAST(:tag AS varchar)]", tag=flt.tag.strip().lower())
     if flt.lifecycle_stage:
         condition.add(f"{alias}.lifecycle_stage = :lifecycle_stage", lifecycle_stage=flt.lifecycle_stage)
+    if flt.custom_field is not None:
+        custom_field_condition(condition, alias, flt.custom_field)
     return condition

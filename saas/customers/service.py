@@ -10,9 +10,12 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from saas.accounts.models import Membership
 from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import CUSTOMERS_DELETE, CUSTOMERS_WRITE, require
 from saas.auth.principal import Principal
+from saas.custom_fields.models import CustomFieldEntity
+from saas.custom_fields.validation import validate_custom_fields
 from saas.customers.graphql.types import Contact as ContactType
 from saas.customers.graphql.types import Customer as CustomerType
 from saas.customers.models import Contact, Customer, CustomerKind, LifecycleStage
@@ -22,7 +25,6 @@ from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
 from saas.leads.duplicates import check_duplicates
 from saas.teams.rules import may_own_for
-from saas.tenancy.models import Membership
 from saas.validation import Checker
 
 CUSTOMER_FIELDS = (
@@ -128,7 +130,11 @@ def create_customer(session: Session, principal: Principal, data: dict[str, Any]
     _check_owner(session, principal, clean.get("owner_id"))
     if not allow_duplicate and clean.get("kind", CustomerKind.COMPANY.value) == CustomerKind.COMPANY.value:
         check_duplicates(session, principal.tenant_id, company=("name", clean["name"]))
-    customer = Customer(id=uuid.uuid4(), **clean)
+    customer_id = uuid.uuid4()
+    clean["custom_fields"] = validate_custom_fields(
+        session, principal.tenant_id, CustomFieldEntity.CUSTOMER, clean.get("custom_fields"), record_id=customer_id
+    )
+    customer = Customer(id=customer_id, **clean)
     session.add(customer)
     session.flush()
     session.refresh(customer)
@@ -145,6 +151,11 @@ def update_customer(
     _check_version(customer, version)
     if "owner_id" in clean:
         _check_owner(session, principal, clean["owner_id"])
+    if "custom_fields" in clean:
+        clean["custom_fields"] = validate_custom_fields(
+            session, principal.tenant_id, CustomFieldEntity.CUSTOMER, clean["custom_fields"],
+            record_id=customer.id, current=customer.custom_fields,
+        )  # fmt: skip
     before = snapshot(customer)
     for key, value in clean.items():
         setattr(customer, key, value)
@@ -183,6 +194,7 @@ def _check_contact(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     check.email("email")
     check.phone("phone")
     check.passthrough("is_primary")
+    check.json_object("custom_fields", max_bytes=20_000)
     return check.done()
 
 
@@ -218,7 +230,11 @@ def create_contact(session: Session, principal: Principal, customer_id: uuid.UUI
             Contact.customer_id == customer.id, Contact.is_primary.is_(True), Contact.deleted_at.is_(None)
         )
     )
-    contact = Contact(id=uuid.uuid4(), customer_id=customer.id, **clean)
+    contact_id = uuid.uuid4()
+    clean["custom_fields"] = validate_custom_fields(
+        session, principal.tenant_id, CustomFieldEntity.CONTACT, clean.get("custom_fields"), record_id=contact_id
+    )
+    contact = Contact(id=contact_id, customer_id=customer.id, **clean)
     if contact.is_primary is None:
         contact.is_primary = has_primary is None
     if contact.is_primary:
@@ -242,6 +258,11 @@ def update_contact(
             [FieldError(["input", "isPrimary"], UserErrorCode.INVALID, "Make another contact primary instead")]
         )
     get_customer(session, principal, contact.customer_id, lock=True)
+    if "custom_fields" in clean:
+        clean["custom_fields"] = validate_custom_fields(
+            session, principal.tenant_id, CustomFieldEntity.CONTACT, clean["custom_fields"],
+            record_id=contact.id, current=contact.custom_fields,
+        )  # fmt: skip
     before = snapshot(contact)
     if clean.get("is_primary"):
         _make_primary(session, principal, contact)

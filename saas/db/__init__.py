@@ -1,1 +1,2 @@
-"""Database foundations: declarative base, engines, and the row-level security helpers."""
+"""Database foundations: declarative base, engines, paging, the compiled-read round trip and the
+migration runner (row-level security is `saas.tenancy.rls`)."""

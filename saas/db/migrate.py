@@ -31,8 +31,8 @@ from alembic.util import load_python_file
 from sqlalchemy import Connection, Engine, text
 
 from saas.config import Settings
-from saas.db.rls import ensure_app_role, secure_schema
 from saas.plugin_host.host import PluginHost
+from saas.tenancy.rls import ensure_app_role, secure_schema
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 CORE_VERSIONS = MIGRATIONS_DIR / "versions"

@@ -19,13 +19,16 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-SET_TENANT = "SELECT set_config('app.tenant_id', %(app_tenant_id)s, true); "
+from saas.tenancy.session import SET_TENANT_SQL, TENANT_PARAM
 
 
 def fetch_json(engine: Engine, tenant_id: uuid.UUID, sql: str, params: dict[str, Any]) -> str | None:
-    """Run a compiled statement (psycopg2 `%(name)s` placeholders) returning one JSON text."""
-    statement = SET_TENANT + sql
-    values = {**params, "app_tenant_id": str(tenant_id)}
+    """Run a compiled statement (psycopg2 `%(name)s` placeholders) returning one JSON text.
+
+    The tenant is bound once, as `TENANT_PARAM`: the value of `set_config` (for row-level
+    security) and of the compiler's `tenant_id = :tenant_id` predicates, so the two cannot differ."""
+    statement = f"{SET_TENANT_SQL}; {sql}"
+    values = {**params, TENANT_PARAM: str(tenant_id)}
     try:
         return _fetch_one(engine, statement, values)
     except DBAPIError as error:

@@ -84,6 +84,9 @@ register_event_types(
     "lead.converted",
     "sales_settings.updated",
     "team.created",
+    "custom_field.defined",
+    "custom_field.updated",
+    "custom_field.archived",
 )
 
 

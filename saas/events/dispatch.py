@@ -10,12 +10,19 @@ so concurrent dispatchers never take the same event) and, in one transaction:
 - marks the events dispatched.
 After commit it enqueues one `webhooks.deliver` job per delivery.
 
+Each enabled plugin's handler is reached through a pluggy caller of its own
+(`PluginHost.hook_for([name])`), in the host's order: pluggy hands all implementations of one
+call the same arguments, and the context carries one plugin's settings.
+
 Failure policy: if a plugin handler raises, the whole batch rolls back (no event marked, no
 delivery created, the handlers' own writes undone) and the job is retried by dramatiq with
 backoff; once retries are exhausted the periodic sweep starts it again later. So handlers
 see every event at least once, in order, and must be idempotent (their database writes in
 the given session happen exactly once). A handler that always fails holds up its tenant's
 events until it is fixed or the tenant disables the plugin — events are delayed, never lost.
+Other tenants' events are not held up: each tenant's outbox is dispatched by jobs of its own.
+(pluggy's calling convention fits this policy: a raising implementation ends the call and its
+exception propagates, so the batch rolls back.)
 """
 
 from __future__ import annotations
@@ -40,14 +47,6 @@ from saas.webhooks import delivery
 from saas.webhooks.models import Webhook, WebhookDelivery
 
 BATCH_SIZE = 100
-
-_plugins: PluginHost | None = None
-
-
-def configure(plugins: PluginHost) -> None:
-    """Called once per process at start (`saas.events.pipeline.install`)."""
-    global _plugins
-    _plugins = plugins
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ def dispatch_pending(
     if not events:
         return Dispatched(0, [], False)
     handlers = [
-        (plugins.hook_for([name], "saas_handle_event"), settings)
+        (plugins.hook_for([name]).saas_handle_event, settings)
         for name, settings in enabled_plugins(session, plugins).items()
     ]
     webhooks = {w.id: w for w in session.scalars(select(Webhook).where(Webhook.deleted_at.is_(None)))}
@@ -127,10 +126,12 @@ def _stale_deliveries(session: Session) -> list[uuid.UUID]:
 
 @tenant_job("events.dispatch", max_retries=10, min_backoff_ms=1_000, max_backoff_ms=300_000)
 def dispatch_events(ctx: JobContext) -> None:
-    """Move the tenant's outbox forward; enqueue deliveries (and the next batch) after commit."""
-    if _plugins is None:
-        raise RuntimeError("event dispatch is not configured (saas.events.pipeline.install)")
-    result = dispatch_pending(ctx.session, ctx.tenant_id, _plugins)
+    """Move the tenant's outbox forward; enqueue deliveries (and the next batch) after commit.
+
+    The plugins are the worker's (`ctx.plugins`: the runtime's host the broker was set up with)."""
+    if ctx.plugins is None:
+        raise RuntimeError("events.dispatch runs through a JobRunner, which hands it the plugin host")
+    result = dispatch_pending(ctx.session, ctx.tenant_id, ctx.plugins)
     to_deliver = [*result.deliveries, *_stale_deliveries(ctx.session)]
     tenant_id = ctx.tenant_id
 

@@ -1,8 +1,8 @@
 """Emitting a domain event: a row in the outbox, in the caller's transaction.
 
 The event exists exactly when the change does: a rolled-back transaction leaves no row, so
-nothing is ever sent for it. After commit the dispatcher is asked to run (`on_commit`);
-a periodic sweep picks up anything a crash left behind, so no committed event is lost.
+nothing is ever sent for it. After commit the dispatcher is asked to run (`on_commit`,
+`request_dispatch`) when this process has a job broker; a periodic sweep picks up anything a crash left behind, so no committed event is lost.
 
 The event also records who may receive it: the tenant's live webhooks at the moment it is
 written (`OutboxEvent.webhook_ids`), however late the dispatcher runs (see `emit_event`).
@@ -10,7 +10,6 @@ written (`OutboxEvent.webhook_ids`), however late the dispatcher runs (see `emit
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, literal_column, select
@@ -22,8 +21,14 @@ from saas.events.models import OutboxEvent
 from saas.tenancy.session import AFTER_COMMIT_KEY, bound_tenant, on_commit
 from saas.webhooks.models import Webhook
 
-# Set at start (saas.events.pipeline.install): asks a worker to dispatch the tenant's pending events.
-dispatch_hook: Callable[[Any], None] | None = None
+
+def request_dispatch(tenant_id: Any) -> None:
+    """Enqueue dispatch of the tenant's pending events; a no-op in a process whose jobs are not
+    bound to a broker (`saas.jobs.broker.setup`): the sweep of a process that has one does it."""
+    from saas.events.dispatch import dispatch_events  # dispatch emits events: imported when used
+
+    if dispatch_events.actor is not None:
+        dispatch_events.send(tenant_id)
 
 
 def _live_webhooks(tenant_id: Any) -> Any:
@@ -56,8 +61,8 @@ def emit_event(session: Session, event_type: str, payload: dict[str, Any]) -> Ou
         raise RuntimeError("events need a tenant-bound session")
     event = OutboxEvent(type=event_type, payload=json_safe(payload), webhook_ids=_live_webhooks(tenant_id))
     session.add(event)
-    if dispatch_hook is not None and not _dispatch_requested(session):
-        on_commit(session, _DispatchRequest(dispatch_hook, tenant_id))
+    if not _dispatch_requested(session):
+        on_commit(session, _DispatchRequest(tenant_id))
     return event
 
 
@@ -70,12 +75,11 @@ class _DispatchRequest:
     but not announced.
     """
 
-    def __init__(self, hook: Callable[[Any], None], tenant_id: Any) -> None:
-        self.hook = hook
+    def __init__(self, tenant_id: Any) -> None:
         self.tenant_id = tenant_id
 
     def __call__(self) -> None:
-        self.hook(self.tenant_id)
+        request_dispatch(self.tenant_id)
 
     def __repr__(self) -> str:
         return f"dispatch request of tenant {self.tenant_id} (the outbox sweep dispatches its events)"

@@ -1,6 +1,6 @@
 """The outbox sweep: dispatch what a crash (or a lost message) left behind, so nothing is lost.
 
-Committing a transaction with events asks for dispatch at once (`outbox.dispatch_hook`); if
+Committing a transaction with events asks for dispatch at once (`outbox.request_dispatch`); if
 the process dies between the commit and that request, or Redis refused it, the events wait
 in the outbox. Every `SWEEP_INTERVAL` the sweep lists the tenants with events pending for
 longer than `EVENT_AGE`, or with webhook deliveries overdue by more than

@@ -27,7 +27,8 @@ import orjson
 import structlog
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from saas.auth.principal import Principal, credential_expiry
+from saas.accounts.credentials import credential_expiry
+from saas.auth.principal import Principal
 from saas.errors import ErrorCode, UnauthenticatedError
 from saas.http.auth import authenticate, authorization_from_params
 from saas.http.errors import INTERNAL_ERROR_MESSAGE, TransportError, error_payload

@@ -4,7 +4,8 @@
     recount_stock.send(tenant_id, "p-1")   # any declared job can now be sent
 
 `setup` creates a `RedisBroker` for the Redis URL (TCP or the embedded Redis's `unix://`
-socket) under a key namespace, makes it dramatiq's global broker, and binds each job of
+socket) under a key namespace, makes it dramatiq's global broker, records the binding on the
+runtime (`Runtime.jobs`), and binds each job of
 `saas.jobs.registry.JOBS` — the core's (the modules of `CORE_JOB_MODULES`) and the plugins'
 (declared when their package was imported) — to an actor that runs it through `JobRunner`:
 a session bound to the message's tenant, the plugin check, the exactly-once record.
@@ -31,7 +32,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import dramatiq
-import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage, Middleware, default_middleware
 from sqlalchemy import Engine
@@ -133,9 +133,6 @@ class Binding:
         return str(self.broker.namespace)
 
 
-_current: Binding | None = None
-
-
 def setup(
     target: Runtime | str,
     engine: Engine | None = None,
@@ -147,8 +144,10 @@ def setup(
     dead_message_ttl_ms: int = DEAD_MESSAGE_TTL_MS,
     upkeep_interval_ms: int = UPKEEP_INTERVAL_MS,
 ) -> RedisBroker:
-    """Create the broker for a runtime (or a Redis URL with an engine and plugins) and bind every job."""
-    global _current
+    """Create the broker for a runtime (or a Redis URL with an engine and plugins) and bind every job.
+
+    Given a runtime, the binding is kept there (`runtime.jobs`) for the code that enqueues or
+    reads dead letters with it."""
     if isinstance(target, str):
         redis_url = target
     else:
@@ -176,7 +175,8 @@ def setup(
     for job in list(JOBS.values()):
         bind(broker, runner, job)
     dramatiq.set_broker(broker)
-    _current = Binding(broker, runner, dead_message_ttl_ms)
+    if not isinstance(target, str):
+        target.jobs = Binding(broker, runner, dead_message_ttl_ms)
     return broker
 
 
@@ -203,22 +203,22 @@ def bind(broker: RedisBroker, runner: JobRunner, job: TenantJob) -> Any:
     return job.actor
 
 
-def current() -> Binding | None:
-    """The binding of the last `setup` in this process, if any."""
-    return _current
+def jobs_bound() -> bool:
+    """Whether a `setup` in this process bound the jobs to a broker (dramatiq's actors are global)."""
+    return any(job.actor is not None for job in JOBS.values())
 
 
-def namespace() -> str:
-    """The key namespace in use here (the default when this process set up no broker)."""
-    return _current.namespace if _current is not None else DEFAULT_NAMESPACE
+def namespace(runtime: Runtime) -> str:
+    """The runtime's key namespace (the default when it set up no broker)."""
+    return runtime.jobs.namespace if runtime.jobs is not None else DEFAULT_NAMESPACE
 
 
-def dead_message_ttl_ms() -> int:
-    return _current.dead_message_ttl_ms if _current is not None else DEAD_MESSAGE_TTL_MS
+def dead_message_ttl_ms(runtime: Runtime) -> int:
+    return runtime.jobs.dead_message_ttl_ms if runtime.jobs is not None else DEAD_MESSAGE_TTL_MS
 
 
-def enqueuing_broker(client: redis.Redis) -> RedisBroker:
-    """A broker to enqueue with: the bound one, or a bare one on `client` (a process that only sends)."""
-    if _current is not None:
-        return _current.broker
-    return RedisBroker(client=client, namespace=DEFAULT_NAMESPACE, middleware=[])
+def enqueuing_broker(runtime: Runtime) -> RedisBroker:
+    """A broker to enqueue with: the runtime's, or a bare one on its Redis (a process that only sends)."""
+    if runtime.jobs is not None:
+        return runtime.jobs.broker
+    return RedisBroker(client=runtime.redis, namespace=DEFAULT_NAMESPACE, middleware=[])

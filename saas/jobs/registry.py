@@ -17,9 +17,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from saas.plugin_host.host import PluginHost
 
 JOBS: dict[str, TenantJob] = {}
 
@@ -30,12 +33,14 @@ class JobRejected(Exception):
 
 @dataclass
 class JobContext:
-    """What a job gets: its tenant, a session bound to it (committed when the job returns)."""
+    """What a job gets: its tenant, a session bound to it (committed when the job returns), and
+    the process's plugin host."""
 
     tenant_id: uuid.UUID
     session: Session
     message_id: str
     attempt: int = 0
+    plugins: PluginHost | None = None  # set by the runner (saas.jobs.runner)
 
 
 @dataclass

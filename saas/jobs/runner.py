@@ -29,11 +29,11 @@ from sqlalchemy import Engine
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from saas.accounts.models import Tenant
 from saas.jobs.models import ProcessedJob
 from saas.jobs.registry import JobContext, JobRejected, TenantJob
 from saas.plugin_host.enabled import enabled_plugins
 from saas.plugin_host.host import PluginHost
-from saas.tenancy.models import Tenant
 from saas.tenancy.session import tenant_session
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class JobRunner:
 
     def __init__(self, engine: Engine, plugins: PluginHost | None, owners: Mapping[str, str]) -> None:
         self.engine = engine
-        self.plugins = plugins
+        self.plugins = plugins if plugins is not None else PluginHost()  # none: a host without plugins
         self.owners = dict(owners)
 
     def run(self, job: TenantJob, tenant: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -100,4 +100,4 @@ class JobRunner:
             if not claim_message(session, tenant_id, message_id, job.name):
                 log.info("job %s: message %s already took effect; skipped", job.name, message_id)
                 return
-            job.function(JobContext(tenant_id, session, message_id, attempt), *args, **kwargs)
+            job.function(JobContext(tenant_id, session, message_id, attempt, self.plugins), *args, **kwargs)

@@ -28,12 +28,12 @@ from dramatiq.brokers.redis import RedisBroker
 from redis.exceptions import LockError
 from sqlalchemy import Engine, select, text
 
+from saas.accounts.models import Tenant
 from saas.jobs import broker as job_broker
 from saas.jobs.periodic import MAINTENANCE, PERIODIC
 from saas.jobs.registry import TenantJob
 from saas.plugin_host.contributions import PeriodicJob
 from saas.plugin_host.host import PluginHost
-from saas.tenancy.models import Tenant
 from saas.tenancy.session import tenant_session
 
 if TYPE_CHECKING:
@@ -183,8 +183,7 @@ def run_scheduler(
 ) -> None:
     """Tick until `stop_event` is set; a failing tick is logged and the next one tries again."""
     if broker is None:
-        binding = job_broker.current()
-        broker = binding.broker if binding is not None else job_broker.setup(runtime)
+        broker = runtime.jobs.broker if runtime.jobs is not None else job_broker.setup(runtime)
     scheduler = Scheduler(runtime.engine, broker, jobs if jobs is not None else scheduled_jobs(runtime.plugins))
     log.info("scheduler started with %d periodic jobs", len(scheduler.jobs))
     while not stop_event.is_set():

@@ -80,6 +80,13 @@ class Lead(TenantOwned, Base):
         Index("ix_leads_tenant_email", "tenant_id", text("lower(email)")),
         Index("ix_leads_tenant_phone", "tenant_id", text("regexp_replace(phone, '\\D', '', 'g')")),
         Index("ix_leads_tenant_company", "tenant_id", text("lower(company)")),
+        # The `customField` list filter (JSONB containment; saas/custom_fields/rules.py).
+        Index(
+            "ix_leads_custom_fields",
+            "custom_fields",
+            postgresql_using="gin",
+            postgresql_ops={"custom_fields": "jsonb_path_ops"},
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from saas.auth.principal import Principal
+from saas.custom_fields.rules import CustomFieldFilter, custom_field_condition
 from saas.customers.rules import SqlCondition, escape_like, owner_visibility
 from saas.leads.models import LeadStatus, SalesSettings
 
@@ -58,13 +59,13 @@ class LeadFilter:
     search: str | None = None
     owner_id: uuid.UUID | None = None
     channel_id: uuid.UUID | None = None
+    custom_field: CustomFieldFilter | None = None
 
 
 def lead_conditions(principal: Principal, alias: str, flt: LeadFilter | None) -> SqlCondition:
-    """Tenant, visibility and filter conditions for a leads list."""
+    """Visibility and filter conditions for a leads list (the compiler adds the tenant)."""
     flt = flt or LeadFilter()
     condition = SqlCondition()
-    condition.add(f"{alias}.tenant_id = :tenant_id", tenant_id=principal.tenant_id)
     lead_visibility(principal, alias, condition)
     if flt.pool is True:
         condition.add(f"{alias}.status = 'pool'")
@@ -81,4 +82,6 @@ def lead_conditions(principal: Principal, alias: str, flt: LeadFilter | None) ->
         condition.add(f"{alias}.owner_id = :owner_id", owner_id=flt.owner_id)
     if flt.channel_id is not None:
         condition.add(f"{alias}.channel_id = :channel_id", channel_id=flt.channel_id)
+    if flt.custom_field is not None:
+        custom_field_condition(condition, alias, flt.custom_field)
     return condition

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from saas.accounts.models import Membership
 from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import (
     CHANNELS_MANAGE,
@@ -33,6 +34,8 @@ from saas.auth.permissions import (
     require,
 )
 from saas.auth.principal import Principal
+from saas.custom_fields.models import CustomFieldEntity
+from saas.custom_fields.validation import validate_custom_fields
 from saas.customers import service as customers
 from saas.customers.models import Contact, Customer, CustomerKind, LifecycleStage
 from saas.customers.rules import SqlCondition
@@ -54,7 +57,6 @@ from saas.leads.rules import (
 from saas.products.service import parse_price
 from saas.schema.relay import to_global_id
 from saas.teams.rules import may_own_for
-from saas.tenancy.models import Membership
 from saas.validation import Checker, camel_case
 
 MAX_IDS = 100
@@ -273,7 +275,8 @@ def _check_lead(data: dict[str, Any]) -> dict[str, Any]:
 def create_lead(session: Session, principal: Principal, data: dict[str, Any]) -> Lead:
     """A new lead: in the pool, or owned by `owner_id` (reps: themselves; managers: their teams' members).
 
-    A lead matching an existing lead, customer or contact is `DUPLICATE` unless `allow_duplicate`.
+    A lead matching an existing lead, customer or contact is `DUPLICATE` unless `allow_duplicate`;
+    `custom_fields` are checked against the tenant's LEAD definitions (`validate_custom_fields`).
     """
     require(principal.permissions, LEADS_WRITE)
     data = dict(data)
@@ -302,8 +305,12 @@ def create_lead(session: Session, principal: Principal, data: dict[str, Any]) ->
         )
     if owner_id is not None and _lock_holdings(session, principal, owner_id) < 1:
         raise _cap_error(["ownerId"], 0, 1, "The owner")
+    lead_id = uuid.uuid4()
+    clean["custom_fields"] = validate_custom_fields(
+        session, principal.tenant_id, CustomFieldEntity.LEAD, clean.get("custom_fields"), record_id=lead_id
+    )
     lead = Lead(
-        id=uuid.uuid4(),
+        id=lead_id,
         **clean,
         status=(LeadStatus.CLAIMED if owner_id else LeadStatus.POOL).value,
         claimed_at=_now() if owner_id else None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from saas.db.models import Base
+from saas.models import Base
 
 config = context.config
 connection = config.attributes["connection"]

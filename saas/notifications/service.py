@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from saas.accounts.models import Membership
 from saas.audit.log import json_safe
 from saas.auth.permissions import Role
 from saas.db.paging import Page, keyset_page
 from saas.errors import NotFoundError
 from saas.notifications.models import Notification
-from saas.tenancy.models import Membership
 from saas.tenancy.session import bound_tenant, on_commit
 
 TOPIC = "notifications"

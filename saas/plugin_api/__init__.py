@@ -12,7 +12,6 @@ import pluggy
 from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import Role, require
 from saas.auth.principal import Principal
-from saas.products.models import Product
 from saas.customers.rules import SqlCondition, customer_visibility, customer_visible_to
 from saas.customers.service import get_contact, get_customer
 from saas.db.base import Base, TenantOwned, created_at_column, uuid_pk
@@ -44,13 +43,24 @@ from saas.plugin_host.contributions import (
 )
 from saas.plugin_host.enablement import plugin_settings
 from saas.plugin_host.version import PLUGIN_API_VERSION
-from saas.realtime import listen, publish
 from saas.products.graphql.types import Product as ProductType
+from saas.products.models import Product
+from saas.realtime import listen, publish
 from saas.schema.common import Node, PageInfo, Payload, UserError, provided, referenced_id, run_mutation, write_mutation
+from saas.schema.compiler import SqlType
 from saas.schema.connections import Connection, CountedConnection, Edge, connection, page_arguments
 from saas.schema.context import RequestContext
 from saas.schema.loaders import request_loader
-from saas.schema.relay import decode_cursor, decode_id, encode_cursor, page_size, to_global_id
+from saas.schema.nodes import permission_condition, single_object
+from saas.schema.relay import (
+    decode_cursor,
+    decode_id,
+    encode_cursor,
+    global_id_sql,
+    iso_datetime_sql,
+    page_size,
+    to_global_id,
+)
 from saas.tenancy.session import on_commit
 from saas.validation import Checker
 
@@ -98,6 +108,7 @@ __all__ = [
     "RequestContext",
     "Role",
     "SqlCondition",
+    "SqlType",
     "TenantJob",
     "TenantModel",
     "UserError",
@@ -114,7 +125,9 @@ __all__ = [
     "forget_credentials",
     "get_contact",
     "get_customer",
+    "global_id_sql",
     "hookimpl",
+    "iso_datetime_sql",
     "issue_scoped_token",
     "keyset_page",
     "listen",
@@ -124,6 +137,7 @@ __all__ = [
     "on_commit",
     "page_arguments",
     "page_size",
+    "permission_condition",
     "plugin_settings",
     "provided",
     "publish",
@@ -133,6 +147,7 @@ __all__ = [
     "request_loader",
     "require",
     "run_mutation",
+    "single_object",
     "snapshot",
     "tenant_job",
     "to_global_id",

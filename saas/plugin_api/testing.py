@@ -31,12 +31,12 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
+from saas.accounts.service import create_tenant
 from saas.config import Settings
 from saas.db.engine import create_owner_engine, owner_url
 from saas.db.migrate import migrate
 from saas.plugin_host.host import PluginHost
 from saas.runtime import Runtime, create_runtime, load_plugins
-from saas.tenancy.service import create_tenant
 from saas.tenancy.session import tenant_session
 
 if TYPE_CHECKING:

@@ -27,20 +27,26 @@ class PluginFeatures:
         return frozenset(enabled_plugins(session, self.host))
 
     def permissions(self, role: Role, enabled: frozenset[str]) -> frozenset[str]:
+        """The role's core permissions and those the enabled plugins grant it (one hook call
+        reaching just those plugins)."""
         granted = set(permissions_for(role))
-        for plugin in self.host.enabled(enabled):
-            granted.update(p.name for p in plugin.permissions if role in p.roles)
+        for specs in self.host.hook_for(enabled).saas_permissions():
+            granted.update(spec.name for spec in specs if role in spec.roles)
         return frozenset(granted)
 
     def scoped_token_stands(self, session: Session, principal: Principal) -> bool:
         """No plugin the tenant enabled refuses the token: none answers `saas_check_scoped_token`
-        with False. Each is called with its tenant settings, in the credential check's session."""
+        with False. Each is called with its own tenant settings, in the credential check's session.
+
+        pluggy hands every implementation of one call the same arguments, and the context holds
+        one plugin's settings, so each plugin is reached through a caller of its own
+        (`hook_for([name])`), in the host's order; the first refusal ends the check."""
         if not principal.plugins:
             return True
         settings = enabled_plugins(session, self.host)
         for plugin in self.host.enabled(principal.plugins):
             context = PluginContext(principal.tenant_id, session, settings.get(plugin.name, {}), _no_events)
-            check = self.host.hook_for([plugin.name], "saas_check_scoped_token")
-            if False in check(context=context, principal=principal):
+            answers = self.host.hook_for([plugin.name]).saas_check_scoped_token(context=context, principal=principal)
+            if False in answers:
                 return False
         return True

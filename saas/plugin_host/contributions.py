@@ -24,7 +24,7 @@ NodeLoader = Callable[[Any, uuid.UUID], Awaitable[Any]]
 class CompiledNode:
     """`node(id:)` of a type with a compiled-read SQL mapping: the selection becomes one statement
     over `sql_type`, filtered by `condition(context)` (which checks the caller's permission and adds
-    the tenant and visibility predicates); `fallback` loads it when the selection cannot compile
+    the visibility predicates; the compiler adds the tenant's); `fallback` loads it when the selection cannot compile
     (e.g. a plugin's fields on the type)."""
 
     sql_type: SqlType
@@ -51,7 +51,7 @@ class GraphQLContribution:
     added to it (their resolvers receive the core object as `self`). Type names carry the plugin's
     prefix (e.g. `Mfg…`) so that two plugins cannot collide.
 
-    The core domains contribute through this same object (`saas/schema/<domain>/contribution.py`):
+    The core domains contribute through this same object (`saas/<domain>/graphql/contribution.py`):
     the schema builder only composes contributions, core and plugins alike."""
 
     types: tuple[type, ...] = ()

@@ -98,7 +98,7 @@ def enable_plugin(
     # Recorded first: the events of what the plugin does when enabled follow `plugin.enabled`.
     _record(session, principal, "plugin.enabled", row, before, status)
     context = PluginContext(tenant_id=principal.tenant_id, session=session, settings=clean, emit=lambda *_: None)
-    host.hook_for([name], "saas_on_enable")(context=context, settings=clean)
+    host.hook_for([name]).saas_on_enable(context=context, settings=clean)
     return status
 
 
@@ -153,7 +153,7 @@ def _record(
     GraphQL `Plugin`): its name, its state for the tenant and its settings as validated and
     stored. The GraphQL type is imported here, not at the top: it imports this module.
     """
-    from saas.plugin_host.graphql.resolvers import Plugin as PluginType
+    from saas.plugin_host.graphql.types import Plugin as PluginType
 
     record_change(session, principal, action, "Plugin", row.name, before, snapshot(row))
     emit_event(session, action, {"plugin": api_object(PluginType.from_status(status))})

@@ -3,7 +3,9 @@
 Every hook is optional except `saas_plugin_meta`. Each is called once per plugin when the
 process starts (the host records who contributed what), except `saas_handle_event`,
 `saas_on_enable` and `saas_check_scoped_token`, which are called per tenant, only for the
-plugins that tenant enabled.
+plugins that tenant enabled; `saas_permissions` is called at start and again per tenant, for
+the enabled plugins, whenever a member's permissions are worked out. The host calls every hook
+through pluggy (`saas.plugin_host.host`).
 """
 
 from __future__ import annotations
@@ -31,11 +33,6 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 @hookspec
 def saas_plugin_meta() -> PluginMeta:  # type: ignore[empty-body]
     """Required. Name, version, title, description, required plugins and the plugin API version it targets."""
-
-
-@hookspec
-def saas_models() -> list[type]:  # type: ignore[empty-body]
-    """SQLAlchemy models (subclasses of `saas.plugin_api.TenantModel`); their tables get forced RLS."""
 
 
 @hookspec

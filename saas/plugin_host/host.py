@@ -1,9 +1,18 @@
 """Discovers plugins through the `saas.plugins` entry points, checks them, records contributions.
 
+Each plugin object is registered once in the process's pluggy `PluginManager`, and every hook
+is called through pluggy, never by looking up a plugin's functions:
+
+- `host.hook.<name>(...)` reaches every healthy plugin (pluggy's own relay);
+- `host.hook_for(names).<name>(...)` reaches only the healthy plugins among `names`, e.g. the
+  ones a tenant enabled (`PluginManager.subset_hook_caller` with the others removed);
+- at start the host reads each plugin's contributions through `hook_for([that plugin])`, so
+  that what it records is attributed to its plugin and one plugin's failure is its own.
+
 A plugin that cannot load (import error, bad metadata, duplicate name, missing requirement,
-API version mismatch) is kept out and listed as broken with its problems; the others load.
-Per tenant, hooks are called only for the enabled plugins (`subset_hook_caller`): the plugin
-manager is process-wide and never changes after start.
+API version mismatch, a contribution that raises) is unregistered and listed as broken with its
+problems; the others load. Hooks therefore never reach a broken plugin. After start the set
+of registered plugins does not change.
 """
 
 from __future__ import annotations
@@ -48,11 +57,37 @@ class LoadedPlugin:
         return bool(self.problems)
 
 
+class PluginHooks:
+    """Hook callers that reach only some registered plugins: `hooks.saas_handle_event(...)`.
+
+    Each attribute is `PluginManager.subset_hook_caller(name, remove_plugins=<the others>)`; the
+    others are the plugins registered when the object was made (use it at once, not kept)."""
+
+    def __init__(self, manager: pluggy.PluginManager, keep: Iterable[object]) -> None:
+        kept = {id(plugin) for plugin in keep}
+        self._manager = manager
+        self._removed = [p for _, p in manager.list_name_plugin() if p is not None and id(p) not in kept]
+
+    def __getattr__(self, name: str) -> pluggy.HookCaller:
+        if not name.startswith(f"{hookspecs.PROJECT}_"):
+            raise AttributeError(name)
+        return self._manager.subset_hook_caller(name, remove_plugins=self._removed)
+
+
 class PluginHost:
     def __init__(self) -> None:
         self.manager = pluggy.PluginManager(hookspecs.PROJECT)
         self.manager.add_hookspecs(hookspecs)
         self.plugins: dict[str, LoadedPlugin] = {}
+
+    @property
+    def hook(self) -> pluggy.HookRelay:
+        """Every healthy plugin's hooks (pluggy's relay): `host.hook.saas_jobs()`."""
+        return self.manager.hook
+
+    def hook_for(self, names: Iterable[str]) -> PluginHooks:
+        """The hooks of the healthy plugins among `names` only (e.g. the ones a tenant enabled)."""
+        return PluginHooks(self.manager, [plugin.module for plugin in self.enabled(names)])
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -70,16 +105,17 @@ class PluginHost:
         self.check_requirements()
 
     def add(self, module: ModuleType | object, fallback_name: str) -> LoadedPlugin:
-        """Register one plugin object; read and check what it contributes."""
+        """Register one plugin object (once), then read and check what it contributes."""
         plugin = LoadedPlugin(fallback_name, module)
         try:
-            self.manager.register(module, name=f"candidate:{fallback_name}")
-        except Exception as exc:
+            self.manager.register(module, name=self._free_name(fallback_name))
+        except Exception as exc:  # hooks that do not match their specification, or registered twice
             plugin.problems.append(f"hook validation failed: {exc}")
             self.plugins.setdefault(fallback_name, plugin)
             return plugin
+        own = PluginHooks(self.manager, [module])
         try:
-            plugin.meta = self._call(module, "saas_plugin_meta")
+            plugin.meta = _one(own.saas_plugin_meta())
             if not isinstance(plugin.meta, PluginMeta):
                 raise TypeError("saas_plugin_meta must return a PluginMeta")
         except Exception as exc:
@@ -94,28 +130,30 @@ class PluginHost:
                 plugin.problems.append(f"duplicate plugin name {plugin.name!r}")
                 self.mark_broken(plugin.name, f"duplicate plugin name {plugin.name!r}")
         if not plugin.problems:
-            self._read_contributions(plugin)
-        self.manager.unregister(module)
-        if not plugin.problems:
-            self.manager.register(module, name=plugin.name)
+            self._read_contributions(plugin, own)
+        if plugin.problems:
+            self._unregister(plugin)
         key = plugin.name if plugin.name not in self.plugins else f"{plugin.name}#{len(self.plugins)}"
         self.plugins[key] = plugin
         return plugin
 
-    def _call(self, module: object, hook: str) -> Any:
-        function = getattr(module, hook, None)
-        return function() if function is not None else None
+    def _free_name(self, name: str) -> str:
+        """`name`, or `name#2`, … when another entry point already registered under it."""
+        candidate, number = name, 1
+        while self.manager.has_plugin(candidate):
+            number += 1
+            candidate = f"{name}#{number}"
+        return candidate
 
-    def _read_contributions(self, plugin: LoadedPlugin) -> None:
+    def _read_contributions(self, plugin: LoadedPlugin, own: PluginHooks) -> None:
         try:
-            plugin.graphql = self._call(plugin.module, "saas_graphql") or GraphQLContribution()
-            plugin.permissions = list(self._call(plugin.module, "saas_permissions") or [])
-            plugin.jobs = list(self._call(plugin.module, "saas_jobs") or [])
-            plugin.periodic_jobs = list(self._call(plugin.module, "saas_periodic_jobs") or [])
-            plugin.migrations_dir = self._call(plugin.module, "saas_migrations_dir")
-            plugin.settings_model = self._call(plugin.module, "saas_settings_model")
-            plugin.event_types = list(self._call(plugin.module, "saas_event_types") or [])
-            self._call(plugin.module, "saas_models")
+            plugin.graphql = _one(own.saas_graphql()) or GraphQLContribution()
+            plugin.permissions = list(_one(own.saas_permissions()) or [])
+            plugin.jobs = list(_one(own.saas_jobs()) or [])
+            plugin.periodic_jobs = list(_one(own.saas_periodic_jobs()) or [])
+            plugin.migrations_dir = _one(own.saas_migrations_dir())
+            plugin.settings_model = _one(own.saas_settings_model())
+            plugin.event_types = list(_one(own.saas_event_types()) or [])
         except Exception as exc:
             log.exception("plugin %s failed to load its contributions", plugin.name)
             plugin.problems.append(f"contributions failed to load: {exc!r}")
@@ -124,6 +162,10 @@ class PluginHost:
             register_event_types(*plugin.event_types, plugin=plugin.name)
         except ValueError as exc:  # the type is the core's or another plugin's, or not a type name
             plugin.problems.append(str(exc))
+
+    def _unregister(self, plugin: LoadedPlugin) -> None:
+        if plugin.module is not None and self.manager.is_registered(plugin.module):
+            self.manager.unregister(plugin.module)
 
     def check_requirements(self) -> None:
         """Leave out plugins whose required plugins are missing or broken (repeat until stable)."""
@@ -136,16 +178,21 @@ class PluginHost:
                 missing = [r for r in plugin.meta.requires if r not in self.healthy_names()]
                 if missing:
                     plugin.problems.append(f"requires missing or broken plugins: {', '.join(missing)}")
-                    self.manager.unregister(name=plugin.name)
+                    self._unregister(plugin)
                     changed = True
 
     def mark_broken(self, name: str, problem: str) -> None:
         """Leave a loaded plugin out after all (e.g. its schema contribution conflicts)."""
         plugin = self.plugins[name]
         plugin.problems.append(problem)
-        if self.manager.get_plugin(name) is not None:
-            self.manager.unregister(name=name)
+        self._unregister(plugin)
         self.check_requirements()
+
+    def remove(self, name: str) -> None:
+        """Forget a plugin (tests that add one for a while)."""
+        plugin = self.plugins.pop(name, None)
+        if plugin is not None:
+            self._unregister(plugin)
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -164,8 +211,7 @@ class PluginHost:
         wanted = set(names)
         return sorted((p for p in self.healthy() if p.name in wanted), key=lambda p: p.name)
 
-    def hook_for(self, enabled: Iterable[str], hook: str) -> Any:
-        """A hook caller that reaches only the given plugins."""
-        keep = {p.name for p in self.enabled(enabled)}
-        others = [plugin for name, plugin in self.manager.list_name_plugin() if name not in keep]
-        return self.manager.subset_hook_caller(hook, remove_plugins=others)
+
+def _one(results: list[Any]) -> Any:
+    """The answer of a one-plugin hook call (pluggy leaves out None answers): the value, or None."""
+    return results[0] if results else None

@@ -1,5 +1,11 @@
 """`saas plugin new NAME`: writes a plugin package that installs, migrates and passes its own tests.
 
+The package has the layout of every domain (docs/architecture.md, "Adding a domain"; checked by
+tests/test_layout.py): `models.py`, `service.py`, `rules.py`, `graphql/{contribution, types,
+queries, mutations, sql, loaders}.py`, `migrations/` and `tests/`, with one working example, an
+item type, written with the kit: a connection, a mutation payload through `write_mutation`, a
+request loader, a compiled read and `node(id)`.
+
 The files come from `templates/plugin/` (`package/` becomes `saas_plugin_NAME/`, `test_plugin.py`
 becomes `test_NAME.py`, `.tmpl` is dropped) with `${name}`-style placeholders filled in.
 
@@ -45,7 +51,14 @@ class PluginNames:
     table: str  # fleet_care_items
     query_field: str  # fleet_care_items (Python)
     query: str  # fleetCareItems (GraphQL)
+    item_field: str  # fleet_care_item (Python): one item by id
+    item_query: str  # fleetCareItem (GraphQL)
+    mutation_field: str  # create_fleet_care_item (Python)
+    mutation: str  # createFleetCareItem (GraphQL)
     permission: str  # fleet_care:read
+    write_permission: str  # fleet_care:write
+    event: str  # fleet_care.item_created: the domain event of a new item
+    loader: str  # fleet_care.items: the request loader's name
     core_head: str  # the core's newest migration, which the plugin's first one depends on
     api_version: str
 
@@ -62,7 +75,14 @@ class PluginNames:
             table=f"{name}_items",
             query_field=f"{name}_items",
             query=camel_case(f"{name}_items"),
+            item_field=f"{name}_item",
+            item_query=camel_case(f"{name}_item"),
+            mutation_field=f"create_{name}_item",
+            mutation=camel_case(f"create_{name}_item"),
             permission=f"{name}:read",
+            write_permission=f"{name}:write",
+            event=f"{name}.item_created",
+            loader=f"{name}.items",
             core_head=core_head,
             api_version=PLUGIN_API_VERSION,
         )

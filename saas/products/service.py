@@ -18,13 +18,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import PRODUCTS_READ, PRODUCTS_WRITE, require
 from saas.auth.principal import Principal
-from saas.products.models import Product
 from saas.customers.rules import escape_like
 from saas.db.paging import Page, keyset_page
 from saas.errors import ConflictError, FieldError, InputInvalid, NotFoundError, UserErrorCode
 from saas.events.outbox import emit_event
 from saas.events.payloads import api_object
 from saas.products.graphql.types import Product as ProductType
+from saas.products.models import Product
 from saas.validation import Checker, camel_case
 
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")

@@ -1,7 +1,7 @@
 """Assembles the schema by composing contributions: the core domains' and the enabled plugins', alike.
 
 Each core domain contributes its roots, types and `node(id)` reads through the same
-`GraphQLContribution` a plugin returns (`saas/schema/<domain>/contribution.py`); this module
+`GraphQLContribution` a plugin returns (`saas/<domain>/graphql/contribution.py`); this module
 holds no domain's loaders, node tables or tenant conditions.
 """
 
@@ -15,6 +15,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from saas.accounts.graphql.contribution import contribution as accounts
+from saas.custom_fields.graphql.contribution import contribution as custom_fields
 from saas.customers.graphql.contribution import contribution as customers
 from saas.jobs.graphql.contribution import contribution as jobs
 from saas.leads.graphql.contribution import contribution as leads
@@ -41,6 +42,7 @@ CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (
     catalog,
     webhooks,
     notifications,
+    custom_fields,
     leads,
     teams,
 )

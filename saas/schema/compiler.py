@@ -3,7 +3,10 @@
 A compiled field's resolver returns the JSON as an `orjson.Fragment`; the executor passes
 it through untouched (see `execution.py`), so Python never completes those fields one by
 one. Tenant filter, row-level security (the statement runs with `app.tenant_id` set) and
-visibility rules are part of the statement. A selection with a field that has no SQL
+visibility rules are part of the statement. The tenant filter is added here, and only here:
+every table the statement reads (the root rows, the count, each joined relation) gets
+`<alias>.tenant_id = :tenant_id` (`tenant_predicate`), bound by `saas.db.reads.fetch_json` to
+the tenant it sets for row-level security; domain mappings and conditions never write it. A selection with a field that has no SQL
 mapping raises `NotCompilable`, and the caller falls back to ordinary resolvers.
 
 The statement writes the JSON as text, byte for byte as the resolver path would serialise it:
@@ -18,6 +21,7 @@ benchmark's page of 50 customers); compacting in Python instead would cost sever
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +37,7 @@ from graphql.type import GraphQLIncludeDirective, GraphQLSkipDirective
 
 from saas.customers.rules import SqlCondition
 from saas.schema.relay import cursor_sql, iso_datetime_sql
+from saas.tenancy.session import tenant_predicate
 
 # Bounds one object's share of the statement (a selection may name a field under many aliases).
 MAX_KEYS_PER_OBJECT = 50
@@ -45,13 +50,31 @@ class NotCompilable(Exception):
 
 
 @dataclass(frozen=True)
-class Relation:
-    """A nested object or list: the target type and how its rows join the parent's (`{p}`/`{t}`)."""
+class Through:
+    """The link table of a many-to-many relation (e.g. a team's members through `team_members`):
+    the target rows are those whose id is in `key` of the link rows `join` ties to the parent
+    (`{l}` the link's alias, `{p}` the parent's). The compiler adds the link's tenant predicate."""
 
-    target: str
+    table: str
+    key: str
+    join: str
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A nested object or list: the target type and how its rows join the parent's (`{p}`/`{t}`).
+
+    The join names no tenant: the compiler adds the target's tenant predicate itself (and the
+    link table's, for a relation `through` one).
+
+    `target` returns the target's `SqlType` (a function, so that two types can refer to each
+    other, e.g. `lambda: CUSTOMER`): the mappings hold each other, not a registry of names."""
+
+    target: Callable[[], SqlType]
     table: str
     join: str
     order: str | None = None  # set for lists
+    through: Through | None = None
 
 
 @dataclass(frozen=True)
@@ -63,14 +86,6 @@ class SqlType:
     columns: dict[str, str]
     relations: dict[str, Relation] = field(default_factory=dict)
     interfaces: frozenset[str] = frozenset({"Node"})
-
-
-SQL_TYPES: dict[str, SqlType] = {}
-
-
-def register(sql_type: SqlType) -> SqlType:
-    SQL_TYPES[sql_type.name] = sql_type
-    return sql_type
 
 
 @dataclass
@@ -196,11 +211,24 @@ def object_json(sql_type: SqlType, alias: str, selection_set: SelectionSetNode, 
     return _json_object(pairs)
 
 
+def tenant_where(alias: str, condition: SqlCondition) -> str:
+    """The WHERE of a table the compiler reads: the tenant predicate, then the domain's condition.
+
+    The caller binds `TENANT_PARAM` (`fetch_json` does, from the tenant it sets)."""
+    return f"{tenant_predicate(alias)} AND {condition.sql}"
+
+
 def _relation_json(relation: Relation, parent: str, selection_set: SelectionSetNode, state: CompileState) -> str:
-    target = SQL_TYPES[relation.target]
+    target = relation.target()
     alias = state.new_alias()
     inner = object_json(target, alias, selection_set, state)
-    join = relation.join.format(p=parent, t=alias)
+    join = f"{tenant_predicate(alias)} AND {relation.join.format(p=parent, t=alias)}"
+    if relation.through is not None:
+        link, through = state.new_alias(), relation.through
+        join += (
+            f" AND {alias}.id IN (SELECT {link}.{through.key} FROM {through.table} {link}"
+            f" WHERE {tenant_predicate(link)} AND {through.join.format(p=parent, l=link)})"
+        )
     if relation.order is None:
         return f"COALESCE((SELECT {inner} FROM {relation.table} {alias} WHERE {join}), 'null')"
     return _json_array(inner, relation.order.format(t=alias), f"FROM {relation.table} {alias} WHERE {join}")
@@ -242,7 +270,7 @@ def connection_sql(
     has_after: bool,
 ) -> str:
     """One statement for a Relay connection: the page, its cursors, page info and total count."""
-    where = condition.sql + (f" AND {sort.after_sql('r')}" if has_after else "")
+    where = tenant_where("r", condition) + (f" AND {sort.after_sql('r')}" if has_after else "")
     pairs: list[tuple[str, str]] = []
     for key, nodes in collect(selection_set, f"{sql_type.name}Connection", state).items():
         name = nodes[0].name.value
@@ -254,7 +282,9 @@ def connection_sql(
         elif name == "pageInfo":
             pairs.append((key, _page_info_json(inner, state, sort)))
         elif name == "totalCount":
-            pairs.append((key, json_value(f"(SELECT count(*) FROM {sql_type.table} r WHERE {condition.sql})")))
+            pairs.append(
+                (key, json_value(f"(SELECT count(*) FROM {sql_type.table} r WHERE {tenant_where('r', condition)})"))
+            )
         else:
             raise NotCompilable(name)
     page = (
@@ -296,7 +326,8 @@ def _page_info_json(selection_set: SelectionSetNode, state: CompileState, sort: 
 
 def single_sql(sql_type: SqlType, selection_set: SelectionSetNode, state: CompileState, condition: SqlCondition) -> str:
     """One statement for one object (NULL when no visible row matches)."""
-    return f"SELECT (SELECT {object_json(sql_type, 'r', selection_set, state)} FROM {sql_type.table} r WHERE {condition.sql})"
+    inner = object_json(sql_type, "r", selection_set, state)
+    return f"SELECT (SELECT {inner} FROM {sql_type.table} r WHERE {tenant_where('r', condition)})"
 
 
 def list_sql(
@@ -304,7 +335,8 @@ def list_sql(
 ) -> str:
     """One statement for a plain (unpaged) list of `sql_type` rows under alias `r`, `[]` when none."""
     element = object_json(sql_type, "r", selection_set, state)
-    return f"SELECT {_json_array(element, order, f'FROM {sql_type.table} r WHERE {condition.sql}')}"
+    source = f"FROM {sql_type.table} r WHERE {tenant_where('r', condition)}"
+    return f"SELECT {_json_array(element, order, source)}"
 
 
 _NAMED_PARAM = re.compile(r"(?<![:\w]):(\w+)")

@@ -2,15 +2,17 @@
 
 Every `Node` type is declared by exactly one contribution (`GraphQLContribution.nodes` or
 `compiled_nodes`); the core domains declare theirs the way plugins do, so this module holds
-no domain's tables, loaders or tenant conditions.
+no domain's tables, loaders or tenant conditions. `single_object` is the compiled read of one
+object that `node(id)` and the domains' own single-object fields (`customer(id)`) share.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+import orjson
 import strawberry
 from strawberry.types import Info
 
@@ -18,18 +20,48 @@ from saas.auth.permissions import require
 from saas.customers.rules import SqlCondition
 from saas.errors import NotFoundError
 from saas.plugin_host.contributions import GraphQLContribution
-from saas.schema.context import RequestContext
-from saas.customers.graphql.queries import single_object
+from saas.schema import compiler
+from saas.schema.context import RequestContext, fetch_compiled
 from saas.schema.relay import from_global_id
 
 
-def tenant_condition(context: RequestContext, permission: str) -> SqlCondition:
-    """The caller's tenant's rows (`r.tenant_id = :tenant_id`), once the caller holds `permission`."""
-    principal = context.require_principal()
-    require(principal.permissions, permission)
-    condition = SqlCondition()
-    condition.add("r.tenant_id = :tenant_id", tenant_id=principal.tenant_id)
-    return condition
+def permission_condition(context: RequestContext, permission: str) -> SqlCondition:
+    """Every row of the caller's tenant (the compiler adds the tenant predicate), once the caller
+    holds `permission`."""
+    require(context.require_principal().permissions, permission)
+    return SqlCondition()
+
+
+async def single_object(
+    info: Info[RequestContext, None],
+    sql_type: compiler.SqlType,
+    raw_id: uuid.UUID,
+    condition: SqlCondition,
+    fallback: Callable[[RequestContext, uuid.UUID], Awaitable[Any]],
+) -> Any:
+    """One object of `sql_type` as compiled JSON (one statement), or through `fallback` when the selection
+    cannot compile; NOT_FOUND when `condition` (tenant, permission, visibility) leaves no row.
+
+    The read behind every compiled single-object field: `customer(id)`, `contact(id)`, and `node(id)` of
+    every type a contribution declares in `compiled_nodes`, core or plugin."""
+    condition.add("r.id = :object_id", object_id=raw_id)
+    raw = info._raw_info
+    try:
+        sql = compiler.compile_cached(
+            raw,
+            (sql_type.name, tuple(condition.parts)),
+            lambda: compiler.single_sql(
+                sql_type, compiler.merged_selection(list(raw.field_nodes)), compiler.state_from(raw), condition
+            ),
+        )
+    except compiler.NotCompilable:
+        found = await fallback(info.context, raw_id)
+    else:
+        json_text = await fetch_compiled(info.context, sql, condition.params)
+        found = orjson.Fragment(json_text) if json_text not in (None, "null") else None
+    if found is None:
+        raise NotFoundError(f"{sql_type.name} not found", id=str(raw_id))
+    return found
 
 
 async def resolve_node(
@@ -37,7 +69,7 @@ async def resolve_node(
 ) -> Any:
     """The object of `id` as its contribution reads it; NOT_FOUND for an unknown type, a malformed
     id, or an object that is missing or not visible to the caller (another tenant's included: every
-    loader reads through the tenant-bound session, and every compiled condition names the tenant)."""
+    loader reads through the tenant-bound session, and the compiler names the tenant in every statement)."""
     type_name, raw_id = from_global_id(id)
     found = await _read(info, type_name, raw_id, contributions)
     if found is None:

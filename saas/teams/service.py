@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from saas.accounts.models import Membership
 from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import MEMBERS_READ, TEAMS_MANAGE, require
 from saas.auth.principal import Principal
@@ -17,7 +18,6 @@ from saas.errors import FieldError, InputInvalid, NotFoundError, UserErrorCode
 from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
 from saas.teams.models import Team, TeamMember
-from saas.tenancy.models import Membership
 from saas.validation import Checker
 
 MAX_MEMBERS = 500

@@ -27,7 +27,19 @@ from saas.db.base import TenantOwned
 log = logging.getLogger(__name__)
 
 TENANT_KEY = "tenant_id"
-SET_TENANT_SQL = "SELECT set_config('app.tenant_id', %s, true)"
+# The setting the row-level security policies read (`saas/tenancy/rls.py`).
+TENANT_SETTING = "app.tenant_id"
+# The bind parameter that carries the tenant: `set_config`'s value here, and the compiled reads'
+# `tenant_id = :tenant_id` predicate (`tenant_predicate`).
+TENANT_PARAM = "tenant_id"
+# `SET LOCAL` for the current transaction, in psycopg2's `%(name)s` form; the one text both the
+# session (each transaction) and the compiled reads (`saas/db/reads.py`) send.
+SET_TENANT_SQL = f"SELECT set_config('{TENANT_SETTING}', %({TENANT_PARAM})s, true)"
+
+
+def tenant_predicate(alias: str) -> str:
+    """`<alias>.tenant_id = :tenant_id`: the tenant filter the compiler adds for every table it reads."""
+    return f"{alias}.tenant_id = :{TENANT_PARAM}"
 
 
 class CrossTenantWrite(RuntimeError):
@@ -63,7 +75,7 @@ def tenant_session(engine: Engine, tenant_id: uuid.UUID | None) -> Iterator[Sess
 def _set_tenant_for_transaction(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
     tenant_id = bound_tenant(session)
     # An empty value makes every policy compare with NULL: no tenant, no rows.
-    connection.exec_driver_sql(SET_TENANT_SQL, (str(tenant_id) if tenant_id else "",))
+    connection.exec_driver_sql(SET_TENANT_SQL, {TENANT_PARAM: str(tenant_id) if tenant_id else ""})
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -22,8 +22,8 @@ from saas.events.catalog import is_known_pattern, plugins_needed
 from saas.events.outbox import emit_event
 from saas.events.payloads import api_object
 from saas.outbound import reaches_internal
-from saas.webhooks.graphql.types import Webhook as WebhookType
 from saas.validation import Checker, has_control_characters
+from saas.webhooks.graphql.types import Webhook as WebhookType
 from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 
 MAX_URL_LENGTH = 2000

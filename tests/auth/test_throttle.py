@@ -12,12 +12,12 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
+from saas.accounts.models import Membership, User
 from saas.auth.throttle import SignInThrottle, address_key, bind_client_address, unbind_client_address
 from saas.auth.tokens import issue_token
 from saas.config import Settings
 from saas.http import create_app
 from saas.runtime import Runtime
-from saas.tenancy.models import Membership, User
 from saas.tenancy.session import tenant_session
 from tests.conftest import LOGIN, TEST_PASSWORD, TenantHandle
 

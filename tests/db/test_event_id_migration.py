@@ -16,7 +16,7 @@ from sqlalchemy.engine import URL
 from saas.config import Settings
 from saas.db.engine import create_owner_engine
 from saas.db.migrate import alembic_config, migrate
-from saas.db.rls import ensure_app_role, secure_schema
+from saas.tenancy.rls import ensure_app_role, secure_schema
 from tests.db.test_migrate import plain_owner  # noqa: F401  (the fixture)
 
 

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 
+from saas.accounts.service import create_tenant
 from saas.cli import main
 from saas.config import Settings
 from saas.db.engine import create_app_engine, create_owner_engine, owner_url
@@ -22,7 +23,6 @@ from saas.plugin_api.testing import MIGRATION_LOCK, fresh_database, settings_for
 from saas.plugin_host.host import ENTRY_POINT_GROUP, PluginHost
 from saas.plugin_host.scaffold import new_plugin
 from saas.runtime import load_plugins
-from saas.tenancy.service import create_tenant
 from saas.tenancy.session import tenant_session
 from tests.plugin_host.conftest import host_of
 from tests.plugin_host.samples import SamplePlugin

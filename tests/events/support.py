@@ -168,5 +168,5 @@ def dispatch_requests(monkeypatch: pytest.MonkeyPatch) -> list[uuid.UUID]:
     from saas.events import outbox
 
     requests: list[uuid.UUID] = []
-    monkeypatch.setattr(outbox, "dispatch_hook", requests.append)
+    monkeypatch.setattr(outbox, "request_dispatch", requests.append)
     return requests

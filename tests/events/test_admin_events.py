@@ -9,10 +9,10 @@ from typing import Any
 import orjson
 from sqlalchemy import select
 
+from saas.accounts.models import ApiKey, Invitation
 from saas.events.dispatch import dispatch_pending
 from saas.events.models import OutboxEvent
 from saas.runtime import Runtime
-from saas.tenancy.models import ApiKey, Invitation
 from saas.webhooks import delivery
 from saas.webhooks.models import WebhookDelivery
 from tests.conftest import TEST_PASSWORD, GraphQLClient, TenantHandle, accept

@@ -15,9 +15,12 @@ from sqlalchemy import select, text
 
 from saas.crypto import secret_box
 from saas.customers import service as customers
-from saas.events.dispatch import dispatch_pending
+from saas.events.dispatch import dispatch_events, dispatch_pending
 from saas.events.models import OutboxEvent
+from saas.jobs.registry import JobContext
+from saas.jobs.runner import JobRunner
 from saas.plugin_api import PLUGIN_API_VERSION, DomainEvent, PluginContext, PluginMeta, hookimpl
+from saas.plugin_host.host import PluginHost
 from saas.runtime import Runtime
 from saas.schema.relay import decode_id
 from saas.tenancy.session import tenant_session
@@ -71,8 +74,7 @@ def plugin(runtime: Runtime) -> Iterator[RecordingPlugin]:
     try:
         yield recorder
     finally:
-        runtime.plugins.manager.unregister(name=recorder.name)
-        runtime.plugins.plugins.pop(recorder.name, None)
+        runtime.plugins.remove(recorder.name)
 
 
 def _pending(runtime: Runtime, tenant_id: uuid.UUID) -> list[str]:
@@ -261,3 +263,23 @@ def test_a_webhook_deleted_before_dispatch_receives_nothing(
     assert _pending(runtime, tenant.id) == ["webhook.created", "customer.created", "webhook.deleted"]
     assert _dispatch(runtime, tenant.id).events == 3
     assert in_tenant(runtime, tenant.id, lambda s: s.scalars(select(WebhookDelivery)).all()) == []
+
+
+def test_the_dispatch_job_reaches_the_plugins_of_the_runner_that_runs_it(
+    plugin: RecordingPlugin, owner: GraphQLClient, tenant: Any, runtime: Runtime, dispatch_requests: list[uuid.UUID]
+) -> None:
+    """No process-wide plugin list: the job's context carries its runner's host."""
+    owner.data(ENABLE, {"name": plugin.name})
+    JobRunner(runtime.engine, PluginHost(), {}).run(dispatch_events, tenant.id, (), {})  # a host without it
+    assert plugin.seen == [] and _pending(runtime, tenant.id) == []
+    create_customer(owner, "Runner Ltd")
+    JobRunner(runtime.engine, runtime.plugins, {}).run(dispatch_events, tenant.id, (), {})
+    assert [kind for _, kind, _ in plugin.seen] == ["customer.created"]
+
+
+def test_a_dispatch_job_without_a_plugin_host_is_refused(tenant: Any, runtime: Runtime) -> None:
+    def run(session: Any) -> None:
+        dispatch_events.function(JobContext(tenant.id, session, "hand-made"))
+
+    with pytest.raises(RuntimeError, match="plugin host"):
+        in_tenant(runtime, tenant.id, run)

@@ -11,16 +11,17 @@ from sqlalchemy import select
 
 from saas.events.models import OutboxEvent
 from saas.events.payloads import api_object, node_ref
-from saas.runtime import Runtime
 from saas.products.graphql.types import Product
+from saas.runtime import Runtime
 from saas.schema.relay import to_global_id
 from tests.conftest import GraphQLClient, add_member
 from tests.events.support import in_tenant
+from tests.schema.helpers import define_custom_fields
 
 RAW_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 CUSTOMER_FIELDS = """id name kind industry tier lifecycleStage source tags customFields notes lastContactedAt
   nextFollowUpAt version createdAt updatedAt deletedAt owner { id }"""
-CONTACT_FIELDS = "id name title email phone isPrimary version createdAt updatedAt customer { id }"
+CONTACT_FIELDS = "id name title email phone isPrimary customFields version createdAt updatedAt customer { id }"
 PRODUCT_FIELDS = "id sku name description unitPrice currency active version createdAt updatedAt"
 
 
@@ -32,6 +33,7 @@ def test_customer_and_contact_events_carry_what_the_api_returns(
     owner: GraphQLClient, tenant: Any, runtime: Runtime, dispatch_requests: list[uuid.UUID]
 ) -> None:
     sales = add_member(owner, tenant, "sales")
+    define_custom_fields(owner, size="NUMBER")
     created = sales.data(
         """mutation { createCustomer(input: {name: "Shape AG", kind: PERSON, lifecycleStage: PROSPECT,
              tags: ["a"], customFields: {size: 3}, nextFollowUpAt: "2026-12-01T10:00:00Z"}) { customer { id } } }"""

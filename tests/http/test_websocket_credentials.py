@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import update
 from starlette.testclient import TestClient
 
+from saas.accounts.models import Membership
 from saas.auth.tokens import issue_token, read_token
 from saas.http import create_app
 from saas.runtime import Runtime
 from saas.schema.engine import GraphQLEngine
-from saas.tenancy.models import Membership
 from saas.tenancy.session import tenant_session
 from tests.conftest import CredentialClock, GraphQLClient, TenantHandle, add_member
 from tests.http.test_websocket import CREATE_CUSTOMER, EVENTS, closed_with, connected

@@ -11,9 +11,19 @@ import pytest
 from dramatiq.brokers.redis import RedisBroker
 from redis.connection import UnixDomainSocketConnection
 
-from saas.jobs.broker import REDELIVERY_BOUND_MS, BrokerUpkeep, MaintainedRedisBroker, setup
+from saas.jobs.broker import (
+    DEAD_MESSAGE_TTL_MS,
+    DEFAULT_NAMESPACE,
+    REDELIVERY_BOUND_MS,
+    BrokerUpkeep,
+    MaintainedRedisBroker,
+    dead_message_ttl_ms,
+    enqueuing_broker,
+    namespace,
+    setup,
+)
 from saas.jobs.registry import JOBS
-from saas.runtime import Runtime
+from saas.runtime import Runtime, create_runtime
 from tests.conftest import TenantHandle
 from tests.jobs import sample_jobs
 from tests.jobs.helpers import customers_named
@@ -62,3 +72,22 @@ def test_a_production_broker_hands_out_a_dead_workers_messages_within_a_minute(r
     [upkeep] = [m for m in broker.middleware if isinstance(m, BrokerUpkeep)]
     assert isinstance(broker, MaintainedRedisBroker)
     assert broker.heartbeat_timeout + upkeep.interval_ms == REDELIVERY_BOUND_MS <= 60_000
+
+
+def test_the_binding_lives_on_the_runtime_it_was_set_up_for(runtime: Runtime) -> None:
+    """Another runtime of the process (e.g. an API runtime) keeps its own: none until set up."""
+    other = create_runtime(runtime.settings, runtime.database_url, runtime.redis_url, plugins=runtime.plugins)
+    try:
+        name = f"saas-test-{secrets.token_hex(4)}"
+        broker = setup(other, namespace=name, dead_message_ttl_ms=60_000)
+        assert other.jobs is not None and other.jobs.broker is broker
+        assert (namespace(other), dead_message_ttl_ms(other), enqueuing_broker(other)) == (name, 60_000, broker)
+        fresh = create_runtime(runtime.settings, runtime.database_url, runtime.redis_url, plugins=runtime.plugins)
+        try:
+            assert fresh.jobs is None
+            assert (namespace(fresh), dead_message_ttl_ms(fresh)) == (DEFAULT_NAMESPACE, DEAD_MESSAGE_TTL_MS)
+            assert enqueuing_broker(fresh).namespace == DEFAULT_NAMESPACE
+        finally:
+            fresh.close()
+    finally:
+        other.close()

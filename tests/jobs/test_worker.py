@@ -23,7 +23,6 @@ import pytest
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import select
 
-from saas.events.pipeline import install
 from saas.runtime import Runtime
 from saas.webhooks.models import WebhookAttempt, WebhookDelivery
 from tests.conftest import GraphQLClient, TenantHandle
@@ -145,7 +144,6 @@ def test_a_webhook_post_cut_by_a_killed_worker_is_logged_and_sent_again(
     hanging_receiver: HangingReceiver,
     worker_process: subprocess.Popen[bytes],
 ) -> None:
-    install(runtime)  # committed events ask for dispatch on this test's broker
     create_webhook(owner, hanging_receiver.url, ["customer.created"])
     create_customer(owner, "Interrupted Ltd")
 

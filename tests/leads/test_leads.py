@@ -8,6 +8,7 @@ import pytest
 
 from saas.runtime import Runtime
 from tests.conftest import GraphQLClient, add_member
+from tests.custom_fields.test_custom_fields import define
 from tests.leads.support import (
     CHANNELS,
     CLAIM,
@@ -35,6 +36,7 @@ CONVERT_PLAIN = """mutation($input: ConvertLeadInput!) { convertLead(input: $inp
 
 
 def test_a_new_lead_without_owner_is_in_the_pool(owner: GraphQLClient, runtime: Runtime, tenant: Any) -> None:
+    define(owner, entity="LEAD", key="budget", type="SELECT", options=["small", "large"])
     channel = ok(owner, CREATE_CHANNEL, {"name": "Trade fair", "cost": "1200.50", "currency": "eur"}, "createChannel")
     assert channel["channel"]["cost"] == "1200.50" and channel["channel"]["currency"] == "EUR"
     lead = create_lead(

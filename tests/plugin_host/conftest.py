@@ -41,7 +41,7 @@ def engine_with(settings: Settings, migrated: str, runtime: Runtime) -> Iterator
     yield build
     for built in runtimes:
         built.close()
-    # `create_runtime` wires the process's event pipeline to its plugins: give it back to the suite's.
+    # `create_runtime` points webhook delivery and live notifications at itself: back to the suite's.
     install(runtime)
 
 

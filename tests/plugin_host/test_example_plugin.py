@@ -277,7 +277,7 @@ def test_a_new_customer_earns_welcome_points_once_per_event_and_only_where_enabl
         event = DomainEvent(event_id, tenant.id, event_type, {"customer": {"id": customer_id}}, datetime.now(UTC))
         with tenant_session(runtime.engine, tenant.id) as session:
             context = _context(tenant, session, {"welcomePoints": 40})
-            runtime.plugins.hook_for(enabled, "saas_handle_event")(context=context, event=event)
+            runtime.plugins.hook_for(enabled).saas_handle_event(context=context, event=event)
     assert _points(owner) == {"Ada Lovelace": 40}
     assert owner.data(ENTRIES, {"id": customer_id})["loyaltyEntries"] == [{"points": 40, "reason": "Welcome"}]
 

@@ -19,9 +19,10 @@ import strawberry
 from graphql import GraphQLObjectType, graphql_sync
 
 from saas.auth.tokens import issue_scoped_token
-from saas.plugin_api import DomainEvent, PluginContext, Principal
+from saas.plugin_api import DomainEvent, PermissionSpec, PluginContext, PluginMeta, Principal, Role
 from saas.plugin_api.testing import GraphQLClient, enable_plugin
 from saas.plugin_host import host as host_module
+from saas.plugin_host.access import PluginFeatures
 from saas.plugin_host.host import PluginHost
 from saas.plugin_host.version import PLUGIN_API_VERSION, compatible
 from saas.schema.engine import GraphQLEngine
@@ -45,7 +46,8 @@ def _left_out(host: PluginHost, name: str) -> bool:
     return (
         host.get(name) is None
         and name not in host.healthy_names()
-        and host.hook_for([name], "saas_plugin_meta")() == []
+        and host.hook_for([name]).saas_plugin_meta() == []
+        and name not in [meta.name for meta in host.hook.saas_plugin_meta()]
     )
 
 
@@ -200,7 +202,7 @@ def test_hooks_reach_only_the_plugins_a_tenant_enabled() -> None:
     event = DomainEvent(id=1, tenant_id=tenant_id, type="customer.created", payload={}, occurred_at=datetime.now(UTC))
     for enabled in (["a"], ["b", "broken"], [], ["a", "b"]):
         calls.clear()
-        host.hook_for(enabled, "saas_handle_event")(context=context, event=event)
+        host.hook_for(enabled).saas_handle_event(context=context, event=event)
         assert sorted(calls) == sorted(set(enabled) - {"broken"})
 
 
@@ -391,3 +393,45 @@ def test_fields_added_to_customer_resolve_per_tenant_schema(
     assert second.data(customers % "p1Score")["customers"]["edges"] == [{"node": {"name": "Ada", "p1Score": 1}}]
     assert first.error_codes(customers % "p1Score") == ["PLUGIN_NOT_ENABLED"]
     assert second.error_codes(customers % "p0Score") == ["PLUGIN_NOT_ENABLED"]
+
+
+# -- calling hooks through pluggy ----------------------------------------------------------
+
+
+def test_each_plugin_is_registered_once_and_a_broken_one_not_at_all() -> None:
+    metas: list[str] = []
+
+    def meta_of(name: str, api_version: str = PLUGIN_API_VERSION) -> Callable[[], PluginMeta]:
+        def meta() -> PluginMeta:
+            metas.append(name)
+            return PluginMeta(name=name, version="1.0.0", title=name, api_version=api_version)
+
+        return meta
+
+    a, b = SamplePlugin("a", saas_plugin_meta=meta_of("a")), SamplePlugin("b", saas_plugin_meta=meta_of("b"))
+    broken = SamplePlugin("old", saas_plugin_meta=meta_of("old", "2.0"))
+    host = host_of(a, b, broken)
+    assert sorted(metas) == ["a", "b", "old"]  # read once each, at start
+    assert [plugin for _, plugin in host.manager.list_name_plugin()] == [a, b]
+    assert sorted(meta.name for meta in host.hook.saas_plugin_meta()) == ["a", "b"]  # every healthy plugin
+    assert [meta.name for meta in host.hook_for(["b", "old", "unknown"]).saas_plugin_meta()] == ["b"]
+
+
+def test_a_plugin_that_still_implements_saas_models_loads_and_it_is_never_called() -> None:
+    called: list[str] = []
+    host = host_of(SamplePlugin("legacy", saas_models=lambda: called.append("saas_models") or []))
+    assert host.healthy_names() == {"legacy"} and _problems(host) == {"legacy": []}
+    assert called == []
+
+
+def test_a_tenants_permissions_come_from_the_plugins_it_enabled() -> None:
+    features = PluginFeatures(
+        host_of(
+            SamplePlugin("a", saas_permissions=lambda: [PermissionSpec("a:use", "Use a", roles=(Role.VIEWER,))]),
+            SamplePlugin("b", saas_permissions=lambda: [PermissionSpec("b:use", "Use b", roles=(Role.VIEWER,))]),
+            SamplePlugin("c", saas_permissions=lambda: [PermissionSpec("c:use", "Use c", roles=(Role.OWNER,))]),
+        )
+    )
+    viewer = features.permissions(Role.VIEWER, frozenset({"a", "c"}))
+    assert "a:use" in viewer and "b:use" not in viewer and "c:use" not in viewer
+    assert "c:use" in features.permissions(Role.OWNER, frozenset({"a", "c"}))

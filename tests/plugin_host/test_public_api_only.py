@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PLUGIN_SOURCES = [ROOT / "industry_plugins" / "manufacturing" / "src", ROOT / "examples" / "loyalty" / "saas_plugin_loyalty"]
+PLUGIN_SOURCES = [
+    ROOT / "industry_plugins" / "manufacturing" / "src",
+    ROOT / "examples" / "loyalty" / "saas_plugin_loyalty",
+]
 ALLOWED = ("saas.plugin_api",)
 
 

@@ -15,6 +15,7 @@ from saas.plugin_host.scaffold import PluginNames, ScaffoldError, check_name, co
 from saas.plugin_host.version import PLUGIN_API_VERSION
 from tests.plugin_host.conftest import host_of
 from tests.plugin_host.samples import SamplePlugin, graphql_plugin, query_field
+from tests.test_layout import layout_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,6 +37,12 @@ def test_names_derive_from_the_plugin_name() -> None:
         "fleet_care_items",
         "fleetCareItems",
     )
+    assert (names.item_query, names.mutation, names.event, names.loader) == (
+        "fleetCareItem",
+        "createFleetCareItem",
+        "fleet_care.item_created",
+        "fleet_care.items",
+    )
 
 
 def test_the_scaffold_writes_an_installable_package_with_a_migration_on_the_core_head(tmp_path: Path) -> None:
@@ -46,11 +53,21 @@ def test_the_scaffold_writes_an_installable_package_with_a_migration_on_the_core
         "README.md",
         "pyproject.toml",
         "saas_plugin_fleet_care/__init__.py",
-        "saas_plugin_fleet_care/graphql.py",
+        "saas_plugin_fleet_care/graphql/__init__.py",
+        "saas_plugin_fleet_care/graphql/contribution.py",
+        "saas_plugin_fleet_care/graphql/loaders.py",
+        "saas_plugin_fleet_care/graphql/mutations.py",
+        "saas_plugin_fleet_care/graphql/queries.py",
+        "saas_plugin_fleet_care/graphql/sql.py",
+        "saas_plugin_fleet_care/graphql/types.py",
         "saas_plugin_fleet_care/migrations/versions/0001_initial.py",
         "saas_plugin_fleet_care/models.py",
+        "saas_plugin_fleet_care/rules.py",
+        "saas_plugin_fleet_care/service.py",
         "tests/test_fleet_care.py",
     ]
+    # The layout of every domain, as tests/test_layout.py checks the core's and the plugins'.
+    assert layout_problems(root / "saas_plugin_fleet_care", plugin=True) == []
     pyproject = (root / "pyproject.toml").read_text()
     assert '[project.entry-points."saas.plugins"]\nfleet_care = "saas_plugin_fleet_care"' in pyproject
     assert "[project.optional-dependencies]\n# `pip install" in pyproject  # the test extra ...
@@ -66,7 +83,11 @@ def test_the_scaffold_writes_an_installable_package_with_a_migration_on_the_core
 
 
 def test_a_generated_plugin_installs_as_its_own_distribution_and_passes_its_tests(tmp_path: Path) -> None:
-    """Installed into a folder of its own (not the shared venv, which other test runs use meanwhile)."""
+    """Installed into a folder of its own (not the shared venv, which other test runs use meanwhile).
+
+    Its own tests enable it for a tenant, create an item (`createScaffoldedItem`, bad input as
+    `userErrors`), page the items, read one by id (compiled) and through `node(id)`, and check
+    that another tenant sees none of it."""
     root = new_plugin("scaffolded", tmp_path / "src")
     site = tmp_path / "site"
     install = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
@@ -102,7 +123,7 @@ def test_a_generated_plugin_installs_as_its_own_distribution_and_passes_its_test
         timeout=300,
     )
     assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-4000:]
-    assert "2 passed" in tests.stdout
+    assert "4 passed" in tests.stdout
 
 
 def test_the_scaffold_refuses_the_name_of_an_installed_plugin(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from saas.runtime import Runtime
 from saas.tenancy.session import tenant_session
 
 MEMBER_FIELDS = "id email name role active createdAt"
-CONTACT_FIELDS = "id name title email phone isPrimary version createdAt updatedAt"
+CONTACT_FIELDS = "id name title email phone isPrimary customFields version createdAt updatedAt"
 CUSTOMER_FIELDS = (
     "id name kind industry tier lifecycleStage source tags customFields notes lastContactedAt nextFollowUpAt "
     "version createdAt updatedAt deletedAt"
@@ -174,3 +174,35 @@ def normalise_times(value: Any, keys: frozenset[str]) -> Any:
 
 
 TIME_KEYS = frozenset({"createdAt", "updatedAt", "deletedAt", "lastContactedAt", "nextFollowUpAt"})
+
+
+CUSTOM_FIELD_DEFINITIONS = (
+    "query($e: CustomFieldEntity!) { customFieldDefinitions(entity: $e, includeArchived: true) { key } }"
+)
+DEFINE_CUSTOM_FIELD = f"""mutation($input: DefineCustomFieldInput!) {{
+  defineCustomField(input: $input) {{ customFieldDefinition {{ id key }} {USER_ERRORS} }}
+}}"""
+
+
+def define_custom_fields(client: Any, entity: str = "CUSTOMER", **types: str | tuple[str, list[str]]) -> None:
+    """Define the tenant's custom fields `key="TYPE"` (or `key=("SELECT", [options])`) of `entity`,
+    those not defined yet: values under undefined keys are refused."""
+    defined = {d["key"] for d in client.data(CUSTOM_FIELD_DEFINITIONS, {"e": entity})["customFieldDefinitions"]}
+    for key, spec in types.items():
+        if key in defined:
+            continue
+        field_type, options = (spec, None) if isinstance(spec, str) else spec
+        field: dict[str, Any] = {"entity": entity, "key": key, "label": key, "type": field_type}
+        if options is not None:
+            field["options"] = options
+        payload = client.data(DEFINE_CUSTOM_FIELD, {"input": field})["defineCustomField"]
+        assert payload["userErrors"] == [], payload
+
+
+def store_custom_fields(runtime: Runtime, tenant_id: uuid.UUID, customer_id: str, value: Any) -> None:
+    """Write a customer's `custom_fields` as stored before definitions existed (any JSON)."""
+    with tenant_session(runtime.engine, tenant_id) as session:
+        session.execute(
+            text("UPDATE customers SET custom_fields = CAST(:value AS jsonb) WHERE id = :id"),
+            {"value": orjson.dumps(value).decode(), "id": raw_id(customer_id)},
+        )

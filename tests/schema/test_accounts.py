@@ -229,6 +229,7 @@ def test_me(owner: Any, tenant: Any) -> None:
                 "channels:manage",
                 "teams:manage",
                 "sales_settings:manage",
+                "custom_fields:manage",
             },
         ),
         ("SALES", {"customers:read", "customers:write", "members:read", "products:read", "leads:read", "leads:write"}),

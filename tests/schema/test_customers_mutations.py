@@ -19,6 +19,7 @@ from tests.schema.helpers import (
     UPDATE_CUSTOMER,
     codes,
     create_customer,
+    define_custom_fields,
     global_id,
     my_member_id,
     parse_time,
@@ -224,10 +225,13 @@ def test_custom_fields_nested_too_deeply_are_a_user_error(owner: Any, counts: An
     shallow: Any = 1
     for _ in range(MAX_JSON_DEPTH):  # objects nested exactly as deep as allowed
         shallow = {"k": shallow}
-    assert create_customer(owner, name="y", customFields=shallow)["customFields"]
+    # Deep enough is not refused for its depth; then no custom field "k" is defined.
+    errors = refused(owner, counts, {"name": "y", "customFields": shallow})
+    assert [(e["field"], e["code"]) for e in errors] == [(["input", "customFields", "k"], "UNKNOWN_FIELD")]
 
 
 def test_create_writes_one_row_and_one_audit_entry(owner: Any, counts: Any) -> None:
+    define_custom_fields(owner, vat="TEXT", n="NUMBER")
     before = counts()
     customer = create_customer(
         owner,

@@ -4,11 +4,11 @@ from enum import Enum
 
 import pytest
 
+from saas.accounts.models import InvitationState
 from saas.auth.permissions import Role
 from saas.customers.models import CustomerKind, LifecycleStage
 from saas.events.payloads import api_value
 from saas.schema.builder import build_schema
-from saas.tenancy.models import InvitationState
 from saas.webhooks.models import WebhookDeliveryStatus
 
 DOMAIN_ENUMS: dict[str, type[Enum]] = {

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
+from saas.accounts.models import User
 from saas.runtime import Runtime
-from saas.tenancy.models import User
 from saas.tenancy.session import tenant_session
 from tests.conftest import TEST_PASSWORD, TenantHandle, accept, add_member, invite, login
 from tests.schema.helpers import (

@@ -11,8 +11,8 @@ from sqlalchemy.exc import DBAPIError
 from saas.config import Settings
 from saas.customers.models import Customer
 from saas.db.engine import owner_url
-from saas.db.rls import POLICY_NAME, tenant_tables
 from saas.runtime import Runtime
+from saas.tenancy.rls import POLICY_NAME, tenant_tables
 from saas.tenancy.session import tenant_session
 from tests.conftest import GraphQLClient, TenantHandle
 

@@ -18,15 +18,14 @@ from saas.plugin_api import (
     PermissionSpec,
     PluginContext,
     PluginMeta,
-    Role,
     decode_id,
     hookimpl,
 )
 
 from saas_plugin_loyalty import service
-from saas_plugin_loyalty.graphql import CONTRIBUTION
+from saas_plugin_loyalty.graphql.contribution import contribution
 from saas_plugin_loyalty.jobs import EXPIRE_HOURLY, expire_points
-from saas_plugin_loyalty.models import LoyaltyEntry, LoyaltyTier
+from saas_plugin_loyalty.rules import PERMISSIONS
 from saas_plugin_loyalty.settings import LoyaltySettings
 
 NAME = "loyalty"
@@ -46,31 +45,18 @@ def saas_plugin_meta() -> PluginMeta:
 
 
 @hookimpl
-def saas_models() -> list[type]:
-    return [LoyaltyEntry, LoyaltyTier]
-
-
-@hookimpl
 def saas_migrations_dir() -> Path:
     return Path(__file__).parent / "migrations" / "versions"
 
 
 @hookimpl
 def saas_graphql() -> GraphQLContribution:
-    return CONTRIBUTION
+    return contribution
 
 
 @hookimpl
 def saas_permissions() -> list[PermissionSpec]:
-    return [
-        # The roles that see every customer: the history is asked for by customer id.
-        PermissionSpec(
-            service.LOYALTY_READ,
-            "Read any customer's loyalty history",
-            roles=(Role.OWNER, Role.ADMIN, Role.MANAGER, Role.SERVICE, Role.VIEWER),
-        ),
-        PermissionSpec(service.LOYALTY_ADJUST, "Award and redeem points", roles=(Role.OWNER, Role.ADMIN, Role.MANAGER)),
-    ]
+    return PERMISSIONS
 
 
 @hookimpl

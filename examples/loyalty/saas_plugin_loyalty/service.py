@@ -1,4 +1,4 @@
-"""Loyalty rules: balances, adjusting points, welcome points, expiry, default tiers.
+"""Loyalty's service: balances, adjusting points, welcome points, expiry, default tiers.
 
 Every function takes a session bound to one tenant (a request's, a job's or a hook's): the
 tenant filter and row-level security are the host's business, not ours.
@@ -28,9 +28,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from saas_plugin_loyalty.models import LoyaltyEntry, LoyaltyTier
+from saas_plugin_loyalty.rules import LOYALTY_ADJUST
 
-LOYALTY_READ = "loyalty:read"
-LOYALTY_ADJUST = "loyalty:adjust"
 MAX_ADJUSTMENT = 1_000_000
 # The plugin's domain event (declared with `saas_event_types`; webhooks may subscribe to it).
 POINTS_ADJUSTED = "loyalty.points_adjusted"

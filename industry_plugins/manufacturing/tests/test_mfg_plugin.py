@@ -23,7 +23,7 @@ from mfg_helpers import (
     portal_client,
     refused,
 )
-from saas_manufacturing.graphql import contribution
+from saas_manufacturing.graphql.contribution import contribution
 from saas_manufacturing.hooks import MIGRATIONS
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
@@ -65,7 +65,7 @@ def _camel(name: str) -> str:
 
 
 def _root_fields() -> set[str]:
-    graphql = contribution()
+    graphql = contribution
     return {
         field.graphql_name or _camel(field.python_name)
         for group in (graphql.queries, graphql.mutations, graphql.subscriptions)

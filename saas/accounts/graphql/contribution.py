@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import uuid
 
-from saas.auth.permissions import API_KEYS_MANAGE
-from saas.plugin_host.contributions import CompiledNode, GraphQLContribution
-from saas.accounts.graphql.resolvers import AccountMutations, AccountQueries
+from saas.accounts.graphql.mutations import AccountMutations
+from saas.accounts.graphql.queries import AccountQueries
 from saas.accounts.graphql.sql import API_KEY
 from saas.accounts.graphql.types import ApiKey, Invitation
+from saas.accounts.invitations import get_invitation
+from saas.accounts.models import ApiKey as ApiKeyRow
+from saas.auth.permissions import API_KEYS_MANAGE
+from saas.plugin_host.contributions import CompiledNode, GraphQLContribution
 from saas.schema.context import RequestContext
-from saas.schema.nodes import tenant_condition
-from saas.tenancy.invitations import get_invitation
-from saas.tenancy.models import ApiKey as ApiKeyRow
+from saas.schema.nodes import permission_condition
 
 
 async def _load_api_key(context: RequestContext, raw_id: uuid.UUID) -> ApiKey | None:
@@ -30,7 +31,7 @@ contribution = GraphQLContribution(
     queries=(AccountQueries,),
     mutations=(AccountMutations,),
     compiled_nodes={
-        "ApiKey": CompiledNode(API_KEY, lambda context: tenant_condition(context, API_KEYS_MANAGE), _load_api_key)
+        "ApiKey": CompiledNode(API_KEY, lambda context: permission_condition(context, API_KEYS_MANAGE), _load_api_key)
     },
     nodes={"Invitation": _load_invitation},
 )

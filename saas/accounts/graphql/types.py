@@ -10,18 +10,18 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from saas.accounts.models import ApiKey as ApiKeyRow
+from saas.accounts.models import Invitation as InvitationRow
+from saas.accounts.models import InvitationState
+from saas.accounts.models import Tenant as TenantRow
 from saas.audit.models import AuditEntry as AuditRow
 from saas.auth.permissions import Role
+from saas.customers.graphql.loaders import member_loader
+from saas.customers.graphql.types import Member
 from saas.schema.common import Node
 from saas.schema.connections import Connection
 from saas.schema.context import RequestContext
-from saas.customers.graphql.loaders import member_loader
-from saas.customers.graphql.types import Member
 from saas.schema.relay import to_global_id
-from saas.tenancy.models import ApiKey as ApiKeyRow
-from saas.tenancy.models import Invitation as InvitationRow
-from saas.tenancy.models import InvitationState
-from saas.tenancy.models import Tenant as TenantRow
 
 
 @strawberry.type

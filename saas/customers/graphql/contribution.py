@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 
 from saas.auth.permissions import MEMBERS_READ
-from saas.plugin_host.contributions import CompiledNode, GraphQLContribution
-from saas.schema.context import RequestContext
 from saas.customers.graphql.loaders import member_loader
 from saas.customers.graphql.mutations import CustomerMutations
 from saas.customers.graphql.queries import (
@@ -19,7 +17,9 @@ from saas.customers.graphql.queries import (
 from saas.customers.graphql.sql import CONTACT, CUSTOMER, MEMBER
 from saas.customers.graphql.subscriptions import CustomerSubscriptions
 from saas.customers.graphql.types import Contact, Customer, Member
-from saas.schema.nodes import tenant_condition
+from saas.plugin_host.contributions import CompiledNode, GraphQLContribution
+from saas.schema.context import RequestContext
+from saas.schema.nodes import permission_condition
 
 
 async def _load_member(context: RequestContext, raw_id: uuid.UUID) -> Member | None:
@@ -34,6 +34,6 @@ contribution = GraphQLContribution(
     compiled_nodes={
         "Customer": CompiledNode(CUSTOMER, customer_condition, load_customer),
         "Contact": CompiledNode(CONTACT, contact_condition, load_contact),
-        "Member": CompiledNode(MEMBER, lambda context: tenant_condition(context, MEMBERS_READ), _load_member),
+        "Member": CompiledNode(MEMBER, lambda context: permission_condition(context, MEMBERS_READ), _load_member),
     },
 )

@@ -10,11 +10,11 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 
+from saas.accounts.models import Membership
 from saas.customers import models
 from saas.customers.rules import SqlCondition, customer_visibility
 from saas.schema.context import RequestContext
 from saas.schema.loaders import request_loader
-from saas.tenancy.models import Membership
 
 if TYPE_CHECKING:
     from saas.customers.graphql.types import Contact, Customer, Member

@@ -37,7 +37,9 @@ class CreateCustomerInput:
     )
     source: str | None = strawberry.UNSET
     tags: list[str] | None = strawberry.UNSET
-    custom_fields: JSON | None = strawberry.UNSET
+    custom_fields: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Values of the tenant's custom fields of customers, by key."
+    )
     notes: str | None = strawberry.UNSET
     last_contacted_at: datetime | None = strawberry.UNSET
     next_follow_up_at: datetime | None = strawberry.UNSET
@@ -59,7 +61,9 @@ class UpdateCustomerInput:
     owner_id: strawberry.ID | None = strawberry.UNSET
     source: str | None = strawberry.UNSET
     tags: list[str] | None = strawberry.UNSET
-    custom_fields: JSON | None = strawberry.UNSET
+    custom_fields: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Keys given are set, a key set to null is cleared, the others stay."
+    )
     notes: str | None = strawberry.UNSET
     last_contacted_at: datetime | None = strawberry.UNSET
     next_follow_up_at: datetime | None = strawberry.UNSET
@@ -86,6 +90,9 @@ class CreateContactInput:
     is_primary: bool | None = strawberry.field(
         default=strawberry.UNSET, description="The first contact becomes primary by default."
     )
+    custom_fields: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Values of the tenant's custom fields of contacts, by key."
+    )
 
 
 @strawberry.input
@@ -97,6 +104,9 @@ class UpdateContactInput:
     email: str | None = strawberry.UNSET
     phone: str | None = strawberry.UNSET
     is_primary: bool | None = strawberry.UNSET
+    custom_fields: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Keys given are set, a key set to null is cleared, the others stay."
+    )
 
 
 @strawberry.input

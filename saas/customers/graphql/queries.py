@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -14,19 +13,17 @@ from strawberry.types import Info
 
 from saas.auth.permissions import CUSTOMERS_READ, require
 from saas.customers import models
+from saas.customers.graphql.loaders import contact_by_id_loader, customer_loader
+from saas.customers.graphql.sql import CONTACT, CUSTOMER, CUSTOMER_SORTS
+from saas.customers.graphql.types import Contact, Customer, CustomerConnection, CustomerFilterInput, CustomerOrder
 from saas.customers.rules import SqlCondition, customer_conditions, customer_visibility
 from saas.db.paging import Page
-from saas.errors import NotFoundError
 from saas.schema import compiler
 from saas.schema.connections import connection
 from saas.schema.context import RequestContext, fetch_compiled
-from saas.customers.graphql.loaders import contact_by_id_loader, customer_loader
-from saas.customers.graphql.filters import CustomerFilterInput, CustomerOrder
-from saas.customers.graphql.sql import CONTACT, CUSTOMER, CUSTOMER_SORTS
-from saas.customers.graphql.types import Contact, Customer, CustomerConnection
+from saas.schema.nodes import single_object
 from saas.schema.relay import decode_cursor, decode_id, page_size
-
-Loader = Callable[[RequestContext, uuid.UUID], Awaitable[Any]]
+from saas.tenancy.session import TENANT_PARAM
 
 
 def _selection(info: Info) -> Any:
@@ -48,6 +45,7 @@ async def customers_connection(
     condition = customer_conditions(principal, "r", filter.to_rule() if filter else None)
     sort = CUSTOMER_SORTS[order_by.value]
     params: dict[str, Any] = {**condition.params, "first": limit, "limit": limit + 1, "has_previous": after is not None}
+    params[TENANT_PARAM] = principal.tenant_id  # for the resolver path; `fetch_json` binds it for the compiled one
     if after is not None:
         for index, value in enumerate(decode_cursor(after, sort.casts)):
             params[f"after_{index}"] = value
@@ -71,13 +69,13 @@ def _customer_page(
     session: Session, condition: SqlCondition, sort: compiler.SortKey, params: dict[str, Any], has_after: bool
 ) -> CustomerConnection:
     """The resolver path, for selections with fields computed in Python: same rows, same order."""
-    where = condition.sql + (f" AND {sort.after_sql('r')}" if has_after else "")
+    where = compiler.tenant_where("r", condition) + (f" AND {sort.after_sql('r')}" if has_after else "")
     page_sql = f"SELECT r.id FROM customers r WHERE {where} ORDER BY {sort.order_sql('r')} LIMIT :limit"
     ids = [row[0] for row in session.execute(text(page_sql), params)]
     rows = {row.id: row for row in session.scalars(select(models.Customer).where(models.Customer.id.in_(ids)))}
     page = [rows[i] for i in ids]
     total = session.execute(
-        text(f"SELECT count(*) FROM customers r WHERE {condition.sql}"), condition.params
+        text(f"SELECT count(*) FROM customers r WHERE {compiler.tenant_where('r', condition)}"), params
     ).scalar_one()
     return connection(
         Page.of(page, params["first"], total),
@@ -85,32 +83,6 @@ def _customer_page(
         lambda row: [getattr(row, c) for c in sort.columns],
         has_previous_page=has_after,
     )
-
-
-async def single_object(
-    info: Info[RequestContext, None],
-    sql_type: compiler.SqlType,
-    raw_id: uuid.UUID,
-    condition: SqlCondition,
-    fallback: Loader,
-) -> Any:
-    """One object as compiled JSON, or through `fallback` when the selection cannot compile."""
-    condition.add("r.id = :object_id", object_id=raw_id)
-    raw = info._raw_info
-    try:
-        sql = compiler.compile_cached(
-            raw,
-            (sql_type.name, tuple(condition.parts)),
-            lambda: compiler.single_sql(sql_type, _selection(info), compiler.state_from(raw), condition),
-        )
-    except compiler.NotCompilable:
-        found = await fallback(info.context, raw_id)
-    else:
-        json_text = await fetch_compiled(info.context, sql, condition.params)
-        found = orjson.Fragment(json_text) if json_text not in (None, "null") else None
-    if found is None:
-        raise NotFoundError(f"{sql_type.name} not found", id=str(raw_id))
-    return found
 
 
 async def load_customer(context: RequestContext, raw_id: uuid.UUID) -> Customer | None:
@@ -125,7 +97,6 @@ def customer_condition(context: RequestContext, alias: str = "r") -> SqlConditio
     principal = context.require_principal()
     require(principal.permissions, CUSTOMERS_READ)
     condition = SqlCondition()
-    condition.add(f"{alias}.tenant_id = :tenant_id", tenant_id=principal.tenant_id)
     condition.add(f"{alias}.deleted_at IS NULL")
     customer_visibility(principal, alias, condition)
     return condition
@@ -135,10 +106,10 @@ def contact_condition(context: RequestContext) -> SqlCondition:
     """A contact is visible when its customer is."""
     customer = customer_condition(context, "c")
     condition = SqlCondition()
-    condition.add("r.tenant_id = :tenant_id", tenant_id=customer.params["tenant_id"])
     condition.add("r.deleted_at IS NULL")
     condition.add(
-        f"EXISTS (SELECT 1 FROM customers c WHERE c.id = r.customer_id AND {customer.sql})", **customer.params
+        f"EXISTS (SELECT 1 FROM customers c WHERE c.tenant_id = r.tenant_id AND c.id = r.customer_id AND {customer.sql})",
+        **customer.params,
     )
     return condition
 

@@ -2,81 +2,76 @@
 
 from __future__ import annotations
 
-from saas.schema.compiler import Relation, SortKey, SqlType, compact_json, register
+from saas.schema.compiler import Relation, SortKey, SqlType, compact_json
 from saas.schema.relay import global_id_sql, iso_datetime_sql
 
-MEMBER = register(
-    SqlType(
-        name="Member",
-        table="memberships",
-        columns={
-            "id": global_id_sql("Member", "{t}.id"),
-            "email": "(SELECT u.email FROM users u WHERE u.id = {t}.user_id)",
-            "name": "(SELECT u.name FROM users u WHERE u.id = {t}.user_id)",
-            "role": "upper({t}.role)",
-            "active": "{t}.is_active",
-            "createdAt": iso_datetime_sql("{t}.created_at"),
-        },
-    )
+MEMBER: SqlType = SqlType(
+    name="Member",
+    table="memberships",
+    columns={
+        "id": global_id_sql("Member", "{t}.id"),
+        "email": "(SELECT u.email FROM users u WHERE u.id = {t}.user_id)",
+        "name": "(SELECT u.name FROM users u WHERE u.id = {t}.user_id)",
+        "role": "upper({t}.role)",
+        "active": "{t}.is_active",
+        "createdAt": iso_datetime_sql("{t}.created_at"),
+    },
 )
 
-CONTACT = register(
-    SqlType(
-        name="Contact",
-        table="contacts",
-        columns={
-            "id": global_id_sql("Contact", "{t}.id"),
-            "name": "{t}.name",
-            "title": "{t}.title",
-            "email": "{t}.email",
-            "phone": "{t}.phone",
-            "isPrimary": "{t}.is_primary",
-            "version": "{t}.version",
-            "createdAt": iso_datetime_sql("{t}.created_at"),
-            "updatedAt": iso_datetime_sql("{t}.updated_at"),
-        },
-        relations={
-            "customer": Relation(
-                target="Customer", table="customers", join="{t}.tenant_id = {p}.tenant_id AND {t}.id = {p}.customer_id"
-            ),
-        },
-    )
+CONTACT: SqlType = SqlType(
+    name="Contact",
+    table="contacts",
+    columns={
+        "id": global_id_sql("Contact", "{t}.id"),
+        "name": "{t}.name",
+        "title": "{t}.title",
+        "email": "{t}.email",
+        "phone": "{t}.phone",
+        "isPrimary": "{t}.is_primary",
+        "customFields": compact_json("{t}.custom_fields"),
+        "version": "{t}.version",
+        "createdAt": iso_datetime_sql("{t}.created_at"),
+        "updatedAt": iso_datetime_sql("{t}.updated_at"),
+    },
+    relations={
+        "customer": Relation(
+            target=lambda: CUSTOMER,
+            table="customers",
+            join="{t}.id = {p}.customer_id",
+        ),
+    },
 )
 
-CUSTOMER = register(
-    SqlType(
-        name="Customer",
-        table="customers",
-        columns={
-            "id": global_id_sql("Customer", "{t}.id"),
-            "name": "{t}.name",
-            "kind": "upper({t}.kind)",
-            "industry": "{t}.industry",
-            "tier": "{t}.tier",
-            "lifecycleStage": "upper({t}.lifecycle_stage)",
-            "source": "{t}.source",
-            "tags": "to_json({t}.tags)",
-            "customFields": compact_json("{t}.custom_fields"),
-            "notes": "{t}.notes",
-            "lastContactedAt": iso_datetime_sql("{t}.last_contacted_at"),
-            "nextFollowUpAt": iso_datetime_sql("{t}.next_follow_up_at"),
-            "version": "{t}.version",
-            "createdAt": iso_datetime_sql("{t}.created_at"),
-            "updatedAt": iso_datetime_sql("{t}.updated_at"),
-            "deletedAt": iso_datetime_sql("{t}.deleted_at"),
-        },
-        relations={
-            "owner": Relation(
-                target="Member", table="memberships", join="{t}.tenant_id = {p}.tenant_id AND {t}.id = {p}.owner_id"
-            ),
-            "contacts": Relation(
-                target="Contact",
-                table="contacts",
-                join="{t}.tenant_id = {p}.tenant_id AND {t}.customer_id = {p}.id AND {t}.deleted_at IS NULL",
-                order="{t}.is_primary DESC, {t}.name, {t}.id",
-            ),
-        },
-    )
+CUSTOMER: SqlType = SqlType(
+    name="Customer",
+    table="customers",
+    columns={
+        "id": global_id_sql("Customer", "{t}.id"),
+        "name": "{t}.name",
+        "kind": "upper({t}.kind)",
+        "industry": "{t}.industry",
+        "tier": "{t}.tier",
+        "lifecycleStage": "upper({t}.lifecycle_stage)",
+        "source": "{t}.source",
+        "tags": "to_json({t}.tags)",
+        "customFields": compact_json("{t}.custom_fields"),
+        "notes": "{t}.notes",
+        "lastContactedAt": iso_datetime_sql("{t}.last_contacted_at"),
+        "nextFollowUpAt": iso_datetime_sql("{t}.next_follow_up_at"),
+        "version": "{t}.version",
+        "createdAt": iso_datetime_sql("{t}.created_at"),
+        "updatedAt": iso_datetime_sql("{t}.updated_at"),
+        "deletedAt": iso_datetime_sql("{t}.deleted_at"),
+    },
+    relations={
+        "owner": Relation(target=lambda: MEMBER, table="memberships", join="{t}.id = {p}.owner_id"),
+        "contacts": Relation(
+            target=lambda: CONTACT,
+            table="contacts",
+            join="{t}.customer_id = {p}.id AND {t}.deleted_at IS NULL",
+            order="{t}.is_primary DESC, {t}.name, {t}.id",
+        ),
+    },
 )
 
 CUSTOMER_SORTS: dict[str, SortKey] = {

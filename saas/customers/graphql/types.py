@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import Enum
 from typing import Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from saas.accounts import models as account_models
 from saas.auth.permissions import Role
+from saas.custom_fields.graphql.types import CustomFieldFilterInput
+from saas.custom_fields.rules import custom_field_filter
 from saas.customers import models
 from saas.customers.models import CustomerKind, LifecycleStage
+from saas.customers.rules import CustomerFilter
 from saas.schema.common import Node
 from saas.schema.connections import CountedConnection
 from saas.schema.context import RequestContext
-from saas.schema.relay import to_global_id
-from saas.tenancy import models as tenancy_models
+from saas.schema.relay import decode_id, to_global_id
 
 # The domain's enums are the GraphQL enums: each is exposed once, here, under its own name.
 strawberry.enum(CustomerKind, name="CustomerKind")
@@ -34,7 +38,7 @@ class Member(Node):
     created_at: datetime
 
     @classmethod
-    def from_model(cls, row: tenancy_models.Membership) -> Member:
+    def from_model(cls, row: account_models.Membership) -> Member:
         return cls(
             id=strawberry.ID(to_global_id("Member", row.id)),
             email=row.user.email,
@@ -52,6 +56,7 @@ class Contact(Node):
     email: str | None
     phone: str | None = strawberry.field(description="E.164, e.g. +442079460958")
     is_primary: bool
+    custom_fields: JSON = strawberry.field(description="The tenant's custom fields of contacts, by key.")
     version: int
     created_at: datetime
     updated_at: datetime
@@ -75,6 +80,7 @@ class Contact(Node):
             email=row.email,
             phone=row.phone,
             is_primary=row.is_primary,
+            custom_fields=cast(JSON, row.custom_fields or {}),
             version=row.version,
             created_at=row.created_at,
             updated_at=row.updated_at,
@@ -91,7 +97,7 @@ class Customer(Node):
     lifecycle_stage: LifecycleStage
     source: str | None
     tags: list[str]
-    custom_fields: JSON
+    custom_fields: JSON = strawberry.field(description="The tenant's custom fields of customers, by key.")
     notes: str | None
     last_contacted_at: datetime | None
     next_follow_up_at: datetime | None
@@ -141,3 +147,50 @@ class Customer(Node):
 
 
 CustomerConnection = CountedConnection[Customer]
+
+
+# -- list arguments of customers: the filter input and the orderings --------------------------
+
+
+@strawberry.enum
+class CustomerOrder(Enum):
+    NAME_ASC = "NAME_ASC"
+    NAME_DESC = "NAME_DESC"
+    CREATED_AT_ASC = "CREATED_AT_ASC"
+    CREATED_AT_DESC = "CREATED_AT_DESC"
+    UPDATED_AT_ASC = "UPDATED_AT_ASC"
+    UPDATED_AT_DESC = "UPDATED_AT_DESC"
+
+
+@strawberry.enum
+class DeletedState(Enum):
+    ACTIVE = "active"
+    DELETED = "deleted"
+    ALL = "all"
+
+
+@strawberry.input
+class CustomerFilterInput:
+    search: str | None = strawberry.field(default=None, description="Part of the name, case-insensitive.")
+    owner_id: strawberry.ID | None = None
+    unowned: bool | None = strawberry.field(default=None, description="True: only the public pool.")
+    tag: str | None = None
+    lifecycle_stage: LifecycleStage | None = None
+    state: DeletedState = DeletedState.ACTIVE
+    custom_field: CustomFieldFilterInput | None = strawberry.field(
+        default=None, description="Customers whose custom field `key` has the value `equals`."
+    )
+
+    def to_rule(self) -> CustomerFilter:
+        return CustomerFilter(
+            search=self.search,
+            owner_id=decode_id(self.owner_id, "Member") if self.owner_id else None,
+            unowned=self.unowned,
+            tag=self.tag,
+            lifecycle_stage=self.lifecycle_stage,
+            include_deleted=self.state is DeletedState.ALL,
+            only_deleted=self.state is DeletedState.DELETED,
+            custom_field=(
+                custom_field_filter(self.custom_field.key, self.custom_field.equals) if self.custom_field else None
+            ),
+        )

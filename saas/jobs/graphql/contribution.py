@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from saas.jobs.graphql.mutations import JobMutations
+from saas.jobs.graphql.queries import JobQueries
 from saas.plugin_host.contributions import GraphQLContribution
-from saas.jobs.graphql.resolvers import JobMutations, JobQueries
 
 contribution = GraphQLContribution(queries=(JobQueries,), mutations=(JobMutations,))

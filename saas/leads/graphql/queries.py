@@ -12,59 +12,38 @@ from sqlalchemy.orm import Session
 from strawberry.types import Info
 
 from saas.auth.permissions import LEADS_READ, require
-from saas.customers.graphql.queries import single_object
 from saas.customers.rules import SqlCondition
 from saas.db.paging import Page
 from saas.leads import models, service
 from saas.leads.graphql.loaders import channel_loader, lead_loader
 from saas.leads.graphql.sql import CHANNEL, LEAD, LEAD_SORT
-from saas.leads.graphql.types import Channel, Lead, LeadConnection, SalesSettings
-from saas.leads.models import LeadStatus
-from saas.leads.rules import LeadFilter, lead_conditions, lead_visibility
+from saas.leads.graphql.types import Channel, Lead, LeadConnection, LeadFilterInput, SalesSettings
+from saas.leads.rules import lead_conditions, lead_visibility
 from saas.schema import compiler
 from saas.schema.connections import connection
 from saas.schema.context import RequestContext, fetch_compiled
+from saas.schema.nodes import permission_condition, single_object
 from saas.schema.relay import decode_cursor, decode_id, page_size
+from saas.tenancy.session import TENANT_PARAM
 
 
 def _selection(info: Info) -> Any:
     return compiler.merged_selection(list(info._raw_info.field_nodes))
 
 
-@strawberry.input(description="All given conditions must hold.")
-class LeadFilterInput:
-    pool: bool | None = strawberry.field(default=None, description="True: only the lead pool (open, unowned).")
-    status: LeadStatus | None = None
-    search: str | None = strawberry.field(default=None, description="Part of the name, company or e-mail, any case.")
-    owner_id: strawberry.ID | None = None
-    channel_id: strawberry.ID | None = None
-
-    def to_rule(self) -> LeadFilter:
-        return LeadFilter(
-            pool=self.pool,
-            status=self.status,
-            search=self.search,
-            owner_id=decode_id(self.owner_id, "Member") if self.owner_id else None,
-            channel_id=decode_id(self.channel_id, "Channel") if self.channel_id else None,
-        )
-
-
 def lead_condition(context: RequestContext, alias: str = "r") -> SqlCondition:
-    """Tenant and visibility of one lead (`node(id)`, `lead(id)`), once the caller may read leads."""
+    """Visibility of one lead (`node(id)`, `lead(id)`), once the caller may read leads (the compiler
+    adds the tenant)."""
     principal = context.require_principal()
     require(principal.permissions, LEADS_READ)
     condition = SqlCondition()
-    condition.add(f"{alias}.tenant_id = :tenant_id", tenant_id=principal.tenant_id)
     lead_visibility(principal, alias, condition)
     return condition
 
 
 def channel_condition(context: RequestContext) -> SqlCondition:
-    principal = context.require_principal()
-    require(principal.permissions, LEADS_READ)
-    condition = SqlCondition()
-    condition.add("r.tenant_id = :tenant_id", tenant_id=principal.tenant_id)
-    return condition
+    """Every channel of the caller's tenant, once the caller may read leads."""
+    return permission_condition(context, LEADS_READ)
 
 
 async def load_lead(context: RequestContext, raw_id: uuid.UUID) -> Lead | None:
@@ -78,11 +57,13 @@ async def load_channel(context: RequestContext, raw_id: uuid.UUID) -> Channel | 
 def _lead_page(session: Session, condition: SqlCondition, params: dict[str, Any], has_after: bool) -> LeadConnection:
     """The resolver path, for selections with fields computed in Python: same rows, same order."""
     sort = LEAD_SORT
-    where = condition.sql + (f" AND {sort.after_sql('r')}" if has_after else "")
+    where = compiler.tenant_where("r", condition) + (f" AND {sort.after_sql('r')}" if has_after else "")
     page_sql = f"SELECT r.id FROM leads r WHERE {where} ORDER BY {sort.order_sql('r')} LIMIT :limit"
     ids = [row[0] for row in session.execute(text(page_sql), params)]
     rows = {row.id: row for row in session.scalars(select(models.Lead).where(models.Lead.id.in_(ids)))}
-    total = session.execute(text(f"SELECT count(*) FROM leads r WHERE {condition.sql}"), condition.params).scalar_one()
+    total = session.execute(
+        text(f"SELECT count(*) FROM leads r WHERE {compiler.tenant_where('r', condition)}"), params
+    ).scalar_one()
     return connection(  # type: ignore[no-any-return]
         Page.of([rows[i] for i in ids], params["first"], total),
         Lead.from_model,
@@ -136,6 +117,7 @@ class LeadQueries:
             "first": limit,
             "limit": limit + 1,
             "has_previous": after is not None,
+            TENANT_PARAM: principal.tenant_id,  # for the resolver path; `fetch_json` binds it for the compiled one
         }
         if after is not None:
             for index, value in enumerate(decode_cursor(after, LEAD_SORT.casts)):

@@ -11,14 +11,16 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from saas.custom_fields.graphql.types import CustomFieldFilterInput
+from saas.custom_fields.rules import custom_field_filter
 from saas.customers.graphql.types import Member
 from saas.leads import models
 from saas.leads.models import LeadStatus
-from saas.leads.rules import SalesSettingsValues
+from saas.leads.rules import LeadFilter, SalesSettingsValues
 from saas.schema.common import Node
 from saas.schema.connections import CountedConnection
 from saas.schema.context import RequestContext
-from saas.schema.relay import to_global_id
+from saas.schema.relay import decode_id, to_global_id
 
 # The domain's enum is the GraphQL enum: exposed once, here, under its own name.
 strawberry.enum(LeadStatus, name="LeadStatus", description="POOL: open and unowned; CLAIMED: open and owned.")
@@ -99,6 +101,30 @@ class Lead(Node):
 
 
 LeadConnection = CountedConnection[Lead]
+
+
+@strawberry.input(description="All given conditions must hold.")
+class LeadFilterInput:
+    pool: bool | None = strawberry.field(default=None, description="True: only the lead pool (open, unowned).")
+    status: LeadStatus | None = None
+    search: str | None = strawberry.field(default=None, description="Part of the name, company or e-mail, any case.")
+    owner_id: strawberry.ID | None = None
+    channel_id: strawberry.ID | None = None
+    custom_field: CustomFieldFilterInput | None = strawberry.field(
+        default=None, description="Leads whose custom field `key` has the value `equals`."
+    )
+
+    def to_rule(self) -> LeadFilter:
+        return LeadFilter(
+            pool=self.pool,
+            status=self.status,
+            search=self.search,
+            owner_id=decode_id(self.owner_id, "Member") if self.owner_id else None,
+            channel_id=decode_id(self.channel_id, "Channel") if self.channel_id else None,
+            custom_field=(
+                custom_field_filter(self.custom_field.key, self.custom_field.equals) if self.custom_field else None
+            ),
+        )
 
 
 @strawberry.type(description="The tenant's sales rules.")

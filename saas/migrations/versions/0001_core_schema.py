@@ -1,7 +1,7 @@
 """Core schema: tenants, users, memberships, API keys, customers, contacts, audit log.
 
 Row-level security and grants are applied to every tenant table by `saas migrate`
-(see saas/db/rls.py), after the migrations.
+(see saas/tenancy/rls.py), after the migrations.
 
 Revision ID: 0001
 Revises:

@@ -5,15 +5,12 @@ from __future__ import annotations
 import uuid
 
 from saas.notifications import service
+from saas.notifications.graphql.mutations import NotificationMutations
+from saas.notifications.graphql.queries import NotificationQueries, recipient
+from saas.notifications.graphql.subscriptions import NotificationSubscriptions
+from saas.notifications.graphql.types import Notification
 from saas.plugin_host.contributions import GraphQLContribution
 from saas.schema.context import RequestContext
-from saas.notifications.graphql.resolvers import (
-    NotificationMutations,
-    NotificationQueries,
-    NotificationSubscriptions,
-    recipient,
-)
-from saas.notifications.graphql.types import Notification
 
 
 async def _load_notification(context: RequestContext, raw_id: uuid.UUID) -> Notification:

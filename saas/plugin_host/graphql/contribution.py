@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from saas.plugin_host.contributions import GraphQLContribution
-from saas.plugin_host.graphql.resolvers import PluginMutations, PluginQueries
+from saas.plugin_host.graphql.mutations import PluginMutations
+from saas.plugin_host.graphql.queries import PluginQueries
 
 contribution = GraphQLContribution(queries=(PluginQueries,), mutations=(PluginMutations,))

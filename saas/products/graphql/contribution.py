@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from saas.products import service
 from saas.plugin_host.contributions import GraphQLContribution
+from saas.products import service
 from saas.products.graphql.mutations import CatalogMutations
 from saas.products.graphql.queries import CatalogQueries
 from saas.products.graphql.types import Product

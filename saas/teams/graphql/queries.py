@@ -14,14 +14,14 @@ from strawberry.types import Info
 from saas.auth.permissions import MEMBERS_READ
 from saas.schema import compiler
 from saas.schema.context import RequestContext, fetch_compiled
-from saas.schema.nodes import tenant_condition
+from saas.schema.nodes import permission_condition
 from saas.teams import models, service
 from saas.teams.graphql.sql import TEAM
 from saas.teams.graphql.types import Team
 
 
 def team_condition(context: RequestContext) -> Any:
-    return tenant_condition(context, MEMBERS_READ)
+    return permission_condition(context, MEMBERS_READ)
 
 
 def _teams(session: Session) -> list[Team]:

@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-from saas.schema.compiler import Relation, SqlType, register
+from saas.customers.graphql.sql import MEMBER
+from saas.schema.compiler import Relation, SqlType, Through
 from saas.schema.relay import global_id_sql, iso_datetime_sql
 
-TEAM = register(
-    SqlType(
-        name="Team",
-        table="teams",
-        columns={
-            "id": global_id_sql("Team", "{t}.id"),
-            "name": "{t}.name",
-            "createdAt": iso_datetime_sql("{t}.created_at"),
-        },
-        relations={
-            "manager": Relation(
-                target="Member", table="memberships", join="{t}.tenant_id = {p}.tenant_id AND {t}.id = {p}.manager_id"
-            ),
-            "members": Relation(
-                target="Member",
-                table="memberships",
-                join=(
-                    "{t}.tenant_id = {p}.tenant_id AND {t}.id IN (SELECT tm.membership_id FROM team_members tm"
-                    " WHERE tm.tenant_id = {p}.tenant_id AND tm.team_id = {p}.id)"
-                ),
-                order="{t}.created_at, {t}.id",
-            ),
-        },
-    )
+TEAM: SqlType = SqlType(
+    name="Team",
+    table="teams",
+    columns={
+        "id": global_id_sql("Team", "{t}.id"),
+        "name": "{t}.name",
+        "createdAt": iso_datetime_sql("{t}.created_at"),
+    },
+    relations={
+        "manager": Relation(target=lambda: MEMBER, table="memberships", join="{t}.id = {p}.manager_id"),
+        "members": Relation(
+            target=lambda: MEMBER,
+            table="memberships",
+            join="TRUE",
+            through=Through(table="team_members", key="membership_id", join="{l}.team_id = {p}.id"),
+            order="{t}.created_at, {t}.id",
+        ),
+    },
 )

@@ -6,10 +6,10 @@ import uuid
 
 from saas.plugin_host.contributions import GraphQLContribution
 from saas.schema.context import RequestContext
+from saas.webhooks import service
 from saas.webhooks.graphql.mutations import WebhookMutations
 from saas.webhooks.graphql.queries import WebhookQueries
 from saas.webhooks.graphql.types import Webhook, WebhookDelivery
-from saas.webhooks import service
 
 
 async def _load_webhook(context: RequestContext, raw_id: uuid.UUID) -> Webhook:

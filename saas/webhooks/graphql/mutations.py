@@ -11,8 +11,8 @@ from saas.crypto import secret_box
 from saas.schema.common import Payload, provided, run_mutation
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id
-from saas.webhooks.graphql.types import Webhook
 from saas.webhooks import service
+from saas.webhooks.graphql.types import Webhook
 
 
 @strawberry.input

@@ -13,8 +13,8 @@ from saas.auth.principal import Principal
 from saas.schema.connections import connection, page_arguments
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id
-from saas.webhooks.graphql.types import Webhook, WebhookDelivery, WebhookDeliveryConnection
 from saas.webhooks import service
+from saas.webhooks.graphql.types import Webhook, WebhookDelivery, WebhookDeliveryConnection
 
 CURSOR_TYPES = ("timestamptz", "uuid", "uuid")
 

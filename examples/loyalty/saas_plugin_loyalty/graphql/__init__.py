@@ -1,17 +1,1 @@
-"""Loyalty's GraphQL, shaped like a core domain: types, dataloaders, queries, mutations."""
-
-from __future__ import annotations
-
-from saas.plugin_api import GraphQLContribution
-
-from saas_plugin_loyalty.graphql.mutations import LoyaltyMutations
-from saas_plugin_loyalty.graphql.queries import LoyaltyQueries, load_entry
-from saas_plugin_loyalty.graphql.types import LoyaltyCustomerFields, LoyaltyEntry, LoyaltyTier
-
-CONTRIBUTION = GraphQLContribution(
-    types=(LoyaltyEntry, LoyaltyTier),
-    queries=(LoyaltyQueries,),
-    mutations=(LoyaltyMutations,),
-    type_fields={"Customer": (LoyaltyCustomerFields,)},
-    nodes={"LoyaltyEntry": load_entry},
-)
+"""Loyalty's GraphQL, shaped like a core domain: contribution, types, loaders, queries, mutations."""

@@ -10,13 +10,14 @@ from strawberry.types import Info
 
 from saas_plugin_loyalty import service
 from saas_plugin_loyalty.graphql.types import LoyaltyEntry, LoyaltyTier
+from saas_plugin_loyalty.rules import LOYALTY_READ
 
 MAX_ENTRIES = 100
 
 
 async def load_entry(context: RequestContext, raw_id: uuid.UUID) -> LoyaltyEntry | None:
     """`node(id)` of a `LoyaltyEntry`: needs loyalty:read, like `loyaltyEntries`."""
-    require(context.require_principal().permissions, service.LOYALTY_READ)
+    require(context.require_principal().permissions, LOYALTY_READ)
     row = await context.read(service.entry, raw_id)
     return LoyaltyEntry.from_model(row) if row is not None else None
 
@@ -31,7 +32,7 @@ class LoyaltyQueries:
         self, info: Info[RequestContext, None], customer_id: strawberry.ID, first: int | None = None
     ) -> list[LoyaltyEntry]:
         context = info.context
-        require(context.require_principal().permissions, service.LOYALTY_READ)
+        require(context.require_principal().permissions, LOYALTY_READ)
         limit = page_size(first, MAX_ENTRIES)
         rows = await context.read(service.entries, decode_id(customer_id, "Customer"), limit)
         return [LoyaltyEntry.from_model(row) for row in rows]

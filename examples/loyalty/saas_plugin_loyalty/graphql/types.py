@@ -10,7 +10,7 @@ from saas.plugin_api import Node, RequestContext, decode_id, to_global_id
 from strawberry.types import Info
 
 from saas_plugin_loyalty import models
-from saas_plugin_loyalty.graphql.dataloaders import points_loader
+from saas_plugin_loyalty.graphql.loaders import points_loader
 
 
 @strawberry.type(description="A change of a customer's loyalty points: earned, redeemed or expired.")

@@ -35,27 +35,20 @@ def saas_plugin_meta() -> PluginMeta:
 
 
 @hookimpl
-def saas_models() -> list[type]:
-    from saas_manufacturing.models import MODELS
-
-    return MODELS
-
-
-@hookimpl
 def saas_migrations_dir() -> Path:
     return MIGRATIONS
 
 
 @hookimpl
 def saas_graphql() -> GraphQLContribution:
-    from saas_manufacturing.graphql import contribution
+    from saas_manufacturing.graphql.contribution import contribution
 
-    return contribution()
+    return contribution
 
 
 @hookimpl
 def saas_permissions() -> list[PermissionSpec]:
-    from saas_manufacturing.permissions import PERMISSIONS
+    from saas_manufacturing.rules import PERMISSIONS
 
     return PERMISSIONS
 

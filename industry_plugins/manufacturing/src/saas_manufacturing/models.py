@@ -312,6 +312,3 @@ class ShipmentEvent(TenantModel):
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
     __mapper_args__ = {"eager_defaults": True}
-
-
-MODELS: list[type] = [Warehouse, StockLevel, StockMovement, PortalAccess, Order, OrderLine, Shipment, ShipmentEvent]

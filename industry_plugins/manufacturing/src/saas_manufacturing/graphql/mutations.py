@@ -1,4 +1,9 @@
-"""Root mutation fields of the plugin: one `input`, a payload with `userErrors` (the core's conventions)."""
+"""Root mutation fields of the plugin: one `input`, a payload with `userErrors` (the core's conventions).
+
+Each runs its service through the kit: `write_mutation` for one service call in its own transaction,
+`run_mutation` when ids named inside the input must become `userErrors` (`referenced_id`). Services
+take the actor (`acting` resolves it from the principal inside the transaction).
+"""
 
 from __future__ import annotations
 
@@ -16,10 +21,11 @@ from saas.plugin_api import (
     provided,
     referenced_id,
     run_mutation,
+    write_mutation,
 )
 from saas_manufacturing.graphql import types
-from saas_manufacturing.graphql.runner import write
 from saas_manufacturing.service import inventory, orders, portal, shipments, warehouses
+from saas_manufacturing.service.common import acting
 
 # -- inputs -------------------------------------------------------------------------------------
 
@@ -172,30 +178,41 @@ class ShipmentPayload(Payload):
 # -- mutations ----------------------------------------------------------------------------------
 
 
+def _warehouse(row: Any) -> dict[str, Any]:
+    return {"warehouse": types.Warehouse.from_model(row)}
+
+
+def _order(row: Any) -> dict[str, Any]:
+    return {"order": types.Order.from_model(row)}
+
+
+def _shipment(row: Any) -> dict[str, Any]:
+    return {"shipment": types.Shipment.from_model(row)}
+
+
+async def _write(info: Info[RequestContext, None], work: Any, *args: Any) -> Any:
+    """`work(session, actor, *args)` in its own transaction, inside a `run_mutation` body."""
+    context = info.context
+    return await context.write(acting(work, context.runtime.redis), context.require_principal(), *args)
+
+
 @strawberry.type
 class ManufacturingMutations:
     @strawberry.mutation(description="A warehouse (`mfg:inventory:write`); its code is unique in the tenant.")
     async def create_warehouse(
         self, info: Info[RequestContext, None], input: CreateWarehouseInput
     ) -> CreateWarehousePayload:
-        async def run() -> dict[str, Any]:
-            row = await write(info, warehouses.create_warehouse, provided(input))
-            return {"warehouse": types.Warehouse.from_model(row)}
-
-        return await run_mutation(run, CreateWarehousePayload)  # type: ignore[no-any-return]
+        work = acting(warehouses.create_warehouse, info.context.runtime.redis)
+        return await write_mutation(info.context, CreateWarehousePayload, _warehouse, work, provided(input))  # type: ignore[no-any-return]
 
     @strawberry.mutation(description="Changes the given fields; CONFLICT when `version` is stale.")
     async def update_warehouse(
         self, info: Info[RequestContext, None], input: UpdateWarehouseInput
     ) -> UpdateWarehousePayload:
         raw_id = decode_id(input.id, "MfgWarehouse")
-
-        async def run() -> dict[str, Any]:
-            data = provided(input, skip=("id", "version"))
-            row = await write(info, warehouses.update_warehouse, raw_id, input.version, data)
-            return {"warehouse": types.Warehouse.from_model(row)}
-
-        return await run_mutation(run, UpdateWarehousePayload)  # type: ignore[no-any-return]
+        data = provided(input, skip=("id", "version"))
+        work = acting(warehouses.update_warehouse, info.context.runtime.redis)
+        return await write_mutation(info.context, UpdateWarehousePayload, _warehouse, work, raw_id, input.version, data)  # type: ignore[no-any-return]
 
     @strawberry.mutation(
         description="A receipt, issue or adjustment in the ledger (`mfg:inventory:write`); an issue or a "
@@ -213,7 +230,7 @@ class ManufacturingMutations:
                 "reference": input.reference,
                 "note": input.note,
             }
-            movement, level = await write(info, inventory.record_movement, product, warehouse, data)
+            movement, level = await _write(info, inventory.record_movement, product, warehouse, data)
             return {
                 "movement": types.StockMovement.from_model(movement),
                 "stock_level": types.StockLevel.from_level(level),
@@ -228,7 +245,7 @@ class ManufacturingMutations:
         async def run() -> dict[str, Any]:
             product = referenced_id(input.product_id, "Product", "productId")
             warehouse = referenced_id(input.warehouse_id, "MfgWarehouse", "warehouseId")
-            level = await write(info, inventory.set_low_stock_threshold, product, warehouse, input.threshold)
+            level = await _write(info, inventory.set_low_stock_threshold, product, warehouse, input.threshold)
             return {"stock_level": types.StockLevel.from_level(level)}
 
         return await run_mutation(run, SetLowStockThresholdPayload)  # type: ignore[no-any-return]
@@ -241,12 +258,12 @@ class ManufacturingMutations:
     ) -> CreatePortalAccessPayload:
         contact = decode_id(input.contact_id, "Contact")
 
-        async def run() -> dict[str, Any]:
-            access = await write(info, portal.create_portal_access, contact)
+        def result(access: Any) -> dict[str, Any]:
             token = issue_scoped_token(info.context, **portal.token_claims(access))
             return {"portal_access": types.PortalAccess.from_model(access), "token": token}
 
-        return await run_mutation(run, CreatePortalAccessPayload)  # type: ignore[no-any-return]
+        work = acting(portal.create_portal_access, info.context.runtime.redis)
+        return await write_mutation(info.context, CreatePortalAccessPayload, result, work, contact)  # type: ignore[no-any-return]
 
     @strawberry.mutation(description="The token stops working at once.")
     async def revoke_portal_access(
@@ -254,12 +271,12 @@ class ManufacturingMutations:
     ) -> RevokePortalAccessPayload:
         raw_id = decode_id(input.id, "MfgPortalAccess")
 
-        async def run() -> dict[str, Any]:
-            access = await write(info, portal.revoke_portal_access, raw_id)
+        def result(access: Any) -> dict[str, Any]:
             forget_credentials(info.context)  # this process refuses the token from the next request
             return {"portal_access": types.PortalAccess.from_model(access)}
 
-        return await run_mutation(run, RevokePortalAccessPayload)  # type: ignore[no-any-return]
+        work = acting(portal.revoke_portal_access, info.context.runtime.redis)
+        return await write_mutation(info.context, RevokePortalAccessPayload, result, work, raw_id)  # type: ignore[no-any-return]
 
     @strawberry.mutation(
         description="Reserves every line's stock atomically, or nothing (INSUFFICIENT_STOCK): concurrent orders "
@@ -273,20 +290,15 @@ class ManufacturingMutations:
             ]
             customer = referenced_id(input.customer_id, "Customer", "customerId")
             warehouse = referenced_id(input.warehouse_id, "MfgWarehouse", "warehouseId")
-            row = await write(info, orders.place_order, customer, warehouse, lines, input.note)
-            return {"order": types.Order.from_model(row)}
+            return _order(await _write(info, orders.place_order, customer, warehouse, lines, input.note))
 
         return await run_mutation(run, PlaceOrderPayload)  # type: ignore[no-any-return]
 
     @strawberry.mutation(description="Before dispatch only: releases the reserved stock (ORDER_NOT_CANCELLABLE after).")
     async def cancel_order(self, info: Info[RequestContext, None], input: CancelOrderInput) -> CancelOrderPayload:
         raw_id = decode_id(input.id, "MfgOrder")
-
-        async def run() -> dict[str, Any]:
-            row = await write(info, orders.cancel_order, raw_id, input.version)
-            return {"order": types.Order.from_model(row)}
-
-        return await run_mutation(run, CancelOrderPayload)  # type: ignore[no-any-return]
+        work = acting(orders.cancel_order, info.context.runtime.redis)
+        return await write_mutation(info.context, CancelOrderPayload, _order, work, raw_id, input.version)  # type: ignore[no-any-return]
 
     @strawberry.mutation(
         description="A shipment of a placed order from its warehouse (`mfg:shipments:write`), booked with the carrier."
@@ -295,8 +307,7 @@ class ManufacturingMutations:
         async def run() -> dict[str, Any]:
             order = referenced_id(input.order_id, "MfgOrder", "orderId")
             data = {"carrier": input.carrier, "tracking_number": input.tracking_number}
-            row = await write(info, shipments.create_shipment, order, data, input.dispatch)
-            return {"shipment": types.Shipment.from_model(row)}
+            return _shipment(await _write(info, shipments.create_shipment, order, data, input.dispatch))
 
         return await run_mutation(run, ShipmentPayload)  # type: ignore[no-any-return]
 
@@ -305,13 +316,11 @@ class ManufacturingMutations:
         self, info: Info[RequestContext, None], input: DispatchShipmentInput
     ) -> ShipmentPayload:
         raw_id = decode_id(input.id, "MfgShipment")
-
-        async def run() -> dict[str, Any]:
-            data = {"description": input.description, "location": input.location}
-            row = await write(info, shipments.update_status, raw_id, "dispatched", data, ("input", "id"))
-            return {"shipment": types.Shipment.from_model(row)}
-
-        return await run_mutation(run, ShipmentPayload)  # type: ignore[no-any-return]
+        data = {"description": input.description, "location": input.location}
+        work = acting(shipments.update_status, info.context.runtime.redis)
+        return await write_mutation(  # type: ignore[no-any-return]
+            info.context, ShipmentPayload, _shipment, work, raw_id, "dispatched", data, ("input", "id")
+        )
 
     @strawberry.mutation(
         description="Moves a shipment on (in transit, delivered; a pending one may be cancelled): "
@@ -321,10 +330,6 @@ class ManufacturingMutations:
         self, info: Info[RequestContext, None], input: UpdateShipmentStatusInput
     ) -> ShipmentPayload:
         raw_id = decode_id(input.id, "MfgShipment")
-
-        async def run() -> dict[str, Any]:
-            data = {"description": input.description, "location": input.location}
-            row = await write(info, shipments.update_status, raw_id, input.status, data)
-            return {"shipment": types.Shipment.from_model(row)}
-
-        return await run_mutation(run, ShipmentPayload)  # type: ignore[no-any-return]
+        data = {"description": input.description, "location": input.location}
+        work = acting(shipments.update_status, info.context.runtime.redis)
+        return await write_mutation(info.context, ShipmentPayload, _shipment, work, raw_id, input.status, data)  # type: ignore[no-any-return]

@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import strawberry
 from strawberry.types import Info
 
-from saas.plugin_api import CountedConnection, RequestContext, connection, decode_id
+from saas.plugin_api import CountedConnection, RequestContext, connection, decode_id, page_arguments
 from saas_manufacturing.graphql import types
-from saas_manufacturing.graphql.runner import page_args, read
 from saas_manufacturing.service import inventory, orders, portal, shipments, visibility, warehouses
+from saas_manufacturing.service.common import acting
 
 BY_CODE = ("text", "uuid")
 BY_LEVEL = ("uuid", "uuid")
 BY_ID = ("uuid",)
 NEWEST_FIRST = ("timestamptz", "uuid")
+
+T = TypeVar("T")
+
+
+async def read(info: Info[RequestContext, None], work: Callable[..., T], *args: Any) -> T:
+    """The service `work(session, actor, *args)` on the request's read session."""
+    return await info.context.read(acting(work), info.context.require_principal(), *args)
+
+
+def page_args(
+    info: Info[RequestContext, None], first: int | None, after: str | None, key: tuple[str, ...]
+) -> tuple[int, list[Any] | None]:
+    """`first` and `after` checked against the host's page limit: the page size and the cursor's sort key."""
+    return page_arguments(first, after, key, info.context.runtime.settings.max_page_size)
 
 
 @strawberry.input(name="MfgWarehouseFilterInput")

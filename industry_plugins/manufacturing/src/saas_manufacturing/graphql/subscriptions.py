@@ -9,9 +9,14 @@ from strawberry.types import Info
 
 from saas.plugin_api import RequestContext, customer_visible_to, decode_id, listen, require
 from saas_manufacturing.graphql import types
-from saas_manufacturing.graphql.runner import subscriber
-from saas_manufacturing.permissions import INVENTORY_READ, ORDERS_READ
-from saas_manufacturing.service.common import INVENTORY_TOPIC, SHIPMENTS_TOPIC
+from saas_manufacturing.rules import INVENTORY_READ, ORDERS_READ
+from saas_manufacturing.service.common import INVENTORY_TOPIC, SHIPMENTS_TOPIC, Actor, acting
+
+
+async def subscriber(context: RequestContext) -> Actor:
+    """The actor of a subscription, checked in a short transaction that returns its connection at once
+    (a subscription lives long; it must not hold a connection or an open transaction meanwhile)."""
+    return await context.write(acting(lambda session, actor: actor), context.require_principal())
 
 
 @strawberry.type
@@ -22,7 +27,7 @@ class ManufacturingSubscriptions:
     async def inventory_changed(
         self, info: Info[RequestContext, None], product_ids: list[strawberry.ID] | None = None
     ) -> AsyncGenerator[types.InventoryChange, None]:
-        actor = await subscriber(info)
+        actor = await subscriber(info.context)
         require(actor.principal.permissions, INVENTORY_READ)
         wanted = {str(decode_id(i, "Product")) for i in product_ids} if product_ids is not None else None
         async for message in listen(info.context.runtime.redis_url, actor.tenant_id, INVENTORY_TOPIC):
@@ -36,7 +41,7 @@ class ManufacturingSubscriptions:
     async def shipment_updated(
         self, info: Info[RequestContext, None], shipment_id: strawberry.ID | None = None
     ) -> AsyncGenerator[types.ShipmentUpdate, None]:
-        actor = await subscriber(info)
+        actor = await subscriber(info.context)
         principal = actor.principal
         if actor.portal is None:
             require(principal.permissions, ORDERS_READ)

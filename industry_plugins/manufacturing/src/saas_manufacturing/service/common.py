@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
 from saas.plugin_api import ForbiddenError, NotFoundError, Principal, on_commit, plugin_settings, publish, require
 from saas_manufacturing import NAME
 from saas_manufacturing.models import PortalAccess
-from saas_manufacturing.permissions import PORTAL
+from saas_manufacturing.rules import PORTAL
 from saas_manufacturing.settings import ManufacturingSettings
 
 INVENTORY_TOPIC = "mfg.inventory"
 SHIPMENTS_TOPIC = "mfg.shipments"
 # The scope key of portal tokens naming their access record (the core honours `customer_id`).
 PORTAL_SCOPE = "mfg_portal_access"
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -84,6 +87,20 @@ def actor_for(session: Session, principal: Principal, redis: Any = None) -> Acto
     if access is None:
         raise ForbiddenError("Portal access was revoked or has expired")
     return Actor(principal, redis, portal=access)
+
+
+def acting(work: Callable[..., T], redis: Any = None) -> Callable[..., T]:
+    """A service `work(session, actor, *args)` as the kit runs one: `(session, principal, *args)`.
+
+    The actor is resolved inside that session (`actor_for`: a portal token must still name a live
+    access), so `context.read`, `context.write` and `write_mutation` run this plugin's services as
+    they run the core's. `redis`: where the service announces live messages after commit.
+    """
+
+    def run(session: Session, principal: Principal, *args: Any) -> T:
+        return work(session, actor_for(session, principal, redis), *args)
+
+    return run
 
 
 def announce(session: Session, actor: Actor, topic: str, message: dict[str, Any]) -> None:

@@ -31,7 +31,7 @@ from saas_manufacturing import events
 from saas_manufacturing.errors import MfgErrorCode, invalid
 from saas_manufacturing.events import STOCK_LOW
 from saas_manufacturing.models import ManualMovementKind, StockLevel, StockMovement, Warehouse
-from saas_manufacturing.permissions import INVENTORY_READ, INVENTORY_WRITE
+from saas_manufacturing.rules import INVENTORY_READ, INVENTORY_WRITE
 from saas_manufacturing.service.common import INVENTORY_TOPIC, Actor, announce, not_found
 from saas_manufacturing.service.warehouses import get_warehouse
 

@@ -32,7 +32,7 @@ from saas.plugin_api import (
 from saas_manufacturing import events
 from saas_manufacturing.errors import MfgErrorCode, invalid
 from saas_manufacturing.models import Order, OrderLine, Shipment, Warehouse
-from saas_manufacturing.permissions import ORDERS_WRITE
+from saas_manufacturing.rules import ORDERS_WRITE
 from saas_manufacturing.service import inventory, shipments, warehouses
 from saas_manufacturing.service.common import Actor, now
 from saas_manufacturing.service.visibility import get_order, order_lines, visible

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from saas.plugin_api import ForbiddenError, Page, get_contact, keyset_page, record_change, require, snapshot
 from saas_manufacturing import NAME, events
 from saas_manufacturing.models import PortalAccess
-from saas_manufacturing.permissions import PORTAL, PORTAL_MANAGE
+from saas_manufacturing.rules import PORTAL, PORTAL_MANAGE
 from saas_manufacturing.service.common import PORTAL_SCOPE, Actor, not_found, now
 
 # What a portal token may do: order for its customer, and read the catalog to choose products.

@@ -29,7 +29,7 @@ from saas.plugin_api import (
 from saas_manufacturing import carriers, events
 from saas_manufacturing.errors import MfgErrorCode, invalid
 from saas_manufacturing.models import Shipment, ShipmentEvent, Warehouse
-from saas_manufacturing.permissions import SHIPMENTS_WRITE
+from saas_manufacturing.rules import SHIPMENTS_WRITE
 from saas_manufacturing.service import inventory
 from saas_manufacturing.service.common import SHIPMENTS_TOPIC, Actor, announce, now
 from saas_manufacturing.service.visibility import get_order, get_shipment, order_lines, visible

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from saas.plugin_api import Principal, SqlCondition, customer_visibility, require
 from saas_manufacturing.models import Order, OrderLine, Shipment
-from saas_manufacturing.permissions import ORDERS_READ
+from saas_manufacturing.rules import ORDERS_READ
 from saas_manufacturing.service.common import Actor, not_found
 
 

@@ -14,7 +14,7 @@ from saas.plugin_api import Checker, ConflictError, Page, UserErrorCode, keyset_
 from saas_manufacturing import events
 from saas_manufacturing.errors import invalid
 from saas_manufacturing.models import Warehouse
-from saas_manufacturing.permissions import INVENTORY_READ, INVENTORY_WRITE
+from saas_manufacturing.rules import INVENTORY_READ, INVENTORY_WRITE
 from saas_manufacturing.service.common import Actor, not_found, now
 
 WAREHOUSE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

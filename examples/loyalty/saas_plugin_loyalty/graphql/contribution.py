@@ -1,0 +1,17 @@
+"""Loyalty's GraphQL contribution: its types, roots, `Customer.loyaltyPoints` and `node(id)` reads."""
+
+from __future__ import annotations
+
+from saas.plugin_api import GraphQLContribution
+
+from saas_plugin_loyalty.graphql.mutations import LoyaltyMutations
+from saas_plugin_loyalty.graphql.queries import LoyaltyQueries, load_entry
+from saas_plugin_loyalty.graphql.types import LoyaltyCustomerFields, LoyaltyEntry, LoyaltyTier
+
+contribution = GraphQLContribution(
+    types=(LoyaltyEntry, LoyaltyTier),
+    queries=(LoyaltyQueries,),
+    mutations=(LoyaltyMutations,),
+    type_fields={"Customer": (LoyaltyCustomerFields,)},
+    nodes={"LoyaltyEntry": load_entry},
+)

@@ -1,0 +1,1 @@
+"""The custom fields domain's GraphQL: definitions, their queries and mutations."""

@@ -1,0 +1,41 @@
+"""Imports every model so that `Base.metadata` is complete (migrations and tests use it)."""
+
+from saas.accounts.models import ApiKey, Membership, Tenant, User
+from saas.audit.models import AuditEntry
+from saas.custom_fields.models import CustomFieldDefinition, CustomFieldUniqueValue
+from saas.customers.models import Contact, Customer
+from saas.db.base import Base
+from saas.events.models import OutboxEvent
+from saas.jobs.models import ProcessedJob
+from saas.leads.models import Channel, Lead, SalesSettings
+from saas.notifications.models import Notification
+from saas.plugin_host.models import TenantPlugin
+from saas.products.models import Product
+from saas.teams.models import Team, TeamMember
+from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
+
+__all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "Channel",
+    "Contact",
+    "CustomFieldDefinition",
+    "CustomFieldUniqueValue",
+    "Customer",
+    "Lead",
+    "Membership",
+    "Notification",
+    "OutboxEvent",
+    "ProcessedJob",
+    "Product",
+    "SalesSettings",
+    "Team",
+    "TeamMember",
+    "Tenant",
+    "TenantPlugin",
+    "User",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
+]
