@@ -49,7 +49,6 @@ class UserErrorCode(StrEnum):
     ALREADY_CONVERTED = "ALREADY_CONVERTED"
     ALREADY_DISQUALIFIED = "ALREADY_DISQUALIFIED"
     OUT_OF_RANGE = "OUT_OF_RANGE"
-    UNAVAILABLE = "UNAVAILABLE"
     # Custom fields: a value, and a definition change that stored values do not allow.
     UNKNOWN_FIELD = "UNKNOWN_FIELD"
     WRONG_TYPE = "WRONG_TYPE"

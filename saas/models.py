@@ -5,6 +5,19 @@ from saas.audit.models import AuditEntry
 from saas.custom_fields.models import CustomFieldDefinition, CustomFieldUniqueValue
 from saas.customers.models import Contact, Customer
 from saas.db.base import Base
+from saas.deals.models import (
+    Contract,
+    DealSettings,
+    Installment,
+    Invoice,
+    Opportunity,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentPlan,
+    PipelineStage,
+    StageChange,
+)
 from saas.events.models import OutboxEvent
 from saas.jobs.models import ProcessedJob
 from saas.leads.models import Channel, Lead, SalesSettings
@@ -20,16 +33,27 @@ __all__ = [
     "Base",
     "Channel",
     "Contact",
+    "Contract",
     "CustomFieldDefinition",
     "CustomFieldUniqueValue",
     "Customer",
+    "DealSettings",
+    "Installment",
+    "Invoice",
     "Lead",
     "Membership",
     "Notification",
+    "Opportunity",
+    "Order",
+    "OrderLine",
     "OutboxEvent",
+    "Payment",
+    "PaymentPlan",
+    "PipelineStage",
     "ProcessedJob",
     "Product",
     "SalesSettings",
+    "StageChange",
     "Team",
     "TeamMember",
     "Tenant",

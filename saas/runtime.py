@@ -9,14 +9,19 @@ from sqlalchemy import Engine
 
 from saas.accounts.credentials import authenticate, bind_credential_cache, cached_principal
 from saas.auth.passwords import limit_concurrent_hashes
-from saas.auth.principal import CredentialCache, Principal
+from saas.auth.principal import CredentialCache, Principal, ScopeCheck, WithScopeChecks
 from saas.auth.throttle import SignInThrottle, client_address
 from saas.config import Settings
+from saas.customers.rules import scope_stands as customer_scope_stands
 from saas.db.engine import create_app_engine, create_read_engine
 from saas.events.pipeline import install as install_event_pipeline
 from saas.jobs.broker import Binding
 from saas.plugin_host.access import PluginFeatures
 from saas.plugin_host.host import PluginHost
+
+# The core domains' say on every scoped token, asked before the enabled plugins': the customers
+# domain's, that the customer and contact the scope names still exist undeleted.
+CORE_SCOPE_CHECKS: tuple[ScopeCheck, ...] = (customer_scope_stands,)
 
 
 @dataclass
@@ -46,9 +51,8 @@ class Runtime:
         if not authorization:
             return None  # anonymous: nothing to check, nothing to throttle
         with self.throttle.credential_check(client_address()):
-            return authenticate(
-                self.engine, self.settings, self.credentials, authorization, PluginFeatures(self.plugins)
-            )
+            features = WithScopeChecks(PluginFeatures(self.plugins), CORE_SCOPE_CHECKS)
+            return authenticate(self.engine, self.settings, self.credentials, authorization, features)
 
     def cached_principal(self, authorization: str | None) -> Principal | None:
         """Non-blocking: the principal if its credential was checked moments ago, else None."""

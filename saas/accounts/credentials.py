@@ -25,7 +25,6 @@ from saas.auth.permissions import Role
 from saas.auth.principal import CoreFeatures, CredentialCache, Principal, TenantFeatures
 from saas.auth.tokens import SCOPED_PREFIX, TokenClaims, read_scoped_token, read_token
 from saas.config import Settings
-from saas.customers.models import Contact, Customer
 from saas.errors import UnauthenticatedError
 from saas.teams.rules import managed_member_ids
 from saas.tenancy.session import on_commit, tenant_session
@@ -122,9 +121,11 @@ def principal_from_scoped_token(
 
     Checked here, where every credential is checked, so that a token that no longer stands is
     refused by every field, core and plugin, within the cache window: the plugin that issued
-    it must be enabled for the tenant, the customer and contact it names must exist undeleted
-    (read in the token's tenant), and no enabled plugin may refuse it
-    (`saas_check_scoped_token`, e.g. its portal access was revoked).
+    it must be enabled for the tenant, and the tenant's features must still vouch for it
+    (`features.scoped_token_stands`, read in the token's tenant). The runtime's features ask
+    the core domains first (the customers domain: the customer and contact it names exist
+    undeleted), then every enabled plugin (`saas_check_scoped_token`, e.g. its portal access
+    was revoked).
     """
     claims = read_scoped_token(settings, token)
     key = f"{SCOPED_CACHE_PREFIX}{api_keys.digest(token)}"
@@ -141,31 +142,10 @@ def principal_from_scoped_token(
         )
         if claims.plugin is not None and claims.plugin not in principal.plugins:
             raise UnauthenticatedError("The plugin that issued this token is not enabled")
-        if not _scope_stands(session, dict(claims.scope)) or not features.scoped_token_stands(session, principal):
+        if not features.scoped_token_stands(session, principal):
             raise UnauthenticatedError("This token was revoked")
     cache.put(key, principal)
     return principal
-
-
-def _scope_stands(session: Session, scope: dict[str, str]) -> bool:
-    """The customer (`customer_id`) and contact (`contact_id`, of that customer) a scope names
-    exist and are not deleted; the session's tenant filter keeps other tenants' rows out."""
-    try:
-        customer_id = uuid.UUID(scope["customer_id"]) if "customer_id" in scope else None
-        contact_id = uuid.UUID(scope["contact_id"]) if "contact_id" in scope else None
-    except ValueError:
-        return False
-    if customer_id is not None:
-        live = select(Customer.id).where(Customer.id == customer_id, Customer.deleted_at.is_(None))
-        if session.scalar(live) is None:
-            return False
-    if contact_id is not None:
-        contact = select(Contact.id).where(Contact.id == contact_id, Contact.deleted_at.is_(None))
-        if customer_id is not None:
-            contact = contact.where(Contact.customer_id == customer_id)
-        if session.scalar(contact) is None:
-            return False
-    return True
 
 
 def _note_use(record: ApiKey) -> None:
@@ -228,13 +208,15 @@ def authenticate(
     settings: Settings,
     cache: CredentialCache,
     authorization: str | None,
-    features: TenantFeatures | None = None,
+    features: TenantFeatures,
 ) -> Principal | None:
-    """Turn an `Authorization` header value into a principal; `None` when there is none."""
+    """Turn an `Authorization` header value into a principal; `None` when there is none.
+
+    `features` answers for the tenant (the runtime's: its plugins, and the core domains'
+    checks of scoped tokens, `WithScopeChecks`)."""
     credential = _bearer(authorization)
     if credential is None:
         return None
-    features = features or CoreFeatures()
     if credential.startswith(api_keys.KEY_PREFIX):
         return principal_from_api_key(engine, cache, credential, features)
     if credential.startswith(SCOPED_PREFIX):

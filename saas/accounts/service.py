@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 
 from saas.accounts.credentials import forget_credentials_after_commit
 from saas.accounts.graphql.types import Invitation as InvitationType
+from saas.accounts.graphql.types import Member as MemberType
 from saas.accounts.models import Invitation, Membership, Tenant, User
 from saas.audit.log import record_change, snapshot
 from saas.auth.passwords import hash_password
 from saas.auth.permissions import MEMBERS_MANAGE, Role, require
 from saas.auth.principal import Principal
-from saas.customers.graphql.types import Member as MemberType
 from saas.errors import FieldError, InputInvalid, NotFoundError, UserErrorCode
 from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref

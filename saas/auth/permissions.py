@@ -34,6 +34,9 @@ LEADS_WRITE = "leads:write"
 CHANNELS_MANAGE = "channels:manage"
 TEAMS_MANAGE = "teams:manage"
 SALES_SETTINGS_MANAGE = "sales_settings:manage"
+DEALS_READ = "deals:read"
+DEALS_WRITE = "deals:write"
+PIPELINE_MANAGE = "pipeline:manage"
 CUSTOM_FIELDS_MANAGE = "custom_fields:manage"
 
 ALL_PERMISSIONS = frozenset(
@@ -56,6 +59,9 @@ ALL_PERMISSIONS = frozenset(
         CHANNELS_MANAGE,
         TEAMS_MANAGE,
         SALES_SETTINGS_MANAGE,
+        DEALS_READ,
+        DEALS_WRITE,
+        PIPELINE_MANAGE,
         CUSTOM_FIELDS_MANAGE,
     }
 )
@@ -64,21 +70,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.OWNER: ALL_PERMISSIONS,
     Role.ADMIN: ALL_PERMISSIONS,
     Role.MANAGER: frozenset(
-        {
-            CUSTOMERS_READ,
-            CUSTOMERS_WRITE,
-            CUSTOMERS_DELETE,
-            MEMBERS_READ,
-            PRODUCTS_READ,
-            PRODUCTS_WRITE,
-            LEADS_READ,
-            LEADS_WRITE,
-            CHANNELS_MANAGE,
-        }
+        {CUSTOMERS_READ, CUSTOMERS_WRITE, CUSTOMERS_DELETE, MEMBERS_READ, PRODUCTS_READ, PRODUCTS_WRITE}
+        | {DEALS_READ, DEALS_WRITE}
+        | {LEADS_READ, LEADS_WRITE, CHANNELS_MANAGE}
     ),
-    Role.SALES: frozenset({CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ, LEADS_READ, LEADS_WRITE}),
-    Role.SERVICE: frozenset({CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ, LEADS_READ}),
-    Role.VIEWER: frozenset({CUSTOMERS_READ, MEMBERS_READ, PRODUCTS_READ, LEADS_READ}),
+    Role.SALES: frozenset(
+        {CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ}
+        | {DEALS_READ, DEALS_WRITE}
+        | {LEADS_READ, LEADS_WRITE}
+    ),
+    Role.SERVICE: frozenset(
+        {CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ} | {DEALS_READ} | {LEADS_READ}
+    ),
+    Role.VIEWER: frozenset({CUSTOMERS_READ, MEMBERS_READ, PRODUCTS_READ} | {DEALS_READ} | {LEADS_READ}),
 }
 
 # Roles that see every owned sales record of the tenant (customers, leads, ...); the others see

@@ -97,3 +97,30 @@ class CoreFeatures:
 
     def scoped_token_stands(self, session: Session, principal: Principal) -> bool:
         return True
+
+
+# A core domain's say on a scoped token, asked in the credential check's session (tenant-bound).
+ScopeCheck = Callable[[Session, Principal], bool]
+
+
+@dataclass(frozen=True)
+class WithScopeChecks:
+    """`features`, with the core domains' checks of scoped tokens asked first.
+
+    The domains that own what a scope names supply the checks (the customers domain: the
+    customer and contact still exist), and the runtime hands them to the credential check
+    through this, so the credential path (accounts) needs no import of those domains."""
+
+    features: TenantFeatures
+    checks: tuple[ScopeCheck, ...]
+
+    def enabled(self, session: Session) -> frozenset[str]:
+        return self.features.enabled(session)
+
+    def permissions(self, role: Role, enabled: frozenset[str]) -> frozenset[str]:
+        return self.features.permissions(role, enabled)
+
+    def scoped_token_stands(self, session: Session, principal: Principal) -> bool:
+        return all(check(session, principal) for check in self.checks) and self.features.scoped_token_stands(
+            session, principal
+        )

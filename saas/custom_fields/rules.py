@@ -10,17 +10,15 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from saas.custom_fields.models import CustomFieldEntity, CustomFieldType
+from saas.db.conditions import SqlCondition
 from saas.errors import BadUserInputError
-
-if TYPE_CHECKING:  # saas.customers.rules builds its filters with this module
-    from saas.customers.rules import SqlCondition
 
 # A key is the field's name inside `customFields`: camelCase like the API's own fields, so that a
 # user error's path (`customFields.<key>`) shows it as defined.

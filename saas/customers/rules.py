@@ -7,29 +7,15 @@ between reading a list and changing a record.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from saas.auth.principal import Principal
 from saas.custom_fields.rules import CustomFieldFilter, custom_field_condition
-from saas.customers.models import LifecycleStage
-
-
-@dataclass
-class SqlCondition:
-    """A SQL boolean expression over a table alias, with its bind parameters."""
-
-    parts: list[str] = field(default_factory=list)
-    params: dict[str, Any] = field(default_factory=dict)
-
-    def add(self, sql: str, **params: Any) -> None:
-        self.parts.append(sql)
-        self.params.update(params)
-
-    @property
-    def sql(self) -> str:
-        return " AND ".join(self.parts) if self.parts else "TRUE"
-
+from saas.customers.models import Contact, Customer, LifecycleStage
+from saas.db.conditions import SqlCondition
 
 # The members whose records the viewer sees as the manager of their teams (one subquery).
 MANAGED_OWNERS_SQL = (
@@ -86,6 +72,32 @@ def customer_visible_to(principal: Principal, owner_id: uuid.UUID | str | None) 
     if principal.scope:
         return False  # scoped principals (portal contacts) get no live customer events
     return owner_visible_to(principal, owner_id, pool=True)
+
+
+def scope_stands(session: Session, principal: Principal) -> bool:
+    """The customer (`customer_id`) and contact (`contact_id`, of that customer) a scoped token
+    names exist and are not deleted; the session's tenant filter keeps other tenants' rows out.
+
+    The credential check asks it of every scoped token (the runtime hands it over with the
+    tenant's features), so a portal contact's token ends when its customer or contact does.
+    """
+    named_customer, named_contact = principal.scoped("customer_id"), principal.scoped("contact_id")
+    try:
+        customer_id = uuid.UUID(named_customer) if named_customer is not None else None
+        contact_id = uuid.UUID(named_contact) if named_contact is not None else None
+    except ValueError:
+        return False
+    if customer_id is not None:
+        live = select(Customer.id).where(Customer.id == customer_id, Customer.deleted_at.is_(None))
+        if session.scalar(live) is None:
+            return False
+    if contact_id is not None:
+        contact = select(Contact.id).where(Contact.id == contact_id, Contact.deleted_at.is_(None))
+        if customer_id is not None:
+            contact = contact.where(Contact.customer_id == customer_id)
+        if session.scalar(contact) is None:
+            return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,11 @@ class Lead(TenantOwned, Base):
         ForeignKeyConstraint(
             ["tenant_id", "converted_customer_id"], ["customers.tenant_id", "customers.id"], ondelete="RESTRICT"
         ),
+        ForeignKeyConstraint(
+            ["tenant_id", "converted_opportunity_id"],
+            ["opportunities.tenant_id", "opportunities.id"],
+            ondelete="RESTRICT",
+        ),
         CheckConstraint(
             "(status <> 'pool' OR owner_id IS NULL) AND (status <> 'claimed' OR owner_id IS NOT NULL)",
             name="pool_means_unowned",
@@ -106,7 +111,7 @@ class Lead(TenantOwned, Base):
     converted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     converted_customer_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     converted_contact_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
-    # The opportunity table belongs to the deals domain: a plain reference, no foreign key.
+    # The opportunity the conversion made (saas/deals), if one was asked for.
     converted_opportunity_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
     created_at: Mapped[datetime] = created_at_column()

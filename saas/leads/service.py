@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
@@ -39,6 +39,8 @@ from saas.custom_fields.validation import validate_custom_fields
 from saas.customers import service as customers
 from saas.customers.models import Contact, Customer, CustomerKind, LifecycleStage
 from saas.customers.rules import SqlCondition
+from saas.deals.models import Opportunity
+from saas.deals.service import create_opportunity
 from saas.errors import ConflictError, FieldError, InputInvalid, NotFoundError, UserErrorCode
 from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
@@ -63,31 +65,12 @@ MAX_IDS = 100
 CURRENCY_LENGTH = 3
 
 
-class OpportunityMaker(Protocol):
-    """Makes an opportunity in the caller's transaction (the deals domain's `create_opportunity`).
-
-    It validates its input and raises `InputInvalid` with fields under `["input", ...]`; the
-    row it returns has an `id`.
-    """
-
-    def __call__(
-        self,
-        session: Session,
-        principal: Principal,
-        *,
-        customer_id: uuid.UUID,
-        name: str,
-        amount: Any,
-        currency: str,
-    ) -> Any: ...
-
-
 @dataclass(frozen=True)
 class Conversion:
     lead: Lead
     customer: Customer
     contact: Contact
-    opportunity: Any | None
+    opportunity: Opportunity | None
 
 
 def _now() -> datetime:
@@ -436,7 +419,7 @@ def disqualify_lead(session: Session, principal: Principal, lead_id: uuid.UUID, 
 
 
 def _prefixed(invalid: InputInvalid, prefix: str) -> InputInvalid:
-    """The opportunity maker's errors under `input.opportunity.…`."""
+    """The deals domain's input errors for the opportunity, under `input.opportunity.…`."""
     errors = []
     for error in invalid.errors:
         path = list(error.field)
@@ -452,7 +435,6 @@ def convert_lead(
     opportunity: dict[str, Any] | None = None,
     *,
     allow_duplicate: bool = False,
-    make_opportunity: OpportunityMaker | None = None,
 ) -> Conversion:
     """The lead becomes a customer with its primary contact and, when `opportunity` is given, an
     opportunity: all in the caller's transaction, or nothing (a user error anywhere rolls it back).
@@ -466,8 +448,6 @@ def convert_lead(
     closed = _closed_error(lead, ["id"])
     if closed is not None:
         raise closed
-    if opportunity is not None and make_opportunity is None:
-        raise _invalid(["opportunity"], UserErrorCode.UNAVAILABLE, "Opportunities are not available")
     if not allow_duplicate:
         duplicates.check_duplicates(
             session,
@@ -496,12 +476,13 @@ def convert_lead(
             contact_data[key] = getattr(lead, key)
     contact = customers.create_contact(session, principal, customer.id, contact_data)
     made = None
-    if opportunity is not None and make_opportunity is not None:
+    if opportunity is not None:
         try:
-            made = make_opportunity(
+            made = create_opportunity(
                 session,
                 principal,
                 customer_id=customer.id,
+                owner_id=owner_id,
                 name=str(opportunity.get("name") or ""),
                 amount=opportunity.get("amount"),
                 currency=str(opportunity.get("currency") or ""),

@@ -12,9 +12,10 @@ import pluggy
 from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import Role, require
 from saas.auth.principal import Principal
-from saas.customers.rules import SqlCondition, customer_visibility, customer_visible_to
+from saas.customers.rules import customer_visibility, customer_visible_to
 from saas.customers.service import get_contact, get_customer
 from saas.db.base import Base, TenantOwned, created_at_column, uuid_pk
+from saas.db.conditions import SqlCondition
 from saas.db.paging import Page, keyset_page
 from saas.errors import (
     AppError,

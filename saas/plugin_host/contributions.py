@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from saas.auth.permissions import Role
+from saas.db.conditions import SqlCondition
 
 if TYPE_CHECKING:
-    from saas.customers.rules import SqlCondition
     from saas.schema.compiler import SqlType
 
 NodeLoader = Callable[[Any, uuid.UUID], Awaitable[Any]]

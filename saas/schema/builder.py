@@ -17,6 +17,7 @@ from strawberry.types import Info
 from saas.accounts.graphql.contribution import contribution as accounts
 from saas.custom_fields.graphql.contribution import contribution as custom_fields
 from saas.customers.graphql.contribution import contribution as customers
+from saas.deals.graphql.contribution import contribution as deals
 from saas.jobs.graphql.contribution import contribution as jobs
 from saas.leads.graphql.contribution import contribution as leads
 from saas.notifications.graphql.contribution import contribution as notifications
@@ -42,6 +43,7 @@ CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (
     catalog,
     webhooks,
     notifications,
+    deals,
     custom_fields,
     leads,
     teams,

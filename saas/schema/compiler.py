@@ -35,7 +35,7 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_directive_values
 from graphql.type import GraphQLIncludeDirective, GraphQLSkipDirective
 
-from saas.customers.rules import SqlCondition
+from saas.db.conditions import SqlCondition
 from saas.schema.relay import cursor_sql, iso_datetime_sql
 from saas.tenancy.session import tenant_predicate
 

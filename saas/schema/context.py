@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -18,8 +18,10 @@ from starlette.concurrency import run_in_threadpool
 
 from saas.auth.principal import Principal
 from saas.errors import UnauthenticatedError
-from saas.runtime import Runtime
 from saas.tenancy.session import make_session, run_after_commit
+
+if TYPE_CHECKING:  # the runtime wires every domain; a context only holds it
+    from saas.runtime import Runtime
 
 T = TypeVar("T")
 

@@ -17,7 +17,7 @@ import strawberry
 from strawberry.types import Info
 
 from saas.auth.permissions import require
-from saas.customers.rules import SqlCondition
+from saas.db.conditions import SqlCondition
 from saas.errors import NotFoundError
 from saas.plugin_host.contributions import GraphQLContribution
 from saas.schema import compiler

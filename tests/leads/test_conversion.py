@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-from decimal import Decimal
 from typing import Any
 
 import orjson
-import pytest
 
-from saas.errors import FieldError, InputInvalid, UserErrorCode
-from saas.leads import service
 from saas.runtime import Runtime
 from saas.schema.engine import dumps
-from saas.schema.relay import decode_id
-from saas.tenancy.session import tenant_session
 from tests.conftest import GraphQLClient, add_member
 from tests.leads.support import CLAIM, CONVERT, count, create_lead, errors, events, member_id, ok, table_counts
 from tests.schema.helpers import create_customer
-
-HAS_DEALS = importlib.util.find_spec("saas.deals") is not None
 
 
 def test_a_claimed_lead_becomes_a_customer_with_its_primary_contact(
@@ -94,58 +85,71 @@ def test_bad_input_writes_nothing(owner: GraphQLClient, tenant: Any, runtime: Ru
     assert (after["customers"], after["contacts"]) == (before["customers"], before["contacts"])
 
 
-@pytest.mark.skipif(HAS_DEALS, reason="with the deals domain installed the opportunity is made (tested below)")
-def test_an_opportunity_without_the_deals_domain_is_unavailable(
+OPPORTUNITY = """mutation($input: ConvertLeadInput!) { convertLead(input: $input) {
+  customer { id } opportunity { id name amount currency status customer { id } owner { id } }
+  userErrors { field code message } } }"""
+
+
+def test_conversion_makes_the_opportunity_too(owner: GraphQLClient, tenant: Any, runtime: Runtime) -> None:
+    rep = add_member(owner, tenant, "sales")
+    lead = create_lead(owner, company="Acme", ownerId=member_id(rep))
+    opportunity = {"name": "First order", "amount": "1000.50", "currency": "EUR"}
+    done = owner.data(OPPORTUNITY, {"input": {"id": lead["id"], "opportunity": opportunity}})["convertLead"]
+    assert done["userErrors"] == []
+    made = done["opportunity"]
+    assert {k: made[k] for k in ("name", "amount", "currency")} == opportunity
+    # For the new customer, owned as the lead was, in the pipeline's first open stage.
+    assert made["customer"] == done["customer"] and made["owner"] == {"id": member_id(rep)}
+    assert made["status"] == "OPEN"
+    assert rep.data("query($id: ID!) { opportunity(id: $id) { id } }", {"id": made["id"]})["opportunity"] == {
+        "id": made["id"]
+    }
+    converted = events(runtime, tenant.id, "lead.converted")
+    assert [payload["lead"]["opportunity"] for _, payload in converted] == [{"id": made["id"]}]
+    assert len(events(runtime, tenant.id, "opportunity.created")) == 1
+
+
+def test_a_refused_opportunity_rolls_the_whole_conversion_back(
     owner: GraphQLClient, tenant: Any, runtime: Runtime
 ) -> None:
-    lead = create_lead(owner, company="Acme")
-    opportunity = {"name": "First order", "amount": "1000.00", "currency": "EUR"}
-    assert errors(owner, CONVERT, {"id": lead["id"], "opportunity": opportunity}, "convertLead") == [
-        (["input", "opportunity"], "UNAVAILABLE")
-    ]
-    assert count(runtime, tenant.id, "customers") == 0
-
-
-@pytest.mark.skipif(not HAS_DEALS, reason="the deals domain (saas.deals) is not installed")
-def test_conversion_makes_the_opportunity_too(owner: GraphQLClient, tenant: Any, runtime: Runtime) -> None:
-    lead = create_lead(owner, company="Acme")
-    query = """mutation($input: ConvertLeadInput!) { convertLead(input: $input) {
-      customer { id } opportunity { id name amount currency } userErrors { field code message } } }"""
-    opportunity = {"name": "First order", "amount": "1000.50", "currency": "EUR"}
-    done = owner.data(query, {"input": {"id": lead["id"], "opportunity": opportunity}})["convertLead"]
-    assert done["userErrors"] == []
-    assert {k: done["opportunity"][k] for k in ("name", "amount", "currency")} == opportunity
-    bad = create_lead(owner, company="Bad Co")
-    failed = owner.data(query, {"input": {"id": bad["id"], "opportunity": {**opportunity, "currency": "EURO"}}})[
-        "convertLead"
-    ]
-    assert [e["field"] for e in failed["userErrors"]] == [["input", "opportunity", "currency"]]
-    assert count(runtime, tenant.id, "customers") == 1
-
-
-def test_a_failing_opportunity_rolls_the_whole_conversion_back(
-    owner: GraphQLClient, tenant: Any, runtime: Runtime, principal_of: Any
-) -> None:
-    """The opportunity maker runs in the conversion's transaction: its refusal leaves nothing behind."""
-    lead = create_lead(owner, company="Acme", email="a@acme.example")
-    principal = principal_of(owner)
-    seen: list[Any] = []
-
-    def refusing_maker(session: Any, principal: Any, *, customer_id: Any, name: Any, amount: Any, currency: Any) -> Any:
-        seen.append((customer_id, name, amount, currency))
-        raise InputInvalid([FieldError(["input", "amount"], UserErrorCode.INVALID, "too small")])
-
+    """The opportunity is made in the conversion's transaction: its input errors (under
+    `input.opportunity`) leave no customer, contact, opportunity or event behind."""
+    lead = create_lead(owner, company="Bad Co", email="a@bad.example")
     before = table_counts(runtime, tenant.id)
-    with pytest.raises(InputInvalid) as refused:
-        with tenant_session(runtime.engine, tenant.id) as session:
-            service.convert_lead(
-                session, principal, decode_id(lead["id"], "Lead"),
-                {"name": "Deal", "amount": Decimal("1"), "currency": "EUR"}, make_opportunity=refusing_maker,
-            )  # fmt: skip
-    assert refused.value.errors[0].field == ["input", "opportunity", "amount"]
-    assert seen and seen[0][1:] == ("Deal", Decimal("1"), "EUR")  # it was called with the new customer
+    before_events = count(runtime, tenant.id, "outbox_events")
+    good = {"name": "Deal", "amount": "10.00", "currency": "EUR"}
+    cases = [
+        ({**good, "currency": "EURO"}, ["input", "opportunity", "currency"]),
+        ({**good, "name": ""}, ["input", "opportunity", "name"]),
+        ({**good, "amount": "-1"}, ["input", "opportunity", "amount"]),
+    ]
+    for opportunity, field in cases:
+        failed = owner.data(OPPORTUNITY, {"input": {"id": lead["id"], "opportunity": opportunity}})["convertLead"]
+        assert [e["field"] for e in failed["userErrors"]] == [field], opportunity
+        assert failed["customer"] is None and failed["opportunity"] is None
     assert table_counts(runtime, tenant.id) == before
+    assert count(runtime, tenant.id, "opportunities") == 0
+    assert count(runtime, tenant.id, "outbox_events") == before_events
     assert owner.data("query($id: ID!) { lead(id: $id) { status } }", {"id": lead["id"]})["lead"]["status"] == "POOL"
+
+
+def test_a_manager_converts_a_team_members_lead_with_its_opportunity(
+    owner: GraphQLClient, tenant: Any, runtime: Runtime
+) -> None:
+    """The customer and the opportunity go to the lead's owner, whom a team's manager may name."""
+    manager = add_member(owner, tenant, "manager")
+    rep = add_member(owner, tenant, "sales")
+    ok(
+        owner,
+        "mutation($input: CreateTeamInput!) { createTeam(input: $input) { team { id } userErrors { field code message } } }",
+        {"name": "North", "managerId": member_id(manager), "memberIds": [member_id(rep)]},
+        "createTeam",
+    )
+    lead = create_lead(rep, company="Team Co", ownerId=member_id(rep))
+    opportunity = {"name": "Team deal", "amount": "5.00", "currency": "USD"}
+    done = manager.data(OPPORTUNITY, {"input": {"id": lead["id"], "opportunity": opportunity}})["convertLead"]
+    assert done["userErrors"] == []
+    assert done["opportunity"]["owner"] == {"id": member_id(rep)}
 
 
 def test_concurrent_conversions_make_one_customer(

@@ -296,7 +296,7 @@ def test_a_schema_conflict_leaves_out_one_plugin_naming_both_and_the_others_load
         ),
         ({"queries": (query_field("customers"),)}, "Query.customers is contributed by both core and greedy"),
         ({"types": (named_type("Customer"),)}, "type.Customer is contributed by both core and greedy"),
-        ({"type_fields": {"Invoice": (customer_field("total"),)}}, "greedy adds fields to unknown type Invoice"),
+        ({"type_fields": {"Quotation": (customer_field("total"),)}}, "greedy adds fields to unknown type Quotation"),
     ],
 )
 def test_a_plugin_that_claims_a_core_name_or_extends_an_unknown_type_is_left_out(

@@ -14,11 +14,11 @@ from saas.accounts import service as accounts
 from saas.accounts.graphql.types import (
     ApiKey,
     Invitation,
+    Member,
 )
 from saas.accounts.login import login as login_service
 from saas.auth.permissions import Role
 from saas.auth.throttle import client_address
-from saas.customers.graphql.types import Member
 from saas.schema.common import Payload, provided, run_mutation, write_mutation
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id

@@ -11,14 +11,13 @@ from sqlalchemy.orm import Session
 from strawberry.types import Info
 
 from saas.accounts import invitations
-from saas.accounts.graphql.types import ApiKey, AuditEntry, AuditEntryConnection, Invitation, Me, Tenant
+from saas.accounts.graphql.types import ApiKey, AuditEntry, AuditEntryConnection, Invitation, Me, Member, Tenant
 from saas.accounts.models import ApiKey as ApiKeyRow
 from saas.accounts.models import InvitationState, Membership
 from saas.accounts.models import Tenant as TenantRow
 from saas.audit.models import AuditEntry as AuditRow
 from saas.auth.permissions import API_KEYS_MANAGE, AUDIT_READ, MEMBERS_READ, require
 from saas.auth.principal import Principal
-from saas.customers.graphql.types import Member
 from saas.db.paging import keyset_page
 from saas.schema.connections import connection, page_arguments
 from saas.schema.context import RequestContext

@@ -1,9 +1,22 @@
-"""How ApiKey maps to SQL for compiled `node(id)` reads (never the secret: only its hash is stored)."""
+"""How Member and ApiKey map to SQL for compiled reads (never a key's secret: only its hash is stored)."""
 
 from __future__ import annotations
 
 from saas.schema.compiler import SqlType
 from saas.schema.relay import global_id_sql, iso_datetime_sql
+
+MEMBER: SqlType = SqlType(
+    name="Member",
+    table="memberships",
+    columns={
+        "id": global_id_sql("Member", "{t}.id"),
+        "email": "(SELECT u.email FROM users u WHERE u.id = {t}.user_id)",
+        "name": "(SELECT u.name FROM users u WHERE u.id = {t}.user_id)",
+        "role": "upper({t}.role)",
+        "active": "{t}.is_active",
+        "createdAt": iso_datetime_sql("{t}.created_at"),
+    },
+)
 
 API_KEY = SqlType(
     name="ApiKey",

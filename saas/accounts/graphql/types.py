@@ -1,4 +1,4 @@
-"""GraphQL types of the caller, tenants, invitations, API keys and audit entries."""
+"""GraphQL types of the caller, tenants, members, invitations, API keys and audit entries."""
 
 from __future__ import annotations
 
@@ -10,18 +10,20 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from saas.accounts.graphql.loaders import member_loader
 from saas.accounts.models import ApiKey as ApiKeyRow
 from saas.accounts.models import Invitation as InvitationRow
-from saas.accounts.models import InvitationState
+from saas.accounts.models import InvitationState, Membership
 from saas.accounts.models import Tenant as TenantRow
 from saas.audit.models import AuditEntry as AuditRow
 from saas.auth.permissions import Role
-from saas.customers.graphql.loaders import member_loader
-from saas.customers.graphql.types import Member
 from saas.schema.common import Node
 from saas.schema.connections import Connection
 from saas.schema.context import RequestContext
 from saas.schema.relay import to_global_id
+
+# The role enum is the GraphQL enum: exposed once, here, under its own name.
+strawberry.enum(Role, name="Role")
 
 
 @strawberry.type
@@ -33,6 +35,26 @@ class Tenant:
     @classmethod
     def from_model(cls, row: TenantRow) -> Tenant:
         return cls(id=strawberry.ID(to_global_id("Tenant", row.id)), slug=row.slug, name=row.name)
+
+
+@strawberry.type(description="A user's membership of the tenant, with its role.")
+class Member(Node):
+    email: str
+    name: str
+    role: Role
+    active: bool
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, row: Membership) -> Member:
+        return cls(
+            id=strawberry.ID(to_global_id("Member", row.id)),
+            email=row.user.email,
+            name=row.user.name,
+            role=Role(row.role),
+            active=row.is_active,
+            created_at=row.created_at,
+        )
 
 
 @strawberry.type(description="The authenticated caller in the tenant their credential names.")

@@ -10,14 +10,13 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 
-from saas.accounts.models import Membership
 from saas.customers import models
 from saas.customers.rules import SqlCondition, customer_visibility
 from saas.schema.context import RequestContext
 from saas.schema.loaders import request_loader
 
 if TYPE_CHECKING:
-    from saas.customers.graphql.types import Contact, Customer, Member
+    from saas.customers.graphql.types import Contact, Customer
 
 
 def contacts_loader(context: RequestContext) -> DataLoader[uuid.UUID, list[Contact]]:
@@ -36,17 +35,6 @@ def contacts_loader(context: RequestContext) -> DataLoader[uuid.UUID, list[Conta
         return by_customer
 
     return request_loader(context, "contacts", batch, missing=list)
-
-
-def member_loader(context: RequestContext) -> DataLoader[uuid.UUID, Member | None]:
-    from saas.customers.graphql.types import Member
-
-    def batch(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Member]:
-        return {
-            row.id: Member.from_model(row) for row in session.scalars(select(Membership).where(Membership.id.in_(ids)))
-        }
-
-    return request_loader(context, "members", batch)
 
 
 def customer_loader(context: RequestContext) -> DataLoader[uuid.UUID, Customer | None]:

@@ -1,22 +1,26 @@
-"""How Customer, Contact and Member map to SQL for the compiled reads."""
+"""How Customer and Contact map to SQL for the compiled reads (a customer's owner is accounts' Member)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
+from saas.accounts.graphql.sql import MEMBER
 from saas.schema.compiler import Relation, SortKey, SqlType, compact_json
 from saas.schema.relay import global_id_sql, iso_datetime_sql
 
-MEMBER: SqlType = SqlType(
-    name="Member",
-    table="memberships",
-    columns={
-        "id": global_id_sql("Member", "{t}.id"),
-        "email": "(SELECT u.email FROM users u WHERE u.id = {t}.user_id)",
-        "name": "(SELECT u.name FROM users u WHERE u.id = {t}.user_id)",
-        "role": "upper({t}.role)",
-        "active": "{t}.is_active",
-        "createdAt": iso_datetime_sql("{t}.created_at"),
-    },
-)
+
+def _deals_type(name: str) -> Callable[[], SqlType]:
+    """The deals domain's mapping `name`, looked up when compiled: saas/deals/graphql/sql.py
+    maps its customer relations to `CUSTOMER`, so it is imported here only when first needed."""
+
+    def target() -> SqlType:
+        from saas.deals.graphql import sql as deals_sql
+
+        return cast(SqlType, getattr(deals_sql, name))
+
+    return target
+
 
 CONTACT: SqlType = SqlType(
     name="Contact",
@@ -71,6 +75,22 @@ CUSTOMER: SqlType = SqlType(
             join="{t}.customer_id = {p}.id AND {t}.deleted_at IS NULL",
             order="{t}.is_primary DESC, {t}.name, {t}.id",
         ),
+        # After-sale records (saas/deals/graphql/sql.py), visible with the customer; newest first.
+        # (`opportunities` is not here: it needs the caller's ownership rule, so it resolves.)
+        **{
+            field: Relation(
+                target=_deals_type(name),
+                table=table,
+                join="{t}.customer_id = {p}.id",
+                order=f"{{t}}.{newest} DESC, {{t}}.id DESC",
+            )
+            for field, name, table, newest in (
+                ("contracts", "CONTRACT", "contracts", "created_at"),
+                ("orders", "ORDER", "orders", "created_at"),
+                ("paymentPlans", "PAYMENT_PLAN", "payment_plans", "created_at"),
+                ("invoices", "INVOICE", "invoices", "requested_at"),
+            )
+        },
     },
 )
 

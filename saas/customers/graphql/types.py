@@ -1,18 +1,18 @@
-"""GraphQL types of customers, contacts and members (the ORM path builds them from rows)."""
+"""GraphQL types of customers and contacts (the ORM path builds them from rows)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from saas.accounts import models as account_models
-from saas.auth.permissions import Role
+from saas.accounts.graphql.loaders import member_loader
+from saas.accounts.graphql.types import Member
 from saas.custom_fields.graphql.types import CustomFieldFilterInput
 from saas.custom_fields.rules import custom_field_filter
 from saas.customers import models
@@ -23,30 +23,12 @@ from saas.schema.connections import CountedConnection
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id, to_global_id
 
+if TYPE_CHECKING:
+    from saas.deals.graphql.types import Contract, Invoice, Opportunity, Order, PaymentPlan
+
 # The domain's enums are the GraphQL enums: each is exposed once, here, under its own name.
 strawberry.enum(CustomerKind, name="CustomerKind")
 strawberry.enum(LifecycleStage, name="LifecycleStage")
-strawberry.enum(Role, name="Role")
-
-
-@strawberry.type(description="A user's membership of the tenant, with its role.")
-class Member(Node):
-    email: str
-    name: str
-    role: Role
-    active: bool
-    created_at: datetime
-
-    @classmethod
-    def from_model(cls, row: account_models.Membership) -> Member:
-        return cls(
-            id=strawberry.ID(to_global_id("Member", row.id)),
-            email=row.user.email,
-            name=row.user.name,
-            role=Role(row.role),
-            active=row.is_active,
-            created_at=row.created_at,
-        )
 
 
 @strawberry.type(description="A person at a customer.")
@@ -110,8 +92,6 @@ class Customer(Node):
 
     @strawberry.field
     async def owner(self, info: Info[RequestContext, None]) -> Member | None:
-        from saas.customers.graphql.loaders import member_loader
-
         if self.owner_id is None:
             return None
         return await member_loader(info.context).load(self.owner_id)
@@ -121,6 +101,47 @@ class Customer(Node):
         from saas.customers.graphql.loaders import contacts_loader
 
         return await contacts_loader(info.context).load(self.raw_id)
+
+    # The pipeline and after-sale records of the customer (saas/deals), newest first.
+    @strawberry.field(description="Its opportunities that the caller sees (sales reps: their own), newest first.")
+    async def opportunities(
+        self, info: Info[RequestContext, None]
+    ) -> list[Annotated[Opportunity, strawberry.lazy("saas.deals.graphql.types")]]:
+        from saas.deals.graphql.loaders import customer_opportunities_loader
+
+        return await customer_opportunities_loader(info.context).load(self.raw_id)
+
+    @strawberry.field(description="Newest first.")
+    async def contracts(
+        self, info: Info[RequestContext, None]
+    ) -> list[Annotated[Contract, strawberry.lazy("saas.deals.graphql.types")]]:
+        from saas.deals.graphql.loaders import customer_contracts_loader
+
+        return await customer_contracts_loader(info.context).load(self.raw_id)
+
+    @strawberry.field(description="Newest first.")
+    async def orders(
+        self, info: Info[RequestContext, None]
+    ) -> list[Annotated[Order, strawberry.lazy("saas.deals.graphql.types")]]:
+        from saas.deals.graphql.loaders import customer_orders_loader
+
+        return await customer_orders_loader(info.context).load(self.raw_id)
+
+    @strawberry.field(description="Newest first.")
+    async def payment_plans(
+        self, info: Info[RequestContext, None]
+    ) -> list[Annotated[PaymentPlan, strawberry.lazy("saas.deals.graphql.types")]]:
+        from saas.deals.graphql.loaders import customer_plans_loader
+
+        return await customer_plans_loader(info.context).load(self.raw_id)
+
+    @strawberry.field(description="Newest request first.")
+    async def invoices(
+        self, info: Info[RequestContext, None]
+    ) -> list[Annotated[Invoice, strawberry.lazy("saas.deals.graphql.types")]]:
+        from saas.deals.graphql.loaders import customer_invoices_loader
+
+        return await customer_invoices_loader(info.context).load(self.raw_id)
 
     @classmethod
     def from_model(cls, row: models.Customer) -> Customer:

@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from saas.customers.graphql.types import Contact, Customer
+from saas.deals.graphql.types import Opportunity
 from saas.leads import service
 from saas.leads.graphql.types import Channel, Lead, SalesSettings
-from saas.leads.service import OpportunityMaker
 from saas.schema.common import Payload, provided, referenced_id, run_mutation, write_mutation
 from saas.schema.context import RequestContext
-
-if TYPE_CHECKING:
-    from saas.deals.graphql.types import Opportunity  # type: ignore[import-not-found]
-
-# The opportunity a conversion makes belongs to the deals domain: its service makes it (the
-# `OpportunityMaker` seam) and its type is named lazily, so this domain works without it.
-DEALS_SERVICE = "saas.deals.service"
-DEALS_TYPES = "saas.deals.graphql.types"
-HAS_DEALS = importlib.util.find_spec("saas.deals") is not None
-
-
-def opportunity_maker() -> OpportunityMaker | None:
-    """The deals domain's `create_opportunity`, or None when the deals domain is not installed."""
-    if not HAS_DEALS:
-        return None
-    return importlib.import_module(DEALS_SERVICE).create_opportunity  # type: ignore[no-any-return]
 
 
 @strawberry.input
@@ -130,22 +112,12 @@ class DisqualifyLeadPayload(Payload):
     lead: Lead | None = None
 
 
-if HAS_DEALS:
-
-    @strawberry.type
-    class ConvertLeadPayload(Payload):
-        lead: Lead | None = None
-        customer: Customer | None = None
-        contact: Contact | None = None
-        opportunity: Annotated[Opportunity, strawberry.lazy(DEALS_TYPES)] | None = None
-
-else:
-
-    @strawberry.type
-    class ConvertLeadPayload(Payload):  # type: ignore[no-redef]
-        lead: Lead | None = None
-        customer: Customer | None = None
-        contact: Contact | None = None
+@strawberry.type
+class ConvertLeadPayload(Payload):
+    lead: Lead | None = None
+    customer: Customer | None = None
+    contact: Contact | None = None
+    opportunity: Opportunity | None = strawberry.field(default=None, description="Null unless one was asked for.")
 
 
 def _ids(ids: list[strawberry.ID]) -> list[Any]:
@@ -161,15 +133,12 @@ def _leads(rows: list[Any]) -> dict[str, Any]:
 
 
 def _conversion(done: service.Conversion) -> dict[str, Any]:
-    result: dict[str, Any] = {
+    return {
         "lead": Lead.from_model(done.lead),
         "customer": Customer.from_model(done.customer),
         "contact": Contact.from_model(done.contact),
+        "opportunity": None if done.opportunity is None else Opportunity.from_model(done.opportunity),
     }
-    if HAS_DEALS:
-        opportunity_type = importlib.import_module(DEALS_TYPES).Opportunity
-        result["opportunity"] = None if done.opportunity is None else opportunity_type.from_model(done.opportunity)
-    return result
 
 
 @strawberry.type
@@ -264,7 +233,6 @@ class LeadMutations:
                     raw_id,
                     opportunity,
                     allow_duplicate=bool(input.allow_duplicate),
-                    make_opportunity=opportunity_maker(),
                 )
 
             done = await info.context.write(work, info.context.require_principal())

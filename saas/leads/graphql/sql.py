@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from saas.customers.graphql.sql import MEMBER
+from saas.accounts.graphql.sql import MEMBER
 from saas.schema.compiler import Relation, SortKey, SqlType, compact_json
 from saas.schema.relay import global_id_sql, iso_datetime_sql
 

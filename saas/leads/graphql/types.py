@@ -11,9 +11,9 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from saas.accounts.graphql.types import Member
 from saas.custom_fields.graphql.types import CustomFieldFilterInput
 from saas.custom_fields.rules import custom_field_filter
-from saas.customers.graphql.types import Member
 from saas.leads import models
 from saas.leads.models import LeadStatus
 from saas.leads.rules import LeadFilter, SalesSettingsValues
@@ -66,7 +66,7 @@ class Lead(Node):
 
     @strawberry.field
     async def owner(self, info: Info[RequestContext, None]) -> Member | None:
-        from saas.customers.graphql.loaders import member_loader
+        from saas.accounts.graphql.loaders import member_loader
 
         return None if self.owner_id is None else await member_loader(info.context).load(self.owner_id)
 

@@ -8,7 +8,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from saas.customers.graphql.types import Member
+from saas.accounts.graphql.types import Member
 from saas.schema.common import Node
 from saas.schema.context import RequestContext
 from saas.schema.relay import to_global_id
@@ -24,13 +24,13 @@ class Team(Node):
 
     @strawberry.field
     async def manager(self, info: Info[RequestContext, None]) -> Member:
-        from saas.customers.graphql.loaders import member_loader
+        from saas.accounts.graphql.loaders import member_loader
 
         return await member_loader(info.context).load(self.manager_id)  # type: ignore[return-value]
 
     @strawberry.field(description="The members, in the order they joined.")
     async def members(self, info: Info[RequestContext, None]) -> list[Member]:
-        from saas.customers.graphql.loaders import member_loader
+        from saas.accounts.graphql.loaders import member_loader
 
         found = await member_loader(info.context).load_many(list(self.member_ids))
         return [m for m in found if m is not None]

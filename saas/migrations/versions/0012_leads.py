@@ -5,8 +5,8 @@ after every migration and covers every table with a `tenant_id`. The expression 
 customers and contacts serve the duplicate check (`saas/leads/duplicates.py`); the GIN index on
 `leads.custom_fields` the `customField` filter (as 0010_custom_fields does for customers and contacts).
 
-Revision ID: 0011_leads
-Revises: 0010_custom_fields
+Revision ID: 0012_leads
+Revises: 0011_deals
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0011_leads"
-down_revision = "0010_custom_fields"
+revision = "0012_leads"
+down_revision = "0011_deals"
 branch_labels = None
 depends_on = None
 
@@ -97,6 +97,12 @@ def upgrade() -> None:
             ["tenant_id", "converted_customer_id"],
             ["customers.tenant_id", "customers.id"],
             name=op.f("fk_leads_tenant_id_converted_customer_id_customers"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "converted_opportunity_id"],
+            ["opportunities.tenant_id", "opportunities.id"],
+            name=op.f("fk_leads_tenant_id_converted_opportunity_id_opportunities"),
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_leads")),

@@ -1,0 +1,1 @@
+"""The pipeline and what follows a win: stages, opportunities, contracts, orders, payment plans, invoices."""

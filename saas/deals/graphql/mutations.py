@@ -1,0 +1,421 @@
+"""Pipeline and after-sale mutations: thin wrappers over saas/deals/service."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from saas.auth.permissions import Role
+from saas.deals import service
+from saas.deals.graphql.types import (
+    Contract,
+    DealSettings,
+    Invoice,
+    Opportunity,
+    Order,
+    Payment,
+    PaymentPlan,
+    PipelineStage,
+)
+from saas.deals.models import StageKind
+from saas.schema.common import Payload, provided, referenced_id, run_mutation, write_mutation
+from saas.schema.context import RequestContext
+
+
+@strawberry.input
+class CreatePipelineStageInput:
+    name: str
+    probability: Decimal = strawberry.field(description='Percent, 0 to 100, e.g. "25".')
+    kind: StageKind
+    position: int | None = strawberry.field(default=strawberry.UNSET, description="After the last stage when left out.")
+
+
+@strawberry.input(description="Fields left out stay as they are; a stage's kind does not change.")
+class UpdatePipelineStageInput:
+    id: strawberry.ID
+    version: int
+    name: str | None = strawberry.UNSET
+    probability: Decimal | None = strawberry.UNSET
+    position: int | None = strawberry.UNSET
+
+
+@strawberry.input
+class UpdateDealSettingsInput:
+    invoice_approver_roles: list[Role]
+
+
+@strawberry.input
+class CreateOpportunityInput:
+    customer_id: strawberry.ID
+    name: str
+    amount: Decimal
+    currency: str = strawberry.field(description="ISO 4217, e.g. EUR.")
+    expected_close_on: date | None = None
+    stage_id: strawberry.ID | None = strawberry.field(default=None, description="The first open stage when left out.")
+    owner_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A Member id; the caller when left out (sales reps own what they create)."
+    )
+    custom_fields: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Values of the tenant's custom fields of opportunities, by key."
+    )
+
+
+@strawberry.input(description="Fields left out stay as they are; `version` must be the current one.")
+class UpdateOpportunityInput:
+    id: strawberry.ID
+    version: int
+    name: str | None = strawberry.UNSET
+    amount: Decimal | None = strawberry.UNSET
+    currency: str | None = strawberry.UNSET
+    expected_close_on: date | None = strawberry.UNSET
+    owner_id: strawberry.ID | None = strawberry.UNSET
+    custom_fields: JSON | None = strawberry.field(
+        default=strawberry.UNSET, description="Keys given are set, a key set to null is cleared, the others stay."
+    )
+
+
+@strawberry.input
+class MoveOpportunityInput:
+    id: strawberry.ID
+    stage_id: strawberry.ID
+    reason: str | None = strawberry.field(default=None, description="Required when the stage is LOST.")
+    version: int | None = strawberry.field(default=None, description="When given, a stale one fails with CONFLICT.")
+
+
+@strawberry.input
+class CreateContractInput:
+    opportunity_id: strawberry.ID
+    number: str
+    amount: Decimal
+    currency: str
+    starts_on: date
+    ends_on: date | None = None
+
+
+@strawberry.input
+class OrderLineInput:
+    product_id: strawberry.ID
+    quantity: int
+    unit_price: Decimal | None = strawberry.field(default=None, description="The product's price when left out.")
+
+
+@strawberry.input
+class CreateOrderInput:
+    customer_id: strawberry.ID
+    contract_id: strawberry.ID | None = None
+    lines: list[OrderLineInput]
+
+
+@strawberry.input
+class InstallmentInput:
+    due_on: date
+    amount: Decimal
+
+
+@strawberry.input
+class CreatePaymentPlanInput:
+    contract_id: strawberry.ID
+    installments: list[InstallmentInput] = strawberry.field(description="They must add up to the contract's amount.")
+
+
+@strawberry.input
+class RecordPaymentInput:
+    installment_id: strawberry.ID
+    amount: Decimal
+    received_on: date
+
+
+@strawberry.input
+class RequestInvoiceInput:
+    contract_id: strawberry.ID
+    amount: Decimal = strawberry.field(description="At most the contract's uninvoicedAmount.")
+
+
+@strawberry.input
+class ApproveInvoiceInput:
+    id: strawberry.ID
+    version: int | None = None
+
+
+@strawberry.input
+class RejectInvoiceInput:
+    id: strawberry.ID
+    reason: str
+    version: int | None = None
+
+
+@strawberry.input
+class IssueInvoiceInput:
+    id: strawberry.ID
+    number: str
+    version: int | None = None
+
+
+@strawberry.type
+class PipelineStagePayload(Payload):
+    pipeline_stage: PipelineStage | None = None
+
+
+@strawberry.type
+class CreatePipelineStagePayload(PipelineStagePayload):
+    pass
+
+
+@strawberry.type
+class UpdatePipelineStagePayload(PipelineStagePayload):
+    pass
+
+
+@strawberry.type
+class UpdateDealSettingsPayload(Payload):
+    deal_settings: DealSettings | None = None
+
+
+@strawberry.type
+class OpportunityPayload(Payload):
+    opportunity: Opportunity | None = None
+
+
+@strawberry.type
+class CreateOpportunityPayload(OpportunityPayload):
+    pass
+
+
+@strawberry.type
+class UpdateOpportunityPayload(OpportunityPayload):
+    pass
+
+
+@strawberry.type
+class MoveOpportunityPayload(OpportunityPayload):
+    pass
+
+
+@strawberry.type
+class CreateContractPayload(Payload):
+    contract: Contract | None = None
+
+
+@strawberry.type
+class CreateOrderPayload(Payload):
+    order: Order | None = None
+
+
+@strawberry.type
+class CreatePaymentPlanPayload(Payload):
+    payment_plan: PaymentPlan | None = None
+
+
+@strawberry.type
+class RecordPaymentPayload(Payload):
+    payment: Payment | None = None
+
+
+@strawberry.type
+class InvoicePayload(Payload):
+    invoice: Invoice | None = None
+
+
+@strawberry.type
+class RequestInvoicePayload(InvoicePayload):
+    pass
+
+
+@strawberry.type
+class ApproveInvoicePayload(InvoicePayload):
+    pass
+
+
+@strawberry.type
+class RejectInvoicePayload(InvoicePayload):
+    pass
+
+
+@strawberry.type
+class IssueInvoicePayload(InvoicePayload):
+    pass
+
+
+def _ids(data: dict[str, Any], **types: str) -> dict[str, Any]:
+    """The global ids among `data` (snake_case key → type) decoded, or NOT_FOUND on their field."""
+    from saas.validation import camel_case
+
+    for key, type_name in types.items():
+        if data.get(key) is not None:
+            data[key] = referenced_id(data[key], type_name, camel_case(key))
+    return data
+
+
+async def _run(
+    info: Info[RequestContext, None], payload: type, field: str, build: Any, work: Any, make_args: Any
+) -> Any:
+    """Decode the input's ids and run the service in its own transaction, inside `run_mutation`
+    (a bad id is a NOT_FOUND user error, nothing written)."""
+    context = info.context
+    principal = context.require_principal()
+
+    async def run() -> dict[str, Any]:
+        row = await context.write(work, principal, *make_args())
+        return {field: build(row)}
+
+    return await run_mutation(run, payload)
+
+
+@strawberry.type
+class DealMutations:
+    @strawberry.mutation(description="A new pipeline stage (needs pipeline:manage); names are unique per tenant.")
+    async def create_pipeline_stage(
+        self, info: Info[RequestContext, None], input: CreatePipelineStageInput
+    ) -> CreatePipelineStagePayload:
+        return await write_mutation(
+            info.context,
+            CreatePipelineStagePayload,
+            lambda row: {"pipeline_stage": PipelineStage.from_model(row)},
+            service.create_stage,
+            provided(input),
+        )
+
+    @strawberry.mutation(description="Renames a stage, changes its probability or position (needs pipeline:manage).")
+    async def update_pipeline_stage(
+        self, info: Info[RequestContext, None], input: UpdatePipelineStageInput
+    ) -> UpdatePipelineStagePayload:
+        return await _run(
+            info, UpdatePipelineStagePayload, "pipeline_stage", PipelineStage.from_model, service.update_stage,
+            lambda: (referenced_id(input.id, "PipelineStage", "id"), input.version, provided(input, skip=("id", "version"))),
+        )  # fmt: skip
+
+    @strawberry.mutation(description="Which roles approve invoice requests (needs pipeline:manage).")
+    async def update_deal_settings(
+        self, info: Info[RequestContext, None], input: UpdateDealSettingsInput
+    ) -> UpdateDealSettingsPayload:
+        return await write_mutation(
+            info.context,
+            UpdateDealSettingsPayload,
+            lambda row: {"deal_settings": DealSettings.from_model(row)},
+            service.update_settings,
+            provided(input),
+        )
+
+    @strawberry.mutation(
+        description="A new opportunity of a customer the caller sees, with its first stage-history entry."
+    )
+    async def create_opportunity(
+        self, info: Info[RequestContext, None], input: CreateOpportunityInput
+    ) -> CreateOpportunityPayload:
+        def args() -> tuple[Any, ...]:
+            return ()
+
+        def work(session: Any, principal: Any) -> Any:
+            data = _ids(provided(input), customer_id="Customer", stage_id="PipelineStage", owner_id="Member")
+            return service.create_opportunity(session, principal, **data)
+
+        return await _run(info, CreateOpportunityPayload, "opportunity", Opportunity.from_model, work, args)
+
+    @strawberry.mutation(description="Changes the given fields; fails with CONFLICT when `version` is stale.")
+    async def update_opportunity(
+        self, info: Info[RequestContext, None], input: UpdateOpportunityInput
+    ) -> UpdateOpportunityPayload:
+        return await _run(
+            info, UpdateOpportunityPayload, "opportunity", Opportunity.from_model, service.update_opportunity,
+            lambda: (
+                referenced_id(input.id, "Opportunity", "id"),
+                input.version,
+                _ids(provided(input, skip=("id", "version")), owner_id="Member"),
+            ),
+        )  # fmt: skip
+
+    @strawberry.mutation(description="Into another stage, recorded in stageHistory; a LOST stage needs a reason.")
+    async def move_opportunity(
+        self, info: Info[RequestContext, None], input: MoveOpportunityInput
+    ) -> MoveOpportunityPayload:
+        return await _run(
+            info, MoveOpportunityPayload, "opportunity", Opportunity.from_model, service.move_opportunity,
+            lambda: (
+                referenced_id(input.id, "Opportunity", "id"),
+                referenced_id(input.stage_id, "PipelineStage", "stageId"),
+                input.reason,
+                input.version,
+            ),
+        )  # fmt: skip
+
+    @strawberry.mutation(description="A contract for a WON opportunity; numbers are unique per tenant.")
+    async def create_contract(
+        self, info: Info[RequestContext, None], input: CreateContractInput
+    ) -> CreateContractPayload:
+        return await _run(
+            info, CreateContractPayload, "contract", Contract.from_model, service.create_contract,
+            lambda: (_ids(provided(input), opportunity_id="Opportunity"),),
+        )  # fmt: skip
+
+    @strawberry.mutation(description="An order of catalog products; unit prices default to the products' prices.")
+    async def create_order(self, info: Info[RequestContext, None], input: CreateOrderInput) -> CreateOrderPayload:
+        def args() -> tuple[Any, ...]:
+            data = _ids(provided(input, skip=("lines",)), customer_id="Customer", contract_id="Contract")
+            data["lines"] = [
+                {
+                    "product_id": referenced_id(line.product_id, "Product", "lines", index, "productId"),
+                    "quantity": line.quantity,
+                    "unit_price": line.unit_price,
+                }
+                for index, line in enumerate(input.lines)
+            ]
+            return (data,)
+
+        return await _run(info, CreateOrderPayload, "order", Order.from_model, service.create_order, args)
+
+    @strawberry.mutation(description="Installments of a contract's amount; they must add up to it exactly.")
+    async def create_payment_plan(
+        self, info: Info[RequestContext, None], input: CreatePaymentPlanInput
+    ) -> CreatePaymentPlanPayload:
+        def args() -> tuple[Any, ...]:
+            data = _ids(provided(input, skip=("installments",)), contract_id="Contract")
+            data["installments"] = [{"due_on": i.due_on, "amount": i.amount} for i in input.installments]
+            return (data,)
+
+        return await _run(
+            info, CreatePaymentPlanPayload, "payment_plan", PaymentPlan.from_model, service.create_payment_plan, args
+        )
+
+    @strawberry.mutation(description="Money received for an installment; partial is fine, overpaying is refused.")
+    async def record_payment(self, info: Info[RequestContext, None], input: RecordPaymentInput) -> RecordPaymentPayload:
+        return await _run(
+            info, RecordPaymentPayload, "payment", Payment.from_model, service.record_payment,
+            lambda: (_ids(provided(input), installment_id="Installment"),),
+        )  # fmt: skip
+
+    @strawberry.mutation(description="An invoice request for part or all of a contract's uninvoiced amount.")
+    async def request_invoice(
+        self, info: Info[RequestContext, None], input: RequestInvoiceInput
+    ) -> RequestInvoicePayload:
+        return await _run(
+            info, RequestInvoicePayload, "invoice", Invoice.from_model, service.request_invoice,
+            lambda: (_ids(provided(input), contract_id="Contract"),),
+        )  # fmt: skip
+
+    @strawberry.mutation(description="By a member whose role approves invoices, never the requester.")
+    async def approve_invoice(
+        self, info: Info[RequestContext, None], input: ApproveInvoiceInput
+    ) -> ApproveInvoicePayload:
+        return await _run(
+            info, ApproveInvoicePayload, "invoice", Invoice.from_model, service.approve_invoice,
+            lambda: (referenced_id(input.id, "Invoice", "id"), input.version),
+        )  # fmt: skip
+
+    @strawberry.mutation(description="By a member whose role approves invoices, never the requester; frees the amount.")
+    async def reject_invoice(self, info: Info[RequestContext, None], input: RejectInvoiceInput) -> RejectInvoicePayload:
+        return await _run(
+            info, RejectInvoicePayload, "invoice", Invoice.from_model, service.reject_invoice,
+            lambda: (referenced_id(input.id, "Invoice", "id"), input.reason, input.version),
+        )  # fmt: skip
+
+    @strawberry.mutation(description="An approved invoice gets its number (unique per tenant) and is issued.")
+    async def issue_invoice(self, info: Info[RequestContext, None], input: IssueInvoiceInput) -> IssueInvoicePayload:
+        return await _run(
+            info, IssueInvoicePayload, "invoice", Invoice.from_model, service.issue_invoice,
+            lambda: (referenced_id(input.id, "Invoice", "id"), input.number, input.version),
+        )  # fmt: skip
