@@ -57,6 +57,8 @@ class UserErrorCode(StrEnum):
     VALUES_MISSING = "VALUES_MISSING"
     DUPLICATE_VALUES = "DUPLICATE_VALUES"
     INCOMPATIBLE_VALUES = "INCOMPATIBLE_VALUES"
+    # Follow-ups: the public pool (NOT_IN_POOL and CLAIM_CAP_EXCEEDED above, as for leads) and tasks.
+    ALREADY_COMPLETED = "ALREADY_COMPLETED"
 
 
 class AppError(Exception):

@@ -19,6 +19,7 @@ from saas.deals.models import (
     StageChange,
 )
 from saas.events.models import OutboxEvent
+from saas.followups.models import Activity, CustomerHandover, Task, TaskReminder
 from saas.jobs.models import ProcessedJob
 from saas.leads.models import Channel, Lead, SalesSettings
 from saas.notifications.models import Notification
@@ -28,6 +29,7 @@ from saas.teams.models import Team, TeamMember
 from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
+    "Activity",
     "ApiKey",
     "AuditEntry",
     "Base",
@@ -37,6 +39,7 @@ __all__ = [
     "CustomFieldDefinition",
     "CustomFieldUniqueValue",
     "Customer",
+    "CustomerHandover",
     "DealSettings",
     "Installment",
     "Invoice",
@@ -54,6 +57,8 @@ __all__ = [
     "Product",
     "SalesSettings",
     "StageChange",
+    "Task",
+    "TaskReminder",
     "Team",
     "TeamMember",
     "Tenant",

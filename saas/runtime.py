@@ -18,6 +18,7 @@ from saas.events.pipeline import install as install_event_pipeline
 from saas.jobs.broker import Binding
 from saas.plugin_host.access import PluginFeatures
 from saas.plugin_host.host import PluginHost
+from saas.webhooks.delivery import WebhookSender
 
 # The core domains' say on every scoped token, asked before the enabled plugins': the customers
 # domain's, that the customer and contact the scope names still exist undeleted.
@@ -38,8 +39,12 @@ class Runtime:
     credentials: CredentialCache = field(default_factory=CredentialCache)
     # The job broker and runner, once `saas.jobs.broker.setup(runtime)` bound the jobs.
     jobs: Binding | None = None
+    # Webhook delivery: the secret box for this runtime's keys, its settings, its retry policy
+    # (the delivery jobs of its broker get it through `JobContext.webhook_sender`).
+    webhook_sender: WebhookSender = field(init=False)
 
     def __post_init__(self) -> None:
+        self.webhook_sender = WebhookSender(self.settings)
         # Changes made through this engine (any caller) invalidate this cache once committed.
         bind_credential_cache(self.engine, self.credentials)
 
@@ -84,5 +89,5 @@ def create_runtime(settings: Settings, database_url: str, redis_url: str, plugin
         redis=client,
         throttle=SignInThrottle(client, redis_url, settings),
     )
-    install_event_pipeline(runtime)  # outbox dispatch, webhook delivery, live notifications
+    install_event_pipeline(runtime)  # live notifications
     return runtime

@@ -49,9 +49,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     # One Redis subscription per event loop and URL, shared by that loop's live subscribers;
     # a cache of connections (weak keys: it goes with its loop), not wiring.
     ("saas/realtime.py", "_hubs"): "a per-event-loop connection cache",
-    # Not yet on Runtime: webhook delivery's settings, secret box and retry policy (set by
-    # `saas.events.pipeline.install`), and the live publisher of notifications.
-    ("saas/webhooks/delivery.py", "global _box, _settings, policy"): "to move onto Runtime",
+    # Not yet on Runtime: the live publisher of notifications (set by `saas.events.pipeline.install`).
     ("saas/events/pipeline.py", "notifications.publisher"): "to move onto Runtime",
 }
 

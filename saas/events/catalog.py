@@ -101,6 +101,15 @@ register_event_types(
     "custom_field.defined",
     "custom_field.updated",
     "custom_field.archived",
+    "activity.logged",
+    "task.created",
+    "task.completed",
+    "task.reassigned",
+    "task.due",
+    "task.overdue",
+    "customer.claimed",
+    "customer.transferred",
+    "customer.returned_to_pool",
 )
 
 

@@ -128,16 +128,20 @@ def _stale_deliveries(session: Session) -> list[uuid.UUID]:
 def dispatch_events(ctx: JobContext) -> None:
     """Move the tenant's outbox forward; enqueue deliveries (and the next batch) after commit.
 
-    The plugins are the worker's (`ctx.plugins`: the runtime's host the broker was set up with)."""
+    The plugins and the webhook sender are the worker's (`ctx.plugins`, `ctx.webhook_sender`: the
+    runtime's, which the broker was set up with)."""
     if ctx.plugins is None:
         raise RuntimeError("events.dispatch runs through a JobRunner, which hands it the plugin host")
+    sender = ctx.webhook_sender
+    if sender is None:
+        raise RuntimeError("events.dispatch runs through a JobRunner, which hands it the webhook sender")
     result = dispatch_pending(ctx.session, ctx.tenant_id, ctx.plugins)
     to_deliver = [*result.deliveries, *_stale_deliveries(ctx.session)]
     tenant_id = ctx.tenant_id
 
     def after_commit() -> None:
         for delivery_id in to_deliver:
-            delivery.enqueue_delivery(tenant_id, delivery_id)
+            delivery.enqueue_delivery(sender, tenant_id, delivery_id)
         if result.more:
             dispatch_events.send(tenant_id)
 

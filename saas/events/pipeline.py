@@ -1,6 +1,6 @@
 """Wiring the event pipeline into a process: called once by `create_runtime`.
 
-After `install`, webhook secrets decrypt with the configured keys, and notifications are
+After `install`, notifications are
 published live on the tenant's Redis channel. (A committed transaction with events enqueues
 `dispatch_events` by itself, `outbox.request_dispatch`; the dispatcher reaches the plugins of
 the runtime its job broker was set up with, `JobContext.plugins`.)
@@ -13,14 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from saas.notifications import service as notifications
 from saas.realtime import publish
-from saas.webhooks import delivery
 
 if TYPE_CHECKING:
     from saas.runtime import Runtime
 
 
 def install(runtime: Runtime) -> None:
-    delivery.configure(runtime.settings)
     client = runtime.redis
 
     def publish_notification(tenant_id: uuid.UUID, topic: str, message: dict[str, Any]) -> None:

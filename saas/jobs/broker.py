@@ -63,6 +63,7 @@ CORE_JOB_MODULES: list[str] = [
     "saas.events.dispatch",
     "saas.events.sweep",
     "saas.webhooks.delivery",
+    "saas.followups.jobs",
 ]
 
 
@@ -147,11 +148,13 @@ def setup(
     """Create the broker for a runtime (or a Redis URL with an engine and plugins) and bind every job.
 
     Given a runtime, the binding is kept there (`runtime.jobs`) for the code that enqueues or
-    reads dead letters with it."""
+    reads dead letters with it, and its jobs get its webhook sender (a URL alone: none)."""
+    webhook_sender = None
     if isinstance(target, str):
         redis_url = target
     else:
         redis_url = target.redis_url
+        webhook_sender = target.webhook_sender
         engine = engine or target.engine
         plugins = plugins if plugins is not None else target.plugins
     if engine is None:
@@ -171,7 +174,7 @@ def setup(
         maintenance_chance=maintenance_chance,
         dead_message_ttl=dead_message_ttl_ms,
     )
-    runner = JobRunner(engine, plugins, plugin_owners(plugins))
+    runner = JobRunner(engine, plugins, plugin_owners(plugins), webhook_sender)
     for job in list(JOBS.values()):
         bind(broker, runner, job)
     dramatiq.set_broker(broker)

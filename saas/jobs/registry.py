@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
     from saas.plugin_host.host import PluginHost
+    from saas.webhooks.delivery import WebhookSender
 
 JOBS: dict[str, TenantJob] = {}
 
@@ -34,13 +35,14 @@ class JobRejected(Exception):
 @dataclass
 class JobContext:
     """What a job gets: its tenant, a session bound to it (committed when the job returns), and
-    the process's plugin host."""
+    the runtime's plugin host and webhook sender."""
 
     tenant_id: uuid.UUID
     session: Session
     message_id: str
     attempt: int = 0
     plugins: PluginHost | None = None  # set by the runner (saas.jobs.runner)
+    webhook_sender: WebhookSender | None = None  # set by the runner, as `plugins`
 
 
 @dataclass

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dramatiq.middleware import CurrentMessage
 from sqlalchemy import Engine
@@ -35,6 +35,9 @@ from saas.jobs.registry import JobContext, JobRejected, TenantJob
 from saas.plugin_host.enabled import enabled_plugins
 from saas.plugin_host.host import PluginHost
 from saas.tenancy.session import tenant_session
+
+if TYPE_CHECKING:
+    from saas.webhooks.delivery import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +77,20 @@ def plugin_enabled(session: Session, host: PluginHost | None, plugin: str) -> bo
 
 
 class JobRunner:
-    """Runs the messages of tenant jobs against one database, knowing which plugin owns which job."""
+    """Runs the messages of tenant jobs against one database, knowing which plugin owns which job;
+    hands each job its runtime's plugin host and webhook sender (`JobContext`)."""
 
-    def __init__(self, engine: Engine, plugins: PluginHost | None, owners: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        plugins: PluginHost | None,
+        owners: Mapping[str, str],
+        webhook_sender: WebhookSender | None = None,
+    ) -> None:
         self.engine = engine
         self.plugins = plugins if plugins is not None else PluginHost()  # none: a host without plugins
         self.owners = dict(owners)
+        self.webhook_sender = webhook_sender  # none: webhook jobs refuse to run
 
     def run(self, job: TenantJob, tenant: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         tenant_id = parse_tenant(tenant)
@@ -100,4 +111,5 @@ class JobRunner:
             if not claim_message(session, tenant_id, message_id, job.name):
                 log.info("job %s: message %s already took effect; skipped", job.name, message_id)
                 return
-            job.function(JobContext(tenant_id, session, message_id, attempt, self.plugins), *args, **kwargs)
+            context = JobContext(tenant_id, session, message_id, attempt, self.plugins, self.webhook_sender)
+            job.function(context, *args, **kwargs)

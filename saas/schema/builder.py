@@ -18,6 +18,7 @@ from saas.accounts.graphql.contribution import contribution as accounts
 from saas.custom_fields.graphql.contribution import contribution as custom_fields
 from saas.customers.graphql.contribution import contribution as customers
 from saas.deals.graphql.contribution import contribution as deals
+from saas.followups.graphql.contribution import contribution as followups
 from saas.jobs.graphql.contribution import contribution as jobs
 from saas.leads.graphql.contribution import contribution as leads
 from saas.notifications.graphql.contribution import contribution as notifications
@@ -25,6 +26,7 @@ from saas.plugin_host.contributions import GraphQLContribution
 from saas.plugin_host.graphql.contribution import contribution as plugin_admin
 from saas.plugin_host.host import LoadedPlugin, PluginHost
 from saas.products.graphql.contribution import contribution as catalog
+from saas.reports.graphql.contribution import contribution as reports
 from saas.schema.common import Node
 from saas.schema.composition import RootTypes, SchemaConflict, compose_schema
 from saas.schema.context import RequestContext
@@ -47,6 +49,8 @@ CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (
     custom_fields,
     leads,
     teams,
+    reports,
+    followups,
 )
 
 
@@ -72,6 +76,12 @@ Mutation = _root("Mutation", [m for c in CORE_CONTRIBUTIONS for m in c.mutations
 Subscription = _root("Subscription", [s for c in CORE_CONTRIBUTIONS for s in c.subscriptions])
 
 CORE_TYPES: tuple[type, ...] = tuple(t for c in CORE_CONTRIBUTIONS for t in c.types)
+# Fields core domains add to other core domains' types (`GraphQLContribution.type_fields`, e.g.
+# follow-ups' `Customer.timeline`), by type name; composed like plugins' `type_fields`.
+CORE_TYPE_FIELDS: dict[str, tuple[type, ...]] = {
+    name: tuple(k for c in CORE_CONTRIBUTIONS for k in c.type_fields.get(name, ()))
+    for name in dict.fromkeys(name for c in CORE_CONTRIBUTIONS for name in c.type_fields)
+}
 
 
 def build_schema(plugins: Sequence[LoadedPlugin] = ()) -> strawberry.Schema:
@@ -80,6 +90,7 @@ def build_schema(plugins: Sequence[LoadedPlugin] = ()) -> strawberry.Schema:
         roots=RootTypes(query=Query, mutation=Mutation, subscription=Subscription),
         core_types=CORE_TYPES,
         plugins=[(p.name, p.graphql) for p in plugins],
+        core_type_fields=CORE_TYPE_FIELDS,
         execution_context_class=PassthroughExecutor,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )

@@ -125,13 +125,16 @@ class _SameName(Exception):
 
 
 def _check_reachable_names(
-    roots: RootTypes, core_types: Sequence[type], plugins: Sequence[tuple[str, GraphQLContribution]]
+    roots: RootTypes,
+    core_types: Sequence[type],
+    plugins: Sequence[tuple[str, GraphQLContribution]],
+    core_fields: Sequence[type] = (),
 ) -> None:
     """Two different types under one GraphQL name would silently become one: refuse, naming both."""
     owners: dict[str, str] = {}
     found: dict[str, Any] = {}
     contributions: list[tuple[str, Sequence[type], list[type]]] = [
-        (CORE, core_types, [roots.query, roots.mutation, roots.subscription])
+        (CORE, core_types, [roots.query, roots.mutation, roots.subscription, *core_fields])
     ]
     for owner, c in plugins:
         containers = [*c.queries, *c.mutations, *c.subscriptions, *(k for v in c.type_fields.values() for k in v)]
@@ -153,8 +156,11 @@ def compose_schema(
     roots: RootTypes,
     core_types: Sequence[type],
     plugins: Sequence[tuple[str, GraphQLContribution]],
+    core_type_fields: dict[str, tuple[type, ...]] | None = None,
     **schema_options: Any,
 ) -> strawberry.Schema:
+    """The schema of the roots and types; `core_type_fields` are core domains' fields on other
+    domains' types (e.g. follow-ups' `Customer.timeline`), added like plugins' `type_fields`."""
     type_claims = {_definition(t).name: CORE for t in core_types}
     extra_types: list[type] = []
     for owner, contribution in plugins:
@@ -164,7 +170,8 @@ def compose_schema(
     query = _merged_root("Query", roots.query, [(o, c.queries) for o, c in plugins])
     mutation = _merged_root("Mutation", roots.mutation, [(o, c.mutations) for o, c in plugins])
     subscription = _merged_root("Subscription", roots.subscription, [(o, c.subscriptions) for o, c in plugins])
-    _check_reachable_names(roots, core_types, plugins)
+    core_fields = core_type_fields or {}
+    _check_reachable_names(roots, core_types, plugins, [c for classes in core_fields.values() for c in classes])
     schema = strawberry.Schema(
         query=query,
         mutation=mutation,
@@ -172,7 +179,7 @@ def compose_schema(
         types=[*core_types, *extra_types],
         **schema_options,
     )
-    _add_type_fields(schema, plugins)
+    _add_type_fields(schema, [(CORE, GraphQLContribution(type_fields=core_fields)), *plugins])
     return schema
 
 

@@ -16,6 +16,12 @@ delivery overdue by more than `LOST_AFTER`, whose job message was lost.
 A failed attempt raises `DeliveryFailed`, so dramatiq retries the job with exponential backoff
 (`DeliveryPolicy`, passed as message options). Delivery is at least once: a receiver
 deduplicates on the `X-Saas-Delivery` header.
+
+What a runtime delivers with — the secret box for its keys, its settings (may a URL reach a
+private network?) and its `DeliveryPolicy` — is a `WebhookSender` on its `Runtime`
+(`Runtime.webhook_sender`). The delivery job reaches it through its `JobContext` (the runner
+of the runtime's job broker hands it over), and whoever enqueues a delivery passes it along;
+nothing about it is kept in this module.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -64,18 +70,22 @@ class DeliveryPolicy:
         return timedelta(milliseconds=min(2 * self.min_backoff_ms * 2 ** max(attempt - 1, 0), self.max_backoff_ms))
 
 
-policy = DeliveryPolicy()
-_box: SecretBox | None = None
-_settings: Settings | None = None
+# The actor's own retry options (a constant); every message carries its sender's policy instead.
+DEFAULT_POLICY = DeliveryPolicy()
 
 
-def configure(settings: Settings, delivery_policy: DeliveryPolicy | None = None) -> None:
-    """Called once per process at start (`saas.events.pipeline.install`)."""
-    global _box, _settings, policy
-    _box = secret_box(settings)
-    _settings = settings
-    if delivery_policy is not None:
-        policy = delivery_policy
+@dataclass
+class WebhookSender:
+    """What one runtime delivers webhooks with: the box that decrypts their secrets (its
+    `SECRET_KEY` and retired keys), its settings (`allow_private_networks`, read at each POST)
+    and its retry policy. Created by `create_runtime` (`Runtime.webhook_sender`)."""
+
+    settings: Settings
+    policy: DeliveryPolicy = DEFAULT_POLICY
+    box: SecretBox = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.box = secret_box(self.settings)
 
 
 class DeliveryFailed(Exception):
@@ -105,7 +115,9 @@ def _usable_secret(webhook: Webhook | None, box: SecretBox) -> tuple[str | None,
         return None, "webhook secret cannot be decrypted with the configured keys"
 
 
-def _claim(engine: Engine, tenant_id: uuid.UUID, delivery_id: uuid.UUID, box: SecretBox) -> Claim | None:
+def _claim(
+    engine: Engine, tenant_id: uuid.UUID, delivery_id: uuid.UUID, box: SecretBox, policy: DeliveryPolicy
+) -> Claim | None:
     """Count one more attempt of a pending delivery; None when there is nothing to send."""
     with tenant_session(engine, tenant_id) as session:
         delivery = session.scalars(
@@ -142,7 +154,9 @@ def _claim(engine: Engine, tenant_id: uuid.UUID, delivery_id: uuid.UUID, box: Se
         )
 
 
-def _post(claim: Claim, delivery_id: uuid.UUID, timeout: float) -> tuple[int | None, str | None, int]:
+def _post(
+    claim: Claim, delivery_id: uuid.UUID, timeout: float, allow_private: bool
+) -> tuple[int | None, str | None, int]:
     """(status code, error class, duration ms); never raises for network trouble.
 
     The URL is checked again here, after DNS resolution, and the request goes to the address
@@ -156,7 +170,6 @@ def _post(claim: Claim, delivery_id: uuid.UUID, timeout: float) -> tuple[int | N
         claim.secret, body, event_type=claim.event_type, delivery_id=str(delivery_id), sent_at=sent_at
     )
     started = time.perf_counter()
-    allow_private = _settings is not None and _settings.allow_private_networks
     answer = outbound.post(claim.url, content=body, headers=headers, timeout=timeout, allow_private=allow_private)
     duration_ms = int((time.perf_counter() - started) * 1000)
     return answer.status_code, answer.failure, duration_ms
@@ -168,6 +181,7 @@ def _record(
     delivery_id: uuid.UUID,
     claim: Claim,
     result: tuple[int | None, str | None, int],
+    policy: DeliveryPolicy,
 ) -> bool:
     """Complete the attempt's log row; True when the delivery is settled (succeeded, or failed for good)."""
     code, error, duration_ms = result
@@ -190,15 +204,15 @@ def _record(
         return delivery.status != "pending"
 
 
-def attempt_delivery(engine: Engine, tenant_id: uuid.UUID, delivery_id: uuid.UUID) -> None:
-    """One attempt; raises `DeliveryFailed` when another one should follow."""
-    if _box is None:
-        raise RuntimeError("webhook delivery is not configured (saas.events.pipeline.install)")
-    claim = _claim(engine, tenant_id, delivery_id, _box)
+def attempt_delivery(sender: WebhookSender, engine: Engine, tenant_id: uuid.UUID, delivery_id: uuid.UUID) -> None:
+    """One attempt with the sender's keys, settings and policy; raises `DeliveryFailed` when
+    another one should follow."""
+    policy = sender.policy
+    claim = _claim(engine, tenant_id, delivery_id, sender.box, policy)
     if claim is None:
         return
-    result = _post(claim, delivery_id, policy.timeout_seconds)
-    settled = _record(engine, tenant_id, delivery_id, claim, result)
+    result = _post(claim, delivery_id, policy.timeout_seconds, sender.settings.allow_private_networks)
+    settled = _record(engine, tenant_id, delivery_id, claim, result, policy)
     if not settled:
         raise DeliveryFailed(f"delivery {delivery_id} attempt {claim.attempt}: {result[1]}")
     if result[1] is not None:
@@ -207,26 +221,29 @@ def attempt_delivery(engine: Engine, tenant_id: uuid.UUID, delivery_id: uuid.UUI
 
 @tenant_job(
     "webhooks.deliver",
-    max_retries=policy.max_retries,
-    min_backoff_ms=policy.min_backoff_ms,
-    max_backoff_ms=policy.max_backoff_ms,
+    max_retries=DEFAULT_POLICY.max_retries,
+    min_backoff_ms=DEFAULT_POLICY.min_backoff_ms,
+    max_backoff_ms=DEFAULT_POLICY.max_backoff_ms,
 )
 def deliver_webhook(ctx: JobContext, delivery_id: str) -> None:
-    """POST one delivery (see the module docstring); the job's own session is left untouched."""
+    """POST one delivery (see the module docstring) with the runtime's sender (`ctx.webhook_sender`);
+    the job's own session is left untouched."""
+    if ctx.webhook_sender is None:
+        raise RuntimeError("webhooks.deliver runs through a JobRunner, which hands it the webhook sender")
     try:
         raw_id = uuid.UUID(delivery_id)
     except ValueError:
         raise JobRejected(f"{delivery_id!r} is not a delivery id") from None
-    attempt_delivery(ctx.session.get_bind(), ctx.tenant_id, raw_id)  # type: ignore[arg-type]
+    attempt_delivery(ctx.webhook_sender, ctx.session.get_bind(), ctx.tenant_id, raw_id)  # type: ignore[arg-type]
 
 
-def enqueue_delivery(tenant_id: uuid.UUID, delivery_id: uuid.UUID) -> None:
-    """Send the delivery job with the current policy's retry options."""
+def enqueue_delivery(sender: WebhookSender, tenant_id: uuid.UUID, delivery_id: uuid.UUID) -> Any:
+    """Send the delivery job with the sender's retry options (dramatiq retries it by them)."""
     if deliver_webhook.actor is None:
         raise RuntimeError("webhooks.deliver is not bound to a broker (saas.jobs.broker.setup)")
-    deliver_webhook.actor.send_with_options(
+    return deliver_webhook.actor.send_with_options(
         args=(str(tenant_id), str(delivery_id)),
-        max_retries=policy.max_retries,
-        min_backoff=policy.min_backoff_ms,
-        max_backoff=policy.max_backoff_ms,
+        max_retries=sender.policy.max_retries,
+        min_backoff=sender.policy.min_backoff_ms,
+        max_backoff=sender.policy.max_backoff_ms,
     )

@@ -37,8 +37,21 @@ def event_pipeline(runtime: Runtime) -> None:
 
 
 @pytest.fixture
-def fast_retries(monkeypatch: pytest.MonkeyPatch) -> delivery.DeliveryPolicy:
-    monkeypatch.setattr(delivery, "policy", FAST_RETRIES)
+def delivery_policy(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Callable[[delivery.DeliveryPolicy], None]:
+    """`delivery_policy(policy)`: the runtime's webhook sender retries by `policy` for this test.
+
+    The sender is the runtime's own object, which its job runner holds too: set before or after
+    the worker started, the jobs and the messages they send use the same policy."""
+
+    def use(policy: delivery.DeliveryPolicy) -> None:
+        monkeypatch.setattr(runtime.webhook_sender, "policy", policy)
+
+    return use
+
+
+@pytest.fixture
+def fast_retries(delivery_policy: Callable[[delivery.DeliveryPolicy], None]) -> delivery.DeliveryPolicy:
+    delivery_policy(FAST_RETRIES)
     return FAST_RETRIES
 
 

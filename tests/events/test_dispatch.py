@@ -270,10 +270,12 @@ def test_the_dispatch_job_reaches_the_plugins_of_the_runner_that_runs_it(
 ) -> None:
     """No process-wide plugin list: the job's context carries its runner's host."""
     owner.data(ENABLE, {"name": plugin.name})
-    JobRunner(runtime.engine, PluginHost(), {}).run(dispatch_events, tenant.id, (), {})  # a host without it
+    JobRunner(runtime.engine, PluginHost(), {}, runtime.webhook_sender).run(
+        dispatch_events, tenant.id, (), {}
+    )  # a host without it
     assert plugin.seen == [] and _pending(runtime, tenant.id) == []
     create_customer(owner, "Runner Ltd")
-    JobRunner(runtime.engine, runtime.plugins, {}).run(dispatch_events, tenant.id, (), {})
+    JobRunner(runtime.engine, runtime.plugins, {}, runtime.webhook_sender).run(dispatch_events, tenant.id, (), {})
     assert [kind for _, kind, _ in plugin.seen] == ["customer.created"]
 
 

@@ -1,1 +1,1 @@
-from tests.events.support import dispatch_requests, event_pipeline, fast_retries, receiver, worker  # noqa: F401
+from tests.events.support import delivery_policy, dispatch_requests, event_pipeline, fast_retries, receiver, worker  # noqa: F401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -84,8 +85,10 @@ def test_a_succeeded_delivery_is_never_posted_again(
     create_webhook(owner, receiver.url, ["customer.*"])
     create_customer(owner, "Once Inc")
     [row] = _settled(runtime, tenant.id)
-    delivery.enqueue_delivery(tenant.id, row.id)  # a duplicate message, as after a lost acknowledgement
-    delivery.attempt_delivery(runtime.engine, tenant.id, row.id)
+    delivery.enqueue_delivery(
+        runtime.webhook_sender, tenant.id, row.id
+    )  # a duplicate message, as after a lost acknowledgement
+    delivery.attempt_delivery(runtime.webhook_sender, runtime.engine, tenant.id, row.id)
     worker.join("default", timeout=10_000)
     assert receiver.count() == 1
     attempts = in_tenant(runtime, tenant.id, lambda s: s.scalar(select(func.count()).select_from(WebhookAttempt)))
@@ -93,10 +96,14 @@ def test_a_succeeded_delivery_is_never_posted_again(
 
 
 def test_retries_run_out_and_the_delivery_fails(
-    worker: RedisBroker, receiver: Receiver, owner: GraphQLClient, tenant: Any, runtime: Runtime, monkeypatch: Any
+    worker: RedisBroker,
+    receiver: Receiver,
+    owner: GraphQLClient,
+    tenant: Any,
+    runtime: Runtime,
+    delivery_policy: Callable[[delivery.DeliveryPolicy], None],
 ) -> None:
-    monkeypatch.setattr(delivery, "policy", delivery.DeliveryPolicy(2.0, max_retries=2, min_backoff_ms=20,
-                                                                    max_backoff_ms=50))  # fmt: skip
+    delivery_policy(delivery.DeliveryPolicy(2.0, max_retries=2, min_backoff_ms=20, max_backoff_ms=50))
     receiver.statuses = [500] * 10
     create_webhook(owner, receiver.url, ["customer.created"])
     create_customer(owner, "Down Corp")
@@ -106,11 +113,15 @@ def test_retries_run_out_and_the_delivery_fails(
 
 
 def test_an_unreachable_receiver_is_logged_as_an_error(
-    worker: RedisBroker, owner: GraphQLClient, tenant: Any, runtime: Runtime, monkeypatch: Any
+    worker: RedisBroker,
+    owner: GraphQLClient,
+    tenant: Any,
+    runtime: Runtime,
+    monkeypatch: Any,
+    delivery_policy: Callable[[delivery.DeliveryPolicy], None],
 ) -> None:
     monkeypatch.setattr(runtime.settings, "webhook_allow_private_networks", True)
-    monkeypatch.setattr(delivery, "policy", delivery.DeliveryPolicy(1.0, max_retries=1, min_backoff_ms=20,
-                                                                    max_backoff_ms=50))  # fmt: skip
+    delivery_policy(delivery.DeliveryPolicy(1.0, max_retries=1, min_backoff_ms=20, max_backoff_ms=50))
     create_webhook(owner, "http://127.0.0.1:9/nothing-listens-here", ["customer.created"])
     create_customer(owner, "Nowhere Ltd")
     [row] = _settled(runtime, tenant.id)
@@ -153,7 +164,7 @@ def test_a_pending_delivery_of_a_deleted_webhook_is_given_up(
     in_tenant(runtime, tenant.id, lambda s: dispatch_pending(s, tenant.id, runtime.plugins))
     owner.data(DELETE_WEBHOOK, {"input": {"id": webhook_id}})
     [row] = _deliveries(runtime, tenant.id)
-    delivery.attempt_delivery(runtime.engine, tenant.id, row.id)
+    delivery.attempt_delivery(runtime.webhook_sender, runtime.engine, tenant.id, row.id)
     [row] = _deliveries(runtime, tenant.id)
     assert (row.status, row.last_error, row.attempts) == ("failed", "webhook deleted", 0)
     assert receiver.count() == 0
@@ -176,8 +187,8 @@ def test_another_tenants_deliveries_are_invisible_and_untouchable(
     assert _deliveries(runtime, other_tenant.id) == []
     before = receiver.count()
     # A job message naming the other tenant with this tenant's delivery: RLS hides it, nothing is sent.
-    delivery.attempt_delivery(runtime.engine, other_tenant.id, row.id)
-    delivery.enqueue_delivery(other_tenant.id, row.id)
+    delivery.attempt_delivery(runtime.webhook_sender, runtime.engine, other_tenant.id, row.id)
+    delivery.enqueue_delivery(runtime.webhook_sender, other_tenant.id, row.id)
     worker.join("default", timeout=10_000)
     assert receiver.count() == before
     [after] = _deliveries(runtime, tenant.id)
@@ -213,11 +224,11 @@ def test_a_failed_attempt_is_due_again_within_its_longest_backoff(
     [delivery_id] = dispatched.deliveries
 
     with pytest.raises(delivery.DeliveryFailed):
-        delivery.attempt_delivery(runtime.engine, tenant.id, delivery_id)
+        delivery.attempt_delivery(runtime.webhook_sender, runtime.engine, tenant.id, delivery_id)
 
     [row] = _deliveries(runtime, tenant.id)
     assert row.status == "pending"
-    assert row.next_attempt_at - row.updated_at == delivery.policy.longest_backoff(1)
+    assert row.next_attempt_at - row.updated_at == runtime.webhook_sender.policy.longest_backoff(1)
     [attempt] = in_tenant(runtime, tenant.id, lambda s: s.scalars(select(WebhookAttempt)).all())
     assert (attempt.attempt, attempt.status_code, attempt.error) == (1, 500, "HTTP 500")
     assert attempt.duration_ms is not None
@@ -239,7 +250,7 @@ def test_event_ids_are_uuids_that_reveal_nothing_about_other_tenants(
     create_customer(owner, "Second Ltd")
     in_tenant(runtime, tenant.id, lambda s: dispatch_pending(s, tenant.id, runtime.plugins))
     for row in _deliveries(runtime, tenant.id):
-        delivery.attempt_delivery(runtime.engine, tenant.id, row.id)
+        delivery.attempt_delivery(runtime.webhook_sender, runtime.engine, tenant.id, row.id)
     bodies = [orjson.loads(r.body) for r in receiver.received]
     event_ids = [body["event"]["id"] for body in bodies]
     assert len(event_ids) == 2 and all(str(uuid.UUID(event_id)) == event_id for event_id in event_ids)

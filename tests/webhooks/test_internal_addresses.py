@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from ipaddress import ip_address
 from typing import Any
 
@@ -127,7 +127,7 @@ def _deliver_once(runtime: Runtime, tenant_id: uuid.UUID) -> WebhookAttempt:
     """Dispatch the tenant's pending event and make one attempt of its delivery; the attempt logged."""
     [delivery_id] = in_tenant(runtime, tenant_id, lambda s: dispatch_pending(s, tenant_id, runtime.plugins)).deliveries
     try:
-        delivery.attempt_delivery(runtime.engine, tenant_id, delivery_id)
+        delivery.attempt_delivery(runtime.webhook_sender, runtime.engine, tenant_id, delivery_id)
     except delivery.DeliveryFailed:
         pass
     [attempt] = in_tenant(runtime, tenant_id, lambda s: list(s.scalars(select(WebhookAttempt))))
@@ -249,10 +249,10 @@ def test_delivery_errors_name_a_class_of_failure(
     runtime: Runtime,
     receiver: Receiver,
     silent_server: int,
-    monkeypatch: pytest.MonkeyPatch,
     dispatch_requests: list[uuid.UUID],
+    delivery_policy: Callable[[delivery.DeliveryPolicy], None],
 ) -> None:
-    monkeypatch.setattr(delivery, "policy", delivery.DeliveryPolicy(timeout_seconds=0.5))
+    delivery_policy(delivery.DeliveryPolicy(timeout_seconds=0.5))
     receiver.statuses = [503]
     plain_port = receiver.url.rsplit(":", 1)[1]
     cases = [

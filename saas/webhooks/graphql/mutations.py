@@ -7,7 +7,6 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from saas.crypto import secret_box
 from saas.schema.common import Payload, provided, run_mutation
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id
@@ -49,7 +48,7 @@ class WebhookMutations:
     async def create_webhook(self, info: Info[RequestContext, None], input: CreateWebhookInput) -> CreateWebhookPayload:
         context = info.context
         principal = context.require_principal()
-        box = secret_box(context.runtime.settings)
+        box = context.runtime.webhook_sender.box
 
         async def run() -> dict[str, Any]:
             allow_private = context.runtime.settings.allow_private_networks

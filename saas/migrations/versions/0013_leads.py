@@ -5,8 +5,8 @@ after every migration and covers every table with a `tenant_id`. The expression 
 customers and contacts serve the duplicate check (`saas/leads/duplicates.py`); the GIN index on
 `leads.custom_fields` the `customField` filter (as 0010_custom_fields does for customers and contacts).
 
-Revision ID: 0012_leads
-Revises: 0011_deals
+Revision ID: 0013_leads
+Revises: 0012_followups
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0012_leads"
-down_revision = "0011_deals"
+revision = "0013_leads"
+down_revision = "0012_followups"
 branch_labels = None
 depends_on = None
 

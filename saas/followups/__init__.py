@@ -1,0 +1,1 @@
+"""Follow-ups: activities, tasks and their reminders, the customer timeline, the public pool."""

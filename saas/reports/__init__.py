@@ -1,0 +1,1 @@
+"""Sales reports: pipeline, trend, leaderboard and payment collection, each one SQL statement."""

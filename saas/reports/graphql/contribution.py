@@ -1,0 +1,12 @@
+"""The reports' GraphQL, contributed like every domain's: the report queries and their row types."""
+
+from __future__ import annotations
+
+from saas.plugin_host.contributions import GraphQLContribution
+from saas.reports.graphql.queries import ReportQueries
+from saas.reports.graphql.types import CurrencyCollection, PaymentCollection, PipelineStageRow, RepRow, TrendPoint
+
+contribution = GraphQLContribution(
+    types=(PipelineStageRow, TrendPoint, RepRow, PaymentCollection, CurrencyCollection),
+    queries=(ReportQueries,),
+)

@@ -1,0 +1,134 @@
+"""GraphQL types of the reports: rows of figures (not nodes), money as `Decimal` with its currency."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from saas.deals.graphql.types import PipelineStage
+from saas.deals.models import StageKind
+from saas.reports.service import Collection, Period
+from saas.schema.context import RequestContext
+from saas.schema.relay import to_global_id
+
+if TYPE_CHECKING:
+    from saas.accounts.graphql.types import Member
+
+strawberry.enum(Period, name="TrendPeriod", description="A trend's bucket; weeks start on Monday (ISO 8601), UTC.")
+
+CURRENCY = (
+    "The ISO 4217 currency of this row's amounts. Amounts in different currencies are never added"
+    " together: a report has a row per currency (null only on the zero rows of a report that found"
+    " nothing and was not asked for a currency)."
+)
+
+
+def stage_from_json(row: dict[str, Any]) -> PipelineStage:
+    return PipelineStage(
+        id=strawberry.ID(to_global_id("PipelineStage", row["id"])),
+        name=row["name"],
+        probability=Decimal(row["probability"]),
+        kind=StageKind(row["kind"]),
+        position=row["position"],
+        version=row["version"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+    )
+
+
+@strawberry.type(description="One stage of pipelineReport, in one currency.")
+class PipelineStageRow:
+    stage: PipelineStage
+    currency: str | None = strawberry.field(description=CURRENCY)
+    count: int = strawberry.field(description="Opportunities in the stage created in the range.")
+    amount: Decimal = strawberry.field(description="Their amounts added up.")
+    weighted_amount: Decimal = strawberry.field(
+        description="Each one's amount x the stage's probability, rounded to the cent, added up."
+    )
+
+
+@strawberry.type(description="One period of salesTrend, in one currency.")
+class TrendPoint:
+    period_start: date = strawberry.field(description="The period's first day.")
+    currency: str | None = strawberry.field(description=CURRENCY)
+    won_count: int = strawberry.field(description="Opportunities won (closedAt) in the period.")
+    won_amount: Decimal
+
+
+@strawberry.type(description="One member of repLeaderboard, in one currency.")
+class RepRow:
+    member_id: strawberry.Private[uuid.UUID]
+    currency: str = strawberry.field(description=CURRENCY)
+    won_count: int = strawberry.field(description="Opportunities the member owns won (closedAt) in the range.")
+    won_amount: Decimal
+    open_pipeline: Decimal = strawberry.field(
+        description="Amount of the member's open opportunities created in the range."
+    )
+
+    @strawberry.field(description="The owner of the opportunities counted.")
+    async def member(
+        self, info: Info[RequestContext, None]
+    ) -> Annotated[Member, strawberry.lazy("saas.accounts.graphql.types")]:
+        from saas.accounts.graphql.loaders import member_loader
+
+        # Opportunities name a member of their own tenant: found.
+        return await member_loader(info.context).load(self.member_id)  # type: ignore[return-value]
+
+
+@strawberry.type(description="paymentCollection in one currency.")
+class CurrencyCollection:
+    currency: str
+    due: Decimal = strawberry.field(description="Amounts of the installments due in the range.")
+    received: Decimal = strawberry.field(description="Received toward those installments (partial payments count).")
+    overdue: Decimal = strawberry.field(description="Still outstanding on those due before today (UTC).")
+    overdue_count: int = strawberry.field(description="Installments due before today and not fully paid.")
+
+    @classmethod
+    def of(cls, row: Collection) -> CurrencyCollection:
+        return cls(
+            currency=row.currency,
+            due=row.due,
+            received=row.received,
+            overdue=row.overdue,
+            overdue_count=row.overdue_count,
+        )
+
+
+@strawberry.type(
+    description="Installments due in the range (dueOn): due, received toward them, overdue. The top-level"
+    " amounts are those of `currency`: the filter's, or the only one found; when several currencies were"
+    " found and none asked for, they are null (never added across currencies) and `byCurrency` has each."
+)
+class PaymentCollection:
+    currency: str | None = strawberry.field(description="The currency of due, received and overdue.")
+    due: Decimal | None
+    received: Decimal | None
+    overdue: Decimal | None
+    overdue_count: int = strawberry.field(
+        description="Installments due before today and not fully paid, all currencies."
+    )
+    by_currency: list[CurrencyCollection] = strawberry.field(description="The figures per currency, by code.")
+
+    @classmethod
+    def of(cls, rows: list[Collection], currency: str | None) -> PaymentCollection:
+        if currency is not None and not rows:
+            rows = [Collection(currency, Decimal("0.00"), Decimal("0.00"), Decimal("0.00"), 0)]
+        by_currency = [CurrencyCollection.of(row) for row in rows]
+        count = sum(row.overdue_count for row in rows)
+        if len(rows) == 1:
+            only = rows[0]
+            return cls(
+                currency=only.currency,
+                due=only.due,
+                received=only.received,
+                overdue=only.overdue,
+                overdue_count=count,
+                by_currency=by_currency,
+            )
+        zero = None if rows else Decimal("0.00")  # several currencies: no total across them
+        return cls(currency=None, due=zero, received=zero, overdue=zero, overdue_count=count, by_currency=by_currency)
