@@ -41,6 +41,14 @@ class UserErrorCode(StrEnum):
     REQUIRED_BY_OTHERS = "REQUIRED_BY_OTHERS"
     ADDRESS_NOT_ALLOWED = "ADDRESS_NOT_ALLOWED"
     PLUGIN_NOT_ENABLED = "PLUGIN_NOT_ENABLED"
+    # Leads and the lead pool (saas/leads).
+    DUPLICATE = "DUPLICATE"
+    CLAIM_CAP_EXCEEDED = "CLAIM_CAP_EXCEEDED"
+    NOT_IN_POOL = "NOT_IN_POOL"
+    NOT_CLAIMED = "NOT_CLAIMED"
+    ALREADY_CONVERTED = "ALREADY_CONVERTED"
+    ALREADY_DISQUALIFIED = "ALREADY_DISQUALIFIED"
+    OUT_OF_RANGE = "OUT_OF_RANGE"
     # Custom fields: a value, and a definition change that stored values do not allow.
     UNKNOWN_FIELD = "UNKNOWN_FIELD"
     WRONG_TYPE = "WRONG_TYPE"
@@ -49,9 +57,7 @@ class UserErrorCode(StrEnum):
     VALUES_MISSING = "VALUES_MISSING"
     DUPLICATE_VALUES = "DUPLICATE_VALUES"
     INCOMPATIBLE_VALUES = "INCOMPATIBLE_VALUES"
-    # Follow-ups: the public pool and tasks.
-    CLAIM_CAP_REACHED = "CLAIM_CAP_REACHED"
-    NOT_IN_POOL = "NOT_IN_POOL"
+    # Follow-ups: the public pool (NOT_IN_POOL and CLAIM_CAP_EXCEEDED above, as for leads) and tasks.
     ALREADY_COMPLETED = "ALREADY_COMPLETED"
 
 

@@ -21,9 +21,11 @@ from saas.deals.models import (
 from saas.events.models import OutboxEvent
 from saas.followups.models import Activity, CustomerHandover, Task, TaskReminder
 from saas.jobs.models import ProcessedJob
+from saas.leads.models import Channel, Lead, SalesSettings
 from saas.notifications.models import Notification
 from saas.plugin_host.models import TenantPlugin
 from saas.products.models import Product
+from saas.teams.models import Team, TeamMember
 from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "Channel",
     "Contact",
     "Contract",
     "CustomFieldDefinition",
@@ -40,6 +43,7 @@ __all__ = [
     "DealSettings",
     "Installment",
     "Invoice",
+    "Lead",
     "Membership",
     "Notification",
     "Opportunity",
@@ -51,9 +55,12 @@ __all__ = [
     "PipelineStage",
     "ProcessedJob",
     "Product",
+    "SalesSettings",
     "StageChange",
     "Task",
     "TaskReminder",
+    "Team",
+    "TeamMember",
     "Tenant",
     "TenantPlugin",
     "User",

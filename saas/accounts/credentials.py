@@ -12,6 +12,7 @@ made it (a mutation, the CLI, a job). Other processes see it within the cache's 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -25,6 +26,7 @@ from saas.auth.principal import CoreFeatures, CredentialCache, Principal, Tenant
 from saas.auth.tokens import SCOPED_PREFIX, TokenClaims, read_scoped_token, read_token
 from saas.config import Settings
 from saas.errors import UnauthenticatedError
+from saas.teams.rules import managed_member_ids
 from saas.tenancy.session import on_commit, tenant_session
 
 API_KEY_USE_RESOLUTION = timedelta(minutes=1)
@@ -81,6 +83,7 @@ def principal_from_token(
         ):
             raise UnauthenticatedError("Membership no longer active")
         principal = membership_principal(membership, features, features.enabled(session))
+        principal = replace(principal, team_member_ids=managed_member_ids(session, membership.id))
     cache.put(key, principal)
     return principal
 

@@ -29,6 +29,11 @@ JOBS_MANAGE = "jobs:manage"
 PRODUCTS_READ = "products:read"
 PRODUCTS_WRITE = "products:write"
 WEBHOOKS_MANAGE = "webhooks:manage"
+LEADS_READ = "leads:read"
+LEADS_WRITE = "leads:write"
+CHANNELS_MANAGE = "channels:manage"
+TEAMS_MANAGE = "teams:manage"
+SALES_SETTINGS_MANAGE = "sales_settings:manage"
 DEALS_READ = "deals:read"
 DEALS_WRITE = "deals:write"
 PIPELINE_MANAGE = "pipeline:manage"
@@ -49,6 +54,11 @@ ALL_PERMISSIONS = frozenset(
         PRODUCTS_READ,
         PRODUCTS_WRITE,
         WEBHOOKS_MANAGE,
+        LEADS_READ,
+        LEADS_WRITE,
+        CHANNELS_MANAGE,
+        TEAMS_MANAGE,
+        SALES_SETTINGS_MANAGE,
         DEALS_READ,
         DEALS_WRITE,
         PIPELINE_MANAGE,
@@ -62,14 +72,22 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.MANAGER: frozenset(
         {CUSTOMERS_READ, CUSTOMERS_WRITE, CUSTOMERS_DELETE, MEMBERS_READ, PRODUCTS_READ, PRODUCTS_WRITE}
         | {DEALS_READ, DEALS_WRITE}
+        | {LEADS_READ, LEADS_WRITE, CHANNELS_MANAGE}
     ),
-    Role.SALES: frozenset({CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ} | {DEALS_READ, DEALS_WRITE}),
-    Role.SERVICE: frozenset({CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ} | {DEALS_READ}),
-    Role.VIEWER: frozenset({CUSTOMERS_READ, MEMBERS_READ, PRODUCTS_READ} | {DEALS_READ}),
+    Role.SALES: frozenset(
+        {CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ}
+        | {DEALS_READ, DEALS_WRITE}
+        | {LEADS_READ, LEADS_WRITE}
+    ),
+    Role.SERVICE: frozenset(
+        {CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ} | {DEALS_READ} | {LEADS_READ}
+    ),
+    Role.VIEWER: frozenset({CUSTOMERS_READ, MEMBERS_READ, PRODUCTS_READ} | {DEALS_READ} | {LEADS_READ}),
 }
 
-# Roles that see every customer of the tenant; the others see their own and unowned ones.
-ROLES_SEEING_ALL_CUSTOMERS = frozenset({Role.OWNER, Role.ADMIN, Role.MANAGER, Role.VIEWER, Role.SERVICE})
+# Roles that see every owned sales record of the tenant (customers, leads, ...); the others see
+# their own, the pool's and, as managers of teams, their members' (`owner_visibility`).
+ROLES_SEEING_ALL_CUSTOMERS = frozenset({Role.OWNER, Role.ADMIN, Role.VIEWER, Role.SERVICE})
 
 
 def permissions_for(role: Role) -> frozenset[str]:

@@ -33,6 +33,8 @@ class Principal:
     api_key_id: uuid.UUID | None = None
     plugins: frozenset[str] = frozenset()
     scope: tuple[tuple[str, str], ...] = ()
+    # The members of the teams this member manages (see `owner_visibility`), read with the credential.
+    team_member_ids: frozenset[uuid.UUID] = frozenset()
 
     @property
     def sees_all_customers(self) -> bool:

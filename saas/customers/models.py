@@ -52,6 +52,7 @@ class Customer(TenantOwned, Base):
         Index("ix_customers_tenant_owner", "tenant_id", "owner_id"),
         Index("ix_customers_tenant_stage", "tenant_id", "lifecycle_stage"),
         Index("ix_customers_tags", "tags", postgresql_using="gin"),
+        Index("ix_customers_tenant_name_lower", "tenant_id", text("lower(name)")),  # the duplicate check
         Index(
             "ix_customers_custom_fields",
             "custom_fields",
@@ -100,6 +101,9 @@ class Contact(TenantOwned, Base):
             unique=True,
             postgresql_where=text("is_primary AND deleted_at IS NULL"),
         ),
+        # The duplicate check (saas/leads/duplicates.py) looks contacts up by these.
+        Index("ix_contacts_tenant_email", "tenant_id", text("lower(email)")),
+        Index("ix_contacts_tenant_phone", "tenant_id", text("regexp_replace(phone, '\\D', '', 'g')")),
         Index(
             "ix_contacts_custom_fields",
             "custom_fields",

@@ -17,20 +17,43 @@ from saas.custom_fields.rules import CustomFieldFilter, custom_field_condition
 from saas.customers.models import Contact, Customer, LifecycleStage
 from saas.db.conditions import SqlCondition
 
+# The members whose records the viewer sees as the manager of their teams (one subquery).
+MANAGED_OWNERS_SQL = (
+    "SELECT tm.membership_id FROM team_members tm JOIN teams tt"
+    " ON tt.tenant_id = tm.tenant_id AND tt.id = tm.team_id WHERE tt.manager_id = :viewer_membership_id"
+)
+
 
 def owner_visibility(principal: Principal, alias: str, condition: SqlCondition, *, pool: bool = True) -> None:
     """The ownership rule for every owned sales record (customers, leads, opportunities, ...).
 
-    Owners and admins see every record; other members see the records they own and, when the
-    record kind has a pool (`pool=True`), the unowned ones.
+    Owners and admins (and the other roles of `ROLES_SEEING_ALL_CUSTOMERS`) see every record;
+    other members see the records they own, those owned by the members of the teams they
+    manage, and, when the record kind has a pool (`pool=True`), the unowned ones.
+    `owner_visible_to` is the same rule for one record already in hand.
     """
     if principal.sees_all_customers:
         return
-    owned = f"{alias}.owner_id = :viewer_membership_id"
+    seen = f"{alias}.owner_id = :viewer_membership_id OR {alias}.owner_id IN ({MANAGED_OWNERS_SQL})"
     condition.add(
-        f"({alias}.owner_id IS NULL OR {owned})" if pool else owned,
+        f"({alias}.owner_id IS NULL OR {seen})" if pool else f"({seen})",
         viewer_membership_id=principal.membership_id,
     )
+
+
+def owner_visible_to(principal: Principal, owner_id: uuid.UUID | str | None, *, pool: bool = True) -> bool:
+    """`owner_visibility` for one record already in hand (e.g. in a live event).
+
+    The members of the viewer's teams come with the principal (`Principal.team_member_ids`,
+    read when the credential is checked), so this agrees with the SQL rule within the
+    credential cache's window.
+    """
+    if principal.sees_all_customers:
+        return True
+    if owner_id is None:
+        return pool
+    owner = str(owner_id)
+    return owner == str(principal.membership_id) or owner in {str(m) for m in principal.team_member_ids}
 
 
 def customer_visibility(principal: Principal, alias: str, condition: SqlCondition) -> None:
@@ -48,7 +71,7 @@ def customer_visible_to(principal: Principal, owner_id: uuid.UUID | str | None) 
     """`customer_visibility` for one customer already in hand (e.g. in a live event)."""
     if principal.scope:
         return False  # scoped principals (portal contacts) get no live customer events
-    return principal.sees_all_customers or owner_id is None or str(owner_id) == str(principal.membership_id)
+    return owner_visible_to(principal, owner_id, pool=True)
 
 
 def scope_stands(session: Session, principal: Principal) -> bool:

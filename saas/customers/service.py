@@ -40,7 +40,9 @@ from saas.events.catalog import (
 )
 from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
+from saas.leads.duplicates import check_duplicates
 from saas.realtime import publish_after_commit
+from saas.teams.rules import may_own_for
 from saas.validation import Checker
 
 # The tenant's real-time topic of customer and contact changes (the `customerEvents` subscription).
@@ -75,9 +77,15 @@ def _check_customer(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
 def _check_owner(session: Session, principal: Principal, owner_id: uuid.UUID | None) -> None:
     if owner_id is None:
         return
-    if not principal.sees_all_customers and owner_id != principal.membership_id:
+    if not may_own_for(session, principal, owner_id):
         raise InputInvalid(
-            [FieldError(["input", "ownerId"], UserErrorCode.INVALID, "Sales reps can only own customers themselves")]
+            [
+                FieldError(
+                    ["input", "ownerId"],
+                    UserErrorCode.INVALID,
+                    "Sales reps can only own customers themselves (managers: or their teams' members)",
+                )
+            ]
         )
     owner = session.get(Membership, (principal.tenant_id, owner_id))
     if owner is None or not owner.is_active:
@@ -168,11 +176,17 @@ def _flush(session: Session) -> None:
 
 
 def create_customer(session: Session, principal: Principal, data: dict[str, Any]) -> Customer:
+    """A new customer; one whose name matches an existing lead's company or customer is
+    `DUPLICATE` (saas/leads/duplicates.py) unless `allow_duplicate` is true."""
     require(principal.permissions, CUSTOMERS_WRITE)
+    data = dict(data)
+    allow_duplicate = bool(data.pop("allow_duplicate", False))
     clean = _check_customer(data, creating=True)
     if "owner_id" not in clean and not principal.sees_all_customers:
         clean["owner_id"] = principal.membership_id
     _check_owner(session, principal, clean.get("owner_id"))
+    if not allow_duplicate and clean.get("kind", CustomerKind.COMPANY.value) == CustomerKind.COMPANY.value:
+        check_duplicates(session, principal.tenant_id, company=("name", clean["name"]))
     customer_id = uuid.uuid4()
     clean["custom_fields"] = validate_custom_fields(
         session, principal.tenant_id, CustomFieldEntity.CUSTOMER, clean.get("custom_fields"), record_id=customer_id

@@ -30,9 +30,9 @@ from saas.customers.service import announce_update
 from saas.errors import FieldError, ForbiddenError, InputInvalid, UserErrorCode
 from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
-from saas.followups import sales_settings
 from saas.followups.models import CustomerHandover, HandoverKind, Task
 from saas.followups.service import task_payload
+from saas.leads.rules import lead_claim_cap, public_pool_days
 from saas.notifications.service import notify
 from saas.validation import Checker
 
@@ -140,13 +140,13 @@ def claim_customers(session: Session, principal: Principal, ids: Sequence[uuid.U
              for i, c in enumerate(customers) if c.owner_id is not None]  # fmt: skip
     if taken:
         raise InputInvalid(taken)
-    cap = sales_settings.lead_claim_cap(session, principal.tenant_id)
+    cap = lead_claim_cap(session, principal.tenant_id)
     held = session.scalar(
         select(func.count()).select_from(Customer).where(Customer.owner_id == me, Customer.deleted_at.is_(None))
     )
     if (held or 0) + len(customers) > cap:
         raise InputInvalid(
-            [FieldError(["input", "ids"], UserErrorCode.CLAIM_CAP_REACHED,
+            [FieldError(["input", "ids"], UserErrorCode.CLAIM_CAP_EXCEEDED,
                         f"You hold {held} customers; claiming {len(customers)} would pass the cap of {cap}")]
         )  # fmt: skip
     for customer in customers:
@@ -234,7 +234,7 @@ def return_idle_customers(session: Session, tenant_id: uuid.UUID, now: datetime 
     Customers locked by a concurrent change are skipped (the next run sees them); a customer
     contacted meanwhile no longer matches when its row is locked, so it stays with its owner.
     """
-    days = sales_settings.public_pool_days(session, tenant_id)
+    days = public_pool_days(session, tenant_id)
     cutoff = idle_since(days, now)
     # The clock starts at the last contact, or at creation or the last claim/transfer if later.
     started = (

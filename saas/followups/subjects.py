@@ -3,9 +3,8 @@
 A subject is any Node type declared as a `FollowUpSubject` (saas/followups/sources.py) with
 the SQL that says whether the caller sees a row of it and which customer the row belongs to
 (whose timeline shows the follow-up). `SUBJECTS` composes the declarations: Customer and
-Contact here, Opportunity from the deals domain (`saas/deals/followups.py`), and Lead until
-the leads domain declares its own, resolved by its table (`leads`) once its model exists,
-under the ownership rule.
+Contact here, Opportunity from the deals domain (`saas/deals/followups.py`) and Lead from the
+leads domain (`saas/leads/followups.py`).
 """
 
 from __future__ import annotations
@@ -17,10 +16,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from saas.auth.principal import Principal
-from saas.customers.rules import SqlCondition, customer_visibility, owner_visibility
+from saas.customers.rules import SqlCondition, customer_visibility
 from saas.deals.followups import OPPORTUNITY_SUBJECT
 from saas.errors import FieldError, InputInvalid, UserErrorCode
-from saas.followups.sources import FollowUpSubject, Visibility
+from saas.followups.sources import FollowUpSubject
+from saas.leads.followups import LEAD_SUBJECT
 from saas.schema.relay import from_global_id
 from saas.tenancy.session import tenant_predicate
 
@@ -35,20 +35,10 @@ def _contact_visibility(principal: Principal, alias: str, condition: SqlConditio
     )
 
 
-def _owned(pool: bool) -> Visibility:
-    def visibility(principal: Principal, alias: str, condition: SqlCondition) -> None:
-        owner_visibility(principal, alias, condition, pool=pool)
-
-    return visibility
-
-
 CUSTOMER = FollowUpSubject("Customer", "customers", "{s}.id", customer_visibility)
 CONTACT = FollowUpSubject("Contact", "contacts", "{s}.customer_id", _contact_visibility)
-# Until the leads domain declares its own (the same name, in its place below).
-LEAD = FollowUpSubject("Lead", "leads", None, _owned(pool=True), soft_deleted=False)
-
 # Every subject type, by its GraphQL type name (each name once: tests/followups/test_activities.py).
-SUBJECTS: tuple[FollowUpSubject, ...] = (CUSTOMER, CONTACT, LEAD, OPPORTUNITY_SUBJECT)
+SUBJECTS: tuple[FollowUpSubject, ...] = (CUSTOMER, CONTACT, LEAD_SUBJECT, OPPORTUNITY_SUBJECT)
 
 
 def subject_named(type_name: str) -> FollowUpSubject | None:

@@ -20,6 +20,7 @@ from saas.customers.graphql.contribution import contribution as customers
 from saas.deals.graphql.contribution import contribution as deals
 from saas.followups.graphql.contribution import contribution as followups
 from saas.jobs.graphql.contribution import contribution as jobs
+from saas.leads.graphql.contribution import contribution as leads
 from saas.notifications.graphql.contribution import contribution as notifications
 from saas.plugin_host.contributions import GraphQLContribution
 from saas.plugin_host.graphql.contribution import contribution as plugin_admin
@@ -32,6 +33,7 @@ from saas.schema.context import RequestContext
 from saas.schema.execution import PassthroughExecutor
 from saas.schema.nodes import resolve_node
 from saas.schema.scalars import SCALAR_MAP
+from saas.teams.graphql.contribution import contribution as teams
 from saas.webhooks.graphql.contribution import contribution as webhooks
 
 # The core domains, in the order their fields appear in the schema.
@@ -45,6 +47,8 @@ CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (
     notifications,
     deals,
     custom_fields,
+    leads,
+    teams,
     reports,
     followups,
 )

@@ -50,10 +50,22 @@ class NotCompilable(Exception):
 
 
 @dataclass(frozen=True)
+class Through:
+    """The link table of a many-to-many relation (e.g. a team's members through `team_members`):
+    the target rows are those whose id is in `key` of the link rows `join` ties to the parent
+    (`{l}` the link's alias, `{p}` the parent's). The compiler adds the link's tenant predicate."""
+
+    table: str
+    key: str
+    join: str
+
+
+@dataclass(frozen=True)
 class Relation:
     """A nested object or list: the target type and how its rows join the parent's (`{p}`/`{t}`).
 
-    The join names no tenant: the compiler adds the target's tenant predicate itself.
+    The join names no tenant: the compiler adds the target's tenant predicate itself (and the
+    link table's, for a relation `through` one).
 
     `target` returns the target's `SqlType` (a function, so that two types can refer to each
     other, e.g. `lambda: CUSTOMER`): the mappings hold each other, not a registry of names."""
@@ -62,6 +74,7 @@ class Relation:
     table: str
     join: str
     order: str | None = None  # set for lists
+    through: Through | None = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +223,12 @@ def _relation_json(relation: Relation, parent: str, selection_set: SelectionSetN
     alias = state.new_alias()
     inner = object_json(target, alias, selection_set, state)
     join = f"{tenant_predicate(alias)} AND {relation.join.format(p=parent, t=alias)}"
+    if relation.through is not None:
+        link, through = state.new_alias(), relation.through
+        join += (
+            f" AND {alias}.id IN (SELECT {link}.{through.key} FROM {through.table} {link}"
+            f" WHERE {tenant_predicate(link)} AND {through.join.format(p=parent, l=link)})"
+        )
     if relation.order is None:
         return f"COALESCE((SELECT {inner} FROM {relation.table} {alias} WHERE {join}), 'null')"
     return _json_array(inner, relation.order.format(t=alias), f"FROM {relation.table} {alias} WHERE {join}")
@@ -309,6 +328,15 @@ def single_sql(sql_type: SqlType, selection_set: SelectionSetNode, state: Compil
     """One statement for one object (NULL when no visible row matches)."""
     inner = object_json(sql_type, "r", selection_set, state)
     return f"SELECT (SELECT {inner} FROM {sql_type.table} r WHERE {tenant_where('r', condition)})"
+
+
+def list_sql(
+    sql_type: SqlType, selection_set: SelectionSetNode, state: CompileState, condition: SqlCondition, order: str
+) -> str:
+    """One statement for a plain (unpaged) list of `sql_type` rows under alias `r`, `[]` when none."""
+    element = object_json(sql_type, "r", selection_set, state)
+    source = f"FROM {sql_type.table} r WHERE {tenant_where('r', condition)}"
+    return f"SELECT {_json_array(element, order, source)}"
 
 
 _NAMED_PARAM = re.compile(r"(?<![:\w]):(\w+)")

@@ -56,6 +56,7 @@ def _seed(owner: GraphQLClient, tenant) -> str:  # type: ignore[no-untyped-def]
                     "ownerId": sales_id if i % 2 else None,
                     "lifecycleStage": "PROSPECT",
                     "nextFollowUpAt": "2026-12-01T09:30:00+00:00",
+                    "allowDuplicate": True,  # two "Cobalt": a tie in the name order
                 }
             },
         )["createCustomer"]["customer"]

@@ -18,7 +18,9 @@ def _run(listener: GraphQLClient, act: Callable[[], None]) -> list[dict[str, Any
 
 def test_events_reach_the_tenant_and_no_other(owner: GraphQLClient, other_owner: GraphQLClient) -> None:
     def act() -> None:
-        created = owner.data('mutation { createCustomer(input: {name: "Live Corp"}) { customer { id } } }')
+        created = owner.data(
+            'mutation { createCustomer(input: {name: "Live Corp", allowDuplicate: true}) { customer { id } } }'
+        )
         owner.data(
             'mutation($c: ID!) { createContact(input: {customerId: $c, name: "Lou"}) { contact { id } } }',
             {"c": created["createCustomer"]["customer"]["id"]},

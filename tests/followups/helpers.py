@@ -51,6 +51,7 @@ def member_id(client: Any) -> str:
 
 
 def create_customer(client: Any, name: str = "Acme Ltd", **fields: Any) -> str:
+    fields.setdefault("allowDuplicate", True)  # tests reuse the default name: not the duplicate check's business
     payload = client.data(
         "mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } userErrors { code } } }",
         {"input": {"name": name, **fields}},

@@ -11,7 +11,6 @@ import pytest
 
 from saas.errors import InputInvalid
 from saas.followups import pool as pool_service
-from saas.followups import sales_settings
 from saas.runtime import Runtime
 from saas.schema.relay import decode_id, to_global_id
 from saas.tenancy.session import tenant_session
@@ -75,13 +74,20 @@ def test_idle_customers_return_to_the_pool_and_contacted_ones_stay(
     assert _run_pool_job(runtime, tenant) == []  # nothing more to do
 
 
-def test_the_pool_period_is_read_through_the_settings_accessor(
-    rep: GraphQLClient, tenant: TenantHandle, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+def _set_sales_settings(owner: GraphQLClient, **values: int) -> None:
+    """The tenant's sales settings (saas/leads/rules.py), through the API."""
+    mutation = """mutation($input: UpdateSalesSettingsInput!) {
+      updateSalesSettings(input: $input) { salesSettings { leadClaimCap } userErrors { field code message } } }"""
+    assert owner.data(mutation, {"input": values})["updateSalesSettings"]["userErrors"] == []
+
+
+def test_the_pool_period_is_the_tenants_sales_setting(
+    owner: GraphQLClient, rep: GraphQLClient, tenant: TenantHandle, runtime: Runtime
 ) -> None:
     customer = create_customer(rep)
     _age(runtime, tenant, customer, 8)
     assert _run_pool_job(runtime, tenant) == []
-    monkeypatch.setattr(sales_settings, "public_pool_days", lambda session, tenant_id: 7)
+    _set_sales_settings(owner, publicPoolDays=7)
     assert _run_pool_job(runtime, tenant) == [customer]
 
 
@@ -163,17 +169,17 @@ def test_another_tenants_pool_customer_cannot_be_claimed(
 
 
 def test_the_claim_cap_counts_what_the_rep_holds(
-    owner: GraphQLClient, rep: GraphQLClient, tenant: TenantHandle, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+    owner: GraphQLClient, rep: GraphQLClient, tenant: TenantHandle, runtime: Runtime
 ) -> None:
-    monkeypatch.setattr(sales_settings, "lead_claim_cap", lambda session, tenant_id: 2)
+    _set_sales_settings(owner, leadClaimCap=2)
     create_customer(rep, "Held")
     pool = [create_customer(owner, f"P{i}", ownerId=None) for i in range(2)]
     assert errors_of(rep, CLAIM, {"input": {"ids": pool}}, "claimCustomers") == [
-        (["input", "ids"], "CLAIM_CAP_REACHED")
+        (["input", "ids"], "CLAIM_CAP_EXCEEDED")
     ]
     assert rep.data(CLAIM, {"input": {"ids": pool[:1]}})["claimCustomers"]["userErrors"] == []
     assert errors_of(rep, CLAIM, {"input": {"ids": pool[1:]}}, "claimCustomers") == [
-        (["input", "ids"], "CLAIM_CAP_REACHED")
+        (["input", "ids"], "CLAIM_CAP_EXCEEDED")
     ]
 
 

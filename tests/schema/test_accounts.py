@@ -224,6 +224,11 @@ def test_me(owner: Any, tenant: Any) -> None:
                 "products:read",
                 "products:write",
                 "webhooks:manage",
+                "leads:read",
+                "leads:write",
+                "channels:manage",
+                "teams:manage",
+                "sales_settings:manage",
                 "deals:read",
                 "deals:write",
                 "pipeline:manage",
@@ -232,10 +237,19 @@ def test_me(owner: Any, tenant: Any) -> None:
         ),
         (
             "SALES",
-            {"customers:read", "customers:write", "members:read", "products:read", "deals:read", "deals:write"},
+            {
+                "customers:read",
+                "customers:write",
+                "members:read",
+                "products:read",
+                "deals:read",
+                "deals:write",
+                "leads:read",
+                "leads:write",
+            },
         ),
-        ("SERVICE", {"customers:read", "customers:write", "members:read", "products:read", "deals:read"}),
-        ("VIEWER", {"customers:read", "members:read", "products:read", "deals:read"}),
+        ("SERVICE", {"customers:read", "customers:write", "members:read", "products:read", "deals:read", "leads:read"}),
+        ("VIEWER", {"customers:read", "members:read", "products:read", "deals:read", "leads:read"}),
     ],
 )
 def test_me_permissions_by_role(owner: Any, tenant: Any, role: str, expected: set[str]) -> None:
@@ -366,7 +380,8 @@ def test_sales_cannot_delete_or_restore(team: dict[str, Any], owner: Any, counts
     assert after_delete["customers"] == before["customers"]
 
 
-@pytest.mark.parametrize("role", ["manager", "admin", "viewer", "service"])
+# Managers see their teams' customers (tests/teams/test_visibility.py), not every one.
+@pytest.mark.parametrize("role", ["admin", "viewer", "service"])
 def test_other_roles_see_every_customer(team: dict[str, Any], owner: Any, tenant: Any, role: str) -> None:
     client = add_member(owner, tenant, role)
     everything = {team[k]["id"] for k in ("mine", "theirs", "bosses", "pool")}

@@ -93,6 +93,7 @@ def catalogue(runtime: Any, graphql_engine: Any, cheap_password_hashing: Any) ->
                     "name": names[index],
                     "lifecycle_stage": stages[index % 4],
                     "tags": ["gold"] if index % 3 == 0 else (["silver", "x"] if index % 3 == 1 else []),
+                    "allow_duplicate": True,  # the catalogue has ties on purpose
                 }
                 if index % 5 == 0:
                     data["owner_id"] = sales_member

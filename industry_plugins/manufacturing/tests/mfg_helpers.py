@@ -24,7 +24,9 @@ ACCEPT = (
 ENABLE = f"""mutation($input: EnablePluginInput!) {{ enablePlugin(input: $input) {{ plugin {{ name enabled settings }} {USER_ERRORS} }} }}"""
 DISABLE = f"""mutation($input: DisablePluginInput!) {{ disablePlugin(input: $input) {{ plugin {{ enabled }} {USER_ERRORS} }} }}"""
 CREATE_PRODUCT = f"""mutation($input: CreateProductInput!) {{ createProduct(input: $input) {{ product {{ id sku }} {USER_ERRORS} }} }}"""
-CREATE_CUSTOMER = "mutation($name: String!) { createCustomer(input: {name: $name}) { customer { id } } }"
+CREATE_CUSTOMER = (
+    "mutation($name: String!) { createCustomer(input: {name: $name, allowDuplicate: true}) { customer { id } } }"
+)
 CREATE_CONTACT = 'mutation($c: ID!) { createContact(input: {customerId: $c, name: "Pat Buyer"}) { contact { id } } }'
 WAREHOUSES = "{ warehouses { totalCount edges { node { id code name isDefault active version } } } }"
 CREATE_WAREHOUSE = f"""mutation($input: MfgCreateWarehouseInput!) {{ createWarehouse(input: $input) {{ warehouse {{ id code isDefault }} {USER_ERRORS} }} }}"""

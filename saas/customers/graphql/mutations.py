@@ -50,6 +50,10 @@ class CreateCustomerInput:
     notes: str | None = strawberry.UNSET
     last_contacted_at: datetime | None = strawberry.UNSET
     next_follow_up_at: datetime | None = strawberry.UNSET
+    allow_duplicate: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="True: create it even if a lead or customer has the same company name (else DUPLICATE).",
+    )
 
 
 @strawberry.input(description="Fields left out stay as they are; `version` must be the current one.")

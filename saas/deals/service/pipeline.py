@@ -37,6 +37,7 @@ from saas.deals.service.common import (
 )
 from saas.errors import FieldError, InputInvalid, UserErrorCode
 from saas.events.payloads import api_object, node_ref
+from saas.teams.rules import may_own_for
 from saas.tenancy.session import bound_tenant
 from saas.validation import Checker, camel_case
 
@@ -223,8 +224,12 @@ def _check_opportunity(data: dict[str, Any], *, creating: bool) -> dict[str, Any
 def _check_owner(session: Session, principal: Principal, owner_id: uuid.UUID | None) -> None:
     if owner_id is None:
         return
-    if not principal.sees_all_customers and owner_id != principal.membership_id:
-        raise invalid(["ownerId"], UserErrorCode.INVALID, "Sales reps can only own opportunities themselves")
+    if not may_own_for(session, principal, owner_id):
+        raise invalid(
+            ["ownerId"],
+            UserErrorCode.INVALID,
+            "Sales reps can only own opportunities themselves (managers: or their teams' members)",
+        )
     owner = session.get(Membership, (principal.tenant_id, owner_id))
     if owner is None or not owner.is_active:
         raise invalid(["ownerId"], UserErrorCode.NOT_FOUND, "No such member")

@@ -1,0 +1,1 @@
+"""Leads, channels, the lead pool and the tenant's sales settings."""

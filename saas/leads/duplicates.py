@@ -1,0 +1,143 @@
+"""The duplicate rule, in one place: a new lead or customer that matches an existing record.
+
+A lead matches an existing lead, customer or contact with the same e-mail (any case), phone
+(its digits) or company name (any case, spaces collapsed); a customer matches by its name
+(as the company name). The caller names the input field each value came from, so that the
+`DUPLICATE` user error points at it, and its message names the record already there.
+Two writers creating the same values at once are serialised on transaction-scoped advisory
+locks, one per normalised value, so one of them sees the other's record.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from saas.errors import FieldError, InputInvalid, UserErrorCode
+from saas.schema.relay import to_global_id
+
+PHONE_DIGITS_SQL = "regexp_replace({col}, '\\D', '', 'g')"
+
+
+def normalise_email(value: str) -> str:
+    return value.strip().lower()
+
+
+def normalise_phone(value: str) -> str:
+    return re.sub(r"\D", "", value)
+
+
+def normalise_company(value: str) -> str:
+    return " ".join(value.split()).lower()
+
+
+@dataclass(frozen=True)
+class Match:
+    """An existing record with one of the values: its type ("Lead", "Customer", "Contact"), id and name."""
+
+    type_name: str
+    id: uuid.UUID
+    name: str
+    on: str  # "e-mail", "phone", "company name"
+
+    def message(self) -> str:
+        return f'{self.type_name} "{self.name}" ({to_global_id(self.type_name, self.id)}) has this {self.on}'
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One value to look for, with the input field it came from."""
+
+    field: str
+    on: str
+    value: str
+    queries: tuple[tuple[str, str], ...]  # (type name, SQL returning id and name for :value)
+
+
+def _email_probe(field: str, email: str, include_leads: bool) -> Probe:
+    queries = [
+        (
+            "Contact",
+            "SELECT id, name FROM contacts WHERE tenant_id = :tenant_id AND lower(email) = :value AND deleted_at IS NULL",
+        )
+    ]
+    if include_leads:
+        queries.insert(0, ("Lead", "SELECT id, name FROM leads WHERE tenant_id = :tenant_id AND lower(email) = :value"))
+    return Probe(field, "e-mail", normalise_email(email), tuple(queries))
+
+
+def _phone_probe(field: str, phone: str, include_leads: bool) -> Probe:
+    digits = PHONE_DIGITS_SQL.format(col="phone")
+    queries = [
+        (
+            "Contact",
+            f"SELECT id, name FROM contacts WHERE tenant_id = :tenant_id AND {digits} = :value AND deleted_at IS NULL",
+        )
+    ]
+    if include_leads:
+        queries.insert(0, ("Lead", f"SELECT id, name FROM leads WHERE tenant_id = :tenant_id AND {digits} = :value"))
+    return Probe(field, "phone", normalise_phone(phone), tuple(queries))
+
+
+def _company_probe(field: str, company: str, include_leads: bool) -> Probe:
+    queries = [
+        (
+            "Customer",
+            "SELECT id, name FROM customers WHERE tenant_id = :tenant_id AND lower(name) = :value AND deleted_at IS NULL",
+        )
+    ]
+    if include_leads:
+        queries.insert(
+            0, ("Lead", "SELECT id, company FROM leads WHERE tenant_id = :tenant_id AND lower(company) = :value")
+        )
+    return Probe(field, "company name", normalise_company(company), tuple(queries))
+
+
+def check_duplicates(
+    session: Session,
+    tenant_id: uuid.UUID,
+    *,
+    email: tuple[str, str | None] | None = None,
+    phone: tuple[str, str | None] | None = None,
+    company: tuple[str, str | None] | None = None,
+    include_leads: bool = True,
+    exclude_ids: frozenset[uuid.UUID] = frozenset(),
+) -> None:
+    """Raise `InputInvalid` with a `DUPLICATE` error per matching value; each argument is (input field, value).
+
+    `include_leads=False` compares with customers and contacts only (a lead being converted);
+    `exclude_ids` leaves records out (the lead being converted itself).
+    """
+    probes = []
+    if email and email[1]:
+        probes.append(_email_probe(email[0], email[1], include_leads))
+    if phone and phone[1] and normalise_phone(phone[1]):
+        probes.append(_phone_probe(phone[0], phone[1], include_leads))
+    if company and company[1] and normalise_company(company[1]):
+        probes.append(_company_probe(company[0], company[1], include_leads))
+    for key in sorted(f"duplicate:{tenant_id}:{p.on}:{p.value}" for p in probes):
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+    errors = []
+    for probe in probes:
+        match = _first_match(session, tenant_id, probe, exclude_ids)
+        if match is not None:
+            errors.append(FieldError(["input", probe.field], UserErrorCode.DUPLICATE, match.message()))
+    if errors:
+        raise InputInvalid(errors)
+
+
+def _first_match(
+    session: Session, tenant_id: uuid.UUID, probe: Probe, exclude_ids: frozenset[uuid.UUID]
+) -> Match | None:
+    for type_name, sql in probe.queries:
+        query = sql + " AND NOT (id = ANY(CAST(:excluded AS uuid[]))) ORDER BY created_at, id LIMIT 1"
+        row = session.execute(
+            text(query), {"tenant_id": tenant_id, "value": probe.value, "excluded": list(exclude_ids)}
+        ).first()
+        if row is not None:
+            return Match(type_name, row[0], row[1], probe.on)
+    return None

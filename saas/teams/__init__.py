@@ -1,0 +1,1 @@
+"""Sales teams: a manager and members; managers see their members' records."""
