@@ -24,7 +24,6 @@ from saas.auth.principal import Principal
 from saas.customers.rules import SqlCondition
 from saas.deals import rules as deal_rules
 from saas.errors import BadUserInputError
-from saas.reports.errors import NotSupportedError
 
 # A trend spans at most this many periods (e.g. about 2.7 years of days).
 MAX_PERIODS = 1000
@@ -45,16 +44,20 @@ class ReportWindow:
             raise BadUserInputError("`from` must not be after `to`", field="filter.from")
 
 
+# A team's records: those its members and its manager own.
+TEAM_OWNERS_SQL = (
+    "SELECT rtm.membership_id FROM team_members rtm"
+    " WHERE rtm.tenant_id = :tenant_id AND rtm.team_id = CAST(:r_team_id AS uuid)"
+    " UNION SELECT rt.manager_id FROM teams rt WHERE rt.tenant_id = :tenant_id AND rt.id = CAST(:r_team_id AS uuid)"
+)
+
+
 def owner_condition_for_team(
     principal: Principal, team_id: uuid.UUID, owner_column: str, condition: SqlCondition
 ) -> None:
-    """Restrict `owner_column` to the members of team `team_id`.
-
-    REPLACE when teams exist (saas/teams/): add `{owner_column} IN (the team's member ids)` from the
-    `team_members` table, within the caller's tenant. Until then a `teamId` filter is refused with
-    the code NOT_SUPPORTED rather than ignored (ignoring it would report more than was asked for).
-    """
-    raise NotSupportedError("Filtering reports by team is not supported yet", field="filter.teamId")
+    """Restrict `owner_column` to the owners of team `team_id`'s records: its members and its manager
+    (the caller's visibility still applies: a rep filtering by a team sees no more than before)."""
+    condition.add(f"{owner_column} IN ({TEAM_OWNERS_SQL})", r_team_id=str(team_id))
 
 
 def _owner_filter(principal: Principal, window: ReportWindow, owner_column: str, condition: SqlCondition) -> None:
@@ -72,10 +75,19 @@ def owner_known_sql() -> str:
     )
 
 
+def team_known_sql() -> str:
+    """True when no `teamId` was given or it names a team of the caller's tenant."""
+    return (
+        "(CAST(:r_team_id AS uuid) IS NULL OR EXISTS (SELECT 1 FROM teams rk"
+        " WHERE rk.tenant_id = :tenant_id AND rk.id = CAST(:r_team_id AS uuid)))"
+    )
+
+
 def base_params(principal: Principal, window: ReportWindow) -> dict[str, object]:
     return {
         "tenant_id": principal.tenant_id,
         "r_owner_id": None if window.owner_id is None else str(window.owner_id),
+        "r_team_id": None if window.team_id is None else str(window.team_id),
         "r_currency": window.currency,
     }
 

@@ -63,12 +63,15 @@ def _run(session: Session, sql: str, params: dict[str, Any]) -> list[dict[str, A
     document = orjson.loads(session.execute(text(sql), params).scalar_one())
     if not document["ownerKnown"]:
         raise NotFoundError("No such member", id=str(params["r_owner_id"]))
+    if not document["teamKnown"]:
+        raise NotFoundError("No such team", id=str(params["r_team_id"]))
     return list(document["rows"])
 
 
 def _document(rows_sql: str) -> str:
     return (
-        f"SELECT json_build_object('ownerKnown', {rules.owner_known_sql()}, 'rows', COALESCE(({rows_sql}), '[]'))::text"
+        f"SELECT json_build_object('ownerKnown', {rules.owner_known_sql()}, 'teamKnown', {rules.team_known_sql()},"
+        f" 'rows', COALESCE(({rows_sql}), '[]'))::text"
     )
 
 

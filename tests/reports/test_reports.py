@@ -12,7 +12,7 @@ import pytest
 
 from saas.runtime import Runtime
 from saas.schema.relay import to_global_id
-from tests.conftest import GraphQLClient, TenantHandle
+from tests.conftest import GraphQLClient, TenantHandle, add_member
 from tests.reports.support import TODAY, YESTERDAY, Dataset, build, build_other
 
 PIPELINE = """query($filter: ReportFilterInput) {
@@ -302,11 +302,38 @@ def test_bad_filters_are_coded_errors(owner: GraphQLClient) -> None:
     assert owner.error_codes(TREND, {"period": "DAY", "filter": {"from": "2025-01-01", "to": "2025-01-31"}}) == []
 
 
-def test_team_filter_is_not_supported_yet(owner: GraphQLClient) -> None:
-    """Teams come with saas/teams/; until `owner_condition_for_team` is replaced, teamId is refused."""
-    team_id = to_global_id("Team", uuid.uuid4())
-    assert _all(owner, {"teamId": team_id}) == [["NOT_SUPPORTED"]] * 4
-    assert _all(owner, {"teamId": to_global_id("Member", uuid.uuid4())}) == [["NOT_FOUND"]] * 4
+def test_the_team_filter_counts_its_members_and_manager(data: Dataset, tenant: TenantHandle) -> None:
+    """A team's figures are those of its members and its manager: rep2 in a team managed by a member
+    with no deals gives rep2's figures; with rep1 as the manager, both reps'."""
+    manager = add_member(data.owner, tenant, "manager")
+    manager_id = manager.data("{ me { member { id } } }")["me"]["member"]["id"]
+    rep2_team = _team(data.owner, "Rep 2", manager_id, [data.rep2_id])
+    assert pipeline(data.owner, teamId=rep2_team) == pipeline(data.owner, ownerId=data.rep2_id)
+    assert trend(data.owner, "MONTH", teamId=rep2_team) == trend(data.owner, "MONTH", ownerId=data.rep2_id)
+    assert leaderboard(data.owner, teamId=rep2_team) == leaderboard(data.owner, ownerId=data.rep2_id)
+    assert collection(data.owner, teamId=rep2_team) == collection(data.owner, ownerId=data.rep2_id)
+    both = _team(data.owner, "Both", data.rep1_id, [data.rep2_id])
+    assert pipeline(data.owner, teamId=both) == pipeline(data.owner)
+    assert collection(data.owner, teamId=both) == collection(data.owner)
+    # with an owner too, both must hold
+    assert leaderboard(data.owner, teamId=rep2_team, ownerId=data.rep1_id) == []
+    # an unknown team, another type's id: NOT_FOUND
+    assert _all(data.owner, {"teamId": to_global_id("Team", uuid.uuid4())}) == [["NOT_FOUND"]] * 4
+    assert _all(data.owner, {"teamId": to_global_id("Member", uuid.uuid4())}) == [["NOT_FOUND"]] * 4
+
+
+def test_another_tenants_team_is_not_found(data: Dataset, other_owner: GraphQLClient) -> None:
+    team = _team(data.owner, "Rep 2", data.rep1_id, [data.rep2_id])
+    assert _all(other_owner, {"teamId": team}) == [["NOT_FOUND"]] * 4
+
+
+def _team(owner: GraphQLClient, name: str, manager_id: str, member_ids: list[str]) -> str:
+    created = owner.data(
+        "mutation($input: CreateTeamInput!) { createTeam(input: $input) { team { id } userErrors { code } } }",
+        {"input": {"name": name, "managerId": manager_id, "memberIds": member_ids}},
+    )["createTeam"]
+    assert created["userErrors"] == []
+    return str(created["team"]["id"])
 
 
 def test_reports_need_deals_read(anonymous: GraphQLClient) -> None:

@@ -38,7 +38,7 @@ class ReportFilterInput:
     to: date | None = strawberry.field(default=None, description="Last day counted (inclusive).")
     owner_id: strawberry.ID | None = strawberry.field(default=None, description="A Member id: their records only.")
     team_id: strawberry.ID | None = strawberry.field(
-        default=None, description="A Team id: its members' records (NOT_SUPPORTED until teams exist)."
+        default=None, description="A Team id: the records its members and its manager own."
     )
     currency: str | None = strawberry.field(default=None, description="Only amounts in this ISO 4217 currency.")
 
