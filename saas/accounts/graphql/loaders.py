@@ -27,3 +27,8 @@ def member_loader(context: RequestContext) -> DataLoader[uuid.UUID, Member | Non
         }
 
     return request_loader(context, "members", batch)
+
+
+async def member_of(context: RequestContext, member_id: uuid.UUID | None) -> Member | None:
+    """The member `member_id` through the request's member loader; None when there is none."""
+    return None if member_id is None else await member_loader(context).load(member_id)

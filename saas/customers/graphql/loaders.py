@@ -76,3 +76,9 @@ def contact_by_id_loader(context: RequestContext) -> DataLoader[uuid.UUID, Conta
         return {row.id: Contact.from_model(row) for row in rows}
 
     return request_loader(context, "contacts_by_id", batch)
+
+
+async def customer_of(context: RequestContext, customer_id: uuid.UUID | None) -> Customer | None:
+    """The customer `customer_id` as the caller sees it (None when there is none or it is not
+    visible), through the request's customer loader."""
+    return None if customer_id is None else await customer_loader(context).load(customer_id)

@@ -11,7 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from saas.accounts.graphql.loaders import member_loader
+from saas.accounts.graphql.loaders import member_of
 from saas.accounts.graphql.types import Member
 from saas.custom_fields.graphql.types import CustomFieldFilterInput
 from saas.custom_fields.rules import custom_field_filter
@@ -92,9 +92,7 @@ class Customer(Node):
 
     @strawberry.field
     async def owner(self, info: Info[RequestContext, None]) -> Member | None:
-        if self.owner_id is None:
-            return None
-        return await member_loader(info.context).load(self.owner_id)
+        return await member_of(info.context, self.owner_id)
 
     @strawberry.field(description="Contacts, the primary one first.")
     async def contacts(self, info: Info[RequestContext, None]) -> list[Contact]:

@@ -16,9 +16,11 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from saas.accounts.graphql.loaders import member_of
 from saas.auth.permissions import Role
 from saas.custom_fields.graphql.types import CustomFieldFilterInput
 from saas.custom_fields.rules import custom_field_condition, custom_field_filter
+from saas.customers.graphql.loaders import customer_of
 from saas.customers.rules import SqlCondition
 from saas.deals import models
 from saas.deals.models import InvoiceStatus, OpportunityStatus, StageKind
@@ -49,18 +51,6 @@ def weighted_amount(amount: Decimal, probability: Decimal) -> Decimal:
 
 def _today() -> date:
     return datetime.now(UTC).date()
-
-
-async def _member(info: Info[RequestContext, None], member_id: uuid.UUID | None) -> Member | None:
-    from saas.accounts.graphql.loaders import member_loader
-
-    return None if member_id is None else await member_loader(info.context).load(member_id)
-
-
-async def _customer(info: Info[RequestContext, None], customer_id: uuid.UUID) -> Customer | None:
-    from saas.customers.graphql.loaders import customer_loader
-
-    return await customer_loader(info.context).load(customer_id)
 
 
 @strawberry.type(description="A step of the tenant's pipeline; an opportunity's status is its stage's kind.")
@@ -109,7 +99,7 @@ class StageChange(Node):
 
     @strawberry.field(description="The member who moved it (null for an API key).")
     async def changed_by(self, info: Info[RequestContext, None]) -> MemberRef | None:
-        return await _member(info, self.changed_by_id)
+        return await member_of(info.context, self.changed_by_id)
 
     @classmethod
     def from_model(cls, row: models.StageChange) -> StageChange:
@@ -162,7 +152,7 @@ class Opportunity(Node):
 
     @strawberry.field
     async def owner(self, info: Info[RequestContext, None]) -> MemberRef | None:
-        return await _member(info, self.owner_id)
+        return await member_of(info.context, self.owner_id)
 
     @strawberry.field(description="Every stage change, oldest first.")
     async def stage_history(self, info: Info[RequestContext, None]) -> list[StageChange]:
@@ -219,7 +209,7 @@ class Contract(Node):
 
     @strawberry.field
     async def customer(self, info: Info[RequestContext, None]) -> CustomerRef:
-        return await _customer(info, self.customer_id)  # type: ignore[return-value]
+        return await customer_of(info.context, self.customer_id)  # type: ignore[return-value]
 
     @strawberry.field(description="The won opportunity; null when the caller does not see it (another rep's).")
     async def opportunity(self, info: Info[RequestContext, None]) -> Opportunity | None:
@@ -280,7 +270,7 @@ class Order(Node):
 
     @strawberry.field
     async def customer(self, info: Info[RequestContext, None]) -> CustomerRef:
-        return await _customer(info, self.customer_id)  # type: ignore[return-value]
+        return await customer_of(info.context, self.customer_id)  # type: ignore[return-value]
 
     @strawberry.field
     async def contract(self, info: Info[RequestContext, None]) -> Contract | None:
@@ -378,7 +368,7 @@ class PaymentPlan(Node):
 
     @strawberry.field
     async def customer(self, info: Info[RequestContext, None]) -> CustomerRef:
-        return await _customer(info, self.customer_id)  # type: ignore[return-value]
+        return await customer_of(info.context, self.customer_id)  # type: ignore[return-value]
 
     @strawberry.field(description="By due date.")
     async def installments(self, info: Info[RequestContext, None]) -> list[Installment]:
@@ -423,15 +413,15 @@ class Invoice(Node):
 
     @strawberry.field
     async def customer(self, info: Info[RequestContext, None]) -> CustomerRef:
-        return await _customer(info, self.customer_id)  # type: ignore[return-value]
+        return await customer_of(info.context, self.customer_id)  # type: ignore[return-value]
 
     @strawberry.field
     async def requested_by(self, info: Info[RequestContext, None]) -> MemberRef | None:
-        return await _member(info, self.requested_by_id)
+        return await member_of(info.context, self.requested_by_id)
 
     @strawberry.field
     async def decided_by(self, info: Info[RequestContext, None]) -> MemberRef | None:
-        return await _member(info, self.decided_by_id)
+        return await member_of(info.context, self.decided_by_id)
 
     @classmethod
     def from_model(cls, row: models.Invoice) -> Invoice:

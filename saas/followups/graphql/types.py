@@ -8,7 +8,9 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from saas.accounts.graphql.loaders import member_of
 from saas.accounts.graphql.types import Member
+from saas.customers.graphql.loaders import customer_of
 from saas.customers.graphql.types import Customer
 from saas.followups import models
 from saas.followups.models import ActivityKind, HandoverKind
@@ -19,18 +21,6 @@ from saas.schema.relay import to_global_id
 
 strawberry.enum(ActivityKind, name="ActivityKind")
 strawberry.enum(HandoverKind, name="HandoverKind")
-
-
-async def _member(info: Info[RequestContext, None], member_id: uuid.UUID | None) -> Member | None:
-    from saas.accounts.graphql.loaders import member_loader
-
-    return None if member_id is None else await member_loader(info.context).load(member_id)
-
-
-async def _customer(info: Info[RequestContext, None], customer_id: uuid.UUID | None) -> Customer | None:
-    from saas.customers.graphql.loaders import customer_loader
-
-    return None if customer_id is None else await customer_loader(info.context).load(customer_id)
 
 
 @strawberry.type(description="A call, e-mail, meeting, visit or note about a customer, contact, lead or opportunity.")
@@ -45,11 +35,11 @@ class Activity(Node):
 
     @strawberry.field(description="The customer whose timeline shows it (null for a lead, or when not visible).")
     async def customer(self, info: Info[RequestContext, None]) -> Customer | None:
-        return await _customer(info, self.customer_id)
+        return await customer_of(info.context, self.customer_id)
 
     @strawberry.field(description="Who logged it.")
     async def actor(self, info: Info[RequestContext, None]) -> Member | None:
-        return await _member(info, self.actor_id)
+        return await member_of(info.context, self.actor_id)
 
     @classmethod
     def from_model(cls, row: models.Activity) -> Activity:
@@ -78,11 +68,11 @@ class Task(Node):
 
     @strawberry.field
     async def assignee(self, info: Info[RequestContext, None]) -> Member | None:
-        return await _member(info, self.assignee_id)
+        return await member_of(info.context, self.assignee_id)
 
     @strawberry.field(description="The customer the subject belongs to (null for a lead, or when not visible).")
     async def customer(self, info: Info[RequestContext, None]) -> Customer | None:
-        return await _customer(info, self.customer_id)
+        return await customer_of(info.context, self.customer_id)
 
     @classmethod
     def from_model(cls, row: models.Task) -> Task:
@@ -111,19 +101,19 @@ class CustomerHandover(Node):
 
     @strawberry.field
     async def customer(self, info: Info[RequestContext, None]) -> Customer | None:
-        return await _customer(info, self.customer_id)
+        return await customer_of(info.context, self.customer_id)
 
     @strawberry.field(description="The owner before (null: it was in the pool).")
     async def from_member(self, info: Info[RequestContext, None]) -> Member | None:
-        return await _member(info, self.from_member_id)
+        return await member_of(info.context, self.from_member_id)
 
     @strawberry.field(description="The owner after (null: it went to the pool).")
     async def to_member(self, info: Info[RequestContext, None]) -> Member | None:
-        return await _member(info, self.to_member_id)
+        return await member_of(info.context, self.to_member_id)
 
     @strawberry.field(description="Who made the change (null: the public pool job).")
     async def actor(self, info: Info[RequestContext, None]) -> Member | None:
-        return await _member(info, self.actor_id)
+        return await member_of(info.context, self.actor_id)
 
     @classmethod
     def from_model(cls, row: models.CustomerHandover) -> CustomerHandover:
@@ -154,7 +144,7 @@ class TimelineEntry:
 
     @strawberry.field
     async def actor(self, info: Info[RequestContext, None]) -> Member | None:
-        return await _member(info, self.actor_id)
+        return await member_of(info.context, self.actor_id)
 
 
 TimelineConnection = Connection[TimelineEntry]

@@ -11,6 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from saas.accounts.graphql.loaders import member_of
 from saas.accounts.graphql.types import Member
 from saas.custom_fields.graphql.types import CustomFieldFilterInput
 from saas.custom_fields.rules import custom_field_filter
@@ -66,9 +67,7 @@ class Lead(Node):
 
     @strawberry.field
     async def owner(self, info: Info[RequestContext, None]) -> Member | None:
-        from saas.accounts.graphql.loaders import member_loader
-
-        return None if self.owner_id is None else await member_loader(info.context).load(self.owner_id)
+        return await member_of(info.context, self.owner_id)
 
     @strawberry.field
     async def channel(self, info: Info[RequestContext, None]) -> Channel | None:
