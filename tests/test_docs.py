@@ -3,7 +3,7 @@
 Every ```graphql block in README.md and docs/api.md must be a valid document for the schema the
 code builds, within the server's depth and alias limits. A ```json variables block must fit the
 variables of the nearest ```graphql block above it. The schema is the core's with the plugins
-shipped in industry_plugins/ (manufacturing). Every operation of it must have an example in docs/api.md,
+shipped in plugins/ (manufacturing). Every operation of it must have an example in docs/api.md,
 and README.md must name every setting of saas/config.py.
 """
 
@@ -60,9 +60,9 @@ def _examples(path: Path) -> list[Example]:
 
 
 def shipped_plugins() -> list[str]:
-    """The plugins shipped with the product (`industry_plugins/*`), by their entry-point names."""
+    """The plugins shipped with the product (`plugins/*`), by their entry-point names."""
     names = []
-    for pyproject in sorted((ROOT / "industry_plugins").glob("*/pyproject.toml")):
+    for pyproject in sorted((ROOT / "plugins").glob("*/pyproject.toml")):
         project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
         names += list(project.get("entry-points", {}).get("saas.plugins", {}))
     return names

@@ -1,7 +1,7 @@
 """One shape for every domain (docs/architecture.md, "Adding a domain"): core, first-party and example plugins.
 
 A domain is a core folder with a `graphql/` subfolder (`saas/customers`), the package of an
-industry plugin (`industry_plugins/*/src/<package>`) or of an example plugin (`examples/*/<package>`).
+industry plugin (`plugins/*/src/<package>`) or of an example plugin (`examples/*/<package>`).
 Its `graphql/` holds only the modules of the layout, one of them `contribution.py` with the
 `GraphQLContribution` the schema builder (core) or the plugin host (plugins) composes; a plugin
 also has `models.py`, a service (`service.py` or a `service/` package) and `rules.py`. No domain
@@ -32,7 +32,7 @@ def core_domains() -> list[Path]:
 
 def plugin_packages() -> list[Path]:
     """The packages of the first-party and example plugins (a folder with `__init__.py` and `graphql/`)."""
-    candidates = [*ROOT.glob("industry_plugins/*/src/*"), *ROOT.glob("examples/*/*")]
+    candidates = [*ROOT.glob("plugins/*/src/*"), *ROOT.glob("examples/*/*")]
     return sorted(p for p in candidates if (p / "__init__.py").is_file() and (p / "graphql").is_dir())
 
 

@@ -1,6 +1,6 @@
 """The event catalog cannot drift from docs/api.md.
 
-Every event type of the core and of the plugins shipped in industry_plugins/ has a `#### \\`type\\``
+Every event type of the core and of the plugins shipped in plugins/ has a `#### \\`type\\``
 heading in the "Events" section of docs/api.md, followed by an example payload (a ```json
 block) in the API's shape: camelCase keys and no raw UUIDs. The section documents no type that
 does not exist.
@@ -28,12 +28,12 @@ RAW_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 
 @cache
 def _shipped_types() -> tuple[str, ...]:
-    """The core's types and those of the plugins in industry_plugins/ (not the example's, not test plugins')."""
+    """The core's types and those of the plugins in plugins/ (not the example's, not test plugins')."""
     host = load_plugins()
     shipped = {
         plugin.name
         for plugin in host.healthy()
-        if Path(plugin.module.__file__).resolve().is_relative_to(ROOT / "industry_plugins")
+        if Path(plugin.module.__file__).resolve().is_relative_to(ROOT / "plugins")
     }
     return tuple(name for name in catalog.event_types() if catalog.owner_of(name) in (None, *shipped))
 

@@ -64,9 +64,9 @@ def _example_plugin() -> ModuleType:
 
 @cache
 def _shipped_plugin() -> ModuleType:
-    """The manufacturing plugin (industry_plugins/manufacturing), whose tests run with the suite."""
+    """The manufacturing plugin (plugins/manufacturing), whose tests run with the suite."""
     plugin = load_plugins().get("manufacturing")
-    assert plugin is not None, "industry_plugins/manufacturing is not installed: run scripts/test"
+    assert plugin is not None, "plugins/manufacturing is not installed: run scripts/test"
     module: ModuleType = plugin.module
     return module
 

@@ -9,7 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_SOURCES = [
-    ROOT / "industry_plugins" / "manufacturing" / "src",
+    ROOT / "plugins" / "manufacturing" / "src",
     ROOT / "examples" / "loyalty" / "saas_plugin_loyalty",
 ]
 ALLOWED = ("saas.plugin_api",)

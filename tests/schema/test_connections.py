@@ -25,7 +25,7 @@ from saas.plugin_api import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-DOMAIN_SOURCES = [ROOT / "saas", ROOT / "industry_plugins", ROOT / "examples"]
+DOMAIN_SOURCES = [ROOT / "saas", ROOT / "plugins", ROOT / "examples"]
 KIT = {ROOT / "saas" / "schema" / "connections.py", ROOT / "saas" / "db" / "paging.py"}
 GENERICS = {"Connection", "CountedConnection", "Edge"}
 

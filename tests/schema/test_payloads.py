@@ -25,7 +25,7 @@ NOT_RESOLVERS = {Path("saas/cli.py"), Path("saas/accounts/login.py"), Path("saas
 
 def _modules() -> list[tuple[Path, ast.Module]]:
     found = []
-    for top in ("saas", "industry_plugins", "examples"):
+    for top in ("saas", "plugins", "examples"):
         for path in sorted((ROOT / top).rglob("*.py")):
             relative = path.relative_to(ROOT)
             if "tests" in relative.parts or ".venv" in relative.parts:
