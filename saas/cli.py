@@ -500,11 +500,11 @@ def schema_print(output: Path | None, plugin_names: str) -> None:
         click.echo(f"Wrote the schema to {output}", err=True)
 
 
-def _plugins_named(spec: str) -> list[Any]:
+def _plugins_named(spec: str, host: Any = None) -> list[Any]:
     """`all`, `none` or `NAME,...` as loaded plugins; unknown, broken or incomplete sets are refused."""
     if spec.strip() == "none":
         return []
-    host = _checked_plugins()
+    host = host or _checked_plugins()
     if spec.strip() == "all":
         return sorted(host.healthy(), key=lambda p: p.name)
     names = [name.strip() for name in spec.split(",") if name.strip()]
@@ -532,15 +532,26 @@ def _plugins_named(spec: str) -> list[Any]:
 @click.option(
     "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="The server's port (ditto)."
 )
-def demo(customers: int, slug: str, host: str, port: int) -> None:
-    """Create a demo tenant with a team and customers (does nothing if it already exists)."""
+@click.option(
+    "--plugins",
+    "plugin_names",
+    default="all",
+    show_default=True,
+    help="Plugins to enable on the demo tenant, with their demo data: names separated by commas, 'all' or 'none'.",
+)
+def demo(customers: int, slug: str, host: str, port: int, plugin_names: str) -> None:
+    """Create a demo tenant with a team, customers and every domain's data (does nothing if it already exists)."""
     from saas.demo import seed_demo
 
+    plugins = _checked_plugins()
+    names = [plugin.name for plugin in _plugins_named(plugin_names, plugins)]
     settings = _settings()
     with _app_engine(settings, migrate_embedded=True) as engine, _reporting_input_errors():
-        info = seed_demo(engine, customers, slug=slug)
+        info = seed_demo(engine, customers, slug=slug, plugins=plugins, plugin_names=names)
     state = "created" if info.created else "already exists, left as it is"
     click.echo(f"Demo tenant {info.slug!r} {state}: {info.customers} customers, {info.contacts} contacts.")
+    if info.created and names:
+        click.echo(f"Plugins enabled with demo data: {', '.join(names)}.")
     click.echo(f"Log in (tenant {info.slug!r}, password {info.password!r}) as:")
     for demo_user in info.users:
         click.echo(f"  {demo_user.role.value:<8} {demo_user.email}")

@@ -69,6 +69,28 @@ def test_seed_demo_is_idempotent_and_deterministic(runtime):
         assert session.scalar(select(func.count()).select_from(Customer)) == 15
 
 
+def test_seed_demo_enables_the_named_plugins_and_lets_them_add_their_data(runtime):
+    """The loyalty plugin is enabled on the demo tenant and its `saas_demo` hook awards points,
+    acting as the owner with the permission the plugin grants (refused without it)."""
+    from saas_plugin_loyalty.models import LoyaltyEntry
+
+    from saas.plugin_host.enabled import enabled_plugins
+
+    info = seed_demo(runtime.engine, 12, slug=_slug(), plugins=runtime.plugins, plugin_names=["loyalty"])
+    twin = seed_demo(runtime.engine, 12, slug=_slug(), plugins=runtime.plugins, plugin_names=["loyalty"])
+
+    def entries(tenant_id):
+        with tenant_session(runtime.engine, tenant_id) as session:
+            assert set(enabled_plugins(session, runtime.plugins)) == {"loyalty"}
+            rows = session.scalars(select(LoyaltyEntry).where(LoyaltyEntry.reason == "Demo purchase")).all()
+            names = dict(session.execute(select(Customer.id, Customer.name)).all())
+            return sorted((names[row.customer_id], row.points) for row in rows)
+
+    demo_points = entries(info.tenant_id)
+    assert len(demo_points) == 5 and all(50 <= points < 500 for _, points in demo_points)
+    assert entries(twin.tenant_id) == demo_points  # seeded for the plugin: the same on every run
+
+
 def test_demo_command_prints_credentials(runtime, settings, migrated, monkeypatch):
     monkeypatch.setenv("SAAS_ENV", "test")
     monkeypatch.setenv("DATABASE_URL", migrated)
@@ -78,6 +100,7 @@ def test_demo_command_prints_credentials(runtime, settings, migrated, monkeypatc
     result = runner.invoke(main, ["demo", "--customers", "5", "--slug", slug], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert f"Demo tenant '{slug}' created: 5 customers" in result.output
+    assert "Plugins enabled with demo data: loyalty, manufacturing." in result.output
     assert f"owner@{slug}.example.com" in result.output and DEMO_PASSWORD in result.output
     assert "curl -s http://127.0.0.1:8000/graphql" in result.output and "login(input:" in result.output
 

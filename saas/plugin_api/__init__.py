@@ -1,4 +1,4 @@
-"""The public plugin API (version 1.0): everything a plugin may import from `saas`.
+"""The public plugin API (version 1.2): everything a plugin may import from `saas`.
 
 A plugin, ours or a partner's, imports only from this package (and `saas.plugin_api.testing`
 in its tests). Everything here is documented in docs/plugins.md and versioned by
@@ -36,6 +36,7 @@ from saas.notifications.service import notify, notify_roles
 from saas.plugin_api.tokens import forget_credentials, issue_scoped_token
 from saas.plugin_host.contributions import (
     CompiledNode,
+    DemoContext,
     DomainEvent,
     GraphQLContribution,
     PeriodicJob,
@@ -88,6 +89,7 @@ __all__ = [
     "ConflictError",
     "Connection",
     "CountedConnection",
+    "DemoContext",
     "DomainEvent",
     "Edge",
     "FieldError",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from saas.auth.permissions import Role
+from saas.auth.principal import Principal
 from saas.db.conditions import SqlCondition
 
 if TYPE_CHECKING:
@@ -104,3 +106,23 @@ class PluginContext:
     session: Session
     settings: dict[str, Any]
     emit: Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class DemoContext:
+    """What a demo step (a core domain's or a plugin's `saas_demo`) gets to fill the demo tenant.
+
+    `owner` acts with every permission; `members` are the rest of the demo team in a fixed order
+    (a manager, then sales reps). `customer_ids` are the demo customers in creation order. `rng`
+    is seeded for this step alone, so the data is the same on every run and does not change when
+    another step draws more or fewer numbers. `now` is when the seeding started: date the data
+    relative to it.
+    """
+
+    tenant_id: uuid.UUID
+    session: Session
+    owner: Principal
+    members: tuple[Principal, ...]
+    customer_ids: tuple[uuid.UUID, ...]
+    rng: random.Random
+    now: datetime

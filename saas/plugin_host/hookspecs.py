@@ -2,7 +2,7 @@
 
 Every hook is optional except `saas_plugin_meta`. Each is called once per plugin when the
 process starts (the host records who contributed what), except `saas_handle_event`,
-`saas_on_enable` and `saas_check_scoped_token`, which are called per tenant, only for the
+`saas_on_enable`, `saas_demo` and `saas_check_scoped_token`, which are called per tenant, only for the
 plugins that tenant enabled; `saas_permissions` is called at start and again per tenant, for
 the enabled plugins, whenever a member's permissions are worked out. The host calls every hook
 through pluggy (`saas.plugin_host.host`).
@@ -18,6 +18,7 @@ import pluggy
 if TYPE_CHECKING:
     from saas.auth.principal import Principal
     from saas.plugin_host.contributions import (
+        DemoContext,
         DomainEvent,
         GraphQLContribution,
         PeriodicJob,
@@ -73,6 +74,11 @@ def saas_settings_model() -> type:  # type: ignore[empty-body]
 @hookspec
 def saas_on_enable(context: PluginContext, settings: dict[str, Any]) -> None:
     """A tenant enabled the plugin (also when enabling again): create defaults, idempotently."""
+
+
+@hookspec
+def saas_demo(context: PluginContext, demo: DemoContext) -> None:
+    """`saas demo` enabled the plugin on the demo tenant: add the plugin's demo data."""
 
 
 @hookspec

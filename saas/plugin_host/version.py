@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-PLUGIN_API_VERSION = "1.1"  # 1.1 added the `saas_event_types` hook
+PLUGIN_API_VERSION = "1.2"  # 1.1 added the `saas_event_types` hook; 1.2 the `saas_demo` hook
 
 
 def compatible(wanted: str, provided: str = PLUGIN_API_VERSION) -> bool:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from saas.plugin_api import (
+    DemoContext,
     DomainEvent,
     GraphQLContribution,
     PeriodicJob,
@@ -30,7 +31,7 @@ from saas_plugin_loyalty.settings import LoyaltySettings
 
 NAME = "loyalty"
 # The plugin API version this plugin is written for; the host refuses it if it cannot provide it.
-API_VERSION = "1.1"
+API_VERSION = "1.2"
 
 
 @hookimpl
@@ -82,6 +83,13 @@ def saas_settings_model() -> type:
 @hookimpl
 def saas_on_enable(context: PluginContext, settings: dict[str, Any]) -> None:
     service.seed_default_tiers(context.session, context.tenant_id)
+
+
+@hookimpl
+def saas_demo(context: PluginContext, demo: DemoContext) -> None:
+    """Points for a few demo customers, as if they had bought something."""
+    for customer_id in demo.rng.sample(demo.customer_ids, min(5, len(demo.customer_ids))):
+        service.adjust_points(demo.session, demo.owner, customer_id, demo.rng.randrange(50, 500), "Demo purchase")
 
 
 @hookimpl

@@ -1,8 +1,4 @@
-"""Demo data: a tenant with a team and realistic customers, for `saas demo` and benchmark seeding.
-
-Everything goes through the services (so the audit log is filled as in real use) in one
-transaction, from a fixed random seed, so two runs with the same arguments give the same data.
-"""
+"""Demo customers: varied, plausible companies and persons with their contacts, from a seeded generator."""
 
 from __future__ import annotations
 
@@ -10,34 +6,14 @@ import random
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
-
-from saas.accounts.credentials import membership_principal
-from saas.accounts.models import Membership, Tenant, User
-from saas.accounts.service import add_member, create_tenant
+from saas.accounts.models import Membership
 from saas.auth.permissions import Role
 from saas.auth.principal import Principal
-from saas.customers.models import Contact, Customer
-from saas.customers.service import create_contact, create_customer
-from saas.tenancy.session import tenant_session
 
 PhoneMaker = Callable[[random.Random], str]
-
-DEMO_SLUG = "demo"
-DEMO_PASSWORD = "demo-password-123"
-DEMO_SEED = 20_240_917
-
-# The team besides the owner: (e-mail local part, name, role).
-TEAM = (
-    ("manager", "Morgan Hayes", Role.MANAGER),
-    ("sam", "Sam Okafor", Role.SALES),
-    ("riley", "Riley Chen", Role.SALES),
-)
 
 INDUSTRIES = {
     "Manufacturing": ("Manufacturing", "Industries", "Fabrication", "Components", "Tooling"),
@@ -117,87 +93,6 @@ NOTES = (
 )
 
 
-@dataclass(frozen=True)
-class DemoUser:
-    email: str
-    name: str
-    role: Role
-
-
-@dataclass(frozen=True)
-class DemoInfo:
-    """What `seed_demo` made (or found): enough to log in and to check the data."""
-
-    tenant_id: uuid.UUID
-    slug: str
-    password: str
-    users: tuple[DemoUser, ...]
-    customers: int
-    contacts: int
-    created: bool
-
-    @property
-    def owner_email(self) -> str:
-        return self.users[0].email
-
-
-def demo_users(slug: str) -> tuple[DemoUser, ...]:
-    domain = f"{slug}.example.com"
-    owner = DemoUser(f"owner@{domain}", "Olivia Owner", Role.OWNER)
-    return (owner, *(DemoUser(f"{local}@{domain}", name, role) for local, name, role in TEAM))
-
-
-def seed_demo(
-    engine: Engine,
-    customers: int = 200,
-    *,
-    slug: str = DEMO_SLUG,
-    tenant_name: str = "Demo Company",
-    seed: int = DEMO_SEED,
-) -> DemoInfo:
-    """Create the demo tenant with its team and `customers` customers; do nothing if it has customers.
-
-    A tenant left without customers (an earlier run that failed half-way) is filled in.
-    """
-    users = demo_users(slug)
-    with tenant_session(engine, None) as session:
-        tenant_id = session.scalar(select(Tenant.id).where(Tenant.slug == slug))
-    if tenant_id is None:
-        tenant_id = create_tenant(engine, slug, tenant_name, users[0].email, DEMO_PASSWORD).id
-    with tenant_session(engine, tenant_id) as session:
-        existing = session.scalar(select(func.count()).select_from(Customer).where(Customer.deleted_at.is_(None)))
-        if existing:
-            contacts = session.scalar(select(func.count()).select_from(Contact).where(Contact.deleted_at.is_(None)))
-            return DemoInfo(tenant_id, slug, DEMO_PASSWORD, users, existing, contacts or 0, created=False)
-        owner = _owner_principal(session, users[0].email)
-        team = [add_member(session, owner, _member_input(user)) for user in users[1:]]
-        generator = _CustomerGenerator(random.Random(seed), owner, team)
-        contact_count = 0
-        for _ in range(customers):
-            customer_input, contact_inputs = generator.next_customer()
-            customer = create_customer(session, owner, customer_input)
-            for contact_input in contact_inputs:
-                create_contact(session, owner, customer.id, contact_input)
-            contact_count += len(contact_inputs)
-    return DemoInfo(tenant_id, slug, DEMO_PASSWORD, users, customers, contact_count, created=True)
-
-
-def _owner_principal(session: Session, email: str) -> Principal:
-    membership = session.scalars(
-        select(Membership)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.role == Role.OWNER.value, Membership.is_active.is_(True))
-        .order_by(func.lower(User.email) != email.lower(), Membership.created_at)
-    ).first()
-    if membership is None:
-        raise RuntimeError("the demo tenant has no owner")
-    return membership_principal(membership)
-
-
-def _member_input(user: DemoUser) -> dict[str, Any]:
-    return {"email": user.email, "name": user.name, "role": user.role.value, "password": DEMO_PASSWORD}
-
-
 def _weighted(rng: random.Random, choices: tuple[tuple[str, int], ...]) -> str:
     values, weights = zip(*choices, strict=False)
     return rng.choices(values, weights)[0]
@@ -207,7 +102,7 @@ def _domain_part(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower().replace("'", "")).strip("-")
 
 
-class _CustomerGenerator:
+class CustomerGenerator:
     """Varied, plausible customers: companies and private persons, owned by the team or in the pool."""
 
     def __init__(self, rng: random.Random, owner: Principal, team: list[Membership]) -> None:

@@ -1,0 +1,16 @@
+"""Each core domain's demo data: one step per domain, run in this order after the demo customers.
+
+A step is `step(demo: DemoContext) -> None`; it writes through its domain's services, acting as
+`demo.owner` or one of `demo.members`, and draws only from `demo.rng` (seeded for the step), so
+the demo is deterministic. A later step may read what an earlier one made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from saas.plugin_host.contributions import DemoContext
+
+DemoStep = Callable[[DemoContext], None]
+
+CORE_STEPS: tuple[tuple[str, DemoStep], ...] = ()
