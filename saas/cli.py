@@ -358,6 +358,54 @@ def migrate() -> None:
 
 
 @main.group()
+def db() -> None:
+    """The database's layout: how to scale it out."""
+
+
+@db.command("citus-plan")
+@click.option(
+    "--from-models",
+    is_flag=True,
+    help="Read the tables from the installed code's models instead of the migrated database (no database needed).",
+)
+def db_citus_plan(from_models: bool) -> None:
+    """Print the Citus statements that distribute every tenant table on tenant_id (colocated) and
+    replicate the global tables: every table of the migrated database (DATABASE_URL), the core's
+    and the installed plugins'. Run it after `saas migrate`.
+
+    The database is the default source because it holds every constraint the migrations made,
+    and the order of the statements follows its foreign keys. Stops with exit code 2, naming each
+    table, when a table or constraint does not fit.
+    """
+    from saas.tenancy.citus import CitusPlanError, citus_plan, shapes_from_database, shapes_from_metadata
+
+    if not from_models:
+        from saas.db.engine import create_owner_engine
+
+        settings = _settings()
+        database_url, _ = _service_urls(settings)
+        engine = create_owner_engine(database_url)
+        try:
+            with engine.connect() as conn:
+                shapes = shapes_from_database(conn)
+        except DBAPIError as exc:
+            raise click.ClickException(f"database error: {exc.orig or exc}") from exc
+        finally:
+            engine.dispose()
+    else:
+        import saas.models
+        from saas.runtime import load_plugins
+
+        load_plugins()  # imports the installed plugins' models into the same metadata
+        shapes = shapes_from_metadata(saas.models.Base.metadata)
+    try:
+        plan = citus_plan(shapes)
+    except CitusPlanError as exc:
+        raise UsageFailure(str(exc)) from exc
+    click.echo(plan.script(), nl=False)
+
+
+@main.group()
 def embedded() -> None:
     """The embedded PostgreSQL and Redis (used when DATABASE_URL / REDIS_URL are unset)."""
 
