@@ -374,7 +374,9 @@ def _task_due(sales: SalesDemo, when: int) -> datetime:
 def _hand_over(sales: SalesDemo) -> None:
     """The owner moves two of the first rep's accounts (with their open tasks) to the second rep."""
     first, second = sales.reps[0], sales.reps[-1]
-    accounts = _customers(sales, first.membership_id)[-2:]
+    # The rep's demo accounts; with few demo customers, also those the rep's converted leads became.
+    owned = select(Customer).where(Customer.owner_id == first.membership_id, Customer.deleted_at.is_(None))
+    accounts = list(sales.demo.session.scalars(owned.order_by(Customer.created_at, Customer.id)))[:2]
     if accounts and second.membership_id is not None:
         transfer_customers(
             sales.demo.session,
