@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from saas.accounts.models import Membership
 from saas.audit.models import AuditEntry
 from saas.cli import main
 from saas.customers.models import Contact, Customer
 from saas.demo import DEMO_PASSWORD, seed_demo
+from saas.leads.models import Lead
 from saas.tenancy.session import tenant_session
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,8 +32,9 @@ def test_seed_demo_creates_a_realistic_tenant(runtime):
     assert info.owner_email == f"owner@{info.slug}.example.com"
     with tenant_session(runtime.engine, info.tenant_id) as session:
         members = session.scalars(select(Membership)).all()
-        customers = session.scalars(select(Customer)).all()
-        contacts = session.scalars(select(Contact)).all()
+        converted = set(session.scalars(select(Lead.converted_customer_id).where(Lead.status == "converted")))
+        customers = [c for c in session.scalars(select(Customer)) if c.id not in converted]
+        contacts = [c for c in session.scalars(select(Contact)) if c.customer_id not in converted]
         audited = Counter(session.scalars(select(AuditEntry.action)))
 
     assert sorted(m.role for m in members) == ["manager", "owner", "sales", "sales"]
@@ -49,7 +51,9 @@ def test_seed_demo_creates_a_realistic_tenant(runtime):
     assert any(c.tags for c in customers) and {c.kind for c in customers} == {"company", "person"}
     assert len({c.name for c in customers}) == 40
     # Made through the services: every change is in the audit log.
-    assert audited["customer.created"] == 40 and audited["contact.created"] == info.contacts
+    # (and the demo leads converted by the sales step: a customer and its primary contact each)
+    assert converted and audited["customer.created"] == 40 + len(converted)
+    assert audited["contact.created"] == info.contacts + len(converted)
     assert audited["member.added"] == 3
 
 
@@ -66,7 +70,8 @@ def test_seed_demo_is_idempotent_and_deterministic(runtime):
 
     assert names(first.tenant_id) == names(twin.tenant_id)
     with tenant_session(runtime.engine, first.tenant_id) as session:
-        assert session.scalar(select(func.count()).select_from(Customer)) == 15
+        converted = select(Lead.converted_customer_id).where(Lead.status == "converted")
+        assert session.scalar(select(func.count()).select_from(Customer).where(Customer.id.not_in(converted))) == 15
 
 
 def test_seed_demo_enables_the_named_plugins_and_lets_them_add_their_data(runtime):
@@ -147,3 +152,116 @@ def test_scripts_serve_hands_the_servers_address_to_the_demo(arguments, expected
         check=True,
     )
     assert result.stdout.split() == expected.split()
+
+
+REPORTS = """query {
+  pipelineReport { stage { name kind } count amount }
+  leadFunnel {
+    created claimed converted disqualified conversionRate
+    byChannel { channel { name } created converted cost wonAmount roi }
+  }
+  salesTrend(period: MONTH) { wonCount wonAmount }
+  repLeaderboard { member { id } wonCount wonAmount openPipeline }
+  paymentCollection { currency due received overdue overdueCount }
+}"""
+
+
+def _counts(runtime, tenant_id, queries: dict[str, str]) -> dict[str, int]:
+    with tenant_session(runtime.engine, tenant_id) as session:
+        return {name: int(session.execute(text(sql)).scalar_one()) for name, sql in queries.items()}
+
+
+def test_seed_demo_tells_a_sales_story_every_report_can_show(runtime, anonymous):
+    """The sales step: a team, channels, custom fields, products, leads in every state, opportunities
+    in every stage (moved several times, lost with reasons), contracts, orders, payment plans with
+    paid, partly paid, overdue and upcoming installments, invoices in each state, activities, tasks
+    overdue, today, upcoming and done, and a handover; and every report has figures to show."""
+    from tests.conftest import login
+
+    info = seed_demo(runtime.engine, 40, slug=_slug())
+    today = "(now() AT TIME ZONE 'UTC')::date"
+    counts = _counts(
+        runtime,
+        info.tenant_id,
+        {
+            "team members": "SELECT count(*) FROM team_members",
+            "channels with a cost": "SELECT count(*) FROM channels WHERE cost > 0",
+            "custom field definitions": "SELECT count(DISTINCT entity) FROM custom_field_definitions",
+            "customers with custom fields": "SELECT count(*) FROM customers WHERE custom_fields <> '{}'",
+            "leads with custom fields": "SELECT count(*) FROM leads WHERE custom_fields <> '{}'",
+            "opportunities with custom fields": "SELECT count(*) FROM opportunities WHERE custom_fields <> '{}'",
+            "products": "SELECT count(*) FROM products",
+            "lead statuses": "SELECT count(DISTINCT status) FROM leads",
+            "returned leads": "SELECT count(*) FROM leads WHERE returned_at IS NOT NULL",
+            "stages in use": "SELECT count(DISTINCT stage_id) FROM opportunities",
+            "moved several times": "SELECT count(*) FROM (SELECT opportunity_id FROM opportunity_stage_changes"
+            " GROUP BY opportunity_id HAVING count(*) >= 3) moved",
+            "lost with a reason": "SELECT count(*) FROM opportunities o JOIN opportunity_stage_changes c"
+            " ON c.opportunity_id = o.id WHERE o.status = 'lost' AND c.reason IS NOT NULL",
+            "contracts": "SELECT count(*) FROM contracts",
+            "order lines": "SELECT count(*) FROM order_lines",
+            "paid installments": "SELECT count(*) FROM payment_installments WHERE received_amount = amount",
+            "partly paid": "SELECT count(*) FROM payment_installments WHERE received_amount > 0"
+            " AND received_amount < amount",
+            "overdue": f"SELECT count(*) FROM payment_installments WHERE due_on < {today} AND received_amount < amount",
+            "upcoming": f"SELECT count(*) FROM payment_installments WHERE due_on > {today}",
+            "invoice states": "SELECT count(DISTINCT status) FROM invoices",
+            "activities": "SELECT count(*) FROM activities",
+            "tasks overdue": "SELECT count(*) FROM tasks WHERE completed_at IS NULL AND due_at < now()"
+            f" AND (due_at AT TIME ZONE 'UTC')::date < {today}",
+            "tasks today": f"SELECT count(*) FROM tasks WHERE (due_at AT TIME ZONE 'UTC')::date = {today}",
+            "tasks upcoming": f"SELECT count(*) FROM tasks WHERE (due_at AT TIME ZONE 'UTC')::date > {today}",
+            "tasks done": "SELECT count(*) FROM tasks WHERE completed_at IS NOT NULL",
+            "handovers": "SELECT count(*) FROM customer_handovers",
+        },
+    )
+    assert counts["team members"] == 2 and counts["channels with a cost"] >= 3
+    assert counts["custom field definitions"] == 4 and counts["lead statuses"] == 4
+    assert counts["invoice states"] == 4 and counts["stages in use"] == 5
+    assert all(counts.values()), counts
+
+    owner = login(anonymous, info.owner_email, DEMO_PASSWORD, info.slug)
+    reports = owner.data(REPORTS)
+    assert {row["stage"]["kind"] for row in reports["pipelineReport"] if row["count"]} == {"OPEN", "WON", "LOST"}
+    funnel = reports["leadFunnel"]
+    assert funnel["created"] >= 20 and funnel["claimed"] and funnel["converted"] and funnel["disqualified"]
+    assert funnel["conversionRate"] not in (None, "0.0000")
+    assert any(row["wonAmount"] not in (None, "0.00") and row["roi"] for row in funnel["byChannel"])
+    assert sum(point["wonCount"] for point in reports["salesTrend"]) > 0
+    assert len(reports["repLeaderboard"]) == 2 and all(row["wonCount"] for row in reports["repLeaderboard"])
+    collection = reports["paymentCollection"]
+    assert collection["currency"] == "EUR" and collection["overdueCount"] > 0
+    assert all(collection[key] != "0.00" for key in ("due", "received", "overdue"))
+    # a rep sees figures too: their own records and the pool
+    sam = login(anonymous, f"sam@{info.slug}.example.com", DEMO_PASSWORD, info.slug)
+    mine = sam.data(REPORTS)
+    assert mine["leadFunnel"]["converted"] and len(mine["repLeaderboard"]) == 1
+
+
+def test_the_manufacturing_demo_stocks_the_products_and_places_orders(runtime):
+    """Its `saas_demo`: opening stock of every demo product in the default warehouse, and two orders
+    placed by a sales rep for their own customers, reserving stock (the same on every run)."""
+    from saas_manufacturing.models import Order, StockLevel
+
+    from saas.products.models import Product
+
+    def stock(tenant_id):
+        with tenant_session(runtime.engine, tenant_id) as session:
+            products = dict(session.execute(select(Product.id, Product.sku)).all())
+            levels = sorted(
+                (products[row.product_id], row.on_hand, row.reserved) for row in session.scalars(select(StockLevel))
+            )
+            orders = session.scalars(select(Order)).all()
+            owners = set(
+                session.scalars(select(Customer.owner_id).where(Customer.id.in_([o.customer_id for o in orders])))
+            )
+            return products, levels, sorted((o.status, o.total) for o in orders), owners
+
+    info = seed_demo(runtime.engine, 40, slug=_slug(), plugins=runtime.plugins, plugin_names=["manufacturing"])
+    products, levels, orders, owners = stock(info.tenant_id)
+    assert len(levels) == len(products) >= 5 and all(on_hand >= 60 for _, on_hand, _ in levels)
+    assert sum(reserved for _, _, reserved in levels) > 0
+    assert len(orders) == 2 and all(status == "placed" for status, _ in orders)
+    assert len(owners) == 1 and None not in owners  # the rep's own customers
+    twin = seed_demo(runtime.engine, 40, slug=_slug(), plugins=runtime.plugins, plugin_names=["manufacturing"])
+    assert stock(twin.tenant_id)[1:3] == (levels, orders)

@@ -27,6 +27,7 @@ from saas.customers.models import Contact, Customer
 from saas.customers.service import create_contact, create_customer
 from saas.demo.customers import CustomerGenerator
 from saas.demo.steps import CORE_STEPS
+from saas.leads.models import Lead
 from saas.plugin_host.access import PluginFeatures
 from saas.plugin_host.contributions import DemoContext, PluginContext
 from saas.plugin_host.enablement import enable_plugin
@@ -56,7 +57,8 @@ class DemoUser:
 
 @dataclass(frozen=True)
 class DemoInfo:
-    """What `seed_demo` made (or found): enough to log in and to check the data."""
+    """What `seed_demo` made (or found): enough to log in and to check the data. `customers` and
+    `contacts` are the generated ones (not the customers the sales step made by converting leads)."""
 
     tenant_id: uuid.UUID
     slug: str
@@ -99,9 +101,16 @@ def seed_demo(
     if tenant_id is None:
         tenant_id = create_tenant(engine, slug, tenant_name, users[0].email, DEMO_PASSWORD).id
     with tenant_session(engine, tenant_id) as session:
-        existing = session.scalar(select(func.count()).select_from(Customer).where(Customer.deleted_at.is_(None)))
+        # The generated customers: those the sales step made by converting leads are not counted.
+        converted = select(Lead.converted_customer_id).where(Lead.converted_customer_id.is_not(None))
+        generated = (Customer.deleted_at.is_(None), Customer.id.not_in(converted))
+        existing = session.scalar(select(func.count()).select_from(Customer).where(*generated))
         if existing:
-            contacts = session.scalar(select(func.count()).select_from(Contact).where(Contact.deleted_at.is_(None)))
+            contacts = session.scalar(
+                select(func.count())
+                .select_from(Contact)
+                .where(Contact.deleted_at.is_(None), Contact.customer_id.in_(select(Customer.id).where(*generated)))
+            )
             return DemoInfo(tenant_id, slug, DEMO_PASSWORD, users, existing, contacts or 0, created=False)
         owner = _owner_principal(session, users[0].email)
         team = [add_member(session, owner, _member_input(user)) for user in users[1:]]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from saas.demo.sales import seed_sales
 from saas.plugin_host.contributions import DemoContext
 
 DemoStep = Callable[[DemoContext], None]
 
-CORE_STEPS: tuple[tuple[str, DemoStep], ...] = ()
+CORE_STEPS: tuple[tuple[str, DemoStep], ...] = (("sales", seed_sales),)

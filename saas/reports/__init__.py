@@ -1,1 +1,1 @@
-"""Sales reports: pipeline, trend, leaderboard and payment collection, each one SQL statement."""
+"""Sales reports: pipeline, trend, leaderboard, payment collection and the lead funnel, each one SQL statement."""

@@ -7,10 +7,13 @@ customers they see. The filter adds, all of which must hold:
 - `from`/`to`: inclusive calendar days (UTC). Which date a report filters on is the report's:
   pipelineReport the opportunity's `created_at`; salesTrend the won opportunity's `closed_at`;
   repLeaderboard `closed_at` of won and `created_at` of open opportunities; paymentCollection the
-  installment's `due_on`.
-- `ownerId`: the opportunity's owner (for payments: the owner of the contract's opportunity).
+  installment's `due_on`; leadFunnel the lead's `created_at` (the cohort; every figure is about
+  the leads created in the range, whenever they were claimed, converted or won).
+- `ownerId`: the opportunity's owner (for payments: the owner of the contract's opportunity; for
+  the lead funnel: the lead's owner, so that pool leads drop out).
 - `currency`: only amounts in that currency. Amounts in different currencies are never added
-  together: every figure is per currency.
+  together: every figure is per currency. (The lead funnel's counts have no currency; its channel
+  rows are in the channel's own currency.)
 - `teamId`: through `owner_condition_for_team`, the one place that knows what a team's records are.
 """
 
@@ -24,6 +27,7 @@ from saas.auth.principal import Principal
 from saas.customers.rules import SqlCondition
 from saas.deals import rules as deal_rules
 from saas.errors import BadUserInputError
+from saas.leads.rules import lead_visibility
 
 # A trend spans at most this many periods (e.g. about 2.7 years of days).
 MAX_PERIODS = 1000
@@ -135,4 +139,15 @@ def installment_report_conditions(
         )
     if window.currency is not None:
         condition.add(f"{plan_alias}.currency = :r_currency")
+    return condition
+
+
+def lead_report_conditions(principal: Principal, alias: str, window: ReportWindow) -> SqlCondition:
+    """The leads the caller sees in the lists (`lead_visibility`: their own, their teams', the
+    pool), of the owner (team) asked for; no date yet. The tenant is named too, so that the
+    statement uses the indexes that lead with `tenant_id` (RLS holds it as well)."""
+    condition = SqlCondition()
+    condition.add(f"{alias}.tenant_id = :tenant_id")
+    lead_visibility(principal, alias, condition)
+    _owner_filter(principal, window, f"{alias}.owner_id", condition)
     return condition

@@ -1,6 +1,6 @@
 """The reports' SQL: one statement per report, each answering one JSON document.
 
-Every statement answers `{"ownerKnown": bool, "rows": [...]}`: the figures, and whether the
+Every statement answers `{"ownerKnown": bool, "teamKnown": bool, "rows": ...}`: the figures, and whether the
 `ownerId` asked for is a member of the tenant (an unknown one is NOT_FOUND, not an empty report).
 Amounts leave PostgreSQL as text with two decimals and become `Decimal`, never a float; they are
 grouped by currency and never added across currencies. The conditions come from rules.py.
@@ -59,13 +59,17 @@ def _currencies_sql(window: ReportWindow, source: str) -> str:
     )
 
 
-def _run(session: Session, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+def _read(session: Session, sql: str, params: dict[str, Any]) -> Any:
     document = orjson.loads(session.execute(text(sql), params).scalar_one())
     if not document["ownerKnown"]:
         raise NotFoundError("No such member", id=str(params["r_owner_id"]))
     if not document["teamKnown"]:
         raise NotFoundError("No such team", id=str(params["r_team_id"]))
-    return list(document["rows"])
+    return document["rows"]
+
+
+def _run(session: Session, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(_read(session, sql, params))
 
 
 def _document(rows_sql: str) -> str:
@@ -244,3 +248,85 @@ def payment_collection(session: Session, principal: Principal, window: ReportWin
         )
         for row in _run(session, sql, params)
     ]
+
+
+def _optional_money(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def lead_funnel(session: Session, principal: Principal, window: ReportWindow) -> dict[str, Any]:
+    """The cohort of leads the caller sees created in the window (`created_at`), of the owner (team)
+    asked for, and what became of them, whenever it happened: claimed (ever: `claimed_at` is set by
+    a claim or by creating the lead with an owner, and stays set when the lead is returned),
+    converted, disqualified; conversion rate = converted / created, to 4 places (null without
+    leads). Per channel (every channel of the tenant, by name; then the leads without one, as a row
+    without a channel when there are any) the same counts, the channel's cost, and the amount of the
+    WON opportunities (those the caller sees) of the customers its converted leads became, in the
+    channel's currency: `wonAmount`, and `roi` = (wonAmount - cost) / cost (null when the cost is
+    0); won amounts in every currency (only `currency`'s, when asked) are in `wonByCurrency`.
+
+    One statement: a converted lead made exactly one customer (saas/leads/service.py), so no
+    opportunity is counted twice.
+    """
+    lead = rules.lead_report_conditions(principal, "l", window)
+    created, created_params = rules.timestamp_in_days("l.created_at", window, "r_created")
+    opportunity = rules.opportunity_report_conditions(principal, "o", ReportWindow())
+    by_currency = "w.currency = :r_currency" if window.currency is not None else "TRUE"
+    rate = "round(CAST({0} AS numeric) / NULLIF({1}, 0), 4)::text"
+    total_rate = rate.format("sum(per.converted)", "sum(per.created)")
+    channel_rate = rate.format("f.converted", "f.created")
+    sql = f"""WITH cohort AS (
+  SELECT l.channel_id, l.status, l.claimed_at, l.converted_customer_id
+  FROM leads l
+  WHERE {lead.sql} AND {created}
+), per AS (
+  SELECT channel_id, count(*) AS created,
+    count(*) FILTER (WHERE claimed_at IS NOT NULL) AS claimed,
+    count(*) FILTER (WHERE status = 'converted') AS converted,
+    count(*) FILTER (WHERE status = 'disqualified') AS disqualified
+  FROM cohort GROUP BY channel_id
+), won AS (
+  SELECT c.channel_id, o.currency, sum(o.amount) AS amount
+  FROM cohort c JOIN opportunities o ON o.tenant_id = :tenant_id AND o.customer_id = c.converted_customer_id
+  WHERE c.status = 'converted' AND o.status = 'won' AND {opportunity.sql}
+  GROUP BY c.channel_id, o.currency
+), lines AS (
+  SELECT ch.id AS channel_id, ch.name, ch.cost, ch.currency, ch.created_at, 0 AS unassigned
+  FROM channels ch WHERE ch.tenant_id = :tenant_id
+  UNION ALL
+  SELECT NULL, NULL, NULL, NULL, NULL, 1
+  WHERE EXISTS (SELECT 1 FROM per WHERE channel_id IS NULL)
+), figures AS (
+  SELECT lines.*, COALESCE(per.created, 0) AS created, COALESCE(per.claimed, 0) AS claimed,
+    COALESCE(per.converted, 0) AS converted, COALESCE(per.disqualified, 0) AS disqualified,
+    CASE WHEN lines.unassigned = 0 THEN COALESCE((SELECT sum(w.amount) FROM won w
+      WHERE w.channel_id = lines.channel_id AND w.currency = lines.currency), 0) END AS won_amount
+  FROM lines LEFT JOIN per ON per.channel_id IS NOT DISTINCT FROM lines.channel_id
+)
+{
+        _document(f'''SELECT json_build_object(
+    'created', COALESCE(sum(per.created), 0), 'claimed', COALESCE(sum(per.claimed), 0),
+    'converted', COALESCE(sum(per.converted), 0), 'disqualified', COALESCE(sum(per.disqualified), 0),
+    'conversionRate', {total_rate},
+    'byChannel', COALESCE((SELECT json_agg(json_build_object(
+      'channel', CASE WHEN f.unassigned = 0 THEN json_build_object('id', f.channel_id, 'name', f.name,
+        'cost', f.cost::text, 'currency', f.currency, 'created_at', f.created_at) END,
+      'created', f.created, 'claimed', f.claimed, 'converted', f.converted, 'disqualified', f.disqualified,
+      'conversionRate', {channel_rate},
+      'currency', f.currency, 'cost', f.cost::text, 'wonAmount', round(f.won_amount, 2)::text,
+      'roi', round((f.won_amount - f.cost) / NULLIF(f.cost, 0), 4)::text,
+      'wonByCurrency', COALESCE((SELECT json_agg(json_build_object('currency', w.currency,
+          'amount', round(w.amount, 2)::text) ORDER BY w.currency)
+        FROM won w WHERE w.channel_id IS NOT DISTINCT FROM f.channel_id AND {by_currency}), '[]'))
+      ORDER BY f.unassigned, lower(f.name), f.channel_id) FROM figures f), '[]'))
+  FROM per''')
+    }"""
+    params = {**rules.base_params(principal, window), **lead.params, **opportunity.params, **created_params}
+    funnel = dict(_read(session, sql, params))
+    funnel["conversionRate"] = _optional_money(funnel["conversionRate"])
+    for row in funnel["byChannel"]:
+        for key in ("conversionRate", "cost", "wonAmount", "roi"):
+            row[key] = _optional_money(row[key])
+        for won in row["wonByCurrency"]:
+            won["amount"] = _money(won["amount"])
+    return funnel

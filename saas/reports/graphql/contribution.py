@@ -4,9 +4,27 @@ from __future__ import annotations
 
 from saas.plugin_host.contributions import GraphQLContribution
 from saas.reports.graphql.queries import ReportQueries
-from saas.reports.graphql.types import CurrencyCollection, PaymentCollection, PipelineStageRow, RepRow, TrendPoint
+from saas.reports.graphql.types import (
+    ChannelFunnelRow,
+    CurrencyAmount,
+    CurrencyCollection,
+    LeadFunnel,
+    PaymentCollection,
+    PipelineStageRow,
+    RepRow,
+    TrendPoint,
+)
 
 contribution = GraphQLContribution(
-    types=(PipelineStageRow, TrendPoint, RepRow, PaymentCollection, CurrencyCollection),
+    types=(
+        PipelineStageRow,
+        TrendPoint,
+        RepRow,
+        PaymentCollection,
+        CurrencyCollection,
+        LeadFunnel,
+        ChannelFunnelRow,
+        CurrencyAmount,
+    ),
     queries=(ReportQueries,),
 )

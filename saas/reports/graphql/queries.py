@@ -9,12 +9,13 @@ from datetime import UTC, date, datetime
 import strawberry
 from strawberry.types import Info
 
-from saas.auth.permissions import DEALS_READ, require
+from saas.auth.permissions import DEALS_READ, LEADS_READ, require
 from saas.errors import BadUserInputError
 from saas.money import parse_currency
 from saas.reports import service
 from saas.reports.graphql.types import (
     CurrencyCollection,
+    LeadFunnel,
     PaymentCollection,
     PipelineStageRow,
     RepRow,
@@ -140,3 +141,16 @@ class ReportQueries:
         today = datetime.now(UTC).date()
         rows = await info.context.read(service.payment_collection, principal, window, today)
         return PaymentCollection.of(rows, window.currency)
+
+    @strawberry.field(
+        description="The leads the caller sees created in the range (createdAt), of the owner or team asked for:"
+        " how many were claimed, converted and disqualified since, and per channel what its converted leads'"
+        " customers won against the channel's cost. `currency` only narrows `wonByCurrency`."
+    )
+    async def lead_funnel(
+        self, info: Info[RequestContext, None], filter: ReportFilterInput | None = None
+    ) -> LeadFunnel:
+        window = _window(info, filter)
+        principal = info.context.require_principal()
+        require(principal.permissions, LEADS_READ)
+        return LeadFunnel.of(await info.context.read(service.lead_funnel, principal, window))

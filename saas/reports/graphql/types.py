@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from saas.deals.graphql.types import PipelineStage
 from saas.deals.models import StageKind
+from saas.leads.graphql.types import Channel
 from saas.reports.service import Collection, Period
 from saas.schema.context import RequestContext
 from saas.schema.relay import to_global_id
@@ -132,3 +133,94 @@ class PaymentCollection:
             )
         zero = None if rows else Decimal("0.00")  # several currencies: no total across them
         return cls(currency=None, due=zero, received=zero, overdue=zero, overdue_count=count, by_currency=by_currency)
+
+
+def channel_from_json(row: dict[str, Any] | None) -> Channel | None:
+    if row is None:
+        return None
+    return Channel(
+        id=strawberry.ID(to_global_id("Channel", row["id"])),
+        name=row["name"],
+        cost=Decimal(row["cost"]),
+        currency=row["currency"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+    )
+
+
+@strawberry.type(description="An amount in one currency.")
+class CurrencyAmount:
+    currency: str
+    amount: Decimal
+
+
+RATE = 'converted / created, a decimal string with 4 places ("0.3333"); null when created is 0.'
+
+
+@strawberry.type(
+    description="leadFunnel for one channel (or, with `channel: null`, the leads without one). Its money is in"
+    " the channel's currency."
+)
+class ChannelFunnelRow:
+    channel: Channel | None = strawberry.field(description="Null on the row of the leads without a channel.")
+    created: int = strawberry.field(description="Leads of the channel created in the range (the cohort).")
+    claimed: int = strawberry.field(description="Of those, the ones ever claimed (claimedAt set).")
+    converted: int = strawberry.field(description="Of those, the ones converted (whenever).")
+    disqualified: int = strawberry.field(description="Of those, the ones disqualified (whenever).")
+    conversion_rate: Decimal | None = strawberry.field(description=RATE)
+    currency: str | None = strawberry.field(description="The channel's currency: that of cost, wonAmount and roi.")
+    cost: Decimal | None = strawberry.field(description="The channel's cost (all of it, whatever the range).")
+    won_amount: Decimal | None = strawberry.field(
+        description="WON opportunities, in the channel's currency, of the customers the converted leads became;"
+        " null on the row without a channel (see wonByCurrency)."
+    )
+    roi: Decimal | None = strawberry.field(
+        description='(wonAmount - cost) / cost, 4 places ("1.5000" is 150 %); null when the cost is 0.'
+    )
+    won_by_currency: list[CurrencyAmount] = strawberry.field(
+        description="The won amount in every currency (only the filter's, when it names one), by code."
+    )
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> ChannelFunnelRow:
+        return cls(
+            channel=channel_from_json(row["channel"]),
+            created=row["created"],
+            claimed=row["claimed"],
+            converted=row["converted"],
+            disqualified=row["disqualified"],
+            conversion_rate=row["conversionRate"],
+            currency=row["currency"],
+            cost=row["cost"],
+            won_amount=row["wonAmount"],
+            roi=row["roi"],
+            won_by_currency=[CurrencyAmount(currency=w["currency"], amount=w["amount"]) for w in row["wonByCurrency"]],
+        )
+
+
+@strawberry.type(
+    description="The leads created in the range (createdAt: the cohort) and what became of them, whenever it"
+    " happened; per channel with its cost, won amount and return on investment."
+)
+class LeadFunnel:
+    created: int = strawberry.field(description="Leads created in the range.")
+    claimed: int = strawberry.field(
+        description="Of those, the ones ever claimed: taken from the pool (claimLeads) or created with an owner;"
+        " a lead returned to the pool stays counted."
+    )
+    converted: int
+    disqualified: int
+    conversion_rate: Decimal | None = strawberry.field(description=RATE)
+    by_channel: list[ChannelFunnelRow] = strawberry.field(
+        description="Every channel, by name, then the leads without a channel (when there are any)."
+    )
+
+    @classmethod
+    def of(cls, funnel: dict[str, Any]) -> LeadFunnel:
+        return cls(
+            created=funnel["created"],
+            claimed=funnel["claimed"],
+            converted=funnel["converted"],
+            disqualified=funnel["disqualified"],
+            conversion_rate=funnel["conversionRate"],
+            by_channel=[ChannelFunnelRow.of(row) for row in funnel["byChannel"]],
+        )

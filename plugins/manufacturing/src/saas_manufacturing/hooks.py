@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from saas.plugin_api import (
+    DemoContext,
     DomainEvent,
     GraphQLContribution,
     PeriodicJob,
@@ -28,7 +29,7 @@ def saas_plugin_meta() -> PluginMeta:
         name=NAME,
         version=__version__,
         title="Manufacturing",
-        api_version="1.1",
+        api_version="1.2",
         description="Real-time inventory with a stock ledger, customer self-service ordering with atomic "
         "reservations, and direct shipments with pluggable carriers.",
     )
@@ -84,6 +85,14 @@ def saas_on_enable(context: PluginContext, settings: dict[str, Any]) -> None:
 
     clean = ManufacturingSettings.model_validate(settings)
     ensure_default_warehouse(context.session, clean.default_warehouse_name)
+
+
+@hookimpl
+def saas_demo(context: PluginContext, demo: DemoContext) -> None:
+    """Opening stock of the demo products in the default warehouse, and a couple of orders."""
+    from saas_manufacturing.demo import seed_demo
+
+    seed_demo(demo)
 
 
 @hookimpl
