@@ -83,19 +83,36 @@ def test_update_changes_only_what_is_given(owner: GraphQLClient, runtime: Runtim
     assert events_of(runtime, tenant.id, "article.updated")[0]["article"]["title"] == "New title"
 
 
-def test_bad_input_is_a_user_error_and_writes_nothing(owner: GraphQLClient, counts: Callable[[], dict[str, int]]) -> None:
+def test_bad_input_is_a_user_error_and_writes_nothing(
+    owner: GraphQLClient, counts: Callable[[], dict[str, int]]
+) -> None:
     article = create_article(owner, "Exists", publish=False)
     before = counts()
     cases: list[tuple[str, dict[str, Any], str, str]] = [
         (CREATE_ARTICLE, {"title": "", "problem": "p", "solution": "s"}, "createArticle", "REQUIRED"),
         (CREATE_ARTICLE, {"title": "t" * 201, "problem": "p", "solution": "s"}, "createArticle", "TOO_LONG"),
         (CREATE_ARTICLE, {"title": "t", "problem": "p" * 20_001, "solution": "s"}, "createArticle", "TOO_LONG"),
-        (CREATE_ARTICLE, {"title": "t", "problem": "p", "solution": "s", "type": "x" * 51}, "createArticle", "TOO_LONG"),
-        (CREATE_ARTICLE, {"title": "t", "problem": "p", "solution": "s", "tags": ["x" * 51]}, "createArticle", "TOO_LONG"),
+        (
+            CREATE_ARTICLE,
+            {"title": "t", "problem": "p", "solution": "s", "type": "x" * 51},
+            "createArticle",
+            "TOO_LONG",
+        ),
+        (
+            CREATE_ARTICLE,
+            {"title": "t", "problem": "p", "solution": "s", "tags": ["x" * 51]},
+            "createArticle",
+            "TOO_LONG",
+        ),
         (UPDATE_ARTICLE, {"id": article, "title": "  "}, "updateArticle", "REQUIRED"),
         (UPDATE_ARTICLE, {"id": article, "solution": None}, "updateArticle", "REQUIRED"),
         (UPDATE_ARTICLE, {"id": "bm90LWFuLWlk"}, "updateArticle", "NOT_FOUND"),
-        (PUBLISH, {"id": "Q3VzdG9tZXI6MDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAw"}, "publishArticle", "NOT_FOUND"),
+        (
+            PUBLISH,
+            {"id": "Q3VzdG9tZXI6MDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAw"},
+            "publishArticle",
+            "NOT_FOUND",
+        ),
     ]
     for query, variables, field, code in cases:
         payload = owner.data(query, {"input": variables})[field]
@@ -106,7 +123,9 @@ def test_bad_input_is_a_user_error_and_writes_nothing(owner: GraphQLClient, coun
 
 
 def test_the_list_is_one_statement_and_filters(owner: GraphQLClient) -> None:
-    ids = [create_article(owner, f"Article {n}", type="repair" if n % 2 else "inquiry", publish=n < 3) for n in range(5)]
+    ids = [
+        create_article(owner, f"Article {n}", type="repair" if n % 2 else "inquiry", publish=n < 3) for n in range(5)
+    ]
     for first in (1, 2, 5):
         page = owner.data(ARTICLES, {"first": first})["articles"]
         assert owner.last_statements == 1
@@ -145,9 +164,9 @@ def test_readers_read_and_only_writers_write(owner: GraphQLClient, tenant: Tenan
     for reader in (viewer, sales, service):
         assert reader.data(ARTICLES, {})["articles"]["totalCount"] == 1
     for outsider in (viewer, sales):
-        assert outsider.error_codes(
-            CREATE_ARTICLE, {"input": {"title": "t", "problem": "p", "solution": "s"}}
-        ) == ["FORBIDDEN"]
+        assert outsider.error_codes(CREATE_ARTICLE, {"input": {"title": "t", "problem": "p", "solution": "s"}}) == [
+            "FORBIDDEN"
+        ]
     assert _create(service, title="t", problem="p", solution="s")["userErrors"] == []
 
 

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (Chinese text is written with Chinese punctuation)
 """searchKnowledgeBase: ranked full-text search with snippets, the last word as a prefix, Chinese
 without spaces (jieba at write and query time), trigram matching of misspelt words, and who finds drafts."""
 
@@ -8,7 +9,12 @@ from tests.knowledge.support import UPDATE_ARTICLE, create_article, search
 
 
 def test_chinese_words_are_found_without_spaces_and_ranked_by_how_well_they_match(owner: GraphQLClient) -> None:
-    login = create_article(owner, "无法登录账户，密码重置邮件没有收到", "用户点击忘记密码后一直没有收到邮件。", "检查垃圾邮件文件夹，然后重新发送。")
+    login = create_article(
+        owner,
+        "无法登录账户，密码重置邮件没有收到",
+        "用户点击忘记密码后一直没有收到邮件。",
+        "检查垃圾邮件文件夹，然后重新发送。",
+    )
     mail_only = create_article(owner, "邮件发送失败", "系统通知邮件无法发送。", "检查邮件服务器的设置。")
     create_article(owner, "发票抬头修改", "客户需要修改发票抬头。", "在订单详情中修改。")
 
@@ -78,10 +84,10 @@ def test_updating_the_text_moves_its_words(owner: GraphQLClient) -> None:
 def test_bad_queries(owner: GraphQLClient) -> None:
     create_article(owner, "Anything")
     assert search(owner, "") == [] and search(owner, "，。!") == []
-    assert owner.error_codes(
-        "query($q: String!) { searchKnowledgeBase(query: $q) { rank } }", {"q": "x" * 201}
-    ) == ["BAD_USER_INPUT"]
-    assert owner.error_codes("{ searchKnowledgeBase(query: \"a\", first: 51) { rank } }") == ["BAD_USER_INPUT"]
+    assert owner.error_codes("query($q: String!) { searchKnowledgeBase(query: $q) { rank } }", {"q": "x" * 201}) == [
+        "BAD_USER_INPUT"
+    ]
+    assert owner.error_codes('{ searchKnowledgeBase(query: "a", first: 51) { rank } }') == ["BAD_USER_INPUT"]
 
 
 def test_another_tenant_finds_nothing(owner: GraphQLClient, other_owner: GraphQLClient) -> None:

@@ -47,7 +47,8 @@ def create_order(client: GraphQLClient, quantities: tuple[int, ...] = (10, 3), p
     assert payload["userErrors"] == [], payload
     order = dict(payload["order"])
     lines = client.data(
-        "query($id: ID!) { node(id: $id) { ... on Order { lines { id quantity product { id } } } } }", {"id": order["id"]}
+        "query($id: ID!) { node(id: $id) { ... on Order { lines { id quantity product { id } } } } }",
+        {"id": order["id"]},
     )["node"]["lines"]
     return {"id": order["id"], "customer": customer, "lines": lines, "products": products}
 

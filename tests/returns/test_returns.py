@@ -66,7 +66,10 @@ def test_a_return_goes_from_requested_to_refunded(owner: GraphQLClient, runtime:
     assert refunded == {"id": rid, "status": "REFUNDED", "refundedAmount": "62.50", "currency": "EUR"}
     assert codes(_move(owner, REFUND, "refundReturn", rid, amount="1.00")) == ["INVALID_TRANSITION"]
 
-    assert [len(events_of(runtime, tenant.id, f"return.{kind}")) for kind in ("requested", "approved", "received", "refunded")] == [1, 1, 1, 1]
+    assert [
+        len(events_of(runtime, tenant.id, f"return.{kind}"))
+        for kind in ("requested", "approved", "received", "refunded")
+    ] == [1, 1, 1, 1]
     received = events_of(runtime, tenant.id, "return.received")[0]["returnRequest"]
     assert received["id"] == rid and received["status"] == "RECEIVED" and received["order"] == {"id": order["id"]}
     assert [(line["product"]["id"], line["quantity"]) for line in received["lines"]] == [
@@ -88,7 +91,9 @@ def test_never_more_than_ordered_minus_requested_and_rejection_frees_it(owner: G
     assert request_return(owner, order["id"], [(line, 2)])["userErrors"] == []
     assert codes(request_return(owner, order["id"], [(line, 1)])) == ["QUANTITY_EXCEEDED"]
     rejected = _move(owner, REJECT, "rejectReturn", first["returnRequest"]["id"], reason="Not ours")
-    assert rejected["returnRequest"]["status"] == "REJECTED" and rejected["returnRequest"]["rejectionReason"] == "Not ours"
+    assert (
+        rejected["returnRequest"]["status"] == "REJECTED" and rejected["returnRequest"]["rejectionReason"] == "Not ours"
+    )
     assert request_return(owner, order["id"], [(line, 3)])["userErrors"] == []
 
 
@@ -140,7 +145,10 @@ def test_bad_input_is_a_user_error_and_writes_nothing(
     assert codes(_move(owner, REJECT, "rejectReturn", created, reason="")) == ["REQUIRED"]
     for amount in ("0", "-1", "1.001"):
         assert codes(_move(owner, REFUND, "refundReturn", created, amount=amount)) == ["INVALID"], amount
-    wrong_type = owner.execute(CREATE_RETURN, {"input": {"orderId": order["id"], "reason": "r", "lines": [{"orderLineId": line, "quantity": "many"}]}})
+    wrong_type = owner.execute(
+        CREATE_RETURN,
+        {"input": {"orderId": order["id"], "reason": "r", "lines": [{"orderLineId": line, "quantity": "many"}]}},
+    )
     assert [e["extensions"]["code"] for e in wrong_type["errors"]] == ["BAD_USER_INPUT"]
     not_a_number = owner.execute(REFUND, {"input": {"id": created, "amount": "abc"}})
     assert [e["extensions"]["code"] for e in not_a_number["errors"]] == ["BAD_USER_INPUT"]
@@ -162,7 +170,12 @@ def test_the_list_is_one_statement_filters_and_isolates(
     assert [edge["node"]["id"] for edge in approved] == [ids[0]]
     by_order = owner.data(RETURNS, {"filter": {"orderId": order["id"]}})["returnRequests"]
     assert by_order["totalCount"] == 4
-    assert owner.data(NODE, {"id": ids[0]})["node"] == {"__typename": "ReturnRequest", "id": ids[0], "status": "APPROVED", "value": "12.50"}
+    assert owner.data(NODE, {"id": ids[0]})["node"] == {
+        "__typename": "ReturnRequest",
+        "id": ids[0],
+        "status": "APPROVED",
+        "value": "12.50",
+    }
 
     assert other_owner.data(RETURNS, {})["returnRequests"]["totalCount"] == 0
     assert other_owner.error_codes(NODE, {"id": ids[0]}) == ["NOT_FOUND"]
@@ -181,7 +194,10 @@ def test_who_may_do_what(owner: GraphQLClient, tenant: TenantHandle, runtime: Ru
     line = order["lines"][0]["id"]
     viewer = add_member(owner, tenant, "viewer")
     sales = add_member(owner, tenant, "sales")
-    assert viewer.error_codes(CREATE_RETURN, {"input": {"orderId": order["id"], "reason": "r", "lines": [{"orderLineId": line, "quantity": 1}]}}) == ["FORBIDDEN"]
+    assert viewer.error_codes(
+        CREATE_RETURN,
+        {"input": {"orderId": order["id"], "reason": "r", "lines": [{"orderLineId": line, "quantity": 1}]}},
+    ) == ["FORBIDDEN"]
     # A sales rep sees (and returns from) the orders of the customers they see: here the unowned pool's.
     made = request_return(sales, order["id"], [(line, 1)])
     assert made["userErrors"] == [], made
