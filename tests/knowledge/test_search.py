@@ -93,3 +93,13 @@ def test_bad_queries(owner: GraphQLClient) -> None:
 def test_another_tenant_finds_nothing(owner: GraphQLClient, other_owner: GraphQLClient) -> None:
     create_article(owner, "Tenant secret", "Only ours.")
     assert search(owner, "secret") and search(other_owner, "secret", drafts=True) == []
+
+
+def test_search_is_one_statement_whatever_the_number_of_hits(owner: GraphQLClient) -> None:
+    for n in range(6):
+        create_article(owner, f"Gateway timeout {n}", "The gateway answers 504.")
+    counts = set()
+    for first in (1, 3, 6):
+        assert len(search(owner, "gateway", first=first)) == first
+        counts.add(owner.last_statements)
+    assert len(counts) == 1 and counts.pop() <= 2  # the search, after the transaction's tenant setting
