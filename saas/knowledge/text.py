@@ -14,10 +14,10 @@ jieba whole, so English works the same way.
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import re
-import threading
 import warnings
 from collections.abc import Iterable
 
@@ -38,19 +38,12 @@ _CJK = "\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
 # A space the snippet's text has between two Chinese characters (around a highlight, too).
 _SPACE_IN_CJK = re.compile(rf"([{_CJK}](?:</b>)?) (?=(?:<b>)?[{_CJK}])")
 
-_ready = threading.Lock()
-_loaded = False
-
-
+@functools.cache
 def _segmenter() -> jieba.Tokenizer:
-    """jieba's default tokenizer, its dictionary loaded once per process (quietly)."""
-    global _loaded
-    if not _loaded:
-        with _ready:
-            if not _loaded:
-                jieba.setLogLevel(logging.WARNING)
-                jieba.initialize()
-                _loaded = True
+    """jieba's default tokenizer, its dictionary loaded on first use (jieba's own lock makes the
+    load happen once, also when two threads ask at once), without jieba's log lines."""
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
     return jieba.dt
 
 
