@@ -38,6 +38,7 @@ _CJK = "\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
 # A space the snippet's text has between two Chinese characters (around a highlight, too).
 _SPACE_IN_CJK = re.compile(rf"([{_CJK}](?:</b>)?) (?=(?:<b>)?[{_CJK}])")
 
+
 @functools.cache
 def _segmenter() -> jieba.Tokenizer:
     """jieba's default tokenizer, its dictionary loaded on first use (jieba's own lock makes the

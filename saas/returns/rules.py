@@ -27,11 +27,9 @@ def return_line_conditions(principal: Principal, alias: str) -> SqlCondition:
     """A return's lines: visible with their return."""
     condition = SqlCondition()
     parent = return_conditions(principal, "vr")
+    parent.add(tenant_predicate("vr"), **{TENANT_PARAM: principal.tenant_id})
     condition.add(
-        f"EXISTS (SELECT 1 FROM return_requests vr WHERE {tenant_predicate('vr')} AND vr.id = {alias}.return_id"
-        f" AND {parent.sql})",
-        **{TENANT_PARAM: principal.tenant_id},
-        **parent.params,
+        f"EXISTS (SELECT 1 FROM return_requests vr WHERE vr.id = {alias}.return_id AND {parent.sql})", **parent.params
     )
     return condition
 

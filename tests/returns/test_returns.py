@@ -179,6 +179,12 @@ def test_the_list_is_one_statement_filters_and_isolates(
 
     assert other_owner.data(RETURNS, {})["returnRequests"]["totalCount"] == 0
     assert other_owner.error_codes(NODE, {"id": ids[0]}) == ["NOT_FOUND"]
+    line_id = owner.data("query($id: ID!) { node(id: $id) { ... on ReturnRequest { lines { id } } } }", {"id": ids[0]})[
+        "node"
+    ]["lines"][0]["id"]
+    line_node = "query($id: ID!) { node(id: $id) { __typename ... on ReturnLine { quantity } } }"
+    assert owner.data(line_node, {"id": line_id})["node"] == {"__typename": "ReturnLine", "quantity": 1}
+    assert other_owner.error_codes(line_node, {"id": line_id}) == ["NOT_FOUND"]
     for query, field, extra in (
         (APPROVE, "approveReturn", {}),
         (REJECT, "rejectReturn", {"reason": "x"}),
