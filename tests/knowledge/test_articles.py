@@ -118,7 +118,7 @@ def test_bad_input_is_a_user_error_and_writes_nothing(
         payload = owner.data(query, {"input": variables})[field]
         assert [e["code"] for e in payload["userErrors"]] == [code], (variables, payload)
     wrong_type = owner.execute(CREATE_ARTICLE, {"input": {"title": 1, "problem": "p", "solution": "s"}})
-    assert [e["extensions"]["code"] for e in wrong_type["errors"]] == ["GRAPHQL_VALIDATION_FAILED"]
+    assert [e["extensions"]["code"] for e in wrong_type["errors"]] == ["BAD_USER_INPUT"]
     assert counts() == before
 
 
