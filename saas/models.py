@@ -21,16 +21,20 @@ from saas.deals.models import (
 from saas.events.models import OutboxEvent
 from saas.followups.models import Activity, CustomerHandover, Task, TaskReminder
 from saas.jobs.models import ProcessedJob
+from saas.knowledge.models import Article
 from saas.leads.models import Channel, Lead, SalesSettings
 from saas.notifications.models import Notification
 from saas.plugin_host.models import TenantPlugin
 from saas.products.models import Product
+from saas.returns.models import ReturnLine, ReturnRequest
 from saas.teams.models import Team, TeamMember
 from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
+from saas.workorders.models import WorkOrder
 
 __all__ = [
     "Activity",
     "ApiKey",
+    "Article",
     "AuditEntry",
     "Base",
     "Channel",
@@ -55,6 +59,8 @@ __all__ = [
     "PipelineStage",
     "ProcessedJob",
     "Product",
+    "ReturnLine",
+    "ReturnRequest",
     "SalesSettings",
     "StageChange",
     "Task",
@@ -67,4 +73,5 @@ __all__ = [
     "Webhook",
     "WebhookAttempt",
     "WebhookDelivery",
+    "WorkOrder",
 ]

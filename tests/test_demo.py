@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import subprocess
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -265,3 +266,31 @@ def test_the_manufacturing_demo_stocks_the_products_and_places_orders(runtime):
     assert len(owners) == 1 and None not in owners  # the rep's own customers
     twin = seed_demo(runtime.engine, 40, slug=_slug(), plugins=runtime.plugins, plugin_names=["manufacturing"])
     assert stock(twin.tenant_id)[1:3] == (levels, orders)
+
+
+def test_seed_demo_has_service_data_in_english_and_chinese(runtime):
+    """Published and draft articles in both languages, found by search; returns in several states;
+    work orders on the technicians' calendars, one completed with its hours."""
+    from saas.knowledge import service as knowledge
+    from saas.knowledge.models import Article
+    from saas.returns.models import ReturnRequest
+    from saas.workorders.models import WorkOrder
+
+    info = seed_demo(runtime.engine, 12, slug=_slug())
+    with tenant_session(runtime.engine, info.tenant_id) as session:
+        articles = session.scalars(select(Article)).all()
+        returns = session.scalars(select(ReturnRequest)).all()
+        work_orders = session.scalars(select(WorkOrder)).all()
+        owner = next(iter(session.scalars(select(Membership).where(Membership.role == "owner"))))
+        from saas.accounts.credentials import membership_principal
+
+        principal = membership_principal(owner)
+        chinese = knowledge.search(session, principal, "密码重置", 5)
+        english = knowledge.search(session, principal, "pump pressure", 5)
+    assert {a.status for a in articles} == {"published", "draft"}
+    assert any(ord(c) > 0x4E00 for a in articles for c in a.title) and any(a.title.isascii() for a in articles)
+    assert chinese[0].article.title == "无法登录账户，密码重置邮件没有收到"  # noqa: RUF001
+    assert english[0].article.title == "Pump loses pressure after installation"
+    assert sorted(r.status for r in returns) == ["refunded", "requested"]
+    assert len(work_orders) >= 10 and len({w.technician_id for w in work_orders}) == 2
+    assert [w.hours_worked for w in work_orders if w.status == "completed"] == [Decimal("2.50")]

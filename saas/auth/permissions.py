@@ -38,6 +38,12 @@ DEALS_READ = "deals:read"
 DEALS_WRITE = "deals:write"
 PIPELINE_MANAGE = "pipeline:manage"
 CUSTOM_FIELDS_MANAGE = "custom_fields:manage"
+KNOWLEDGE_READ = "knowledge:read"
+KNOWLEDGE_WRITE = "knowledge:write"
+RETURNS_READ = "returns:read"
+RETURNS_WRITE = "returns:write"
+WORK_ORDERS_READ = "work_orders:read"
+WORK_ORDERS_WRITE = "work_orders:write"
 
 ALL_PERMISSIONS = frozenset(
     {
@@ -63,8 +69,21 @@ ALL_PERMISSIONS = frozenset(
         DEALS_WRITE,
         PIPELINE_MANAGE,
         CUSTOM_FIELDS_MANAGE,
+        KNOWLEDGE_READ,
+        KNOWLEDGE_WRITE,
+        RETURNS_READ,
+        RETURNS_WRITE,
+        WORK_ORDERS_READ,
+        WORK_ORDERS_WRITE,
     }
 )
+
+# After-sales service: service members and managers run it; sales reps file returns for their
+# customers and read the knowledge base and the technicians' calendars; viewers read.
+SERVICE_ALL = frozenset(
+    {KNOWLEDGE_READ, KNOWLEDGE_WRITE, RETURNS_READ, RETURNS_WRITE, WORK_ORDERS_READ, WORK_ORDERS_WRITE}
+)
+SERVICE_READ = frozenset({KNOWLEDGE_READ, RETURNS_READ, WORK_ORDERS_READ})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.OWNER: ALL_PERMISSIONS,
@@ -73,16 +92,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         {CUSTOMERS_READ, CUSTOMERS_WRITE, CUSTOMERS_DELETE, MEMBERS_READ, PRODUCTS_READ, PRODUCTS_WRITE}
         | {DEALS_READ, DEALS_WRITE}
         | {LEADS_READ, LEADS_WRITE, CHANNELS_MANAGE}
+        | SERVICE_ALL
     ),
     Role.SALES: frozenset(
         {CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ}
         | {DEALS_READ, DEALS_WRITE}
         | {LEADS_READ, LEADS_WRITE}
+        | SERVICE_READ
+        | {RETURNS_WRITE}
     ),
     Role.SERVICE: frozenset(
-        {CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ} | {DEALS_READ} | {LEADS_READ}
+        {CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ} | {DEALS_READ} | {LEADS_READ} | SERVICE_ALL
     ),
-    Role.VIEWER: frozenset({CUSTOMERS_READ, MEMBERS_READ, PRODUCTS_READ} | {DEALS_READ} | {LEADS_READ}),
+    Role.VIEWER: frozenset({CUSTOMERS_READ, MEMBERS_READ, PRODUCTS_READ} | {DEALS_READ} | {LEADS_READ} | SERVICE_READ),
 }
 
 # Roles that see every owned sales record of the tenant (customers, leads, ...); the others see

@@ -38,6 +38,10 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 CORE_VERSIONS = MIGRATIONS_DIR / "versions"
 # Serialises concurrent `saas migrate` runs (several pods starting at once).
 MIGRATION_LOCK_ID = 724_311_001
+# Trusted extensions shipped with PostgreSQL (the machine's and the embedded build): trigram search
+# (customers, articles), uuid columns leading GIN indexes, and exclusion constraints over ranges
+# with equality columns (a technician's work orders).
+EXTENSIONS = ("pg_trgm", "btree_gin", "btree_gist")
 # The files Alembic reads as revisions (alembic.script.base: not `__init__`, not editor backups).
 REVISION_FILE = re.compile(r"^(?!\.#|__init__).*\.py$")
 
@@ -113,7 +117,8 @@ def run_migrations(owner_engine: Engine, settings: Settings, plugins: PluginHost
     """`migrate`, returning the plugins it skipped as well; all in one transaction, under a lock."""
     with owner_engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_ID})
-        conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+        for extension in EXTENSIONS:
+            conn.execute(text(f"CREATE EXTENSION IF NOT EXISTS {extension}"))
         ensure_app_role(conn, settings)
         recorded = _recorded_revisions(conn)
         branches, skipped = _plugin_branches(plugins, recorded)

@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from saas.demo.knowledge import seed_knowledge
+from saas.demo.returns import seed_returns
 from saas.demo.sales import seed_sales
+from saas.demo.workorders import seed_work_orders
 from saas.plugin_host.contributions import DemoContext
 
 DemoStep = Callable[[DemoContext], None]
 
-CORE_STEPS: tuple[tuple[str, DemoStep], ...] = (("sales", seed_sales),)
+CORE_STEPS: tuple[tuple[str, DemoStep], ...] = (
+    ("sales", seed_sales),
+    ("knowledge", seed_knowledge),
+    ("returns", seed_returns),
+    ("work_orders", seed_work_orders),
+)

@@ -120,6 +120,18 @@ register_event_types(
     "customer.claimed",
     "customer.transferred",
     "customer.returned_to_pool",
+    "article.created",
+    "article.updated",
+    "article.published",
+    "article.unpublished",
+    "return.requested",
+    "return.approved",
+    "return.rejected",
+    "return.received",
+    "return.refunded",
+    "work_order.created",
+    "work_order.completed",
+    "work_order.cancelled",
 )
 
 

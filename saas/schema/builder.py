@@ -20,6 +20,7 @@ from saas.customers.graphql.contribution import contribution as customers
 from saas.deals.graphql.contribution import contribution as deals
 from saas.followups.graphql.contribution import contribution as followups
 from saas.jobs.graphql.contribution import contribution as jobs
+from saas.knowledge.graphql.contribution import contribution as knowledge
 from saas.leads.graphql.contribution import contribution as leads
 from saas.notifications.graphql.contribution import contribution as notifications
 from saas.plugin_host.contributions import GraphQLContribution
@@ -27,6 +28,7 @@ from saas.plugin_host.graphql.contribution import contribution as plugin_admin
 from saas.plugin_host.host import LoadedPlugin, PluginHost
 from saas.products.graphql.contribution import contribution as catalog
 from saas.reports.graphql.contribution import contribution as reports
+from saas.returns.graphql.contribution import contribution as returns
 from saas.schema.common import Node
 from saas.schema.composition import RootTypes, SchemaConflict, compose_schema
 from saas.schema.context import RequestContext
@@ -35,6 +37,7 @@ from saas.schema.nodes import resolve_node
 from saas.schema.scalars import SCALAR_MAP
 from saas.teams.graphql.contribution import contribution as teams
 from saas.webhooks.graphql.contribution import contribution as webhooks
+from saas.workorders.graphql.contribution import contribution as workorders
 
 # The core domains, in the order their fields appear in the schema.
 CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (
@@ -51,6 +54,9 @@ CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (
     teams,
     reports,
     followups,
+    knowledge,
+    returns,
+    workorders,
 )
 
 

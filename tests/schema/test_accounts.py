@@ -39,6 +39,10 @@ from tests.schema.helpers import (
 )
 from tests.schema.helpers import UPDATE_MEMBER_ROLE as UPDATE_ROLE
 
+# After-sales service: reading and running the knowledge base, returns and work orders.
+SERVICE_READ = {"knowledge:read", "returns:read", "work_orders:read"}
+SERVICE_ALL = SERVICE_READ | {"knowledge:write", "returns:write", "work_orders:write"}
+
 # --- login -------------------------------------------------------------------------------------
 
 
@@ -233,6 +237,7 @@ def test_me(owner: Any, tenant: Any) -> None:
                 "deals:write",
                 "pipeline:manage",
                 "custom_fields:manage",
+                *SERVICE_ALL,
             },
         ),
         (
@@ -246,10 +251,16 @@ def test_me(owner: Any, tenant: Any) -> None:
                 "deals:write",
                 "leads:read",
                 "leads:write",
+                *SERVICE_READ,
+                "returns:write",
             },
         ),
-        ("SERVICE", {"customers:read", "customers:write", "members:read", "products:read", "deals:read", "leads:read"}),
-        ("VIEWER", {"customers:read", "members:read", "products:read", "deals:read", "leads:read"}),
+        (
+            "SERVICE",
+            {"customers:read", "customers:write", "members:read", "products:read", "deals:read", "leads:read"}
+            | SERVICE_ALL,
+        ),
+        ("VIEWER", {"customers:read", "members:read", "products:read", "deals:read", "leads:read"} | SERVICE_READ),
     ],
 )
 def test_me_permissions_by_role(owner: Any, tenant: Any, role: str, expected: set[str]) -> None:

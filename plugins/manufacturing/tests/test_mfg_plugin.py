@@ -173,7 +173,7 @@ def test_every_plugin_table_has_forced_row_level_security(saas_database_url: str
             ).all()
     finally:
         owner.dispose()
-    assert len(rows) == 8 and all(r.relrowsecurity and r.relforcerowsecurity for r in rows), rows
+    assert len(rows) == 9 and all(r.relrowsecurity and r.relforcerowsecurity for r in rows), rows
 
 
 def test_node_fetches_the_plugins_objects_for_enabled_tenants_only(

@@ -97,10 +97,15 @@ def saas_demo(context: PluginContext, demo: DemoContext) -> None:
 
 @hookimpl
 def saas_handle_event(context: PluginContext, event: DomainEvent) -> None:
-    """A deleted contact or customer loses its portal access."""
+    """A deleted contact or customer loses its portal access; a received return's goods go back in
+    stock (once per event, however often it is delivered)."""
     from saas_manufacturing.service.portal import revoke_for
+    from saas_manufacturing.service.returns import RETURN_RECEIVED, restock_return
 
-    if event.type == "contact.deleted":
+    if event.type == RETURN_RECEIVED:
+        settings = ManufacturingSettings.model_validate(context.settings)
+        restock_return(context.session, event, settings.default_warehouse_name)
+    elif event.type == "contact.deleted":
         revoke_for(context.session, contact_id=decode_id(event.payload["contact"]["id"], "Contact"))
     elif event.type == "customer.deleted":
         revoke_for(context.session, customer_id=decode_id(event.payload["customer"]["id"], "Customer"))

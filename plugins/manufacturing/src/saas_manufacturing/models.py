@@ -312,3 +312,16 @@ class ShipmentEvent(TenantModel):
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
 
     __mapper_args__ = {"eager_defaults": True}
+
+
+class HandledEvent(TenantModel):
+    """A core event this plugin has acted on, by id: the dispatcher delivers at least once, so a
+    handler with an effect (putting returned goods back in stock) claims the event here first, in
+    the same transaction as the effect, and does nothing for an id it finds claimed."""
+
+    __tablename__ = "mfg_handled_events"
+    __table_args__ = (_tenant_fk(),)
+
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    handled_at: Mapped[datetime] = created_at_column()

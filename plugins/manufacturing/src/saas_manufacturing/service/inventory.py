@@ -8,6 +8,7 @@ give it back; a dispatch consumes a reservation (release + issue, available unch
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,7 @@ MAX_QUANTITY = 1_000_000_000
 # On hand (and so reserved and available) never exceeds GraphQL's Int: what is stored can be read back.
 MAX_STOCK = 2**31 - 1
 LOW_STOCK_ROLES = (Role.OWNER, Role.ADMIN, Role.MANAGER)
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -261,6 +263,18 @@ def record_movement(
     movement = _append(session, actor, level, kind, quantity, **clean)
     _check_low_stock(session, actor, level.available - delta, level)
     return movement, level
+
+
+def receive_returned(
+    session: Session, actor: Actor, product_id: uuid.UUID, warehouse_id: uuid.UUID, quantity: int, reference: str
+) -> StockMovement | None:
+    """Returned goods back on hand as a receipt; None (nothing changed, logged) when on hand would pass
+    MAX_STOCK, since a returned line must not hold back the events after it."""
+    level = _add_on_hand(session, actor, product_id, warehouse_id, quantity)
+    if level is None:
+        logger.warning("returned stock of product %s left out: on hand would exceed %s", product_id, MAX_STOCK)
+        return None
+    return _append(session, actor, level, "receipt", quantity, reference=reference, note="Returned goods")
 
 
 def reserve(

@@ -1,0 +1,92 @@
+"""Knowledge-base mutations: thin wrappers over saas/knowledge/service.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from saas.knowledge import service
+from saas.knowledge.graphql.types import Article
+from saas.schema.common import Payload, provided, referenced_id, run_mutation
+from saas.schema.context import RequestContext
+
+
+@strawberry.input
+class CreateArticleInput:
+    title: str
+    problem: str
+    solution: str
+    type: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A ticket type key; `inquiry` if left out."
+    )
+    tags: list[str] | None = strawberry.UNSET
+
+
+@strawberry.input
+class UpdateArticleInput:
+    id: strawberry.ID
+    title: str | None = strawberry.UNSET
+    problem: str | None = strawberry.UNSET
+    solution: str | None = strawberry.UNSET
+    type: str | None = strawberry.UNSET
+    tags: list[str] | None = strawberry.UNSET
+
+
+@strawberry.input
+class PublishArticleInput:
+    id: strawberry.ID
+
+
+@strawberry.input
+class UnpublishArticleInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class ArticlePayload(Payload):
+    article: Article | None = None
+
+
+def _article(row: Any) -> dict[str, Any]:
+    return {"article": Article.from_model(row)}
+
+
+@strawberry.type
+class KnowledgeMutations:
+    @strawberry.mutation(description="A new DRAFT article (staff with knowledge:write).")
+    async def create_article(self, info: Info[RequestContext, None], input: CreateArticleInput) -> ArticlePayload:
+        async def run() -> dict[str, Any]:
+            context = info.context
+            return _article(await context.write(service.create_article, context.require_principal(), provided(input)))
+
+        return await run_mutation(run, ArticlePayload)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="Change an article's text, type or tags; left-out fields stay.")
+    async def update_article(self, info: Info[RequestContext, None], input: UpdateArticleInput) -> ArticlePayload:
+        async def run() -> dict[str, Any]:
+            context = info.context
+            raw_id = referenced_id(input.id, "Article", "id")
+            data = provided(input, skip=("id",))
+            return _article(await context.write(service.update_article, context.require_principal(), raw_id, data))
+
+        return await run_mutation(run, ArticlePayload)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="DRAFT → PUBLISHED; already published is INVALID_TRANSITION.")
+    async def publish_article(self, info: Info[RequestContext, None], input: PublishArticleInput) -> ArticlePayload:
+        async def run() -> dict[str, Any]:
+            context = info.context
+            raw_id = referenced_id(input.id, "Article", "id")
+            return _article(await context.write(service.publish_article, context.require_principal(), raw_id))
+
+        return await run_mutation(run, ArticlePayload)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="PUBLISHED → DRAFT; a draft is INVALID_TRANSITION.")
+    async def unpublish_article(self, info: Info[RequestContext, None], input: UnpublishArticleInput) -> ArticlePayload:
+        async def run() -> dict[str, Any]:
+            context = info.context
+            raw_id = referenced_id(input.id, "Article", "id")
+            return _article(await context.write(service.unpublish_article, context.require_principal(), raw_id))
+
+        return await run_mutation(run, ArticlePayload)  # type: ignore[no-any-return]

@@ -1,0 +1,46 @@
+"""Who reads which articles, as SQL: the one place for the list, `node(id)`, loaders and search.
+
+Staff (members and API keys holding `knowledge:read`) read drafts and published articles alike;
+search finds published ones unless they ask for drafts too (`includeDrafts`). A scoped principal
+(a customer's portal contact) reads published articles only, whatever it asks: drafts are
+unreviewed answers, often written from one customer's ticket. Conditions name no tenant: the
+compiler adds it to compiled reads, and the ORM paths run on the tenant-bound session under
+row-level security.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from saas.auth.principal import Principal
+from saas.db.conditions import SqlCondition
+from saas.knowledge.models import ArticleStatus
+
+
+def reads_drafts(principal: Principal) -> bool:
+    """Staff read drafts; a scoped principal (a portal contact) never does."""
+    return not principal.scope
+
+
+def article_visibility(principal: Principal, alias: str, condition: SqlCondition, *, drafts: bool = True) -> None:
+    """The articles the principal may read; with `drafts=False` (search without `includeDrafts`),
+    published ones only for everyone."""
+    if not (drafts and reads_drafts(principal)):
+        condition.add(f"{alias}.status = :published_status", published_status=ArticleStatus.PUBLISHED.value)
+
+
+@dataclass(frozen=True)
+class ArticleFilter:
+    status: ArticleStatus | None = None
+    type: str | None = None
+
+
+def article_conditions(principal: Principal, alias: str, flt: ArticleFilter | None = None) -> SqlCondition:
+    """`articles(filter)`: what the principal reads, narrowed by the filter."""
+    condition = SqlCondition()
+    article_visibility(principal, alias, condition)
+    if flt is not None and flt.status is not None:
+        condition.add(f"{alias}.status = :f_status", f_status=ArticleStatus(flt.status).value)
+    if flt is not None and flt.type is not None:
+        condition.add(f"{alias}.type = :f_type", f_type=flt.type.strip().lower())
+    return condition

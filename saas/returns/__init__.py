@@ -1,0 +1,1 @@
+"""Returns: a customer sends back ordered goods; requested, approved, received, refunded (or rejected)."""

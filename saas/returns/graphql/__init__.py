@@ -1,0 +1,1 @@
+"""The returns domain's GraphQL: return requests, their list and their lifecycle."""

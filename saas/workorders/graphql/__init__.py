@@ -1,0 +1,1 @@
+"""The work orders domain's GraphQL: the technicians' calendar and work orders' lifecycle."""
