@@ -59,6 +59,9 @@ class UserErrorCode(StrEnum):
     INCOMPATIBLE_VALUES = "INCOMPATIBLE_VALUES"
     # Follow-ups: the public pool (NOT_IN_POOL and CLAIM_CAP_EXCEEDED above, as for leads) and tasks.
     ALREADY_COMPLETED = "ALREADY_COMPLETED"
+    # Tickets: a status move the ticket's state does not allow; an agent without the type's skill.
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    NOT_QUALIFIED = "NOT_QUALIFIED"
 
 
 class AppError(Exception):

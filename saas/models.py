@@ -24,11 +24,29 @@ from saas.jobs.models import ProcessedJob
 from saas.leads.models import Channel, Lead, SalesSettings
 from saas.notifications.models import Notification
 from saas.plugin_host.models import TenantPlugin
+from saas.portal.models import PortalAccess
 from saas.products.models import Product
 from saas.teams.models import Team, TeamMember
+from saas.tickets.models import (
+    AgentSkills,
+    ClassificationRule,
+    SlaPolicy,
+    Ticket,
+    TicketComment,
+    TicketCounter,
+    TicketType,
+)
 from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
+    "PortalAccess",
+    "TicketType",
+    "TicketCounter",
+    "TicketComment",
+    "Ticket",
+    "SlaPolicy",
+    "ClassificationRule",
+    "AgentSkills",
     "Activity",
     "ApiKey",
     "AuditEntry",

@@ -38,6 +38,11 @@ DEALS_READ = "deals:read"
 DEALS_WRITE = "deals:write"
 PIPELINE_MANAGE = "pipeline:manage"
 CUSTOM_FIELDS_MANAGE = "custom_fields:manage"
+TICKETS_READ = "tickets:read"
+TICKETS_WRITE = "tickets:write"
+# Ticket types, classification rules, agents' skills, SLA policies, and assigning to others.
+TICKETS_MANAGE = "tickets:manage"
+PORTAL_MANAGE = "portal:manage"
 
 ALL_PERMISSIONS = frozenset(
     {
@@ -63,6 +68,10 @@ ALL_PERMISSIONS = frozenset(
         DEALS_WRITE,
         PIPELINE_MANAGE,
         CUSTOM_FIELDS_MANAGE,
+        TICKETS_READ,
+        TICKETS_WRITE,
+        TICKETS_MANAGE,
+        PORTAL_MANAGE,
     }
 )
 
@@ -73,16 +82,23 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         {CUSTOMERS_READ, CUSTOMERS_WRITE, CUSTOMERS_DELETE, MEMBERS_READ, PRODUCTS_READ, PRODUCTS_WRITE}
         | {DEALS_READ, DEALS_WRITE}
         | {LEADS_READ, LEADS_WRITE, CHANNELS_MANAGE}
+        | {TICKETS_READ, TICKETS_WRITE, TICKETS_MANAGE, PORTAL_MANAGE}
     ),
     Role.SALES: frozenset(
         {CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ}
         | {DEALS_READ, DEALS_WRITE}
         | {LEADS_READ, LEADS_WRITE}
+        | {TICKETS_READ, TICKETS_WRITE}
     ),
     Role.SERVICE: frozenset(
-        {CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ} | {DEALS_READ} | {LEADS_READ}
+        {CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ}
+        | {DEALS_READ}
+        | {LEADS_READ}
+        | {TICKETS_READ, TICKETS_WRITE}
     ),
-    Role.VIEWER: frozenset({CUSTOMERS_READ, MEMBERS_READ, PRODUCTS_READ} | {DEALS_READ} | {LEADS_READ}),
+    Role.VIEWER: frozenset(
+        {CUSTOMERS_READ, MEMBERS_READ, PRODUCTS_READ} | {DEALS_READ} | {LEADS_READ} | {TICKETS_READ}
+    ),
 }
 
 # Roles that see every owned sales record of the tenant (customers, leads, ...); the others see

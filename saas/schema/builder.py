@@ -24,6 +24,7 @@ from saas.leads.graphql.contribution import contribution as leads
 from saas.notifications.graphql.contribution import contribution as notifications
 from saas.plugin_host.contributions import GraphQLContribution
 from saas.plugin_host.graphql.contribution import contribution as plugin_admin
+from saas.portal.graphql.contribution import contribution as portal
 from saas.plugin_host.host import LoadedPlugin, PluginHost
 from saas.products.graphql.contribution import contribution as catalog
 from saas.reports.graphql.contribution import contribution as reports
@@ -34,6 +35,7 @@ from saas.schema.execution import PassthroughExecutor
 from saas.schema.nodes import resolve_node
 from saas.schema.scalars import SCALAR_MAP
 from saas.teams.graphql.contribution import contribution as teams
+from saas.tickets.graphql.contribution import contribution as tickets
 from saas.webhooks.graphql.contribution import contribution as webhooks
 
 # The core domains, in the order their fields appear in the schema.
@@ -51,6 +53,8 @@ CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (
     teams,
     reports,
     followups,
+    portal,
+    tickets,
 )
 
 
