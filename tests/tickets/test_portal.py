@@ -142,3 +142,23 @@ def test_portal_access_input_and_tenants(
     assert errors(other_owner, REVOKE_ACCESS, {"id": access["id"]}, "revokePortalAccess") == [(["input", "id"], "NOT_FOUND")]
     rep = add_member(owner, tenant, "sales")
     assert rep.error_codes(CREATE_ACCESS, {"input": {"contactId": contact}}) == ["FORBIDDEN"]
+
+
+def test_revoking_from_plain_code_stops_the_token_once_committed(owner: GraphQLClient, tenant: Any, runtime: Runtime) -> None:
+    """The service forgets the tenant's cached credentials after its commit, whoever calls it (a job, a hook)."""
+    from saas.portal.service import revoke_portal_access
+    from saas.schema.relay import decode_id
+    from saas.tenancy.session import tenant_session
+
+    customer = create_customer(owner)
+    client, access = portal(owner, customer)
+    header = f"Bearer {client.token}"
+    assert runtime.authenticate(header) is not None and runtime.cached_principal(header) is not None
+    staff = runtime.authenticate(f"Bearer {owner.token}")
+    assert staff is not None
+    with tenant_session(runtime.engine, tenant.id) as session:
+        revoke_portal_access(session, staff, decode_id(access["id"], "PortalAccess"))
+        assert runtime.cached_principal(header) is not None  # not before the commit
+        session.commit()
+    assert runtime.cached_principal(header) is None
+    assert client.error_codes("{ tickets(first: 1) { totalCount } }") == ["UNAUTHENTICATED"]

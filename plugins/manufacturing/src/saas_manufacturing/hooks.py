@@ -6,14 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from saas.plugin_api import (
-    DomainEvent,
     GraphQLContribution,
     PeriodicJob,
     PermissionSpec,
     PluginContext,
     PluginMeta,
-    Principal,
-    decode_id,
     hookimpl,
 )
 from saas_manufacturing import NAME, __version__, events
@@ -28,7 +25,7 @@ def saas_plugin_meta() -> PluginMeta:
         name=NAME,
         version=__version__,
         title="Manufacturing",
-        api_version="1.1",
+        api_version="1.3",
         description="Real-time inventory with a stock ledger, customer self-service ordering with atomic "
         "reservations, and direct shipments with pluggable carriers.",
     )
@@ -84,24 +81,3 @@ def saas_on_enable(context: PluginContext, settings: dict[str, Any]) -> None:
 
     clean = ManufacturingSettings.model_validate(settings)
     ensure_default_warehouse(context.session, clean.default_warehouse_name)
-
-
-@hookimpl
-def saas_handle_event(context: PluginContext, event: DomainEvent) -> None:
-    """A deleted contact or customer loses its portal access."""
-    from saas_manufacturing.service.portal import revoke_for
-
-    if event.type == "contact.deleted":
-        revoke_for(context.session, contact_id=decode_id(event.payload["contact"]["id"], "Contact"))
-    elif event.type == "customer.deleted":
-        revoke_for(context.session, customer_id=decode_id(event.payload["customer"]["id"], "Customer"))
-
-
-@hookimpl
-def saas_check_scoped_token(context: PluginContext, principal: Principal) -> bool | None:
-    """A portal token stands while its access does (revoked or expired: refused everywhere)."""
-    from saas_manufacturing.service.common import is_portal, live_access
-
-    if not is_portal(principal):
-        return None
-    return live_access(context.session, principal) is not None
