@@ -22,7 +22,9 @@ class PortalAccess(TenantOwned, Base):
     __tablename__ = "portal_accesses"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
-        ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"], ondelete="RESTRICT"),
+        ForeignKeyConstraint(
+            ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"], ondelete="RESTRICT"
+        ),
         ForeignKeyConstraint(["tenant_id", "contact_id"], ["contacts.tenant_id", "contacts.id"], ondelete="RESTRICT"),
         Index("ix_portal_accesses_tenant_contact", "tenant_id", "contact_id"),
         Index("ix_portal_accesses_tenant_customer", "tenant_id", "customer_id", "created_at", "id"),

@@ -136,12 +136,16 @@ class Ticket(TenantOwned, Base):
     __tablename__ = "tickets"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
-        ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"], ondelete="RESTRICT"),
+        ForeignKeyConstraint(
+            ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"], ondelete="RESTRICT"
+        ),
         ForeignKeyConstraint(["tenant_id", "contact_id"], ["contacts.tenant_id", "contacts.id"], ondelete="RESTRICT"),
         ForeignKeyConstraint(
             ["tenant_id", "assignee_id"], ["memberships.tenant_id", "memberships.id"], ondelete="RESTRICT"
         ),
-        ForeignKeyConstraint(["tenant_id", "type"], ["ticket_types.tenant_id", "ticket_types.key"], ondelete="RESTRICT"),
+        ForeignKeyConstraint(
+            ["tenant_id", "type"], ["ticket_types.tenant_id", "ticket_types.key"], ondelete="RESTRICT"
+        ),
         ForeignKeyConstraint(
             ["tenant_id", "classified_by_id"],
             ["classification_rules.tenant_id", "classification_rules.id"],

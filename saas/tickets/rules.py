@@ -42,7 +42,9 @@ DEFAULT_TYPES: tuple[tuple[str, str], ...] = (
 # Status moves `updateTicketStatus` may make. ASSIGNED is reached by `assignTicket` only; a
 # resolved or closed ticket reopens to IN_PROGRESS.
 TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
-    TicketStatus.NEW: frozenset({TicketStatus.IN_PROGRESS, TicketStatus.WAITING, TicketStatus.RESOLVED, TicketStatus.CLOSED}),
+    TicketStatus.NEW: frozenset(
+        {TicketStatus.IN_PROGRESS, TicketStatus.WAITING, TicketStatus.RESOLVED, TicketStatus.CLOSED}
+    ),
     TicketStatus.ASSIGNED: frozenset(
         {TicketStatus.IN_PROGRESS, TicketStatus.WAITING, TicketStatus.RESOLVED, TicketStatus.CLOSED}
     ),
@@ -65,7 +67,9 @@ def portal_customer(principal: Principal) -> str | None:
 
 
 def sees_all_tickets(principal: Principal) -> bool:
-    return principal.scoped("customer_id") is None and (principal.role is None or principal.role in ROLES_SEEING_ALL_TICKETS)
+    return principal.scoped("customer_id") is None and (
+        principal.role is None or principal.role in ROLES_SEEING_ALL_TICKETS
+    )
 
 
 def ticket_visibility(principal: Principal, alias: str, condition: SqlCondition) -> None:

@@ -65,7 +65,8 @@ def flag_breaches(session: Session, tenant_id: uuid.UUID, at: datetime | None = 
     flagged = [
         row.id
         for row in session.execute(
-            _FLAG, {"tenant_id": tenant_id, "now": moment, "open": [s.value for s in OPEN_STATUSES], "batch": BREACH_BATCH}
+            _FLAG,
+            {"tenant_id": tenant_id, "now": moment, "open": [s.value for s in OPEN_STATUSES], "batch": BREACH_BATCH},
         )
     ]
     if not flagged:

@@ -41,8 +41,12 @@ TICKETS = """query($first: Int, $after: String, $filter: TicketFilterInput) {
 }"""
 TICKET = f"query($id: ID!) {{ ticket(id: $id) {{ {TICKET_FIELDS} comments {{ totalCount edges {{ node {{ body public }} }} }} }} }}"
 NODE = "query($id: ID!) { node(id: $id) { __typename id ... on Ticket { number subject } ... on ClassificationRule { name } } }"
-CREATE_CUSTOMER = f"mutation($input: CreateCustomerInput!) {{ createCustomer(input: $input) {{ customer {{ id name }} {ERRORS} }} }}"
-CREATE_CONTACT = f"mutation($input: CreateContactInput!) {{ createContact(input: $input) {{ contact {{ id }} {ERRORS} }} }}"
+CREATE_CUSTOMER = (
+    f"mutation($input: CreateCustomerInput!) {{ createCustomer(input: $input) {{ customer {{ id name }} {ERRORS} }} }}"
+)
+CREATE_CONTACT = (
+    f"mutation($input: CreateContactInput!) {{ createContact(input: $input) {{ contact {{ id }} {ERRORS} }} }}"
+)
 CREATE_ACCESS = f"""mutation($input: CreatePortalAccessInput!) {{ createPortalAccess(input: $input) {{
   portalAccess {{ id active customer {{ id }} contact {{ id }} }} token {ERRORS} }} }}"""
 REVOKE_ACCESS = f"mutation($input: RevokePortalAccessInput!) {{ revokePortalAccess(input: $input) {{ portalAccess {{ id active revokedAt }} {ERRORS} }} }}"
@@ -67,7 +71,9 @@ def errors(client: Any, query: str, variables: dict[str, Any], field: str) -> li
 
 
 def create_customer(client: Any, name: str = "Acme", **fields: Any) -> str:
-    return str(ok(client, CREATE_CUSTOMER, {"name": name, "kind": "COMPANY", **fields}, "createCustomer")["customer"]["id"])
+    return str(
+        ok(client, CREATE_CUSTOMER, {"name": name, "kind": "COMPANY", **fields}, "createCustomer")["customer"]["id"]
+    )
 
 
 def create_contact(client: Any, customer_id: str, name: str = "Pat Buyer") -> str:
@@ -97,6 +103,7 @@ def count(runtime: Runtime, tenant_id: uuid.UUID, table: str, where: str = "TRUE
 def events(runtime: Runtime, tenant_id: uuid.UUID, prefix: str) -> list[tuple[str, dict[str, Any]]]:
     with tenant_session(runtime.engine, tenant_id) as session:
         rows = session.execute(
-            text("SELECT type, payload FROM outbox_events WHERE type LIKE :prefix ORDER BY seq"), {"prefix": f"{prefix}%"}
+            text("SELECT type, payload FROM outbox_events WHERE type LIKE :prefix ORDER BY seq"),
+            {"prefix": f"{prefix}%"},
         )
         return [(row.type, row.payload) for row in rows]

@@ -36,7 +36,9 @@ def test_the_default_types(owner: GraphQLClient) -> None:
     types = owner.data(TYPES)["ticketTypes"]
     assert [t["key"] for t in types] == ["complaint", "exchange", "inquiry", "onsite", "repair", "return"]
     assert all(t["skills"] == [t["key"]] for t in types)
-    saved = ok(owner, SET_TYPE, {"key": "warranty", "name": "Warranty", "skills": ["Repair", "warranty"]}, "setTicketType")
+    saved = ok(
+        owner, SET_TYPE, {"key": "warranty", "name": "Warranty", "skills": ["Repair", "warranty"]}, "setTicketType"
+    )
     assert saved["ticketType"] == {"key": "warranty", "name": "Warranty", "skills": ["repair", "warranty"]}
     assert "warranty" in [t["key"] for t in owner.data(TYPES)["ticketTypes"]]
     assert errors(owner, SET_TYPE, {"key": "Bad Key!", "name": "x"}, "setTicketType") == [(["input", "key"], "INVALID")]
@@ -49,7 +51,11 @@ def test_keywords_match_any_case_and_chinese(owner: GraphQLClient) -> None:
     chinese = create_ticket(owner, customer, subject="我要退货", body="质量有问题")
     english = create_ticket(owner, customer, subject="Please refund me", body="It broke")
     other = create_ticket(owner, customer, subject="Opening hours?", body="When are you open")
-    assert (chinese["type"], chinese["priority"], chinese["classifiedBy"]) == ("return", "HIGH", {"id": refund["id"], "name": "Returns"})
+    assert (chinese["type"], chinese["priority"], chinese["classifiedBy"]) == (
+        "return",
+        "HIGH",
+        {"id": refund["id"], "name": "Returns"},
+    )
     assert english["type"] == "return"
     assert (other["type"], other["priority"], other["classifiedBy"]) == ("inquiry", "NORMAL", None)
 
@@ -146,4 +152,6 @@ def test_rules_belong_to_their_tenant(owner: GraphQLClient, other_owner: GraphQL
     from tests.conftest import add_member
 
     agent = add_member(owner, tenant, "service")
-    assert agent.error_codes(CREATE_RULE, {"input": {"name": "x", "keywords": ["a"], "setType": "repair"}}) == ["FORBIDDEN"]
+    assert agent.error_codes(CREATE_RULE, {"input": {"name": "x", "keywords": ["a"], "setType": "repair"}}) == [
+        "FORBIDDEN"
+    ]

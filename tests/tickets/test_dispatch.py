@@ -75,7 +75,9 @@ def test_inactive_members_get_nothing(owner: GraphQLClient, tenant: Any) -> None
     assert create_ticket(owner, create_customer(owner))["assignee"] is None
 
 
-def test_set_agent_skills_input(owner: GraphQLClient, other_owner: GraphQLClient, tenant: Any, runtime: Runtime) -> None:
+def test_set_agent_skills_input(
+    owner: GraphQLClient, other_owner: GraphQLClient, tenant: Any, runtime: Runtime
+) -> None:
     agent = add_member(owner, tenant, "service")
     assert errors(owner, SET_SKILLS, {"memberId": member_id(other_owner), "skills": ["x"]}, "setAgentSkills") == [
         (["input", "memberId"], "NOT_FOUND")
@@ -123,7 +125,9 @@ def test_concurrent_tickets_spread_evenly_and_numbers_never_repeat(
     assert all(not r["userErrors"] for r in results), results
     numbers = sorted(r["ticket"]["number"] for r in results)
     assert numbers == [f"T-{i:06d}" for i in range(1, 10)]
-    loads = {member_id(a): count(runtime, tenant.id, "tickets", f"assignee_id = '{_raw(member_id(a))}'") for a in agents}
+    loads = {
+        member_id(a): count(runtime, tenant.id, "tickets", f"assignee_id = '{_raw(member_id(a))}'") for a in agents
+    }
     assert sorted(loads.values()) == [3, 3, 3], loads
 
 

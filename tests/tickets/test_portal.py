@@ -139,12 +139,16 @@ def test_portal_access_input_and_tenants(
     node = "query($id: ID!) { node(id: $id) { id } }"
     assert other_owner.error_codes(node, {"id": access["id"]}) == ["NOT_FOUND"]
     assert owner.data(node, {"id": access["id"]})["node"]["id"] == access["id"]
-    assert errors(other_owner, REVOKE_ACCESS, {"id": access["id"]}, "revokePortalAccess") == [(["input", "id"], "NOT_FOUND")]
+    assert errors(other_owner, REVOKE_ACCESS, {"id": access["id"]}, "revokePortalAccess") == [
+        (["input", "id"], "NOT_FOUND")
+    ]
     rep = add_member(owner, tenant, "sales")
     assert rep.error_codes(CREATE_ACCESS, {"input": {"contactId": contact}}) == ["FORBIDDEN"]
 
 
-def test_revoking_from_plain_code_stops_the_token_once_committed(owner: GraphQLClient, tenant: Any, runtime: Runtime) -> None:
+def test_revoking_from_plain_code_stops_the_token_once_committed(
+    owner: GraphQLClient, tenant: Any, runtime: Runtime
+) -> None:
     """The service forgets the tenant's cached credentials after its commit, whoever calls it (a job, a hook)."""
     from saas.portal.service import revoke_portal_access
     from saas.schema.relay import decode_id

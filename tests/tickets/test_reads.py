@@ -50,7 +50,9 @@ def test_both_paths_give_the_same_page(owner: GraphQLClient) -> None:
     for i in range(3):
         create_ticket(owner, customer, subject=f"T{i}")
     compiled = owner.data(TICKETS_NESTED, {"first": 3})["tickets"]
-    resolved = owner.data(TICKETS_NESTED.replace("breached createdAt", "breached createdAt comments { totalCount }"), {"first": 3})["tickets"]
+    resolved = owner.data(
+        TICKETS_NESTED.replace("breached createdAt", "breached createdAt comments { totalCount }"), {"first": 3}
+    )["tickets"]
     for edge in resolved["edges"]:
         assert edge["node"].pop("comments") == {"totalCount": 0}
     assert compiled == resolved

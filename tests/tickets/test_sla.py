@@ -43,7 +43,12 @@ def _flag(runtime: Runtime, tenant_id: Any, at: datetime) -> list[Any]:
 
 
 def test_due_times_come_from_the_policy_of_type_and_priority(owner: GraphQLClient) -> None:
-    assert _policy(owner) == {"type": "inquiry", "priority": "NORMAL", "firstResponseMinutes": 60, "resolutionMinutes": 480}
+    assert _policy(owner) == {
+        "type": "inquiry",
+        "priority": "NORMAL",
+        "firstResponseMinutes": 60,
+        "resolutionMinutes": 480,
+    }
     _policy(owner, firstResponseMinutes=30)  # replaces it
     assert owner.data(SLAS)["slaPolicies"] == [
         {"type": "inquiry", "priority": "NORMAL", "firstResponseMinutes": 30, "resolutionMinutes": 480}

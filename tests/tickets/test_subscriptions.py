@@ -7,7 +7,15 @@ from typing import Any
 
 from saas.plugin_api.testing import collect_events
 from tests.conftest import GraphQLClient, add_member
-from tests.tickets.support import CREATE_ACCESS, SET_SKILLS, create_contact, create_customer, create_ticket, member_id, ok
+from tests.tickets.support import (
+    CREATE_ACCESS,
+    SET_SKILLS,
+    create_contact,
+    create_customer,
+    create_ticket,
+    member_id,
+    ok,
+)
 
 EVENTS = "subscription { ticketEvents { kind ticketId } }"
 

@@ -87,7 +87,10 @@ def test_assigning_moves_a_new_ticket_and_notifies_the_assignee(
     # An agent may take a ticket, but not give one to someone else (tickets:manage).
     other = create_ticket(owner, create_customer(owner, "Beta"))["id"]
     assert agent.error_codes(ASSIGN, {"input": {"id": other, "assigneeId": member_id(owner)}}) == ["FORBIDDEN"]
-    assert ok(agent, ASSIGN, {"id": other, "assigneeId": member_id(agent)}, "assignTicket")["ticket"]["status"] == "ASSIGNED"
+    assert (
+        ok(agent, ASSIGN, {"id": other, "assigneeId": member_id(agent)}, "assignTicket")["ticket"]["status"]
+        == "ASSIGNED"
+    )
     assert [kind for kind, _ in events(runtime, tenant.id, "ticket.assigned")] == ["ticket.assigned"] * 2
 
 
@@ -111,7 +114,9 @@ def test_reclassifying_sets_type_priority_and_due_times(owner: GraphQLClient) ->
        {"type": "repair", "priority": "HIGH", "firstResponseMinutes": 30, "resolutionMinutes": 240}, "setSlaPolicy")  # fmt: skip
     ticket = create_ticket(owner, create_customer(owner))
     assert ticket["resolutionDueAt"] is None
-    moved = ok(owner, RECLASSIFY, {"id": ticket["id"], "type": "repair", "priority": "HIGH"}, "reclassifyTicket")["ticket"]
+    moved = ok(owner, RECLASSIFY, {"id": ticket["id"], "type": "repair", "priority": "HIGH"}, "reclassifyTicket")[
+        "ticket"
+    ]
     assert (moved["type"], moved["priority"]) == ("repair", "HIGH") and moved["resolutionDueAt"] is not None
     assert errors(owner, RECLASSIFY, {"id": ticket["id"], "type": "nope"}, "reclassifyTicket") == [
         (["input", "type"], "NOT_FOUND")
@@ -136,7 +141,9 @@ def test_filters(owner: GraphQLClient) -> None:
     assert listed(owner, {"assigneeId": member_id(owner)}) == []
 
 
-def test_bad_input_writes_nothing(owner: GraphQLClient, tenant: Any, runtime: Runtime, other_owner: GraphQLClient) -> None:
+def test_bad_input_writes_nothing(
+    owner: GraphQLClient, tenant: Any, runtime: Runtime, other_owner: GraphQLClient
+) -> None:
     customer = create_customer(owner)
     foreign = create_customer(other_owner)
     cases = [
@@ -144,10 +151,16 @@ def test_bad_input_writes_nothing(owner: GraphQLClient, tenant: Any, runtime: Ru
         ({"customerId": customer, "subject": "s" * 201, "body": "x"}, (["input", "subject"], "TOO_LONG")),
         ({"customerId": customer, "subject": "s", "body": "  "}, (["input", "body"], "REQUIRED")),
         ({"customerId": customer, "subject": "s", "body": "b" * 10_001}, (["input", "body"], "TOO_LONG")),
-        ({"customerId": customer, "subject": "s", "body": "b", "channel": "c" * 51}, (["input", "channel"], "TOO_LONG")),
+        (
+            {"customerId": customer, "subject": "s", "body": "b", "channel": "c" * 51},
+            (["input", "channel"], "TOO_LONG"),
+        ),
         ({"customerId": foreign, "subject": "s", "body": "b"}, (["input", "customerId"], "NOT_FOUND")),
         ({"customerId": "bm9wZQ==", "subject": "s", "body": "b"}, (["input", "customerId"], "NOT_FOUND")),
-        ({"customerId": customer, "subject": "s", "body": "b", "contactId": customer}, (["input", "contactId"], "NOT_FOUND")),
+        (
+            {"customerId": customer, "subject": "s", "body": "b", "contactId": customer},
+            (["input", "contactId"], "NOT_FOUND"),
+        ),
     ]
     for variables, expected in cases:
         assert errors(owner, CREATE_TICKET, variables, "createTicket") == [expected], variables
@@ -162,7 +175,9 @@ def test_bad_input_writes_nothing(owner: GraphQLClient, tenant: Any, runtime: Ru
     assert count(runtime, tenant.id, "ticket_comments") == 0
 
 
-def test_another_tenant_gets_nothing(owner: GraphQLClient, other_owner: GraphQLClient, tenant: Any, runtime: Runtime) -> None:
+def test_another_tenant_gets_nothing(
+    owner: GraphQLClient, other_owner: GraphQLClient, tenant: Any, runtime: Runtime
+) -> None:
     ticket = create_ticket(owner, create_customer(owner))["id"]
     assert listed(other_owner) == []
     assert other_owner.error_codes(TICKET, {"id": ticket}) == ["NOT_FOUND"]
@@ -170,7 +185,9 @@ def test_another_tenant_gets_nothing(owner: GraphQLClient, other_owner: GraphQLC
     assert errors(other_owner, STATUS, {"id": ticket, "status": "CLOSED"}, "updateTicketStatus") == [
         (["input", "id"], "NOT_FOUND")
     ]
-    assert errors(other_owner, COMMENT, {"id": ticket, "body": "hi"}, "commentOnTicket") == [(["input", "id"], "NOT_FOUND")]
+    assert errors(other_owner, COMMENT, {"id": ticket, "body": "hi"}, "commentOnTicket") == [
+        (["input", "id"], "NOT_FOUND")
+    ]
     assert errors(other_owner, ASSIGN, {"id": ticket, "assigneeId": member_id(other_owner)}, "assignTicket") == [
         (["input", "id"], "NOT_FOUND")
     ]

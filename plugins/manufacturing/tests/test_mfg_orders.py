@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -28,6 +29,8 @@ from mfg_helpers import (
     refused,
     run_concurrently,
 )
+
+from saas.plugin_api import decode_id
 
 
 def test_placing_an_order_reserves_its_stock(mfg: Any, stocked: dict[str, Any]) -> None:
@@ -210,6 +213,29 @@ def test_deleting_the_contact_or_customer_ends_the_portal_token(
         mfg.data("mutation($id: ID!) { deleteCustomer(input: {id: $id}) { customer { id } } }", {"id": customer})
     _refused_everywhere(portal, product)
     assert level(mfg, product)["reserved"] == 1  # no stock was reserved for the deleted customer
+
+
+def test_portal_tokens_issued_before_the_move_are_refused(mfg: Any, stocked: dict[str, Any], saas_runtime: Any) -> None:
+    """A token of the plugin's own former portal (scope key `mfg_portal_access`) no longer works anywhere."""
+    from types import SimpleNamespace
+
+    from saas.plugin_api import issue_scoped_token
+
+    customer = create_customer(mfg)
+    contact = create_contact(mfg, customer)
+    _, access = portal_client(mfg, contact)
+    staff = saas_runtime.authenticate(f"Bearer {mfg.token}")
+    context = SimpleNamespace(runtime=saas_runtime, require_principal=lambda: staff)
+    scope = {"customer_id": decode_id(customer, "Customer").hex, "contact_id": decode_id(contact, "Contact").hex}
+    scope = {key: str(uuid.UUID(value)) for key, value in scope.items()}
+    legacy = issue_scoped_token(
+        context,  # type: ignore[arg-type]
+        subject=f"mfg-portal:{scope['contact_id']}",
+        permissions=frozenset({"mfg:portal", "products:read"}),
+        scope={**scope, "mfg_portal_access": str(decode_id(access["id"], "PortalAccess"))},
+        plugin="manufacturing",
+    )
+    _refused_everywhere(mfg.as_token(legacy), stocked["product"])
 
 
 def test_sales_reps_see_orders_of_the_customers_they_see(mfg: Any, stocked: dict[str, Any], tenant: Any) -> None:

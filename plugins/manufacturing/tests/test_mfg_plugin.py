@@ -184,9 +184,7 @@ def test_node_fetches_the_plugins_objects_for_enabled_tenants_only(
     assert without.error_codes("query($id: ID!) { node(id: $id) { id } }", {"id": warehouse["id"]}) == ["NOT_FOUND"]
 
 
-def test_node_fetches_stock_movements_of_the_tenant_only(
-    saas_plugin_client: Any, saas_make_tenant: Any
-) -> None:
+def test_node_fetches_stock_movements_of_the_tenant_only(saas_plugin_client: Any, saas_make_tenant: Any) -> None:
     client = saas_plugin_client("manufacturing")
     move(client, create_product(client), default_warehouse(client), "RECEIPT", 5)
     movement = client.data(MOVEMENT_IDS)["stockMovements"]["edges"][0]["node"]

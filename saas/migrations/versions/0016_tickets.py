@@ -27,7 +27,9 @@ def _tenant_fk(table: str) -> sa.ForeignKeyConstraint:
     )
 
 
-def _fk(table: str, columns: list[str], target: str, target_columns: list[str], ondelete: str) -> sa.ForeignKeyConstraint:
+def _fk(
+    table: str, columns: list[str], target: str, target_columns: list[str], ondelete: str
+) -> sa.ForeignKeyConstraint:
     return sa.ForeignKeyConstraint(
         ["tenant_id", *columns],
         [f"{target}.tenant_id", *(f"{target}.{c}" for c in target_columns)],
@@ -183,7 +185,11 @@ def upgrade() -> None:
         postgresql_where=sa.text("breached_at IS NULL AND resolved_at IS NULL"),
     )
     op.create_index(
-        "ix_tickets_subject_trgm", "tickets", ["subject"], postgresql_using="gin", postgresql_ops={"subject": "gin_trgm_ops"}
+        "ix_tickets_subject_trgm",
+        "tickets",
+        ["subject"],
+        postgresql_using="gin",
+        postgresql_ops={"subject": "gin_trgm_ops"},
     )
     op.create_index(
         "ix_tickets_body_trgm", "tickets", ["body"], postgresql_using="gin", postgresql_ops={"body": "gin_trgm_ops"}

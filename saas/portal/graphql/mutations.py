@@ -17,7 +17,9 @@ from saas.schema.context import RequestContext
 @strawberry.input
 class CreatePortalAccessInput:
     contact_id: strawberry.ID
-    days: int | None = strawberry.field(default=None, description="How long the token is valid: 1 to 365, 30 when left out.")
+    days: int | None = strawberry.field(
+        default=None, description="How long the token is valid: 1 to 365, 30 when left out."
+    )
 
 
 @strawberry.input
@@ -50,7 +52,9 @@ class PortalMutations:
 
         async def run() -> dict[str, Any]:
             contact_id = referenced_id(input.contact_id, "Contact", "contactId")
-            access = await context.write(service.create_portal_access, context.require_principal(), contact_id, input.days)
+            access = await context.write(
+                service.create_portal_access, context.require_principal(), contact_id, input.days
+            )
             token = issue_scoped_token(context.runtime.settings, **service.token_claims(access))
             return {"portal_access": PortalAccess.from_model(access), "token": token}
 

@@ -101,9 +101,7 @@ async def ticket_comments(
             .label("n"),
         ).where(models.TicketComment.ticket_id.in_(ids), text(condition.sql))
         if position is not None:
-            query = query.where(
-                tuple_(models.TicketComment.created_at, models.TicketComment.id) > tuple_(*position)
-            )
+            query = query.where(tuple_(models.TicketComment.created_at, models.TicketComment.id) > tuple_(*position))
         ranked = query.params(**condition.params).subquery()
         rows: dict[uuid.UUID, list[models.TicketComment]] = defaultdict(list)
         aliased_comment = select(models.TicketComment).from_statement(

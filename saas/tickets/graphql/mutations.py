@@ -27,7 +27,9 @@ class CreateTicketInput:
     customer_id: strawberry.ID = strawberry.field(description="A portal token may name its own customer only.")
     subject: str
     body: str
-    channel: str | None = strawberry.field(default=strawberry.UNSET, description="e.g. email, phone; portal tokens: portal.")
+    channel: str | None = strawberry.field(
+        default=strawberry.UNSET, description="e.g. email, phone; portal tokens: portal."
+    )
     contact_id: strawberry.ID | None = strawberry.field(
         default=strawberry.UNSET, description="A contact of the customer; a portal token's own contact."
     )
@@ -56,7 +58,9 @@ class ReclassifyTicketInput:
 class CommentOnTicketInput:
     id: strawberry.ID
     body: str
-    public: bool | None = strawberry.field(default=None, description="Shown to the customer's portal; internal by default.")
+    public: bool | None = strawberry.field(
+        default=None, description="Shown to the customer's portal; internal by default."
+    )
 
 
 @strawberry.input
@@ -179,7 +183,9 @@ class TicketMutations:
 
         return await run_mutation(run, TicketPayload)  # type: ignore[no-any-return]
 
-    @strawberry.mutation(description="Give an open ticket to a member (oneself: tickets:write; another: tickets:manage).")
+    @strawberry.mutation(
+        description="Give an open ticket to a member (oneself: tickets:write; another: tickets:manage)."
+    )
     async def assign_ticket(self, info: Info[RequestContext, None], input: AssignTicketInput) -> TicketPayload:
         async def run() -> dict[str, Any]:
             raw_id = referenced_id(input.id, "Ticket", "id")
@@ -226,7 +232,9 @@ class TicketMutations:
         return await run_mutation(run, CommentOnTicketPayload)  # type: ignore[no-any-return]
 
     @strawberry.mutation(description="Create or change a ticket type and its skills (tickets:manage).")
-    async def set_ticket_type(self, info: Info[RequestContext, None], input: SetTicketTypeInput) -> SetTicketTypePayload:
+    async def set_ticket_type(
+        self, info: Info[RequestContext, None], input: SetTicketTypeInput
+    ) -> SetTicketTypePayload:
         async def run() -> dict[str, Any]:
             row = await _write(info, service.set_ticket_type, provided(input))
             return {"ticket_type": TicketTypeInfo.from_model(row)}
@@ -276,7 +284,9 @@ class TicketMutations:
         return await run_mutation(run, ReorderClassificationRulesPayload)  # type: ignore[no-any-return]
 
     @strawberry.mutation(description="Replace a member's skills for auto-dispatch (tickets:manage).")
-    async def set_agent_skills(self, info: Info[RequestContext, None], input: SetAgentSkillsInput) -> SetAgentSkillsPayload:
+    async def set_agent_skills(
+        self, info: Info[RequestContext, None], input: SetAgentSkillsInput
+    ) -> SetAgentSkillsPayload:
         async def run() -> dict[str, Any]:
             member = referenced_id(input.member_id, "Member", "memberId")
             row = await _write(info, service.set_agent_skills, member, input.skills)

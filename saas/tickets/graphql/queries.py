@@ -68,7 +68,9 @@ async def load_rule(context: RequestContext, raw_id: uuid.UUID) -> Classificatio
     return await rule_loader(context).load(raw_id)
 
 
-def _ticket_page(session: Session, condition: SqlCondition, params: dict[str, Any], has_after: bool) -> TicketConnection:
+def _ticket_page(
+    session: Session, condition: SqlCondition, params: dict[str, Any], has_after: bool
+) -> TicketConnection:
     """The resolver path, for selections with fields computed in Python (comments): same rows, same order."""
     sort = TICKET_SORT
     where = compiler.tenant_where("r", condition) + (f" AND {sort.after_sql('r')}" if has_after else "")

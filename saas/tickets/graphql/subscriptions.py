@@ -23,11 +23,15 @@ class TicketEvent:
 
 @strawberry.type
 class TicketSubscriptions:
-    @strawberry.subscription(description="Every change of the tickets the caller may see (portal tokens: their customer's).")
+    @strawberry.subscription(
+        description="Every change of the tickets the caller may see (portal tokens: their customer's)."
+    )
     async def ticket_events(self, info: Info[RequestContext, None]) -> AsyncGenerator[TicketEvent, None]:
         principal = info.context.require_principal()
         require(principal.permissions, TICKETS_READ)
         async for message in listen(info.context.runtime.redis_url, principal.tenant_id, TOPIC):
             if not ticket_visible_to(principal, message):
                 continue
-            yield TicketEvent(kind=message["kind"], ticket_id=strawberry.ID(to_global_id("Ticket", message["ticket_id"])))
+            yield TicketEvent(
+                kind=message["kind"], ticket_id=strawberry.ID(to_global_id("Ticket", message["ticket_id"]))
+            )

@@ -195,9 +195,7 @@ def create_rule(session: Session, principal: Principal, data: dict[str, Any]) ->
     if not _has_condition(clean):
         raise invalid([], UserErrorCode.REQUIRED, "A rule needs keywords, a pattern, a customer tier or a channel")
     _lock_rules(session, principal.tenant_id)
-    last = session.scalar(
-        select(func.max(ClassificationRule.position)).where(ClassificationRule.deleted_at.is_(None))
-    )
+    last = session.scalar(select(func.max(ClassificationRule.position)).where(ClassificationRule.deleted_at.is_(None)))
     position = clean.pop("position", None)
     if position is None or position > (last or 0):
         position = (last or 0) + 1

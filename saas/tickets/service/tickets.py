@@ -112,9 +112,7 @@ def _next_number(session: Session, tenant_id: uuid.UUID) -> int:
     statement = (
         insert(TicketCounter)
         .values(tenant_id=tenant_id, last_number=1)
-        .on_conflict_do_update(
-            index_elements=["tenant_id"], set_={"last_number": TicketCounter.last_number + 1}
-        )
+        .on_conflict_do_update(index_elements=["tenant_id"], set_={"last_number": TicketCounter.last_number + 1})
         .returning(TicketCounter.last_number)
     )
     return int(session.execute(statement).scalar_one())
@@ -247,7 +245,9 @@ def assign_ticket(session: Session, principal: Principal, ticket_id: uuid.UUID, 
     if member is None or not member.is_active:
         raise invalid(["assigneeId"], UserErrorCode.NOT_FOUND, "No such member")
     if TicketStatus(ticket.status) not in ASSIGNABLE:
-        raise invalid(["id"], UserErrorCode.INVALID_TRANSITION, f"A {ticket.status} ticket cannot be assigned; reopen it first")
+        raise invalid(
+            ["id"], UserErrorCode.INVALID_TRANSITION, f"A {ticket.status} ticket cannot be assigned; reopen it first"
+        )
     if ticket.assignee_id == member_id:
         return ticket
     _assign(session, principal, ticket, member_id)
@@ -336,7 +336,9 @@ def comment_on_ticket(
     _flush(session)
     from saas.tickets.graphql.types import TicketComment as CommentType
 
-    ticket_changed(session, principal, TICKET_COMMENTED, ticket, before, comment=api_object(CommentType.from_model(comment)))
+    ticket_changed(
+        session, principal, TICKET_COMMENTED, ticket, before, comment=api_object(CommentType.from_model(comment))
+    )
     return comment
 
 

@@ -103,4 +103,3 @@ def shipment_changed(session: Session, shipment: models.Shipment, event: models.
         "shipmentEvent": api_object(ShipmentEvent.from_model(event)),
     }
     emit_event(session, shipment_event(shipment.status), data)
-

@@ -11,6 +11,7 @@ from saas.plugin_api import (
     PermissionSpec,
     PluginContext,
     PluginMeta,
+    Principal,
     hookimpl,
 )
 from saas_manufacturing import NAME, __version__, events
@@ -81,3 +82,17 @@ def saas_on_enable(context: PluginContext, settings: dict[str, Any]) -> None:
 
     clean = ManufacturingSettings.model_validate(settings)
     ensure_default_warehouse(context.session, clean.default_warehouse_name)
+
+
+# The scope key of the portal tokens this plugin issued before portal access moved into the core.
+LEGACY_PORTAL_SCOPE = "mfg_portal_access"
+
+
+@hookimpl
+def saas_check_scoped_token(context: PluginContext, principal: Principal) -> bool | None:
+    """Portal tokens the plugin issued before portal access moved into the core are refused
+    everywhere (their access records were copied, but such a token would no longer answer to
+    their revocation); the core's portal tokens are the core's business."""
+    if principal.scoped(LEGACY_PORTAL_SCOPE) is not None:
+        return False
+    return None
