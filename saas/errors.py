@@ -59,9 +59,8 @@ class UserErrorCode(StrEnum):
     INCOMPATIBLE_VALUES = "INCOMPATIBLE_VALUES"
     # Follow-ups: the public pool (NOT_IN_POOL and CLAIM_CAP_EXCEEDED above, as for leads) and tasks.
     ALREADY_COMPLETED = "ALREADY_COMPLETED"
-    # Tickets: a status move the ticket's state does not allow; an agent without the type's skill.
+    # Tickets: a status move (or an assignment) the ticket's state does not allow.
     INVALID_TRANSITION = "INVALID_TRANSITION"
-    NOT_QUALIFIED = "NOT_QUALIFIED"
 
 
 class AppError(Exception):
