@@ -13,11 +13,11 @@ from saas.auth.principal import CredentialCache, Principal, ScopeCheck, WithScop
 from saas.auth.throttle import SignInThrottle, client_address
 from saas.config import Settings
 from saas.customers.rules import scope_stands as customer_scope_stands
-from saas.portal.rules import portal_access_stands
 from saas.db.engine import create_app_engine, create_read_engine
 from saas.jobs.broker import Binding
 from saas.plugin_host.access import PluginFeatures
 from saas.plugin_host.host import PluginHost
+from saas.portal.rules import portal_access_stands
 from saas.realtime import bind_publisher
 from saas.webhooks.delivery import WebhookSender
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from saas.demo.service import seed_service
 from saas.plugin_host.contributions import DemoContext
 
 DemoStep = Callable[[DemoContext], None]
 
-CORE_STEPS: tuple[tuple[str, DemoStep], ...] = ()
+CORE_STEPS: tuple[tuple[str, DemoStep], ...] = (("service", seed_service),)

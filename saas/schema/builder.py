@@ -24,8 +24,8 @@ from saas.leads.graphql.contribution import contribution as leads
 from saas.notifications.graphql.contribution import contribution as notifications
 from saas.plugin_host.contributions import GraphQLContribution
 from saas.plugin_host.graphql.contribution import contribution as plugin_admin
-from saas.portal.graphql.contribution import contribution as portal
 from saas.plugin_host.host import LoadedPlugin, PluginHost
+from saas.portal.graphql.contribution import contribution as portal
 from saas.products.graphql.contribution import contribution as catalog
 from saas.reports.graphql.contribution import contribution as reports
 from saas.schema.common import Node

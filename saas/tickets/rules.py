@@ -152,6 +152,11 @@ def ticket_conditions(principal: Principal, alias: str, flt: TicketFilter | None
     return condition
 
 
+def as_priority(value: TicketPriority | str) -> TicketPriority:
+    """A priority given as the enum, its value (`high`) or its GraphQL name (`HIGH`)."""
+    return value if isinstance(value, TicketPriority) else TicketPriority(str(value).lower())
+
+
 def ticket_number(number: int) -> str:
     """The number customers quote: `T-000123` (more digits past 999,999)."""
     return f"T-{number:06d}"

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from saas.events.payloads import node_ref
 from saas.notifications.service import notify_roles
+from saas.tickets.changes import TICKET_SLA_BREACHED, now, ticket_changed
 from saas.tickets.models import OPEN_STATUSES, SlaPolicy, Ticket
 from saas.tickets.rules import TICKET_MANAGER_ROLES, ticket_number
-from saas.tickets.changes import TICKET_SLA_BREACHED, now, ticket_changed
 
 # Breaches flagged per run of the job; the next run flags the rest.
 BREACH_BATCH = 500

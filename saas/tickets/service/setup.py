@@ -26,8 +26,8 @@ from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
 from saas.tickets.changes import invalid, now
 from saas.tickets.classification import check_pattern
-from saas.tickets.models import AgentSkills, ClassificationRule, SlaPolicy, TicketPriority, TicketType
-from saas.tickets.rules import DEFAULT_TYPES
+from saas.tickets.models import AgentSkills, ClassificationRule, SlaPolicy, TicketType
+from saas.tickets.rules import DEFAULT_TYPES, as_priority
 from saas.validation import Checker
 
 KEY_FORMAT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
@@ -149,7 +149,7 @@ def _check_rule(session: Session, data: dict[str, Any], *, creating: bool) -> di
         if data["set_priority"] is None:
             check.fail("set_priority", UserErrorCode.REQUIRED, "setPriority must not be null")
         else:
-            check.clean["set_priority"] = TicketPriority(data["set_priority"]).value
+            check.clean["set_priority"] = as_priority(data["set_priority"]).value
     if "position" in data and data["position"] is not None:
         position = data["position"]
         if isinstance(position, bool) or not isinstance(position, int):
@@ -351,7 +351,7 @@ def set_sla_policy(session: Session, principal: Principal, data: dict[str, Any])
         )
     ensure_ticket_types(session, principal.tenant_id)
     type_key = existing_type(session, "type", data.get("type"))
-    priority = TicketPriority(data["priority"]).value
+    priority = as_priority(data["priority"]).value
     row = session.get(SlaPolicy, (principal.tenant_id, type_key, priority), with_for_update=True)
     before = snapshot(row) if row is not None else None
     if row is None:

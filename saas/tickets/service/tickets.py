@@ -48,10 +48,11 @@ from saas.tickets.changes import (
     ticket_changed,
 )
 from saas.tickets.classification import Incoming, classify
-from saas.tickets.models import Ticket, TicketComment, TicketCounter, TicketPriority, TicketStatus
+from saas.tickets.models import Ticket, TicketComment, TicketCounter, TicketStatus
 from saas.tickets.rules import (
     ASSIGNABLE,
     TICKET_MANAGER_ROLES,
+    as_priority,
     comment_visibility,
     may_move,
     portal_customer,
@@ -292,7 +293,7 @@ def reclassify_ticket(session: Session, principal: Principal, ticket_id: uuid.UU
     if data.get("type") is not None:
         ticket.type = existing_type(session, "type", data["type"])
     if data.get("priority") is not None:
-        ticket.priority = TicketPriority(data["priority"]).value
+        ticket.priority = as_priority(data["priority"]).value
     if (ticket.type, ticket.priority) == (before["type"], before["priority"]):
         return ticket
     ticket.classified_by_id = None
