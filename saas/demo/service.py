@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (Chinese text is written with Chinese punctuation)
 """The demo's after-sales service: classification rules, agents' skills, SLA policies and tickets in
 Chinese and English, some answered, resolved or closed; made through the tickets services."""
 
@@ -8,7 +9,7 @@ from saas.tickets import service
 from saas.tickets.models import TicketStatus
 
 # (name, keywords, pattern, type, priority)
-RULES = (
+RULES: tuple[tuple[str, list[str], str | None, str, str], ...] = (
     ("Returns and refunds", ["退货", "退款", "refund", "return"], None, "return", "HIGH"),
     ("Exchanges", ["换货", "exchange", "wrong size"], None, "exchange", "NORMAL"),
     ("Complaints", ["投诉", "complaint", "unacceptable"], None, "complaint", "HIGH"),

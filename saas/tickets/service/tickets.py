@@ -137,7 +137,7 @@ def _customer_and_contact(
 ) -> tuple[Any, uuid.UUID | None]:
     scoped = portal_customer(principal)
     customer_id = clean.get("customer_id")
-    if scoped is not None and str(customer_id) != scoped:
+    if customer_id is None or (scoped is not None and str(customer_id) != scoped):
         raise invalid(["customerId"], UserErrorCode.NOT_FOUND, "No such customer")
     try:
         customer = customers.get_customer(session, principal, customer_id)
