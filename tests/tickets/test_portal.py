@@ -58,15 +58,18 @@ def test_a_portal_token_sees_public_comments_only_and_comments_publicly(owner: G
     customer = create_customer(owner)
     client, _ = portal(owner, customer)
     ticket = create_ticket(client, customer)["id"]
-    ok(owner, COMMENT, {"id": ticket, "body": "Internal: check stock"}, "commentOnTicket")
+    internal = ok(owner, COMMENT, {"id": ticket, "body": "Internal: check stock"}, "commentOnTicket")["comment"]
     ok(owner, COMMENT, {"id": ticket, "body": "We will replace it", "public": True}, "commentOnTicket")
     reply = ok(client, COMMENT, {"id": ticket, "body": "Thanks", "public": False}, "commentOnTicket")["comment"]
     assert (reply["public"], reply["fromCustomer"], reply["author"]) == (True, True, None)
     seen = client.data(TICKET, {"id": ticket})["ticket"]["comments"]
     assert [e["node"]["body"] for e in seen["edges"]] == ["We will replace it", "Thanks"] and seen["totalCount"] == 2
     assert owner.data(TICKET, {"id": ticket})["ticket"]["comments"]["totalCount"] == 3
-    # A customer's reply is not the ticket's first response.
-    assert owner.data(TICKET, {"id": ticket})["ticket"]["firstRespondedAt"] is not None
+    # node(id) of a comment keeps to the same rule.
+    node = "query($id: ID!) { node(id: $id) { id ... on TicketComment { body } } }"
+    assert owner.data(node, {"id": internal["id"]})["node"]["body"] == "Internal: check stock"
+    assert client.error_codes(node, {"id": internal["id"]}) == ["NOT_FOUND"]
+    assert client.data(node, {"id": reply["id"]})["node"]["body"] == "Thanks"
 
 
 def test_a_portal_token_cannot_run_the_service_desk(owner: GraphQLClient) -> None:

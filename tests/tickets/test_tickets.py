@@ -182,6 +182,8 @@ def test_another_tenant_gets_nothing(
     assert listed(other_owner) == []
     assert other_owner.error_codes(TICKET, {"id": ticket}) == ["NOT_FOUND"]
     assert other_owner.error_codes(NODE, {"id": ticket}) == ["NOT_FOUND"]
+    comment = ok(owner, COMMENT, {"id": ticket, "body": "Note"}, "commentOnTicket")["comment"]["id"]
+    assert other_owner.error_codes("query($id: ID!) { node(id: $id) { id } }", {"id": comment}) == ["NOT_FOUND"]
     assert errors(other_owner, STATUS, {"id": ticket, "status": "CLOSED"}, "updateTicketStatus") == [
         (["input", "id"], "NOT_FOUND")
     ]
@@ -195,6 +197,7 @@ def test_another_tenant_gets_nothing(
         (["input", "assigneeId"], "NOT_FOUND")
     ]
     assert count(runtime, tenant.id, "tickets", "status = 'new' AND assignee_id IS NULL") == 1
+    assert count(runtime, tenant.id, "ticket_comments") == 1
 
 
 def test_visibility_of_agents_and_sales_reps(owner: GraphQLClient, tenant: Any) -> None:

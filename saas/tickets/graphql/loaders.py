@@ -21,7 +21,7 @@ from saas.tickets.service.tickets import visible_comment_condition
 
 if TYPE_CHECKING:
     from saas.customers.graphql.types import Contact, Customer
-    from saas.tickets.graphql.types import ClassificationRule, Ticket, TicketCommentConnection
+    from saas.tickets.graphql.types import ClassificationRule, Ticket, TicketComment, TicketCommentConnection
 
 COMMENT_CURSOR = ("timestamptz", "uuid")
 
@@ -38,6 +38,29 @@ def ticket_loader(context: RequestContext) -> DataLoader[uuid.UUID, Ticket | Non
         return {row.id: Ticket.from_model(row) for row in rows}
 
     return request_loader(context, "tickets_by_id", batch)
+
+
+def comment_loader(context: RequestContext) -> DataLoader[uuid.UUID, TicketComment | None]:
+    """Comments by id: those of tickets the caller sees, public ones only for a portal token."""
+    from saas.tickets.graphql.types import TicketComment
+
+    def batch(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, TicketComment]:
+        principal = context.require_principal()
+        condition = visible_comment_condition(principal, "ticket_comments")
+        ticket_sql, ticket_params = _visible(context)
+        visible_tickets = select(models.Ticket.id).where(text(ticket_sql)).params(**ticket_params).scalar_subquery()
+        rows = session.scalars(
+            select(models.TicketComment)
+            .where(
+                models.TicketComment.id.in_(ids),
+                models.TicketComment.ticket_id.in_(visible_tickets),
+                text(condition.sql),
+            )
+            .params(**condition.params)
+        )
+        return {row.id: TicketComment.from_model(row) for row in rows}
+
+    return request_loader(context, "tickets.comments_by_id", batch)
 
 
 def _visible(context: RequestContext) -> tuple[str, dict[str, Any]]:

@@ -21,13 +21,14 @@ from saas.schema.nodes import single_object
 from saas.schema.relay import decode_cursor, decode_id, page_size
 from saas.tenancy.session import TENANT_PARAM
 from saas.tickets import models, service
-from saas.tickets.graphql.loaders import rule_loader, ticket_loader
+from saas.tickets.graphql.loaders import comment_loader, rule_loader, ticket_loader
 from saas.tickets.graphql.sql import TICKET, TICKET_SORT
 from saas.tickets.graphql.types import (
     AgentSkills,
     ClassificationRule,
     SlaPolicy,
     Ticket,
+    TicketComment,
     TicketConnection,
     TicketFilterInput,
     TicketTypeInfo,
@@ -60,6 +61,11 @@ def rule_condition(context: RequestContext, alias: str = "r") -> SqlCondition:
 
 async def load_ticket(context: RequestContext, raw_id: uuid.UUID) -> Ticket | None:
     return await ticket_loader(context).load(raw_id)
+
+
+async def load_comment(context: RequestContext, raw_id: uuid.UUID) -> TicketComment | None:
+    require(context.require_principal().permissions, TICKETS_READ)
+    return await comment_loader(context).load(raw_id)
 
 
 async def load_rule(context: RequestContext, raw_id: uuid.UUID) -> ClassificationRule | None:
