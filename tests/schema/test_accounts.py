@@ -233,6 +233,10 @@ def test_me(owner: Any, tenant: Any) -> None:
                 "deals:write",
                 "pipeline:manage",
                 "custom_fields:manage",
+                "tickets:read",
+                "tickets:write",
+                "tickets:manage",
+                "portal:manage",
             },
         ),
         (
@@ -246,10 +250,16 @@ def test_me(owner: Any, tenant: Any) -> None:
                 "deals:write",
                 "leads:read",
                 "leads:write",
+                "tickets:read",
+                "tickets:write",
             },
         ),
-        ("SERVICE", {"customers:read", "customers:write", "members:read", "products:read", "deals:read", "leads:read"}),
-        ("VIEWER", {"customers:read", "members:read", "products:read", "deals:read", "leads:read"}),
+        (
+            "SERVICE",
+            {"customers:read", "customers:write", "members:read", "products:read", "deals:read", "leads:read"}
+            | {"tickets:read", "tickets:write"},
+        ),
+        ("VIEWER", {"customers:read", "members:read", "products:read", "deals:read", "leads:read", "tickets:read"}),
     ],
 )
 def test_me_permissions_by_role(owner: Any, tenant: Any, role: str, expected: set[str]) -> None:
