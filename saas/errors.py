@@ -59,7 +59,7 @@ class UserErrorCode(StrEnum):
     INCOMPATIBLE_VALUES = "INCOMPATIBLE_VALUES"
     # Follow-ups: the public pool (NOT_IN_POOL and CLAIM_CAP_EXCEEDED above, as for leads) and tasks.
     ALREADY_COMPLETED = "ALREADY_COMPLETED"
-    # Service: a status change its lifecycle does not allow (returns, work orders, articles).
+    # Service: a status change its lifecycle does not allow (tickets, returns, work orders, articles).
     INVALID_TRANSITION = "INVALID_TRANSITION"
     # Returns: more than ordered minus already requested; a refund above the returned lines' value.
     QUANTITY_EXCEEDED = "QUANTITY_EXCEEDED"

@@ -25,19 +25,31 @@ from saas.knowledge.models import Article
 from saas.leads.models import Channel, Lead, SalesSettings
 from saas.notifications.models import Notification
 from saas.plugin_host.models import TenantPlugin
+from saas.portal.models import PortalAccess
 from saas.products.models import Product
 from saas.returns.models import ReturnLine, ReturnRequest
 from saas.teams.models import Team, TeamMember
+from saas.tickets.models import (
+    AgentSkills,
+    ClassificationRule,
+    SlaPolicy,
+    Ticket,
+    TicketComment,
+    TicketCounter,
+    TicketType,
+)
 from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 from saas.workorders.models import WorkOrder
 
 __all__ = [
     "Activity",
+    "AgentSkills",
     "ApiKey",
     "Article",
     "AuditEntry",
     "Base",
     "Channel",
+    "ClassificationRule",
     "Contact",
     "Contract",
     "CustomFieldDefinition",
@@ -57,11 +69,13 @@ __all__ = [
     "Payment",
     "PaymentPlan",
     "PipelineStage",
+    "PortalAccess",
     "ProcessedJob",
     "Product",
     "ReturnLine",
     "ReturnRequest",
     "SalesSettings",
+    "SlaPolicy",
     "StageChange",
     "Task",
     "TaskReminder",
@@ -69,6 +83,10 @@ __all__ = [
     "TeamMember",
     "Tenant",
     "TenantPlugin",
+    "Ticket",
+    "TicketComment",
+    "TicketCounter",
+    "TicketType",
     "User",
     "Webhook",
     "WebhookAttempt",

@@ -17,12 +17,14 @@ from saas.db.engine import create_app_engine, create_read_engine
 from saas.jobs.broker import Binding
 from saas.plugin_host.access import PluginFeatures
 from saas.plugin_host.host import PluginHost
+from saas.portal.rules import portal_access_stands
 from saas.realtime import bind_publisher
 from saas.webhooks.delivery import WebhookSender
 
 # The core domains' say on every scoped token, asked before the enabled plugins': the customers
-# domain's, that the customer and contact the scope names still exist undeleted.
-CORE_SCOPE_CHECKS: tuple[ScopeCheck, ...] = (customer_scope_stands,)
+# domain's, that the customer and contact the scope names still exist undeleted; the portal's, that
+# a portal token's access was neither revoked nor has expired.
+CORE_SCOPE_CHECKS: tuple[ScopeCheck, ...] = (customer_scope_stands, portal_access_stands)
 
 
 @dataclass

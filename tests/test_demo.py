@@ -19,6 +19,7 @@ from saas.customers.models import Contact, Customer
 from saas.demo import DEMO_PASSWORD, seed_demo
 from saas.leads.models import Lead
 from saas.tenancy.session import tenant_session
+from saas.tickets.models import AgentSkills, ClassificationRule, SlaPolicy, Ticket
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,6 +57,17 @@ def test_seed_demo_creates_a_realistic_tenant(runtime):
     assert converted and audited["customer.created"] == 40 + len(converted)
     assert audited["contact.created"] == info.contacts + len(converted)
     assert audited["member.added"] == 3
+    # The after-sales service: rules, skills, policies and Chinese and English tickets.
+    with tenant_session(runtime.engine, info.tenant_id) as session:
+        tickets = session.scalars(select(Ticket)).all()
+        rules = session.scalar(select(func.count()).select_from(ClassificationRule))
+        skills = session.scalar(select(func.count()).select_from(AgentSkills))
+        policies = session.scalar(select(func.count()).select_from(SlaPolicy))
+    assert (rules, skills, policies) == (5, 3, 6) and len(tickets) == 12
+    assert any("退货" in t.subject for t in tickets) and any("Refund" in t.subject for t in tickets)
+    assert {t.type for t in tickets} >= {"return", "repair", "complaint", "onsite", "exchange", "inquiry"}
+    assert all(t.assignee_id is not None for t in tickets) and {t.status for t in tickets} >= {"resolved", "closed"}
+    assert all(t.resolution_due_at is not None for t in tickets)
 
 
 def test_seed_demo_is_idempotent_and_deterministic(runtime):

@@ -44,6 +44,11 @@ RETURNS_READ = "returns:read"
 RETURNS_WRITE = "returns:write"
 WORK_ORDERS_READ = "work_orders:read"
 WORK_ORDERS_WRITE = "work_orders:write"
+TICKETS_READ = "tickets:read"
+TICKETS_WRITE = "tickets:write"
+# Ticket types, classification rules, agents' skills, SLA policies, and assigning to others.
+TICKETS_MANAGE = "tickets:manage"
+PORTAL_MANAGE = "portal:manage"
 
 ALL_PERMISSIONS = frozenset(
     {
@@ -75,6 +80,10 @@ ALL_PERMISSIONS = frozenset(
         RETURNS_WRITE,
         WORK_ORDERS_READ,
         WORK_ORDERS_WRITE,
+        TICKETS_READ,
+        TICKETS_WRITE,
+        TICKETS_MANAGE,
+        PORTAL_MANAGE,
     }
 )
 
@@ -93,6 +102,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         | {DEALS_READ, DEALS_WRITE}
         | {LEADS_READ, LEADS_WRITE, CHANNELS_MANAGE}
         | SERVICE_ALL
+        | {TICKETS_READ, TICKETS_WRITE, TICKETS_MANAGE, PORTAL_MANAGE}
     ),
     Role.SALES: frozenset(
         {CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ}
@@ -100,11 +110,18 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         | {LEADS_READ, LEADS_WRITE}
         | SERVICE_READ
         | {RETURNS_WRITE}
+        | {TICKETS_READ, TICKETS_WRITE}
     ),
     Role.SERVICE: frozenset(
-        {CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ} | {DEALS_READ} | {LEADS_READ} | SERVICE_ALL
+        {CUSTOMERS_READ, CUSTOMERS_WRITE, MEMBERS_READ, PRODUCTS_READ}
+        | {DEALS_READ}
+        | {LEADS_READ}
+        | SERVICE_ALL
+        | {TICKETS_READ, TICKETS_WRITE}
     ),
-    Role.VIEWER: frozenset({CUSTOMERS_READ, MEMBERS_READ, PRODUCTS_READ} | {DEALS_READ} | {LEADS_READ} | SERVICE_READ),
+    Role.VIEWER: frozenset(
+        {CUSTOMERS_READ, MEMBERS_READ, PRODUCTS_READ} | {DEALS_READ} | {LEADS_READ} | SERVICE_READ | {TICKETS_READ}
+    ),
 }
 
 # Roles that see every owned sales record of the tenant (customers, leads, ...); the others see

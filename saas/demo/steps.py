@@ -12,6 +12,7 @@ from collections.abc import Callable
 from saas.demo.knowledge import seed_knowledge
 from saas.demo.returns import seed_returns
 from saas.demo.sales import seed_sales
+from saas.demo.service import seed_service
 from saas.demo.workorders import seed_work_orders
 from saas.plugin_host.contributions import DemoContext
 
@@ -19,6 +20,7 @@ DemoStep = Callable[[DemoContext], None]
 
 CORE_STEPS: tuple[tuple[str, DemoStep], ...] = (
     ("sales", seed_sales),
+    ("service", seed_service),
     ("knowledge", seed_knowledge),
     ("returns", seed_returns),
     ("work_orders", seed_work_orders),

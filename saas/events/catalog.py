@@ -132,6 +132,21 @@ register_event_types(
     "work_order.created",
     "work_order.completed",
     "work_order.cancelled",
+    "portal_access.created",
+    "portal_access.revoked",
+    "ticket.created",
+    "ticket.assigned",
+    "ticket.status_changed",
+    "ticket.reclassified",
+    "ticket.commented",
+    "ticket.sla_breached",
+    "ticket_type.saved",
+    "classification_rule.created",
+    "classification_rule.updated",
+    "classification_rule.deleted",
+    "classification_rules.reordered",
+    "agent_skills.set",
+    "sla_policy.set",
 )
 
 

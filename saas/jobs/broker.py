@@ -64,6 +64,7 @@ CORE_JOB_MODULES: list[str] = [
     "saas.events.sweep",
     "saas.webhooks.delivery",
     "saas.followups.jobs",
+    "saas.tickets.jobs",
 ]
 
 

@@ -1,4 +1,4 @@
-"""The public plugin API (version 1.2): everything a plugin may import from `saas`.
+"""The public plugin API (version 1.3): everything a plugin may import from `saas`.
 
 A plugin, ours or a partner's, imports only from this package (and `saas.plugin_api.testing`
 in its tests). Everything here is documented in docs/plugins.md and versioned by
@@ -46,6 +46,9 @@ from saas.plugin_host.contributions import (
 )
 from saas.plugin_host.enablement import plugin_settings
 from saas.plugin_host.version import PLUGIN_API_VERSION
+from saas.portal.models import PortalAccess
+from saas.portal.rules import is_portal as is_portal_principal
+from saas.portal.rules import live_access as portal_access_of
 from saas.products.graphql.types import Product as ProductType
 from saas.products.models import Product
 from saas.realtime import listen, publish, publish_after_commit
@@ -106,6 +109,7 @@ __all__ = [
     "PermissionSpec",
     "PluginContext",
     "PluginMeta",
+    "PortalAccess",
     "Principal",
     "Product",
     "ProductType",
@@ -132,6 +136,7 @@ __all__ = [
     "get_customer",
     "global_id_sql",
     "hookimpl",
+    "is_portal_principal",
     "iso_datetime_sql",
     "issue_scoped_token",
     "keyset_page",
@@ -144,6 +149,7 @@ __all__ = [
     "page_size",
     "permission_condition",
     "plugin_settings",
+    "portal_access_of",
     "provided",
     "publish",
     "publish_after_commit",

@@ -26,6 +26,7 @@ from saas.notifications.graphql.contribution import contribution as notification
 from saas.plugin_host.contributions import GraphQLContribution
 from saas.plugin_host.graphql.contribution import contribution as plugin_admin
 from saas.plugin_host.host import LoadedPlugin, PluginHost
+from saas.portal.graphql.contribution import contribution as portal
 from saas.products.graphql.contribution import contribution as catalog
 from saas.reports.graphql.contribution import contribution as reports
 from saas.returns.graphql.contribution import contribution as returns
@@ -36,6 +37,7 @@ from saas.schema.execution import PassthroughExecutor
 from saas.schema.nodes import resolve_node
 from saas.schema.scalars import SCALAR_MAP
 from saas.teams.graphql.contribution import contribution as teams
+from saas.tickets.graphql.contribution import contribution as tickets
 from saas.webhooks.graphql.contribution import contribution as webhooks
 from saas.workorders.graphql.contribution import contribution as workorders
 
@@ -57,6 +59,8 @@ CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (
     knowledge,
     returns,
     workorders,
+    portal,
+    tickets,
 )
 
 

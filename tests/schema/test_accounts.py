@@ -238,6 +238,10 @@ def test_me(owner: Any, tenant: Any) -> None:
                 "pipeline:manage",
                 "custom_fields:manage",
                 *SERVICE_ALL,
+                "tickets:read",
+                "tickets:write",
+                "tickets:manage",
+                "portal:manage",
             },
         ),
         (
@@ -253,14 +257,21 @@ def test_me(owner: Any, tenant: Any) -> None:
                 "leads:write",
                 *SERVICE_READ,
                 "returns:write",
+                "tickets:read",
+                "tickets:write",
             },
         ),
         (
             "SERVICE",
             {"customers:read", "customers:write", "members:read", "products:read", "deals:read", "leads:read"}
-            | SERVICE_ALL,
+            | SERVICE_ALL
+            | {"tickets:read", "tickets:write"},
         ),
-        ("VIEWER", {"customers:read", "members:read", "products:read", "deals:read", "leads:read"} | SERVICE_READ),
+        (
+            "VIEWER",
+            {"customers:read", "members:read", "products:read", "deals:read", "leads:read", "tickets:read"}
+            | SERVICE_READ,
+        ),
     ],
 )
 def test_me_permissions_by_role(owner: Any, tenant: Any, role: str, expected: set[str]) -> None:

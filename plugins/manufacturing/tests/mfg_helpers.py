@@ -47,8 +47,9 @@ PLACE = (
 CANCEL = f"""mutation($input: MfgCancelOrderInput!) {{ cancelOrder(input: $input) {{ order {{ id status version }} {USER_ERRORS} }} }}"""
 ORDER_QUERY = f"query($id: ID!) {{ order(id: $id) {{ {ORDER} }} }}"
 ORDERS = "query($filter: MfgOrderFilterInput) { orders(first: 100, filter: $filter) { totalCount edges { node { id status customerId } } } }"
-PORTAL_ACCESS = f"""mutation($input: MfgCreatePortalAccessInput!) {{ createPortalAccess(input: $input) {{ portalAccess {{ id contactId customerId expiresAt revokedAt }} token {USER_ERRORS} }} }}"""
-REVOKE_PORTAL = f"""mutation($input: MfgRevokePortalAccessInput!) {{ revokePortalAccess(input: $input) {{ portalAccess {{ id revokedAt }} {USER_ERRORS} }} }}"""
+# Portal access is the core's (`createPortalAccess`, `revokePortalAccess`): the plugin serves its tokens.
+PORTAL_ACCESS = f"""mutation($input: CreatePortalAccessInput!) {{ createPortalAccess(input: $input) {{ portalAccess {{ id active customer {{ id }} contact {{ id }} expiresAt revokedAt }} token {USER_ERRORS} }} }}"""
+REVOKE_PORTAL = f"""mutation($input: RevokePortalAccessInput!) {{ revokePortalAccess(input: $input) {{ portalAccess {{ id revokedAt }} {USER_ERRORS} }} }}"""
 CREATE_SHIPMENT = f"""mutation($input: MfgCreateShipmentInput!) {{ createShipment(input: $input) {{ shipment {{ {SHIPMENT} }} {USER_ERRORS} }} }}"""
 DISPATCH = f"""mutation($input: MfgDispatchShipmentInput!) {{ dispatchShipment(input: $input) {{ shipment {{ {SHIPMENT} dispatchedAt }} {USER_ERRORS} }} }}"""
 SHIPMENT_STATUS = f"""mutation($input: MfgUpdateShipmentStatusInput!) {{ updateShipmentStatus(input: $input) {{ shipment {{ {SHIPMENT} deliveredAt }} {USER_ERRORS} }} }}"""

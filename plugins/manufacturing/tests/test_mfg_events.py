@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -12,23 +10,17 @@ from mfg_helpers import (
     CANCEL,
     CREATE_SHIPMENT,
     CREATE_WAREHOUSE,
-    PORTAL_ACCESS,
-    REVOKE_PORTAL,
     SHIPMENT_STATUS,
     THRESHOLD,
     USER_ERRORS,
-    create_contact,
     create_customer,
     create_product,
-    enable,
     move,
     ok,
     place,
 )
-from saas_manufacturing import hooks
 from sqlalchemy import text
 
-from saas.plugin_api import DomainEvent, PluginContext
 from saas.plugin_api.testing import GraphQLClient, PluginTestTenant
 
 RAW_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -72,8 +64,6 @@ def test_every_change_of_the_plugins_entities_is_an_event(mfg: GraphQLClient, te
         "createShipment",
     )["shipment"]  # fmt: skip
     ok(mfg, SHIPMENT_STATUS, {"input": {"id": shipment["id"], "status": "DELIVERED"}}, "updateShipmentStatus")
-    access = ok(mfg, PORTAL_ACCESS, {"input": {"contactId": create_contact(mfg, customer)}}, "createPortalAccess")
-    ok(mfg, REVOKE_PORTAL, {"input": {"id": access["portalAccess"]["id"]}}, "revokePortalAccess")
 
     types = [t for t, _ in _since(tenant, start) if not t.startswith(("customer.", "contact."))]
     assert types == [
@@ -95,8 +85,6 @@ def test_every_change_of_the_plugins_entities_is_an_event(mfg: GraphQLClient, te
         "mfg.order.shipped",
         "mfg.shipment.dispatched",
         "mfg.shipment.delivered",
-        "mfg.portal_access.created",
-        "mfg.portal_access.revoked",
     ]
 
 
@@ -132,21 +120,3 @@ def test_payloads_carry_what_the_api_returns(mfg: GraphQLClient, tenant: PluginT
 def test_a_webhook_may_subscribe_to_orders_and_products(mfg: GraphQLClient) -> None:
     data = {"url": "https://example.com/hook", "events": ["mfg.order.*", "product.*"], "secret": "s3cret-s3cret-s3"}
     assert mfg.data(CREATE_WEBHOOK, {"input": data})["createWebhook"]["userErrors"] == []
-
-
-def test_a_deleted_contact_loses_its_portal_access_by_its_event(owner: GraphQLClient, tenant: PluginTestTenant) -> None:
-    mfg = enable(owner)
-    customer = create_customer(mfg, "Handled Ltd")
-    contact = create_contact(mfg, customer)
-    ok(mfg, PORTAL_ACCESS, {"input": {"contactId": contact}}, "createPortalAccess")
-    mfg.data("mutation($id: ID!) { deleteContact(input: {id: $id}) { contact { id } } }", {"id": contact})
-    [(kind, payload)] = [(t, p) for t, p in _events(tenant) if t == "contact.deleted"]
-    with tenant.session() as session:
-        emitted: list[str] = []  # the handler records its events itself, in the session
-        context = PluginContext(tenant.id, session, {}, emit=lambda t, p: emitted.append(t))
-        event = DomainEvent(uuid.uuid4(), tenant.id, kind, payload, datetime.now(UTC))
-        hooks.saas_handle_event(context=context, event=event)
-    with tenant.session() as session:
-        revoked = session.execute(text("SELECT count(*) FROM mfg_portal_access WHERE revoked_at IS NOT NULL")).scalar()
-    assert revoked == 1
-    assert "mfg.portal_access.revoked" in [t for t, _ in _events(tenant)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -28,8 +29,6 @@ from mfg_helpers import (
     refused,
     run_concurrently,
 )
-from saas_manufacturing.service import portal as portal_service
-from saas_manufacturing.service.common import acting
 
 from saas.plugin_api import decode_id
 
@@ -150,7 +149,7 @@ def test_portal_access_is_limited_to_the_contacts_customer(mfg: Any, stocked: di
     product = stocked["product"]
     mine, other = create_customer(mfg, "Mine"), create_customer(mfg, "Other")
     portal, access = portal_client(mfg, create_contact(mfg, mine))
-    assert access["customerId"] == mine and access["revokedAt"] is None
+    assert access["customer"]["id"] == mine and access["revokedAt"] is None
     placed = place(portal, [(product, 2)])
     assert placed["userErrors"] == [] and placed["order"]["customerId"] == mine
     assert placed["order"]["placedThroughPortal"] is True
@@ -198,26 +197,11 @@ def test_revoked_portal_access_stops_the_token_everywhere(
     assert other_portal.data(ORDERS)["orders"]["totalCount"] == 0
 
 
-def test_revoking_from_plain_code_stops_the_token_once_committed(
-    mfg: Any, stocked: dict[str, Any], tenant: Any, saas_runtime: Any
-) -> None:
-    """The service forgets the tenant's cached credentials after its commit, whoever calls it (a job, a hook)."""
-    portal, access = portal_client(mfg, create_contact(mfg, create_customer(mfg)))
-    header = f"Bearer {portal.token}"
-    assert saas_runtime.authenticate(header) is not None and saas_runtime.cached_principal(header) is not None
-    staff = saas_runtime.authenticate(f"Bearer {mfg.token}")
-    with tenant.session() as session:
-        acting(portal_service.revoke_portal_access)(session, staff, decode_id(access["id"], "MfgPortalAccess"))
-        assert saas_runtime.cached_principal(header) is not None  # not before the commit
-    assert saas_runtime.cached_principal(header) is None
-    _refused_everywhere(portal, stocked["product"])
-
-
 @pytest.mark.parametrize("deleted", ["contact", "customer"])
 def test_deleting_the_contact_or_customer_ends_the_portal_token(
     mfg: Any, stocked: dict[str, Any], tenant: Any, deleted: str
 ) -> None:
-    """At once, without waiting for the plugin's event handler (which also revokes the access)."""
+    """At once: the core's credential check refuses a token whose contact or customer is gone."""
     product = stocked["product"]
     customer = create_customer(mfg)
     contact = create_contact(mfg, customer)
@@ -229,6 +213,29 @@ def test_deleting_the_contact_or_customer_ends_the_portal_token(
         mfg.data("mutation($id: ID!) { deleteCustomer(input: {id: $id}) { customer { id } } }", {"id": customer})
     _refused_everywhere(portal, product)
     assert level(mfg, product)["reserved"] == 1  # no stock was reserved for the deleted customer
+
+
+def test_portal_tokens_issued_before_the_move_are_refused(mfg: Any, stocked: dict[str, Any], saas_runtime: Any) -> None:
+    """A token of the plugin's own former portal (scope key `mfg_portal_access`) no longer works anywhere."""
+    from types import SimpleNamespace
+
+    from saas.plugin_api import issue_scoped_token
+
+    customer = create_customer(mfg)
+    contact = create_contact(mfg, customer)
+    _, access = portal_client(mfg, contact)
+    staff = saas_runtime.authenticate(f"Bearer {mfg.token}")
+    context = SimpleNamespace(runtime=saas_runtime, require_principal=lambda: staff)
+    scope = {"customer_id": decode_id(customer, "Customer").hex, "contact_id": decode_id(contact, "Contact").hex}
+    scope = {key: str(uuid.UUID(value)) for key, value in scope.items()}
+    legacy = issue_scoped_token(
+        context,  # type: ignore[arg-type]
+        subject=f"mfg-portal:{scope['contact_id']}",
+        permissions=frozenset({"mfg:portal", "products:read"}),
+        scope={**scope, "mfg_portal_access": str(decode_id(access["id"], "PortalAccess"))},
+        plugin="manufacturing",
+    )
+    _refused_everywhere(mfg.as_token(legacy), stocked["product"])
 
 
 def test_sales_reps_see_orders_of_the_customers_they_see(mfg: Any, stocked: dict[str, Any], tenant: Any) -> None:

@@ -12,15 +12,12 @@ from mfg_helpers import (
     LEVELS,
     MOVEMENT_IDS,
     WAREHOUSES,
-    create_contact,
-    create_customer,
     create_product,
     default_warehouse,
     disable,
     enable,
     level,
     move,
-    portal_client,
     refused,
 )
 from saas_manufacturing.graphql.contribution import contribution
@@ -41,14 +38,11 @@ OPERATIONS = {
     "order": '{ order(id: "x") { id } }',
     "shipments": "{ shipments { totalCount } }",
     "shipment": '{ shipment(id: "x") { id } }',
-    "portalAccesses": "{ portalAccesses { totalCount } }",
     "carriers": "{ carriers { code } }",
     "createWarehouse": 'mutation { createWarehouse(input: {code: "X", name: "X"}) { warehouse { id } } }',
     "updateWarehouse": 'mutation { updateWarehouse(input: {id: "x", version: 1}) { warehouse { id } } }',
     "recordStockMovement": 'mutation { recordStockMovement(input: {productId: "x", warehouseId: "x", kind: RECEIPT, quantity: 1}) { movement { id } } }',
     "setLowStockThreshold": 'mutation { setLowStockThreshold(input: {productId: "x", warehouseId: "x", threshold: 1}) { stockLevel { onHand } } }',
-    "createPortalAccess": 'mutation { createPortalAccess(input: {contactId: "x"}) { token } }',
-    "revokePortalAccess": 'mutation { revokePortalAccess(input: {id: "x"}) { portalAccess { id } } }',
     "placeOrder": "mutation { placeOrder(input: {lines: []}) { order { id } } }",
     "cancelOrder": 'mutation { cancelOrder(input: {id: "x"}) { order { id } } }',
     "createShipment": 'mutation { createShipment(input: {orderId: "x"}) { shipment { id } } }',
@@ -173,7 +167,7 @@ def test_every_plugin_table_has_forced_row_level_security(saas_database_url: str
             ).all()
     finally:
         owner.dispose()
-    assert len(rows) == 9 and all(r.relrowsecurity and r.relforcerowsecurity for r in rows), rows
+    assert len(rows) == 8 and all(r.relrowsecurity and r.relforcerowsecurity for r in rows), rows
 
 
 def test_node_fetches_the_plugins_objects_for_enabled_tenants_only(
@@ -190,16 +184,12 @@ def test_node_fetches_the_plugins_objects_for_enabled_tenants_only(
     assert without.error_codes("query($id: ID!) { node(id: $id) { id } }", {"id": warehouse["id"]}) == ["NOT_FOUND"]
 
 
-def test_node_fetches_stock_movements_and_portal_accesses_of_the_tenant_only(
-    saas_plugin_client: Any, saas_make_tenant: Any
-) -> None:
+def test_node_fetches_stock_movements_of_the_tenant_only(saas_plugin_client: Any, saas_make_tenant: Any) -> None:
     client = saas_plugin_client("manufacturing")
     move(client, create_product(client), default_warehouse(client), "RECEIPT", 5)
     movement = client.data(MOVEMENT_IDS)["stockMovements"]["edges"][0]["node"]
-    _, access = portal_client(client, create_contact(client, create_customer(client)))
     expected = {
         movement["id"]: ("... on MfgStockMovement { kind quantity }", {"kind": "RECEIPT", "quantity": 5}),
-        access["id"]: ("... on MfgPortalAccess { contactId }", {"contactId": access["contactId"]}),
     }
     stranger = saas_make_tenant().client  # another tenant, plugin enabled
     enable_plugin(stranger, "manufacturing")

@@ -29,8 +29,6 @@ STOCK_MISMATCH = "mfg.stock.mismatch"
 ORDER_PLACED = "mfg.order.placed"
 ORDER_CANCELLED = "mfg.order.cancelled"
 ORDER_SHIPPED = "mfg.order.shipped"
-PORTAL_ACCESS_CREATED = "mfg.portal_access.created"
-PORTAL_ACCESS_REVOKED = "mfg.portal_access.revoked"
 
 
 def shipment_event(status: str) -> str:
@@ -49,8 +47,6 @@ EVENT_TYPES = [
     ORDER_PLACED,
     ORDER_CANCELLED,
     ORDER_SHIPPED,
-    PORTAL_ACCESS_CREATED,
-    PORTAL_ACCESS_REVOKED,
     *(shipment_event(s) for s in ShipmentStatus),
 ]
 
@@ -107,9 +103,3 @@ def shipment_changed(session: Session, shipment: models.Shipment, event: models.
         "shipmentEvent": api_object(ShipmentEvent.from_model(event)),
     }
     emit_event(session, shipment_event(shipment.status), data)
-
-
-def portal_access_changed(session: Session, event_type: str, access: models.PortalAccess) -> None:
-    from saas_manufacturing.graphql.types import PortalAccess
-
-    emit_event(session, event_type, {"portalAccess": api_object(PortalAccess.from_model(access))})

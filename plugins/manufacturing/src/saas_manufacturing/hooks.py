@@ -14,7 +14,6 @@ from saas.plugin_api import (
     PluginContext,
     PluginMeta,
     Principal,
-    decode_id,
     hookimpl,
 )
 from saas_manufacturing import NAME, __version__, events
@@ -29,7 +28,7 @@ def saas_plugin_meta() -> PluginMeta:
         name=NAME,
         version=__version__,
         title="Manufacturing",
-        api_version="1.2",
+        api_version="1.3",
         description="Real-time inventory with a stock ledger, customer self-service ordering with atomic "
         "reservations, and direct shipments with pluggable carriers.",
     )
@@ -97,25 +96,23 @@ def saas_demo(context: PluginContext, demo: DemoContext) -> None:
 
 @hookimpl
 def saas_handle_event(context: PluginContext, event: DomainEvent) -> None:
-    """A deleted contact or customer loses its portal access; a received return's goods go back in
-    stock (once per event, however often it is delivered)."""
-    from saas_manufacturing.service.portal import revoke_for
+    """A received return's goods go back in stock (once per event, however often it is delivered)."""
     from saas_manufacturing.service.returns import RETURN_RECEIVED, restock_return
 
     if event.type == RETURN_RECEIVED:
         settings = ManufacturingSettings.model_validate(context.settings)
         restock_return(context.session, event, settings.default_warehouse_name)
-    elif event.type == "contact.deleted":
-        revoke_for(context.session, contact_id=decode_id(event.payload["contact"]["id"], "Contact"))
-    elif event.type == "customer.deleted":
-        revoke_for(context.session, customer_id=decode_id(event.payload["customer"]["id"], "Customer"))
+
+
+# The scope key of the portal tokens this plugin issued before portal access moved into the core.
+LEGACY_PORTAL_SCOPE = "mfg_portal_access"
 
 
 @hookimpl
 def saas_check_scoped_token(context: PluginContext, principal: Principal) -> bool | None:
-    """A portal token stands while its access does (revoked or expired: refused everywhere)."""
-    from saas_manufacturing.service.common import is_portal, live_access
-
-    if not is_portal(principal):
-        return None
-    return live_access(context.session, principal) is not None
+    """Portal tokens the plugin issued before portal access moved into the core are refused
+    everywhere (their access records were copied, but such a token would no longer answer to
+    their revocation); the core's portal tokens are the core's business."""
+    if principal.scoped(LEGACY_PORTAL_SCOPE) is not None:
+        return False
+    return None

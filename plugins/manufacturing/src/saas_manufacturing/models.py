@@ -1,4 +1,4 @@
-"""The plugin's tables: warehouses, the stock ledger and levels, orders, shipments, portal access.
+"""The plugin's tables: warehouses, the stock ledger and levels, orders, shipments.
 
 Every table leads with `tenant_id`; every foreign key is composite with it, so no row can point
 into another tenant. Stock levels are maintained in the transaction that appends each ledger row;
@@ -171,29 +171,6 @@ class StockMovement(TenantModel):
     __mapper_args__ = {"eager_defaults": True}
 
 
-class PortalAccess(TenantModel):
-    """A contact's access to the self-service portal, limited to the contact's customer."""
-
-    __tablename__ = "mfg_portal_access"
-    __table_args__ = (
-        _tenant_fk(),
-        ForeignKeyConstraint(
-            ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"], ondelete="RESTRICT"
-        ),
-        ForeignKeyConstraint(["tenant_id", "contact_id"], ["contacts.tenant_id", "contacts.id"], ondelete="RESTRICT"),
-        Index("ix_mfg_portal_access_tenant_contact", "tenant_id", "contact_id"),
-        Index("ix_mfg_portal_access_tenant_customer", "tenant_id", "customer_id", "created_at", "id"),
-    )
-
-    id: Mapped[uuid.UUID] = uuid_pk()
-    contact_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
-    customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
-    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = created_at_column()
-
-
 class Order(TenantModel):
     __tablename__ = "mfg_orders"
     __table_args__ = (
@@ -206,7 +183,7 @@ class Order(TenantModel):
         ),
         ForeignKeyConstraint(
             ["tenant_id", "portal_access_id"],
-            ["mfg_portal_access.tenant_id", "mfg_portal_access.id"],
+            ["portal_accesses.tenant_id", "portal_accesses.id"],
             ondelete="RESTRICT",
         ),
         CheckConstraint(_in("status", OrderStatus), name="status_known"),

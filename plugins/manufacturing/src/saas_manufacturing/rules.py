@@ -12,9 +12,6 @@ INVENTORY_WRITE = "mfg:inventory:write"
 ORDERS_READ = "mfg:orders:read"
 ORDERS_WRITE = "mfg:orders:write"
 SHIPMENTS_WRITE = "mfg:shipments:write"
-PORTAL_MANAGE = "mfg:portal:manage"
-# Held by portal tokens only (see service/portal.py): place, list and cancel one customer's orders.
-PORTAL = "mfg:portal"
 
 EVERYONE = (Role.OWNER, Role.ADMIN, Role.MANAGER, Role.SALES, Role.SERVICE, Role.VIEWER)
 MANAGERS = (Role.OWNER, Role.ADMIN, Role.MANAGER)
@@ -25,6 +22,4 @@ PERMISSIONS = [
     PermissionSpec(ORDERS_READ, "See orders and shipments of visible customers", EVERYONE),
     PermissionSpec(ORDERS_WRITE, "Place and cancel orders for visible customers", (*MANAGERS, Role.SALES)),
     PermissionSpec(SHIPMENTS_WRITE, "Create, dispatch and track shipments", (*MANAGERS, Role.SERVICE)),
-    PermissionSpec(PORTAL_MANAGE, "Give contacts portal access and revoke it", MANAGERS),
-    PermissionSpec(PORTAL, "Portal tokens: order for the token's own customer only", ()),
 ]

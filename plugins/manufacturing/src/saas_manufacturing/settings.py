@@ -19,4 +19,3 @@ class ManufacturingSettings(BaseModel):
     default_warehouse_name: str = Field(
         default="Main warehouse", min_length=1, max_length=200, description="Name of the warehouse created on enable."
     )
-    portal_token_days: int = Field(default=30, ge=1, le=365, description="How long a portal token is valid.")

@@ -14,7 +14,7 @@ from saas_manufacturing.graphql import types
 from saas_manufacturing.graphql.mutations import ManufacturingMutations
 from saas_manufacturing.graphql.queries import ManufacturingQueries
 from saas_manufacturing.graphql.subscriptions import ManufacturingSubscriptions
-from saas_manufacturing.service import inventory, portal, visibility, warehouses
+from saas_manufacturing.service import inventory, visibility, warehouses
 from saas_manufacturing.service.common import acting
 
 
@@ -36,7 +36,6 @@ NODES = {
     "MfgOrder": _loader(visibility.get_order, types.Order.from_model),
     "MfgShipment": _loader(visibility.get_shipment, types.Shipment.from_model),
     "MfgStockMovement": _loader(inventory.get_movement, types.StockMovement.from_model),
-    "MfgPortalAccess": _loader(portal.get_access, types.PortalAccess.from_model),
 }
 
 contribution = GraphQLContribution(

@@ -16,14 +16,13 @@ from saas.plugin_api import (
     Payload,
     RequestContext,
     decode_id,
-    issue_scoped_token,
     provided,
     referenced_id,
     run_mutation,
     write_mutation,
 )
 from saas_manufacturing.graphql import types
-from saas_manufacturing.service import inventory, orders, portal, shipments, warehouses
+from saas_manufacturing.service import inventory, orders, shipments, warehouses
 from saas_manufacturing.service.common import acting
 
 # -- inputs -------------------------------------------------------------------------------------
@@ -63,16 +62,6 @@ class SetLowStockThresholdInput:
     product_id: strawberry.ID
     warehouse_id: strawberry.ID
     threshold: int | None = strawberry.field(description="null: use the tenant's lowStockThreshold setting.")
-
-
-@strawberry.input(name="MfgCreatePortalAccessInput")
-class CreatePortalAccessInput:
-    contact_id: strawberry.ID
-
-
-@strawberry.input(name="MfgRevokePortalAccessInput")
-class RevokePortalAccessInput:
-    id: strawberry.ID
 
 
 @strawberry.input(name="MfgOrderLineInput")
@@ -146,19 +135,6 @@ class SetLowStockThresholdPayload(Payload):
     stock_level: types.StockLevel | None = None
 
 
-@strawberry.type(name="MfgCreatePortalAccessPayload")
-class CreatePortalAccessPayload(Payload):
-    portal_access: types.PortalAccess | None = None
-    token: str | None = strawberry.field(
-        default=None, description="Shown once: the contact's `Authorization: Bearer` token for the portal."
-    )
-
-
-@strawberry.type(name="MfgRevokePortalAccessPayload")
-class RevokePortalAccessPayload(Payload):
-    portal_access: types.PortalAccess | None = None
-
-
 @strawberry.type(name="MfgPlaceOrderPayload")
 class PlaceOrderPayload(Payload):
     order: types.Order | None = None
@@ -179,10 +155,6 @@ class ShipmentPayload(Payload):
 
 def _warehouse(row: Any) -> dict[str, Any]:
     return {"warehouse": types.Warehouse.from_model(row)}
-
-
-def _portal_access(row: Any) -> dict[str, Any]:
-    return {"portal_access": types.PortalAccess.from_model(row)}
 
 
 def _order(row: Any) -> dict[str, Any]:
@@ -252,29 +224,6 @@ class ManufacturingMutations:
             return {"stock_level": types.StockLevel.from_level(level)}
 
         return await run_mutation(run, SetLowStockThresholdPayload)  # type: ignore[no-any-return]
-
-    @strawberry.mutation(
-        description="Gives a contact a portal token limited to the contact's own customer (`mfg:portal:manage`)."
-    )
-    async def create_portal_access(
-        self, info: Info[RequestContext, None], input: CreatePortalAccessInput
-    ) -> CreatePortalAccessPayload:
-        contact = decode_id(input.contact_id, "Contact")
-
-        def result(access: Any) -> dict[str, Any]:
-            token = issue_scoped_token(info.context, **portal.token_claims(access))
-            return {"portal_access": types.PortalAccess.from_model(access), "token": token}
-
-        work = acting(portal.create_portal_access)
-        return await write_mutation(info.context, CreatePortalAccessPayload, result, work, contact)  # type: ignore[no-any-return]
-
-    @strawberry.mutation(description="The token stops working at once.")
-    async def revoke_portal_access(
-        self, info: Info[RequestContext, None], input: RevokePortalAccessInput
-    ) -> RevokePortalAccessPayload:
-        raw_id = decode_id(input.id, "MfgPortalAccess")
-        work = acting(portal.revoke_portal_access)
-        return await write_mutation(info.context, RevokePortalAccessPayload, _portal_access, work, raw_id)  # type: ignore[no-any-return]
 
     @strawberry.mutation(
         description="Reserves every line's stock atomically, or nothing (INSUFFICIENT_STOCK): concurrent orders "

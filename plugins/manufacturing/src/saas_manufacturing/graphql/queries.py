@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from saas.plugin_api import CountedConnection, RequestContext, connection, decode_id, page_arguments
 from saas_manufacturing.graphql import types
-from saas_manufacturing.service import inventory, orders, portal, shipments, visibility, warehouses
+from saas_manufacturing.service import inventory, orders, shipments, visibility, warehouses
 from saas_manufacturing.service.common import acting
 
 BY_CODE = ("text", "uuid")
@@ -189,24 +189,6 @@ class ManufacturingQueries:
     async def shipment(self, info: Info[RequestContext, None], id: strawberry.ID) -> types.Shipment:
         row = await read(info, visibility.get_shipment, decode_id(id, "MfgShipment"))
         return types.Shipment.from_model(row)
-
-    @strawberry.field(description="Portal accesses given to contacts, newest first (`mfg:portal:manage`).")
-    async def portal_accesses(
-        self,
-        info: Info[RequestContext, None],
-        first: int | None = 20,
-        after: str | None = None,
-        customer_id: strawberry.ID | None = None,
-    ) -> CountedConnection[types.PortalAccess]:
-        customer = decode_id(customer_id, "Customer") if customer_id else None
-        size, values = page_args(info, first, after, NEWEST_FIRST)
-        page = await read(info, portal.list_portal_accesses, customer, size, values)
-        return connection(
-            page,
-            types.PortalAccess.from_model,
-            lambda row: [row.created_at, row.id],
-            has_previous_page=after is not None,
-        )
 
     @strawberry.field(description="The carriers shipments can be booked with (built-in `manual` and installed ones).")
     async def carriers(self, info: Info[RequestContext, None]) -> list[types.Carrier]:

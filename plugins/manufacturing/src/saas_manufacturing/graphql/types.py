@@ -273,28 +273,6 @@ class Shipment(Node):
         )
 
 
-@strawberry.type(name="MfgPortalAccess", description="A contact's access to the ordering portal.")
-class PortalAccess(Node):
-    contact_id: strawberry.ID
-    customer_id: strawberry.ID
-    created_by: str
-    created_at: datetime
-    expires_at: datetime
-    revoked_at: datetime | None
-
-    @classmethod
-    def from_model(cls, row: models.PortalAccess) -> PortalAccess:
-        return cls(
-            id=ref("MfgPortalAccess", row.id),
-            contact_id=ref("Contact", row.contact_id),
-            customer_id=ref("Customer", row.customer_id),
-            created_by=row.created_by,
-            created_at=row.created_at,
-            expires_at=row.expires_at,
-            revoked_at=row.revoked_at,
-        )
-
-
 @strawberry.type(name="MfgCarrier", description="A carrier shipments can be booked with.")
 class Carrier:
     code: str
@@ -355,4 +333,4 @@ class ShipmentUpdate:
         )
 
 
-TYPES: tuple[type, ...] = (Warehouse, StockLevel, StockMovement, Order, Shipment, PortalAccess, Carrier)
+TYPES: tuple[type, ...] = (Warehouse, StockLevel, StockMovement, Order, Shipment, Carrier)

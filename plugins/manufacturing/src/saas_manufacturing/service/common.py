@@ -10,16 +10,20 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from saas.plugin_api import ForbiddenError, NotFoundError, Principal, plugin_settings, require
+from saas.plugin_api import (
+    ForbiddenError,
+    NotFoundError,
+    PortalAccess,
+    Principal,
+    is_portal_principal,
+    plugin_settings,
+    portal_access_of,
+)
 from saas_manufacturing import NAME
-from saas_manufacturing.models import PortalAccess
-from saas_manufacturing.rules import PORTAL
 from saas_manufacturing.settings import ManufacturingSettings
 
 INVENTORY_TOPIC = "mfg.inventory"
 SHIPMENTS_TOPIC = "mfg.shipments"
-# The scope key of portal tokens naming their access record (the core honours `customer_id`).
-PORTAL_SCOPE = "mfg_portal_access"
 
 T = TypeVar("T")
 
@@ -51,34 +55,19 @@ def now() -> datetime:
 
 
 def is_portal(principal: Principal) -> bool:
-    return principal.scoped(PORTAL_SCOPE) is not None
-
-
-def live_access(session: Session, principal: Principal) -> PortalAccess | None:
-    """The portal access a portal token names, if it still stands: not revoked, not expired,
-    of the token's customer. The one rule for both checks: the core's on every use of the
-    token (`saas_check_scoped_token`), and `actor_for`'s on every portal request."""
-    try:
-        access_id = uuid.UUID(principal.scoped(PORTAL_SCOPE) or "")
-    except ValueError:
-        return None
-    access = session.get(PortalAccess, (principal.tenant_id, access_id))
-    if (
-        access is None
-        or access.revoked_at is not None
-        or access.expires_at <= now()
-        or str(access.customer_id) != principal.scoped("customer_id")
-    ):
-        return None
-    return access
+    """The caller holds a core portal token (a customer's contact; `saas.plugin_api`)."""
+    return is_portal_principal(principal)
 
 
 def actor_for(session: Session, principal: Principal) -> Actor:
-    """The actor of a request; a portal token must still name a live access of its customer."""
+    """The actor of a request; a portal token must still name a live access of its customer.
+
+    The core refuses a token whose access was revoked or has expired on every use (within the
+    credential cache window); reading the access here too makes an order see a revocation at once.
+    """
     if not is_portal(principal):
         return Actor(principal)
-    require(principal.permissions, PORTAL)
-    access = live_access(session, principal)
+    access = portal_access_of(session, principal)
     if access is None:
         raise ForbiddenError("Portal access was revoked or has expired")
     return Actor(principal, portal=access)

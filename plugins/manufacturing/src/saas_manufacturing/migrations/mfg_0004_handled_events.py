@@ -1,7 +1,7 @@
 """Manufacturing: the core events the plugin has acted on (returned goods back in stock once per event).
 
-Revision ID: mfg_0003
-Revises: mfg_0002
+Revision ID: mfg_0004
+Revises: mfg_0003
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "mfg_0003"
-down_revision = "mfg_0002"
+revision = "mfg_0004"
+down_revision = "mfg_0003"
 branch_labels = None
 depends_on = None
 

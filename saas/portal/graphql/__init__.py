@@ -1,0 +1,1 @@
+"""The portal's GraphQL: portal accesses, their tokens and revocation."""

@@ -1,0 +1,68 @@
+"""What a portal token is: its scope key, its permissions, and whether its access record still stands.
+
+A portal token is a core scoped token whose scope names the customer, the contact and the
+`portal_accesses` row it was issued for. `portal_access_stands` is the portal's say in the
+credential check (listed in `CORE_SCOPE_CHECKS`, asked on every use of a scoped token within
+the credential cache window), so a revoked or expired access is refused by every field, core
+and plugin, exactly as a deleted customer or contact is (`saas/customers/rules.py` `scope_stands`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from saas.auth.permissions import PRODUCTS_READ, TICKETS_READ, TICKETS_WRITE
+from saas.auth.principal import Principal
+from saas.portal.models import PortalAccess
+
+# The scope key naming the access record (the core also honours `customer_id` and `contact_id`).
+PORTAL_SCOPE = "portal_access"
+# What a portal token may do in the core: its customer's tickets, and reading the catalog.
+PORTAL_PERMISSIONS = frozenset({TICKETS_READ, TICKETS_WRITE, PRODUCTS_READ})
+DEFAULT_PORTAL_DAYS = 30
+MAX_PORTAL_DAYS = 365
+
+
+def portal_access_id(principal: Principal) -> uuid.UUID | None:
+    """The access record a portal token names; None for every other principal (and a malformed one)."""
+    named = principal.scoped(PORTAL_SCOPE)
+    if named is None:
+        return None
+    try:
+        return uuid.UUID(named)
+    except ValueError:
+        return None
+
+
+def is_portal(principal: Principal) -> bool:
+    return principal.scoped(PORTAL_SCOPE) is not None
+
+
+def live_access(session: Session, principal: Principal) -> PortalAccess | None:
+    """The access record of a portal token if it stands: not revoked, not expired, and naming the
+    token's own customer and contact. The session's tenant filter keeps other tenants' rows out."""
+    access_id = portal_access_id(principal)
+    if access_id is None:
+        return None
+    access = session.scalar(select(PortalAccess).where(PortalAccess.id == access_id))
+    if (
+        access is None
+        or access.revoked_at is not None
+        or access.expires_at <= datetime.now(UTC)
+        or str(access.customer_id) != principal.scoped("customer_id")
+        or str(access.contact_id) != principal.scoped("contact_id")
+    ):
+        return None
+    return access
+
+
+def portal_access_stands(session: Session, principal: Principal) -> bool:
+    """The credential check's question for every scoped token: a portal token stands while its
+    access does; other scoped tokens (a plugin's) are not the portal's business."""
+    if not is_portal(principal):
+        return True
+    return live_access(session, principal) is not None

@@ -1,0 +1,162 @@
+"""Who sees which tickets and comments, the list filters, and the allowed status moves: as SQL and values.
+
+The compiled reads, the loaders, the services and the `ticketEvents` subscription all call these,
+so a rule cannot differ between listing tickets, changing one and hearing about it.
+
+Visibility: owners, admins, managers, viewers and API keys see every ticket; service agents the
+tickets assigned to them and the unassigned queue; sales reps those of the customers they see
+(their own and the pool's, `customer_visibility`) and those assigned to them; a portal token only
+its own customer's. Portal tokens see public comments only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from saas.auth.permissions import Role
+from saas.auth.principal import Principal
+from saas.customers.rules import escape_like
+from saas.db.conditions import SqlCondition
+from saas.deals.rules import visible_customer_sql
+from saas.tickets.models import TicketPriority, TicketStatus
+
+# Roles that see every ticket of the tenant (with API keys, which have no role).
+ROLES_SEEING_ALL_TICKETS = frozenset({Role.OWNER, Role.ADMIN, Role.MANAGER, Role.VIEWER})
+# Roles notified when a ticket finds no qualified agent or breaches its SLA.
+TICKET_MANAGER_ROLES = (Role.OWNER, Role.ADMIN, Role.MANAGER)
+
+DEFAULT_TYPE = "inquiry"
+DEFAULT_PRIORITY = TicketPriority.NORMAL
+
+# The default ticket types: key, name, the skills that qualify an agent (the key itself).
+DEFAULT_TYPES: tuple[tuple[str, str], ...] = (
+    ("return", "Return"),
+    ("exchange", "Exchange"),
+    ("complaint", "Complaint"),
+    ("repair", "Repair"),
+    ("inquiry", "Inquiry"),
+    ("onsite", "On-site service"),
+)
+
+# Status moves `updateTicketStatus` may make. ASSIGNED is reached by `assignTicket` only; a
+# resolved or closed ticket reopens to IN_PROGRESS.
+TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
+    TicketStatus.NEW: frozenset(
+        {TicketStatus.IN_PROGRESS, TicketStatus.WAITING, TicketStatus.RESOLVED, TicketStatus.CLOSED}
+    ),
+    TicketStatus.ASSIGNED: frozenset(
+        {TicketStatus.IN_PROGRESS, TicketStatus.WAITING, TicketStatus.RESOLVED, TicketStatus.CLOSED}
+    ),
+    TicketStatus.IN_PROGRESS: frozenset({TicketStatus.WAITING, TicketStatus.RESOLVED, TicketStatus.CLOSED}),
+    TicketStatus.WAITING: frozenset({TicketStatus.IN_PROGRESS, TicketStatus.RESOLVED, TicketStatus.CLOSED}),
+    TicketStatus.RESOLVED: frozenset({TicketStatus.CLOSED, TicketStatus.IN_PROGRESS}),
+    TicketStatus.CLOSED: frozenset({TicketStatus.IN_PROGRESS}),
+}
+# Statuses a ticket may be (re)assigned in.
+ASSIGNABLE = frozenset({TicketStatus.NEW, TicketStatus.ASSIGNED, TicketStatus.IN_PROGRESS, TicketStatus.WAITING})
+
+
+def may_move(current: TicketStatus, wanted: TicketStatus) -> bool:
+    return wanted in TRANSITIONS[current]
+
+
+def portal_customer(principal: Principal) -> str | None:
+    """The customer a portal (scoped) principal is limited to; None for staff and API keys."""
+    return principal.scoped("customer_id")
+
+
+def sees_all_tickets(principal: Principal) -> bool:
+    return principal.scoped("customer_id") is None and (
+        principal.role is None or principal.role in ROLES_SEEING_ALL_TICKETS
+    )
+
+
+def ticket_visibility(principal: Principal, alias: str, condition: SqlCondition) -> None:
+    """The tickets under `alias` the principal sees (the compiler or the session adds the tenant)."""
+    scoped = portal_customer(principal)
+    if scoped is not None:
+        condition.add(f"{alias}.customer_id = CAST(:scoped_customer_id AS uuid)", scoped_customer_id=scoped)
+        return
+    if sees_all_tickets(principal):
+        return
+    if principal.role == Role.SERVICE:
+        condition.add(
+            f"({alias}.assignee_id IS NULL OR {alias}.assignee_id = :viewer_membership_id)",
+            viewer_membership_id=principal.membership_id,
+        )
+        return
+    customer = SqlCondition()
+    visible_customer_sql(principal, f"{alias}.customer_id", customer)
+    params = {**customer.params, "viewer_membership_id": principal.membership_id}
+    condition.add(f"({alias}.assignee_id = :viewer_membership_id OR {customer.sql})", **params)
+
+
+def comment_visibility(principal: Principal, alias: str, condition: SqlCondition) -> None:
+    """Comments under `alias` the principal sees: with their ticket, and only public ones for the portal."""
+    if portal_customer(principal) is not None:
+        condition.add(f"{alias}.public")
+
+
+def ticket_visible_to(principal: Principal, message: dict[str, str | None]) -> bool:
+    """`ticket_visibility` for one ticket in hand (a live message: its customer, assignee and
+    the customer's owner), so that `ticketEvents` tells nobody of a ticket they cannot read."""
+    scoped = portal_customer(principal)
+    if scoped is not None:
+        return message.get("customer_id") == scoped
+    if sees_all_tickets(principal):
+        return True
+    me = str(principal.membership_id)
+    assignee = message.get("assignee_id")
+    if principal.role == Role.SERVICE:
+        return assignee is None or assignee == me
+    if assignee == me:
+        return True
+    owner = message.get("customer_owner_id")
+    return owner is None or owner == me or owner in {str(m) for m in principal.team_member_ids}
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    type: str | None = None
+    status: TicketStatus | None = None
+    assignee_id: uuid.UUID | None = None
+    customer_id: uuid.UUID | None = None
+    breached: bool | None = None
+    search: str | None = None
+
+
+def ticket_conditions(principal: Principal, alias: str, flt: TicketFilter | None) -> SqlCondition:
+    """Visibility and filter conditions for a tickets list (the compiler adds the tenant)."""
+    flt = flt or TicketFilter()
+    condition = SqlCondition()
+    ticket_visibility(principal, alias, condition)
+    if flt.type is not None:
+        condition.add(f"{alias}.type = :ticket_type", ticket_type=flt.type.strip().lower())
+    if flt.status is not None:
+        condition.add(f"{alias}.status = :ticket_status", ticket_status=flt.status.value)
+    if flt.assignee_id is not None:
+        condition.add(f"{alias}.assignee_id = :assignee_id", assignee_id=flt.assignee_id)
+    if flt.customer_id is not None:
+        condition.add(f"{alias}.customer_id = :customer_id", customer_id=flt.customer_id)
+    if flt.breached is True:
+        condition.add(f"{alias}.breached_at IS NOT NULL")
+    elif flt.breached is False:
+        condition.add(f"{alias}.breached_at IS NULL")
+    if flt.search and flt.search.strip():
+        condition.add(
+            f"({alias}.subject ILIKE :search OR {alias}.body ILIKE :search"
+            f" OR ('T-' || lpad({alias}.number::text, 6, '0')) ILIKE :search)",
+            search=f"%{escape_like(flt.search.strip())}%",
+        )
+    return condition
+
+
+def as_priority(value: TicketPriority | str) -> TicketPriority:
+    """A priority given as the enum, its value (`high`) or its GraphQL name (`HIGH`)."""
+    return value if isinstance(value, TicketPriority) else TicketPriority(str(value).lower())
+
+
+def ticket_number(number: int) -> str:
+    """The number customers quote: `T-000123` (more digits past 999,999)."""
+    return f"T-{number:06d}"
