@@ -40,29 +40,34 @@ async def coalesce(
     reader = asyncio.create_task(pump())
     last_sent: dict[Hashable, float] = {}
     waiting: dict[Hashable, T] = {}
+    finished = False
     try:
         while True:
             moment = now()
             for k in [k for k in waiting if moment - last_sent[k] >= interval]:
-                last_sent[k] = moment
                 yield waiting.pop(k)
+                last_sent[k] = now()  # counted from when the consumer took it
             timeout = min((last_sent[k] + interval - moment for k in waiting), default=None)
+            if finished:  # the source ended: what waits still goes out, each when its interval ends
+                if timeout is None:
+                    return
+                await asyncio.sleep(max(timeout, 0))
+                continue
             try:
                 got = await asyncio.wait_for(inbox.get(), timeout=max(timeout, 0) if timeout is not None else None)
             except TimeoutError:
                 continue
             if got is _DONE:
-                for item in waiting.values():
-                    yield item
-                return
+                finished = True
+                continue
             if isinstance(got, BaseException):
                 raise got
             item = got  # type: ignore[assignment]
             k = key(item)  # type: ignore[arg-type]
             moment = now()
             if k not in waiting and moment - last_sent.get(k, float("-inf")) >= interval:
-                last_sent[k] = moment
                 yield item  # type: ignore[misc]
+                last_sent[k] = now()
             else:
                 waiting[k] = item  # type: ignore[assignment]
     finally:
