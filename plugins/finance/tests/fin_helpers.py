@@ -28,7 +28,9 @@ OPEN = f"mutation($input: FinOpenFinancialAccountInput!) {{ openFinancialAccount
 RECORD = f"mutation($input: FinRecordTransactionInput!) {{ recordTransaction(input: $input) {{ transaction {{ {TRANSACTION} }} account {{ cashBalance }} {USER_ERRORS} }} }}"
 TARGETS = f"mutation($input: FinSetTargetAllocationInput!) {{ setTargetAllocation(input: $input) {{ targets {{ assetClass weight }} {USER_ERRORS} }} }}"
 INSTRUMENTS = f"query($first: Int, $after: String, $filter: FinInstrumentFilterInput) {{ instruments(first: $first, after: $after, filter: $filter) {{ edges {{ cursor node {{ {INSTRUMENT} }} }} pageInfo {{ hasNextPage endCursor }} }} }}"
-HISTORY = "query($id: ID!, $from: Date!, $to: Date!) { priceHistory(instrumentId: $id, from: $from, to: $to) { on close } }"
+HISTORY = (
+    "query($id: ID!, $from: Date!, $to: Date!) { priceHistory(instrumentId: $id, from: $from, to: $to) { on close } }"
+)
 ACCOUNTS = f"query($customer: ID) {{ financialAccounts(customerId: $customer) {{ {ACCOUNT} }} }}"
 TRANSACTIONS = f"query($account: ID!, $first: Int, $after: String, $filter: FinTransactionFilterInput) {{ transactions(accountId: $account, first: $first, after: $after, filter: $filter) {{ edges {{ cursor node {{ {TRANSACTION} }} }} pageInfo {{ hasNextPage endCursor }} }} }}"
 PORTFOLIO = """query($account: ID!, $asOf: Date) { portfolio(accountId: $account, asOf: $asOf) {
@@ -38,7 +40,9 @@ PORTFOLIO = """query($account: ID!, $asOf: Date) { portfolio(accountId: $account
 PERFORMANCE = """query($account: ID!, $from: Date!, $to: Date!) { portfolio(accountId: $account) {
   performance(from: $from, to: $to) { timeWeightedReturn annualizedVolatility maxDrawdown } } }"""
 PLAN = "query($account: ID!) { rebalancePlan(accountId: $account) { instrument { symbol } side quantity estimatedAmount } }"
-QUOTES_UPDATED = "subscription($s: [String!]!) { quotesUpdated(symbols: $s) { symbol lastPrice lastPriceAt previousClose } }"
+QUOTES_UPDATED = (
+    "subscription($s: [String!]!) { quotesUpdated(symbols: $s) { symbol lastPrice lastPriceAt previousClose } }"
+)
 
 
 def ok(client: Any, query: str, variables: dict[str, Any], field: str) -> dict[str, Any]:
@@ -72,7 +76,9 @@ def create_customer(client: Any, name: str = "Acme") -> str:
 
 def instrument(client: Any, symbol: str | None = None, asset_class: str = "EQUITY", currency: str = "EUR") -> str:
     symbol = symbol or f"S{secrets.token_hex(3).upper()}"
-    variables = {"input": {"symbol": symbol, "name": f"Instrument {symbol}", "assetClass": asset_class, "currency": currency}}
+    variables = {
+        "input": {"symbol": symbol, "name": f"Instrument {symbol}", "assetClass": asset_class, "currency": currency}
+    }
     return ok(client, CREATE_INSTRUMENT, variables, "createInstrument")["instrument"]["id"]
 
 
@@ -88,7 +94,14 @@ def account(client: Any, customer: str | None = None, currency: str = "EUR", num
 
 
 def record_input(account_id: str, kind: str, at: str, **values: Any) -> dict[str, Any]:
-    return {"input": {"accountId": account_id, "kind": kind, "occurredAt": at, **{k: str(v) if isinstance(v, Decimal) else v for k, v in values.items()}}}
+    return {
+        "input": {
+            "accountId": account_id,
+            "kind": kind,
+            "occurredAt": at,
+            **{k: str(v) if isinstance(v, Decimal) else v for k, v in values.items()},
+        }
+    }
 
 
 def record(client: Any, account_id: str, kind: str, at: str, **values: Any) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from fin_helpers import (
     account,
     count_rows,
     create_customer,
-    ingest,
     instrument,
     ok,
     record,
@@ -35,9 +34,13 @@ def test_each_kind_moves_cash_as_documented(fin: Any) -> None:
     eq = instrument(fin, "EQ1")
     acc = account(fin)
     steps = [
-        ("DEPOSIT", {"amount": "1000", "fee": "1"}, "999.00"),  # + amount − fee
-        ("BUY", {"instrumentId": eq, "quantity": "3", "price": "12.345", "fee": "2"}, "959.96"),  # − 37.04 (37.035 → cent) − 2
-        ("SELL", {"instrumentId": eq, "quantity": "1", "price": "20", "fee": "0.5"}, "979.46"),  # + 20 − 0.50
+        ("DEPOSIT", {"amount": "1000", "fee": "1"}, "999.00"),  # + amount - fee
+        (
+            "BUY",
+            {"instrumentId": eq, "quantity": "3", "price": "12.345", "fee": "2"},
+            "959.96",
+        ),  # - 37.04 (37.035 → cent) - 2
+        ("SELL", {"instrumentId": eq, "quantity": "1", "price": "20", "fee": "0.5"}, "979.46"),  # + 20 - 0.50
         ("DIVIDEND", {"instrumentId": eq, "amount": "3.10"}, "982.56"),
         ("FEE", {"amount": "2.56"}, "980.00"),
         ("WITHDRAWAL", {"amount": "979", "fee": "1"}, "0.00"),
@@ -123,7 +126,12 @@ def test_the_ledger_refuses_update_and_delete_in_the_database(fin: Any, tenant: 
         ("BUY", {"instrumentId": "INSTRUMENT", "quantity": "0.000000001", "price": "1"}, "quantity", "INVALID"),
         ("BUY", {"instrumentId": "INSTRUMENT", "quantity": "1", "price": "1", "amount": "2"}, "amount", "INVALID"),
         ("BUY", {"instrumentId": "USD_INSTRUMENT", "quantity": "1", "price": "1"}, "instrumentId", "CURRENCY_MISMATCH"),
-        ("BUY", {"instrumentId": "RmluSW5zdHJ1bWVudDpub3BlCg==", "quantity": "1", "price": "1"}, "instrumentId", "NOT_FOUND"),
+        (
+            "BUY",
+            {"instrumentId": "RmluSW5zdHJ1bWVudDpub3BlCg==", "quantity": "1", "price": "1"},
+            "instrumentId",
+            "NOT_FOUND",
+        ),
         ("DIVIDEND", {"amount": "3"}, "instrumentId", "REQUIRED"),
     ],
 )
@@ -133,7 +141,9 @@ def test_bad_input_is_a_user_error_and_writes_nothing(
     ids = {"INSTRUMENT": instrument(fin), "USD_INSTRUMENT": instrument(fin, currency="USD")}
     acc = _funded(fin)
     resolved = {k: ids.get(v, v) for k, v in values.items()}
-    assert refused(fin, RECORD, record_input(acc, kind, DAY, **resolved), "recordTransaction") == [(["input", field], code)]
+    assert refused(fin, RECORD, record_input(acc, kind, DAY, **resolved), "recordTransaction") == [
+        (["input", field], code)
+    ]
     assert count_rows(tenant, "fin_transactions") == 1
     assert fin.data(ACCOUNTS)["financialAccounts"][0]["cashBalance"] == "1000.00"
 
@@ -176,7 +186,15 @@ def test_transactions_filter_and_page_newest_first(fin: Any) -> None:
     eq, other = instrument(fin, "EQ1"), instrument(fin, "EQ2")
     acc = _funded(fin, "10000")
     for day in range(3, 9):
-        record(fin, acc, "BUY", f"2026-03-{day:02d}T10:00:00Z", instrumentId=eq if day % 2 else other, quantity="1", price=str(day))
+        record(
+            fin,
+            acc,
+            "BUY",
+            f"2026-03-{day:02d}T10:00:00Z",
+            instrumentId=eq if day % 2 else other,
+            quantity="1",
+            price=str(day),
+        )
     seen, after = [], None
     while True:
         page = fin.data(TRANSACTIONS, {"account": acc, "first": 3, "after": after})["transactions"]

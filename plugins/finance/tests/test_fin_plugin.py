@@ -74,7 +74,10 @@ def test_customer_financial_accounts_exists_only_with_the_plugin(owner: Any) -> 
     enable_plugin(owner, "finance")
     account(owner, customer, number="C-1")
     account(owner, customer, number="C-0")
-    assert owner.data(query, {"id": customer})["customer"]["financialAccounts"] == [{"number": "C-0"}, {"number": "C-1"}]
+    assert owner.data(query, {"id": customer})["customer"]["financialAccounts"] == [
+        {"number": "C-0"},
+        {"number": "C-1"},
+    ]
 
 
 def test_customer_pages_read_their_accounts_in_one_statement(fin: Any) -> None:
@@ -112,9 +115,7 @@ def test_every_plugin_table_has_forced_row_level_security_and_leads_with_the_ten
                 )
             ).all()
             indexes = conn.execute(
-                text(
-                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename LIKE 'fin\\_%'"
-                )
+                text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename LIKE 'fin\\_%'")
             ).all()
     finally:
         owner.dispose()
@@ -156,10 +157,12 @@ def test_compiled_and_resolved_instruments_read_the_same(fin: Any) -> None:
     acme = instrument(fin, "ACME")
     ingest(fin, [("ACME", "3.3333", "2026-03-02T16:00:00Z"), ("ACME", "3.1", "2026-03-03T10:00:00Z")])
     fields = "id symbol name assetClass currency lastPrice lastPriceAt previousClose change changePercent createdAt"
-    compiled = fin.data(f"query($id: ID!) {{ node(id: $id) {{ ... on FinInstrument {{ {fields} }} }} }}", {"id": acme})["node"]
+    compiled = fin.data(f"query($id: ID!) {{ node(id: $id) {{ ... on FinInstrument {{ {fields} }} }} }}", {"id": acme})[
+        "node"
+    ]
     listed = fin.data(f"{{ instruments {{ edges {{ node {{ {fields} }} }} }} }}")["instruments"]["edges"][0]["node"]
     assert compiled == listed
-    assert compiled["changePercent"] == "-7.00"  # (3.1 − 3.3333) × 100 / 3.3333 = −6.999…
+    assert compiled["changePercent"] == "-7.00"  # (3.1 - 3.3333) * 100 / 3.3333 = -6.999…
 
 
 def test_changes_emit_their_events_in_the_outbox(fin: Any, tenant: Any) -> None:
@@ -169,17 +172,21 @@ def test_changes_emit_their_events_in_the_outbox(fin: Any, tenant: Any) -> None:
     record(fin, acc, "DEPOSIT", "2026-03-02T10:00:00Z", amount="100")
     record(fin, acc, "BUY", "2026-03-02T11:00:00Z", instrumentId=eq, quantity="1", price="5")
     fin.data(
-        "mutation($a: ID!) { setTargetAllocation(input: {accountId: $a, targets: [{assetClass: EQUITY, weight: \"1\"}]}) { targets { weight } } }",
+        'mutation($a: ID!) { setTargetAllocation(input: {accountId: $a, targets: [{assetClass: EQUITY, weight: "1"}]}) { targets { weight } } }',
         {"a": acc},
     )
     with tenant.session() as session:
-        rows = session.execute(text("SELECT type, payload FROM outbox_events WHERE type LIKE 'fin.%' ORDER BY created_at, id")).all()
+        rows = session.execute(
+            text("SELECT type, payload FROM outbox_events WHERE type LIKE 'fin.%' ORDER BY created_at, id")
+        ).all()
     types = [row.type for row in rows]
     assert sorted(types) == sorted([
         "fin.instrument.created", "fin.quotes.ingested", "fin.account.opened",
         "fin.transaction.recorded", "fin.transaction.recorded", "fin.targets.set",
     ])  # fmt: skip
-    buy = next(r.payload for r in rows if r.type == "fin.transaction.recorded" and r.payload["transaction"]["kind"] == "BUY")
+    buy = next(
+        r.payload for r in rows if r.type == "fin.transaction.recorded" and r.payload["transaction"]["kind"] == "BUY"
+    )
     assert buy["transaction"]["amount"] == "5.00" and buy["account"]["cashBalance"] == "95.00"
     assert buy["transaction"]["id"].startswith("Rmlu")  # a global id (FinTransaction:…), never a raw UUID
     ingested = next(r.payload for r in rows if r.type == "fin.quotes.ingested")
@@ -189,7 +196,10 @@ def test_changes_emit_their_events_in_the_outbox(fin: Any, tenant: Any) -> None:
 def test_the_demo_creates_instruments_with_a_year_of_prices_accounts_and_transactions(fin: Any, tenant: Any) -> None:
     from saas_finance.hooks import saas_demo
 
-    customers = [uuid.UUID(str(__import__("base64").b64decode(create_customer(fin, f"Demo {n}")).decode().split(":")[1])) for n in range(3)]
+    customers = [
+        uuid.UUID(str(__import__("base64").b64decode(create_customer(fin, f"Demo {n}")).decode().split(":")[1]))
+        for n in range(3)
+    ]
     owner = Principal(tenant_id=tenant.id, label="demo", permissions=frozenset({
         "fin:market:read", "fin:market:write", "fin:accounts:read", "fin:accounts:write",
     }))  # fmt: skip

@@ -57,7 +57,10 @@ def _history(client: Any) -> str:
     for day, (a, b) in CLOSES.items():
         quotes += [("AAA", a, f"{day}T16:00:00Z"), ("BBB", b, f"{day}T16:00:00Z")]
     ingest(client, quotes)
-    ids = {e["node"]["symbol"]: e["node"]["id"] for e in client.data("{ instruments { edges { node { id symbol } } } }")["instruments"]["edges"]}
+    ids = {
+        e["node"]["symbol"]: e["node"]["id"]
+        for e in client.data("{ instruments { edges { node { id symbol } } } }")["instruments"]["edges"]
+    }
     acc = account(client)
     record(client, acc, "DEPOSIT", "2026-03-02T09:00:00Z", amount="10000")
     record(client, acc, "BUY", "2026-03-02T10:00:00Z", instrumentId=ids["AAA"], quantity="100", price="10", fee="5")
@@ -73,13 +76,13 @@ def _history(client: Any) -> str:
 def test_fifo_portfolio_at_the_last_prices(fin: Any) -> None:
     acc = _history(fin)
     got = fin.data(PORTFOLIO, {"account": acc})["portfolio"]
-    # Cash: 10000 − (1000 + 5) − 2000 − (550 + 5) + (1140 − 5) + 1000 + 30 − (500 + 1) = 8104.00
+    # Cash: 10000 - (1000 + 5) - 2000 - (550 + 5) + (1140 - 5) + 1000 + 30 - (500 + 1) = 8104.00
     cash = D(10000) - 1005 - 2000 - 555 + 1135 + 1000 + 30 - 501
     assert cash == D("8104")
     # FIFO: the sale of 120 takes lot 1 whole (100 units, cost 1005) and 20 of lot 2 (50 units, cost 555):
-    # cost 1005 + 555 × 20 / 50 = 1227; proceeds 120 × 9.50 − 5 = 1135; realised 1135 − 1227 = −92.
+    # cost 1005 + 555 * 20 / 50 = 1227; proceeds 120 * 9.50 - 5 = 1135; realised 1135 - 1227 = -92.
     realized = (D(120) * D("9.50") - 5) - (D(1005) + D(555) * 20 / 50)
-    # Left: 30 AAA costing 555 − 222 = 333 (average 11.10), worth 30 × 12 = 360; 20 BBB costing 2000, worth 2040.
+    # Left: 30 AAA costing 555 - 222 = 333 (average 11.10), worth 30 * 12 = 360; 20 BBB costing 2000, worth 2040.
     aaa_cost, aaa_value = D(555) - D(222), D(30) * 12
     bbb_cost, bbb_value = D(2000), D(20) * 102
     total = aaa_value + bbb_value + cash  # 10504
@@ -109,7 +112,7 @@ def test_average_cost_is_a_tenant_setting(fin: Any) -> None:
     acc = _history(fin)
     got = fin.data(PORTFOLIO, {"account": acc})["portfolio"]
     # Average cost: 150 units cost 1005 + 555 = 1560 (10.40 each); the sale of 120 costs 1248:
-    # realised 1135 − 1248 = −113; 30 units left costing 312.
+    # realised 1135 - 1248 = -113; 30 units left costing 312.
     average = (D(1005) + D(555)) / 150
     realized = D(1135) - 120 * average
     left = 30 * average
@@ -125,7 +128,7 @@ def test_average_cost_is_a_tenant_setting(fin: Any) -> None:
 def test_as_of_values_the_ledger_of_that_day_at_its_closes(fin: Any) -> None:
     acc = _history(fin)
     got = fin.data(PORTFOLIO, {"account": acc, "asOf": "2026-03-03"})["portfolio"]
-    # Up to 2026-03-03: cash 10000 − 1005 − 2000 − 555 = 6440; 150 AAA (cost 1560) at 11; 20 BBB at 101.
+    # Up to 2026-03-03: cash 10000 - 1005 - 2000 - 555 = 6440; 150 AAA (cost 1560) at 11; 20 BBB at 101.
     assert got["cashBalance"] == f"{D(10000) - 1005 - 2000 - 555:.2f}"
     assert [(p["instrument"]["symbol"], p["marketValue"], p["unrealizedPnl"]) for p in got["positions"]] == [
         ("AAA", f"{150 * D(11):.2f}", f"{150 * D(11) - 1560:.2f}"),
@@ -137,11 +140,11 @@ def test_as_of_values_the_ledger_of_that_day_at_its_closes(fin: Any) -> None:
 def test_time_weighted_return_volatility_and_drawdown(fin: Any) -> None:
     acc = _history(fin)
     got = fin.data(PERFORMANCE, {"account": acc, "from": "2026-03-02", "to": "2026-03-05"})
-    # Daily values (units × close + cash) and the deposits/withdrawals since the previous day:
+    # Daily values (units * close + cash) and the deposits/withdrawals since the previous day:
     v1 = D(100) * 10 + D(20) * 100 + (D(10000) - 1005 - 2000)  # 9995
     v2 = D(150) * 11 + D(20) * 101 + D(6440)  # 10110, no flow
     v3 = D(30) * D("9.50") + D(20) * D("100.50") + D(8575)  # 10870, deposit +1000
-    v4 = D(30) * 12 + D(20) * 102 + D(8104)  # 10504, withdrawal −501
+    v4 = D(30) * 12 + D(20) * 102 + D(8104)  # 10504, withdrawal -501
     assert (v1, v2, v3, v4) == (D(9995), D(10110), D(10870), D(10504))
     r2 = v2 / v1 - 1
     r3 = (v3 - 1000) / v2 - 1
@@ -151,7 +154,7 @@ def test_time_weighted_return_volatility_and_drawdown(fin: Any) -> None:
     variance = ((r2 - mean) ** 2 + (r3 - mean) ** 2 + (r4 - mean) ** 2) / 2
     context = Context(prec=28)
     volatility = variance.sqrt(context) * D(252).sqrt(context)
-    # The index peaks after day 2 and falls by −r3 on day 3; day 4 recovers only part of it.
+    # The index peaks after day 2 and falls by -r3 on day 3; day 4 recovers only part of it.
     drawdown = 1 - (1 + r3)
     assert (1 + r2) * (1 + r3) * (1 + r4) < 1 + r2
     assert got["portfolio"]["performance"] == {
@@ -200,7 +203,7 @@ def test_rebalancing_sells_the_overweight_and_buys_whole_fund_units_within_the_c
     plan = fin.data(PLAN, {"account": acc})["rebalancePlan"]
     # Total 2000. Equity: 500 held, 200 wanted → sell 300 / 50 = 6 units (+300 cash: 1300 to spend).
     # Bond: 500 held, 700 wanted → buy 200 / 100 = 2 units (bonds may be fractional; here exact).
-    # Fund: 1100 wanted → 1100 / 30 = 36.67 → 36 whole units (1080). Left: 1300 − 200 − 1080 = 20 < 30.
+    # Fund: 1100 wanted → 1100 / 30 = 36.67 → 36 whole units (1080). Left: 1300 - 200 - 1080 = 20 < 30.
     assert plan == [
         {"instrument": {"symbol": "EQA"}, "side": "SELL", "quantity": "6", "estimatedAmount": "300.00"},
         {"instrument": {"symbol": "BND"}, "side": "BUY", "quantity": "2.00000000", "estimatedAmount": "200.00"},
@@ -216,7 +219,12 @@ def test_rebalancing_never_plans_to_spend_more_cash_than_there_is(fin: Any) -> N
     ingest(fin, [("EQA", "30", "2026-03-02T16:00:00Z")])
     acc = account(fin)
     record(fin, acc, "DEPOSIT", "2026-03-02T17:00:00Z", amount="100")
-    ok(fin, TARGETS, {"input": {"accountId": acc, "targets": [{"assetClass": "EQUITY", "weight": "1"}]}}, "setTargetAllocation")
+    ok(
+        fin,
+        TARGETS,
+        {"input": {"accountId": acc, "targets": [{"assetClass": "EQUITY", "weight": "1"}]}},
+        "setTargetAllocation",
+    )
     # 100 / 30 = 3.33: three whole shares (90.00); a fourth would cost 120 > 100.
     assert fin.data(PLAN, {"account": acc})["rebalancePlan"] == [
         {"instrument": {"symbol": "EQA"}, "side": "BUY", "quantity": "3", "estimatedAmount": "90.00"}
@@ -234,7 +242,9 @@ def test_rebalancing_never_plans_to_spend_more_cash_than_there_is(fin: Any) -> N
         ({}, ["input", "targets"], "REQUIRED"),
     ],
 )
-def test_target_weights_must_sum_to_one(fin: Any, tenant: Any, weights: dict[str, str], field: list[str], code: str) -> None:
+def test_target_weights_must_sum_to_one(
+    fin: Any, tenant: Any, weights: dict[str, str], field: list[str], code: str
+) -> None:
     from fin_helpers import count_rows
 
     acc = account(fin)

@@ -40,7 +40,7 @@ def test_last_price_previous_close_and_change(fin: Any) -> None:
         ("ACME", "10.92", "2026-03-03T11:00:00Z"),
     ])  # fmt: skip
     node = _node(fin, "ACME")
-    # change = 10.92 − 10.40 = 0.52; in percent of 10.40: 5.00
+    # change = 10.92 - 10.40 = 0.52; in percent of 10.40: 5.00
     assert {k: node[k] for k in ("lastPrice", "lastPriceAt", "previousClose", "change", "changePercent")} == {
         "lastPrice": "10.92000000",
         "lastPriceAt": "2026-03-03T11:00:00.000000+00:00",
@@ -71,7 +71,11 @@ def test_concurrent_batches_leave_the_newest_price(fin: Any) -> None:
     instrument(fin, "ACME")
     base = datetime(2026, 3, 3, 12, tzinfo=UTC)
     batches = [
-        {"input": {"quotes": [{"symbol": "ACME", "price": str(100 + n), "at": (base + timedelta(seconds=n)).isoformat()}]}}
+        {
+            "input": {
+                "quotes": [{"symbol": "ACME", "price": str(100 + n), "at": (base + timedelta(seconds=n)).isoformat()}]
+            }
+        }
         for n in range(8)
     ]
     results = run_concurrently(fin, INGEST, list(reversed(batches)))
@@ -128,7 +132,9 @@ def test_a_full_batch_takes_a_few_statements_and_a_bigger_one_is_refused(fin: An
         ({"symbol": "TAKEN", "name": "X", "currency": "EUR"}, "symbol", "TAKEN"),
     ],
 )
-def test_create_instrument_refuses_bad_input(fin: Any, tenant: Any, values: dict[str, str], field: str, code: str) -> None:
+def test_create_instrument_refuses_bad_input(
+    fin: Any, tenant: Any, values: dict[str, str], field: str, code: str
+) -> None:
     instrument(fin, "TAKEN")
     variables = {"input": {"assetClass": "EQUITY", **values}}
     assert refused(fin, CREATE_INSTRUMENT, variables, "createInstrument") == [(["input", field], code)]
@@ -181,8 +187,13 @@ def test_price_history_range_is_bounded(fin: Any) -> None:
 
 def test_the_file_feed_reads_csv_and_json_as_decimals() -> None:
     csv_quotes = feeds.parse_document("symbol,price,at\nacme,10.10,2026-03-02T10:00:00Z\n")
-    json_quotes = feeds.parse_document('{"quotes": [{"symbol": "ACME", "price": 0.1, "at": "2026-03-02T10:00:00+01:00"}]}')
-    assert [(q.symbol, q.price) for q in csv_quotes + json_quotes] == [("ACME", Decimal("10.10")), ("ACME", Decimal("0.1"))]
+    json_quotes = feeds.parse_document(
+        '{"quotes": [{"symbol": "ACME", "price": 0.1, "at": "2026-03-02T10:00:00+01:00"}]}'
+    )
+    assert [(q.symbol, q.price) for q in csv_quotes + json_quotes] == [
+        ("ACME", Decimal("10.10")),
+        ("ACME", Decimal("0.1")),
+    ]
     assert all(isinstance(q.price, Decimal) for q in csv_quotes + json_quotes)
     for bad in ("[1, 2]", '[{"symbol": "A", "price": "x", "at": "2026-03-02T10:00:00Z"}]', "symbol,price\nA,1\n",
                 '[{"symbol": "A", "price": 1, "at": "2026-03-02T10:00:00"}]', "{"):  # fmt: skip
@@ -191,7 +202,9 @@ def test_the_file_feed_reads_csv_and_json_as_decimals() -> None:
 
 
 def test_file_sources_stay_inside_the_feed_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    request = feeds.FeedRequest(tenant_id=__import__("uuid").uuid4(), symbols=(), source="../secret.csv", now=datetime.now(UTC))
+    request = feeds.FeedRequest(
+        tenant_id=__import__("uuid").uuid4(), symbols=(), source="../secret.csv", now=datetime.now(UTC)
+    )
     monkeypatch.delenv(feeds.FEED_DIR_VARIABLE, raising=False)
     with pytest.raises(feeds.FeedError, match="SAAS_FINANCE_FEED_DIR"):
         feeds.FileFeed().fetch(request)
@@ -230,12 +243,17 @@ def _poll(tenant: Any) -> int:
     return int(accepted)
 
 
-def test_the_job_polls_the_configured_feeds(fin: Any, tenant: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_job_polls_the_configured_feeds(
+    fin: Any, tenant: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     instrument(fin, "ACME")
     instrument(fin, "BOND1", "BOND")
     assert _poll(tenant) == 0  # no feeds configured
     monkeypatch.setenv(feeds.FEED_DIR_VARIABLE, str(tmp_path))
-    document = [{"symbol": "ACME", "price": "20.5", "at": "2026-03-02T10:00:00Z"}, {"symbol": "ZZZ", "price": 1, "at": "2026-03-02T10:00:00Z"}]
+    document = [
+        {"symbol": "ACME", "price": "20.5", "at": "2026-03-02T10:00:00Z"},
+        {"symbol": "ZZZ", "price": 1, "at": "2026-03-02T10:00:00Z"},
+    ]
     (tmp_path / "prices.json").write_text(json.dumps(document))
     enable(fin, {"feeds": [{"feed": "file", "source": "prices.json"}, {"feed": "file", "source": "missing.csv"},
                            {"feed": "nonexistent"}]})  # fmt: skip

@@ -4,6 +4,7 @@ per symbol per 100 ms per subscriber, the last one always the newest price."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,7 +32,12 @@ def test_subscribers_get_their_symbols_of_their_tenant_only(fin: Any, other_fin:
 
     mine = collect_events(fin, QUOTES_UPDATED, {"s": ["acme"]}, TOPIC, act)
     assert [m["data"]["quotesUpdated"] for m in mine] == [
-        {"symbol": "ACME", "lastPrice": "10.00000000", "lastPriceAt": "2026-03-02T12:00:00.000000+00:00", "previousClose": None}
+        {
+            "symbol": "ACME",
+            "lastPrice": "10.00000000",
+            "lastPriceAt": "2026-03-02T12:00:00.000000+00:00",
+            "previousClose": None,
+        }
     ]
     theirs = collect_events(other_fin, QUOTES_UPDATED, {"s": ["ACME", "GLBX"]}, TOPIC, act)
     assert theirs == []
@@ -92,7 +98,7 @@ def test_a_burst_reaches_each_subscriber_coalesced_with_the_newest_price_last(fi
             mine = [(t, m["lastPrice"]) for t, m in messages if m["symbol"] == symbol]
             assert mine and mine[-1][1] == newest, mine
             assert len(mine) < 30, mine  # coalesced: 30 changes, fewer messages
-            gaps = [later - earlier for (earlier, _), (later, _) in zip(mine, mine[1:], strict=False)]
+            gaps = [later - earlier for (earlier, _), (later, _) in itertools.pairwise(mine)]
             assert all(gap >= 0.09 for gap in gaps), gaps  # at most one per 100 ms (timer slack: 10 ms)
             prices = [price for _, price in mine]
             assert prices == sorted(prices)  # never an older price after a newer one
@@ -134,7 +140,7 @@ def test_coalesce_limits_a_long_burst_to_one_per_interval_per_key() -> None:
     got = _run(script)
     assert got[-1][1:] == ("A", 99)
     assert len(got) <= 7  # 0.5 s / 100 ms + the first + the trailing one
-    gaps = [b[0] - a[0] for a, b in zip(got, got[1:], strict=False)]
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(got)]
     assert all(gap >= 0.095 for gap in gaps), gaps
 
 

@@ -2,7 +2,7 @@
 valuation, time-weighted return, volatility, drawdown. The services load rows and call these.
 
 Conventions (README "Portfolio analysis"):
-- A buy's cost is quantity × price plus its fee; a sale's proceeds are quantity × price less its
+- A buy's cost is quantity * price plus its fee; a sale's proceeds are quantity * price less its
   fee. Realised P&L is proceeds less the cost of the units sold: the oldest lots first (FIFO), or
   the average cost of the units held (AVERAGE_COST, a tenant setting).
 - Cash counts as CASH_EQUIVALENT in the allocation, so the allocation's weights sum to 1.
@@ -10,13 +10,14 @@ Conventions (README "Portfolio analysis"):
   account traded). Deposits and withdrawals between two valuation days are removed from the
   later day's value before its return is taken (`r = (V - flows) / V_previous - 1`), so only
   what the investments did counts; dividends and fees are part of the return.
-- Volatility is the sample standard deviation of those returns × √252; the maximum drawdown is
+- Volatility is the sample standard deviation of those returns * √252; the maximum drawdown is
   the largest fall of the return index from a previous peak, as a positive fraction.
 Money is rounded to the cent and ratios to 6 decimals, halves away from zero, only at the end.
 """
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -70,7 +71,7 @@ class Entry:
 
     @property
     def external_flow(self) -> Decimal:
-        """Money brought in (+) or taken out (−) by the customer; zero for everything else."""
+        """Money brought in (+) or taken out (-) by the customer; zero for everything else."""
         return self.cash if self.kind in (TransactionKind.DEPOSIT, TransactionKind.WITHDRAWAL) else ZERO
 
 
@@ -250,7 +251,7 @@ def valuations(
 ) -> list[tuple[date, Decimal, Decimal]]:
     """(day, value at the day's end, external flows since the previous day) for each of `days`.
 
-    The value is units × the newest close on or before the day (the cost basis while an
+    The value is units * the newest close on or before the day (the cost basis while an
     instrument has no close yet) plus cash, unrounded."""
     result = []
     book = Book()
@@ -277,7 +278,7 @@ def valuations(
 def performance(points: Sequence[tuple[date, Decimal, Decimal]]) -> PerformanceFigures:
     """TWR, annualised volatility and maximum drawdown of the daily valuations `points`."""
     returns: list[Decimal] = []
-    for (_, before, _), (_, value, flows) in zip(points, points[1:], strict=False):
+    for (_, before, _), (_, value, flows) in itertools.pairwise(points):
         if before > 0:
             returns.append((value - flows) / before - ONE)
     growth, peak, drawdown = ONE, ONE, ZERO

@@ -65,9 +65,13 @@ def seed(demo: DemoContext) -> None:
         ("WRLD", "EUBD", "ACME"),
     ]
     for number, (customer_id, held) in enumerate(zip(demo.customer_ids, plans, strict=False), start=1):
-        account = accounts.open_account(session, owner, customer_id, {"currency": CURRENCY, "number": f"DEMO-{number:03d}"})
+        account = accounts.open_account(
+            session, owner, customer_id, {"currency": CURRENCY, "number": f"DEMO-{number:03d}"}
+        )
 
-        def record(kind: TransactionKind, day: date, minutes: int, account_id: object = account.id, **values: object) -> None:
+        def record(
+            kind: TransactionKind, day: date, minutes: int, account_id: object = account.id, **values: object
+        ) -> None:
             data = {"kind": kind, "occurred_at": moment(day, minutes), **values}
             ledger.record_transaction(session, owner, account_id, data)  # type: ignore[arg-type]
 
@@ -79,13 +83,40 @@ def seed(demo: DemoContext) -> None:
             price = closes[(symbol, day)]
             whole = symbol not in ("BTC", "GOLD", "EUBD")
             quantity = (budget / price).quantize(Decimal(1) if whole else Decimal("0.0001"), rounding="ROUND_DOWN")
-            record(TransactionKind.BUY, day, index, instrument_id=ids[symbol], quantity=quantity, price=price, fee=Decimal("4.90"))
+            record(
+                TransactionKind.BUY,
+                day,
+                index,
+                instrument_id=ids[symbol],
+                quantity=quantity,
+                price=price,
+                fee=Decimal("4.90"),
+            )
         sold = held[0]
         middle = days[len(days) // 2]
-        record(TransactionKind.SELL, middle, 0, instrument_id=ids[sold], quantity=Decimal(5) if sold != "BTC" else Decimal("0.1"), price=closes[(sold, middle)], fee=Decimal("4.90"))
-        record(TransactionKind.DIVIDEND, days[len(days) * 3 // 4], 0, instrument_id=ids[held[1]], amount=Decimal(rng.randrange(100, 900)))
+        record(
+            TransactionKind.SELL,
+            middle,
+            0,
+            instrument_id=ids[sold],
+            quantity=Decimal(5) if sold != "BTC" else Decimal("0.1"),
+            price=closes[(sold, middle)],
+            fee=Decimal("4.90"),
+        )
+        record(
+            TransactionKind.DIVIDEND,
+            days[len(days) * 3 // 4],
+            0,
+            instrument_id=ids[held[1]],
+            amount=Decimal(rng.randrange(100, 900)),
+        )
         record(TransactionKind.FEE, days[-20], 0, amount=Decimal("25.00"))
         record(TransactionKind.DEPOSIT, days[-10], 0, amount=Decimal(rng.randrange(1_000, 10_000, 500)))
         if number == 1:
-            targets = [("equity", Decimal("0.5")), ("fund", Decimal("0.2")), ("bond", Decimal("0.2")), ("cash_equivalent", Decimal("0.1"))]
+            targets = [
+                ("equity", Decimal("0.5")),
+                ("fund", Decimal("0.2")),
+                ("bond", Decimal("0.2")),
+                ("cash_equivalent", Decimal("0.1")),
+            ]
             portfolio.set_targets(session, owner, account.id, targets)

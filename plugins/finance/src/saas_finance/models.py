@@ -160,7 +160,7 @@ class Holding(TenantModel):
 class Transaction(TenantModel):
     """One row of the append-only ledger (a trigger refuses UPDATE and direct DELETE).
 
-    `amount` is the gross cash of the row (quantity × price for trades), `fee` what the account
+    `amount` is the gross cash of the row (quantity * price for trades), `fee` what the account
     paid on top; the cash effect follows from the kind (`service/ledger.py` `cash_effect`).
     """
 

@@ -127,7 +127,12 @@ class FinanceMutations:
         self, info: Info[RequestContext, None], input: CreateInstrumentInput
     ) -> CreateInstrumentPayload:
         async def run() -> dict[str, Any]:
-            data = {"symbol": input.symbol, "name": input.name, "asset_class": input.asset_class, "currency": input.currency}
+            data = {
+                "symbol": input.symbol,
+                "name": input.name,
+                "asset_class": input.asset_class,
+                "currency": input.currency,
+            }
             return {"instrument": types.Instrument.from_model(await _write(info, instruments.create_instrument, data))}
 
         return await run_mutation(run, CreateInstrumentPayload)  # type: ignore[no-any-return]

@@ -157,7 +157,9 @@ class FinanceQueries:
         rows = await read(info, accounts.list_accounts, customer)
         return [types.Account.from_model(row) for row in rows]
 
-    @strawberry.field(description="An account's ledger, newest first; NOT_FOUND for an account the caller does not see.")
+    @strawberry.field(
+        description="An account's ledger, newest first; NOT_FOUND for an account the caller does not see."
+    )
     async def transactions(
         self,
         info: Info[RequestContext, None],
@@ -181,8 +183,9 @@ class FinanceQueries:
         return types.Portfolio.from_figures(account.id, figures)
 
     @strawberry.field(description="The trades toward the account's target allocation (none without targets).")
-    async def rebalance_plan(self, info: Info[RequestContext, None], account_id: strawberry.ID) -> list[types.TradeSuggestion]:
+    async def rebalance_plan(
+        self, info: Info[RequestContext, None], account_id: strawberry.ID
+    ) -> list[types.TradeSuggestion]:
         raw_id = decode_id(account_id, "FinAccount")
         trades = await read(info, portfolio.rebalance_plan, raw_id)
         return [types.TradeSuggestion.from_trade(trade) for trade in trades]
-

@@ -19,9 +19,7 @@ COALESCE_SECONDS = 0.1
 MAX_SYMBOLS = 500
 
 
-async def _instruments(
-    messages: AsyncIterator[dict[str, Any]], wanted: set[str]
-) -> AsyncIterator[dict[str, Any]]:
+async def _instruments(messages: AsyncIterator[dict[str, Any]], wanted: set[str]) -> AsyncIterator[dict[str, Any]]:
     """Each published instrument of `wanted` (a message carries a batch's instruments)."""
     async for message in messages:
         for instrument in message["instruments"]:

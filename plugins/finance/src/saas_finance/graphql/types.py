@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from saas.plugin_api import CustomerType, Node, RequestContext, customer_of, to_global_id
+from saas.plugin_api import CustomerType, Node, NotFoundError, RequestContext, customer_of, to_global_id
 from saas_finance import analysis, models
 from saas_finance.graphql import loaders
 from saas_finance.models import AssetClass, TradeSide, TransactionKind
@@ -28,7 +28,7 @@ def ref(type_name: str, raw_id: uuid.UUID | str) -> strawberry.ID:
 
 
 def change_of(last: Decimal | None, previous: Decimal | None) -> tuple[Decimal | None, Decimal | None]:
-    """(last − previous close, the same in percent of the previous close to 2 decimals)."""
+    """(last - previous close, the same in percent of the previous close to 2 decimals)."""
     if last is None or previous is None:
         return None, None
     change = last - previous
@@ -41,12 +41,14 @@ class Instrument(Node):
     name: str
     asset_class: AssetClass
     currency: str
-    last_price: Decimal | None = strawberry.field(description="The newest quote's price; an older quote never replaces it.")
+    last_price: Decimal | None = strawberry.field(
+        description="The newest quote's price; an older quote never replaces it."
+    )
     last_price_at: datetime | None
     previous_close: Decimal | None = strawberry.field(
         description="The close of the last UTC day before the last price's day."
     )
-    change: Decimal | None = strawberry.field(description="lastPrice − previousClose.")
+    change: Decimal | None = strawberry.field(description="lastPrice - previousClose.")
     change_percent: Decimal | None = strawberry.field(description="change in percent of previousClose (2 decimals).")
     created_at: datetime
 
@@ -82,7 +84,8 @@ class Instrument(Node):
             return datetime.fromisoformat(message[key]) if message.get(key) is not None else None
 
         return cls.from_values(
-            message | {k: number(k) for k in ("last_price", "previous_close")}
+            message
+            | {k: number(k) for k in ("last_price", "previous_close")}
             | {k: moment(k) for k in ("last_price_at", "created_at")}
         )
 
@@ -131,7 +134,7 @@ class Transaction(Node):
     kind: TransactionKind
     quantity: Decimal | None = strawberry.field(description="Units bought or sold (trades only).")
     price: Decimal | None = strawberry.field(description="Price per unit (trades only).")
-    amount: Decimal = strawberry.field(description="Gross cash: quantity × price for trades, to the cent.")
+    amount: Decimal = strawberry.field(description="Gross cash: quantity * price for trades, to the cent.")
     fee: Decimal
     cash_after: Decimal = strawberry.field(description="The account's cash after this row.")
     occurred_at: datetime
@@ -182,6 +185,8 @@ class TargetWeight:
 
 async def _instrument_ref(info: Info[RequestContext, None], instrument_id: uuid.UUID) -> Instrument:
     row = await loaders.instruments(info.context).load(instrument_id)
+    if row is None:  # positions and trades only name instruments of the tenant (composite foreign keys)
+        raise NotFoundError("Instrument not found", id=str(instrument_id))
     return Instrument.from_model(row)
 
 
@@ -189,8 +194,10 @@ async def _instrument_ref(info: Info[RequestContext, None], instrument_id: uuid.
 class Position:
     quantity: Decimal
     average_cost: Decimal = strawberry.field(description="costBasis / quantity (8 decimals).")
-    cost_basis: Decimal = strawberry.field(description="What the units held cost, fees included (FIFO lots or average).")
-    market_value: Decimal = strawberry.field(description="quantity × price, to the cent (the cost without a price).")
+    cost_basis: Decimal = strawberry.field(
+        description="What the units held cost, fees included (FIFO lots or average)."
+    )
+    market_value: Decimal = strawberry.field(description="quantity * price, to the cent (the cost without a price).")
     unrealized_pnl: Decimal
     weight: Decimal = strawberry.field(description="marketValue / the portfolio's value with cash (6 decimals).")
     instrument_id: strawberry.Private[uuid.UUID]
@@ -212,7 +219,9 @@ class Position:
         )
 
 
-@strawberry.type(name="FinAllocation", description="The value held in one asset class (cash counts as CASH_EQUIVALENT).")
+@strawberry.type(
+    name="FinAllocation", description="The value held in one asset class (cash counts as CASH_EQUIVALENT)."
+)
 class Allocation:
     asset_class: AssetClass
     value: Decimal
@@ -222,15 +231,18 @@ class Allocation:
 @strawberry.type(name="FinPerformance", description="Returns and risk between two UTC days, from daily valuations.")
 class Performance:
     time_weighted_return: Decimal = strawberry.field(
-        description="The product of (1 + daily return) − 1, with deposits and withdrawals removed (6 decimals)."
+        description="The product of (1 + daily return) - 1, with deposits and withdrawals removed (6 decimals)."
     )
     annualized_volatility: Decimal | None = strawberry.field(
-        description="Sample standard deviation of the daily returns × √252; null with fewer than two returns."
+        description="Sample standard deviation of the daily returns * √252; null with fewer than two returns."
     )
     max_drawdown: Decimal = strawberry.field(description="The largest fall from a peak of the return index, 0 to 1.")
 
 
-@strawberry.type(name="FinPortfolio", description="An account's positions, P&L and allocation at the last prices or at a day's closes.")
+@strawberry.type(
+    name="FinPortfolio",
+    description="An account's positions, P&L and allocation at the last prices or at a day's closes.",
+)
 class Portfolio:
     market_value: Decimal = strawberry.field(description="The positions' value (cash not included).")
     cost_basis: Decimal
@@ -250,7 +262,9 @@ class Portfolio:
     ) -> Performance:
         from saas_finance.service import portfolio
 
-        figures = await info.context.read(portfolio.performance, info.context.require_principal(), self.account_id, from_, to)
+        figures = await info.context.read(
+            portfolio.performance, info.context.require_principal(), self.account_id, from_, to
+        )
         return Performance(
             time_weighted_return=figures.time_weighted_return,
             annualized_volatility=figures.annualized_volatility,
@@ -277,7 +291,7 @@ class Portfolio:
 class TradeSuggestion:
     side: TradeSide
     quantity: Decimal = strawberry.field(description="Whole units for equities and funds.")
-    estimated_amount: Decimal = strawberry.field(description="quantity × last price: sales rounded down, purchases up.")
+    estimated_amount: Decimal = strawberry.field(description="quantity * last price: sales rounded down, purchases up.")
     instrument_id: strawberry.Private[uuid.UUID]
 
     @strawberry.field

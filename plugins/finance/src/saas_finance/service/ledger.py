@@ -92,7 +92,7 @@ def _checked(session: Session, account: Account, data: dict[str, Any]) -> dict[s
         price = _decimal("price", data.get("price"), MAX_PRICE, 8)
         amount = money(quantity * price)
         if data.get("amount") is not None and data["amount"] != amount:
-            raise invalid(["input", "amount"], UserErrorCode.INVALID, f"amount must be quantity × price ({amount})")
+            raise invalid(["input", "amount"], UserErrorCode.INVALID, f"amount must be quantity * price ({amount})")
         values |= {"instrument_id": instrument.id, "quantity": quantity, "price": price, "amount": amount}
     else:
         _absent(data, "quantity", "price")
@@ -110,6 +110,7 @@ def _last_occurred_at(session: Session, account_id: uuid.UUID) -> datetime | Non
 
 def _move_units(session: Session, account: Account, instrument_id: uuid.UUID, delta: Decimal) -> bool:
     """Add `delta` units (negative: take them if held); False, and nothing changed, if too few are held."""
+    statement: Any
     if delta > 0:
         statement = (
             insert(Holding)
@@ -244,4 +245,3 @@ def account_history(session: Session, account_id: uuid.UUID) -> list[Transaction
     """Every row of the account in ledger order (the caller checked the account)."""
     query = select(Transaction).where(Transaction.account_id == account_id)
     return list(session.scalars(query.order_by(Transaction.occurred_at, Transaction.seq)))
-

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
@@ -149,7 +148,9 @@ def rebalance_plan(session: Session, principal: Principal, account_id: uuid.UUID
         .join(Instrument, (Instrument.tenant_id == Holding.tenant_id) & (Instrument.id == Holding.instrument_id))
         .where(Holding.account_id == account.id, Holding.quantity > 0, Instrument.last_price.is_not(None))
     ).all()
-    holdings = [analysis.Holding(_info(row), quantity, row.last_price) for quantity, row in held]
+    holdings = [
+        analysis.Holding(_info(row), quantity, row.last_price) for quantity, row in held if row.last_price is not None
+    ]
     held_classes = {h.instrument.asset_class for h in holdings}
     candidates: dict[str, analysis.Holding] = {}
     wanted_classes = [c for c, w in targets.items() if w > 0 and c not in held_classes]

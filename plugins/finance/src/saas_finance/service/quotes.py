@@ -109,7 +109,9 @@ def ingest(session: Session, principal: Principal, quotes: list[Quote]) -> Inges
     result = IngestResult()
     latest_allowed = now() + MAX_CLOCK_SKEW
     symbols = sorted({q.symbol.strip().upper() for q in quotes if len(q.symbol) <= 64})
-    found = dict(session.execute(text(RESOLVE), {"tenant_id": principal.tenant_id, "symbols": symbols}).all())
+    found: dict[str, Any] = dict(
+        session.execute(text(RESOLVE), {"tenant_id": principal.tenant_id, "symbols": symbols}).all()
+    )
     closes: dict[tuple[Any, Any], Quote] = {}
     newest: dict[Any, Quote] = {}
     for index, quote in enumerate(quotes):
