@@ -255,15 +255,24 @@ def test_the_job_polls_the_configured_feeds(
         {"symbol": "ZZZ", "price": 1, "at": "2026-03-02T10:00:00Z"},
     ]
     (tmp_path / "prices.json").write_text(json.dumps(document))
-    enable(fin, {"feeds": [{"feed": "file", "source": "prices.json"}, {"feed": "file", "source": "missing.csv"},
-                           {"feed": "nonexistent"}]})  # fmt: skip
-    assert _poll(tenant) == 1  # the broken and unknown feeds are skipped; ZZZ is rejected
+    enable(fin, {"feeds": [{"feed": "file", "source": "prices.json"}, {"feed": "file", "source": "missing.csv"}]})
+    assert _poll(tenant) == 1  # the broken feed is skipped; ZZZ is rejected
     assert _node(fin, "ACME")["lastPrice"] == "20.50000000"
     enable(fin, {"feeds": [{"feed": "simulated"}]})
     assert _poll(tenant) == 2  # SIMULATED prices for every instrument (ACME moves from 20.50, BOND1 starts at 100)
     moved = Decimal(_node(fin, "ACME")["lastPrice"])
     assert abs(moved - Decimal("20.5")) <= Decimal("20.5") * Decimal("0.005")
     assert Decimal(_node(fin, "BOND1")["lastPrice"]) > 0
+
+
+def test_only_installed_feeds_can_be_configured(fin: Any) -> None:
+    from fin_helpers import ENABLE
+
+    variables = {"input": {"name": "finance", "settings": {"feeds": [{"feed": "nonexistent"}]}}}
+    errors = refused(fin, ENABLE, variables, "enablePlugin")
+    assert errors and all(code == "INVALID" and field[:2] == ["input", "settings"] for field, code in errors)
+    variables = {"input": {"name": "finance", "settings": {"costMethod": "LIFO"}}}
+    assert refused(fin, ENABLE, variables, "enablePlugin")
 
 
 def test_the_job_ingests_only_for_its_tenant(fin: Any, other_fin: Any, other_tenant: Any, tenant: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 CAMEL = ConfigDict(
@@ -24,6 +24,16 @@ class FeedSource(BaseModel):
 
     feed: str = Field(min_length=1, max_length=50, description="The adapter's code, e.g. `file` or `simulated`.")
     source: str | None = Field(default=None, max_length=2_000, description="The adapter's input, e.g. a URL.")
+
+    @field_validator("feed")
+    @classmethod
+    def _installed(cls, code: str) -> str:
+        """Only a feed installed on the server (built in, or from a `saas_finance.feeds` package)."""
+        from saas_finance.feeds import registry
+
+        if code not in registry():
+            raise ValueError(f"no quote feed {code!r}; installed: {', '.join(sorted(registry()))}")
+        return code
 
 
 class FinanceSettings(BaseModel):
