@@ -250,8 +250,10 @@ def test_schema_print_includes_the_plugins_asked_for(cli):
     assert "loyaltyTiers" in everything.stdout and "stockLevels(" in everything.stdout
     loyalty = cli("schema", "print", "--plugins", "loyalty")
     assert "loyaltyPoints" in loyalty.stdout and "stockLevels(" not in loyalty.stdout
-    both = cli("schema", "print", "--plugins", "manufacturing, loyalty")
-    assert both.stdout == everything.stdout
+    assert "quotesUpdated(symbols: [String!]!): FinInstrument!" in everything.stdout
+    assert "rebalancePlan(accountId: ID!): [FinTradeSuggestion!]!" in everything.stdout
+    named = cli("schema", "print", "--plugins", "finance, manufacturing, loyalty")
+    assert named.stdout == everything.stdout
 
     unknown = cli("schema", "print", "--plugins", "loyalty,nope")
     assert unknown.exit_code == 2 and "no installed plugin named 'nope'" in unknown.output

@@ -118,9 +118,20 @@ def test_demo_command_prints_credentials(runtime, settings, migrated, monkeypatc
     result = runner.invoke(main, ["demo", "--customers", "5", "--slug", slug], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert f"Demo tenant '{slug}' created: 5 customers" in result.output
-    assert "Plugins enabled with demo data: loyalty, manufacturing." in result.output
+    assert "Plugins enabled with demo data: finance, loyalty, manufacturing." in result.output
     assert f"owner@{slug}.example.com" in result.output and DEMO_PASSWORD in result.output
     assert "curl -s http://127.0.0.1:8000/graphql" in result.output and "login(input:" in result.output
+
+    # The finance plugin's demo: instruments with a year of daily closes, accounts and their ledger.
+    with runtime.engine.connect() as conn:
+        tenant_id = conn.execute(text("SELECT id FROM tenants WHERE slug = :slug"), {"slug": slug}).scalar_one()
+    with tenant_session(runtime.engine, tenant_id) as session:
+        counts = {
+            table: session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+            for table in ("fin_instruments", "fin_daily_closes", "fin_accounts", "fin_transactions")
+        }
+    assert counts["fin_instruments"] == 8 and counts["fin_daily_closes"] >= 8 * 250, counts
+    assert counts["fin_accounts"] == 3 and counts["fin_transactions"] >= 3 * 8, counts
 
     again = runner.invoke(main, ["demo", "--customers", "5", "--slug", slug], catch_exceptions=False)
     assert again.exit_code == 0 and "already exists" in again.output

@@ -3,7 +3,7 @@
 Every ```graphql block in README.md and docs/api.md must be a valid document for the schema the
 code builds, within the server's depth and alias limits. A ```json variables block must fit the
 variables of the nearest ```graphql block above it. The schema is the core's with the plugins
-shipped in plugins/ (manufacturing). Every operation of it must have an example in docs/api.md,
+shipped in plugins/ (manufacturing, finance). Every operation of it must have an example in docs/api.md,
 and README.md must name every setting of saas/config.py.
 """
 

@@ -13,6 +13,8 @@ from saas.accounts.credentials import forget_credentials_after_commit
 from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import Role, require
 from saas.auth.principal import Principal
+from saas.customers.graphql.loaders import customer_of
+from saas.customers.graphql.types import Customer as CustomerType
 from saas.customers.rules import customer_visibility, customer_visible_to
 from saas.customers.service import get_contact, get_customer
 from saas.db.base import Base, TenantOwned, created_at_column, uuid_pk
@@ -92,6 +94,7 @@ __all__ = [
     "ConflictError",
     "Connection",
     "CountedConnection",
+    "CustomerType",
     "DemoContext",
     "DomainEvent",
     "Edge",
@@ -124,6 +127,7 @@ __all__ = [
     "api_object",
     "connection",
     "created_at_column",
+    "customer_of",
     "customer_visibility",
     "customer_visible_to",
     "decode_cursor",

@@ -1,0 +1,65 @@
+"""How the plugin's Node types map to SQL for the compiled reads of `node(id)` (one statement each).
+
+Decimals are written as JSON strings (`numeric::text`, as the `Decimal` scalar serialises them),
+date-times in the API's form. A relation that needs the caller's visibility (an account's
+customer) or Python (a transaction's instrument, an account's customer) is left out, so that a
+selection with it goes through the resolvers and their loaders.
+"""
+
+from __future__ import annotations
+
+from saas.plugin_api import SqlType, global_id_sql, iso_datetime_sql
+
+
+def _decimal(column: str) -> str:
+    return f"({column})::text"
+
+
+CHANGE = "({t}.last_price - {t}.previous_close)"
+
+INSTRUMENT = SqlType(
+    name="FinInstrument",
+    table="fin_instruments",
+    columns={
+        "id": global_id_sql("FinInstrument", "{t}.id"),
+        "symbol": "{t}.symbol",
+        "name": "{t}.name",
+        "assetClass": "upper({t}.asset_class)",
+        "currency": "{t}.currency",
+        "lastPrice": _decimal("{t}.last_price"),
+        "lastPriceAt": iso_datetime_sql("{t}.last_price_at"),
+        "previousClose": _decimal("{t}.previous_close"),
+        "change": _decimal(CHANGE),
+        "changePercent": _decimal(f"round({CHANGE} * 100 / {{t}}.previous_close, 2)"),
+        "createdAt": iso_datetime_sql("{t}.created_at"),
+    },
+)
+
+ACCOUNT = SqlType(
+    name="FinAccount",
+    table="fin_accounts",
+    columns={
+        "id": global_id_sql("FinAccount", "{t}.id"),
+        "number": "{t}.number",
+        "currency": "{t}.currency",
+        "cashBalance": _decimal("{t}.cash_balance"),
+        "createdAt": iso_datetime_sql("{t}.created_at"),
+    },
+)
+
+TRANSACTION = SqlType(
+    name="FinTransaction",
+    table="fin_transactions",
+    columns={
+        "id": global_id_sql("FinTransaction", "{t}.id"),
+        "kind": "upper({t}.kind)",
+        "quantity": _decimal("{t}.quantity"),
+        "price": _decimal("{t}.price"),
+        "amount": _decimal("{t}.amount"),
+        "fee": _decimal("{t}.fee"),
+        "cashAfter": _decimal("{t}.cash_after"),
+        "occurredAt": iso_datetime_sql("{t}.occurred_at"),
+        "actor": "{t}.actor",
+        "createdAt": iso_datetime_sql("{t}.created_at"),
+    },
+)

@@ -1,0 +1,1 @@
+"""Services of the finance plugin: each takes the session and the acting principal."""
