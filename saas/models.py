@@ -19,7 +19,7 @@ from saas.deals.models import (
     StageChange,
 )
 from saas.events.models import OutboxEvent
-from saas.followups.models import Activity, CustomerHandover, Task, TaskReminder
+from saas.followups.models import Activity, CustomerHandover, Task, TaskReminder, WrittenTimelineEntry
 from saas.jobs.models import ProcessedJob
 from saas.leads.models import Channel, Lead, SalesSettings
 from saas.notifications.models import Notification
@@ -67,4 +67,5 @@ __all__ = [
     "Webhook",
     "WebhookAttempt",
     "WebhookDelivery",
+    "WrittenTimelineEntry",
 ]

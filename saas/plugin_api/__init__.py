@@ -13,6 +13,8 @@ from saas.accounts.credentials import forget_credentials_after_commit
 from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import Role, require
 from saas.auth.principal import Principal
+from saas.customers.graphql.loaders import customer_of
+from saas.customers.graphql.types import Customer as CustomerType
 from saas.customers.rules import customer_visibility, customer_visible_to
 from saas.customers.service import get_contact, get_customer
 from saas.db.base import Base, TenantOwned, created_at_column, uuid_pk
@@ -33,6 +35,7 @@ from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
 from saas.jobs.registry import JobContext, TenantJob, tenant_job
 from saas.notifications.service import notify, notify_roles
+from saas.plugin_api.sales import add_timeline_entry, create_follow_up_task, create_pool_lead
 from saas.plugin_api.tokens import forget_credentials, issue_scoped_token
 from saas.plugin_host.contributions import (
     CompiledNode,
@@ -89,6 +92,7 @@ __all__ = [
     "ConflictError",
     "Connection",
     "CountedConnection",
+    "CustomerType",
     "DemoContext",
     "DomainEvent",
     "Edge",
@@ -117,9 +121,13 @@ __all__ = [
     "TenantModel",
     "UserError",
     "UserErrorCode",
+    "add_timeline_entry",
     "api_object",
     "connection",
+    "create_follow_up_task",
+    "create_pool_lead",
     "created_at_column",
+    "customer_of",
     "customer_visibility",
     "customer_visible_to",
     "decode_cursor",
