@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from saas.auth.permissions import CUSTOMERS_READ, CUSTOMERS_WRITE, LEADS_WRITE
+from saas.auth.permissions import CUSTOMERS_READ, CUSTOMERS_WRITE, LEADS_READ, LEADS_WRITE
 from saas.auth.principal import Principal
 from saas.customers.models import Customer
 from saas.errors import NotFoundError
@@ -99,7 +99,7 @@ def create_pool_lead(
     from saas.followups.service import log_activity
     from saas.leads.service import create_lead
 
-    actor = _acting(principal, LEADS_WRITE, CUSTOMERS_WRITE)
+    actor = _acting(principal, LEADS_READ, LEADS_WRITE, CUSTOMERS_WRITE)
     data = {"name": name, "company": company, "email": email, "phone": phone, "allow_duplicate": True}
     lead = create_lead(session, actor, {key: value for key, value in data.items() if value is not None})
     if note:

@@ -79,8 +79,10 @@ def create_retention_tasks(session: Session, principal: Principal, risks: list[c
 
 
 CROSS_SELL_SQL = """
-SELECT DISTINCT ON (p.customer_id) p.customer_id, cu.name, cu.email, cu.phone, p.number
+SELECT DISTINCT ON (p.customer_id) p.customer_id, cu.name AS customer, cu.kind, ct.name, ct.email, ct.phone, p.number
 FROM ins_policies p JOIN customers cu ON cu.tenant_id = p.tenant_id AND cu.id = p.customer_id AND cu.deleted_at IS NULL
+LEFT JOIN contacts ct ON ct.tenant_id = p.tenant_id AND ct.customer_id = p.customer_id AND ct.is_primary
+  AND ct.deleted_at IS NULL
 WHERE p.tenant_id = :tenant_id AND p.status = 'active' AND p.line = :holds AND p.sum_insured >= :min_sum
   AND NOT EXISTS (SELECT 1 FROM ins_policies o WHERE o.tenant_id = p.tenant_id AND o.customer_id = p.customer_id
                   AND o.line = :offer AND o.status = 'active')
@@ -91,7 +93,8 @@ ORDER BY p.customer_id, p.number
 
 
 def cross_sell(session: Session, principal: Principal) -> list[uuid.UUID]:
-    """A pool lead for each customer matching a cross-sell rule, once per customer and offered line."""
+    """A pool lead for each customer matching a cross-sell rule, once per customer and offered line:
+    named after the customer's primary contact (with its e-mail and phone), the customer as company."""
     config = settings(session)
     _lock(session, principal.tenant_id, "cross-sell")
     made: list[uuid.UUID] = []
@@ -106,8 +109,15 @@ def cross_sell(session: Session, principal: Principal) -> list[uuid.UUID]:
             if session.get(CrossSellLead, (principal.tenant_id, row.customer_id, rule.offer.value)) is not None:
                 continue  # two rules offering one line
             note = f"Holds {rule.holds.value.upper()} policy {row.number}; offer {rule.offer.value.upper()} cover."
+            company = row.customer if row.kind == "company" else None
             lead_id = create_pool_lead(
-                session, principal, name=row.name[:200], email=row.email, phone=row.phone, note=note
+                session,
+                principal,
+                name=row.name or row.customer,
+                company=company,
+                email=row.email,
+                phone=row.phone,
+                note=note,
             )
             session.add(CrossSellLead(customer_id=row.customer_id, line=rule.offer.value, lead_id=lead_id))
             session.flush()
