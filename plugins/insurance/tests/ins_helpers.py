@@ -99,3 +99,51 @@ def count_rows(tenant: PluginTestTenant, table: str, where: str = "TRUE", **para
     """The tenant's rows in `table`, read as the application role (under RLS)."""
     with tenant.session() as session:
         return int(session.execute(text(f"SELECT count(*) FROM {table} WHERE {where}"), params).scalar_one())
+
+
+def run_concurrently(client: Any, query: str, variables: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every operation at once through the engine (one event loop, the server's thread pool): real
+    concurrent transactions."""
+    import asyncio
+
+    import orjson
+
+    engine = client.engine
+
+    async def main() -> list[dict[str, Any]]:
+        principal = await asyncio.to_thread(engine.runtime.authenticate, f"Bearer {client.token}")
+        prepared = engine.prepare(query, None, principal)
+
+        async def one(index: int, values: dict[str, Any]) -> dict[str, Any]:
+            outcome = await engine.execute(prepared, values, principal, f"concurrent-{index}")
+            result: dict[str, Any] = orjson.loads(orjson.dumps(outcome.payload))
+            return result
+
+        return await asyncio.gather(*(one(i, v) for i, v in enumerate(variables)))
+
+    return asyncio.run(main())
+
+
+def acting_for(tenant: PluginTestTenant) -> Any:
+    """A principal holding every insurance permission in `tenant`, seeing every customer (as the
+    plugin's jobs do), for arranging data through the services in `tenant.session()`."""
+    from saas_insurance.rules import PERMISSIONS
+
+    from saas.plugin_api import Principal
+
+    return Principal(tenant_id=tenant.id, label="test", permissions=frozenset(p.name for p in PERMISSIONS))
+
+
+def current_term(days_left: int = 300) -> dict[str, str]:
+    """startsOn and endsOn of a one-year term running today, ending in `days_left` days."""
+    from datetime import UTC, datetime, timedelta
+
+    today = datetime.now(UTC).date()
+    ends = today + timedelta(days=days_left)
+    return {"startsOn": (ends - timedelta(days=365)).isoformat(), "endsOn": ends.isoformat()}
+
+
+def days_ago(days: int) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC).date() - timedelta(days=days)).isoformat()
