@@ -20,9 +20,9 @@ from ins_helpers import (
     REPORT,
     RESERVE,
     count_rows,
+    create_customer,
     current_term,
     days_ago,
-    create_customer,
     issue,
     ok,
     refused,
@@ -72,7 +72,9 @@ def test_every_table_has_forced_row_level_security(ins: Any, saas_database_url: 
     try:
         with engine.connect() as connection:
             rows = connection.execute(
-                text("SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname LIKE 'ins\\_%' AND relkind = 'r'")
+                text(
+                    "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class WHERE relname LIKE 'ins\\_%' AND relkind = 'r'"
+                )
             ).all()
     finally:
         engine.dispose()
@@ -102,7 +104,9 @@ def test_another_tenant_sees_and_changes_nothing_of_the_first(ins: Any, other_in
     assert refused(other_ins, CANCEL, {"input": {"id": policy["id"], "reason": "x"}}, "cancelPolicy") == [
         (["input", "id"], "NOT_FOUND")
     ]
-    variables = {"input": {"policyId": policy["id"], "occurredOn": "2025-02-01", "cause": "c", "region": "r", "description": "d"}}
+    variables = {
+        "input": {"policyId": policy["id"], "occurredOn": "2025-02-01", "cause": "c", "region": "r", "description": "d"}
+    }
     assert refused(other_ins, REPORT, variables, "reportClaim") == [(["input", "policyId"], "NOT_FOUND")]
     for query, field, extra in (
         (RESERVE, "setClaimReserve", {"reserve": "1.00"}),
@@ -111,8 +115,16 @@ def test_another_tenant_sees_and_changes_nothing_of_the_first(ins: Any, other_in
         (PAY, "payClaim", {"amount": "1.00"}),
         (CLOSE, "closeClaim", {}),
     ):
-        assert refused(other_ins, query, {"input": {"id": claim["id"], **extra}}, field) == [(["input", "id"], "NOT_FOUND")]
-    issued = {"customerId": customer, "line": "AUTO", "sumInsured": "1.00", "startsOn": "2025-01-01", "endsOn": "2026-01-01"}
+        assert refused(other_ins, query, {"input": {"id": claim["id"], **extra}}, field) == [
+            (["input", "id"], "NOT_FOUND")
+        ]
+    issued = {
+        "customerId": customer,
+        "line": "AUTO",
+        "sumInsured": "1.00",
+        "startsOn": "2025-01-01",
+        "endsOn": "2026-01-01",
+    }
     assert refused(other_ins, ISSUE, {"input": issued}, "issuePolicy") == [(["input", "customerId"], "NOT_FOUND")]
     # Nothing changed in the first tenant.
     assert count_rows(tenant, "ins_policies") == 1 and count_rows(tenant, "ins_claims") == 1
@@ -133,7 +145,9 @@ def test_customer_fields_and_the_timeline_in_constant_statements(ins: Any) -> No
     page = ins.data(query, {"first": 4})
     assert ins.last_statements == one
     node = next(e["node"] for e in page["customers"]["edges"] if e["node"]["name"] == "Customer 0")
-    assert [p["number"] for p in node["policies"]] and node["claims"][0]["policy"]["number"] == node["policies"][0]["number"]
+    assert [p["number"] for p in node["policies"]] and node["claims"][0]["policy"]["number"] == node["policies"][0][
+        "number"
+    ]
     kinds = [e["node"]["kind"] for e in node["timeline"]["edges"]]
     assert kinds == ["INS_CLAIM_REPORTED", "INS_POLICY_ISSUED"]
     assert node["timeline"]["edges"][1]["node"]["recordId"]  # the policy, readable with node(id)
@@ -166,7 +180,9 @@ def test_changes_emit_events_in_the_api_shape(ins: Any, tenant: Any) -> None:
     ok(ins, APPROVE, {"input": {"id": claim["id"]}}, "approveClaim")
     ok(ins, PAY, {"input": {"id": claim["id"], "amount": "20.00"}}, "payClaim")
     with tenant.session() as session:
-        rows = session.execute(text("SELECT type, payload FROM outbox_events WHERE type LIKE 'ins.%' ORDER BY seq")).all()
+        rows = session.execute(
+            text("SELECT type, payload FROM outbox_events WHERE type LIKE 'ins.%' ORDER BY seq")
+        ).all()
     types = [r.type for r in rows]
     assert types == ["ins.policy.issued", "ins.claim.reported", "ins.claim.approved", "ins.claim.paid"]
     paid = rows[-1].payload

@@ -12,7 +12,9 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from saas.plugin_api import (
+    BadUserInputError,
     CountedConnection,
+    InputInvalid,
     RequestContext,
     SqlCondition,
     connection,
@@ -32,8 +34,13 @@ T = TypeVar("T")
 
 
 async def read(info: Info[RequestContext, None], work: Callable[..., T], *args: Any) -> T:
-    """The service `work(session, principal, *args)` on the request's read session."""
-    return await info.context.read(work, info.context.require_principal(), *args)
+    """The service `work(session, principal, *args)` on the request's read session. A query has no
+    `userErrors`: input a service refuses (`InputInvalid`) is `BAD_USER_INPUT`, naming the field."""
+    try:
+        return await info.context.read(work, info.context.require_principal(), *args)
+    except InputInvalid as refused:
+        where = ".".join(refused.errors[0].field) if refused.errors else "input"
+        raise BadUserInputError(f"{where}: {refused}") from None
 
 
 def visibility_condition(context: RequestContext) -> SqlCondition:
@@ -180,8 +187,6 @@ class InsuranceQueries:
     ) -> list[types.RenewalRisk]:
         within = filter.expiring_within_days if filter else None
         if within is not None and not 0 <= within <= 3650:
-            from saas.plugin_api import BadUserInputError
-
             raise BadUserInputError("expiringWithinDays must be 0 to 3650")
         size, _ = page_arguments(first, None, NEWEST_FIRST, info.context.runtime.settings.max_page_size)
         found = await read(info, churn.renewal_risks, within, size)
