@@ -61,9 +61,9 @@ def quote(client: Any, **fields: Any) -> dict[str, Any]:
 
 
 def test_a_quote_blends_the_tenant_experience_by_credibility(experienced: Any, tenant: Any) -> None:
-    """n = 4, n_full = 100: Z = sqrt(0.04) = 0.2. observed = 4 / 3 = 1.333333…;
-    blended = 0.2 × 4/3 + 0.8 × 0.08 = 0.330666…; severity = 0.2 × 0.10 + 0.8 × 0.05 = 0.06;
-    pure = 0.330666… × 0.06 × 1.5 × 20000 = 595.20; gross = 595.20 / (1 − 0.25 − 0.05) = 850.2857… → 850.29."""
+    """n = 4, n_full = 100: Z = sqrt(0.04) = 0.2. observed = 4 / 3 = 1.333333...;
+    blended = 0.2 * 4/3 + 0.8 * 0.08 = 0.330666...; severity = 0.2 * 0.10 + 0.8 * 0.05 = 0.06;
+    pure = 0.330666... * 0.06 * 1.5 * 20000 = 595.20; gross = 595.20 / (1 - 0.25 - 0.05) = 850.2857... → 850.29."""
     policies_before = count_rows(tenant, "ins_policies")
     found = quote(experienced)
     assert found["premium"] == "850.29" and found["ratingTableVersion"] == 2
@@ -82,8 +82,8 @@ def test_a_quote_blends_the_tenant_experience_by_credibility(experienced: Any, t
 
 
 def test_full_credibility_uses_the_tenant_experience_alone(experienced: Any) -> None:
-    """n_full = 4: Z = 1; blended = 4/3; severity = 0.10; pure = 4/3 × 0.10 × 1.0 × 30000 = 4000.00;
-    gross = 4000 / 0.7 = 5714.2857… → 5714.29."""
+    """n_full = 4: Z = 1; blended = 4/3; severity = 0.10; pure = 4/3 * 0.10 * 1.0 * 30000 = 4000.00;
+    gross = 4000 / 0.7 = 5714.2857... → 5714.29."""
     ok(experienced, SET_TABLE, {"input": table(fullCredibilityClaims=4)}, "setRatingTable")
     found = quote(experienced, sumInsured="30000.00", ratingFactors={"driverAge": "26-64"})
     assert found["breakdown"]["credibility"] == "1.000000"
@@ -93,7 +93,7 @@ def test_full_credibility_uses_the_tenant_experience_alone(experienced: Any) -> 
 
 
 def test_without_experience_the_base_rates_apply(ins: Any) -> None:
-    """No claims: Z = 0; pure = 0.08 × 0.05 × 1.5 × 20000 = 120.00; gross = 120 / 0.7 = 171.4285… → 171.43."""
+    """No claims: Z = 0; pure = 0.08 * 0.05 * 1.5 * 20000 = 120.00; gross = 120 / 0.7 = 171.4285... → 171.43."""
     ok(ins, SET_TABLE, {"input": table()}, "setRatingTable")
     found = quote(ins)
     assert found["breakdown"]["credibility"] == "0.000000"
