@@ -195,3 +195,33 @@ def test_numbers_are_per_tenant(ins: Any, other_ins: Any) -> None:
     assert issue(ins, create_customer(ins))["number"] == "POL-000001"
     assert issue(other_ins, create_customer(other_ins))["number"] == "POL-000001"
     assert issue(ins, create_customer(ins))["number"] == "POL-000002"
+
+
+def test_rating_tables_risks_and_models_are_per_tenant(ins: Any, other_ins: Any, tenant: Any) -> None:
+    from ins_helpers import CHURN_MODEL, RISKS, SET_TABLE
+
+    table = {
+        "line": "HOME",
+        "baseFrequency": "0.5",
+        "baseSeverity": "0.5",
+        "expenseLoading": "0.1",
+        "profitLoading": "0.1",
+        "factors": [],
+    }
+    ok(other_ins, SET_TABLE, {"input": table}, "setRatingTable")
+    assert [t["version"] for t in ins.data("{ ratingTables(line: HOME) { version } }")["ratingTables"]] == [1]
+    issue(ins, create_customer(ins), **current_term(10))
+    assert len(ins.data(RISKS, {})["renewalRisks"]) == 1
+    assert other_ins.data(RISKS, {})["renewalRisks"] == []
+    with tenant.session() as session:
+        session.execute(
+            text(
+                "INSERT INTO ins_churn_models (tenant_id, samples, auc, intercept, coefficients) "
+                "VALUES (:t, 300, 0.8, 0, '{}'::jsonb)"
+            ),
+            {"t": tenant.id},
+        )
+    assert ins.data(CHURN_MODEL)["churnModel"]["kind"] == "LOGISTIC_REGRESSION"
+    assert other_ins.data(CHURN_MODEL)["churnModel"]["kind"] == "RULES"
+    rating_table = ins.data("{ ratingTables(line: AUTO) { id } }")["ratingTables"][0]["id"]
+    assert other_ins.error_codes("query($id: ID!) { node(id: $id) { id } }", {"id": rating_table}) == ["NOT_FOUND"]

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from saas.plugin_api import DemoContext, InputInvalid
+from saas.plugin_api import DemoContext
 from saas_insurance.models import Line, Policy
 from saas_insurance.service import claims, policies, rating, retention, training
 
@@ -136,8 +136,6 @@ def seed(demo: DemoContext) -> None:
             renewed = policies.renew_policy(demo.session, demo.owner, policy.id, on=today)
             still.append((customer_id, line, renewed))
         chains = still
-    try:
-        training.train(demo.session, demo.tenant_id)
-    except InputInvalid:
-        pass  # a small demo (`--customers`) has too few outcomes: renewal risks stay rule-scored
+    # A small demo (`--customers`) has too few outcomes: then no model, renewal risks stay rule-scored.
+    training.train(demo.session, demo.tenant_id)
     retention.daily(demo.session, demo.tenant_id)

@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from saas.plugin_api import InputInvalid, JobContext, PeriodicJob, tenant_job
+from saas.plugin_api import JobContext, PeriodicJob, tenant_job
 from saas_insurance.service import retention, training
 
 log = logging.getLogger(__name__)
@@ -16,9 +16,8 @@ log = logging.getLogger(__name__)
 def train_churn_model(ctx: JobContext) -> str | None:
     """Fit and keep the tenant's churn model (`trainChurnModel` enqueues it); its id, or None when
     the outcomes no longer suffice (checked again here: the mutation's check may be stale)."""
-    try:
-        model = training.train(ctx.session, ctx.tenant_id)
-    except InputInvalid:
+    model = training.train(ctx.session, ctx.tenant_id)
+    if model is None:
         log.warning("churn model not trained: not enough past renewal outcomes", extra={"tenant": str(ctx.tenant_id)})
         return None
     return str(model.id)

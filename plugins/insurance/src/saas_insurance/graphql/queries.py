@@ -14,7 +14,6 @@ from strawberry.types import Info
 from saas.plugin_api import (
     BadUserInputError,
     CountedConnection,
-    InputInvalid,
     RequestContext,
     SqlCondition,
     connection,
@@ -35,12 +34,8 @@ T = TypeVar("T")
 
 async def read(info: Info[RequestContext, None], work: Callable[..., T], *args: Any) -> T:
     """The service `work(session, principal, *args)` on the request's read session. A query has no
-    `userErrors`: input a service refuses (`InputInvalid`) is `BAD_USER_INPUT`, naming the field."""
-    try:
-        return await info.context.read(work, info.context.require_principal(), *args)
-    except InputInvalid as refused:
-        where = ".".join(refused.errors[0].field) if refused.errors else "input"
-        raise BadUserInputError(f"{where}: {refused}") from None
+    `userErrors`: the services refuse a query's bad input with `BAD_USER_INPUT`, naming the field."""
+    return await info.context.read(work, info.context.require_principal(), *args)
 
 
 def visibility_condition(context: RequestContext) -> SqlCondition:

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from saas.plugin_api import (
+    BadUserInputError,
     Checker,
     NotFoundError,
     Page,
@@ -214,7 +215,7 @@ def list_policies(
     """Visible policies, newest first (keyset on created_at, id): two statements whatever the page size."""
     require(principal.permissions, READ)
     if flt.expiring_within_days is not None and not 0 <= flt.expiring_within_days <= 3650:
-        raise invalid(["filter", "expiringWithinDays"], UserErrorCode.INVALID, "expiringWithinDays must be 0 to 3650")
+        raise BadUserInputError("filter.expiringWithinDays: must be 0 to 3650")
     query = _filtered(principal, flt, today())
     return keyset_page(session, query, (Policy.created_at, Policy.id), limit, after, descending=True)
 

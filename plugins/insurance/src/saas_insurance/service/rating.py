@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from saas.plugin_api import Checker, NotFoundError, Principal, UserErrorCode, require
+from saas.plugin_api import BadUserInputError, Checker, NotFoundError, Principal, UserErrorCode, require
 from saas_insurance import events
 from saas_insurance.errors import InsErrorCode, invalid
 from saas_insurance.models import Line, RatingTable
@@ -247,7 +247,16 @@ class Quote:
     table: RatingTable
 
 
-def relativity_of(table: RatingTable, factors: dict[str, Any], path: list[str | int]) -> Decimal:
+def refuse(path: list[str | int], code: InsErrorCode | UserErrorCode, message: str, *, in_query: bool) -> Exception:
+    """Bad input: `userErrors` in a mutation (`InputInvalid`), `BAD_USER_INPUT` naming the field in a query."""
+    if in_query:
+        return BadUserInputError(f"{'.'.join(str(p) for p in path)}: {message}")
+    return invalid(path, code, message)
+
+
+def relativity_of(
+    table: RatingTable, factors: dict[str, Any], path: list[str | int], *, in_query: bool = False
+) -> Decimal:
     """The product of the relativities of the given factor levels; a name or level the table
     lacks is `UNKNOWN_RATING_FACTOR` on that factor (factors not given count as 1)."""
     known = {(f["name"], f["level"]): Decimal(f["relativity"]) for f in table.factors}
@@ -255,11 +264,11 @@ def relativity_of(table: RatingTable, factors: dict[str, Any], path: list[str | 
     product = ONE
     for name, level in factors.items():
         if name not in names:
-            raise invalid(
-                [*path, name], InsErrorCode.UNKNOWN_RATING_FACTOR, f"The {table.line} table has no factor {name}"
-            )
+            message = f"The {table.line} table has no factor {name}"
+            raise refuse([*path, name], InsErrorCode.UNKNOWN_RATING_FACTOR, message, in_query=in_query)
         if not isinstance(level, str) or (name, level) not in known:
-            raise invalid([*path, name], InsErrorCode.UNKNOWN_RATING_FACTOR, f"{name} has no level {level!r}")
+            message = f"{name} has no level {level!r}"
+            raise refuse([*path, name], InsErrorCode.UNKNOWN_RATING_FACTOR, message, in_query=in_query)
         product *= known[(name, level)]
     return product
 
@@ -291,27 +300,29 @@ def price(table: RatingTable, seen: Experience, relativity: Decimal, sum_insured
     )
 
 
-def check_sum_insured(value: Any, path: list[str | int]) -> Decimal:
+def check_sum_insured(value: Any, path: list[str | int], *, in_query: bool = False) -> Decimal:
     if not isinstance(value, Decimal) or not value.is_finite() or not Decimal(0) < value <= Decimal("1e12"):
-        raise invalid(path, UserErrorCode.INVALID, "sumInsured must be above 0 and at most 1000000000000")
+        message = "sumInsured must be above 0 and at most 1000000000000"
+        raise refuse(path, UserErrorCode.INVALID, message, in_query=in_query)
     if value != value.quantize(CENT):
-        raise invalid(path, UserErrorCode.INVALID, "sumInsured has at most 2 decimal places")
+        raise refuse(path, UserErrorCode.INVALID, "sumInsured has at most 2 decimal places", in_query=in_query)
     return value
 
 
-def check_factors(value: Any, path: list[str | int]) -> dict[str, str]:
+def check_factors(value: Any, path: list[str | int], *, in_query: bool = False) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict) or len(value) > 50:
-        raise invalid(path, UserErrorCode.INVALID, "ratingFactors must be an object of at most 50 factor levels")
+        message = "ratingFactors must be an object of at most 50 factor levels"
+        raise refuse(path, UserErrorCode.INVALID, message, in_query=in_query)
     return value
 
 
 def quote(session: Session, principal: Principal, line: str, sum_insured: Any, factors: Any) -> Quote:
     """The premium for a cover, rated with the line's current table; reads only, writes nothing."""
     require(principal.permissions, READ)
-    amount = check_sum_insured(sum_insured, ["input", "sumInsured"])
-    levels = check_factors(factors, ["input", "ratingFactors"])
+    amount = check_sum_insured(sum_insured, ["input", "sumInsured"], in_query=True)
+    levels = check_factors(factors, ["input", "ratingFactors"], in_query=True)
     table = current_table(session, line)
-    relativity = relativity_of(table, levels, ["input", "ratingFactors"])
+    relativity = relativity_of(table, levels, ["input", "ratingFactors"], in_query=True)
     return price(table, experience(session, line), relativity, amount)

@@ -26,8 +26,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from saas.plugin_api import Principal, UserErrorCode, require
-from saas_insurance.errors import invalid
+from saas.plugin_api import BadUserInputError, Principal, require
 from saas_insurance.rules import READ
 from saas_insurance.service.common import today
 
@@ -126,15 +125,15 @@ def statistics(
     require(principal.permissions, READ)
     dims = tuple(d for d in DIMENSIONS if d in set(group_by))
     if len(dims) != len(group_by):
-        raise invalid(["groupBy"], UserErrorCode.INVALID, "Each dimension at most once")
+        raise BadUserInputError("groupBy: each dimension at most once")
     start = period_from
     if start is None:
         start = session.scalar(text("SELECT min(starts_on) FROM ins_policies")) or today()
     end = period_to or today()
     if end < start:
-        raise invalid(["filter", "to"], UserErrorCode.INVALID, "to must not be before from")
+        raise BadUserInputError("filter.to: must not be before from")
     if end.year - start.year > 100:
-        raise invalid(["filter", "from"], UserErrorCode.INVALID, "A period of at most 100 years")
+        raise BadUserInputError("filter.from: a period of at most 100 years")
     params: dict[str, Any] = {"from": start, "to": end, "tenant_id": principal.tenant_id}
     if line is not None:
         params["line"] = line

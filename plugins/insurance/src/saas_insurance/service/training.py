@@ -25,10 +25,16 @@ HELD_OUT = 0.2
 SEED = 20240601
 
 
-def check_trainable(outcomes: list[Signals]) -> None:
-    """At least MIN_OUTCOMES past outcomes, of both kinds (renewed and not): NOT_ENOUGH_OUTCOMES."""
+def trainable(outcomes: list[Signals]) -> bool:
+    """At least MIN_OUTCOMES past outcomes, of both kinds (renewed and not)."""
     renewed = sum(1 for s in outcomes if s.renewed)
-    if len(outcomes) < MIN_OUTCOMES or renewed in (0, len(outcomes)):
+    return len(outcomes) >= MIN_OUTCOMES and 0 < renewed < len(outcomes)
+
+
+def check_trainable(outcomes: list[Signals]) -> None:
+    """`trainable`, else NOT_ENOUGH_OUTCOMES (for `trainChurnModel`'s userErrors)."""
+    renewed = sum(1 for s in outcomes if s.renewed)
+    if not trainable(outcomes):
         raise invalid(
             ["trainChurnModel"],
             InsErrorCode.NOT_ENOUGH_OUTCOMES,
@@ -68,9 +74,12 @@ def fit(outcomes: list[Signals]) -> tuple[Decimal, dict[str, dict[str, str]], De
     )
 
 
-def train(session: Session, tenant_id: uuid.UUID) -> ChurnModel:
-    """Fit and keep a new model for the tenant (the newest is the one scores use)."""
-    outcomes = count_outcomes(session, tenant_id)
+def train(session: Session, tenant_id: uuid.UUID) -> ChurnModel | None:
+    """Fit and keep a new model for the tenant (the newest is the one scores use); None, and nothing
+    kept, when the outcomes do not suffice (`trainable`: the mutation's check may be stale by then)."""
+    outcomes = past_outcomes(session, tenant_id)
+    if not trainable(outcomes):
+        return None
     intercept, coefficients, auc = fit(outcomes)
     row = ChurnModel(
         id=uuid.uuid4(),
