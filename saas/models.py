@@ -19,7 +19,7 @@ from saas.deals.models import (
     StageChange,
 )
 from saas.events.models import OutboxEvent
-from saas.followups.models import Activity, CustomerHandover, Task, TaskReminder
+from saas.followups.models import Activity, CustomerHandover, Task, TaskReminder, WrittenTimelineEntry
 from saas.jobs.models import ProcessedJob
 from saas.knowledge.models import Article
 from saas.leads.models import Channel, Lead, SalesSettings
@@ -92,4 +92,5 @@ __all__ = [
     "WebhookAttempt",
     "WebhookDelivery",
     "WorkOrder",
+    "WrittenTimelineEntry",
 ]

@@ -109,6 +109,28 @@ def test_seed_demo_enables_the_named_plugins_and_lets_them_add_their_data(runtim
     assert entries(twin.tenant_id) == demo_points  # seeded for the plugin: the same on every run
 
 
+def test_seed_demo_gives_the_insurance_plugin_years_of_policies_claims_and_a_trained_model(runtime):
+    """Several years of policies with renewals and claims, enough past outcomes to train the churn
+    model (trained in the demo), and the retention run's scores, tasks and cross-sell leads."""
+    from saas_insurance.models import ChurnModel, Claim, CrossSellLead, Policy, RatingTable
+
+    info = seed_demo(runtime.engine, 120, slug=_slug(), plugins=runtime.plugins, plugin_names=["insurance"])
+    with tenant_session(runtime.engine, info.tenant_id) as session:
+        policies = session.scalars(select(Policy)).all()
+        claims = session.scalars(select(Claim)).all()
+        model = session.scalars(select(ChurnModel)).one()
+        leads = session.scalars(select(CrossSellLead)).all()
+        versions = set(session.scalars(select(RatingTable.version).where(RatingTable.line == "auto")))
+    years = {p.starts_on.year for p in policies}
+    renewals = [p for p in policies if p.renewed_from_id is not None]
+    assert len(years) >= 5 and len(renewals) >= 150, (len(years), len(renewals))
+    assert {p.status for p in policies} >= {"active", "expired"}
+    assert len(claims) >= 50 and {c.status for c in claims} >= {"approved", "denied", "closed"}
+    assert model.samples >= 200 and model.auc > Decimal("0.5")
+    assert versions == {1, 2} and leads
+    assert any(p.renewal_score is not None for p in policies if p.status == "active")
+
+
 def test_demo_command_prints_credentials(runtime, settings, migrated, monkeypatch):
     monkeypatch.setenv("SAAS_ENV", "test")
     monkeypatch.setenv("DATABASE_URL", migrated)
@@ -118,7 +140,7 @@ def test_demo_command_prints_credentials(runtime, settings, migrated, monkeypatc
     result = runner.invoke(main, ["demo", "--customers", "5", "--slug", slug], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert f"Demo tenant '{slug}' created: 5 customers" in result.output
-    assert "Plugins enabled with demo data: finance, loyalty, manufacturing." in result.output
+    assert "Plugins enabled with demo data: finance, insurance, loyalty, manufacturing." in result.output
     assert f"owner@{slug}.example.com" in result.output and DEMO_PASSWORD in result.output
     assert "curl -s http://127.0.0.1:8000/graphql" in result.output and "login(input:" in result.output
 

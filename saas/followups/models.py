@@ -146,3 +146,29 @@ class CustomerHandover(TenantOwned, Base):
     note: Mapped[str | None] = mapped_column(Text)
     actor_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class WrittenTimelineEntry(TenantOwned, Base):
+    """A timeline line written by a domain whose own tables the timeline does not read (a plugin's
+    policy issued, a claim paid): `saas.plugin_api.add_timeline_entry` writes it.
+
+    `subject_id` is the global id of the record it is about (None: the customer itself); the
+    timeline shows it as the entry's `recordId`.
+    """
+
+    __tablename__ = "timeline_entries"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+        _customer_fk(),
+        _member_fk("actor_id"),
+        Index("ix_timeline_entries_tenant_customer", "tenant_id", "customer_id", "occurred_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    summary: Mapped[str] = mapped_column(String(500), nullable=False)
+    subject_id: Mapped[str | None] = mapped_column(String(200))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = created_at_column()

@@ -73,6 +73,26 @@ def _handovers(principal: Principal) -> tuple[str, dict[str, Any]]:
     return sql, condition.params
 
 
+def _written_entries(principal: Principal) -> tuple[str, dict[str, Any]]:
+    """Entries other domains and plugins wrote (`timeline_entries`, `saas.plugin_api.add_timeline_entry`).
+
+    Whoever sees the customer sees them (scoped tokens do not). The record is the entry's subject,
+    decoded from its global id here so that the timeline writes it back unchanged; an entry about
+    no record stands for the customer itself.
+    """
+    condition = SqlCondition()
+    if principal.scope:
+        condition.add("FALSE")
+    subject = "convert_from(decode(we.subject_id, 'base64'), 'UTF8')"
+    sql = (
+        f"SELECT we.customer_id, we.occurred_at, COALESCE(split_part({subject}, ':', 2)::uuid, we.customer_id), "
+        "we.kind::varchar, we.summary::text, we.actor_id, "
+        f"COALESCE(split_part({subject}, ':', 1), 'Customer')::varchar "
+        f"FROM timeline_entries we WHERE {tenant_predicate('we')} AND {condition.sql}"
+    )
+    return sql, condition.params
+
+
 # The sources of the timeline, in the union's order (each name once: tests/followups/test_timeline.py).
 TIMELINE_SOURCES: tuple[TimelineSource, ...] = (
     TimelineSource("activities", _activities),
@@ -82,6 +102,7 @@ TIMELINE_SOURCES: tuple[TimelineSource, ...] = (
     STAGE_CHANGES,  # saas/deals/followups.py
     TICKETS_OPENED,  # saas/tickets/followups.py
     TICKETS_RESOLVED,
+    TimelineSource("timeline_entries", _written_entries),
 )
 
 

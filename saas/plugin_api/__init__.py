@@ -35,6 +35,7 @@ from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
 from saas.jobs.registry import JobContext, TenantJob, tenant_job
 from saas.notifications.service import notify, notify_roles
+from saas.plugin_api.sales import add_timeline_entry, create_follow_up_task, create_pool_lead
 from saas.plugin_api.tokens import forget_credentials, issue_scoped_token
 from saas.plugin_host.contributions import (
     CompiledNode,
@@ -124,8 +125,11 @@ __all__ = [
     "TenantModel",
     "UserError",
     "UserErrorCode",
+    "add_timeline_entry",
     "api_object",
     "connection",
+    "create_follow_up_task",
+    "create_pool_lead",
     "created_at_column",
     "customer_of",
     "customer_visibility",

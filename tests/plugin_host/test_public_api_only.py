@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_SOURCES = [
     ROOT / "plugins" / "manufacturing" / "src",
     ROOT / "plugins" / "finance" / "src",
+    ROOT / "plugins" / "insurance" / "src",
     ROOT / "examples" / "loyalty" / "saas_plugin_loyalty",
 ]
 ALLOWED = ("saas.plugin_api",)

@@ -1,0 +1,1 @@
+"""The insurance services: each takes the tenant-bound session and the acting principal."""
