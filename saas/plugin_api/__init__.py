@@ -1,4 +1,4 @@
-"""The public plugin API (version 1.2): everything a plugin may import from `saas`.
+"""The public plugin API (version 1.3): everything a plugin may import from `saas`.
 
 A plugin, ours or a partner's, imports only from this package (and `saas.plugin_api.testing`
 in its tests). Everything here is documented in docs/plugins.md and versioned by
@@ -64,7 +64,7 @@ from saas.schema.relay import (
     page_size,
     to_global_id,
 )
-from saas.tenancy.session import on_commit
+from saas.tenancy.session import on_commit, tenant_predicate
 from saas.validation import Checker
 
 hookimpl = pluggy.HookimplMarker("saas")
@@ -156,6 +156,7 @@ __all__ = [
     "single_object",
     "snapshot",
     "tenant_job",
+    "tenant_predicate",
     "to_global_id",
     "uuid_pk",
     "write_mutation",

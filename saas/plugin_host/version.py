@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-PLUGIN_API_VERSION = "1.2"  # 1.1 added the `saas_event_types` hook; 1.2 the `saas_demo` hook
+PLUGIN_API_VERSION = "1.3"  # 1.1 added the `saas_event_types` hook; 1.2 the `saas_demo` hook; 1.3 `sql_fields`
 
 
 def compatible(wanted: str, provided: str = PLUGIN_API_VERSION) -> bool:

@@ -47,17 +47,17 @@ async def single_object(
     condition.add("r.id = :object_id", object_id=raw_id)
     raw = info._raw_info
     try:
-        sql = compiler.compile_cached(
+        sql, bound = compiler.compile_read(
             raw,
             (sql_type.name, tuple(condition.parts)),
-            lambda: compiler.single_sql(
-                sql_type, compiler.merged_selection(list(raw.field_nodes)), compiler.state_from(raw), condition
+            lambda state: compiler.single_sql(
+                sql_type, compiler.merged_selection(list(raw.field_nodes)), state, condition
             ),
         )
     except compiler.NotCompilable:
         found = await fallback(info.context, raw_id)
     else:
-        json_text = await fetch_compiled(info.context, sql, condition.params)
+        json_text = await fetch_compiled(info.context, sql, {**condition.params, **bound})
         found = orjson.Fragment(json_text) if json_text not in (None, "null") else None
     if found is None:
         raise NotFoundError(f"{sql_type.name} not found", id=str(raw_id))
