@@ -487,18 +487,8 @@ def connection_sql(
 
 
 def _edges_json(sql_type: SqlType, selection_set: SelectionSetNode, state: CompileState, sort: SortKey) -> str:
-    pairs: list[tuple[str, str]] = []
-    for key, nodes in collect(selection_set, f"{sql_type.name}Edge", state).items():
-        name = nodes[0].name.value
-        if name == "__typename":
-            pairs.append((key, _typename(f"{sql_type.name}Edge")))
-        elif name == "cursor":
-            pairs.append((key, json_value(sort.cursor_sql("e"))))
-        elif name == "node":
-            pairs.append((key, object_json(sql_type, "e", merged_selection(nodes), state)))
-        else:
-            raise NotCompilable(name)
-    return _json_array(_json_object(pairs), "e.page_row", "FROM page e WHERE e.page_row <= :first")
+    edge = _edge_object(sql_type, "e", selection_set, state, sort.cursor_sql("e"))
+    return _json_array(edge, "e.page_row", "FROM page e WHERE e.page_row <= :first")
 
 
 def _page_info_json(selection_set: SelectionSetNode, state: CompileState, sort: SortKey) -> str:
@@ -509,6 +499,11 @@ def _page_info_json(selection_set: SelectionSetNode, state: CompileState, sort: 
         "startCursor": f"(SELECT {sort.cursor_sql('e')} FROM page e WHERE e.page_row = 1 AND :first > 0)",
         "endCursor": f"(SELECT {sort.cursor_sql('e')} FROM page e WHERE e.page_row = {last_row})",
     }
+    return _page_info_object(selection_set, state, expressions)
+
+
+def _page_info_object(selection_set: SelectionSetNode, state: CompileState, expressions: dict[str, str]) -> str:
+    """`PageInfo` from the SQL of each of its fields."""
     pairs = []
     for key, nodes in collect(selection_set, "PageInfo", state).items():
         name = nodes[0].name.value

@@ -166,26 +166,27 @@ class CustomerDealFields:
     """Fields deals add to `Customer` (the customer is `self`); compiled by `CUSTOMER_DEAL_FIELDS`."""
 
     @strawberry.field(description="Its opportunities that the caller sees (sales reps: their own), newest first.")
-    async def opportunities(self, info: Info[RequestContext, None]) -> list[Opportunity]:
-        customer: Customer = self  # type: ignore[assignment]
+    async def opportunities(
+        self, info: Info[RequestContext, None], customer: strawberry.Parent[Customer]
+    ) -> list[Opportunity]:
         return await loaders.customer_opportunities_loader(info.context).load(customer.raw_id)
 
     @strawberry.field(description="Newest first.")
-    async def contracts(self, info: Info[RequestContext, None]) -> list[Contract]:
-        customer: Customer = self  # type: ignore[assignment]
+    async def contracts(
+        self, info: Info[RequestContext, None], customer: strawberry.Parent[Customer]
+    ) -> list[Contract]:
         return await loaders.customer_contracts_loader(info.context).load(customer.raw_id)
 
     @strawberry.field(description="Newest first.")
-    async def orders(self, info: Info[RequestContext, None]) -> list[Order]:
-        customer: Customer = self  # type: ignore[assignment]
+    async def orders(self, info: Info[RequestContext, None], customer: strawberry.Parent[Customer]) -> list[Order]:
         return await loaders.customer_orders_loader(info.context).load(customer.raw_id)
 
     @strawberry.field(description="Newest first.")
-    async def payment_plans(self, info: Info[RequestContext, None]) -> list[PaymentPlan]:
-        customer: Customer = self  # type: ignore[assignment]
+    async def payment_plans(
+        self, info: Info[RequestContext, None], customer: strawberry.Parent[Customer]
+    ) -> list[PaymentPlan]:
         return await loaders.customer_plans_loader(info.context).load(customer.raw_id)
 
     @strawberry.field(description="Newest request first.")
-    async def invoices(self, info: Info[RequestContext, None]) -> list[Invoice]:
-        customer: Customer = self  # type: ignore[assignment]
+    async def invoices(self, info: Info[RequestContext, None], customer: strawberry.Parent[Customer]) -> list[Invoice]:
         return await loaders.customer_invoices_loader(info.context).load(customer.raw_id)
