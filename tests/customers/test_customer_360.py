@@ -109,9 +109,7 @@ def test_one_statement_reads_the_whole_customer_however_many_children(
     assert len(small["customer"]["contacts"]) == 1
 
 
-def test_node_and_the_list_cost_one_statement_too(
-    loyal_owner: GraphQLClient, few_and_many: tuple[str, str]
-) -> None:
+def test_node_and_the_list_cost_one_statement_too(loyal_owner: GraphQLClient, few_and_many: tuple[str, str]) -> None:
     few, many = few_and_many
     by_node, count = _statements(loyal_owner, NODE_360, {"id": many})
     assert count == 1

@@ -2,7 +2,7 @@
 
 Row-level security and the application role's grants come from `secure_schema`, which runs
 after every migration and covers every table with a `tenant_id`. The expression indexes on
-customers and contacts serve the duplicate check (`saas/customers/duplicates.py`); the GIN index on
+customers and contacts serve the duplicate check (`saas/leads/duplicates.py`); the GIN index on
 `leads.custom_fields` the `customField` filter (as 0010_custom_fields does for customers and contacts).
 
 Revision ID: 0013_leads
