@@ -2,6 +2,11 @@
 
     python -m bench.run [--workers 2] [--connections 16] [--duration 20] [--warmup 3]
                         [--database saas_bench] [--loadgen auto|wrk|python] [--json FILE]
+                        [--scenarios customers,customer360,pipeline]
+
+`--scenarios` picks what is measured: `customers` (the default, below), and the sales scenarios
+`customer360` and `pipeline` (`bench/sales.py`): each checked and its statements counted
+in-process, then the same warm-up and measured load against the same server.
 
 Steps: seed the benchmark database if needed (`bench.seed`); measure SQL statements per
 request in-process for page sizes 10, 50 and 100, and walk 50,000 customers deep with
@@ -59,6 +64,8 @@ from bench.common import (
 )
 
 PAGE_SIZES = (10, 50, 100)
+SCENARIOS = ("customers", "customer360", "pipeline")
+SALES_SCENARIOS = {"customer360": "customer 360", "pipeline": "pipelineReport"}
 
 # The same page for PostGraphile: same fields, order (name, id), live customers and contacts.
 POSTGRAPHILE_PAGE = """query CustomersPage($first: Int!, $after: Cursor) {
@@ -786,7 +793,59 @@ def check_page(port: int, body: bytes, token: str, connection_field: str) -> Non
         raise RuntimeError(f"the customers page failed over HTTP ({status}): {payload[:500]!r}")
 
 
+def check_answer(port: int, body: bytes, token: str, name: str) -> None:
+    status, payload = HttpClient(port).post("/graphql", body, graphql_headers(token))
+    if status != 200 or not payload.startswith(b'{"data"'):
+        raise RuntimeError(f"{name} failed over HTTP ({status}): {payload[:500]!r}")
+
+
+def measure_customers(
+    server: Server, tool: str, token: str, args: argparse.Namespace, work_dir: Path, result: dict[str, Any]
+) -> None:
+    """The customers page: the measured load, the optional sweep, page 1 against the deep page."""
+    body = orjson.dumps({"query": CUSTOMERS_PAGE, "variables": {"first": 50}})
+    check_page(server.port, body, token, "customers")
+    result["load"] = measure(server, tool, token, body, args, work_dir)
+    if args.sweep:
+        result["sweep"] = []
+        for connections in args.sweep:
+            log(f"sweep: {connections} connections for {args.sweep_seconds:g} s")
+            threads = max(1, min(args.threads, connections))
+            point = run_load(
+                tool, server, token, body, connections, threads, args.sweep_seconds, work_dir, args.database
+            )
+            latency = point.data["latency_us"]
+            result["sweep"].append(
+                {
+                    "connections": connections,
+                    "req_per_s": point.rps,
+                    "errors": point.errors,
+                    "p50_ms": latency["p50"] / 1000,
+                    "p99_ms": latency["p99"] / 1000,
+                    "cpu_cores": point.cpu,
+                }
+            )
+    log(f"page 1 against the deep page: {args.samples} requests each, one at a time")
+    result["pages"] = page_latencies(server.port, token, result["in_process"]["deep_cursor"], args.samples)
+
+
+def measure_sales(
+    server: Server, tool: str, token: str, scenarios: list[Any], args: argparse.Namespace, work_dir: Path
+) -> dict[str, Any]:
+    """Each sales scenario under the same load as the customers page, with its in-process statement count."""
+    measured: dict[str, Any] = {}
+    for scenario in scenarios:
+        log(f"scenario {scenario.name}")
+        check_answer(server.port, scenario.body, token, scenario.name)
+        summary = measure(server, tool, token, scenario.body, args, work_dir)
+        summary["statements_per_request"] = scenario.statements
+        summary["answer"] = scenario.size
+        measured[scenario.name] = summary
+    return measured
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from bench.sales import sales_scenarios
     from bench.seed import seed
 
     redis = redis_url()
@@ -805,8 +864,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "deep": args.deep,
         },
     }
-    log("in-process: statements per page size, and the deep cursor")
-    result["in_process"] = in_process_checks(args.database, redis, args.deep)
+    customers = "customers" in args.scenarios
+    wanted_sales = [SALES_SCENARIOS[name] for name in args.scenarios if name in SALES_SCENARIOS]
+    result["scenarios"] = list(args.scenarios)
+    if customers:
+        log("in-process: statements per page size, and the deep cursor")
+        result["in_process"] = in_process_checks(args.database, redis, args.deep)
+    sales = [s for s in sales_scenarios(args.database, redis) if s.name in wanted_sales] if wanted_sales else []
 
     tool = args.loadgen
     if tool in ("auto", "wrk"):
@@ -822,49 +886,30 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     sampler.start()
     try:
         token = login_http(server.port)
-        body = orjson.dumps({"query": CUSTOMERS_PAGE, "variables": {"first": 50}})
-        check_page(server.port, body, token, "customers")
-        result["load"] = measure(server, tool, token, body, args, work_dir)
-        if args.sweep:
-            result["sweep"] = []
-            for connections in args.sweep:
-                log(f"sweep: {connections} connections for {args.sweep_seconds:g} s")
-                threads = max(1, min(args.threads, connections))
-                point = run_load(
-                    tool, server, token, body, connections, threads, args.sweep_seconds, work_dir, args.database
-                )
-                latency = point.data["latency_us"]
-                result["sweep"].append(
-                    {
-                        "connections": connections,
-                        "req_per_s": point.rps,
-                        "errors": point.errors,
-                        "p50_ms": latency["p50"] / 1000,
-                        "p99_ms": latency["p99"] / 1000,
-                        "cpu_cores": point.cpu,
-                    }
-                )
-        log(f"page 1 against the deep page: {args.samples} requests each, one at a time")
-        result["pages"] = page_latencies(server.port, token, result["in_process"]["deep_cursor"], args.samples)
+        if customers:
+            measure_customers(server, tool, token, args, work_dir, result)
+        if sales:
+            result["sales"] = measure_sales(server, tool, token, sales, args, work_dir)
         metrics_status, metrics_body = HttpClient(server.port).get("/metrics")
     finally:
         sampler.stop()
         server.stop()
         log("server stopped")
-    log("statements per request over HTTP: saas serve --workers 1, /metrics around a short load per page size")
-    result["statements"] = {
-        "http_by_page_size": statements_over_http(database_url, redis, tool, args, work_dir),
-        "in_process_by_page_size": result["in_process"]["statements_by_page_size"],
-        "server_transactions_per_request": result["load"]["transactions_per_request"],
-        "db_statements_total_in_metrics": b"db_statements_total" in metrics_body if metrics_status == 200 else None,
-    }
     result["memory"] = {
         "peak_rss_mib": sampler.peak_rss / 2**20,
         "processes": sampler.peak_processes,
         "peak_by_process_mib": {k: round(v / 2**20, 1) for k, v in sampler.peak_by_process.items()},
     }
+    if customers:
+        log("statements per request over HTTP: saas serve --workers 1, /metrics around a short load per page size")
+        result["statements"] = {
+            "http_by_page_size": statements_over_http(database_url, redis, tool, args, work_dir),
+            "in_process_by_page_size": result["in_process"]["statements_by_page_size"],
+            "server_transactions_per_request": result["load"]["transactions_per_request"],
+            "db_statements_total_in_metrics": b"db_statements_total" in metrics_body if metrics_status == 200 else None,
+        }
 
-    if args.postgraphile:
+    if args.postgraphile and customers:
         log(f"starting PostGraphile with {args.workers} worker(s) (log: {work_dir / 'postgraphile.log'})")
         pg_server = start_postgraphile(database_url, args.workers, work_dir)
         pg_sampler = Sampler(pg_server)
@@ -899,11 +944,14 @@ def _print_runs(load: dict[str, Any]) -> None:
 
 
 def print_report(r: dict[str, Any]) -> None:
-    m, c, load = r["machine"], r["config"], r["load"]
-    lat = load["latency_ms"]
-    st = r["statements"]
-    print()
-    print("Customers page benchmark (first: 50, with contacts; tenant bench-big: 100,000 customers, 99 other tenants)")
+    if "load" in r:
+        print_customers_report(r)
+    if "sales" in r:
+        print_sales_report(r)
+
+
+def _header(r: dict[str, Any]) -> None:
+    m, c = r["machine"], r["config"]
     print(
         f"  machine: {m['cpus']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB, Python {m['python']}, PostgreSQL {r['postgres']}, "
         f"load average at start {m['loadavg_at_start'][0]}"
@@ -919,6 +967,36 @@ def print_report(r: dict[str, Any]) -> None:
         f"  server: saas serve --workers {c['workers']}; load: {r['load_generator']}, {c['connections']} connections, "
         f"{c['threads']} threads, {c['duration_s']:g} s after {c['warmup_s']:g} s warm-up"
     )
+
+
+def print_sales_report(r: dict[str, Any]) -> None:
+    print()
+    print("Sales scenarios (tenant bench-big: 100,000 customers with their sales history; as its owner)")
+    _header(r)
+    for name, load in r["sales"].items():
+        lat = load["latency_ms"]
+        print()
+        print(f"  {name}: {load['answer']}")
+        print(
+            f"  requests/s          {load['req_per_s']:10.0f}   ({load['requests']} requests in {load['seconds']:.1f} s)"
+        )
+        print(f"  latency p50         {lat['p50']:10.2f} ms")
+        print(f"  latency p99         {lat['p99']:10.2f} ms   (max {lat['max']:.1f} ms)")
+        print(f"  errors              {load['errors']:10d}")
+        print(f"  SQL statements/req  {load['statements_per_request']:10d}   (in-process count)")
+        print(f"  DB transactions/req {load['transactions_per_request']:10.3f}   (server side, pg_stat_database)")
+        print("  CPU during the load (cores): " + ", ".join(f"{k} {v:.2f}" for k, v in load["cpu_cores"].items()))
+        _print_runs(load)
+        print(f"  response size       {load['bytes_per_response']:10.0f} bytes (incl. headers)")
+
+
+def print_customers_report(r: dict[str, Any]) -> None:
+    c, load = r["config"], r["load"]
+    lat = load["latency_ms"]
+    st = r["statements"]
+    print()
+    print("Customers page benchmark (first: 50, with contacts; tenant bench-big: 100,000 customers, 99 other tenants)")
+    _header(r)
     print()
     print(f"  requests/s          {load['req_per_s']:10.0f}   ({load['requests']} requests in {load['seconds']:.1f} s)")
     print(f"  latency p50         {lat['p50']:10.2f} ms")
@@ -981,6 +1059,14 @@ def print_report(r: dict[str, Any]) -> None:
         print("\n  note: /metrics does not expose db_statements_total (statements counted in-process instead)")
 
 
+def _scenarios(value: str) -> tuple[str, ...]:
+    names = SCENARIOS if value == "all" else tuple(v.strip() for v in value.split(",") if v.strip())
+    unknown = set(names) - set(SCENARIOS)
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"scenarios are {', '.join(SCENARIOS)} or all")
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="HTTP benchmark of the customers list against `saas serve`.")
     parser.add_argument("--database", default=DEFAULT_DATABASE, help="benchmark database (default %(default)s)")
@@ -1024,6 +1110,13 @@ def main(argv: list[str] | None = None) -> int:
         "--postgraphile", action="store_true", help="also measure PostGraphile (bench/postgraphile, needs node)"
     )
     parser.add_argument("--stats-wait", type=float, default=12.0, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--scenarios",
+        type=_scenarios,
+        default=("customers",),
+        help="comma-separated: customers (the customers page, with the PostGraphile comparison), customer360, "
+        "pipeline, or all (default: customers)",
+    )
     parser.add_argument("--json", type=Path, help="also write the result as JSON to this file")
     parser.add_argument("--commit", help="benchmark the saas code of this commit (e.g. HEAD) instead of the work tree")
     args = parser.parse_args(argv)

@@ -20,13 +20,13 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from saas.accounts.models import ApiKey, Membership
+from saas.accounts.ownership import managed_member_ids
 from saas.auth import api_keys
 from saas.auth.permissions import Role
 from saas.auth.principal import CoreFeatures, CredentialCache, Principal, TenantFeatures
 from saas.auth.tokens import SCOPED_PREFIX, TokenClaims, read_scoped_token, read_token
 from saas.config import Settings
 from saas.errors import UnauthenticatedError
-from saas.teams.rules import managed_member_ids
 from saas.tenancy.session import on_commit, tenant_session
 
 API_KEY_USE_RESOLUTION = timedelta(minutes=1)

@@ -101,7 +101,7 @@ class Contact(TenantOwned, Base):
             unique=True,
             postgresql_where=text("is_primary AND deleted_at IS NULL"),
         ),
-        # The duplicate check (saas/leads/duplicates.py) looks contacts up by these.
+        # The duplicate check (saas/customers/duplicates.py) looks contacts up by these.
         Index("ix_contacts_tenant_email", "tenant_id", text("lower(email)")),
         Index("ix_contacts_tenant_phone", "tenant_id", text("regexp_replace(phone, '\\D', '', 'g')")),
         Index(

@@ -12,16 +12,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from saas.accounts.ownership import MANAGED_OWNERS_SQL
 from saas.auth.principal import Principal
 from saas.custom_fields.rules import CustomFieldFilter, custom_field_condition
 from saas.customers.models import Contact, Customer, LifecycleStage
 from saas.db.conditions import SqlCondition
-
-# The members whose records the viewer sees as the manager of their teams (one subquery).
-MANAGED_OWNERS_SQL = (
-    "SELECT tm.membership_id FROM team_members tm JOIN teams tt"
-    " ON tt.tenant_id = tm.tenant_id AND tt.id = tm.team_id WHERE tt.manager_id = :viewer_membership_id"
-)
 
 
 def owner_visibility(principal: Principal, alias: str, condition: SqlCondition, *, pool: bool = True) -> None:

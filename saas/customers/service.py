@@ -19,11 +19,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from saas.accounts.credentials import forget_credentials_after_commit
 from saas.accounts.models import Membership
+from saas.accounts.ownership import may_own_for
 from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import CUSTOMERS_DELETE, CUSTOMERS_WRITE, require
 from saas.auth.principal import Principal
 from saas.custom_fields.models import CustomFieldEntity
 from saas.custom_fields.validation import validate_custom_fields
+from saas.customers.duplicates import check_duplicates
 from saas.customers.graphql.types import Contact as ContactType
 from saas.customers.graphql.types import Customer as CustomerType
 from saas.customers.models import Contact, Customer, CustomerKind, LifecycleStage
@@ -40,9 +42,7 @@ from saas.events.catalog import (
 )
 from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
-from saas.leads.duplicates import check_duplicates
 from saas.realtime import publish_after_commit
-from saas.teams.rules import may_own_for
 from saas.validation import Checker
 
 # The tenant's real-time topic of customer and contact changes (the `customerEvents` subscription).
@@ -177,7 +177,7 @@ def _flush(session: Session) -> None:
 
 def create_customer(session: Session, principal: Principal, data: dict[str, Any]) -> Customer:
     """A new customer; one whose name matches an existing lead's company or customer is
-    `DUPLICATE` (saas/leads/duplicates.py) unless `allow_duplicate` is true."""
+    `DUPLICATE` (saas/customers/duplicates.py) unless `allow_duplicate` is true."""
     require(principal.permissions, CUSTOMERS_WRITE)
     data = dict(data)
     allow_duplicate = bool(data.pop("allow_duplicate", False))

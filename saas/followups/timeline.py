@@ -33,6 +33,8 @@ from saas.tickets.followups import TICKETS_OPENED, TICKETS_RESOLVED
 
 # The cursor of an entry: (occurred_at, id, kind); a task gives two entries with one id.
 TIMELINE_KEY = ("timestamptz", "uuid", "varchar")
+# The columns of every source, in order.
+TIMELINE_COLUMNS = ("customer_id", "occurred_at", "id", "kind", "summary", "actor_id", "record_type")
 
 
 def _activities(principal: Principal) -> tuple[str, dict[str, Any]]:
@@ -157,7 +159,7 @@ def timeline_pages(
     sql = (
         "SELECT * FROM (SELECT e.*, row_number() OVER (PARTITION BY e.customer_id "
         "ORDER BY e.occurred_at DESC, e.id DESC, e.kind DESC) AS n "
-        f"FROM ({union}) AS e(customer_id, occurred_at, id, kind, summary, actor_id, record_type) "
+        f"FROM ({union}) AS e({', '.join(TIMELINE_COLUMNS)}) "
         f"WHERE {condition.sql}) ranked WHERE n <= :timeline_limit ORDER BY customer_id, n"
     )
     statement = text(sql).bindparams(bindparam("timeline_customers", type_=ARRAY(UUID(as_uuid=True))))

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from saas.accounts.models import Membership
+from saas.accounts.ownership import may_own_for
 from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import (
     CHANNELS_MANAGE,
@@ -36,6 +37,7 @@ from saas.auth.permissions import (
 from saas.auth.principal import Principal
 from saas.custom_fields.models import CustomFieldEntity
 from saas.custom_fields.validation import validate_custom_fields
+from saas.customers import duplicates
 from saas.customers import service as customers
 from saas.customers.models import Contact, Customer, CustomerKind, LifecycleStage
 from saas.customers.rules import SqlCondition
@@ -44,7 +46,6 @@ from saas.deals.service import create_opportunity
 from saas.errors import ConflictError, FieldError, InputInvalid, NotFoundError, UserErrorCode
 from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
-from saas.leads import duplicates
 from saas.leads.graphql.types import Channel as ChannelType
 from saas.leads.graphql.types import Lead as LeadType
 from saas.leads.models import Channel, Lead, LeadStatus, SalesSettings
@@ -58,7 +59,6 @@ from saas.leads.rules import (
 )
 from saas.products.service import parse_price
 from saas.schema.relay import to_global_id
-from saas.teams.rules import may_own_for
 from saas.validation import Checker, camel_case
 
 MAX_IDS = 100

@@ -70,7 +70,7 @@ from saas.schema.relay import (
     page_size,
     to_global_id,
 )
-from saas.tenancy.session import on_commit
+from saas.tenancy.session import on_commit, tenant_predicate
 from saas.validation import Checker
 
 hookimpl = pluggy.HookimplMarker("saas")
@@ -170,6 +170,7 @@ __all__ = [
     "single_object",
     "snapshot",
     "tenant_job",
+    "tenant_predicate",
     "to_global_id",
     "uuid_pk",
     "write_mutation",

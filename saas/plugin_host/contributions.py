@@ -16,7 +16,7 @@ from saas.auth.principal import Principal
 from saas.db.conditions import SqlCondition
 
 if TYPE_CHECKING:
-    from saas.schema.compiler import SqlType
+    from saas.schema.compiler import PagedRelation, Relation, SqlType
 
 NodeLoader = Callable[[Any, uuid.UUID], Awaitable[Any]]
 """`node(id:)` of one type: async loader(context, raw_id) -> the object, or None (or NotFoundError) when not visible."""
@@ -53,6 +53,12 @@ class GraphQLContribution:
     added to it (their resolvers receive the core object as `self`). Type names carry the plugin's
     prefix (e.g. `Mfg…`) so that two plugins cannot collide.
 
+    `sql_fields` maps the same type names to the compiled-read SQL of some of those added fields, by
+    GraphQL field name: a column expression over the type's alias `{t}` (which names the tenant of
+    any table it reads, `tenant_predicate`), a `Relation` or a `PagedRelation`. A compiled read
+    of the type (`customer(id)`, `customers`, `node(id)`) then writes the field in its one statement;
+    an added field without SQL makes the selection go through the resolvers.
+
     The core domains contribute through this same object (`saas/<domain>/graphql/contribution.py`):
     the schema builder only composes contributions, core and plugins alike."""
 
@@ -61,6 +67,7 @@ class GraphQLContribution:
     mutations: tuple[type, ...] = ()
     subscriptions: tuple[type, ...] = ()
     type_fields: dict[str, tuple[type, ...]] = field(default_factory=dict)
+    sql_fields: dict[str, dict[str, str | Relation | PagedRelation]] = field(default_factory=dict)
     # `node(id:)` for the contribution's Node types: type name -> async loader(context, raw_id) -> object | None.
     nodes: dict[str, NodeLoader] = field(default_factory=dict)
     # `node(id:)` for Node types with a compiled-read SQL mapping (one statement per read).

@@ -8,6 +8,7 @@ holds no domain's loaders, node tables or tenant conditions.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import strawberry
 from graphql import print_schema
@@ -92,6 +93,11 @@ CORE_TYPE_FIELDS: dict[str, tuple[type, ...]] = {
     name: tuple(k for c in CORE_CONTRIBUTIONS for k in c.type_fields.get(name, ()))
     for name in dict.fromkeys(name for c in CORE_CONTRIBUTIONS for name in c.type_fields)
 }
+# Their compiled-read SQL (`GraphQLContribution.sql_fields`), by type name, then field name.
+CORE_SQL_FIELDS: dict[str, dict[str, Any]] = {
+    name: {f: sql for c in CORE_CONTRIBUTIONS for f, sql in c.sql_fields.get(name, {}).items()}
+    for name in dict.fromkeys(name for c in CORE_CONTRIBUTIONS for name in c.sql_fields)
+}
 
 
 def build_schema(plugins: Sequence[LoadedPlugin] = ()) -> strawberry.Schema:
@@ -101,6 +107,7 @@ def build_schema(plugins: Sequence[LoadedPlugin] = ()) -> strawberry.Schema:
         core_types=CORE_TYPES,
         plugins=[(p.name, p.graphql) for p in plugins],
         core_type_fields=CORE_TYPE_FIELDS,
+        core_sql_fields=CORE_SQL_FIELDS,
         execution_context_class=PassthroughExecutor,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )

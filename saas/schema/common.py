@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import strawberry
@@ -94,6 +94,20 @@ def referenced_id(value: str | None, type_name: str, *field: str | int) -> Any:
     except NotFoundError:
         path = ["input", *(str(part) for part in field)]
         raise InputInvalid([FieldError(path, UserErrorCode.NOT_FOUND, f"No such {type_name}")]) from None
+
+
+def referenced_ids(values: Sequence[str], type_name: str, *field: str | int) -> list[Any]:
+    """`referenced_id` of each id of a list in the input (`ids: [ID!]!`), a bad one reported at its index."""
+    return [referenced_id(value, type_name, *field, index) for index, value in enumerate(values)]
+
+
+def referenced_fields(data: dict[str, Any], **types: str) -> dict[str, Any]:
+    """`data` (from `provided`) with the ids it holds decoded in place: `field=type name` for each id
+    field (snake_case), a bad one reported on its field; fields the input left out stay out."""
+    for key, type_name in types.items():
+        if data.get(key) is not None:
+            data[key] = referenced_id(data[key], type_name, key)
+    return data
 
 
 async def run_mutation(work: Callable[[], Any], payload: Callable[..., Any]) -> Any:

@@ -9,6 +9,18 @@ every table the statement reads (the root rows, the count, each joined relation)
 the tenant it sets for row-level security; domain mappings and conditions never write it. A selection with a field that has no SQL
 mapping raises `NotCompilable`, and the caller falls back to ordinary resolvers.
 
+A field another domain or a plugin adds to a type (`GraphQLContribution.type_fields`) compiles
+when its contribution maps it too (`GraphQLContribution.sql_fields`); the composed schema keeps
+that mapping on the field's definition (`SQL_EXTENSION`), so the compiler finds it for the
+caller's schema (their tenant's plugins) without importing the domain that owns it.
+
+Some relations depend on the request, not only on the document: the rows the caller sees
+(`Relation.visible`, e.g. a rep's own opportunities) and a nested page's `first`/`after`
+(`PagedRelation`). Their SQL text depends on the caller's kind (a rep or an owner) and their
+values on who they are and on the variables; both are *bindings*: evaluated again on every
+request, their values bound as parameters, and a cached statement reused only while every
+binding still writes the same SQL text (`Compiled.params_for`).
+
 The statement writes the JSON as text, byte for byte as the resolver path would serialise it:
 compact, keys in the selection's order. `json_build_object` and `json_agg` would write
 `{"key" : value}` and `[…, …]` with spaces, and `jsonb` would reorder the keys; so an object is
@@ -32,17 +44,21 @@ from graphql import (
     InlineFragmentNode,
     SelectionSetNode,
 )
-from graphql.execution.values import VariableValues, get_directive_values
+from graphql.execution.values import VariableValues, get_argument_values, get_directive_values
 from graphql.type import GraphQLIncludeDirective, GraphQLSkipDirective
 
 from saas.db.conditions import SqlCondition
-from saas.schema.relay import cursor_sql, iso_datetime_sql
+from saas.schema.relay import cursor_sql, decode_cursor, iso_datetime_sql, page_size
 from saas.tenancy.session import tenant_predicate
 
 # Bounds one object's share of the statement (a selection may name a field under many aliases).
 MAX_KEYS_PER_OBJECT = 50
 # PostgreSQL's FUNC_MAX_ARGS.
 MAX_FUNCTION_ARGS = 100
+# Where a composed schema keeps the SQL mapping of a field added to a type (`GraphQLField.extensions`).
+SQL_EXTENSION = "saas_sql"
+# A nested page's size when the request gives none or `first` is null (as `page_size`).
+DEFAULT_NESTED_MAXIMUM = 100
 
 
 class NotCompilable(Exception):
@@ -75,6 +91,28 @@ class Relation:
     join: str
     order: str | None = None  # set for lists
     through: Through | None = None
+    # The caller's visibility of the target rows, `visible(principal, alias)` (e.g. a rep's own
+    # opportunities); None when every target row of a visible parent is visible.
+    visible: Callable[[Any, str], SqlCondition] | None = None
+    limit: int | None = None  # a list's first `limit` rows in its order
+
+
+@dataclass(frozen=True)
+class PagedRelation:
+    """A nested Relay connection with `first` and `after` (e.g. `Customer.timeline`): a keyset page
+    of `target` rows per parent row, newest first or as `sort` says, with cursors and page info.
+
+    `rows(principal)` is the SQL of the rows the caller sees (a table name, or a parenthesised
+    query with its column list after the alias placeholder `{t}`) and its parameters; a query names
+    the tenant of each table it reads itself (the compiler sees no table in it), and `join`
+    ties its rows (`{t}`) to the parent (`{p}`). The page, its cursors and `hasNextPage` are
+    those of the resolver path over the same rows (`first + 1` rows fetched, `after` the cursor's
+    key compared as a row value)."""
+
+    target: Callable[[], SqlType]
+    rows: Callable[[Any], tuple[str, dict[str, Any]]]
+    join: str
+    sort: SortKey
 
 
 @dataclass(frozen=True)
@@ -88,19 +126,56 @@ class SqlType:
     interfaces: frozenset[str] = frozenset({"Node"})
 
 
+Binding = Callable[["CompileState"], tuple[str, dict[str, Any]]]
+"""Part of a statement that depends on the request: its SQL text and its parameters' values."""
+
+
 @dataclass
 class CompileState:
+    """What one compilation reads (fragments, variables, the schema, the caller) and what it binds."""
+
     fragments: dict[str, Any]
     variables: VariableValues
+    schema: Any = None  # the caller's GraphQLSchema: where fields added to a type keep their SQL
+    viewer: Any = None  # the caller's Principal, for relations with visibility
+    max_page_size: int = DEFAULT_NESTED_MAXIMUM
     aliases: int = 0
+    bound: list[tuple[Binding, str]] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
 
     def new_alias(self) -> str:
         self.aliases += 1
         return f"t{self.aliases}"
 
+    def bind(self, binding: Binding) -> str:
+        """The SQL text of `binding` for this request; its parameters join the statement's."""
+        sql, params = binding(self)
+        _merge_params(self.params, params)
+        self.bound.append((binding, sql))
+        return sql
+
+
+def _merge_params(into: dict[str, Any], params: dict[str, Any]) -> None:
+    """Parameters of one name must have one value in a statement (the rules reuse names such as
+    `viewer_membership_id` for the same caller)."""
+    for name, value in params.items():
+        if name in into and into[name] != value:
+            raise NotCompilable(f"parameter {name} bound twice with different values")
+        into[name] = value
+
 
 def state_from(info: GraphQLResolveInfo) -> CompileState:
-    return CompileState(fragments=info.fragments, variables=info.variable_values)
+    context = info.context
+    principal = getattr(context, "principal", None)
+    runtime = getattr(context, "runtime", None)
+    maximum = runtime.settings.max_page_size if runtime is not None else DEFAULT_NESTED_MAXIMUM
+    return CompileState(
+        fragments=info.fragments,
+        variables=info.variable_values,
+        schema=info.schema,
+        viewer=principal,
+        max_page_size=maximum,
+    )
 
 
 def _included(node: Any, state: CompileState) -> bool:
@@ -207,8 +282,29 @@ def object_json(sql_type: SqlType, alias: str, selection_set: SelectionSetNode, 
         elif name in sql_type.relations:
             pairs.append((key, _relation_json(sql_type.relations[name], alias, merged_selection(nodes), state)))
         else:
-            raise NotCompilable(f"{sql_type.name}.{name}")
+            pairs.append((key, _added_field_json(sql_type, nodes, alias, state)))
     return _json_object(pairs)
+
+
+def added_field_sql(schema: Any, type_name: str, field_name: str) -> str | Relation | PagedRelation | None:
+    """The SQL mapping of a field a contribution added to `type_name` in this schema, if it has one."""
+    graphql_type = schema.type_map.get(type_name) if schema is not None else None
+    graphql_field = getattr(graphql_type, "fields", {}).get(field_name)
+    extensions = graphql_field.extensions if graphql_field is not None else None
+    return (extensions or {}).get(SQL_EXTENSION)
+
+
+def _added_field_json(sql_type: SqlType, nodes: list[FieldNode], alias: str, state: CompileState) -> str:
+    name = nodes[0].name.value
+    mapping = added_field_sql(state.schema, sql_type.name, name)
+    if mapping is None:
+        raise NotCompilable(f"{sql_type.name}.{name}")
+    if isinstance(mapping, str):
+        return json_value(mapping.format(t=alias))
+    if isinstance(mapping, Relation):
+        return _relation_json(mapping, alias, merged_selection(nodes), state)
+    field_def = state.schema.type_map[sql_type.name].fields[name]
+    return _paged_json(mapping, alias, nodes, field_def, state)
 
 
 def tenant_where(alias: str, condition: SqlCondition) -> str:
@@ -229,9 +325,104 @@ def _relation_json(relation: Relation, parent: str, selection_set: SelectionSetN
             f" AND {alias}.id IN (SELECT {link}.{through.key} FROM {through.table} {link}"
             f" WHERE {tenant_predicate(link)} AND {through.join.format(p=parent, l=link)})"
         )
+    if relation.visible is not None:
+        visible = relation.visible
+        join += " AND " + state.bind(lambda s: _condition_binding(visible(s.viewer, alias)))
     if relation.order is None:
         return f"COALESCE((SELECT {inner} FROM {relation.table} {alias} WHERE {join}), 'null')"
-    return _json_array(inner, relation.order.format(t=alias), f"FROM {relation.table} {alias} WHERE {join}")
+    order = relation.order.format(t=alias)
+    if relation.limit is not None:
+        rows = f"(SELECT * FROM {relation.table} {alias} WHERE {join} ORDER BY {order} LIMIT {int(relation.limit)}) {alias}"
+        return _json_array(inner, order, f"FROM {rows}")
+    return _json_array(inner, order, f"FROM {relation.table} {alias} WHERE {join}")
+
+
+def _condition_binding(condition: SqlCondition) -> tuple[str, dict[str, Any]]:
+    return condition.sql, condition.params
+
+
+def _paged_json(
+    relation: PagedRelation, parent: str, nodes: list[FieldNode], field_def: Any, state: CompileState
+) -> str:
+    """One parent row's page of a nested connection: a correlated subquery that aggregates the page
+    (`first + 1` rows, numbered) into the connection's JSON; edges stop at `first`, the extra row
+    answers `hasNextPage`."""
+    target, sort = relation.target(), relation.sort
+    rows_alias, page = state.new_alias(), state.new_alias()
+    prefix = page  # the page's parameters: `:<page>_first`, `:<page>_after_0`, …
+
+    def arguments(s: CompileState) -> tuple[str, dict[str, Any]]:
+        values = get_argument_values(field_def, nodes[0], s.variables)
+        first, after = values.get("first"), values.get("after")
+        limit = page_size(first, s.max_page_size)  # the checks and messages of a root page
+        params: dict[str, Any] = {f"{prefix}_first": limit, f"{prefix}_limit": limit + 1}
+        params[f"{prefix}_has_previous"] = after is not None
+        key = decode_cursor(after, sort.casts) if after is not None else [None] * len(sort.casts)
+        params.update({f"{prefix}_after_{i}": value for i, value in enumerate(key)})
+        return "", params
+
+    def rows(s: CompileState) -> tuple[str, dict[str, Any]]:
+        sql, params = relation.rows(s.viewer)
+        return sql.replace("{t}", rows_alias), params
+
+    state.bind(arguments)
+    source = state.bind(rows)
+    first = f":{prefix}_first"
+    after = sort.after_sql(rows_alias, prefix=f"{prefix}_")
+    no_after = f"CAST(:{prefix}_after_0 AS {sort.casts[0]}) IS NULL"
+    order = sort.order_sql(rows_alias)
+    page_sql = (
+        f"SELECT {rows_alias}.*, row_number() OVER (ORDER BY {order}) AS page_row FROM {source} "
+        f"WHERE {relation.join.format(t=rows_alias, p=parent)} AND ({no_after} OR {after}) "
+        f"ORDER BY {order} LIMIT :{prefix}_limit"
+    )
+    on_page = f"{page}.page_row <= {first}"
+    cursor = sort.cursor_sql(page)
+    pairs: list[tuple[str, str]] = []
+    connection_name = f"{target.name}Connection"
+    for key, field_nodes in collect(merged_selection(nodes), connection_name, state).items():
+        name, inner = field_nodes[0].name.value, merged_selection(field_nodes)
+        if name == "__typename":
+            pairs.append((key, _typename(connection_name)))
+        elif name == "edges":
+            edge = _edge_object(target, page, inner, state, cursor)
+            edges = f"'[' || string_agg({edge}, ',' ORDER BY {page}.page_row) FILTER (WHERE {on_page}) || ']'"
+            pairs.append((key, f"COALESCE({edges}, '[]')"))
+        elif name == "pageInfo":
+            expressions = {
+                "hasNextPage": f"(count(*) > {first})",
+                "hasPreviousPage": f":{prefix}_has_previous",
+                "startCursor": f"(array_agg({cursor} ORDER BY {page}.page_row) FILTER (WHERE {on_page}))[1]",
+                "endCursor": f"(array_agg({cursor} ORDER BY {page}.page_row DESC) FILTER (WHERE {on_page}))[1]",
+            }
+            info_pairs = [
+                (
+                    k,
+                    _typename("PageInfo")
+                    if n[0].name.value == "__typename"
+                    else json_value(expressions[n[0].name.value]),
+                )
+                for k, n in collect(inner, "PageInfo", state).items()
+            ]
+            pairs.append((key, _json_object(info_pairs)))
+        else:
+            raise NotCompilable(name)
+    return f"(SELECT {_json_object(pairs)} FROM ({page_sql}) {page})"
+
+
+def _edge_object(target: SqlType, page: str, selection: SelectionSetNode, state: CompileState, cursor: str) -> str:
+    pairs: list[tuple[str, str]] = []
+    for key, nodes in collect(selection, f"{target.name}Edge", state).items():
+        name = nodes[0].name.value
+        if name == "__typename":
+            pairs.append((key, _typename(f"{target.name}Edge")))
+        elif name == "cursor":
+            pairs.append((key, json_value(cursor)))
+        elif name == "node":
+            pairs.append((key, object_json(target, page, merged_selection(nodes), state)))
+        else:
+            raise NotCompilable(name)
+    return _json_object(pairs)
 
 
 @dataclass(frozen=True)
@@ -246,10 +437,11 @@ class SortKey:
         direction = " DESC" if self.descending else ""
         return ", ".join(f"{alias}.{c}{direction}" for c in self.columns)
 
-    def after_sql(self, alias: str) -> str:
+    def after_sql(self, alias: str, prefix: str = "") -> str:
+        """The rows after the cursor's key, bound as `:<prefix>after_0`, `:<prefix>after_1`, …"""
         op = "<" if self.descending else ">"
         left = ", ".join(f"{alias}.{c}" for c in self.columns)
-        right = ", ".join(f"CAST(:after_{i} AS {cast})" for i, cast in enumerate(self.casts))
+        right = ", ".join(f"CAST(:{prefix}after_{i} AS {cast})" for i, cast in enumerate(self.casts))
         return f"({left}) {op} ({right})"
 
     def cursor_sql(self, alias: str) -> str:
@@ -295,18 +487,8 @@ def connection_sql(
 
 
 def _edges_json(sql_type: SqlType, selection_set: SelectionSetNode, state: CompileState, sort: SortKey) -> str:
-    pairs: list[tuple[str, str]] = []
-    for key, nodes in collect(selection_set, f"{sql_type.name}Edge", state).items():
-        name = nodes[0].name.value
-        if name == "__typename":
-            pairs.append((key, _typename(f"{sql_type.name}Edge")))
-        elif name == "cursor":
-            pairs.append((key, json_value(sort.cursor_sql("e"))))
-        elif name == "node":
-            pairs.append((key, object_json(sql_type, "e", merged_selection(nodes), state)))
-        else:
-            raise NotCompilable(name)
-    return _json_array(_json_object(pairs), "e.page_row", "FROM page e WHERE e.page_row <= :first")
+    edge = _edge_object(sql_type, "e", selection_set, state, sort.cursor_sql("e"))
+    return _json_array(edge, "e.page_row", "FROM page e WHERE e.page_row <= :first")
 
 
 def _page_info_json(selection_set: SelectionSetNode, state: CompileState, sort: SortKey) -> str:
@@ -317,6 +499,11 @@ def _page_info_json(selection_set: SelectionSetNode, state: CompileState, sort: 
         "startCursor": f"(SELECT {sort.cursor_sql('e')} FROM page e WHERE e.page_row = 1 AND :first > 0)",
         "endCursor": f"(SELECT {sort.cursor_sql('e')} FROM page e WHERE e.page_row = {last_row})",
     }
+    return _page_info_object(selection_set, state, expressions)
+
+
+def _page_info_object(selection_set: SelectionSetNode, state: CompileState, expressions: dict[str, str]) -> str:
+    """`PageInfo` from the SQL of each of its fields."""
     pairs = []
     for key, nodes in collect(selection_set, "PageInfo", state).items():
         name = nodes[0].name.value
@@ -347,20 +534,39 @@ def to_pyformat(sql: str) -> str:
     return _NAMED_PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
+@dataclass(frozen=True)
+class Compiled:
+    """A compiled statement (psycopg2 placeholders) and the bindings it was compiled with."""
+
+    sql: str
+    bound: tuple[tuple[Binding, str], ...]
+
+    def params_for(self, state: CompileState) -> dict[str, Any] | None:
+        """The bindings' parameters for this request; None when one of them now writes other SQL
+        (another kind of caller), so that the statement must be compiled for this request."""
+        params: dict[str, Any] = {}
+        for binding, sql in self.bound:
+            now, values = binding(state)
+            if now != sql:
+                return None
+            _merge_params(params, values)
+        return params
+
+
 class CompiledCache:
     """Compiled statements by (document text, field path, condition shape, order, paging)."""
 
     def __init__(self, max_entries: int = 2048) -> None:
         self.max_entries = max_entries
-        self.entries: dict[tuple[Any, ...], str] = {}
+        self.entries: dict[tuple[Any, ...], Compiled] = {}
 
-    def get_or_compile(self, key: tuple[Any, ...], compile_sql: Any) -> str:
-        sql = self.entries.get(key)
-        if sql is None:
-            if len(self.entries) >= self.max_entries:
-                self.entries.clear()
-            sql = self.entries[key] = to_pyformat(compile_sql())
-        return sql
+    def get(self, key: tuple[Any, ...]) -> Compiled | None:
+        return self.entries.get(key)
+
+    def put(self, key: tuple[Any, ...], compiled: Compiled) -> None:
+        if len(self.entries) >= self.max_entries:
+            self.entries.clear()
+        self.entries[key] = compiled
 
 
 COMPILED = CompiledCache()
@@ -377,8 +583,23 @@ def cache_key(info: GraphQLResolveInfo, *shape: Any) -> tuple[Any, ...] | None:
     return (body, info.operation.name.value if info.operation.name else None, info.path.as_list().__repr__(), *shape)
 
 
-def compile_cached(info: GraphQLResolveInfo, shape: tuple[Any, ...], compile_sql: Any) -> str:
+def compile_read(
+    info: GraphQLResolveInfo, shape: tuple[Any, ...], build: Callable[[CompileState], str]
+) -> tuple[str, dict[str, Any]]:
+    """The statement of the field `info` resolves, and the parameters its bindings give this request.
+
+    `build(state)` compiles it (raising `NotCompilable` for a selection it cannot); `shape` is what,
+    besides the document and the field's path, changes the statement (the condition's SQL parts,
+    the order, whether `after` was given). The caller adds its own condition's parameters.
+    """
+    state = state_from(info)
     key = cache_key(info, *shape)
-    if key is None:
-        return to_pyformat(compile_sql())
-    return COMPILED.get_or_compile(key, compile_sql)
+    cached = COMPILED.get(key) if key is not None else None
+    if cached is not None:
+        params = cached.params_for(state)
+        if params is not None:
+            return cached.sql, params
+    compiled = Compiled(to_pyformat(build(state)), tuple(state.bound))
+    if key is not None:
+        COMPILED.put(key, compiled)
+    return compiled.sql, state.params

@@ -19,6 +19,7 @@ from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry.types.lazy_type import LazyType
 
 from saas.plugin_host.contributions import GraphQLContribution
+from saas.schema.compiler import SQL_EXTENSION
 from saas.validation import camel_case
 
 CORE = "core"
@@ -157,10 +158,12 @@ def compose_schema(
     core_types: Sequence[type],
     plugins: Sequence[tuple[str, GraphQLContribution]],
     core_type_fields: dict[str, tuple[type, ...]] | None = None,
+    core_sql_fields: dict[str, dict[str, Any]] | None = None,
     **schema_options: Any,
 ) -> strawberry.Schema:
     """The schema of the roots and types; `core_type_fields` are core domains' fields on other
-    domains' types (e.g. follow-ups' `Customer.timeline`), added like plugins' `type_fields`."""
+    domains' types (e.g. follow-ups' `Customer.timeline`), added like plugins' `type_fields`, and
+    `core_sql_fields` their compiled-read SQL, like plugins' `sql_fields`."""
     type_claims = {_definition(t).name: CORE for t in core_types}
     extra_types: list[type] = []
     for owner, contribution in plugins:
@@ -179,7 +182,8 @@ def compose_schema(
         types=[*core_types, *extra_types],
         **schema_options,
     )
-    _add_type_fields(schema, [(CORE, GraphQLContribution(type_fields=core_fields)), *plugins])
+    core = GraphQLContribution(type_fields=core_fields, sql_fields=dict(core_sql_fields or {}))
+    _add_type_fields(schema, [(CORE, core), *plugins])
     return schema
 
 
@@ -195,3 +199,8 @@ def _add_type_fields(schema: strawberry.Schema, plugins: Sequence[tuple[str, Gra
                 extension = schema.schema_converter.from_object(_definition(cls))
                 _claim(type_claims, list(extension.fields), owner, type_name)
                 target.fields.update(extension.fields)
+            for field_name, sql in contribution.sql_fields.get(type_name, {}).items():
+                if type_claims.get(field_name) != owner:
+                    raise SchemaConflict(f"{owner} maps {type_name}.{field_name} to SQL but does not add it", [owner])
+                field = target.fields[field_name]
+                field.extensions = {**(field.extensions or {}), SQL_EXTENSION: sql}

@@ -14,19 +14,15 @@ from typing import Any
 
 import orjson
 import strawberry
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
 from strawberry.types import Info
 
 from saas.auth.permissions import require
 from saas.db.conditions import SqlCondition
-from saas.db.paging import Page
 from saas.errors import NotFoundError
 from saas.plugin_host.contributions import GraphQLContribution
 from saas.schema import compiler
-from saas.schema.connections import connection
 from saas.schema.context import RequestContext, fetch_compiled
-from saas.schema.relay import decode_cursor, from_global_id, page_size
+from saas.schema.relay import from_global_id
 
 
 def permission_condition(context: RequestContext, permission: str) -> SqlCondition:
@@ -51,17 +47,17 @@ async def single_object(
     condition.add("r.id = :object_id", object_id=raw_id)
     raw = info._raw_info
     try:
-        sql = compiler.compile_cached(
+        sql, bound = compiler.compile_read(
             raw,
             (sql_type.name, tuple(condition.parts)),
-            lambda: compiler.single_sql(
-                sql_type, compiler.merged_selection(list(raw.field_nodes)), compiler.state_from(raw), condition
+            lambda state: compiler.single_sql(
+                sql_type, compiler.merged_selection(list(raw.field_nodes)), state, condition
             ),
         )
     except compiler.NotCompilable:
         found = await fallback(info.context, raw_id)
     else:
-        json_text = await fetch_compiled(info.context, sql, condition.params)
+        json_text = await fetch_compiled(info.context, sql, {**condition.params, **bound})
         found = orjson.Fragment(json_text) if json_text not in (None, "null") else None
     if found is None:
         raise NotFoundError(f"{sql_type.name} not found", id=str(raw_id))
@@ -96,60 +92,3 @@ async def _read(
         if loader is not None:
             return await loader(info.context, raw_id)
     return None
-
-
-async def compiled_connection(
-    info: Info[RequestContext, None],
-    sql_type: compiler.SqlType,
-    model: Any,
-    build: Callable[[Any], Any],
-    condition: SqlCondition,
-    sort: compiler.SortKey,
-    first: int | None,
-    after: str | None,
-) -> Any:
-    """A keyset-paged connection of `sql_type` rows under `condition`, as compiled JSON (one statement), or
-    through the resolvers when the selection cannot compile: the same rows in the same order, `build`
-    making each node from its `model` row. The list behind every connection of a domain that has no
-    reason to build its own (deals, the knowledge base, returns, work orders)."""
-    context = info.context
-    limit = page_size(first, context.runtime.settings.max_page_size)
-    params: dict[str, Any] = {**condition.params, "first": limit, "limit": limit + 1, "has_previous": after is not None}
-    if after is not None:
-        for index, value in enumerate(decode_cursor(after, sort.casts)):
-            params[f"after_{index}"] = value
-    raw = info._raw_info
-    try:
-        sql = compiler.compile_cached(
-            raw,
-            (sql_type.name, tuple(condition.parts), after is not None),
-            lambda: compiler.connection_sql(
-                sql_type,
-                compiler.merged_selection(list(raw.field_nodes)),
-                compiler.state_from(raw),
-                condition,
-                sort,
-                after is not None,
-            ),
-        )
-    except compiler.NotCompilable:
-
-        def page(session: Session) -> Any:
-            where = condition.sql + (f" AND {sort.after_sql('r')}" if after is not None else "")
-            page_sql = f"SELECT r.id FROM {sql_type.table} r WHERE {where} ORDER BY {sort.order_sql('r')} LIMIT :limit"
-            ids = [row[0] for row in session.execute(text(page_sql), params)]
-            rows = {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
-            total = session.execute(
-                text(f"SELECT count(*) FROM {sql_type.table} r WHERE {condition.sql}"), condition.params
-            ).scalar_one()
-            return connection(
-                Page.of([rows[i] for i in ids], limit, total),
-                build,
-                lambda row: [getattr(row, c) for c in sort.columns],
-                has_previous_page=after is not None,
-            )
-
-        return await context.read(page)
-    json_text = await fetch_compiled(context, sql, params)
-    assert json_text is not None
-    return orjson.Fragment(json_text)

@@ -21,7 +21,7 @@ from saas.events.models import OutboxEvent
 from saas.runtime import Runtime
 from saas.schema.relay import to_global_id
 from saas.tenancy.session import tenant_session
-from tests.conftest import GraphQLClient, TenantHandle, add_member
+from tests.conftest import CredentialClock, GraphQLClient, TenantHandle, add_member
 
 REMOVE = """mutation($input: RemoveMemberInput!) {
   removeMember(input: $input) { member { id active } userErrors { code } }
@@ -32,6 +32,14 @@ CHANGE_ROLE = """mutation($input: UpdateMemberRoleInput!) {
 REVOKE_KEY = """mutation($input: RevokeApiKeyInput!) {
   revokeApiKey(input: $input) { apiKey { id revokedAt } userErrors { code } }
 }"""
+
+
+@pytest.fixture(autouse=True)
+def _still_cache_window(credential_clock: CredentialClock) -> CredentialClock:
+    """The credential cache's clock stands still in these tests: an entry leaves the cache only when
+    a change forgets it, never because a slow step (a full-cost password hash on a busy machine)
+    outlasted the 5-second window."""
+    return credential_clock
 
 
 def _checked(runtime: Runtime, client: GraphQLClient) -> tuple[str, Principal]:

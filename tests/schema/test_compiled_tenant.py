@@ -18,13 +18,14 @@ from sqlalchemy import create_engine
 
 import saas.models
 import saas.schema.builder
+from saas.auth.principal import Principal
 from saas.customers.graphql.sql import CUSTOMER
 from saas.customers.rules import SqlCondition
 from saas.db.engine import owner_url
 from saas.db.reads import fetch_json
 from saas.runtime import Runtime
 from saas.schema import compiler
-from saas.schema.compiler import CompileState, SortKey, SqlType
+from saas.schema.compiler import CompileState, Relation, SortKey, SqlType
 from saas.schema.relay import from_global_id
 from saas.tenancy.session import SET_TENANT_SQL, TENANT_PARAM
 from tests.conftest import GraphQLClient
@@ -46,7 +47,15 @@ def _mappings() -> dict[str, SqlType]:
     for contribution in saas.schema.builder.CORE_CONTRIBUTIONS:
         for compiled in contribution.compiled_nodes.values():
             visit(compiled.sql_type)
+        for fields in contribution.sql_fields.values():
+            for mapping in fields.values():
+                if isinstance(mapping, Relation):
+                    visit(mapping.target())
     return found
+
+
+# A caller who sees every row: visibility conditions add nothing, the tenant predicates remain.
+VIEWER = Principal(tenant_id=uuid.uuid4(), label="test", permissions=frozenset())
 
 
 SQL_TYPES = _mappings()
@@ -71,7 +80,7 @@ def _statements() -> Iterator[tuple[str, str]]:
     sort = SortKey(("id",), ("uuid",), descending=False)
     for name, sql_type in sorted(SQL_TYPES.items()):
         fields = _selection(sql_type)
-        state = CompileState(fragments={}, variables={})
+        state = CompileState(fragments={}, variables={}, viewer=VIEWER)
         yield f"{name} object", compiler.single_sql(sql_type, _selection_set(fields), state, SqlCondition())
         page = f"edges {{ cursor node {{ {fields} }} }} pageInfo {{ hasNextPage endCursor }} totalCount"
         yield (

@@ -6,7 +6,7 @@ import pytest
 import structlog
 import structlog.testing
 
-from saas.customers.graphql import queries
+from saas.schema import compiled
 from tests.conftest import GraphQLClient
 
 
@@ -14,7 +14,7 @@ def test_an_internal_failure_is_masked(owner: GraphQLClient, monkeypatch: pytest
     async def broken(*args: object) -> str:
         raise RuntimeError("password=hunter2 at db-internal-7")
 
-    monkeypatch.setattr(queries, "fetch_compiled", broken)
+    monkeypatch.setattr(compiled, "fetch_compiled", broken)
     with structlog.testing.capture_logs() as logs:
         result = owner.execute("{ customers { totalCount } }")
     assert result["data"] is None

@@ -31,7 +31,7 @@ from saas_plugin_loyalty.settings import LoyaltySettings
 
 NAME = "loyalty"
 # The plugin API version this plugin is written for; the host refuses it if it cannot provide it.
-API_VERSION = "1.2"
+API_VERSION = "1.3"
 
 
 @hookimpl

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import orjson
 import strawberry
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
 from strawberry.types import Info
 
 from saas.auth.permissions import CUSTOMERS_READ, require
@@ -17,17 +14,10 @@ from saas.customers.graphql.loaders import contact_by_id_loader, customer_loader
 from saas.customers.graphql.sql import CONTACT, CUSTOMER, CUSTOMER_SORTS
 from saas.customers.graphql.types import Contact, Customer, CustomerConnection, CustomerFilterInput, CustomerOrder
 from saas.customers.rules import SqlCondition, customer_conditions, customer_visibility
-from saas.db.paging import Page
-from saas.schema import compiler
-from saas.schema.connections import connection
-from saas.schema.context import RequestContext, fetch_compiled
+from saas.schema.compiled import compiled_page
+from saas.schema.context import RequestContext
 from saas.schema.nodes import single_object
-from saas.schema.relay import decode_cursor, decode_id, page_size
-from saas.tenancy.session import TENANT_PARAM
-
-
-def _selection(info: Info) -> Any:
-    return compiler.merged_selection(list(info._raw_info.field_nodes))
+from saas.schema.relay import decode_id
 
 
 async def customers_connection(
@@ -38,50 +28,12 @@ async def customers_connection(
     order_by: CustomerOrder,
 ) -> orjson.Fragment | CustomerConnection:
     """The page as compiled JSON, or through resolvers when a selected field cannot compile."""
-    context = info.context
-    principal = context.require_principal()
+    principal = info.context.require_principal()
     require(principal.permissions, CUSTOMERS_READ)
-    limit = page_size(first, context.runtime.settings.max_page_size)
     condition = customer_conditions(principal, "r", filter.to_rule() if filter else None)
     sort = CUSTOMER_SORTS[order_by.value]
-    params: dict[str, Any] = {**condition.params, "first": limit, "limit": limit + 1, "has_previous": after is not None}
-    params[TENANT_PARAM] = principal.tenant_id  # for the resolver path; `fetch_json` binds it for the compiled one
-    if after is not None:
-        for index, value in enumerate(decode_cursor(after, sort.casts)):
-            params[f"after_{index}"] = value
-    raw = info._raw_info
-    try:
-        sql = compiler.compile_cached(
-            raw,
-            (tuple(condition.parts), order_by.value, after is not None),
-            lambda: compiler.connection_sql(
-                CUSTOMER, _selection(info), compiler.state_from(raw), condition, sort, after is not None
-            ),
-        )
-    except compiler.NotCompilable:
-        return await context.read(_customer_page, condition, sort, params, after is not None)
-    json_text = await fetch_compiled(context, sql, params)
-    assert json_text is not None  # a connection statement always returns one object
-    return orjson.Fragment(json_text)
-
-
-def _customer_page(
-    session: Session, condition: SqlCondition, sort: compiler.SortKey, params: dict[str, Any], has_after: bool
-) -> CustomerConnection:
-    """The resolver path, for selections with fields computed in Python: same rows, same order."""
-    where = compiler.tenant_where("r", condition) + (f" AND {sort.after_sql('r')}" if has_after else "")
-    page_sql = f"SELECT r.id FROM customers r WHERE {where} ORDER BY {sort.order_sql('r')} LIMIT :limit"
-    ids = [row[0] for row in session.execute(text(page_sql), params)]
-    rows = {row.id: row for row in session.scalars(select(models.Customer).where(models.Customer.id.in_(ids)))}
-    page = [rows[i] for i in ids]
-    total = session.execute(
-        text(f"SELECT count(*) FROM customers r WHERE {compiler.tenant_where('r', condition)}"), params
-    ).scalar_one()
-    return connection(
-        Page.of(page, params["first"], total),
-        Customer.from_model,
-        lambda row: [getattr(row, c) for c in sort.columns],
-        has_previous_page=has_after,
+    return await compiled_page(  # type: ignore[no-any-return]
+        info, CUSTOMER, models.Customer, Customer.from_model, condition, sort, first, after
     )
 
 

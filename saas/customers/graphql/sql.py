@@ -1,26 +1,14 @@
-"""How Customer and Contact map to SQL for the compiled reads (a customer's owner is accounts' Member)."""
+"""How Customer and Contact map to SQL for the compiled reads (a customer's owner is accounts' Member).
+
+The fields other domains add to Customer (its opportunities and after-sale records, its timeline
+and tasks) are mapped by those domains (`GraphQLContribution.sql_fields`): customers import none of them.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import cast
 
 from saas.accounts.graphql.sql import MEMBER
 from saas.schema.compiler import Relation, SortKey, SqlType, compact_json
 from saas.schema.relay import global_id_sql, iso_datetime_sql
-
-
-def _deals_type(name: str) -> Callable[[], SqlType]:
-    """The deals domain's mapping `name`, looked up when compiled: saas/deals/graphql/sql.py
-    maps its customer relations to `CUSTOMER`, so it is imported here only when first needed."""
-
-    def target() -> SqlType:
-        from saas.deals.graphql import sql as deals_sql
-
-        return cast(SqlType, getattr(deals_sql, name))
-
-    return target
-
 
 CONTACT: SqlType = SqlType(
     name="Contact",
@@ -75,22 +63,6 @@ CUSTOMER: SqlType = SqlType(
             join="{t}.customer_id = {p}.id AND {t}.deleted_at IS NULL",
             order="{t}.is_primary DESC, {t}.name, {t}.id",
         ),
-        # After-sale records (saas/deals/graphql/sql.py), visible with the customer; newest first.
-        # (`opportunities` is not here: it needs the caller's ownership rule, so it resolves.)
-        **{
-            field: Relation(
-                target=_deals_type(name),
-                table=table,
-                join="{t}.customer_id = {p}.id",
-                order=f"{{t}}.{newest} DESC, {{t}}.id DESC",
-            )
-            for field, name, table, newest in (
-                ("contracts", "CONTRACT", "contracts", "created_at"),
-                ("orders", "ORDER", "orders", "created_at"),
-                ("paymentPlans", "PAYMENT_PLAN", "payment_plans", "created_at"),
-                ("invoices", "INVOICE", "invoices", "requested_at"),
-            )
-        },
     },
 )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -22,9 +22,6 @@ from saas.schema.common import Node
 from saas.schema.connections import CountedConnection
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id, to_global_id
-
-if TYPE_CHECKING:
-    from saas.deals.graphql.types import Contract, Invoice, Opportunity, Order, PaymentPlan
 
 # The domain's enums are the GraphQL enums: each is exposed once, here, under its own name.
 strawberry.enum(CustomerKind, name="CustomerKind")
@@ -99,47 +96,6 @@ class Customer(Node):
         from saas.customers.graphql.loaders import contacts_loader
 
         return await contacts_loader(info.context).load(self.raw_id)
-
-    # The pipeline and after-sale records of the customer (saas/deals), newest first.
-    @strawberry.field(description="Its opportunities that the caller sees (sales reps: their own), newest first.")
-    async def opportunities(
-        self, info: Info[RequestContext, None]
-    ) -> list[Annotated[Opportunity, strawberry.lazy("saas.deals.graphql.types")]]:
-        from saas.deals.graphql.loaders import customer_opportunities_loader
-
-        return await customer_opportunities_loader(info.context).load(self.raw_id)
-
-    @strawberry.field(description="Newest first.")
-    async def contracts(
-        self, info: Info[RequestContext, None]
-    ) -> list[Annotated[Contract, strawberry.lazy("saas.deals.graphql.types")]]:
-        from saas.deals.graphql.loaders import customer_contracts_loader
-
-        return await customer_contracts_loader(info.context).load(self.raw_id)
-
-    @strawberry.field(description="Newest first.")
-    async def orders(
-        self, info: Info[RequestContext, None]
-    ) -> list[Annotated[Order, strawberry.lazy("saas.deals.graphql.types")]]:
-        from saas.deals.graphql.loaders import customer_orders_loader
-
-        return await customer_orders_loader(info.context).load(self.raw_id)
-
-    @strawberry.field(description="Newest first.")
-    async def payment_plans(
-        self, info: Info[RequestContext, None]
-    ) -> list[Annotated[PaymentPlan, strawberry.lazy("saas.deals.graphql.types")]]:
-        from saas.deals.graphql.loaders import customer_plans_loader
-
-        return await customer_plans_loader(info.context).load(self.raw_id)
-
-    @strawberry.field(description="Newest request first.")
-    async def invoices(
-        self, info: Info[RequestContext, None]
-    ) -> list[Annotated[Invoice, strawberry.lazy("saas.deals.graphql.types")]]:
-        from saas.deals.graphql.loaders import customer_invoices_loader
-
-        return await customer_invoices_loader(info.context).load(self.raw_id)
 
     @classmethod
     def from_model(cls, row: models.Customer) -> Customer:

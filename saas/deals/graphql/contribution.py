@@ -1,4 +1,5 @@
-"""The deals domain's GraphQL, contributed the way a plugin's is: roots, types and compiled `node(id)` reads."""
+"""The deals domain's GraphQL, contributed the way a plugin's is: roots, types, `Customer` fields
+(with their compiled SQL) and compiled `node(id)` reads."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from strawberry.dataloader import DataLoader
 
 from saas.deals.graphql import loaders, queries
 from saas.deals.graphql.mutations import DealMutations
-from saas.deals.graphql.queries import DealQueries
+from saas.deals.graphql.queries import CustomerDealFields, DealQueries
 from saas.deals.graphql.sql import (
     CONTRACT,
+    CUSTOMER_DEAL_FIELDS,
     INSTALLMENT,
     INVOICE,
     OPPORTUNITY,
@@ -65,6 +67,8 @@ contribution = GraphQLContribution(
     ),
     queries=(DealQueries,),
     mutations=(DealMutations,),
+    type_fields={"Customer": (CustomerDealFields,)},
+    sql_fields={"Customer": dict(CUSTOMER_DEAL_FIELDS)},
     compiled_nodes={
         "PipelineStage": CompiledNode(PIPELINE_STAGE, queries.stage_condition, _fallback(loaders.stage_loader)),
         "Opportunity": CompiledNode(OPPORTUNITY, queries.opportunity_condition, queries.load_opportunity),

@@ -176,66 +176,40 @@ def payments_loader(context: RequestContext) -> DataLoader[uuid.UUID, list[types
     )
 
 
-def customer_opportunities_loader(context: RequestContext) -> DataLoader[uuid.UUID, list[types.Opportunity]]:
-    """A customer's opportunities that the caller sees (a rep: their own), newest first."""
-    opp = models.Opportunity
+def _newest_of_customers(
+    context: RequestContext, name: str, model: Any, newest: Any, build: Callable[[Any], Any], conditions: Any = None
+) -> DataLoader[uuid.UUID, list[Any]]:
+    """A customer's rows of `model` that the caller sees, newest (`newest`, then id) first."""
     return children(
-        context,
-        "customer_opportunities",
-        opp,
-        opp.customer_id,
-        (opp.created_at.desc(), opp.id.desc()),
-        _types().Opportunity.from_model,
-        rules.opportunity_conditions,
+        context, f"customer_{name}", model, model.customer_id, (newest.desc(), model.id.desc()), build, conditions
+    )
+
+
+def customer_opportunities_loader(context: RequestContext) -> DataLoader[uuid.UUID, list[types.Opportunity]]:
+    """A customer's opportunities that the caller sees (a rep: their own)."""
+    opp = models.Opportunity
+    return _newest_of_customers(
+        context, "opportunities", opp, opp.created_at, _types().Opportunity.from_model, rules.opportunity_conditions
     )
 
 
 def customer_contracts_loader(context: RequestContext) -> DataLoader[uuid.UUID, list[types.Contract]]:
     contract = models.Contract
-    return children(
-        context,
-        "customer_contracts",
-        contract,
-        contract.customer_id,
-        (contract.created_at.desc(), contract.id.desc()),
-        _types().Contract.from_model,
-    )
+    return _newest_of_customers(context, "contracts", contract, contract.created_at, _types().Contract.from_model)
 
 
 def customer_orders_loader(context: RequestContext) -> DataLoader[uuid.UUID, list[types.Order]]:
-    order = models.Order
-    return children(
-        context,
-        "customer_orders",
-        order,
-        order.customer_id,
-        (order.created_at.desc(), order.id.desc()),
-        _types().Order.from_model,
-    )
+    return _newest_of_customers(context, "orders", models.Order, models.Order.created_at, _types().Order.from_model)
 
 
 def customer_plans_loader(context: RequestContext) -> DataLoader[uuid.UUID, list[types.PaymentPlan]]:
     plan = models.PaymentPlan
-    return children(
-        context,
-        "customer_plans",
-        plan,
-        plan.customer_id,
-        (plan.created_at.desc(), plan.id.desc()),
-        _types().PaymentPlan.from_model,
-    )
+    return _newest_of_customers(context, "plans", plan, plan.created_at, _types().PaymentPlan.from_model)
 
 
 def customer_invoices_loader(context: RequestContext) -> DataLoader[uuid.UUID, list[types.Invoice]]:
     invoice = models.Invoice
-    return children(
-        context,
-        "customer_invoices",
-        invoice,
-        invoice.customer_id,
-        (invoice.requested_at.desc(), invoice.id.desc()),
-        _types().Invoice.from_model,
-    )
+    return _newest_of_customers(context, "invoices", invoice, invoice.requested_at, _types().Invoice.from_model)
 
 
 def invoiced_amount_loader(context: RequestContext) -> DataLoader[uuid.UUID, Decimal]:

@@ -23,7 +23,7 @@ from saas.deals.graphql.types import (
     PipelineStage,
 )
 from saas.deals.models import StageKind
-from saas.schema.common import Payload, provided, referenced_id, run_mutation, write_mutation
+from saas.schema.common import Payload, provided, referenced_fields, referenced_id, write_mutation
 from saas.schema.context import RequestContext
 
 
@@ -241,29 +241,12 @@ class IssueInvoicePayload(InvoicePayload):
     pass
 
 
-def _ids(data: dict[str, Any], **types: str) -> dict[str, Any]:
-    """The global ids among `data` (snake_case key → type) decoded, or NOT_FOUND on their field."""
-    from saas.validation import camel_case
-
-    for key, type_name in types.items():
-        if data.get(key) is not None:
-            data[key] = referenced_id(data[key], type_name, camel_case(key))
-    return data
+def _opportunity(row: Any) -> dict[str, Any]:
+    return {"opportunity": Opportunity.from_model(row)}
 
 
-async def _run(
-    info: Info[RequestContext, None], payload: type, field: str, build: Any, work: Any, make_args: Any
-) -> Any:
-    """Decode the input's ids and run the service in its own transaction, inside `run_mutation`
-    (a bad id is a NOT_FOUND user error, nothing written)."""
-    context = info.context
-    principal = context.require_principal()
-
-    async def run() -> dict[str, Any]:
-        row = await context.write(work, principal, *make_args())
-        return {field: build(row)}
-
-    return await run_mutation(run, payload)
+def _invoice(row: Any) -> dict[str, Any]:
+    return {"invoice": Invoice.from_model(row)}
 
 
 @strawberry.type
@@ -284,9 +267,12 @@ class DealMutations:
     async def update_pipeline_stage(
         self, info: Info[RequestContext, None], input: UpdatePipelineStageInput
     ) -> UpdatePipelineStagePayload:
-        return await _run(
-            info, UpdatePipelineStagePayload, "pipeline_stage", PipelineStage.from_model, service.update_stage,
-            lambda: (referenced_id(input.id, "PipelineStage", "id"), input.version, provided(input, skip=("id", "version"))),
+        return await write_mutation(
+            info.context, UpdatePipelineStagePayload, lambda row: {"pipeline_stage": PipelineStage.from_model(row)},
+            lambda session, principal: service.update_stage(
+                session, principal, referenced_id(input.id, "PipelineStage", "id"), input.version,
+                provided(input, skip=("id", "version")),
+            ),
         )  # fmt: skip
 
     @strawberry.mutation(description="Which roles approve invoice requests (needs pipeline:manage).")
@@ -307,25 +293,23 @@ class DealMutations:
     async def create_opportunity(
         self, info: Info[RequestContext, None], input: CreateOpportunityInput
     ) -> CreateOpportunityPayload:
-        def args() -> tuple[Any, ...]:
-            return ()
-
         def work(session: Any, principal: Any) -> Any:
-            data = _ids(provided(input), customer_id="Customer", stage_id="PipelineStage", owner_id="Member")
+            data = referenced_fields(
+                provided(input), customer_id="Customer", stage_id="PipelineStage", owner_id="Member"
+            )
             return service.create_opportunity(session, principal, **data)
 
-        return await _run(info, CreateOpportunityPayload, "opportunity", Opportunity.from_model, work, args)
+        return await write_mutation(info.context, CreateOpportunityPayload, _opportunity, work)
 
     @strawberry.mutation(description="Changes the given fields; fails with CONFLICT when `version` is stale.")
     async def update_opportunity(
         self, info: Info[RequestContext, None], input: UpdateOpportunityInput
     ) -> UpdateOpportunityPayload:
-        return await _run(
-            info, UpdateOpportunityPayload, "opportunity", Opportunity.from_model, service.update_opportunity,
-            lambda: (
-                referenced_id(input.id, "Opportunity", "id"),
-                input.version,
-                _ids(provided(input, skip=("id", "version")), owner_id="Member"),
+        return await write_mutation(
+            info.context, UpdateOpportunityPayload, _opportunity,
+            lambda session, principal: service.update_opportunity(
+                session, principal, referenced_id(input.id, "Opportunity", "id"), input.version,
+                referenced_fields(provided(input, skip=("id", "version")), owner_id="Member"),
             ),
         )  # fmt: skip
 
@@ -333,13 +317,11 @@ class DealMutations:
     async def move_opportunity(
         self, info: Info[RequestContext, None], input: MoveOpportunityInput
     ) -> MoveOpportunityPayload:
-        return await _run(
-            info, MoveOpportunityPayload, "opportunity", Opportunity.from_model, service.move_opportunity,
-            lambda: (
-                referenced_id(input.id, "Opportunity", "id"),
-                referenced_id(input.stage_id, "PipelineStage", "stageId"),
-                input.reason,
-                input.version,
+        return await write_mutation(
+            info.context, MoveOpportunityPayload, _opportunity,
+            lambda session, principal: service.move_opportunity(
+                session, principal, referenced_id(input.id, "Opportunity", "id"),
+                referenced_id(input.stage_id, "PipelineStage", "stageId"), input.reason, input.version,
             ),
         )  # fmt: skip
 
@@ -347,15 +329,17 @@ class DealMutations:
     async def create_contract(
         self, info: Info[RequestContext, None], input: CreateContractInput
     ) -> CreateContractPayload:
-        return await _run(
-            info, CreateContractPayload, "contract", Contract.from_model, service.create_contract,
-            lambda: (_ids(provided(input), opportunity_id="Opportunity"),),
+        return await write_mutation(
+            info.context, CreateContractPayload, lambda row: {"contract": Contract.from_model(row)},
+            lambda session, principal: service.create_contract(
+                session, principal, referenced_fields(provided(input), opportunity_id="Opportunity")
+            ),
         )  # fmt: skip
 
     @strawberry.mutation(description="An order of catalog products; unit prices default to the products' prices.")
     async def create_order(self, info: Info[RequestContext, None], input: CreateOrderInput) -> CreateOrderPayload:
-        def args() -> tuple[Any, ...]:
-            data = _ids(provided(input, skip=("lines",)), customer_id="Customer", contract_id="Contract")
+        def work(session: Any, principal: Any) -> Any:
+            data = referenced_fields(provided(input, skip=("lines",)), customer_id="Customer", contract_id="Contract")
             data["lines"] = [
                 {
                     "product_id": referenced_id(line.product_id, "Product", "lines", index, "productId"),
@@ -364,58 +348,68 @@ class DealMutations:
                 }
                 for index, line in enumerate(input.lines)
             ]
-            return (data,)
+            return service.create_order(session, principal, data)
 
-        return await _run(info, CreateOrderPayload, "order", Order.from_model, service.create_order, args)
+        return await write_mutation(
+            info.context, CreateOrderPayload, lambda row: {"order": Order.from_model(row)}, work
+        )
 
     @strawberry.mutation(description="Installments of a contract's amount; they must add up to it exactly.")
     async def create_payment_plan(
         self, info: Info[RequestContext, None], input: CreatePaymentPlanInput
     ) -> CreatePaymentPlanPayload:
-        def args() -> tuple[Any, ...]:
-            data = _ids(provided(input, skip=("installments",)), contract_id="Contract")
+        def work(session: Any, principal: Any) -> Any:
+            data = referenced_fields(provided(input, skip=("installments",)), contract_id="Contract")
             data["installments"] = [{"due_on": i.due_on, "amount": i.amount} for i in input.installments]
-            return (data,)
+            return service.create_payment_plan(session, principal, data)
 
-        return await _run(
-            info, CreatePaymentPlanPayload, "payment_plan", PaymentPlan.from_model, service.create_payment_plan, args
+        return await write_mutation(
+            info.context, CreatePaymentPlanPayload, lambda row: {"payment_plan": PaymentPlan.from_model(row)}, work
         )
 
     @strawberry.mutation(description="Money received for an installment; partial is fine, overpaying is refused.")
     async def record_payment(self, info: Info[RequestContext, None], input: RecordPaymentInput) -> RecordPaymentPayload:
-        return await _run(
-            info, RecordPaymentPayload, "payment", Payment.from_model, service.record_payment,
-            lambda: (_ids(provided(input), installment_id="Installment"),),
+        return await write_mutation(
+            info.context, RecordPaymentPayload, lambda row: {"payment": Payment.from_model(row)},
+            lambda session, principal: service.record_payment(
+                session, principal, referenced_fields(provided(input), installment_id="Installment")
+            ),
         )  # fmt: skip
 
     @strawberry.mutation(description="An invoice request for part or all of a contract's uninvoiced amount.")
     async def request_invoice(
         self, info: Info[RequestContext, None], input: RequestInvoiceInput
     ) -> RequestInvoicePayload:
-        return await _run(
-            info, RequestInvoicePayload, "invoice", Invoice.from_model, service.request_invoice,
-            lambda: (_ids(provided(input), contract_id="Contract"),),
+        return await write_mutation(
+            info.context, RequestInvoicePayload, _invoice,
+            lambda session, principal: service.request_invoice(session, principal, referenced_fields(provided(input), contract_id="Contract")),
         )  # fmt: skip
 
     @strawberry.mutation(description="By a member whose role approves invoices, never the requester.")
     async def approve_invoice(
         self, info: Info[RequestContext, None], input: ApproveInvoiceInput
     ) -> ApproveInvoicePayload:
-        return await _run(
-            info, ApproveInvoicePayload, "invoice", Invoice.from_model, service.approve_invoice,
-            lambda: (referenced_id(input.id, "Invoice", "id"), input.version),
+        return await write_mutation(
+            info.context, ApproveInvoicePayload, _invoice,
+            lambda session, principal: service.approve_invoice(
+                session, principal, referenced_id(input.id, "Invoice", "id"), input.version
+            ),
         )  # fmt: skip
 
     @strawberry.mutation(description="By a member whose role approves invoices, never the requester; frees the amount.")
     async def reject_invoice(self, info: Info[RequestContext, None], input: RejectInvoiceInput) -> RejectInvoicePayload:
-        return await _run(
-            info, RejectInvoicePayload, "invoice", Invoice.from_model, service.reject_invoice,
-            lambda: (referenced_id(input.id, "Invoice", "id"), input.reason, input.version),
+        return await write_mutation(
+            info.context, RejectInvoicePayload, _invoice,
+            lambda session, principal: service.reject_invoice(
+                session, principal, referenced_id(input.id, "Invoice", "id"), input.reason, input.version
+            ),
         )  # fmt: skip
 
     @strawberry.mutation(description="An approved invoice gets its number (unique per tenant) and is issued.")
     async def issue_invoice(self, info: Info[RequestContext, None], input: IssueInvoiceInput) -> IssueInvoicePayload:
-        return await _run(
-            info, IssueInvoicePayload, "invoice", Invoice.from_model, service.issue_invoice,
-            lambda: (referenced_id(input.id, "Invoice", "id"), input.number, input.version),
+        return await write_mutation(
+            info.context, IssueInvoicePayload, _invoice,
+            lambda session, principal: service.issue_invoice(
+                session, principal, referenced_id(input.id, "Invoice", "id"), input.number, input.version
+            ),
         )  # fmt: skip

@@ -1,8 +1,8 @@
 """Pipeline and after-sale reads: each compiled into one SQL statement (see saas/schema/compiler.py).
 
-A selection with a field computed in Python (a plugin's, or a relation that needs the caller's
-visibility such as `Contract.opportunity`) goes through the resolvers instead: the same rows in
-the same order, a constant number of statements per nested level.
+A selection with a field computed in Python (a plugin's without a SQL mapping) goes through the
+resolvers instead (`saas/schema/compiled.py`): the same rows in the same order, a constant number
+of statements per nested level.
 """
 
 from __future__ import annotations
@@ -16,11 +16,13 @@ import strawberry
 from strawberry.types import Info
 
 from saas.auth.permissions import DEALS_READ, require
+from saas.customers.graphql.types import Customer
 from saas.customers.rules import SqlCondition
 from saas.deals import models, rules, service
 from saas.deals.graphql import loaders
 from saas.deals.graphql.sql import INVOICE, INVOICE_SORT, OPPORTUNITY, OPPORTUNITY_SORT, PIPELINE_STAGE
 from saas.deals.graphql.types import (
+    Contract,
     DealSettings,
     Invoice,
     InvoiceConnection,
@@ -28,16 +30,15 @@ from saas.deals.graphql.types import (
     Opportunity,
     OpportunityConnection,
     OpportunityFilterInput,
+    Order,
+    PaymentPlan,
     PipelineStage,
 )
 from saas.schema import compiler
+from saas.schema.compiled import compiled_page, selection_of
 from saas.schema.context import RequestContext, fetch_compiled
-from saas.schema.nodes import compiled_connection, single_object
+from saas.schema.nodes import single_object
 from saas.schema.relay import decode_id
-
-
-def _selection(info: Info) -> Any:
-    return compiler.merged_selection(list(info._raw_info.field_nodes))
 
 
 def read_condition(context: RequestContext, conditions: Callable[[Any, str], SqlCondition]) -> SqlCondition:
@@ -47,32 +48,26 @@ def read_condition(context: RequestContext, conditions: Callable[[Any, str], Sql
     return conditions(principal, "r")
 
 
-def _stage_list_sql(selection: Any, state: compiler.CompileState, condition: SqlCondition) -> str:
-    element = compiler.object_json(PIPELINE_STAGE, "r", selection, state)
-    return (
-        f"SELECT COALESCE((SELECT '[' || string_agg({element}, ',' ORDER BY r.position, r.created_at) || ']'"
-        f" FROM pipeline_stages r WHERE {compiler.tenant_where('r', condition)}), '[]')"
-    )
-
-
 async def pipeline_stages(info: Info[RequestContext, None]) -> Any:
     """The stages as compiled JSON; on the tenant's first read, its default stages are made first."""
     context = info.context
     condition = read_condition(context, rules.stage_conditions)
+    order = "r.position, r.created_at"
     raw = info._raw_info
     try:
-        sql = compiler.compile_cached(
+        sql, bound = compiler.compile_read(
             raw,
-            ("PipelineStage", tuple(condition.parts)),
-            lambda: _stage_list_sql(_selection(info), compiler.state_from(raw), condition),
+            ("PipelineStage", tuple(condition.parts), order),
+            lambda state: compiler.list_sql(PIPELINE_STAGE, selection_of(raw), state, condition, order),
         )
     except compiler.NotCompilable:
         rows = await context.write(service.list_stages, context.require_principal())
         return [PipelineStage.from_model(row) for row in rows]
-    json_text = await fetch_compiled(context, sql, condition.params)
+    params = {**condition.params, **bound}
+    json_text = await fetch_compiled(context, sql, params)
     if json_text in (None, "[]"):
         await context.write(lambda session: service.ensure_pipeline(session))
-        json_text = await fetch_compiled(context, sql, condition.params)
+        json_text = await fetch_compiled(context, sql, params)
     return orjson.Fragment(json_text or "[]")
 
 
@@ -131,7 +126,7 @@ class DealQueries:
         condition = opportunity_condition(info.context)
         if filter is not None:
             filter.apply(condition, "r")
-        return await compiled_connection(  # type: ignore[no-any-return]
+        return await compiled_page(  # type: ignore[no-any-return]
             info, OPPORTUNITY, models.Opportunity, Opportunity.from_model, condition, OPPORTUNITY_SORT, first, after
         )
 
@@ -155,7 +150,7 @@ class DealQueries:
         condition = customer_record_condition(info.context)
         if filter is not None:
             filter.apply(condition, "r")
-        return await compiled_connection(  # type: ignore[no-any-return]
+        return await compiled_page(  # type: ignore[no-any-return]
             info, INVOICE, models.Invoice, Invoice.from_model, condition, INVOICE_SORT, first, after
         )
 
@@ -164,3 +159,34 @@ class DealQueries:
         context = info.context
         row = await context.write(service.get_settings, context.require_principal())
         return DealSettings.from_model(row)
+
+
+@strawberry.type
+class CustomerDealFields:
+    """Fields deals add to `Customer` (the customer is `self`); compiled by `CUSTOMER_DEAL_FIELDS`."""
+
+    @strawberry.field(description="Its opportunities that the caller sees (sales reps: their own), newest first.")
+    async def opportunities(
+        self, info: Info[RequestContext, None], customer: strawberry.Parent[Customer]
+    ) -> list[Opportunity]:
+        return await loaders.customer_opportunities_loader(info.context).load(customer.raw_id)
+
+    @strawberry.field(description="Newest first.")
+    async def contracts(
+        self, info: Info[RequestContext, None], customer: strawberry.Parent[Customer]
+    ) -> list[Contract]:
+        return await loaders.customer_contracts_loader(info.context).load(customer.raw_id)
+
+    @strawberry.field(description="Newest first.")
+    async def orders(self, info: Info[RequestContext, None], customer: strawberry.Parent[Customer]) -> list[Order]:
+        return await loaders.customer_orders_loader(info.context).load(customer.raw_id)
+
+    @strawberry.field(description="Newest first.")
+    async def payment_plans(
+        self, info: Info[RequestContext, None], customer: strawberry.Parent[Customer]
+    ) -> list[PaymentPlan]:
+        return await loaders.customer_plans_loader(info.context).load(customer.raw_id)
+
+    @strawberry.field(description="Newest request first.")
+    async def invoices(self, info: Info[RequestContext, None], customer: strawberry.Parent[Customer]) -> list[Invoice]:
+        return await loaders.customer_invoices_loader(info.context).load(customer.raw_id)

@@ -1,16 +1,15 @@
 """How the pipeline and after-sale types map to SQL for the compiled reads.
 
 Decimals are written as JSON strings (`numeric::text`, as the `Decimal` scalar serialises them),
-dates as ISO strings. A relation that would need the caller's visibility (a contract's
-opportunity) is left out, so that a selection with it goes through the resolvers and their
-visibility-checked loaders.
+dates as ISO strings. A relation to opportunities carries the caller's visibility
+(`Relation.visible`: a rep sees their own), as the resolvers' loaders apply it.
 """
 
 from __future__ import annotations
 
 from saas.accounts.graphql.sql import MEMBER
 from saas.customers.graphql.sql import CUSTOMER
-from saas.deals.rules import weighted_amount_sql
+from saas.deals.rules import opportunity_conditions, weighted_amount_sql
 from saas.schema.compiler import Relation, SortKey, SqlType, compact_json
 from saas.schema.relay import global_id_sql, iso_datetime_sql
 from saas.tenancy.session import tenant_predicate
@@ -109,6 +108,9 @@ CONTRACT: SqlType = SqlType(
     },
     relations={
         "customer": Relation(lambda: CUSTOMER, "customers", _join("id", "customer_id")),
+        "opportunity": Relation(
+            lambda: OPPORTUNITY, "opportunities", _join("id", "opportunity_id"), visible=opportunity_conditions
+        ),
     },
 )
 
@@ -235,3 +237,26 @@ INVOICE: SqlType = SqlType(
 # Newest first: (created_at, id) descending.
 OPPORTUNITY_SORT = SortKey(("created_at", "id"), ("timestamptz", "uuid"), descending=True)
 INVOICE_SORT = SortKey(("requested_at", "id"), ("timestamptz", "uuid"), descending=True)
+
+
+def _newest_of_customer(target: SqlType, newest: str) -> Relation:
+    return Relation(
+        lambda: target, target.table, _join("customer_id", "id"), order=f"{{t}}.{newest} DESC, {{t}}.id DESC"
+    )
+
+
+# The fields deals add to Customer (`CustomerDealFields`), newest first: its opportunities that the
+# caller sees, and its after-sale records (visible with the customer).
+CUSTOMER_DEAL_FIELDS: dict[str, Relation] = {
+    "opportunities": Relation(
+        lambda: OPPORTUNITY,
+        "opportunities",
+        _join("customer_id", "id"),
+        order="{t}.created_at DESC, {t}.id DESC",
+        visible=opportunity_conditions,
+    ),
+    "contracts": _newest_of_customer(CONTRACT, "created_at"),
+    "orders": _newest_of_customer(ORDER, "created_at"),
+    "paymentPlans": _newest_of_customer(PAYMENT_PLAN, "created_at"),
+    "invoices": _newest_of_customer(INVOICE, "requested_at"),
+}

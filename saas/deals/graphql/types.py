@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Protocol, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -51,6 +51,25 @@ def weighted_amount(amount: Decimal, probability: Decimal) -> Decimal:
 
 def _today() -> date:
     return datetime.now(UTC).date()
+
+
+class AfterSaleRecord(Protocol):
+    """What the after-sale records (contracts, orders, plans, invoices) share: their customer and contract."""
+
+    customer_id: uuid.UUID
+    contract_id: uuid.UUID
+
+
+async def customer_of_record(root: strawberry.Parent[AfterSaleRecord], info: Info[RequestContext, None]) -> CustomerRef:
+    """The record's customer (visible: the record is visible with it)."""
+    return await customer_of(info.context, root.customer_id)  # type: ignore[return-value]
+
+
+async def contract_of_record(root: strawberry.Parent[AfterSaleRecord], info: Info[RequestContext, None]) -> Contract:
+    """The contract a payment plan or an invoice is under."""
+    from saas.deals.graphql.loaders import contract_loader
+
+    return await contract_loader(info.context).load(root.contract_id)  # type: ignore[return-value]
 
 
 @strawberry.type(description="A step of the tenant's pipeline; an opportunity's status is its stage's kind.")
@@ -207,9 +226,7 @@ class Contract(Node):
 
         return self.amount - await invoiced_amount_loader(info.context).load(self.raw_id)
 
-    @strawberry.field
-    async def customer(self, info: Info[RequestContext, None]) -> CustomerRef:
-        return await customer_of(info.context, self.customer_id)  # type: ignore[return-value]
+    customer = strawberry.field(resolver=customer_of_record)
 
     @strawberry.field(description="The won opportunity; null when the caller does not see it (another rep's).")
     async def opportunity(self, info: Info[RequestContext, None]) -> Opportunity | None:
@@ -268,9 +285,7 @@ class Order(Node):
     customer_id: strawberry.Private[uuid.UUID]
     contract_id: strawberry.Private[uuid.UUID | None]
 
-    @strawberry.field
-    async def customer(self, info: Info[RequestContext, None]) -> CustomerRef:
-        return await customer_of(info.context, self.customer_id)  # type: ignore[return-value]
+    customer = strawberry.field(resolver=customer_of_record)
 
     @strawberry.field
     async def contract(self, info: Info[RequestContext, None]) -> Contract | None:
@@ -360,15 +375,9 @@ class PaymentPlan(Node):
     customer_id: strawberry.Private[uuid.UUID]
     contract_id: strawberry.Private[uuid.UUID]
 
-    @strawberry.field
-    async def contract(self, info: Info[RequestContext, None]) -> Contract:
-        from saas.deals.graphql.loaders import contract_loader
+    contract = strawberry.field(resolver=contract_of_record)
 
-        return await contract_loader(info.context).load(self.contract_id)  # type: ignore[return-value]
-
-    @strawberry.field
-    async def customer(self, info: Info[RequestContext, None]) -> CustomerRef:
-        return await customer_of(info.context, self.customer_id)  # type: ignore[return-value]
+    customer = strawberry.field(resolver=customer_of_record)
 
     @strawberry.field(description="By due date.")
     async def installments(self, info: Info[RequestContext, None]) -> list[Installment]:
@@ -405,15 +414,9 @@ class Invoice(Node):
     requested_by_id: strawberry.Private[uuid.UUID | None]
     decided_by_id: strawberry.Private[uuid.UUID | None]
 
-    @strawberry.field
-    async def contract(self, info: Info[RequestContext, None]) -> Contract:
-        from saas.deals.graphql.loaders import contract_loader
+    contract = strawberry.field(resolver=contract_of_record)
 
-        return await contract_loader(info.context).load(self.contract_id)  # type: ignore[return-value]
-
-    @strawberry.field
-    async def customer(self, info: Info[RequestContext, None]) -> CustomerRef:
-        return await customer_of(info.context, self.customer_id)  # type: ignore[return-value]
+    customer = strawberry.field(resolver=customer_of_record)
 
     @strawberry.field
     async def requested_by(self, info: Info[RequestContext, None]) -> MemberRef | None:

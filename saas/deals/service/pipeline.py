@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from saas.accounts.models import Membership
+from saas.accounts.ownership import may_own_for
 from saas.audit.log import snapshot
 from saas.auth.permissions import DEALS_READ, DEALS_WRITE, PIPELINE_MANAGE, Role, require
 from saas.auth.principal import Principal
@@ -37,7 +38,6 @@ from saas.deals.service.common import (
 )
 from saas.errors import FieldError, InputInvalid, UserErrorCode
 from saas.events.payloads import api_object, node_ref
-from saas.teams.rules import may_own_for
 from saas.tenancy.session import bound_tenant
 from saas.validation import Checker, camel_case
 

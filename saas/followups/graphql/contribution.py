@@ -1,4 +1,5 @@
-"""Follow-ups' GraphQL, contributed the way a plugin's is: roots, types, `Customer` fields and `node(id)` reads."""
+"""Follow-ups' GraphQL, contributed the way a plugin's is: roots, types, `Customer` fields
+(with their compiled SQL) and `node(id)` reads."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from saas.followups.graphql.queries import (
     load_task,
     task_node_condition,
 )
-from saas.followups.graphql.sql import ACTIVITY, CUSTOMER_HANDOVER, TASK
+from saas.followups.graphql.sql import ACTIVITY, CUSTOMER_FOLLOW_UP_FIELDS, CUSTOMER_HANDOVER, TASK
 from saas.followups.graphql.types import Activity, Agenda, CustomerHandover, Task, TimelineConnection, TimelineEntry
 from saas.plugin_host.contributions import CompiledNode, GraphQLContribution
 
@@ -22,6 +23,7 @@ contribution = GraphQLContribution(
     queries=(FollowUpQueries,),
     mutations=(FollowUpMutations,),
     type_fields={"Customer": (CustomerFollowUpFields,)},
+    sql_fields={"Customer": dict(CUSTOMER_FOLLOW_UP_FIELDS)},
     compiled_nodes={
         "Activity": CompiledNode(ACTIVITY, activity_node_condition, load_activity),
         "Task": CompiledNode(TASK, task_node_condition, load_task),

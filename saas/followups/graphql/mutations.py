@@ -12,7 +12,7 @@ from saas.customers.graphql.types import Customer
 from saas.followups import pool, service
 from saas.followups.graphql.types import Activity, Task
 from saas.followups.models import ActivityKind
-from saas.schema.common import Payload, provided, referenced_id, run_mutation, write_mutation
+from saas.schema.common import Payload, provided, referenced_id, referenced_ids, run_mutation, write_mutation
 from saas.schema.context import RequestContext
 
 
@@ -78,10 +78,6 @@ class TransferCustomersPayload(Payload):
     tasks: list[Task] | None = strawberry.field(default=None, description="The open tasks that moved with them.")
 
 
-def _ids(values: list[strawberry.ID], type_name: str, field: str) -> list[Any]:
-    return [referenced_id(value, type_name, field, index) for index, value in enumerate(values)]
-
-
 @strawberry.type
 class FollowUpMutations:
     @strawberry.mutation(description="Records a call, e-mail, meeting, visit or note; the customer was contacted then.")
@@ -122,7 +118,7 @@ class FollowUpMutations:
         context = info.context
 
         async def run() -> dict[str, Any]:
-            ids = _ids(input.ids, "Customer", "ids")
+            ids = referenced_ids(input.ids, "Customer", "ids")
             rows = await context.write(pool.claim_customers, context.require_principal(), ids)
             return {"customers": [Customer.from_model(row) for row in rows]}
 
@@ -135,7 +131,7 @@ class FollowUpMutations:
         context = info.context
 
         async def run() -> dict[str, Any]:
-            ids = _ids(input.ids, "Customer", "ids")
+            ids = referenced_ids(input.ids, "Customer", "ids")
             to_member = referenced_id(input.to_member_id, "Member", "toMemberId")
             rows, tasks = await context.write(
                 pool.transfer_customers, context.require_principal(), ids, to_member, input.note

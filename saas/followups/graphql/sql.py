@@ -1,4 +1,5 @@
-"""How Activity, Task and CustomerHandover map to SQL for compiled `node(id)` reads.
+"""How Activity, Task, CustomerHandover and timeline entries map to SQL for compiled reads, and
+the fields follow-ups add to Customer (`timeline`, `tasks`) as parts of a customer's statement.
 
 Their `customer` is left to the resolvers (and the customer's own visibility rule), so a
 selection that asks for it reads through the loaders.
@@ -6,8 +7,13 @@ selection that asks for it reads through the loaders.
 
 from __future__ import annotations
 
+from typing import Any
+
 from saas.accounts.graphql.sql import MEMBER
-from saas.schema.compiler import Relation, SqlType
+from saas.followups.graphql.loaders import CUSTOMER_TASKS_LIMIT
+from saas.followups.rules import task_condition
+from saas.followups.timeline import TIMELINE_COLUMNS, TIMELINE_KEY, timeline_sql
+from saas.schema.compiler import PagedRelation, Relation, SortKey, SqlType
 from saas.schema.relay import global_id_sql, iso_datetime_sql
 
 
@@ -63,3 +69,39 @@ CUSTOMER_HANDOVER: SqlType = SqlType(
         "actor": _member("actor_id"),
     },
 )
+
+TIMELINE_ENTRY: SqlType = SqlType(
+    name="TimelineEntry",
+    table="",  # read only as `Customer.timeline`, from the union of the timeline's sources
+    columns={
+        "kind": "{t}.kind",
+        "occurredAt": iso_datetime_sql("{t}.occurred_at"),
+        "summary": "{t}.summary",
+        "recordId": "encode(convert_to({t}.record_type || ':' || {t}.id::text, 'UTF8'), 'base64')",
+    },
+    relations={"actor": _member("actor_id")},
+    interfaces=frozenset(),
+)
+
+# Newest first; ties broken as the resolver path breaks them (saas/followups/timeline.py).
+TIMELINE_SORT = SortKey(("occurred_at", "id", "kind"), TIMELINE_KEY, descending=True)
+
+
+def _timeline_rows(principal: Any) -> tuple[str, dict[str, Any]]:
+    """The caller's timeline entries of every customer (the page joins them to one)."""
+    union, params = timeline_sql(principal)
+    return f"({union}) AS {{t}}({', '.join(TIMELINE_COLUMNS)})", params
+
+
+# The fields follow-ups add to Customer (`CustomerFollowUpFields`), compiled into its statement.
+CUSTOMER_FOLLOW_UP_FIELDS: dict[str, Relation | PagedRelation] = {
+    "timeline": PagedRelation(lambda: TIMELINE_ENTRY, _timeline_rows, "{t}.customer_id = {p}.id", TIMELINE_SORT),
+    "tasks": Relation(
+        lambda: TASK,
+        "tasks",
+        "{t}.customer_id = {p}.id",
+        order="{t}.completed_at DESC NULLS FIRST, {t}.due_at, {t}.id",
+        visible=task_condition,
+        limit=CUSTOMER_TASKS_LIMIT,
+    ),
+}

@@ -14,8 +14,9 @@ from saas.knowledge.graphql.loaders import article_loader
 from saas.knowledge.graphql.sql import ARTICLE, ARTICLE_SORT
 from saas.knowledge.graphql.types import Article, ArticleConnection, ArticleFilterInput, ArticleHit
 from saas.knowledge.rules import article_conditions
+from saas.schema.compiled import compiled_page
 from saas.schema.context import RequestContext
-from saas.schema.nodes import compiled_connection, single_object
+from saas.schema.nodes import single_object
 from saas.schema.relay import decode_id
 
 
@@ -45,7 +46,7 @@ class KnowledgeQueries:
         principal = info.context.require_principal()
         require(principal.permissions, KNOWLEDGE_READ)
         condition = article_conditions(principal, "r", filter.to_rule() if filter else None)
-        return await compiled_connection(  # type: ignore[no-any-return]
+        return await compiled_page(  # type: ignore[no-any-return]
             info, ARTICLE, models.Article, Article.from_model, condition, ARTICLE_SORT, first, after
         )
 

@@ -13,7 +13,15 @@ from saas.customers.graphql.types import Contact, Customer
 from saas.deals.graphql.types import Opportunity
 from saas.leads import service
 from saas.leads.graphql.types import Channel, Lead, SalesSettings
-from saas.schema.common import Payload, provided, referenced_id, run_mutation, write_mutation
+from saas.schema.common import (
+    Payload,
+    provided,
+    referenced_fields,
+    referenced_id,
+    referenced_ids,
+    run_mutation,
+    write_mutation,
+)
 from saas.schema.context import RequestContext
 
 
@@ -120,10 +128,6 @@ class ConvertLeadPayload(Payload):
     opportunity: Opportunity | None = strawberry.field(default=None, description="Null unless one was asked for.")
 
 
-def _ids(ids: list[strawberry.ID]) -> list[Any]:
-    return [referenced_id(value, "Lead", "ids", index) for index, value in enumerate(ids)]
-
-
 def _lead(row: Any) -> dict[str, Any]:
     return {"lead": Lead.from_model(row)}
 
@@ -171,10 +175,7 @@ class LeadMutations:
     )
     async def create_lead(self, info: Info[RequestContext, None], input: CreateLeadInput) -> CreateLeadPayload:
         async def run() -> dict[str, Any]:
-            data = provided(input)
-            for key, type_name in (("channel_id", "Channel"), ("owner_id", "Member")):
-                if key in data:
-                    data[key] = referenced_id(data[key], type_name, key)
+            data = referenced_fields(provided(input), channel_id="Channel", owner_id="Member")
             principal = info.context.require_principal()
             return _lead(await info.context.write(service.create_lead, principal, data))
 
@@ -186,7 +187,7 @@ class LeadMutations:
     )
     async def claim_leads(self, info: Info[RequestContext, None], input: ClaimLeadsInput) -> ClaimLeadsPayload:
         async def run() -> dict[str, Any]:
-            ids = _ids(input.ids)
+            ids = referenced_ids(input.ids, "Lead", "ids")
             return _leads(await info.context.write(service.claim_leads, info.context.require_principal(), ids))
 
         return await run_mutation(run, ClaimLeadsPayload)  # type: ignore[no-any-return]
@@ -194,7 +195,7 @@ class LeadMutations:
     @strawberry.mutation(description="Put claimed leads back into the pool with a reason, all or none.")
     async def return_leads(self, info: Info[RequestContext, None], input: ReturnLeadsInput) -> ReturnLeadsPayload:
         async def run() -> dict[str, Any]:
-            ids = _ids(input.ids)
+            ids = referenced_ids(input.ids, "Lead", "ids")
             principal = info.context.require_principal()
             return _leads(await info.context.write(service.return_leads, principal, ids, input.reason))
 

@@ -18,8 +18,8 @@ from saas.returns.graphql.types import (
     ReturnRequest,
     ReturnRequestConnection,
 )
+from saas.schema.compiled import compiled_page
 from saas.schema.context import RequestContext
-from saas.schema.nodes import compiled_connection
 
 
 def return_condition(context: RequestContext) -> SqlCondition:
@@ -55,6 +55,6 @@ class ReturnQueries:
         condition = return_condition(info.context)
         if filter is not None:
             filter.to_rule().apply(condition, "r")
-        return await compiled_connection(  # type: ignore[no-any-return]
+        return await compiled_page(  # type: ignore[no-any-return]
             info, RETURN_REQUEST, models.ReturnRequest, ReturnRequest.from_model, condition, RETURN_SORT, first, after
         )

@@ -5,15 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import orjson
 import strawberry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from strawberry.types import Info
 
 from saas.auth.permissions import MEMBERS_READ
-from saas.schema import compiler
-from saas.schema.context import RequestContext, fetch_compiled
+from saas.schema.compiled import compiled_list
+from saas.schema.context import RequestContext
 from saas.schema.nodes import permission_condition
 from saas.teams import models, service
 from saas.teams.graphql.sql import TEAM
@@ -44,21 +43,6 @@ class TeamQueries:
     async def teams(self, info: Info[RequestContext, None]) -> list[Team]:
         context = info.context
         condition = team_condition(context)
-        raw = info._raw_info
-        try:
-            sql = compiler.compile_cached(
-                raw,
-                ("Team", tuple(condition.parts)),
-                lambda: compiler.list_sql(
-                    TEAM,
-                    compiler.merged_selection(list(raw.field_nodes)),
-                    compiler.state_from(raw),
-                    condition,
-                    "lower(r.name), r.id",
-                ),
-            )
-        except compiler.NotCompilable:
-            return await context.read(_teams)
-        json_text = await fetch_compiled(context, sql, condition.params)
-        assert json_text is not None  # a list or connection statement always returns one row
-        return orjson.Fragment(json_text)  # type: ignore[return-value]
+        return await compiled_list(  # type: ignore[no-any-return]
+            info, TEAM, condition, "lower(r.name), r.id", lambda: context.read(_teams)
+        )

@@ -123,16 +123,16 @@ class TicketQueries:
                 params[f"after_{index}"] = value
         raw = info._raw_info
         try:
-            sql = compiler.compile_cached(
+            sql, bound = compiler.compile_read(
                 raw,
                 ("Ticket", tuple(condition.parts), after is not None),
-                lambda: compiler.connection_sql(
-                    TICKET, _selection(info), compiler.state_from(raw), condition, TICKET_SORT, after is not None
+                lambda state: compiler.connection_sql(
+                    TICKET, _selection(info), state, condition, TICKET_SORT, after is not None
                 ),
             )
         except compiler.NotCompilable:
             return await context.read(_ticket_page, condition, params, after is not None)
-        json_text = await fetch_compiled(context, sql, params)
+        json_text = await fetch_compiled(context, sql, {**params, **bound})
         assert json_text is not None  # a list or connection statement always returns one row
         return orjson.Fragment(json_text)  # type: ignore[return-value]
 

@@ -9,8 +9,8 @@ from strawberry.types import Info
 
 from saas.auth.permissions import WORK_ORDERS_READ, require
 from saas.db.conditions import SqlCondition
+from saas.schema.compiled import compiled_page
 from saas.schema.context import RequestContext
-from saas.schema.nodes import compiled_connection
 from saas.workorders import models, rules
 from saas.workorders.graphql.loaders import work_order_loader
 from saas.workorders.graphql.sql import WORK_ORDER, WORK_ORDER_SORT
@@ -43,6 +43,6 @@ class WorkOrderQueries:
         condition = work_order_condition(info.context)
         if filter is not None:
             filter.to_rule().apply(condition, "r")
-        return await compiled_connection(  # type: ignore[no-any-return]
+        return await compiled_page(  # type: ignore[no-any-return]
             info, WORK_ORDER, models.WorkOrder, WorkOrder.from_model, condition, WORK_ORDER_SORT, first, after
         )

@@ -6,6 +6,7 @@ from saas.plugin_api import GraphQLContribution
 
 from saas_plugin_loyalty.graphql.mutations import LoyaltyMutations
 from saas_plugin_loyalty.graphql.queries import LoyaltyQueries, load_entry
+from saas_plugin_loyalty.graphql.sql import LOYALTY_POINTS
 from saas_plugin_loyalty.graphql.types import LoyaltyCustomerFields, LoyaltyEntry, LoyaltyTier
 
 contribution = GraphQLContribution(
@@ -13,5 +14,6 @@ contribution = GraphQLContribution(
     queries=(LoyaltyQueries,),
     mutations=(LoyaltyMutations,),
     type_fields={"Customer": (LoyaltyCustomerFields,)},
+    sql_fields={"Customer": {"loyaltyPoints": LOYALTY_POINTS}},
     nodes={"LoyaltyEntry": load_entry},
 )

@@ -6,6 +6,10 @@ A lead matches an existing lead, customer or contact with the same e-mail (any c
 `DUPLICATE` user error points at it, and its message names the record already there.
 Two writers creating the same values at once are serialised on transaction-scoped advisory
 locks, one per normalised value, so one of them sees the other's record.
+
+It lives with customers, the lowest of the sales domains, so that customers (a new customer) and
+leads (a new lead, a conversion) call the one rule without importing each other; the leads table
+is named in SQL only.
 """
 
 from __future__ import annotations

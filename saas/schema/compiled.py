@@ -1,0 +1,116 @@
+"""The compiled reads of a plain list and of a keyset page, shared by every domain's queries.
+
+Each answers with one statement (`compiler.compile_read`, then `fetch_compiled`) whose JSON passes
+through untouched, or, when a selected field cannot compile, through the resolver path over the
+same rows in the same order: `list_fallback` for a list, and for a page the ids of the page, its
+rows and the count (three statements, whatever the page size, before the nested loaders).
+`single_object` (`saas/schema/nodes.py`) is the third read of the kind: one object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from graphql import GraphQLResolveInfo
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+from strawberry.types import Info
+
+from saas.db.conditions import SqlCondition
+from saas.db.paging import Page
+from saas.schema import compiler
+from saas.schema.connections import connection
+from saas.schema.context import RequestContext, fetch_compiled
+from saas.schema.relay import decode_cursor, page_size
+from saas.tenancy.session import TENANT_PARAM
+
+
+def selection_of(raw: GraphQLResolveInfo) -> Any:
+    """The field's selection set, its nodes merged (an aliased field asked twice)."""
+    return compiler.merged_selection(list(raw.field_nodes))
+
+
+async def compiled_list(
+    info: Info[RequestContext, None],
+    sql_type: compiler.SqlType,
+    condition: SqlCondition,
+    order: str,
+    list_fallback: Callable[[], Awaitable[Any]],
+) -> Any:
+    """The `condition` rows of `sql_type` (alias `r`) in `order`, as one compiled statement."""
+    raw = info._raw_info
+    try:
+        sql, bound = compiler.compile_read(
+            raw,
+            (sql_type.name, tuple(condition.parts), order),
+            lambda state: compiler.list_sql(sql_type, selection_of(raw), state, condition, order),
+        )
+    except compiler.NotCompilable:
+        return await list_fallback()
+    json_text = await fetch_compiled(info.context, sql, {**condition.params, **bound})
+    assert json_text is not None  # a list statement always returns one row
+    return orjson.Fragment(json_text)
+
+
+async def compiled_page(
+    info: Info[RequestContext, None],
+    sql_type: compiler.SqlType,
+    model: Any,
+    build: Callable[[Any], Any],
+    condition: SqlCondition,
+    sort: compiler.SortKey,
+    first: int | None,
+    after: str | None,
+) -> Any:
+    """A keyset page of the `condition` rows of `sql_type` (a Relay connection with `totalCount`):
+    one compiled statement, or the resolver path building each row of `model` with `build`."""
+    context = info.context
+    limit = page_size(first, context.runtime.settings.max_page_size)
+    params: dict[str, Any] = {**condition.params, "first": limit, "limit": limit + 1, "has_previous": after is not None}
+    if after is not None:
+        for index, value in enumerate(decode_cursor(after, sort.casts)):
+            params[f"after_{index}"] = value
+    raw = info._raw_info
+    try:
+        sql, bound = compiler.compile_read(
+            raw,
+            (sql_type.name, tuple(condition.parts), sort, after is not None),
+            lambda state: compiler.connection_sql(
+                sql_type, selection_of(raw), state, condition, sort, after is not None
+            ),
+        )
+    except compiler.NotCompilable:
+        tenant = {TENANT_PARAM: context.require_principal().tenant_id}
+        return await context.read(
+            _resolver_page, sql_type.table, model, build, condition, sort, {**params, **tenant}, after is not None
+        )
+    json_text = await fetch_compiled(context, sql, {**params, **bound})
+    assert json_text is not None  # a connection statement always returns one object
+    return orjson.Fragment(json_text)
+
+
+def _resolver_page(
+    session: Session,
+    table: str,
+    model: Any,
+    build: Callable[[Any], Any],
+    condition: SqlCondition,
+    sort: compiler.SortKey,
+    params: dict[str, Any],
+    has_after: bool,
+) -> Any:
+    """The resolver path of `compiled_page`: the same rows in the same order, and the same count."""
+    where = compiler.tenant_where("r", condition)
+    page_where = where + (f" AND {sort.after_sql('r')}" if has_after else "")
+    page_sql = f"SELECT r.id FROM {table} r WHERE {page_where} ORDER BY {sort.order_sql('r')} LIMIT :limit"
+    ids = [row[0] for row in session.execute(text(page_sql), params)]
+    rows = {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
+    total = session.execute(text(f"SELECT count(*) FROM {table} r WHERE {where}"), params).scalar_one()
+    return connection(
+        Page.of([rows[i] for i in ids], params["first"], total),
+        build,
+        lambda row: [getattr(row, c) for c in sort.columns],
+        has_previous_page=has_after,
+    )
