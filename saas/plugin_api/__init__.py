@@ -13,6 +13,8 @@ from saas.accounts.credentials import forget_credentials_after_commit
 from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import Role, require
 from saas.auth.principal import Principal
+from saas.customers.graphql.loaders import customer_of
+from saas.customers.graphql.types import Customer as CustomerType
 from saas.customers.rules import customer_visibility, customer_visible_to
 from saas.customers.service import get_contact, get_customer
 from saas.db.base import Base, TenantOwned, created_at_column, uuid_pk
@@ -33,7 +35,9 @@ from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
 from saas.jobs.registry import JobContext, TenantJob, tenant_job
 from saas.notifications.service import notify, notify_roles
-from saas.plugin_api.tokens import forget_credentials, issue_scoped_token
+from saas.plugin_api.outbound import post_signed, seal_secret
+from saas.plugin_api.sales import create_follow_up_task
+from saas.plugin_api.tokens import create_api_key, forget_credentials, issue_scoped_token
 from saas.plugin_host.contributions import (
     CompiledNode,
     DemoContext,
@@ -50,11 +54,11 @@ from saas.products.graphql.types import Product as ProductType
 from saas.products.models import Product
 from saas.realtime import listen, publish, publish_after_commit
 from saas.schema.common import Node, PageInfo, Payload, UserError, provided, referenced_id, run_mutation, write_mutation
-from saas.schema.compiler import SqlType
+from saas.schema.compiler import Relation, SortKey, SqlType
 from saas.schema.connections import Connection, CountedConnection, Edge, connection, page_arguments
 from saas.schema.context import RequestContext
 from saas.schema.loaders import request_loader
-from saas.schema.nodes import permission_condition, single_object
+from saas.schema.nodes import compiled_connection, compiled_list, permission_condition, single_object
 from saas.schema.relay import (
     decode_cursor,
     decode_id,
@@ -89,6 +93,7 @@ __all__ = [
     "ConflictError",
     "Connection",
     "CountedConnection",
+    "CustomerType",
     "DemoContext",
     "DomainEvent",
     "Edge",
@@ -109,8 +114,10 @@ __all__ = [
     "Principal",
     "Product",
     "ProductType",
+    "Relation",
     "RequestContext",
     "Role",
+    "SortKey",
     "SqlCondition",
     "SqlType",
     "TenantJob",
@@ -118,8 +125,13 @@ __all__ = [
     "UserError",
     "UserErrorCode",
     "api_object",
+    "compiled_connection",
+    "compiled_list",
     "connection",
+    "create_api_key",
+    "create_follow_up_task",
     "created_at_column",
+    "customer_of",
     "customer_visibility",
     "customer_visible_to",
     "decode_cursor",
@@ -144,6 +156,7 @@ __all__ = [
     "page_size",
     "permission_condition",
     "plugin_settings",
+    "post_signed",
     "provided",
     "publish",
     "publish_after_commit",
@@ -153,6 +166,7 @@ __all__ = [
     "request_loader",
     "require",
     "run_mutation",
+    "seal_secret",
     "single_object",
     "snapshot",
     "tenant_job",

@@ -14,15 +14,19 @@ from typing import Any
 
 import orjson
 import strawberry
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 from strawberry.types import Info
 
 from saas.auth.permissions import require
 from saas.db.conditions import SqlCondition
+from saas.db.paging import Page
 from saas.errors import NotFoundError
 from saas.plugin_host.contributions import GraphQLContribution
 from saas.schema import compiler
+from saas.schema.connections import connection
 from saas.schema.context import RequestContext, fetch_compiled
-from saas.schema.relay import from_global_id
+from saas.schema.relay import decode_cursor, from_global_id, page_size
 
 
 def permission_condition(context: RequestContext, permission: str) -> SqlCondition:
@@ -92,3 +96,83 @@ async def _read(
         if loader is not None:
             return await loader(info.context, raw_id)
     return None
+
+
+async def compiled_connection(
+    info: Info[RequestContext, None],
+    sql_type: compiler.SqlType,
+    model: Any,
+    build: Callable[[Any], Any],
+    condition: SqlCondition,
+    sort: compiler.SortKey,
+    first: int | None,
+    after: str | None,
+) -> Any:
+    """A keyset-paged connection of `sql_type` rows under `condition` (alias `r`) as one compiled
+    statement: the page, its cursors, page info and total count. When the selection cannot compile,
+    the same rows in the same order through resolvers: `build(row)` of `model` rows, two statements."""
+    context = info.context
+    limit = page_size(first, context.runtime.settings.max_page_size)
+    params: dict[str, Any] = {**condition.params, "first": limit, "limit": limit + 1, "has_previous": after is not None}
+    if after is not None:
+        for index, value in enumerate(decode_cursor(after, sort.casts)):
+            params[f"after_{index}"] = value
+    raw = info._raw_info
+    try:
+        sql = compiler.compile_cached(
+            raw,
+            (sql_type.name, tuple(condition.parts), after is not None),
+            lambda: compiler.connection_sql(
+                sql_type,
+                compiler.merged_selection(list(raw.field_nodes)),
+                compiler.state_from(raw),
+                condition,
+                sort,
+                after is not None,
+            ),
+        )
+    except compiler.NotCompilable:
+
+        def page(session: Session) -> Any:
+            where = condition.sql + (f" AND {sort.after_sql('r')}" if after is not None else "")
+            page_sql = f"SELECT r.id FROM {sql_type.table} r WHERE {where} ORDER BY {sort.order_sql('r')} LIMIT :limit"
+            ids = [row[0] for row in session.execute(text(page_sql), params)]
+            rows = {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
+            total = session.execute(
+                text(f"SELECT count(*) FROM {sql_type.table} r WHERE {condition.sql}"), condition.params
+            ).scalar_one()
+            return connection(
+                Page.of([rows[i] for i in ids], limit, total),
+                build,
+                lambda row: [getattr(row, c) for c in sort.columns],
+                has_previous_page=after is not None,
+            )
+
+        return await context.read(page)
+    json_text = await fetch_compiled(context, sql, params)
+    assert json_text is not None
+    return orjson.Fragment(json_text)
+
+
+async def compiled_list(
+    info: Info[RequestContext, None],
+    sql_type: compiler.SqlType,
+    condition: SqlCondition,
+    order: str,
+    fallback: Callable[[RequestContext], Awaitable[list[Any]]],
+) -> Any:
+    """A plain (unpaged) list of `sql_type` rows under `condition` (alias `r`), in `order` (e.g.
+    `r.code, r.id`), as one compiled statement; `fallback(context)` when the selection cannot compile."""
+    raw = info._raw_info
+    try:
+        sql = compiler.compile_cached(
+            raw,
+            (sql_type.name, tuple(condition.parts), order),
+            lambda: compiler.list_sql(
+                sql_type, compiler.merged_selection(list(raw.field_nodes)), compiler.state_from(raw), condition, order
+            ),
+        )
+    except compiler.NotCompilable:
+        return await fallback(info.context)
+    json_text = await fetch_compiled(info.context, sql, condition.params)
+    return orjson.Fragment(json_text or "[]")

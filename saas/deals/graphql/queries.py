@@ -13,13 +13,10 @@ from typing import Any
 
 import orjson
 import strawberry
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
 from strawberry.types import Info
 
 from saas.auth.permissions import DEALS_READ, require
 from saas.customers.rules import SqlCondition
-from saas.db.paging import Page
 from saas.deals import models, rules, service
 from saas.deals.graphql import loaders
 from saas.deals.graphql.sql import INVOICE, INVOICE_SORT, OPPORTUNITY, OPPORTUNITY_SORT, PIPELINE_STAGE
@@ -34,10 +31,9 @@ from saas.deals.graphql.types import (
     PipelineStage,
 )
 from saas.schema import compiler
-from saas.schema.connections import connection
 from saas.schema.context import RequestContext, fetch_compiled
-from saas.schema.nodes import single_object
-from saas.schema.relay import decode_cursor, decode_id, page_size
+from saas.schema.nodes import compiled_connection, single_object
+from saas.schema.relay import decode_id
 
 
 def _selection(info: Info) -> Any:
@@ -49,55 +45,6 @@ def read_condition(context: RequestContext, conditions: Callable[[Any, str], Sql
     principal = context.require_principal()
     require(principal.permissions, DEALS_READ)
     return conditions(principal, "r")
-
-
-async def compiled_connection(
-    info: Info[RequestContext, None],
-    sql_type: compiler.SqlType,
-    model: Any,
-    build: Callable[[Any], Any],
-    condition: SqlCondition,
-    sort: compiler.SortKey,
-    first: int | None,
-    after: str | None,
-) -> Any:
-    """A keyset-paged connection as compiled JSON, or through resolvers when the selection cannot compile."""
-    context = info.context
-    limit = page_size(first, context.runtime.settings.max_page_size)
-    params: dict[str, Any] = {**condition.params, "first": limit, "limit": limit + 1, "has_previous": after is not None}
-    if after is not None:
-        for index, value in enumerate(decode_cursor(after, sort.casts)):
-            params[f"after_{index}"] = value
-    raw = info._raw_info
-    try:
-        sql = compiler.compile_cached(
-            raw,
-            (sql_type.name, tuple(condition.parts), after is not None),
-            lambda: compiler.connection_sql(
-                sql_type, _selection(info), compiler.state_from(raw), condition, sort, after is not None
-            ),
-        )
-    except compiler.NotCompilable:
-
-        def page(session: Session) -> Any:
-            where = condition.sql + (f" AND {sort.after_sql('r')}" if after is not None else "")
-            page_sql = f"SELECT r.id FROM {sql_type.table} r WHERE {where} ORDER BY {sort.order_sql('r')} LIMIT :limit"
-            ids = [row[0] for row in session.execute(text(page_sql), params)]
-            rows = {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
-            total = session.execute(
-                text(f"SELECT count(*) FROM {sql_type.table} r WHERE {condition.sql}"), condition.params
-            ).scalar_one()
-            return connection(
-                Page.of([rows[i] for i in ids], limit, total),
-                build,
-                lambda row: [getattr(row, c) for c in sort.columns],
-                has_previous_page=after is not None,
-            )
-
-        return await context.read(page)
-    json_text = await fetch_compiled(context, sql, params)
-    assert json_text is not None
-    return orjson.Fragment(json_text)
 
 
 def _stage_list_sql(selection: Any, state: compiler.CompileState, condition: SqlCondition) -> str:
