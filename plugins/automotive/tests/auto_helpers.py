@@ -74,8 +74,12 @@ def register(client: Any, customer_id: str, **extra: Any) -> dict[str, Any]:
 
 
 def seed_supply(client: Any) -> dict[str, Any]:
-    a = ok(client, SUPPLIER, {"input": {"code": "ACME", "name": "Acme Seats", "jitWindowMinutes": 120}}, "createSupplier")
-    b = ok(client, SUPPLIER, {"input": {"code": "BOLT", "name": "Bolt Glass", "jitWindowMinutes": 60}}, "createSupplier")
+    a = ok(
+        client, SUPPLIER, {"input": {"code": "ACME", "name": "Acme Seats", "jitWindowMinutes": 120}}, "createSupplier"
+    )
+    b = ok(
+        client, SUPPLIER, {"input": {"code": "BOLT", "name": "Bolt Glass", "jitWindowMinutes": 60}}, "createSupplier"
+    )
     seat = ok(
         client,
         PART,
@@ -112,5 +116,7 @@ def run_job(runtime: Any, tenant: PluginTestTenant, job: Any, *args: Any) -> Any
     from saas.plugin_api import JobContext
 
     with tenant.session() as session:
-        ctx = JobContext(tenant.id, session, f"test-{uuid.uuid4()}", plugins=None, webhook_sender=runtime.webhook_sender)
+        ctx = JobContext(
+            tenant.id, session, f"test-{uuid.uuid4()}", plugins=None, webhook_sender=runtime.webhook_sender
+        )
         return job.function(ctx, *args)

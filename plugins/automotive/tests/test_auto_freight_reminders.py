@@ -33,10 +33,19 @@ def _shipment(client: Any, **extra: Any) -> dict[str, Any]:
 def test_tracking_moves_status_and_eta_and_notifies_a_delay_once(auto: Any, tenant: Any) -> None:
     shipment = _shipment(auto)
     assert shipment["cost"] == "1250.50" and shipment["delayMinutes"] == 0
-    assert shipment["legs"] == [{"origin": "Gothenburg", "destination": "Ghent"}, {"origin": "Ghent", "destination": "Lyon"}]
+    assert shipment["legs"] == [
+        {"origin": "Gothenburg", "destination": "Ghent"},
+        {"origin": "Ghent", "destination": "Lyon"},
+    ]
 
     def track(eta: datetime, status: str = "IN_TRANSIT") -> dict[str, Any]:
-        data = {"shipmentId": shipment["id"], "at": PLANNED.isoformat(), "location": "Ghent", "status": status, "eta": eta.isoformat()}
+        data = {
+            "shipmentId": shipment["id"],
+            "at": PLANNED.isoformat(),
+            "location": "Ghent",
+            "status": status,
+            "eta": eta.isoformat(),
+        }
         return ok(auto, TRACK, {"input": data}, "addTrackingEvent")["shipment"]
 
     assert track(PLANNED + timedelta(minutes=30))["delayMinutes"] == 30
@@ -119,12 +128,16 @@ def test_reminders_and_tasks_exactly_once(auto: Any, tenant: Any, saas_runtime: 
     assert sorted(results) == [0, 0, 1]  # the finance end, once
     assert count_rows(tenant, "auto_reminders") == 2
     assert count_rows(tenant, "tasks") == count_rows(tenant, "auto_reminders", "task_id IS NOT NULL")
-    listed = auto.data("query($id: ID!) { vehicle(id: $id) { reminders { kind dueOn status } } }", {"id": vehicle["id"]})
+    listed = auto.data(
+        "query($id: ID!) { vehicle(id: $id) { reminders { kind dueOn status } } }", {"id": vehicle["id"]}
+    )
     assert listed["vehicle"]["reminders"] == [
         {"kind": "WARRANTY_END", "dueOn": "2030-03-01", "status": "OPEN"},
         {"kind": "FINANCE_END", "dueOn": "2030-06-01", "status": "OPEN"},
     ]
-    filtered = auto.data('{ vehicleReminders(filter: {kind: FINANCE_END}) { totalCount edges { node { kind taskId } } } }')
+    filtered = auto.data(
+        "{ vehicleReminders(filter: {kind: FINANCE_END}) { totalCount edges { node { kind taskId } } } }"
+    )
     assert filtered["vehicleReminders"]["totalCount"] == 1
 
 
@@ -143,3 +156,4 @@ def test_bad_input_of_create_reminder_rule(auto: Any, other_auto: Any, tenant: A
     assert other_auto.data("{ reminderRules { id } }") == {"reminderRules": []}
     assert other_auto.data("{ vehicleReminders { totalCount } }")["vehicleReminders"]["totalCount"] == 0
     assert other_auto.error_codes("query($id: ID!) { node(id: $id) { id } }", {"id": rule["id"]}) == ["NOT_FOUND"]
+

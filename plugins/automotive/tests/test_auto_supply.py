@@ -72,12 +72,18 @@ def test_bad_input_of_the_supply_mutations(auto: Any, other_auto: Any, tenant: A
         ({"parts": [{"partId": supply["seat"]["id"], "quantity": 0}]}, "OUT_OF_RANGE"),
         ({"parts": [{"partId": "bm9wZQ==", "quantity": 1}]}, "NOT_FOUND"),
         ({"parts": [{"partId": supply["seat"]["id"], "quantity": 1}], "model": ""}, "REQUIRED"),
-        ({"parts": [{"partId": supply["seat"]["id"], "quantity": 1}], "buildSlotAt": "2020-01-01T00:00:00+00:00"}, "OUT_OF_RANGE"),
+        (
+            {"parts": [{"partId": supply["seat"]["id"], "quantity": 1}], "buildSlotAt": "2020-01-01T00:00:00+00:00"},
+            "OUT_OF_RANGE",
+        ),
         ({"parts": [{"partId": supply["seat"]["id"], "quantity": 1}], "customerId": customer(other_auto)}, "NOT_FOUND"),
     ):
         assert user_error(auto, ORDER, {"input": {**base, **change}}, "createVehicleOrder")["code"] == code, change
     assert count_rows(tenant, "auto_vehicle_orders") == 0 and count_rows(tenant, "auto_call_offs") == 0
-    for data, code in (({"supplierId": other_supplier, "name": "k"}, "NOT_FOUND"), ({"supplierId": supply["acme"]["id"], "name": ""}, "REQUIRED")):
+    for data, code in (
+        ({"supplierId": other_supplier, "name": "k"}, "NOT_FOUND"),
+        ({"supplierId": supply["acme"]["id"], "name": ""}, "REQUIRED"),
+    ):
         assert user_error(auto, SUPPLIER_KEY, {"input": data}, "createSupplierApiKey")["code"] == code
 
 
@@ -103,7 +109,9 @@ def test_concurrent_moves_take_one_transition(auto: Any, supply: dict[str, Any])
     results: list[dict[str, Any]] = []
 
     def move(status: str) -> None:
-        results.append(auto.data(CALL_OFF_STATUS, {"input": {"id": call_off["id"], "status": status}})["updateCallOffStatus"])
+        results.append(
+            auto.data(CALL_OFF_STATUS, {"input": {"id": call_off["id"], "status": status}})["updateCallOffStatus"]
+        )
 
     threads = [threading.Thread(target=move, args=(s,)) for s in ("CONFIRMED", "CONFIRMED", "CONFIRMED")]
     for thread in threads:
@@ -118,7 +126,9 @@ def test_the_supplier_key_sees_and_moves_only_its_own_call_offs(auto: Any, suppl
     order = place_order(auto, supply)
     mine = next(c for c in order["callOffs"] if c["supplier"]["code"] == "ACME")
     theirs = next(c for c in order["callOffs"] if c["supplier"]["code"] == "BOLT")
-    key = ok(auto, SUPPLIER_KEY, {"input": {"supplierId": supply["acme"]["id"], "name": "Acme EDI"}}, "createSupplierApiKey")["key"]
+    key = ok(
+        auto, SUPPLIER_KEY, {"input": {"supplierId": supply["acme"]["id"], "name": "Acme EDI"}}, "createSupplierApiKey"
+    )["key"]
     supplier = auto.as_token(key)
     listed = supplier.data(CALL_OFFS)["callOffs"]
     assert [e["node"]["id"] for e in listed["edges"]] == [mine["id"]]
@@ -136,7 +146,9 @@ def test_the_supplier_key_sees_and_moves_only_its_own_call_offs(auto: Any, suppl
     assert move(supplier, mine, "CONFIRMED")["callOff"]["status"] == "CONFIRMED"
     assert move(supplier, mine, "SHIPPED")["callOff"]["status"] == "SHIPPED"
     assert move(supplier, mine, "DELIVERED")["userErrors"][0]["code"] == "INVALID_STATUS_TRANSITION"
-    assert supplier.error_codes("mutation { createSupplier(input: {code: \"X\", name: \"X\", jitWindowMinutes: 1}) { userErrors { code } } }") == ["FORBIDDEN"]
+    assert supplier.error_codes(
+        'mutation { createSupplier(input: {code: "X", name: "X", jitWindowMinutes: 1}) { userErrors { code } } }'
+    ) == ["FORBIDDEN"]
 
 
 def test_call_offs_are_sent_through_their_channel_and_marked_sent_once(
@@ -179,8 +191,18 @@ def test_the_built_in_channel_refuses_internal_addresses(auto: Any, tenant: Any,
         "createSupplier",
     )
     assert supplier["signingSecret"]
-    part = ok(auto, PART, {"input": {"supplierId": supplier["supplier"]["id"], "partNumber": "L-1", "name": "L", "leadTimeHours": 1}}, "createPart")["part"]
-    data = {"customerId": customer(auto), "model": "XC60", "buildSlotAt": build_slot().isoformat(), "parts": [{"partId": part["id"], "quantity": 1}]}
+    part = ok(
+        auto,
+        PART,
+        {"input": {"supplierId": supplier["supplier"]["id"], "partNumber": "L-1", "name": "L", "leadTimeHours": 1}},
+        "createPart",
+    )["part"]
+    data = {
+        "customerId": customer(auto),
+        "model": "XC60",
+        "buildSlotAt": build_slot().isoformat(),
+        "parts": [{"partId": part["id"], "quantity": 1}],
+    }
     call_off = ok(auto, ORDER, {"input": data}, "createVehicleOrder")["order"]["callOffs"][0]
     from saas.plugin_api import decode_id
 
@@ -191,7 +213,9 @@ def test_the_built_in_channel_refuses_internal_addresses(auto: Any, tenant: Any,
         assert "address not allowed" in str(exc)
 
 
-def test_an_unconfirmed_call_off_is_flagged_once(auto: Any, supply: dict[str, Any], tenant: Any, saas_runtime: Any) -> None:
+def test_an_unconfirmed_call_off_is_flagged_once(
+    auto: Any, supply: dict[str, Any], tenant: Any, saas_runtime: Any
+) -> None:
     place_order(auto, supply)
     later = (datetime.now(UTC) + timedelta(hours=3)).isoformat()
     assert run_job(saas_runtime, tenant, jobs.check_call_off_windows, datetime.now(UTC).isoformat()) == 0
@@ -210,7 +234,9 @@ def test_supplier_performance_in_sql(auto: Any, supply: dict[str, Any]) -> None:
     ok(auto, CALL_OFF_STATUS, {"input": {"id": bolt["id"], "status": "REJECTED"}}, "updateCallOffStatus")
     today = datetime.now(UTC).date()
     query = "query($f: Date!, $t: Date!) { supplierPerformance(from: $f, to: $t) { supplier { id } callOffs onTimeRate meanLeadTimeHours rejected } }"
-    found = auto.data(query, {"f": today.isoformat(), "t": (today + timedelta(days=10)).isoformat()})["supplierPerformance"]
+    found = auto.data(query, {"f": today.isoformat(), "t": (today + timedelta(days=10)).isoformat()})[
+        "supplierPerformance"
+    ]
     by_id = {row["supplier"]["id"]: row for row in found}
     assert by_id[supply["acme"]["id"]]["callOffs"] == 1 and by_id[supply["acme"]["id"]]["onTimeRate"] == "1.0000"
     assert by_id[supply["bolt"]["id"]]["rejected"] == 1 and by_id[supply["bolt"]["id"]]["onTimeRate"] is None
@@ -229,4 +255,6 @@ def test_another_tenant_sees_no_supply(auto: Any, other_auto: Any, supply: dict[
     data = {"supplierId": supply["acme"]["id"], "partNumber": "Z", "name": "Z", "leadTimeHours": 1}
     assert user_error(other_auto, PART, {"input": data}, "createPart")["code"] == "NOT_FOUND"
     today = datetime.now(UTC).date().isoformat()
-    assert other_auto.data("query($d: Date!) { supplierPerformance(from: $d, to: $d) { callOffs } }", {"d": today}) == {"supplierPerformance": []}
+    assert other_auto.data("query($d: Date!) { supplierPerformance(from: $d, to: $d) { callOffs } }", {"d": today}) == {
+        "supplierPerformance": []
+    }

@@ -6,7 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from auto_helpers import MILEAGE, REGISTER, SERVICE, VEHICLE, count_rows, customer, enable, ok, register, user_error, vin
+from auto_helpers import (
+    MILEAGE,
+    REGISTER,
+    SERVICE,
+    VEHICLE,
+    count_rows,
+    customer,
+    enable,
+    ok,
+    register,
+    user_error,
+    vin,
+)
 
 from saas_automotive.rules import vin_check_digit, vin_form_problem
 
@@ -22,7 +34,10 @@ def test_register_and_read_a_vehicle(auto: Any) -> None:
     owner = customer(auto)
     vehicle = register(auto, owner, mileage=1200, purchasedOn="2024-05-01", warrantyEndsOn="2027-05-01")
     assert vehicle["mileage"] == 1200 and vehicle["customer"]["id"] == owner
-    read = auto.data(f"query($id: ID!) {{ vehicle(id: $id) {{ {VEHICLE} serviceRecords {{ kind }} reminders {{ kind }} }} }}", {"id": vehicle["id"]})
+    read = auto.data(
+        f"query($id: ID!) {{ vehicle(id: $id) {{ {VEHICLE} serviceRecords {{ kind }} reminders {{ kind }} }} }}",
+        {"id": vehicle["id"]},
+    )
     assert read["vehicle"]["vin"] == vehicle["vin"] and read["vehicle"]["serviceRecords"] == []
     listed = auto.data("{ vehicles(first: 5) { totalCount edges { node { id vin customer { id name } } } } }")
     assert listed["vehicles"]["totalCount"] == 1
@@ -35,7 +50,12 @@ def test_register_and_read_a_vehicle(auto: Any) -> None:
 
 @pytest.mark.parametrize(
     ("vin_value", "code"),
-    [("", "REQUIRED"), ("SHORT", "INVALID_VIN"), ("1M8GDM9AXKP04278O", "INVALID_VIN"), ("1M8GDM9AXKP0427888", "INVALID_VIN")],
+    [
+        ("", "REQUIRED"),
+        ("SHORT", "INVALID_VIN"),
+        ("1M8GDM9AXKP04278O", "INVALID_VIN"),
+        ("1M8GDM9AXKP0427888", "INVALID_VIN"),
+    ],
 )
 def test_a_malformed_vin_is_refused(auto: Any, tenant: Any, vin_value: str, code: str) -> None:
     data = {"customerId": customer(auto), "vin": vin_value, "make": "Volvo", "model": "XC60", "year": 2022}
@@ -80,21 +100,38 @@ def test_bad_input_of_register_vehicle(auto: Any, other_auto: Any, tenant: Any) 
 
 def test_mileage_never_goes_down(auto: Any) -> None:
     vehicle = register(auto, customer(auto), mileage=5000)
-    assert ok(auto, MILEAGE, {"input": {"vehicleId": vehicle["id"], "mileage": 6000}}, "recordMileage")["vehicle"]["mileage"] == 6000
+    assert (
+        ok(auto, MILEAGE, {"input": {"vehicleId": vehicle["id"], "mileage": 6000}}, "recordMileage")["vehicle"][
+            "mileage"
+        ]
+        == 6000
+    )
     error = user_error(auto, MILEAGE, {"input": {"vehicleId": vehicle["id"], "mileage": 5999}}, "recordMileage")
     assert error == {"field": ["input", "mileage"], "code": "MILEAGE_DECREASE", "message": error["message"]}
     # A past service at a lower reading is history, not the odometer going back.
     past = {"vehicleId": vehicle["id"], "performedOn": "2025-01-01", "mileage": 100, "kind": "oil"}
     assert ok(auto, SERVICE, {"input": past}, "recordService")["vehicle"]["mileage"] == 6000
-    assert user_error(auto, MILEAGE, {"input": {"vehicleId": vehicle["id"], "mileage": -5}}, "recordMileage")["code"] == "OUT_OF_RANGE"
+    assert (
+        user_error(auto, MILEAGE, {"input": {"vehicleId": vehicle["id"], "mileage": -5}}, "recordMileage")["code"]
+        == "OUT_OF_RANGE"
+    )
 
 
 def test_service_history(auto: Any, tenant: Any) -> None:
     vehicle = register(auto, customer(auto), mileage=5000)
-    done = ok(auto, SERVICE, {"input": {"vehicleId": vehicle["id"], "performedOn": "2025-06-01", "mileage": 7000, "kind": "inspection"}}, "recordService")
+    done = ok(
+        auto,
+        SERVICE,
+        {"input": {"vehicleId": vehicle["id"], "performedOn": "2025-06-01", "mileage": 7000, "kind": "inspection"}},
+        "recordService",
+    )
     assert done["serviceRecord"] == {"performedOn": "2025-06-01", "mileage": 7000, "kind": "inspection"}
     assert done["vehicle"]["mileage"] == 7000
-    for bad, code in (({"kind": ""}, "REQUIRED"), ({"performedOn": "2999-01-01"}, "OUT_OF_RANGE"), ({"kind": "k" * 101}, "TOO_LONG")):
+    for bad, code in (
+        ({"kind": ""}, "REQUIRED"),
+        ({"performedOn": "2999-01-01"}, "OUT_OF_RANGE"),
+        ({"kind": "k" * 101}, "TOO_LONG"),
+    ):
         data = {"vehicleId": vehicle["id"], "performedOn": "2025-06-02", "mileage": 7000, "kind": "oil", **bad}
         assert user_error(auto, SERVICE, {"input": data}, "recordService")["code"] == code
     assert count_rows(tenant, "auto_service_records") == 1
