@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from auto_helpers import FREIGHT, RULE, TRACK, count_rows, customer, ok, register, run_job, user_error
+from saas_automotive import jobs
 
 from saas.plugin_api.testing import collect_events
-from saas_automotive import jobs
 
 PLANNED = datetime(2030, 1, 10, 12, 0, tzinfo=UTC)
 
@@ -156,4 +156,3 @@ def test_bad_input_of_create_reminder_rule(auto: Any, other_auto: Any, tenant: A
     assert other_auto.data("{ reminderRules { id } }") == {"reminderRules": []}
     assert other_auto.data("{ vehicleReminders { totalCount } }")["vehicleReminders"]["totalCount"] == 0
     assert other_auto.error_codes("query($id: ID!) { node(id: $id) { id } }", {"id": rule["id"]}) == ["NOT_FOUND"]
-

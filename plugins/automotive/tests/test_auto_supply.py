@@ -23,7 +23,6 @@ from auto_helpers import (
     seed_supply,
     user_error,
 )
-
 from saas_automotive import channels, jobs
 
 

@@ -19,7 +19,6 @@ from auto_helpers import (
     user_error,
     vin,
 )
-
 from saas_automotive.rules import vin_check_digit, vin_form_problem
 
 

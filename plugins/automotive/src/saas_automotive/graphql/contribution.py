@@ -85,6 +85,12 @@ COMPILED = {
         sql.REMINDER_RULE, (_staff(VEHICLES_READ)), _loader(_get_rule, types.ReminderRule.from_model)
     ),
     "AutoReminder": CompiledNode(sql.REMINDER, queries.reminder_condition, _load_reminder),
+    "AutoPart": CompiledNode(sql.PART, _staff(SUPPLY_READ), _loader(suppliers.get_part, types.Part.from_model)),
+    "AutoServiceRecord": CompiledNode(
+        sql.SERVICE_RECORD,
+        queries.service_record_condition,
+        _loader(vehicles.get_service_record, types.ServiceRecord.from_model),
+    ),
 }
 
 contribution = GraphQLContribution(

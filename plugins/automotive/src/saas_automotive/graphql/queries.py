@@ -74,6 +74,17 @@ def call_off_condition(context: RequestContext) -> SqlCondition:
     return condition
 
 
+def service_record_condition(context: RequestContext) -> SqlCondition:
+    """Service records of the vehicles the caller sees."""
+    inner = vehicle_condition(Actor(_staff(context, VEHICLES_READ)), "rv")
+    condition = SqlCondition()
+    if inner.parts:
+        condition.add(
+            f"EXISTS (SELECT 1 FROM auto_vehicles rv WHERE rv.id = r.vehicle_id AND {inner.sql})", **inner.params
+        )
+    return condition
+
+
 def reminder_condition(context: RequestContext) -> SqlCondition:
     inner = vehicle_condition(Actor(_staff(context, VEHICLES_READ)), "rv")
     condition = SqlCondition()

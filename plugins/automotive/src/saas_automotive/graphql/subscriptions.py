@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncGenerator
 
 import strawberry
@@ -32,15 +33,7 @@ class AutomotiveSubscriptions:
             if wanted is not None and message["shipment_id"] not in wanted:
                 continue
             try:
-                row = await context.write(
-                    acting(freight.get_shipment), principal, decode_id_raw(message["shipment_id"])
-                )
+                row = await context.write(acting(freight.get_shipment), principal, uuid.UUID(message["shipment_id"]))
             except NotFoundError:
                 continue
             yield types.FreightShipment.from_model(row)
-
-
-def decode_id_raw(value: str) -> object:
-    import uuid
-
-    return uuid.UUID(value)

@@ -190,9 +190,12 @@ def generate(session: Session, principal: Principal, today: date, default_days_b
     for vehicle in session.scalars(select(Vehicle).order_by(Vehicle.id)):
         past = history(session, vehicle)
         for rule in rules:
-            due = due_on(rule, vehicle, past, today)
             lead = timedelta(days=rule.days_before if rule.days_before is not None else default_days_before)
-            if due is None or not due - lead <= today <= due + lead:
+            try:
+                due = due_on(rule, vehicle, past, today)
+                if due is None or not due - lead <= today <= due + lead:
+                    continue
+            except OverflowError:  # a date at the calendar's edge is never due
                 continue
             created += _create_once(session, principal, vehicle, rule, due)
     return created

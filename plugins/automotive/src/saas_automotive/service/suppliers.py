@@ -136,6 +136,14 @@ def create_part(session: Session, actor: Actor, supplier_id: uuid.UUID, data: di
     return part
 
 
+def get_part(session: Session, actor: Actor, part_id: uuid.UUID) -> Part:
+    actor.staff(SUPPLY_READ)
+    part = session.scalars(select(Part).where(Part.id == part_id)).first()
+    if part is None:
+        raise not_found("Part", part_id)
+    return part
+
+
 def parts_by_id(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Part]:
     return {row.id: row for row in session.scalars(select(Part).where(Part.id.in_(ids)))}
 

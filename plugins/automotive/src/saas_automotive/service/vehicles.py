@@ -200,6 +200,15 @@ def record_service(session: Session, actor: Actor, vehicle_id: uuid.UUID, data: 
     return record
 
 
+def get_service_record(session: Session, actor: Actor, record_id: uuid.UUID) -> ServiceRecord:
+    """A service record of a vehicle the actor sees, else NOT_FOUND."""
+    record = session.scalars(select(ServiceRecord).where(ServiceRecord.id == record_id)).first()
+    if record is None:
+        raise not_found("Service record", record_id)
+    visible_vehicle(session, actor, record.vehicle_id)
+    return record
+
+
 def service_records(session: Session, vehicle_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[ServiceRecord]]:
     found: dict[uuid.UUID, list[ServiceRecord]] = {vehicle_id: [] for vehicle_id in vehicle_ids}
     query = (
