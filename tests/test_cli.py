@@ -250,7 +250,7 @@ def test_schema_print_includes_the_plugins_asked_for(cli):
     assert "loyaltyTiers" in everything.stdout and "stockLevels(" in everything.stdout
     loyalty = cli("schema", "print", "--plugins", "loyalty")
     assert "loyaltyPoints" in loyalty.stdout and "stockLevels(" not in loyalty.stdout
-    both = cli("schema", "print", "--plugins", "manufacturing, loyalty")
+    both = cli("schema", "print", "--plugins", "manufacturing, automotive, loyalty")
     assert both.stdout == everything.stdout
 
     unknown = cli("schema", "print", "--plugins", "loyalty,nope")

@@ -120,3 +120,20 @@ def run_job(runtime: Any, tenant: PluginTestTenant, job: Any, *args: Any) -> Any
             tenant.id, session, f"test-{uuid.uuid4()}", plugins=None, webhook_sender=runtime.webhook_sender
         )
         return job.function(ctx, *args)
+
+
+ADD_MEMBER = "mutation($input: AddMemberInput!) { addMember(input: $input) { invitationToken userErrors { code } } }"
+ACCEPT = (
+    "mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { member { id } userErrors { code } } }"
+)
+
+
+def add_member(client: Any, tenant: PluginTestTenant, role: str) -> Any:
+    """A new member of `tenant` with `role` (invited, then accepted as a new account), logged in."""
+    from saas.plugin_api.testing import TEST_PASSWORD
+
+    email = f"{role}-{secrets.token_hex(3)}@{tenant.slug}.example.com"
+    invited = client.data(ADD_MEMBER, {"input": {"email": email, "role": role.upper()}})["addMember"]
+    variables = {"input": {"token": invited["invitationToken"], "password": TEST_PASSWORD}}
+    assert client.as_token(None).data(ACCEPT, variables)["acceptInvitation"]["member"]
+    return client.login(email, TEST_PASSWORD, tenant.slug)

@@ -247,7 +247,7 @@ def test_another_tenant_sees_no_supply(auto: Any, other_auto: Any, supply: dict[
     call_off = order["callOffs"][0]
     assert other_auto.data("{ suppliers { id } }") == {"suppliers": []}
     assert other_auto.data(CALL_OFFS)["callOffs"]["totalCount"] == 0
-    for raw in (call_off["id"], order["id"], supply["acme"]["id"]):
+    for raw in (call_off["id"], order["id"], supply["acme"]["id"], supply["seat"]["id"]):
         assert other_auto.error_codes("query($id: ID!) { node(id: $id) { id } }", {"id": raw}) == ["NOT_FOUND"]
     moved = other_auto.data(CALL_OFF_STATUS, {"input": {"id": call_off["id"], "status": "SENT"}})["updateCallOffStatus"]
     assert moved["userErrors"][0]["code"] == "NOT_FOUND"

@@ -11,6 +11,7 @@ from auto_helpers import (
     REGISTER,
     SERVICE,
     VEHICLE,
+    add_member,
     count_rows,
     customer,
     enable,
@@ -138,6 +139,14 @@ def test_service_history(auto: Any, tenant: Any) -> None:
 
 def test_another_tenant_sees_no_vehicle(auto: Any, other_auto: Any) -> None:
     vehicle = register(auto, customer(auto))
+    data = {"vehicleId": vehicle["id"], "performedOn": "2025-01-01", "mileage": 0, "kind": "oil"}
+    ok(auto, SERVICE, {"input": data}, "recordService")
+    record = auto.data("query($id: ID!) { vehicle(id: $id) { serviceRecords { id } } }", {"id": vehicle["id"]})
+    record_id = record["vehicle"]["serviceRecords"][0]["id"]
+    assert auto.data("query($id: ID!) { node(id: $id) { ... on AutoServiceRecord { kind } } }", {"id": record_id}) == {
+        "node": {"kind": "oil"}
+    }
+    assert other_auto.error_codes("query($id: ID!) { node(id: $id) { id } }", {"id": record_id}) == ["NOT_FOUND"]
     assert other_auto.data("{ vehicles { totalCount } }")["vehicles"]["totalCount"] == 0
     assert other_auto.error_codes("query($id: ID!) { vehicle(id: $id) { id } }", {"id": vehicle["id"]}) == ["NOT_FOUND"]
     assert other_auto.error_codes("query($id: ID!) { node(id: $id) { id } }", {"id": vehicle["id"]}) == ["NOT_FOUND"]
@@ -149,3 +158,24 @@ def test_another_tenant_sees_no_vehicle(auto: Any, other_auto: Any) -> None:
 
 def test_operations_need_the_plugin(tenant: Any) -> None:
     assert tenant.client.error_codes("{ vehicles { totalCount } }") == ["PLUGIN_NOT_ENABLED"]
+    data = {"customerId": "x", "vin": "x", "make": "x", "model": "x", "year": 2020}
+    assert tenant.client.error_codes(REGISTER, {"input": data}) == ["PLUGIN_NOT_ENABLED"]
+    assert tenant.client.error_codes("subscription { freightUpdated { id } }") == ["PLUGIN_NOT_ENABLED"]
+
+
+def test_a_sales_rep_sees_the_vehicles_of_the_customers_they_see(auto: Any, tenant: Any) -> None:
+    rep = add_member(auto, tenant, "sales")
+    theirs = register(rep, customer(rep, "Rep's customer"))
+    me = auto.data("{ me { member { id } } }")["me"]["member"]["id"]
+    created = auto.data(
+        'mutation($o: ID!) { createCustomer(input: {name: "Owner\'s customer", ownerId: $o}) { customer { id } } }',
+        {"o": me},
+    )
+    owners = register(auto, created["createCustomer"]["customer"]["id"])
+    assert [e["node"]["id"] for e in rep.data("{ vehicles { edges { node { id } } } }")["vehicles"]["edges"]] == [
+        theirs["id"]
+    ]
+    assert rep.error_codes("query($id: ID!) { vehicle(id: $id) { id } }", {"id": owners["id"]}) == ["NOT_FOUND"]
+    error = user_error(rep, MILEAGE, {"input": {"vehicleId": owners["id"], "mileage": 10**6}}, "recordMileage")
+    assert error["code"] == "NOT_FOUND"
+    assert auto.data("{ vehicles { totalCount } }")["vehicles"]["totalCount"] == 2

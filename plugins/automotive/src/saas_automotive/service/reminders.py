@@ -19,11 +19,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from saas.plugin_api import (
-    InputInvalid,
+    NotFoundError,
     Page,
     Principal,
     UserErrorCode,
     create_follow_up_task,
+    get_customer,
     keyset_page,
 )
 from saas_automotive import events
@@ -187,7 +188,11 @@ def generate(session: Session, principal: Principal, today: date, default_days_b
     rules = list(session.scalars(select(ReminderRule).where(ReminderRule.active.is_(True))))
     if not rules:
         return 0
-    for vehicle in session.scalars(select(Vehicle).order_by(Vehicle.id)):
+    for vehicle in session.scalars(select(Vehicle).order_by(Vehicle.id)).all():
+        try:
+            owner = get_customer(session, principal, vehicle.customer_id).owner_id
+        except NotFoundError:  # a deleted customer's vehicles get no reminders
+            continue
         past = history(session, vehicle)
         for rule in rules:
             lead = timedelta(days=rule.days_before if rule.days_before is not None else default_days_before)
@@ -197,11 +202,13 @@ def generate(session: Session, principal: Principal, today: date, default_days_b
                     continue
             except OverflowError:  # a date at the calendar's edge is never due
                 continue
-            created += _create_once(session, principal, vehicle, rule, due)
+            created += _create_once(session, principal, vehicle, owner, rule, due)
     return created
 
 
-def _create_once(session: Session, principal: Principal, vehicle: Vehicle, rule: ReminderRule, due: date) -> int:
+def _create_once(
+    session: Session, principal: Principal, vehicle: Vehicle, owner: uuid.UUID | None, rule: ReminderRule, due: date
+) -> int:
     inserted = session.scalar(
         insert(Reminder)
         .values(
@@ -220,18 +227,17 @@ def _create_once(session: Session, principal: Principal, vehicle: Vehicle, rule:
     reminder = session.get(Reminder, (vehicle.tenant_id, inserted))
     assert reminder is not None
     title = TITLES[rule.kind].format(vehicle=f"{vehicle.make} {vehicle.model} ({vehicle.vin})")
+    # The customer's owner gets the task; an unowned customer's reminder stands without one.
     task_id = None
-    try:
-        with session.begin_nested():
-            task_id = create_follow_up_task(
-                session,
-                principal,
-                customer_id=vehicle.customer_id,
-                title=title[:200],
-                due_at=datetime.combine(due, time(9, 0), tzinfo=UTC),
-            )
-    except InputInvalid:  # an unowned customer: the reminder stands, nobody to give a task to
-        task_id = None
+    if owner is not None:
+        task_id = create_follow_up_task(
+            session,
+            principal,
+            customer_id=vehicle.customer_id,
+            title=title[:200],
+            due_at=datetime.combine(due, time(9, 0), tzinfo=UTC),
+            assignee_id=owner,
+        )
     reminder.task_id = task_id
     session.flush()
     events.reminder_created(session, reminder, task_id)
