@@ -252,7 +252,7 @@ def test_schema_print_includes_the_plugins_asked_for(cli):
     assert "loyaltyPoints" in loyalty.stdout and "stockLevels(" not in loyalty.stdout
     assert "quotesUpdated(symbols: [String!]!): FinInstrument!" in everything.stdout
     assert "rebalancePlan(accountId: ID!): [FinTradeSuggestion!]!" in everything.stdout
-    named = cli("schema", "print", "--plugins", "finance, manufacturing, loyalty, insurance")
+    named = cli("schema", "print", "--plugins", "finance, manufacturing, automotive, loyalty, insurance")
     assert named.stdout == everything.stdout
 
     unknown = cli("schema", "print", "--plugins", "loyalty,nope")

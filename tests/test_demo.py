@@ -140,7 +140,7 @@ def test_demo_command_prints_credentials(runtime, settings, migrated, monkeypatc
     result = runner.invoke(main, ["demo", "--customers", "5", "--slug", slug], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert f"Demo tenant '{slug}' created: 5 customers" in result.output
-    assert "Plugins enabled with demo data: finance, insurance, loyalty, manufacturing." in result.output
+    assert "Plugins enabled with demo data: automotive, finance, insurance, loyalty, manufacturing." in result.output
     assert f"owner@{slug}.example.com" in result.output and DEMO_PASSWORD in result.output
     assert "curl -s http://127.0.0.1:8000/graphql" in result.output and "login(input:" in result.output
 
@@ -339,3 +339,20 @@ def test_seed_demo_has_service_data_in_english_and_chinese(runtime):
     assert sorted(r.status for r in returns) == ["refunded", "requested"]
     assert len(work_orders) >= 10 and len({w.technician_id for w in work_orders}) == 2
     assert [w.hours_worked for w in work_orders if w.status == "completed"] == [Decimal("2.50")]
+
+
+def test_seed_demo_fills_the_automotive_plugin(runtime):
+    """With the automotive plugin: vehicles with service history, suppliers, an order with one call-off
+    per supplier, a shipment whose delay crossed the threshold, and reminder rules."""
+    from saas_automotive.models import CallOff, FreightShipment, ReminderRule, ServiceRecord, Supplier, Vehicle
+
+    info = seed_demo(runtime.engine, 12, slug=_slug(), plugins=runtime.plugins, plugin_names=["automotive"])
+    with tenant_session(runtime.engine, info.tenant_id) as session:
+
+        def count(model):
+            return session.scalar(select(func.count()).select_from(model))
+
+        assert count(Vehicle) == 8 and count(ServiceRecord) == 8
+        assert count(Supplier) == 2 and count(CallOff) == 2 and count(ReminderRule) == 4
+        shipment = session.scalars(select(FreightShipment)).one()
+        assert shipment.status == "delayed" and shipment.delayed_at is not None

@@ -110,10 +110,11 @@ def log_activity(session: Session, principal: Principal, data: dict[str, Any]) -
 
 
 def _check_assignee(session: Session, principal: Principal, assignee_id: uuid.UUID | None) -> uuid.UUID:
-    me = _member_principal(principal)
+    """The task's assignee: the caller by default (a member), else a named active member; a system
+    principal (a plugin's job, which sees all customers) must name one."""
     if assignee_id is None:
-        return me
-    if not principal.sees_all_customers and assignee_id != me:
+        return _member_principal(principal)
+    if not principal.sees_all_customers and assignee_id != _member_principal(principal):
         raise InputInvalid(
             [
                 FieldError(

@@ -35,8 +35,9 @@ from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
 from saas.jobs.registry import JobContext, TenantJob, tenant_job
 from saas.notifications.service import notify, notify_roles
+from saas.plugin_api.outbound import post_signed, seal_secret
 from saas.plugin_api.sales import add_timeline_entry, create_follow_up_task, create_pool_lead
-from saas.plugin_api.tokens import forget_credentials, issue_scoped_token
+from saas.plugin_api.tokens import create_api_key, forget_credentials, issue_scoped_token
 from saas.plugin_host.contributions import (
     CompiledNode,
     DemoContext,
@@ -56,7 +57,8 @@ from saas.products.graphql.types import Product as ProductType
 from saas.products.models import Product
 from saas.realtime import listen, publish, publish_after_commit
 from saas.schema.common import Node, PageInfo, Payload, UserError, provided, referenced_id, run_mutation, write_mutation
-from saas.schema.compiler import SqlType
+from saas.schema.compiled import compiled_list, compiled_page
+from saas.schema.compiler import Relation, SortKey, SqlType
 from saas.schema.connections import Connection, CountedConnection, Edge, connection, page_arguments
 from saas.schema.context import RequestContext
 from saas.schema.loaders import request_loader
@@ -117,8 +119,10 @@ __all__ = [
     "Principal",
     "Product",
     "ProductType",
+    "Relation",
     "RequestContext",
     "Role",
+    "SortKey",
     "SqlCondition",
     "SqlType",
     "TenantJob",
@@ -127,7 +131,10 @@ __all__ = [
     "UserErrorCode",
     "add_timeline_entry",
     "api_object",
+    "compiled_list",
+    "compiled_page",
     "connection",
+    "create_api_key",
     "create_follow_up_task",
     "create_pool_lead",
     "created_at_column",
@@ -158,6 +165,7 @@ __all__ = [
     "permission_condition",
     "plugin_settings",
     "portal_access_of",
+    "post_signed",
     "provided",
     "publish",
     "publish_after_commit",
@@ -167,6 +175,7 @@ __all__ = [
     "request_loader",
     "require",
     "run_mutation",
+    "seal_secret",
     "single_object",
     "snapshot",
     "tenant_job",

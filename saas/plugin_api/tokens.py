@@ -1,7 +1,15 @@
-"""Scoped tokens for plugins: credentials for people who are not members (e.g. portal contacts)."""
+"""Credentials plugins hand out: scoped tokens for people who are not members (e.g. portal contacts),
+and API keys for systems limited to a plugin's own scope (e.g. a supplier's integration)."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy.orm import Session
+
+from saas.accounts import api_keys
+from saas.auth.principal import Principal
 from saas.auth.tokens import issue_scoped_token as _issue
 from saas.schema.context import RequestContext
 
@@ -40,3 +48,18 @@ def forget_credentials(context: RequestContext) -> None:
     Forgets the caller's tenant's cached credentials now: this process checks them again on their
     next use; other processes do within the credential cache window (5 s)."""
     context.runtime.credentials.forget_tenant(context.require_principal().tenant_id)
+
+
+def create_api_key(
+    session: Session, principal: Principal, *, name: str, scopes: Iterable[str]
+) -> tuple[uuid.UUID, str]:
+    """A core API key of the caller's tenant with exactly `scopes` (permissions), made by the core's
+    own service: the caller needs `api_keys:manage` and every scope; audited, `api_key.created` in
+    the outbox, listed by `apiKeys`, revoked by `revokeApiKey`. Returns the key's id and the full
+    key, shown once (only its digest is stored).
+
+    A plugin limits such a key further by keeping the id with what it stands for (e.g. a supplier)
+    and checking `principal.api_key_id` against that record on every use.
+    """
+    record, full_key = api_keys.create_api_key(session, principal, {"name": name, "scopes": list(scopes)})
+    return record.id, full_key

@@ -25,7 +25,7 @@ from starlette.applications import Starlette
 from saas.plugin_api.testing import GraphQLClient, enable_plugin
 
 REQUESTS = 300
-PLUGINS = ("manufacturing", "loyalty")
+PLUGINS = ("manufacturing", "automotive", "loyalty")
 NAME = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True)
 # Inputs that broke the API once, and their relatives.
 AWKWARD_TEXT = [
@@ -111,12 +111,16 @@ def seed_objects(owner: GraphQLClient) -> list[str]:
         'mutation { createProduct(input: {sku: "FZ-1", name: "Fuzz", unitPrice: "2.50"}) { product { id } } }'
     )
     me = owner.data("{ me { member { id } } warehouses { edges { node { id } } } }")
+    supplier = owner.data(
+        'mutation { createSupplier(input: {code: "FZ", name: "Fuzz Parts", jitWindowMinutes: 60}) { supplier { id } } }'
+    )
     return [
         customer_id,
         contact["createContact"]["contact"]["id"],
         product["createProduct"]["product"]["id"],
         me["me"]["member"]["id"],
         *(edge["node"]["id"] for edge in me["warehouses"]["edges"]),
+        supplier["createSupplier"]["supplier"]["id"],
     ]
 
 

@@ -10,6 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_SOURCES = [
     ROOT / "plugins" / "manufacturing" / "src",
+    ROOT / "plugins" / "automotive" / "src",
     ROOT / "plugins" / "finance" / "src",
     ROOT / "plugins" / "insurance" / "src",
     ROOT / "examples" / "loyalty" / "saas_plugin_loyalty",
