@@ -81,10 +81,15 @@ REVOKE_API_KEY = f"""mutation RevokeKey($input: RevokeApiKeyInput!) {{
   revokeApiKey(input: $input) {{ apiKey {{ id revokedAt }} {USER_ERRORS} }}
 }}"""
 API_KEYS = "{ apiKeys { id name scopes createdAt lastUsedAt revokedAt } }"
-AUDIT_LOG = """query Audit($first: Int, $after: String, $entityId: ID) {
-  auditLog(first: $first, after: $after, entityId: $entityId) {
+AUDIT_LOG = """query Audit(
+  $first: Int, $after: String, $entityId: ID, $kinds: [AuditKind!] = [CHANGE], $actionPrefix: String
+) {
+  auditLog(first: $first, after: $after, entityId: $entityId, kinds: $kinds, actionPrefix: $actionPrefix) {
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    edges { cursor node { id action entityType entityId actor before after requestId createdAt } }
+    edges {
+      cursor
+      node { id kind action entityType entityId actor before after requestId clientAddress userAgent createdAt }
+    }
   }
 }"""
 
