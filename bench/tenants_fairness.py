@@ -60,7 +60,9 @@ def prepare(database_url: str, redis: str, noisy_budget: int) -> None:
 def login(port: int, slug: str) -> str:
     client = HttpClient(port)
     variables = {"input": {"email": owner_email(slug), "password": PASSWORD, "tenant": slug}}
-    status, payload = client.post("/graphql", orjson.dumps({"query": LOGIN, "variables": variables}), graphql_headers(None))
+    status, payload = client.post(
+        "/graphql", orjson.dumps({"query": LOGIN, "variables": variables}), graphql_headers(None)
+    )
     client.close()
     token = orjson.loads(payload)["data"]["login"]["token"]
     if status != 200 or not token:
