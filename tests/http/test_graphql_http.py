@@ -67,7 +67,8 @@ def test_unacceptable_accept_is_406(client: TestClient) -> None:
 
 def test_body_is_bytes_of_the_engine_payload(client: TestClient) -> None:
     response = post(client, {"query": "query Hello { __typename }", "operationName": "Hello", "extensions": {"x": 1}})
-    assert response.content == orjson.dumps({"data": {"__typename": "Query"}})
+    cost = {"cost": {"requested": 0, "remaining": None, "resetAt": None}}  # anonymous: no budget
+    assert response.content == orjson.dumps({"data": {"__typename": "Query"}, "extensions": cost})
 
 
 # --- GraphQL request errors: 400 with graphql-response+json, 200 with application/json --------
