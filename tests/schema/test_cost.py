@@ -127,3 +127,19 @@ def test_limits_out_of_range_are_refused(runtime: Runtime, tenant: Any, value: i
 
 def test_limits_of_an_unknown_tenant(runtime: Runtime) -> None:
     assert set_tenant_limits(runtime.engine, runtime.settings, "no-such-tenant", cost_per_minute=5) is None
+
+
+def test_plugin_fields_count_the_same_way(graphql_engine: Any) -> None:
+    """The example plugin's list with `first` (default null: the page-size limit), from the schema with every plugin."""
+    from graphql import OperationDefinitionNode, parse
+
+    from saas.schema.cost import operation_cost
+
+    def cost(query: str) -> int:
+        document = parse(query)
+        operation = document.definitions[0]
+        assert isinstance(operation, OperationDefinitionNode)
+        return operation_cost(graphql_engine.full_schema, document, operation, None, 100)
+
+    assert cost('{ loyaltyEntries(customerId: "x", first: 7) { id points } }') == 1 + 7 * 2
+    assert cost('{ loyaltyEntries(customerId: "x") { id points } }') == 1 + 100 * 2
