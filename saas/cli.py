@@ -428,7 +428,7 @@ def embedded_stop() -> None:
 
 @main.group()
 def tenant() -> None:
-    """Create and list tenants."""
+    """Create and list tenants; set their query-cost limits."""
 
 
 @tenant.command("create")
@@ -458,6 +458,39 @@ def tenant_create(slug: str, name: str, admin_email: str, admin_name: str | None
     with _app_engine(settings) as engine, _reporting_input_errors(options):
         created = create_tenant(engine, slug, name, admin_email, admin_password, admin_name=admin_name)
     click.echo(str(created.id))
+
+
+def _limit_option(value: str | None, option: str) -> Any:
+    """A number, "default" (back to the settings' value, as None), or absent (UNCHANGED)."""
+    from saas.quota.tenant_limits import UNCHANGED
+
+    if value is None:
+        return UNCHANGED
+    if value.strip().lower() == "default":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise click.BadParameter("a whole number, or 'default'", param_hint=f"'{option}'") from None
+
+
+@tenant.command("limits")
+@click.option("--slug", required=True, help="Slug of the tenant.")
+@click.option("--cost-per-minute", default=None, help="Query cost the tenant may spend per minute, or 'default'.")
+@click.option("--max-query-cost", default=None, help="The most one operation may cost, or 'default'.")
+def tenant_limits(slug: str, cost_per_minute: str | None, max_query_cost: str | None) -> None:
+    """Show or set a tenant's query-cost limits (servers see a change within TENANT_LIMITS_CACHE_SECONDS)."""
+    from saas.quota.tenant_limits import set_tenant_limits
+
+    settings = _settings()
+    per_minute = _limit_option(cost_per_minute, "--cost-per-minute")
+    per_query = _limit_option(max_query_cost, "--max-query-cost")
+    options = {"costPerMinute": "--cost-per-minute", "maxQueryCost": "--max-query-cost"}
+    with _app_engine(settings) as engine, _reporting_input_errors(options):
+        limits = set_tenant_limits(engine, settings, slug, cost_per_minute=per_minute, max_query_cost=per_query)
+    if limits is None:
+        raise click.BadParameter(f"no tenant with slug {slug!r} (see `saas tenant list`)", param_hint="'--slug'")
+    click.echo(f"cost per minute: {limits.cost_per_minute}\nmax query cost: {limits.max_query_cost}")
 
 
 @tenant.command("list")

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     max_query_bytes: int = Field(default=100_000, alias="MAX_QUERY_BYTES", gt=0)
     max_query_tokens: int = Field(default=3_000, alias="MAX_QUERY_TOKENS", gt=0)
     max_query_selections: int = Field(default=300, alias="MAX_QUERY_SELECTIONS", gt=0)
+    # Query cost (`saas.schema.cost`): the most one operation may cost, and each tenant's budget
+    # of cost per minute (a token bucket); `saas tenant limits` overrides both per tenant.
+    max_query_cost: int = Field(default=10_000, alias="MAX_QUERY_COST", gt=0)
+    tenant_cost_per_minute: int = Field(default=100_000, alias="TENANT_COST_PER_MINUTE", gt=0)
+    tenant_limits_cache_seconds: float = Field(default=10.0, alias="TENANT_LIMITS_CACHE_SECONDS", ge=0)
     anonymous_max_query_bytes: int = Field(default=2_048, alias="ANONYMOUS_MAX_QUERY_BYTES", gt=0)
     introspection: bool = Field(default=True, alias="GRAPHQL_INTROSPECTION")
     graphiql: bool = Field(default=True, alias="GRAPHIQL")

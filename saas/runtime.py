@@ -18,6 +18,7 @@ from saas.jobs.broker import Binding
 from saas.plugin_host.access import PluginFeatures
 from saas.plugin_host.host import PluginHost
 from saas.portal.rules import portal_access_stands
+from saas.quota.budget import TenantBudget
 from saas.realtime import bind_publisher
 from saas.webhooks.delivery import WebhookSender
 
@@ -44,9 +45,12 @@ class Runtime:
     # Webhook delivery: the secret box for this runtime's keys, its settings, its retry policy
     # (the delivery jobs of its broker get it through `JobContext.webhook_sender`).
     webhook_sender: WebhookSender = field(init=False)
+    # Each tenant's query-cost limits and its bucket in Redis (`saas.quota`).
+    budget: TenantBudget = field(init=False)
 
     def __post_init__(self) -> None:
         self.webhook_sender = WebhookSender(self.settings)
+        self.budget = TenantBudget(self.engine, self.redis, self.settings)
         # What the services do after a commit reaches this runtime through its engine, whoever
         # opened the session (a request, a job, a plugin): the changes that end credentials make
         # this cache forget the tenant (`forget_credentials_after_commit`), and live messages go

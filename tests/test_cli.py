@@ -257,3 +257,43 @@ def test_schema_print_includes_the_plugins_asked_for(cli):
 
     unknown = cli("schema", "print", "--plugins", "loyalty,nope")
     assert unknown.exit_code == 2 and "no installed plugin named 'nope'" in unknown.output
+
+
+def test_tenant_limits_set_show_and_reset(cli, runtime):
+    slug = _slug()
+    _create_tenant(cli, slug)
+    defaults = runtime.settings
+    shown = cli("tenant", "limits", "--slug", slug)
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.split() == [
+        *["cost", "per", "minute:"],
+        str(defaults.tenant_cost_per_minute),
+        *["max", "query", "cost:"],
+        str(defaults.max_query_cost),
+    ]
+    changed = cli("tenant", "limits", "--slug", slug, "--cost-per-minute", "500", "--max-query-cost", "50")
+    assert changed.exit_code == 0, changed.output
+    assert "cost per minute: 500" in changed.stdout and "max query cost: 50" in changed.stdout
+    (tenant,) = _tenants_with_slug(runtime, slug)
+    assert (tenant.cost_per_minute, tenant.max_query_cost) == (500, 50)
+    one = cli("tenant", "limits", "--slug", slug, "--max-query-cost", "default")
+    assert f"max query cost: {defaults.max_query_cost}" in one.stdout and "cost per minute: 500" in one.stdout
+    (tenant,) = _tenants_with_slug(runtime, slug)
+    assert (tenant.cost_per_minute, tenant.max_query_cost) == (500, None)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "lots", "1000000001"])
+def test_tenant_limits_refuses_bad_values_and_changes_nothing(cli, runtime, value):
+    slug = _slug()
+    _create_tenant(cli, slug)
+    result = cli("tenant", "limits", "--slug", slug, "--cost-per-minute", value)
+    assert result.exit_code == 2
+    assert "--cost-per-minute" in result.stderr
+    (tenant,) = _tenants_with_slug(runtime, slug)
+    assert tenant.cost_per_minute is None
+
+
+def test_tenant_limits_of_an_unknown_tenant(cli):
+    result = cli("tenant", "limits", "--slug", "no-such-tenant", "--cost-per-minute", "5")
+    assert result.exit_code == 2
+    assert "no tenant with slug 'no-such-tenant'" in result.stderr

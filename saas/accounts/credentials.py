@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from saas.accounts.models import ApiKey, Membership
 from saas.accounts.ownership import managed_member_ids
+from saas.audit.access import record_api_key_use
 from saas.auth import api_keys
 from saas.auth.permissions import Role
 from saas.auth.principal import CoreFeatures, CredentialCache, Principal, TenantFeatures
@@ -102,7 +103,6 @@ def principal_from_api_key(engine: Engine, cache: CredentialCache, raw_key: str,
             or not api_keys.secret_matches(record.secret_hash, parsed.secret)
         ):
             raise UnauthenticatedError("Invalid API key")
-        _note_use(record)
         principal = Principal(
             tenant_id=record.tenant_id,
             label=f"api-key:{record.name}",
@@ -110,6 +110,7 @@ def principal_from_api_key(engine: Engine, cache: CredentialCache, raw_key: str,
             api_key_id=record.id,
             plugins=features.enabled(session),
         )
+        _note_use(session, record, principal)
     cache.put(key, principal)
     return principal
 
@@ -148,11 +149,13 @@ def principal_from_scoped_token(
     return principal
 
 
-def _note_use(record: ApiKey) -> None:
-    """Keep `last_used_at` within a minute of the truth without a write per request."""
+def _note_use(session: Session, record: ApiKey, principal: Principal) -> None:
+    """Keep `last_used_at` within a minute of the truth without a write per request, and audit
+    the use each time it moves: at most once per key per minute (`saas.audit.access`)."""
     now = datetime.now(UTC)
     if record.last_used_at is None or now - record.last_used_at > API_KEY_USE_RESOLUTION:
         record.last_used_at = now
+        record_api_key_use(session, principal, record.id)
 
 
 API_KEY_CACHE_PREFIX = "k:"

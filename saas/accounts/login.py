@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func, select
 
 from saas.accounts.models import Membership, Tenant, User
+from saas.audit.access import record_failed_login, record_login
+from saas.audit.log import NamedActor
 from saas.auth.passwords import verify_password
 from saas.auth.throttle import SignInThrottle, account_key
 from saas.auth.tokens import issue_token
@@ -55,13 +57,19 @@ def _login(engine: Engine, settings: Settings, email: str, password: str, tenant
         user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
         tenant = session.scalar(select(Tenant).where(Tenant.slug == tenant_slug.strip().lower()))
     password_ok = verify_password(user.password_hash if user else None, password)
-    if user is None or tenant is None or not password_ok or not user.is_active:
+    if tenant is None:
         raise InputInvalid([BAD_CREDENTIALS])
     with tenant_session(engine, tenant.id) as session:
-        membership = session.scalar(
-            select(Membership).where(Membership.user_id == user.id, Membership.is_active.is_(True))
-        )
-        if membership is None:
-            raise InputInvalid([BAD_CREDENTIALS])
-        token = issue_token(settings, user.id, tenant.id, membership.id, membership.token_generation)
-        return LoginResult(token, membership)
+        membership = None
+        if user is not None and password_ok and user.is_active:
+            membership = session.scalar(
+                select(Membership).where(Membership.user_id == user.id, Membership.is_active.is_(True))
+            )
+        if user is None or membership is None:
+            record_failed_login(session, tenant.id, email)
+        else:
+            record_login(session, NamedActor(user.email, user.id), membership.id)
+    if user is None or membership is None:  # the failure is recorded (committed) before refusing
+        raise InputInvalid([BAD_CREDENTIALS])
+    token = issue_token(settings, user.id, tenant.id, membership.id, membership.token_generation)
+    return LoginResult(token, membership)

@@ -39,6 +39,10 @@ class Tenant(Base):
     slug: Mapped[str] = mapped_column(String(63), nullable=False, unique=True)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     settings: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))
+    # The deployment operator's overrides of the query-cost limits (`saas tenant limits`); NULL
+    # means the settings' defaults (`saas.quota.tenant_limits`).
+    cost_per_minute: Mapped[int | None] = mapped_column(Integer)
+    max_query_cost: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = created_at_column()
 
 

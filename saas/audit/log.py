@@ -1,8 +1,14 @@
-"""Recording changes: every service that changes customer data calls `record_change`."""
+"""Recording changes and access: every service that changes data calls `record_change`; logins,
+API-key use, exports and sensitive reads call `record_access` (through `saas.audit.access`).
+
+Every entry names the client's address and user agent when it is written during a request
+(`saas.audit.client`), and its kind (`AuditKind`), which `auditLog(kinds:)` filters on.
+"""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -11,7 +17,8 @@ import structlog
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
-from saas.audit.models import AuditEntry
+from saas.audit.client import current_client
+from saas.audit.models import AuditEntry, AuditKind
 
 SKIPPED_COLUMNS = frozenset({"tenant_id", "password_hash", "secret_hash"})
 
@@ -48,6 +55,29 @@ class Actor(Protocol):
     def label(self) -> str: ...
 
 
+@dataclass(frozen=True)
+class NamedActor:
+    """An actor with no principal yet, e.g. who typed an e-mail into a failed login."""
+
+    label: str
+    user_id: uuid.UUID | None = None
+
+
+def _entry(kind: AuditKind, actor: Actor, action: str, entity_type: str, entity_id: uuid.UUID | str) -> AuditEntry:
+    client = current_client()
+    return AuditEntry(
+        kind=kind.value,
+        actor_user_id=actor.user_id,
+        actor_label=actor.label[:300],
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id)[:64],
+        request_id=structlog.contextvars.get_contextvars().get("request_id"),
+        client_address=client.address,
+        user_agent=client.user_agent,
+    )
+
+
 def record_change(
     session: Session,
     actor: Actor,
@@ -57,15 +87,21 @@ def record_change(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
 ) -> None:
-    session.add(
-        AuditEntry(
-            actor_user_id=actor.user_id,
-            actor_label=actor.label,
-            action=action,
-            entity_type=entity_type,
-            entity_id=str(entity_id),
-            before=before,
-            after=after,
-            request_id=structlog.contextvars.get_contextvars().get("request_id"),
-        )
-    )
+    """A change (kind `change`), written in the session's transaction: it lands if the change does."""
+    entry = _entry(AuditKind.CHANGE, actor, action, entity_type, entity_id)
+    entry.before, entry.after = before, after
+    session.add(entry)
+
+
+def record_access(
+    session: Session,
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entity_id: uuid.UUID | str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """An access (kind `access`): who read or used what; `details` are shown as the entry's `after`."""
+    entry = _entry(AuditKind.ACCESS, actor, action, entity_type, entity_id)
+    entry.after = json_safe(details) if details is not None else None
+    session.add(entry)

@@ -1,7 +1,8 @@
 """GraphQL over HTTP (GET and POST on /graphql), following the GraphQL-over-HTTP draft.
 
 Status codes: with `application/graphql-response+json`, a request that never executed (parse,
-validation, limits, variables) gets 400; with `application/json` (legacy clients) every
+validation, limits, cost, variables) gets 400; a tenant over its cost budget gets 429 with
+`Retry-After` whatever the media type; with `application/json` (legacy clients) every
 well-formed request gets 200. Malformed HTTP requests get 400/405/406/413/415 either way.
 """
 
@@ -77,6 +78,9 @@ async def _serve(request: Request, state: TransportState, request_id: str, recor
         raise TransportError(405, "Mutations must be sent with POST", headers={"Allow": "POST"})
 
     outcome = await state.engine.execute(prepared, params.variables, principal, request_id)
+    if outcome.retry_after is not None:  # the tenant's cost budget is spent (`saas.quota.budget`)
+        record.request_failed(outcome.payload.get("errors") or [])
+        return graphql_response(outcome.payload, 429, media_type, {"Retry-After": str(outcome.retry_after)})
     if outcome.request_error:
         record.request_failed(outcome.payload.get("errors") or [])
         return graphql_response(outcome.payload, _request_error_status(media_type), media_type)

@@ -8,6 +8,7 @@ import structlog
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from saas.audit.client import bind_client, unbind_client
 from saas.auth.throttle import bind_client_address, unbind_client_address
 from saas.http.errors import internal_error_response
 from saas.http.logs import get_logger
@@ -19,7 +20,8 @@ log = get_logger("saas.http")
 
 class RequestContextMiddleware:
     """Gives each request an id (header `X-Request-ID`, `request.state.request_id`, log context)
-    and names its client address for the sign-in throttle (`saas.auth.throttle`).
+    and names its client for the sign-in throttle (`saas.auth.throttle`, the address) and the
+    audit log (`saas.audit.client`, the address and the user agent).
 
     An exception that escapes an endpoint is logged with its traceback and answered with a
     masked 500 that names the request id; internals never reach the client.
@@ -40,6 +42,7 @@ class RequestContextMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         client = scope.get("client")
         address = bind_client_address(client[0] if client else None)  # for the sign-in throttle
+        audit_client = bind_client(client[0] if client else None, Headers(scope=scope).get("user-agent"))
         status = 500
         started = False
 
@@ -62,6 +65,7 @@ class RequestContextMiddleware:
                 with suppress(Exception):  # the socket may be closed already
                     await send({"type": "websocket.close", "code": 1011, "reason": "Internal server error"})
         finally:
+            unbind_client(audit_client)
             unbind_client_address(address)
             if scope["type"] == "http":
                 path = scope["path"] if scope["path"] in self.paths else OTHER

@@ -33,10 +33,12 @@ from starlette.concurrency import run_in_threadpool
 from saas.auth.principal import Principal
 from saas.db.statements import counting
 from saas.errors import AppError, ErrorCode
+from saas.quota.budget import Admission
 from saas.runtime import Runtime
 from saas.schema.builder import build_schema, checked_schema
 from saas.schema.common import camel_case
 from saas.schema.context import RequestContext
+from saas.schema.cost import operation_cost, variables_shape
 from saas.schema.execution import PassthroughExecutor, dumps
 from saas.schema.input_text import nul_errors
 from saas.schema.limits import check_selections, limit_rules, only_anonymous_fields, parse_bounded
@@ -68,6 +70,8 @@ class PreparedOperation:
     operation_type: str
     operation_name: str | None
     schema: GraphQLSchema
+    # (enabled plugins, document, operation name): with the variables' shape, the cost's cache key.
+    key: Any = None
 
 
 @dataclass
@@ -75,6 +79,8 @@ class ExecutionOutcome:
     payload: dict[str, Any]
     request_error: bool
     statements: int = 0
+    # Refused because the tenant's cost budget is spent: seconds to wait (HTTP 429, Retry-After).
+    retry_after: int | None = None
 
 
 class LRU:
@@ -158,6 +164,7 @@ class GraphQLEngine:
         self._schemas = LRU(SCHEMA_CACHE_SIZE)
         self._documents = LRU(CACHE_SIZE)
         self._validated = LRU(CACHE_SIZE)
+        self._costs = LRU(CACHE_SIZE)
         # Strawberry builds schemas with shared state: one build at a time, whichever thread asks.
         self._building = threading.Lock()
         self.full_schema = self._build_checked()
@@ -244,6 +251,7 @@ class GraphQLEngine:
             operation_type=operation.operation.value,
             operation_name=operation.name.value if operation.name else None,
             schema=schema,
+            key=(self._schema_key(enabled), query, operation_name),
         )
 
     async def prepare_async(
@@ -308,6 +316,32 @@ class GraphQLEngine:
         errors = nul_errors(prepared.document, prepared.operation, variables)
         return ExecutionOutcome(payload={"errors": errors}, request_error=True) if errors else None
 
+    def cost(self, prepared: PreparedOperation, variables: dict[str, Any] | None) -> int:
+        """The operation's cost (`saas.schema.cost`), cached per document, operation and the
+        variables that can change it; linear in the document's size on a miss."""
+        key = (prepared.key, variables_shape(variables))
+        cost = self._costs.get(key) if prepared.key is not None else None
+        if cost is None:
+            settings = self.runtime.settings
+            cost = operation_cost(
+                prepared.schema, prepared.document, prepared.operation, variables, settings.max_page_size
+            )
+            if prepared.key is not None:
+                self._costs.put(key, cost)
+        return cost
+
+    async def admit(
+        self, prepared: PreparedOperation, variables: dict[str, Any] | None, principal: Principal | None
+    ) -> Admission:
+        """Cost the operation and charge it to the caller's tenant (`saas.quota.budget`)."""
+        tenant_id = principal.tenant_id if principal is not None else None
+        return await self.runtime.budget.admit(tenant_id, self.cost(prepared, variables))
+
+    @staticmethod
+    def _refusal(admission: Admission) -> ExecutionOutcome:
+        payload = {"errors": [admission.error], "extensions": {"cost": admission.extension}}
+        return ExecutionOutcome(payload=payload, request_error=True, retry_after=admission.retry_after)
+
     async def execute(
         self,
         prepared: PreparedOperation,
@@ -318,6 +352,9 @@ class GraphQLEngine:
         refused = self._refused_inputs(prepared, variables)
         if refused is not None:
             return refused
+        admission = await self.admit(prepared, variables, principal)
+        if admission.error is not None:
+            return self._refusal(admission)
         context = self.new_context(principal, request_id)
         with counting() as statements, remembering_sent_ids():
             try:
@@ -334,7 +371,9 @@ class GraphQLEngine:
             finally:
                 if context._session is not None:
                     await run_in_threadpool(context.close)
-            return self._outcome(result, request_id, statements[0])
+            outcome = self._outcome(result, request_id, statements[0])
+        outcome.payload["extensions"] = {"cost": admission.extension}
+        return outcome
 
     async def subscribe(
         self,
@@ -346,6 +385,9 @@ class GraphQLEngine:
         refused = self._refused_inputs(prepared, variables)
         if refused is not None:
             return refused
+        admission = await self.admit(prepared, variables, principal)  # once, at subscribe time
+        if admission.error is not None:
+            return self._refusal(admission)
         context = self.new_context(principal, request_id)
         with remembering_sent_ids():
             result = graphql_subscribe(

@@ -94,9 +94,17 @@ def only_anonymous_fields(document: DocumentNode) -> bool:
 
 
 def _measure(
-    selection_set: SelectionSetNode | None, context: ASTValidationContext, depth: int, seen: frozenset[str]
+    selection_set: SelectionSetNode | None,
+    context: ASTValidationContext,
+    depth: int,
+    seen: frozenset[str],
+    fragments: dict[str, tuple[int, int]],
 ) -> tuple[int, int]:
-    """(deepest field depth, number of aliases) below a selection set, following fragments once."""
+    """(deepest field depth, number of aliases) below a selection set, following fragments.
+
+    A fragment is measured once (from depth 0) and remembered in `fragments`: its depth adds
+    to where it is spread, and fragments spreading fragments many times cost one walk each
+    instead of a walk per path (20 spreads over 7 levels would be 20**7 walks)."""
     if selection_set is None:
         return depth, 0
     deepest, aliases = depth, 0
@@ -106,15 +114,18 @@ def _measure(
                 aliases += 1
             if selection.name.value.startswith("__"):
                 continue
-            child_depth, child_aliases = _measure(selection.selection_set, context, depth + 1, seen)
+            child_depth, child_aliases = _measure(selection.selection_set, context, depth + 1, seen, fragments)
         elif isinstance(selection, InlineFragmentNode):
-            child_depth, child_aliases = _measure(selection.selection_set, context, depth, seen)
+            child_depth, child_aliases = _measure(selection.selection_set, context, depth, seen, fragments)
         elif isinstance(selection, FragmentSpreadNode):
             name = selection.name.value
             fragment = context.get_fragment(name)
             if fragment is None or name in seen:
                 continue
-            child_depth, child_aliases = _measure(fragment.selection_set, context, depth, seen | {name})
+            if name not in fragments:
+                fragments[name] = _measure(fragment.selection_set, context, 0, seen | {name}, fragments)
+            relative_depth, child_aliases = fragments[name]
+            child_depth = depth + relative_depth
         else:  # pragma: no cover
             continue
         deepest, aliases = max(deepest, child_depth), aliases + child_aliases
@@ -124,7 +135,7 @@ def _measure(
 def limit_rules(max_depth: int, max_aliases: int) -> list[type[ASTValidationRule]]:
     class QueryLimits(ASTValidationRule):
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-            depth, aliases = _measure(node.selection_set, self.context, 0, frozenset())
+            depth, aliases = _measure(node.selection_set, self.context, 0, frozenset(), {})
             if depth > max_depth:
                 self.report_error(_too_complex(f"Query depth {depth} exceeds the limit of {max_depth}", node))
             if aliases > max_aliases:

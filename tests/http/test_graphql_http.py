@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from saas.http import create_app
 from saas.runtime import Runtime
 from saas.schema.engine import GraphQLEngine
-from tests.http.transport_helpers import GRAPHQL_RESPONSE, LOGIN, login_variables
+from tests.http.transport_helpers import GRAPHQL_RESPONSE, LOGIN, login_variables, without_cost
 
 JSON_UTF8 = "application/json; charset=utf-8"
 GRAPHQL_RESPONSE_UTF8 = f"{GRAPHQL_RESPONSE}; charset=utf-8"
@@ -35,7 +35,7 @@ def test_post_query_succeeds(client: TestClient) -> None:
     response = post(client, {"query": "{ __typename }"})
     assert response.status_code == 200
     assert response.headers["content-type"] == JSON_UTF8
-    assert response.json() == {"data": {"__typename": "Query"}}
+    assert without_cost(response.json()) == {"data": {"__typename": "Query"}}
 
 
 def test_graphql_response_json_when_accepted(client: TestClient) -> None:
@@ -67,7 +67,8 @@ def test_unacceptable_accept_is_406(client: TestClient) -> None:
 
 def test_body_is_bytes_of_the_engine_payload(client: TestClient) -> None:
     response = post(client, {"query": "query Hello { __typename }", "operationName": "Hello", "extensions": {"x": 1}})
-    assert response.content == orjson.dumps({"data": {"__typename": "Query"}})
+    cost = {"cost": {"requested": 0, "remaining": None, "resetAt": None}}  # anonymous: no budget
+    assert response.content == orjson.dumps({"data": {"__typename": "Query"}, "extensions": cost})
 
 
 # --- GraphQL request errors: 400 with graphql-response+json, 200 with application/json --------
@@ -197,7 +198,7 @@ def test_get_query(client: TestClient) -> None:
     )
     assert response.status_code == 200
     assert response.headers["content-type"] == GRAPHQL_RESPONSE_UTF8
-    assert response.json() == {"data": {"__type": {"name": "Query"}}}
+    assert without_cost(response.json()) == {"data": {"__type": {"name": "Query"}}}
 
 
 def test_get_mutation_is_405(client: TestClient, tenant: Any) -> None:
@@ -274,7 +275,7 @@ def test_graphiql_loads_its_assets_from_this_server_only(client: TestClient) -> 
 
 def test_browser_with_a_query_gets_the_result(client: TestClient) -> None:
     response = client.get("/graphql", params={"query": "{ __typename }"}, headers={"accept": BROWSER_ACCEPT})
-    assert response.json() == {"data": {"__typename": "Query"}}
+    assert without_cost(response.json()) == {"data": {"__typename": "Query"}}
 
 
 def test_graphiql_can_be_disabled(runtime: Runtime, engine: GraphQLEngine) -> None:
@@ -293,7 +294,7 @@ def test_graphiql_can_be_disabled(runtime: Runtime, engine: GraphQLEngine) -> No
 def test_login_then_me(client: TestClient, tenant: Any, token: str) -> None:
     response = post(client, {"query": "{ me { email } }"}, authorization=f"Bearer {token}")
     assert response.status_code == 200
-    assert response.json() == {"data": {"me": {"email": tenant.owner_email}}}
+    assert without_cost(response.json()) == {"data": {"me": {"email": tenant.owner_email}}}
 
 
 @pytest.mark.parametrize("authorization", ["Bearer not-a-token", "Basic dXNlcjpwYXNz", "Bearer"])

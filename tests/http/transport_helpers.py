@@ -35,3 +35,10 @@ def wait_for_listener(runtime: Runtime, tenant_id: Any, listeners: int = 1, time
             return
         assert time.monotonic() < deadline, f"{count} listeners on {name}, expected {listeners}"
         time.sleep(0.02)
+
+
+def without_cost(payload: dict[str, Any]) -> dict[str, Any]:
+    """A response without its `extensions.cost` (tests/schema/test_cost.py checks that part)."""
+    extensions = {k: v for k, v in (payload.get("extensions") or {}).items() if k != "cost"}
+    rest = {k: v for k, v in payload.items() if k != "extensions"}
+    return {**rest, "extensions": extensions} if extensions else rest

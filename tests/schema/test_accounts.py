@@ -30,6 +30,7 @@ from tests.schema.helpers import (
     UPDATE_CUSTOMER,
     auth_error_code,
     codes,
+    count_rows,
     create_contact,
     create_customer,
     global_id,
@@ -68,7 +69,9 @@ def test_login_ignores_email_case_and_surrounding_spaces(anonymous: Any, tenant:
     assert payload["token"] and payload["userErrors"] == []
 
 
-def test_bad_credentials_all_look_the_same(anonymous: Any, tenant: Any, other_tenant: Any, counts: Any) -> None:
+def test_bad_credentials_all_look_the_same(
+    anonymous: Any, tenant: Any, other_tenant: Any, counts: Any, runtime: Any
+) -> None:
     before = counts()
     attempts = [
         (tenant.owner_email, "wrong password!!", tenant.slug),  # wrong password
@@ -84,6 +87,9 @@ def test_bad_credentials_all_look_the_same(anonymous: Any, tenant: Any, other_te
     assert answers[0]["userErrors"][0]["code"] == "INVALID_CREDENTIALS"
     assert answers[0]["userErrors"][0]["field"] == ["input"]
     assert counts() == before
+    # Each failure naming the tenant is an access entry of its log (tests/http/test_access_audit.py).
+    failed = count_rows(runtime, tenant.id, "audit_log", "action = 'login.failed'")
+    assert failed == 3
 
 
 def test_removed_member_cannot_log_in(owner: Any, tenant: Any, anonymous: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import strawberry
@@ -16,9 +17,11 @@ from saas.accounts.models import ApiKey as ApiKeyRow
 from saas.accounts.models import InvitationState, Membership
 from saas.accounts.models import Tenant as TenantRow
 from saas.audit.models import AuditEntry as AuditRow
+from saas.audit.models import AuditKind
 from saas.auth.permissions import API_KEYS_MANAGE, AUDIT_READ, MEMBERS_READ, require
 from saas.auth.principal import Principal
 from saas.db.paging import keyset_page
+from saas.errors import BadUserInputError
 from saas.schema.connections import connection, page_arguments
 from saas.schema.context import RequestContext
 from saas.schema.relay import from_global_id
@@ -58,13 +61,46 @@ def _api_keys(session: Session, principal: Principal) -> list[ApiKey]:
     return [ApiKey.from_model(row) for row in rows]
 
 
+ACTION_PREFIX_LENGTH = 50  # the longest action
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """`auditLog`'s filters, checked: kinds (none: every kind) and an action prefix."""
+
+    entity: tuple[str, uuid.UUID] | None = None
+    kinds: tuple[AuditKind, ...] = ()
+    action_prefix: str | None = None
+
+    @classmethod
+    def checked(cls, entity_id: str | None, kinds: list[AuditKind] | None, action_prefix: str | None) -> AuditFilter:
+        """BAD_USER_INPUT, before anything is read, for an empty `kinds` list or an empty or
+        over-long `actionPrefix` (either could only be a mistake: it would match nothing or all)."""
+        if kinds is not None and not kinds:
+            raise BadUserInputError("kinds must name at least one kind (leave it out for every kind)", argument="kinds")
+        if action_prefix is not None and not 0 < len(action_prefix.strip()) <= ACTION_PREFIX_LENGTH:
+            raise BadUserInputError(
+                f"actionPrefix must have 1 to {ACTION_PREFIX_LENGTH} characters", argument="actionPrefix"
+            )
+        return cls(
+            entity=from_global_id(entity_id) if entity_id else None,
+            kinds=tuple(kinds or ()),
+            action_prefix=action_prefix.strip() if action_prefix is not None else None,
+        )
+
+
 def _audit_page(
-    session: Session, principal: Principal, limit: int, after: list[Any] | None, entity: tuple[str, uuid.UUID] | None
+    session: Session, principal: Principal, limit: int, after: list[Any] | None, filters: AuditFilter
 ) -> AuditEntryConnection:
     require(principal.permissions, AUDIT_READ)
     query = select(AuditRow)
-    if entity is not None:
-        query = query.where(AuditRow.entity_type == entity[0], AuditRow.entity_id == str(entity[1]))
+    if filters.entity is not None:
+        entity_type, entity_id = filters.entity
+        query = query.where(AuditRow.entity_type == entity_type, AuditRow.entity_id == str(entity_id))
+    if filters.kinds:
+        query = query.where(AuditRow.kind.in_([kind.value for kind in filters.kinds]))
+    if filters.action_prefix is not None:
+        query = query.where(AuditRow.action.startswith(filters.action_prefix, autoescape=True))
     page = keyset_page(session, query, (AuditRow.id,), limit, after, descending=True, count=False)
     return connection(page, AuditEntry.from_model, lambda r: [r.id], has_previous_page=after is not None)
 
@@ -90,15 +126,20 @@ class AccountQueries:
     async def api_keys(self, info: Info[RequestContext, None]) -> list[ApiKey]:
         return await info.context.read(_api_keys, info.context.require_principal())
 
-    @strawberry.field(description="Changes, newest first; optionally of one entity (any Node id).")
+    @strawberry.field(
+        description="Changes and accesses, newest first; optionally of one entity (any Node id), of some "
+        'kinds (ACCESS, CHANGE) and whose action starts with actionPrefix (e.g. "login", "member.").'
+    )
     async def audit_log(
         self,
         info: Info[RequestContext, None],
         first: int | None = 20,
         after: str | None = None,
         entity_id: strawberry.ID | None = None,
+        kinds: list[AuditKind] | None = None,
+        action_prefix: str | None = None,
     ) -> AuditEntryConnection:
         context = info.context
         limit, position = page_arguments(first, after, ("bigint",), context.runtime.settings.max_page_size)
-        entity = from_global_id(entity_id) if entity_id else None
-        return await context.read(_audit_page, context.require_principal(), limit, position, entity)
+        filters = AuditFilter.checked(entity_id, kinds, action_prefix)
+        return await context.read(_audit_page, context.require_principal(), limit, position, filters)

@@ -16,6 +16,7 @@ from saas.accounts.models import Invitation as InvitationRow
 from saas.accounts.models import InvitationState, Membership
 from saas.accounts.models import Tenant as TenantRow
 from saas.audit.models import AuditEntry as AuditRow
+from saas.audit.models import AuditKind
 from saas.auth.permissions import Role
 from saas.schema.common import Node
 from saas.schema.connections import Connection
@@ -86,9 +87,19 @@ class ApiKey(Node):
         )
 
 
-@strawberry.type(description="One change: who, what, when, with the state before and after.")
+strawberry.enum(
+    AuditKind,
+    name="AuditKind",
+    description="ACCESS: logins, failed logins, API-key use, exports, sensitive reads. CHANGE: every change.",
+)
+
+
+@strawberry.type(
+    description="One change or access: who, what, when, from which client; a change with the state before and after."
+)
 class AuditEntry:
     id: strawberry.ID
+    kind: AuditKind
     action: str
     entity_type: str
     entity_id: strawberry.ID
@@ -96,12 +107,19 @@ class AuditEntry:
     before: JSON | None
     after: JSON | None
     request_id: str | None
+    client_address: str | None = strawberry.field(
+        description="The client's address (behind a trusted proxy, from X-Forwarded-For)."
+    )
+    user_agent: str | None
     created_at: datetime
 
     @classmethod
     def from_model(cls, row: AuditRow) -> AuditEntry:
         return cls(
             id=strawberry.ID(to_global_id("AuditEntry", row.id)),
+            kind=AuditKind(row.kind),
+            client_address=row.client_address,
+            user_agent=row.user_agent,
             action=row.action,
             entity_type=row.entity_type,
             entity_id=strawberry.ID(to_global_id(row.entity_type, row.entity_id)),

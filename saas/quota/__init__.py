@@ -1,0 +1,1 @@
+"""Per-tenant budgets of query cost: the token bucket in Redis and each tenant's limits."""

@@ -1,0 +1,94 @@
+"""Admission by cost: refuse an operation over its tenant's per-request limit, charge the rest.
+
+The engine asks `admit` before executing any operation (query, mutation, or a subscription at
+subscribe time), so no SQL runs for a refused one. The answer always carries the figures the
+client sees as `extensions.cost`: what was requested, what the tenant has left, and when its
+bucket is full again. Redis unavailable: operations are let through (logged) and `remaining`
+and `resetAt` are null; the per-request limit still holds.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import redis
+import structlog
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from saas.config import Settings
+from saas.errors import ErrorCode
+from saas.quota.bucket import Charge, CostBucket
+from saas.quota.tenant_limits import TenantLimits, TenantLimitsCache
+
+logger = structlog.get_logger("saas.quota")
+
+
+@dataclass(frozen=True)
+class Admission:
+    """`error` is None when the operation may run; else the GraphQL error that refuses it."""
+
+    requested: int
+    remaining: int | None = None
+    reset_at: datetime | None = None
+    error: dict[str, Any] | None = None
+    retry_after: int | None = None  # set when refused for the budget (HTTP 429)
+
+    @property
+    def extension(self) -> dict[str, Any]:
+        """`extensions.cost` of the response."""
+        reset_at = self.reset_at.isoformat().replace("+00:00", "Z") if self.reset_at else None
+        return {"requested": self.requested, "remaining": self.remaining, "resetAt": reset_at}
+
+
+class TenantBudget:
+    """Per-tenant limits (`saas.quota.tenant_limits`) and buckets (`saas.quota.bucket`) together."""
+
+    def __init__(self, engine: Engine, client: redis.Redis, settings: Settings) -> None:
+        self.limits = TenantLimitsCache(engine, settings)
+        self.bucket = CostBucket(client)
+
+    async def limits_of(self, tenant_id: uuid.UUID) -> TenantLimits:
+        cached = self.limits.cached(tenant_id)
+        return cached if cached is not None else await run_in_threadpool(self.limits.get, tenant_id)
+
+    async def _charge(self, tenant_id: uuid.UUID, cost: int, capacity: int) -> Charge | None:
+        try:
+            return await run_in_threadpool(self.bucket.charge, tenant_id, cost, capacity)
+        except redis.RedisError:
+            logger.warning("cost budget unavailable (Redis); letting the operation through", exc_info=True)
+            return None
+
+    async def admit(self, tenant_id: uuid.UUID | None, cost: int) -> Admission:
+        """Anonymous callers (tenant None: login, introspection) have no budget to charge."""
+        if tenant_id is None:
+            return Admission(requested=cost)
+        limits = await self.limits_of(tenant_id)
+        if cost > limits.request_limit:
+            state = await self._charge(tenant_id, 0, limits.cost_per_minute)  # reads, spends nothing
+            error = {
+                "message": f"The operation costs {cost}; the limit is {limits.request_limit} per operation. "
+                "Ask for smaller pages (first) or fewer nested lists.",
+                "extensions": {"code": ErrorCode.QUERY_TOO_COMPLEX.value, "cost": cost, "limit": limits.request_limit},
+            }
+            return _admission(cost, state, error=error)
+        charge = await self._charge(tenant_id, cost, limits.cost_per_minute)
+        if charge is None or charge.allowed:
+            return _admission(cost, charge)
+        error = {
+            "message": f"The tenant's query budget of {limits.cost_per_minute} per minute is spent: "
+            f"this operation costs {cost} and {charge.remaining} remain; retry in {charge.retry_after} s",
+            "extensions": {"code": ErrorCode.RATE_LIMITED.value, "retryAfter": charge.retry_after},
+        }
+        return _admission(cost, charge, error=error, retry_after=charge.retry_after)
+
+
+def _admission(
+    cost: int, charge: Charge | None, *, error: dict[str, Any] | None = None, retry_after: int | None = None
+) -> Admission:
+    if charge is None:
+        return Admission(requested=cost, error=error, retry_after=retry_after)
+    return Admission(cost, charge.remaining, charge.reset_at, error, retry_after)
