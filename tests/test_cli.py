@@ -7,6 +7,7 @@ import importlib
 import os
 import secrets
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner, Result
@@ -262,7 +263,10 @@ def test_schema_print_includes_the_plugins_asked_for(cli):
 def test_tenant_limits_set_show_and_reset(cli, runtime):
     slug = _slug()
     _create_tenant(cli, slug)
-    defaults = runtime.settings
+    # The command's own settings (the environment's), not the test runtime's raised budget.
+    defaults = SimpleNamespace(
+        **{name: Settings.model_fields[name].default for name in ("tenant_cost_per_minute", "max_query_cost")}
+    )
     shown = cli("tenant", "limits", "--slug", slug)
     assert shown.exit_code == 0, shown.output
     assert shown.stdout.split() == [
