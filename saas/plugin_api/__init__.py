@@ -37,6 +37,7 @@ from saas.jobs.registry import JobContext, TenantJob, tenant_job
 from saas.notifications.service import notify, notify_roles
 from saas.plugin_api.outbound import post_signed, seal_secret
 from saas.plugin_api.sales import add_timeline_entry, create_follow_up_task, create_pool_lead
+from saas.plugin_api.service import complaint_counts
 from saas.plugin_api.tokens import create_api_key, forget_credentials, issue_scoped_token
 from saas.plugin_host.contributions import (
     CompiledNode,
@@ -133,6 +134,7 @@ __all__ = [
     "api_object",
     "compiled_list",
     "compiled_page",
+    "complaint_counts",
     "connection",
     "create_api_key",
     "create_follow_up_task",

@@ -280,3 +280,53 @@ def test_the_daily_run_makes_retention_tasks_and_cross_sell_leads_once(
     assert (again["tasks"], again["leads"]) == (0, 0)
     assert count_rows(tenant, "tasks") == 1 and count_rows(tenant, "ins_cross_sell_leads") == 2
     assert count_rows(other_tenant, "tasks") == 0 and count_rows(other_tenant, "leads") == 0
+
+
+CREATE_TICKET = (
+    "mutation($input: CreateTicketInput!) { createTicket(input: $input) { ticket { id } userErrors { code } } }"
+)
+RECLASSIFY = (
+    "mutation($input: ReclassifyTicketInput!) { reclassifyTicket(input: $input) { ticket { id } userErrors { code } } }"
+)
+
+
+def complain(client: Any, customer: str, type_: str = "complaint") -> None:
+    ticket = ok(
+        client, CREATE_TICKET, {"input": {"customerId": customer, "subject": "Bad", "body": "…"}}, "createTicket"
+    )
+    ok(client, RECLASSIFY, {"input": {"id": ticket["ticket"]["id"], "type": type_}}, "reclassifyTicket")
+
+
+def test_complaint_tickets_raise_the_rule_score_in_their_tenant_only(ins: Any, other_ins: Any) -> None:
+    """Two complaints (0.30) on top of expiring in 10 days (0.20) and never contacted (0.20); an
+    inquiry is no complaint; another tenant's complaints count for its own customers only."""
+    angry = create_customer(ins, "Angry")
+    calm = create_customer(ins, "Calm")
+    angry_policy = issue(ins, angry, **current_term(10))
+    calm_policy = issue(ins, calm, **current_term(10))
+    complain(ins, angry)
+    complain(ins, angry)
+    complain(ins, calm, "inquiry")
+    foreign = create_customer(other_ins, "Elsewhere")
+    foreign_policy = issue(other_ins, foreign, **current_term(10))
+    for _ in range(3):
+        complain(other_ins, foreign)
+
+    found = {r["policy"]["id"]: (r["score"], r["reasons"]) for r in ins.data(RISKS, {})["renewalRisks"]}
+    assert found == {
+        angry_policy["id"]: (
+            "0.7000",
+            ["Expires in 10 days", "2 complaint tickets in the last 90 days", "Never contacted"],
+        ),
+        calm_policy["id"]: ("0.4000", ["Expires in 10 days", "Never contacted"]),
+    }
+    query = "query($id: ID!) { node(id: $id) { ... on InsPolicy { renewalRisk { score reasons } } } }"
+    assert ins.data(query, {"id": angry_policy["id"]})["node"]["renewalRisk"]["score"] == "0.7000"
+    theirs = other_ins.data(RISKS, {})["renewalRisks"]
+    assert [(r["policy"]["id"], r["score"], r["reasons"]) for r in theirs] == [
+        (
+            foreign_policy["id"],
+            "0.8500",
+            ["Expires in 10 days", "3 complaint tickets in the last 90 days", "Never contacted"],
+        )
+    ]

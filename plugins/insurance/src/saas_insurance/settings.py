@@ -42,6 +42,9 @@ class InsuranceSettings(BaseModel):
     )
     retention_threshold: Decimal = Field(default=Decimal("0.5"), ge=0, le=1, description="Least score for a task.")
     no_contact_days: int = Field(default=90, ge=1, le=3650, description="No activity for this long is a churn signal.")
+    complaint_window_days: int = Field(
+        default=90, ge=1, le=3650, description="Complaint tickets created within this are a churn signal."
+    )
     cross_sell_rules: list[CrossSellRule] = Field(
         default_factory=lambda: [
             CrossSellRule(holds=Line.AUTO, offer=Line.HOME),

@@ -5,23 +5,26 @@ the score is their sum, at most 1. Once the tenant trained a churn model (`train
 score is the logistic regression's probability of not renewing, and the reasons are the signals
 whose contributions raise it most. Both are `Decimal` arithmetic from the stored coefficients.
 
-Complaint tickets are a signal the rules are built to take (one more `Rule` reading one more
-`Signals` field) once the core has a ticket domain; until then they are not read.
+Complaint tickets (the core's tickets of type `complaint`, read through `complaint_counts`) are a
+rule only, not a feature of the regression: a stored model has no coefficient for them, and the
+training data would need each past policy's complaints as of its own term's end, which the core's
+tickets (new, with no history before them) cannot give yet. A trained model's score ignores them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from saas.plugin_api import Principal, require
+from saas.plugin_api import Principal, complaint_counts, require
 from saas_insurance.models import ChurnModel, ChurnModelKind, Policy
 from saas_insurance.rules import READ
 from saas_insurance.service.common import settings, today, visible_customers_sql
@@ -44,6 +47,8 @@ class Signals:
     days_without_contact: int | None  # since the customer's last activity; None: never contacted
     renewals: int
     renewed: bool  # a renewal of this policy exists (the outcome, for training)
+    customer_id: uuid.UUID | None = None
+    complaint_tickets: int = 0  # the customer's, created in the complaint window up to today (live scores only)
 
     def months_without_contact(self) -> Decimal:
         days = NEVER_CONTACTED_DAYS if self.days_without_contact is None else self.days_without_contact
@@ -51,7 +56,7 @@ class Signals:
 
 
 SIGNALS_SQL = """
-SELECT p.id, a.as_of, p.ends_on - a.as_of AS days_to_expiry, p.renewals,
+SELECT p.id, p.customer_id, a.as_of, p.ends_on - a.as_of AS days_to_expiry, p.renewals,
   COALESCE((p.premium - prev.premium) / NULLIF(prev.premium, 0), 0) AS premium_increase,
   (SELECT count(*) FROM ins_claims c WHERE c.tenant_id = p.tenant_id AND c.customer_id = p.customer_id
      AND c.status = 'denied' AND c.reported_on <= a.as_of AND c.reported_on > a.as_of - :window) AS denied_claims,
@@ -78,6 +83,7 @@ def _signals(row: Any) -> Signals:
         days_without_contact=None if row.days_without_contact is None else int(row.days_without_contact),
         renewals=int(row.renewals),
         renewed=bool(row.renewed),
+        customer_id=row.customer_id,
     )
 
 
@@ -85,7 +91,8 @@ def upcoming_signals(
     session: Session, principal: Principal, within_days: int, policy_ids: list[uuid.UUID] | None = None
 ) -> list[Signals]:
     """Signals today of the caller's visible active policies ending within `within_days` (or of
-    `policy_ids`, whatever their end): one statement."""
+    `policy_ids`, whatever their end): one statement for the signals and one for the complaint tickets
+    of their customers (in the tenant's complaint window), whatever the number of policies."""
     visible_sql, params = visible_customers_sql(principal)
     where = f"p.status = 'active' AND p.customer_id IN ({visible_sql})"
     params = {**params, "tenant_id": principal.tenant_id, "today": today(), "window": CLAIM_WINDOW_DAYS}
@@ -96,7 +103,21 @@ def upcoming_signals(
         where += " AND p.id = ANY(CAST(:policy_ids AS uuid[]))"
         params["policy_ids"] = [str(i) for i in policy_ids]
     sql = SIGNALS_SQL.format(as_of="CAST(:today AS date)", where=where)
-    return [_signals(row) for row in session.execute(text(sql), params)]
+    found = [_signals(row) for row in session.execute(text(sql), params)]
+    return with_complaints(session, found, settings(session).complaint_window_days)
+
+
+def with_complaints(session: Session, signals: list[Signals], window_days: int) -> list[Signals]:
+    """`signals` with their customers' complaint tickets created since the start of the day
+    `window_days` before today: one statement (none for no signals)."""
+    customer_ids = [s.customer_id for s in signals if s.customer_id is not None]
+    if not customer_ids:
+        return signals
+    since = datetime.combine(today() - timedelta(days=window_days), time.min, tzinfo=UTC)
+    counts = complaint_counts(session, customer_ids, since=since)
+    return [
+        dataclasses.replace(s, complaint_tickets=counts.get(s.customer_id, 0)) if s.customer_id else s for s in signals
+    ]
 
 
 def past_outcomes(session: Session, tenant_id: uuid.UUID) -> list[Signals]:
@@ -152,9 +173,16 @@ def no_contact(s: Signals, config: InsuranceSettings) -> tuple[Decimal, str] | N
     return None
 
 
-# The rule score's inputs, in the order their reasons are listed. Complaint tickets join here as
-# one more rule once the core has tickets (see the module's docstring).
-RULES: tuple[Rule, ...] = (expiring_soon, denied_claims, premium_increase, no_contact)
+def complaints(s: Signals, config: InsuranceSettings) -> tuple[Decimal, str] | None:
+    if s.complaint_tickets == 0:
+        return None
+    tickets = "ticket" if s.complaint_tickets == 1 else "tickets"
+    weight = min(Decimal("0.45"), Decimal("0.15") * s.complaint_tickets)
+    return weight, f"{s.complaint_tickets} complaint {tickets} in the last {config.complaint_window_days} days"
+
+
+# The rule score's inputs, in the order their reasons are listed.
+RULES: tuple[Rule, ...] = (expiring_soon, denied_claims, premium_increase, complaints, no_contact)
 
 
 def rule_risk(s: Signals, config: InsuranceSettings) -> Risk:
