@@ -8,7 +8,9 @@ import strawberry
 from strawberry.types import Info
 
 from saas.knowledge import service
+from saas.knowledge import resolution
 from saas.knowledge.graphql.types import Article
+from saas.tickets.graphql.types import Ticket
 from saas.schema.common import Payload, provided, referenced_id, run_mutation
 from saas.schema.context import RequestContext
 
@@ -46,6 +48,19 @@ class UnpublishArticleInput:
 
 @strawberry.type
 class ArticlePayload(Payload):
+    article: Article | None = None
+
+
+@strawberry.input
+class ResolveTicketInput:
+    id: strawberry.ID
+    solution: str
+    tags: list[str] | None = strawberry.UNSET
+
+
+@strawberry.type
+class ResolveTicketPayload(Payload):
+    ticket: Ticket | None = None
     article: Article | None = None
 
 
@@ -90,3 +105,22 @@ class KnowledgeMutations:
             return _article(await context.write(service.unpublish_article, context.require_principal(), raw_id))
 
         return await run_mutation(run, ArticlePayload)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(
+        description="Move a ticket to RESOLVED and write its solution down as a DRAFT article linked to it, "
+        "in one transaction (a ticket resolved again keeps its first article)."
+    )
+    async def resolve_ticket(
+        self, info: Info[RequestContext, None], input: ResolveTicketInput
+    ) -> ResolveTicketPayload:
+        async def run() -> dict[str, Any]:
+            context = info.context
+            raw_id = referenced_id(input.id, "Ticket", "id")
+            data = provided(input)
+            data.pop("id", None)
+            ticket, article = await context.write(
+                resolution.resolve_ticket, context.require_principal(), raw_id, data
+            )
+            return {"ticket": Ticket.from_model(ticket), "article": Article.from_model(article)}
+
+        return await run_mutation(run, ResolveTicketPayload)  # type: ignore[no-any-return]

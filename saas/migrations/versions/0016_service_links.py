@@ -1,0 +1,44 @@
+"""Articles remember the ticket whose resolution wrote them.
+
+`articles.source_ticket_id` points at the resolved ticket within the same tenant (composite
+foreign key), and a partial unique index allows one article per ticket: two concurrent
+resolutions of the same ticket cannot both write one.
+
+Revision ID: 0016_service_links
+Revises: 0015_tickets
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = "0016_service_links"
+down_revision = "0015_tickets"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("articles", sa.Column("source_ticket_id", postgresql.UUID(as_uuid=True), nullable=True))
+    op.create_foreign_key(
+        op.f("fk_articles_tenant_id_tickets"),
+        "articles",
+        "tickets",
+        ["tenant_id", "source_ticket_id"],
+        ["tenant_id", "id"],
+    )
+    op.create_index(
+        "ux_articles_tenant_source_ticket",
+        "articles",
+        ["tenant_id", "source_ticket_id"],
+        unique=True,
+        postgresql_where=sa.text("source_ticket_id IS NOT NULL"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ux_articles_tenant_source_ticket", table_name="articles")
+    op.drop_constraint(op.f("fk_articles_tenant_id_tickets"), "articles", type_="foreignkey")
+    op.drop_column("articles", "source_ticket_id")

@@ -1,0 +1,65 @@
+"""resolveTicket: the ticket is RESOLVED and its solution becomes a DRAFT article linked to it, in one transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from saas.runtime import Runtime
+from saas.schema.relay import decode_id
+from tests.conftest import GraphQLClient
+from tests.tickets.support import STATUS, count, create_customer, create_ticket, errors, events, ok
+
+ERRORS = "userErrors { field code message }"
+RESOLVE = f"""mutation($input: ResolveTicketInput!) {{ resolveTicket(input: $input) {{
+  ticket {{ id status resolvedAt }} article {{ id title problem solution type tags status }} {ERRORS} }} }}"""
+
+
+def _ticket(client: GraphQLClient, **fields: Any) -> dict[str, Any]:
+    return create_ticket(client, create_customer(client), **fields)
+
+
+def test_resolving_moves_the_ticket_and_writes_a_draft_article(
+    owner: GraphQLClient, tenant: Any, runtime: Runtime
+) -> None:
+    ticket = _ticket(owner, subject="打印机卡纸", body="每次打印第二页都会卡纸")
+    done = ok(owner, RESOLVE, {"id": ticket["id"], "solution": "清理进纸辊", "tags": ["Printer"]}, "resolveTicket")
+    assert done["ticket"]["status"] == "RESOLVED" and done["ticket"]["resolvedAt"] is not None
+    article = done["article"]
+    assert (article["title"], article["problem"], article["solution"]) == ("打印机卡纸", "每次打印第二页都会卡纸", "清理进纸辊")
+    assert (article["type"], article["status"]) == (ticket["type"], "DRAFT")
+    assert count(runtime, tenant.id, "articles", f"source_ticket_id = '{_raw(owner, ticket['id'])}'") == 1
+    assert [kind for kind, _ in events(runtime, tenant.id, "article.")] == ["article.created"]
+    assert "ticket.status_changed" in [kind for kind, _ in events(runtime, tenant.id, "ticket.")]
+
+
+def test_a_ticket_resolved_again_keeps_its_first_article(owner: GraphQLClient, tenant: Any, runtime: Runtime) -> None:
+    ticket = _ticket(owner)
+    first = ok(owner, RESOLVE, {"id": ticket["id"], "solution": "Restart it"}, "resolveTicket")
+    ok(owner, STATUS, {"id": ticket["id"], "status": "IN_PROGRESS"}, "updateTicketStatus")
+    again = ok(owner, RESOLVE, {"id": ticket["id"], "solution": "Other"}, "resolveTicket")
+    assert again["article"]["id"] == first["article"]["id"]
+    assert count(runtime, tenant.id, "articles") == 1
+
+
+def test_bad_input_writes_nothing(owner: GraphQLClient, tenant: Any, runtime: Runtime) -> None:
+    ticket = _ticket(owner)
+    resolve = lambda **input: errors(owner, RESOLVE, {"id": ticket["id"], **input}, "resolveTicket")  # noqa: E731
+    assert resolve(solution="") == [(["input", "solution"], "REQUIRED")]
+    assert resolve(solution="x" * 20_001)[0][1] == "TOO_LONG"
+    assert errors(owner, RESOLVE, {"id": "nope", "solution": "x"}, "resolveTicket")[0][1] == "NOT_FOUND"
+    ok(owner, RESOLVE, {"id": ticket["id"], "solution": "x"}, "resolveTicket")
+    # RESOLVED → RESOLVED is not a move: nothing more is written.
+    assert resolve(solution="y")[0][1] == "INVALID_TRANSITION"
+    assert count(runtime, tenant.id, "articles") == 1
+
+
+def test_another_tenants_ticket_is_not_found(
+    owner: GraphQLClient, other_owner: GraphQLClient, other_tenant: Any, runtime: Runtime
+) -> None:
+    ticket = _ticket(owner)
+    assert errors(other_owner, RESOLVE, {"id": ticket["id"], "solution": "x"}, "resolveTicket")[0][1] == "NOT_FOUND"
+    assert count(runtime, other_tenant.id, "articles") == 0
+
+
+def _raw(client: GraphQLClient, global_id: str) -> str:
+    return str(decode_id(global_id, "Ticket"))
