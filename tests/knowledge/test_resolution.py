@@ -25,7 +25,11 @@ def test_resolving_moves_the_ticket_and_writes_a_draft_article(
     done = ok(owner, RESOLVE, {"id": ticket["id"], "solution": "清理进纸辊", "tags": ["Printer"]}, "resolveTicket")
     assert done["ticket"]["status"] == "RESOLVED" and done["ticket"]["resolvedAt"] is not None
     article = done["article"]
-    assert (article["title"], article["problem"], article["solution"]) == ("打印机卡纸", "每次打印第二页都会卡纸", "清理进纸辊")
+    assert (article["title"], article["problem"], article["solution"]) == (
+        "打印机卡纸",
+        "每次打印第二页都会卡纸",
+        "清理进纸辊",
+    )
     assert (article["type"], article["status"]) == (ticket["type"], "DRAFT")
     assert count(runtime, tenant.id, "articles", f"source_ticket_id = '{_raw(owner, ticket['id'])}'") == 1
     assert [kind for kind, _ in events(runtime, tenant.id, "article.")] == ["article.created"]
@@ -63,3 +67,33 @@ def test_another_tenants_ticket_is_not_found(
 
 def _raw(client: GraphQLClient, global_id: str) -> str:
     return str(decode_id(global_id, "Ticket"))
+
+
+def test_the_ticket_and_its_article_name_each_other(owner: GraphQLClient) -> None:
+    ticket = _ticket(owner)
+    done = ok(owner, RESOLVE, {"id": ticket["id"], "solution": "Restart it"}, "resolveTicket")
+    read = owner.data("query($id: ID!) { ticket(id: $id) { article { id status } } }", {"id": ticket["id"]})["ticket"]
+    assert read["article"] == {"id": done["article"]["id"], "status": "DRAFT"}
+    node = owner.data(
+        "query($id: ID!) { node(id: $id) { ... on Article { sourceTicket { id } } } }", {"id": done["article"]["id"]}
+    )["node"]
+    assert node["sourceTicket"] == {"id": ticket["id"]}
+    listed = owner.data("{ tickets(first: 5) { edges { node { id article { id } } } } }")["tickets"]["edges"]
+    assert listed[0]["node"]["article"] == {"id": done["article"]["id"]}
+
+
+def test_a_portal_principal_sees_the_article_once_published_and_cannot_resolve(owner: GraphQLClient) -> None:
+    from tests.tickets.test_portal import portal
+
+    customer = create_customer(owner)
+    client, _ = portal(owner, customer)
+    ticket = create_ticket(client, customer)
+    assert client.error_codes(RESOLVE, {"input": {"id": ticket["id"], "solution": "x"}}) == ["FORBIDDEN"]
+    done = ok(owner, RESOLVE, {"id": ticket["id"], "solution": "Restart it"}, "resolveTicket")
+    query = "query($id: ID!) { ticket(id: $id) { article { id } } }"
+    assert client.data(query, {"id": ticket["id"]})["ticket"]["article"] is None
+    owner.data(
+        "mutation($input: PublishArticleInput!) { publishArticle(input: $input) { article { id } } }",
+        {"input": {"id": done["article"]["id"]}},
+    )
+    assert client.data(query, {"id": ticket["id"]})["ticket"]["article"] == {"id": done["article"]["id"]}

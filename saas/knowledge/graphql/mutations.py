@@ -7,12 +7,11 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from saas.knowledge import service
-from saas.knowledge import resolution
+from saas.knowledge import resolution, service
 from saas.knowledge.graphql.types import Article
-from saas.tickets.graphql.types import Ticket
 from saas.schema.common import Payload, provided, referenced_id, run_mutation
 from saas.schema.context import RequestContext
+from saas.tickets.graphql.types import Ticket
 
 
 @strawberry.input
@@ -110,17 +109,13 @@ class KnowledgeMutations:
         description="Move a ticket to RESOLVED and write its solution down as a DRAFT article linked to it, "
         "in one transaction (a ticket resolved again keeps its first article)."
     )
-    async def resolve_ticket(
-        self, info: Info[RequestContext, None], input: ResolveTicketInput
-    ) -> ResolveTicketPayload:
+    async def resolve_ticket(self, info: Info[RequestContext, None], input: ResolveTicketInput) -> ResolveTicketPayload:
         async def run() -> dict[str, Any]:
             context = info.context
             raw_id = referenced_id(input.id, "Ticket", "id")
             data = provided(input)
             data.pop("id", None)
-            ticket, article = await context.write(
-                resolution.resolve_ticket, context.require_principal(), raw_id, data
-            )
+            ticket, article = await context.write(resolution.resolve_ticket, context.require_principal(), raw_id, data)
             return {"ticket": Ticket.from_model(ticket), "article": Article.from_model(article)}
 
         return await run_mutation(run, ResolveTicketPayload)  # type: ignore[no-any-return]
