@@ -73,3 +73,21 @@ class Article(TenantOwned, Base):
     search_text: Mapped[str] = mapped_column(Text, nullable=False, server_default="", deferred=True)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class ArticleUse(TenantOwned, Base):
+    """An article helped with a ticket: one row per article and ticket (the primary key), so
+    recording the same use again adds nothing and `topArticles` counts tickets, not clicks."""
+
+    __tablename__ = "article_uses"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["tenant_id", "article_id"], ["articles.tenant_id", "articles.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["tenant_id", "ticket_id"], ["tickets.tenant_id", "tickets.id"], ondelete="CASCADE"),
+        Index("ix_article_uses_tenant_ticket", "tenant_id", "ticket_id"),
+    )
+
+    article_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    used_by_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = created_at_column()

@@ -14,13 +14,17 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from saas.auth.permissions import KNOWLEDGE_WRITE, require
+from saas.auth.permissions import KNOWLEDGE_READ, KNOWLEDGE_WRITE, require
 from saas.auth.principal import Principal
-from saas.errors import FieldError, InputInvalid, UserErrorCode
+from saas.errors import FieldError, ForbiddenError, InputInvalid, NotFoundError, UserErrorCode
+from saas.events.outbox import emit_event
 from saas.knowledge import service as knowledge
-from saas.knowledge.models import Article
+from saas.knowledge.models import Article, ArticleUse
+from saas.portal.rules import is_portal
+from saas.schema.relay import to_global_id
 from saas.tickets import service as tickets
 from saas.tickets.models import Ticket, TicketStatus
 from saas.validation import Checker
@@ -61,3 +65,47 @@ def resolve_ticket(
         source_ticket_id=ticket.id,
     )
     return ticket, article
+
+
+def record_article_use(
+    session: Session, principal: Principal, article_id: uuid.UUID, ticket_id: uuid.UUID
+) -> tuple[Article, Ticket, bool]:
+    """Count that an article helped with a ticket, once per article and ticket.
+
+    Both must be visible to the caller (`NOT_FOUND` on the field otherwise). The insert is
+    `ON CONFLICT DO NOTHING` on the primary key, so concurrent or repeated calls count one use;
+    the `article.used` event is emitted only by the call that inserted the row. Returns whether
+    this call counted it.
+    """
+    require(principal.permissions, KNOWLEDGE_READ)
+    if is_portal(principal):
+        raise ForbiddenError("Not available to portal users")
+    try:
+        ticket = tickets.get_ticket(session, principal, ticket_id)
+    except NotFoundError:
+        raise InputInvalid([FieldError(["input", "ticketId"], UserErrorCode.NOT_FOUND, "No such ticket")]) from None
+    try:
+        article = knowledge.get_article(session, principal, article_id)
+    except NotFoundError:
+        raise InputInvalid([FieldError(["input", "articleId"], UserErrorCode.NOT_FOUND, "No such article")]) from None
+    inserted = session.execute(
+        insert(ArticleUse)
+        .values(
+            tenant_id=principal.tenant_id,
+            article_id=article.id,
+            ticket_id=ticket.id,
+            used_by_id=principal.membership_id,
+        )
+        .on_conflict_do_nothing()
+        .returning(ArticleUse.article_id)
+    ).first()
+    if inserted is not None:
+        emit_event(
+            session,
+            "article.used",
+            {
+                "article": {"id": to_global_id("Article", article.id)},
+                "ticket": {"id": to_global_id("Ticket", ticket.id)},
+            },
+        )
+    return article, ticket, inserted is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from saas.runtime import Runtime
@@ -15,7 +16,7 @@ RESOLVE = f"""mutation($input: ResolveTicketInput!) {{ resolveTicket(input: $inp
 
 
 def _ticket(client: GraphQLClient, **fields: Any) -> dict[str, Any]:
-    return create_ticket(client, create_customer(client), **fields)
+    return create_ticket(client, create_customer(client, f"Acme {uuid.uuid4().hex[:8]}"), **fields)
 
 
 def test_resolving_moves_the_ticket_and_writes_a_draft_article(
@@ -97,3 +98,35 @@ def test_a_portal_principal_sees_the_article_once_published_and_cannot_resolve(o
         {"input": {"id": done["article"]["id"]}},
     )
     assert client.data(query, {"id": ticket["id"]})["ticket"]["article"] == {"id": done["article"]["id"]}
+
+
+USE = f"""mutation($input: RecordArticleUseInput!) {{ recordArticleUse(input: $input) {{
+  counted article {{ id }} ticket {{ id }} {ERRORS} }} }}"""
+
+
+def test_an_articles_use_counts_once_per_ticket(owner: GraphQLClient, tenant: Any, runtime: Runtime) -> None:
+    first, second = _ticket(owner), _ticket(owner)
+    article = ok(owner, RESOLVE, {"id": first["id"], "solution": "Restart it"}, "resolveTicket")["article"]["id"]
+    assert ok(owner, USE, {"articleId": article, "ticketId": second["id"]}, "recordArticleUse")["counted"] is True
+    assert ok(owner, USE, {"articleId": article, "ticketId": second["id"]}, "recordArticleUse")["counted"] is False
+    assert ok(owner, USE, {"articleId": article, "ticketId": first["id"]}, "recordArticleUse")["counted"] is True
+    assert count(runtime, tenant.id, "article_uses") == 2
+    assert [kind for kind, _ in events(runtime, tenant.id, "article.used")] == ["article.used"] * 2
+
+
+def test_article_use_bad_input_and_other_tenants(
+    owner: GraphQLClient, other_owner: GraphQLClient, tenant: Any, other_tenant: Any, runtime: Runtime
+) -> None:
+    ticket = _ticket(owner)
+    article = ok(owner, RESOLVE, {"id": ticket["id"], "solution": "x"}, "resolveTicket")["article"]["id"]
+    other_ticket = _ticket(other_owner)
+    assert errors(owner, USE, {"articleId": "nope", "ticketId": ticket["id"]}, "recordArticleUse")[0] == (
+        ["input", "articleId"], "NOT_FOUND"
+    )  # fmt: skip
+    assert errors(owner, USE, {"articleId": article, "ticketId": other_ticket["id"]}, "recordArticleUse")[0] == (
+        ["input", "ticketId"], "NOT_FOUND"
+    )  # fmt: skip
+    assert errors(other_owner, USE, {"articleId": article, "ticketId": other_ticket["id"]}, "recordArticleUse")[0] == (
+        ["input", "articleId"], "NOT_FOUND"
+    )  # fmt: skip
+    assert count(runtime, tenant.id, "article_uses") == 0 and count(runtime, other_tenant.id, "article_uses") == 0

@@ -63,6 +63,19 @@ class ResolveTicketPayload(Payload):
     article: Article | None = None
 
 
+@strawberry.input
+class RecordArticleUseInput:
+    article_id: strawberry.ID
+    ticket_id: strawberry.ID
+
+
+@strawberry.type
+class RecordArticleUsePayload(Payload):
+    article: Article | None = None
+    ticket: Ticket | None = None
+    counted: bool = strawberry.field(default=False, description="False when this use was already recorded.")
+
+
 def _article(row: Any) -> dict[str, Any]:
     return {"article": Article.from_model(row)}
 
@@ -119,3 +132,21 @@ class KnowledgeMutations:
             return {"ticket": Ticket.from_model(ticket), "article": Article.from_model(article)}
 
         return await run_mutation(run, ResolveTicketPayload)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(
+        description="Count that an article helped with a ticket (once per article and ticket; "
+        "recording it again changes nothing), for `serviceReport.topArticles`."
+    )
+    async def record_article_use(
+        self, info: Info[RequestContext, None], input: RecordArticleUseInput
+    ) -> RecordArticleUsePayload:
+        async def run() -> dict[str, Any]:
+            context = info.context
+            article_id = referenced_id(input.article_id, "Article", "articleId")
+            ticket_id = referenced_id(input.ticket_id, "Ticket", "ticketId")
+            article, ticket, counted = await context.write(
+                resolution.record_article_use, context.require_principal(), article_id, ticket_id
+            )
+            return {"article": Article.from_model(article), "ticket": Ticket.from_model(ticket), "counted": counted}
+
+        return await run_mutation(run, RecordArticleUsePayload)  # type: ignore[no-any-return]

@@ -1,4 +1,5 @@
-"""Articles remember the ticket whose resolution wrote them.
+"""Articles remember the ticket whose resolution wrote them; `article_uses` counts the tickets an
+article helped with (one row per article and ticket, so recording a use again changes nothing).
 
 `articles.source_ticket_id` points at the resolved ticket within the same tenant (composite
 foreign key), and a partial unique index allows one article per ticket: two concurrent
@@ -37,8 +38,35 @@ def upgrade() -> None:
         postgresql_where=sa.text("source_ticket_id IS NOT NULL"),
     )
 
+    op.create_table(
+        "article_uses",
+        sa.Column("tenant_id", postgresql.UUID(as_uuid=True), nullable=False),
+        sa.Column("article_id", postgresql.UUID(as_uuid=True), nullable=False),
+        sa.Column("ticket_id", postgresql.UUID(as_uuid=True), nullable=False),
+        sa.Column("used_by_id", postgresql.UUID(as_uuid=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_article_uses_tenant_id_tenants"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "article_id"],
+            ["articles.tenant_id", "articles.id"],
+            name=op.f("fk_article_uses_tenant_id_articles"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "ticket_id"],
+            ["tickets.tenant_id", "tickets.id"],
+            name=op.f("fk_article_uses_tenant_id_tickets"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "article_id", "ticket_id", name=op.f("pk_article_uses")),
+    )
+    op.create_index("ix_article_uses_tenant_ticket", "article_uses", ["tenant_id", "ticket_id"])
+
 
 def downgrade() -> None:
+    op.drop_table("article_uses")
     op.drop_index("ux_articles_tenant_source_ticket", table_name="articles")
     op.drop_constraint(op.f("fk_articles_tenant_id_tickets"), "articles", type_="foreignkey")
     op.drop_column("articles", "source_ticket_id")
