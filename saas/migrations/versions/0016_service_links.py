@@ -63,9 +63,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "article_id", "ticket_id", name=op.f("pk_article_uses")),
     )
     op.create_index("ix_article_uses_tenant_ticket", "article_uses", ["tenant_id", "ticket_id"])
+    op.add_column("work_orders", sa.Column("ticket_id", postgresql.UUID(as_uuid=True), nullable=True))
+    op.create_foreign_key(
+        op.f("fk_work_orders_tenant_id_tickets"),
+        "work_orders",
+        "tickets",
+        ["tenant_id", "ticket_id"],
+        ["tenant_id", "id"],
+    )
+    op.create_index("ix_work_orders_tenant_ticket", "work_orders", ["tenant_id", "ticket_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_work_orders_tenant_ticket", table_name="work_orders")
+    op.drop_constraint(op.f("fk_work_orders_tenant_id_tickets"), "work_orders", type_="foreignkey")
+    op.drop_column("work_orders", "ticket_id")
     op.drop_table("article_uses")
     op.drop_index("ux_articles_tenant_source_ticket", table_name="articles")
     op.drop_constraint(op.f("fk_articles_tenant_id_tickets"), "articles", type_="foreignkey")
