@@ -130,3 +130,21 @@ def test_article_use_bad_input_and_other_tenants(
         ["input", "articleId"], "NOT_FOUND"
     )  # fmt: skip
     assert count(runtime, tenant.id, "article_uses") == 0 and count(runtime, other_tenant.id, "article_uses") == 0
+
+
+def test_concurrent_uses_of_one_article_on_one_ticket_count_once(
+    owner: GraphQLClient, tenant: Any, runtime: Runtime
+) -> None:
+    from saas.knowledge import resolution
+    from tests.knowledge.support import principal_of, race
+
+    ticket = _ticket(owner)
+    article = ok(owner, RESOLVE, {"id": ticket["id"], "solution": "x"}, "resolveTicket")["article"]["id"]
+    principal = principal_of(runtime, owner)
+    ids = (decode_id(article, "Article"), decode_id(ticket["id"], "Ticket"))
+    assert (
+        race(runtime, tenant, 4, lambda session, _: resolution.record_article_use(session, principal, *ids))
+        == ["ok"] * 4
+    )
+    assert count(runtime, tenant.id, "article_uses") == 1
+    assert len(events(runtime, tenant.id, "article.used")) == 1
