@@ -55,6 +55,7 @@ class UserErrorCode(StrEnum):
     INVALID_OPTION = "INVALID_OPTION"
     ARCHIVED = "ARCHIVED"
     VALUES_MISSING = "VALUES_MISSING"
+    OTHER_CUSTOMER = "OTHER_CUSTOMER"  # a referenced record belongs to another customer
     DUPLICATE_VALUES = "DUPLICATE_VALUES"
     INCOMPATIBLE_VALUES = "INCOMPATIBLE_VALUES"
     # Follow-ups: the public pool (NOT_IN_POOL and CLAIM_CAP_EXCEEDED above, as for leads) and tasks.

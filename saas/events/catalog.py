@@ -124,6 +124,7 @@ register_event_types(
     "article.updated",
     "article.published",
     "article.unpublished",
+    "article.used",
     "return.requested",
     "return.approved",
     "return.rejected",

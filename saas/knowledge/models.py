@@ -34,8 +34,16 @@ class Article(TenantOwned, Base):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
         ForeignKeyConstraint(["tenant_id", "created_by_id"], ["memberships.tenant_id", "memberships.id"]),
+        ForeignKeyConstraint(["tenant_id", "source_ticket_id"], ["tickets.tenant_id", "tickets.id"]),
         CheckConstraint("status IN ('draft', 'published')", name="status_known"),
         CheckConstraint("(status = 'published') = (published_at IS NOT NULL)", name="published_at_when_published"),
+        Index(
+            "ux_articles_tenant_source_ticket",
+            "tenant_id",
+            "source_ticket_id",
+            unique=True,
+            postgresql_where=text("source_ticket_id IS NOT NULL"),
+        ),
         Index("ix_articles_tenant_created", "tenant_id", "created_at", "id"),
         Index("ix_articles_tenant_status", "tenant_id", "status", "created_at", "id"),
         # GIN led by tenant_id (btree_gin): one index answers "this tenant's articles with these words".
@@ -58,9 +66,28 @@ class Article(TenantOwned, Base):
     status: Mapped[str] = mapped_column(String(10), nullable=False, server_default="draft")
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    source_ticket_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     search_vector: Mapped[str] = mapped_column(
         TSVECTOR, nullable=False, server_default=text("''::tsvector"), deferred=True
     )
     search_text: Mapped[str] = mapped_column(Text, nullable=False, server_default="", deferred=True)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+class ArticleUse(TenantOwned, Base):
+    """An article helped with a ticket: one row per article and ticket (the primary key), so
+    recording the same use again adds nothing and `topArticles` counts tickets, not clicks."""
+
+    __tablename__ = "article_uses"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["tenant_id", "article_id"], ["articles.tenant_id", "articles.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["tenant_id", "ticket_id"], ["tickets.tenant_id", "tickets.id"], ondelete="CASCADE"),
+        Index("ix_article_uses_tenant_ticket", "tenant_id", "ticket_id"),
+    )
+
+    article_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    used_by_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = created_at_column()

@@ -116,8 +116,14 @@ def get_article(session: Session, principal: Principal, article_id: uuid.UUID) -
     return article
 
 
-def create_article(session: Session, principal: Principal, data: dict[str, Any]) -> Article:
-    """A DRAFT article (type `inquiry` unless given); staff publish it once reviewed."""
+def create_article(
+    session: Session, principal: Principal, data: dict[str, Any], *, source_ticket_id: uuid.UUID | None = None
+) -> Article:
+    """A DRAFT article (type `inquiry` unless given); staff publish it once reviewed.
+
+    `source_ticket_id` is set only by `resolve_ticket` (saas/knowledge/resolution.py), which has
+    already read the ticket under the caller's visibility.
+    """
     require(principal.permissions, KNOWLEDGE_WRITE)
     clean = _check(data, creating=True)
     now = _now()
@@ -130,6 +136,7 @@ def create_article(session: Session, principal: Principal, data: dict[str, Any])
         tags=clean.get("tags") or [],
         status=ArticleStatus.DRAFT.value,
         created_by_id=principal.membership_id,
+        source_ticket_id=source_ticket_id,
         created_at=now,
         updated_at=now,
     )

@@ -49,12 +49,15 @@ class WorkOrder(TenantOwned, Base):
         CheckConstraint("hours_worked IS NULL OR hours_worked > 0", name="hours_positive"),
         Index("ix_work_orders_tenant_starts", "tenant_id", "starts_at", "id"),
         Index("ix_work_orders_tenant_customer", "tenant_id", "customer_id", "starts_at", "id"),
+        ForeignKeyConstraint(["tenant_id", "ticket_id"], ["tickets.tenant_id", "tickets.id"]),
+        Index("ix_work_orders_tenant_ticket", "tenant_id", "ticket_id"),
         # The technician's calendar is served by the exclusion constraint's GiST index
         # (tenant_id, technician_id, tstzrange(starts_at, ends_at)).
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    ticket_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     technician_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     status: Mapped[str] = mapped_column(String(10), nullable=False, server_default="scheduled")

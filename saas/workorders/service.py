@@ -111,6 +111,24 @@ def _flush_booking(session: Session) -> None:
         raise
 
 
+def _ticket_of(
+    session: Session, principal: Principal, ticket_id: uuid.UUID | None, customer_id: uuid.UUID
+) -> uuid.UUID | None:
+    """The ticket a work order serves: visible to the caller (`NOT_FOUND`) and of the work order's
+    customer (`OTHER_CUSTOMER`), read under the tickets' own visibility rule."""
+    if ticket_id is None:
+        return None
+    from saas.tickets import service as tickets
+
+    try:
+        ticket = tickets.get_ticket(session, principal, ticket_id)
+    except NotFoundError:
+        raise _invalid("ticketId", UserErrorCode.NOT_FOUND, "No such ticket") from None
+    if ticket.customer_id != customer_id:
+        raise _invalid("ticketId", UserErrorCode.OTHER_CUSTOMER, "The ticket is another customer's")
+    return ticket.id
+
+
 def create_work_order(session: Session, principal: Principal, data: dict[str, Any]) -> WorkOrder:
     """A SCHEDULED work order for a customer the caller sees, in a free slot of the technician's."""
     require(principal.permissions, WORK_ORDERS_WRITE)
@@ -121,11 +139,13 @@ def create_work_order(session: Session, principal: Principal, data: dict[str, An
     customer = find_visible(session, principal, Customer, data.get("customer_id"), assignable_customer)
     if customer is None:
         raise _invalid("customerId", UserErrorCode.NOT_FOUND, "No such customer")
+    ticket_id = _ticket_of(session, principal, data.get("ticket_id"), customer.id)
     technician = _technician(session, data.get("technician_id"))
     now = _now()
     order = WorkOrder(
         id=uuid.uuid4(),
         customer_id=customer.id,
+        ticket_id=ticket_id,
         technician_id=technician.id,
         kind=str(kind),
         status=WorkOrderStatus.SCHEDULED.value,

@@ -31,3 +31,22 @@ def article_loader(context: RequestContext) -> DataLoader[uuid.UUID, Article | N
         return {row.id: Article.from_model(row) for row in rows}
 
     return request_loader(context, "articles_by_id", batch)
+
+
+def ticket_article_loader(context: RequestContext) -> DataLoader[uuid.UUID, Article | None]:
+    """The article written when a ticket was resolved, by the ticket's id: null when the caller may
+    not read it (a portal principal reads published articles only), whatever the page size one
+    statement."""
+    from saas.knowledge.graphql.types import Article
+
+    def batch(session: Session, ticket_ids: list[uuid.UUID]) -> dict[uuid.UUID, Article]:
+        condition = SqlCondition()
+        article_visibility(context.require_principal(), "articles", condition)
+        rows = session.scalars(
+            select(models.Article)
+            .where(models.Article.source_ticket_id.in_(ticket_ids), text(condition.sql))
+            .params(**condition.params)
+        )
+        return {row.source_ticket_id: Article.from_model(row) for row in rows if row.source_ticket_id is not None}
+
+    return request_loader(context, "articles_by_ticket", batch)

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry.types import Info
 
 from saas.knowledge import models
 from saas.knowledge.models import ArticleStatus
 from saas.knowledge.rules import ArticleFilter
 from saas.schema.common import Node
 from saas.schema.connections import CountedConnection
+from saas.schema.context import RequestContext
 from saas.schema.relay import to_global_id
+
+if TYPE_CHECKING:
+    from saas.tickets.graphql.types import Ticket
 
 strawberry.enum(ArticleStatus, name="ArticleStatus", description="DRAFT: staff only; PUBLISHED: every reader.")
 
@@ -27,6 +34,7 @@ class Article(Node):
     published_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    source_ticket_id: strawberry.Private[uuid.UUID | None] = None
 
     @classmethod
     def from_model(cls, row: models.Article) -> Article:
@@ -41,7 +49,16 @@ class Article(Node):
             published_at=row.published_at,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            source_ticket_id=row.source_ticket_id,
         )
+
+    @strawberry.field(description="The ticket whose resolution wrote it; null when written by hand or not visible.")
+    async def source_ticket(
+        self, info: Info[RequestContext, None]
+    ) -> Annotated[Ticket, strawberry.lazy("saas.tickets.graphql.types")] | None:
+        from saas.tickets.graphql.loaders import ticket_loader
+
+        return None if self.source_ticket_id is None else await ticket_loader(info.context).load(self.source_ticket_id)
 
 
 ArticleConnection = CountedConnection[Article]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -18,6 +19,9 @@ from saas.schema.relay import decode_id, to_global_id
 from saas.tickets import models
 from saas.tickets.models import TicketPriority, TicketStatus
 from saas.tickets.rules import TicketFilter, ticket_number
+
+if TYPE_CHECKING:
+    from saas.knowledge.graphql.types import Article
 
 # The domain's enums are the GraphQL enums: exposed once, here, under their own names.
 strawberry.enum(
@@ -138,6 +142,16 @@ class Ticket(Node):
         from saas.tickets.graphql.loaders import rule_loader
 
         return None if self.classified_by_id is None else await rule_loader(info.context).load(self.classified_by_id)
+
+    @strawberry.field(
+        description="The article written when it was resolved (`resolveTicket`); portal principals see it once published."
+    )
+    async def article(
+        self, info: Info[RequestContext, None]
+    ) -> Annotated[Article, strawberry.lazy("saas.knowledge.graphql.types")] | None:
+        from saas.knowledge.graphql.loaders import ticket_article_loader
+
+        return await ticket_article_loader(info.context).load(self.raw_id)
 
     @strawberry.field(description="Oldest first; portal tokens see the public ones only.")
     async def comments(

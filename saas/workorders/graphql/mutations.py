@@ -23,6 +23,7 @@ class CreateWorkOrderInput:
     technician_id: strawberry.ID = strawberry.field(description="A Member id.")
     starts_at: datetime
     ends_at: datetime
+    ticket_id: strawberry.ID | None = strawberry.field(default=None, description="A ticket of the same customer.")
 
 
 @strawberry.input
@@ -62,6 +63,7 @@ class WorkOrderMutations:
                 "kind": WorkOrderKind(input.kind).value,
                 "starts_at": input.starts_at,
                 "ends_at": input.ends_at,
+                "ticket_id": referenced_id(input.ticket_id, "Ticket", "ticketId"),
             }
             return _result(await info.context.write(service.create_work_order, info.context.require_principal(), data))
 

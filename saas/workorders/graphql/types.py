@@ -24,6 +24,7 @@ from saas.workorders.rules import WorkOrderFilter
 
 if TYPE_CHECKING:
     from saas.customers.graphql.types import Customer
+    from saas.tickets.graphql.types import Ticket
 
 CustomerRef = Annotated["Customer", strawberry.lazy("saas.customers.graphql.types")]
 
@@ -46,6 +47,15 @@ class WorkOrder(Node):
     created_at: datetime
     customer_id: strawberry.Private[uuid.UUID]
     technician_id: strawberry.Private[uuid.UUID]
+    ticket_id: strawberry.Private[uuid.UUID | None] = None
+
+    @strawberry.field(description="The ticket it serves; null when none or not visible.")
+    async def ticket(
+        self, info: Info[RequestContext, None]
+    ) -> Annotated[Ticket, strawberry.lazy("saas.tickets.graphql.types")] | None:
+        from saas.tickets.graphql.loaders import ticket_loader
+
+        return None if self.ticket_id is None else await ticket_loader(info.context).load(self.ticket_id)
 
     @strawberry.field
     async def customer(self, info: Info[RequestContext, None]) -> CustomerRef | None:
@@ -70,6 +80,7 @@ class WorkOrder(Node):
             created_at=row.created_at,
             customer_id=row.customer_id,
             technician_id=row.technician_id,
+            ticket_id=row.ticket_id,
         )
 
 
