@@ -5,8 +5,8 @@ article helped with (one row per article and ticket, so recording a use again ch
 foreign key), and a partial unique index allows one article per ticket: two concurrent
 resolutions of the same ticket cannot both write one.
 
-Revision ID: 0016_service_links
-Revises: 0015_tickets
+Revision ID: 0018_service_links
+Revises: 0017_limits_access_audit
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0016_service_links"
-down_revision = "0015_tickets"
+revision = "0018_service_links"
+down_revision = "0017_limits_access_audit"
 branch_labels = None
 depends_on = None
 
