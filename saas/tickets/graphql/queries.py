@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-import orjson
 import strawberry
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
 from strawberry.types import Info
 
 from saas.auth.permissions import TICKETS_READ, require
 from saas.db.conditions import SqlCondition
-from saas.db.paging import Page
-from saas.schema import compiler
-from saas.schema.connections import connection
-from saas.schema.context import RequestContext, fetch_compiled
+from saas.schema.compiled import compiled_page
+from saas.schema.context import RequestContext
 from saas.schema.nodes import single_object
-from saas.schema.relay import decode_cursor, decode_id, page_size
-from saas.tenancy.session import TENANT_PARAM
+from saas.schema.relay import decode_id
 from saas.tickets import models, service
 from saas.tickets.graphql.loaders import comment_loader, rule_loader, ticket_loader
 from saas.tickets.graphql.sql import TICKET, TICKET_SORT
@@ -34,10 +27,6 @@ from saas.tickets.graphql.types import (
     TicketTypeInfo,
 )
 from saas.tickets.rules import ticket_conditions, ticket_visibility
-
-
-def _selection(info: Info) -> Any:
-    return compiler.merged_selection(list(info._raw_info.field_nodes))
 
 
 def ticket_condition(context: RequestContext, alias: str = "r") -> SqlCondition:
@@ -74,26 +63,6 @@ async def load_rule(context: RequestContext, raw_id: uuid.UUID) -> Classificatio
     return await rule_loader(context).load(raw_id)
 
 
-def _ticket_page(
-    session: Session, condition: SqlCondition, params: dict[str, Any], has_after: bool
-) -> TicketConnection:
-    """The resolver path, for selections with fields computed in Python (comments): same rows, same order."""
-    sort = TICKET_SORT
-    where = compiler.tenant_where("r", condition) + (f" AND {sort.after_sql('r')}" if has_after else "")
-    page_sql = f"SELECT r.id FROM tickets r WHERE {where} ORDER BY {sort.order_sql('r')} LIMIT :limit"
-    ids = [row[0] for row in session.execute(text(page_sql), params)]
-    rows = {row.id: row for row in session.scalars(select(models.Ticket).where(models.Ticket.id.in_(ids)))}
-    total = session.execute(
-        text(f"SELECT count(*) FROM tickets r WHERE {compiler.tenant_where('r', condition)}"), params
-    ).scalar_one()
-    return connection(  # type: ignore[no-any-return]
-        Page.of([rows[i] for i in ids], params["first"], total),
-        Ticket.from_model,
-        lambda row: [getattr(row, c) for c in sort.columns],
-        has_previous_page=has_after,
-    )
-
-
 @strawberry.type
 class TicketQueries:
     @strawberry.field(
@@ -109,32 +78,10 @@ class TicketQueries:
         context = info.context
         principal = context.require_principal()
         require(principal.permissions, TICKETS_READ)
-        limit = page_size(first, context.runtime.settings.max_page_size)
         condition = ticket_conditions(principal, "r", filter.to_rule() if filter else None)
-        params: dict[str, Any] = {
-            **condition.params,
-            "first": limit,
-            "limit": limit + 1,
-            "has_previous": after is not None,
-            TENANT_PARAM: principal.tenant_id,  # for the resolver path; `fetch_json` binds it for the compiled one
-        }
-        if after is not None:
-            for index, value in enumerate(decode_cursor(after, TICKET_SORT.casts)):
-                params[f"after_{index}"] = value
-        raw = info._raw_info
-        try:
-            sql, bound = compiler.compile_read(
-                raw,
-                ("Ticket", tuple(condition.parts), after is not None),
-                lambda state: compiler.connection_sql(
-                    TICKET, _selection(info), state, condition, TICKET_SORT, after is not None
-                ),
-            )
-        except compiler.NotCompilable:
-            return await context.read(_ticket_page, condition, params, after is not None)
-        json_text = await fetch_compiled(context, sql, {**params, **bound})
-        assert json_text is not None  # a list or connection statement always returns one row
-        return orjson.Fragment(json_text)  # type: ignore[return-value]
+        return await compiled_page(  # type: ignore[no-any-return]
+            info, TICKET, models.Ticket, Ticket.from_model, condition, TICKET_SORT, first, after
+        )
 
     @strawberry.field(description="One ticket; NOT_FOUND if it does not exist or is not visible.")
     async def ticket(self, info: Info[RequestContext, None], id: strawberry.ID) -> Ticket:
