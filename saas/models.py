@@ -18,6 +18,7 @@ from saas.deals.models import (
     PipelineStage,
     StageChange,
 )
+from saas.downloads.models import Download, DownloadChunk
 from saas.events.models import OutboxEvent
 from saas.followups.models import Activity, CustomerHandover, Task, TaskReminder, WrittenTimelineEntry
 from saas.jobs.models import ProcessedJob
@@ -57,6 +58,8 @@ __all__ = [
     "Customer",
     "CustomerHandover",
     "DealSettings",
+    "Download",
+    "DownloadChunk",
     "Installment",
     "Invoice",
     "Lead",

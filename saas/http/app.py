@@ -1,4 +1,4 @@
-"""The ASGI application: /graphql (HTTP and WebSocket), /healthz, /readyz, /metrics, GraphiQL's /static."""
+"""The ASGI application: /graphql (HTTP and WebSocket), /healthz, /readyz, /metrics, /downloads, GraphiQL's /static."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
+from saas.http.downloads import DOWNLOAD_ROUTE, download_file
 from saas.http.graphiql import static_assets
 from saas.http.graphql_http import ROUTE_METHODS, graphql_http
 from saas.http.health import healthz, metrics, readyz
@@ -51,6 +52,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
+        Route(DOWNLOAD_ROUTE, download_file, methods=["GET"]),
     ]
     if runtime.settings.graphiql:
         routes.append(static_assets())  # GraphiQL's scripts and styles, served here: no CDN
