@@ -20,6 +20,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from saas.accounts.models import Membership
+from saas.accounts.ownership import may_own_for
 from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import CUSTOMERS_WRITE, require
 from saas.auth.principal import Principal
@@ -166,7 +167,8 @@ def transfer_customers(
 ) -> tuple[list[Customer], list[Task]]:
     """Move customers and their open tasks to another member, recording each handover.
 
-    Owners, admins and managers transfer any customer; a sales rep only those they own.
+    Owners and admins transfer any customer (the pool's included); other members those they own
+    and, for a team's manager, those of the team's members (`may_own_for`: the teams as they are now).
     """
     require(principal.permissions, CUSTOMERS_WRITE)
     check = Checker({"note": note})
@@ -179,9 +181,11 @@ def transfer_customers(
     customers = _locked_customers(session, principal, wanted)
     errors: list[FieldError] = []
     for index, customer in enumerate(customers):
-        if not principal.sees_all_customers and customer.owner_id != principal.membership_id:
+        if not principal.sees_all_customers and (
+            customer.owner_id is None or not may_own_for(session, principal, customer.owner_id)
+        ):
             errors.append(FieldError(["input", "ids", str(index)], UserErrorCode.INVALID,
-                                     "Sales reps can only transfer customers they own"))  # fmt: skip
+                                     "Only customers you or your team own can be transferred"))  # fmt: skip
         elif customer.owner_id == to_member_id:
             errors.append(FieldError(["input", "ids", str(index)], UserErrorCode.INVALID,
                                      "The customer already belongs to that member"))  # fmt: skip

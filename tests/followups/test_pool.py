@@ -14,7 +14,7 @@ from saas.followups import pool as pool_service
 from saas.runtime import Runtime
 from saas.schema.relay import decode_id, to_global_id
 from saas.tenancy.session import tenant_session
-from tests.conftest import GraphQLClient, TenantHandle
+from tests.conftest import GraphQLClient, TenantHandle, add_member
 from tests.customers.live import event as live_event
 from tests.customers.live import subscriber
 from tests.followups.helpers import (
@@ -302,6 +302,31 @@ def test_transfer_refusals(
         owner.data(TRANSFER, {"input": {"ids": [mine, pool], "toMemberId": to}})["transferCustomers"]["userErrors"]
         == []
     )
+
+
+def test_a_manager_transfers_the_team_s_customers_and_no_one_else_s(
+    owner: GraphQLClient, rep: GraphQLClient, other_rep: GraphQLClient, tenant: TenantHandle, runtime: Runtime
+) -> None:
+    manager = add_member(owner, tenant, "manager")
+    owner.data(
+        "mutation($input: CreateTeamInput!) { createTeam(input: $input) { userErrors { code } } }",
+        {"input": {"name": "North", "managerId": member_id(manager), "memberIds": [member_id(rep)]}},
+    )
+    teams = create_customer(rep, "Team's")
+    outside = create_customer(other_rep, "Outside the team")
+    pool = create_customer(owner, "Pool", ownerId=None)
+    to = member_id(other_rep)
+    for refused in (outside, pool):
+        assert errors_of(
+            manager, TRANSFER, {"input": {"ids": [teams, refused], "toMemberId": to}}, "transferCustomers"
+        ) in (
+            [(["input", "ids", "1"], "INVALID")],
+            [(["input", "ids", "1"], "NOT_FOUND")],  # a customer the manager cannot see at all
+        )
+    assert count(runtime, tenant.id, "customer_handovers") == 0
+    payload = manager.data(TRANSFER, {"input": {"ids": [teams], "toMemberId": to}})["transferCustomers"]
+    assert payload["userErrors"] == []
+    assert payload["customers"] == [{"id": teams, "owner": {"id": to}}]
 
 
 def test_claims_and_transfers_are_in_the_audit_log(
