@@ -27,7 +27,11 @@ from dramatiq import Message
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import q_name
 from dramatiq.middleware import Middleware
+from sqlalchemy.orm import Session
 
+from saas.audit.log import record_change
+from saas.auth.principal import Principal
+from saas.events.outbox import emit_event
 from saas.jobs.runner import parse_tenant
 
 REASON_LIMIT = 500
@@ -177,4 +181,27 @@ def retry_dead_letter(broker: RedisBroker, tenant_id: uuid.UUID, redis_id: str) 
         message_timestamp=letter.message.message_timestamp,
     )
     broker.enqueue(fresh)
+    return letter
+
+
+def retry_and_record(
+    session: Session, principal: Principal, broker: RedisBroker, redis_id: str, global_id: str
+) -> DeadLetter | None:
+    """`retry_dead_letter` for the session's tenant, with its audit entry and `dead_letter.retried`
+    event in the same transaction (None, and nothing recorded, when the letter is not there).
+
+    The letter is requeued before the commit: a transaction that then fails leaves a retried job
+    without its entry, never an entry for a job that was not retried."""
+    letter = retry_dead_letter(broker, principal.tenant_id, redis_id)
+    if letter is None:
+        return None
+    shape = {
+        "id": global_id,
+        "messageId": letter.message_id,
+        "job": letter.job,
+        "attempts": letter.attempts,
+        "failedAt": letter.failed_at.isoformat(),
+    }
+    record_change(session, principal, "dead_letter.retried", "DeadLetter", redis_id, None, shape)
+    emit_event(session, "dead_letter.retried", {"deadLetter": shape})
     return letter

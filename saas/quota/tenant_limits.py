@@ -17,8 +17,10 @@ from enum import Enum
 from sqlalchemy import Engine, select
 
 from saas.accounts.models import Tenant
+from saas.audit.log import NamedActor, record_change
 from saas.config import Settings
 from saas.errors import FieldError, InputInvalid, UserErrorCode
+from saas.events.outbox import emit_event
 from saas.tenancy.session import tenant_session
 
 # Above this a per-minute budget or a per-request limit is surely a typo (and Lua's doubles
@@ -96,6 +98,11 @@ def _checked(name: str, value: int | None) -> int | None:
     return value
 
 
+# Limits are set by whoever runs the deployment (`saas tenant limits`), not by a member.
+OPERATOR = NamedActor("deployment operator")
+LIMITS_CHANGED = "tenant.limits_changed"
+
+
 class Keep(Enum):
     """The value of a limit left as it is."""
 
@@ -124,10 +131,23 @@ def set_tenant_limits(
     if not isinstance(max_query_cost, Keep):
         values["max_query_cost"] = _checked("maxQueryCost", max_query_cost)
     with tenant_session(engine, None) as session:
-        tenant = session.scalar(select(Tenant).where(Tenant.slug == slug).with_for_update())
-        if tenant is None:
-            return None
+        tenant_id = session.scalar(select(Tenant.id).where(Tenant.slug == slug))
+    if tenant_id is None:
+        return None
+    # Bound to the tenant: the audit entry and the event land in its log and outbox, with the change.
+    with tenant_session(engine, tenant_id) as session:
+        tenant = session.scalars(select(Tenant).where(Tenant.id == tenant_id).with_for_update()).one()
+        before = _limits_view(tenant)
         for attribute, value in values.items():
             setattr(tenant, attribute, value)
         session.flush()
+        after = _limits_view(tenant)
+        if after != before:
+            record_change(session, OPERATOR, LIMITS_CHANGED, "Tenant", tenant_id, before, after)
+            emit_event(session, LIMITS_CHANGED, {"limits": after})
         return effective_limits(settings, tenant.cost_per_minute, tenant.max_query_cost)
+
+
+def _limits_view(tenant: Tenant) -> dict[str, int | None]:
+    """The tenant's overrides as the event and the audit log show them (null: the deployment's default)."""
+    return {"costPerMinute": tenant.cost_per_minute, "maxQueryCost": tenant.max_query_cost}

@@ -12,6 +12,7 @@ from saas.runtime import Runtime
 from tests.conftest import GraphQLClient, TenantHandle, add_member
 from tests.jobs import sample_jobs
 from tests.jobs.helpers import customers_named
+from tests.leads.support import events
 from tests.schema.helpers import codes, global_id
 
 DEAD_LETTERS = (
@@ -60,25 +61,50 @@ def test_dead_letters_are_visible_to_admins_not_to_other_tenants_or_sales_reps(
 
 
 def test_retrying_another_tenants_dead_letter_is_not_found(
-    owner: GraphQLClient, other_owner: GraphQLClient, dead_letter: dict[str, Any]
+    runtime: Runtime,
+    tenant: TenantHandle,
+    other_tenant: TenantHandle,
+    owner: GraphQLClient,
+    other_owner: GraphQLClient,
+    dead_letter: dict[str, Any],
 ) -> None:
     assert codes(other_owner.execute(RETRY, {"input": {"id": dead_letter["id"]}})) == ["NOT_FOUND"]
     assert codes(owner.execute(RETRY, {"input": {"id": global_id("DeadLetter", "not-a-uuid")}})) == ["NOT_FOUND"]
     assert codes(owner.execute(RETRY, {"input": {"id": global_id("Customer", dead_letter["messageId"])}})) == [
         "NOT_FOUND"
     ]
-    # Still there for its own tenant.
+    # Still there for its own tenant, and nothing recorded for either.
     assert [d["id"] for d in owner.data(DEAD_LETTERS)["deadLetters"]] == [dead_letter["id"]]
+    assert events(runtime, tenant.id, "dead_letter.") == []
+    assert events(runtime, other_tenant.id, "dead_letter.") == []
 
 
 def test_a_retried_dead_letter_runs_again(
-    job_broker: RedisBroker, run_jobs: Callable[..., None], owner: GraphQLClient, dead_letter: dict[str, Any]
+    job_broker: RedisBroker,
+    run_jobs: Callable[..., None],
+    runtime: Runtime,
+    tenant: TenantHandle,
+    owner: GraphQLClient,
+    dead_letter: dict[str, Any],
 ) -> None:
     payload = owner.data(RETRY, {"input": {"id": dead_letter["id"]}})["retryDeadLetter"]
     assert payload == {"deadLetter": {k: dead_letter[k] for k in ("id", "messageId", "job")}, "userErrors": []}
     assert owner.data(DEAD_LETTERS)["deadLetters"] == []
     # A second retry of the same dead letter finds nothing.
     assert codes(owner.execute(RETRY, {"input": {"id": dead_letter["id"]}})) == ["NOT_FOUND"]
+    # The retry is an event and an audit entry, once.
+    [(kind, event)] = events(runtime, tenant.id, "dead_letter.")
+    assert kind == "dead_letter.retried"
+    assert event["deadLetter"] == {
+        "id": dead_letter["id"],
+        "messageId": dead_letter["messageId"],
+        "job": "tests.jobs.always_fails",
+        "attempts": 2,
+        "failedAt": event["deadLetter"]["failedAt"],
+    }
+    assert owner.data("{ auditLog(first: 5) { edges { node { action } } } }")["auditLog"]["edges"][0]["node"] == {
+        "action": "dead_letter.retried"
+    }
 
     run_jobs()  # it fails every time, so it comes back, as the same message
 

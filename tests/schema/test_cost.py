@@ -123,6 +123,30 @@ def test_limits_out_of_range_are_refused(runtime: Runtime, tenant: Any, value: i
     with pytest.raises(InputInvalid) as refused:
         set_tenant_limits(runtime.engine, runtime.settings, tenant.slug, cost_per_minute=value)
     assert refused.value.errors[0].code == "OUT_OF_RANGE"
+    from tests.leads.support import events
+
+    assert events(runtime, tenant.id, "tenant.") == []
+
+
+def test_a_change_of_limits_is_audited_and_an_event_of_that_tenant_only(
+    runtime: Runtime, tenant: Any, other_tenant: Any, owner: Any
+) -> None:
+    from tests.leads.support import events
+
+    limit_tenant(runtime, tenant, cost_per_minute=500)
+    limit_tenant(runtime, tenant, cost_per_minute=500)  # the same again: nothing to record
+    limit_tenant(runtime, tenant, cost_per_minute=None, max_query_cost=50)
+    changes = [payload for _, payload in events(runtime, tenant.id, "tenant.limits_changed")]
+    assert changes == [
+        {"limits": {"costPerMinute": 500, "maxQueryCost": None}},
+        {"limits": {"costPerMinute": None, "maxQueryCost": 50}},
+    ]
+    assert events(runtime, other_tenant.id, "tenant.") == []
+    entries = owner.data("{ auditLog(first: 2) { edges { node { action actor before after } } } }")["auditLog"]
+    newest = entries["edges"][0]["node"]
+    assert newest["action"] == "tenant.limits_changed" and newest["actor"] == "deployment operator"
+    assert newest["before"] == {"costPerMinute": 500, "maxQueryCost": None}
+    assert newest["after"] == {"costPerMinute": None, "maxQueryCost": 50}
 
 
 def test_limits_of_an_unknown_tenant(runtime: Runtime) -> None:

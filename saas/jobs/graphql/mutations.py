@@ -13,7 +13,7 @@ from strawberry.types import Info
 from saas.auth.permissions import JOBS_MANAGE, require
 from saas.errors import NotFoundError
 from saas.jobs import broker as job_broker
-from saas.jobs.deadletters import retry_dead_letter
+from saas.jobs.deadletters import retry_and_record
 from saas.jobs.graphql.types import DeadLetter, RetryDeadLetterInput, RetryDeadLetterPayload
 from saas.schema.common import run_mutation
 from saas.schema.context import RequestContext
@@ -33,7 +33,7 @@ class JobMutations:
         broker = job_broker.enqueuing_broker(context.runtime)
 
         async def run() -> dict[str, Any]:
-            record = await context.global_work(retry_dead_letter, broker, principal.tenant_id, redis_id)
+            record = await context.write(retry_and_record, principal, broker, redis_id, input.id)
             if record is None:
                 raise NotFoundError("Not found", id=input.id)
             return {"dead_letter": DeadLetter.from_record(record)}

@@ -28,12 +28,29 @@ class CreateWebhookInput:
 
 
 @strawberry.input
+class UpdateWebhookInput:
+    id: strawberry.ID
+    url: str | None = strawberry.field(default=strawberry.UNSET, description="As at creation; left out: kept.")
+    events: list[str] | None = strawberry.field(
+        default=strawberry.UNSET, description="Replaces the list; left out: kept."
+    )
+    secret: str | None = strawberry.field(
+        default=strawberry.UNSET, description="A new signing secret (at least 16 characters); left out: kept."
+    )
+
+
+@strawberry.input
 class DeleteWebhookInput:
     id: strawberry.ID
 
 
 @strawberry.type
 class CreateWebhookPayload(Payload):
+    webhook: Webhook | None = None
+
+
+@strawberry.type
+class UpdateWebhookPayload(Payload):
     webhook: Webhook | None = None
 
 
@@ -56,6 +73,21 @@ class WebhookMutations:
             return {"webhook": Webhook.from_model(row)}
 
         return await run_mutation(run, CreateWebhookPayload)
+
+    @strawberry.mutation(description="Owners and admins. Change the address, the event types or the secret.")
+    async def update_webhook(self, info: Info[RequestContext, None], input: UpdateWebhookInput) -> UpdateWebhookPayload:
+        context = info.context
+        principal = context.require_principal()
+        box = context.runtime.webhook_sender.box
+        webhook_id = decode_id(input.id, "Webhook")
+
+        async def run() -> dict[str, Any]:
+            allow_private = context.runtime.settings.allow_private_networks
+            changes = provided(input, skip=("id",))
+            row = await context.write(service.update_webhook, principal, box, webhook_id, changes, allow_private)
+            return {"webhook": Webhook.from_model(row)}
+
+        return await run_mutation(run, UpdateWebhookPayload)
 
     @strawberry.mutation(description="No new deliveries; pending ones are given up; the delivery log stays.")
     async def delete_webhook(self, info: Info[RequestContext, None], input: DeleteWebhookInput) -> DeleteWebhookPayload:
