@@ -1,10 +1,10 @@
-"""Outbound HTTP to URLs that tenants give us (webhooks): never inside our network; failures as classes.
+"""Outbound HTTP to URLs that tenants give us (webhooks, feeds): never inside our network; failures as classes.
 
 The rule (SPEC §3): an outbound call never reaches a loopback, link-local, private, shared,
 multicast, reserved or unspecified address — IPv4 or IPv6, also when an IPv6 address carries an
 IPv4 one (IPv4-mapped, 6to4, NAT64) — unless the deployment allows it
 (`WEBHOOK_ALLOW_PRIVATE_NETWORKS`, `Settings.allow_private_networks`). It holds because:
-- `post` resolves the host name itself, refuses the request if any address it resolves to is
+- `post` and `get` resolve the host name themselves, refuses the request if any address it resolves to is
   internal, and connects to the address it checked (the URL's host is kept for the `Host`
   header, TLS server name and certificate check). There is no second lookup for a DNS server
   to answer differently (DNS rebinding), redirects are not followed, and proxies from the
@@ -44,6 +44,7 @@ class Failure(StrEnum):
     TLS = "TLS error"
     PROTOCOL = "invalid HTTP response"
     INVALID_URL = "invalid URL"
+    TOO_LARGE = "answer too large"
 
 
 def http_status_failure(status_code: int) -> str:
@@ -128,34 +129,73 @@ def classify(exc: httpx.HTTPError) -> Failure:
 
 def post(url: str, *, content: bytes, headers: dict[str, str], timeout: float, allow_private: bool) -> Answer:
     """POST `content` to `url` through the checked address (module docstring); never raises for the network."""
+    answer, _ = _send("POST", url, content=content, headers=headers, timeout=timeout, allow_private=allow_private)
+    return answer
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A GET's answer (as `Answer`) and, for a 2xx within the size limit, its body."""
+
+    status_code: int | None
+    failure: str | None
+    body: bytes = b""
+
+
+def get(url: str, *, timeout: float, allow_private: bool, max_bytes: int) -> Fetched:
+    """GET `url` through the checked address (module docstring); a body over `max_bytes` is the
+    failure `too large` (reading stops there). Never raises for the network."""
+    answer, body = _send("GET", url, content=None, headers={}, timeout=timeout, allow_private=allow_private,
+                         max_bytes=max_bytes)  # fmt: skip
+    return Fetched(answer.status_code, answer.failure, body)
+
+
+def _send(
+    method: str,
+    url: str,
+    *,
+    content: bytes | None,
+    headers: dict[str, str],
+    timeout: float,
+    allow_private: bool,
+    max_bytes: int = 0,
+) -> tuple[Answer, bytes]:
     try:
         target = httpx.URL(url)
     except httpx.InvalidURL:
-        return Answer(None, Failure.INVALID_URL)
+        return Answer(None, Failure.INVALID_URL), b""
     if target.scheme not in ("http", "https") or not target.host:
-        return Answer(None, Failure.INVALID_URL)
+        return Answer(None, Failure.INVALID_URL), b""
     host = target.raw_host.decode("ascii")  # an international name in its IDNA form
     port = target.port or (443 if target.scheme == "https" else 80)
     try:
         addresses = resolve(host, port)
     except (OSError, UnicodeError, ValueError):
-        return Answer(None, Failure.HOST_NOT_FOUND)
+        return Answer(None, Failure.HOST_NOT_FOUND), b""
     if not allow_private and any(is_internal(address) for address in addresses):
-        return Answer(None, Failure.ADDRESS_NOT_ALLOWED)
+        return Answer(None, Failure.ADDRESS_NOT_ALLOWED), b""
     pinned = target.copy_with(host=str(addresses[0]))
     extensions = {"sni_hostname": host} if _is_name(host) else {}
     request_headers = {**headers, "Host": target.netloc.decode("ascii")}
+    body = bytearray()
     try:
         with httpx.Client(trust_env=False, follow_redirects=False, timeout=timeout) as client:
             request = client.build_request(
-                "POST", pinned, content=content, headers=request_headers, extensions=extensions
+                method, pinned, content=content, headers=request_headers, extensions=extensions
             )
             response = client.send(request, stream=True)
-            response.close()
+            try:
+                if max_bytes and 200 <= response.status_code < 300:
+                    for part in response.iter_bytes():
+                        body += part
+                        if len(body) > max_bytes:
+                            return Answer(response.status_code, Failure.TOO_LARGE), b""
+            finally:
+                response.close()
     except httpx.HTTPError as exc:
-        return Answer(None, classify(exc))
+        return Answer(None, classify(exc)), b""
     code = response.status_code
-    return Answer(code, None if 200 <= code < 300 else http_status_failure(code))
+    return Answer(code, None if 200 <= code < 300 else http_status_failure(code)), bytes(body)
 
 
 def _is_name(host: str) -> bool:

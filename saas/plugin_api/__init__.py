@@ -35,7 +35,7 @@ from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
 from saas.jobs.registry import JobContext, TenantJob, tenant_job
 from saas.notifications.service import notify, notify_roles
-from saas.plugin_api.outbound import post_signed, seal_secret
+from saas.plugin_api.outbound import FetchRefused, fetch_public, post_signed, seal_secret
 from saas.plugin_api.sales import add_timeline_entry, create_follow_up_task, create_pool_lead
 from saas.plugin_api.service import complaint_counts
 from saas.plugin_api.tokens import create_api_key, forget_credentials, issue_scoped_token
@@ -102,6 +102,7 @@ __all__ = [
     "DemoContext",
     "DomainEvent",
     "Edge",
+    "FetchRefused",
     "FieldError",
     "ForbiddenError",
     "GraphQLContribution",
@@ -147,6 +148,7 @@ __all__ = [
     "decode_id",
     "emit_event",
     "encode_cursor",
+    "fetch_public",
     "forget_credentials",
     "forget_credentials_after_commit",
     "get_contact",

@@ -5,6 +5,9 @@ which rotate like webhook secrets) and sends from a job with retries (`tenant_jo
 `post_signed` makes one attempt through the same guarded client as webhook delivery (no internal
 addresses unless the deployment allows them, errors only as a class of failure) and returns the
 failure class, so the job raises to be retried with backoff.
+
+`fetch_public` reads a document from a URL a tenant gave (a price feed, a catalogue) through the same
+guard: no internal addresses unless the deployment allows them, no redirects, a size limit.
 """
 
 from __future__ import annotations
@@ -59,3 +62,22 @@ def post_signed(
         allow_private=sender.settings.allow_private_networks,
     )
     return answer.failure
+
+
+class FetchRefused(Exception):
+    """`fetch_public` got no usable answer; `failure` is the class (`address not allowed`, `HTTP 404`, …)."""
+
+    def __init__(self, failure: str) -> None:
+        super().__init__(failure)
+        self.failure = failure
+
+
+def fetch_public(url: str, *, allow_private: bool = False, max_bytes: int, timeout: float = 10.0) -> bytes:
+    """The body of a 2xx answer to GET `url`, at most `max_bytes`; else `FetchRefused`.
+
+    Pass the deployment's `allow_private_networks` (a job has it as `ctx.webhook_sender.settings`);
+    the default refuses every loopback, private, link-local and reserved address."""
+    fetched = outbound.get(url, timeout=timeout, allow_private=allow_private, max_bytes=max_bytes)
+    if fetched.failure is not None:
+        raise FetchRefused(fetched.failure)
+    return fetched.body

@@ -215,6 +215,61 @@ def test_file_sources_stay_inside_the_feed_directory(tmp_path: Path, monkeypatch
         feeds.FileFeed().fetch(request)
 
 
+@pytest.fixture
+def feed_server() -> Any:
+    """A local HTTP server: `/prices.csv` (two quotes), `/huge` (over the size limit), `/moved` (a redirect)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/moved":
+                self.send_response(302)
+                self.send_header("Location", "/prices.csv")
+                self.end_headers()
+                return
+            body = (
+                b"x" * (feeds.MAX_DOCUMENT_BYTES + 1)
+                if self.path == "/huge"
+                else b"symbol,price,at\nACME,10.10,2026-03-02T10:00:00Z\nBOLT,0.0001,2026-03-02T10:00:00Z\n"
+            )
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _url_request(url: str, allow_private: bool) -> feeds.FeedRequest:
+    return feeds.FeedRequest(
+        tenant_id=__import__("uuid").uuid4(), symbols=(), source=url, now=datetime.now(UTC), allow_private=allow_private
+    )
+
+
+def test_feed_urls_inside_the_network_are_refused_unless_the_deployment_allows_them(feed_server: str) -> None:
+    with pytest.raises(feeds.FeedError, match="address not allowed"):
+        feeds.FileFeed().fetch(_url_request(f"{feed_server}/prices.csv", allow_private=False))
+    for internal in ("http://169.254.169.254/latest/meta-data/", "http://[::1]/", "http://10.0.0.1/"):
+        with pytest.raises(feeds.FeedError, match="address not allowed"):
+            feeds.FileFeed().fetch(_url_request(internal, allow_private=False))
+    quotes = feeds.FileFeed().fetch(_url_request(f"{feed_server}/prices.csv", allow_private=True))
+    assert [(q.symbol, q.price) for q in quotes] == [("ACME", Decimal("10.10")), ("BOLT", Decimal("0.0001"))]
+
+
+def test_feed_urls_are_not_redirected_and_have_a_size_limit(feed_server: str) -> None:
+    with pytest.raises(feeds.FeedError, match="HTTP 302"):
+        feeds.FileFeed().fetch(_url_request(f"{feed_server}/moved", allow_private=True))
+    with pytest.raises(feeds.FeedError, match="answer too large"):
+        feeds.FileFeed().fetch(_url_request(f"{feed_server}/huge", allow_private=True))
+
+
 def test_a_package_adds_a_feed_through_the_plugin_hook() -> None:
     class Fixed:
         code = "fixed"

@@ -21,7 +21,9 @@ the periodic job `finance.poll_quotes` asks each one every minute and ingests wh
 exactly as `ingestQuotes` does (batches of up to 5,000; unknown symbols are rejected, older quotes
 never replace a last price). A feed that raises is logged and skipped; the others still run.
 
-Built in: `file` reads quotes from a CSV or JSON document at an http(s) URL, or from a file in the
+Built in: `file` reads quotes from a CSV or JSON document at an http(s) URL on the public internet
+(through the core's guarded client: an address inside the deployment's network is refused unless the
+deployment allows private networks, redirects are not followed, 20 MB at most), or from a file in the
 directory named by the environment variable `SAAS_FINANCE_FEED_DIR` (never elsewhere: a tenant's
 settings cannot make the server read its files); `simulated` invents prices for demos and is
 labelled so everywhere: its quotes are not market data.
@@ -34,7 +36,6 @@ import io
 import json
 import os
 import random
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +45,8 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import pluggy
+
+from saas.plugin_api import FetchRefused, fetch_public
 
 PROJECT = "saas_finance"
 ENTRY_POINT_GROUP = "saas_finance.feeds"
@@ -70,6 +73,8 @@ class FeedRequest:
     source: str | None
     now: datetime
     last_prices: dict[str, Decimal] = field(default_factory=dict)
+    # The deployment's `allow_private_networks`: URLs of internal addresses are refused unless it is set.
+    allow_private: bool = False
 
 
 class FeedError(Exception):
@@ -135,13 +140,15 @@ def parse_document(text: str) -> list[FeedQuote]:
     return quotes
 
 
-def _read_source(source: str) -> str:
+def _read_source(source: str, allow_private: bool = False) -> str:
     if source.startswith(("https://", "http://")):
+        # The core's guarded client: no internal addresses, no redirects, no proxies, a size limit.
         try:
-            with urllib.request.urlopen(source, timeout=URL_TIMEOUT_SECONDS) as response:
-                body: bytes = response.read(MAX_DOCUMENT_BYTES + 1)
-        except OSError as error:
-            raise FeedError(f"could not read {source}: {error}") from None
+            body = fetch_public(
+                source, allow_private=allow_private, max_bytes=MAX_DOCUMENT_BYTES, timeout=URL_TIMEOUT_SECONDS
+            )
+        except FetchRefused as refused:
+            raise FeedError(f"could not read {source}: {refused.failure}") from None
     else:
         root = os.environ.get(FEED_DIR_VARIABLE)
         if not root:
@@ -165,7 +172,7 @@ class FileFeed:
     def fetch(self, request: FeedRequest) -> list[FeedQuote]:
         if not request.source:
             raise FeedError("the file feed needs a source (a URL or a file name)")
-        return parse_document(_read_source(request.source))
+        return parse_document(_read_source(request.source, request.allow_private))
 
 
 class SimulatedFeed:

@@ -36,7 +36,8 @@ def poll_quotes(ctx: JobContext) -> int:
         if feed is None:
             log.warning("unknown quote feed %r", source.feed, extra={"tenant": str(ctx.tenant_id)})
             continue
-        request = feeds.FeedRequest(ctx.tenant_id, symbols, source.source, now(), last_prices)
+        allow_private = bool(ctx.webhook_sender and ctx.webhook_sender.settings.allow_private_networks)
+        request = feeds.FeedRequest(ctx.tenant_id, symbols, source.source, now(), last_prices, allow_private)
         try:
             fetched = feed.fetch(request)
         except Exception:
