@@ -11,7 +11,12 @@ from saas.reports.graphql.types import (
     LeadFunnel,
     PaymentCollection,
     PipelineStageRow,
+    ArticleUseCount,
+    MemberWorkload,
     RepRow,
+    ServiceReport,
+    TicketStatusCount,
+    TicketTypeCount,
     TrendPoint,
 )
 
@@ -25,6 +30,11 @@ contribution = GraphQLContribution(
         LeadFunnel,
         ChannelFunnelRow,
         CurrencyAmount,
+        ServiceReport,
+        TicketTypeCount,
+        TicketStatusCount,
+        ArticleUseCount,
+        MemberWorkload,
     ),
     queries=(ReportQueries,),
 )
