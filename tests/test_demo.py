@@ -323,12 +323,11 @@ def test_seed_demo_has_service_data_in_english_and_chinese(runtime, anonymous):
     """Published and draft articles in both languages, found by search, the resolved tickets' drafts
     linked to them, articles used on tickets; returns in several states; work orders on the
     technicians' calendars, one completed with its hours; and serviceReport has figures to show."""
-    from tests.conftest import login
-
     from saas.knowledge import service as knowledge
     from saas.knowledge.models import Article
     from saas.returns.models import ReturnRequest
     from saas.workorders.models import WorkOrder
+    from tests.conftest import login
 
     info = seed_demo(runtime.engine, 12, slug=_slug())
     with tenant_session(runtime.engine, info.tenant_id) as session:

@@ -99,7 +99,9 @@ def mismatches(documented: Any, actual: Any, answers: dict[str, Any], where: str
         if len(documented) != len(actual):
             return [f"{where}: {len(documented)} items documented, {len(actual)} answered"]
         return [
-            m for i, (d, a) in enumerate(zip(documented, actual, strict=True)) for m in mismatches(d, a, answers, f"{where}[{i}]")
+            m
+            for i, (d, a) in enumerate(zip(documented, actual, strict=True))
+            for m in mismatches(d, a, answers, f"{where}[{i}]")
         ]
     return [] if documented == actual else [f"{where}: {documented!r} documented, {actual!r} answered"]
 

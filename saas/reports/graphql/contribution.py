@@ -5,14 +5,14 @@ from __future__ import annotations
 from saas.plugin_host.contributions import GraphQLContribution
 from saas.reports.graphql.queries import ReportQueries
 from saas.reports.graphql.types import (
+    ArticleUseCount,
     ChannelFunnelRow,
     CurrencyAmount,
     CurrencyCollection,
     LeadFunnel,
+    MemberWorkload,
     PaymentCollection,
     PipelineStageRow,
-    ArticleUseCount,
-    MemberWorkload,
     RepRow,
     ServiceReport,
     TicketStatusCount,

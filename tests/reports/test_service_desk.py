@@ -164,7 +164,7 @@ def build(runtime: Runtime, tenant: TenantHandle, owner: GraphQLClient) -> Datas
             sla=sla,
         )
         tickets.append(ticket)
-    t1, t2, t3, t4, t5, t6 = tickets
+    _t1, t2, t3, t4, t5, t6 = tickets
     for agent in (agent1_id, agent2_id):
         ok(owner, SET_SKILLS, {"memberId": agent, "skills": ["inquiry", "repair", "return"]}, "setAgentSkills")
 
@@ -181,9 +181,7 @@ def build(runtime: Runtime, tenant: TenantHandle, owner: GraphQLClient) -> Datas
     _work_order(owner, c_owned, agent2_id, "2025-03-10T09:00:00", "2025-03-10T12:00:00", "2.50")
     _work_order(owner, c_owned, agent2_id, "2025-04-02T09:00:00", "2025-04-02T11:00:00", "1.25")
     _work_order(owner, c_owned, agent1_id, "2025-03-20T09:00:00", "2025-03-20T12:00:00", None)
-    return Dataset(
-        owner, rep, agent1, agent2, rep_id, agent1_id, agent2_id, article_a, article_b, article_c, c_owned
-    )
+    return Dataset(owner, rep, agent1, agent2, rep_id, agent1_id, agent2_id, article_a, article_b, article_c, c_owned)
 
 
 @pytest.fixture
