@@ -263,6 +263,21 @@ def test_the_owner_filter_is_the_assignee(data: Dataset) -> None:
     }
 
 
+def test_the_team_filter_counts_its_members_and_managers_tickets(data: Dataset) -> None:
+    """A team managed by agent1 with the rep: the tickets assigned to either (t2 t3 t6, t5)."""
+    created = data.owner.data(
+        "mutation($input: CreateTeamInput!) { createTeam(input: $input) { team { id } userErrors { code } } }",
+        {"input": {"name": "Desk", "managerId": data.agent1_id, "memberIds": [data.rep_id]}},
+    )["createTeam"]
+    assert created["userErrors"] == []
+    found = report(data.owner, teamId=created["team"]["id"])
+    assert found["byType"] == types(inquiry=2, repair=2)
+    assert found["byStatus"] == statuses(IN_PROGRESS=1, RESOLVED=1, ASSIGNED=1, WAITING=1)
+    # t2 30, t3 60, t5 10.5: 100.5 / 3; SLA on all four, breached t2 t5 t6
+    assert (found["meanFirstResponseMinutes"], found["slaBreachRate"]) == ("33.50", "0.7500")
+    assert found["workload"] == [(data.agent1_id, 2, "3.00"), (data.rep_id, 1, "0.00")]
+
+
 def test_a_sales_rep_counts_only_the_tickets_they_see(data: Dataset) -> None:
     """The rep sees the tickets of their customer (t3, t4) and those assigned to them (t5), and the
     work orders of the customers they see (agent1's on cR)."""
