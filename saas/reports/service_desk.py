@@ -84,6 +84,16 @@ def service_report(session: Session, principal: Principal, window: ReportWindow)
     (t.first_response_due_at IS NOT NULL OR t.resolution_due_at IS NOT NULL) AS has_sla
   FROM tickets t
   WHERE t.tenant_id = :tenant_id AND {cohort.sql} AND {created}
+), per_type AS (
+  SELECT type, count(*) AS n FROM cohort GROUP BY type
+), per_status AS (
+  SELECT status, count(*) AS n FROM cohort GROUP BY status
+), figures AS (
+  SELECT {_minutes("created_at", "first_responded_at")} AS first_response,
+    {_minutes("created_at", "resolved_at")} AS resolution,
+    round(CAST(count(*) FILTER (WHERE has_sla AND breached_at IS NOT NULL) AS numeric)
+      / NULLIF(count(*) FILTER (WHERE has_sla), 0), 4)::text AS breach_rate
+  FROM cohort
 ), uses AS (
   SELECT u.article_id, count(*) AS n
   FROM article_uses u JOIN tickets ut ON ut.tenant_id = u.tenant_id AND ut.id = u.ticket_id
@@ -117,16 +127,15 @@ def service_report(session: Session, principal: Principal, window: ReportWindow)
 )
 {
         document(f'''SELECT json_build_object(
-    'byType', COALESCE((SELECT json_agg(json_build_object('type', tt.key,
-        'count', (SELECT count(*) FROM cohort c WHERE c.type = tt.key)) ORDER BY tt.key)
-      FROM ticket_types tt WHERE tt.tenant_id = :tenant_id), '[]'),
-    'byStatus', (SELECT json_agg(json_build_object('status', st.status,
-        'count', (SELECT count(*) FROM cohort c WHERE c.status = st.status)) ORDER BY st.position)
-      FROM (VALUES {_STATUSES}) AS st(status, position)),
-    'meanFirstResponseMinutes', (SELECT {_minutes("created_at", "first_responded_at")} FROM cohort),
-    'meanResolutionMinutes', (SELECT {_minutes("created_at", "resolved_at")} FROM cohort),
-    'slaBreachRate', (SELECT round(CAST(count(*) FILTER (WHERE breached_at IS NOT NULL) AS numeric)
-        / NULLIF(count(*), 0), 4)::text FROM cohort WHERE has_sla),
+    'byType', COALESCE((SELECT json_agg(json_build_object('type', tt.key, 'count', COALESCE(pt.n, 0))
+        ORDER BY tt.key)
+      FROM ticket_types tt LEFT JOIN per_type pt ON pt.type = tt.key WHERE tt.tenant_id = :tenant_id), '[]'),
+    'byStatus', (SELECT json_agg(json_build_object('status', st.status, 'count', COALESCE(ps.n, 0))
+        ORDER BY st.position)
+      FROM (VALUES {_STATUSES}) AS st(status, position) LEFT JOIN per_status ps ON ps.status = st.status),
+    'meanFirstResponseMinutes', (SELECT first_response FROM figures),
+    'meanResolutionMinutes', (SELECT resolution FROM figures),
+    'slaBreachRate', (SELECT breach_rate FROM figures),
     'topArticles', COALESCE((SELECT json_agg(json_build_object('article', json_build_object('id', top.id,
         'title', top.title, 'problem', top.problem, 'solution', top.solution, 'type', top.type, 'tags', top.tags,
         'status', top.status, 'published_at', top.published_at, 'created_at', top.created_at,
