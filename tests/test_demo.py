@@ -313,13 +313,21 @@ def test_the_manufacturing_demo_stocks_the_products_and_places_orders(runtime):
     assert stock(twin.tenant_id)[1:3] == (levels, orders)
 
 
-def test_seed_demo_has_service_data_in_english_and_chinese(runtime):
-    """Published and draft articles in both languages, found by search; returns in several states;
-    work orders on the technicians' calendars, one completed with its hours."""
+SERVICE_REPORT = """{ serviceReport {
+  byType { type count } byStatus { status count } meanFirstResponseMinutes meanResolutionMinutes slaBreachRate
+  topArticles { article { title } uses } workload { member { id } openTickets workOrderHours }
+} }"""
+
+
+def test_seed_demo_has_service_data_in_english_and_chinese(runtime, anonymous):
+    """Published and draft articles in both languages, found by search, the resolved tickets' drafts
+    linked to them, articles used on tickets; returns in several states; work orders on the
+    technicians' calendars, one completed with its hours; and serviceReport has figures to show."""
     from saas.knowledge import service as knowledge
     from saas.knowledge.models import Article
     from saas.returns.models import ReturnRequest
     from saas.workorders.models import WorkOrder
+    from tests.conftest import login
 
     info = seed_demo(runtime.engine, 12, slug=_slug())
     with tenant_session(runtime.engine, info.tenant_id) as session:
@@ -339,6 +347,24 @@ def test_seed_demo_has_service_data_in_english_and_chinese(runtime):
     assert sorted(r.status for r in returns) == ["refunded", "requested"]
     assert len(work_orders) >= 10 and len({w.technician_id for w in work_orders}) == 2
     assert [w.hours_worked for w in work_orders if w.status == "completed"] == [Decimal("2.50")]
+    # every resolved ticket wrote its draft; articles helped with tickets
+    with tenant_session(runtime.engine, info.tenant_id) as session:
+        resolved = session.scalars(select(Ticket.id).where(Ticket.resolved_at.is_not(None))).all()
+        uses = session.scalar(text("SELECT count(*) FROM article_uses"))
+    assert len(resolved) == 6 and {a.source_ticket_id for a in articles if a.source_ticket_id} == set(resolved)
+    assert all(a.status == "draft" for a in articles if a.source_ticket_id)
+    assert uses == 7
+
+    owner = login(anonymous, info.owner_email, DEMO_PASSWORD, info.slug)
+    report = owner.data(SERVICE_REPORT)["serviceReport"]
+    assert sum(row["count"] for row in report["byType"]) == 12
+    assert {row["status"] for row in report["byStatus"] if row["count"]} >= {"ASSIGNED", "RESOLVED", "CLOSED"}
+    assert report["meanFirstResponseMinutes"] is not None and report["meanResolutionMinutes"] is not None
+    assert report["slaBreachRate"] == "0.0000"  # nothing is overdue minutes after the demo was made
+    top = [(row["article"]["title"], row["uses"]) for row in report["topArticles"]]
+    assert top[:2] == [("Returning a damaged delivery", 3), ("设备安装后无法启动", 2)]
+    assert len(report["workload"]) == 3 and sum(row["openTickets"] for row in report["workload"]) == 6
+    assert any(row["workOrderHours"] != "0.00" for row in report["workload"])
 
 
 def test_seed_demo_fills_the_automotive_plugin(runtime):

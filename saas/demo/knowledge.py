@@ -1,10 +1,17 @@
 # ruff: noqa: RUF001  (Chinese text is written with Chinese punctuation)
-"""Demo knowledge base: published and draft articles in English and Chinese, found by `searchKnowledgeBase`."""
+"""Demo knowledge base: published and draft articles in English and Chinese, found by `searchKnowledgeBase`,
+and the tickets they helped with (`recordArticleUse`), so that `serviceReport` lists the most used."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from saas.demo.service import TICKETS
 from saas.knowledge import service
+from saas.knowledge.models import Article
+from saas.knowledge.resolution import record_article_use
 from saas.plugin_host.contributions import DemoContext
+from saas.tickets.models import Ticket
 
 # (title, problem, solution, type, tags, published)
 ARTICLES: tuple[tuple[str, str, str, str, tuple[str, ...], bool], ...] = (
@@ -59,8 +66,22 @@ ARTICLES: tuple[tuple[str, str, str, str, tuple[str, ...], bool], ...] = (
 )
 
 
+# Which article (by title: one above, or the subject of the resolved ticket it was written from)
+# helped with which demo ticket (by position in saas/demo/service.py TICKETS).
+USES: tuple[tuple[str, int], ...] = (
+    ("Returning a damaged delivery", 0),
+    ("Returning a damaged delivery", 6),
+    ("Returning a damaged delivery", 8),
+    ("设备安装后无法启动", 3),
+    ("设备安装后无法启动", 9),
+    ("Pump loses pressure after installation", 7),
+    ("Machine not working after update", 1),
+)
+
+
 def seed_knowledge(demo: DemoContext) -> None:
-    """The articles above, as the owner; the unpublished one stays a draft."""
+    """The articles above, as the owner; the unpublished one stays a draft. Then the uses: the
+    service step ran first, so its tickets and the draft articles their resolutions wrote are there."""
     for title, problem, solution, kind, tags, published in ARTICLES:
         article = service.create_article(
             demo.session,
@@ -69,3 +90,9 @@ def seed_knowledge(demo: DemoContext) -> None:
         )
         if published:
             service.publish_article(demo.session, demo.owner, article.id)
+    tickets = {row.subject: row.id for row in demo.session.execute(select(Ticket.subject, Ticket.id))}
+    articles = {row.title: row.id for row in demo.session.execute(select(Article.title, Article.id))}
+    for title, position in USES:
+        ticket = tickets.get(TICKETS[position][0])
+        if ticket is not None and title in articles:
+            record_article_use(demo.session, demo.owner, articles[title], ticket)

@@ -1,9 +1,11 @@
 # ruff: noqa: RUF001  (Chinese text is written with Chinese punctuation)
 """The demo's after-sales service: classification rules, agents' skills, SLA policies and tickets in
-Chinese and English, some answered, resolved or closed; made through the tickets services."""
+Chinese and English, some answered, resolved or closed; made through the tickets services. A resolved
+ticket is resolved with its solution (`resolveTicket`), which writes a DRAFT article linked to it."""
 
 from __future__ import annotations
 
+from saas.knowledge.resolution import resolve_ticket
 from saas.plugin_host.contributions import DemoContext
 from saas.tickets import service
 from saas.tickets.models import TicketStatus
@@ -42,6 +44,15 @@ TICKETS = (
     ("Complaint about the installation team", "The installers left the site in an unacceptable state."),
 )
 ANSWERS = ("我们已收到，正在处理。", "Thanks, we are looking into it.")
+# The solutions of the tickets that are resolved (by position in TICKETS), with their tags.
+SOLUTIONS: dict[int, tuple[str, tuple[str, ...]]] = {
+    2: ("已联系物流加急配送，并为延迟订单补偿运费。", ("物流", "投诉")),
+    3: ("技术人员已上门完成安装调试，并培训了操作人员。", ("安装", "上门")),
+    6: ("Refund the broken units once the carrier confirms the damage; no need to send them back.", ("refund",)),
+    7: ("Roll the firmware back to the previous release, then apply the fixed update 2.4.1.", ("firmware", "press")),
+    10: ("The service plan covers wear parts; other spare parts are quoted separately.", ("contract",)),
+    11: ("Send the site lead to inspect and clean up the same day; credit one visit.", ("installation",)),
+}
 
 
 def seed_service(demo: DemoContext) -> None:
@@ -76,6 +87,7 @@ def seed_service(demo: DemoContext) -> None:
         if step >= 1:
             service.comment_on_ticket(session, owner, ticket.id, ANSWERS[index >= 6], True)
         if step >= 2:
-            service.update_ticket_status(session, owner, ticket.id, TicketStatus.RESOLVED)
+            solution, tags = SOLUTIONS[index]
+            resolve_ticket(session, owner, ticket.id, {"solution": solution, "tags": list(tags)})
         if step == 3:
             service.update_ticket_status(session, owner, ticket.id, TicketStatus.CLOSED)

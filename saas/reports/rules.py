@@ -15,6 +15,9 @@ customers they see. The filter adds, all of which must hold:
   together: every figure is per currency. (The lead funnel's counts have no currency; its channel
   rows are in the channel's own currency.)
 - `teamId`: through `owner_condition_for_team`, the one place that knows what a team's records are.
+
+serviceReport counts tickets with the tickets visibility rules (saas/tickets/rules.py) instead:
+exactly the tickets the caller sees in `tickets`; there a ticket's "owner" is its assignee.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from saas.customers.rules import SqlCondition
 from saas.deals import rules as deal_rules
 from saas.errors import BadUserInputError
 from saas.leads.rules import lead_visibility
+from saas.tickets.rules import ticket_visibility
 
 # A trend spans at most this many periods (e.g. about 2.7 years of days).
 MAX_PERIODS = 1000
@@ -64,7 +68,7 @@ def owner_condition_for_team(
     condition.add(f"{owner_column} IN ({TEAM_OWNERS_SQL})", r_team_id=str(team_id))
 
 
-def _owner_filter(principal: Principal, window: ReportWindow, owner_column: str, condition: SqlCondition) -> None:
+def owner_filter(principal: Principal, window: ReportWindow, owner_column: str, condition: SqlCondition) -> None:
     if window.owner_id is not None:
         condition.add(f"{owner_column} = CAST(:r_owner_id AS uuid)")
     if window.team_id is not None:
@@ -112,7 +116,7 @@ def timestamp_in_days(column: str, window: ReportWindow, name: str) -> tuple[str
 def opportunity_report_conditions(principal: Principal, alias: str, window: ReportWindow) -> SqlCondition:
     """The opportunities the caller sees, of the owner (team) and currency asked for; no date yet."""
     condition = deal_rules.opportunity_conditions(principal, alias)
-    _owner_filter(principal, window, f"{alias}.owner_id", condition)
+    owner_filter(principal, window, f"{alias}.owner_id", condition)
     if window.currency is not None:
         condition.add(f"{alias}.currency = :r_currency")
     return condition
@@ -130,7 +134,7 @@ def installment_report_conditions(
         condition.add(f"{alias}.due_on <= :r_due_to", r_due_to=window.to_day)
     if window.owner_id is not None or window.team_id is not None:
         owner = SqlCondition()
-        _owner_filter(principal, window, "ro.owner_id", owner)
+        owner_filter(principal, window, "ro.owner_id", owner)
         condition.add(
             "EXISTS (SELECT 1 FROM contracts rc JOIN opportunities ro"
             " ON ro.tenant_id = rc.tenant_id AND ro.id = rc.opportunity_id"
@@ -149,5 +153,14 @@ def lead_report_conditions(principal: Principal, alias: str, window: ReportWindo
     condition = SqlCondition()
     condition.add(f"{alias}.tenant_id = :tenant_id")
     lead_visibility(principal, alias, condition)
-    _owner_filter(principal, window, f"{alias}.owner_id", condition)
+    owner_filter(principal, window, f"{alias}.owner_id", condition)
+    return condition
+
+
+def ticket_report_conditions(principal: Principal, alias: str, window: ReportWindow) -> SqlCondition:
+    """The tickets the caller sees (`ticket_visibility`), assigned to the owner (team) asked for; no
+    date yet (the statement names the tenant)."""
+    condition = SqlCondition()
+    ticket_visibility(principal, alias, condition)
+    owner_filter(principal, window, f"{alias}.assignee_id", condition)
     return condition

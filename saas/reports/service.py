@@ -59,7 +59,7 @@ def _currencies_sql(window: ReportWindow, source: str) -> str:
     )
 
 
-def _read(session: Session, sql: str, params: dict[str, Any]) -> Any:
+def read_document(session: Session, sql: str, params: dict[str, Any]) -> Any:
     document = orjson.loads(session.execute(text(sql), params).scalar_one())
     if not document["ownerKnown"]:
         raise NotFoundError("No such member", id=str(params["r_owner_id"]))
@@ -69,10 +69,10 @@ def _read(session: Session, sql: str, params: dict[str, Any]) -> Any:
 
 
 def _run(session: Session, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    return list(_read(session, sql, params))
+    return list(read_document(session, sql, params))
 
 
-def _document(rows_sql: str) -> str:
+def document(rows_sql: str) -> str:
     return (
         f"SELECT json_build_object('ownerKnown', {rules.owner_known_sql()}, 'teamKnown', {rules.team_known_sql()},"
         f" 'rows', COALESCE(({rows_sql}), '[]'))::text"
@@ -93,7 +93,7 @@ def pipeline_report(session: Session, principal: Principal, window: ReportWindow
   GROUP BY o.stage_id, o.currency
 ), cur AS ({_currencies_sql(window, "opp")})
 {
-        _document('''SELECT json_agg(json_build_object(
+        document('''SELECT json_agg(json_build_object(
     'stage', json_build_object('id', s.id, 'name', s.name, 'probability', s.probability::text, 'kind', s.kind,
       'position', s.position, 'version', s.version, 'created_at', s.created_at, 'updated_at', s.updated_at),
     'currency', cur.currency, 'count', COALESCE(opp.n, 0),
@@ -156,7 +156,7 @@ def sales_trend(
   WHERE first_day IS NOT NULL AND last_day IS NOT NULL
 ), cur AS ({_currencies_sql(window, "won")})
 {
-        _document('''SELECT json_agg(json_build_object('periodStart', periods.period, 'currency', cur.currency,
+        document('''SELECT json_agg(json_build_object('periodStart', periods.period, 'currency', cur.currency,
     'wonCount', COALESCE(won.n, 0), 'wonAmount', round(COALESCE(won.amount, 0), 2)::text)
     ORDER BY cur.currency NULLS FIRST, periods.period)
   FROM periods CROSS JOIN cur LEFT JOIN won ON won.period = periods.period AND won.currency = cur.currency''')
@@ -195,7 +195,7 @@ def rep_leaderboard(session: Session, principal: Principal, window: ReportWindow
   GROUP BY o.owner_id, o.currency
 )
 {
-        _document('''SELECT json_agg(json_build_object('memberId', owner_id, 'currency', currency, 'wonCount', won_count,
+        document('''SELECT json_agg(json_build_object('memberId', owner_id, 'currency', currency, 'wonCount', won_count,
     'wonAmount', round(won_amount, 2)::text, 'openPipeline', round(open_amount, 2)::text)
     ORDER BY currency, won_amount DESC, won_count DESC, open_amount DESC, owner_id)
   FROM per''')
@@ -232,7 +232,7 @@ def payment_collection(session: Session, principal: Principal, window: ReportWin
   GROUP BY pp.currency
 )
 {
-        _document('''SELECT json_agg(json_build_object('currency', currency, 'due', round(due, 2)::text,
+        document('''SELECT json_agg(json_build_object('currency', currency, 'due', round(due, 2)::text,
     'received', round(received, 2)::text, 'overdue', round(overdue, 2)::text, 'overdueCount', overdue_count)
     ORDER BY currency)
   FROM per''')
@@ -304,7 +304,7 @@ def lead_funnel(session: Session, principal: Principal, window: ReportWindow) ->
   FROM lines LEFT JOIN per ON per.channel_id IS NOT DISTINCT FROM lines.channel_id
 )
 {
-        _document(f'''SELECT json_build_object(
+        document(f'''SELECT json_build_object(
     'created', COALESCE(sum(per.created), 0), 'claimed', COALESCE(sum(per.claimed), 0),
     'converted', COALESCE(sum(per.converted), 0), 'disqualified', COALESCE(sum(per.disqualified), 0),
     'conversionRate', {total_rate},
@@ -322,7 +322,7 @@ def lead_funnel(session: Session, principal: Principal, window: ReportWindow) ->
   FROM per''')
     }"""
     params = {**rules.base_params(principal, window), **lead.params, **opportunity.params, **created_params}
-    funnel = dict(_read(session, sql, params))
+    funnel = dict(read_document(session, sql, params))
     funnel["conversionRate"] = _optional_money(funnel["conversionRate"])
     for row in funnel["byChannel"]:
         for key in ("conversionRate", "cost", "wonAmount", "roi"):

@@ -5,13 +5,18 @@ from __future__ import annotations
 from saas.plugin_host.contributions import GraphQLContribution
 from saas.reports.graphql.queries import ReportQueries
 from saas.reports.graphql.types import (
+    ArticleUseCount,
     ChannelFunnelRow,
     CurrencyAmount,
     CurrencyCollection,
     LeadFunnel,
+    MemberWorkload,
     PaymentCollection,
     PipelineStageRow,
     RepRow,
+    ServiceReport,
+    TicketStatusCount,
+    TicketTypeCount,
     TrendPoint,
 )
 
@@ -25,6 +30,11 @@ contribution = GraphQLContribution(
         LeadFunnel,
         ChannelFunnelRow,
         CurrencyAmount,
+        ServiceReport,
+        TicketTypeCount,
+        TicketStatusCount,
+        ArticleUseCount,
+        MemberWorkload,
     ),
     queries=(ReportQueries,),
 )

@@ -9,16 +9,17 @@ from datetime import UTC, date, datetime
 import strawberry
 from strawberry.types import Info
 
-from saas.auth.permissions import DEALS_READ, LEADS_READ, require
+from saas.auth.permissions import DEALS_READ, LEADS_READ, TICKETS_READ, require
 from saas.errors import BadUserInputError
 from saas.money import parse_currency
-from saas.reports import service
+from saas.reports import service, service_desk
 from saas.reports.graphql.types import (
     CurrencyCollection,
     LeadFunnel,
     PaymentCollection,
     PipelineStageRow,
     RepRow,
+    ServiceReport,
     TrendPoint,
     stage_from_json,
 )
@@ -154,3 +155,17 @@ class ReportQueries:
         principal = info.context.require_principal()
         require(principal.permissions, LEADS_READ)
         return LeadFunnel.of(await info.context.read(service.lead_funnel, principal, window))
+
+    @strawberry.field(
+        description="After-sales service: the tickets the caller sees created in the range (createdAt) by type and"
+        " status, mean first-response and resolution minutes, the SLA breach rate; the most used articles; each"
+        " agent's open tickets and work-order hours. `ownerId`/`teamId` narrow it to tickets assigned to them (and"
+        " their workload); `currency` narrows nothing (no money is counted)."
+    )
+    async def service_report(
+        self, info: Info[RequestContext, None], filter: ReportFilterInput | None = None
+    ) -> ServiceReport:
+        principal = info.context.require_principal()
+        require(principal.permissions, TICKETS_READ)
+        window = (filter or ReportFilterInput()).window()
+        return ServiceReport.of(await info.context.read(service_desk.service_report, principal, window))

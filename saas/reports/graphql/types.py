@@ -12,10 +12,13 @@ from strawberry.types import Info
 
 from saas.deals.graphql.types import PipelineStage
 from saas.deals.models import StageKind
+from saas.knowledge.graphql.types import Article
+from saas.knowledge.models import ArticleStatus
 from saas.leads.graphql.types import Channel
 from saas.reports.service import Collection, Period
 from saas.schema.context import RequestContext
 from saas.schema.relay import to_global_id
+from saas.tickets.models import TicketStatus
 
 if TYPE_CHECKING:
     from saas.accounts.graphql.types import Member
@@ -223,4 +226,112 @@ class LeadFunnel:
             disqualified=funnel["disqualified"],
             conversion_rate=funnel["conversionRate"],
             by_channel=[ChannelFunnelRow.of(row) for row in funnel["byChannel"]],
+        )
+
+
+@strawberry.type(description="serviceReport: how many tickets of one type.")
+class TicketTypeCount:
+    type: str = strawberry.field(description="The ticket type's key.")
+    count: int = strawberry.field(description="Tickets of the type created in the range.")
+
+
+@strawberry.type(description="serviceReport: how many tickets stand in one status now.")
+class TicketStatusCount:
+    status: TicketStatus
+    count: int = strawberry.field(description="Tickets created in the range that are in the status now.")
+
+
+@strawberry.type(description="serviceReport: an article and how many tickets it helped with.")
+class ArticleUseCount:
+    article: Article
+    uses: int = strawberry.field(description="Tickets it was used on (recordArticleUse) in the range.")
+
+
+@strawberry.type(description="serviceReport: one member's load.")
+class MemberWorkload:
+    member_id: strawberry.Private[uuid.UUID]
+    open_tickets: int = strawberry.field(
+        description="Open tickets (NEW, ASSIGNED, IN_PROGRESS, WAITING) assigned to the member now, whenever created."
+    )
+    work_order_hours: Decimal = strawberry.field(
+        description="hoursWorked of the member's COMPLETED work orders whose visit starts in the range."
+    )
+
+    @strawberry.field(description="The agent or technician.")
+    async def member(
+        self, info: Info[RequestContext, None]
+    ) -> Annotated[Member, strawberry.lazy("saas.accounts.graphql.types")]:
+        from saas.accounts.graphql.loaders import member_loader
+
+        # Only active members of the caller's tenant are listed: found.
+        return await member_loader(info.context).load(self.member_id)  # type: ignore[return-value]
+
+
+def article_from_json(row: dict[str, Any]) -> Article:
+    return Article(
+        id=strawberry.ID(to_global_id("Article", row["id"])),
+        title=row["title"],
+        problem=row["problem"],
+        solution=row["solution"],
+        type=row["type"],
+        tags=list(row["tags"] or []),
+        status=ArticleStatus(row["status"]),
+        published_at=None if row["published_at"] is None else datetime.fromisoformat(row["published_at"]),
+        created_at=datetime.fromisoformat(row["created_at"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+        source_ticket_id=None if row["source_ticket_id"] is None else uuid.UUID(row["source_ticket_id"]),
+    )
+
+
+@strawberry.type(
+    description="After-sales service in a range: the tickets the caller sees created in it (createdAt) by type and"
+    " status, how fast they were answered and resolved, how many breached their SLA; the most used articles; each"
+    " agent's open tickets and work-order hours. Means and rates are decimals, never floats."
+)
+class ServiceReport:
+    by_type: list[TicketTypeCount] = strawberry.field(description="Every ticket type of the tenant, by key.")
+    by_status: list[TicketStatusCount] = strawberry.field(description="Every status, in the workflow's order.")
+    mean_first_response_minutes: Decimal | None = strawberry.field(
+        description="Mean minutes from creation to the first response (firstRespondedAt) of the answered tickets,"
+        " 2 places; null when none was answered."
+    )
+    mean_resolution_minutes: Decimal | None = strawberry.field(
+        description="Mean minutes from creation to resolvedAt of the resolved (or closed) tickets, 2 places; null"
+        " when none was resolved."
+    )
+    sla_breach_rate: Decimal | None = strawberry.field(
+        description='Of the tickets with an SLA (due times), the share flagged breached, 4 places ("0.2500" is'
+        " 25 %); null when none has an SLA."
+    )
+    top_articles: list[ArticleUseCount] = strawberry.field(
+        description="The most used articles (uses recorded in the range, on tickets the caller sees), at most 10,"
+        " most used first."
+    )
+    workload: list[MemberWorkload] = strawberry.field(
+        description="Each active agent (with skills), and each active member with open tickets or work-order"
+        " hours: most open tickets first."
+    )
+
+    @classmethod
+    def of(cls, report: dict[str, Any]) -> ServiceReport:
+        return cls(
+            by_type=[TicketTypeCount(type=row["type"], count=row["count"]) for row in report["byType"]],
+            by_status=[
+                TicketStatusCount(status=TicketStatus(row["status"]), count=row["count"]) for row in report["byStatus"]
+            ],
+            mean_first_response_minutes=report["meanFirstResponseMinutes"],
+            mean_resolution_minutes=report["meanResolutionMinutes"],
+            sla_breach_rate=report["slaBreachRate"],
+            top_articles=[
+                ArticleUseCount(article=article_from_json(row["article"]), uses=row["uses"])
+                for row in report["topArticles"]
+            ],
+            workload=[
+                MemberWorkload(
+                    member_id=uuid.UUID(row["memberId"]),
+                    open_tickets=row["openTickets"],
+                    work_order_hours=row["workOrderHours"],
+                )
+                for row in report["workload"]
+            ],
         )
