@@ -20,6 +20,7 @@ from saas.deals.models import (
 )
 from saas.events.models import OutboxEvent
 from saas.followups.models import Activity, CustomerHandover, Task, TaskReminder, WrittenTimelineEntry
+from saas.imports.models import ImportJob, ImportRow
 from saas.jobs.models import ProcessedJob
 from saas.knowledge.models import Article
 from saas.leads.models import Channel, Lead, SalesSettings
@@ -58,6 +59,8 @@ __all__ = [
     "CustomerHandover",
     "DealSettings",
     "Installment",
+    "ImportJob",
+    "ImportRow",
     "Invoice",
     "Lead",
     "Membership",
