@@ -4,7 +4,8 @@ Rows are read one at a time (`csv.reader` over a decoding stream; openpyxl in re
 memory holds the file's bytes and one chunk of rows, never all rows. The encoding of a CSV is
 detected in order: UTF-8 (with or without a byte order mark), then GB18030 (a superset of GBK
 and GB2312, what Chinese spreadsheets save), each checked by decoding the whole file
-incrementally; anything else is handed to charset-normalizer, whose best guess must be
+incrementally (a UTF-16 file is known by its byte order mark; other bytes with NUL are refused as
+binary); anything else is handed to charset-normalizer, whose best guess must be
 coherent (chaos below `MAX_CHAOS`), or the file is refused.
 """
 
@@ -65,6 +66,10 @@ def _decodes_as(data: bytes, encoding: str) -> bool:
 
 
 def detect_encoding(data: bytes) -> str:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"  # Excel's "Unicode text"
+    if b"\x00" in data:
+        raise UnreadableFile("the file is binary, neither a CSV nor an XLSX workbook")
     if _decodes_as(data, "utf-8-sig"):
         return "utf-8-sig"
     if _decodes_as(data, "gb18030"):

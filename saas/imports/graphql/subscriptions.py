@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -49,6 +50,8 @@ class ImportSubscriptions:
                 yield ImportJob.from_model(job)
         finally:
             pending.cancel()
+            with contextlib.suppress(BaseException):
+                await pending  # the listener ends inside its own task; then the generator is closed
             await messages.aclose()
 
 
