@@ -21,6 +21,7 @@ from saas.deals.models import (
 from saas.downloads.models import Download, DownloadChunk
 from saas.events.models import OutboxEvent
 from saas.followups.models import Activity, CustomerHandover, Task, TaskReminder, WrittenTimelineEntry
+from saas.imports.models import ImportJob, ImportRow
 from saas.jobs.models import ProcessedJob
 from saas.knowledge.models import Article
 from saas.leads.models import Channel, Lead, SalesSettings
@@ -61,6 +62,8 @@ __all__ = [
     "Download",
     "DownloadChunk",
     "Installment",
+    "ImportJob",
+    "ImportRow",
     "Invoice",
     "Lead",
     "Membership",

@@ -101,6 +101,42 @@ def _company_probe(field: str, company: str, include_leads: bool) -> Probe:
     return Probe(field, "company name", normalise_company(company), tuple(queries))
 
 
+def _probes(
+    email: tuple[str, str | None] | None,
+    phone: tuple[str, str | None] | None,
+    company: tuple[str, str | None] | None,
+    include_leads: bool,
+) -> list[Probe]:
+    probes = []
+    if email and email[1]:
+        probes.append(_email_probe(email[0], email[1], include_leads))
+    if phone and phone[1] and normalise_phone(phone[1]):
+        probes.append(_phone_probe(phone[0], phone[1], include_leads))
+    if company and company[1] and normalise_company(company[1]):
+        probes.append(_company_probe(company[0], company[1], include_leads))
+    return probes
+
+
+def find_duplicates(
+    session: Session,
+    tenant_id: uuid.UUID,
+    *,
+    email: tuple[str, str | None] | None = None,
+    phone: tuple[str, str | None] | None = None,
+    company: tuple[str, str | None] | None = None,
+    include_leads: bool = True,
+    exclude_ids: frozenset[uuid.UUID] = frozenset(),
+) -> list[tuple[str, Match]]:
+    """The matches `check_duplicates` would refuse, as (input field, match), without locking: a
+    preview's question (a data import's dry run), answered by the same rule."""
+    found = []
+    for probe in _probes(email, phone, company, include_leads):
+        match = _first_match(session, tenant_id, probe, exclude_ids)
+        if match is not None:
+            found.append((probe.field, match))
+    return found
+
+
 def check_duplicates(
     session: Session,
     tenant_id: uuid.UUID,
@@ -116,13 +152,7 @@ def check_duplicates(
     `include_leads=False` compares with customers and contacts only (a lead being converted);
     `exclude_ids` leaves records out (the lead being converted itself).
     """
-    probes = []
-    if email and email[1]:
-        probes.append(_email_probe(email[0], email[1], include_leads))
-    if phone and phone[1] and normalise_phone(phone[1]):
-        probes.append(_phone_probe(phone[0], phone[1], include_leads))
-    if company and company[1] and normalise_company(company[1]):
-        probes.append(_company_probe(company[0], company[1], include_leads))
+    probes = _probes(email, phone, company, include_leads)
     for key in sorted(f"duplicate:{tenant_id}:{p.on}:{p.value}" for p in probes):
         session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
     errors = []

@@ -74,6 +74,11 @@ def _check_customer(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     return check.done()
 
 
+def check_customer_input(data: dict[str, Any]) -> dict[str, Any]:
+    """A new customer's fields checked and normalised as `create_customer` checks them (for a preview)."""
+    return _check_customer(data, creating=True)
+
+
 def _check_owner(session: Session, principal: Principal, owner_id: uuid.UUID | None) -> None:
     if owner_id is None:
         return
@@ -255,6 +260,11 @@ def _check_contact(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     check.passthrough("is_primary")
     check.json_object("custom_fields", max_bytes=20_000)
     return check.done()
+
+
+def check_contact_input(data: dict[str, Any]) -> dict[str, Any]:
+    """A new contact's fields checked and normalised as `create_contact` checks them (for a preview)."""
+    return _check_contact(data, creating=True)
 
 
 def get_contact(session: Session, principal: Principal, contact_id: uuid.UUID) -> Contact:

@@ -43,7 +43,7 @@ async def _read_params(request: Request, state: TransportState) -> GraphQLParams
     if request.method == "GET":
         params = params_from_query_string(request)
     elif request.method == "POST":
-        params = await params_from_body(request, state.max_body_bytes)
+        params = await params_from_body(request, state.max_body_bytes, state.runtime.settings.import_max_bytes)
     else:
         raise TransportError(405, f"Use {ALLOWED_METHODS} for GraphQL requests", headers={"Allow": ALLOWED_METHODS})
     check_query_size(params, state.runtime.settings.max_query_bytes)

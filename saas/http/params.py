@@ -1,4 +1,9 @@
-"""The parameters of a GraphQL-over-HTTP request, read from a GET query string or a JSON POST body."""
+"""The parameters of a GraphQL-over-HTTP request, read from a GET query string, a JSON POST body,
+or a multipart POST (the GraphQL multipart request spec: `operations`, `map`, then the files).
+
+A multipart request's files are put into the variables where `map` says, as base64 text: the
+schema has no Upload scalar, and `startImport`'s `content` takes a file either way (base64 in
+JSON, or a file part). A file larger than `IMPORT_MAX_BYTES` is 413."""
 
 from __future__ import annotations
 
@@ -6,11 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import base64
+
 import orjson
 from starlette.requests import Request
 
 from saas.http.errors import TransportError
 from saas.http.media import APPLICATION_JSON, parse_content_type
+
+MULTIPART_FORM_DATA = "multipart/form-data"
+MAX_UPLOAD_FILES = 1
 
 
 @dataclass(frozen=True)
@@ -81,8 +91,63 @@ async def _read_body(request: Request, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-async def params_from_body(request: Request, max_bytes: int) -> GraphQLParams:
+def _place(operations: dict[str, Any], path: str, value: str) -> None:
+    """Put `value` at `path` (`variables.input.content`, list indexes as numbers) of the operations."""
+    *parents, last = path.split(".")
+    if not parents or parents[0] != "variables":
+        raise TransportError(400, f"The map path {path!r} must point into 'variables'")
+    node: Any = operations
+    for part in [*parents, last][:-1]:
+        node = node[int(part)] if isinstance(node, list) and part.isdigit() else node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            raise TransportError(400, f"The map path {path!r} does not name a variable")
+    if isinstance(node, list) and last.isdigit() and int(last) < len(node):
+        node[int(last)] = value
+    elif isinstance(node, dict):
+        node[last] = value
+    else:
+        raise TransportError(400, f"The map path {path!r} does not name a variable")
+
+
+async def params_from_multipart(request: Request, max_bytes: int, max_upload_bytes: int) -> GraphQLParams:
+    """The parameters of a multipart request (see the module); files in the variables as base64."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes + max_upload_bytes:
+        raise TransportError(413, f"An uploaded file must be at most {max_upload_bytes} bytes")
+    try:
+        form = await request.form(max_files=MAX_UPLOAD_FILES, max_fields=10, max_part_size=max_bytes)
+    except Exception as exc:  # python-multipart's and Starlette's parse errors
+        status = 413 if "exceeded" in str(exc).lower() or "too large" in str(exc).lower() else 400
+        raise TransportError(status, f"The multipart request cannot be read: {exc}") from None
+    try:
+        raw_operations, raw_map = form.get("operations"), form.get("map")
+        if not isinstance(raw_operations, str) or not isinstance(raw_map, str):
+            raise TransportError(400, "A multipart GraphQL request needs 'operations' and 'map' fields")
+        operations = _json(raw_operations, "The 'operations' field")
+        files = _json(raw_map, "The 'map' field")
+        if not isinstance(operations, dict) or not isinstance(files, dict):
+            raise TransportError(400, "'operations' and 'map' must be JSON objects")
+        for key, paths in files.items():
+            upload = form.get(key)
+            if upload is None or isinstance(upload, str):
+                raise TransportError(400, f"The map names a file {key!r} that the request does not hold")
+            if upload.size is not None and upload.size > max_upload_bytes:
+                raise TransportError(413, f"An uploaded file must be at most {max_upload_bytes} bytes")
+            content = await upload.read(max_upload_bytes + 1)
+            if len(content) > max_upload_bytes:
+                raise TransportError(413, f"An uploaded file must be at most {max_upload_bytes} bytes")
+            encoded = base64.b64encode(content).decode()
+            for path in paths if isinstance(paths, list) else [paths]:
+                _place(operations, str(path), encoded)
+    finally:
+        await form.close()
+    return params_from_mapping(operations)
+
+
+async def params_from_body(request: Request, max_bytes: int, max_upload_bytes: int = 0) -> GraphQLParams:
     media_type, parameters = parse_content_type(request.headers.get("content-type"))
+    if media_type == MULTIPART_FORM_DATA and max_upload_bytes > 0:
+        return await params_from_multipart(request, max_bytes, max_upload_bytes)
     if media_type != APPLICATION_JSON:
         raise TransportError(415, "Send the GraphQL request as 'Content-Type: application/json'")
     if parameters.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):

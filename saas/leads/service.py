@@ -255,6 +255,11 @@ def _check_lead(data: dict[str, Any]) -> dict[str, Any]:
     return check.done()
 
 
+def check_lead_input(data: dict[str, Any]) -> dict[str, Any]:
+    """A new lead's fields checked and normalised as `create_lead` checks them (for a preview)."""
+    return _check_lead(data)
+
+
 def create_lead(session: Session, principal: Principal, data: dict[str, Any]) -> Lead:
     """A new lead: in the pool, or owned by `owner_id` (reps: themselves; managers: their teams' members).
 
@@ -390,6 +395,50 @@ def return_leads(session: Session, principal: Principal, ids: Sequence[uuid.UUID
         _flush(session)
         _lead_event(session, principal, "lead.returned", lead, before, returned_by=node_ref("Member", previous_owner))
     return [leads[i] for i in wanted]
+
+
+def update_lead(
+    session: Session, principal: Principal, lead_id: uuid.UUID, version: int, data: dict[str, Any]
+) -> Lead:
+    """Change an open lead's name, company, e-mail, phone or channel (a data import's UPDATE).
+
+    A stale `version` is CONFLICT; a converted or disqualified lead is not changed; new values
+    matching another lead, customer or contact are `DUPLICATE` unless `allow_duplicate`.
+    """
+    require(principal.permissions, LEADS_WRITE)
+    data = dict(data)
+    allow_duplicate = bool(data.pop("allow_duplicate", False))
+    check = Checker(data)
+    check.text("name", required="name" in data, max_length=200)
+    check.text("company", max_length=200)
+    check.email("email")
+    check.phone("phone")
+    check.passthrough("channel_id")
+    clean = check.done()
+    lead = get_lead(session, principal, lead_id, lock=True)
+    if lead.version != version:
+        raise ConflictError(current_version=lead.version)
+    closed = _closed_error(lead, ["id"])
+    if closed is not None:
+        raise closed
+    if clean.get("channel_id") is not None and session.get(Channel, (principal.tenant_id, clean["channel_id"])) is None:
+        raise _invalid(["channelId"], UserErrorCode.NOT_FOUND, "No such channel")
+    if not allow_duplicate:
+        duplicates.check_duplicates(
+            session,
+            principal.tenant_id,
+            email=("email", clean.get("email")),
+            phone=("phone", clean.get("phone")),
+            company=("company", clean.get("company")),
+            exclude_ids=frozenset({lead.id}),
+        )
+    before = snapshot(lead)
+    for key, value in clean.items():
+        setattr(lead, key, value)
+    lead.updated_at = _now()
+    _flush(session)
+    _lead_event(session, principal, "lead.updated", lead, before)
+    return lead
 
 
 def _closed_error(lead: Lead, path: list[str]) -> InputInvalid | None:

@@ -20,6 +20,7 @@ from saas.custom_fields.graphql.contribution import contribution as custom_field
 from saas.customers.graphql.contribution import contribution as customers
 from saas.deals.graphql.contribution import contribution as deals
 from saas.followups.graphql.contribution import contribution as followups
+from saas.imports.graphql.contribution import contribution as imports
 from saas.jobs.graphql.contribution import contribution as jobs
 from saas.knowledge.graphql.contribution import contribution as knowledge
 from saas.leads.graphql.contribution import contribution as leads
@@ -62,6 +63,7 @@ CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (
     workorders,
     portal,
     tickets,
+    imports,
 )
 
 

@@ -1,0 +1,137 @@
+"""Applying a chunk of previewed rows through the domains' own services: exactly what the preview said.
+
+- CREATE: the row's record is looked up again first; one that appeared since the preview (under
+  SKIP or UPDATE) makes the row FAIL with DUPLICATE instead of a second record; the service's own
+  duplicate rule runs as well (`allow_duplicate` only under CREATE).
+- UPDATE: the previewed diff, applied to the version seen at the preview; a record changed (or
+  deleted) since then makes the row FAIL with STALE and is left as it is.
+- SKIP and FAIL: nothing.
+
+Each row runs in a savepoint: a row the service refuses is rolled back alone, with its errors,
+and its after-commit work (live messages) is dropped with it. The services check permissions,
+visibility, custom fields, and write the audit entry and the domain event of each record.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from saas.auth.principal import Principal
+from saas.customers import service as customers
+from saas.errors import ConflictError, InputInvalid, NotFoundError, UserErrorCode
+from saas.imports.cleaning import STALE, customer_and_contact
+from saas.imports.mapping import FIELDS
+from saas.imports.models import DuplicatePolicy, ImportEntity, ImportJob, ImportRow, RowOutcome
+from saas.imports.planning import UPDATABLE, find_matches
+from saas.leads import service as leads
+from saas.tenancy.session import AFTER_COMMIT_KEY
+
+
+def _as_datetime(value: str | None) -> datetime | None:
+    return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC) if value else None
+
+
+def _service_data(entity: ImportEntity, values: dict[str, Any]) -> dict[str, Any]:
+    data = {UPDATABLE[entity][name]: value for name, value in values.items() if name in UPDATABLE[entity]}
+    if "next_follow_up_at" in data:
+        data["next_follow_up_at"] = _as_datetime(data["next_follow_up_at"])
+    return data
+
+
+def _create(session: Session, principal: Principal, job: ImportJob, row: ImportRow) -> uuid.UUID:
+    entity = ImportEntity(job.entity)
+    allow_duplicate = job.duplicate_policy == DuplicatePolicy.CREATE.value
+    if entity is ImportEntity.CUSTOMER:
+        data, contact = customer_and_contact(row.values)
+        if data.get("next_follow_up_at"):
+            data["next_follow_up_at"] = _as_datetime(data["next_follow_up_at"])
+        customer = customers.create_customer(session, principal, {**data, "allow_duplicate": allow_duplicate})
+        if contact is not None:
+            customers.create_contact(session, principal, customer.id, contact)
+        return customer.id  # type: ignore[no-any-return]
+    if entity is ImportEntity.CONTACT:
+        data = _service_data(entity, row.values)
+        contact_row = customers.create_contact(session, principal, uuid.UUID(row.values["customerId"]), data)
+        return contact_row.id  # type: ignore[no-any-return]
+    data = _service_data(entity, row.values)
+    if row.values.get("channelId"):
+        data["channel_id"] = uuid.UUID(row.values["channelId"])
+    return leads.create_lead(session, principal, {**data, "allow_duplicate": allow_duplicate}).id  # type: ignore[no-any-return]
+
+
+def _update(session: Session, principal: Principal, job: ImportJob, row: ImportRow) -> uuid.UUID:
+    entity = ImportEntity(job.entity)
+    assert row.matched_id is not None and row.matched_version is not None and row.diff
+    data = _service_data(entity, {name: change["to"] for name, change in row.diff.items()})
+    if entity is ImportEntity.CUSTOMER:
+        customers.update_customer(session, principal, row.matched_id, row.matched_version, data)
+    elif entity is ImportEntity.CONTACT:
+        customers.update_contact(session, principal, row.matched_id, row.matched_version, data)
+    else:
+        leads.update_lead(session, principal, row.matched_id, row.matched_version, data)
+    return row.matched_id
+
+
+def _errors_of(job: ImportJob, invalid: InputInvalid) -> list[dict[str, Any]]:
+    entity = ImportEntity(job.entity)
+    by_attribute = {f.attribute: f.name for f in FIELDS[entity].values()}
+    columns = {target: column for column, target in job.mapping.items()}
+    errors = []
+    for error in invalid.errors:
+        name = by_attribute.get(error.field[-1]) if error.field else None
+        errors.append({"column": columns.get(name) if name else None, "code": str(error.code), "message": error.message})
+    return errors
+
+
+def _in_savepoint(session: Session, work: Any) -> tuple[uuid.UUID | None, list[dict[str, Any]]]:
+    """`work()` in a savepoint: its record id, or the errors that rolled it back."""
+    pending = session.info.setdefault(AFTER_COMMIT_KEY, [])
+    kept = len(pending)
+    savepoint = session.begin_nested()
+    try:
+        record_id = work()
+        savepoint.commit()
+        return record_id, []
+    except (InputInvalid, ConflictError, NotFoundError) as exc:
+        savepoint.rollback()
+        del session.info.setdefault(AFTER_COMMIT_KEY, [])[kept:]
+        return None, [exc]  # type: ignore[list-item]
+
+
+def apply_rows(session: Session, principal: Principal, job: ImportJob, rows: list[ImportRow]) -> None:
+    """Apply each row's previewed outcome (see the module); the row's `outcome` becomes what happened."""
+    policy = DuplicatePolicy(job.duplicate_policy)
+    creates = [r for r in rows if r.outcome == RowOutcome.CREATE.value]
+    appeared = {}
+    if creates and policy is not DuplicatePolicy.CREATE:
+        appeared = {r.row_number: f for r, f in zip(creates, find_matches(session, principal, job, creates), strict=True)}
+    for row in rows:
+        if row.applied:
+            continue
+        row.applied = True
+        if row.outcome == RowOutcome.CREATE.value:
+            found = appeared.get(row.row_number)
+            if found is not None:
+                message = "A matching record appeared since the preview"
+                row.outcome, row.matched_id = RowOutcome.FAIL.value, found.id
+                row.errors = [{"column": None, "code": UserErrorCode.DUPLICATE.value, "message": message}]
+                continue
+            record_id, failures = _in_savepoint(session, lambda row=row: _create(session, principal, job, row))
+        elif row.outcome == RowOutcome.UPDATE.value:
+            record_id, failures = _in_savepoint(session, lambda row=row: _update(session, principal, job, row))
+        else:
+            continue
+        if not failures:
+            row.record_id = record_id
+            continue
+        failure: Any = failures[0]
+        row.outcome = RowOutcome.FAIL.value
+        if isinstance(failure, InputInvalid):
+            row.errors = _errors_of(job, failure)
+        else:
+            message = "The record changed since the preview; it was left as it is"
+            row.errors = [{"column": None, "code": STALE, "message": message}]

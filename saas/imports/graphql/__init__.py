@@ -1,0 +1,1 @@
+"""The imports domain's GraphQL: import jobs, their rows, starting and committing, and live progress."""

@@ -1,0 +1,213 @@
+"""The preview of a chunk of rows: what each would do (create, update with a diff, skip, fail) and why.
+
+A row with cleaning or validation errors fails. Otherwise its record in the database is looked
+up (saas/imports/matching.py); then the duplicate policy decides:
+
+- no match: CREATE, unless the domain's duplicate rule (`find_duplicates`, the rule the service
+  applies when it creates) would refuse it under SKIP or UPDATE: then FAIL with DUPLICATE;
+- a match under SKIP: SKIP; under CREATE: CREATE another;
+- a match under UPDATE: UPDATE with the fields that change (`diff`, {field: {from, to}}; empty
+  cells change nothing), or SKIP when none does; FAIL with DUPLICATE when the record is one the
+  caller may not change (another rep's), with ALREADY_CONVERTED / ALREADY_DISQUALIFIED for a
+  closed lead.
+
+The matched record's id and version are kept with the row: the commit applies the diff only to
+that version (STALE otherwise).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from saas.auth.principal import Principal
+from saas.customers.duplicates import find_duplicates, normalise_company
+from saas.customers.models import Contact, Customer
+from saas.customers.rules import customer_visibility
+from saas.db.conditions import SqlCondition
+from saas.errors import UserErrorCode
+from saas.imports import matching
+from saas.imports.cleaning import INVALID_VALUE, customer_and_contact
+from saas.imports.models import DuplicatePolicy, ImportEntity, ImportJob, ImportRow, RowOutcome
+from saas.leads.models import Channel, Lead, LeadStatus
+from saas.leads.rules import lead_visibility
+
+# Fields an UPDATE may change, per entity: API name → model attribute.
+UPDATABLE: dict[ImportEntity, dict[str, str]] = {
+    ImportEntity.CUSTOMER: {
+        "name": "name", "kind": "kind", "industry": "industry", "tier": "tier", "lifecycleStage": "lifecycle_stage",
+        "source": "source", "tags": "tags", "notes": "notes", "nextFollowUpAt": "next_follow_up_at",
+    },
+    ImportEntity.CONTACT: {"name": "name", "title": "title", "email": "email", "phone": "phone"},
+    ImportEntity.LEAD: {"name": "name", "company": "company", "email": "email", "phone": "phone"},
+}  # fmt: skip
+MODELS: dict[ImportEntity, Any] = {ImportEntity.CUSTOMER: Customer, ImportEntity.CONTACT: Contact, ImportEntity.LEAD: Lead}
+
+
+def _error(job: ImportJob, field: str | None, code: str, message: str) -> dict[str, Any]:
+    columns = {target: column for column, target in job.mapping.items()}
+    return {"column": columns.get(field) if field else None, "code": code, "message": message}
+
+
+def _stored(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
+def field_diff(entity: ImportEntity, record: Any, values: dict[str, Any]) -> dict[str, Any]:
+    diff = {}
+    for name, attribute in UPDATABLE[entity].items():
+        if name not in values:
+            continue
+        current, new = _stored(getattr(record, attribute)), values[name]
+        if name == "tags":
+            new = sorted({t.lower() for t in new})
+            current = sorted(current or [])
+        if current != new:
+            diff[name] = {"from": current, "to": new}
+    return diff
+
+
+def _visible_ids(session: Session, principal: Principal, entity: ImportEntity, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which matched records the caller may change: the domains' visibility rules."""
+    if not ids:
+        return set()
+    condition = SqlCondition()
+    if entity is ImportEntity.LEAD:
+        lead_visibility(principal, "r", condition)
+        sql = f"SELECT r.id FROM leads r WHERE r.id = ANY(CAST(:ids AS uuid[])) AND {condition.sql}"
+    else:
+        customer_visibility(principal, "r", condition)
+        if entity is ImportEntity.CUSTOMER:
+            sql = f"SELECT r.id FROM customers r WHERE r.id = ANY(CAST(:ids AS uuid[])) AND {condition.sql}"
+        else:
+            sql = (
+                "SELECT ct.id FROM contacts ct JOIN customers r ON r.tenant_id = ct.tenant_id AND r.id = ct.customer_id "
+                f"WHERE ct.id = ANY(CAST(:ids AS uuid[])) AND {condition.sql}"
+            )
+    return set(session.execute(text(sql), {"ids": ids, **condition.params}).scalars())
+
+
+def _resolve_contacts_customers(
+    session: Session, principal: Principal, job: ImportJob, rows: list[ImportRow]
+) -> list[ImportRow]:
+    """A contact row's customer by name, among those the caller sees; the rows that found theirs."""
+    names = {normalise_company(r.values["customer"]) for r in rows}
+    found = matching.customers_by_name(session, principal, names)
+    resolved = []
+    for row in rows:
+        ids = found.get(normalise_company(row.values["customer"]), [])
+        if not ids:
+            row.errors = [_error(job, "customer", UserErrorCode.NOT_FOUND.value, "No such customer")]
+        elif len(ids) > 1:
+            row.errors = [_error(job, "customer", INVALID_VALUE, f"{len(ids)} customers have this name")]
+        else:
+            row.values = {**row.values, "customerId": str(ids[0])}
+            resolved.append(row)
+    return resolved
+
+
+def _resolve_channels(session: Session, job: ImportJob, rows: list[ImportRow]) -> list[ImportRow]:
+    names = {r.values["channel"].lower() for r in rows if r.values.get("channel")}
+    channels = {}
+    if names:
+        query = select(Channel).where(text("lower(channels.name) = ANY(:names)")).params(names=sorted(names))
+        channels = {c.name.lower(): c.id for c in session.scalars(query)}
+    kept = []
+    for row in rows:
+        name = row.values.get("channel")
+        if name and name.lower() not in channels:
+            row.errors = [_error(job, "channel", UserErrorCode.NOT_FOUND.value, f"No channel named {name!r}")]
+            continue
+        if name:
+            row.values = {**row.values, "channelId": str(channels[name.lower()])}
+        kept.append(row)
+    return kept
+
+
+def find_matches(session: Session, principal: Principal, job: ImportJob, rows: list[ImportRow]) -> list[Any]:
+    """Each row's existing record (`matching.Found`) or None, in the rows' order."""
+    entity = ImportEntity(job.entity)
+    if entity is ImportEntity.CONTACT:
+        pairs = [(uuid.UUID(r.values["customerId"]), r.values) for r in rows]
+        return matching.match_contacts(session, pairs)
+    return list(matching.entity_matcher(entity)(session, [r.values for r in rows]))
+
+
+def rule_duplicates(session: Session, job: ImportJob, values: dict[str, Any]) -> list[dict[str, Any]]:
+    """The DUPLICATE errors the service's own rule would raise creating this row (none for contacts)."""
+    entity = ImportEntity(job.entity)
+    if entity is ImportEntity.CUSTOMER:
+        customer, _ = customer_and_contact(values)
+        if customer.get("kind", "company") != "company":
+            return []
+        found = find_duplicates(session, job.tenant_id, company=("name", values.get("name")))
+    elif entity is ImportEntity.LEAD:
+        found = find_duplicates(
+            session,
+            job.tenant_id,
+            email=("email", values.get("email")),
+            phone=("phone", values.get("phone")),
+            company=("company", values.get("company")),
+        )
+    else:
+        return []
+    return [_error(job, field, UserErrorCode.DUPLICATE.value, match.message()) for field, match in found]
+
+
+def plan_rows(session: Session, principal: Principal, job: ImportJob, rows: list[ImportRow]) -> None:
+    """Set each row's outcome, matched record, version and diff (see the module)."""
+    entity, policy = ImportEntity(job.entity), DuplicatePolicy(job.duplicate_policy)
+    valid = [r for r in rows if not r.errors]
+    if entity is ImportEntity.CONTACT:
+        valid = _resolve_contacts_customers(session, principal, job, valid)
+    if entity is ImportEntity.LEAD:
+        valid = _resolve_channels(session, job, valid)
+    for row in rows:
+        if row.errors:
+            row.outcome = RowOutcome.FAIL.value
+    found = find_matches(session, principal, job, valid) if valid else []
+    matched_ids = [f.id for f in found if f is not None]
+    records = {}
+    if matched_ids and policy is DuplicatePolicy.UPDATE:
+        model = MODELS[entity]
+        records = {r.id: r for r in session.scalars(select(model).where(model.id.in_(matched_ids)))}
+    visible = _visible_ids(session, principal, entity, matched_ids) if policy is DuplicatePolicy.UPDATE else set()
+    for row, match in zip(valid, found, strict=True):
+        row.matched_id = match.id if match else None
+        row.matched_version = match.version if match else None
+        row.diff = None
+        if match is None:
+            errors = rule_duplicates(session, job, row.values) if policy is not DuplicatePolicy.CREATE else []
+            row.errors, row.outcome = errors, (RowOutcome.FAIL if errors else RowOutcome.CREATE).value
+            continue
+        if policy is DuplicatePolicy.SKIP:
+            row.outcome = RowOutcome.SKIP.value
+        elif policy is DuplicatePolicy.CREATE:
+            row.outcome = RowOutcome.CREATE.value
+        else:
+            row.outcome, row.errors, row.diff = _plan_update(job, entity, records[match.id], match.id in visible, row)
+
+
+def _plan_update(
+    job: ImportJob, entity: ImportEntity, record: Any, visible: bool, row: ImportRow
+) -> tuple[str, list[dict[str, Any]], dict[str, Any] | None]:
+    if not visible:
+        message = "Matches a record you may not change"
+        return RowOutcome.FAIL.value, [_error(job, None, UserErrorCode.DUPLICATE.value, message)], None
+    if entity is ImportEntity.LEAD and record.status in (LeadStatus.CONVERTED.value, LeadStatus.DISQUALIFIED.value):
+        code = (
+            UserErrorCode.ALREADY_CONVERTED if record.status == LeadStatus.CONVERTED.value else UserErrorCode.ALREADY_DISQUALIFIED
+        )
+        return RowOutcome.FAIL.value, [_error(job, None, code.value, f"The matching lead is {record.status}")], None
+    diff = field_diff(entity, record, row.values)
+    if not diff:
+        return RowOutcome.SKIP.value, [], None
+    return RowOutcome.UPDATE.value, [], diff
