@@ -33,7 +33,7 @@ CUSTOMER = "query($id: ID!) { customer(id: $id) { id name tier source tags lifec
 CREATE_TEAM = f"""mutation($input: CreateTeamInput!) {{ createTeam(input: $input) {{ team {{ id members {{ id }} }} {ERRORS} }} }}"""
 CREATE_WEBHOOK = f"""mutation($input: CreateWebhookInput!) {{ createWebhook(input: $input) {{ webhook {{ id }} {ERRORS} }} }}"""
 ENABLE_PLUGIN = f"""mutation($input: EnablePluginInput!) {{ enablePlugin(input: $input) {{ plugin {{ name }} {ERRORS} }} }}"""
-DEFINE_FIELD = f"""mutation($input: DefineCustomFieldInput!) {{ defineCustomField(input: $input) {{ customField {{ key }} {ERRORS} }} }}"""
+DEFINE_FIELD = f"""mutation($input: DefineCustomFieldInput!) {{ defineCustomField(input: $input) {{ customFieldDefinition {{ key }} {ERRORS} }} }}"""
 
 
 def ok(client: Any, query: str, variables: dict[str, Any], field: str) -> dict[str, Any]:
