@@ -133,6 +133,10 @@ def _check(session: Session, principal: Principal, extensions: Extensions, data:
     return check.done()
 
 
+def _extensions(plugins: PluginHost | None, principal: Principal) -> Extensions:
+    return Extensions() if plugins is None else extensions_of(plugins, principal.plugins)
+
+
 def _plugin_check(check: Any) -> Any:
     return lambda _op, value: check(value)
 
@@ -154,10 +158,12 @@ def _flush(session: Session) -> None:
 # -- changes ----------------------------------------------------------------------------------
 
 
-def create_rule(session: Session, principal: Principal, plugins: PluginHost, data: dict[str, Any]) -> AutomationRule:
-    """A new rule (enabled unless `enabled` is false), checked whole."""
+def create_rule(
+    session: Session, principal: Principal, plugins: PluginHost | None, data: dict[str, Any]
+) -> AutomationRule:
+    """A new rule (enabled unless `enabled` is false), checked whole; `plugins` None: core actions only."""
     require(principal.permissions, AUTOMATION_MANAGE)
-    clean = _check(session, principal, extensions_of(plugins, principal.plugins), data, creating=True)
+    clean = _check(session, principal, _extensions(plugins, principal), data, creating=True)
     rule = AutomationRule(id=uuid.uuid4(), **clean)
     session.add(rule)
     session.flush()
@@ -167,7 +173,7 @@ def create_rule(session: Session, principal: Principal, plugins: PluginHost, dat
 
 
 def update_rule(
-    session: Session, principal: Principal, plugins: PluginHost, rule_id: uuid.UUID, data: dict[str, Any]
+    session: Session, principal: Principal, plugins: PluginHost | None, rule_id: uuid.UUID, data: dict[str, Any]
 ) -> AutomationRule:
     """Change the given fields; `version`, when given, must be the rule's (else CONFLICT)."""
     require(principal.permissions, AUTOMATION_MANAGE)
@@ -178,7 +184,7 @@ def update_rule(
         raise ConflictError(current_version=rule.version)
     if "name" in data and data["name"] is None:
         raise InputInvalid([FieldError(["input", "name"], UserErrorCode.REQUIRED, "name must not be null")])
-    clean = _check(session, principal, extensions_of(plugins, principal.plugins), data, creating=False)
+    clean = _check(session, principal, _extensions(plugins, principal), data, creating=False)
     before = snapshot(rule)
     for key, value in clean.items():
         setattr(rule, key, value)
