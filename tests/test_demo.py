@@ -14,12 +14,12 @@ from sqlalchemy import func, select, text
 
 from saas.accounts.models import Membership
 from saas.audit.models import AuditEntry
+from saas.automation.models import AutomationRule
 from saas.cli import main
 from saas.customers.models import Contact, Customer
 from saas.demo import DEMO_PASSWORD, seed_demo
 from saas.leads.models import Lead
 from saas.tenancy.session import tenant_session
-from saas.automation.models import AutomationRule
 from saas.tickets.models import AgentSkills, ClassificationRule, SlaPolicy, Ticket
 
 ROOT = Path(__file__).resolve().parents[1]

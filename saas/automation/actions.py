@@ -128,9 +128,9 @@ class _Check:
 def _check_assign_owner(check: _Check, params: dict[str, Any], path: list[str]) -> None:
     check.path(params, "subject", path)
     team_id = check.reference(params, "teamId", path, "Team", required=True)
-    if isinstance(params.get("teamId"), str):
-        if team_id is None or check.session.get(Team, (check.tenant_id, team_id)) is None:
-            check.missing(path, "teamId", "Team")
+    named = isinstance(params.get("teamId"), str)
+    if named and (team_id is None or check.session.get(Team, (check.tenant_id, team_id)) is None):
+        check.missing(path, "teamId", "Team")
 
 
 def _check_member(check: _Check, params: dict[str, Any], key: str, path: list[str]) -> None:
@@ -185,7 +185,9 @@ def _check_set_field(check: _Check, params: dict[str, Any], path: list[str]) -> 
     if value is not None and not isinstance(value, str):
         check.fail([*path, "value"], UserErrorCode.TYPE_MISMATCH, f"{name} takes a string or null")
     elif isinstance(value, str) and len(value) > SETTABLE_FIELDS[name][1]:
-        check.fail([*path, "value"], UserErrorCode.TOO_LONG, f"{name} takes at most {SETTABLE_FIELDS[name][1]} characters")
+        check.fail(
+            [*path, "value"], UserErrorCode.TOO_LONG, f"{name} takes at most {SETTABLE_FIELDS[name][1]} characters"
+        )
 
 
 def _check_add_tag(check: _Check, params: dict[str, Any], path: list[str]) -> None:
@@ -200,7 +202,9 @@ def _check_notify(check: _Check, params: dict[str, Any], path: list[str]) -> Non
     roles, to_owner = params.get("roles", []), params.get("toOwner", False)
     if not isinstance(to_owner, bool):
         check.fail([*path, "toOwner"], UserErrorCode.TYPE_MISMATCH, "toOwner must be true or false")
-    if not isinstance(roles, list) or not all(isinstance(r, str) and r.lower() in Role.__members__.values() for r in roles):
+    if not isinstance(roles, list) or not all(
+        isinstance(r, str) and r.lower() in Role.__members__.values() for r in roles
+    ):
         names = ", ".join(role.name for role in Role)
         check.fail([*path, "roles"], UserErrorCode.TYPE_MISMATCH, f"roles must be a list of {names}")
     elif not roles and to_owner is not True:
@@ -327,7 +331,9 @@ def _assign_owner(run: ActionRun, index: int, params: dict[str, Any]) -> None:
     members = list(
         run.session.scalars(
             select(TeamMember.membership_id)
-            .join(Membership, (Membership.tenant_id == TeamMember.tenant_id) & (Membership.id == TeamMember.membership_id))
+            .join(
+                Membership, (Membership.tenant_id == TeamMember.tenant_id) & (Membership.id == TeamMember.membership_id)
+            )
             .where(TeamMember.team_id == team_id, Membership.is_active.is_(True))
             .order_by(TeamMember.membership_id)
         )
@@ -356,7 +362,9 @@ def _create_task(run: ActionRun, index: int, params: dict[str, Any]) -> None:
         raise ActionFailed("NO_ASSIGNEE", "the subject has no owner and the action names no assignee")
     due_at = datetime.now(UTC) + timedelta(days=int(params.get("dueInDays", 1)))
     title = render(params["title"], run.event.payload)[:MAX_TITLE] or "Follow up"
-    create_task(run.session, run.principal, {"title": title, "due_at": due_at, "subject_id": subject, "assignee_id": assignee})
+    create_task(
+        run.session, run.principal, {"title": title, "due_at": due_at, "subject_id": subject, "assignee_id": assignee}
+    )
 
 
 def _set_field(run: ActionRun, index: int, params: dict[str, Any]) -> None:
@@ -383,8 +391,16 @@ def _notify(run: ActionRun, index: int, params: dict[str, Any]) -> None:
 
     title = render(params["title"], run.event.payload)[:MAX_TITLE] or run.rule_name
     body = render(params.get("body") or "", run.event.payload)
-    data = {"automationRule": node_ref("AutomationRule", run.rule_id), "event": {"id": str(run.event.id), "type": run.event.type}}
-    notified = {n.recipient_id for n in notify_roles(run.session, [Role(r.lower()) for r in params.get("roles", [])], "automation", title, body, data)}
+    data = {
+        "automationRule": node_ref("AutomationRule", run.rule_id),
+        "event": {"id": str(run.event.id), "type": run.event.type},
+    }
+    notified = {
+        n.recipient_id
+        for n in notify_roles(
+            run.session, [Role(r.lower()) for r in params.get("roles", [])], "automation", title, body, data
+        )
+    }
     if params.get("toOwner"):
         owner = _owner(run, params)
         if owner is None:
@@ -405,7 +421,10 @@ def _call_webhook(run: ActionRun, index: int, params: dict[str, Any]) -> None:
         # subscribed to the event type gets its own delivery of it besides).
         event_id=uuid.uuid5(run.run_id, str(index)),
         event_type=run.event.type,
-        payload={**run.event.payload, "automationRule": {"id": to_global_id("AutomationRule", run.rule_id), "name": run.rule_name}},
+        payload={
+            **run.event.payload,
+            "automationRule": {"id": to_global_id("AutomationRule", run.rule_id), "name": run.rule_name},
+        },
         occurred_at=run.event.occurred_at,
     )
     run.session.add(delivery)
@@ -423,7 +442,11 @@ def _create_lead(run: ActionRun, index: int, params: dict[str, Any]) -> None:
     lead = create_lead(run.session, run.principal, {**{k: v for k, v in data.items() if v}, "allow_duplicate": True})
     note = render(params.get("note") or "", payload)
     if note:
-        log_activity(run.session, run.principal, {"subject_id": to_global_id("Lead", lead.id), "kind": "note", "summary": note[:500]})
+        log_activity(
+            run.session,
+            run.principal,
+            {"subject_id": to_global_id("Lead", lead.id), "kind": "note", "summary": note[:500]},
+        )
 
 
 _RUNS: dict[str, Callable[[ActionRun, int, dict[str, Any]], None]] = {

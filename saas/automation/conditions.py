@@ -103,7 +103,9 @@ class _Check:
     def leaf(self, node: dict[str, Any], path: list[str]) -> None:
         unknown = sorted(set(node) - {"field", "op", "value"})
         if unknown or "field" not in node or "op" not in node:
-            self.fail(path, UserErrorCode.INVALID, 'a condition is {"field": ..., "op": ..., "value": ...} or all/any/not')
+            self.fail(
+                path, UserErrorCode.INVALID, 'a condition is {"field": ..., "op": ..., "value": ...} or all/any/not'
+            )
             return
         if not valid_path(node["field"]):
             self.fail([*path, "field"], UserErrorCode.INVALID_PATH, "field must be a dotted path such as customer.tier")

@@ -43,7 +43,9 @@ class AutomationRule(TenantOwned, Base):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
         Index("ix_automation_rules_tenant_created", "tenant_id", "created_at", "id"),
-        Index("ix_automation_rules_tenant_trigger", "tenant_id", "trigger", postgresql_where=text("deleted_at IS NULL")),
+        Index(
+            "ix_automation_rules_tenant_trigger", "tenant_id", "trigger", postgresql_where=text("deleted_at IS NULL")
+        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

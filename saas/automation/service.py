@@ -60,7 +60,9 @@ def get_rule(session: Session, principal: Principal, rule_id: uuid.UUID, *, lock
     return rule
 
 
-def runs_of(session: Session, keys: Sequence[tuple[uuid.UUID, int]]) -> dict[tuple[uuid.UUID, int], list[AutomationRun]]:
+def runs_of(
+    session: Session, keys: Sequence[tuple[uuid.UUID, int]]
+) -> dict[tuple[uuid.UUID, int], list[AutomationRun]]:
     """The newest `first` runs of each rule, for every (rule id, first) key, in one statement."""
     if not keys:
         return {}
@@ -76,8 +78,9 @@ def runs_of(session: Session, keys: Sequence[tuple[uuid.UUID, int]]) -> dict[tup
         .subquery()
     )
     rows = session.execute(
-        select(AutomationRun)
-        .from_statement(select(numbered).where(numbered.c.n <= limit).order_by(numbered.c.rule_id, numbered.c.n))
+        select(AutomationRun).from_statement(
+            select(numbered).where(numbered.c.n <= limit).order_by(numbered.c.rule_id, numbered.c.n)
+        )
     ).scalars()
     by_rule: dict[uuid.UUID, list[AutomationRun]] = {}
     for run in rows:
@@ -96,7 +99,9 @@ def _json_size(check: Checker, field: str, value: Any, maximum: int) -> bool:
     return True
 
 
-def _check(session: Session, principal: Principal, extensions: Extensions, data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+def _check(
+    session: Session, principal: Principal, extensions: Extensions, data: dict[str, Any], *, creating: bool
+) -> dict[str, Any]:
     check = Checker(data)
     check.text("name", required=creating, max_length=100)
     if "enabled" in data:
@@ -111,16 +116,20 @@ def _check(session: Session, principal: Principal, extensions: Extensions, data:
         elif not is_registered(trigger.strip()):
             check.fail("trigger", UserErrorCode.UNKNOWN_TRIGGER, f"{trigger.strip()[:100]!r} is not an event type")
         elif (owner := owner_of(trigger.strip())) is not None and owner not in principal.plugins:
-            check.fail("trigger", UserErrorCode.PLUGIN_NOT_ENABLED, f"{trigger.strip()} needs the {owner} plugin enabled")
+            check.fail(
+                "trigger", UserErrorCode.PLUGIN_NOT_ENABLED, f"{trigger.strip()} needs the {owner} plugin enabled"
+            )
         else:
             check.clean["trigger"] = trigger.strip()
     if creating or "conditions" in data:
         conditions = data.get("conditions")
         if conditions is None:
-            check.fail("conditions", UserErrorCode.REQUIRED, 'conditions is required ({} matches every event)')
+            check.fail("conditions", UserErrorCode.REQUIRED, "conditions is required ({} matches every event)")
         elif _json_size(check, "conditions", conditions, MAX_CONDITIONS_BYTES):
             operators = {name: found[1].check for name, found in extensions.conditions.items()}
-            errors = check_conditions(conditions, ["input", "conditions"], {k: _plugin_check(v) for k, v in operators.items()})
+            errors = check_conditions(
+                conditions, ["input", "conditions"], {k: _plugin_check(v) for k, v in operators.items()}
+            )
             check.errors.extend(errors)
             check.clean["conditions"] = conditions
     if creating or "actions" in data:

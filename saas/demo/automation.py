@@ -41,9 +41,15 @@ def rules(team_id: str) -> list[dict[str, Any]]:
         {
             "name": "Complaints reach the managers",
             "trigger": "ticket.created",
-            "conditions": {"any": [{"field": "ticket.type", "op": "eq", "value": "complaint"},
-                                   {"field": "ticket.subject", "op": "contains", "value": "投诉"}]},  # fmt: skip
-            "actions": [{"type": "notify", "title": "Complaint {ticket.number}: {ticket.subject}", "roles": ["MANAGER"]}],
+            "conditions": {
+                "any": [
+                    {"field": "ticket.type", "op": "eq", "value": "complaint"},
+                    {"field": "ticket.subject", "op": "contains", "value": "投诉"},
+                ]
+            },
+            "actions": [
+                {"type": "notify", "title": "Complaint {ticket.number}: {ticket.subject}", "roles": ["MANAGER"]}
+            ],
             "enabled": False,
         },
     ]

@@ -23,7 +23,6 @@ from saas.events.models import OutboxEvent
 from saas.tenancy.session import AFTER_COMMIT_KEY, bound_tenant, on_commit
 from saas.webhooks.models import Webhook
 
-
 # Where a session keeps the causation depth of the events it emits (see `caused_by_automation`).
 CAUSATION_DEPTH_KEY = "saas.causation_depth"
 

@@ -31,8 +31,12 @@ UPDATE_CUSTOMER = f"""mutation($input: UpdateCustomerInput!) {{ updateCustomer(i
   customer {{ id version }} {ERRORS} }} }}"""
 CUSTOMER = "query($id: ID!) { customer(id: $id) { id name tier source tags lifecycleStage customFields owner { id } } }"
 CREATE_TEAM = f"""mutation($input: CreateTeamInput!) {{ createTeam(input: $input) {{ team {{ id members {{ id }} }} {ERRORS} }} }}"""
-CREATE_WEBHOOK = f"""mutation($input: CreateWebhookInput!) {{ createWebhook(input: $input) {{ webhook {{ id }} {ERRORS} }} }}"""
-ENABLE_PLUGIN = f"""mutation($input: EnablePluginInput!) {{ enablePlugin(input: $input) {{ plugin {{ name }} {ERRORS} }} }}"""
+CREATE_WEBHOOK = (
+    f"""mutation($input: CreateWebhookInput!) {{ createWebhook(input: $input) {{ webhook {{ id }} {ERRORS} }} }}"""
+)
+ENABLE_PLUGIN = (
+    f"""mutation($input: EnablePluginInput!) {{ enablePlugin(input: $input) {{ plugin {{ name }} {ERRORS} }} }}"""
+)
 DEFINE_FIELD = f"""mutation($input: DefineCustomFieldInput!) {{ defineCustomField(input: $input) {{ customFieldDefinition {{ key }} {ERRORS} }} }}"""
 
 

@@ -56,8 +56,18 @@ def test_create_task_for_the_owner_with_the_payload_in_its_title(
 def test_set_field_and_add_tag_through_the_customer_service(
     owner: GraphQLClient, runtime: Runtime, tenant: TenantHandle, dispatch_requests: list
 ) -> None:
-    ok(owner, DEFINE_FIELD, {"entity": "CUSTOMER", "key": "segment", "label": "Segment", "type": "SELECT",
-                            "options": ["smb", "enterprise"]}, "defineCustomField")  # fmt: skip
+    ok(
+        owner,
+        DEFINE_FIELD,
+        {
+            "entity": "CUSTOMER",
+            "key": "segment",
+            "label": "Segment",
+            "type": "SELECT",
+            "options": ["smb", "enterprise"],
+        },
+        "defineCustomField",
+    )
     create_rule(
         owner,
         conditions={"field": "customer.tier", "op": "eq", "value": "gold"},
@@ -96,17 +106,27 @@ def test_notify_roles_and_the_owner_once(
     create_customer(owner, "Acme", ownerId=member_id(owner))
     create_customer(rep, "Beta")
     dispatch_all(runtime, tenant.id)
-    titles = [e["node"]["title"] for e in owner.data("{ notifications(first: 10) { edges { node { title kind } } } }")["notifications"]["edges"]]
+    titles = [
+        e["node"]["title"]
+        for e in owner.data("{ notifications(first: 10) { edges { node { title kind } } } }")["notifications"]["edges"]
+    ]
     assert sorted(titles) == ["New customer Acme", "New customer Beta"]  # the owner is notified once per event
-    rep_titles = [e["node"]["title"] for e in rep.data("{ notifications(first: 10) { edges { node { title } } } }")["notifications"]["edges"]]
+    rep_titles = [
+        e["node"]["title"]
+        for e in rep.data("{ notifications(first: 10) { edges { node { title } } } }")["notifications"]["edges"]
+    ]
     assert rep_titles == ["New customer Beta"]
 
 
 def test_call_webhook_makes_a_signed_delivery_through_the_webhooks(
     owner: GraphQLClient, runtime: Runtime, tenant: TenantHandle, dispatch_requests: list
 ) -> None:
-    hook = ok(owner, CREATE_WEBHOOK, {"url": "https://example.com/hook", "events": ["lead.created"],
-                                     "secret": "s3cret-s3cret-s3cret"}, "createWebhook")["webhook"]["id"]  # fmt: skip
+    hook = ok(
+        owner,
+        CREATE_WEBHOOK,
+        {"url": "https://example.com/hook", "events": ["lead.created"], "secret": "s3cret-s3cret-s3cret"},
+        "createWebhook",
+    )["webhook"]["id"]
     rule = create_rule(owner, actions=[{"type": "call_webhook", "webhookId": hook}])
     create_customer(owner, "Acme")
     deliveries = dispatch_all(runtime, tenant.id)
@@ -118,11 +138,15 @@ def test_call_webhook_makes_a_signed_delivery_through_the_webhooks(
     assert row.payload["automationRule"] == {"id": rule["id"], "name": "A rule"}
 
 
-def test_create_lead_in_the_pool(owner: GraphQLClient, runtime: Runtime, tenant: TenantHandle, dispatch_requests: list) -> None:
+def test_create_lead_in_the_pool(
+    owner: GraphQLClient, runtime: Runtime, tenant: TenantHandle, dispatch_requests: list
+) -> None:
     create_rule(
         owner,
         trigger="contact.created",
-        actions=[{"type": "create_lead", "name": "{contact.name}", "email": "{contact.email}", "note": "From a contact"}],
+        actions=[
+            {"type": "create_lead", "name": "{contact.name}", "email": "{contact.email}", "note": "From a contact"}
+        ],
     )
     acme = create_customer(owner, "Acme")["id"]
     owner.data(

@@ -123,7 +123,9 @@ def test_each_check_names_its_code_and_the_path_to_the_node() -> None:
     assert _codes({"any": "gold"}) == [(["input", "conditions", "any"], "TYPE_MISMATCH")]
     assert _codes(["gold"]) == [(["input", "conditions"], "TYPE_MISMATCH")]
     assert _codes({"all": [], "any": []}) == [(["input", "conditions"], "INVALID")]
-    assert _codes({"field": "customer.tier", "op": "eq", "value": 1, "extra": 2}) == [(["input", "conditions"], "INVALID")]
+    assert _codes({"field": "customer.tier", "op": "eq", "value": 1, "extra": 2}) == [
+        (["input", "conditions"], "INVALID")
+    ]
     assert _codes({"all": [{}]}) == [(["input", "conditions", "all", "0"], "INVALID")]  # {} only at the top
     two = _codes({"all": [leaf("x.y", "nope", 1), leaf("bad path", "eq", 1)]})
     assert two == [

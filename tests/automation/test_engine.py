@@ -50,7 +50,9 @@ def test_two_dispatchers_on_one_event_run_the_rule_once(
     rule = create_rule(owner, actions=NOTIFY_OWNERS)
     create_customer(owner, "Acme")
     with tenant_session(runtime.engine, tenant.id) as session:
-        event = _to_domain_event(session.scalars(select(OutboxEvent).where(OutboxEvent.type == "customer.created")).one())
+        event = _to_domain_event(
+            session.scalars(select(OutboxEvent).where(OutboxEvent.type == "customer.created")).one()
+        )
     second: list[list] = []
 
     def other_dispatcher() -> None:
@@ -97,7 +99,9 @@ def test_rules_triggering_themselves_stop_at_the_depth_limit(
     dispatch_all(runtime, tenant.id)
     expected = [("SUCCEEDED", None, depth) for depth in range(MAX_CAUSATION_DEPTH)]
     assert runs(runtime, tenant.id, rule["id"]) == [*expected, ("SKIPPED", "DEPTH_LIMIT", MAX_CAUSATION_DEPTH)]
-    depths = count(runtime, tenant.id, "outbox_events", f"type = 'customer.updated' AND causation_depth = {MAX_CAUSATION_DEPTH}")
+    depths = count(
+        runtime, tenant.id, "outbox_events", f"type = 'customer.updated' AND causation_depth = {MAX_CAUSATION_DEPTH}"
+    )
     assert depths == 1
 
 
@@ -106,8 +110,10 @@ def test_disabled_and_deleted_rules_do_not_run(
 ) -> None:
     disabled = create_rule(owner, name="Off", enabled=False, actions=[{"type": "add_tag", "tag": "off"}])
     deleted = create_rule(owner, name="Gone", actions=[{"type": "add_tag", "tag": "gone"}])
-    owner.data("mutation($input: DeleteAutomationRuleInput!) { deleteAutomationRule(input: $input) { automationRule { id } } }",
-               {"input": {"id": deleted["id"]}})  # fmt: skip
+    owner.data(
+        "mutation($input: DeleteAutomationRuleInput!) { deleteAutomationRule(input: $input) { automationRule { id } } }",
+        {"input": {"id": deleted["id"]}},
+    )
     first = create_customer(owner, "First")["id"]
     dispatch_all(runtime, tenant.id)
     assert customer(owner, first)["tags"] == []
@@ -124,11 +130,18 @@ def test_conditions_decide_and_leave_no_run_when_they_do_not_match(
 ) -> None:
     rule = create_rule(
         owner,
-        conditions={"any": [{"field": "customer.tier", "op": "in", "value": ["gold", "platinum"]},
-                            {"field": "customer.name", "op": "contains", "value": "bank"}]},  # fmt: skip
+        conditions={
+            "any": [
+                {"field": "customer.tier", "op": "in", "value": ["gold", "platinum"]},
+                {"field": "customer.name", "op": "contains", "value": "bank"},
+            ]
+        },
         actions=[{"type": "add_tag", "tag": "key-account"}],
     )
-    ids = [create_customer(owner, name, tier=tier)["id"] for name, tier in (("A", "gold"), ("Big Bank", "silver"), ("C", "silver"))]
+    ids = [
+        create_customer(owner, name, tier=tier)["id"]
+        for name, tier in (("A", "gold"), ("Big Bank", "silver"), ("C", "silver"))
+    ]
     dispatch_all(runtime, tenant.id)
     assert [customer(owner, c)["tags"] for c in ids] == [["key-account"], ["key-account"], []]
     assert len(runs(runtime, tenant.id, rule["id"])) == 2
@@ -158,12 +171,27 @@ def test_a_plugins_action_condition_and_trigger(
     at_least = {"field": "customer.id", "op": "loyalty.points_at_least"}
     ok(owner, ENABLE_PLUGIN, {"name": "loyalty", "settings": {"welcomePoints": 0}}, "enablePlugin")
     create_rule(owner, name="Award", actions=[award])
-    create_rule(owner, name="Loyal", trigger="customer.updated", conditions={**at_least, "value": 50},
-                actions=[{"type": "add_tag", "tag": "loyal"}])  # fmt: skip
-    create_rule(owner, name="Very loyal", trigger="customer.updated", conditions={**at_least, "value": 51},
-                actions=[{"type": "add_tag", "tag": "very-loyal"}])  # fmt: skip
-    adjusted = create_rule(owner, name="On points", trigger="loyalty.points_adjusted",
-                           conditions={"field": "balance", "op": "gte", "value": 50}, actions=NOTIFY_OWNERS)  # fmt: skip
+    create_rule(
+        owner,
+        name="Loyal",
+        trigger="customer.updated",
+        conditions={**at_least, "value": 50},
+        actions=[{"type": "add_tag", "tag": "loyal"}],
+    )
+    create_rule(
+        owner,
+        name="Very loyal",
+        trigger="customer.updated",
+        conditions={**at_least, "value": 51},
+        actions=[{"type": "add_tag", "tag": "very-loyal"}],
+    )
+    adjusted = create_rule(
+        owner,
+        name="On points",
+        trigger="loyalty.points_adjusted",
+        conditions={"field": "balance", "op": "gte", "value": 50},
+        actions=NOTIFY_OWNERS,
+    )
     bad = {"name": "x", "trigger": "customer.created", "conditions": {}, "actions": [{**award, "points": 0}]}
     assert [e["code"] for e in owner.data(CREATE, {"input": bad})["createAutomationRule"]["userErrors"]] == ["INVALID"]
     acme = create_customer(owner, "Acme")
@@ -181,7 +209,7 @@ def test_a_rule_whose_plugin_was_disabled_fails_its_plugin_action(
 ) -> None:
     ok(owner, ENABLE_PLUGIN, {"name": "loyalty", "settings": {"welcomePoints": 0}}, "enablePlugin")
     rule = create_rule(owner, actions=[{"type": "loyalty.award_points", "points": 5}])
-    owner.data("mutation { disablePlugin(input: {name: \"loyalty\"}) { plugin { name } } }")
+    owner.data('mutation { disablePlugin(input: {name: "loyalty"}) { plugin { name } } }')
     create_customer(owner, "Acme")
     dispatch_all(runtime, tenant.id)
     assert runs(runtime, tenant.id, rule["id"]) == [("FAILED", "PLUGIN_NOT_ENABLED", 0)]

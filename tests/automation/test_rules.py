@@ -83,37 +83,78 @@ BAD_RULES: list[tuple[dict[str, Any], list[tuple[list[str], str]]]] = [
     ({"conditions": _leaf(field="customer..tier")}, [(["input", "conditions", "field"], "INVALID_PATH")]),
     ({"conditions": _leaf("gt", "lots")}, [(["input", "conditions", "value"], "TYPE_MISMATCH")]),
     ({"conditions": "tier = gold"}, [(["input", "conditions"], "TYPE_MISMATCH")]),
-    ({"conditions": {"not": {"not": {"not": {"not": {"not": {"not": _leaf()}}}}}}}, [
-        (["input", "conditions", "not", "not", "not", "not", "not", "not"], "TOO_DEEP")
-    ]),
+    (
+        {"conditions": {"not": {"not": {"not": {"not": {"not": {"not": _leaf()}}}}}}},
+        [(["input", "conditions", "not", "not", "not", "not", "not", "not"], "TOO_DEEP")],
+    ),
     ({"conditions": {"any": [_leaf(value="x" * 400)] * 60}}, [(["input", "conditions"], "TOO_LARGE")]),
-    ({"conditions": _leaf("loyalty.points_at_least", 10, "customer.id")}, [
-        (["input", "conditions", "op"], "UNKNOWN_OPERATOR")
-    ]),
+    (
+        {"conditions": _leaf("loyalty.points_at_least", 10, "customer.id")},
+        [(["input", "conditions", "op"], "UNKNOWN_OPERATOR")],
+    ),
     ({"actions": []}, [(["input", "actions"], "REQUIRED")]),
     ({"actions": TAG * 11}, [(["input", "actions"], "TOO_LARGE")]),
     ({"actions": {"type": "add_tag"}}, [(["input", "actions"], "TYPE_MISMATCH")]),
     ({"actions": ["add_tag"]}, [(["input", "actions", "0"], "TYPE_MISMATCH")]),
     ({"actions": [{"type": "explode"}]}, [(["input", "actions", "0", "type"], "UNKNOWN_ACTION")]),
-    ({"actions": [{"type": "loyalty.award_points", "points": 5}]}, [(["input", "actions", "0", "type"], "UNKNOWN_ACTION")]),
+    (
+        {"actions": [{"type": "loyalty.award_points", "points": 5}]},
+        [(["input", "actions", "0", "type"], "UNKNOWN_ACTION")],
+    ),
     ({"actions": [{"type": "add_tag"}]}, [(["input", "actions", "0", "tag"], "REQUIRED")]),
     ({"actions": [{"type": "add_tag", "tag": "x" * 51}]}, [(["input", "actions", "0", "tag"], "TOO_LONG")]),
-    ({"actions": [{"type": "add_tag", "tag": "vip", "subject": "a b"}]}, [(["input", "actions", "0", "subject"], "INVALID_PATH")]),
+    (
+        {"actions": [{"type": "add_tag", "tag": "vip", "subject": "a b"}]},
+        [(["input", "actions", "0", "subject"], "INVALID_PATH")],
+    ),
     ({"actions": [{"type": "assign_owner"}]}, [(["input", "actions", "0", "teamId"], "REQUIRED")]),
-    ({"actions": [{"type": "assign_owner", "teamId": "VGVhbTpub3BlOg=="}]}, [(["input", "actions", "0", "teamId"], "NOT_FOUND")]),
+    (
+        {"actions": [{"type": "assign_owner", "teamId": "VGVhbTpub3BlOg=="}]},
+        [(["input", "actions", "0", "teamId"], "NOT_FOUND")],
+    ),
     ({"actions": [{"type": "assign_owner", "teamId": 5}]}, [(["input", "actions", "0", "teamId"], "TYPE_MISMATCH")]),
     ({"actions": [{"type": "create_task"}]}, [(["input", "actions", "0", "title"], "REQUIRED")]),
-    ({"actions": [{"type": "create_task", "title": "Call {customer..name}"}]}, [(["input", "actions", "0", "title"], "INVALID_PATH")]),
-    ({"actions": [{"type": "create_task", "title": "Call", "dueInDays": 400}]}, [(["input", "actions", "0", "dueInDays"], "OUT_OF_RANGE")]),
-    ({"actions": [{"type": "create_task", "title": "Call", "dueInDays": "2"}]}, [(["input", "actions", "0", "dueInDays"], "TYPE_MISMATCH")]),
-    ({"actions": [{"type": "create_task", "title": "Call", "assigneeId": "TWVtYmVyOnh5eg=="}]}, [(["input", "actions", "0", "assigneeId"], "NOT_FOUND")]),
-    ({"actions": [{"type": "set_field", "field": "name", "value": "X"}]}, [(["input", "actions", "0", "field"], "UNKNOWN_FIELD")]),
-    ({"actions": [{"type": "set_field", "field": "customFields.nope", "value": "X"}]}, [(["input", "actions", "0", "field"], "UNKNOWN_FIELD")]),
-    ({"actions": [{"type": "set_field", "field": "tier", "value": 3}]}, [(["input", "actions", "0", "value"], "TYPE_MISMATCH")]),
-    ({"actions": [{"type": "set_field", "field": "lifecycleStage", "value": "ASLEEP"}]}, [(["input", "actions", "0", "value"], "TYPE_MISMATCH")]),
+    (
+        {"actions": [{"type": "create_task", "title": "Call {customer..name}"}]},
+        [(["input", "actions", "0", "title"], "INVALID_PATH")],
+    ),
+    (
+        {"actions": [{"type": "create_task", "title": "Call", "dueInDays": 400}]},
+        [(["input", "actions", "0", "dueInDays"], "OUT_OF_RANGE")],
+    ),
+    (
+        {"actions": [{"type": "create_task", "title": "Call", "dueInDays": "2"}]},
+        [(["input", "actions", "0", "dueInDays"], "TYPE_MISMATCH")],
+    ),
+    (
+        {"actions": [{"type": "create_task", "title": "Call", "assigneeId": "TWVtYmVyOnh5eg=="}]},
+        [(["input", "actions", "0", "assigneeId"], "NOT_FOUND")],
+    ),
+    (
+        {"actions": [{"type": "set_field", "field": "name", "value": "X"}]},
+        [(["input", "actions", "0", "field"], "UNKNOWN_FIELD")],
+    ),
+    (
+        {"actions": [{"type": "set_field", "field": "customFields.nope", "value": "X"}]},
+        [(["input", "actions", "0", "field"], "UNKNOWN_FIELD")],
+    ),
+    (
+        {"actions": [{"type": "set_field", "field": "tier", "value": 3}]},
+        [(["input", "actions", "0", "value"], "TYPE_MISMATCH")],
+    ),
+    (
+        {"actions": [{"type": "set_field", "field": "lifecycleStage", "value": "ASLEEP"}]},
+        [(["input", "actions", "0", "value"], "TYPE_MISMATCH")],
+    ),
     ({"actions": [{"type": "notify", "title": "Hi"}]}, [(["input", "actions", "0", "roles"], "REQUIRED")]),
-    ({"actions": [{"type": "notify", "title": "Hi", "roles": ["KING"]}]}, [(["input", "actions", "0", "roles"], "TYPE_MISMATCH")]),
-    ({"actions": [{"type": "call_webhook", "webhookId": "V2ViaG9vazpubw=="}]}, [(["input", "actions", "0", "webhookId"], "NOT_FOUND")]),
+    (
+        {"actions": [{"type": "notify", "title": "Hi", "roles": ["KING"]}]},
+        [(["input", "actions", "0", "roles"], "TYPE_MISMATCH")],
+    ),
+    (
+        {"actions": [{"type": "call_webhook", "webhookId": "V2ViaG9vazpubw=="}]},
+        [(["input", "actions", "0", "webhookId"], "NOT_FOUND")],
+    ),
     ({"actions": [{"type": "create_lead"}]}, [(["input", "actions", "0", "name"], "REQUIRED")]),
     ({"actions": [{"type": "create_lead", "name": 7}]}, [(["input", "actions", "0", "name"], "TYPE_MISMATCH")]),
 ]
@@ -133,7 +174,9 @@ def test_updates_are_checked_as_creates_and_write_nothing_when_refused(owner: Gr
     rule = create_rule(owner)
     for given, expected in BAD_RULES[1:6]:
         assert errors(owner, UPDATE, {"id": rule["id"], **given}, "updateAutomationRule") == expected
-    assert errors(owner, UPDATE, {"id": rule["id"], "name": None}, "updateAutomationRule") == [(["input", "name"], "REQUIRED")]
+    assert errors(owner, UPDATE, {"id": rule["id"], "name": None}, "updateAutomationRule") == [
+        (["input", "name"], "REQUIRED")
+    ]
     assert errors(owner, UPDATE, {"id": "bm9wZQ=="}, "updateAutomationRule") == [(["input", "id"], "NOT_FOUND")]
     assert owner.data(RULES)["automationRules"] == [rule]
 
@@ -150,9 +193,18 @@ def test_wrong_graphql_types_are_refused_before_anything_runs(owner: GraphQLClie
     assert owner.error_codes(RULES_WITH_RUNS.replace("first: 20", "first: -1"), {}) == ["BAD_USER_INPUT"]
 
 
-def test_actions_naming_records_are_checked_against_the_tenant(owner: GraphQLClient, other_owner: GraphQLClient) -> None:
-    team = ok(other_owner, CREATE_TEAM, {"name": "B team", "managerId": member_id(other_owner), "memberIds": []}, "createTeam")
-    hook = ok(other_owner, CREATE_WEBHOOK, {"url": "https://example.com/h", "events": ["*"], "secret": "s3cret-s3cret-s3cret"}, "createWebhook")
+def test_actions_naming_records_are_checked_against_the_tenant(
+    owner: GraphQLClient, other_owner: GraphQLClient
+) -> None:
+    team = ok(
+        other_owner, CREATE_TEAM, {"name": "B team", "managerId": member_id(other_owner), "memberIds": []}, "createTeam"
+    )
+    hook = ok(
+        other_owner,
+        CREATE_WEBHOOK,
+        {"url": "https://example.com/h", "events": ["*"], "secret": "s3cret-s3cret-s3cret"},
+        "createWebhook",
+    )
     foreign = [
         ({"type": "assign_owner", "teamId": team["team"]["id"]}, "teamId"),
         ({"type": "call_webhook", "webhookId": hook["webhook"]["id"]}, "webhookId"),
@@ -160,15 +212,29 @@ def test_actions_naming_records_are_checked_against_the_tenant(owner: GraphQLCli
     ]
     for action, key in foreign:
         variables = {"name": "x", "trigger": "customer.created", "conditions": {}, "actions": [action]}
-        assert errors(owner, CREATE, variables, "createAutomationRule") == [(["input", "actions", "0", key], "NOT_FOUND")]
+        assert errors(owner, CREATE, variables, "createAutomationRule") == [
+            (["input", "actions", "0", key], "NOT_FOUND")
+        ]
 
 
 def test_custom_fields_are_settable_with_their_own_checks(owner: GraphQLClient) -> None:
-    ok(owner, DEFINE_FIELD, {"entity": "CUSTOMER", "key": "segment", "label": "Segment", "type": "SELECT",
-                            "options": ["smb", "enterprise"]}, "defineCustomField")  # fmt: skip
+    ok(
+        owner,
+        DEFINE_FIELD,
+        {
+            "entity": "CUSTOMER",
+            "key": "segment",
+            "label": "Segment",
+            "type": "SELECT",
+            "options": ["smb", "enterprise"],
+        },
+        "defineCustomField",
+    )
     action = {"type": "set_field", "field": "customFields.segment", "value": "mid"}
     variables = {"name": "x", "trigger": "customer.created", "conditions": {}, "actions": [action]}
-    assert errors(owner, CREATE, variables, "createAutomationRule") == [(["input", "actions", "0", "value"], "INVALID_OPTION")]
+    assert errors(owner, CREATE, variables, "createAutomationRule") == [
+        (["input", "actions", "0", "value"], "INVALID_OPTION")
+    ]
     create_rule(owner, actions=[{**action, "value": "smb"}])
 
 

@@ -3,7 +3,8 @@
 It implements every hook of the plugin API (docs/plugins.md): a ledger table and its
 migration, a query and a mutation, `Customer.loyaltyPoints`, two permissions, an hourly
 expiry job, welcome points on `customer.created`, its own event type, validated settings,
-default tiers on enable, and an automation action and condition operator. It imports nothing from `saas` but `saas.plugin_api`.
+default tiers on enable, and an automation action and condition operator. It imports nothing
+from `saas` but `saas.plugin_api`.
 """
 
 from __future__ import annotations

@@ -18,7 +18,9 @@ from saas.schema.context import RequestContext
 class CreateAutomationRuleInput:
     name: str
     trigger: str = strawberry.field(description="An event type, e.g. customer.created.")
-    conditions: JSON = strawberry.field(description='e.g. {"field": "customer.tier", "op": "eq", "value": "gold"}; {} for all.')
+    conditions: JSON = strawberry.field(
+        description='e.g. {"field": "customer.tier", "op": "eq", "value": "gold"}; {} for all.'
+    )
     actions: JSON = strawberry.field(description='e.g. [{"type": "add_tag", "tag": "vip"}].')
     enabled: bool | None = strawberry.field(default=strawberry.UNSET, description="True when left out.")
 
@@ -58,7 +60,9 @@ class AutomationMutations:
 
         async def run() -> dict[str, Any]:
             data = provided(input)
-            return _rule(await context.write(service.create_rule, context.require_principal(), context.runtime.plugins, data))
+            return _rule(
+                await context.write(service.create_rule, context.require_principal(), context.runtime.plugins, data)
+            )
 
         return await run_mutation(run, AutomationRulePayload)  # type: ignore[no-any-return]
 

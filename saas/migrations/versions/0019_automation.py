@@ -32,9 +32,7 @@ def _rule_fk(table: str) -> sa.ForeignKeyConstraint:
 
 
 def upgrade() -> None:
-    op.add_column(
-        "outbox_events", sa.Column("causation_depth", sa.SmallInteger(), server_default="0", nullable=False)
-    )
+    op.add_column("outbox_events", sa.Column("causation_depth", sa.SmallInteger(), server_default="0", nullable=False))
     op.create_table(
         "automation_rules",
         sa.Column("tenant_id", postgresql.UUID(as_uuid=True), nullable=False),
