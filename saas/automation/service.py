@@ -92,9 +92,13 @@ def runs_of(
 
 
 def _json_size(check: Checker, field: str, value: Any, maximum: int) -> bool:
-    size = len(json.dumps(value, ensure_ascii=False).encode())
-    if size > maximum:
+    """Whether the JSON is small enough and storable (PostgreSQL's jsonb refuses NUL characters)."""
+    encoded = json.dumps(value, ensure_ascii=False)
+    if len(encoded.encode()) > maximum:
         check.fail(field, UserErrorCode.TOO_LARGE, f"{field} must be at most {maximum} bytes as JSON")
+        return False
+    if "\\u0000" in encoded:
+        check.fail(field, UserErrorCode.INVALID, f"{field} must not contain NUL characters")
         return False
     return True
 

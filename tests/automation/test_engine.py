@@ -161,7 +161,9 @@ def test_another_tenants_events_never_run_a_tenants_rules(
     dispatch_all(runtime, tenant.id)
     assert customer(other_owner, theirs)["tags"] == []
     assert runs(runtime, tenant.id, rule["id"]) == []
+    # Raw SQL in the other tenant's session: row-level security alone hides the rule and its runs.
     assert count(runtime, other_tenant.id, "automation_runs") == 0
+    assert count(runtime, other_tenant.id, "automation_rules") == 0
 
 
 def test_a_plugins_action_condition_and_trigger(
@@ -213,3 +215,35 @@ def test_a_rule_whose_plugin_was_disabled_fails_its_plugin_action(
     create_customer(owner, "Acme")
     dispatch_all(runtime, tenant.id)
     assert runs(runtime, tenant.id, rule["id"]) == [("FAILED", "PLUGIN_NOT_ENABLED", 0)]
+
+
+def test_concurrent_runs_take_successive_round_robin_turns(
+    owner: GraphQLClient, runtime: Runtime, tenant: TenantHandle, dispatch_requests: list
+) -> None:
+    from tests.automation.support import CREATE_TEAM, member_id
+    from tests.conftest import add_member
+
+    reps = sorted(member_id(add_member(owner, tenant, "sales")) for _ in range(2))
+    team = ok(owner, CREATE_TEAM, {"name": "Inbound", "managerId": member_id(owner), "memberIds": reps}, "createTeam")
+    create_rule(owner, actions=[{"type": "assign_owner", "teamId": team["team"]["id"]}])
+    first_id, second_id = (create_customer(owner, name)["id"] for name in ("First", "Second"))
+    with tenant_session(runtime.engine, tenant.id) as session:
+        rows = session.scalars(
+            select(OutboxEvent).where(OutboxEvent.type == "customer.created").order_by(OutboxEvent.seq)
+        )
+        events = [_to_domain_event(row) for row in rows]
+
+    def run(event_index: int) -> None:
+        with tenant_session(runtime.engine, tenant.id) as session:
+            RuleRunner(session, tenant.id, runtime.plugins, {}).handle(
+                events[event_index], lambda t, p: emit_event(session, t, p)
+            )
+
+    with tenant_session(runtime.engine, tenant.id) as first:
+        RuleRunner(first, tenant.id, runtime.plugins, {}).handle(events[0], lambda t, p: emit_event(first, t, p))
+        thread = threading.Thread(target=run, args=(1,))
+        thread.start()
+        _wait_for_a_lock_wait(runtime)  # the second run waits for the first's turn on the cursor
+    thread.join(timeout=30)
+    owners = {customer(owner, c)["owner"]["id"] for c in (first_id, second_id)}
+    assert sorted(owners) == reps

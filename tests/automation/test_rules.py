@@ -188,6 +188,13 @@ def test_wrong_graphql_types_are_refused_before_anything_runs(owner: GraphQLClie
     assert owner.error_codes(CREATE, {"input": {"name": "x", "trigger": "customer.created", "actions": TAG}}) == [
         "BAD_USER_INPUT"
     ]
+    nul = {
+        "name": "x",
+        "trigger": "customer.created",
+        "conditions": {},
+        "actions": [{"type": "add_tag", "tag": "a\u0000"}],
+    }
+    assert owner.error_codes(CREATE, {"input": nul}) == ["BAD_USER_INPUT"]  # the input layer refuses NUL anywhere
     create_rule(owner)
     assert owner.error_codes(RULES_WITH_RUNS.replace("first: 20", "first: 101"), {}) == ["BAD_USER_INPUT"]
     assert owner.error_codes(RULES_WITH_RUNS.replace("first: 20", "first: -1"), {}) == ["BAD_USER_INPUT"]
