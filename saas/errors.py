@@ -67,6 +67,14 @@ class UserErrorCode(StrEnum):
     REFUND_EXCEEDED = "REFUND_EXCEEDED"
     # Work orders: the technician already has a work order at that time.
     OVERLAP = "OVERLAP"
+    # Automation rules (saas/automation): triggers, the condition language and actions.
+    UNKNOWN_TRIGGER = "UNKNOWN_TRIGGER"
+    UNKNOWN_OPERATOR = "UNKNOWN_OPERATOR"
+    UNKNOWN_ACTION = "UNKNOWN_ACTION"
+    INVALID_PATH = "INVALID_PATH"
+    TYPE_MISMATCH = "TYPE_MISMATCH"
+    TOO_DEEP = "TOO_DEEP"
+    TOO_LARGE = "TOO_LARGE"
 
 
 class AppError(Exception):

@@ -2,6 +2,7 @@
 
 from saas.accounts.models import ApiKey, Membership, Tenant, User
 from saas.audit.models import AuditEntry
+from saas.automation.models import AutomationCursor, AutomationRule, AutomationRun
 from saas.custom_fields.models import CustomFieldDefinition, CustomFieldUniqueValue
 from saas.customers.models import Contact, Customer
 from saas.db.base import Base
@@ -49,6 +50,9 @@ __all__ = [
     "ApiKey",
     "Article",
     "AuditEntry",
+    "AutomationCursor",
+    "AutomationRule",
+    "AutomationRun",
     "Base",
     "Channel",
     "ClassificationRule",

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text
 
 from saas.accounts.models import Membership
 from saas.audit.models import AuditEntry
+from saas.automation.models import AutomationRule
 from saas.cli import main
 from saas.customers.models import Contact, Customer
 from saas.demo import DEMO_PASSWORD, seed_demo
@@ -68,6 +69,10 @@ def test_seed_demo_creates_a_realistic_tenant(runtime):
     assert {t.type for t in tickets} >= {"return", "repair", "complaint", "onsite", "exchange", "inquiry"}
     assert all(t.assignee_id is not None for t in tickets) and {t.status for t in tickets} >= {"resolved", "closed"}
     assert all(t.resolution_due_at is not None for t in tickets)
+    # Automation rules, made last so that they act on what happens from now on.
+    with tenant_session(runtime.engine, info.tenant_id) as session:
+        automation = session.scalars(select(AutomationRule.trigger).order_by(AutomationRule.created_at)).all()
+    assert sorted(automation) == ["customer.created", "customer.created", "opportunity.created", "ticket.created"]
 
 
 def test_seed_demo_is_idempotent_and_deterministic(runtime):

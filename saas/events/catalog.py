@@ -156,6 +156,9 @@ register_event_types(
     "classification_rules.reordered",
     "agent_skills.set",
     "sla_policy.set",
+    "automation_rule.created",
+    "automation_rule.updated",
+    "automation_rule.deleted",
 )
 
 

@@ -1,7 +1,9 @@
-"""Dispatching a tenant's committed events: to the enabled plugins' handlers and to webhooks.
+"""Dispatching a tenant's committed events: to the core's handlers, the enabled plugins' and webhooks.
 
 `dispatch_events` takes the tenant's oldest pending outbox rows (`FOR UPDATE SKIP LOCKED`,
 so concurrent dispatchers never take the same event) and, in one transaction:
+- runs the core's handlers (`CORE_EVENT_HANDLERS`: the tenant's automation rules, which log
+  each run and contain their own failures, see `saas.automation.engine`);
 - calls `saas_handle_event` of every plugin the tenant enabled (only those), with the
   plugin's tenant settings and the job's session, in event order;
 - creates a pending `webhook_deliveries` row for each webhook that was live when the event was
@@ -27,7 +29,9 @@ exception propagates, so the batch rolls back.)
 
 from __future__ import annotations
 
+import importlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -47,6 +51,19 @@ from saas.webhooks import delivery
 from saas.webhooks.models import Webhook, WebhookDelivery
 
 BATCH_SIZE = 100
+# The core's own handlers of committed events, as "module:factory". `factory(session, tenant_id,
+# plugins, enabled_plugins)` is made once per batch; its `handle(event, emit)` is called for each
+# event before the plugins' handlers and returns the webhook deliveries it made (enqueued after
+# commit). Named, not imported, as the core's job modules are (`saas.jobs.broker`): every domain
+# emits events, and a domain that handles them (automation acts through customers, leads, …)
+# sits above those domains.
+CORE_EVENT_HANDLERS: tuple[str, ...] = ("saas.automation.engine:RuleRunner",)
+
+
+def _core_handler(path: str) -> Callable[..., Any]:
+    module, _, name = path.partition(":")
+    factory: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return factory
 
 
 @dataclass(frozen=True)
@@ -58,7 +75,12 @@ class Dispatched:
 
 def _to_domain_event(event: OutboxEvent) -> DomainEvent:
     return DomainEvent(
-        id=event.id, tenant_id=event.tenant_id, type=event.type, payload=event.payload, occurred_at=event.created_at
+        id=event.id,
+        tenant_id=event.tenant_id,
+        type=event.type,
+        payload=event.payload,
+        occurred_at=event.created_at,
+        causation_depth=event.causation_depth,
     )
 
 
@@ -75,10 +97,9 @@ def dispatch_pending(
     ).all()
     if not events:
         return Dispatched(0, [], False)
-    handlers = [
-        (plugins.hook_for([name]).saas_handle_event, settings)
-        for name, settings in enabled_plugins(session, plugins).items()
-    ]
+    enabled = enabled_plugins(session, plugins)
+    core = [_core_handler(path)(session, tenant_id, plugins, enabled) for path in CORE_EVENT_HANDLERS]
+    handlers = [(plugins.hook_for([name]).saas_handle_event, settings) for name, settings in enabled.items()]
     webhooks = {w.id: w for w in session.scalars(select(Webhook).where(Webhook.deleted_at.is_(None)))}
 
     def emit(event_type: str, payload: dict[str, Any]) -> None:
@@ -88,6 +109,8 @@ def dispatch_pending(
     now = datetime.now(UTC)
     for event in events:
         domain_event = _to_domain_event(event)
+        for handler in core:
+            created.extend(handler.handle(domain_event, emit))
         for handle_event, settings in handlers:
             context = PluginContext(tenant_id=tenant_id, session=session, settings=settings, emit=emit)
             handle_event(context=context, event=domain_event)

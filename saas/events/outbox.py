@@ -10,6 +10,8 @@ written (`OutboxEvent.webhook_ids`), however late the dispatcher runs (see `emit
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import func, literal_column, select
@@ -20,6 +22,25 @@ from saas.events.catalog import is_registered
 from saas.events.models import OutboxEvent
 from saas.tenancy.session import AFTER_COMMIT_KEY, bound_tenant, on_commit
 from saas.webhooks.models import Webhook
+
+# Where a session keeps the causation depth of the events it emits (see `caused_by_automation`).
+CAUSATION_DEPTH_KEY = "saas.causation_depth"
+
+
+@contextmanager
+def caused_by_automation(session: Session, depth: int) -> Iterator[None]:
+    """Inside, the events the session emits record `depth` as their causation depth: an automation
+    rule run on an event of depth d acts at depth d + 1, so rules that trigger each other (or
+    themselves) can be stopped at a limit (`saas.automation.engine`)."""
+    previous = session.info.get(CAUSATION_DEPTH_KEY)
+    session.info[CAUSATION_DEPTH_KEY] = depth
+    try:
+        yield
+    finally:
+        if previous is None:
+            session.info.pop(CAUSATION_DEPTH_KEY, None)
+        else:
+            session.info[CAUSATION_DEPTH_KEY] = previous
 
 
 def request_dispatch(tenant_id: Any) -> None:
@@ -59,7 +80,12 @@ def emit_event(session: Session, event_type: str, payload: dict[str, Any]) -> Ou
     tenant_id = bound_tenant(session)
     if tenant_id is None:
         raise RuntimeError("events need a tenant-bound session")
-    event = OutboxEvent(type=event_type, payload=json_safe(payload), webhook_ids=_live_webhooks(tenant_id))
+    event = OutboxEvent(
+        type=event_type,
+        payload=json_safe(payload),
+        webhook_ids=_live_webhooks(tenant_id),
+        causation_depth=int(session.info.get(CAUSATION_DEPTH_KEY, 0)),
+    )
     session.add(event)
     if not _dispatch_requested(session):
         on_commit(session, _DispatchRequest(tenant_id))

@@ -1,4 +1,4 @@
-"""The public plugin API (version 1.3): everything a plugin may import from `saas`.
+"""The public plugin API (version 1.4): everything a plugin may import from `saas`.
 
 A plugin, ours or a partner's, imports only from this package (and `saas.plugin_api.testing`
 in its tests). Everything here is documented in docs/plugins.md and versioned by
@@ -40,6 +40,8 @@ from saas.plugin_api.sales import add_timeline_entry, create_follow_up_task, cre
 from saas.plugin_api.service import complaint_counts
 from saas.plugin_api.tokens import create_api_key, forget_credentials, issue_scoped_token
 from saas.plugin_host.contributions import (
+    AutomationAction,
+    AutomationCondition,
     CompiledNode,
     DemoContext,
     DomainEvent,
@@ -92,6 +94,8 @@ class TenantModel(TenantOwned, Base):
 __all__ = [
     "PLUGIN_API_VERSION",
     "AppError",
+    "AutomationAction",
+    "AutomationCondition",
     "BadUserInputError",
     "Checker",
     "CompiledNode",

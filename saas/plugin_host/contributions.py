@@ -95,7 +95,8 @@ class DomainEvent:
     """Something that happened in a tenant, delivered after its transaction committed.
 
     `id` is a UUID (the same as webhooks' `event.id`): stable across redeliveries, so a handler
-    can deduplicate on it, and revealing nothing of other tenants.
+    can deduplicate on it, and revealing nothing of other tenants. `causation_depth` counts the
+    automation rule runs that led to it (0: a person or a job made it).
     """
 
     id: uuid.UUID
@@ -103,6 +104,7 @@ class DomainEvent:
     type: str
     payload: dict[str, Any]
     occurred_at: datetime
+    causation_depth: int = 0
 
 
 @dataclass
@@ -113,6 +115,36 @@ class PluginContext:
     session: Session
     settings: dict[str, Any]
     emit: Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class AutomationAction:
+    """An action automation rules may take, added by a plugin (`saas_automation`).
+
+    `name` is `<plugin>.<action>` (e.g. `loyalty.award_points`); a rule names it as an action's
+    `type`, with more keys as its parameters. `check(params)` says what is wrong with a rule's
+    parameters (a message) or None; it runs when a rule is saved. `run(context, event, params)`
+    acts, in the dispatcher's transaction, on the event that triggered the rule; it raises to
+    fail the run (its writes are then undone, and the run is logged FAILED)."""
+
+    name: str
+    check: Callable[[dict[str, Any]], str | None]
+    run: Callable[[PluginContext, DomainEvent, dict[str, Any]], None]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class AutomationCondition:
+    """An operator of the automation condition language, added by a plugin (`saas_automation`).
+
+    `name` is `<plugin>.<operator>`; a leaf `{"field": ..., "op": name, "value": ...}` uses it.
+    `check(value)` says what is wrong with a leaf's value (a message) or None, when a rule is
+    saved; `test(context, actual, value)` decides on the payload's value at `field`."""
+
+    name: str
+    check: Callable[[Any], str | None]
+    test: Callable[[PluginContext, Any, Any], bool]
+    description: str = ""
 
 
 @dataclass(frozen=True)

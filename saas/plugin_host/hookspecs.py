@@ -18,6 +18,8 @@ import pluggy
 if TYPE_CHECKING:
     from saas.auth.principal import Principal
     from saas.plugin_host.contributions import (
+        AutomationAction,
+        AutomationCondition,
         DemoContext,
         DomainEvent,
         GraphQLContribution,
@@ -91,3 +93,9 @@ def saas_check_scoped_token(context: PluginContext, principal: Principal) -> boo
     """A scoped token of the tenant is used (checked again at most once per credential cache
     window, 5 s): return False to refuse it everywhere with UNAUTHENTICATED, e.g. when the
     access it stands for was revoked; None (or True) for tokens that are not yours."""
+
+
+@hookspec
+def saas_automation() -> list[AutomationAction | AutomationCondition]:  # type: ignore[empty-body]
+    """Actions and condition operators that automation rules may use, named `<plugin>.<name>`;
+    a tenant's rules may use them while the tenant has the plugin enabled."""

@@ -29,7 +29,14 @@ import pluggy
 
 from saas.events.catalog import register_event_types
 from saas.plugin_host import hookspecs
-from saas.plugin_host.contributions import GraphQLContribution, PeriodicJob, PermissionSpec, PluginMeta
+from saas.plugin_host.contributions import (
+    AutomationAction,
+    AutomationCondition,
+    GraphQLContribution,
+    PeriodicJob,
+    PermissionSpec,
+    PluginMeta,
+)
 from saas.plugin_host.version import PLUGIN_API_VERSION, compatible
 
 ENTRY_POINT_GROUP = "saas.plugins"
@@ -51,6 +58,7 @@ class LoadedPlugin:
     migrations_dir: Path | None = None
     settings_model: type | None = None
     event_types: list[str] = field(default_factory=list)
+    automation: list[AutomationAction | AutomationCondition] = field(default_factory=list)
 
     @property
     def broken(self) -> bool:
@@ -154,6 +162,7 @@ class PluginHost:
             plugin.migrations_dir = _one(own.saas_migrations_dir())
             plugin.settings_model = _one(own.saas_settings_model())
             plugin.event_types = list(_one(own.saas_event_types()) or [])
+            plugin.automation = list(_one(own.saas_automation()) or [])
         except Exception as exc:
             log.exception("plugin %s failed to load its contributions", plugin.name)
             plugin.problems.append(f"contributions failed to load: {exc!r}")
@@ -162,6 +171,11 @@ class PluginHost:
             register_event_types(*plugin.event_types, plugin=plugin.name)
         except ValueError as exc:  # the type is the core's or another plugin's, or not a type name
             plugin.problems.append(str(exc))
+        for extension in plugin.automation:
+            if not isinstance(extension, AutomationAction | AutomationCondition):
+                plugin.problems.append("saas_automation must return AutomationAction and AutomationCondition objects")
+            elif not extension.name.startswith(f"{plugin.name}.") or len(extension.name) > 100:
+                plugin.problems.append(f"automation extension {extension.name!r} must be named {plugin.name}.<name>")
 
     def _unregister(self, plugin: LoadedPlugin) -> None:
         if plugin.module is not None and self.manager.is_registered(plugin.module):

@@ -16,6 +16,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from saas.accounts.graphql.contribution import contribution as accounts
+from saas.automation.graphql.contribution import contribution as automation
 from saas.custom_fields.graphql.contribution import contribution as custom_fields
 from saas.customers.graphql.contribution import contribution as customers
 from saas.deals.graphql.contribution import contribution as deals
@@ -64,6 +65,7 @@ CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (
     portal,
     tickets,
     imports,
+    automation,
 )
 
 

@@ -81,7 +81,7 @@ def test_it_is_a_separate_distribution_loaded_through_its_entry_point(loyalty: L
     [entry_point] = [ep for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP]
     assert (entry_point.name, entry_point.value) == ("loyalty", "saas_plugin_loyalty")
     assert loyalty.module is sys.modules["saas_plugin_loyalty"]
-    assert loyalty.meta is not None and (loyalty.meta.version, loyalty.meta.api_version) == ("1.0.0", "1.3")
+    assert loyalty.meta is not None and (loyalty.meta.version, loyalty.meta.api_version) == ("1.0.0", "1.4")
     assert Path(str(loyalty.module.__file__)).resolve().is_relative_to(EXAMPLE)
 
 

@@ -2,8 +2,9 @@
 
 It implements every hook of the plugin API (docs/plugins.md): a ledger table and its
 migration, a query and a mutation, `Customer.loyaltyPoints`, two permissions, an hourly
-expiry job, welcome points on `customer.created`, its own event type, validated settings and
-default tiers on enable. It imports nothing from `saas` but `saas.plugin_api`.
+expiry job, welcome points on `customer.created`, its own event type, validated settings,
+default tiers on enable, and an automation action and condition operator. It imports nothing
+from `saas` but `saas.plugin_api`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from saas.plugin_api import (
+    AutomationAction,
+    AutomationCondition,
     DemoContext,
     DomainEvent,
     GraphQLContribution,
@@ -24,6 +27,7 @@ from saas.plugin_api import (
 )
 
 from saas_plugin_loyalty import service
+from saas_plugin_loyalty.automation import AWARD_POINTS, POINTS_AT_LEAST
 from saas_plugin_loyalty.graphql.contribution import contribution
 from saas_plugin_loyalty.jobs import EXPIRE_HOURLY, expire_points
 from saas_plugin_loyalty.rules import PERMISSIONS
@@ -31,7 +35,7 @@ from saas_plugin_loyalty.settings import LoyaltySettings
 
 NAME = "loyalty"
 # The plugin API version this plugin is written for; the host refuses it if it cannot provide it.
-API_VERSION = "1.3"
+API_VERSION = "1.4"
 
 
 @hookimpl
@@ -98,3 +102,9 @@ def saas_handle_event(context: PluginContext, event: DomainEvent) -> None:
         points = LoyaltySettings.model_validate(context.settings).welcome_points
         customer_id = decode_id(event.payload["customer"]["id"], "Customer")
         service.award_welcome_points(context.session, context.tenant_id, customer_id, points, event.id)
+
+
+@hookimpl
+def saas_automation() -> list[AutomationAction | AutomationCondition]:
+    """Automation rules of tenants with loyalty enabled may award points and test balances."""
+    return [AWARD_POINTS, POINTS_AT_LEAST]

@@ -4,8 +4,8 @@
 Both are tenant tables (row-level security is applied after the migration, as for every table
 with a `tenant_id`); `tenant_id` leads every key and index.
 
-Revision ID: 0019_imports
-Revises: 0018_service_links
+Revision ID: 0020_imports
+Revises: 0019_downloads
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0019_imports"
-down_revision = "0018_service_links"
+revision = "0020_imports"
+down_revision = "0019_downloads"
 branch_labels = None
 depends_on = None
 

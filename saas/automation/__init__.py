@@ -1,0 +1,1 @@
+"""Automation rules: "when <event> and <conditions> then <actions>", run by the outbox dispatcher."""
