@@ -15,14 +15,17 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from saas.auth.permissions import PRODUCTS_READ, TICKETS_READ, TICKETS_WRITE
+from saas.auth.permissions import KNOWLEDGE_READ, PRODUCTS_READ, TICKETS_READ, TICKETS_WRITE
 from saas.auth.principal import Principal
 from saas.portal.models import PortalAccess
 
 # The scope key naming the access record (the core also honours `customer_id` and `contact_id`).
 PORTAL_SCOPE = "portal_access"
-# What a portal token may do in the core: its customer's tickets, and reading the catalog.
-PORTAL_PERMISSIONS = frozenset({TICKETS_READ, TICKETS_WRITE, PRODUCTS_READ})
+# What a portal token may do in the core: its customer's tickets (`saas/tickets/rules.py` limits
+# it to those, their public comments and no internal field), the published articles of the
+# knowledge base (`saas/knowledge/rules.py`), and reading the catalog. Nothing else: every other
+# root field needs a permission it does not hold.
+PORTAL_PERMISSIONS = frozenset({TICKETS_READ, TICKETS_WRITE, KNOWLEDGE_READ, PRODUCTS_READ})
 DEFAULT_PORTAL_DAYS = 30
 MAX_PORTAL_DAYS = 365
 
