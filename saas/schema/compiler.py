@@ -424,7 +424,9 @@ def _paged_json(
             pairs.append((key, json_value(f"(SELECT count(*) FROM {source} WHERE {join}{narrowed})")))
         else:
             raise NotCompilable(name)
-    return f"(SELECT {_json_object(pairs)} FROM ({page_sql}) {page})"
+    # One row whatever is selected: `GROUP BY ()` aggregates the page even when no member does
+    # (e.g. `totalCount` alone), as the edges' and page info's aggregates would.
+    return f"(SELECT {_json_object(pairs)} FROM ({page_sql}) {page} GROUP BY ())"
 
 
 def _renamed(condition: SqlCondition, prefix: str) -> tuple[str, dict[str, Any]]:
