@@ -17,15 +17,19 @@ from saas.db.engine import create_app_engine, create_read_engine
 from saas.jobs.broker import Binding
 from saas.plugin_host.access import PluginFeatures
 from saas.plugin_host.host import PluginHost
-from saas.portal.rules import portal_access_stands
+from saas.portal.rules import portal_access_stands, portal_reads_field
 from saas.quota.budget import TenantBudget
 from saas.realtime import bind_publisher
+from saas.schema.field_limits import FieldLimit
 from saas.webhooks.delivery import WebhookSender
 
 # The core domains' say on every scoped token, asked before the enabled plugins': the customers
 # domain's, that the customer and contact the scope names still exist undeleted; the portal's, that
 # a portal token's access was neither revoked nor has expired.
 CORE_SCOPE_CHECKS: tuple[ScopeCheck, ...] = (customer_scope_stands, portal_access_stands)
+# The fields scoped tokens may not select (`saas/schema/field_limits.py`): the portal's say on what
+# its tokens read of the types they reach.
+CORE_FIELD_LIMITS: tuple[FieldLimit, ...] = (portal_reads_field,)
 
 
 @dataclass
@@ -68,6 +72,11 @@ class Runtime:
         with self.throttle.credential_check(client_address()):
             features = WithScopeChecks(PluginFeatures(self.plugins), CORE_SCOPE_CHECKS)
             return authenticate(self.engine, self.settings, self.credentials, authorization, features)
+
+    @property
+    def field_limits(self) -> tuple[FieldLimit, ...]:
+        """What scoped tokens may not select, asked by the engine before it runs an operation."""
+        return CORE_FIELD_LIMITS
 
     def cached_principal(self, authorization: str | None) -> Principal | None:
         """Non-blocking: the principal if its credential was checked moments ago, else None."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from saas.auth.permissions import KNOWLEDGE_READ
 from saas.auth.principal import Principal
 from saas.db.conditions import SqlCondition
 from saas.knowledge.models import ArticleStatus
@@ -27,6 +28,17 @@ def article_visibility(principal: Principal, alias: str, condition: SqlCondition
     published ones only for everyone."""
     if not (drafts and reads_drafts(principal)):
         condition.add(f"{alias}.status = :published_status", published_status=ArticleStatus.PUBLISHED.value)
+
+
+def linked_article_visibility(principal: Principal, alias: str) -> SqlCondition:
+    """An article reached through a link (a ticket's `article`): `article_visibility`, and nothing
+    without `knowledge:read`, so that the link reads null when the article is not the caller's."""
+    condition = SqlCondition()
+    if KNOWLEDGE_READ not in principal.permissions:
+        condition.add("FALSE")
+        return condition
+    article_visibility(principal, alias, condition)
+    return condition
 
 
 @dataclass(frozen=True)

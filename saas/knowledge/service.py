@@ -21,13 +21,13 @@ from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import KNOWLEDGE_READ, KNOWLEDGE_WRITE, require
 from saas.auth.principal import Principal
 from saas.db.conditions import SqlCondition
-from saas.errors import BadUserInputError, FieldError, InputInvalid, NotFoundError, UserErrorCode
+from saas.errors import BadUserInputError, FieldError, ForbiddenError, InputInvalid, NotFoundError, UserErrorCode
 from saas.events.outbox import emit_event
 from saas.events.payloads import api_object
 from saas.knowledge import text as search_text
 from saas.knowledge.graphql.types import Article as ArticleType
 from saas.knowledge.models import Article, ArticleStatus
-from saas.knowledge.rules import article_visibility
+from saas.knowledge.rules import article_visibility, reads_drafts
 from saas.validation import Checker
 
 MAX_TITLE = 200
@@ -203,6 +203,8 @@ def search(
     HTML-escaped text with the matched words in `<b>…</b>`.
     """
     require(principal.permissions, KNOWLEDGE_READ)
+    if include_drafts and not reads_drafts(principal):
+        raise ForbiddenError("Drafts are for staff: a portal token searches published articles only")
     query = " ".join(query.split())
     if len(query) > MAX_QUERY:
         raise BadUserInputError(f"query must be at most {MAX_QUERY} characters", argument="query")

@@ -15,14 +15,29 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from saas.auth.permissions import PRODUCTS_READ, TICKETS_READ, TICKETS_WRITE
+from saas.auth.permissions import KNOWLEDGE_READ, PRODUCTS_READ, TICKETS_READ, TICKETS_WRITE
 from saas.auth.principal import Principal
 from saas.portal.models import PortalAccess
 
 # The scope key naming the access record (the core also honours `customer_id` and `contact_id`).
 PORTAL_SCOPE = "portal_access"
-# What a portal token may do in the core: its customer's tickets, and reading the catalog.
-PORTAL_PERMISSIONS = frozenset({TICKETS_READ, TICKETS_WRITE, PRODUCTS_READ})
+# What a portal token may do in the core: its customer's tickets (`saas/tickets/rules.py` limits
+# it to those, their public comments and no internal field), the published articles of the
+# knowledge base (`saas/knowledge/rules.py`), and reading the catalog. Nothing else: every other
+# root field needs a permission it does not hold.
+PORTAL_PERMISSIONS = frozenset({TICKETS_READ, TICKETS_WRITE, KNOWLEDGE_READ, PRODUCTS_READ})
+# What a portal token reads of the core types its records lead to (its tickets' customer and
+# contact): who they are, and its customer's tickets. Any other field of these types (a customer's
+# notes, owner, opportunities, timeline, contacts; a contact's e-mail) is refused before anything
+# runs (`saas/schema/field_limits.py`, asked through `CORE_FIELD_LIMITS` in `saas/runtime.py`).
+# Other types answer to their own rules: a ticket's internal fields (`saas/tickets/rules.py`
+# `reads_internal_fields`), articles (`saas/knowledge/rules.py`), a plugin's types (the plugin).
+PORTAL_FIELDS: dict[str, frozenset[str]] = {
+    "Customer": frozenset({"id", "name", "tickets"}),
+    "Contact": frozenset({"id", "name"}),
+    "Member": frozenset({"id", "name"}),
+}
+
 DEFAULT_PORTAL_DAYS = 30
 MAX_PORTAL_DAYS = 365
 
@@ -66,3 +81,12 @@ def portal_access_stands(session: Session, principal: Principal) -> bool:
     if not is_portal(principal):
         return True
     return live_access(session, principal) is not None
+
+
+def portal_reads_field(principal: Principal, type_name: str, field_name: str) -> bool | None:
+    """Whether a portal token may select `type_name.field_name` (`PORTAL_FIELDS`); None (no say)
+    for other principals and for the types the portal does not govern."""
+    fields = PORTAL_FIELDS.get(type_name)
+    if fields is None or not is_portal(principal):
+        return None
+    return field_name in fields

@@ -100,7 +100,8 @@ class Relation:
 @dataclass(frozen=True)
 class PagedRelation:
     """A nested Relay connection with `first` and `after` (e.g. `Customer.timeline`): a keyset page
-    of `target` rows per parent row, newest first or as `sort` says, with cursors and page info.
+    of `target` rows per parent row, newest first or as `sort` says, with cursors, page info and
+    `totalCount` (the rows of the parent, whatever the page).
 
     `rows(principal)` is the SQL of the rows the caller sees (a table name, or a parenthesised
     query with its column list after the alias placeholder `{t}`) and its parameters; a query names
@@ -113,6 +114,10 @@ class PagedRelation:
     rows: Callable[[Any], tuple[str, dict[str, Any]]]
     join: str
     sort: SortKey
+    # Narrows the rows by the field's other arguments (e.g. `Customer.tickets(filter:)`):
+    # `where(principal, arguments, alias)`, a condition over the rows' alias. Its parameters are
+    # renamed after the page (`:<page>_<name>`), so that they never meet the parent's.
+    where: Callable[[Any, dict[str, Any], str], SqlCondition] | None = None
 
 
 @dataclass(frozen=True)
@@ -367,13 +372,22 @@ def _paged_json(
 
     state.bind(arguments)
     source = state.bind(rows)
+    narrowed = ""
+    if relation.where is not None:
+        where = relation.where
+
+        def narrowing(s: CompileState) -> tuple[str, dict[str, Any]]:
+            values = get_argument_values(field_def, nodes[0], s.variables)
+            return _renamed(where(s.viewer, values, rows_alias), prefix)
+
+        narrowed = f" AND {state.bind(narrowing)}"
     first = f":{prefix}_first"
     after = sort.after_sql(rows_alias, prefix=f"{prefix}_")
     no_after = f"CAST(:{prefix}_after_0 AS {sort.casts[0]}) IS NULL"
     order = sort.order_sql(rows_alias)
     page_sql = (
         f"SELECT {rows_alias}.*, row_number() OVER (ORDER BY {order}) AS page_row FROM {source} "
-        f"WHERE {relation.join.format(t=rows_alias, p=parent)} AND ({no_after} OR {after}) "
+        f"WHERE {relation.join.format(t=rows_alias, p=parent)}{narrowed} AND ({no_after} OR {after}) "
         f"ORDER BY {order} LIMIT :{prefix}_limit"
     )
     on_page = f"{page}.page_row <= {first}"
@@ -405,9 +419,23 @@ def _paged_json(
                 for k, n in collect(inner, "PageInfo", state).items()
             ]
             pairs.append((key, _json_object(info_pairs)))
+        elif name == "totalCount":
+            join = relation.join.format(t=rows_alias, p=parent)
+            pairs.append((key, json_value(f"(SELECT count(*) FROM {source} WHERE {join}{narrowed})")))
         else:
             raise NotCompilable(name)
-    return f"(SELECT {_json_object(pairs)} FROM ({page_sql}) {page})"
+    # One row whatever is selected: `GROUP BY ()` aggregates the page even when no member does
+    # (e.g. `totalCount` alone), as the edges' and page info's aggregates would.
+    return f"(SELECT {_json_object(pairs)} FROM ({page_sql}) {page} GROUP BY ())"
+
+
+def _renamed(condition: SqlCondition, prefix: str) -> tuple[str, dict[str, Any]]:
+    """The condition's SQL and parameters with each parameter `:name` renamed `:<prefix>_name`
+    (a cast `::type` is not a parameter)."""
+    sql = condition.sql
+    for name in sorted(condition.params, key=len, reverse=True):
+        sql = re.sub(rf"(?<![:\w]):{re.escape(name)}\b", f":{prefix}_{name}", sql)
+    return sql, {f"{prefix}_{name}": value for name, value in condition.params.items()}
 
 
 def _edge_object(target: SqlType, page: str, selection: SelectionSetNode, state: CompileState, cursor: str) -> str:

@@ -91,6 +91,15 @@ def _named(type_: Any) -> Any:
             return type_
 
 
+def _origin(definition: Any) -> Any:
+    """What a type is made from: its class, or for a specialised generic (`CountedConnection[Ticket]`,
+    specialised anew wherever a field names it) the generic and its type arguments."""
+    if definition.concrete_of is None:
+        return definition.origin
+    arguments = tuple(sorted((str(k), id(v)) for k, v in definition.type_var_map.items()))
+    return (definition.concrete_of.origin, arguments)
+
+
 def _reachable(types: Iterable[type], containers: Iterable[type], found: dict[str, Any]) -> None:
     """Every object, input and enum type reachable from `types` and from the fields of
     `containers` (root and extension classes, which are no types of their own), by GraphQL
@@ -101,14 +110,14 @@ def _reachable(types: Iterable[type], containers: Iterable[type], found: dict[st
         if not has_object_definition(cls):
             continue
         definition = cls.__strawberry_definition__
-        if is_type and found.setdefault(_type_name(definition), definition.origin) is not definition.origin:
+        if is_type and found.setdefault(_type_name(definition), _origin(definition)) != _origin(definition):
             raise _SameName(_type_name(definition))
         for field in definition.fields:
             for type_ in (field.type, *(argument.type for argument in field.arguments)):
                 named = _named(type_)
                 if has_object_definition(named):
                     name = _type_name(named.__strawberry_definition__)
-                    if found.get(name) is not named.__strawberry_definition__.origin:
+                    if found.get(name) != _origin(named.__strawberry_definition__):
                         pending.append((named, True))
                     continue
                 enum = getattr(named, "__strawberry_definition__", None)

@@ -40,6 +40,7 @@ from saas.schema.common import camel_case
 from saas.schema.context import RequestContext
 from saas.schema.cost import operation_cost, variables_shape
 from saas.schema.execution import PassthroughExecutor, dumps
+from saas.schema.field_limits import refused_fields
 from saas.schema.input_text import nul_errors
 from saas.schema.limits import check_selections, limit_rules, only_anonymous_fields, parse_bounded
 from saas.schema.relay import remembering_sent_ids, shown_id
@@ -316,6 +317,16 @@ class GraphQLEngine:
         errors = nul_errors(prepared.document, prepared.operation, variables)
         return ExecutionOutcome(payload={"errors": errors}, request_error=True) if errors else None
 
+    def _refused_fields(
+        self, prepared: PreparedOperation, principal: Principal | None, request_id: str
+    ) -> ExecutionOutcome | None:
+        """A request error when a scoped token selects a field it may not read (`saas.schema.field_limits`)."""
+        limits = getattr(self.runtime, "field_limits", ())
+        errors = refused_fields(prepared.schema, prepared.document, prepared.operation, principal, limits)
+        if not errors:
+            return None
+        return ExecutionOutcome(payload={"errors": [format_error(e, request_id) for e in errors]}, request_error=True)
+
     def cost(self, prepared: PreparedOperation, variables: dict[str, Any] | None) -> int:
         """The operation's cost (`saas.schema.cost`), cached per document, operation and the
         variables that can change it; linear in the document's size on a miss."""
@@ -349,7 +360,7 @@ class GraphQLEngine:
         principal: Principal | None,
         request_id: str,
     ) -> ExecutionOutcome:
-        refused = self._refused_inputs(prepared, variables)
+        refused = self._refused_inputs(prepared, variables) or self._refused_fields(prepared, principal, request_id)
         if refused is not None:
             return refused
         admission = await self.admit(prepared, variables, principal)
@@ -382,7 +393,7 @@ class GraphQLEngine:
         principal: Principal | None,
         request_id: str,
     ) -> AsyncIterator[dict[str, Any]] | ExecutionOutcome:
-        refused = self._refused_inputs(prepared, variables)
+        refused = self._refused_inputs(prepared, variables) or self._refused_fields(prepared, principal, request_id)
         if refused is not None:
             return refused
         admission = await self.admit(prepared, variables, principal)  # once, at subscribe time

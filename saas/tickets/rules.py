@@ -7,6 +7,11 @@ Visibility: owners, admins, managers, viewers and API keys see every ticket; ser
 tickets assigned to them and the unassigned queue; sales reps those of the customers they see
 (their own and the pool's, `customer_visibility`) and those assigned to them; a portal token only
 its own customer's. Portal tokens see public comments only.
+
+Internal fields: a portal token reads a ticket's own fields and who handles it by display name
+(`assigneeName`), never the assignee as a member (`assignee`: its e-mail, role, …) nor the
+classification rule that typed it (`classifiedBy`): both read as null for it. `reads_internal_fields`
+(resolvers) and `internal_link_visibility` (the compiled reads' joins) are that one rule.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from saas.auth.permissions import Role
+from saas.auth.permissions import TICKETS_READ, Role
 from saas.auth.principal import Principal
 from saas.customers.rules import escape_like
 from saas.db.conditions import SqlCondition
@@ -92,6 +97,32 @@ def ticket_visibility(principal: Principal, alias: str, condition: SqlCondition)
     condition.add(f"({alias}.assignee_id = :viewer_membership_id OR {customer.sql})", **params)
 
 
+def reads_internal_fields(principal: Principal) -> bool:
+    """Staff and API keys read a ticket's assignee and classification rule; a portal token does not."""
+    return portal_customer(principal) is None
+
+
+def internal_link_visibility(principal: Principal, alias: str) -> SqlCondition:
+    """`reads_internal_fields` as the join condition of a ticket's internal links (`assignee`,
+    `classifiedBy`) in a compiled read: no row, so null, for a portal token."""
+    condition = SqlCondition()
+    if not reads_internal_fields(principal):
+        condition.add("FALSE")
+    return condition
+
+
+def linked_ticket_visibility(principal: Principal, alias: str) -> SqlCondition:
+    """A ticket reached through a link (an article's source ticket, a work order's ticket): the
+    ticket visibility rule, and nothing without `tickets:read`, so that the link reads null when
+    the ticket is not the caller's to read."""
+    condition = SqlCondition()
+    if TICKETS_READ not in principal.permissions:
+        condition.add("FALSE")
+        return condition
+    ticket_visibility(principal, alias, condition)
+    return condition
+
+
 def comment_visibility(principal: Principal, alias: str, condition: SqlCondition) -> None:
     """Comments under `alias` the principal sees: with their ticket, and only public ones for the portal."""
     if portal_customer(principal) is not None:
@@ -150,6 +181,16 @@ def ticket_conditions(principal: Principal, alias: str, flt: TicketFilter | None
             search=f"%{escape_like(flt.search.strip())}%",
         )
     return condition
+
+
+def customer_ticket_conditions(principal: Principal, alias: str, flt: TicketFilter | None) -> SqlCondition:
+    """`Customer.tickets(filter)`: `ticket_conditions`, and no ticket without `tickets:read` (the
+    field sits on a customer, which callers read with `customers:read` alone)."""
+    if TICKETS_READ not in principal.permissions:
+        condition = SqlCondition()
+        condition.add("FALSE")
+        return condition
+    return ticket_conditions(principal, alias, flt)
 
 
 def as_priority(value: TicketPriority | str) -> TicketPriority:

@@ -11,7 +11,7 @@ from strawberry.dataloader import DataLoader
 
 from saas.db.conditions import SqlCondition
 from saas.knowledge import models
-from saas.knowledge.rules import article_visibility
+from saas.knowledge.rules import article_visibility, linked_article_visibility
 from saas.schema.context import RequestContext
 from saas.schema.loaders import request_loader
 
@@ -35,13 +35,13 @@ def article_loader(context: RequestContext) -> DataLoader[uuid.UUID, Article | N
 
 def ticket_article_loader(context: RequestContext) -> DataLoader[uuid.UUID, Article | None]:
     """The article written when a ticket was resolved, by the ticket's id: null when the caller may
-    not read it (a portal principal reads published articles only), whatever the page size one
+    not read it (`linked_article_visibility`, as the compiled read joins it: a portal principal reads
+    published articles only), whatever the page size one
     statement."""
     from saas.knowledge.graphql.types import Article
 
     def batch(session: Session, ticket_ids: list[uuid.UUID]) -> dict[uuid.UUID, Article]:
-        condition = SqlCondition()
-        article_visibility(context.require_principal(), "articles", condition)
+        condition = linked_article_visibility(context.require_principal(), "articles")
         rows = session.scalars(
             select(models.Article)
             .where(models.Article.source_ticket_id.in_(ticket_ids), text(condition.sql))

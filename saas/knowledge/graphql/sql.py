@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from saas.schema.compiler import SortKey, SqlType
+from saas.schema.compiler import Relation, SortKey, SqlType
 from saas.schema.relay import global_id_sql, iso_datetime_sql
+from saas.tickets.rules import linked_ticket_visibility
+
+
+def _ticket() -> SqlType:
+    from saas.tickets.graphql.sql import TICKET
+
+    return TICKET
+
 
 ARTICLE: SqlType = SqlType(
     name="Article",
@@ -19,6 +27,12 @@ ARTICLE: SqlType = SqlType(
         "publishedAt": iso_datetime_sql("{t}.published_at"),
         "createdAt": iso_datetime_sql("{t}.created_at"),
         "updatedAt": iso_datetime_sql("{t}.updated_at"),
+    },
+    relations={
+        # The ticket whose resolution wrote it, joined under the tickets' own visibility rule.
+        "sourceTicket": Relation(
+            _ticket, "tickets", "{t}.id = {p}.source_ticket_id", visible=linked_ticket_visibility
+        ),
     },
 )
 

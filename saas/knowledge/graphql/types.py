@@ -56,9 +56,9 @@ class Article(Node):
     async def source_ticket(
         self, info: Info[RequestContext, None]
     ) -> Annotated[Ticket, strawberry.lazy("saas.tickets.graphql.types")] | None:
-        from saas.tickets.graphql.loaders import ticket_loader
+        from saas.tickets.graphql.loaders import linked_ticket
 
-        return None if self.source_ticket_id is None else await ticket_loader(info.context).load(self.source_ticket_id)
+        return await linked_ticket(info.context, self.source_ticket_id)
 
 
 ArticleConnection = CountedConnection[Article]

@@ -10,20 +10,28 @@ from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 
+from saas.auth.permissions import TICKETS_READ
 from saas.customers import models as customer_models
 from saas.db.paging import Page
 from saas.schema.connections import connection, page_arguments
 from saas.schema.context import RequestContext
 from saas.schema.loaders import request_loader
 from saas.tickets import models
-from saas.tickets.rules import ticket_visibility
+from saas.tickets.rules import TicketFilter, customer_ticket_conditions, ticket_visibility
 from saas.tickets.service.tickets import visible_comment_condition
 
 if TYPE_CHECKING:
     from saas.customers.graphql.types import Contact, Customer
-    from saas.tickets.graphql.types import ClassificationRule, Ticket, TicketComment, TicketCommentConnection
+    from saas.tickets.graphql.types import (
+        ClassificationRule,
+        Ticket,
+        TicketComment,
+        TicketCommentConnection,
+        TicketConnection,
+    )
 
 COMMENT_CURSOR = ("timestamptz", "uuid")
+TICKET_CURSOR = ("timestamptz", "uuid")
 
 
 def ticket_loader(context: RequestContext) -> DataLoader[uuid.UUID, Ticket | None]:
@@ -38,6 +46,14 @@ def ticket_loader(context: RequestContext) -> DataLoader[uuid.UUID, Ticket | Non
         return {row.id: Ticket.from_model(row) for row in rows}
 
     return request_loader(context, "tickets_by_id", batch)
+
+
+async def linked_ticket(context: RequestContext, ticket_id: uuid.UUID | None) -> Ticket | None:
+    """A ticket reached through a link (an article's source ticket, a work order's ticket), as the
+    compiled reads join it (`linked_ticket_visibility`): null unless the caller reads tickets and sees it."""
+    if ticket_id is None or TICKETS_READ not in context.require_principal().permissions:
+        return None
+    return await ticket_loader(context).load(ticket_id)
 
 
 def comment_loader(context: RequestContext) -> DataLoader[uuid.UUID, TicketComment | None]:
@@ -147,4 +163,49 @@ async def ticket_comments(
     assert page is not None
     return connection(  # type: ignore[no-any-return]
         page, TicketComment.from_model, lambda r: [r.created_at, r.id], has_previous_page=after is not None
+    )
+
+
+async def customer_tickets(
+    context: RequestContext, customer_id: uuid.UUID, first: int | None, after: str | None, flt: TicketFilter | None
+) -> TicketConnection:
+    """`Customer.tickets` on the resolver path: a page of the customer's tickets the caller sees,
+    newest first, as the compiled read pages them (`CUSTOMER_TICKET_FIELDS`). For a page of
+    customers, one statement for the pages and one for the counts (the loader is per page and filter)."""
+    from saas.tickets.graphql.types import Ticket
+
+    limit, position = page_arguments(first, after, TICKET_CURSOR, context.runtime.settings.max_page_size)
+    principal = context.require_principal()
+
+    def batch(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Page[models.Ticket]]:
+        condition = customer_ticket_conditions(principal, "tickets", flt)
+        newest_first = (models.Ticket.created_at.desc(), models.Ticket.id.desc())
+        query = select(
+            models.Ticket,
+            func.row_number().over(partition_by=models.Ticket.customer_id, order_by=newest_first).label("n"),
+        ).where(models.Ticket.customer_id.in_(ids), text(condition.sql))
+        if position is not None:
+            query = query.where(tuple_(models.Ticket.created_at, models.Ticket.id) < tuple_(*position))
+        ranked = query.params(**condition.params).subquery()
+        rows: dict[uuid.UUID, list[models.Ticket]] = defaultdict(list)
+        page_rows = select(models.Ticket).from_statement(
+            select(ranked).where(ranked.c.n <= limit + 1).order_by(ranked.c.customer_id, ranked.c.n)
+        )
+        for ticket in session.scalars(page_rows):
+            rows[ticket.customer_id].append(ticket)
+        counts = dict(
+            session.execute(
+                select(models.Ticket.customer_id, func.count())
+                .where(models.Ticket.customer_id.in_(ids), text(condition.sql))
+                .params(**condition.params)
+                .group_by(models.Ticket.customer_id)
+            ).all()
+        )
+        return {i: Page.of(rows.get(i, []), limit, int(counts.get(i, 0))) for i in ids}
+
+    loader = request_loader(context, f"tickets.by_customer:{limit}:{after}:{flt!r}", batch)
+    page = await loader.load(customer_id)
+    assert page is not None
+    return connection(  # type: ignore[no-any-return]
+        page, Ticket.from_model, lambda r: [r.created_at, r.id], has_previous_page=after is not None
     )

@@ -14,7 +14,8 @@ from saas.schema.context import RequestContext
 from saas.schema.nodes import single_object
 from saas.schema.relay import decode_id
 from saas.tickets import models, service
-from saas.tickets.graphql.loaders import comment_loader, rule_loader, ticket_loader
+from saas.customers.graphql.types import Customer
+from saas.tickets.graphql.loaders import comment_loader, customer_tickets, rule_loader, ticket_loader
 from saas.tickets.graphql.sql import TICKET, TICKET_SORT
 from saas.tickets.graphql.types import (
     AgentSkills,
@@ -61,6 +62,26 @@ async def load_rule(context: RequestContext, raw_id: uuid.UUID) -> Classificatio
     if context.require_principal().scope:
         return None
     return await rule_loader(context).load(raw_id)
+
+
+@strawberry.type
+class CustomerTicketFields:
+    """Fields tickets add to `Customer` (the customer is `self`)."""
+
+    @strawberry.field(
+        description="Its tickets the caller sees, newest first (keyset-paged; `first` at most 100); "
+        "empty without `tickets:read`."
+    )
+    async def tickets(
+        self,
+        info: Info[RequestContext, None],
+        first: int | None = 20,
+        after: str | None = None,
+        filter: TicketFilterInput | None = None,
+    ) -> TicketConnection:
+        customer: Customer = self  # type: ignore[assignment]
+        flt = filter.to_rule() if filter else None
+        return await customer_tickets(info.context, customer.raw_id, first, after, flt)
 
 
 @strawberry.type

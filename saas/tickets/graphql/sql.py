@@ -1,11 +1,24 @@
-"""How Ticket and ClassificationRule map to SQL for the compiled reads."""
+"""How Ticket and ClassificationRule map to SQL for the compiled reads, and `Customer.tickets`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from saas.accounts.graphql.sql import MEMBER
 from saas.customers.graphql.sql import CONTACT, CUSTOMER
-from saas.schema.compiler import Relation, SortKey, SqlType
+from saas.db.conditions import SqlCondition
+from saas.knowledge.rules import linked_article_visibility
+from saas.schema.compiler import PagedRelation, Relation, SortKey, SqlType
 from saas.schema.relay import global_id_sql, iso_datetime_sql
+from saas.tenancy.session import TENANT_PARAM, tenant_predicate
+from saas.tickets.rules import customer_ticket_conditions, internal_link_visibility
+
+
+def _article() -> SqlType:
+    from saas.knowledge.graphql.sql import ARTICLE
+
+    return ARTICLE
+
 
 CLASSIFICATION_RULE: SqlType = SqlType(
     name="ClassificationRule",
@@ -48,16 +61,51 @@ TICKET: SqlType = SqlType(
         "version": "{t}.version",
         "createdAt": iso_datetime_sql("{t}.created_at"),
         "updatedAt": iso_datetime_sql("{t}.updated_at"),
+        # Who handles it, by display name: the one thing of the assignee a portal token reads.
+        "assigneeName": (
+            f"(SELECT (SELECT u.name FROM users u WHERE u.id = am.user_id) FROM memberships am"
+            f" WHERE {tenant_predicate('am')} AND am.id = {{t}}.assignee_id)"
+        ),
     },
     relations={
         "customer": Relation(target=lambda: CUSTOMER, table="customers", join="{t}.id = {p}.customer_id"),
         "contact": Relation(target=lambda: CONTACT, table="contacts", join="{t}.id = {p}.contact_id"),
-        "assignee": Relation(target=lambda: MEMBER, table="memberships", join="{t}.id = {p}.assignee_id"),
-        "classifiedBy": Relation(
-            target=lambda: CLASSIFICATION_RULE, table="classification_rules", join="{t}.id = {p}.classified_by_id"
+        # Internal links: null for a portal token (`saas/tickets/rules.py` `internal_link_visibility`).
+        "assignee": Relation(
+            target=lambda: MEMBER,
+            table="memberships",
+            join="{t}.id = {p}.assignee_id",
+            visible=internal_link_visibility,
         ),
+        "classifiedBy": Relation(
+            target=lambda: CLASSIFICATION_RULE,
+            table="classification_rules",
+            join="{t}.id = {p}.classified_by_id",
+            visible=internal_link_visibility,
+        ),
+        # The article its resolution wrote (one per ticket), under the articles' own visibility rule.
+        "article": Relation(_article, "articles", "{t}.source_ticket_id = {p}.id", visible=linked_article_visibility),
     },
 )
 
 # Newest first: the order an agent works the queue in.
 TICKET_SORT = SortKey(("created_at", "id"), ("timestamptz", "uuid"), descending=True)
+
+
+def _customer_ticket_rows(principal: Any) -> tuple[str, dict[str, Any]]:
+    """The tenant's tickets; the page narrows them to the caller's and the filter's (`where`)."""
+    return f"(SELECT ct.* FROM tickets ct WHERE {tenant_predicate('ct')}) {{t}}", {TENANT_PARAM: principal.tenant_id}
+
+
+def _customer_ticket_where(principal: Any, arguments: dict[str, Any], alias: str) -> SqlCondition:
+    from saas.tickets.graphql.types import ticket_filter_of
+
+    return customer_ticket_conditions(principal, alias, ticket_filter_of(arguments.get("filter")))
+
+
+# The fields tickets add to Customer (`CustomerTicketFields`), compiled into the customer's statement.
+CUSTOMER_TICKET_FIELDS: dict[str, PagedRelation] = {
+    "tickets": PagedRelation(
+        lambda: TICKET, _customer_ticket_rows, "{t}.customer_id = {p}.id", TICKET_SORT, where=_customer_ticket_where
+    ),
+}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -18,7 +18,7 @@ from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id, to_global_id
 from saas.tickets import models
 from saas.tickets.models import TicketPriority, TicketStatus
-from saas.tickets.rules import TicketFilter, ticket_number
+from saas.tickets.rules import TicketFilter, reads_internal_fields, ticket_number
 
 if TYPE_CHECKING:
     from saas.knowledge.graphql.types import Article
@@ -133,15 +133,26 @@ class Ticket(Node):
 
         return None if self.contact_id is None else await ticket_contact_loader(info.context).load(self.contact_id)
 
-    @strawberry.field
+    @strawberry.field(description="The member handling it; null for a portal token (it reads `assigneeName`).")
     async def assignee(self, info: Info[RequestContext, None]) -> Member | None:
+        if not reads_internal_fields(info.context.require_principal()):
+            return None
         return await member_of(info.context, self.assignee_id)
 
-    @strawberry.field(description="The rule that set the type and priority; null when none matched.")
+    @strawberry.field(description="The display name of the member handling it, for staff and the customer's portal alike.")
+    async def assignee_name(self, info: Info[RequestContext, None]) -> str | None:
+        member = await member_of(info.context, self.assignee_id)
+        return None if member is None else member.name
+
+    @strawberry.field(
+        description="The rule that set the type and priority; null when none matched, and for a portal token."
+    )
     async def classified_by(self, info: Info[RequestContext, None]) -> ClassificationRule | None:
         from saas.tickets.graphql.loaders import rule_loader
 
-        return None if self.classified_by_id is None else await rule_loader(info.context).load(self.classified_by_id)
+        if self.classified_by_id is None or not reads_internal_fields(info.context.require_principal()):
+            return None
+        return await rule_loader(info.context).load(self.classified_by_id)
 
     @strawberry.field(
         description="The article written when it was resolved (`resolveTicket`); portal principals see it once published."
@@ -212,6 +223,24 @@ class TicketFilterInput:
             breached=self.breached,
             search=self.search,
         )
+
+
+def ticket_filter_of(given: Any) -> TicketFilter | None:
+    """The rule's filter of a `TicketFilterInput` as resolvers get it, or as the compiler reads the
+    argument (a dict by GraphQL name, enums as their values)."""
+    if given is None:
+        return None
+    if isinstance(given, TicketFilterInput):
+        return given.to_rule()
+    status = given.get("status")
+    return TicketFilterInput(
+        type=given.get("type"),
+        status=None if status is None else TicketStatus(getattr(status, "value", status)),
+        assignee_id=given.get("assigneeId", given.get("assignee_id")),
+        customer_id=given.get("customerId", given.get("customer_id")),
+        breached=given.get("breached"),
+        search=given.get("search"),
+    ).to_rule()
 
 
 @strawberry.type(name="TicketType", description="A kind of ticket and the skills that qualify an agent for it.")

@@ -6,6 +6,8 @@ from saas.accounts.graphql.sql import MEMBER
 from saas.customers.graphql.sql import CUSTOMER
 from saas.schema.compiler import Relation, SortKey, SqlType
 from saas.schema.relay import global_id_sql, iso_datetime_sql
+from saas.tickets.graphql.sql import TICKET
+from saas.tickets.rules import linked_ticket_visibility
 
 WORK_ORDER: SqlType = SqlType(
     name="WorkOrder",
@@ -25,6 +27,8 @@ WORK_ORDER: SqlType = SqlType(
     relations={
         "customer": Relation(lambda: CUSTOMER, "customers", "{t}.id = {p}.customer_id"),
         "technician": Relation(lambda: MEMBER, "memberships", "{t}.id = {p}.technician_id"),
+        # The ticket it serves, joined under the tickets' own visibility rule (null when not visible).
+        "ticket": Relation(lambda: TICKET, "tickets", "{t}.id = {p}.ticket_id", visible=linked_ticket_visibility),
     },
 )
 

@@ -53,9 +53,9 @@ class WorkOrder(Node):
     async def ticket(
         self, info: Info[RequestContext, None]
     ) -> Annotated[Ticket, strawberry.lazy("saas.tickets.graphql.types")] | None:
-        from saas.tickets.graphql.loaders import ticket_loader
+        from saas.tickets.graphql.loaders import linked_ticket
 
-        return None if self.ticket_id is None else await ticket_loader(info.context).load(self.ticket_id)
+        return await linked_ticket(info.context, self.ticket_id)
 
     @strawberry.field
     async def customer(self, info: Info[RequestContext, None]) -> CustomerRef | None:
