@@ -28,6 +28,7 @@ from saas.plugin_host.models import TenantPlugin
 from saas.portal.models import PortalAccess
 from saas.products.models import Product
 from saas.returns.models import ReturnLine, ReturnRequest
+from saas.sensitive.models import ReencryptRun, SensitiveField, TenantKey
 from saas.teams.models import Team, TeamMember
 from saas.tickets.models import (
     AgentSkills,
@@ -72,14 +73,17 @@ __all__ = [
     "PortalAccess",
     "ProcessedJob",
     "Product",
+    "ReencryptRun",
     "ReturnLine",
     "ReturnRequest",
     "SalesSettings",
     "SlaPolicy",
     "StageChange",
+    "SensitiveField",
     "Task",
     "TaskReminder",
     "Team",
+    "TenantKey",
     "TeamMember",
     "Tenant",
     "TenantPlugin",

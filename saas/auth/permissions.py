@@ -49,6 +49,8 @@ TICKETS_WRITE = "tickets:write"
 # Ticket types, classification rules, agents' skills, SLA policies, and assigning to others.
 TICKETS_MANAGE = "tickets:manage"
 PORTAL_MANAGE = "portal:manage"
+# Reading sensitive values decrypted (others see the mask); owners and admins by default.
+SENSITIVE_READ = "sensitive:read"
 
 ALL_PERMISSIONS = frozenset(
     {
@@ -84,6 +86,7 @@ ALL_PERMISSIONS = frozenset(
         TICKETS_WRITE,
         TICKETS_MANAGE,
         PORTAL_MANAGE,
+        SENSITIVE_READ,
     }
 )
 

@@ -65,6 +65,7 @@ CORE_JOB_MODULES: list[str] = [
     "saas.webhooks.delivery",
     "saas.followups.jobs",
     "saas.tickets.jobs",
+    "saas.sensitive.jobs",
 ]
 
 

@@ -20,6 +20,7 @@ from saas.accounts.graphql.loaders import member_of
 from saas.auth.permissions import Role
 from saas.custom_fields.graphql.types import CustomFieldFilterInput
 from saas.custom_fields.rules import custom_field_condition, custom_field_filter
+from saas.sensitive.rules import shown_custom_fields
 from saas.customers.graphql.loaders import customer_of
 from saas.customers.rules import SqlCondition
 from saas.deals import models
@@ -189,7 +190,7 @@ class Opportunity(Node):
             expected_close_on=row.expected_close_on,
             status=OpportunityStatus(row.status),
             closed_at=row.closed_at,
-            custom_fields=cast(JSON, row.custom_fields or {}),
+            custom_fields=cast(JSON, shown_custom_fields(row.custom_fields)),
             version=row.version,
             created_at=row.created_at,
             updated_at=row.updated_at,

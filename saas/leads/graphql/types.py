@@ -15,6 +15,7 @@ from saas.accounts.graphql.loaders import member_of
 from saas.accounts.graphql.types import Member
 from saas.custom_fields.graphql.types import CustomFieldFilterInput
 from saas.custom_fields.rules import custom_field_filter
+from saas.sensitive.rules import shown_custom_fields
 from saas.leads import models
 from saas.leads.models import LeadStatus
 from saas.leads.rules import LeadFilter, SalesSettingsValues
@@ -84,7 +85,7 @@ class Lead(Node):
             email=row.email,
             phone=row.phone,
             status=LeadStatus(row.status),
-            custom_fields=cast(JSON, row.custom_fields or {}),
+            custom_fields=cast(JSON, shown_custom_fields(row.custom_fields)),
             claimed_at=row.claimed_at,
             returned_at=row.returned_at,
             return_reason=row.return_reason,
