@@ -606,12 +606,24 @@ def keys_status(tenant_slug: str | None) -> None:
     with _app_engine(settings) as engine:
         rows = key_status(engine, tenant_slug)
         click.echo(f"current master key: {current}")
-        click.echo(_table(("TENANT", "PURPOSE", "VERSION", "MASTER KEY", "STATE"), [(a, b, str(c), d, e) for a, b, c, d, e in rows]))
+        click.echo(
+            _table(
+                ("TENANT", "PURPOSE", "VERSION", "MASTER KEY", "STATE"),
+                [(a, b, str(c), d, e) for a, b, c, d, e in rows],
+            )
+        )
         if tenant_slug is not None:
             tenant_id = _tenant_or_fail(tenant_id_of(engine, tenant_slug), tenant_slug)
             with tenant_session(engine, tenant_id) as session:
                 runs = [
-                    (str(r.id), str(r.key_version), r.status, str(r.processed), str(r.batches), r.updated_at.isoformat())
+                    (
+                        str(r.id),
+                        str(r.key_version),
+                        r.status,
+                        str(r.processed),
+                        str(r.batches),
+                        r.updated_at.isoformat(),
+                    )
                     for r in latest_runs(session)
                 ]
             click.echo(_table(("RUN", "KEY VERSION", "STATUS", "ROWS", "BATCHES", "UPDATED"), runs))

@@ -21,7 +21,7 @@ import hmac
 import os
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -108,5 +108,5 @@ def stored(envelope: str, index: str, masked: str) -> dict[str, str]:
     return {MARKER: envelope, "bi": index, "mask": masked}
 
 
-def is_stored(value: Any) -> bool:
+def is_stored(value: Any) -> TypeGuard[dict[str, Any]]:
     return isinstance(value, dict) and isinstance(value.get(MARKER), str)

@@ -259,9 +259,7 @@ def new_data_key_version(session: Session, tenant_id: uuid.UUID) -> int:
 def retire_data_keys_before(session: Session, version: int) -> int:
     """Mark the older data key versions retired once no value uses them; how many were."""
     rows = session.scalars(
-        select(TenantKey).where(
-            TenantKey.purpose == DATA, TenantKey.version < version, TenantKey.retired_at.is_(None)
-        )
+        select(TenantKey).where(TenantKey.purpose == DATA, TenantKey.version < version, TenantKey.retired_at.is_(None))
     ).all()
     for row in rows:
         row.retired_at = datetime.now(UTC)

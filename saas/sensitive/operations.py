@@ -42,9 +42,12 @@ def keys_not_on(engine: Engine, master_key_id: str) -> int:
     left = 0
     for tenant_id, _slug in _tenants(engine):
         with tenant_session(engine, tenant_id) as session:
-            left += session.scalar(
-                select(func.count()).select_from(TenantKey).where(TenantKey.master_key_id != master_key_id)
-            ) or 0
+            left += (
+                session.scalar(
+                    select(func.count()).select_from(TenantKey).where(TenantKey.master_key_id != master_key_id)
+                )
+                or 0
+            )
     return left
 
 
@@ -59,7 +62,9 @@ def rotate_master_key(engine: Engine) -> Rotation:
     return Rotation(current, len(tenants), rewrapped, keys_not_on(engine, current))
 
 
-def start_or_resume(engine: Engine, tenant_id: uuid.UUID, *, resume_only: bool = False) -> tuple[ReencryptRun | None, bool]:
+def start_or_resume(
+    engine: Engine, tenant_id: uuid.UUID, *, resume_only: bool = False
+) -> tuple[ReencryptRun | None, bool]:
     """The tenant's running run (resumed: True) or a new one toward a new data key version."""
     with tenant_session(engine, tenant_id) as session:
         running = session.scalars(select(ReencryptRun).where(ReencryptRun.status == RUNNING)).first()

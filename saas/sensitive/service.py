@@ -31,7 +31,6 @@ from saas.events.outbox import emit_event
 from saas.sensitive import keys
 from saas.sensitive.envelope import MARKER, FieldAddress, is_stored, key_version, open_sealed, seal, stored
 from saas.sensitive.models import ReencryptRun, SensitiveField
-from saas.tenancy.session import on_commit
 from saas.sensitive.rules import (
     CORE_FIELDS,
     CUSTOM_FIELD_PREFIX,
@@ -40,6 +39,7 @@ from saas.sensitive.rules import (
     marked_fields,
     seal_value,
 )
+from saas.tenancy.session import on_commit
 
 RUNNING = "running"
 DONE = "done"
@@ -115,7 +115,15 @@ def set_sensitive_fields(
     run = None
     if set(before) != wanted:
         after = sorted(wanted)
-        record_change(session, principal, SENSITIVE_FIELDS_CHANGED, "SensitiveFields", entity, {"fields": before}, {"fields": after})
+        record_change(
+            session,
+            principal,
+            SENSITIVE_FIELDS_CHANGED,
+            "SensitiveFields",
+            entity,
+            {"fields": before},
+            {"fields": after},
+        )
         emit_event(session, SENSITIVE_FIELDS_CHANGED, {"entity": entity.upper(), "fields": after})
         run = start_reencrypt(session, principal, principal.tenant_id, new_key=False)
     return sensitive_core_fields(session), run
@@ -232,7 +240,11 @@ def _table_exists(session: Session, table: str) -> bool:
 def run_batch(session: Session, tenant_id: uuid.UUID, batch_size: int) -> ReencryptRun | None:
     """One batch of the tenant's running run (None: none is running); see the module's docstring."""
     run = session.scalars(
-        select(ReencryptRun).where(ReencryptRun.status == RUNNING).order_by(ReencryptRun.started_at).limit(1).with_for_update()
+        select(ReencryptRun)
+        .where(ReencryptRun.status == RUNNING)
+        .order_by(ReencryptRun.started_at)
+        .limit(1)
+        .with_for_update()
     ).first()
     if run is None:
         return None
@@ -242,7 +254,7 @@ def run_batch(session: Session, tenant_id: uuid.UUID, batch_size: int) -> Reencr
     remaining = batch_size
     while remaining > 0 and run.table_index < len(RUN_TABLES):
         entity, table = RUN_TABLES[run.table_index]
-        rows = []
+        rows: Sequence[Any] = []
         if _table_exists(session, table):
             extra = "".join(f", {column}" for column in CORE_FIELDS.get(entity, {}).values())
             extra += ", sensitive" if entity in CORE_FIELDS else ""
@@ -262,12 +274,18 @@ def run_batch(session: Session, tenant_id: uuid.UUID, batch_size: int) -> Reencr
             if not changes:
                 continue
             assignments = ", ".join(
-                f"{column} = CAST(:{column} AS jsonb)" if column in ("custom_fields", "sensitive") else f"{column} = :{column}"
+                f"{column} = CAST(:{column} AS jsonb)"
+                if column in ("custom_fields", "sensitive")
+                else f"{column} = :{column}"
                 for column in changes
             )
-            values = {c: orjson.dumps(v).decode() if c in ("custom_fields", "sensitive") else v for c, v in changes.items()}
+            values = {
+                c: orjson.dumps(v).decode() if c in ("custom_fields", "sensitive") else v for c, v in changes.items()
+            }
             session.execute(
-                text(f"UPDATE {table} SET {assignments}, version = version + 1 WHERE tenant_id = :tenant_id AND id = :id"),
+                text(
+                    f"UPDATE {table} SET {assignments}, version = version + 1 WHERE tenant_id = :tenant_id AND id = :id"
+                ),
                 {**values, "tenant_id": tenant_id, "id": row.id},
             )
             run.processed += 1
@@ -285,7 +303,9 @@ def _finish(session: Session, tenant_id: uuid.UUID, run: ReencryptRun) -> None:
     run.status, run.finished_at = DONE, datetime.now(UTC)
     retired = keys.retire_data_keys_before(session, run.key_version)
     run.note = f"{retired} older data key version(s) retired"
-    record_change(session, SystemActor("reencryption"), REENCRYPTION_FINISHED, "ReencryptRun", run.id, None, snapshot(run))
+    record_change(
+        session, SystemActor("reencryption"), REENCRYPTION_FINISHED, "ReencryptRun", run.id, None, snapshot(run)
+    )
     emit_event(session, REENCRYPTION_FINISHED, run_payload(run))
 
 

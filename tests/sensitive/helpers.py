@@ -44,6 +44,4 @@ def stored_custom_fields(runtime: Runtime, tenant_id: uuid.UUID, customer_id: st
 
 def sensitive_reads(runtime: Runtime, tenant_id: uuid.UUID) -> int:
     with tenant_session(runtime.engine, tenant_id) as session:
-        return int(
-            session.execute(text("SELECT count(*) FROM audit_log WHERE action = 'sensitive.read'")).scalar_one()
-        )
+        return int(session.execute(text("SELECT count(*) FROM audit_log WHERE action = 'sensitive.read'")).scalar_one())

@@ -212,7 +212,9 @@ def configured_keys(runtime: Runtime) -> Iterator[keys.MasterKeys]:
     known = dict(original.keys)
     for key_id, key in keys.master_keys().keys:
         known.setdefault(key_id, key)
-    keys.set_master_keys(keys.MasterKeys((original.keys[0], *[(k, v) for k, v in known.items() if k != original.current_id])))
+    keys.set_master_keys(
+        keys.MasterKeys((original.keys[0], *[(k, v) for k, v in known.items() if k != original.current_id]))
+    )
     rotate_master_key(runtime.engine)
     keys.set_master_keys(original)
 

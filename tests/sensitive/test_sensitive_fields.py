@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import uuid
-from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -85,7 +84,7 @@ def test_every_decrypted_read_is_in_the_audit_log_and_filterable(owner, runtime:
     assert sensitive_reads(runtime, tenant.id) == 3
 
     entries = owner.data(
-        "{ auditLog(first: 10, kinds: [ACCESS], actionPrefix: \"sensitive.\") { edges { node { action entityType entityId after } } } }"
+        '{ auditLog(first: 10, kinds: [ACCESS], actionPrefix: "sensitive.") { edges { node { action entityType entityId after } } } }'
     )["auditLog"]["edges"]
     assert len(entries) == 3
     nodes = [edge["node"] for edge in entries]
@@ -101,7 +100,9 @@ def test_a_tampered_or_copied_ciphertext_is_refused(owner, runtime: Runtime, ten
     stored = stored_custom_fields(runtime, tenant.id, source["id"])
     with tenant_session(runtime.engine, tenant.id) as session:  # the ciphertext copied to another row
         session.execute(
-            text("UPDATE customers SET custom_fields = (SELECT custom_fields FROM customers WHERE id = :s) WHERE id = :t"),
+            text(
+                "UPDATE customers SET custom_fields = (SELECT custom_fields FROM customers WHERE id = :s) WHERE id = :t"
+            ),
             {"s": raw_id(source["id"]), "t": raw_id(target["id"])},
         )
     assert owner.data(CUSTOMER, {"id": target["id"]})["customer"]["customFields"] == {"nationalId": None}
@@ -185,7 +186,10 @@ def test_bad_values_of_a_sensitive_field_are_refused_and_nothing_is_written(owne
     assert count_rows(runtime, tenant.id, "customers") == before
     unknown = owner.data(CREATE_CUSTOMER, {"input": {"name": "Acme", "customFields": {"nationalID": "x"}}})
     assert [e["code"] for e in unknown["createCustomer"]["userErrors"]] == ["UNKNOWN_FIELD"]
-    unique = owner.data(DEFINE, {"input": {"entity": "CUSTOMER", "key": "taxId", "label": "Tax id", "type": "SENSITIVE", "unique": True}})
+    unique = owner.data(
+        DEFINE,
+        {"input": {"entity": "CUSTOMER", "key": "taxId", "label": "Tax id", "type": "SENSITIVE", "unique": True}},
+    )
     assert [e["code"] for e in unique["defineCustomField"]["userErrors"]] == ["INVALID"]
 
 
@@ -213,7 +217,11 @@ def test_another_tenant_cannot_open_a_copied_value_nor_find_it(
     with tenant_session(runtime.engine, other_tenant.id) as session:
         session.execute(
             text("UPDATE customers SET id = :id, custom_fields = CAST(:value AS jsonb) WHERE id = :old"),
-            {"id": raw_id(source["id"]), "value": __import__("orjson").dumps(stored).decode(), "old": raw_id(copy["id"])},
+            {
+                "id": raw_id(source["id"]),
+                "value": __import__("orjson").dumps(stored).decode(),
+                "old": raw_id(copy["id"]),
+            },
         )
     node = other_owner.data(CUSTOMER, {"id": source["id"]})["customer"]
     assert node["customFields"] == {"nationalId": None}

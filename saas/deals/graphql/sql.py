@@ -10,9 +10,9 @@ from __future__ import annotations
 from saas.accounts.graphql.sql import MEMBER
 from saas.customers.graphql.sql import CUSTOMER
 from saas.deals.rules import opportunity_conditions, weighted_amount_sql
-from saas.sensitive.rules import custom_fields_sql
 from saas.schema.compiler import Relation, SortKey, SqlType, compact_json
 from saas.schema.relay import global_id_sql, iso_datetime_sql
+from saas.sensitive.rules import custom_fields_sql
 from saas.tenancy.session import tenant_predicate
 
 

@@ -20,7 +20,6 @@ from saas.accounts.graphql.loaders import member_of
 from saas.auth.permissions import Role
 from saas.custom_fields.graphql.types import CustomFieldFilterInput
 from saas.custom_fields.rules import custom_field_condition, custom_field_filter
-from saas.sensitive.rules import shown_custom_fields
 from saas.customers.graphql.loaders import customer_of
 from saas.customers.rules import SqlCondition
 from saas.deals import models
@@ -30,6 +29,7 @@ from saas.schema.common import Node
 from saas.schema.connections import CountedConnection
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id, to_global_id
+from saas.sensitive.rules import shown_custom_fields
 
 if TYPE_CHECKING:
     from saas.accounts.graphql.types import Member

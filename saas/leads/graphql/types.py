@@ -15,7 +15,6 @@ from saas.accounts.graphql.loaders import member_of
 from saas.accounts.graphql.types import Member
 from saas.custom_fields.graphql.types import CustomFieldFilterInput
 from saas.custom_fields.rules import custom_field_filter
-from saas.sensitive.rules import shown_custom_fields
 from saas.leads import models
 from saas.leads.models import LeadStatus
 from saas.leads.rules import LeadFilter, SalesSettingsValues
@@ -23,6 +22,7 @@ from saas.schema.common import Node
 from saas.schema.connections import CountedConnection
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id, to_global_id
+from saas.sensitive.rules import shown_custom_fields
 
 # The domain's enum is the GraphQL enum: exposed once, here, under its own name.
 strawberry.enum(LeadStatus, name="LeadStatus", description="POOL: open and unowned; CLAIMED: open and owned.")

@@ -70,7 +70,9 @@ def upgrade() -> None:
     op.create_index("ix_reencrypt_runs_tenant_status", "reencrypt_runs", ["tenant_id", "status", "started_at"])
     op.add_column(
         "contacts",
-        sa.Column("sensitive", postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'{}'::jsonb"), nullable=False),
+        sa.Column(
+            "sensitive", postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'{}'::jsonb"), nullable=False
+        ),
     )
 
 

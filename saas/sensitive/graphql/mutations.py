@@ -17,7 +17,7 @@ from saas.sensitive.graphql.types import ReencryptRun, SensitiveCoreField
 @strawberry.input(description="The whole set of an entity's core fields to store encrypted.")
 class SetSensitiveFieldsInput:
     entity: CustomFieldEntity
-    fields: list[str] = strawberry.field(description="Field names, e.g. [\"phone\"] of CONTACT; [] unmarks all.")
+    fields: list[str] = strawberry.field(description='Field names, e.g. ["phone"] of CONTACT; [] unmarks all.')
 
 
 @strawberry.type

@@ -27,7 +27,9 @@ class SensitiveQueries:
         require(info.context.require_principal().permissions, CUSTOMERS_READ)
         return await info.context.read(core_fields)
 
-    @strawberry.field(description="The latest re-encryption runs, newest first, with their progress (owners and admins).")
+    @strawberry.field(
+        description="The latest re-encryption runs, newest first, with their progress (owners and admins)."
+    )
     async def reencrypt_runs(self, info: Info[RequestContext, None], first: int = 10) -> list[ReencryptRun]:
         require(info.context.require_principal().permissions, CUSTOM_FIELDS_MANAGE)
         limit = max(1, min(first, 50))
