@@ -510,6 +510,132 @@ def tenant_list() -> None:
 
 
 @main.group()
+def keys() -> None:
+    """Sensitive fields' keys: rotate the master key, re-encrypt a tenant, show status."""
+
+
+@keys.command("generate")
+@click.option("--id", "key_id", required=True, help="The new master key's id, e.g. 2026-12.")
+def keys_generate(key_id: str) -> None:
+    """Print a new master key entry (id:base64) to put first in ENCRYPTION_MASTER_KEYS."""
+    import base64
+    import secrets
+
+    if not key_id or ":" in key_id or "," in key_id or len(key_id) > 64:
+        raise click.BadParameter("at most 64 characters, without ':' or ','", param_hint="'--id'")
+    click.echo(f"{key_id}:{base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}")
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Re-wrap every tenant's data and index keys under the first key of ENCRYPTION_MASTER_KEYS.
+
+    Put the new key first and keep the old ones until this has run; it prints how many key rows
+    are left on another master key (0: the old keys may be removed)."""
+    from saas.sensitive.keys import use_master_keys
+    from saas.sensitive.operations import rotate_master_key
+
+    settings = _settings()
+    try:
+        use_master_keys(settings)
+    except ConfigurationError as exc:
+        raise UsageFailure(str(exc)) from exc
+    with _app_engine(settings) as engine:
+        rotation = rotate_master_key(engine)
+    click.echo(
+        f"master key {rotation.master_key_id}: {rotation.rewrapped} key(s) re-wrapped in {rotation.tenants} "
+        f"tenant(s); {rotation.left_on_other_keys} left on other master keys"
+    )
+    if rotation.left_on_other_keys:
+        raise click.ClickException("some keys are still wrapped by another master key")
+
+
+@keys.command("reencrypt")
+@click.option("--tenant", "tenant_slug", required=True, help="Slug of the tenant.")
+@click.option("--foreground", is_flag=True, help="Run the batches in this process instead of the workers.")
+def keys_reencrypt(tenant_slug: str, foreground: bool) -> None:
+    """Seal every sensitive value of the tenant under a new data key version, in resumable batches.
+
+    A run already under way is resumed instead of a new one started."""
+    from saas.sensitive.keys import use_master_keys
+    from saas.sensitive.operations import run_to_end, start_or_resume, tenant_id_of
+
+    settings = _settings()
+    use_master_keys(settings)
+    if foreground:
+        with _app_engine(settings) as engine:
+            tenant_id = _tenant_or_fail(tenant_id_of(engine, tenant_slug), tenant_slug)
+            run, resumed = start_or_resume(engine, tenant_id)
+            assert run is not None
+            click.echo(f"{'resuming' if resumed else 'started'} run {run.id} toward data key version {run.key_version}")
+            done = run_to_end(
+                engine,
+                tenant_id,
+                settings.reencrypt_batch_size,
+                progress=lambda r: click.echo(f"batch {r.batches}: {r.processed} row(s) rewritten, {r.status}"),
+            )
+        click.echo(f"run {run.id}: {done.status if done else 'done'}")
+        return
+    runtime = _jobs_runtime(settings)
+    try:
+        from saas.sensitive.jobs import request_reencrypt
+
+        tenant_id = _tenant_or_fail(tenant_id_of(runtime.engine, tenant_slug), tenant_slug)
+        run, resumed = start_or_resume(runtime.engine, tenant_id)
+        assert run is not None
+        request_reencrypt(tenant_id)
+        click.echo(
+            f"{'resumed' if resumed else 'started'} run {run.id} toward data key version {run.key_version}; "
+            f"the workers run it: follow it with `saas keys status --tenant {tenant_slug}`"
+        )
+    finally:
+        runtime.close()
+
+
+@keys.command("status")
+@click.option("--tenant", "tenant_slug", default=None, help="Only this tenant.")
+def keys_status(tenant_slug: str | None) -> None:
+    """Every tenant's key versions and master key ids, and the tenant's latest re-encryption runs."""
+    from saas.sensitive.keys import use_master_keys
+    from saas.sensitive.operations import key_status, tenant_id_of
+    from saas.sensitive.service import latest_runs
+    from saas.tenancy.session import tenant_session
+
+    settings = _settings()
+    current = use_master_keys(settings).current_id
+    with _app_engine(settings) as engine:
+        rows = key_status(engine, tenant_slug)
+        click.echo(f"current master key: {current}")
+        click.echo(
+            _table(
+                ("TENANT", "PURPOSE", "VERSION", "MASTER KEY", "STATE"),
+                [(a, b, str(c), d, e) for a, b, c, d, e in rows],
+            )
+        )
+        if tenant_slug is not None:
+            tenant_id = _tenant_or_fail(tenant_id_of(engine, tenant_slug), tenant_slug)
+            with tenant_session(engine, tenant_id) as session:
+                runs = [
+                    (
+                        str(r.id),
+                        str(r.key_version),
+                        r.status,
+                        str(r.processed),
+                        str(r.batches),
+                        r.updated_at.isoformat(),
+                    )
+                    for r in latest_runs(session)
+                ]
+            click.echo(_table(("RUN", "KEY VERSION", "STATUS", "ROWS", "BATCHES", "UPDATED"), runs))
+
+
+def _tenant_or_fail(tenant_id: Any, slug: str) -> Any:
+    if tenant_id is None:
+        raise click.BadParameter(f"no tenant with slug {slug!r} (see `saas tenant list`)", param_hint="'--tenant'")
+    return tenant_id
+
+
+@main.group()
 def user() -> None:
     """Manage the members of a tenant."""
 

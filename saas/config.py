@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "development-secret-do-not-use-in-production-0123456789"
 
@@ -27,6 +27,19 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, alias="REDIS_URL", repr=False)
     data_dir: Path = Field(default=Path(".data"), alias="SAAS_DATA_DIR")
     secret_key: str = Field(default=DEVELOPMENT_SECRET, alias="SECRET_KEY", repr=False)
+    # Retired SECRET_KEYs, comma-separated: secrets kept at rest (webhook secrets, saas/crypto.py)
+    # encrypted under one still decrypt until they are re-encrypted under SECRET_KEY.
+    secret_key_fallbacks: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), alias="SECRET_KEY_FALLBACKS", repr=False
+    )
+    # Master keys of the sensitive fields' envelope encryption (saas/sensitive/keys.py), comma-
+    # separated `id:base64-of-32-bytes`: the first wraps new and re-wrapped data keys, every one
+    # unwraps. Unset: one key derived from SECRET_KEY (id `secret-key`).
+    encryption_master_keys: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), alias="ENCRYPTION_MASTER_KEYS", repr=False
+    )
+    # Rows re-encrypted per batch (per job message) by `saas keys reencrypt`.
+    reencrypt_batch_size: int = Field(default=500, alias="REENCRYPT_BATCH_SIZE", gt=0)
     token_ttl_seconds: int = Field(default=12 * 3600, alias="TOKEN_TTL_SECONDS", gt=0)
     app_role: str = Field(default="saas_app", alias="SAAS_APP_ROLE")
     app_role_password: str = Field(default="saas_app", alias="SAAS_APP_ROLE_PASSWORD", repr=False)
@@ -58,6 +71,13 @@ class Settings(BaseSettings):
     metrics_token: str | None = Field(default=None, alias="METRICS_TOKEN", repr=False)
     # Unset: allowed in development only (a local receiver), refused in test and production.
     webhook_allow_private_networks: bool | None = Field(default=None, alias="WEBHOOK_ALLOW_PRIVATE_NETWORKS")
+
+    @field_validator("secret_key_fallbacks", "encryption_master_keys", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
 
     @model_validator(mode="after")
     def _production_guards(self) -> Settings:

@@ -59,7 +59,6 @@ class SecretBox:
 def secret_box(settings: Settings) -> SecretBox:
     """The box for the configured keys: `SECRET_KEY` first, then retired keys still decrypting.
 
-    Retired keys come from a `secret_key_fallbacks` setting when the configuration has one.
+    Retired keys come from `SECRET_KEY_FALLBACKS` (`Settings.secret_key_fallbacks`).
     """
-    fallbacks: Sequence[str] = getattr(settings, "secret_key_fallbacks", None) or ()
-    return SecretBox([settings.secret_key, *fallbacks])
+    return SecretBox([settings.secret_key, *settings.secret_key_fallbacks])

@@ -31,6 +31,7 @@ from saas.plugin_host.models import TenantPlugin
 from saas.portal.models import PortalAccess
 from saas.products.models import Product
 from saas.returns.models import ReturnLine, ReturnRequest
+from saas.sensitive.models import ReencryptRun, SensitiveField, TenantKey
 from saas.teams.models import Team, TeamMember
 from saas.tickets.models import (
     AgentSkills,
@@ -82,9 +83,11 @@ __all__ = [
     "PortalAccess",
     "ProcessedJob",
     "Product",
+    "ReencryptRun",
     "ReturnLine",
     "ReturnRequest",
     "SalesSettings",
+    "SensitiveField",
     "SlaPolicy",
     "StageChange",
     "Task",
@@ -92,6 +95,7 @@ __all__ = [
     "Team",
     "TeamMember",
     "Tenant",
+    "TenantKey",
     "TenantPlugin",
     "Ticket",
     "TicketComment",

@@ -21,6 +21,7 @@ from saas.portal.rules import portal_access_stands, portal_reads_field
 from saas.quota.budget import TenantBudget
 from saas.realtime import bind_publisher
 from saas.schema.field_limits import FieldLimit
+from saas.sensitive.keys import use_master_keys
 from saas.webhooks.delivery import WebhookSender
 
 # The core domains' say on every scoped token, asked before the enabled plugins': the customers
@@ -97,6 +98,7 @@ def load_plugins() -> PluginHost:
 
 def create_runtime(settings: Settings, database_url: str, redis_url: str, plugins: PluginHost | None = None) -> Runtime:
     limit_concurrent_hashes(settings.password_hash_concurrency)
+    use_master_keys(settings)
     client = redis.Redis.from_url(redis_url)
     runtime = Runtime(
         plugins=plugins if plugins is not None else load_plugins(),

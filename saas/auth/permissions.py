@@ -51,6 +51,8 @@ TICKETS_MANAGE = "tickets:manage"
 PORTAL_MANAGE = "portal:manage"
 # Automation rules (saas/automation): they act for the whole tenant, so admins and owners only.
 AUTOMATION_MANAGE = "automation:manage"
+# Reading sensitive values decrypted (others see the mask); owners and admins by default.
+SENSITIVE_READ = "sensitive:read"
 
 ALL_PERMISSIONS = frozenset(
     {
@@ -87,6 +89,7 @@ ALL_PERMISSIONS = frozenset(
         TICKETS_MANAGE,
         PORTAL_MANAGE,
         AUTOMATION_MANAGE,
+        SENSITIVE_READ,
     }
 )
 

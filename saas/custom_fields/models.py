@@ -40,6 +40,9 @@ class CustomFieldType(StrEnum):
     BOOLEAN = "boolean"
     SELECT = "select"
     MULTI_SELECT = "multi_select"
+    # A string stored encrypted (saas/sensitive): masked unless the caller has `sensitive:read`,
+    # searchable by equality through its blind index.
+    SENSITIVE = "sensitive"
 
 
 class CustomFieldDefinition(TenantOwned, Base):

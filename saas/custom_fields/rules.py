@@ -44,10 +44,12 @@ OPTION_TYPES = frozenset({CustomFieldType.SELECT, CustomFieldType.MULTI_SELECT})
 
 @dataclass(frozen=True)
 class CustomFieldFilter:
-    """`customField: {key, equals}` of a list filter, checked (`custom_field_filter`)."""
+    """`customField: {key, equals}` of a list filter, checked (`custom_field_filter`); `blind_index`
+    is the value's blind index when the tenant has an index key (`saas.sensitive.search`)."""
 
     key: str
     equals: Any
+    blind_index: str | None = None
 
 
 def custom_field_filter(key: str, equals: Any) -> CustomFieldFilter:
@@ -73,13 +75,18 @@ def custom_field_condition(
 ) -> None:
     """Records whose custom field `flt.key` equals `flt.equals`, as JSONB containment (`@>`, served
     by the table's GIN index on the column). A string also matches a MULTI_SELECT holding that
-    option, a list a MULTI_SELECT holding all of them; a key no record has matches nothing."""
+    option, a list a MULTI_SELECT holding all of them, and a SENSITIVE value whose blind index
+    is the string's (never the plaintext); a key no record has matches nothing."""
     param = f"custom_field_{len(condition.params)}"
     expression = f"{alias}.{column} @> CAST(:{param} AS jsonb)"
     params = {param: orjson.dumps({flt.key: flt.equals}).decode()}
     if isinstance(flt.equals, str):
-        expression = f"({expression} OR {alias}.{column} @> CAST(:{param}_any AS jsonb))"
+        alternatives = [expression, f"{alias}.{column} @> CAST(:{param}_any AS jsonb)"]
         params[f"{param}_any"] = orjson.dumps({flt.key: [flt.equals]}).decode()
+        if flt.blind_index is not None:
+            alternatives.append(f"{alias}.{column} @> CAST(:{param}_bi AS jsonb)")
+            params[f"{param}_bi"] = orjson.dumps({flt.key: {"bi": flt.blind_index}}).decode()
+        expression = "(" + " OR ".join(alternatives) + ")"
     condition.add(expression, **params)
 
 
@@ -193,6 +200,8 @@ class StoredValues:
                 f"jsonb_typeof({value}) = 'array' AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements({value}) e "
                 "WHERE jsonb_typeof(e) <> 'string' OR NOT ((e #>> '{}') = ANY(:options)))"
             ),
+            # Sealed values only (saas/sensitive/envelope.py): a plaintext one would stay readable.
+            CustomFieldType.SENSITIVE: f"jsonb_typeof({value}) = 'object' AND {value} ? '$sensitive'",
         }[field_type]
         sql = (
             "SELECT count(*) FROM {table} r WHERE r.tenant_id = :tenant_id AND r.custom_fields ? :key "

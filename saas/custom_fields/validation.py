@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from saas.custom_fields.models import CustomFieldDefinition, CustomFieldEntity, CustomFieldType
 from saas.custom_fields.rules import NUMBER_LIMIT, TEXT_MAX_LENGTH, claim_unique_value, lock_definitions
 from saas.errors import FieldError, InputInvalid, UserErrorCode
+from saas.sensitive.rules import MAX_LENGTH as SENSITIVE_MAX_LENGTH
+from saas.sensitive.rules import custom_field_address, seal_value
 from saas.validation import has_control_characters
 
 CACHE_KEY = "custom_field_definitions"
@@ -99,6 +101,15 @@ def normalise_value(definition: FieldDefinition, value: Any) -> Any:
         if len(value) > TEXT_MAX_LENGTH:
             raise _Refused(UserErrorCode.TOO_LONG, f"{label} must be at most {TEXT_MAX_LENGTH} characters")
         return value or None
+    if kind is CustomFieldType.SENSITIVE:
+        if not isinstance(value, str):
+            raise wrong
+        value = value.strip()
+        if has_control_characters(value):
+            raise _Refused(UserErrorCode.INVALID, f"{label} must not contain control characters")
+        if len(value) > SENSITIVE_MAX_LENGTH:
+            raise _Refused(UserErrorCode.TOO_LONG, f"{label} must be at most {SENSITIVE_MAX_LENGTH} characters")
+        return value or None
     if kind is CustomFieldType.NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise wrong
@@ -140,6 +151,7 @@ _EXPECTED = {
     CustomFieldType.BOOLEAN: "true or false",
     CustomFieldType.SELECT: "one of its options, as a string",
     CustomFieldType.MULTI_SELECT: "a list of its options",
+    CustomFieldType.SENSITIVE: "a string",
 }
 
 
@@ -166,6 +178,9 @@ def validate_custom_fields(
     Raises `InputInvalid` with one error per problem on `[*field, key]`: UNKNOWN_FIELD,
     ARCHIVED (only clearing is allowed), WRONG_TYPE, INVALID (a bad date, number or character),
     TOO_LONG, INVALID_OPTION, REQUIRED, TAKEN (another record holds a unique value).
+
+    SENSITIVE values this write sets are returned sealed (`saas.sensitive.rules.seal_value`):
+    the plaintext never reaches the row.
     """
     definitions = definitions_for(session, tenant_id, entity)
     if values is None:
@@ -208,4 +223,9 @@ def validate_custom_fields(
             fail(definition.key, UserErrorCode.TAKEN, f"Another {entity.value} has this {definition.label}")
     if errors:
         raise InputInvalid(errors)
+    for key in values:
+        definition = definitions[key]
+        if definition.type is CustomFieldType.SENSITIVE and isinstance(result.get(key), str):
+            address = custom_field_address(tenant_id, entity.value, key, record_id)
+            result[key] = seal_value(session, address, result[key])
     return result

@@ -43,6 +43,7 @@ from saas.events.catalog import (
 from saas.events.outbox import emit_event
 from saas.events.payloads import api_object, node_ref
 from saas.realtime import publish_after_commit
+from saas.sensitive.rules import seal_core_fields
 from saas.validation import Checker
 
 # The tenant's real-time topic of customer and contact changes (the `customerEvents` subscription).
@@ -305,6 +306,7 @@ def create_contact(session: Session, principal: Principal, customer_id: uuid.UUI
     clean["custom_fields"] = validate_custom_fields(
         session, principal.tenant_id, CustomFieldEntity.CONTACT, clean.get("custom_fields"), record_id=contact_id
     )
+    seal_core_fields(session, principal.tenant_id, "contact", contact_id, clean, None)
     contact = Contact(id=contact_id, customer_id=customer.id, **clean)
     if contact.is_primary is None:
         contact.is_primary = has_primary is None
@@ -334,6 +336,7 @@ def update_contact(
             session, principal.tenant_id, CustomFieldEntity.CONTACT, clean["custom_fields"],
             record_id=contact.id, current=contact.custom_fields,
         )  # fmt: skip
+    seal_core_fields(session, principal.tenant_id, "contact", contact.id, clean, contact.sensitive)
     before = snapshot(contact)
     if clean.get("is_primary"):
         _make_primary(session, principal, contact)

@@ -67,6 +67,7 @@ CORE_JOB_MODULES: list[str] = [
     "saas.tickets.jobs",
     "saas.downloads.jobs",
     "saas.imports.jobs",
+    "saas.sensitive.jobs",
 ]
 
 

@@ -39,6 +39,7 @@ from saas.schema.context import RequestContext
 from saas.schema.execution import PassthroughExecutor
 from saas.schema.nodes import resolve_node
 from saas.schema.scalars import SCALAR_MAP
+from saas.sensitive.graphql.contribution import contribution as sensitive
 from saas.teams.graphql.contribution import contribution as teams
 from saas.tickets.graphql.contribution import contribution as tickets
 from saas.webhooks.graphql.contribution import contribution as webhooks
@@ -66,6 +67,7 @@ CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (
     tickets,
     imports,
     automation,
+    sensitive,
 )
 
 

@@ -17,7 +17,8 @@ from starlette.concurrency import run_in_threadpool
 
 from saas.auth.principal import Principal
 from saas.errors import UnauthenticatedError
-from saas.tenancy.session import make_session
+from saas.sensitive.reveal import holds_sensitive, load_data_keys, record_reads, reveal_document
+from saas.tenancy.session import make_session, tenant_session
 
 if TYPE_CHECKING:  # the runtime wires every domain; a context only holds it
     from saas.runtime import Runtime
@@ -92,8 +93,28 @@ class RequestContext:
 
 
 async def fetch_compiled(context: RequestContext, sql: str, params: dict[str, Any]) -> str | None:
-    """Run a compiled read statement for the caller's tenant (one round trip)."""
+    """Run a compiled read statement for the caller's tenant (one round trip); sensitive values in
+    its result are masked or opened for the caller (`saas.sensitive.reveal`)."""
     from saas.db.reads import fetch_json
 
     principal = context.require_principal()
-    return await run_in_threadpool(fetch_json, context.runtime.read_engine, principal.tenant_id, sql, params)
+    json_text = await run_in_threadpool(fetch_json, context.runtime.read_engine, principal.tenant_id, sql, params)
+    if json_text is not None and holds_sensitive(json_text):
+        json_text = await _reveal(context, principal, json_text)
+    return json_text
+
+
+async def _reveal(context: RequestContext, principal: Principal, json_text: str) -> str:
+    """The values the caller may see; the data keys read on first use, the reads audited."""
+    revealed = reveal_document(json_text, principal)
+    if revealed.missing_versions:
+        await context.read(load_data_keys, principal.tenant_id, revealed.missing_versions)
+        revealed = reveal_document(json_text, principal, keys_loaded=True)
+    if revealed.reads:
+        await run_in_threadpool(_record_reads, context.runtime.engine, principal, revealed.reads)
+    return revealed.json_text
+
+
+def _record_reads(engine: Any, principal: Principal, reads: list[tuple[str, str, str]]) -> None:
+    with tenant_session(engine, principal.tenant_id) as session:
+        record_reads(session, principal, reads)

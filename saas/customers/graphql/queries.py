@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import orjson
@@ -18,6 +19,7 @@ from saas.schema.compiled import compiled_page
 from saas.schema.context import RequestContext
 from saas.schema.nodes import single_object
 from saas.schema.relay import decode_id
+from saas.sensitive.search import with_blind_index
 
 
 async def customers_connection(
@@ -30,7 +32,11 @@ async def customers_connection(
     """The page as compiled JSON, or through resolvers when a selected field cannot compile."""
     principal = info.context.require_principal()
     require(principal.permissions, CUSTOMERS_READ)
-    condition = customer_conditions(principal, "r", filter.to_rule() if filter else None)
+    rule = filter.to_rule() if filter else None
+    if rule is not None and rule.custom_field is not None:
+        searched = await with_blind_index(info.context, rule.custom_field, "customers")
+        rule = dataclasses.replace(rule, custom_field=searched)
+    condition = customer_conditions(principal, "r", rule)
     sort = CUSTOMER_SORTS[order_by.value]
     return await compiled_page(  # type: ignore[no-any-return]
         info, CUSTOMER, models.Customer, Customer.from_model, condition, sort, first, after

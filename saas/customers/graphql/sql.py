@@ -9,6 +9,7 @@ from __future__ import annotations
 from saas.accounts.graphql.sql import MEMBER
 from saas.schema.compiler import Relation, SortKey, SqlType, compact_json
 from saas.schema.relay import global_id_sql, iso_datetime_sql
+from saas.sensitive.rules import core_field_sql, custom_fields_sql
 
 CONTACT: SqlType = SqlType(
     name="Contact",
@@ -17,10 +18,10 @@ CONTACT: SqlType = SqlType(
         "id": global_id_sql("Contact", "{t}.id"),
         "name": "{t}.name",
         "title": "{t}.title",
-        "email": "{t}.email",
-        "phone": "{t}.phone",
+        "email": core_field_sql("contacts", "email"),
+        "phone": core_field_sql("contacts", "phone"),
         "isPrimary": "{t}.is_primary",
-        "customFields": compact_json("{t}.custom_fields"),
+        "customFields": compact_json(custom_fields_sql("contacts")),
         "version": "{t}.version",
         "createdAt": iso_datetime_sql("{t}.created_at"),
         "updatedAt": iso_datetime_sql("{t}.updated_at"),
@@ -46,7 +47,7 @@ CUSTOMER: SqlType = SqlType(
         "lifecycleStage": "upper({t}.lifecycle_stage)",
         "source": "{t}.source",
         "tags": "to_json({t}.tags)",
-        "customFields": compact_json("{t}.custom_fields"),
+        "customFields": compact_json(custom_fields_sql("customers")),
         "notes": "{t}.notes",
         "lastContactedAt": iso_datetime_sql("{t}.last_contacted_at"),
         "nextFollowUpAt": iso_datetime_sql("{t}.next_follow_up_at"),

@@ -22,6 +22,7 @@ from saas.schema.common import Node
 from saas.schema.connections import CountedConnection
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id, to_global_id
+from saas.sensitive.rules import shown_core_field, shown_custom_fields
 
 # The domain's enums are the GraphQL enums: each is exposed once, here, under its own name.
 strawberry.enum(CustomerKind, name="CustomerKind")
@@ -32,8 +33,12 @@ strawberry.enum(LifecycleStage, name="LifecycleStage")
 class Contact(Node):
     name: str
     title: str | None
-    email: str | None
-    phone: str | None = strawberry.field(description="E.164, e.g. +442079460958")
+    email: str | None = strawberry.field(
+        description="Masked (`•••• 1234`) when the tenant marks it sensitive and the caller lacks `sensitive:read`."
+    )
+    phone: str | None = strawberry.field(
+        description="E.164, e.g. +442079460958; masked like `email` when the tenant marks it sensitive."
+    )
     is_primary: bool
     custom_fields: JSON = strawberry.field(description="The tenant's custom fields of contacts, by key.")
     version: int
@@ -56,10 +61,10 @@ class Contact(Node):
             id=strawberry.ID(to_global_id("Contact", row.id)),
             name=row.name,
             title=row.title,
-            email=row.email,
-            phone=row.phone,
+            email=shown_core_field(row.email, row.sensitive, "email"),
+            phone=shown_core_field(row.phone, row.sensitive, "phone"),
             is_primary=row.is_primary,
-            custom_fields=cast(JSON, row.custom_fields or {}),
+            custom_fields=cast(JSON, shown_custom_fields(row.custom_fields)),
             version=row.version,
             created_at=row.created_at,
             updated_at=row.updated_at,
@@ -108,7 +113,7 @@ class Customer(Node):
             lifecycle_stage=LifecycleStage(row.lifecycle_stage),
             source=row.source,
             tags=list(row.tags or []),
-            custom_fields=cast(JSON, row.custom_fields or {}),
+            custom_fields=cast(JSON, shown_custom_fields(row.custom_fields)),
             notes=row.notes,
             last_contacted_at=row.last_contacted_at,
             next_follow_up_at=row.next_follow_up_at,

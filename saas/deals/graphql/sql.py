@@ -12,6 +12,7 @@ from saas.customers.graphql.sql import CUSTOMER
 from saas.deals.rules import opportunity_conditions, weighted_amount_sql
 from saas.schema.compiler import Relation, SortKey, SqlType, compact_json
 from saas.schema.relay import global_id_sql, iso_datetime_sql
+from saas.sensitive.rules import custom_fields_sql
 from saas.tenancy.session import tenant_predicate
 
 
@@ -65,7 +66,7 @@ OPPORTUNITY: SqlType = SqlType(
         "expectedCloseOn": "{t}.expected_close_on",
         "status": "upper({t}.status)",
         "closedAt": iso_datetime_sql("{t}.closed_at"),
-        "customFields": compact_json("{t}.custom_fields"),
+        "customFields": compact_json(custom_fields_sql("opportunities")),
         "version": "{t}.version",
         "createdAt": iso_datetime_sql("{t}.created_at"),
         "updatedAt": iso_datetime_sql("{t}.updated_at"),

@@ -29,6 +29,7 @@ from saas.schema.common import Node
 from saas.schema.connections import CountedConnection
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id, to_global_id
+from saas.sensitive.rules import shown_custom_fields
 
 if TYPE_CHECKING:
     from saas.accounts.graphql.types import Member
@@ -189,7 +190,7 @@ class Opportunity(Node):
             expected_close_on=row.expected_close_on,
             status=OpportunityStatus(row.status),
             closed_at=row.closed_at,
-            custom_fields=cast(JSON, row.custom_fields or {}),
+            custom_fields=cast(JSON, shown_custom_fields(row.custom_fields)),
             version=row.version,
             created_at=row.created_at,
             updated_at=row.updated_at,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from saas.accounts.graphql.sql import MEMBER
 from saas.schema.compiler import Relation, SortKey, SqlType, compact_json
 from saas.schema.relay import global_id_sql, iso_datetime_sql
+from saas.sensitive.rules import custom_fields_sql
 
 CHANNEL: SqlType = SqlType(
     name="Channel",
@@ -28,7 +29,7 @@ LEAD: SqlType = SqlType(
         "email": "{t}.email",
         "phone": "{t}.phone",
         "status": "upper({t}.status)",
-        "customFields": compact_json("{t}.custom_fields"),
+        "customFields": compact_json(custom_fields_sql("leads")),
         "claimedAt": iso_datetime_sql("{t}.claimed_at"),
         "returnedAt": iso_datetime_sql("{t}.returned_at"),
         "returnReason": "{t}.return_reason",

@@ -22,6 +22,7 @@ from saas.schema.common import Node
 from saas.schema.connections import CountedConnection
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id, to_global_id
+from saas.sensitive.rules import shown_custom_fields
 
 # The domain's enum is the GraphQL enum: exposed once, here, under its own name.
 strawberry.enum(LeadStatus, name="LeadStatus", description="POOL: open and unowned; CLAIMED: open and owned.")
@@ -84,7 +85,7 @@ class Lead(Node):
             email=row.email,
             phone=row.phone,
             status=LeadStatus(row.status),
-            custom_fields=cast(JSON, row.custom_fields or {}),
+            custom_fields=cast(JSON, shown_custom_fields(row.custom_fields)),
             claimed_at=row.claimed_at,
             returned_at=row.returned_at,
             return_reason=row.return_reason,

@@ -1,0 +1,1 @@
+"""The sensitive fields' GraphQL: marking core fields, and the re-encryption runs."""
