@@ -30,6 +30,7 @@ from saas.portal.models import PortalAccess
 from saas.products.models import Product
 from saas.returns.models import ReturnLine, ReturnRequest
 from saas.teams.models import Team, TeamMember
+from saas.tenant_data.models import TenantExport
 from saas.tickets.models import (
     AgentSkills,
     ClassificationRule,
@@ -84,6 +85,7 @@ __all__ = [
     "TaskReminder",
     "Team",
     "TeamMember",
+    "TenantExport",
     "Tenant",
     "TenantPlugin",
     "Ticket",

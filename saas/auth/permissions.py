@@ -49,6 +49,8 @@ TICKETS_WRITE = "tickets:write"
 # Ticket types, classification rules, agents' skills, SLA policies, and assigning to others.
 TICKETS_MANAGE = "tickets:manage"
 PORTAL_MANAGE = "portal:manage"
+# Export of all the tenant's data (`exportTenantData`): the owner's alone, never an admin's or a key's.
+TENANT_EXPORT = "tenant:export"
 
 ALL_PERMISSIONS = frozenset(
     {
@@ -95,7 +97,7 @@ SERVICE_ALL = frozenset(
 SERVICE_READ = frozenset({KNOWLEDGE_READ, RETURNS_READ, WORK_ORDERS_READ})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
-    Role.OWNER: ALL_PERMISSIONS,
+    Role.OWNER: ALL_PERMISSIONS | {TENANT_EXPORT},
     Role.ADMIN: ALL_PERMISSIONS,
     Role.MANAGER: frozenset(
         {CUSTOMERS_READ, CUSTOMERS_WRITE, CUSTOMERS_DELETE, MEMBERS_READ, PRODUCTS_READ, PRODUCTS_WRITE}

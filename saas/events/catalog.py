@@ -148,6 +148,9 @@ register_event_types(
     "classification_rules.reordered",
     "agent_skills.set",
     "sla_policy.set",
+    "tenant_export.requested",
+    "tenant_export.completed",
+    "tenant_export.failed",
 )
 
 

@@ -32,6 +32,9 @@ from saas_plugin_loyalty.settings import LoyaltySettings
 NAME = "loyalty"
 # The plugin API version this plugin is written for; the host refuses it if it cannot provide it.
 API_VERSION = "1.3"
+# Tenants whose erasure this process was told of (`saas_tenant_deleted`). The plugin keeps nothing
+# outside the database, so it only notes them; a plugin with files or remote accounts removes them.
+erased_tenants: set[Any] = set()
 
 
 @hookimpl
@@ -98,3 +101,8 @@ def saas_handle_event(context: PluginContext, event: DomainEvent) -> None:
         points = LoyaltySettings.model_validate(context.settings).welcome_points
         customer_id = decode_id(event.payload["customer"]["id"], "Customer")
         service.award_welcome_points(context.session, context.tenant_id, customer_id, points, event.id)
+
+
+@hookimpl
+def saas_tenant_deleted(tenant_id: Any) -> None:
+    erased_tenants.add(tenant_id)
