@@ -38,6 +38,7 @@ from saas.schema.execution import PassthroughExecutor
 from saas.schema.nodes import resolve_node
 from saas.schema.scalars import SCALAR_MAP
 from saas.teams.graphql.contribution import contribution as teams
+from saas.tenant_data.graphql.contribution import contribution as tenant_data
 from saas.tickets.graphql.contribution import contribution as tickets
 from saas.webhooks.graphql.contribution import contribution as webhooks
 from saas.workorders.graphql.contribution import contribution as workorders
@@ -62,6 +63,7 @@ CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (
     workorders,
     portal,
     tickets,
+    tenant_data,
 )
 
 
