@@ -428,7 +428,7 @@ def embedded_stop() -> None:
 
 @main.group()
 def tenant() -> None:
-    """Create and list tenants; set their query-cost limits."""
+    """Create, list, export, import and delete tenants; set their query-cost limits."""
 
 
 @tenant.command("create")
@@ -491,6 +491,114 @@ def tenant_limits(slug: str, cost_per_minute: str | None, max_query_cost: str | 
     if limits is None:
         raise click.BadParameter(f"no tenant with slug {slug!r} (see `saas tenant list`)", param_hint="'--slug'")
     click.echo(f"cost per minute: {limits.cost_per_minute}\nmax query cost: {limits.max_query_cost}")
+
+
+def _tenant_id(engine: Engine, slug: str) -> uuid.UUID:
+    from saas.accounts.models import Tenant
+    from saas.tenancy.session import tenant_session
+
+    with tenant_session(engine, None) as session:
+        tenant_id = session.scalar(select(Tenant.id).where(Tenant.slug == slug.strip().lower()))
+    if tenant_id is None:
+        raise click.BadParameter(f"no tenant with slug {slug!r} (see `saas tenant list`)", param_hint="'--slug'")
+    return tenant_id
+
+
+@tenant.command("export")
+@click.option("--slug", required=True, help="Slug of the tenant.")
+@click.option(
+    "--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The archive (.tar.gz)."
+)
+def tenant_export(slug: str, output: Path) -> None:
+    """Write every row of the tenant, core and plugin tables, to a tar.gz archive with a manifest."""
+    from saas.audit.access import record_export
+    from saas.audit.log import NamedActor
+    from saas.runtime import load_plugins
+    from saas.tenancy.session import tenant_session
+    from saas.tenant_data.archive import write_archive
+
+    settings = _settings()
+    with _app_engine(settings) as engine:
+        tenant_id = _tenant_id(engine, slug)
+        partial = output.with_name(output.name + ".partial")
+        try:
+            with partial.open("wb") as out:
+                summary = write_archive(engine, tenant_id, out, plugins=load_plugins())
+            partial.replace(output)
+        finally:
+            partial.unlink(missing_ok=True)
+        with tenant_session(engine, tenant_id) as session:
+            record_export(session, NamedActor(CLI_PRINCIPAL_LABEL), "tenant", {"file": output.name})
+    tables = summary.manifest["tables"]
+    click.echo(f"Exported {summary.rows} rows of {len(tables)} tables of {slug!r} to {output}")
+
+
+@tenant.command("import")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--slug", required=True, help="Slug of the new tenant (must not exist).")
+@click.option("--name", default=None, help="Display name (default: the exported tenant's).")
+def tenant_import(archive: Path, slug: str, name: str | None) -> None:
+    """Restore an export as a new tenant (same ids; members matched to accounts by e-mail).
+
+    Nothing is written unless the whole archive is restored."""
+    from saas.runtime import load_plugins
+    from saas.tenant_data.restore import RestoreError, restore_archive
+
+    settings = _settings()
+    with _app_engine(settings) as engine:
+        try:
+            result = restore_archive(engine, archive, slug, name, plugins=load_plugins())
+        except RestoreError as exc:
+            raise UsageFailure(f"{exc.message} [{exc.code}]; nothing was written") from exc
+    click.echo(
+        f"Restored {result.rows} rows as tenant {result.slug!r} ({result.tenant_id}); accounts: "
+        f"{result.users_matched} matched by e-mail, {result.users_created} created"
+    )
+
+
+@tenant.command("delete")
+@click.option("--slug", required=True, help="Slug of the tenant.")
+@click.option("--purge-now", is_flag=True, help="Erase its rows now instead of after the grace period.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def tenant_delete(slug: str, purge_now: bool, yes: bool) -> None:
+    """Delete a tenant: logins and credentials refused at once; rows erased after TENANT_DELETION_GRACE_DAYS."""
+    from datetime import timedelta
+
+    from saas.runtime import load_plugins
+    from saas.tenant_data.deletion import DeletionError, delete_tenant, purge_tenant
+
+    settings = _settings()
+    if not yes:
+        click.confirm(f"Delete the tenant {slug!r}{' and erase its data now' if purge_now else ''}?", abort=True)
+    with _app_engine(settings) as engine:
+        try:
+            deleted = delete_tenant(engine, slug, timedelta(days=settings.tenant_deletion_grace_days))
+            if purge_now:
+                rows = purge_tenant(engine, deleted.id, load_plugins())
+        except DeletionError as exc:
+            raise UsageFailure(f"{exc.message} [{exc.code}]") from exc
+    if purge_now:
+        click.echo(f"Deleted the tenant {slug!r} and erased its {rows} rows.")
+    else:
+        click.echo(
+            f"Deleted the tenant {slug!r}: refused from now on; its data is erased after "
+            f"{deleted.purge_after:%Y-%m-%d %H:%M} UTC (`saas tenant undelete` until then)."
+        )
+
+
+@tenant.command("undelete")
+@click.option("--slug", required=True, help="Slug of the deleted tenant.")
+def tenant_undelete(slug: str) -> None:
+    """Bring back a deleted tenant within its grace period."""
+    from saas.tenant_data.deletion import DeletionError, undelete_tenant
+
+    settings = _settings()
+    with _app_engine(settings) as engine:
+        try:
+            undelete_tenant(engine, slug)
+        except DeletionError as exc:
+            raise UsageFailure(f"{exc.message} [{exc.code}]") from exc
+    click.echo(f"The tenant {slug!r} is back; its members can log in again.")
 
 
 @tenant.command("list")

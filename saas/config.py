@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     metrics_token: str | None = Field(default=None, alias="METRICS_TOKEN", repr=False)
     # Unset: allowed in development only (a local receiver), refused in test and production.
     webhook_allow_private_networks: bool | None = Field(default=None, alias="WEBHOOK_ALLOW_PRIVATE_NETWORKS")
+    # `saas tenant delete`: a deleted tenant's rows are erased this many days later (undo until then).
+    tenant_deletion_grace_days: int = Field(default=30, alias="TENANT_DELETION_GRACE_DAYS", ge=0)
 
     @field_validator("secret_key_fallbacks", "encryption_master_keys", mode="before")
     @classmethod

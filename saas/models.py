@@ -33,6 +33,7 @@ from saas.products.models import Product
 from saas.returns.models import ReturnLine, ReturnRequest
 from saas.sensitive.models import ReencryptRun, SensitiveField, TenantKey
 from saas.teams.models import Team, TeamMember
+from saas.tenant_data.models import TenantExport
 from saas.tickets.models import (
     AgentSkills,
     ClassificationRule,
@@ -94,6 +95,7 @@ __all__ = [
     "TaskReminder",
     "Team",
     "TeamMember",
+    "TenantExport",
     "Tenant",
     "TenantKey",
     "TenantPlugin",

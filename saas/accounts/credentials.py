@@ -19,7 +19,7 @@ from functools import partial
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from saas.accounts.models import ApiKey, Membership
+from saas.accounts.models import ApiKey, Membership, Tenant
 from saas.accounts.ownership import managed_member_ids
 from saas.audit.access import record_api_key_use
 from saas.auth import api_keys
@@ -49,6 +49,12 @@ def forget_credentials_after_commit(session: Session, tenant_id: uuid.UUID) -> N
         on_commit(session, partial(cache.forget_tenant, tenant_id))
 
 
+def _refuse_deleted_tenant(session: Session, tenant_id: uuid.UUID) -> None:
+    """A deleted tenant's credentials are all refused, from the commit that deleted it on."""
+    if session.scalar(select(Tenant.deleted_at).where(Tenant.id == tenant_id)) is not None:
+        raise UnauthenticatedError("This tenant was deleted")
+
+
 def membership_principal(
     membership: Membership, features: TenantFeatures | None = None, enabled: frozenset[str] = frozenset()
 ) -> Principal:
@@ -73,6 +79,7 @@ def principal_from_token(
     if cached is not None:
         return cached
     with tenant_session(engine, claims.tenant_id) as session:
+        _refuse_deleted_tenant(session, claims.tenant_id)
         membership = session.scalar(
             select(Membership).where(Membership.id == claims.membership_id, Membership.user_id == claims.user_id)
         )
@@ -96,6 +103,7 @@ def principal_from_api_key(engine: Engine, cache: CredentialCache, raw_key: str,
     if cached is not None:
         return cached
     with tenant_session(engine, parsed.tenant_id) as session:
+        _refuse_deleted_tenant(session, parsed.tenant_id)
         record = session.get(ApiKey, (parsed.tenant_id, parsed.key_id))
         if (
             record is None
@@ -134,6 +142,7 @@ def principal_from_scoped_token(
     if cached is not None:
         return cached
     with tenant_session(engine, claims.tenant_id) as session:
+        _refuse_deleted_tenant(session, claims.tenant_id)
         principal = Principal(
             tenant_id=claims.tenant_id,
             label=f"scoped:{claims.subject}",

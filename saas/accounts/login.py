@@ -55,7 +55,9 @@ def login(
 def _login(engine: Engine, settings: Settings, email: str, password: str, tenant_slug: str) -> LoginResult:
     with tenant_session(engine, None) as session:
         user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
-        tenant = session.scalar(select(Tenant).where(Tenant.slug == tenant_slug.strip().lower()))
+        tenant = session.scalar(
+            select(Tenant).where(Tenant.slug == tenant_slug.strip().lower(), Tenant.deleted_at.is_(None))
+        )
     password_ok = verify_password(user.password_hash if user else None, password)
     if tenant is None:
         raise InputInvalid([BAD_CREDENTIALS])

@@ -44,6 +44,10 @@ class Tenant(Base):
     cost_per_minute: Mapped[int | None] = mapped_column(Integer)
     max_query_cost: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = created_at_column()
+    # `saas tenant delete`: logins and credentials are refused from `deleted_at` on; its rows are
+    # erased after the grace period (`purged_at`), the row itself stays as a tombstone of the slug.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class User(Base):

@@ -53,6 +53,8 @@ PORTAL_MANAGE = "portal:manage"
 AUTOMATION_MANAGE = "automation:manage"
 # Reading sensitive values decrypted (others see the mask); owners and admins by default.
 SENSITIVE_READ = "sensitive:read"
+# Export of all the tenant's data (`exportTenantData`): the owner's alone, never an admin's or a key's.
+TENANT_EXPORT = "tenant:export"
 
 ALL_PERMISSIONS = frozenset(
     {
@@ -101,7 +103,7 @@ SERVICE_ALL = frozenset(
 SERVICE_READ = frozenset({KNOWLEDGE_READ, RETURNS_READ, WORK_ORDERS_READ})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
-    Role.OWNER: ALL_PERMISSIONS,
+    Role.OWNER: ALL_PERMISSIONS | {TENANT_EXPORT},
     Role.ADMIN: ALL_PERMISSIONS,
     Role.MANAGER: frozenset(
         {CUSTOMERS_READ, CUSTOMERS_WRITE, CUSTOMERS_DELETE, MEMBERS_READ, PRODUCTS_READ, PRODUCTS_WRITE}

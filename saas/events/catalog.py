@@ -163,6 +163,9 @@ register_event_types(
     "automation_rule.created",
     "automation_rule.updated",
     "automation_rule.deleted",
+    "tenant_export.requested",
+    "tenant_export.completed",
+    "tenant_export.failed",
 )
 
 

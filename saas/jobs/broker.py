@@ -68,6 +68,7 @@ CORE_JOB_MODULES: list[str] = [
     "saas.downloads.jobs",
     "saas.imports.jobs",
     "saas.sensitive.jobs",
+    "saas.tenant_data.jobs",
 ]
 
 

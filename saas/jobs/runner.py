@@ -2,7 +2,7 @@
 
 Everything happens in one transaction of a session bound to the message's tenant:
 
-1. the tenant must exist (a deleted tenant's messages are dropped);
+1. the tenant must exist and not be deleted (`saas tenant delete`): else the message is dropped;
 2. a plugin's job does nothing for a tenant that has not enabled the plugin (or when the plugin
    is broken here): nothing is written, not even a record, so the message has had no effect and
    a later delivery decides afresh;
@@ -101,7 +101,8 @@ class JobRunner:
         message_id = message.message_id if message is not None else str(uuid.uuid4())
         attempt = int(message.options.get("retries", 0)) if message is not None else 0
         with tenant_session(self.engine, tenant_id) as session:
-            if session.get(Tenant, tenant_id) is None:
+            tenant = session.get(Tenant, tenant_id)
+            if tenant is None or tenant.deleted_at is not None:
                 log.warning("job %s: tenant %s does not exist; message %s dropped", job.name, tenant_id, message_id)
                 return
             plugin = self.owners.get(job.name)

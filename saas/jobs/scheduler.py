@@ -69,7 +69,7 @@ def scheduled_jobs(plugins: PluginHost | None) -> list[ScheduledJob]:
 
 def all_tenants(engine: Engine) -> list[uuid.UUID]:
     with tenant_session(engine, None) as session:
-        return list(session.scalars(select(Tenant.id).order_by(Tenant.id)))
+        return list(session.scalars(select(Tenant.id).where(Tenant.deleted_at.is_(None)).order_by(Tenant.id)))
 
 
 def tenants_by_plugin(engine: Engine) -> dict[str, list[uuid.UUID]]:

@@ -2,7 +2,7 @@
 
 Every hook is optional except `saas_plugin_meta`. Each is called once per plugin when the
 process starts (the host records who contributed what), except `saas_handle_event`,
-`saas_on_enable`, `saas_demo` and `saas_check_scoped_token`, which are called per tenant, only for the
+`saas_on_enable`, `saas_demo`, `saas_check_scoped_token` and `saas_tenant_deleted`, which are called per tenant, only for the
 plugins that tenant enabled; `saas_permissions` is called at start and again per tenant, for
 the enabled plugins, whenever a member's permissions are worked out. The host calls every hook
 through pluggy (`saas.plugin_host.host`).
@@ -99,3 +99,12 @@ def saas_check_scoped_token(context: PluginContext, principal: Principal) -> boo
 def saas_automation() -> list[AutomationAction | AutomationCondition]:  # type: ignore[empty-body]
     """Actions and condition operators that automation rules may use, named `<plugin>.<name>`;
     a tenant's rules may use them while the tenant has the plugin enabled."""
+
+
+@hookspec
+def saas_tenant_deleted(tenant_id: Any) -> None:
+    """A deleted tenant's grace period is over and its rows are about to be erased (every
+    installed plugin is called, enabled for the tenant or not): remove what the plugin keeps
+    about the tenant outside the database (files, remote accounts). The core then deletes the
+    tenant's rows of every table, the plugin's included. Raising stops the erasure; it is tried
+    again at the next run."""

@@ -41,6 +41,7 @@ from saas.schema.nodes import resolve_node
 from saas.schema.scalars import SCALAR_MAP
 from saas.sensitive.graphql.contribution import contribution as sensitive
 from saas.teams.graphql.contribution import contribution as teams
+from saas.tenant_data.graphql.contribution import contribution as tenant_data
 from saas.tickets.graphql.contribution import contribution as tickets
 from saas.webhooks.graphql.contribution import contribution as webhooks
 from saas.workorders.graphql.contribution import contribution as workorders
@@ -68,6 +69,7 @@ CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (
     imports,
     automation,
     sensitive,
+    tenant_data,
 )
 
 

@@ -17,6 +17,9 @@ TENANT_PREDICATE = f"tenant_id = NULLIF(current_setting('{TENANT_SETTING}', true
 
 # Global tables the application reads and writes (the tenant registry and user accounts).
 GLOBAL_TABLES = ("tenants", "users")
+# Tables that describe the schema, read (never written) by the application: an export records
+# the revisions it was taken at, and a restore refuses an archive of another schema.
+SCHEMA_TABLES = ("alembic_version", "plugin_revisions")
 
 
 def quote_ident(name: str) -> str:
@@ -81,5 +84,8 @@ def secure_schema(conn: Connection, settings: Settings) -> list[str]:
         conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {t} TO {role}"))
     for table in GLOBAL_TABLES:
         conn.execute(text(f"GRANT SELECT, INSERT, UPDATE ON {quote_ident(table)} TO {role}"))
+    for table in SCHEMA_TABLES:
+        if conn.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar() is not None:
+            conn.execute(text(f"GRANT SELECT ON {quote_ident(table)} TO {role}"))
     conn.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"))
     return tables

@@ -36,6 +36,9 @@ from saas_plugin_loyalty.settings import LoyaltySettings
 NAME = "loyalty"
 # The plugin API version this plugin is written for; the host refuses it if it cannot provide it.
 API_VERSION = "1.4"
+# Tenants whose erasure this process was told of (`saas_tenant_deleted`). The plugin keeps nothing
+# outside the database, so it only notes them; a plugin with files or remote accounts removes them.
+erased_tenants: set[Any] = set()
 
 
 @hookimpl
@@ -108,3 +111,8 @@ def saas_handle_event(context: PluginContext, event: DomainEvent) -> None:
 def saas_automation() -> list[AutomationAction | AutomationCondition]:
     """Automation rules of tenants with loyalty enabled may award points and test balances."""
     return [AWARD_POINTS, POINTS_AT_LEAST]
+
+
+@hookimpl
+def saas_tenant_deleted(tenant_id: Any) -> None:
+    erased_tenants.add(tenant_id)

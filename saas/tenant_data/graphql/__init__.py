@@ -1,0 +1,1 @@
+"""GraphQL of the tenant's data export: `exportTenantData`, `tenantExport`, `tenantExportProgress`."""

@@ -1,0 +1,69 @@
+"""Deleting a tenant: refused at once, erased after the grace period (or now), others untouched."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from saas.plugin_api.testing import GraphQLClient
+from saas.runtime import Runtime
+from saas.tenancy.rls import tenant_tables
+from saas.tenant_data.deletion import DeletionError, delete_tenant, purge_due_tenants, undelete_tenant
+from tests.conftest import LOGIN, TEST_PASSWORD
+
+ME = "{ customers(first: 1) { totalCount } }"
+CREATE = 'mutation { createCustomer(input: {name: "Acme"}) { customer { id } userErrors { code } } }'
+
+
+def _rows(runtime: Runtime, tenant_id) -> dict[str, int]:
+    counts = {}
+    with runtime.engine.connect() as conn:
+        for table in tenant_tables(conn):
+            conn.execute(text("SELECT set_config('app.tenant_id', :t, false)"), {"t": str(tenant_id)})
+            counts[table] = conn.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one()
+        conn.execute(text("SELECT set_config('app.tenant_id', '', false)"))
+    return counts
+
+
+def test_deletion_refuses_tokens_and_logins_at_once(runtime: Runtime, owner: GraphQLClient, tenant) -> None:
+    assert owner.data(ME)
+    delete_tenant(runtime.engine, tenant.slug, timedelta(days=30))
+    assert owner.error_codes(ME) == ["UNAUTHENTICATED"]
+    login = owner.as_token(None).execute(
+        LOGIN, {"input": {"email": tenant.owner_email, "password": TEST_PASSWORD, "tenant": tenant.slug}}
+    )
+    assert login["data"]["login"]["token"] is None
+    undelete_tenant(runtime.engine, tenant.slug)
+    assert owner.data(ME)
+
+
+def test_purge_erases_every_row_of_the_tenant_and_nothing_else(
+    runtime: Runtime, owner: GraphQLClient, other_owner: GraphQLClient, tenant, other_tenant
+) -> None:
+    import saas_plugin_loyalty
+
+    owner.data(CREATE)
+    other_owner.data(CREATE)
+    other_before = _rows(runtime, other_tenant.id)
+    assert sum(_rows(runtime, tenant.id).values()) > 0
+    delete_tenant(runtime.engine, tenant.slug, timedelta(days=30))
+    assert tenant.id not in purge_due_tenants(runtime.engine, timedelta(days=30), runtime.plugins)  # in its grace
+    assert tenant.id in purge_due_tenants(runtime.engine, timedelta(0), runtime.plugins)
+    assert tenant.id in saas_plugin_loyalty.erased_tenants
+    assert set(_rows(runtime, tenant.id).values()) == {0}
+    assert _rows(runtime, other_tenant.id) == other_before
+    with pytest.raises(DeletionError) as raised:
+        undelete_tenant(runtime.engine, tenant.slug)
+    assert raised.value.code == "PURGED"
+
+
+def test_unknown_or_repeated_deletions_are_refused(runtime: Runtime, tenant) -> None:
+    with pytest.raises(DeletionError) as raised:
+        delete_tenant(runtime.engine, "no-such-tenant", timedelta(days=1))
+    assert raised.value.code == "NOT_FOUND"
+    delete_tenant(runtime.engine, tenant.slug, timedelta(days=1))
+    with pytest.raises(DeletionError) as raised:
+        delete_tenant(runtime.engine, tenant.slug, timedelta(days=1))
+    assert raised.value.code == "ALREADY_DELETED"
