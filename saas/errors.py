@@ -67,6 +67,9 @@ class UserErrorCode(StrEnum):
     REFUND_EXCEEDED = "REFUND_EXCEEDED"
     # Work orders: the technician already has a work order at that time.
     OVERLAP = "OVERLAP"
+    # Campaigns: launching one twice; a response to (or a token for) one not launched yet.
+    ALREADY_LAUNCHED = "ALREADY_LAUNCHED"
+    NOT_LAUNCHED = "NOT_LAUNCHED"
 
 
 class AppError(Exception):

@@ -2,6 +2,7 @@
 
 from saas.accounts.models import ApiKey, Membership, Tenant, User
 from saas.audit.models import AuditEntry
+from saas.campaigns.models import Campaign, CampaignMember, CampaignResponse
 from saas.custom_fields.models import CustomFieldDefinition, CustomFieldUniqueValue
 from saas.customers.models import Contact, Customer
 from saas.db.base import Base
@@ -19,6 +20,7 @@ from saas.deals.models import (
     StageChange,
 )
 from saas.downloads.models import Download, DownloadChunk
+from saas.exports.models import ExportJob
 from saas.events.models import OutboxEvent
 from saas.followups.models import Activity, CustomerHandover, Task, TaskReminder, WrittenTimelineEntry
 from saas.jobs.models import ProcessedJob
@@ -49,6 +51,9 @@ __all__ = [
     "Article",
     "AuditEntry",
     "Base",
+    "Campaign",
+    "CampaignMember",
+    "CampaignResponse",
     "Channel",
     "ClassificationRule",
     "Contact",
@@ -60,6 +65,7 @@ __all__ = [
     "DealSettings",
     "Download",
     "DownloadChunk",
+    "ExportJob",
     "Installment",
     "Invoice",
     "Lead",

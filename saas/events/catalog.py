@@ -148,6 +148,13 @@ register_event_types(
     "classification_rules.reordered",
     "agent_skills.set",
     "sla_policy.set",
+    "export.requested",
+    "export.completed",
+    "export.failed",
+    "campaign.created",
+    "campaign.launched",
+    "campaign.inbound_token_issued",
+    "campaign.response_recorded",
 )
 
 

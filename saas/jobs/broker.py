@@ -66,6 +66,7 @@ CORE_JOB_MODULES: list[str] = [
     "saas.followups.jobs",
     "saas.tickets.jobs",
     "saas.downloads.jobs",
+    "saas.exports.jobs",
 ]
 
 

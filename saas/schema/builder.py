@@ -16,9 +16,11 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from saas.accounts.graphql.contribution import contribution as accounts
+from saas.campaigns.graphql.contribution import contribution as campaigns
 from saas.custom_fields.graphql.contribution import contribution as custom_fields
 from saas.customers.graphql.contribution import contribution as customers
 from saas.deals.graphql.contribution import contribution as deals
+from saas.exports.graphql.contribution import contribution as exports
 from saas.followups.graphql.contribution import contribution as followups
 from saas.jobs.graphql.contribution import contribution as jobs
 from saas.knowledge.graphql.contribution import contribution as knowledge
@@ -62,6 +64,8 @@ CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (
     workorders,
     portal,
     tickets,
+    exports,
+    campaigns,
 )
 
 
