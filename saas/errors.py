@@ -75,6 +75,9 @@ class UserErrorCode(StrEnum):
     TYPE_MISMATCH = "TYPE_MISMATCH"
     TOO_DEEP = "TOO_DEEP"
     TOO_LARGE = "TOO_LARGE"
+    # Campaigns: launching one twice; a response to (or a token for) one not launched yet.
+    ALREADY_LAUNCHED = "ALREADY_LAUNCHED"
+    NOT_LAUNCHED = "NOT_LAUNCHED"
 
 
 class AppError(Exception):

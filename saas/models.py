@@ -3,6 +3,7 @@
 from saas.accounts.models import ApiKey, Membership, Tenant, User
 from saas.audit.models import AuditEntry
 from saas.automation.models import AutomationCursor, AutomationRule, AutomationRun
+from saas.campaigns.models import Campaign, CampaignMember, CampaignResponse
 from saas.custom_fields.models import CustomFieldDefinition, CustomFieldUniqueValue
 from saas.customers.models import Contact, Customer
 from saas.db.base import Base
@@ -20,6 +21,7 @@ from saas.deals.models import (
     StageChange,
 )
 from saas.downloads.models import Download, DownloadChunk
+from saas.exports.models import ExportJob
 from saas.events.models import OutboxEvent
 from saas.followups.models import Activity, CustomerHandover, Task, TaskReminder, WrittenTimelineEntry
 from saas.imports.models import ImportJob, ImportRow
@@ -56,6 +58,9 @@ __all__ = [
     "AutomationRule",
     "AutomationRun",
     "Base",
+    "Campaign",
+    "CampaignMember",
+    "CampaignResponse",
     "Channel",
     "ClassificationRule",
     "Contact",
@@ -67,6 +72,7 @@ __all__ = [
     "DealSettings",
     "Download",
     "DownloadChunk",
+    "ExportJob",
     "Installment",
     "ImportJob",
     "ImportRow",

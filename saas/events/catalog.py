@@ -166,6 +166,13 @@ register_event_types(
     "tenant_export.requested",
     "tenant_export.completed",
     "tenant_export.failed",
+    "export.requested",
+    "export.completed",
+    "export.failed",
+    "campaign.created",
+    "campaign.launched",
+    "campaign.inbound_token_issued",
+    "campaign.response_recorded",
 )
 
 

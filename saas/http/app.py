@@ -1,4 +1,5 @@
-"""The ASGI application: /graphql (HTTP and WebSocket), /healthz, /readyz, /metrics, /downloads, GraphiQL's /static."""
+"""The ASGI application: /graphql (HTTP and WebSocket), /healthz, /readyz, /metrics, /downloads,
+/campaigns/inbound, GraphiQL's /static."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
+from saas.http.campaigns import INBOUND_ROUTE, campaign_inbound
 from saas.http.downloads import DOWNLOAD_ROUTE, download_file
 from saas.http.graphiql import static_assets
 from saas.http.graphql_http import ROUTE_METHODS, graphql_http
@@ -53,6 +55,7 @@ def create_app(
         Route("/readyz", readyz),
         Route("/metrics", metrics),
         Route(DOWNLOAD_ROUTE, download_file, methods=["GET"]),
+        Route(INBOUND_ROUTE, campaign_inbound, methods=["POST"]),
     ]
     if runtime.settings.graphiql:
         routes.append(static_assets())  # GraphiQL's scripts and styles, served here: no CDN

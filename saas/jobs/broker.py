@@ -69,6 +69,7 @@ CORE_JOB_MODULES: list[str] = [
     "saas.imports.jobs",
     "saas.sensitive.jobs",
     "saas.tenant_data.jobs",
+    "saas.exports.jobs",
 ]
 
 

@@ -73,6 +73,7 @@ class Lead(TenantOwned, Base):
             ["opportunities.tenant_id", "opportunities.id"],
             ondelete="RESTRICT",
         ),
+        ForeignKeyConstraint(["tenant_id", "campaign_id"], ["campaigns.tenant_id", "campaigns.id"], ondelete="RESTRICT"),
         CheckConstraint(
             "(status <> 'pool' OR owner_id IS NULL) AND (status <> 'claimed' OR owner_id IS NOT NULL)",
             name="pool_means_unowned",
@@ -82,6 +83,7 @@ class Lead(TenantOwned, Base):
         Index("ix_leads_tenant_status", "tenant_id", "status", "created_at", "id"),
         Index("ix_leads_tenant_owner_status", "tenant_id", "owner_id", "status"),
         Index("ix_leads_tenant_channel", "tenant_id", "channel_id"),
+        Index("ix_leads_tenant_campaign", "tenant_id", "campaign_id"),
         Index("ix_leads_tenant_email", "tenant_id", text("lower(email)")),
         Index("ix_leads_tenant_phone", "tenant_id", text("regexp_replace(phone, '\\D', '', 'g')")),
         Index("ix_leads_tenant_company", "tenant_id", text("lower(company)")),
@@ -100,6 +102,8 @@ class Lead(TenantOwned, Base):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(32))
     channel_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # The marketing campaign whose response made it (saas/campaigns), if one did.
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     owner_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="pool")
     custom_fields: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))

@@ -17,9 +17,11 @@ from strawberry.types import Info
 
 from saas.accounts.graphql.contribution import contribution as accounts
 from saas.automation.graphql.contribution import contribution as automation
+from saas.campaigns.graphql.contribution import contribution as campaigns
 from saas.custom_fields.graphql.contribution import contribution as custom_fields
 from saas.customers.graphql.contribution import contribution as customers
 from saas.deals.graphql.contribution import contribution as deals
+from saas.exports.graphql.contribution import contribution as exports
 from saas.followups.graphql.contribution import contribution as followups
 from saas.imports.graphql.contribution import contribution as imports
 from saas.jobs.graphql.contribution import contribution as jobs
@@ -70,6 +72,8 @@ CORE_CONTRIBUTIONS: tuple[GraphQLContribution, ...] = (
     automation,
     sensitive,
     tenant_data,
+    exports,
+    campaigns,
 )
 
 

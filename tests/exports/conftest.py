@@ -1,0 +1,7 @@
+"""Fixtures of the exports tests."""
+
+from __future__ import annotations
+
+from tests.schema.conftest import cheap_password_hashing, counts, principal_of
+
+__all__ = ["cheap_password_hashing", "counts", "principal_of"]
