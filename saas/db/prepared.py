@@ -72,7 +72,7 @@ def sql_type(value: Any) -> str:
 class Statement:
     """A compiled statement in its prepared form: `$n` placeholders and the parameters' order."""
 
-    __slots__ = ("body", "names", "execute_args")
+    __slots__ = ("body", "execute_args", "names")
 
     def __init__(self, sql: str) -> None:
         names: list[str] = []
@@ -132,7 +132,9 @@ def fetch_prepared(conn: Connection, prefix: str, sql: str, values: dict[str, An
     name = name_of(sql, types)
     names = prepared_names(conn)
     execute = f"EXECUTE {name}({statement.execute_args})" if statement.names else f"EXECUTE {name}"
-    prepare = f"PREPARE {name}({', '.join(types)}) AS {statement.body}" if types else f"PREPARE {name} AS {statement.body}"
+    prepare = (
+        f"PREPARE {name}({', '.join(types)}) AS {statement.body}" if types else f"PREPARE {name} AS {statement.body}"
+    )
     if name in names:
         try:
             return conn.exec_driver_sql(f"{prefix}; {execute}", values).fetchone()
