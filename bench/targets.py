@@ -88,16 +88,46 @@ def capture_statements(client: InProcess, query: str, variables: dict[str, Any])
     return statements
 
 
+_LITERAL = re.compile(r"(?<![A-Za-z&])'((?:[^']|'')*)'")
+
+
+def _without_pgbench_variables(sql: str) -> str:
+    """pgbench takes every `:name` for a variable (`-M prepared` makes it a parameter), also in a
+    string literal such as `'HH24:MI:SS'`: such literals are written as Unicode-escaped ones of the
+    same value (`U&'HH24\\003AMI\\003ASS'`), which PostgreSQL reads as the same constant."""
+
+    def escape(match: re.Match[str]) -> str:
+        body = match.group(1)
+        if not re.search(r":[A-Za-z_]", body):
+            return match.group(0)
+        return "U&'" + body.replace("\\", "\\\\").replace(":", "\\003A") + "'"
+
+    return _LITERAL.sub(escape, sql)
+
+
 def pgbench(dsn: str, tenant: str, statements: list[str], clients: int, seconds: float, mode: str) -> dict[str, float]:
     if shutil.which("pgbench") is None:
         raise RuntimeError("pgbench is not installed (Debian: postgresql-client)")
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
         for statement in statements:
-            script.write(" ".join(statement.split()) + ";\n")
+            script.write(_without_pgbench_variables(" ".join(statement.split())) + ";\n")
     try:
         result = subprocess.run(
-            ["pgbench", "-n", "-M", mode, "-c", str(clients), "-j", "2", "-T", str(int(seconds)), "-f", script.name]
-            + [dsn],
+            [
+                "pgbench",
+                "-n",
+                "-M",
+                mode,
+                "-c",
+                str(clients),
+                "-j",
+                "2",
+                "-T",
+                str(int(seconds)),
+                "-f",
+                script.name,
+                dsn,
+            ],
             capture_output=True,
             text=True,
             env={**os.environ, "PGOPTIONS": f"-c timezone=UTC -c app.tenant_id={tenant}"},
@@ -211,9 +241,12 @@ def measure_targets(args: argparse.Namespace, redis: str, work_dir: Path, result
     for target in targets:
         for mode in ("simple", "prepared"):
             bench_run.log(f"SQL ceiling ({mode}): {target['name']}")
-            measured[target["name"]][f"SQL ceiling ({mode})"] = pgbench(
-                dsn, tenant, target["sql"], args.connections, args.duration, mode
-            )
+            try:
+                measured[target["name"]][f"SQL ceiling ({mode})"] = pgbench(
+                    dsn, tenant, target["sql"], args.connections, args.duration, mode
+                )
+            except RuntimeError as error:
+                measured[target["name"]][f"SQL ceiling ({mode}) failed"] = str(error)[-500:]
         measured[target["name"]]["sql_characters"] = sum(len(s) for s in target["sql"])
     result["targets"] = measured
 
@@ -223,7 +256,9 @@ def print_targets(result: dict[str, Any]) -> None:
     for name, columns in result["targets"].items():
         ours = columns.get("ours", {})
         rps = ours.get("req_per_s", 0.0)
-        print(f"\n{name}: {columns['statements_per_request']} statement(s) per request, {columns['sql_characters']} characters of SQL")
+        print(
+            f"\n{name}: {columns['statements_per_request']} statement(s) per request, {columns['sql_characters']} characters of SQL"
+        )
         for label, value in columns.items():
             if not isinstance(value, dict):
                 continue

