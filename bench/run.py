@@ -64,7 +64,7 @@ from bench.common import (
 )
 
 PAGE_SIZES = (10, 50, 100)
-SCENARIOS = ("customers", "customer360", "pipeline")
+SCENARIOS = ("customers", "customer360", "pipeline", "targets")
 SALES_SCENARIOS = {"customer360": "customer 360", "pipeline": "pipelineReport"}
 
 # The same page for PostGraphile: same fields, order (name, id), live customers and contacts.
@@ -864,6 +864,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "deep": args.deep,
         },
     }
+    if args.scenarios == ("targets",):  # bench/targets.py: every read target beside PostGraphile and pgbench
+        from bench.targets import measure_targets
+
+        result["scenarios"] = ["targets"]
+        result["load_generator"] = "wrk" if args.loadgen in ("auto", "wrk") and ensure_wrk() else "python"
+        work_dir = Path(tempfile.mkdtemp(prefix="saas-bench-"))
+        measure_targets(args, redis, work_dir, result)
+        shutil.rmtree(work_dir, ignore_errors=True)
+        return result
     customers = "customers" in args.scenarios
     wanted_sales = [SALES_SCENARIOS[name] for name in args.scenarios if name in SALES_SCENARIOS]
     result["scenarios"] = list(args.scenarios)
@@ -948,6 +957,10 @@ def print_report(r: dict[str, Any]) -> None:
         print_customers_report(r)
     if "sales" in r:
         print_sales_report(r)
+    if "targets" in r:
+        from bench.targets import print_targets
+
+        print_targets(r)
 
 
 def _header(r: dict[str, Any]) -> None:
@@ -1060,7 +1073,7 @@ def print_customers_report(r: dict[str, Any]) -> None:
 
 
 def _scenarios(value: str) -> tuple[str, ...]:
-    names = SCENARIOS if value == "all" else tuple(v.strip() for v in value.split(",") if v.strip())
+    names = SCENARIOS[:3] if value == "all" else tuple(v.strip() for v in value.split(",") if v.strip())
     unknown = set(names) - set(SCENARIOS)
     if unknown or not names:
         raise argparse.ArgumentTypeError(f"scenarios are {', '.join(SCENARIOS)} or all")

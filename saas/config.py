@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     app_role: str = Field(default="saas_app", alias="SAAS_APP_ROLE")
     app_role_password: str = Field(default="saas_app", alias="SAAS_APP_ROLE_PASSWORD", repr=False)
     db_pool_size: int = Field(default=20, alias="DB_POOL_SIZE", gt=0)
+    # Compiled reads as server-side prepared statements (`saas/db/prepared.py`); off for a
+    # connection pooler in transaction mode, which does not keep a session's statements.
+    db_prepared_reads: bool = Field(default=True, alias="DB_PREPARED_READS")
     max_page_size: int = Field(default=100, alias="MAX_PAGE_SIZE", gt=0)
     max_query_depth: int = Field(default=12, alias="MAX_QUERY_DEPTH", gt=0)
     max_aliases: int = Field(default=30, alias="MAX_ALIASES", gt=0)

@@ -41,8 +41,9 @@ def create_app_engine(settings: Settings, database_url: str) -> Engine:
 
 
 def create_read_engine(settings: Settings, database_url: str) -> Engine:
-    """Autocommit engine for the compiled reads (see saas/db/reads.py)."""
-    return create_engine(
+    """Autocommit engine for the compiled reads (see saas/db/reads.py), preparing them unless
+    `DB_PREPARED_READS` is off (the `prepared` execution option, read by `fetch_json`)."""
+    engine = create_engine(
         app_url(settings, database_url),
         isolation_level="AUTOCOMMIT",
         pool_size=settings.db_pool_size,
@@ -51,6 +52,7 @@ def create_read_engine(settings: Settings, database_url: str) -> Engine:
         connect_args=CONNECT_ARGS,
         hide_parameters=HIDE_PARAMETERS,
     )
+    return engine.execution_options(prepared=settings.db_prepared_reads)
 
 
 def create_owner_engine(database_url: str) -> Engine:

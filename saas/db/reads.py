@@ -9,6 +9,10 @@ that a connection PostgreSQL dropped (a restart, a failover) is recognised as a 
 SQLAlchemy invalidates it and every pooled connection as old as it, and the read runs once
 more on a fresh connection. After a restart, no request sees an error for each stale pooled
 connection; a read is safe to repeat.
+
+The statement is prepared on the connection (`saas/db/prepared.py`: parsed and planned once per
+connection, then `EXECUTE`d) unless the engine's `prepared` execution option is off
+(`DB_PREPARED_READS`). Either way it is one message: the tenant setting and the statement.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
+from saas.db.prepared import fetch_prepared
 from saas.tenancy.session import SET_TENANT_SQL, TENANT_PARAM
 
 
@@ -27,17 +32,19 @@ def fetch_json(engine: Engine, tenant_id: uuid.UUID, sql: str, params: dict[str,
 
     The tenant is bound once, as `TENANT_PARAM`: the value of `set_config` (for row-level
     security) and of the compiler's `tenant_id = :tenant_id` predicates, so the two cannot differ."""
-    statement = f"{SET_TENANT_SQL}; {sql}"
     values = {**params, TENANT_PARAM: str(tenant_id)}
     try:
-        return _fetch_one(engine, statement, values)
+        return _fetch_one(engine, sql, values)
     except DBAPIError as error:
         if not error.connection_invalidated:
             raise
-        return _fetch_one(engine, statement, values)  # once, on a connection opened after the drop
+        return _fetch_one(engine, sql, values)  # once, on a connection opened after the drop
 
 
-def _fetch_one(engine: Engine, statement: str, values: dict[str, Any]) -> str | None:
+def _fetch_one(engine: Engine, sql: str, values: dict[str, Any]) -> str | None:
     with engine.connect() as conn:
-        row = conn.exec_driver_sql(statement, values).fetchone()
+        if conn.get_execution_options().get("prepared", False):
+            row = fetch_prepared(conn, SET_TENANT_SQL, sql, values)
+        else:
+            row = conn.exec_driver_sql(f"{SET_TENANT_SQL}; {sql}", values).fetchone()
     return None if row is None else row[0]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from inspect import isawaitable
 from typing import Any
 
+import orjson
 import structlog
 from graphql import (
     DocumentNode,
@@ -41,6 +42,7 @@ from saas.schema.context import RequestContext
 from saas.schema.cost import operation_cost, variables_shape
 from saas.schema.execution import PassthroughExecutor, dumps
 from saas.schema.field_limits import refused_fields
+from saas.schema.fanout import SharedStreams
 from saas.schema.input_text import nul_errors
 from saas.schema.limits import check_selections, limit_rules, only_anonymous_fields, parse_bounded
 from saas.schema.relay import remembering_sent_ids, shown_id
@@ -169,6 +171,8 @@ class GraphQLEngine:
         # Strawberry builds schemas with shared state: one build at a time, whichever thread asks.
         self._building = threading.Lock()
         self.full_schema = self._build_checked()
+        # Subscriptions of one document, variables and principal share one execution per event.
+        self.shared_streams = SharedStreams()
 
     def _build_checked(self) -> GraphQLSchema:
         """The schema with every healthy plugin; a plugin whose contribution conflicts is left out."""
@@ -399,6 +403,21 @@ class GraphQLEngine:
         admission = await self.admit(prepared, variables, principal)  # once, at subscribe time
         if admission.error is not None:
             return self._refusal(admission)
+        key = _sharing_key(prepared, variables, principal)
+        if key is None:
+            return await self._subscribe(prepared, variables, principal, request_id)
+        # One execution per event for every subscriber of this key (`saas/schema/fanout.py`).
+        return await self.shared_streams.subscribe(  # type: ignore[no-any-return]
+            key, lambda: self._subscribe(prepared, variables, principal, request_id)
+        )
+
+    async def _subscribe(
+        self,
+        prepared: PreparedOperation,
+        variables: dict[str, Any] | None,
+        principal: Principal | None,
+        request_id: str,
+    ) -> AsyncIterator[dict[str, Any]] | ExecutionOutcome:
         context = self.new_context(principal, request_id)
         with remembering_sent_ids():
             result = graphql_subscribe(
@@ -435,6 +454,21 @@ class GraphQLEngine:
                 await aclose()
             if context._session is not None:
                 await run_in_threadpool(context.close)
+
+
+def _sharing_key(
+    prepared: PreparedOperation, variables: dict[str, Any] | None, principal: Principal | None
+) -> tuple[Any, ...] | None:
+    """What makes two subscriptions' results the same: the document (with the caller's schema), the
+    variables and the principal (all the visibility rules read); None when they cannot be shared."""
+    if prepared.key is None or principal is None:
+        return None
+    try:
+        values = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
+        hash(principal)
+    except (TypeError, orjson.JSONEncodeError):
+        return None
+    return (id(prepared.schema), prepared.key, values, principal)
 
 
 __all__ += ["dumps", "format_error"]

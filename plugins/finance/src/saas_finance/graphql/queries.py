@@ -14,20 +14,25 @@ from saas.plugin_api import (
     Connection,
     NotFoundError,
     RequestContext,
+    SortKey,
     SqlCondition,
+    compiled_page,
     connection,
     customer_visibility,
     decode_id,
     page_arguments,
     require,
 )
-from saas_finance.graphql import types
+from saas_finance.graphql import sql, types
+from saas_finance.models import Instrument
 from saas_finance.rules import ACCOUNTS_READ, MARKET_READ
 from saas_finance.service import accounts, instruments, ledger, portfolio
 from saas_finance.service.instruments import InstrumentFilter
 from saas_finance.service.ledger import TransactionFilter
 
 BY_SYMBOL = ("text",)
+# The instruments' keyset: the unique symbol, as `instruments.list_instruments`.
+SYMBOL_SORT = SortKey(("symbol",), BY_SYMBOL, descending=False)
 BY_ID = ("uuid",)
 
 T = TypeVar("T")
@@ -60,6 +65,19 @@ def _visible_customer_sql(context: RequestContext, account_alias: str, condition
 def instrument_condition(context: RequestContext) -> SqlCondition:
     require(context.require_principal().permissions, MARKET_READ)
     return SqlCondition()
+
+
+def instrument_list_condition(context: RequestContext, flt: InstrumentFilter) -> SqlCondition:
+    """`instruments.list_instruments`' rows as a compiled read's condition (alias `r`)."""
+    condition = instrument_condition(context)
+    if flt.asset_class is not None:
+        condition.add(
+            "r.asset_class = :filter_asset_class", filter_asset_class=getattr(flt.asset_class, "value", flt.asset_class)
+        )
+    if flt.search:
+        pattern = "%" + flt.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        condition.add("(r.symbol ILIKE :filter_search OR r.name ILIKE :filter_search)", filter_search=pattern)
+    return condition
 
 
 def account_condition(context: RequestContext) -> SqlCondition:
@@ -131,10 +149,9 @@ class FinanceQueries:
         flt = InstrumentFilter(
             asset_class=filter.asset_class if filter else None, search=filter.search if filter else None
         )
-        size, values = page_args(info, first, after, BY_SYMBOL)
-        page = await read(info, instruments.list_instruments, flt, size, values)
-        return connection(
-            page, types.Instrument.from_model, lambda row: [row.symbol], has_previous_page=after is not None
+        condition = instrument_list_condition(info.context, flt)
+        return await compiled_page(  # type: ignore[no-any-return]
+            info, sql.INSTRUMENT, Instrument, types.Instrument.from_model, condition, SYMBOL_SORT, first, after
         )
 
     @strawberry.field(description="An instrument's daily closes from `from` to `to` (UTC days), oldest first.")

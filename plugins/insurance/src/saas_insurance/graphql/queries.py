@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -15,19 +15,23 @@ from saas.plugin_api import (
     BadUserInputError,
     CountedConnection,
     RequestContext,
+    SortKey,
     SqlCondition,
-    connection,
+    compiled_page,
     decode_id,
     page_arguments,
     require,
 )
-from saas_insurance.graphql import types
+from saas_insurance import models
+from saas_insurance.graphql import sql, types
 from saas_insurance.models import ClaimStatus, Line, PolicyStatus
 from saas_insurance.rules import READ
 from saas_insurance.service import churn, claims, policies, rating, statistics
-from saas_insurance.service.common import settings, visible_customers_sql
+from saas_insurance.service.common import settings, today, visible_customers_sql
 
 NEWEST_FIRST = ("timestamptz", "uuid")
+# The lists' keyset: newest first, as the services' `keyset_page` on (created_at, id).
+NEWEST_FIRST_SORT = SortKey(("created_at", "id"), NEWEST_FIRST, descending=True)
 
 T = TypeVar("T")
 
@@ -45,6 +49,44 @@ def visibility_condition(context: RequestContext) -> SqlCondition:
     sql, params = visible_customers_sql(principal)
     condition = SqlCondition()
     condition.add(f"r.customer_id IN ({sql})", **params)
+    return condition
+
+
+def policy_condition(context: RequestContext, flt: policies.PolicyFilter) -> SqlCondition:
+    """`policies.list_policies`' rows as a compiled read's condition (alias `r`)."""
+    condition = visibility_condition(context)
+    if flt.expiring_within_days is not None and not 0 <= flt.expiring_within_days <= 3650:
+        raise BadUserInputError("filter.expiringWithinDays: must be 0 to 3650")
+    if flt.customer_id is not None:
+        condition.add("r.customer_id = :filter_customer_id", filter_customer_id=flt.customer_id)
+    if flt.line is not None:
+        condition.add("r.line = :filter_line", filter_line=flt.line)
+    if flt.status is not None:
+        condition.add("r.status = :filter_status", filter_status=flt.status)
+    if flt.expiring_within_days is not None:
+        on = today()
+        condition.add(
+            "r.status = :filter_active AND r.ends_on >= :filter_on AND r.ends_on <= :filter_until",
+            filter_active=PolicyStatus.ACTIVE.value,
+            filter_on=on,
+            filter_until=on + timedelta(days=flt.expiring_within_days),
+        )
+    return condition
+
+
+def claim_condition(context: RequestContext, flt: claims.ClaimFilter) -> SqlCondition:
+    """`claims.list_claims`' rows as a compiled read's condition (alias `r`)."""
+    condition = visibility_condition(context)
+    if flt.policy_id is not None:
+        condition.add("r.policy_id = :filter_policy_id", filter_policy_id=flt.policy_id)
+    if flt.customer_id is not None:
+        condition.add("r.customer_id = :filter_customer_id", filter_customer_id=flt.customer_id)
+    if flt.status is not None:
+        condition.add("r.status = :filter_status", filter_status=flt.status)
+    if flt.occurred_from is not None:
+        condition.add("r.occurred_on >= :filter_from", filter_from=flt.occurred_from)
+    if flt.occurred_to is not None:
+        condition.add("r.occurred_on <= :filter_to", filter_to=flt.occurred_to)
     return condition
 
 
@@ -126,10 +168,9 @@ class InsuranceQueries:
         filter: PolicyFilterInput | None = None,
     ) -> CountedConnection[types.Policy]:
         flt = filter.to_filter() if filter else policies.PolicyFilter()
-        size, position = page_arguments(first, after, NEWEST_FIRST, info.context.runtime.settings.max_page_size)
-        page = await read(info, policies.list_policies, flt, size, position)
-        return connection(
-            page, types.Policy.from_model, lambda row: [row.created_at, row.id], has_previous_page=after is not None
+        condition = policy_condition(info.context, flt)
+        return await compiled_page(  # type: ignore[no-any-return]
+            info, sql.POLICY, models.Policy, types.Policy.from_model, condition, NEWEST_FIRST_SORT, first, after
         )
 
     @strawberry.field(description="Claims of visible customers, newest first.")
@@ -141,10 +182,9 @@ class InsuranceQueries:
         filter: ClaimFilterInput | None = None,
     ) -> CountedConnection[types.Claim]:
         flt = filter.to_filter() if filter else claims.ClaimFilter()
-        size, position = page_arguments(first, after, NEWEST_FIRST, info.context.runtime.settings.max_page_size)
-        page = await read(info, claims.list_claims, flt, size, position)
-        return connection(
-            page, types.Claim.from_model, lambda row: [row.created_at, row.id], has_previous_page=after is not None
+        condition = claim_condition(info.context, flt)
+        return await compiled_page(  # type: ignore[no-any-return]
+            info, sql.CLAIM, models.Claim, types.Claim.from_model, condition, NEWEST_FIRST_SORT, first, after
         )
 
     @strawberry.field(description="Exposure, claims, frequency, severity, incurred, earned premium and loss ratio.")

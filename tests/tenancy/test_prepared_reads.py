@@ -1,0 +1,177 @@
+"""Compiled reads as prepared statements (`saas/db/prepared.py`): one statement, many tenants, and
+a connection whose prepared statements went away or whose tables changed."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from saas.config import Settings
+from saas.db import prepared
+from saas.db.engine import create_owner_engine, create_read_engine
+from saas.db.reads import fetch_json
+from saas.db.statements import counting
+from saas.runtime import Runtime
+from saas.tenancy.session import TENANT_PARAM
+from tests.conftest import GraphQLClient, TenantHandle
+
+# No tenant predicate of its own: only row-level security keeps the tenants apart here.
+NAMES_SQL = "SELECT (SELECT string_agg(r.name, ',' ORDER BY r.name) FROM customers r WHERE r.name LIKE %(prefix)s)"
+
+
+@pytest.fixture
+def one_connection(settings: Settings, runtime: Runtime, database_url: str) -> Iterator[Engine]:
+    """A read engine of one connection, as the application role, always on the generic plan."""
+    engine = create_read_engine(settings.model_copy(update={"db_pool_size": 1}), database_url)
+    engine.pool._max_overflow = 0  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+    yield engine
+    engine.dispose()
+
+
+def _prepared_here(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT name, generic_plans FROM pg_prepared_statements").all()
+    return {row[0]: row[1] for row in rows}
+
+
+def _create(client: GraphQLClient, name: str) -> None:
+    client.data("mutation($n: String!) { createCustomer(input: {name: $n}) { customer { id } } }", {"n": name})
+
+
+def test_two_tenants_on_one_prepared_statement_see_only_their_own_rows(
+    one_connection: Engine,
+    owner: GraphQLClient,
+    other_owner: GraphQLClient,
+    tenant: TenantHandle,
+    other_tenant: TenantHandle,
+) -> None:
+    prefix = f"prep-{secrets.token_hex(3)}-"
+    _create(owner, f"{prefix}a1")
+    _create(owner, f"{prefix}a2")
+    _create(other_owner, f"{prefix}b1")
+    params = {"prefix": f"{prefix}%"}
+    with one_connection.connect() as conn:
+        assert conn.exec_driver_sql("SELECT current_user").scalar() != "postgres"
+        assert conn.exec_driver_sql("SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user").scalar() is False
+
+    for _ in range(3):  # the same connection, the same statement, the tenants taking turns
+        with counting() as statements:
+            assert fetch_json(one_connection, tenant.id, NAMES_SQL, params) == f"{prefix}a1,{prefix}a2"
+            assert fetch_json(one_connection, other_tenant.id, NAMES_SQL, params) == f"{prefix}b1"
+            assert fetch_json(one_connection, uuid.uuid4(), NAMES_SQL, params) is None
+        assert statements[0] == 3
+
+    name = prepared.name_of(NAMES_SQL, ("unknown",))
+    plans = _prepared_here(one_connection)
+    assert plans[name] == 9  # one statement prepared, executed nine times on its generic plan
+
+
+def test_the_compiled_customers_page_is_prepared_and_apart_per_tenant(
+    one_connection: Engine, runtime: Runtime, owner: GraphQLClient, other_owner: GraphQLClient
+) -> None:
+    _create(owner, "Alpha of A")
+    _create(other_owner, "Beta of B")
+    query = "{ customers(first: 10) { edges { node { name contacts { name } } } } }"
+    original = runtime.read_engine
+    runtime.read_engine = one_connection
+    try:
+        for _ in range(2):
+            mine = owner.data(query)["customers"]["edges"]
+            theirs = other_owner.data(query)["customers"]["edges"]
+            assert [edge["node"]["name"] for edge in mine] == ["Alpha of A"]
+            assert [edge["node"]["name"] for edge in theirs] == ["Beta of B"]
+    finally:
+        runtime.read_engine = original
+    assert any(name.startswith("saas_") for name in _prepared_here(one_connection))
+
+
+def test_a_connection_that_lost_its_prepared_statements_prepares_them_again(
+    one_connection: Engine, owner: GraphQLClient, tenant: TenantHandle
+) -> None:
+    prefix = f"lost-{secrets.token_hex(3)}-"
+    _create(owner, f"{prefix}x")
+    params = {"prefix": f"{prefix}%"}
+    assert fetch_json(one_connection, tenant.id, NAMES_SQL, params) == f"{prefix}x"
+    for reset in ("DEALLOCATE ALL", "DISCARD ALL"):
+        with one_connection.connect() as conn:
+            conn.exec_driver_sql(reset)
+        with counting() as statements:
+            assert fetch_json(one_connection, tenant.id, NAMES_SQL, params) == f"{prefix}x"
+        assert statements[0] == 2  # the EXECUTE that found nothing, then PREPARE and EXECUTE
+        assert fetch_json(one_connection, tenant.id, NAMES_SQL, params) == f"{prefix}x"
+
+
+def test_prepared_statements_follow_ddl_on_their_tables(
+    one_connection: Engine, database_url: str, settings: Settings, tenant: TenantHandle
+) -> None:
+    schema = f"probe_{secrets.token_hex(4)}"
+    owner = create_owner_engine(database_url)
+    ddl = [
+        f"CREATE SCHEMA {schema}",
+        f"GRANT USAGE ON SCHEMA {schema} TO {settings.app_role}",
+        f"CREATE TABLE {schema}.probe (v int)",
+        f"INSERT INTO {schema}.probe VALUES (1), (2)",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {settings.app_role}",
+    ]
+    with owner.begin() as conn:
+        for statement in ddl:
+            conn.exec_driver_sql(statement)
+    total = f"SELECT (SELECT sum(v)::text || %(suffix)s FROM {schema}.probe)"
+    whole_rows = f"SELECT * FROM {schema}.probe WHERE v > %(above)s ORDER BY v LIMIT 1"
+    try:
+        assert fetch_json(one_connection, tenant.id, total, {"suffix": "!"}) == "3!"
+        with one_connection.connect() as conn:
+            assert prepared.fetch_prepared(conn, "SELECT 1", whole_rows, {"above": 0}) == (1,)
+        with owner.begin() as conn:  # a migration: a new column, a changed type, rows rewritten
+            conn.exec_driver_sql(f"ALTER TABLE {schema}.probe ADD COLUMN w int DEFAULT 7")
+            conn.exec_driver_sql(f"ALTER TABLE {schema}.probe ALTER COLUMN v TYPE bigint")
+            conn.exec_driver_sql(f"INSERT INTO {schema}.probe VALUES (4, 8)")
+        assert fetch_json(one_connection, tenant.id, total, {"suffix": "!"}) == "7!"
+        with one_connection.connect() as conn:  # its result type changed: prepared again
+            assert prepared.fetch_prepared(conn, "SELECT 1", whole_rows, {"above": 0}) == (1, 7)
+        with owner.begin() as conn:  # dropped and made again under the same name
+            conn.exec_driver_sql(f"DROP TABLE {schema}.probe")
+            conn.exec_driver_sql(f"CREATE TABLE {schema}.probe (v int)")
+            conn.exec_driver_sql(f"INSERT INTO {schema}.probe VALUES (5)")
+            conn.exec_driver_sql(f"GRANT SELECT ON {schema}.probe TO {settings.app_role}")
+        assert fetch_json(one_connection, tenant.id, total, {"suffix": "?"}) == "5?"
+    finally:
+        with owner.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        owner.dispose()
+
+
+def test_a_statement_postgresql_cannot_prepare_is_sent_as_text(one_connection: Engine, tenant: TenantHandle) -> None:
+    sql = "SELECT concat(%(value)s, '!')"  # concat("any"): an unknown parameter gets no type
+    for _ in range(2):
+        with counting() as statements:
+            assert fetch_json(one_connection, tenant.id, sql, {"value": "it's 100%"}) == "it's 100%!"
+        assert statements[0] <= 2
+    assert (sql, ("unknown",)) in prepared.UNPREPARABLE
+
+
+def test_values_keep_their_types_and_percent_signs(one_connection: Engine, tenant: TenantHandle) -> None:
+    sql = (
+        "SELECT concat_ws('|', 'a%%b', %(flag)s::text, (%(n)s + 1)::text, %(id)s::text, %(text)s || '', "
+        "(%(id)s = %(id)s)::text, (%(text)s LIKE 'x%%')::text)"
+    )
+    values = {"flag": True, "n": 41, "id": uuid.UUID(int=5), "text": "x%y"}
+    expected = f"a%b|true|42|{uuid.UUID(int=5)}|x%y|true|true"
+    assert fetch_json(one_connection, tenant.id, sql, values) == expected
+    assert fetch_json(one_connection, tenant.id, sql, {**values, "n": 1}) == expected.replace("|42|", "|2|")
+    assert prepared.statement_of(sql).names == ("flag", "n", "id", "text")
+    types = ("boolean", "unknown", "uuid", "unknown")
+    assert (sql, types) not in prepared.UNPREPARABLE
+    assert prepared.name_of(sql, types) in _prepared_here(one_connection)
+
+
+def test_the_prefix_binds_the_tenant_for_the_prepared_statement(one_connection: Engine, tenant: TenantHandle) -> None:
+    sql = "SELECT current_setting('app.tenant_id') || ':' || %(tenant_id)s"
+    assert fetch_json(one_connection, tenant.id, sql, {}) == f"{tenant.id}:{tenant.id}"
+    assert TENANT_PARAM == "tenant_id"

@@ -1,0 +1,92 @@
+"""The benchmark's reads, CI-sized: on the demo tenant with every industry plugin, each compiled
+query (the customers page, the customer 360, a list of each domain, a list of each plugin) is one
+SQL statement per request, at two page sizes. `bench/` measures their speed; this only counts.
+(Fields the plugins add to `Customer`, e.g. `financialAccounts`, have no compiled SQL yet
+(`GraphQLContribution.sql_fields`): a customer 360 with one of them goes through loaders.)
+
+The count is the request's execution (`GraphQLClient.last_statements`, the engine's statement
+counter); the demo has rows in every list and their children, so a nested field that fell back to
+a loader would show as more statements.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import pytest
+
+from saas.demo import DEMO_PASSWORD, seed_demo
+from saas.runtime import Runtime
+from tests.conftest import GraphQLClient, login
+
+PLUGINS = ("automotive", "finance", "insurance", "manufacturing")
+
+CUSTOMERS_PAGE = """query($first: Int) { customers(first: $first) {
+  edges { cursor node { id name lifecycleStage tier industry createdAt updatedAt version
+    contacts { id name email phone isPrimary } } }
+  pageInfo { hasNextPage endCursor } } }"""
+
+CUSTOMER_360 = """query($id: ID!, $first: Int) { customer(id: $id) {
+  id name lifecycleStage owner { id }
+  contacts { id name email isPrimary }
+  timeline(first: $first) { edges { cursor node { kind occurredAt summary recordId actor { id } } } pageInfo { hasNextPage } }
+  opportunities { id name amount currency weightedAmount stage { name probability }
+    stageHistory { fromStage { name } toStage { name } changedAt } }
+  contracts { id number amount startsOn endsOn }
+  paymentPlans { id total installments { position dueOn amount overdue } }
+} }"""
+
+# One list of each domain and of each plugin: (name, document); each takes `$first`.
+LISTS = {
+    "leads": "query($first: Int) { leads(first: $first) { totalCount edges { node { id name status owner { id } channel { name } } } pageInfo { hasNextPage endCursor } } }",
+    "opportunities": "query($first: Int) { opportunities(first: $first) { totalCount edges { node { id name amount currency status weightedAmount stage { name } customer { id name } } } pageInfo { hasNextPage } } }",
+    "invoices": "query($first: Int) { invoices(first: $first) { edges { node { id number status amount } } } }",
+    "tickets": "query($first: Int) { tickets(first: $first) { totalCount edges { node { id subject status priority customer { id name } } } pageInfo { hasNextPage } } }",
+    "articles": "query($first: Int) { articles(first: $first) { edges { node { id title status } } } }",
+    "returnRequests": "query($first: Int) { returnRequests(first: $first) { edges { node { id status } } } }",
+    "workOrders": "query($first: Int) { workOrders(first: $first) { edges { node { id status } } } }",
+    "vehicles (automotive)": "query($first: Int) { vehicles(first: $first) { totalCount edges { node { id vin mileage customer { id name } serviceRecords { kind mileage } } } } }",
+    "policies (insurance)": "query($first: Int) { policies(first: $first) { totalCount edges { node { id number status } } } }",
+    "claims (insurance)": "query($first: Int) { claims(first: $first) { edges { node { id status } } } }",
+    "instruments (finance)": "query($first: Int) { instruments(first: $first) { edges { node { id symbol name } } } }",
+}
+
+
+@pytest.fixture(scope="module")
+def demo_owner(runtime: Runtime, graphql_engine: Any) -> GraphQLClient:
+    slug = f"smoke-{secrets.token_hex(4)}"
+    info = seed_demo(runtime.engine, 30, slug=slug, plugins=runtime.plugins, plugin_names=PLUGINS)
+    owner = next(user for user in info.users if user.role == "owner")
+    return login(GraphQLClient(graphql_engine), owner.email, DEMO_PASSWORD, slug)
+
+
+def _statements(client: GraphQLClient, query: str, variables: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    data = client.data(query, variables)
+    return data, int(client.last_statements)
+
+
+@pytest.mark.parametrize("first", [5, 50])
+def test_the_customers_page_is_one_statement(demo_owner: GraphQLClient, first: int) -> None:
+    data, statements = _statements(demo_owner, CUSTOMERS_PAGE, {"first": first})
+    assert len(data["customers"]["edges"]) == min(first, 30) + 0 or data["customers"]["edges"]
+    assert statements == 1
+
+
+def test_the_customer_360_is_one_statement(demo_owner: GraphQLClient) -> None:
+    edges = demo_owner.data("{ customers(first: 50) { edges { node { id opportunities { id } } } } }")
+    busiest = max(edges["customers"]["edges"], key=lambda edge: len(edge["node"]["opportunities"]))["node"]["id"]
+    for first in (2, 20):
+        data, statements = _statements(demo_owner, CUSTOMER_360, {"id": busiest, "first": first})
+        assert data["customer"]["opportunities"] and data["customer"]["timeline"]["edges"]
+        assert statements == 1, (first, statements)
+
+
+@pytest.mark.parametrize("name", sorted(LISTS))
+def test_each_domain_and_plugin_list_is_one_statement(demo_owner: GraphQLClient, name: str) -> None:
+    counts = {}
+    for first in (2, 20):
+        data, counts[first] = _statements(demo_owner, LISTS[name], {"first": first})
+        (connection,) = data.values()
+        assert connection["edges"], f"the demo has no rows for {name}"
+    assert counts == {2: 1, 20: 1}, counts
