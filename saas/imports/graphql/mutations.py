@@ -10,14 +10,17 @@ from strawberry.types import Info
 
 from saas.imports import service
 from saas.imports.graphql.types import ImportJob
-from saas.imports.models import DuplicatePolicy, ImportEntity
+from saas.exports.graphql.types import ImportEntity
+from saas.imports.models import DuplicatePolicy
 from saas.schema.common import Payload, provided, referenced_id, run_mutation, write_mutation
 from saas.schema.context import RequestContext
 
 
 @strawberry.input
 class StartImportInput:
-    entity: ImportEntity
+    entity: ImportEntity = strawberry.field(
+        description="CUSTOMER, CONTACT or LEAD (the others are exported only: INVALID)."
+    )
     file_name: str
     content: str = strawberry.field(
         description="The file (CSV or XLSX), base64; or a multipart upload's file (GraphQL multipart request spec)."

@@ -11,13 +11,13 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from saas.imports import models
+from saas.exports.graphql.types import ImportEntity as EntityKind
 from saas.imports.models import DuplicatePolicy, ImportEntity, ImportStatus, RowOutcome
 from saas.schema.common import Node
 from saas.schema.connections import CountedConnection
 from saas.schema.context import RequestContext
 from saas.schema.relay import to_global_id
 
-strawberry.enum(ImportEntity, name="ImportEntity", description="What an import creates or updates.")
 strawberry.enum(
     DuplicatePolicy,
     name="DuplicatePolicy",
@@ -74,7 +74,7 @@ class ImportRowFilterInput:
 
 @strawberry.type(description="A data import: a dry run to preview, or an import that applies itself.")
 class ImportJob(Node):
-    entity: ImportEntity
+    entity: EntityKind
     status: ImportStatus
     dry_run: bool
     duplicate_policy: DuplicatePolicy
@@ -105,13 +105,13 @@ class ImportJob(Node):
     ) -> CountedConnection[ImportRow]:
         from saas.imports.graphql.queries import import_rows
 
-        return await import_rows(info, self.raw_id, self.entity, first, after, filter)
+        return await import_rows(info, self.raw_id, ImportEntity(self.entity.value.lower()), first, after, filter)
 
     @classmethod
     def from_model(cls, row: models.ImportJob) -> ImportJob:
         return cls(
             id=strawberry.ID(to_global_id("ImportJob", row.id)),
-            entity=ImportEntity(row.entity),
+            entity=EntityKind(row.entity.upper()),
             status=ImportStatus(row.status),
             dry_run=row.dry_run,
             duplicate_policy=DuplicatePolicy(row.duplicate_policy),
