@@ -22,7 +22,9 @@ from tests.tickets.support import (
 ERRORS = "userErrors { field code message }"
 RESOLVE = f"""mutation($input: ResolveTicketInput!) {{ resolveTicket(input: $input) {{
   ticket {{ id }} article {{ id status }} {ERRORS} }} }}"""
-PUBLISH = f"mutation($input: PublishArticleInput!) {{ publishArticle(input: $input) {{ article {{ id status }} {ERRORS} }} }}"
+PUBLISH = (
+    f"mutation($input: PublishArticleInput!) {{ publishArticle(input: $input) {{ article {{ id status }} {ERRORS} }} }}"
+)
 CREATE_WORK_ORDER = f"""mutation($input: CreateWorkOrderInput!) {{
   createWorkOrder(input: $input) {{ workOrder {{ id }} {ERRORS} }} }}"""
 
@@ -105,6 +107,10 @@ def test_customer_tickets_is_one_statement_paged_and_filtered(owner: GraphQLClie
         root, {"filter": bad}
     )
     assert owner.error_codes(CUSTOMER_TICKETS, {"id": customer, "first": 101}) == ["BAD_USER_INPUT"]
+    # The count alone is one statement too.
+    count_only = "query($id: ID!) { customer(id: $id) { tickets { totalCount } timeline { __typename } } }"
+    data = owner.data(count_only, {"id": customer})["customer"]
+    assert data["tickets"] == {"totalCount": 5} and owner.last_statements == 1
 
 
 def test_customer_tickets_follow_the_ticket_visibility_rule(owner: GraphQLClient, tenant: TenantHandle) -> None:
@@ -118,9 +124,9 @@ def test_customer_tickets_follow_the_ticket_visibility_rule(owner: GraphQLClient
     assert statements == 1 and set(_ids(page["customer"]["tickets"])) == {made[0], made[2]}
     assert page["customer"]["tickets"]["totalCount"] == 2
     # An API key that reads customers but not tickets sees the customer and no ticket.
-    secret = owner.data(
-        'mutation { createApiKey(input: {name: "crm", scopes: ["customers:read"]}) { secret } }'
-    )["createApiKey"]["secret"]
+    secret = owner.data('mutation { createApiKey(input: {name: "crm", scopes: ["customers:read"]}) { secret } }')[
+        "createApiKey"
+    ]["secret"]
     key = owner.as_token(secret)
     page, _ = _both_paths(key, CUSTOMER_TICKETS, {"id": customer})
     assert page["customer"]["tickets"] == {

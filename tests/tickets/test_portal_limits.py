@@ -26,7 +26,6 @@ from graphql import (
     is_non_null_type,
 )
 
-from saas.runtime import Runtime
 from tests.conftest import GraphQLClient, TenantHandle, add_member
 from tests.tickets.support import (
     ASSIGN,
@@ -60,7 +59,9 @@ PORTAL_READS = {
 }
 REFUSED = sorted(name for name in QUERY.fields if name not in PORTAL_READS)
 
-RESOLVE = """mutation($input: ResolveTicketInput!) { resolveTicket(input: $input) { article { id } userErrors { code } } }"""
+RESOLVE = (
+    """mutation($input: ResolveTicketInput!) { resolveTicket(input: $input) { article { id } userErrors { code } } }"""
+)
 PUBLISH = """mutation($input: PublishArticleInput!) { publishArticle(input: $input) { article { id } userErrors { code } } }"""
 CREATE_LEAD = """mutation($input: CreateLeadInput!) { createLead(input: $input) { lead { id } userErrors { code } } }"""
 CREATE_OPPORTUNITY = """mutation($input: CreateOpportunityInput!) {
@@ -98,7 +99,12 @@ def world(owner: GraphQLClient, tenant: TenantHandle) -> World:
     customer, other = create_customer(owner, "Portal Co"), create_customer(owner, "Other Co")
     contact, other_contact = create_contact(owner, customer), create_contact(owner, other, "Other Person")
     made = ok(owner, CREATE_ACCESS, {"contactId": contact}, "createPortalAccess")
-    rule = ok(owner, CREATE_RULE, {"name": "Printers", "keywords": ["printer"], "setType": "repair"}, "createClassificationRule")
+    rule = ok(
+        owner,
+        CREATE_RULE,
+        {"name": "Printers", "keywords": ["printer"], "setType": "repair"},
+        "createClassificationRule",
+    )
     own_ticket = create_ticket(owner, customer, subject="Printer jams")["id"]
     other_ticket = create_ticket(owner, other, subject="Printer smokes")["id"]
     agent = add_member(owner, tenant, "service")
@@ -259,7 +265,9 @@ def test_node_of_its_own_records_is_read(world: World) -> None:
 
 TICKET = """query($id: ID!) { ticket(id: $id) { id assignee { id name } assigneeName classifiedBy { id name }
   customer { id name } contact { id name } comments { totalCount edges { node { body author { id } } } } } }"""
-TICKETS = """{ tickets(first: 10) { totalCount edges { node { id assignee { id } assigneeName classifiedBy { id } } } } }"""
+TICKETS = (
+    """{ tickets(first: 10) { totalCount edges { node { id assignee { id } assigneeName classifiedBy { id } } } } }"""
+)
 
 
 def test_its_tickets_without_internal_fields_or_comments(world: World, owner: GraphQLClient) -> None:
@@ -336,7 +344,9 @@ def _end(owner: GraphQLClient, world: World, ending: str) -> None:
     elif ending == "contact deleted":
         owner.data("mutation($id: ID!) { deleteContact(input: {id: $id}) { contact { id } } }", {"id": world.contact})
     else:
-        owner.data("mutation($id: ID!) { deleteCustomer(input: {id: $id}) { customer { id } } }", {"id": world.customer})
+        owner.data(
+            "mutation($id: ID!) { deleteCustomer(input: {id: $id}) { customer { id } } }", {"id": world.customer}
+        )
 
 
 @pytest.mark.parametrize("ending", ENDINGS)
@@ -348,9 +358,9 @@ def test_an_ended_access_is_refused_everywhere(world: World, owner: GraphQLClien
     for name in sorted(QUERY.fields):
         assert world.portal.error_codes(_root_query(name, ids)) == ["UNAUTHENTICATED"], name
     create = "mutation($input: CreateTicketInput!) { createTicket(input: $input) { ticket { id } } }"
-    assert world.portal.error_codes(
-        create, {"input": {"customerId": world.customer, "subject": "s", "body": "b"}}
-    ) == ["UNAUTHENTICATED"]
+    assert world.portal.error_codes(create, {"input": {"customerId": world.customer, "subject": "s", "body": "b"}}) == [
+        "UNAUTHENTICATED"
+    ]
     assert world.portal.error_codes(COMMENT, {"input": {"id": world.own_ticket, "body": "hello"}}) == [
         "UNAUTHENTICATED"
     ]

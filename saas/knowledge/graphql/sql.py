@@ -30,9 +30,7 @@ ARTICLE: SqlType = SqlType(
     },
     relations={
         # The ticket whose resolution wrote it, joined under the tickets' own visibility rule.
-        "sourceTicket": Relation(
-            _ticket, "tickets", "{t}.id = {p}.source_ticket_id", visible=linked_ticket_visibility
-        ),
+        "sourceTicket": Relation(_ticket, "tickets", "{t}.id = {p}.source_ticket_id", visible=linked_ticket_visibility),
     },
 )
 

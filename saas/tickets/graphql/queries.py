@@ -8,13 +8,13 @@ import strawberry
 from strawberry.types import Info
 
 from saas.auth.permissions import TICKETS_READ, require
+from saas.customers.graphql.types import Customer
 from saas.db.conditions import SqlCondition
 from saas.schema.compiled import compiled_page
 from saas.schema.context import RequestContext
 from saas.schema.nodes import single_object
 from saas.schema.relay import decode_id
 from saas.tickets import models, service
-from saas.customers.graphql.types import Customer
 from saas.tickets.graphql.loaders import comment_loader, customer_tickets, rule_loader, ticket_loader
 from saas.tickets.graphql.sql import TICKET, TICKET_SORT
 from saas.tickets.graphql.types import (

@@ -139,7 +139,9 @@ class Ticket(Node):
             return None
         return await member_of(info.context, self.assignee_id)
 
-    @strawberry.field(description="The display name of the member handling it, for staff and the customer's portal alike.")
+    @strawberry.field(
+        description="The display name of the member handling it, for staff and the customer's portal alike."
+    )
     async def assignee_name(self, info: Info[RequestContext, None]) -> str | None:
         member = await member_of(info.context, self.assignee_id)
         return None if member is None else member.name
