@@ -53,6 +53,9 @@ def test_seed_demo_creates_a_realistic_tenant(runtime):
     assert len({c.industry for c in customers}) >= 5
     assert any(c.tags for c in customers) and {c.kind for c in customers} == {"company", "person"}
     assert len({c.name for c in customers}) == 40
+    # The tax ids are stored encrypted, never in plaintext.
+    sealed = [c.custom_fields["taxId"] for c in customers if "taxId" in c.custom_fields]
+    assert sealed and all(set(v) == {"$sensitive", "bi", "mask"} and "DE2" not in v["$sensitive"] for v in sealed)
     # Made through the services: every change is in the audit log.
     # (and the demo leads converted by the sales step: a customer and its primary contact each)
     assert converted and audited["customer.created"] == 40 + len(converted)

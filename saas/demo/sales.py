@@ -119,6 +119,8 @@ def _setup(sales: SalesDemo) -> None:
         ("lead", "budget", "Budget (EUR)", "number", None),
         ("opportunity", "competitor", "Main competitor", "text", None),
         ("contact", "linkedin", "LinkedIn profile", "text", None),
+        # Stored encrypted: owners and admins read it, the sales reps see its mask.
+        ("customer", "taxId", "Tax id", "sensitive", None),
     )
     for entity, key, label, kind, options in fields:
         definition: dict[str, Any] = {"entity": entity, "key": key, "label": label, "type": kind}
@@ -133,13 +135,13 @@ def _setup(sales: SalesDemo) -> None:
     deals.ensure_pipeline(demo.session)
     for stage in deals.list_stages(demo.session, demo.owner):
         sales.stages.setdefault(StageKind(stage.kind), []).append(stage)
-    for customer in _customers(sales)[:: max(1, len(demo.customer_ids) // 12)]:
+    for position, customer in enumerate(_customers(sales)[:: max(1, len(demo.customer_ids) // 12)]):
         update_customer(
             demo.session,
             demo.owner,
             customer.id,
             customer.version,
-            {"custom_fields": {"segment": sales.rng.choice(SEGMENTS)}},
+            {"custom_fields": {"segment": sales.rng.choice(SEGMENTS), "taxId": f"DE{281_000_000 + position * 7_919}"}},
         )
 
 

@@ -21,6 +21,8 @@ from tests.ops.chart import CHART, KUBE_VERSION, NAMESPACE, RELEASE, VALUE_SETS,
 BROKEN = Path(__file__).resolve().parent / "values"
 FULLNAME = f"{RELEASE}-saas-crm"
 SECRET_SETTINGS = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SAAS_APP_ROLE_PASSWORD", "METRICS_TOKEN")
+# Credentials a deployment may leave out (the Secret's key is optional).
+OPTIONAL_SECRET_SETTINGS = ("ENCRYPTION_MASTER_KEYS", "SECRET_KEY_FALLBACKS")
 # Read by uvicorn, not by Settings: which proxies may set the client address (X-Forwarded-For).
 PROCESS_SETTINGS = {"FORWARDED_ALLOW_IPS"}
 # Objects of custom resource definitions, whose schemas Kubernetes does not ship.
@@ -298,10 +300,10 @@ def test_the_configmap_holds_real_settings_and_no_credential(value_set: str) -> 
 
 
 def test_the_secret_settings_are_the_applications() -> None:
-    assert set(SECRET_SETTINGS) <= setting_names()
+    assert set(SECRET_SETTINGS) | set(OPTIONAL_SECRET_SETTINGS) <= setting_names()
     secret_fields = {str(f.alias) for f in Settings.model_fields.values() if f.repr is False}
     # Every setting kept out of repr (a credential) comes from the Secret.
-    assert secret_fields <= set(SECRET_SETTINGS)
+    assert secret_fields <= set(SECRET_SETTINGS) | set(OPTIONAL_SECRET_SETTINGS)
 
 
 @pytest.mark.parametrize("value_set", VALUE_SETS)
@@ -316,6 +318,9 @@ def test_every_process_takes_credentials_by_reference_from_the_secret(value_set:
                 assert "value" not in env[setting], (name, setting)
                 assert reference["name"] == secret, (name, setting)
                 assert not reference.get("optional", False), (name, setting)
+            for setting in OPTIONAL_SECRET_SETTINGS:
+                reference = env[setting]["valueFrom"]["secretKeyRef"]
+                assert reference["name"] == secret and reference["optional"] is True, (name, setting)
     for monitor in result.of_kind("ServiceMonitor"):
         credentials = monitor["spec"]["endpoints"][0]["authorization"]["credentials"]
         assert credentials == {"name": secret, "key": result.values["secrets"]["keys"]["METRICS_TOKEN"]}

@@ -248,6 +248,7 @@ def test_me(owner: Any, tenant: Any) -> None:
                 "tickets:write",
                 "tickets:manage",
                 "portal:manage",
+                "sensitive:read",
             },
         ),
         (

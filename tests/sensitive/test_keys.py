@@ -259,3 +259,28 @@ def test_stored_values_are_not_exposed_by_the_orm_path(owner, runtime: Runtime, 
     created = _events(runtime, tenant.id, "customer.created")
     assert created[-1].payload["customer"]["customFields"] == {"nationalId": "•••• 7890"}
     assert NATIONAL_ID not in str(stored_custom_fields(runtime, tenant.id, customer["id"]))
+
+
+def test_a_tenants_marking_and_job_stay_its_own(owner, other_owner, runtime: Runtime, tenant, other_tenant) -> None:
+    customer = create_customer(owner, name="Acme")
+    create_contact(owner, customer["id"], name="Jane", phone=PHONE)
+    other_customer = create_customer(other_owner, name="Mine")
+    create_contact(other_owner, other_customer["id"], name="Joe", phone="+493012345678")
+    _set(owner, "CONTACT", ["phone"])
+    marked = {
+        (f["entity"], f["field"]): f["sensitive"]
+        for f in other_owner.data("{ sensitiveFields { entity field sensitive } }")["sensitiveFields"]
+    }
+    assert marked[("CONTACT", "phone")] is False
+    # The other tenant's job does nothing: its tenant has no run, and this tenant's run waits.
+    with tenant_session(runtime.engine, other_tenant.id) as session:
+        reencrypt.function(JobContext(other_tenant.id, session, "other-1"))
+    assert count_rows(runtime, other_tenant.id, "contacts", "phone IS NOT NULL") == 1
+    assert count_rows(runtime, tenant.id, "contacts", "phone IS NOT NULL") == 1
+    with tenant_session(runtime.engine, tenant.id) as session:
+        reencrypt.function(JobContext(tenant.id, session, "own-1"))
+    assert count_rows(runtime, tenant.id, "contacts", "phone IS NULL AND sensitive ? 'phone'") == 1
+    assert count_rows(runtime, other_tenant.id, "contacts", "phone IS NOT NULL AND sensitive = '{}'::jsonb") == 1
+    # A contact written in the other tenant is not sealed: its marking is its own.
+    create_contact(other_owner, other_customer["id"], name="Ann", phone="+493012345679")
+    assert count_rows(runtime, other_tenant.id, "contacts", "phone IS NOT NULL") == 2
