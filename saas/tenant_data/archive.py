@@ -79,7 +79,8 @@ def table_branches(names: list[str], plugins: PluginHost | None) -> dict[str, st
     return {name: owners.get(name, "*") for name in names}
 
 
-def _revision(branch: str, heads: dict[str, str]) -> str:
+def table_revision(branch: str, heads: dict[str, str]) -> str:
+    """The revision a table is at: its branch's head (every head, for a table of no known branch)."""
     return heads.get(branch, "") if branch != "*" else ",".join(f"{b}:{h}" for b, h in sorted(heads.items()))
 
 
@@ -152,7 +153,9 @@ def write_archive(
                 statement = select(shape.table).where(shape.table.c.tenant_id == tenant_id).order_by(*order)
                 rows_done += _stream_rows(session, statement, member)
                 entry = member.add_to(tar, f"{TABLES_DIR}{name}.jsonl", now)
-                entry.update(branch=branches[name], revision=_revision(branches[name], heads), columns=shape.columns)
+                entry.update(
+                    branch=branches[name], revision=table_revision(branches[name], heads), columns=shape.columns
+                )
                 manifest["tables"][name] = entry
                 if progress is not None:
                     progress(name, done, len(names), rows_done)

@@ -45,7 +45,7 @@ from saas.accounts.models import Tenant, User
 from saas.accounts.service import SLUG_PATTERN
 from saas.plugin_host.host import PluginHost
 from saas.tenancy.session import tenant_session
-from saas.tenant_data.archive import FORMAT, FORMAT_VERSION, MANIFEST, USERS_FILE, _revision, table_branches
+from saas.tenant_data.archive import FORMAT, FORMAT_VERSION, MANIFEST, USERS_FILE, table_branches, table_revision
 from saas.tenant_data.rows import row_decoder
 from saas.tenant_data.tables import (
     TENANT_COLUMN,
@@ -145,7 +145,7 @@ def check_schema(
         if shape is None:
             problems.append(f"table {name} does not exist here (is its plugin installed and migrated?)")
             continue
-        revision = _revision(here[name], heads)
+        revision = table_revision(here[name], heads)
         if entry.get("revision") != revision:
             problems.append(
                 f"table {name} was exported at revision {entry.get('revision')}, this database is at {revision}"
