@@ -65,7 +65,7 @@ def table_branches(names: list[str], plugins: PluginHost | None) -> dict[str, st
 
     A table no loaded model maps is `*`: its revision check compares every branch's head."""
     packages: dict[str, str] = {}
-    for plugin in (plugins.plugins.values() if plugins is not None else ()):
+    for plugin in plugins.plugins.values() if plugins is not None else ():
         module = getattr(plugin, "module", None)
         if module is not None:
             packages[module.__name__.split(".")[0]] = plugin.name
@@ -79,7 +79,8 @@ def table_branches(names: list[str], plugins: PluginHost | None) -> dict[str, st
     return {name: owners.get(name, "*") for name in names}
 
 
-def _revision(branch: str, heads: dict[str, str]) -> str:
+def table_revision(branch: str, heads: dict[str, str]) -> str:
+    """The revision a table is at: its branch's head (every head, for a table of no known branch)."""
     return heads.get(branch, "") if branch != "*" else ",".join(f"{b}:{h}" for b, h in sorted(heads.items()))
 
 
@@ -118,7 +119,7 @@ def _stream_rows(session: Session, statement: Any, member: _Member) -> int:
 def write_archive(
     engine: Engine,
     tenant_id: uuid.UUID,
-    out: IO[bytes],
+    out: IO[bytes] | io.RawIOBase,
     *,
     plugins: PluginHost | None = None,
     progress: Progress | None = None,
@@ -153,17 +154,17 @@ def write_archive(
                 rows_done += _stream_rows(session, statement, member)
                 entry = member.add_to(tar, f"{TABLES_DIR}{name}.jsonl", now)
                 entry.update(
-                    branch=branches[name], revision=_revision(branches[name], heads), columns=shape.columns
+                    branch=branches[name], revision=table_revision(branches[name], heads), columns=shape.columns
                 )
                 manifest["tables"][name] = entry
                 if progress is not None:
                     progress(name, done, len(names), rows_done)
             users = _Member()
-            statement = text(
+            users_statement = text(
                 f"SELECT {', '.join('u.' + c for c in USER_COLUMNS)} FROM users u "
                 "WHERE u.id IN (SELECT m.user_id FROM memberships m WHERE m.tenant_id = :tenant) ORDER BY u.id"
             ).bindparams(tenant=tenant_id)
-            _stream_rows(session, statement, users)
+            _stream_rows(session, users_statement, users)
             manifest["users"] = users.add_to(tar, USERS_FILE, now)
             body = orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
             info = tarfile.TarInfo(MANIFEST)

@@ -99,7 +99,9 @@ def purge_tenant(engine: Engine, tenant_id: uuid.UUID, plugins: PluginHost | Non
             columns = sorted({c for cs in column_sets for c in cs if shapes[name].table.c[c].nullable})
             if columns:
                 assignments = ", ".join(f"{quote_ident(c)} = NULL" for c in columns)
-                conn.execute(text(f"UPDATE {quote_ident(name)} SET {assignments} WHERE tenant_id = :t"), {"t": tenant_id})
+                conn.execute(
+                    text(f"UPDATE {quote_ident(name)} SET {assignments} WHERE tenant_id = :t"), {"t": tenant_id}
+                )
         for name in reversed(order):
             table = shapes[name].table
             deleted += conn.execute(delete(table).where(table.c.tenant_id == tenant_id)).rowcount or 0

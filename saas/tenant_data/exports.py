@@ -54,7 +54,9 @@ def export_payload(export: TenantExport) -> dict[str, Any]:
     }
 
 
-def request_export(session: Session, principal: Principal, enqueue: Callable[[uuid.UUID, uuid.UUID], Any]) -> TenantExport:
+def request_export(
+    session: Session, principal: Principal, enqueue: Callable[[uuid.UUID, uuid.UUID], Any]
+) -> TenantExport:
     """A new export of the principal's tenant; `enqueue(tenant_id, export_id)` runs after the commit."""
     require(principal.permissions, TENANT_EXPORT)
     if principal.membership_id is None:
@@ -159,4 +161,3 @@ def run_export(session: Session, export_id: uuid.UUID, plugins: PluginHost | Non
 def latest_exports(session: Session, principal: Principal, limit: int) -> list[TenantExport]:
     require(principal.permissions, TENANT_EXPORT)
     return list(session.scalars(select(TenantExport).order_by(TenantExport.created_at.desc()).limit(limit)))
-

@@ -45,7 +45,7 @@ from saas.accounts.models import Tenant, User
 from saas.accounts.service import SLUG_PATTERN
 from saas.plugin_host.host import PluginHost
 from saas.tenancy.session import tenant_session
-from saas.tenant_data.archive import FORMAT, FORMAT_VERSION, MANIFEST, USERS_FILE, table_branches, _revision
+from saas.tenant_data.archive import FORMAT, FORMAT_VERSION, MANIFEST, USERS_FILE, table_branches, table_revision
 from saas.tenant_data.rows import row_decoder
 from saas.tenant_data.tables import (
     TENANT_COLUMN,
@@ -145,9 +145,11 @@ def check_schema(
         if shape is None:
             problems.append(f"table {name} does not exist here (is its plugin installed and migrated?)")
             continue
-        revision = _revision(here[name], heads)
+        revision = table_revision(here[name], heads)
         if entry.get("revision") != revision:
-            problems.append(f"table {name} was exported at revision {entry.get('revision')}, this database is at {revision}")
+            problems.append(
+                f"table {name} was exported at revision {entry.get('revision')}, this database is at {revision}"
+            )
         elif entry.get("columns") != shape.columns:
             problems.append(f"table {name} has other columns here")
     if problems:
@@ -204,16 +206,24 @@ def restore_archive(
             shapes = reflect_shapes(conn, carried_tables(conn))
             check_schema(manifest, shapes, schema_heads(conn), plugins)
             source = manifest["tenant"]
-            session.add(Tenant(id=tenant_id, slug=slug, name=name or source["name"], settings=source.get("settings") or {}))
+            session.add(
+                Tenant(id=tenant_id, slug=slug, name=name or source["name"], settings=source.get("settings") or {})
+            )
             session.flush()
             users, created, matched = _map_users(session, tar)
             archived = {n: shapes[n] for n in manifest["tables"]}
             order, deferred = dependency_order(archived)
-            remap = user_columns(conn, archived)
+            remap = user_columns(archived)
             rows = 0
             for table_name in order:
                 rows += _insert_table(
-                    session, tar, manifest, archived[table_name], tenant_id, users, remap.get(table_name, []),
+                    session,
+                    tar,
+                    manifest,
+                    archived[table_name],
+                    tenant_id,
+                    users,
+                    remap.get(table_name, []),
                     deferred.get(table_name, set()),
                 )
             for table_name, column_sets in deferred.items():

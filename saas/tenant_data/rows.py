@@ -31,7 +31,7 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot export a {type(value).__name__}")
 
 
-def encode_row(row: Mapping[str, Any]) -> bytes:
+def encode_row(row: Mapping[Any, Any]) -> bytes:
     """One JSON line (with its newline)."""
     return orjson.dumps(dict(row), default=_default, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS)
 

@@ -134,34 +134,20 @@ def _own_columns(columns: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(c for c in columns if c != TENANT_COLUMN)
 
 
-def user_columns(conn: Connection, names: Iterable[str]) -> dict[str, list[str]]:
+def user_columns(shapes: dict[str, TableShape]) -> dict[str, list[str]]:
     """Per tenant table, its columns referring to `users.id` (the global accounts)."""
-    rows = conn.execute(
-        text(
-            """
-            SELECT kcu.table_name, kcu.column_name
-            FROM information_schema.referential_constraints rc
-            JOIN information_schema.key_column_usage kcu
-              ON kcu.constraint_name = rc.constraint_name AND kcu.constraint_schema = rc.constraint_schema
-            JOIN information_schema.constraint_column_usage ccu
-              ON ccu.constraint_name = rc.unique_constraint_name
-             AND ccu.constraint_schema = rc.unique_constraint_schema
-            WHERE kcu.table_schema = current_schema() AND ccu.table_name = 'users' AND ccu.column_name = 'id'
-            """
-        )
-    )
-    wanted = set(names)
     found: dict[str, list[str]] = {}
-    for table, column in rows:
-        if table in wanted:
-            found.setdefault(table, []).append(column)
+    for name, shape in shapes.items():
+        for columns, referred, referred_columns in shape.references:
+            if referred == "users" and referred_columns == ("id",):
+                found.setdefault(name, []).extend(columns)
     return found
 
 
 def schema_heads(conn: Connection) -> dict[str, str]:
     """The applied head of each migration branch: `core`, and each plugin by name."""
     heads = list(conn.execute(text("SELECT version_num FROM alembic_version ORDER BY version_num")).scalars())
-    owners = dict(
+    owners: dict[str, str] = dict(
         conn.execute(text("SELECT revision, plugin FROM plugin_revisions WHERE revision = ANY(:r)"), {"r": heads}).all()
     )
     return {owners.get(head, "core"): head for head in heads}

@@ -67,3 +67,31 @@ def test_unknown_or_repeated_deletions_are_refused(runtime: Runtime, tenant) -> 
     with pytest.raises(DeletionError) as raised:
         delete_tenant(runtime.engine, tenant.slug, timedelta(days=1))
     assert raised.value.code == "ALREADY_DELETED"
+
+
+def test_deletion_refuses_the_tenants_api_keys_at_once(runtime: Runtime, owner: GraphQLClient, tenant) -> None:
+    from saas.accounts import api_keys
+    from saas.auth.permissions import CUSTOMERS_READ
+    from saas.errors import UnauthenticatedError
+    from saas.tenancy.session import tenant_session
+
+    principal = runtime.authenticate(f"Bearer {owner.token}")
+    with tenant_session(runtime.engine, tenant.id) as session:
+        _, secret = api_keys.create_api_key(session, principal, {"name": "sync", "scopes": [CUSTOMERS_READ]})
+    header = f"Bearer {secret}"
+    assert runtime.authenticate(header) is not None  # checked, and now cached
+    delete_tenant(runtime.engine, tenant.slug, timedelta(days=30))
+    assert runtime.cached_principal(header) is None
+    with pytest.raises(UnauthenticatedError):
+        runtime.authenticate(header)
+
+
+def test_the_cli_deletes_undeletes_and_purges(runtime: Runtime, owner: GraphQLClient, tenant, cli) -> None:
+    assert cli("tenant", "delete", "--slug", tenant.slug, "--yes").exit_code == 0
+    assert owner.error_codes(ME) == ["UNAUTHENTICATED"]
+    assert cli("tenant", "undelete", "--slug", tenant.slug).exit_code == 0
+    assert owner.data(ME)
+    assert cli("tenant", "delete", "--slug", tenant.slug, "--yes", "--purge-now").exit_code == 0
+    assert set(_rows(runtime, tenant.id).values()) == {0}
+    refused = cli("tenant", "delete", "--slug", "no-such-tenant", "--yes")
+    assert refused.exit_code == 2 and "NOT_FOUND" in refused.output

@@ -65,3 +65,38 @@ def test_a_bad_export_id_is_not_found(owner: GraphQLClient) -> None:
 
     codes = owner.error_codes(STATUS, {"id": to_global_id("TenantExport", "00000000-0000-0000-0000-000000000000")})
     assert codes == ["NOT_FOUND"]
+
+
+PROGRESS = "subscription($id: ID!) { tenantExportProgress(id: $id) { id status tablesDone tablesTotal } }"
+
+
+def test_progress_is_heard_by_the_owner_only(runtime: Runtime, owner: GraphQLClient, other_owner, tenant) -> None:
+    from saas.plugin_api.testing import collect_events
+
+    export = owner.data(EXPORT)["exportTenantData"]["export"]
+
+    def act() -> None:
+        with tenant_session(runtime.engine, tenant.id) as session:
+            run_export(session, decode_id(export["id"], "TenantExport"), runtime.plugins)
+
+    heard = collect_events(owner, PROGRESS, {"id": export["id"]}, "tenant_export", act)
+    statuses = [p["data"]["tenantExportProgress"]["status"] for p in heard]
+    assert statuses[0] == "PENDING" and statuses[-1] == "COMPLETED" and "RUNNING" in statuses
+    assert {p["data"]["tenantExportProgress"]["id"] for p in heard} == {export["id"]}
+    assert other_owner.error_codes(STATUS, {"id": export["id"]}) == ["NOT_FOUND"]
+
+
+def test_a_failed_export_keeps_no_file(runtime: Runtime, owner: GraphQLClient, tenant, monkeypatch) -> None:
+    from saas.downloads.models import Download
+    from saas.tenant_data import exports
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(exports, "write_archive", broken)
+    export_id = _export(runtime, owner, tenant)
+    status = owner.data(STATUS, {"id": export_id})["tenantExport"]
+    assert status["status"] == "FAILED" and status["downloadUrl"] is None
+    with tenant_session(runtime.engine, tenant.id) as session:
+        assert session.scalar(select(Download.id)) is None
+        assert session.scalar(select(OutboxEvent.id).where(OutboxEvent.type == "tenant_export.failed")) is not None

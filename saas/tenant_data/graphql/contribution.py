@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from saas.plugin_host.contributions import GraphQLContribution
-from saas.tenant_data.graphql.resolvers import TenantDataMutations, TenantDataQueries, TenantDataSubscriptions
+from saas.tenant_data.graphql.mutations import TenantDataMutations
+from saas.tenant_data.graphql.queries import TenantDataQueries
+from saas.tenant_data.graphql.subscriptions import TenantDataSubscriptions
 from saas.tenant_data.graphql.types import TenantExport, TenantExportProgress
 
 contribution = GraphQLContribution(

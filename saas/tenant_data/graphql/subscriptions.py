@@ -1,8 +1,7 @@
-"""The export's roots: the mutation that asks for it, the query of its status, the live progress."""
+"""`tenantExportProgress`: an export's progress, live, until it ends."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -11,51 +10,13 @@ from strawberry.types import Info
 
 from saas.auth.permissions import TENANT_EXPORT, require
 from saas.realtime import listen
-from saas.schema.common import run_mutation
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id, to_global_id
 from saas.tenant_data import exports
 from saas.tenant_data.graphql.types import (
-    ExportTenantDataPayload,
-    TenantExport,
     TenantExportProgress,
     TenantExportStatus,
 )
-
-
-def _enqueue(tenant_id: uuid.UUID, export_id: uuid.UUID) -> None:
-    from saas.tenant_data.jobs import export_tenant_data
-
-    export_tenant_data.send(tenant_id, str(export_id))
-
-
-@strawberry.type
-class TenantDataMutations:
-    @strawberry.mutation(
-        description="Export every row of the tenant (core and plugin tables) as a background job; the owner only. "
-        "Follow it with `tenantExport(id:)` or `tenantExportProgress(id:)`; once COMPLETED, `downloadUrl` "
-        "is given once."
-    )
-    async def export_tenant_data(self, info: Info[RequestContext, None]) -> ExportTenantDataPayload:
-        context = info.context
-        principal = context.require_principal()
-
-        async def run() -> dict[str, Any]:
-            row = await context.write(exports.request_export, principal, _enqueue)
-            return {"export": TenantExport.from_model(row)}
-
-        return await run_mutation(run, ExportTenantDataPayload)  # type: ignore[no-any-return]
-
-
-@strawberry.type
-class TenantDataQueries:
-    @strawberry.field(description="An export of the tenant's data, for its owner; NOT_FOUND otherwise.")
-    async def tenant_export(self, info: Info[RequestContext, None], id: strawberry.ID) -> TenantExport:
-        context = info.context
-        principal = context.require_principal()
-        raw_id = decode_id(id, "TenantExport")
-        row = await context.write(exports.get_export, principal, raw_id)
-        return TenantExport.from_model(row)
 
 
 @strawberry.type
