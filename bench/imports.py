@@ -1,6 +1,6 @@
 """The data import at scale: rows per second of a dry run and of its commit, and peak memory.
 
-    python -m bench.imports [--rows 100000] [--rows 10000 ...] [--trace] [--json FILE]
+    python -m bench.imports [--rows 100000] [--rows 10000 ...] [--no-commit] [--trace] [--json FILE]
 
 For each `--rows` size, on a fresh database (on the server of `DATABASE_URL`, default the local
 PostgreSQL) migrated and dropped at the end, with real Redis (`REDIS_URL`): a CSV of that many
@@ -46,7 +46,7 @@ def _peak_rss_mb() -> float:
     return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
 
 
-def measure(rows: int, trace: bool) -> dict[str, Any]:
+def measure(rows: int, trace: bool, commit: bool = True) -> dict[str, Any]:
     from saas.accounts.service import create_tenant
     from saas.auth.permissions import ALL_PERMISSIONS, Role
     from saas.auth.principal import Principal
@@ -74,9 +74,10 @@ def measure(rows: int, trace: bool) -> dict[str, Any]:
             )  # fmt: skip
             previewed = time.perf_counter()
             operator = Principal(tenant_id=tenant.id, label="bench", permissions=ALL_PERMISSIONS, role=Role.OWNER)
-            with tenant_session(runtime.engine, tenant.id) as session:
-                commit_import(session, operator, job.id)
-            more = True
+            more = commit
+            if commit:
+                with tenant_session(runtime.engine, tenant.id) as session:
+                    commit_import(session, operator, job.id)
             while more:
                 with tenant_session(runtime.engine, tenant.id) as session:
                     more = run_step(session, job.id)
@@ -89,8 +90,8 @@ def measure(rows: int, trace: bool) -> dict[str, Any]:
                 "file_mb": round(path.stat().st_size / 1e6, 1),
                 "dry_run_s": round(previewed - started, 1),
                 "dry_run_rows_per_s": round(rows / (previewed - started)),
-                "commit_s": round(committed - previewed, 1),
-                "commit_rows_per_s": round(rows / (committed - previewed)),
+                "commit_s": round(committed - previewed, 1) if commit else None,
+                "commit_rows_per_s": round(rows / (committed - previewed)) if commit else None,
                 "previewed_creates": job.created,
                 "peak_rss_mb": _peak_rss_mb(),
                 "peak_traced_mb": round(traced / 1e6, 1) if traced is not None else None,
@@ -102,10 +103,11 @@ def measure(rows: int, trace: bool) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.imports", description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, action="append", help="rows per file (repeat for several sizes)")
+    parser.add_argument("--no-commit", action="store_true", help="measure the dry run only")
     parser.add_argument("--trace", action="store_true", help="also measure Python allocations (tracemalloc)")
     parser.add_argument("--json", type=Path, help="write the results here too")
     args = parser.parse_args(argv)
-    results = [measure(rows, args.trace) for rows in sorted(args.rows or [100_000])]
+    results = [measure(rows, args.trace, not args.no_commit) for rows in sorted(args.rows or [100_000])]
     for result in results:
         print(json.dumps(result, ensure_ascii=False), flush=True)
     if args.json:

@@ -140,10 +140,16 @@ def find_duplicates(
 # The same lookups as the probes', for many values at once: (what matches, type) → SQL returning
 # the normalised value, id and name of each record with one of `:values`, oldest first.
 _MANY: dict[tuple[str, str], str] = {
-    ("e-mail", "Lead"): "SELECT lower(email), id, name FROM leads WHERE tenant_id = :tenant_id AND lower(email) = ANY(:values)",
+    (
+        "e-mail",
+        "Lead",
+    ): "SELECT lower(email), id, name FROM leads WHERE tenant_id = :tenant_id AND lower(email) = ANY(:values)",
     ("e-mail", "Contact"): "SELECT lower(email), id, name FROM contacts WHERE tenant_id = :tenant_id "
     "AND lower(email) = ANY(:values) AND deleted_at IS NULL",
-    ("phone", "Lead"): f"SELECT {PHONE_DIGITS_SQL.format(col='phone')}, id, name FROM leads WHERE tenant_id = :tenant_id "
+    (
+        "phone",
+        "Lead",
+    ): f"SELECT {PHONE_DIGITS_SQL.format(col='phone')}, id, name FROM leads WHERE tenant_id = :tenant_id "
     f"AND {PHONE_DIGITS_SQL.format(col='phone')} = ANY(:values)",
     ("phone", "Contact"): f"SELECT {PHONE_DIGITS_SQL.format(col='phone')}, id, name FROM contacts "
     f"WHERE tenant_id = :tenant_id AND {PHONE_DIGITS_SQL.format(col='phone')} = ANY(:values) AND deleted_at IS NULL",

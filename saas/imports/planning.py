@@ -45,7 +45,11 @@ UPDATABLE: dict[ImportEntity, dict[str, str]] = {
     ImportEntity.CONTACT: {"name": "name", "title": "title", "email": "email", "phone": "phone"},
     ImportEntity.LEAD: {"name": "name", "company": "company", "email": "email", "phone": "phone"},
 }  # fmt: skip
-MODELS: dict[ImportEntity, Any] = {ImportEntity.CUSTOMER: Customer, ImportEntity.CONTACT: Contact, ImportEntity.LEAD: Lead}
+MODELS: dict[ImportEntity, Any] = {
+    ImportEntity.CUSTOMER: Customer,
+    ImportEntity.CONTACT: Contact,
+    ImportEntity.LEAD: Lead,
+}
 
 
 def _error(job: ImportJob, field: str | None, code: str, message: str) -> dict[str, Any]:
@@ -175,9 +179,7 @@ def rule_duplicates(session: Session, job: ImportJob, rows: list[ImportRow]) -> 
         for field, on, value in row_probes:
             match = found.get((on, value))
             if match is not None:
-                errors.setdefault(number, []).append(
-                    _error(job, field, UserErrorCode.DUPLICATE.value, match.message())
-                )
+                errors.setdefault(number, []).append(_error(job, field, UserErrorCode.DUPLICATE.value, match.message()))
     return errors
 
 
@@ -225,7 +227,9 @@ def _plan_update(
         return RowOutcome.FAIL.value, [_error(job, None, UserErrorCode.DUPLICATE.value, message)], None
     if entity is ImportEntity.LEAD and record.status in (LeadStatus.CONVERTED.value, LeadStatus.DISQUALIFIED.value):
         code = (
-            UserErrorCode.ALREADY_CONVERTED if record.status == LeadStatus.CONVERTED.value else UserErrorCode.ALREADY_DISQUALIFIED
+            UserErrorCode.ALREADY_CONVERTED
+            if record.status == LeadStatus.CONVERTED.value
+            else UserErrorCode.ALREADY_DISQUALIFIED
         )
         return RowOutcome.FAIL.value, [_error(job, None, code.value, f"The matching lead is {record.status}")], None
     diff = field_diff(entity, record, row.values)

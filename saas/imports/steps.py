@@ -57,7 +57,9 @@ def default_region(session: Session, tenant_id: uuid.UUID) -> str:
 def acting_principal(session: Session, job: ImportJob) -> Principal:
     """Whom the import acts as: the member who started it (their current role and teams), or the CLI's operator."""
     if job.created_by_id is None:
-        return Principal(tenant_id=job.tenant_id, label=CLI_PRINCIPAL_LABEL, permissions=ALL_PERMISSIONS, role=Role.OWNER)
+        return Principal(
+            tenant_id=job.tenant_id, label=CLI_PRINCIPAL_LABEL, permissions=ALL_PERMISSIONS, role=Role.OWNER
+        )
     membership = session.get(Membership, (job.tenant_id, job.created_by_id))
     if membership is None or not membership.is_active or not membership.user.is_active:
         raise ImportCannotRun("the member who started this import is no longer active")
@@ -203,7 +205,9 @@ def _commit(session: Session, principal: Principal, job: ImportJob, chunk: int) 
     _count(job, rows)
 
 
-def run_step(session: Session, job_id: uuid.UUID, *, parse_chunk: int = PARSE_CHUNK, row_chunk: int = ROW_CHUNK) -> bool:
+def run_step(
+    session: Session, job_id: uuid.UUID, *, parse_chunk: int = PARSE_CHUNK, row_chunk: int = ROW_CHUNK
+) -> bool:
     """Do the import's next chunk in the session's transaction; whether more remains."""
     job = session.scalars(select(ImportJob).where(ImportJob.id == job_id).with_for_update()).first()
     if job is None or is_finished(job):
