@@ -814,7 +814,9 @@ def import_command(file: Path, entity: str, tenant_slug: str, dry_run: bool, pol
         with tenant_session(engine, None) as session:
             tenant_id = session.scalar(select(Tenant.id).where(Tenant.slug == tenant_slug))
         if tenant_id is None:
-            raise click.BadParameter(f"no tenant with slug {tenant_slug!r} (see `saas tenant list`)", param_hint="'--tenant'")
+            raise click.BadParameter(
+                f"no tenant with slug {tenant_slug!r} (see `saas tenant list`)", param_hint="'--tenant'"
+            )
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         with Progress(*columns, transient=False) as bar, _reporting_input_errors({"content": "FILE"}):
             task = bar.add_task("reading", total=None)

@@ -7,11 +7,10 @@ JSON, or a file part). A file larger than `IMPORT_MAX_BYTES` is 413."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import base64
 
 import orjson
 from starlette.requests import Request
@@ -98,7 +97,13 @@ def _place(operations: dict[str, Any], path: str, value: str) -> None:
         raise TransportError(400, f"The map path {path!r} must point into 'variables'")
     node: Any = operations
     for part in [*parents, last][:-1]:
-        node = node[int(part)] if isinstance(node, list) and part.isdigit() else node.get(part) if isinstance(node, dict) else None
+        node = (
+            node[int(part)]
+            if isinstance(node, list) and part.isdigit()
+            else node.get(part)
+            if isinstance(node, dict)
+            else None
+        )
         if node is None:
             raise TransportError(400, f"The map path {path!r} does not name a variable")
     if isinstance(node, list) and last.isdigit() and int(last) < len(node):

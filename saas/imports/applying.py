@@ -83,7 +83,9 @@ def _errors_of(job: ImportJob, invalid: InputInvalid) -> list[dict[str, Any]]:
     errors = []
     for error in invalid.errors:
         name = by_attribute.get(error.field[-1]) if error.field else None
-        errors.append({"column": columns.get(name) if name else None, "code": str(error.code), "message": error.message})
+        errors.append(
+            {"column": columns.get(name) if name else None, "code": str(error.code), "message": error.message}
+        )
     return errors
 
 
@@ -108,7 +110,9 @@ def apply_rows(session: Session, principal: Principal, job: ImportJob, rows: lis
     creates = [r for r in rows if r.outcome == RowOutcome.CREATE.value]
     appeared = {}
     if creates and policy is not DuplicatePolicy.CREATE:
-        appeared = {r.row_number: f for r, f in zip(creates, find_matches(session, principal, job, creates), strict=True)}
+        appeared = {
+            r.row_number: f for r, f in zip(creates, find_matches(session, principal, job, creates), strict=True)
+        }
     for row in rows:
         if row.applied:
             continue

@@ -36,7 +36,7 @@ _DATE_FORMATS = (
     re.compile(r"^(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})$"),
     re.compile(r"^(?P<y>\d{4})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日?$"),
 )
-_TAG_SEPARATORS = re.compile(r"[,，;；、|]")
+_TAG_SEPARATORS = re.compile("[,\uff0c;\uff1b\u3001|]")  # also the full-width comma and semicolon, and 、
 _KINDS = {"company": "company", "公司": "company", "企业": "company", "person": "person", "个人": "person"}
 _STAGES = {s.value: s.value for s in LifecycleStage} | {
     "线索": "lead", "潜在客户": "prospect", "客户": "customer", "成交客户": "customer", "流失": "churned",
@@ -83,7 +83,10 @@ def _typed(target: TargetField, text: str, region: str) -> tuple[Any, tuple[str,
     if target.kind == "date":
         parsed = parse_date(text)
         if parsed is None:
-            return None, (INVALID_DATE, f"{text!r} is not a date (e.g. 2024-01-31, 2024/1/31, 31.01.2024, 2024年1月31日)")
+            return None, (
+                INVALID_DATE,
+                f"{text!r} is not a date (e.g. 2024-01-31, 2024/1/31, 31.01.2024, 2024年1月31日)",
+            )
         return parsed.isoformat(), None
     if target.kind == "tags":
         return [t.strip() for t in _TAG_SEPARATORS.split(text) if t.strip()], None
@@ -163,13 +166,11 @@ def clean_row(
     failed = {e["column"] for e in row.errors}
     invalid = _service_check(entity, row.values)
     by_attribute = {f.attribute: f.name for f in fields.values()}
-    for error in invalid.errors if invalid is not None else ():
-        attribute = error.field[-1]
-        name = by_attribute.get(attribute, "name")
-        column = columns.get(name)
-        if column in failed:
+    for problem in invalid.errors if invalid is not None else ():
+        named = columns.get(by_attribute.get(problem.field[-1], "name"))
+        if named in failed:
             continue
-        row.errors.append({"column": column, "code": _code(error.code), "message": error.message})
+        row.errors.append({"column": named, "code": _code(problem.code), "message": problem.message})
     if not row.errors:
         row.keys = duplicate_keys(entity, row.values)
     return row

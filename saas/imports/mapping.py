@@ -30,16 +30,34 @@ def _fields(*fields: TargetField) -> dict[str, TargetField]:
     return {f.name: f for f in fields}
 
 
-_EMAIL = TargetField("email", "email", "email", synonyms=("email", "e-mail", "mail", "邮箱", "电子邮件", "电子邮箱", "邮件"))
+_EMAIL = TargetField(
+    "email", "email", "email", synonyms=("email", "e-mail", "mail", "邮箱", "电子邮件", "电子邮箱", "邮件")
+)
 _PHONE = TargetField(
-    "phone", "phone", "phone", synonyms=("phone", "mobile", "tel", "telephone", "手机", "电话", "手机号", "联系电话", "手机号码")
+    "phone",
+    "phone",
+    "phone",
+    synonyms=("phone", "mobile", "tel", "telephone", "手机", "电话", "手机号", "联系电话", "手机号码"),
 )
 
 FIELDS: dict[ImportEntity, dict[str, TargetField]] = {
     ImportEntity.CUSTOMER: _fields(
         TargetField(
-            "name", "name", required=True,
-            synonyms=("name", "customer", "customer name", "company", "company name", "客户名称", "公司名称", "客户", "公司", "名称"),
+            "name",
+            "name",
+            required=True,
+            synonyms=(
+                "name",
+                "customer",
+                "customer name",
+                "company",
+                "company name",
+                "客户名称",
+                "公司名称",
+                "客户",
+                "公司",
+                "名称",
+            ),
         ),
         TargetField("kind", "kind", "choice", synonyms=("kind", "type", "类型")),
         TargetField("industry", "industry", synonyms=("industry", "行业")),
@@ -48,34 +66,43 @@ FIELDS: dict[ImportEntity, dict[str, TargetField]] = {
         TargetField("source", "source", synonyms=("source", "来源", "客户来源")),
         TargetField("tags", "tags", "tags", synonyms=("tags", "tag", "标签")),
         TargetField("notes", "notes", synonyms=("notes", "note", "remarks", "comment", "备注", "说明")),
-        TargetField("nextFollowUpAt", "next_follow_up_at", "date", synonyms=("next follow up", "follow up", "下次跟进", "下次跟进时间")),
+        TargetField(
+            "nextFollowUpAt",
+            "next_follow_up_at",
+            "date",
+            synonyms=("next follow up", "follow up", "下次跟进", "下次跟进时间"),
+        ),
         TargetField("contactName", "contact_name", synonyms=("contact", "contact name", "联系人", "联系人姓名")),
         TargetField("contactTitle", "contact_title", synonyms=("title", "job title", "职位", "职务")),
         _EMAIL,
         _PHONE,
-    ),  # fmt: skip
+    ),
     ImportEntity.CONTACT: _fields(
         TargetField(
-            "customer", "customer", required=True,
+            "customer",
+            "customer",
+            required=True,
             synonyms=("customer", "customer name", "company", "company name", "客户名称", "公司名称", "客户", "公司"),
         ),
-        TargetField("name", "name", required=True, synonyms=("name", "contact", "contact name", "联系人", "姓名", "联系人姓名")),
+        TargetField(
+            "name", "name", required=True, synonyms=("name", "contact", "contact name", "联系人", "姓名", "联系人姓名")
+        ),
         TargetField("title", "title", synonyms=("title", "job title", "职位", "职务")),
         _EMAIL,
         _PHONE,
-    ),  # fmt: skip
+    ),
     ImportEntity.LEAD: _fields(
         TargetField("name", "name", required=True, synonyms=("name", "contact", "contact name", "联系人", "姓名")),
         TargetField("company", "company", synonyms=("company", "company name", "客户名称", "公司名称", "公司", "单位")),
         TargetField("channel", "channel", synonyms=("channel", "source", "渠道", "来源", "线索来源")),
         _EMAIL,
         _PHONE,
-    ),  # fmt: skip
+    ),
 }
 
 
 def normal_header(value: str) -> str:
-    return re.sub(r"[\s_\-:：*()（）]+", "", value.strip().lower())
+    return re.sub("[\\s_\\-:\uff1a*()\uff08\uff09]+", "", value.strip().lower())
 
 
 def guess_mapping(entity: ImportEntity, headers: list[str]) -> dict[str, str]:
@@ -120,13 +147,17 @@ def resolve_mapping(entity: ImportEntity, headers: list[str], given: Any) -> dic
     for column, field in mapping.items():
         if field in seen:
             errors.append(
-                FieldError(["input", "mapping", column], UserErrorCode.INVALID, f"{field} is also filled by {seen[field]!r}")
+                FieldError(
+                    ["input", "mapping", column], UserErrorCode.INVALID, f"{field} is also filled by {seen[field]!r}"
+                )
             )
         seen[field] = column
     for field in fields.values():
         if field.required and field.name not in seen:
             errors.append(
-                FieldError(["input", "mapping"], UserErrorCode.REQUIRED, f"No column fills {field.name}, which is required")
+                FieldError(
+                    ["input", "mapping"], UserErrorCode.REQUIRED, f"No column fills {field.name}, which is required"
+                )
             )
     if errors:
         raise InputInvalid(errors)

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from saas.auth.principal import Principal
 from saas.customers.duplicates import PHONE_DIGITS_SQL, normalise_company, normalise_email, normalise_phone
 from saas.customers.rules import customer_visibility
 from saas.db.conditions import SqlCondition
-from saas.auth.principal import Principal
 from saas.imports.models import ImportEntity
 
 

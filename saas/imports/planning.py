@@ -3,7 +3,7 @@
 A row with cleaning or validation errors fails. Otherwise its record in the database is looked
 up (saas/imports/matching.py); then the duplicate policy decides:
 
-- no match: CREATE, unless the domain's duplicate rule (`find_duplicates`, the rule the service
+- no match: CREATE, unless the domain's duplicate rule (`find_duplicates_many`, the rule the service
   applies when it creates) would refuse it under SKIP or UPDATE: then FAIL with DUPLICATE;
 - a match under SKIP: SKIP; under CREATE: CREATE another;
 - a match under UPDATE: UPDATE with the fields that change (`diff`, {field: {from, to}}; empty
@@ -25,7 +25,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from saas.auth.principal import Principal
-from saas.customers.duplicates import find_duplicates, normalise_company
+from saas.customers.duplicates import find_duplicates_many, normalise_company, normalise_email, normalise_phone
 from saas.customers.models import Contact, Customer
 from saas.customers.rules import customer_visibility
 from saas.db.conditions import SqlCondition
@@ -45,7 +45,11 @@ UPDATABLE: dict[ImportEntity, dict[str, str]] = {
     ImportEntity.CONTACT: {"name": "name", "title": "title", "email": "email", "phone": "phone"},
     ImportEntity.LEAD: {"name": "name", "company": "company", "email": "email", "phone": "phone"},
 }  # fmt: skip
-MODELS: dict[ImportEntity, Any] = {ImportEntity.CUSTOMER: Customer, ImportEntity.CONTACT: Contact, ImportEntity.LEAD: Lead}
+MODELS: dict[ImportEntity, Any] = {
+    ImportEntity.CUSTOMER: Customer,
+    ImportEntity.CONTACT: Contact,
+    ImportEntity.LEAD: Lead,
+}
 
 
 def _error(job: ImportJob, field: str | None, code: str, message: str) -> dict[str, Any]:
@@ -141,25 +145,42 @@ def find_matches(session: Session, principal: Principal, job: ImportJob, rows: l
     return list(matching.entity_matcher(entity)(session, [r.values for r in rows]))
 
 
-def rule_duplicates(session: Session, job: ImportJob, values: dict[str, Any]) -> list[dict[str, Any]]:
-    """The DUPLICATE errors the service's own rule would raise creating this row (none for contacts)."""
+def _rule_probes(job: ImportJob, values: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """What the service's duplicate rule looks up creating this row: (field, what, normalised value)."""
     entity = ImportEntity(job.entity)
     if entity is ImportEntity.CUSTOMER:
         customer, _ = customer_and_contact(values)
-        if customer.get("kind", "company") != "company":
+        if customer.get("kind", "company") != "company" or not values.get("name"):
             return []
-        found = find_duplicates(session, job.tenant_id, company=("name", values.get("name")))
-    elif entity is ImportEntity.LEAD:
-        found = find_duplicates(
-            session,
-            job.tenant_id,
-            email=("email", values.get("email")),
-            phone=("phone", values.get("phone")),
-            company=("company", values.get("company")),
-        )
-    else:
-        return []
-    return [_error(job, field, UserErrorCode.DUPLICATE.value, match.message()) for field, match in found]
+        return [("name", "company name", normalise_company(values["name"]))]
+    if entity is ImportEntity.LEAD:
+        probes = []
+        if values.get("email"):
+            probes.append(("email", "e-mail", normalise_email(values["email"])))
+        if values.get("phone") and normalise_phone(values["phone"]):
+            probes.append(("phone", "phone", normalise_phone(values["phone"])))
+        if values.get("company") and normalise_company(values["company"]):
+            probes.append(("company", "company name", normalise_company(values["company"])))
+        return probes
+    return []
+
+
+def rule_duplicates(session: Session, job: ImportJob, rows: list[ImportRow]) -> dict[int, list[dict[str, Any]]]:
+    """The DUPLICATE errors the service's own rule (`find_duplicates`, batched) would raise creating
+    each row, by row number (contacts have no such rule)."""
+    probes = {row.row_number: _rule_probes(job, row.values) for row in rows}
+    wanted: dict[str, set[str]] = {}
+    for row_probes in probes.values():
+        for _, on, value in row_probes:
+            wanted.setdefault(on, set()).add(value)
+    found = find_duplicates_many(session, job.tenant_id, wanted)
+    errors: dict[int, list[dict[str, Any]]] = {}
+    for number, row_probes in probes.items():
+        for field, on, value in row_probes:
+            match = found.get((on, value))
+            if match is not None:
+                errors.setdefault(number, []).append(_error(job, field, UserErrorCode.DUPLICATE.value, match.message()))
+    return errors
 
 
 def plan_rows(session: Session, principal: Principal, job: ImportJob, rows: list[ImportRow]) -> None:
@@ -180,12 +201,14 @@ def plan_rows(session: Session, principal: Principal, job: ImportJob, rows: list
         model = MODELS[entity]
         records = {r.id: r for r in session.scalars(select(model).where(model.id.in_(matched_ids)))}
     visible = _visible_ids(session, principal, entity, matched_ids) if policy is DuplicatePolicy.UPDATE else set()
+    unmatched = [row for row, match in zip(valid, found, strict=True) if match is None]
+    duplicates = rule_duplicates(session, job, unmatched) if policy is not DuplicatePolicy.CREATE else {}
     for row, match in zip(valid, found, strict=True):
         row.matched_id = match.id if match else None
         row.matched_version = match.version if match else None
         row.diff = None
         if match is None:
-            errors = rule_duplicates(session, job, row.values) if policy is not DuplicatePolicy.CREATE else []
+            errors = duplicates.get(row.row_number, [])
             row.errors, row.outcome = errors, (RowOutcome.FAIL if errors else RowOutcome.CREATE).value
             continue
         if policy is DuplicatePolicy.SKIP:
@@ -204,7 +227,9 @@ def _plan_update(
         return RowOutcome.FAIL.value, [_error(job, None, UserErrorCode.DUPLICATE.value, message)], None
     if entity is ImportEntity.LEAD and record.status in (LeadStatus.CONVERTED.value, LeadStatus.DISQUALIFIED.value):
         code = (
-            UserErrorCode.ALREADY_CONVERTED if record.status == LeadStatus.CONVERTED.value else UserErrorCode.ALREADY_DISQUALIFIED
+            UserErrorCode.ALREADY_CONVERTED
+            if record.status == LeadStatus.CONVERTED.value
+            else UserErrorCode.ALREADY_DISQUALIFIED
         )
         return RowOutcome.FAIL.value, [_error(job, None, code.value, f"The matching lead is {record.status}")], None
     diff = field_diff(entity, record, row.values)

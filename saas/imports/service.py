@@ -18,6 +18,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from saas.audit.log import record_change
+from saas.auth.permissions import require
 from saas.auth.principal import Principal
 from saas.db.paging import Page, keyset_page
 from saas.errors import FieldError, InputInvalid, NotFoundError, UserErrorCode
@@ -28,7 +29,6 @@ from saas.imports.mapping import resolve_mapping
 from saas.imports.models import DuplicatePolicy, ImportEntity, ImportJob, ImportRow, ImportStatus, RowOutcome
 from saas.imports.progress import announce, request_step
 from saas.imports.rules import WRITE_PERMISSION, import_conditions, require_import_reader
-from saas.auth.permissions import require
 from saas.validation import Checker
 
 MAX_FILE_NAME = 255
@@ -68,7 +68,9 @@ def start_import(session: Session, principal: Principal, data: dict[str, Any], m
     try:
         policy = DuplicatePolicy(str(data.get("duplicate_policy", "")).lower())
     except ValueError:
-        raise _invalid("duplicatePolicy", UserErrorCode.INVALID, "duplicatePolicy must be SKIP, UPDATE or CREATE") from None
+        raise _invalid(
+            "duplicatePolicy", UserErrorCode.INVALID, "duplicatePolicy must be SKIP, UPDATE or CREATE"
+        ) from None
     check = Checker({"file_name": data.get("file_name")})
     check.text("file_name", required=True, max_length=MAX_FILE_NAME)
     file_name = check.done()["file_name"]
@@ -133,7 +135,9 @@ def commit_import(session: Session, principal: Principal, job_id: uuid.UUID) -> 
         raise _invalid("id", UserErrorCode.NOT_FOUND, "No such import") from None
     require(principal.permissions, WRITE_PERMISSION[ImportEntity(job.entity)])
     if not job.dry_run:
-        raise _invalid("id", UserErrorCode.INVALID_TRANSITION, "Only a dry run is committed; this import applies itself")
+        raise _invalid(
+            "id", UserErrorCode.INVALID_TRANSITION, "Only a dry run is committed; this import applies itself"
+        )
     if job.status != ImportStatus.PREVIEWED.value:
         state = "was already committed" if job.committed_at else f"is {job.status}, not previewed yet"
         raise _invalid("id", UserErrorCode.INVALID_TRANSITION, f"This import {state}")

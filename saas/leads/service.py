@@ -397,9 +397,7 @@ def return_leads(session: Session, principal: Principal, ids: Sequence[uuid.UUID
     return [leads[i] for i in wanted]
 
 
-def update_lead(
-    session: Session, principal: Principal, lead_id: uuid.UUID, version: int, data: dict[str, Any]
-) -> Lead:
+def update_lead(session: Session, principal: Principal, lead_id: uuid.UUID, version: int, data: dict[str, Any]) -> Lead:
     """Change an open lead's name, company, e-mail, phone or channel (a data import's UPDATE).
 
     A stale `version` is CONFLICT; a converted or disqualified lead is not changed; new values

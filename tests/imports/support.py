@@ -80,7 +80,9 @@ def start(
     return client.data(START, {"input": variables})["startImport"]  # type: ignore[no-any-return]
 
 
-def run_to_end(runtime: Runtime, tenant_id: uuid.UUID, job_id: str, *, row_chunk: int = 250, parse_chunk: int = 5_000) -> int:
+def run_to_end(
+    runtime: Runtime, tenant_id: uuid.UUID, job_id: str, *, row_chunk: int = 250, parse_chunk: int = 5_000
+) -> int:
     """Run the import's chunks, one transaction each, until it finishes; returns the number of steps."""
     raw = decode_id(job_id, "ImportJob")
     steps = 0

@@ -85,7 +85,9 @@ def test_mapping_overrides_the_guess(runtime, tenant, owner) -> None:
 def test_wrong_enum_and_types_are_validation_errors(owner) -> None:
     assert owner.error_codes(START, {"input": {**BASE, "entity": "PLANET", "content": "TmFtZQ=="}}) == [WRONG_TYPE]
     assert owner.error_codes(START, {"input": {**BASE, "dryRun": "yes", "content": "TmFtZQ=="}}) == [WRONG_TYPE]
-    assert owner.error_codes(START, {"input": {**BASE, "duplicatePolicy": "MERGE", "content": "TmFtZQ=="}}) == [WRONG_TYPE]
+    assert owner.error_codes(START, {"input": {**BASE, "duplicatePolicy": "MERGE", "content": "TmFtZQ=="}}) == [
+        WRONG_TYPE
+    ]
 
 
 def test_a_header_only_file_previews_no_rows(runtime, tenant, owner) -> None:

@@ -25,9 +25,13 @@ def _preview(runtime, tenant, client, rows, **options) -> str:
 
 
 def test_a_record_changed_since_the_preview_is_stale_not_overwritten(runtime, tenant, owner) -> None:
-    seed = _preview(runtime, tenant, owner, [["Name", "Industry"], ["Acme", "Retail"], ["Beta", "Retail"]], dry_run=False)
+    seed = _preview(
+        runtime, tenant, owner, [["Name", "Industry"], ["Acme", "Retail"], ["Beta", "Retail"]], dry_run=False
+    )
     acme, beta = (r["recordId"] for r in rows_of(job(owner, seed)))
-    job_id = _preview(runtime, tenant, owner, [["Name", "Industry"], ["Acme", "Food"], ["Beta", "Food"]], policy="UPDATE")
+    job_id = _preview(
+        runtime, tenant, owner, [["Name", "Industry"], ["Acme", "Food"], ["Beta", "Food"]], policy="UPDATE"
+    )
     changed = owner.data(UPDATE_CUSTOMER, {"input": {"id": acme, "version": 1, "industry": "Mining"}})
     assert changed["updateCustomer"]["userErrors"] == []
     commit(owner, job_id)

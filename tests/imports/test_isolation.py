@@ -44,7 +44,9 @@ def test_row_level_security_hides_imports_from_other_tenants(runtime, tenant, ow
         assert session.query(ImportJob).count() == 1
 
 
-def test_reps_see_their_own_imports_and_update_only_what_they_may(runtime, tenant, owner, cheap_password_hashing) -> None:
+def test_reps_see_their_own_imports_and_update_only_what_they_may(
+    runtime, tenant, owner, cheap_password_hashing
+) -> None:
     seeded = start(owner, csv_bytes([["Name"], ["Owned by nobody"]]), dry_run=False)
     run_to_end(runtime, tenant.id, seeded["job"]["id"])
     rep = add_member(owner, tenant, "sales")

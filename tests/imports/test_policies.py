@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from tests.imports.support import commit, csv_bytes, customer_count, job, rows_of, run_to_end, start
 
-SEED = [["Name", "Industry", "Contact", "Email", "Phone"], ["Acme", "Retail", "Ann", "ann@acme.example", "+8613800138000"]]
+SEED = [
+    ["Name", "Industry", "Contact", "Email", "Phone"],
+    ["Acme", "Retail", "Ann", "ann@acme.example", "+8613800138000"],
+]
 
 
 def _import(runtime, tenant, client, rows, **options):
@@ -41,7 +44,10 @@ def test_update_shows_a_field_diff_and_applies_it(runtime, tenant, owner) -> Non
     done = _import(runtime, tenant, owner, ROWS[:2] + ROWS[3:], policy="UPDATE")
     found = rows_of(done)
     assert [r["outcome"] for r in found] == ["UPDATE", "CREATE"]
-    assert found[0]["diff"] == {"name": {"from": "Acme", "to": "ACME"}, "industry": {"from": "Retail", "to": "Wholesale"}}
+    assert found[0]["diff"] == {
+        "name": {"from": "Acme", "to": "ACME"},
+        "industry": {"from": "Retail", "to": "Wholesale"},
+    }
     commit(owner, done["id"])
     run_to_end(runtime, tenant.id, done["id"])
     customer = owner.data("query($id: ID!) { customer(id: $id) { name industry version } }", {"id": acme})["customer"]

@@ -55,3 +55,23 @@ def test_dry_run_then_commit(runtime, tenant, owner) -> None:
     # A second commit is refused.
     again = commit(owner, created["id"])
     assert again["job"] is None and again["userErrors"][0]["code"] == "INVALID_TRANSITION"
+
+
+LIST = "query($first: Int) { importJobs(first: $first) { totalCount edges { node { id status fileName mapping } } } }"
+
+
+def test_reads_do_not_grow_with_the_page(runtime, tenant, owner) -> None:
+    ids = [start(owner, csv_bytes([["Name"], [f"Company {i}"], ["Other"]]))["job"]["id"] for i in range(3)]
+    for first in (1, 3):
+        page = owner.data(LIST, {"first": first})["importJobs"]
+        assert owner.last_statements == 1 and page["totalCount"] == 3 and len(page["edges"]) == first
+    assert [edge["node"]["id"] for edge in owner.data(LIST, {"first": 3})["importJobs"]["edges"]] == ids[::-1]
+    run_to_end(runtime, tenant.id, ids[0])
+    counts = []
+    for first in (1, 2):
+        found = job(owner, ids[0], first=first)
+        assert len(rows_of(found)) == first
+        counts.append(owner.last_statements)
+    assert counts[0] == counts[1]
+    node = owner.data("query($id: ID!) { node(id: $id) { ... on ImportJob { id status } } }", {"id": ids[0]})["node"]
+    assert node == {"id": ids[0], "status": "PREVIEWED"}

@@ -8,9 +8,8 @@ import uuid
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 import strawberry
+from sqlalchemy.orm import Session
 from strawberry.types import Info
 
 from saas.imports import service
@@ -44,7 +43,9 @@ class ImportSubscriptions:
             while not service.is_finished(job):
                 message = await pending
                 pending = asyncio.ensure_future(anext(messages))
-                if message.get("job_id") != str(raw_id) or not import_visible_to(principal, message.get("created_by_id")):
+                if message.get("job_id") != str(raw_id) or not import_visible_to(
+                    principal, message.get("created_by_id")
+                ):
                     continue
                 job = await context.read(_fresh_job, principal, raw_id)
                 yield ImportJob.from_model(job)
@@ -52,7 +53,7 @@ class ImportSubscriptions:
             pending.cancel()
             with contextlib.suppress(BaseException):
                 await pending  # the listener ends inside its own task; then the generator is closed
-            await messages.aclose()
+            await messages.aclose()  # type: ignore[attr-defined]  # an async generator
 
 
 def _fresh_job(session: Session, principal: Any, raw_id: uuid.UUID) -> Any:

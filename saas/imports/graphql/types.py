@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -59,8 +59,8 @@ class ImportRow:
             errors=[ImportRowError(column=e.get("column"), code=e["code"], message=e["message"]) for e in row.errors],
             matched_id=strawberry.ID(to_global_id(type_name, row.matched_id)) if row.matched_id else None,
             record_id=strawberry.ID(to_global_id(type_name, row.record_id)) if row.record_id else None,
-            values=values,
-            diff=row.diff,
+            values=cast(JSON, values),
+            diff=cast(JSON, row.diff),
         )
 
 
@@ -118,7 +118,7 @@ class ImportJob(Node):
             file_name=row.file_name,
             file_format=row.file_format.upper(),
             encoding=row.encoding,
-            mapping=row.mapping,
+            mapping=cast(JSON, row.mapping),
             total_rows=row.total_rows,
             processed_rows=row.processed_rows,
             created=row.created,

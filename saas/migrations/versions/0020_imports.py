@@ -48,7 +48,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.CheckConstraint("entity IN ('customer', 'contact', 'lead')", name=op.f("ck_import_jobs_entity_known")),
-        sa.CheckConstraint("duplicate_policy IN ('skip', 'update', 'create')", name=op.f("ck_import_jobs_policy_known")),
+        sa.CheckConstraint(
+            "duplicate_policy IN ('skip', 'update', 'create')", name=op.f("ck_import_jobs_policy_known")
+        ),
         sa.CheckConstraint(
             "status IN ('queued', 'parsing', 'previewing', 'previewed', 'committing', 'completed', 'failed')",
             name=op.f("ck_import_jobs_status_known"),
@@ -81,7 +83,8 @@ def upgrade() -> None:
         sa.Column("record_id", postgresql.UUID(as_uuid=True), nullable=True),
         sa.Column("applied", sa.Boolean(), server_default=sa.text("false"), nullable=False),
         sa.CheckConstraint(
-            "outcome IS NULL OR outcome IN ('create', 'update', 'skip', 'fail')", name=op.f("ck_import_rows_outcome_known")
+            "outcome IS NULL OR outcome IN ('create', 'update', 'skip', 'fail')",
+            name=op.f("ck_import_rows_outcome_known"),
         ),
         sa.ForeignKeyConstraint(
             ["tenant_id", "job_id"],
