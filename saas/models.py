@@ -20,8 +20,8 @@ from saas.deals.models import (
     StageChange,
 )
 from saas.downloads.models import Download, DownloadChunk
-from saas.exports.models import ExportJob
 from saas.events.models import OutboxEvent
+from saas.exports.models import ExportJob
 from saas.followups.models import Activity, CustomerHandover, Task, TaskReminder, WrittenTimelineEntry
 from saas.jobs.models import ProcessedJob
 from saas.knowledge.models import Article

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from saas.demo.campaigns import seed_campaigns
 from saas.demo.knowledge import seed_knowledge
 from saas.demo.returns import seed_returns
 from saas.demo.sales import seed_sales
@@ -24,4 +25,5 @@ CORE_STEPS: tuple[tuple[str, DemoStep], ...] = (
     ("knowledge", seed_knowledge),
     ("returns", seed_returns),
     ("work_orders", seed_work_orders),
+    ("campaigns", seed_campaigns),
 )

@@ -31,7 +31,8 @@ def _graphql_name(field: Any) -> str:
 def _scalar(kind: Any, value: Any, path: list[str], errors: list[FieldError]) -> Any:
     where = ".".join(path[2:]) or "filter"
     if isinstance(kind, StrawberryEnumDefinition):
-        members = {member.name: member for member in kind.wrapped_cls}
+        enum_class: Any = kind.wrapped_cls
+        members: dict[str, Any] = {member.name: member for member in enum_class}
         if not isinstance(value, str) or value not in members:
             errors.append(FieldError(path, UserErrorCode.INVALID, f"{where} must be one of {', '.join(members)}"))
             return None
@@ -78,7 +79,9 @@ def read_input(input_class: type[T], value: Any, path: list[str], errors: list[F
         field = fields.get(key)
         if field is None:
             allowed = ", ".join(sorted(fields))
-            errors.append(FieldError([*path, str(key)], UserErrorCode.UNKNOWN_FIELD, f"unknown key {key}; known: {allowed}"))
+            errors.append(
+                FieldError([*path, str(key)], UserErrorCode.UNKNOWN_FIELD, f"unknown key {key}; known: {allowed}")
+            )
             continue
         kind = field.type
         optional = isinstance(kind, StrawberryOptional)

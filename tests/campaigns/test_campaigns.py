@@ -71,7 +71,7 @@ def test_roi_by_hand(runtime: Runtime, tenant: TenantHandle, owner: GraphQLClien
     opened = respond(owner, campaign["id"], customerId=a, kind="OPENED")
     assert opened["response"]["customerId"] == a and opened["response"]["leadId"] is None
     lead = owner.data(
-        'query($id: ID!) { lead(id: $id) { status channel { name } email } }', {"id": registered["response"]["leadId"]}
+        "query($id: ID!) { lead(id: $id) { status channel { name } email } }", {"id": registered["response"]["leadId"]}
     )["lead"]
     assert lead == {"status": "POOL", "channel": {"name": "E-mail"}, "email": "New.Person@example.com"}
     converted = owner.data(
@@ -95,7 +95,7 @@ def test_roi_by_hand(runtime: Runtime, tenant: TenantHandle, owner: GraphQLClien
     assert [e["node"]["customer"]["name"] for e in read["members"]["edges"]] == ["Alpha", "Beta"]
     # The resolver path (a field the compiler does not map) answers the same.
     fallback = owner.data(
-        'query($id: ID!) { node(id: $id) { ... on Campaign { wonAmount roi responses leadsCreated channel '
+        "query($id: ID!) { node(id: $id) { ... on Campaign { wonAmount roi responses leadsCreated channel "
         "members(first: 1) { edges { node { customer { name } } } pageInfo { hasNextPage endCursor } } } } }",
         {"id": campaign["id"]},
     )["node"]
@@ -103,7 +103,7 @@ def test_roi_by_hand(runtime: Runtime, tenant: TenantHandle, owner: GraphQLClien
     assert fallback["members"]["edges"][0]["node"]["customer"]["name"] == "Alpha"
     assert fallback["members"]["pageInfo"]["hasNextPage"] is True
     rest = owner.data(
-        'query($id: ID!, $after: String) { campaign(id: $id) { members(first: 5, after: $after) { edges { node { customer { name } } } } } }',
+        "query($id: ID!, $after: String) { campaign(id: $id) { members(first: 5, after: $after) { edges { node { customer { name } } } } } }",
         {"id": campaign["id"], "after": fallback["members"]["pageInfo"]["endCursor"]},
     )["campaign"]["members"]["edges"]
     assert [e["node"]["customer"]["name"] for e in rest] == ["Beta"]
@@ -117,10 +117,17 @@ def test_roi_without_wins_is_minus_one_and_the_list_pages(owner: GraphQLClient) 
     create_campaign(owner, name="Two", audience={}, budget="250.50", currency="usd")
     page = owner.data("{ campaigns(first: 1) { totalCount edges { node { name currency roi wonAmount } } } }")
     assert page["campaigns"]["totalCount"] == 2
-    assert page["campaigns"]["edges"][0]["node"] == {"name": "Two", "currency": "USD", "roi": "-1.0000", "wonAmount": "0.00"}
+    assert page["campaigns"]["edges"][0]["node"] == {
+        "name": "Two",
+        "currency": "USD",
+        "roi": "-1.0000",
+        "wonAmount": "0.00",
+    }
     statements = {}
     for first_n in (1, 2):
-        owner.data(f"{{ campaigns(first: {first_n}) {{ edges {{ node {{ id roi responses members {{ edges {{ cursor }} }} }} }} }} }}")
+        owner.data(
+            f"{{ campaigns(first: {first_n}) {{ edges {{ node {{ id roi responses members {{ edges {{ cursor }} }} }} }} }} }}"
+        )
         statements[first_n] = owner.last_statements
     assert statements[1] == statements[2] == 1
     assert first["audienceSize"] == 0
@@ -189,7 +196,11 @@ def test_launch_twice_and_a_response_to_a_draft(runtime: Runtime, tenant: Tenant
         ({"kind": "OPENED"}, "email", "REQUIRED"),
         ({"kind": "OPENED", "email": "not an e-mail"}, "email", "INVALID_EMAIL"),
         ({"kind": "OPENED", "email": "a@example.com", "note": "n" * 501}, "note", "TOO_LONG"),
-        ({"kind": "OPENED", "customerId": "Q3VzdG9tZXI6MDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAw"}, "customerId", "NOT_FOUND"),
+        (
+            {"kind": "OPENED", "customerId": "Q3VzdG9tZXI6MDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAw"},
+            "customerId",
+            "NOT_FOUND",
+        ),
     ],
 )
 def test_bad_responses_are_refused(

@@ -20,7 +20,9 @@ UUID = postgresql.UUID(as_uuid=True)
 
 
 def _tenant_fk(table: str) -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=f"fk_{table}_tenant_id_tenants", ondelete="CASCADE")
+    return sa.ForeignKeyConstraint(
+        ["tenant_id"], ["tenants.id"], name=f"fk_{table}_tenant_id_tenants", ondelete="CASCADE"
+    )
 
 
 def upgrade() -> None:
