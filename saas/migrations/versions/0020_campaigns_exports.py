@@ -152,7 +152,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
-            "status IN ('pending', 'running', 'completed', 'failed')", name=op.f("ck_export_jobs_status")
+            "status IN ('pending', 'completed', 'failed')", name=op.f("ck_export_jobs_status")
         ),
         _tenant_fk("export_jobs"),
         sa.ForeignKeyConstraint(
