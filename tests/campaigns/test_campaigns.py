@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import text
 
 from saas.runtime import Runtime
+from saas.schema.engine import dumps
 from saas.schema.relay import from_global_id
 from saas.tenancy.session import tenant_session
 from tests.campaigns.support import (
@@ -282,3 +285,28 @@ def test_the_inbound_token_is_stored_hashed(runtime: Runtime, tenant: TenantHand
             text("SELECT inbound_token_hash FROM campaigns WHERE id = :id"), {"id": _raw(campaign["id"])}
         ).scalar_one()
     assert stored == hashlib.sha256(secret.encode()).hexdigest() and secret not in stored
+
+
+def test_concurrent_launches_freeze_the_members_once(
+    graphql_engine: Any, runtime: Runtime, tenant: TenantHandle, owner: GraphQLClient
+) -> None:
+    for name in ("Alpha", "Beta", "Gamma"):
+        customer(owner, name, ["vip"])
+    campaign = create_campaign(owner)
+    mutation = "mutation($input: CampaignIdInput!) { launchCampaign(input: $input) { inboundToken userErrors { code } } }"
+
+    async def run_all() -> list[dict[str, Any]]:
+        async def one(index: int) -> dict[str, Any]:
+            principal = await asyncio.to_thread(graphql_engine.runtime.authenticate, f"Bearer {owner.token}")
+            prepared = graphql_engine.prepare(mutation, None, principal)
+            variables = {"input": {"id": campaign["id"]}}
+            outcome = await graphql_engine.execute(prepared, variables, principal, f"launch{index}")
+            return orjson.loads(dumps(outcome.payload))["data"]["launchCampaign"]  # type: ignore[no-any-return]
+
+        return await asyncio.gather(*(one(i) for i in range(3)))
+
+    results = asyncio.run(run_all())
+    assert sorted(e["code"] for r in results for e in r["userErrors"]) == ["ALREADY_LAUNCHED", "ALREADY_LAUNCHED"]
+    assert len([r for r in results if r["inboundToken"]]) == 1
+    assert table_counts(runtime, tenant.id)["campaign_members"] == 3
+    assert event_types(runtime, tenant.id).count("campaign.launched") == 1
