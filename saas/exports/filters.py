@@ -49,9 +49,9 @@ def _scalar(kind: Any, value: Any, path: list[str], errors: list[FieldError]) ->
         return value
     if has_object_definition(kind):
         return read_input(kind, value, path, errors)
-    if kind is JSON:  # e.g. a custom field's `equals`: any JSON scalar
-        if isinstance(value, dict | list):
-            errors.append(FieldError(path, UserErrorCode.WRONG_TYPE, f"{where} must be a string, number or boolean"))
+    if kind is JSON:  # a custom field's `equals`: the filter's rule checks it (`filter_rule`)
+        if isinstance(value, dict):
+            errors.append(FieldError(path, UserErrorCode.WRONG_TYPE, f"{where} must not be an object"))
             return None
         if not isinstance(value, str):
             return value

@@ -293,7 +293,9 @@ def test_concurrent_launches_freeze_the_members_once(
     for name in ("Alpha", "Beta", "Gamma"):
         customer(owner, name, ["vip"])
     campaign = create_campaign(owner)
-    mutation = "mutation($input: CampaignIdInput!) { launchCampaign(input: $input) { inboundToken userErrors { code } } }"
+    mutation = (
+        "mutation($input: CampaignIdInput!) { launchCampaign(input: $input) { inboundToken userErrors { code } } }"
+    )
 
     async def run_all() -> list[dict[str, Any]]:
         async def one(index: int) -> dict[str, Any]:
