@@ -12,6 +12,7 @@ import orjson
 import pytest
 from sqlalchemy import text
 
+from saas.campaigns.graphql.sql import CAMPAIGN
 from saas.runtime import Runtime
 from saas.schema.engine import dumps
 from saas.schema.relay import from_global_id
@@ -40,7 +41,9 @@ CONVERT = """mutation($input: ConvertLeadInput!) {
 }"""
 
 
-def test_roi_by_hand(runtime: Runtime, tenant: TenantHandle, owner: GraphQLClient) -> None:
+def test_roi_by_hand(
+    runtime: Runtime, tenant: TenantHandle, owner: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Budget 1000.00 EUR, from ten days ago. Members A and B (tag vip); C is not one.
 
     A: 1500.00 EUR won now (counts), 300.00 USD won (other currency), 999.00 EUR open (not won).
@@ -96,7 +99,8 @@ def test_roi_by_hand(runtime: Runtime, tenant: TenantHandle, owner: GraphQLClien
     assert read["roi"] == "1.3000"
     assert (read["responses"], read["leadsCreated"], read["audienceSize"]) == (3, 1, 2)
     assert [e["node"]["customer"]["name"] for e in read["members"]["edges"]] == ["Alpha", "Beta"]
-    # The resolver path (a field the compiler does not map) answers the same.
+    # The resolver path (taken when a selected field has no SQL) answers the same.
+    monkeypatch.delitem(CAMPAIGN.columns, "version")
     fallback = owner.data(
         "query($id: ID!) { node(id: $id) { ... on Campaign { wonAmount roi responses leadsCreated channel "
         "members(first: 1) { edges { node { customer { name } } } pageInfo { hasNextPage endCursor } } } } }",
@@ -312,3 +316,23 @@ def test_concurrent_launches_freeze_the_members_once(
     assert len([r for r in results if r["inboundToken"]]) == 1
     assert table_counts(runtime, tenant.id)["campaign_members"] == 3
     assert event_types(runtime, tenant.id).count("campaign.launched") == 1
+
+
+def test_a_campaign_past_its_last_day_is_ended(
+    runtime: Runtime, tenant: TenantHandle, owner: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    launched, draft = create_campaign(owner, audience={}), create_campaign(owner, name="Late", audience={})
+    launch(owner, launched["id"])
+    with tenant_session(runtime.engine, tenant.id) as session:
+        session.execute(
+            text("UPDATE campaigns SET starts_on = current_date - 30, ends_on = current_date - 2"),
+        )
+    compiled = owner.data(READ, {"id": launched["id"]})["campaign"]
+    monkeypatch.delitem(CAMPAIGN.columns, "version")
+    resolved = owner.data(
+        "query($id: ID!) { node(id: $id) { ... on Campaign { version status members { edges { cursor } } } } }",
+        {"id": launched["id"]},
+    )["node"]
+    assert compiled["status"] == resolved["status"] == "ENDED"
+    late = launch(owner, draft["id"])
+    assert [e["code"] for e in late["userErrors"]] == ["INVALID_TRANSITION"]
