@@ -21,8 +21,8 @@ from saas.deals.models import (
     StageChange,
 )
 from saas.downloads.models import Download, DownloadChunk
-from saas.exports.models import ExportJob
 from saas.events.models import OutboxEvent
+from saas.exports.models import ExportJob
 from saas.followups.models import Activity, CustomerHandover, Task, TaskReminder, WrittenTimelineEntry
 from saas.imports.models import ImportJob, ImportRow
 from saas.jobs.models import ProcessedJob

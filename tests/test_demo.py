@@ -15,6 +15,7 @@ from sqlalchemy import func, select, text
 from saas.accounts.models import Membership
 from saas.audit.models import AuditEntry
 from saas.automation.models import AutomationRule
+from saas.campaigns.models import Campaign, CampaignMember, CampaignResponse
 from saas.cli import main
 from saas.customers.models import Contact, Customer
 from saas.demo import DEMO_PASSWORD, seed_demo
@@ -76,6 +77,16 @@ def test_seed_demo_creates_a_realistic_tenant(runtime):
     with tenant_session(runtime.engine, info.tenant_id) as session:
         automation = session.scalars(select(AutomationRule.trigger).order_by(AutomationRule.created_at)).all()
     assert sorted(automation) == ["customer.created", "customer.created", "opportunity.created", "ticket.created"]
+    # Campaigns: the newsletter launched, with members, responses and the pool lead of a stranger.
+    with tenant_session(runtime.engine, info.tenant_id) as session:
+        campaigns = {c.name: c for c in session.scalars(select(Campaign))}
+        members = session.scalar(select(func.count()).select_from(CampaignMember))
+        responses = session.scalars(select(CampaignResponse)).all()
+        campaign_leads = session.scalars(select(Lead).where(Lead.campaign_id.is_not(None))).all()
+    assert campaigns["Spring newsletter"].status == "launched" and campaigns["VIP customer evening"].status == "draft"
+    assert members == campaigns["Spring newsletter"].audience_size and members > 0
+    assert {r.kind for r in responses} >= {"OPENED", "REGISTERED"}
+    assert [(lead.email, lead.status) for lead in campaign_leads] == [("chen.jing@example.cn", "pool")]
 
 
 def test_seed_demo_is_idempotent_and_deterministic(runtime):

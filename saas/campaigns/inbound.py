@@ -55,5 +55,7 @@ def record_inbound(engine: Engine, token: str, body: Any) -> CampaignResponse:
         stored = session.scalar(select(Campaign.inbound_token_hash).where(Campaign.id == campaign_id))
         if stored is None or not hmac.compare_digest(stored, presented):
             raise InboundRefused(404, "NOT_FOUND", "No such campaign endpoint")
-        principal = Principal(tenant_id=tenant_id, label=INBOUND_LABEL, permissions=frozenset({LEADS_READ, LEADS_WRITE}))
+        principal = Principal(
+            tenant_id=tenant_id, label=INBOUND_LABEL, permissions=frozenset({LEADS_READ, LEADS_WRITE})
+        )
         return record_response(session, principal, campaign_id, dict(body), source="inbound")

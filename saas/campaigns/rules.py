@@ -6,11 +6,11 @@ that are WON, in the campaign's **currency** (others are left out, never convert
 - of a customer converted from one of the campaign's leads (`leads.campaign_id`), or
 - of one of its **members** (the audience frozen at launch), closed on or after its first day
   (`closed_at >= startsOn`, UTC): won during or after the campaign.
-Each opportunity counts once, also when both hold.
+Each opportunity counts once, also when both hold. **ROI** = (won amount - budget) / budget,
+computed by PostgreSQL in `numeric` and rounded to four decimals: 0.5 is +50 %, -1 is nothing won.
 
 Campaigns are the tenant's marketing: whoever may read leads sees them all, with their figures
-(over the whole tenant); a sales rep sees, of their members, only their own customers and the pool's. **ROI** = (won amount − budget) / budget,
-computed by PostgreSQL in `numeric` and rounded to four decimals: 0.5 is +50 %, -1 is nothing won.
+(over the whole tenant); a sales rep sees, of their members, only their own customers and the pool's.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from saas.demo.automation import seed_automation
+from saas.demo.campaigns import seed_campaigns
 from saas.demo.knowledge import seed_knowledge
 from saas.demo.returns import seed_returns
 from saas.demo.sales import seed_sales
@@ -25,5 +26,6 @@ CORE_STEPS: tuple[tuple[str, DemoStep], ...] = (
     ("knowledge", seed_knowledge),
     ("returns", seed_returns),
     ("work_orders", seed_work_orders),
+    ("campaigns", seed_campaigns),
     ("automation", seed_automation),
 )

@@ -31,7 +31,8 @@ def _graphql_name(field: Any) -> str:
 def _scalar(kind: Any, value: Any, path: list[str], errors: list[FieldError]) -> Any:
     where = ".".join(path[2:]) or "filter"
     if isinstance(kind, StrawberryEnumDefinition):
-        members = {member.name: member for member in kind.wrapped_cls}
+        enum_class: Any = kind.wrapped_cls
+        members: dict[str, Any] = {member.name: member for member in enum_class}
         if not isinstance(value, str) or value not in members:
             errors.append(FieldError(path, UserErrorCode.INVALID, f"{where} must be one of {', '.join(members)}"))
             return None
@@ -48,9 +49,9 @@ def _scalar(kind: Any, value: Any, path: list[str], errors: list[FieldError]) ->
         return value
     if has_object_definition(kind):
         return read_input(kind, value, path, errors)
-    if kind is JSON:  # e.g. a custom field's `equals`: any JSON scalar
-        if isinstance(value, dict | list):
-            errors.append(FieldError(path, UserErrorCode.WRONG_TYPE, f"{where} must be a string, number or boolean"))
+    if kind is JSON:  # a custom field's `equals`: the filter's rule checks it (`filter_rule`)
+        if isinstance(value, dict):
+            errors.append(FieldError(path, UserErrorCode.WRONG_TYPE, f"{where} must not be an object"))
             return None
         if not isinstance(value, str):
             return value
@@ -78,7 +79,9 @@ def read_input(input_class: type[T], value: Any, path: list[str], errors: list[F
         field = fields.get(key)
         if field is None:
             allowed = ", ".join(sorted(fields))
-            errors.append(FieldError([*path, str(key)], UserErrorCode.UNKNOWN_FIELD, f"unknown key {key}; known: {allowed}"))
+            errors.append(
+                FieldError([*path, str(key)], UserErrorCode.UNKNOWN_FIELD, f"unknown key {key}; known: {allowed}")
+            )
             continue
         kind = field.type
         optional = isinstance(kind, StrawberryOptional)

@@ -15,7 +15,6 @@ from saas.db.base import Base, TenantOwned, created_at_column, uuid_pk
 
 class ExportStatus(StrEnum):
     PENDING = "pending"
-    RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
 
@@ -25,7 +24,7 @@ class ExportJob(TenantOwned, Base):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
         ForeignKeyConstraint(["tenant_id", "requested_by_id"], ["memberships.tenant_id", "memberships.id"]),
-        CheckConstraint("status IN ('pending', 'running', 'completed', 'failed')", name="status"),
+        CheckConstraint("status IN ('pending', 'completed', 'failed')", name="status"),
         Index("ix_export_jobs_tenant_created", "tenant_id", "created_at"),
     )
 

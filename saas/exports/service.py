@@ -98,7 +98,8 @@ def start_export(session: Session, principal: Principal, data: dict[str, Any]) -
 
 
 def request_export(tenant_id: uuid.UUID, job_id: uuid.UUID) -> None:
-    """Enqueue the job; a no-op in a process without a job broker (`saas export run` runs it by hand)."""
+    """Enqueue the job (after the commit that made it); a no-op in a process whose jobs are not bound
+    to a broker, which leaves it PENDING."""
     from saas.exports.jobs import run_export_job
 
     if run_export_job.actor is not None:
@@ -176,8 +177,10 @@ def _write_xlsx(stream: Any, title: str, headers: list[str], rows: Iterator[list
 
 
 def run_export(session: Session, job_id: uuid.UUID) -> ExportJob | None:
-    """Write the job's file (in the session's transaction): COMPLETED with its row count and file,
-    or FAILED with the reason when the requester may no longer export. Idempotent."""
+    """Write the job's file in the session's transaction: COMPLETED with its row count and file, or
+    FAILED with the reason when the requester may no longer export. Idempotent. The job goes from
+    PENDING to one of them in one commit: a worker that dies half-way leaves it PENDING, and the
+    message's next delivery starts again."""
     job = session.scalars(select(ExportJob).where(ExportJob.id == job_id).with_for_update()).first()
     if job is None or job.status in (ExportStatus.COMPLETED.value, ExportStatus.FAILED.value):
         return job

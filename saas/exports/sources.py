@@ -24,9 +24,9 @@ from saas.exports.filters import filter_input, filter_rule
 from saas.leads.graphql.types import LeadFilterInput
 from saas.leads.rules import lead_conditions
 from saas.schema.relay import global_id_sql, iso_datetime_sql
+from saas.tenancy.session import tenant_predicate
 from saas.tickets.graphql.types import TicketFilterInput
 from saas.tickets.rules import ticket_conditions
-from saas.tenancy.session import tenant_predicate
 
 FILTER_PATH = ["input", "filter"]
 
@@ -149,7 +149,10 @@ SOURCES: dict[ImportEntity, ExportSource] = {
                 ("email", "r.email"),
                 ("phone", "r.phone"),
                 ("status", "upper(r.status)"),
-                ("channel", "(SELECT ch.name FROM channels ch WHERE ch.tenant_id = r.tenant_id AND ch.id = r.channel_id)"),
+                (
+                    "channel",
+                    "(SELECT ch.name FROM channels ch WHERE ch.tenant_id = r.tenant_id AND ch.id = r.channel_id)",
+                ),
                 ("ownerId", _member("owner_id")),
                 ("createdAt", iso_datetime_sql("r.created_at")),
             ),

@@ -45,4 +45,6 @@ async def campaign_inbound(request: Request) -> Response:
             status_code=422,
         )
     lead = to_global_id("Lead", response.lead_id) if response.lead_id else None
-    return JSONResponse({"response": {"id": to_global_id("CampaignResponse", response.id), "lead": lead}}, status_code=201)
+    return JSONResponse(
+        {"response": {"id": to_global_id("CampaignResponse", response.id), "lead": lead}}, status_code=201
+    )

@@ -73,7 +73,9 @@ class Lead(TenantOwned, Base):
             ["opportunities.tenant_id", "opportunities.id"],
             ondelete="RESTRICT",
         ),
-        ForeignKeyConstraint(["tenant_id", "campaign_id"], ["campaigns.tenant_id", "campaigns.id"], ondelete="RESTRICT"),
+        ForeignKeyConstraint(
+            ["tenant_id", "campaign_id"], ["campaigns.tenant_id", "campaigns.id"], ondelete="RESTRICT"
+        ),
         CheckConstraint(
             "(status <> 'pool' OR owner_id IS NULL) AND (status <> 'claimed' OR owner_id IS NOT NULL)",
             name="pool_means_unowned",

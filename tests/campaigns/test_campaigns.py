@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import text
 
+from saas.campaigns.graphql.sql import CAMPAIGN
 from saas.runtime import Runtime
+from saas.schema.engine import dumps
 from saas.schema.relay import from_global_id
 from saas.tenancy.session import tenant_session
 from tests.campaigns.support import (
@@ -37,7 +41,9 @@ CONVERT = """mutation($input: ConvertLeadInput!) {
 }"""
 
 
-def test_roi_by_hand(runtime: Runtime, tenant: TenantHandle, owner: GraphQLClient) -> None:
+def test_roi_by_hand(
+    runtime: Runtime, tenant: TenantHandle, owner: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Budget 1000.00 EUR, from ten days ago. Members A and B (tag vip); C is not one.
 
     A: 1500.00 EUR won now (counts), 300.00 USD won (other currency), 999.00 EUR open (not won).
@@ -71,7 +77,7 @@ def test_roi_by_hand(runtime: Runtime, tenant: TenantHandle, owner: GraphQLClien
     opened = respond(owner, campaign["id"], customerId=a, kind="OPENED")
     assert opened["response"]["customerId"] == a and opened["response"]["leadId"] is None
     lead = owner.data(
-        'query($id: ID!) { lead(id: $id) { status channel { name } email } }', {"id": registered["response"]["leadId"]}
+        "query($id: ID!) { lead(id: $id) { status channel { name } email } }", {"id": registered["response"]["leadId"]}
     )["lead"]
     assert lead == {"status": "POOL", "channel": {"name": "E-mail"}, "email": "New.Person@example.com"}
     converted = owner.data(
@@ -93,9 +99,10 @@ def test_roi_by_hand(runtime: Runtime, tenant: TenantHandle, owner: GraphQLClien
     assert read["roi"] == "1.3000"
     assert (read["responses"], read["leadsCreated"], read["audienceSize"]) == (3, 1, 2)
     assert [e["node"]["customer"]["name"] for e in read["members"]["edges"]] == ["Alpha", "Beta"]
-    # The resolver path (a field the compiler does not map) answers the same.
+    # The resolver path (taken when a selected field has no SQL) answers the same.
+    monkeypatch.delitem(CAMPAIGN.columns, "version")
     fallback = owner.data(
-        'query($id: ID!) { node(id: $id) { ... on Campaign { wonAmount roi responses leadsCreated channel '
+        "query($id: ID!) { node(id: $id) { ... on Campaign { wonAmount roi responses leadsCreated channel "
         "members(first: 1) { edges { node { customer { name } } } pageInfo { hasNextPage endCursor } } } } }",
         {"id": campaign["id"]},
     )["node"]
@@ -103,7 +110,7 @@ def test_roi_by_hand(runtime: Runtime, tenant: TenantHandle, owner: GraphQLClien
     assert fallback["members"]["edges"][0]["node"]["customer"]["name"] == "Alpha"
     assert fallback["members"]["pageInfo"]["hasNextPage"] is True
     rest = owner.data(
-        'query($id: ID!, $after: String) { campaign(id: $id) { members(first: 5, after: $after) { edges { node { customer { name } } } } } }',
+        "query($id: ID!, $after: String) { campaign(id: $id) { members(first: 5, after: $after) { edges { node { customer { name } } } } } }",
         {"id": campaign["id"], "after": fallback["members"]["pageInfo"]["endCursor"]},
     )["campaign"]["members"]["edges"]
     assert [e["node"]["customer"]["name"] for e in rest] == ["Beta"]
@@ -117,10 +124,17 @@ def test_roi_without_wins_is_minus_one_and_the_list_pages(owner: GraphQLClient) 
     create_campaign(owner, name="Two", audience={}, budget="250.50", currency="usd")
     page = owner.data("{ campaigns(first: 1) { totalCount edges { node { name currency roi wonAmount } } } }")
     assert page["campaigns"]["totalCount"] == 2
-    assert page["campaigns"]["edges"][0]["node"] == {"name": "Two", "currency": "USD", "roi": "-1.0000", "wonAmount": "0.00"}
+    assert page["campaigns"]["edges"][0]["node"] == {
+        "name": "Two",
+        "currency": "USD",
+        "roi": "-1.0000",
+        "wonAmount": "0.00",
+    }
     statements = {}
     for first_n in (1, 2):
-        owner.data(f"{{ campaigns(first: {first_n}) {{ edges {{ node {{ id roi responses members {{ edges {{ cursor }} }} }} }} }} }}")
+        owner.data(
+            f"{{ campaigns(first: {first_n}) {{ edges {{ node {{ id roi responses members {{ edges {{ cursor }} }} }} }} }} }}"
+        )
         statements[first_n] = owner.last_statements
     assert statements[1] == statements[2] == 1
     assert first["audienceSize"] == 0
@@ -189,7 +203,11 @@ def test_launch_twice_and_a_response_to_a_draft(runtime: Runtime, tenant: Tenant
         ({"kind": "OPENED"}, "email", "REQUIRED"),
         ({"kind": "OPENED", "email": "not an e-mail"}, "email", "INVALID_EMAIL"),
         ({"kind": "OPENED", "email": "a@example.com", "note": "n" * 501}, "note", "TOO_LONG"),
-        ({"kind": "OPENED", "customerId": "Q3VzdG9tZXI6MDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAw"}, "customerId", "NOT_FOUND"),
+        (
+            {"kind": "OPENED", "customerId": "Q3VzdG9tZXI6MDAwMDAwMDAtMDAwMC0wMDAwLTAwMDAtMDAwMDAwMDAwMDAw"},
+            "customerId",
+            "NOT_FOUND",
+        ),
     ],
 )
 def test_bad_responses_are_refused(
@@ -271,3 +289,50 @@ def test_the_inbound_token_is_stored_hashed(runtime: Runtime, tenant: TenantHand
             text("SELECT inbound_token_hash FROM campaigns WHERE id = :id"), {"id": _raw(campaign["id"])}
         ).scalar_one()
     assert stored == hashlib.sha256(secret.encode()).hexdigest() and secret not in stored
+
+
+def test_concurrent_launches_freeze_the_members_once(
+    graphql_engine: Any, runtime: Runtime, tenant: TenantHandle, owner: GraphQLClient
+) -> None:
+    for name in ("Alpha", "Beta", "Gamma"):
+        customer(owner, name, ["vip"])
+    campaign = create_campaign(owner)
+    mutation = (
+        "mutation($input: CampaignIdInput!) { launchCampaign(input: $input) { inboundToken userErrors { code } } }"
+    )
+
+    async def run_all() -> list[dict[str, Any]]:
+        async def one(index: int) -> dict[str, Any]:
+            principal = await asyncio.to_thread(graphql_engine.runtime.authenticate, f"Bearer {owner.token}")
+            prepared = graphql_engine.prepare(mutation, None, principal)
+            variables = {"input": {"id": campaign["id"]}}
+            outcome = await graphql_engine.execute(prepared, variables, principal, f"launch{index}")
+            return orjson.loads(dumps(outcome.payload))["data"]["launchCampaign"]  # type: ignore[no-any-return]
+
+        return await asyncio.gather(*(one(i) for i in range(3)))
+
+    results = asyncio.run(run_all())
+    assert sorted(e["code"] for r in results for e in r["userErrors"]) == ["ALREADY_LAUNCHED", "ALREADY_LAUNCHED"]
+    assert len([r for r in results if r["inboundToken"]]) == 1
+    assert table_counts(runtime, tenant.id)["campaign_members"] == 3
+    assert event_types(runtime, tenant.id).count("campaign.launched") == 1
+
+
+def test_a_campaign_past_its_last_day_is_ended(
+    runtime: Runtime, tenant: TenantHandle, owner: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    launched, draft = create_campaign(owner, audience={}), create_campaign(owner, name="Late", audience={})
+    launch(owner, launched["id"])
+    with tenant_session(runtime.engine, tenant.id) as session:
+        session.execute(
+            text("UPDATE campaigns SET starts_on = current_date - 30, ends_on = current_date - 2"),
+        )
+    compiled = owner.data(READ, {"id": launched["id"]})["campaign"]
+    monkeypatch.delitem(CAMPAIGN.columns, "version")
+    resolved = owner.data(
+        "query($id: ID!) { node(id: $id) { ... on Campaign { version status members { edges { cursor } } } } }",
+        {"id": launched["id"]},
+    )["node"]
+    assert compiled["status"] == resolved["status"] == "ENDED"
+    late = launch(owner, draft["id"])
+    assert [e["code"] for e in late["userErrors"]] == ["INVALID_TRANSITION"]

@@ -31,7 +31,7 @@ def test_an_inbound_registration_makes_a_pool_lead(owner: GraphQLClient, client:
     assert response.status_code == 201, response.text
     lead_id = response.json()["response"]["lead"]
     assert lead_id
-    lead = owner.data('query($id: ID!) { lead(id: $id) { status email channel { name } } }', {"id": lead_id})["lead"]
+    lead = owner.data("query($id: ID!) { lead(id: $id) { status email channel { name } } }", {"id": lead_id})["lead"]
     assert lead == {"status": "POOL", "email": "fan@example.org", "channel": {"name": "E-mail"}}
     read = owner.data(READ, {"id": campaign_id})["campaign"]
     assert (read["responses"], read["leadsCreated"]) == (1, 1)
@@ -44,7 +44,9 @@ def test_a_new_token_replaces_the_old_one(owner: GraphQLClient, client: TestClie
         {"id": campaign_id},
     )["issueCampaignInboundToken"]
     assert issued["userErrors"] == [] and issued["inboundToken"] != old
-    assert client.post(f"/campaigns/inbound/{old}", json={"kind": "OPENED", "email": "a@example.org"}).status_code == 404
+    assert (
+        client.post(f"/campaigns/inbound/{old}", json={"kind": "OPENED", "email": "a@example.org"}).status_code == 404
+    )
     new = client.post(f"/campaigns/inbound/{issued['inboundToken']}", json={"kind": "OPENED", "email": "a@example.org"})
     assert new.status_code == 201 and new.json()["response"]["lead"] is None  # OPENED is not positive
 
@@ -87,7 +89,9 @@ def test_refused_posts_write_nothing(
     assert table_counts(runtime, tenant.id) == before
 
 
-def test_bad_fields_are_user_errors(runtime: Runtime, tenant: TenantHandle, owner: GraphQLClient, client: TestClient) -> None:
+def test_bad_fields_are_user_errors(
+    runtime: Runtime, tenant: TenantHandle, owner: GraphQLClient, client: TestClient
+) -> None:
     _, token = _launched(owner)
     before = table_counts(runtime, tenant.id)
     response = client.post(f"/campaigns/inbound/{token}", json={"kind": "LOVED", "email": "nope"})

@@ -68,12 +68,12 @@ def test_a_reps_export_holds_only_their_customers(
 ) -> None:
     rep, other = add_member(owner, tenant, "sales"), add_member(owner, tenant, "sales")
     customer(owner, "北京客户", ["vip"], owner_id=member_id(rep))
-    customer(owner, "=HYPERLINK(\"http://x\")", owner_id=member_id(rep))
+    customer(owner, '=HYPERLINK("http://x")', owner_id=member_id(rep))
     customer(owner, "Someone else's", owner_id=member_id(other))
     job, response = exported(runtime, tenant, rep, client, entity="CUSTOMER")
     rows = csv_rows(response.content)
     assert rows[0][:3] == ["id", "name", "kind"]
-    assert sorted(row[1] for row in rows[1:]) == ["'=HYPERLINK(\"http://x\")", "北京客户"]
+    assert sorted(row[1] for row in rows[1:]) == ['\'=HYPERLINK("http://x")', "北京客户"]
     assert job["rowCount"] == 2
     assert "attachment" in response.headers["content-disposition"]
     # The link serves the file once; the job then shows no link.
@@ -99,7 +99,9 @@ def test_every_entity_exports(
     runtime: Runtime, tenant: TenantHandle, owner: GraphQLClient, client: TestClient, entity: str
 ) -> None:
     acme = customer(owner, "Acme")
-    owner.data('mutation($id: ID!) { createContact(input: {customerId: $id, name: "Ann"}) { contact { id } } }', {"id": acme})
+    owner.data(
+        'mutation($id: ID!) { createContact(input: {customerId: $id, name: "Ann"}) { contact { id } } }', {"id": acme}
+    )
     owner.data('mutation { createLead(input: {name: "Li Lei", company: "李雷公司"}) { lead { id } } }')
     create_opportunity(owner, acme, "10.00")
     owner.data(
@@ -154,7 +156,9 @@ def test_others_get_nothing_and_the_export_is_recorded(
     assert types.count("export.requested") == 1 and types.count("export.completed") == 1
     with tenant_session(runtime.engine, tenant.id) as session:
         audited = session.execute(
-            text("SELECT count(*) FROM audit_log WHERE kind = 'access' AND action = 'export' AND entity_id = 'customers'")
+            text(
+                "SELECT count(*) FROM audit_log WHERE kind = 'access' AND action = 'export' AND entity_id = 'customers'"
+            )
         ).scalar_one()
         assert audited == 1
         assert session.execute(text("SELECT count(*) FROM downloads")).scalar_one() == 1

@@ -72,7 +72,7 @@ class Campaign(Node):
 
         return (await figures_loader(info.context).load(self.raw_id)).won_amount
 
-    @strawberry.field(description='(wonAmount − budget) / budget, four decimals: "0.5000" is +50 %.')
+    @strawberry.field(description='(wonAmount - budget) / budget, four decimals: "0.5000" is +50 %.')
     async def roi(self, info: Info[RequestContext, None]) -> Decimal:
         from saas.campaigns.graphql.loaders import figures_loader
 

@@ -20,7 +20,9 @@ UUID = postgresql.UUID(as_uuid=True)
 
 
 def _tenant_fk(table: str) -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=f"fk_{table}_tenant_id_tenants", ondelete="CASCADE")
+    return sa.ForeignKeyConstraint(
+        ["tenant_id"], ["tenants.id"], name=f"fk_{table}_tenant_id_tenants", ondelete="CASCADE"
+    )
 
 
 def upgrade() -> None:
@@ -149,9 +151,7 @@ def upgrade() -> None:
         sa.Column("requested_by_id", UUID, nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint(
-            "status IN ('pending', 'running', 'completed', 'failed')", name=op.f("ck_export_jobs_status")
-        ),
+        sa.CheckConstraint("status IN ('pending', 'completed', 'failed')", name=op.f("ck_export_jobs_status")),
         _tenant_fk("export_jobs"),
         sa.ForeignKeyConstraint(
             ["tenant_id", "requested_by_id"],
