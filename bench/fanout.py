@@ -587,16 +587,21 @@ def redis_info(redis: str) -> Any:
 
 
 def wait_listening(ports: list[int], wanted: int, timeout: float) -> int:
-    """Until the servers' `realtime_listeners` gauges (from /metrics) add up to `wanted`."""
+    """Until the servers' subscribers (from /metrics) add up to `wanted`: `live_subscribers`, the
+    subscribers of shared streams (`saas/schema/fanout.py`, one listener per stream), or, from
+    servers without it, `realtime_listeners`."""
     deadline = time.monotonic() + timeout
     total = 0
     while time.monotonic() < deadline:
         total = 0
         for port in ports:
             text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-            total += sum(
-                int(float(line.split()[-1])) for line in text.splitlines() if line.startswith("realtime_listeners ")
-            )
+            values: dict[str, int] = {}
+            for line in text.splitlines():
+                name = line.split(" ", 1)[0]
+                if name in ("live_subscribers", "realtime_listeners"):
+                    values[name] = values.get(name, 0) + int(float(line.split()[-1]))
+            total += values.get("live_subscribers", values.get("realtime_listeners", 0))
         if total >= wanted:
             return total
         time.sleep(0.1)

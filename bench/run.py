@@ -224,6 +224,9 @@ def start_server(database_url: str, redis: str, workers: int, log_dir: Path) -> 
         "REDIS_URL": redis,
         "LOG_LEVEL": "WARNING",
         "SAAS_ENV": "development",
+        # A benchmark measures throughput, not the tenants' cost budgets (bench/tenants_fairness.py
+        # does): without this, bench-big's budget answers most requests with 429.
+        "TENANT_COST_PER_MINUTE": os.environ.get("TENANT_COST_PER_MINUTE", "1000000000"),
     }
     command = [*saas_command(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     return _spawn(command, env, port, log_dir / "server.log", lambda p: HttpClient(p).get("/readyz")[0] == 200)

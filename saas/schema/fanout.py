@@ -14,6 +14,9 @@ later one joins it: each result is computed once and handed to every subscriber'
   leaves; the next one starts it again. A stream that ends (an error, the source closing) ends
   every subscriber's.
 - Admission (permissions, cost) is still checked for every subscriber, before it joins.
+
+`/metrics`: `live_subscribers` counts the subscribers of shared streams; `realtime_listeners`
+(`saas.realtime`) counts the streams' listeners, one per stream.
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from typing import Any
 
+from prometheus_client import Gauge
+
 from saas.errors import SubscriptionInterrupted
 
 QUEUE_SIZE = 1_000
+SUBSCRIBERS = Gauge("live_subscribers", "Subscribers of this process's shared subscription streams")
 _END = object()
 
 
@@ -59,6 +65,7 @@ class SharedStream:
         """A subscriber's results from now on (its queue is registered at once)."""
         queue: asyncio.Queue[Any] = asyncio.Queue(QUEUE_SIZE)
         self.queues.add(queue)
+        SUBSCRIBERS.inc()
         if self.pump is None:
             self.pump = asyncio.create_task(self._pump(), name="graphql-shared-subscription")
         return self._drain(queue)
@@ -73,6 +80,7 @@ class SharedStream:
                     raise item
                 yield item
         finally:
+            SUBSCRIBERS.dec()
             self.queues.discard(queue)
             if not self.queues:
                 await self.close()
