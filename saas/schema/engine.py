@@ -41,8 +41,8 @@ from saas.schema.common import camel_case
 from saas.schema.context import RequestContext
 from saas.schema.cost import operation_cost, variables_shape
 from saas.schema.execution import PassthroughExecutor, dumps
-from saas.schema.field_limits import refused_fields
 from saas.schema.fanout import SharedStreams
+from saas.schema.field_limits import refused_fields
 from saas.schema.input_text import nul_errors
 from saas.schema.limits import check_selections, limit_rules, only_anonymous_fields, parse_bounded
 from saas.schema.relay import remembering_sent_ids, shown_id

@@ -8,9 +8,9 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from saas.exports.graphql.types import ImportEntity
 from saas.imports import service
 from saas.imports.graphql.types import ImportJob
-from saas.exports.graphql.types import ImportEntity
 from saas.imports.models import DuplicatePolicy
 from saas.schema.common import Payload, provided, referenced_id, run_mutation, write_mutation
 from saas.schema.context import RequestContext

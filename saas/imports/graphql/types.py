@@ -10,8 +10,8 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from saas.imports import models
 from saas.exports.graphql.types import ImportEntity as EntityKind
+from saas.imports import models
 from saas.imports.models import DuplicatePolicy, ImportEntity, ImportStatus, RowOutcome
 from saas.schema.common import Node
 from saas.schema.connections import CountedConnection
@@ -105,7 +105,8 @@ class ImportJob(Node):
     ) -> CountedConnection[ImportRow]:
         from saas.imports.graphql.queries import import_rows
 
-        return await import_rows(info, self.raw_id, ImportEntity(self.entity.value.lower()), first, after, filter)
+        entity = ImportEntity(self.entity.value.lower())
+        return await import_rows(info, self.raw_id, entity, first, after, filter)  # type: ignore[return-value]
 
     @classmethod
     def from_model(cls, row: models.ImportJob) -> ImportJob:
