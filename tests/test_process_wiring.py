@@ -49,6 +49,13 @@ ALLOWED: dict[tuple[str, str], str] = {
     # One Redis subscription per event loop and URL, shared by that loop's live subscribers;
     # a cache of connections (weak keys: it goes with its loop), not wiring.
     ("saas/realtime.py", "_hubs"): "a per-event-loop connection cache",
+    # The sensitive fields' keys: the master keys set at start (`use_master_keys`, as the hash cap)
+    # and the unwrapped tenant keys cached by tenant and version, whose material never changes.
+    ("saas/sensitive/keys.py", "global _master, _batch_size"): "the process's master keys, set at start",
+    ("saas/sensitive/keys.py", "global _master"): "the process's master keys, set by a rotation",
+    ("saas/sensitive/keys.py", "_unwrapped"): "a per-process cache of unwrapped tenant keys",
+    ("saas/sensitive/keys.py", "_index_keys"): "a per-process cache of unwrapped index keys",
+    ("saas/sensitive/keys.py", "_no_index_key"): "a per-process short negative cache",
 }
 
 
