@@ -20,7 +20,14 @@ ROOT = Path(__file__).resolve().parents[2]
 RUN_MUTATION = Path("saas/schema/common.py")
 # Not resolvers: the CLI prints input failures, login turns a bad password into one generic failure.
 # Services that place another domain's input errors under their own field (not resolvers).
-NOT_RESOLVERS = {Path("saas/cli.py"), Path("saas/accounts/login.py"), Path("saas/leads/service.py")}
+# A data import turns a service's InputInvalid into the row's errors: rows, not resolvers.
+NOT_RESOLVERS = {
+    Path("saas/cli.py"),
+    Path("saas/accounts/login.py"),
+    Path("saas/leads/service.py"),
+    Path("saas/imports/cleaning.py"),
+    Path("saas/imports/applying.py"),
+}
 
 
 def _modules() -> list[tuple[Path, ast.Module]]:
