@@ -22,12 +22,15 @@ RUN_MUTATION = Path("saas/schema/common.py")
 # Services that place another domain's input errors under their own field (not resolvers).
 # Not resolvers: the export job makes a filter that no longer holds a FAILED job, and the campaigns'
 # inbound HTTP endpoint answers input errors as a 422 with `userErrors` of its own.
+# A data import turns a service's InputInvalid into the row's errors: rows, not resolvers.
 NOT_RESOLVERS = {
     Path("saas/cli.py"),
     Path("saas/accounts/login.py"),
     Path("saas/leads/service.py"),
     Path("saas/exports/service.py"),
     Path("saas/http/campaigns.py"),
+    Path("saas/imports/cleaning.py"),
+    Path("saas/imports/applying.py"),
 }
 
 
