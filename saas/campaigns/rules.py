@@ -37,10 +37,10 @@ def won_amount_sql(alias: str) -> str:
     """The campaign's won amount (numeric) as defined above, for the campaign row `alias`."""
     return (
         "(SELECT COALESCE(sum(o.amount), 0) FROM opportunities o "
-        f"WHERE o.tenant_id = {alias}.tenant_id AND o.status = 'won' AND o.currency = {alias}.currency AND ("
-        f"o.customer_id IN (SELECT l.converted_customer_id FROM leads l WHERE l.tenant_id = {alias}.tenant_id "
+        f"WHERE o.tenant_id = :tenant_id AND o.status = 'won' AND o.currency = {alias}.currency AND ("
+        f"o.customer_id IN (SELECT l.converted_customer_id FROM leads l WHERE l.tenant_id = :tenant_id "
         f"AND l.campaign_id = {alias}.id AND l.converted_customer_id IS NOT NULL) "
-        f"OR (o.customer_id IN (SELECT m.customer_id FROM campaign_members m WHERE m.tenant_id = {alias}.tenant_id "
+        f"OR (o.customer_id IN (SELECT m.customer_id FROM campaign_members m WHERE m.tenant_id = :tenant_id "
         f"AND m.campaign_id = {alias}.id) AND o.closed_at >= CAST({alias}.starts_on AS timestamp) AT TIME ZONE 'UTC')))"
     )
 
@@ -51,13 +51,13 @@ def roi_sql(alias: str) -> str:
 
 def responses_sql(alias: str) -> str:
     return (
-        f"(SELECT count(*) FROM campaign_responses x WHERE x.tenant_id = {alias}.tenant_id "
+        f"(SELECT count(*) FROM campaign_responses x WHERE x.tenant_id = :tenant_id "
         f"AND x.campaign_id = {alias}.id)"
     )
 
 
 def leads_created_sql(alias: str) -> str:
-    return f"(SELECT count(*) FROM leads l WHERE l.tenant_id = {alias}.tenant_id AND l.campaign_id = {alias}.id)"
+    return f"(SELECT count(*) FROM leads l WHERE l.tenant_id = :tenant_id AND l.campaign_id = {alias}.id)"
 
 
 def member_rows_sql(principal: Principal) -> tuple[str, dict[str, object]]:

@@ -249,6 +249,7 @@ def test_me(owner: Any, tenant: Any) -> None:
                 "tickets:manage",
                 "portal:manage",
                 "sensitive:read",
+                "automation:manage",
             },
         ),
         (

@@ -21,7 +21,7 @@ CAMPAIGN: SqlType = SqlType(
     columns={
         "id": global_id_sql("Campaign", "{t}.id"),
         "name": "{t}.name",
-        "channel": "(SELECT ch.name FROM channels ch WHERE ch.tenant_id = {t}.tenant_id AND ch.id = {t}.channel_id)",
+        "channel": "(SELECT ch.name FROM channels ch WHERE ch.tenant_id = :tenant_id AND ch.id = {t}.channel_id)",
         "budget": "{t}.budget::text",
         "currency": "{t}.currency",
         "startsOn": "{t}.starts_on::text",
