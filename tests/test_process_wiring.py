@@ -55,7 +55,10 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("saas/sensitive/keys.py", "global _master"): "the process's master keys, set by a rotation",
     ("saas/sensitive/keys.py", "_unwrapped"): "a per-process cache of unwrapped tenant keys",
     ("saas/db/prepared.py", "UNPREPARABLE"): "statement texts PostgreSQL cannot type, the same in every process",
-    ("saas/db/prepared.py", "_STATEMENTS"): "prepared statement names by text: a pure function of the text, per process",
+    (
+        "saas/db/prepared.py",
+        "_STATEMENTS",
+    ): "prepared statement names by text: a pure function of the text, per process",
     ("saas/db/prepared.py", "_NAMES"): "the reverse of _STATEMENTS",
     ("saas/sensitive/keys.py", "_index_keys"): "a per-process cache of unwrapped index keys",
     ("saas/sensitive/keys.py", "_no_index_key"): "a per-process short negative cache",

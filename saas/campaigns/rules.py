@@ -50,10 +50,7 @@ def roi_sql(alias: str) -> str:
 
 
 def responses_sql(alias: str) -> str:
-    return (
-        f"(SELECT count(*) FROM campaign_responses x WHERE x.tenant_id = :tenant_id "
-        f"AND x.campaign_id = {alias}.id)"
-    )
+    return f"(SELECT count(*) FROM campaign_responses x WHERE x.tenant_id = :tenant_id AND x.campaign_id = {alias}.id)"
 
 
 def leads_created_sql(alias: str) -> str:
