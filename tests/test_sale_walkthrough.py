@@ -5,15 +5,11 @@ the walk-through fails here, not in a reader's hands."""
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
-from graphql import FieldNode, OperationDefinitionNode, parse
-
 from tests.conftest import GraphQLClient, TenantHandle, add_member
-from tests.test_docs import API_GUIDE, FENCE
+from tests.walkthrough import Step, section_steps
 
 SECTION = "## A sale from lead to invoice"
 # The walk-through's order, as the product describes a sale.
@@ -37,30 +33,9 @@ PLACEHOLDER = re.compile(r"^<(?P<path>[^<>]+)>$")
 SEGMENT = re.compile(r"^(?P<name>\w+)(?:\[(?:(?P<index>\d+)|(?P<key>\w+)=(?P<value>[^\]]+))\])?$")
 
 
-@dataclass(frozen=True)
-class Step:
-    field: str
-    source: str
-    variables: dict[str, Any]
-
-
 def walkthrough() -> list[Step]:
-    """The section's operations in order, each with its variables (none when it has no block)."""
-    text = API_GUIDE.read_text(encoding="utf-8")
-    start = text.index(SECTION)
-    end = text.find("\n## ", start + len(SECTION))
-    steps: list[Step] = []
-    for match in FENCE.finditer(text[start : end if end != -1 else len(text)]):
-        info = match["info"].split()
-        if info[:1] == ["graphql"]:
-            operation = next(d for d in parse(match["body"]).definitions if isinstance(d, OperationDefinitionNode))
-            fields = [s.name.value for s in operation.selection_set.selections if isinstance(s, FieldNode)]
-            assert len(fields) == 1, f"one root field per step: {fields}"
-            steps.append(Step(fields[0], match["body"], {}))
-        elif info == ["json", "variables"]:
-            last = steps[-1]
-            steps[-1] = Step(last.field, last.source, json.loads(match["body"]))
-    return steps
+    """The section's operations in order, with their variables and documented answers."""
+    return section_steps(SECTION)
 
 
 def resolve(path: str, answers: dict[str, Any]) -> Any:

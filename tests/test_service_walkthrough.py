@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
-from graphql import FieldNode, OperationDefinitionNode, parse
-
 from tests.conftest import GraphQLClient, TenantHandle, add_member
-from tests.test_docs import API_GUIDE, FENCE
 from tests.test_sale_walkthrough import PLACEHOLDER, resolve, substitute
+from tests.walkthrough import Step, section_steps
 
 SECTION = "## After-sales service from ticket to answer"
 STEPS = (
@@ -49,34 +46,9 @@ ANY = {"<id>", "<time>", "<rank>"}
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
 
 
-@dataclass(frozen=True)
-class Step:
-    field: str
-    source: str
-    variables: dict[str, Any]
-    response: Any = None
-
-
 def walkthrough() -> list[Step]:
-    """The section's operations in order, each with its variables and its documented answer."""
-    text = API_GUIDE.read_text(encoding="utf-8")
-    start = text.index(SECTION)
-    end = text.find("\n## ", start + len(SECTION))
-    steps: list[Step] = []
-    for match in FENCE.finditer(text[start : end if end != -1 else len(text)]):
-        info = match["info"].split()
-        if info[:1] == ["graphql"]:
-            operation = next(d for d in parse(match["body"]).definitions if isinstance(d, OperationDefinitionNode))
-            fields = [s.name.value for s in operation.selection_set.selections if isinstance(s, FieldNode)]
-            assert len(fields) == 1, f"one root field per step: {fields}"
-            steps.append(Step(fields[0], match["body"], {}))
-        elif info == ["json", "variables"]:
-            last = steps[-1]
-            steps[-1] = Step(last.field, last.source, json.loads(match["body"]), last.response)
-        elif info == ["json", "response"]:
-            last = steps[-1]
-            steps[-1] = Step(last.field, last.source, last.variables, json.loads(match["body"]))
-    return steps
+    """The section's operations in order, with their variables and documented answers."""
+    return section_steps(SECTION)
 
 
 def mismatches(documented: Any, actual: Any, answers: dict[str, Any], where: str = "data") -> list[str]:
