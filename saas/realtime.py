@@ -17,6 +17,7 @@ rather than holding the others back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 import weakref
@@ -203,8 +204,12 @@ def local_listeners(redis_url: str, name: str) -> int:
     return hub.listeners(name) if hub is not None else 0
 
 
-async def listen(redis_url: str, tenant_id: uuid.UUID, topic: str) -> AsyncIterator[dict[str, Any]]:
-    """Messages published to the tenant's topic from now on, until the consumer stops."""
+async def listen(
+    redis_url: str, tenant_id: uuid.UUID, topic: str, ready: asyncio.Event | None = None
+) -> AsyncIterator[dict[str, Any]]:
+    """Messages published to the tenant's topic from now on, until the consumer stops.
+
+    `ready` is set once the channel is subscribed (see `Listening`)."""
     name = channel(tenant_id, topic)
     while True:
         hub = _hub(redis_url)
@@ -212,6 +217,8 @@ async def listen(redis_url: str, tenant_id: uuid.UUID, topic: str) -> AsyncItera
         if queue is not None:
             break
     LISTENERS.inc()
+    if ready is not None:
+        ready.set()
     try:
         while True:
             message = await queue.get()
@@ -221,3 +228,52 @@ async def listen(redis_url: str, tenant_id: uuid.UUID, topic: str) -> AsyncItera
     finally:
         LISTENERS.dec()
         await hub.remove(name, queue)
+
+
+class Listening:
+    """A tenant topic's messages, subscribed before `async with` enters: for "the state now, then
+    its changes" subscriptions, which read the state only once listening, so that a change
+    committed between the read and the subscription is never missed (it may be heard twice:
+    once in the read, once as a message; the caller drops what it has already sent).
+
+        async with Listening(redis_url, tenant_id, topic) as messages:
+            state = read()
+            ...
+            message = await messages.next()
+    """
+
+    def __init__(self, redis_url: str, tenant_id: uuid.UUID, topic: str) -> None:
+        self._ready = asyncio.Event()
+        self._messages = listen(redis_url, tenant_id, topic, self._ready)
+        self._pending: asyncio.Future[dict[str, Any]] | None = None
+
+    async def __aenter__(self) -> Listening:
+        self._pending = asyncio.ensure_future(anext(self._messages))  # type: ignore[arg-type]
+        subscribed = asyncio.ensure_future(self._ready.wait())
+        try:
+            await asyncio.wait((self._pending, subscribed), return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        finally:
+            subscribed.cancel()
+        if not self._ready.is_set():  # the listener failed before subscribing (Redis down)
+            try:
+                self._pending.result()
+            finally:
+                await self.__aexit__(None, None, None)
+        return self
+
+    async def next(self) -> dict[str, Any]:
+        """The next message (waits for it)."""
+        assert self._pending is not None, "use `async with`"
+        message = await self._pending
+        self._pending = asyncio.ensure_future(anext(self._messages))  # type: ignore[arg-type]
+        return message
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            with contextlib.suppress(BaseException):
+                await self._pending  # the listener ends inside its own task; then the generator is closed
+        await self._messages.aclose()  # type: ignore[attr-defined]  # an async generator

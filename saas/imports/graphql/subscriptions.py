@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -16,7 +14,7 @@ from saas.imports import service
 from saas.imports.graphql.types import ImportJob
 from saas.imports.progress import TOPIC
 from saas.imports.rules import import_visible_to
-from saas.realtime import listen
+from saas.realtime import Listening
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id
 
@@ -33,30 +31,28 @@ class ImportSubscriptions:
         context = info.context
         principal = context.require_principal()
         raw_id = decode_id(job_id, "ImportJob")
-        messages = listen(context.runtime.redis_url, principal.tenant_id, TOPIC)
-        # Listening starts before the first read, so that a chunk finished in between is not missed.
-        pending: asyncio.Future[dict[str, Any]] = asyncio.ensure_future(anext(messages))
-        await asyncio.sleep(0)
-        try:
-            job = await context.read(_fresh_job, principal, raw_id)
-            yield ImportJob.from_model(job)
-            while not service.is_finished(job):
-                message = await pending
-                pending = asyncio.ensure_future(anext(messages))
+        # Listening starts before the first read, so that a chunk finished in between is not missed
+        # (a job that finished before the subscription answers once, with its final state).
+        async with Listening(context.runtime.redis_url, principal.tenant_id, TOPIC) as messages:
+            sent, finished = await context.read(_fresh_job, principal, raw_id)
+            yield sent
+            while not finished:
+                message = await messages.next()
                 if message.get("job_id") != str(raw_id) or not import_visible_to(
                     principal, message.get("created_by_id")
                 ):
                     continue
-                job = await context.read(_fresh_job, principal, raw_id)
-                yield ImportJob.from_model(job)
-        finally:
-            pending.cancel()
-            with contextlib.suppress(BaseException):
-                await pending  # the listener ends inside its own task; then the generator is closed
-            await messages.aclose()  # type: ignore[attr-defined]  # an async generator
+                job, finished = await context.read(_fresh_job, principal, raw_id)
+                if job == sent:  # a message of a chunk the last read already saw
+                    continue
+                sent = job
+                yield job
 
 
-def _fresh_job(session: Session, principal: Any, raw_id: uuid.UUID) -> Any:
-    """The job as committed now (the request's session may hold an older copy)."""
+def _fresh_job(session: Session, principal: Any, raw_id: uuid.UUID) -> tuple[ImportJob, bool]:
+    """The job as committed now (the request's session may hold an older copy), and whether it finished.
+
+    Read whole here: the ORM row may be expired once the read returns."""
     session.expire_all()
-    return service.get_import_job(session, principal, raw_id)
+    job = service.get_import_job(session, principal, raw_id)
+    return ImportJob.from_model(job), service.is_finished(job)

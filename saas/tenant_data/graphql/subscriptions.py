@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncGenerator
 from typing import Any
 
 import strawberry
+from sqlalchemy.orm import Session
 from strawberry.types import Info
 
 from saas.auth.permissions import TENANT_EXPORT, require
-from saas.realtime import listen
+from saas.auth.principal import Principal
+from saas.realtime import Listening
 from saas.schema.context import RequestContext
 from saas.schema.relay import decode_id, to_global_id
 from saas.tenant_data import exports
@@ -29,26 +32,40 @@ class TenantDataSubscriptions:
         principal = context.require_principal()
         require(principal.permissions, TENANT_EXPORT)
         raw_id = decode_id(id, "TenantExport")
-        row = await context.write(exports.get_export, principal, raw_id)
         global_id = to_global_id("TenantExport", raw_id)
+        # Listening starts before the read, so that progress made in between is not missed (an
+        # export that ended before the subscription answers once, with its final state).
+        async with Listening(context.runtime.redis_url, principal.tenant_id, exports.TOPIC) as messages:
+            current = await context.write(_current, principal, raw_id)
+            yield _progress(current)
+            while current["status"] not in FINISHED:
+                message = await messages.next()
+                # Only this export's messages that move it on: one the read already saw is not sent again.
+                if message.get("id") != global_id or _order(message) <= _order(current):
+                    continue
+                current = message
+                yield _progress(current)
 
-        def progress(message: dict[str, Any]) -> TenantExportProgress:
-            return TenantExportProgress(
-                id=strawberry.ID(message["id"]),
-                status=TenantExportStatus[message["status"]],
-                tables_total=message["tablesTotal"],
-                tables_done=message["tablesDone"],
-                rows_done=message["rowsDone"],
-            )
 
-        current = progress(exports.export_payload(row))
-        yield current
-        if current.status in (TenantExportStatus.COMPLETED, TenantExportStatus.FAILED):
-            return
-        async for message in listen(context.runtime.redis_url, principal.tenant_id, exports.TOPIC):
-            if message.get("id") != global_id:
-                continue
-            update = progress(message)
-            yield update
-            if update.status in (TenantExportStatus.COMPLETED, TenantExportStatus.FAILED):
-                return
+def _current(session: Session, principal: Principal, raw_id: uuid.UUID) -> dict[str, Any]:
+    """The export as its live messages carry it, read whole in the request's session."""
+    return exports.export_payload(exports.get_export(session, principal, raw_id))
+
+
+FINISHED = (TenantExportStatus.COMPLETED.name, TenantExportStatus.FAILED.name)
+_RANK = {TenantExportStatus.PENDING.name: 0, TenantExportStatus.RUNNING.name: 1}
+
+
+def _order(message: dict[str, Any]) -> tuple[int, int, int]:
+    """Where the export stands: it only moves forward (status, then tables, then rows done)."""
+    return (_RANK.get(message["status"], 2), message["tablesDone"] or 0, message["rowsDone"] or 0)
+
+
+def _progress(message: dict[str, Any]) -> TenantExportProgress:
+    return TenantExportProgress(
+        id=strawberry.ID(message["id"]),
+        status=TenantExportStatus[message["status"]],
+        tables_total=message["tablesTotal"],
+        tables_done=message["tablesDone"],
+        rows_done=message["rowsDone"],
+    )
