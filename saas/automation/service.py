@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -28,6 +28,7 @@ from saas.automation.conditions import check_conditions
 from saas.automation.extensions import Extensions, extensions_of
 from saas.automation.models import AutomationRule, AutomationRun
 from saas.automation.rules import rule_visibility
+from saas.db.paging import pages_per_parent
 from saas.errors import ConflictError, FieldError, InputInvalid, UserErrorCode
 from saas.events.catalog import is_registered, owner_of
 from saas.events.outbox import emit_event
@@ -67,25 +68,17 @@ def runs_of(
     if not keys:
         return {}
     limit = max(first for _, first in keys)
-    numbered = (
-        select(
-            AutomationRun,
-            func.row_number()
-            .over(partition_by=AutomationRun.rule_id, order_by=(AutomationRun.at.desc(), AutomationRun.id.desc()))
-            .label("n"),
-        )
-        .where(AutomationRun.rule_id.in_({rule_id for rule_id, _ in keys}))
-        .subquery()
+    pages = pages_per_parent(
+        session,
+        AutomationRun,
+        AutomationRun.rule_id,
+        [rule_id for rule_id, _ in keys],
+        (AutomationRun.at, AutomationRun.id),
+        limit,
+        descending=True,
+        count=False,
     )
-    rows = session.execute(
-        select(AutomationRun).from_statement(
-            select(numbered).where(numbered.c.n <= limit).order_by(numbered.c.rule_id, numbered.c.n)
-        )
-    ).scalars()
-    by_rule: dict[uuid.UUID, list[AutomationRun]] = {}
-    for run in rows:
-        by_rule.setdefault(run.rule_id, []).append(run)
-    return {(rule_id, first): by_rule.get(rule_id, [])[:first] for rule_id, first in keys}
+    return {(rule_id, first): pages[rule_id].rows[:first] for rule_id, first in keys}
 
 
 # -- checks -----------------------------------------------------------------------------------

@@ -1,12 +1,13 @@
-"""Keyset pages in one place: the `Page` every list service returns and the query that fills it."""
+"""Keyset pages in one place: the `Page` every list service returns, the query that fills it
+(`keyset_page`) and the one that fills a page per parent for a loader (`pages_per_parent`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, TextClause, func, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 R = TypeVar("R")
@@ -52,3 +53,54 @@ def keyset_page(
     order = [c.desc() for c in sort] if descending else list(sort)
     rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
     return Page.of(rows, limit, total)
+
+
+def pages_per_parent(
+    session: Session,
+    entity: type[R],
+    parent: InstrumentedAttribute[Any],
+    parent_ids: Sequence[Any],
+    sort: Sequence[InstrumentedAttribute[Any]],
+    limit: int,
+    after: Sequence[Any] | None = None,
+    *,
+    where: Sequence[ColumnElement[bool] | TextClause] = (),
+    params: Mapping[str, Any] | None = None,
+    descending: bool = False,
+    count: bool = True,
+) -> dict[Any, Page[R]]:
+    """A keyset page of `entity`'s rows for each of `parent_ids` (rows whose `parent` column holds
+    the id): the page a `keyset_page` of each parent's rows would give, in one statement for all
+    the pages (`row_number()` per parent, one row past the page) and, with `count`, one for the
+    counts. `where` narrows the rows (the caller's visibility; `params` binds its text clauses);
+    the counts count what `where` lets through, before the cursor. Every parent id has a page,
+    an empty one for a parent without rows (or one the session's tenant cannot see).
+    """
+    if not parent_ids:
+        return {}
+    ids = list(dict.fromkeys(parent_ids))
+    bound = dict(params or {})
+    order = [c.desc() for c in sort] if descending else list(sort)
+    conditions = [parent.in_(ids), *where]
+    ranked_query = select(entity, func.row_number().over(partition_by=parent, order_by=order).label("page_row"))
+    ranked_query = ranked_query.where(*conditions)
+    if after is not None:
+        key, values = tuple_(*sort), tuple_(*after)
+        ranked_query = ranked_query.where(key < values if descending else key > values)
+    ranked = ranked_query.params(**bound).subquery()
+    page_rows = select(entity).from_statement(
+        select(ranked)
+        .where(ranked.c.page_row <= limit + 1)
+        .order_by(ranked.c[parent.expression.name], ranked.c.page_row)
+    )
+    fetched: dict[Any, list[R]] = {parent_id: [] for parent_id in ids}
+    for row in session.scalars(page_rows):
+        fetched[getattr(row, parent.key)].append(row)
+    counts: dict[Any, int] = {}
+    if count:
+        counted = select(parent, func.count()).where(*conditions).group_by(parent).params(**bound)
+        counts = {parent_id: int(n) for parent_id, n in session.execute(counted).all()}
+    return {
+        parent_id: Page.of(rows, limit, counts.get(parent_id, 0) if count else None)
+        for parent_id, rows in fetched.items()
+    }

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, text, tuple_
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 
 from saas.auth.permissions import TICKETS_READ
 from saas.customers import models as customer_models
-from saas.db.paging import Page
+from saas.db.paging import Page, pages_per_parent
 from saas.schema.connections import connection, page_arguments
 from saas.schema.context import RequestContext
 from saas.schema.loaders import request_loader
@@ -130,33 +129,17 @@ async def ticket_comments(
 
     def batch(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Page[models.TicketComment]]:
         condition = visible_comment_condition(principal, "ticket_comments")
-        query = select(
+        return pages_per_parent(
+            session,
             models.TicketComment,
-            func.row_number()
-            .over(
-                partition_by=models.TicketComment.ticket_id,
-                order_by=(models.TicketComment.created_at, models.TicketComment.id),
-            )
-            .label("n"),
-        ).where(models.TicketComment.ticket_id.in_(ids), text(condition.sql))
-        if position is not None:
-            query = query.where(tuple_(models.TicketComment.created_at, models.TicketComment.id) > tuple_(*position))
-        ranked = query.params(**condition.params).subquery()
-        rows: dict[uuid.UUID, list[models.TicketComment]] = defaultdict(list)
-        aliased_comment = select(models.TicketComment).from_statement(
-            select(ranked).where(ranked.c.n <= limit + 1).order_by(ranked.c.ticket_id, ranked.c.n)
+            models.TicketComment.ticket_id,
+            ids,
+            (models.TicketComment.created_at, models.TicketComment.id),
+            limit,
+            position,
+            where=[text(condition.sql)],
+            params=condition.params,
         )
-        for comment in session.scalars(aliased_comment):
-            rows[comment.ticket_id].append(comment)
-        counts = dict(
-            session.execute(
-                select(models.TicketComment.ticket_id, func.count())
-                .where(models.TicketComment.ticket_id.in_(ids), text(condition.sql))
-                .params(**condition.params)
-                .group_by(models.TicketComment.ticket_id)
-            ).all()
-        )
-        return {i: Page.of(rows.get(i, []), limit, int(counts.get(i, 0))) for i in ids}
 
     loader = request_loader(context, f"tickets.comments:{limit}:{after}", batch)
     page = await loader.load(ticket_id)
@@ -179,29 +162,18 @@ async def customer_tickets(
 
     def batch(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Page[models.Ticket]]:
         condition = customer_ticket_conditions(principal, "tickets", flt)
-        newest_first = (models.Ticket.created_at.desc(), models.Ticket.id.desc())
-        query = select(
+        return pages_per_parent(
+            session,
             models.Ticket,
-            func.row_number().over(partition_by=models.Ticket.customer_id, order_by=newest_first).label("n"),
-        ).where(models.Ticket.customer_id.in_(ids), text(condition.sql))
-        if position is not None:
-            query = query.where(tuple_(models.Ticket.created_at, models.Ticket.id) < tuple_(*position))
-        ranked = query.params(**condition.params).subquery()
-        rows: dict[uuid.UUID, list[models.Ticket]] = defaultdict(list)
-        page_rows = select(models.Ticket).from_statement(
-            select(ranked).where(ranked.c.n <= limit + 1).order_by(ranked.c.customer_id, ranked.c.n)
+            models.Ticket.customer_id,
+            ids,
+            (models.Ticket.created_at, models.Ticket.id),
+            limit,
+            position,
+            where=[text(condition.sql)],
+            params=condition.params,
+            descending=True,
         )
-        for ticket in session.scalars(page_rows):
-            rows[ticket.customer_id].append(ticket)
-        counts = dict(
-            session.execute(
-                select(models.Ticket.customer_id, func.count())
-                .where(models.Ticket.customer_id.in_(ids), text(condition.sql))
-                .params(**condition.params)
-                .group_by(models.Ticket.customer_id)
-            ).all()
-        )
-        return {i: Page.of(rows.get(i, []), limit, int(counts.get(i, 0))) for i in ids}
 
     loader = request_loader(context, f"tickets.by_customer:{limit}:{after}:{flt!r}", batch)
     page = await loader.load(customer_id)
