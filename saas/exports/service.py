@@ -40,8 +40,9 @@ from saas.exports.entities import ExportFormat, ImportEntity
 from saas.exports.models import ExportJob, ExportStatus
 from saas.exports.rules import export_job_visibility
 from saas.exports.sources import SOURCES
+from saas.jobs.stale import abandoned_before, stale_before
 from saas.schema.relay import to_global_id
-from saas.tenancy.session import TENANT_PARAM, on_commit
+from saas.tenancy.session import TENANT_PARAM, bound_tenant, on_commit
 from saas.validation import json_depth
 
 BATCH_ROWS = 1_000
@@ -227,3 +228,36 @@ def _fail(session: Session, job: ExportJob, reason: str) -> ExportJob:
     session.flush()
     emit_event(session, "export.failed", {**job_payload(job), "error": reason})
     return job
+
+
+NOT_STARTED = "The export did not start in time; ask for it again."
+
+
+def sweep_stale_exports(session: Session, now: datetime | None = None) -> tuple[int, int]:
+    """The session's tenant's exports PENDING longer than `STALE_AFTER` (saas/jobs/stale.py), none
+    of them running now (those hold their row locked): each sent again after the commit, or FAILED
+    once `GIVE_UP_AFTER` old. How many were sent again, how many failed."""
+    tenant_id = bound_tenant(session)
+    assert tenant_id is not None
+    stale = session.scalars(
+        select(ExportJob)
+        .where(ExportJob.status == ExportStatus.PENDING.value, ExportJob.created_at < stale_before(now))
+        .order_by(ExportJob.created_at, ExportJob.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    again: list[uuid.UUID] = []
+    failed = 0
+    for job in stale:
+        if job.created_at < abandoned_before(now):
+            _fail(session, job, NOT_STARTED)
+            failed += 1
+        else:
+            again.append(job.id)
+
+    def send_again() -> None:
+        for job_id in again:
+            request_export(tenant_id, job_id)
+
+    if again:
+        on_commit(session, send_again)
+    return len(again), failed

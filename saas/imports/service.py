@@ -29,6 +29,7 @@ from saas.imports.mapping import resolve_mapping
 from saas.imports.models import DuplicatePolicy, ImportEntity, ImportJob, ImportRow, ImportStatus, RowOutcome
 from saas.imports.progress import announce, request_step
 from saas.imports.rules import WRITE_PERMISSION, import_conditions, require_import_reader
+from saas.jobs.stale import stale_before
 from saas.validation import Checker
 
 MAX_FILE_NAME = 255
@@ -172,3 +173,20 @@ def list_rows(
 
 def is_finished(job: ImportJob) -> bool:
     return job.status in (ImportStatus.PREVIEWED.value, ImportStatus.COMPLETED.value, ImportStatus.FAILED.value)
+
+
+def sweep_stale_imports(session: Session, now: datetime | None = None) -> int:
+    """The session's tenant's imports still under way but untouched for `STALE_AFTER`
+    (saas/jobs/stale.py), none being worked on now (a step holds its job locked): the next step of
+    each is sent again after the commit (a step resumes at the job's cursor, so nothing is done
+    twice). How many were sent again."""
+    finished = (ImportStatus.PREVIEWED.value, ImportStatus.COMPLETED.value, ImportStatus.FAILED.value)
+    stale = session.scalars(
+        select(ImportJob.id)
+        .where(ImportJob.status.not_in(finished), ImportJob.updated_at < stale_before(now))
+        .order_by(ImportJob.updated_at, ImportJob.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for job_id in stale:
+        request_step(session, job_id)
+    return len(stale)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 
 from saas.audit.access import record_export
@@ -32,6 +32,7 @@ from saas.downloads.service import open_download, sign_link
 from saas.errors import ForbiddenError, NotFoundError
 from saas.events.outbox import emit_event
 from saas.events.payloads import node_ref
+from saas.jobs.stale import abandoned_before, stale_before
 from saas.plugin_host.host import PluginHost
 from saas.realtime import publish_after_commit
 from saas.tenancy.session import bound_tenant, on_commit, tenant_session
@@ -122,6 +123,13 @@ def run_export(session: Session, export_id: uuid.UUID, plugins: PluginHost | Non
     export = session.get(TenantExport, (tenant_id, export_id))
     if export is None or export.status not in (ExportStatus.PENDING.value, ExportStatus.RUNNING.value):
         raise NotFoundError("Not found")
+    # One worker per export: a second message (sent again by the stale-job sweep) while it runs
+    # does nothing. Not a row lock: the progress is written to the row from other sessions.
+    running_elsewhere = not session.scalar(
+        text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"tenant_export:{export_id}"}
+    )
+    if running_elsewhere:
+        return export
     engine = session.get_bind()
     assert isinstance(engine, Engine)
     file_name = f"tenant-export-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.tar.gz"
@@ -161,3 +169,43 @@ def run_export(session: Session, export_id: uuid.UUID, plugins: PluginHost | Non
 def latest_exports(session: Session, principal: Principal, limit: int) -> list[TenantExport]:
     require(principal.permissions, TENANT_EXPORT)
     return list(session.scalars(select(TenantExport).order_by(TenantExport.created_at.desc()).limit(limit)))
+
+
+NOT_STARTED = "The export did not start in time; ask for it again."
+
+
+def sweep_stale_exports(
+    session: Session, enqueue: Callable[[uuid.UUID, uuid.UUID], Any], now: datetime | None = None
+) -> tuple[int, int]:
+    """The session's tenant's exports still PENDING `STALE_AFTER` after they were asked for
+    (saas/jobs/stale.py; a running export is RUNNING): each sent again with `enqueue(tenant_id,
+    export_id)` after the commit, or FAILED once `GIVE_UP_AFTER` old. How many were sent again,
+    how many failed."""
+    tenant_id = bound_tenant(session)
+    assert tenant_id is not None
+    stale = session.scalars(
+        select(TenantExport)
+        .where(TenantExport.status == ExportStatus.PENDING.value, TenantExport.created_at < stale_before(now))
+        .order_by(TenantExport.created_at, TenantExport.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    again: list[uuid.UUID] = []
+    failed = 0
+    for export in stale:
+        if export.created_at >= abandoned_before(now):
+            again.append(export.id)
+            continue
+        export.status = ExportStatus.FAILED.value
+        export.error = NOT_STARTED
+        export.completed_at = datetime.now(UTC)
+        emit_event(session, "tenant_export.failed", {"export": export_payload(export), "error": export.error})
+        publish_after_commit(session, TOPIC, export_payload(export))
+        failed += 1
+
+    def send_again() -> None:
+        for export_id in again:
+            enqueue(tenant_id, export_id)
+
+    if again:
+        on_commit(session, send_again)
+    return len(again), failed

@@ -18,9 +18,9 @@ from saas.tenant_data.graphql.types import (
 
 
 def _enqueue(tenant_id: uuid.UUID, export_id: uuid.UUID) -> None:
-    from saas.tenant_data.jobs import export_tenant_data
+    from saas.tenant_data.jobs import send_export
 
-    export_tenant_data.send(tenant_id, str(export_id))
+    send_export(tenant_id, export_id)
 
 
 @strawberry.type
