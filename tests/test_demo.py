@@ -18,7 +18,8 @@ from saas.automation.models import AutomationRule
 from saas.campaigns.models import Campaign, CampaignMember, CampaignResponse
 from saas.cli import main
 from saas.customers.models import Contact, Customer
-from saas.demo import DEMO_PASSWORD, seed_demo
+from saas.demo import DEMO_PASSWORD, seed_demo, step_customer_ids
+from saas.imports.models import ImportJob, ImportRow
 from saas.leads.models import Lead
 from saas.tenancy.session import tenant_session
 from saas.tickets.models import AgentSkills, ClassificationRule, SlaPolicy, Ticket
@@ -36,7 +37,8 @@ def test_seed_demo_creates_a_realistic_tenant(runtime):
     assert info.owner_email == f"owner@{info.slug}.example.com"
     with tenant_session(runtime.engine, info.tenant_id) as session:
         members = session.scalars(select(Membership)).all()
-        converted = set(session.scalars(select(Lead.converted_customer_id).where(Lead.status == "converted")))
+        # The customers the steps made (converted leads, imported rows) are not the generated ones.
+        converted = set(session.scalars(step_customer_ids()))
         customers = [c for c in session.scalars(select(Customer)) if c.id not in converted]
         contacts = [c for c in session.scalars(select(Contact)) if c.customer_id not in converted]
         audited = Counter(session.scalars(select(AuditEntry.action)))
@@ -58,7 +60,8 @@ def test_seed_demo_creates_a_realistic_tenant(runtime):
     sealed = [c.custom_fields["taxId"] for c in customers if "taxId" in c.custom_fields]
     assert sealed and all(set(v) == {"$sensitive", "bi", "mask"} and "DE2" not in v["$sensitive"] for v in sealed)
     # Made through the services: every change is in the audit log.
-    # (and the demo leads converted by the sales step: a customer and its primary contact each)
+    # (and the demo leads converted by the sales step and the imported rows: a customer and its
+    # primary contact each)
     assert converted and audited["customer.created"] == 40 + len(converted)
     assert audited["contact.created"] == info.contacts + len(converted)
     assert audited["member.added"] == 3
@@ -87,6 +90,18 @@ def test_seed_demo_creates_a_realistic_tenant(runtime):
     assert members == campaigns["Spring newsletter"].audience_size and members > 0
     assert {r.kind for r in responses} >= {"OPENED", "REGISTERED"}
     assert [(lead.email, lead.status) for lead in campaign_leads] == [("chen.jing@example.cn", "pool")]
+    # The import: a GB18030 file with Chinese headers, previewed, then committed as previewed.
+    with tenant_session(runtime.engine, info.tenant_id) as session:
+        (job,) = session.scalars(select(ImportJob)).all()
+        rows = session.scalars(select(ImportRow).order_by(ImportRow.row_number)).all()
+    assert (job.status, job.dry_run, job.encoding, job.committed_at is not None) == ("completed", True, "gb18030", True)
+    assert job.mapping["客户名称"] == "name" and job.mapping["手机"] == "phone" and job.mapping["邮箱"] == "email"
+    assert (job.total_rows, job.created, job.updated, job.skipped, job.failed) == (6, 2, 1, 1, 2)
+    assert [r.outcome for r in rows] == ["create", "update", "skip", "fail", "create", "fail"]
+    assert [e["code"] for r in rows for e in r.errors] == ["INVALID_EMAIL", "DUPLICATE_IN_FILE"]
+    assert rows[1].diff == {"industry": {"from": rows[1].diff["industry"]["from"], "to": "Renewable energy"}}
+    assert rows[0].values["phone"] == "+8613812345678" and rows[0].values["email"] == "wang.lei@yunfan.example.cn"
+    assert len(converted & {r.record_id for r in rows if r.outcome == "create"}) == 2
 
 
 def test_seed_demo_is_idempotent_and_deterministic(runtime):
@@ -102,8 +117,8 @@ def test_seed_demo_is_idempotent_and_deterministic(runtime):
 
     assert names(first.tenant_id) == names(twin.tenant_id)
     with tenant_session(runtime.engine, first.tenant_id) as session:
-        converted = select(Lead.converted_customer_id).where(Lead.status == "converted")
-        assert session.scalar(select(func.count()).select_from(Customer).where(Customer.id.not_in(converted))) == 15
+        generated = Customer.id.not_in(step_customer_ids())
+        assert session.scalar(select(func.count()).select_from(Customer).where(generated)) == 15
 
 
 def test_seed_demo_enables_the_named_plugins_and_lets_them_add_their_data(runtime):

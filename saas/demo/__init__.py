@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import CompoundSelect, Engine, func, select
 from sqlalchemy.orm import Session
 
 from saas.accounts.credentials import membership_principal
@@ -27,6 +27,7 @@ from saas.customers.models import Contact, Customer
 from saas.customers.service import create_contact, create_customer
 from saas.demo.customers import CustomerGenerator
 from saas.demo.steps import CORE_STEPS
+from saas.imports.models import ImportRow, RowOutcome
 from saas.leads.models import Lead
 from saas.plugin_host.access import PluginFeatures
 from saas.plugin_host.contributions import DemoContext, PluginContext
@@ -79,6 +80,16 @@ def demo_users(slug: str) -> tuple[DemoUser, ...]:
     return (owner, *(DemoUser(f"{local}@{domain}", name, role) for local, name, role in TEAM))
 
 
+def step_customer_ids() -> CompoundSelect:
+    """The customers the demo steps made, not the generator: the sales step's converted leads and
+    the rows the import step created."""
+    converted = select(Lead.converted_customer_id).where(Lead.converted_customer_id.is_not(None))
+    imported = select(ImportRow.record_id).where(
+        ImportRow.outcome == RowOutcome.CREATE.value, ImportRow.record_id.is_not(None)
+    )
+    return converted.union(imported)
+
+
 def seed_demo(
     engine: Engine,
     customers: int = 200,
@@ -101,9 +112,8 @@ def seed_demo(
     if tenant_id is None:
         tenant_id = create_tenant(engine, slug, tenant_name, users[0].email, DEMO_PASSWORD).id
     with tenant_session(engine, tenant_id) as session:
-        # The generated customers: those the sales step made by converting leads are not counted.
-        converted = select(Lead.converted_customer_id).where(Lead.converted_customer_id.is_not(None))
-        generated = (Customer.deleted_at.is_(None), Customer.id.not_in(converted))
+        # The generated customers: those the steps made (converted leads, imported rows) are not counted.
+        generated = (Customer.deleted_at.is_(None), Customer.id.not_in(step_customer_ids()))
         existing = session.scalar(select(func.count()).select_from(Customer).where(*generated))
         if existing:
             contacts = session.scalar(

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from saas.demo.automation import seed_automation
 from saas.demo.campaigns import seed_campaigns
+from saas.demo.imports import seed_imports
 from saas.demo.knowledge import seed_knowledge
 from saas.demo.returns import seed_returns
 from saas.demo.sales import seed_sales
@@ -27,5 +28,6 @@ CORE_STEPS: tuple[tuple[str, DemoStep], ...] = (
     ("returns", seed_returns),
     ("work_orders", seed_work_orders),
     ("campaigns", seed_campaigns),
+    ("imports", seed_imports),
     ("automation", seed_automation),
 )

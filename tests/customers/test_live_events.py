@@ -18,8 +18,7 @@ from sqlalchemy import select
 from saas.cli import main
 from saas.customers import service
 from saas.customers.models import Contact, Customer
-from saas.demo import seed_demo
-from saas.leads.models import Lead
+from saas.demo import seed_demo, step_customer_ids
 from saas.schema.relay import decode_id
 from saas.tenancy.session import tenant_session
 from tests.conftest import GraphQLClient, add_member
@@ -105,11 +104,10 @@ def test_a_sales_rep_hears_nothing_of_a_customer_they_cannot_see(
 
 def _demo_events(runtime: Any, tenant_id: Any) -> list[dict[str, Any]]:
     """What the demo's generated customers and contacts announce, in the order the demo made them
-    (first: the sales step's conversions and changes come after them)."""
-    converted = select(Lead.converted_customer_id).where(Lead.converted_customer_id.is_not(None))
+    (first: the later steps' customers, conversions, imported rows and changes come after them)."""
     with tenant_session(runtime.engine, tenant_id) as session:
         expected = []
-        generated = select(Customer).where(Customer.id.not_in(converted))
+        generated = select(Customer).where(Customer.id.not_in(step_customer_ids()))
         for customer in session.scalars(generated.order_by(Customer.created_at, Customer.id)):
             expected.append(event("customer.created", customer.id))
             contacts = session.scalars(
