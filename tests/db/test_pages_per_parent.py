@@ -54,7 +54,8 @@ def test_each_parent_gets_the_page_its_own_keyset_page_would(runtime: Runtime, o
         cursor = [first[five].rows[-1].name, first[five].rows[-1].id]
         after = pages_per_parent(session, Contact, Contact.customer_id, [five, two], SORT, 2, cursor)
         assert (_names(after[five]), after[five].has_next_page, after[five].total_count) == (["Cid", "Dee"], True, 5)
-        assert _names(after[two]) == []  # "Bob" is not after "Bob"
+        # The other parent's page starts after the same cursor (its "Bob" only if its id sorts after).
+        assert _names(after[two]) in ([], ["Bob"])
         for customer in (five, two):
             single = keyset_page(session, select(Contact).where(Contact.customer_id == customer), SORT, 2, cursor)
             assert [row.name for row in single.rows] == _names(after[customer])
