@@ -243,6 +243,8 @@ def run(database: str, iterations: int, first: int, top: int, warmup: int = 100)
     configure_logging(client.engine.runtime.settings)
     instrument()
     app = create_app(client.engine.runtime, client.engine)
+    runtime = client.engine.runtime
+    client.loop.run_until_complete(runtime.budget.open(runtime.redis_url))  # as the app's lifespan does
     caller = AsgiCaller(app, token)
     body = orjson.dumps({"query": CUSTOMERS_PAGE, "variables": {"first": first}})
     loop = client.loop
@@ -281,6 +283,7 @@ def run(database: str, iterations: int, first: int, top: int, warmup: int = 100)
     profiler.enable()
     loop.run_until_complete(loop_of(iterations))
     profiler.disable()
+    loop.run_until_complete(runtime.budget.close())
     client.close()
 
     stats = pstats.Stats(profiler)
