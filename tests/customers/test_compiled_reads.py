@@ -223,3 +223,17 @@ def test_a_pages_list_relations_are_one_grouped_aggregate_with_the_same_answer(
     compiler.COMPILED.entries.clear()
     assert grouped == correlated and [statements for _, statements in grouped] == [1]
     assert b'"contacts":[{' in grouped[0][0]
+
+
+def test_the_grouped_contacts_of_a_second_tenants_page_are_its_own(
+    owner: GraphQLClient, other_owner: GraphQLClient, tenant
+) -> None:  # type: ignore[no-untyped-def]
+    _seed(owner, tenant)
+    created = other_owner.data('mutation { createCustomer(input: {name: "Other Co"}) { customer { id } } }')
+    other_owner.data(
+        'mutation($c: ID!) { createContact(input: {customerId: $c, name: "Only Mine"}) { contact { id } } }',
+        {"c": created["createCustomer"]["customer"]["id"]},
+    )
+    page = other_owner.data("{ customers(first: 50) { edges { node { name contacts { name } } } } }")["customers"]
+    assert other_owner.last_statements == 1
+    assert [edge["node"] for edge in page["edges"]] == [{"name": "Other Co", "contacts": [{"name": "Only Mine"}]}]
