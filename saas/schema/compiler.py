@@ -347,7 +347,7 @@ def _relation_json(relation: Relation, parent: str, selection_set: SelectionSetN
         and relation.limit is None
         and relation.through is None
     ):
-        return _grouped_json(relation, keyed, parent, alias, inner, state)
+        return _grouped_json(relation, relation.order, keyed, parent, alias, inner, state)
     join = f"{tenant_predicate(alias)} AND {relation.join.format(p=parent, t=alias)}"
     if relation.through is not None:
         link, through = state.new_alias(), relation.through
@@ -368,18 +368,24 @@ def _relation_json(relation: Relation, parent: str, selection_set: SelectionSetN
 
 
 def _grouped_json(
-    relation: Relation, keyed: tuple[str, str, str], parent: str, alias: str, inner: str, state: CompileState
+    relation: Relation,
+    order_sql: str,
+    keyed: tuple[str, str, str],
+    parent: str,
+    alias: str,
+    inner: str,
+    state: CompileState,
 ) -> str:
     """A list relation of a root page's rows as one grouped aggregate joined to the page: the
     target rows of every parent on the page, read in one pass and grouped by the parent key,
     instead of one correlated subquery (one index scan and one aggregate) per parent row. The
     JSON of each list is the same text, in the same order, as `_relation_json`'s correlated form
     (`[]` for a parent without rows). PostgreSQL executes the customers page's contacts this
-    way in about 17 % less time (docs/performance.md)."""
+    way at the same cost as the correlated form on the benchmark's data (docs/performance.md,
+    "The contacts on the customers page"); it pays where the lookup per parent is dear."""
     key, parent_column, rest = keyed
     group, page = state.new_alias(), state.new_alias()
-    assert relation.order is not None
-    order = relation.order.format(t=alias)
+    order = order_sql.format(t=alias)
     where = f"{tenant_predicate(alias)} AND {alias}.{key} IN (SELECT {page}.{parent_column} FROM page {page} WHERE {page}.page_row <= :first)"
     if rest:
         where += f" AND {rest.format(t=alias)}"
