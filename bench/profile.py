@@ -12,9 +12,14 @@ edited), which split each request into:
   prepare         `GraphQLEngine.prepare`: parse and validation, both cached by query text
   database        `saas.db.reads.fetch_json` in its worker thread: pool checkout, one round
                   trip (set tenant + compiled statement), fetch of the JSON text
-  thread hops     waiting for the two worker threads beyond the work done in them
-                  (`run_in_threadpool` scheduling, GIL hand-over)
-  graphql exec    `GraphQLEngine.execute` minus the awaited database call: graphql-core's
+  budget          the tenant's cost budget: the charge in Redis (`CostBucket.charge` in a
+                  worker thread, or `charge_async` awaited on the event loop: one round trip
+                  running the bucket's script)
+  thread hops     waiting for worker threads (the credential check on a cache miss, the
+                  charge, the database) beyond the work done in them, or for the event loop
+                  to resume after a non-blocking call (`run_in_threadpool` scheduling, GIL
+                  hand-over)
+  graphql exec    `GraphQLEngine.execute` minus the awaited budget and database calls: graphql-core's
                   executor, the resolver (permission check, compiled-statement cache lookup,
                   parameters), result formatting
   serialisation   `dumps` of the response (orjson; the compiled JSON passes as a Fragment)
@@ -52,7 +57,7 @@ import orjson
 
 from bench.common import BIG_SLUG, CUSTOMERS_PAGE, DEFAULT_DATABASE, InProcess, bench_url, percentile, redis_url
 
-CATEGORIES = ("auth", "prepare", "database", "thread hops", "graphql exec", "serialisation", "http layer")
+CATEGORIES = ("auth", "prepare", "budget", "database", "thread hops", "graphql exec", "serialisation", "http layer")
 
 
 class Timers:
@@ -112,10 +117,19 @@ def instrument() -> None:
     GraphQLEngine.execute = _timed_async("execute", GraphQLEngine.execute)  # type: ignore[method-assign]
     saas.db.reads.fetch_json = _timed_sync("database:work", saas.db.reads.fetch_json)
     saas.schema.context.fetch_compiled = _timed_async("database:await", saas.schema.context.fetch_compiled)
-    import saas.customers.graphql.queries as queries
+    import saas.schema.compiled
+    import saas.schema.nodes
 
-    queries.fetch_compiled = saas.schema.context.fetch_compiled
+    for module in (saas.schema.compiled, saas.schema.nodes):  # where the compiled reads call it
+        module.fetch_compiled = saas.schema.context.fetch_compiled  # type: ignore[attr-defined]
     saas.http.errors.dumps = _timed_sync("serialisation", saas.http.errors.dumps)
+    from saas.quota.bucket import CostBucket
+    from saas.quota.budget import TenantBudget
+
+    TenantBudget.admit = _timed_async("budget:await", TenantBudget.admit)  # type: ignore[method-assign]
+    CostBucket.charge = _timed_sync("budget:work", CostBucket.charge)  # type: ignore[method-assign]
+    if hasattr(CostBucket, "charge_async"):  # awaited on the loop: the Redis round trip, no thread
+        CostBucket.charge_async = _timed_async("budget:work", CostBucket.charge_async)  # type: ignore[method-assign]
 
 
 class AsgiCaller:
@@ -180,12 +194,14 @@ def split(totals: dict[str, float], wall: float) -> dict[str, float]:
     auth_work = totals.get("auth:work", 0.0)
     auth_hop = totals["auth:await"] - auth_work if auth_work else 0.0
     db_hop = totals["database:await"] - totals["database:work"]
+    budget_hop = totals.get("budget:await", 0.0) - totals.get("budget:work", 0.0)
     parts = {
         "auth": auth_work or totals["auth:await"],
         "prepare": totals["prepare"],
+        "budget": totals.get("budget:work", 0.0),
         "database": totals["database:work"],
-        "thread hops": auth_hop + db_hop,
-        "graphql exec": totals["execute"] - totals["database:await"],
+        "thread hops": auth_hop + db_hop + budget_hop,
+        "graphql exec": totals["execute"] - totals["database:await"] - totals.get("budget:await", 0.0),
         "serialisation": totals["serialisation"],
     }
     parts["http layer"] = wall - totals["auth:await"] - totals["prepare"] - totals["execute"] - totals["serialisation"]
@@ -230,6 +246,10 @@ def run(database: str, iterations: int, first: int, top: int, warmup: int = 100)
     configure_logging(client.engine.runtime.settings)
     instrument()
     app = create_app(client.engine.runtime, client.engine)
+    runtime = client.engine.runtime
+    opens = getattr(runtime.budget, "open", None)  # (older commits charge in a worker thread)
+    if opens is not None:
+        client.loop.run_until_complete(opens(runtime.redis_url))  # as the app's lifespan does
     caller = AsgiCaller(app, token)
     body = orjson.dumps({"query": CUSTOMERS_PAGE, "variables": {"first": first}})
     loop = client.loop
@@ -268,6 +288,8 @@ def run(database: str, iterations: int, first: int, top: int, warmup: int = 100)
     profiler.enable()
     loop.run_until_complete(loop_of(iterations))
     profiler.disable()
+    if opens is not None:
+        loop.run_until_complete(runtime.budget.close())
     client.close()
 
     stats = pstats.Stats(profiler)
@@ -350,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
         run_at_commit(args.commit, "bench.profile", strip_option(sys.argv[1:] if argv is None else argv, "--commit"))
     from bench.seed import seed
 
+    # As `bench.run`'s server: the default per-tenant budget would refuse most of the loop (429).
+    os.environ.setdefault("TENANT_COST_PER_MINUTE", "1000000000")
     seed(args.database)
     result = run(args.database, args.iterations, args.first, args.top)
     print_report(result)

@@ -1133,6 +1133,13 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated: customers (the customers page, with the PostGraphile comparison), customer360, "
         "pipeline, or all (default: customers)",
     )
+    parser.add_argument(
+        "--targets",
+        type=lambda v: tuple(name.strip().lower() for name in v.split(",") if name.strip()),
+        default=(),
+        help="with --scenarios targets: only the targets whose names start with these, comma-separated "
+        "(e.g. 'customers page'; default: every target)",
+    )
     parser.add_argument("--json", type=Path, help="also write the result as JSON to this file")
     parser.add_argument("--commit", help="benchmark the saas code of this commit (e.g. HEAD) instead of the work tree")
     args = parser.parse_args(argv)

@@ -35,7 +35,7 @@ def compiled_statement(database: str, first: int) -> tuple[str, dict[str, Any], 
     client.raw(CUSTOMERS_PAGE, {"first": first})
     principal = client.engine.runtime.authenticate(f"Bearer {client.token}")
     client.close()
-    statements = [sql for key, sql in COMPILED.entries.items() if "CustomersPage" in key]
+    statements = [compiled.sql for key, compiled in COMPILED.entries.items() if "CustomersPage" in key]
     if len(statements) != 1:
         raise RuntimeError(f"expected one compiled CustomersPage statement, found {len(statements)}")
     tenant = str(principal.tenant_id)

@@ -1,6 +1,7 @@
 """The read targets side by side in one run: ours, PostGraphile, and PostgreSQL's own ceiling.
 
     python -m bench.run --scenarios targets --postgraphile [--duration 10] [--json result.json]
+                        [--targets 'customers page']   # only these targets (names' prefixes)
 
 For each target (the customers page, the customer 360, the opportunities list, pipelineReport):
 
@@ -177,8 +178,9 @@ def _targets(client: InProcess, tenant: str) -> list[dict[str, Any]]:
     ]
 
 
-def prepare(database: str, redis: str) -> tuple[list[dict[str, Any]], str]:
-    """Each target's statements per request (in-process, warm) and its SQL, with the tenant id."""
+def prepare(database: str, redis: str, only: tuple[str, ...] = ()) -> tuple[list[dict[str, Any]], str]:
+    """Each target's statements per request (in-process, warm) and its SQL, with the tenant id;
+    `only`: the targets whose names start with one of these (`bench.run --targets`), else all."""
     os.environ["DB_PREPARED_READS"] = "false"  # capture the statements' text
     try:
         client = InProcess.create(bench_url(database), redis)
@@ -188,7 +190,9 @@ def prepare(database: str, redis: str) -> tuple[list[dict[str, Any]], str]:
         client.login(BIG_SLUG)
         principal = client.engine.runtime.authenticate(f"Bearer {client.token}")
         tenant = str(principal.tenant_id)
-        targets = _targets(client, tenant)
+        targets = [t for t in _targets(client, tenant) if not only or t["name"].lower().startswith(only)]
+        if not targets:
+            raise SystemExit(f"no target named {', '.join(only)}")
         for target in targets:
             client.data(target["query"], target["variables"])
             client.data(target["query"], target["variables"])
@@ -204,7 +208,7 @@ def measure_targets(args: argparse.Namespace, redis: str, work_dir: Path, result
     from bench.sql_ceiling import app_dsn
 
     tool = result["load_generator"]
-    targets, tenant = prepare(args.database, redis)
+    targets, tenant = prepare(args.database, redis, getattr(args, "targets", ()))
     database_url = bench_url(args.database)
     dsn = app_dsn(args.database)
     measured: dict[str, Any] = {t["name"]: {"statements_per_request": t["statements"]} for t in targets}
@@ -256,6 +260,7 @@ def print_targets(result: dict[str, Any]) -> None:
     for name, columns in result["targets"].items():
         ours = columns.get("ours", {})
         rps = ours.get("req_per_s", 0.0)
+        p99 = ours.get("latency_ms", {}).get("p99", 0.0)
         print(
             f"\n{name}: {columns['statements_per_request']} statement(s) per request, {columns['sql_characters']} characters of SQL"
         )
@@ -268,7 +273,9 @@ def print_targets(result: dict[str, Any]) -> None:
             else:
                 other = value["req_per_s"]
                 ratio = rps / other if other else 0.0
+                p99_ratio = p99 / value["latency_ms"]["p99"] if value["latency_ms"]["p99"] else 0.0
                 print(
                     f"  {label:34} {other:8.0f}/s  p50 {value['latency_ms']['p50']:7.1f} p99 {value['latency_ms']['p99']:7.1f} ms"
-                    f"  errors {value['errors']}  ours/this {ratio:5.2f}  other CPU {value['cpu_cores'].get('everything else', 0):.2f}"
+                    f"  errors {value['errors']}  ours/this {ratio:5.2f}  p99 ours/this {p99_ratio:4.2f}"
+                    f"  other CPU {value['cpu_cores'].get('everything else', 0):.2f}"
                 )

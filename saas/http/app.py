@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
@@ -60,7 +63,19 @@ def create_app(
     if runtime.settings.graphiql:
         routes.append(static_assets())  # GraphiQL's scripts and styles, served here: no CDN
     paths = frozenset(str(getattr(route, "path", "")) for route in routes)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        # Cost charges from this worker's event loop go through an asyncio Redis client: no
+        # worker-thread hop per request (`saas.quota.budget.TenantBudget`).
+        await runtime.budget.open(runtime.redis_url)
+        try:
+            yield
+        finally:
+            await runtime.budget.close()
+
     app = Starlette(
+        lifespan=lifespan,
         routes=routes,
         middleware=[Middleware(RequestContextMiddleware, metrics=state.metrics, paths=paths)],
     )

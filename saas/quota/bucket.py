@@ -16,8 +16,10 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import redis
+from redis.commands.core import AsyncScript
 
 KEY_PREFIX = "saas:cost"
 WINDOW_SECONDS = 60
@@ -75,11 +77,19 @@ class CostBucket:
     def charge(self, tenant_id: uuid.UUID, cost: int, capacity: int) -> Charge:
         """Spend `cost` from the tenant's bucket of `capacity` per minute if it fits. Raises
         `redis.RedisError` when Redis cannot be reached (the caller decides what that means)."""
-        allowed, tokens, full_in_ms, retry_ms, now_ms = self.script(keys=[self.key(tenant_id)], args=[capacity, cost])
-        reset_at = datetime.fromtimestamp((int(now_ms) + int(full_in_ms)) / 1000, UTC)
-        return Charge(
-            allowed=bool(allowed),
-            remaining=math.floor(float(tokens)),
-            reset_at=reset_at,
-            retry_after=0 if allowed else max(1, math.ceil(int(retry_ms) / 1000)),
-        )
+        return _charge_of(*self.script(keys=[self.key(tenant_id)], args=[capacity, cost]))
+
+    async def charge_async(self, script: AsyncScript, tenant_id: uuid.UUID, cost: int, capacity: int) -> Charge:
+        """`charge` through `script`, the same script registered on an asyncio client of the same
+        Redis (`TenantBudget.open`): awaited on the event loop, no worker thread."""
+        return _charge_of(*await script(keys=[self.key(tenant_id)], args=[capacity, cost]))
+
+
+def _charge_of(allowed: Any, tokens: Any, full_in_ms: Any, retry_ms: Any, now_ms: Any) -> Charge:
+    reset_at = datetime.fromtimestamp((int(now_ms) + int(full_in_ms)) / 1000, UTC)
+    return Charge(
+        allowed=bool(allowed),
+        remaining=math.floor(float(tokens)),
+        reset_at=reset_at,
+        retry_after=0 if allowed else max(1, math.ceil(int(retry_ms) / 1000)),
+    )

@@ -9,19 +9,22 @@ and `resetAt` are null; the per-request limit still holds.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import redis
+import redis.asyncio
 import structlog
+from redis.commands.core import AsyncScript
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from saas.config import Settings
 from saas.errors import ErrorCode
-from saas.quota.bucket import Charge, CostBucket
+from saas.quota.bucket import CHARGE_SCRIPT, Charge, CostBucket
 from saas.quota.tenant_limits import TenantLimits, TenantLimitsCache
 
 logger = structlog.get_logger("saas.quota")
@@ -45,18 +48,40 @@ class Admission:
 
 
 class TenantBudget:
-    """Per-tenant limits (`saas.quota.tenant_limits`) and buckets (`saas.quota.bucket`) together."""
+    """Per-tenant limits (`saas.quota.tenant_limits`) and buckets (`saas.quota.bucket`) together.
+
+    Every operation is charged in Redis. From the event loop the server opened the budget on
+    (`open`, in the HTTP application's lifespan) the charge goes through an asyncio Redis client
+    and is awaited there; from any other loop (tests, tools) the blocking client runs it in a
+    worker thread. Either way it is the same script on the same Redis."""
 
     def __init__(self, engine: Engine, client: redis.Redis, settings: Settings) -> None:
         self.limits = TenantLimitsCache(engine, settings)
         self.bucket = CostBucket(client)
+        self._on_loop: tuple[asyncio.AbstractEventLoop, redis.asyncio.Redis, AsyncScript] | None = None
+
+    async def open(self, redis_url: str) -> None:
+        """Charge from the running event loop with an asyncio client of `redis_url` (connects on
+        first use, so a Redis that is down fails the charges, which let operations through)."""
+        await self.close()
+        client = redis.asyncio.Redis.from_url(redis_url)
+        self._on_loop = (asyncio.get_running_loop(), client, client.register_script(CHARGE_SCRIPT))
+
+    async def close(self) -> None:
+        if self._on_loop is not None:
+            _, client, _ = self._on_loop
+            self._on_loop = None
+            await client.aclose()
 
     async def limits_of(self, tenant_id: uuid.UUID) -> TenantLimits:
         cached = self.limits.cached(tenant_id)
         return cached if cached is not None else await run_in_threadpool(self.limits.get, tenant_id)
 
     async def _charge(self, tenant_id: uuid.UUID, cost: int, capacity: int) -> Charge | None:
+        on_loop = self._on_loop
         try:
+            if on_loop is not None and on_loop[0] is asyncio.get_running_loop():
+                return await self.bucket.charge_async(on_loop[2], tenant_id, cost, capacity)
             return await run_in_threadpool(self.bucket.charge, tenant_id, cost, capacity)
         except redis.RedisError:
             logger.warning("cost budget unavailable (Redis); letting the operation through", exc_info=True)

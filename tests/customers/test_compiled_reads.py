@@ -7,8 +7,10 @@ from collections.abc import Iterator
 
 import orjson
 import pytest
+from graphql import OperationDefinitionNode, parse
 
 from saas.customers.graphql.sql import CUSTOMER
+from saas.customers.rules import SqlCondition
 from saas.runtime import Runtime
 from saas.schema import compiler
 from tests.conftest import GraphQLClient, add_member
@@ -188,3 +190,50 @@ def test_fragments_and_aliases_compile(owner: GraphQLClient, tenant) -> None:  #
     assert set(node) == {"id", "name", "tags", "label"} and node["label"] == node["name"]
     ascending = owner.data("{ customers { edges { node { name } } } }")["customers"]["edges"]
     assert result["second"]["edges"][0]["node"]["name"] == ascending[-1]["node"]["name"]
+
+
+def test_a_relations_parent_key_is_read_from_its_join() -> None:
+    def relation(join: str) -> compiler.Relation:
+        return compiler.Relation(target=lambda: CUSTOMER, table="contacts", join=join, order="{t}.id")
+
+    contacts = CUSTOMER.relations["contacts"]
+    assert contacts.parent_key() == ("customer_id", "id", "{t}.deleted_at IS NULL")
+    assert relation("{t}.order_id = {p}.id").parent_key() == ("order_id", "id", "")
+    assert relation("{t}.id = {p}.owner_id AND {t}.active = {p}.active").parent_key() is None  # not by key alone
+    assert relation("{p}.id IN (SELECT 1)").parent_key() is None
+
+
+def test_a_pages_list_relations_are_one_grouped_aggregate_with_the_same_answer(
+    owner: GraphQLClient, tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The contacts under a page's edges: one aggregate of the page's contacts grouped by customer,
+    joined to the page; the response is byte for byte that of one correlated subquery per row."""
+    _seed(owner, tenant)
+    operation = parse(f"{{ edges {{ cursor node {{ {EVERYTHING} }} }} }}").definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    state = compiler.CompileState(fragments={}, variables={})
+    sort = compiler.SortKey(("name", "id"), ("varchar", "uuid"), descending=False)
+    sql = compiler.connection_sql(CUSTOMER, operation.selection_set, state, SqlCondition(), sort, has_after=False)
+    assert sql.count("FROM contacts ") == 1 and "GROUP BY" in sql and "LEFT JOIN (SELECT" in sql
+
+    grouped = [_response_bytes(owner, query, variables) for query, variables in [(LIST, {"after": None})]]
+    monkeypatch.setattr(compiler.Relation, "parent_key", lambda self: None)  # the correlated form
+    compiler.COMPILED.entries.clear()
+    correlated = [_response_bytes(owner, query, variables) for query, variables in [(LIST, {"after": None})]]
+    compiler.COMPILED.entries.clear()
+    assert grouped == correlated and [statements for _, statements in grouped] == [1]
+    assert b'"contacts":[{' in grouped[0][0]
+
+
+def test_the_grouped_contacts_of_a_second_tenants_page_are_its_own(
+    owner: GraphQLClient, other_owner: GraphQLClient, tenant
+) -> None:  # type: ignore[no-untyped-def]
+    _seed(owner, tenant)
+    created = other_owner.data('mutation { createCustomer(input: {name: "Other Co"}) { customer { id } } }')
+    other_owner.data(
+        'mutation($c: ID!) { createContact(input: {customerId: $c, name: "Only Mine"}) { contact { id } } }',
+        {"c": created["createCustomer"]["customer"]["id"]},
+    )
+    page = other_owner.data("{ customers(first: 50) { edges { node { name contacts { name } } } } }")["customers"]
+    assert other_owner.last_statements == 1
+    assert [edge["node"] for edge in page["edges"]] == [{"name": "Other Co", "contacts": [{"name": "Only Mine"}]}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 import uuid
@@ -54,3 +55,48 @@ def test_concurrent_charges_never_spend_the_same_tokens(bucket: CostBucket) -> N
         results = list(pool.map(lambda _: bucket.charge(tenant, 7, 700).allowed, range(200)))
     refilled = (time.monotonic() - started) * 700 / 60
     assert 100 <= sum(results) <= 100 + math.ceil(refilled / 7), (sum(results), refilled)
+
+
+def test_the_charge_awaited_on_the_loop_spends_from_the_same_bucket(runtime: Runtime, bucket: CostBucket) -> None:
+    import redis.asyncio
+
+    from saas.quota.bucket import CHARGE_SCRIPT
+
+    tenant = uuid.uuid4()
+    assert bucket.charge(tenant, 40, 60).allowed
+
+    async def on_loop() -> tuple[bool, int]:
+        client = redis.asyncio.Redis.from_url(runtime.redis_url)
+        try:
+            charge = await bucket.charge_async(client.register_script(CHARGE_SCRIPT), tenant, 30, 60)
+        finally:
+            await client.aclose()
+        return charge.allowed, charge.retry_after
+
+    allowed, retry_after = asyncio.run(on_loop())
+    assert not allowed and retry_after >= 10  # 20 left after the blocking client's charge
+
+
+def test_an_opened_budget_charges_on_its_loop_without_a_thread(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from saas.quota.budget import TenantBudget
+
+    budget = TenantBudget(runtime.engine, runtime.redis, runtime.settings)
+    budget.bucket.key_prefix = f"test:cost:{uuid.uuid4().hex}"
+    tenant = uuid.uuid4()
+
+    def no_thread(*_args: object) -> None:
+        raise AssertionError("charged through the blocking client")
+
+    async def served() -> list[bool]:
+        await budget.open(runtime.redis_url)
+        try:
+            return [(await budget._charge(tenant, 50, 60)).allowed for _ in range(2)]  # type: ignore[union-attr]
+        finally:
+            await budget.close()
+
+    monkeypatch.setattr(budget.bucket, "charge", no_thread)
+    assert asyncio.run(served()) == [True, False]
+    monkeypatch.undo()
+    assert not budget.bucket.charge(tenant, 30, 60).allowed  # the same bucket: about 10 left
