@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from saas.errors import FieldError, InputInvalid, UserErrorCode
 from saas.schema.relay import to_global_id
+from saas.tenancy.session import defer_statement
 
 PHONE_DIGITS_SQL = "regexp_replace({col}, '\\D', '', 'g')"
 
@@ -199,8 +200,9 @@ def check_duplicates(
     `exclude_ids` leaves records out (the lead being converted itself).
     """
     probes = _probes(email, phone, company, include_leads)
+    # The locks go in front of the first lookup, in its message (`defer_statement`).
     for key in sorted(f"duplicate:{tenant_id}:{p.on}:{p.value}" for p in probes):
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+        defer_statement(session, "SELECT pg_advisory_xact_lock(hashtextextended(%(key)s, 0))", {"key": key})
     errors = []
     for probe in probes:
         match = _first_match(session, tenant_id, probe, exclude_ids)
@@ -213,11 +215,17 @@ def check_duplicates(
 def _first_match(
     session: Session, tenant_id: uuid.UUID, probe: Probe, exclude_ids: frozenset[uuid.UUID]
 ) -> Match | None:
-    for type_name, sql in probe.queries:
-        query = sql + " AND NOT (id = ANY(CAST(:excluded AS uuid[]))) ORDER BY created_at, id LIMIT 1"
-        row = session.execute(
-            text(query), {"tenant_id": tenant_id, "value": probe.value, "excluded": list(exclude_ids)}
-        ).first()
-        if row is not None:
-            return Match(type_name, row[0], row[1], probe.on)
-    return None
+    """The oldest record of the probe's first kind that has one (leads before customers or
+    contacts), asked in one statement: each kind's oldest match, in the probe's order."""
+    parts = [
+        f"(SELECT {position} AS kind, * FROM ({sql} AND NOT (id = ANY(CAST(:excluded AS uuid[]))) "
+        "ORDER BY created_at, id LIMIT 1) AS found)"
+        for position, (_, sql) in enumerate(probe.queries)
+    ]
+    query = " UNION ALL ".join(parts) + " ORDER BY kind LIMIT 1"
+    row = session.execute(
+        text(query), {"tenant_id": tenant_id, "value": probe.value, "excluded": list(exclude_ids)}
+    ).first()
+    if row is None:
+        return None
+    return Match(probe.queries[row[0]][0], row[1], row[2], probe.on)

@@ -86,7 +86,9 @@ class Customer(TenantOwned, Base):
     )
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __mapper_args__ = {"version_id_col": version}
+    # The server's defaults (version, timestamps, kind, stage, tags) come back with the INSERT or
+    # UPDATE (RETURNING) instead of a read when they are next used.
+    __mapper_args__ = {"version_id_col": version, "eager_defaults": True}
 
 
 class Contact(TenantOwned, Base):
