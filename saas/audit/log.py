@@ -36,10 +36,13 @@ def json_safe(value: Any) -> Any:
 
 
 def snapshot(obj: object) -> dict[str, Any]:
-    """The row's column values, as JSON; taken before and after a change."""
+    """The row's column values, as JSON; taken before and after a change (generated columns, derived
+    from the others, left out)."""
     mapper = inspect(obj).mapper
     return {
-        attr.key: json_safe(getattr(obj, attr.key)) for attr in mapper.column_attrs if attr.key not in SKIPPED_COLUMNS
+        attr.key: json_safe(getattr(obj, attr.key))
+        for attr in mapper.column_attrs
+        if attr.key not in SKIPPED_COLUMNS and attr.columns[0].computed is None
     }
 
 

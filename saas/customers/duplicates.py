@@ -2,7 +2,9 @@
 
 A lead matches an existing lead, customer or contact with the same e-mail (any case), phone
 (its digits) or company name (any case, spaces collapsed); a customer matches by its name
-(as the company name). The caller names the input field each value came from, so that the
+(as the company name). Company names are compared through the stored lower-case keys
+`customers.name_key` and `leads.company_key`: under row-level security only a comparison
+without a function (`lower` is not leakproof) can use an index. The caller names the input field each value came from, so that the
 `DUPLICATE` user error points at it, and its message names the record already there.
 Two writers creating the same values at once are serialised on transaction-scoped advisory
 locks, one per normalised value, so one of them sees the other's record.
@@ -92,12 +94,12 @@ def _company_probe(field: str, company: str, include_leads: bool) -> Probe:
     queries = [
         (
             "Customer",
-            "SELECT id, name FROM customers WHERE tenant_id = :tenant_id AND lower(name) = :value AND deleted_at IS NULL",
+            "SELECT id, name FROM customers WHERE tenant_id = :tenant_id AND name_key = :value AND deleted_at IS NULL",
         )
     ]
     if include_leads:
         queries.insert(
-            0, ("Lead", "SELECT id, company FROM leads WHERE tenant_id = :tenant_id AND lower(company) = :value")
+            0, ("Lead", "SELECT id, company FROM leads WHERE tenant_id = :tenant_id AND company_key = :value")
         )
     return Probe(field, "company name", normalise_company(company), tuple(queries))
 
@@ -154,10 +156,10 @@ _MANY: dict[tuple[str, str], str] = {
     f"AND {PHONE_DIGITS_SQL.format(col='phone')} = ANY(:values)",
     ("phone", "Contact"): f"SELECT {PHONE_DIGITS_SQL.format(col='phone')}, id, name FROM contacts "
     f"WHERE tenant_id = :tenant_id AND {PHONE_DIGITS_SQL.format(col='phone')} = ANY(:values) AND deleted_at IS NULL",
-    ("company name", "Lead"): "SELECT lower(company), id, company FROM leads WHERE tenant_id = :tenant_id "
-    "AND lower(company) = ANY(:values)",
-    ("company name", "Customer"): "SELECT lower(name), id, name FROM customers WHERE tenant_id = :tenant_id "
-    "AND lower(name) = ANY(:values) AND deleted_at IS NULL",
+    ("company name", "Lead"): "SELECT company_key, id, company FROM leads WHERE tenant_id = :tenant_id "
+    "AND company_key = ANY(:values)",
+    ("company name", "Customer"): "SELECT name_key, id, name FROM customers WHERE tenant_id = :tenant_id "
+    "AND name_key = ANY(:values) AND deleted_at IS NULL",
 }
 _ORDER = {"e-mail": ("Lead", "Contact"), "phone": ("Lead", "Contact"), "company name": ("Lead", "Customer")}
 

@@ -127,6 +127,8 @@ def _column_values(row: Any, tenant_id: Any) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for attr in state.mapper.column_attrs:
         column = attr.columns[0]
+        if column.computed is not None:
+            continue
         default = column.default
         given = state.dict.get(attr.key)
         if given is not None or (attr.key in state.dict and default is None and column.server_default is None):
