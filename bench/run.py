@@ -6,7 +6,9 @@
 
 `--scenarios` picks what is measured: `customers` (the default, below), and the sales scenarios
 `customer360` and `pipeline` (`bench/sales.py`): each checked and its statements counted
-in-process, then the same warm-up and measured load against the same server.
+in-process, then the same warm-up and measured load against the same server. On their own:
+`targets` (`bench/targets.py`, every read target beside PostGraphile and pgbench) and `writes`
+(`bench/writes.py`, `createCustomer` and `moveOpportunity` beside PostGraphile's mutations).
 
 Steps: seed the benchmark database if needed (`bench.seed`); measure SQL statements per
 request in-process for page sizes 10, 50 and 100, and walk 50,000 customers deep with
@@ -64,7 +66,7 @@ from bench.common import (
 )
 
 PAGE_SIZES = (10, 50, 100)
-SCENARIOS = ("customers", "customer360", "pipeline", "targets")
+SCENARIOS = ("customers", "customer360", "pipeline", "targets", "writes")
 SALES_SCENARIOS = {"customer360": "customer 360", "pipeline": "pipelineReport"}
 
 # The same page for PostGraphile: same fields, order (name, id), live customers and contacts.
@@ -235,8 +237,9 @@ def start_server(database_url: str, redis: str, workers: int, log_dir: Path) -> 
 POSTGRAPHILE_DIR = Path(__file__).resolve().parent / "postgraphile"
 
 
-def start_postgraphile(database_url: str, workers: int, log_dir: Path) -> Server:
-    """PostGraphile (bench/postgraphile/server.js) as the application role, under RLS."""
+def start_postgraphile(database_url: str, workers: int, log_dir: Path, *, mutations: bool = False) -> Server:
+    """PostGraphile (bench/postgraphile/server.js) as the application role, under RLS; with
+    `mutations`, its default CRUD mutations too (`bench/writes.py`)."""
     from sqlalchemy.engine import make_url
 
     from saas.config import Settings
@@ -261,6 +264,7 @@ def start_postgraphile(database_url: str, workers: int, log_dir: Path) -> Server
         "WORKERS": str(workers),
         "SECRET_KEY": settings.secret_key,
         "NODE_ENV": "production",
+        "MUTATIONS": "1" if mutations else "0",
     }
 
     def ready(p: int) -> bool:
@@ -498,6 +502,11 @@ def run_load(
             "--duration",
             str(duration),
         ]
+    return run_command_load(command, server, tool, database, duration)
+
+
+def run_command_load(command: list[str], server: Server, tool: str, database: str, duration: float) -> LoadResult:
+    """Run a load generator's `command` (its last output line `BENCH_JSON {...}`), sampling CPU."""
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parent.parent
     )
@@ -526,7 +535,11 @@ def run_load(
             f"{tool} failed ({process.returncode}):\n{text[-2000:]}\n{err.decode(errors='replace')[-2000:]}"
         )
     cpu = {k: v / seconds for k, v in cpu_split(before, after, busy).items()}  # in cores
-    return LoadResult(tool, json.loads(line[len("BENCH_JSON ") :]), cpu, seconds)
+    data = json.loads(line[len("BENCH_JSON ") :])
+    bad = next((row for row in text.splitlines() if row.startswith("FIRST_BAD ")), None)
+    if bad is not None:  # a Lua script may name its first bad response
+        data["first_bad"] = bad[len("FIRST_BAD ") :]
+    return LoadResult(tool, data, cpu, seconds)
 
 
 # --- statements -----------------------------------------------------------------------------
@@ -876,6 +889,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         measure_targets(args, redis, work_dir, result)
         shutil.rmtree(work_dir, ignore_errors=True)
         return result
+    if args.scenarios == ("writes",):  # bench/writes.py: createCustomer and moveOpportunity beside PostGraphile
+        from bench.writes import measure_writes
+
+        result["scenarios"] = ["writes"]
+        result["load_generator"] = "wrk" if args.loadgen in ("auto", "wrk") and ensure_wrk() else "python"
+        work_dir = Path(tempfile.mkdtemp(prefix="saas-bench-"))
+        measure_writes(args, redis, work_dir, result)
+        shutil.rmtree(work_dir, ignore_errors=True)
+        return result
     customers = "customers" in args.scenarios
     wanted_sales = [SALES_SCENARIOS[name] for name in args.scenarios if name in SALES_SCENARIOS]
     result["scenarios"] = list(args.scenarios)
@@ -964,6 +986,10 @@ def print_report(r: dict[str, Any]) -> None:
         from bench.targets import print_targets
 
         print_targets(r)
+    if "writes" in r:
+        from bench.writes import print_writes
+
+        print_writes(r)
 
 
 def _header(r: dict[str, Any]) -> None:
@@ -1131,7 +1157,7 @@ def main(argv: list[str] | None = None) -> int:
         type=_scenarios,
         default=("customers",),
         help="comma-separated: customers (the customers page, with the PostGraphile comparison), customer360, "
-        "pipeline, or all (default: customers)",
+        "pipeline, or all (default: customers); alone: targets (bench/targets.py) or writes (bench/writes.py)",
     )
     parser.add_argument(
         "--targets",

@@ -7,7 +7,9 @@
 // which is its standard way to serve a multi-tenant database under RLS (pgSettings).
 //
 // Environment: PG_URL (as the app role), PORT, WORKERS (node cluster processes, default 1),
-// SECRET_KEY (the API's secret, default the development one), POOL_SIZE (per process, default 20).
+// SECRET_KEY (the API's secret, default the development one), POOL_SIZE (per process, default 20),
+// MUTATIONS (1: PostGraphile's default CRUD mutations on, for bench/writes.py; reads are the same
+// either way). Its inserts name `tenantId` in the input: the policy's WITH CHECK needs it.
 
 const cluster = require("cluster");
 const http = require("http");
@@ -18,6 +20,7 @@ const { postgraphile } = require("postgraphile");
 const WORKERS = parseInt(process.env.WORKERS || "1", 10);
 const PORT = parseInt(process.env.PORT || "5000", 10);
 const SECRET = process.env.SECRET_KEY || "development-secret-do-not-use-in-production-0123456789";
+const MUTATIONS = process.env.MUTATIONS === "1";
 
 if (cluster.isPrimary && WORKERS > 1) {
   for (let i = 0; i < WORKERS; i++) cluster.fork();
@@ -39,7 +42,7 @@ if (cluster.isPrimary && WORKERS > 1) {
       return { "app.tenant_id": claims.tid };
     },
     simpleCollections: "both",
-    disableDefaultMutations: true,
+    disableDefaultMutations: !MUTATIONS,
     dynamicJson: true,
     disableQueryLog: true,
     enableCors: false,

@@ -36,10 +36,13 @@ def json_safe(value: Any) -> Any:
 
 
 def snapshot(obj: object) -> dict[str, Any]:
-    """The row's column values, as JSON; taken before and after a change."""
+    """The row's column values, as JSON; taken before and after a change (generated columns, derived
+    from the others, left out)."""
     mapper = inspect(obj).mapper
     return {
-        attr.key: json_safe(getattr(obj, attr.key)) for attr in mapper.column_attrs if attr.key not in SKIPPED_COLUMNS
+        attr.key: json_safe(getattr(obj, attr.key))
+        for attr in mapper.column_attrs
+        if attr.key not in SKIPPED_COLUMNS and attr.columns[0].computed is None
     }
 
 
@@ -88,9 +91,22 @@ def record_change(
     after: dict[str, Any] | None,
 ) -> None:
     """A change (kind `change`), written in the session's transaction: it lands if the change does."""
+    session.add(change_entry(actor, action, entity_type, entity_id, before, after))
+
+
+def change_entry(
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entity_id: uuid.UUID | str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> AuditEntry:
+    """The entry `record_change` writes, not yet added to a session: for a caller that writes it
+    with other rows in one statement (`saas.events.outbox.emit_event`'s `with_rows`)."""
     entry = _entry(AuditKind.CHANGE, actor, action, entity_type, entity_id)
     entry.before, entry.after = before, after
-    session.add(entry)
+    return entry
 
 
 def record_access(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from saas.custom_fields.models import CustomFieldEntity, CustomFieldType
 from saas.db.conditions import SqlCondition
 from saas.errors import BadUserInputError
+from saas.tenancy.session import defer_statement
 
 # A key is the field's name inside `customFields`: camelCase like the API's own fields, so that a
 # user error's path (`customFields.<key>`) shows it as defined.
@@ -99,8 +100,10 @@ def lock_definitions(session: Session, tenant_id: uuid.UUID, entity: CustomField
     or unique, narrowing options) sees every write that validated against the old definition, and
     every later write validates against the new one."""
     function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    session.execute(
-        text(f"SELECT {function}(hashtextextended(:lock_name, 0))"),
+    # Taken in front of the session's next statement, in the same message (`defer_statement`).
+    defer_statement(
+        session,
+        f"SELECT {function}(hashtextextended(%(lock_name)s, 0))",
         {"lock_name": f"custom_fields:{tenant_id}:{entity.value}"},
     )
 

@@ -2,7 +2,9 @@
 
 A lead matches an existing lead, customer or contact with the same e-mail (any case), phone
 (its digits) or company name (any case, spaces collapsed); a customer matches by its name
-(as the company name). The caller names the input field each value came from, so that the
+(as the company name). Company names are compared through the stored lower-case keys
+`customers.name_key` and `leads.company_key`: under row-level security only a comparison
+without a function (`lower` is not leakproof) can use an index. The caller names the input field each value came from, so that the
 `DUPLICATE` user error points at it, and its message names the record already there.
 Two writers creating the same values at once are serialised on transaction-scoped advisory
 locks, one per normalised value, so one of them sees the other's record.
@@ -23,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from saas.errors import FieldError, InputInvalid, UserErrorCode
 from saas.schema.relay import to_global_id
+from saas.tenancy.session import defer_statement
 
 PHONE_DIGITS_SQL = "regexp_replace({col}, '\\D', '', 'g')"
 
@@ -91,12 +94,12 @@ def _company_probe(field: str, company: str, include_leads: bool) -> Probe:
     queries = [
         (
             "Customer",
-            "SELECT id, name FROM customers WHERE tenant_id = :tenant_id AND lower(name) = :value AND deleted_at IS NULL",
+            "SELECT id, name FROM customers WHERE tenant_id = :tenant_id AND name_key = :value AND deleted_at IS NULL",
         )
     ]
     if include_leads:
         queries.insert(
-            0, ("Lead", "SELECT id, company FROM leads WHERE tenant_id = :tenant_id AND lower(company) = :value")
+            0, ("Lead", "SELECT id, company FROM leads WHERE tenant_id = :tenant_id AND company_key = :value")
         )
     return Probe(field, "company name", normalise_company(company), tuple(queries))
 
@@ -153,10 +156,10 @@ _MANY: dict[tuple[str, str], str] = {
     f"AND {PHONE_DIGITS_SQL.format(col='phone')} = ANY(:values)",
     ("phone", "Contact"): f"SELECT {PHONE_DIGITS_SQL.format(col='phone')}, id, name FROM contacts "
     f"WHERE tenant_id = :tenant_id AND {PHONE_DIGITS_SQL.format(col='phone')} = ANY(:values) AND deleted_at IS NULL",
-    ("company name", "Lead"): "SELECT lower(company), id, company FROM leads WHERE tenant_id = :tenant_id "
-    "AND lower(company) = ANY(:values)",
-    ("company name", "Customer"): "SELECT lower(name), id, name FROM customers WHERE tenant_id = :tenant_id "
-    "AND lower(name) = ANY(:values) AND deleted_at IS NULL",
+    ("company name", "Lead"): "SELECT company_key, id, company FROM leads WHERE tenant_id = :tenant_id "
+    "AND company_key = ANY(:values)",
+    ("company name", "Customer"): "SELECT name_key, id, name FROM customers WHERE tenant_id = :tenant_id "
+    "AND name_key = ANY(:values) AND deleted_at IS NULL",
 }
 _ORDER = {"e-mail": ("Lead", "Contact"), "phone": ("Lead", "Contact"), "company name": ("Lead", "Customer")}
 
@@ -199,8 +202,9 @@ def check_duplicates(
     `exclude_ids` leaves records out (the lead being converted itself).
     """
     probes = _probes(email, phone, company, include_leads)
+    # The locks go in front of the first lookup, in its message (`defer_statement`).
     for key in sorted(f"duplicate:{tenant_id}:{p.on}:{p.value}" for p in probes):
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+        defer_statement(session, "SELECT pg_advisory_xact_lock(hashtextextended(%(key)s, 0))", {"key": key})
     errors = []
     for probe in probes:
         match = _first_match(session, tenant_id, probe, exclude_ids)
@@ -213,11 +217,17 @@ def check_duplicates(
 def _first_match(
     session: Session, tenant_id: uuid.UUID, probe: Probe, exclude_ids: frozenset[uuid.UUID]
 ) -> Match | None:
-    for type_name, sql in probe.queries:
-        query = sql + " AND NOT (id = ANY(CAST(:excluded AS uuid[]))) ORDER BY created_at, id LIMIT 1"
-        row = session.execute(
-            text(query), {"tenant_id": tenant_id, "value": probe.value, "excluded": list(exclude_ids)}
-        ).first()
-        if row is not None:
-            return Match(type_name, row[0], row[1], probe.on)
-    return None
+    """The oldest record of the probe's first kind that has one (leads before customers or
+    contacts), asked in one statement: each kind's oldest match, in the probe's order."""
+    parts = [
+        f"(SELECT {position} AS kind, * FROM ({sql} AND NOT (id = ANY(CAST(:excluded AS uuid[]))) "
+        "ORDER BY created_at, id LIMIT 1) AS found)"
+        for position, (_, sql) in enumerate(probe.queries)
+    ]
+    query = " UNION ALL ".join(parts) + " ORDER BY kind LIMIT 1"
+    row = session.execute(
+        text(query), {"tenant_id": tenant_id, "value": probe.value, "excluded": list(exclude_ids)}
+    ).first()
+    if row is None:
+        return None
+    return Match(probe.queries[row[0]][0], row[1], row[2], probe.on)

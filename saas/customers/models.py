@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     Boolean,
+    Computed,
     DateTime,
     ForeignKeyConstraint,
     Index,
@@ -52,7 +53,7 @@ class Customer(TenantOwned, Base):
         Index("ix_customers_tenant_owner", "tenant_id", "owner_id"),
         Index("ix_customers_tenant_stage", "tenant_id", "lifecycle_stage"),
         Index("ix_customers_tags", "tags", postgresql_using="gin"),
-        Index("ix_customers_tenant_name_lower", "tenant_id", text("lower(name)")),  # the duplicate check
+        Index("ix_customers_tenant_name_key", "tenant_id", "name_key"),  # the duplicate check
         Index(
             "ix_customers_custom_fields",
             "custom_fields",
@@ -69,6 +70,9 @@ class Customer(TenantOwned, Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     kind: Mapped[str] = mapped_column(String(10), nullable=False, server_default="company")
     name: Mapped[str] = mapped_column(String(200), nullable=False)
+    # lower(name), stored: the duplicate check compares it with `=`, which row-level security lets
+    # an index answer (a condition on `lower(name)` it does not: `lower` is not leakproof).
+    name_key: Mapped[str | None] = mapped_column(Text, Computed("lower(name)", persisted=True))
     industry: Mapped[str | None] = mapped_column(String(100))
     tier: Mapped[str | None] = mapped_column(String(20))
     lifecycle_stage: Mapped[str] = mapped_column(String(20), nullable=False, server_default="lead")
@@ -86,7 +90,9 @@ class Customer(TenantOwned, Base):
     )
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __mapper_args__ = {"version_id_col": version}
+    # The server's defaults (version, timestamps, kind, stage, tags) come back with the INSERT or
+    # UPDATE (RETURNING) instead of a read when they are next used.
+    __mapper_args__ = {"version_id_col": version, "eager_defaults": True}
 
 
 class Contact(TenantOwned, Base):

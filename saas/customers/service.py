@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from saas.accounts.credentials import forget_credentials_after_commit
 from saas.accounts.models import Membership
 from saas.accounts.ownership import may_own_for
-from saas.audit.log import record_change, snapshot
+from saas.audit.log import change_entry, snapshot
 from saas.auth.permissions import CUSTOMERS_DELETE, CUSTOMERS_WRITE, require
 from saas.auth.principal import Principal
 from saas.custom_fields.models import CustomFieldEntity
@@ -134,16 +134,16 @@ def _record(
 ) -> None:
     """The side effects of a change; `action` (an event type of the catalog) names them all.
 
-    In the change's transaction: the audit entry and the domain event (outbox), which carries
-    the row as the API returns it (`api_object`), with its references. After commit, unless
+    In the change's transaction, written by one statement: the audit entry and the domain event
+    (outbox), which carries the row as the API returns it (`api_object`), with its references. After commit, unless
     `live` is False: the live message (`live_message`) on the tenant's `customers` topic.
     """
-    record_change(session, principal, action, type(row).__name__, row.id, before, snapshot(row))
+    entry = change_entry(principal, action, type(row).__name__, row.id, before, snapshot(row))
     if isinstance(row, Contact):
         payload = {"contact": api_object(ContactType.from_model(row), customer=node_ref("Customer", row.customer_id))}
     else:
         payload = {"customer": api_object(CustomerType.from_model(row), owner=node_ref("Member", row.owner_id))}
-    emit_event(session, action, payload)
+    emit_event(session, action, payload, with_rows=[entry])  # the event and the audit entry: one statement
     if live:
         publish_after_commit(session, TOPIC, live_message(session, action, row))
 
@@ -199,8 +199,7 @@ def create_customer(session: Session, principal: Principal, data: dict[str, Any]
     )
     customer = Customer(id=customer_id, **clean)
     session.add(customer)
-    session.flush()
-    session.refresh(customer)
+    session.flush()  # the server's defaults come back with the INSERT (eager_defaults): no second read
     _record(session, principal, CUSTOMER_CREATED, customer, None)
     return customer
 

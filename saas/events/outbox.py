@@ -10,17 +10,18 @@ written (`OutboxEvent.webhook_ids`), however late the dispatcher runs (see `emit
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import func, insert, inspect, literal_column, select
 from sqlalchemy.orm import Session
 
 from saas.audit.log import json_safe
 from saas.events.catalog import is_registered
 from saas.events.models import OutboxEvent
-from saas.tenancy.session import AFTER_COMMIT_KEY, bound_tenant, on_commit
+from saas.tenancy.session import AFTER_COMMIT_KEY, CrossTenantWrite, bound_tenant, on_commit
 from saas.webhooks.models import Webhook
 
 # Where a session keeps the causation depth of the events it emits (see `caused_by_automation`).
@@ -61,8 +62,14 @@ def _live_webhooks(tenant_id: Any) -> Any:
     )
 
 
-def emit_event(session: Session, event_type: str, payload: dict[str, Any]) -> OutboxEvent:
+def emit_event(
+    session: Session, event_type: str, payload: dict[str, Any], *, with_rows: Sequence[Any] = ()
+) -> OutboxEvent:
     """Record `event_type` (a type of the catalog) with `payload` (JSON) for the session's tenant.
+
+    `with_rows`: new rows of the same change that are not in the session yet (its audit entry,
+    a history row); they are written with the event by one statement, now (`_write_together`),
+    instead of one INSERT each at the next flush.
 
     The webhooks that will receive the event are fixed now: the INSERT that writes it also
     stores the ids of the tenant's live webhooks, read by that same statement. So they are
@@ -86,10 +93,54 @@ def emit_event(session: Session, event_type: str, payload: dict[str, Any]) -> Ou
         webhook_ids=_live_webhooks(tenant_id),
         causation_depth=int(session.info.get(CAUSATION_DEPTH_KEY, 0)),
     )
-    session.add(event)
+    if with_rows:
+        _write_together(session, tenant_id, event, with_rows)
+    else:
+        session.add(event)
     if not _dispatch_requested(session):
         on_commit(session, _DispatchRequest(tenant_id))
     return event
+
+
+def _write_together(session: Session, tenant_id: Any, event: OutboxEvent, rows: Sequence[Any]) -> None:
+    """One INSERT of the event, with each row's INSERT as a data-modifying CTE of it: one round trip.
+
+    The session is flushed first, so the change itself is written before its records (rows may
+    reference it). Every row is stamped with the session's tenant, as the tenant-bound session
+    stamps the rows it flushes (and refuses another tenant's); row-level security checks it too.
+    """
+    session.flush()
+    if event.id is None:
+        event.id = uuid.uuid4()
+    statement = insert(OutboxEvent).values(_column_values(event, tenant_id))
+    for index, row in enumerate(rows):
+        written = insert(type(row).__table__).values(_column_values(row, tenant_id))
+        statement = statement.add_cte(written.cte(f"written_{index}"))
+    session.execute(statement)
+
+
+def _column_values(row: Any, tenant_id: Any) -> dict[str, Any]:
+    """The INSERT values of an ORM object that is not in a session, as the ORM's flush computes
+    them: the attributes it was given (None left to a column's default), the columns' Python-side
+    defaults for the others; the server fills in the rest."""
+    state = inspect(row)
+    values: dict[str, Any] = {}
+    for attr in state.mapper.column_attrs:
+        column = attr.columns[0]
+        if column.computed is not None:
+            continue
+        default = column.default
+        given = state.dict.get(attr.key)
+        if given is not None or (attr.key in state.dict and default is None and column.server_default is None):
+            values[column.key] = given
+        elif default is not None and getattr(default, "is_scalar", False):
+            values[column.key] = default.arg  # type: ignore[attr-defined]
+        elif default is not None and getattr(default, "is_callable", False):
+            values[column.key] = default.arg(None)  # type: ignore[attr-defined]
+    if values.get("tenant_id", tenant_id) != tenant_id:
+        raise CrossTenantWrite(f"{type(row).__name__} belongs to another tenant")
+    values["tenant_id"] = tenant_id
+    return values
 
 
 class _DispatchRequest:

@@ -9,12 +9,14 @@ from enum import StrEnum
 
 from sqlalchemy import (
     CheckConstraint,
+    Computed,
     DateTime,
     ForeignKeyConstraint,
     Index,
     Integer,
     Numeric,
     String,
+    Text,
     func,
     text,
 )
@@ -88,7 +90,7 @@ class Lead(TenantOwned, Base):
         Index("ix_leads_tenant_campaign", "tenant_id", "campaign_id"),
         Index("ix_leads_tenant_email", "tenant_id", text("lower(email)")),
         Index("ix_leads_tenant_phone", "tenant_id", text("regexp_replace(phone, '\\D', '', 'g')")),
-        Index("ix_leads_tenant_company", "tenant_id", text("lower(company)")),
+        Index("ix_leads_tenant_company_key", "tenant_id", "company_key"),
         # The `customField` list filter (JSONB containment; saas/custom_fields/rules.py).
         Index(
             "ix_leads_custom_fields",
@@ -101,6 +103,8 @@ class Lead(TenantOwned, Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     company: Mapped[str | None] = mapped_column(String(200))
+    # lower(company), stored, for the duplicate check (see `Customer.name_key`).
+    company_key: Mapped[str | None] = mapped_column(Text, Computed("lower(company)", persisted=True))
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(32))
     channel_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -23,6 +24,7 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
 
 from saas.db.base import TenantOwned
+from saas.db.statements import count_statement
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +76,64 @@ def tenant_session(engine: Engine, tenant_id: uuid.UUID | None) -> Iterator[Sess
 @event.listens_for(Session, "after_begin")
 def _set_tenant_for_transaction(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
     tenant_id = bound_tenant(session)
-    # An empty value makes every policy compare with NULL: no tenant, no rows.
-    connection.exec_driver_sql(SET_TENANT_SQL, {TENANT_PARAM: str(tenant_id) if tenant_id else ""})
+    # An empty value makes every policy compare with NULL: no tenant, no rows. Sent in front of
+    # the transaction's first statement, in the same message (`defer_statement`).
+    _defer(connection, SET_TENANT_SQL, {TENANT_PARAM: str(tenant_id) if tenant_id else ""})
+
+
+# --- Statements that ride in front of the next one ---------------------------------------------
+
+# A connection's deferred statements (`defer_statement`), by the SQLAlchemy connection of one
+# transaction: gone with it, and cleared when its transaction ends.
+_DEFERRED: weakref.WeakKeyDictionary[Connection, list[tuple[str, dict[str, Any]]]] = weakref.WeakKeyDictionary()
+
+
+def defer_statement(session: Session, sql: str, params: dict[str, Any]) -> None:
+    """Run `sql` (whose result nobody reads: a `set_config`, an advisory lock) in front of the
+    session's next statement, in the same message: one round trip instead of two.
+
+    PostgreSQL runs the statements of one message in order, each with its own snapshot under
+    READ COMMITTED, so a lock taken this way is held before the next statement looks at any row,
+    as if it had been sent on its own. `sql` uses `%(name)s` parameters (psycopg2's form);
+    their names must be unique to the statement. A statement the next one cannot carry (no
+    parameters of its own, or an executemany) is sent on its own first.
+    """
+    _defer(session.connection(), sql, params)
+
+
+def _defer(connection: Connection, sql: str, params: dict[str, Any]) -> None:
+    _DEFERRED.setdefault(connection, []).append((sql, params))
+
+
+@event.listens_for(Engine, "before_cursor_execute", retval=True)
+def _send_deferred(
+    conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> tuple[str, Any]:
+    deferred = _DEFERRED.pop(conn, None)
+    if not deferred:
+        return statement, parameters
+    if executemany or not isinstance(parameters, dict) or not parameters:
+        # psycopg2 reads `%` only when there are parameters: this statement's text cannot take more.
+        for sql, params in deferred:
+            count_statement()
+            cursor.execute(sql, params)
+        return statement, parameters
+    merged = dict(parameters)
+    texts = []
+    for index, (sql, params) in enumerate(deferred):
+        renamed = sql
+        for name, value in params.items():
+            key = f"deferred_{index}_{name}"
+            renamed = renamed.replace(f"%({name})s", f"%({key})s")
+            merged[key] = value
+        texts.append(renamed)
+    return "; ".join([*texts, statement]), merged
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _drop_deferred(conn: Connection) -> None:
+    _DEFERRED.pop(conn, None)
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -150,7 +150,8 @@ def write_archive(
                 shape = shapes[name]
                 member = _Member()
                 order = [shape.table.c[c] for c in shape.export_order]
-                statement = select(shape.table).where(shape.table.c.tenant_id == tenant_id).order_by(*order)
+                carried = [shape.table.c[c] for c in shape.columns]
+                statement = select(*carried).where(shape.table.c.tenant_id == tenant_id).order_by(*order)
                 rows_done += _stream_rows(session, statement, member)
                 entry = member.add_to(tar, f"{TABLES_DIR}{name}.jsonl", now)
                 entry.update(

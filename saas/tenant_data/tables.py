@@ -55,7 +55,9 @@ class TableShape:
 
     @property
     def columns(self) -> list[str]:
-        return [c.name for c in self.table.columns]
+        """The columns an archive carries: all but generated ones (`GENERATED ALWAYS AS … STORED`),
+        which the database computes again on restore."""
+        return [c.name for c in self.table.columns if c.computed is None]
 
     @property
     def identity_columns(self) -> list[str]:

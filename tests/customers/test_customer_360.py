@@ -53,8 +53,9 @@ RESOLVED_360 = f"""query Resolved360($id: ID!, $first: Int = 5, $after: String) 
 
 # The resolver path (a selected field without SQL): the customer, then one batched statement per
 # nested field, whatever the rows (contacts, the timeline and its actors, opportunities and their
-# stages and history, contracts, orders and lines, plans and installments, invoices, tasks, points…).
-RESOLVED_STATEMENTS = 21
+# stages and history, contracts, orders and lines, plans and installments, invoices, tasks, points…);
+# the tenant setting goes in front of the first, in its message.
+RESOLVED_STATEMENTS = 20
 
 
 def _children(owner: GraphQLClient, customer: str, label: str, rows: int, assignee: str | None = None) -> None:

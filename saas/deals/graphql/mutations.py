@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from saas.auth.permissions import Role
 from saas.deals import service
+from saas.deals.graphql.loaders import stage_loader
 from saas.deals.graphql.types import (
     Contract,
     DealSettings,
@@ -317,13 +318,19 @@ class DealMutations:
     async def move_opportunity(
         self, info: Info[RequestContext, None], input: MoveOpportunityInput
     ) -> MoveOpportunityPayload:
-        return await write_mutation(
-            info.context, MoveOpportunityPayload, _opportunity,
-            lambda session, principal: service.move_opportunity(
+        def work(session: Any, principal: Any) -> Any:
+            return service.move_opportunity_to(
                 session, principal, referenced_id(input.id, "Opportunity", "id"),
                 referenced_id(input.stage_id, "PipelineStage", "stageId"), input.reason, input.version,
-            ),
-        )  # fmt: skip
+            )  # fmt: skip
+
+        def result(moved: Any) -> dict[str, Any]:
+            row, stage = moved
+            # `opportunity { stage { … } }`: the stage the move read, not read again after the commit.
+            stage_loader(info.context).prime(stage.id, PipelineStage.from_model(stage))
+            return _opportunity(row)
+
+        return await write_mutation(info.context, MoveOpportunityPayload, result, work)
 
     @strawberry.mutation(description="A contract for a WON opportunity; numbers are unique per tenant.")
     async def create_contract(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from saas.audit.log import record_change, snapshot
+from saas.audit.log import change_entry, snapshot
 from saas.auth.principal import Principal
 from saas.customers.rules import SqlCondition
 from saas.errors import ConflictError, FieldError, InputInvalid, UserErrorCode
@@ -116,11 +116,16 @@ def record(
     row: Any,
     before: dict[str, Any] | None,
     payload: dict[str, Any],
+    *,
+    with_rows: Sequence[Any] = (),
 ) -> None:
-    """The audit entry and the domain event (outbox, same transaction) of a change; `action` names both."""
+    """The audit entry and the domain event (outbox, same transaction) of a change; `action` names both.
+
+    They are written by one statement, with `with_rows` (new rows of the change not added to the
+    session, e.g. its stage-history entry): `emit_event`'s `with_rows`."""
     entity_id = getattr(row, "id", None) or row.tenant_id  # the settings row is the tenant's
-    record_change(session, principal, action, type(row).__name__, entity_id, before, snapshot(row))
-    emit_event(session, action, payload)
+    entry = change_entry(principal, action, type(row).__name__, entity_id, before, snapshot(row))
+    emit_event(session, action, payload, with_rows=[*with_rows, entry])
 
 
 def flush(session: Session, unique: dict[str, FieldError] | None = None) -> None:

@@ -263,8 +263,16 @@ def _visible_customer(session: Session, principal: Principal, customer_id: uuid.
 
 
 def _history(
-    session: Session, principal: Principal, opportunity: Opportunity, from_stage: uuid.UUID | None, reason: str | None
+    session: Session,
+    principal: Principal,
+    opportunity: Opportunity,
+    from_stage: uuid.UUID | None,
+    reason: str | None,
+    *,
+    add: bool = True,
 ) -> StageChange:
+    """The stage-history entry of the opportunity's move, added to the session; with `add=False`,
+    for the caller to write with the move's records (`record`'s `with_rows`)."""
     change = StageChange(
         id=uuid.uuid4(),
         opportunity_id=opportunity.id,
@@ -274,7 +282,8 @@ def _history(
         changed_at=now(),
         reason=reason,
     )
-    session.add(change)
+    if add:
+        session.add(change)
     return change
 
 
@@ -372,6 +381,18 @@ def move_opportunity(
 ) -> Opportunity:
     """Into another stage: a stage-history entry (from, to, who, when, why); the status follows the
     stage's kind. A LOST stage needs a reason (REASON_REQUIRED)."""
+    return move_opportunity_to(session, principal, opportunity_id, stage_id, reason, version)[0]
+
+
+def move_opportunity_to(
+    session: Session,
+    principal: Principal,
+    opportunity_id: uuid.UUID,
+    stage_id: uuid.UUID,
+    reason: str | None,
+    version: int | None = None,
+) -> tuple[Opportunity, PipelineStage]:
+    """`move_opportunity`, with the stage it moved into (as read in the move's transaction)."""
     require(principal.permissions, DEALS_WRITE)
     check = Checker({"reason": reason})
     check.text("reason", max_length=MAX_REASON)
@@ -388,8 +409,8 @@ def move_opportunity(
     _enter(opportunity, stage)
     opportunity.updated_at = now()
     flush(session)
-    change = _history(session, principal, opportunity, from_stage, clean_reason)
-    flush(session)
+    # The history entry, the audit entry and the event: one statement.
+    change = _history(session, principal, opportunity, from_stage, clean_reason, add=False)
     record(
         session, principal, "opportunity.stage_changed", opportunity, before,
         _opportunity_payload(
@@ -399,5 +420,6 @@ def move_opportunity(
             reason=clean_reason,
             changed_by=node_ref("Member", change.changed_by_id),
         ),
+        with_rows=[change],
     )  # fmt: skip
-    return opportunity
+    return opportunity, stage
