@@ -93,6 +93,7 @@ class GraphQLTransportWSConnection:
         self.subscriptions: dict[str, Principal | None] = {}  # running ones, with the principal they run as
         self._send_lock = asyncio.Lock()
         self._sending = 0  # sends begun and not ended (waiting for the lock or sending)
+        self._carried: set[asyncio.Future[None]] = set()  # direct sends that had to wait, until done
         self._reader: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._ending: CloseConnection | None = None
@@ -335,7 +336,10 @@ class GraphQLTransportWSConnection:
                 ):
                     return False
                 record.result(payload)
-                _run_eagerly(self._send_text(next_prefix + payload.text() + "}"))
+                carried = _run_eagerly(self._send_text(next_prefix + payload.text() + "}"))
+                if carried is not None:  # the socket's buffer was full: a task finishes the send
+                    self._carried.add(carried)
+                    carried.add_done_callback(self._carried.discard)
                 return True
 
             result = await engine.subscribe(prepared, params.variables, principal, request_id, deliver)
@@ -395,7 +399,7 @@ class GraphQLTransportWSConnection:
 
         `asyncio.wait`, not `gather`: if this task is cancelled meanwhile, it gets its own
         cancellation (which the server's cancel scope recognises), not a child's."""
-        tasks = [*self.operations.values(), *(task for task in others if task is not None)]
+        tasks = [*self.operations.values(), *self._carried, *(task for task in others if task is not None)]
         self.operations.clear()
         self.subscriptions.clear()
         for task in tasks:
@@ -404,22 +408,19 @@ class GraphQLTransportWSConnection:
             await asyncio.wait(tasks)
 
 
-_RESUMED: set[asyncio.Future[None]] = set()  # sends carried on by a task (kept until done)
-
-
-def _run_eagerly(coro: Coroutine[Any, Any, None]) -> None:
+def _run_eagerly(coro: Coroutine[Any, Any, None]) -> asyncio.Future[None] | None:
     """Run `coro` now, in the caller's step, up to its end or its first wait; if it waits (e.g. the
-    socket's buffer is full), a task carries it on from there. A send that completes at once costs
-    no task and no event loop turn."""
+    socket's buffer is full), the task returned carries it on from there. A send that completes
+    at once costs no task and no event loop turn."""
     try:
         waiting = coro.send(None)
     except StopIteration:
-        return
+        return None
     except Exception:  # what the send raised (it marked the connection closed): nothing to carry on
-        return
+        return None
     task = asyncio.ensure_future(_Resumed(coro, waiting))
-    _RESUMED.add(task)
-    task.add_done_callback(_RESUMED.discard)
+    task.add_done_callback(lambda _: coro.close())  # e.g. cancelled before its first step
+    return task
 
 
 class _Resumed:
