@@ -4,11 +4,11 @@ Subscriptions of one process with the same document, operation, variables and pr
 caller's tenant, membership or key, role, permissions, plugins, scope and teams: everything the
 visibility rules read) get the same results. Instead of listening and executing the selection once
 per subscriber, the first one starts the execution (`GraphQLEngine.subscribe`'s stream) and every
-later one joins it: each result is computed once and handed to every subscriber's queue, in order.
+later one joins it: each result is computed once and handed to every subscriber, in order.
 
 - A subscriber receives the results produced after it joined, as a subscription of its own would
   (its own would start listening when it subscribed): none twice, none skipped while it stays.
-- A subscriber too slow to keep `QUEUE_SIZE` results is ended with `SUBSCRIPTION_INTERRUPTED`
+- A subscriber with `QUEUE_SIZE` results waiting in its mailbox is ended with `SUBSCRIPTION_INTERRUPTED`
   (as `saas.realtime` does), without holding the others back.
 - The stream stops (its Redis listener and its context released) when its last subscriber
   leaves; the next one starts it again. A stream that ends (an error, the source closing) ends
