@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jwt
 
@@ -41,10 +42,22 @@ def issue_token(
 
 
 def read_token(settings: Settings, token: str) -> TokenClaims:
+    """The token's claims; raises `UnauthenticatedError` for a token that is invalid or expired.
+
+    A token's signature is checked once per process (its claims are kept, bounded, keyed by the
+    secret and the token); its expiry on every read."""
+    claims = _verified(settings.secret_key, token)
+    if claims.expires_at <= time.time():
+        raise UnauthenticatedError("Token expired")
+    return claims
+
+
+@lru_cache(maxsize=4096)
+def _verified(secret_key: str, token: str) -> TokenClaims:
     try:
         payload = jwt.decode(
             token,
-            settings.secret_key,
+            secret_key,
             algorithms=[ALGORITHM],
             audience=AUDIENCE,
             options={"require": ["exp", "sub", "tid", "mid", "gen"]},

@@ -17,9 +17,10 @@ new rights.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine, Generator
 from contextlib import suppress
 from typing import Any
 
@@ -37,6 +38,7 @@ from saas.http.operation_record import CANCELLED, INTERNAL_ERROR, REJECTED, UNAU
 from saas.http.params import GraphQLParams, check_query_size, params_from_mapping
 from saas.http.state import TransportState, transport_state
 from saas.schema.engine import ExecutionOutcome, OperationError, dumps
+from saas.schema.fanout import SharedResult
 
 log = get_logger("saas.http.websocket")
 
@@ -90,6 +92,8 @@ class GraphQLTransportWSConnection:
         self.operations: dict[str, asyncio.Task[None]] = {}
         self.subscriptions: dict[str, Principal | None] = {}  # running ones, with the principal they run as
         self._send_lock = asyncio.Lock()
+        self._sending = 0  # sends begun and not ended (waiting for the lock or sending)
+        self._carried: set[asyncio.Future[None]] = set()  # direct sends that had to wait, until done
         self._reader: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._ending: CloseConnection | None = None
@@ -316,9 +320,29 @@ class GraphQLTransportWSConnection:
         record.prepared(prepared)
         engine = self.state.engine
         result: ExecutionOutcome | AsyncIterator[dict[str, Any]]
+        # A shared result carries its JSON text: only the operation id is spliced in.
+        next_prefix = '{"id":' + orjson.dumps(op_id).decode() + ',"type":"next","payload":'
         if prepared.operation_type == "subscription":
             self.subscriptions[op_id] = principal
-            result = await engine.subscribe(prepared, params.variables, principal, request_id)
+            this = asyncio.current_task()
+
+            def deliver(payload: SharedResult) -> bool:
+                """Send a shared result now, from the stream's loop, if nothing else is being sent."""
+                if (
+                    self.closed
+                    or self._sending
+                    or self.operations.get(op_id) is not this
+                    or op_id not in self.subscriptions
+                ):
+                    return False
+                record.result(payload)
+                carried = _run_eagerly(self._send_text(next_prefix + payload.text() + "}"))
+                if carried is not None:  # the socket's buffer was full: a task finishes the send
+                    self._carried.add(carried)
+                    carried.add_done_callback(self._carried.discard)
+                return True
+
+            result = await engine.subscribe(prepared, params.variables, principal, request_id, deliver)
         else:
             result = await engine.execute(prepared, params.variables, principal, request_id)
 
@@ -334,7 +358,10 @@ class GraphQLTransportWSConnection:
             try:
                 async for payload in result:
                     record.result(payload)
-                    await self._send({"id": op_id, "type": "next", "payload": payload})
+                    if isinstance(payload, SharedResult):
+                        await self._send_text(next_prefix + payload.text() + "}")
+                    else:
+                        await self._send({"id": op_id, "type": "next", "payload": payload})
             finally:
                 # Release the event source (e.g. a Redis subscription) also when cancelled.
                 aclose = getattr(result, "aclose", None)
@@ -344,14 +371,21 @@ class GraphQLTransportWSConnection:
         return "complete"
 
     async def _send(self, message: dict[str, Any]) -> None:
+        await self._send_text(dumps(message).decode())
+
+    async def _send_text(self, text: str) -> None:
         if self.closed:
             raise ConnectionGone
-        async with self._send_lock:
-            try:
-                await self.websocket.send_text(dumps(message).decode())
-            except (WebSocketDisconnect, RuntimeError, OSError) as error:
-                self.closed = True
-                raise ConnectionGone from error
+        self._sending += 1  # from now until sent, also while waiting for the lock
+        try:
+            async with self._send_lock:
+                try:
+                    await self.websocket.send({"type": "websocket.send", "text": text})
+                except (WebSocketDisconnect, RuntimeError, OSError) as error:
+                    self.closed = True
+                    raise ConnectionGone from error
+        finally:
+            self._sending -= 1
 
     async def _close(self, code: int, reason: str) -> None:
         if self.closed:
@@ -365,13 +399,53 @@ class GraphQLTransportWSConnection:
 
         `asyncio.wait`, not `gather`: if this task is cancelled meanwhile, it gets its own
         cancellation (which the server's cancel scope recognises), not a child's."""
-        tasks = [*self.operations.values(), *(task for task in others if task is not None)]
+        tasks = [*self.operations.values(), *self._carried, *(task for task in others if task is not None)]
         self.operations.clear()
         self.subscriptions.clear()
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks)
+
+
+def _run_eagerly(coro: Coroutine[Any, Any, None]) -> asyncio.Future[None] | None:
+    """Run `coro` now, in the caller's step, up to its end or its first wait; if it waits (e.g. the
+    socket's buffer is full), the task returned carries it on from there. A send that completes
+    at once costs no task and no event loop turn."""
+    try:
+        waiting = coro.send(None)
+    except StopIteration:
+        return None
+    except Exception:  # what the send raised (it marked the connection closed): nothing to carry on
+        return None
+    task = asyncio.ensure_future(_Resumed(coro, waiting))
+    task.add_done_callback(lambda _: coro.close())  # e.g. cancelled before its first step
+    return task
+
+
+class _Resumed:
+    """Awaitable that carries on a coroutine started by hand, which yielded `waiting` to its driver."""
+
+    def __init__(self, coro: Coroutine[Any, Any, None], waiting: Any) -> None:
+        self.coro = coro
+        self.waiting = waiting
+
+    def __await__(self) -> Generator[Any, None, None]:
+        inner = self.coro.__await__()
+        waiting = self.waiting
+        while True:
+            try:
+                yield waiting  # the future the coroutine waits on, for the task to wait on
+            except BaseException as error:  # e.g. the task is cancelled: the coroutine gets it
+                step = functools.partial(inner.throw, error)
+            else:
+                step = functools.partial(inner.send, None)
+            try:
+                waiting = step()
+            except StopIteration:
+                return
+            except Exception:  # the send failed and marked the connection closed
+                return
 
 
 async def graphql_ws(websocket: WebSocket) -> None:

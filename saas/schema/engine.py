@@ -41,7 +41,7 @@ from saas.schema.common import camel_case
 from saas.schema.context import RequestContext
 from saas.schema.cost import operation_cost, variables_shape
 from saas.schema.execution import PassthroughExecutor, dumps
-from saas.schema.fanout import SharedStreams
+from saas.schema.fanout import Deliver, SharedStreams
 from saas.schema.field_limits import refused_fields
 from saas.schema.input_text import nul_errors
 from saas.schema.limits import check_selections, limit_rules, only_anonymous_fields, parse_bounded
@@ -396,7 +396,10 @@ class GraphQLEngine:
         variables: dict[str, Any] | None,
         principal: Principal | None,
         request_id: str,
+        deliver: Deliver | None = None,
     ) -> AsyncIterator[dict[str, Any]] | ExecutionOutcome:
+        """The subscription's results. `deliver`: a direct send for shared results
+        (`saas.schema.fanout.SharedStream.join`); results it takes are not yielded."""
         refused = self._refused_inputs(prepared, variables) or self._refused_fields(prepared, principal, request_id)
         if refused is not None:
             return refused
@@ -408,7 +411,7 @@ class GraphQLEngine:
             return await self._subscribe(prepared, variables, principal, request_id)
         # One execution per event for every subscriber of this key (`saas/schema/fanout.py`).
         return await self.shared_streams.subscribe(  # type: ignore[no-any-return]
-            key, lambda: self._subscribe(prepared, variables, principal, request_id)
+            key, lambda: self._subscribe(prepared, variables, principal, request_id), deliver
         )
 
     async def _subscribe(

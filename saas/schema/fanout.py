@@ -4,16 +4,25 @@ Subscriptions of one process with the same document, operation, variables and pr
 caller's tenant, membership or key, role, permissions, plugins, scope and teams: everything the
 visibility rules read) get the same results. Instead of listening and executing the selection once
 per subscriber, the first one starts the execution (`GraphQLEngine.subscribe`'s stream) and every
-later one joins it: each result is computed once and handed to every subscriber's queue, in order.
+later one joins it: each result is computed once and handed to every subscriber, in order.
 
 - A subscriber receives the results produced after it joined, as a subscription of its own would
   (its own would start listening when it subscribed): none twice, none skipped while it stays.
-- A subscriber too slow to keep `QUEUE_SIZE` results is ended with `SUBSCRIPTION_INTERRUPTED`
+- A subscriber with `QUEUE_SIZE` results waiting in its mailbox is ended with `SUBSCRIPTION_INTERRUPTED`
   (as `saas.realtime` does), without holding the others back.
 - The stream stops (its Redis listener and its context released) when its last subscriber
   leaves; the next one starts it again. A stream that ends (an error, the source closing) ends
   every subscriber's.
 - Admission (permissions, cost) is still checked for every subscriber, before it joins.
+- Each result is a `SharedResult`: its JSON text is made once (`SharedResult.text`), so a
+  transport frames it for each subscriber by splicing, without serialising it again.
+- A subscriber may give a `deliver` callable (a transport's direct send): while nothing of its
+  own is waiting in its mailbox, the stream hands it each result at once, in the stream's own
+  loop over its subscribers (no task switch per subscriber); `deliver` answers False when it
+  cannot take the result now (e.g. its socket is busy), and the result goes to the mailbox,
+  after which the subscriber takes its results in order as usual.
+- Otherwise handing a result to a subscriber is an append to its mailbox (and a wake-up only if
+  it waits); a subscriber that finds several results waiting takes them without waiting again.
 
 `/metrics`: `live_subscribers` counts the subscribers of shared streams; `realtime_listeners`
 (`saas.realtime`) counts the streams' listeners, one per stream.
@@ -22,25 +31,88 @@ later one joins it: each result is computed once and handed to every subscriber'
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from typing import Any
 
 from prometheus_client import Gauge
 
 from saas.errors import SubscriptionInterrupted
+from saas.schema.execution import dumps
+
+log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 1_000
 SUBSCRIBERS = Gauge("live_subscribers", "Subscribers of this process's shared subscription streams")
 _END = object()
+Deliver = Callable[["SharedResult"], bool]
+
+
+class SharedResult(dict[str, Any]):
+    """One execution's result, handed to every subscriber of its stream (read it, do not change it)."""
+
+    __slots__ = ("_text",)
+
+    def text(self) -> str:
+        """The result as JSON text, serialised by the first subscriber that asks, then kept."""
+        try:
+            return self._text
+        except AttributeError:
+            self._text: str = dumps(self).decode()
+            return self._text
+
+
+class _Mailbox:
+    """A subscriber's results not yet taken, and the future it waits on when there are none."""
+
+    __slots__ = ("deliver", "items", "waiter")
+
+    def __init__(self, deliver: Deliver | None) -> None:
+        self.items: deque[Any] = deque()
+        self.waiter: asyncio.Future[None] | None = None
+        self.deliver = deliver
+
+    def put(self, item: Any) -> None:
+        self.items.append(item)
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def full(self) -> bool:
+        return len(self.items) >= QUEUE_SIZE
+
+    def last(self, item: Any) -> None:
+        """Put `item` as the subscriber's last, dropping the oldest result if there is no room."""
+        if self.full():
+            self.items.popleft()
+        self.put(item)
+
+    async def take(self) -> Any:
+        while not self.items:
+            self.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self.waiter
+            finally:
+                self.waiter = None
+        return self.items.popleft()
+
+
+def _delivered(deliver: Deliver, result: SharedResult) -> bool:
+    try:
+        return deliver(result)
+    except Exception:  # the mailbox takes it; the subscriber's own send reports the failure
+        log.exception("direct delivery of a shared subscription result failed")
+        return False
 
 
 class SharedStream:
-    """One source of results, pumped into the queues of the subscribers that joined it."""
+    """One source of results, handed to the mailboxes of the subscribers that joined it."""
 
     def __init__(self, source: AsyncIterator[dict[str, Any]], on_empty: Callable[[], None]) -> None:
         self.source = source
         self.on_empty = on_empty
-        self.queues: set[asyncio.Queue[Any]] = set()
+        self.queues: set[_Mailbox] = set()
         self.pump: asyncio.Task[None] | None = None
         self.executions = 0  # results computed (each shared by every subscriber then joined)
 
@@ -48,32 +120,33 @@ class SharedStream:
         try:
             async for payload in self.source:
                 self.executions += 1
-                for queue in list(self.queues):
-                    try:
-                        queue.put_nowait(payload)
-                    except asyncio.QueueFull:
-                        self.queues.discard(queue)
-                        _drop_oldest(queue)
-                        queue.put_nowait(SubscriptionInterrupted("This subscription fell behind; subscribe again"))
+                result = SharedResult(payload)
+                for mailbox in list(self.queues):
+                    if mailbox.deliver is not None and not mailbox.items and _delivered(mailbox.deliver, result):
+                        continue
+                    if mailbox.full():
+                        self.queues.discard(mailbox)
+                        mailbox.last(SubscriptionInterrupted("This subscription fell behind; subscribe again"))
+                    else:
+                        mailbox.put(result)
         finally:
-            for queue in list(self.queues):
-                if queue.full():
-                    _drop_oldest(queue)
-                queue.put_nowait(_END)
+            for mailbox in list(self.queues):
+                mailbox.last(_END)
 
-    def join(self) -> AsyncIterator[dict[str, Any]]:
-        """A subscriber's results from now on (its queue is registered at once)."""
-        queue: asyncio.Queue[Any] = asyncio.Queue(QUEUE_SIZE)
-        self.queues.add(queue)
+    def join(self, deliver: Deliver | None = None) -> AsyncIterator[dict[str, Any]]:
+        """A subscriber's results from now on (its mailbox is registered at once); those handed
+        to `deliver` are not yielded."""
+        mailbox = _Mailbox(deliver)
+        self.queues.add(mailbox)
         SUBSCRIBERS.inc()
         if self.pump is None:
             self.pump = asyncio.create_task(self._pump(), name="graphql-shared-subscription")
-        return self._drain(queue)
+        return self._drain(mailbox)
 
-    async def _drain(self, queue: asyncio.Queue[Any]) -> AsyncIterator[dict[str, Any]]:
+    async def _drain(self, mailbox: _Mailbox) -> AsyncIterator[dict[str, Any]]:
         try:
             while True:
-                item = await queue.get()
+                item = await mailbox.take()
                 if item is _END:
                     return
                 if isinstance(item, BaseException):
@@ -81,7 +154,7 @@ class SharedStream:
                 yield item
         finally:
             SUBSCRIBERS.dec()
-            self.queues.discard(queue)
+            self.queues.discard(mailbox)
             if not self.queues:
                 await self.close()
 
@@ -99,13 +172,6 @@ class SharedStream:
             await aclose()
 
 
-def _drop_oldest(queue: asyncio.Queue[Any]) -> None:
-    try:
-        queue.get_nowait()
-    except asyncio.QueueEmpty:
-        pass
-
-
 class SharedStreams:
     """The process's shared subscription streams by key (per event loop)."""
 
@@ -113,10 +179,13 @@ class SharedStreams:
         self.streams: dict[Hashable, SharedStream] = {}
 
     async def subscribe(
-        self, key: Hashable, start: Callable[[], Awaitable[AsyncIterator[dict[str, Any]] | Any]]
+        self,
+        key: Hashable,
+        start: Callable[[], Awaitable[AsyncIterator[dict[str, Any]] | Any]],
+        deliver: Deliver | None = None,
     ) -> AsyncIterator[dict[str, Any]] | Any:
         """Join the stream of `key`, or start it with `start()` (whose non-iterator answer, e.g. a
-        refusal, is returned as it is)."""
+        refusal, is returned as it is); `deliver` as in `SharedStream.join`."""
         full_key = (id(asyncio.get_running_loop()), key)
         stream = self.streams.get(full_key)
         if stream is None:
@@ -130,7 +199,7 @@ class SharedStreams:
                 aclose = getattr(source, "aclose", None)
                 if aclose is not None:
                     await aclose()
-        return stream.join()
+        return stream.join(deliver)
 
     def _new(self, full_key: Hashable, source: AsyncIterator[dict[str, Any]]) -> SharedStream:
         def forget() -> None:

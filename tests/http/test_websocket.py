@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -220,6 +221,52 @@ def test_subscription_streams_the_tenants_events(client: TestClient, runtime: Ru
                 "type": "next",
                 "payload": {"data": {"customerEvents": {"kind": "customer.created", "customerId": customer_id}}},
             }
+
+
+def test_subscriptions_sharing_one_stream_get_each_event_once_in_order_under_their_own_id(
+    client: TestClient, engine: GraphQLEngine, runtime: Runtime, tenant: Any, token: str
+) -> None:
+    """Two sockets and two operations on one of them, one document and principal: one shared
+    stream, whose result each gets once, in order, framed with its own operation id; nothing
+    more for an operation the client completed."""
+    headers = {"authorization": f"Bearer {token}"}
+
+    def create() -> str:
+        created = client.post("/graphql", json={"query": CREATE_CUSTOMER}, headers=headers)
+        return str(created.json()["data"]["createCustomer"]["customer"]["id"])
+
+    def event(op_id: str, customer_id: str) -> dict[str, Any]:
+        data = {"customerEvents": {"kind": "customer.created", "customerId": customer_id}}
+        return {"id": op_id, "type": "next", "payload": {"data": data}}
+
+    with connected(client, token) as first, connected(client, token) as second:
+        for op_id in ("a", "b"):
+            first.send_json({"id": op_id, "type": "subscribe", "payload": {"query": EVENTS}})
+        second.send_json({"id": "c", "type": "subscribe", "payload": {"query": EVENTS}})
+        wait_for_listener(runtime, tenant.id, listeners=1)
+        (stream,) = engine.shared_streams.streams.values()
+        for _ in range(100):
+            if len(stream.queues) == 3:
+                break
+            time.sleep(0.02)
+        assert len(stream.queues) == 3
+        ids = [create() for _ in range(3)]
+        on_first = [first.receive_json() for _ in range(6)]
+        assert [m for m in on_first if m["id"] == "a"] == [event("a", i) for i in ids]
+        assert [m for m in on_first if m["id"] == "b"] == [event("b", i) for i in ids]
+        assert [second.receive_json() for _ in range(3)] == [event("c", i) for i in ids]
+        assert stream.executions == 3  # once per event, for the three subscriptions
+
+        first.send_json({"id": "a", "type": "complete"})
+        for _ in range(100):
+            if len(stream.queues) == 2:
+                break
+            time.sleep(0.02)
+        last = create()
+        assert first.receive_json() == event("b", last)
+        assert second.receive_json() == event("c", last)
+        first.send_json({"type": "ping"})
+        assert first.receive_json() == {"type": "pong"}  # nothing for the completed "a"
 
 
 def test_duplicate_id_closes_4409(client: TestClient, runtime: Runtime, tenant: Any, token: str) -> None:

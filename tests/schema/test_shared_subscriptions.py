@@ -7,7 +7,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import orjson
+
 from saas.plugin_api.testing import wait_for_listeners
+from saas.schema.fanout import SharedResult, SharedStreams
 from tests.conftest import GraphQLClient, add_member
 
 EVENTS = "subscription { customerEvents { kind customerId } }"
@@ -75,3 +78,71 @@ def test_subscribers_of_one_key_share_each_execution_and_get_every_event_once(
     assert result["queues"] == [0, 0, 0]
     assert result["executions"] == [0, 5, 5]
     assert owner.engine.shared_streams.streams == {}
+
+
+def test_direct_delivery_hands_each_result_once_and_in_order_and_falls_back_to_the_mailbox() -> None:
+    """A subscriber's `deliver` gets the results while nothing of its own waits in its mailbox;
+    a result it refuses (or fails on) goes to the mailbox, and so do the later ones until the
+    subscriber has taken it: each subscriber gets every result once, in order."""
+
+    async def main() -> dict[str, Any]:
+        events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+        async def source() -> Any:
+            while (event := await events.get()) is not None:
+                yield event
+
+        streams = SharedStreams()
+        direct: dict[str, list[Any]] = {"always": [], "refuses": [], "fails": []}
+
+        def accept(name: str, refuse: set[int], fail: set[int]) -> Any:
+            def deliver(result: SharedResult) -> bool:
+                number = result["data"]["n"]
+                if number in fail:
+                    raise RuntimeError("the socket broke")
+                if number in refuse:
+                    return False
+                direct[name].append(result)
+                return True
+
+            return deliver
+
+        started = source()
+        always = await streams.subscribe("k", _returning(started), accept("always", set(), set()))
+        refuses = await streams.subscribe("k", _returning(started), accept("refuses", {2}, set()))
+        fails = await streams.subscribe("k", _returning(started), accept("fails", set(), {1}))
+        plain = await streams.subscribe("k", _returning(started))
+        (stream,) = streams.streams.values()
+        for number in range(1, 5):
+            await events.put({"data": {"n": number}})
+            while stream.executions < number:
+                await asyncio.sleep(0)
+        await events.put(None)
+        iterated = {}
+        for name, iterator in (("always", always), ("refuses", refuses), ("fails", fails), ("plain", plain)):
+            iterated[name] = [result async for result in iterator]
+        return {"direct": direct, "iterated": iterated, "streams": streams.streams}
+
+    result = asyncio.run(main())
+    direct, iterated = result["direct"], result["iterated"]
+
+    def numbers(results: list[Any]) -> list[int]:
+        return [r["data"]["n"] for r in results]
+
+    assert numbers(direct["always"]) == [1, 2, 3, 4] and iterated["always"] == []
+    # Refused 2: 2 waits in the mailbox, and 3 and 4 queue behind it rather than overtake it.
+    assert numbers(direct["refuses"]) == [1] and numbers(iterated["refuses"]) == [2, 3, 4]
+    assert numbers(direct["fails"]) == [] and numbers(iterated["fails"]) == [1, 2, 3, 4]
+    assert numbers(iterated["plain"]) == [1, 2, 3, 4]
+    # One result object per execution, shared, serialised once.
+    first = direct["always"][0]
+    assert first is iterated["plain"][0] and isinstance(first, SharedResult)
+    assert first.text() == orjson.dumps({"data": {"n": 1}}).decode() and first.text() is first.text()
+    assert result["streams"] == {}
+
+
+def _returning(source: Any) -> Any:
+    async def start() -> Any:
+        return source
+
+    return start

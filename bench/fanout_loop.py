@@ -1,0 +1,145 @@
+"""One process's fan-out loop alone: the Python CPU per delivery of a shared subscription result.
+
+    python -m bench.fanout_loop [--subscribers 500] [--events 200] [--repeat 5] [--commit REV]
+
+`bench.fanout` measures the whole path (HTTP mutations, Redis, two servers, sockets, clients) and
+on a shared machine its CPU figures move with everyone else's load. This measures only what runs
+in a server's event loop for each subscriber and each event, with the real code of
+`saas/schema/fanout.py` and `saas/http/websocket.py`: N `GraphQLTransportWSConnection`s each
+run `customerEvents` (`_execute`) on one shared stream, whose source yields `--events` results;
+the WebSocket is a stand-in whose send encodes the frame and keeps its length (what uvicorn does
+before `transport.write` when the socket is writable). No socket, framing, compression or
+kernel time is included. Reported: CPU time (`time.process_time`, which other processes'
+load disturbs far less than wall time) per delivery, the best of `--repeat` runs; every
+subscriber must receive every event, in order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    _here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _here]
+    sys.path.insert(0, str(_here.parent))
+
+import orjson
+
+from bench.common import run_at_commit, strip_option
+
+QUERY = "subscription { customerEvents { kind customerId } }"
+
+
+class FakeWebSocket:
+    """Starlette's `WebSocket.send` as far as the connection uses it, for a writable socket."""
+
+    sent = 0  # frames sent by every instance
+
+    def __init__(self) -> None:
+        self.frames: list[int] = []
+
+    async def send(self, message: dict[str, Any]) -> None:
+        self.frames.append(len(message["text"].encode()))
+        FakeWebSocket.sent += 1
+
+    async def send_text(self, text: str) -> None:  # the code before direct sends calls this
+        await self.send({"type": "websocket.send", "text": text})
+
+
+async def _run(subscribers: int, events: int) -> tuple[float, int]:
+    from types import SimpleNamespace
+
+    from saas.http.operation_record import OperationRecord
+    from saas.http.params import GraphQLParams
+    from saas.http.websocket import GraphQLTransportWSConnection
+    from saas.schema.fanout import SharedStreams
+
+    feed: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+    async def source() -> Any:
+        while (event := await feed.get()) is not None:
+            yield event
+
+    streams = SharedStreams()
+    prepared = SimpleNamespace(operation_name=None, operation_type="subscription")
+
+    class Engine:
+        async def prepare_async(self, *args: Any) -> Any:
+            return prepared
+
+        async def subscribe(self, prepared: Any, variables: Any, principal: Any, request_id: str, *deliver: Any) -> Any:
+            started = source()
+
+            async def start() -> Any:
+                return started
+
+            return await streams.subscribe("customerEvents", start, *deliver)
+
+    metrics = SimpleNamespace(operation_label=lambda name: name or "anonymous")
+    state = SimpleNamespace(engine=Engine(), runtime=SimpleNamespace(settings=SimpleNamespace(max_query_bytes=10**6)))
+    params = GraphQLParams(query=QUERY, operation_name=None, variables=None, extensions=None)
+    connections = []
+    tasks = []
+    for n in range(subscribers):
+        connection = GraphQLTransportWSConnection.__new__(GraphQLTransportWSConnection)
+        GraphQLTransportWSConnection.__init__(
+            connection, SimpleNamespace(state=SimpleNamespace(request_id=f"c{n}")), state
+        )  # type: ignore[arg-type]
+        connection.websocket = FakeWebSocket()
+        record = OperationRecord(metrics, transport="ws")  # type: ignore[arg-type]
+        task = asyncio.create_task(connection._execute("1", params, object(), f"r{n}", record))
+        connection.operations["1"] = task
+        connections.append(connection)
+        tasks.append(task)
+    while len(streams.streams) != 1 or len(next(iter(streams.streams.values())).queues) < subscribers:
+        await asyncio.sleep(0)
+    (stream,) = streams.streams.values()
+    FakeWebSocket.sent = 0
+    started = time.process_time()
+    for number in range(events):
+        await feed.put(
+            {"data": {"customerEvents": {"kind": "customer.created", "customerId": f"Q3VzdG9tZXI6{number}"}}}
+        )
+        while stream.executions <= number:
+            await asyncio.sleep(0)
+        # Let every subscriber take it before the next event (events are far apart in real use).
+        while FakeWebSocket.sent < subscribers * (number + 1):
+            await asyncio.sleep(0)
+    cpu = time.process_time() - started
+    await feed.put(None)
+    await asyncio.gather(*tasks, return_exceptions=True)
+    delivered = sum(len(c.websocket.frames) - 1 for c in connections)  # each also sent "complete"
+    return cpu, delivered
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="The Python CPU per delivery of one process's fan-out loop.")
+    parser.add_argument("--subscribers", type=int, default=500)
+    parser.add_argument("--events", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--commit", help="measure the saas code of this commit (e.g. HEAD) instead of the work tree")
+    args = parser.parse_args(argv)
+    if args.commit:
+        run_at_commit(
+            args.commit, "bench.fanout_loop", strip_option(sys.argv[1:] if argv is None else argv, "--commit")
+        )
+    results = []
+    for _ in range(args.repeat):
+        cpu, delivered = asyncio.run(_run(args.subscribers, args.events))
+        expected = args.subscribers * args.events
+        if delivered != expected:
+            raise SystemExit(f"delivered {delivered} of {expected}")
+        results.append(cpu / delivered * 1e6)
+    summary = {"subscribers": args.subscribers, "events": args.events, "us_per_delivery": sorted(results)}
+    print(orjson.dumps(summary).decode())
+    print(f"best {min(results):.2f} us, median {sorted(results)[len(results) // 2]:.2f} us of CPU per delivery")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
