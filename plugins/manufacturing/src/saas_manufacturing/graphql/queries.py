@@ -1,6 +1,6 @@
 """Root query fields of the plugin: thin wrappers over the services (each list is a Relay connection).
 
-`warehouses` and the staff's `orders` are compiled reads (one statement per page, `sql.py`), with
+`warehouses` and the staff's `orders` and `shipments` are compiled reads (one statement per page, `sql.py`), with
 the rows and order of `list_warehouses` and `list_orders`; a portal token's orders (its access is
 checked in the session) and the other lists go through the services.
 """
@@ -60,9 +60,9 @@ def warehouse_condition(principal: Principal, active: bool | None) -> SqlConditi
     return condition
 
 
-def order_condition(principal: Principal, flt: orders.OrderFilter) -> SqlCondition:
-    """`list_orders`' rows for staff as a compiled read's condition (alias `r`): the orders of the
-    customers they see (`visibility.reader_filter`)."""
+def _staff_condition(principal: Principal) -> SqlCondition:
+    """Orders' and shipments' rows for staff (alias `r`): those of the customers they see
+    (`visibility.reader_filter`)."""
     require(principal.permissions, ORDERS_READ)
     condition = SqlCondition()
     visible = SqlCondition()
@@ -71,8 +71,24 @@ def order_condition(principal: Principal, flt: orders.OrderFilter) -> SqlConditi
         condition.add(
             f"EXISTS (SELECT 1 FROM customers c WHERE c.id = r.customer_id AND {visible.sql})", **visible.params
         )
+    return condition
+
+
+def order_condition(principal: Principal, flt: orders.OrderFilter) -> SqlCondition:
+    """`list_orders`' rows for staff as a compiled read's condition (alias `r`)."""
+    condition = _staff_condition(principal)
     if flt.customer_id is not None:
         condition.add("r.customer_id = :filter_customer_id", filter_customer_id=flt.customer_id)
+    if flt.statuses is not None:
+        condition.add("r.status = ANY(:filter_statuses)", filter_statuses=[str(s) for s in flt.statuses])
+    return condition
+
+
+def shipment_condition(principal: Principal, flt: shipments.ShipmentFilter) -> SqlCondition:
+    """`list_shipments`' rows for staff as a compiled read's condition (alias `r`)."""
+    condition = _staff_condition(principal)
+    if flt.order_id is not None:
+        condition.add("r.order_id = :filter_order_id", filter_order_id=flt.order_id)
     if flt.statuses is not None:
         condition.add("r.status = ANY(:filter_statuses)", filter_statuses=[str(s) for s in flt.statuses])
     return condition
@@ -240,7 +256,21 @@ class ManufacturingQueries:
         filter: ShipmentFilterInput | None = None,
     ) -> CountedConnection[types.Shipment]:
         flt = filter.to_filter() if filter else shipments.ShipmentFilter()
-        page = await read(info, shipments.list_shipments, flt, *page_args(info, first, after, NEWEST_FIRST))
+        arguments = page_args(info, first, after, NEWEST_FIRST)
+        principal = info.context.require_principal()
+        if not is_portal(principal):
+            condition = shipment_condition(principal, flt)
+            return await compiled_page(  # type: ignore[no-any-return]
+                info,
+                sql.SHIPMENT,
+                models.Shipment,
+                types.Shipment.from_model,
+                condition,
+                sql.SHIPMENT_SORT,
+                first,
+                after,
+            )
+        page = await read(info, shipments.list_shipments, flt, *arguments)
         return connection(
             page, types.Shipment.from_model, lambda row: [row.created_at, row.id], has_previous_page=after is not None
         )

@@ -69,3 +69,42 @@ ORDER = SqlType(
 )
 # Newest first, as `list_orders` pages them.
 ORDER_SORT = SortKey(("created_at", "id"), ("timestamptz", "uuid"), descending=True)
+
+SHIPMENT_EVENT = SqlType(
+    name="MfgShipmentEvent",
+    table="mfg_shipment_events",
+    columns={
+        "status": "upper({t}.status)",
+        "description": "{t}.description",
+        "location": "{t}.location",
+        "actor": "{t}.actor",
+        "occurredAt": iso_datetime_sql("{t}.occurred_at"),
+    },
+    interfaces=frozenset(),
+)
+
+SHIPMENT = SqlType(
+    name="MfgShipment",
+    table="mfg_shipments",
+    columns={
+        "id": global_id_sql("MfgShipment", "{t}.id"),
+        "orderId": global_id_sql("MfgOrder", "{t}.order_id"),
+        "warehouseId": global_id_sql("MfgWarehouse", "{t}.warehouse_id"),
+        "customerId": global_id_sql("Customer", "{t}.customer_id"),
+        "carrier": "{t}.carrier",
+        "trackingNumber": "{t}.tracking_number",
+        "trackingUrl": "{t}.tracking_url",
+        "status": "upper({t}.status)",
+        "version": "{t}.version",
+        "createdAt": iso_datetime_sql("{t}.created_at"),
+        "updatedAt": iso_datetime_sql("{t}.updated_at"),
+        "dispatchedAt": iso_datetime_sql("{t}.dispatched_at"),
+        "deliveredAt": iso_datetime_sql("{t}.delivered_at"),
+    },
+    relations={
+        # Oldest first, as `shipment_events` reads them.
+        "events": Relation(lambda: SHIPMENT_EVENT, "mfg_shipment_events", "{t}.shipment_id = {p}.id", order="{t}.seq"),
+    },
+)
+# Newest first, as `list_shipments` pages them.
+SHIPMENT_SORT = SortKey(("created_at", "id"), ("timestamptz", "uuid"), descending=True)
