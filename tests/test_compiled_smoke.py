@@ -64,11 +64,22 @@ LISTS = {
 
 
 @pytest.fixture(scope="module")
-def demo_owner(runtime: Runtime, graphql_engine: Any) -> GraphQLClient:
+def demo_tenant(runtime: Runtime) -> Any:
     slug = f"smoke-{secrets.token_hex(4)}"
-    info = seed_demo(runtime.engine, 30, slug=slug, plugins=runtime.plugins, plugin_names=PLUGINS)
-    owner = next(user for user in info.users if user.role == "owner")
-    return login(GraphQLClient(graphql_engine), owner.email, DEMO_PASSWORD, slug)
+    return seed_demo(runtime.engine, 30, slug=slug, plugins=runtime.plugins, plugin_names=PLUGINS)
+
+
+@pytest.fixture(scope="module")
+def demo_owner(demo_tenant: Any, graphql_engine: Any) -> GraphQLClient:
+    owner = next(user for user in demo_tenant.users if user.role == "owner")
+    return login(GraphQLClient(graphql_engine), owner.email, DEMO_PASSWORD, demo_tenant.slug)
+
+
+@pytest.fixture(scope="module")
+def demo_rep(demo_tenant: Any, graphql_engine: Any) -> GraphQLClient:
+    """A sales rep: the customers, opportunities and plugin rows they see are a part of the tenant's."""
+    rep = next(user for user in demo_tenant.users if user.role == "sales")
+    return login(GraphQLClient(graphql_engine), rep.email, DEMO_PASSWORD, demo_tenant.slug)
 
 
 def _statements(client: GraphQLClient, query: str, variables: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -106,20 +117,24 @@ def _plugin_360(plugin: str, selection: str | None = None) -> str:
     return CUSTOMER_360.replace("paymentPlans {", (selection or PLUGIN_FIELDS[plugin]) + "\n  paymentPlans {")
 
 
+@pytest.mark.parametrize("caller", ["owner", "sales rep"])
 @pytest.mark.parametrize("plugin", sorted(PLUGIN_FIELDS))
-def test_the_customer_360_with_a_plugin_field_is_one_statement(demo_owner: GraphQLClient, plugin: str) -> None:
+def test_the_customer_360_with_a_plugin_field_is_one_statement(
+    demo_owner: GraphQLClient, demo_rep: GraphQLClient, plugin: str, caller: str
+) -> None:
+    client = demo_owner if caller == "owner" else demo_rep
     field = PLUGIN_FIELDS[plugin].split(" ", 1)[0]
     query = "{ customers(first: 50) { edges { node { id " + field + " { id } } } } }"
-    edges = demo_owner.data(query)["customers"]["edges"]
+    edges = client.data(query)["customers"]["edges"]
     busiest = max(edges, key=lambda edge: len(edge["node"][field]))["node"]
-    assert busiest[field], f"the demo has no {field} of any customer"
+    assert busiest[field], f"the demo has no {field} of any customer the {caller} sees"
     variables = {"id": busiest["id"], "first": 5}
-    data, statements = _statements(demo_owner, _plugin_360(plugin), variables)
+    data, statements = _statements(client, _plugin_360(plugin), variables)
     assert statements == 1, statements
     # The same answer as the resolvers and loaders give: the field's `customer { tier }` has no SQL,
     # so the same query with it goes through them.
     slow = PLUGIN_FIELDS[plugin].replace(f"{field} {{", f"{field} {{ customer {{ tier }}", 1)
-    resolved, slow_statements = _statements(demo_owner, _plugin_360(plugin, slow), variables)
+    resolved, slow_statements = _statements(client, _plugin_360(plugin, slow), variables)
     for row in resolved["customer"][field]:
         assert row.pop("customer") is not None
     assert slow_statements > 1 and resolved == data
