@@ -179,7 +179,7 @@ class InProcess:
                 self.engine.runtime.authenticate, f"Bearer {self.token}" if self.token else None
             )
         try:
-            prepared = self.engine.prepare(query, None)
+            prepared = self.engine.prepare(query, None, principal)  # the tenant's plugins' schema
         except OperationError as error:
             return dumps({"errors": error.errors})
         outcome = await self.engine.execute(prepared, variables, principal, "bench")

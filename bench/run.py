@@ -1163,7 +1163,7 @@ def main(argv: list[str] | None = None) -> int:
         "--targets",
         type=lambda v: tuple(name.strip().lower() for name in v.split(",") if name.strip()),
         default=(),
-        help="with --scenarios targets: only the targets whose names start with these, comma-separated "
+        help="with --scenarios targets: only the targets whose names contain these words, comma-separated "
         "(e.g. 'customers page'; default: every target)",
     )
     parser.add_argument("--json", type=Path, help="also write the result as JSON to this file")

@@ -11,7 +11,9 @@ row-level security is forced on the tenant tables. `bench-big` also gets its sal
 (`SALES_SQL`): the default pipeline, opportunities with their stage history, contracts from the
 won ones with an order, a payment plan (three installments, the first paid) and an invoice each,
 activities and tasks; its first customer (`KEY_ACCOUNT`) has many of each, for the customer-360
-scenario. Then `VACUUM ANALYZE`.
+scenario. Then its service and industry data (`PLUGINS_SQL`, after every industry plugin is enabled
+on it as `enablePlugin` does): leads, tickets, vehicles with their service records, instruments and
+financial accounts, policies and claims, manufacturing orders with their lines. Then `VACUUM ANALYZE`.
 
 A finished seed marks the database with a comment; a database without the mark (an
 interrupted seed) is dropped and seeded again. The mark names a digest of the migration
@@ -42,7 +44,10 @@ from bench.common import (
     server_url,
 )
 
-SEED_VERSION = "saas-bench seed v3: 100 tenants, bench-big with 100000 customers and a sales history"
+SEED_VERSION = (
+    "saas-bench seed v4: 100 tenants, bench-big with 100000 customers, a sales history, leads, tickets and"
+    " industry plugin rows"
+)
 
 
 def seed_mark() -> str:
@@ -316,6 +321,140 @@ SALES_SQL = (
 )
 
 
+# The industry plugins enabled on bench-big (`enable_plugin`, as `enablePlugin` does), before `PLUGINS_SQL`.
+BENCH_PLUGINS = ("automotive", "finance", "insurance", "manufacturing")
+
+# bench-big's service and industry data, in order, with the same parameters as `SALES_SQL`. Volumes
+# (deterministic, from hashes of names): about 60,000 leads, 66,000 tickets, 37,000 vehicles with
+# 55,000 service records, 500 instruments and 20,000 financial accounts, 30,000 policies with 7,500
+# claims, 30,000 manufacturing orders of two lines each; the key account has several of each.
+PLUGINS_SQL = (
+    # five lead channels, and leads: 40 % in the pool, 40 % claimed by the owner, 20 % disqualified
+    """INSERT INTO channels (tenant_id, id, name, cost, currency)
+    SELECT CAST(:tenant_id AS uuid), gen_random_uuid(), n, 100 * i, 'EUR'
+    FROM unnest(ARRAY['Website', 'Trade show', 'Referral', 'Cold call', 'Partner']) WITH ORDINALITY AS c(n, i)""",
+    f"""INSERT INTO leads (tenant_id, id, name, company, email, phone, channel_id, owner_id, status, claimed_at,
+                          disqualified_at, disqualify_reason, created_at, updated_at)
+    SELECT CAST(:tenant_id AS uuid), gen_random_uuid(),
+           {_pick(FIRST, "h")} || ' ' || {_pick(LAST, "h", 20)}, {_pick(STEMS, "h", 7)} || ' ' || {_pick(SUFFIXES, "h", 11)},
+           'lead' || i || '@example.org', '+44 161 496 0' || lpad((h % 1000)::text, 3, '0'),
+           ch.id,
+           CASE WHEN h % 5 IN (2, 3) THEN CAST(:owner AS uuid) END,
+           CASE WHEN h % 5 IN (0, 1) THEN 'pool' WHEN h % 5 IN (2, 3) THEN 'claimed' ELSE 'disqualified' END,
+           CASE WHEN h % 5 IN (2, 3) THEN TIMESTAMPTZ '2025-06-01 00:00Z' + i * INTERVAL '5 minutes' END,
+           CASE WHEN h % 5 = 4 THEN TIMESTAMPTZ '2025-06-01 00:00Z' + i * INTERVAL '5 minutes' END,
+           CASE WHEN h % 5 = 4 THEN 'No budget' END,
+           TIMESTAMPTZ '2025-01-01 00:00Z' + i * INTERVAL '5 minutes',
+           TIMESTAMPTZ '2025-01-01 00:00Z' + i * INTERVAL '5 minutes'
+    FROM generate_series(1, 60000) AS i
+    CROSS JOIN LATERAL (SELECT abs(hashint4(i + 77))::bigint AS h) AS x
+    LEFT JOIN LATERAL (SELECT id FROM channels WHERE tenant_id = CAST(:tenant_id AS uuid)
+                       ORDER BY name OFFSET (x.h / 3) % 6 LIMIT 1) AS ch ON true""",
+    # tickets: a third of the customers have 1 to 3 (the key account 10), numbered in creation order
+    f"""INSERT INTO tickets (tenant_id, id, number, subject, body, type, priority, status, channel, customer_id,
+                            contact_id, assignee_id, created_by, created_at, updated_at)
+    SELECT t.tenant_id, gen_random_uuid(), row_number() OVER (ORDER BY t.created_at, t.customer_id, t.k),
+           t.subject, t.subject || '. Please advise.', t.type, t.priority, t.status, 'email', t.customer_id,
+           t.contact_id, CASE WHEN t.status <> 'new' THEN CAST(:owner AS uuid) END, 'bench', t.created_at, t.created_at
+    FROM (SELECT c.tenant_id, c.id AS customer_id, k,
+                 (ARRAY['Invoice question', 'Delivery delayed', 'Login problem', 'Damaged item', 'Change of address'])[1 + h % 5]
+                   || ' (' || k || ')' AS subject,
+                 (ARRAY['inquiry', 'complaint', 'return', 'repair'])[1 + (h / 5) % 4] AS type,
+                 (ARRAY['low', 'normal', 'normal', 'high', 'urgent'])[1 + (h / 7) % 5] AS priority,
+                 (ARRAY['new', 'assigned', 'in_progress', 'waiting', 'resolved', 'closed'])[1 + (h / 11) % 6] AS status,
+                 (SELECT ct.id FROM contacts ct WHERE ct.tenant_id = c.tenant_id AND ct.customer_id = c.id
+                  AND ct.is_primary LIMIT 1) AS contact_id,
+                 c.created_at + (h % 600) * INTERVAL '1 day' + k * INTERVAL '1 hour' AS created_at
+          FROM customers c
+          CROSS JOIN LATERAL generate_series(1, CASE WHEN {KEY_ACCOUNT} THEN 10 ELSE 1 + abs(hashtext(c.name || '#k')) % 3 END) AS k
+          CROSS JOIN LATERAL (SELECT abs(hashtext(c.name || '/ticket/' || k)::bigint) AS h) AS x
+          WHERE c.tenant_id = CAST(:tenant_id AS uuid) AND ({KEY_ACCOUNT} OR abs(hashtext(c.name || '#tk')) % 3 = 0)) AS t""",
+    # vehicles: a quarter of the customers have 1 or 2 (the key account 3), each with 0 to 3 service records
+    f"""INSERT INTO auto_vehicles (tenant_id, id, customer_id, vin, make, model, year, mileage, mileage_read_at,
+                                  purchased_on, warranty_ends_on, created_at, updated_at)
+    SELECT c.tenant_id, gen_random_uuid(), c.id,
+           upper(substr(md5(c.id::text || k), 1, 17)),
+           (ARRAY['Volvo', 'Skoda', 'Toyota', 'Ford', 'Renault'])[1 + h % 5],
+           (ARRAY['XC60', 'Octavia', 'Corolla', 'Transit', 'Clio'])[1 + h % 5],
+           2015 + (h / 5) % 10, (h / 50) % 200000, c.created_at + INTERVAL '300 days',
+           DATE '2016-01-01' + ((h / 7) % 3000)::int, DATE '2020-01-01' + ((h / 7) % 3000)::int,
+           c.created_at + k * INTERVAL '1 day', c.created_at + k * INTERVAL '1 day'
+    FROM customers c
+    CROSS JOIN LATERAL generate_series(1, CASE WHEN {KEY_ACCOUNT} THEN 3 ELSE 1 + abs(hashtext(c.name || '#v')) % 2 END) AS k
+    CROSS JOIN LATERAL (SELECT abs(hashtext(c.name || '/vehicle/' || k)::bigint) AS h) AS x
+    WHERE c.tenant_id = CAST(:tenant_id AS uuid) AND ({KEY_ACCOUNT} OR abs(hashtext(c.name || '#veh')) % 4 = 0)""",
+    """INSERT INTO auto_service_records (tenant_id, id, vehicle_id, performed_on, mileage, kind, notes, created_at)
+    SELECT v.tenant_id, gen_random_uuid(), v.id, v.purchased_on + 200 * k, (v.mileage * k) / 4,
+           (ARRAY['inspection', 'oil change', 'tyres', 'brakes'])[1 + (abs(hashtext(v.vin || k)) % 4)], NULL,
+           v.created_at + k * INTERVAL '200 days'
+    FROM auto_vehicles v
+    CROSS JOIN LATERAL generate_series(1, abs(hashtext(v.vin)) % 4) AS k
+    WHERE v.tenant_id = CAST(:tenant_id AS uuid)""",
+    # 500 instruments, and an account for a fifth of the customers (the key account 2)
+    """INSERT INTO fin_instruments (tenant_id, id, symbol, name, asset_class, currency, last_price, last_price_at,
+                                   previous_close)
+    SELECT CAST(:tenant_id AS uuid), gen_random_uuid(), 'BX' || lpad(i::text, 4, '0'), 'Bench instrument ' || i,
+           (ARRAY['equity', 'bond', 'fund', 'commodity'])[1 + i % 4], 'EUR', (10 + i % 300)::numeric,
+           TIMESTAMPTZ '2026-01-01 16:00Z', (9 + i % 300)::numeric
+    FROM generate_series(1, 500) AS i""",
+    f"""INSERT INTO fin_accounts (tenant_id, id, number, customer_id, currency, cash_balance, created_at)
+    SELECT c.tenant_id, gen_random_uuid(), 'FA-' || lpad((row_number() OVER (ORDER BY c.created_at, c.id, k))::text, 7, '0'),
+           c.id, 'EUR', (abs(hashtext(c.name || k)) % 100000)::numeric(14, 2), c.created_at + k * INTERVAL '1 day'
+    FROM customers c
+    CROSS JOIN LATERAL generate_series(1, CASE WHEN {KEY_ACCOUNT} THEN 2 ELSE 1 END) AS k
+    WHERE c.tenant_id = CAST(:tenant_id AS uuid) AND ({KEY_ACCOUNT} OR abs(hashtext(c.name || '#fin')) % 5 = 0)""",
+    # policies: a fifth of the customers have 1 or 2 (the key account 4); a claim on every fourth
+    f"""INSERT INTO ins_policies (tenant_id, id, number, customer_id, line, status, premium, currency, sum_insured,
+                                 starts_on, ends_on, rating_table_id, created_at, updated_at)
+    SELECT p.tenant_id, gen_random_uuid(), 'P-' || lpad((row_number() OVER (ORDER BY p.created_at, p.customer_id, p.k))::text, 8, '0'),
+           p.customer_id, p.line, CASE WHEN p.starts_on + 365 < DATE '2026-06-01' THEN 'expired' ELSE 'active' END,
+           p.premium, 'EUR', p.premium * 40, p.starts_on, p.starts_on + 365,
+           (SELECT rt.id FROM ins_rating_tables rt WHERE rt.tenant_id = p.tenant_id AND rt.line = p.line
+            ORDER BY rt.version DESC LIMIT 1),
+           p.created_at, p.created_at
+    FROM (SELECT c.tenant_id, c.id AS customer_id, k, (ARRAY['auto', 'home', 'life', 'health'])[1 + h % 4] AS line,
+                 (200 + h % 2000)::numeric(14, 2) AS premium, DATE '2024-01-01' + ((h / 4) % 900)::int AS starts_on,
+                 c.created_at + k * INTERVAL '1 day' AS created_at
+          FROM customers c
+          CROSS JOIN LATERAL generate_series(1, CASE WHEN {KEY_ACCOUNT} THEN 4 ELSE 1 + abs(hashtext(c.name || '#p')) % 2 END) AS k
+          CROSS JOIN LATERAL (SELECT abs(hashtext(c.name || '/policy/' || k)::bigint) AS h) AS x
+          WHERE c.tenant_id = CAST(:tenant_id AS uuid) AND ({KEY_ACCOUNT} OR abs(hashtext(c.name || '#pol')) % 5 = 0)) AS p""",
+    """INSERT INTO ins_claims (tenant_id, id, number, policy_id, customer_id, occurred_on, reported_on, cause, region,
+                              description, status, reserve, paid_amount, created_at, updated_at)
+    SELECT p.tenant_id, gen_random_uuid(), 'C-' || lpad((row_number() OVER (ORDER BY p.created_at, p.id))::text, 8, '0'),
+           p.id, p.customer_id, p.starts_on + 100, p.starts_on + 102,
+           (ARRAY['collision', 'water', 'theft', 'illness'])[1 + abs(hashtext(p.number)) % 4],
+           (ARRAY['north', 'south', 'east', 'west'])[1 + abs(hashtext(p.number || 'r')) % 4],
+           'Reported by phone', (ARRAY['reported', 'approved', 'denied', 'closed'])[1 + abs(hashtext(p.number || 's')) % 4],
+           (abs(hashtext(p.number)) % 5000)::numeric(14, 2), (abs(hashtext(p.number || 'p')) % 3000)::numeric(14, 2),
+           p.created_at + INTERVAL '100 days', p.created_at + INTERVAL '100 days'
+    FROM ins_policies p WHERE p.tenant_id = CAST(:tenant_id AS uuid) AND abs(hashtext(p.number)) % 4 = 0""",
+    # manufacturing orders: a fifth of the customers have 1 or 2 (the key account 3), two catalog lines each,
+    # from the default warehouse
+    f"""INSERT INTO mfg_orders (tenant_id, id, customer_id, warehouse_id, status, currency, total, placed_by,
+                               created_at, updated_at)
+    SELECT c.tenant_id, gen_random_uuid(), c.id, w.id, (ARRAY['placed', 'placed', 'shipped', 'cancelled'])[1 + h % 4],
+           'EUR', 0, 'bench', c.created_at + k * INTERVAL '2 days', c.created_at + k * INTERVAL '2 days'
+    FROM customers c
+    JOIN mfg_warehouses w ON w.tenant_id = c.tenant_id AND w.is_default
+    CROSS JOIN LATERAL generate_series(1, CASE WHEN {KEY_ACCOUNT} THEN 3 ELSE 1 + abs(hashtext(c.name || '#m')) % 2 END) AS k
+    CROSS JOIN LATERAL (SELECT abs(hashtext(c.name || '/mfg/' || k)::bigint) AS h) AS x
+    WHERE c.tenant_id = CAST(:tenant_id AS uuid) AND ({KEY_ACCOUNT} OR abs(hashtext(c.name || '#mfg')) % 5 = 0)""",
+    """INSERT INTO mfg_order_lines (tenant_id, id, order_id, position, product_id, quantity, unit_price, line_total)
+    SELECT o.tenant_id, gen_random_uuid(), o.id, k, pr.id, x.quantity, pr.unit_price, x.quantity * pr.unit_price
+    FROM mfg_orders o
+    CROSS JOIN generate_series(1, 2) AS k
+    CROSS JOIN LATERAL (SELECT 1 + abs(hashtext(o.id::text || '/q' || k)) % 10 AS quantity,
+                               (abs(hashtext(o.id::text)) + k) % 40 + 1 AS product) AS x
+    JOIN products pr ON pr.tenant_id = o.tenant_id AND pr.sku = 'BENCH-' || lpad(x.product::text, 3, '0')
+    WHERE o.tenant_id = CAST(:tenant_id AS uuid)""",
+    """UPDATE mfg_orders o SET total = l.total
+    FROM (SELECT order_id, sum(line_total) AS total FROM mfg_order_lines
+          WHERE tenant_id = CAST(:tenant_id AS uuid) GROUP BY order_id) AS l
+    WHERE o.tenant_id = CAST(:tenant_id AS uuid) AND o.id = l.order_id""",
+)
+
+
 def tenant_plan() -> list[tuple[str, int]]:
     """(slug, customers): bench-big with 100,000, then 99 tenants with 100 to 1,000 each."""
     plan = [(BIG_SLUG, BIG_CUSTOMERS)]
@@ -352,6 +491,7 @@ def seed(database: str = DEFAULT_DATABASE, *, reset: bool = False, log=print) ->
     from saas.accounts.service import create_tenant
     from saas.db.engine import create_app_engine, create_owner_engine
     from saas.db.migrate import migrate
+    from saas.runtime import load_plugins
 
     server = server_url()
     if not reset and is_seeded(database, server):
@@ -365,7 +505,7 @@ def seed(database: str = DEFAULT_DATABASE, *, reset: bool = False, log=print) ->
     url = bench_url(database, server)
     settings = make_settings(url, redis_url())
     owner = create_owner_engine(url)
-    migrate(owner, settings)
+    migrate(owner, settings, load_plugins())  # the industry plugins' tables too
     app = create_app_engine(settings, url)
     total_customers = 0
     try:
@@ -376,6 +516,8 @@ def seed(database: str = DEFAULT_DATABASE, *, reset: bool = False, log=print) ->
             if slug == BIG_SLUG:
                 _fill_sales(app, owner, tenant.id)
                 log(f"seed: {slug}'s sales history ({time.perf_counter() - started:.0f} s)")
+                _fill_plugins(app, owner, tenant.id, owner_email(slug))
+                log(f"seed: {slug}'s leads, tickets and industry data ({time.perf_counter() - started:.0f} s)")
             total_customers += customers
             if index == 0 or (index + 1) % 20 == 0:
                 log(
@@ -395,6 +537,14 @@ def seed(database: str = DEFAULT_DATABASE, *, reset: bool = False, log=print) ->
                 "payment_installments",
                 "activities",
                 "tasks",
+                "leads",
+                "tickets",
+                "auto_vehicles",
+                "auto_service_records",
+                "fin_accounts",
+                "ins_policies",
+                "ins_claims",
+                "mfg_orders",
             )
         }
     owner.dispose()
@@ -440,6 +590,31 @@ def _fill_sales(app, owner, tenant_id: uuid.UUID) -> None:
             text("SELECT id FROM memberships WHERE tenant_id = :t"), {"t": tenant_id}
         ).scalar_one()
         for statement in SALES_SQL:
+            conn.execute(text(statement), {"tenant_id": str(tenant_id), "owner": str(membership)})
+
+
+def _fill_plugins(app, owner, tenant_id: uuid.UUID, owner_address: str) -> None:
+    """`BENCH_PLUGINS` enabled by the tenant's owner (their own setup runs: a default warehouse,
+    rating tables), the default ticket types, then `PLUGINS_SQL` in one transaction with the tenant set."""
+    from saas.demo import _owner_principal
+    from saas.plugin_host.enablement import enable_plugin
+    from saas.runtime import load_plugins
+    from saas.tenancy.session import tenant_session
+    from saas.tickets.service import ensure_ticket_types
+
+    host = load_plugins()
+    with tenant_session(app, tenant_id) as session:
+        principal = _owner_principal(session, owner_address)
+        for name in BENCH_PLUGINS:
+            enable_plugin(session, principal, host, name, None)
+        ensure_ticket_types(session, tenant_id)
+        session.commit()
+    with owner.begin() as conn:
+        conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
+        membership = conn.execute(
+            text("SELECT id FROM memberships WHERE tenant_id = :t"), {"t": tenant_id}
+        ).scalar_one()
+        for statement in PLUGINS_SQL:
             conn.execute(text(statement), {"tenant_id": str(tenant_id), "owner": str(membership)})
 
 

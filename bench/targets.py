@@ -1,9 +1,11 @@
 """The read targets side by side in one run: ours, PostGraphile, and PostgreSQL's own ceiling.
 
     python -m bench.run --scenarios targets --postgraphile [--duration 10] [--json result.json]
-                        [--targets 'customers page']   # only these targets (names' prefixes)
+                        [--targets 'customers page,leads']   # only these targets (words of their names)
 
-For each target (the customers page, the customer 360, the opportunities list, pipelineReport):
+For each target (the customers page, the customer 360, the opportunities list, pipelineReport, and
+`PLUGIN_TARGETS`: the leads and tickets lists, the customer 360 with its tickets and a plugin field
+(`Customer.vehicles`), and one list of each industry plugin):
 
 - **ours**: `saas serve --workers N` under wrk (the same load as `bench.run`); the customers page
   also with `DB_PREPARED_READS=false` (a second server), so that prepared statements' share shows;
@@ -16,6 +18,8 @@ For each target (the customers page, the customer 360, the opportunities list, p
   connection, as our reads now go). No Python, no HTTP.
 
 The ratios are computed within this one run; the machine is shared, so only ratios are compared.
+`--targets policies,orders` (words of the targets' names, comma-separated) measures only
+those targets, e.g. to repeat a few with `--repeat 3`.
 """
 
 from __future__ import annotations
@@ -62,6 +66,78 @@ POSTGRAPHILE_360 = """query Customer360($tenant: UUID!, $id: UUID!) { customerBy
   invoicesByTenantIdAndCustomerIdList { id status amount number requestedAt }
   tasksByTenantIdAndCustomerIdList { id title dueAt completedAt assigneeId }
 } }"""
+
+# Issue 16's target 2 beyond the sales lists: leads, tickets, the 360 with tickets and a plugin
+# field, one list per industry plugin (bench-big has them all enabled, `bench/seed.py`). Each is
+# (name, ours, PostGraphile's equivalent over the same tables, as the same role under RLS); pages of 50.
+PLUGIN_TARGETS: tuple[tuple[str, str, str], ...] = (
+    (
+        "leads list",
+        """query Leads($first: Int) { leads(first: $first) {
+  edges { cursor node { id name company email status createdAt owner { id } channel { name } } }
+  pageInfo { hasNextPage endCursor } } }""",
+        """query Leads($first: Int) { allLeadsList(first: $first, orderBy: [CREATED_AT_DESC, ID_DESC]) {
+  id name company email status createdAt ownerId channelByTenantIdAndChannelId { name } } }""",
+    ),
+    (
+        "tickets list",
+        """query Tickets($first: Int) { tickets(first: $first) {
+  edges { cursor node { id number subject status priority createdAt customer { id name } } }
+  pageInfo { hasNextPage endCursor } } }""",
+        """query Tickets($first: Int) { allTicketsList(first: $first, orderBy: [CREATED_AT_DESC, ID_DESC]) {
+  id number subject status priority createdAt customerByTenantIdAndCustomerId { id name } } }""",
+    ),
+    (
+        "vehicles list (automotive)",
+        """query Vehicles($first: Int) { vehicles(first: $first) {
+  edges { cursor node { id vin make model year mileage customer { id name } } }
+  pageInfo { hasNextPage endCursor } } }""",
+        """query Vehicles($first: Int) { allAutoVehiclesList(first: $first, orderBy: [CREATED_AT_DESC, ID_DESC]) {
+  id vin make model year mileage customerByTenantIdAndCustomerId { id name } } }""",
+    ),
+    (
+        "instruments list (finance)",
+        """query Instruments($first: Int) { instruments(first: $first) {
+  edges { cursor node { id symbol name assetClass currency lastPrice previousClose } }
+  pageInfo { hasNextPage endCursor } } }""",
+        """query Instruments($first: Int) { allFinInstrumentsList(first: $first, orderBy: [SYMBOL_ASC]) {
+  id symbol name assetClass currency lastPrice previousClose } }""",
+    ),
+    (
+        "policies list (insurance)",
+        """query Policies($first: Int) { policies(first: $first) {
+  edges { cursor node { id number line status premium currency startsOn endsOn } }
+  pageInfo { hasNextPage endCursor } } }""",
+        """query Policies($first: Int) { allInsPoliciesList(first: $first, orderBy: [CREATED_AT_DESC, ID_DESC]) {
+  id number line status premium currency startsOn endsOn } }""",
+    ),
+    (
+        "orders list (manufacturing)",
+        """query Orders($first: Int) { orders(first: $first) {
+  edges { cursor node { id status total currency createdAt lines { productId quantity unitPrice lineTotal } } }
+  pageInfo { hasNextPage endCursor } } }""",
+        """query Orders($first: Int) { allMfgOrdersList(first: $first, orderBy: [CREATED_AT_DESC, ID_DESC]) {
+  id status total currency createdAt
+  mfgOrderLinesByTenantIdAndOrderIdList(orderBy: [POSITION_ASC]) { productId quantity unitPrice lineTotal } } }""",
+    ),
+)
+
+# The customer 360 with its tickets and the field a plugin adds (`Customer.vehicles`), ours and
+# PostGraphile's (the sales 360's parts, then the same two lists from the same tables).
+CUSTOMER_360_PLUGIN_PARTS = """
+    tickets(first: 20) { edges { node { id number subject status priority createdAt } } pageInfo { hasNextPage } }
+    vehicles { id vin make model year mileage serviceRecords { performedOn kind mileage } }"""
+POSTGRAPHILE_360_PLUGIN_PARTS = """
+  ticketsByTenantIdAndCustomerIdList(first: 21, orderBy: [CREATED_AT_DESC, ID_DESC]) { id number subject status priority createdAt }
+  autoVehiclesByTenantIdAndCustomerIdList(orderBy: [CREATED_AT_DESC, ID_DESC]) { id vin make model year mileage
+    autoServiceRecordsByTenantIdAndVehicleIdList(orderBy: [PERFORMED_ON_DESC, ID_ASC]) { performedOn kind mileage } }"""
+
+
+def _with_parts(query: str, parts: str) -> str:
+    """The query with `parts` added at the end of its root field's selection."""
+    head, tail = query.rstrip().rsplit("}", 2)[0], "} }"
+    return head + parts + "\n" + tail
+
 
 POSTGRAPHILE_PIPELINE = """query PipelineReport { allPipelineStagesList(orderBy: [POSITION_ASC]) {
   name kind probability
@@ -175,12 +251,25 @@ def _targets(client: InProcess, tenant: str) -> list[dict[str, Any]]:
             "variables": {},
             "postgraphile": (POSTGRAPHILE_PIPELINE, {}),
         },
+        {
+            "name": "customer 360 with tickets and vehicles",
+            "query": _with_parts(CUSTOMER_360, CUSTOMER_360_PLUGIN_PARTS),
+            "variables": {"id": key},
+            "postgraphile": (
+                _with_parts(POSTGRAPHILE_360, POSTGRAPHILE_360_PLUGIN_PARTS),
+                {"tenant": tenant, "id": raw_key},
+            ),
+        },
+        *(
+            {"name": name, "query": ours, "variables": {"first": 50}, "postgraphile": (theirs, {"first": 50})}
+            for name, ours, theirs in PLUGIN_TARGETS
+        ),
     ]
 
 
 def prepare(database: str, redis: str, only: tuple[str, ...] = ()) -> tuple[list[dict[str, Any]], str]:
     """Each target's statements per request (in-process, warm) and its SQL, with the tenant id;
-    `only`: the targets whose names start with one of these (`bench.run --targets`), else all."""
+    `only`: the targets whose names contain one of these words (`bench.run --targets`), else all."""
     os.environ["DB_PREPARED_READS"] = "false"  # capture the statements' text
     try:
         client = InProcess.create(bench_url(database), redis)
@@ -190,7 +279,7 @@ def prepare(database: str, redis: str, only: tuple[str, ...] = ()) -> tuple[list
         client.login(BIG_SLUG)
         principal = client.engine.runtime.authenticate(f"Bearer {client.token}")
         tenant = str(principal.tenant_id)
-        targets = [t for t in _targets(client, tenant) if not only or t["name"].lower().startswith(only)]
+        targets = [t for t in _targets(client, tenant) if not only or any(w in t["name"].lower() for w in only)]
         if not targets:
             raise SystemExit(f"no target named {', '.join(only)}")
         for target in targets:

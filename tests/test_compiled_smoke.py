@@ -1,8 +1,9 @@
 """The benchmark's reads, CI-sized: on the demo tenant with every industry plugin, each compiled
 query (the customers page, the customer 360, a list of each domain, a list of each plugin) is one
 SQL statement per request, at two page sizes. `bench/` measures their speed; this only counts.
-(Fields the plugins add to `Customer`, e.g. `financialAccounts`, have no compiled SQL yet
-(`GraphQLContribution.sql_fields`): a customer 360 with one of them goes through loaders.)
+The fields the plugins add to `Customer` (`vehicles`, `financialAccounts`, `policies`, `claims`)
+are compiled too (`GraphQLContribution.sql_fields`): a customer 360 with one of them is one
+statement, with the same answer as the resolvers give.
 
 The count is the request's execution (`GraphQLClient.last_statements`, the engine's statement
 counter); the demo has rows in every list and their children, so a nested field that fell back to
@@ -37,6 +38,13 @@ CUSTOMER_360 = """query($id: ID!, $first: Int) { customer(id: $id) {
   paymentPlans { id total installments { position dueOn amount overdue } }
 } }"""
 
+# The customer 360 with one field a plugin adds to `Customer`, by plugin: (field, selection).
+PLUGIN_FIELDS = {
+    "automotive": "vehicles { id vin mileage createdAt serviceRecords { kind mileage } }",
+    "finance": "financialAccounts { id number currency cashBalance }",
+    "insurance": "policies { id number status premium startsOn } claims { id number status incurred }",
+}
+
 # One list of each domain and of each plugin: (name, document); each takes `$first`.
 LISTS = {
     "leads": "query($first: Int) { leads(first: $first) { totalCount edges { node { id name status owner { id } channel { name } } } pageInfo { hasNextPage endCursor } } }",
@@ -50,15 +58,28 @@ LISTS = {
     "policies (insurance)": "query($first: Int) { policies(first: $first) { totalCount edges { node { id number status } } } }",
     "claims (insurance)": "query($first: Int) { claims(first: $first) { edges { node { id status } } } }",
     "instruments (finance)": "query($first: Int) { instruments(first: $first) { edges { node { id symbol name } } } }",
+    "orders (manufacturing)": "query($first: Int) { orders(first: $first) { totalCount edges { cursor node { id status total currency placedThroughPortal createdAt warehouse { code } lines { productId quantity unitPrice lineTotal } } } pageInfo { hasNextPage endCursor } } }",
+    "warehouses (manufacturing)": "query($first: Int) { warehouses(first: $first) { totalCount edges { cursor node { id code name active isDefault } } pageInfo { hasNextPage } } }",
 }
 
 
 @pytest.fixture(scope="module")
-def demo_owner(runtime: Runtime, graphql_engine: Any) -> GraphQLClient:
+def demo_tenant(runtime: Runtime) -> Any:
     slug = f"smoke-{secrets.token_hex(4)}"
-    info = seed_demo(runtime.engine, 30, slug=slug, plugins=runtime.plugins, plugin_names=PLUGINS)
-    owner = next(user for user in info.users if user.role == "owner")
-    return login(GraphQLClient(graphql_engine), owner.email, DEMO_PASSWORD, slug)
+    return seed_demo(runtime.engine, 30, slug=slug, plugins=runtime.plugins, plugin_names=PLUGINS)
+
+
+@pytest.fixture(scope="module")
+def demo_owner(demo_tenant: Any, graphql_engine: Any) -> GraphQLClient:
+    owner = next(user for user in demo_tenant.users if user.role == "owner")
+    return login(GraphQLClient(graphql_engine), owner.email, DEMO_PASSWORD, demo_tenant.slug)
+
+
+@pytest.fixture(scope="module")
+def demo_rep(demo_tenant: Any, graphql_engine: Any) -> GraphQLClient:
+    """A sales rep: the customers, opportunities and plugin rows they see are a part of the tenant's."""
+    rep = next(user for user in demo_tenant.users if user.role == "sales")
+    return login(GraphQLClient(graphql_engine), rep.email, DEMO_PASSWORD, demo_tenant.slug)
 
 
 def _statements(client: GraphQLClient, query: str, variables: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -90,3 +111,30 @@ def test_each_domain_and_plugin_list_is_one_statement(demo_owner: GraphQLClient,
         (connection,) = data.values()
         assert connection["edges"], f"the demo has no rows for {name}"
     assert counts == {2: 1, 20: 1}, counts
+
+
+def _plugin_360(plugin: str, selection: str | None = None) -> str:
+    return CUSTOMER_360.replace("paymentPlans {", (selection or PLUGIN_FIELDS[plugin]) + "\n  paymentPlans {")
+
+
+@pytest.mark.parametrize("caller", ["owner", "sales rep"])
+@pytest.mark.parametrize("plugin", sorted(PLUGIN_FIELDS))
+def test_the_customer_360_with_a_plugin_field_is_one_statement(
+    demo_owner: GraphQLClient, demo_rep: GraphQLClient, plugin: str, caller: str
+) -> None:
+    client = demo_owner if caller == "owner" else demo_rep
+    field = PLUGIN_FIELDS[plugin].split(" ", 1)[0]
+    query = "{ customers(first: 50) { edges { node { id " + field + " { id } } } } }"
+    edges = client.data(query)["customers"]["edges"]
+    busiest = max(edges, key=lambda edge: len(edge["node"][field]))["node"]
+    assert busiest[field], f"the demo has no {field} of any customer the {caller} sees"
+    variables = {"id": busiest["id"], "first": 5}
+    data, statements = _statements(client, _plugin_360(plugin), variables)
+    assert statements == 1, statements
+    # The same answer as the resolvers and loaders give: the field's `customer { tier }` has no SQL,
+    # so the same query with it goes through them.
+    slow = PLUGIN_FIELDS[plugin].replace(f"{field} {{", f"{field} {{ customer {{ tier }}", 1)
+    resolved, slow_statements = _statements(client, _plugin_360(plugin, slow), variables)
+    for row in resolved["customer"][field]:
+        assert row.pop("customer") is not None
+    assert slow_statements > 1 and resolved == data

@@ -19,7 +19,10 @@ Some relations depend on the request, not only on the document: the rows the cal
 (`PagedRelation`). Their SQL text depends on the caller's kind (a rep or an owner) and their
 values on who they are and on the variables; both are *bindings*: evaluated again on every
 request, their values bound as parameters, and a cached statement reused only while every
-binding still writes the same SQL text (`Compiled.params_for`).
+binding still writes the same SQL text (`Compiled.params_for`). A binding that refuses the caller
+(`ForbiddenError`, e.g. a plugin's `Customer.vehicles` for a member without the plugin's read
+permission) makes the selection not compilable for this request: the resolvers answer it, and
+place the refusal on the field, as they would without a mapping.
 
 The statement writes the JSON as text, byte for byte as the resolver path would serialise it:
 compact, keys in the selection's order. `json_build_object` and `json_agg` would write
@@ -48,6 +51,7 @@ from graphql.execution.values import VariableValues, get_argument_values, get_di
 from graphql.type import GraphQLIncludeDirective, GraphQLSkipDirective
 
 from saas.db.conditions import SqlCondition
+from saas.errors import ForbiddenError
 from saas.schema.relay import cursor_sql, decode_cursor, iso_datetime_sql, page_size
 from saas.tenancy.session import tenant_predicate
 
@@ -170,10 +174,18 @@ class CompileState:
 
     def bind(self, binding: Binding) -> str:
         """The SQL text of `binding` for this request; its parameters join the statement's."""
-        sql, params = binding(self)
+        sql, params = _evaluate(binding, self)
         _merge_params(self.params, params)
         self.bound.append((binding, sql))
         return sql
+
+
+def _evaluate(binding: Binding, state: CompileState) -> tuple[str, dict[str, Any]]:
+    """A binding's SQL and parameters; a refusal of the caller leaves the selection to the resolvers."""
+    try:
+        return binding(state)
+    except ForbiddenError as refused:
+        raise NotCompilable(f"refused: {refused}") from refused
 
 
 def _merge_params(into: dict[str, Any], params: dict[str, Any]) -> None:
@@ -640,7 +652,7 @@ class Compiled:
         (another kind of caller), so that the statement must be compiled for this request."""
         params: dict[str, Any] = {}
         for binding, sql in self.bound:
-            now, values = binding(state)
+            now, values = _evaluate(binding, state)
             if now != sql:
                 return None
             _merge_params(params, values)

@@ -92,6 +92,22 @@ def test_customer_pages_read_their_accounts_in_one_statement(fin: Any) -> None:
     assert fin.last_statements == one
 
 
+def test_the_accounts_list_is_one_statement_with_the_resolvers_answer(fin: Any) -> None:
+    one, two = create_customer(fin, "Alpha"), create_customer(fin, "Beta")
+    for customer, number in ((one, "FA-B"), (two, "FA-A"), (one, "FA-C")):
+        account(fin, customer, number=number)
+    fields = "id number currency cashBalance createdAt"
+    for arguments in ("", f'(customerId: "{one}")'):
+        compiled = fin.data("{ financialAccounts" + arguments + " { " + fields + " } }")["financialAccounts"]
+        assert fin.last_statements == 1
+        # `customer` has no SQL: the same list through `list_accounts` and the resolvers.
+        resolved = fin.data("{ financialAccounts" + arguments + " { " + fields + " customer { id } } }")
+        rows = resolved["financialAccounts"]
+        owners = [row.pop("customer")["id"] for row in rows]
+        assert rows == compiled and sorted(owners) == sorted([one, one, two] if not arguments else [one, one])
+    assert [row["number"] for row in compiled] == ["FA-B", "FA-C"]  # by customer, then number
+
+
 def test_the_migration_matches_the_models(saas_database_url: str) -> None:
     assert (MIGRATIONS / "fin_0001_instruments_accounts_ledger.py").exists()
     owner = create_engine(saas_database_url)

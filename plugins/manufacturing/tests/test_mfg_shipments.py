@@ -205,3 +205,30 @@ def test_a_carrier_code_used_twice_is_refused_at_load() -> None:
     manager.register(Again(), name="two")
     with pytest.raises(ValueError, match="fake"):
         carriers.collect(manager)
+
+
+ORDER_FIELDS = """id customerId warehouseId status currency total note placedBy placedThroughPortal version createdAt
+  updatedAt cancelledAt lines { productId quantity unitPrice lineTotal } warehouse { id code name isDefault }"""
+SHIPMENT_FIELDS = """id orderId warehouseId customerId carrier trackingNumber trackingUrl status version createdAt
+  updatedAt dispatchedAt deliveredAt events { status description location actor occurredAt }"""
+
+
+def test_the_staffs_order_and_shipment_lists_are_one_statement_with_the_resolvers_answer(
+    mfg: Any, stocked: dict[str, Any]
+) -> None:
+    first = _order(mfg, stocked, quantity=1)
+    _ship(mfg, first, trackingNumber="TRK-9", dispatch=True)
+    second = _order(mfg, stocked, quantity=2)
+    _ship(mfg, second)
+    ok(mfg, CANCEL, {"input": {"id": _order(mfg, stocked, quantity=1)["id"]}}, "cancelOrder")
+    for root, fields, single in (("orders", ORDER_FIELDS, "order"), ("shipments", SHIPMENT_FIELDS, "shipment")):
+        query = "query($f: Int) { ROOT(first: $f) { totalCount edges { cursor node { FIELDS } } pageInfo { hasNextPage endCursor } } }"
+        page = mfg.data(query.replace("ROOT", root).replace("FIELDS", fields), {"f": 2})[root]
+        assert mfg.last_statements == 1, root
+        assert page["pageInfo"]["hasNextPage"] == (page["totalCount"] > 2)
+        rest_query = "query($a: String) { ROOT(first: 50, after: $a) { edges { node { id } } } }".replace("ROOT", root)
+        rest = mfg.data(rest_query, {"a": page["pageInfo"]["endCursor"]})[root]
+        assert len(rest["edges"]) == page["totalCount"] - 2
+        one_query = "query($id: ID!) { ONE(id: $id) { FIELDS } }".replace("ONE", single).replace("FIELDS", fields)
+        for edge in page["edges"]:  # `order(id)` and `shipment(id)` are read by the services
+            assert mfg.data(one_query, {"id": edge["node"]["id"]})[single] == edge["node"]

@@ -100,4 +100,5 @@ contribution = GraphQLContribution(
     subscriptions=(AutomotiveSubscriptions,),
     compiled_nodes=COMPILED,
     type_fields={"Customer": (types.VehicleCustomerFields,)},
+    sql_fields={"Customer": sql.CUSTOMER_FIELDS},
 )

@@ -4,11 +4,26 @@ Decimals are written as JSON strings (`numeric::text`, as the `Decimal` scalar s
 enums as their GraphQL names (`upper(value)`), dates as ISO strings. A vehicle's `customer` maps
 only the customer's id and name (a customer not deleted; the vehicle is visible only when its
 customer is): a selection of more goes through the resolvers and the core's customer loader.
+`CUSTOMER_FIELDS` maps the field the plugin adds to the core `Customer` (`vehicles`), so that the
+core's compiled reads of customers write it in their one statement.
 """
 
 from __future__ import annotations
 
-from saas.plugin_api import Relation, SortKey, SqlType, global_id_sql, iso_datetime_sql
+from typing import Any
+
+from saas.plugin_api import (
+    ForbiddenError,
+    Principal,
+    Relation,
+    SortKey,
+    SqlCondition,
+    SqlType,
+    global_id_sql,
+    iso_datetime_sql,
+)
+from saas_automotive.service.common import Actor, is_supplier_key
+from saas_automotive.service.vehicles import vehicle_condition
 
 
 def _join(key: str, parent_column: str) -> str:
@@ -217,3 +232,23 @@ REMINDER_RULE: SqlType = SqlType(
     },
 )
 REMINDER_SORT = SortKey(("created_at", "id"), ("timestamptz", "uuid"), descending=True)
+
+
+def _customer_vehicles_visible(principal: Principal, alias: str) -> SqlCondition:
+    """`Customer.vehicles`: the rows `vehicles_of_customers` gives the caller; a supplier key or a
+    member without `auto:vehicles:read` is refused (the resolver answers the refusal on the field)."""
+    if is_supplier_key(principal):
+        raise ForbiddenError("Not available to supplier keys")
+    return vehicle_condition(Actor(principal), alias)
+
+
+# The fields the plugin adds to the core `Customer` (`VehicleCustomerFields`), newest first.
+CUSTOMER_FIELDS: dict[str, Any] = {
+    "vehicles": Relation(
+        lambda: VEHICLE,
+        "auto_vehicles",
+        _join("customer_id", "id"),
+        order="{t}.created_at DESC, {t}.id DESC",
+        visible=_customer_vehicles_visible,
+    ),
+}

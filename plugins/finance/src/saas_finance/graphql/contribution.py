@@ -22,6 +22,7 @@ contribution = GraphQLContribution(
     mutations=(FinanceMutations,),
     subscriptions=(FinanceSubscriptions,),
     type_fields={"Customer": (types.FinanceCustomerFields,)},
+    sql_fields={"Customer": sql.CUSTOMER_FIELDS},
     compiled_nodes={
         "FinInstrument": CompiledNode(
             sql.INSTRUMENT, instrument_condition, loader(instruments.get_instrument, types.Instrument.from_model)

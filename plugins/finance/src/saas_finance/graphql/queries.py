@@ -16,6 +16,7 @@ from saas.plugin_api import (
     RequestContext,
     SortKey,
     SqlCondition,
+    compiled_list,
     compiled_page,
     connection,
     customer_visibility,
@@ -171,8 +172,16 @@ class FinanceQueries:
         self, info: Info[RequestContext, None], customer_id: strawberry.ID | None = None
     ) -> list[types.Account]:
         customer = decode_id(customer_id, "Customer") if customer_id else None
-        rows = await read(info, accounts.list_accounts, customer)
-        return [types.Account.from_model(row) for row in rows]
+        condition = account_condition(info.context)
+        if customer is not None:
+            condition.add("r.customer_id = :filter_customer_id", filter_customer_id=customer)
+
+        async def resolved() -> list[types.Account]:
+            rows = await read(info, accounts.list_accounts, customer)
+            return [types.Account.from_model(row) for row in rows]
+
+        # `list_accounts`' rows in its order, as one compiled statement.
+        return await compiled_list(info, sql.ACCOUNT, condition, "r.customer_id, r.number", resolved)  # type: ignore[no-any-return]
 
     @strawberry.field(
         description="An account's ledger, newest first; NOT_FOUND for an account the caller does not see."

@@ -3,12 +3,26 @@
 Decimals are written as JSON strings (`numeric::text`, as the `Decimal` scalar serialises them),
 date-times in the API's form. A relation that needs the caller's visibility (an account's
 customer) or Python (a transaction's instrument, an account's customer) is left out, so that a
-selection with it goes through the resolvers and their loaders.
+selection with it goes through the resolvers and their loaders. `CUSTOMER_FIELDS` maps the field
+the plugin adds to the core `Customer` (`financialAccounts`), so that the core's compiled reads of
+customers write it in their one statement.
 """
 
 from __future__ import annotations
 
-from saas.plugin_api import SqlType, global_id_sql, iso_datetime_sql
+from typing import Any
+
+from saas.plugin_api import (
+    Principal,
+    Relation,
+    SqlCondition,
+    SqlType,
+    customer_visibility,
+    global_id_sql,
+    iso_datetime_sql,
+    require,
+)
+from saas_finance.rules import ACCOUNTS_READ
 
 
 def _decimal(column: str) -> str:
@@ -63,3 +77,30 @@ TRANSACTION = SqlType(
         "createdAt": iso_datetime_sql("{t}.created_at"),
     },
 )
+
+
+def _customer_accounts_visible(principal: Principal, alias: str) -> SqlCondition:
+    """`Customer.financialAccounts`: the accounts `accounts_of` gives the caller (their customer
+    visible and not deleted); without `fin:accounts:read` the resolver answers the refusal."""
+    require(principal.permissions, ACCOUNTS_READ)
+    visibility = SqlCondition()
+    customer_visibility(principal, "vc", visibility)
+    condition = SqlCondition()
+    condition.add(
+        f"EXISTS (SELECT 1 FROM customers vc WHERE vc.tenant_id = {alias}.tenant_id"
+        f" AND vc.id = {alias}.customer_id AND vc.deleted_at IS NULL AND {visibility.sql})",
+        **visibility.params,
+    )
+    return condition
+
+
+# The fields the plugin adds to the core `Customer` (`FinanceCustomerFields`), by number.
+CUSTOMER_FIELDS: dict[str, Any] = {
+    "financialAccounts": Relation(
+        lambda: ACCOUNT,
+        "fin_accounts",
+        "{t}.customer_id = {p}.id",
+        order="{t}.number",
+        visible=_customer_accounts_visible,
+    ),
+}

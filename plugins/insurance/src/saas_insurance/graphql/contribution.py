@@ -15,7 +15,7 @@ from saas.plugin_api import CompiledNode, GraphQLContribution, NotFoundError, Re
 from saas_insurance.graphql import types
 from saas_insurance.graphql.mutations import InsuranceMutations
 from saas_insurance.graphql.queries import InsuranceQueries, visibility_condition
-from saas_insurance.graphql.sql import CLAIM, POLICY
+from saas_insurance.graphql.sql import CLAIM, CUSTOMER_FIELDS, POLICY
 from saas_insurance.models import RatingTable
 from saas_insurance.rules import READ
 from saas_insurance.service.common import get_claim, get_policy
@@ -52,6 +52,7 @@ contribution = GraphQLContribution(
     queries=(InsuranceQueries,),
     mutations=(InsuranceMutations,),
     type_fields={"Customer": (types.InsCustomerFields,)},
+    sql_fields={"Customer": CUSTOMER_FIELDS},
     nodes={"InsRatingTable": load_rating_table},
     compiled_nodes={
         "InsPolicy": CompiledNode(POLICY, visibility_condition, load_policy),

@@ -3,12 +3,18 @@
 Decimals are JSON strings (`numeric::text`, as the `Decimal` scalar writes them), dates ISO
 strings, enums their GraphQL names (`upper(status)`). Fields computed in Python (`customer`,
 `policy`, `renewalRisk`, `claims`, `ratingTable`) are not mapped: a selection with one of them
-goes through the loaders instead.
+goes through the loaders instead. `CUSTOMER_FIELDS` maps the fields the plugin adds to the core
+`Customer` (`policies`, `claims`), so that the core's compiled reads of customers write them in
+their one statement.
 """
 
 from __future__ import annotations
 
-from saas.plugin_api import SqlType, global_id_sql, iso_datetime_sql
+from typing import Any
+
+from saas.plugin_api import Principal, Relation, SqlCondition, SqlType, global_id_sql, iso_datetime_sql, require
+from saas_insurance.rules import READ
+from saas_insurance.service.common import visible_customers_sql
 
 
 def _money(column: str) -> str:
@@ -61,3 +67,33 @@ CLAIM = SqlType(
         "updatedAt": iso_datetime_sql("{t}.updated_at"),
     },
 )
+
+
+def _of_visible_customers(principal: Principal, alias: str) -> SqlCondition:
+    """`Customer.policies` and `Customer.claims`: the rows `policies_of_customers` and
+    `claims_of_customers` give the caller; without the read permission the resolver answers the refusal."""
+    require(principal.permissions, READ)
+    sql, params = visible_customers_sql(principal)
+    condition = SqlCondition()
+    condition.add(f"{alias}.customer_id IN ({sql})", **params)
+    return condition
+
+
+# The fields the plugin adds to the core `Customer` (`InsCustomerFields`): the newest term first,
+# the latest loss first.
+CUSTOMER_FIELDS: dict[str, Any] = {
+    "policies": Relation(
+        lambda: POLICY,
+        "ins_policies",
+        "{t}.customer_id = {p}.id",
+        order="{t}.starts_on DESC, {t}.id",
+        visible=_of_visible_customers,
+    ),
+    "claims": Relation(
+        lambda: CLAIM,
+        "ins_claims",
+        "{t}.customer_id = {p}.id",
+        order="{t}.occurred_on DESC, {t}.id",
+        visible=_of_visible_customers,
+    ),
+}

@@ -1,4 +1,9 @@
-"""Root query fields of the plugin: thin wrappers over the services (each list is a Relay connection)."""
+"""Root query fields of the plugin: thin wrappers over the services (each list is a Relay connection).
+
+`warehouses` and the staff's `orders` and `shipments` are compiled reads (one statement per page, `sql.py`), with
+the rows and order of `list_warehouses` and `list_orders`; a portal token's orders (its access is
+checked in the session) and the other lists go through the services.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,23 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.types import Info
 
-from saas.plugin_api import CountedConnection, RequestContext, connection, decode_id, page_arguments
-from saas_manufacturing.graphql import types
+from saas.plugin_api import (
+    CountedConnection,
+    Principal,
+    RequestContext,
+    SqlCondition,
+    compiled_page,
+    connection,
+    customer_visibility,
+    decode_id,
+    page_arguments,
+    require,
+)
+from saas_manufacturing import models
+from saas_manufacturing.graphql import sql, types
+from saas_manufacturing.rules import INVENTORY_READ, ORDERS_READ
 from saas_manufacturing.service import inventory, orders, shipments, visibility, warehouses
-from saas_manufacturing.service.common import acting
+from saas_manufacturing.service.common import acting, is_portal
 
 BY_CODE = ("text", "uuid")
 BY_LEVEL = ("uuid", "uuid")
@@ -31,6 +49,49 @@ def page_args(
 ) -> tuple[int, list[Any] | None]:
     """`first` and `after` checked against the host's page limit: the page size and the cursor's sort key."""
     return page_arguments(first, after, key, info.context.runtime.settings.max_page_size)
+
+
+def warehouse_condition(principal: Principal, active: bool | None) -> SqlCondition:
+    """`list_warehouses`' rows as a compiled read's condition (alias `r`)."""
+    require(principal.permissions, INVENTORY_READ)
+    condition = SqlCondition()
+    if active is not None:
+        condition.add("r.active = :filter_active", filter_active=active)
+    return condition
+
+
+def _staff_condition(principal: Principal) -> SqlCondition:
+    """Orders' and shipments' rows for staff (alias `r`): those of the customers they see
+    (`visibility.reader_filter`)."""
+    require(principal.permissions, ORDERS_READ)
+    condition = SqlCondition()
+    visible = SqlCondition()
+    customer_visibility(principal, "c", visible)
+    if visible.parts:
+        condition.add(
+            f"EXISTS (SELECT 1 FROM customers c WHERE c.id = r.customer_id AND {visible.sql})", **visible.params
+        )
+    return condition
+
+
+def order_condition(principal: Principal, flt: orders.OrderFilter) -> SqlCondition:
+    """`list_orders`' rows for staff as a compiled read's condition (alias `r`)."""
+    condition = _staff_condition(principal)
+    if flt.customer_id is not None:
+        condition.add("r.customer_id = :filter_customer_id", filter_customer_id=flt.customer_id)
+    if flt.statuses is not None:
+        condition.add("r.status = ANY(:filter_statuses)", filter_statuses=[str(s) for s in flt.statuses])
+    return condition
+
+
+def shipment_condition(principal: Principal, flt: shipments.ShipmentFilter) -> SqlCondition:
+    """`list_shipments`' rows for staff as a compiled read's condition (alias `r`)."""
+    condition = _staff_condition(principal)
+    if flt.order_id is not None:
+        condition.add("r.order_id = :filter_order_id", filter_order_id=flt.order_id)
+    if flt.statuses is not None:
+        condition.add("r.status = ANY(:filter_statuses)", filter_statuses=[str(s) for s in flt.statuses])
+    return condition
 
 
 @strawberry.input(name="MfgWarehouseFilterInput")
@@ -111,9 +172,17 @@ class ManufacturingQueries:
         filter: WarehouseFilterInput | None = None,
     ) -> CountedConnection[types.Warehouse]:
         active = filter.active if filter else None
-        page = await read(info, warehouses.list_warehouses, active, *page_args(info, first, after, BY_CODE))
-        return connection(
-            page, types.Warehouse.from_model, lambda row: [row.code, row.id], has_previous_page=after is not None
+        page_args(info, first, after, BY_CODE)  # BAD_USER_INPUT before anything is read
+        condition = warehouse_condition(info.context.require_principal(), active)
+        return await compiled_page(  # type: ignore[no-any-return]
+            info,
+            sql.WAREHOUSE,
+            models.Warehouse,
+            types.Warehouse.from_model,
+            condition,
+            sql.WAREHOUSE_SORT,
+            first,
+            after,
         )
 
     @strawberry.field(description="One warehouse; NOT_FOUND if it does not exist in the tenant.")
@@ -161,7 +230,14 @@ class ManufacturingQueries:
         filter: OrderFilterInput | None = None,
     ) -> CountedConnection[types.Order]:
         flt = filter.to_filter() if filter else orders.OrderFilter()
-        page = await read(info, orders.list_orders, flt, *page_args(info, first, after, NEWEST_FIRST))
+        arguments = page_args(info, first, after, NEWEST_FIRST)
+        principal = info.context.require_principal()
+        if not is_portal(principal):
+            condition = order_condition(principal, flt)
+            return await compiled_page(  # type: ignore[no-any-return]
+                info, sql.ORDER, models.Order, types.Order.from_model, condition, sql.ORDER_SORT, first, after
+            )
+        page = await read(info, orders.list_orders, flt, *arguments)
         return connection(
             page, types.Order.from_model, lambda row: [row.created_at, row.id], has_previous_page=after is not None
         )
@@ -180,7 +256,21 @@ class ManufacturingQueries:
         filter: ShipmentFilterInput | None = None,
     ) -> CountedConnection[types.Shipment]:
         flt = filter.to_filter() if filter else shipments.ShipmentFilter()
-        page = await read(info, shipments.list_shipments, flt, *page_args(info, first, after, NEWEST_FIRST))
+        arguments = page_args(info, first, after, NEWEST_FIRST)
+        principal = info.context.require_principal()
+        if not is_portal(principal):
+            condition = shipment_condition(principal, flt)
+            return await compiled_page(  # type: ignore[no-any-return]
+                info,
+                sql.SHIPMENT,
+                models.Shipment,
+                types.Shipment.from_model,
+                condition,
+                sql.SHIPMENT_SORT,
+                first,
+                after,
+            )
+        page = await read(info, shipments.list_shipments, flt, *arguments)
         return connection(
             page, types.Shipment.from_model, lambda row: [row.created_at, row.id], has_previous_page=after is not None
         )
