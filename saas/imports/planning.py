@@ -165,15 +165,18 @@ def _rule_probes(job: ImportJob, values: dict[str, Any]) -> list[tuple[str, str,
     return []
 
 
-def rule_duplicates(session: Session, job: ImportJob, rows: list[ImportRow]) -> dict[int, list[dict[str, Any]]]:
+def rule_duplicates(
+    session: Session, job: ImportJob, rows: list[ImportRow], *, lock: bool = False
+) -> dict[int, list[dict[str, Any]]]:
     """The DUPLICATE errors the service's own rule (`find_duplicates`, batched) would raise creating
-    each row, by row number (contacts have no such rule)."""
+    each row, by row number (contacts have no such rule); `lock` takes the rule's locks first
+    (creating the rows next, as the service does)."""
     probes = {row.row_number: _rule_probes(job, row.values) for row in rows}
     wanted: dict[str, set[str]] = {}
     for row_probes in probes.values():
         for _, on, value in row_probes:
             wanted.setdefault(on, set()).add(value)
-    found = find_duplicates_many(session, job.tenant_id, wanted)
+    found = find_duplicates_many(session, job.tenant_id, wanted, lock=lock)
     errors: dict[int, list[dict[str, Any]]] = {}
     for number, row_probes in probes.items():
         for field, on, value in row_probes:
