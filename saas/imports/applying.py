@@ -36,7 +36,14 @@ from saas.errors import ConflictError, InputInvalid, NotFoundError, UserErrorCod
 from saas.imports.cleaning import STALE, customer_and_contact
 from saas.imports.mapping import FIELDS
 from saas.imports.models import DuplicatePolicy, ImportEntity, ImportJob, ImportRow, RowOutcome
-from saas.imports.planning import UPDATABLE, find_matches, rule_duplicates
+from saas.imports.planning import (
+    PRIMARY_CONTACT_FIELDS,
+    PRIMARY_CONTACT_ID,
+    PRIMARY_CONTACT_VERSION,
+    UPDATABLE,
+    find_matches,
+    rule_duplicates,
+)
 from saas.leads import service as leads
 from saas.tenancy.session import AFTER_COMMIT_KEY
 
@@ -78,12 +85,37 @@ def _update(session: Session, principal: Principal, job: ImportJob, row: ImportR
     assert row.matched_id is not None and row.matched_version is not None and row.diff
     data = _service_data(entity, {name: change["to"] for name, change in row.diff.items()})
     if entity is ImportEntity.CUSTOMER:
-        customers.update_customer(session, principal, row.matched_id, row.matched_version, data)
+        if data:
+            customers.update_customer(session, principal, row.matched_id, row.matched_version, data)
+        else:  # only its primary contact changes: the customer must still be as previewed
+            customer = customers.get_customer(session, principal, row.matched_id)
+            if customer.version != row.matched_version:
+                raise ConflictError(current_version=customer.version)
+        _update_primary_contact(session, principal, row)
     elif entity is ImportEntity.CONTACT:
         customers.update_contact(session, principal, row.matched_id, row.matched_version, data)
     else:
         leads.update_lead(session, principal, row.matched_id, row.matched_version, data)
     return row.matched_id
+
+
+def _update_primary_contact(session: Session, principal: Principal, row: ImportRow) -> None:
+    """A customer row's e-mail and phone changes, on its primary contact at the previewed version
+    (STALE if it changed since), or on a new primary contact when the customer had none."""
+    assert row.matched_id is not None and row.diff
+    contact = {
+        attribute: row.diff[name]["to"] for name, attribute in PRIMARY_CONTACT_FIELDS.items() if name in row.diff
+    }
+    if not contact:
+        return
+    contact_id = row.values.get(PRIMARY_CONTACT_ID)
+    if contact_id:
+        version = int(row.values[PRIMARY_CONTACT_VERSION])
+        customers.update_contact(session, principal, uuid.UUID(contact_id), version, contact)
+        return
+    _, new_contact = customer_and_contact(row.values)
+    name = new_contact["name"] if new_contact else row.values.get("name")
+    customers.create_contact(session, principal, row.matched_id, {"name": name, **contact})
 
 
 def _errors_of(job: ImportJob, invalid: InputInvalid) -> list[dict[str, Any]]:

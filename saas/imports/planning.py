@@ -7,7 +7,9 @@ up (saas/imports/matching.py); then the duplicate policy decides:
   applies when it creates) would refuse it under SKIP or UPDATE: then FAIL with DUPLICATE;
 - a match under SKIP: SKIP; under CREATE: CREATE another;
 - a match under UPDATE: UPDATE with the fields that change (`diff`, {field: {from, to}}; empty
-  cells change nothing), or SKIP when none does; FAIL with DUPLICATE when the record is one the
+  cells change nothing), or SKIP when none does; a customer row's e-mail and phone are its
+  primary contact's (`PRIMARY_CONTACT_FIELDS`: compared with that contact's, which the commit
+  updates at the version seen here, or creates when the customer has none); FAIL with DUPLICATE when the record is one the
   caller may not change (another rep's), with ALREADY_CONVERTED / ALREADY_DISQUALIFIED for a
   closed lead.
 
@@ -45,6 +47,10 @@ UPDATABLE: dict[ImportEntity, dict[str, str]] = {
     ImportEntity.CONTACT: {"name": "name", "title": "title", "email": "email", "phone": "phone"},
     ImportEntity.LEAD: {"name": "name", "company": "company", "email": "email", "phone": "phone"},
 }  # fmt: skip
+# A customer row's fields that are its primary contact's: API name → the contact's attribute.
+PRIMARY_CONTACT_FIELDS = {"email": "email", "phone": "phone"}
+# Where a customer row keeps the primary contact the preview compared with (in `values`).
+PRIMARY_CONTACT_ID, PRIMARY_CONTACT_VERSION = "primaryContactId", "primaryContactVersion"
 MODELS: dict[ImportEntity, Any] = {
     ImportEntity.CUSTOMER: Customer,
     ImportEntity.CONTACT: Contact,
@@ -203,6 +209,12 @@ def plan_rows(session: Session, principal: Principal, job: ImportJob, rows: list
     if matched_ids and policy is DuplicatePolicy.UPDATE:
         model = MODELS[entity]
         records = {r.id: r for r in session.scalars(select(model).where(model.id.in_(matched_ids)))}
+    primaries = {}
+    if records and entity is ImportEntity.CUSTOMER:
+        query = select(Contact).where(
+            Contact.customer_id.in_(list(records)), Contact.is_primary.is_(True), Contact.deleted_at.is_(None)
+        )
+        primaries = {c.customer_id: c for c in session.scalars(query)}
     visible = _visible_ids(session, principal, entity, matched_ids) if policy is DuplicatePolicy.UPDATE else set()
     unmatched = [row for row, match in zip(valid, found, strict=True) if match is None]
     duplicates = rule_duplicates(session, job, unmatched) if policy is not DuplicatePolicy.CREATE else {}
@@ -219,11 +231,32 @@ def plan_rows(session: Session, principal: Principal, job: ImportJob, rows: list
         elif policy is DuplicatePolicy.CREATE:
             row.outcome = RowOutcome.CREATE.value
         else:
-            row.outcome, row.errors, row.diff = _plan_update(job, entity, records[match.id], match.id in visible, row)
+            primary = primaries.get(match.id)
+            row.outcome, row.errors, row.diff = _plan_update(
+                job, entity, records[match.id], match.id in visible, row, primary
+            )
+            if primary is not None and row.outcome == RowOutcome.UPDATE.value:
+                row.values = {
+                    **row.values,
+                    PRIMARY_CONTACT_ID: str(primary.id),
+                    PRIMARY_CONTACT_VERSION: primary.version,
+                }
+
+
+def _primary_contact_diff(primary: Contact | None, values: dict[str, Any]) -> dict[str, Any]:
+    """A customer row's e-mail and phone against its primary contact's (none: every one given changes)."""
+    diff = {}
+    for name, attribute in PRIMARY_CONTACT_FIELDS.items():
+        if name not in values:
+            continue
+        current = getattr(primary, attribute) if primary is not None else None
+        if current != values[name]:
+            diff[name] = {"from": current, "to": values[name]}
+    return diff
 
 
 def _plan_update(
-    job: ImportJob, entity: ImportEntity, record: Any, visible: bool, row: ImportRow
+    job: ImportJob, entity: ImportEntity, record: Any, visible: bool, row: ImportRow, primary: Contact | None = None
 ) -> tuple[str, list[dict[str, Any]], dict[str, Any] | None]:
     if not visible:
         message = "Matches a record you may not change"
@@ -236,6 +269,8 @@ def _plan_update(
         )
         return RowOutcome.FAIL.value, [_error(job, None, code.value, f"The matching lead is {record.status}")], None
     diff = field_diff(entity, record, row.values)
+    if entity is ImportEntity.CUSTOMER:
+        diff.update(_primary_contact_diff(primary, row.values))
     if not diff:
         return RowOutcome.SKIP.value, [], None
     return RowOutcome.UPDATE.value, [], diff
