@@ -4,7 +4,9 @@ A row with cleaning or validation errors fails. Otherwise its record in the data
 up (saas/imports/matching.py); then the duplicate policy decides:
 
 - no match: CREATE, unless the domain's duplicate rule (`find_duplicates_many`, the rule the service
-  applies when it creates) would refuse it under SKIP or UPDATE: then FAIL with DUPLICATE;
+  applies when it creates) would refuse it under SKIP or UPDATE: then FAIL with DUPLICATE; or
+  unless the tenant requires a custom field of the records it would create (a file fills none):
+  then FAIL with REQUIRED, as the service's check of the custom fields would;
 - a match under SKIP: SKIP; under CREATE: CREATE another;
 - a match under UPDATE: UPDATE with the fields that change (`diff`, {field: {from, to}}; empty
   cells change nothing), or SKIP when none does; a customer row's e-mail and phone are its
@@ -27,6 +29,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from saas.auth.principal import Principal
+from saas.custom_fields.models import CustomFieldEntity
+from saas.custom_fields.validation import definitions_for
 from saas.customers.duplicates import find_duplicates_many, normalise_company, normalise_email, normalise_phone
 from saas.customers.models import Contact, Customer
 from saas.customers.rules import customer_visibility
@@ -223,13 +227,14 @@ def plan_rows(session: Session, principal: Principal, job: ImportJob, rows: list
         row.matched_version = match.version if match else None
         row.diff = None
         if match is None:
-            errors = duplicates.get(row.row_number, [])
+            errors = duplicates.get(row.row_number) or _required_custom_fields(session, job, row)
             row.errors, row.outcome = errors, (RowOutcome.FAIL if errors else RowOutcome.CREATE).value
             continue
         if policy is DuplicatePolicy.SKIP:
             row.outcome = RowOutcome.SKIP.value
         elif policy is DuplicatePolicy.CREATE:
-            row.outcome = RowOutcome.CREATE.value
+            row.errors = _required_custom_fields(session, job, row)
+            row.outcome = (RowOutcome.FAIL if row.errors else RowOutcome.CREATE).value
         else:
             primary = primaries.get(match.id)
             row.outcome, row.errors, row.diff = _plan_update(
@@ -253,6 +258,21 @@ def _primary_contact_diff(primary: Contact | None, values: dict[str, Any]) -> di
         if current != values[name]:
             diff[name] = {"from": current, "to": values[name]}
     return diff
+
+
+def _required_custom_fields(session: Session, job: ImportJob, row: ImportRow) -> list[dict[str, Any]]:
+    """The REQUIRED errors `validate_custom_fields` would give creating the row's records (the
+    row fills no custom field): one per required, live definition of each."""
+    entity = ImportEntity(job.entity)
+    kinds = [CustomFieldEntity(entity.value)]
+    if entity is ImportEntity.CUSTOMER and customer_and_contact(row.values)[1] is not None:
+        kinds.append(CustomFieldEntity.CONTACT)
+    errors = []
+    for kind in kinds:
+        for definition in definitions_for(session, job.tenant_id, kind).values():
+            if definition.required and not definition.archived:
+                errors.append(_error(job, None, UserErrorCode.REQUIRED.value, f"{definition.label} is required"))
+    return errors
 
 
 def _plan_update(
