@@ -38,7 +38,7 @@ from saas.imports.progress import announce
 from saas.imports.service import is_finished, job_payload
 
 PARSE_CHUNK = 5_000
-ROW_CHUNK = 250
+ROW_CHUNK = 1_000
 DEFAULT_REGION = "CN"
 CLI_PRINCIPAL_LABEL = "saas-cli"
 
