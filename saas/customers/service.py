@@ -42,7 +42,7 @@ from saas.events.catalog import (
 )
 from saas.events.outbox import emit_event, emit_events
 from saas.events.payloads import api_object, node_ref
-from saas.realtime import publish_after_commit
+from saas.realtime import publish_after_commit, publish_many_after_commit
 from saas.sensitive.rules import seal_core_fields
 from saas.validation import Checker
 
@@ -154,16 +154,18 @@ def event_payload(row: Customer | Contact) -> dict[str, Any]:
 def record_created_many(session: Session, principal: Principal, rows: list[Customer | Contact]) -> None:
     """The side effects of creating `rows` (written), as `_record` has them for each, in the rows'
     order: their audit entries in one multi-row INSERT, their `customer.created` /
-    `contact.created` events in one statement, their live messages after commit."""
+    `contact.created` events in one statement, their live messages after commit in one round trip."""
     changes: list[tuple[str, str, uuid.UUID | str, dict[str, Any] | None, dict[str, Any] | None]] = []
     events = []
     for row in rows:
         action = CONTACT_CREATED if isinstance(row, Contact) else CUSTOMER_CREATED
         changes.append((action, type(row).__name__, row.id, None, snapshot(row)))
         events.append((action, event_payload(row)))
-        publish_after_commit(session, TOPIC, live_message(session, action, row))
     record_changes(session, principal.tenant_id, principal, changes)
     emit_events(session, events)
+    publish_many_after_commit(
+        session, TOPIC, [live_message(session, action, row) for (action, *_), row in zip(changes, rows, strict=True)]
+    )
 
 
 def insert_created(session: Session, tenant_id: uuid.UUID, model: type[Any], rows: list[dict[str, Any]]) -> list[Any]:

@@ -3,7 +3,7 @@
 The same file is committed in two tenants set up alike: in one through the domain services (one
 row at a time, `applying.BATCHED` off), in the other set-based. Customers, contacts (with a core
 field the tenant stores sealed), audit entries, outbox events (types, payloads, order) and the
-rows' outcomes must be the same, ids and times aside.
+rows' outcomes and the live messages must be the same, ids and times aside.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ import re
 import uuid
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import text
 
 from saas.imports import applying
+from saas.realtime import channel
 from saas.runtime import Runtime
 from saas.tenancy.session import tenant_session
 from tests.imports.support import commit, csv_bytes, job, rows_of, run_to_end, start
@@ -73,7 +75,9 @@ def _written(runtime: Runtime, tenant_id: uuid.UUID) -> dict[str, Any]:
         }
 
 
-def _commit_file(runtime: Runtime, tenant: Any, client: Any, policy: str) -> list[dict[str, Any]]:
+def _commit_file(runtime: Runtime, tenant: Any, client: Any, policy: str) -> tuple[list[Any], list[Any]]:
+    """The file committed: its rows as `importJob` shows them, and the live messages of the
+    tenant's `customers` topic during the commit."""
     assert (
         client.data(SET_SENSITIVE, {"input": {"entity": "CONTACT", "fields": ["phone"]}})["setSensitiveFields"][
             "userErrors"
@@ -86,14 +90,22 @@ def _commit_file(runtime: Runtime, tenant: Any, client: Any, policy: str) -> lis
     assert started["userErrors"] == [], started
     job_id = started["job"]["id"]
     run_to_end(runtime, tenant.id, job_id)
+    listener = runtime.redis.pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(channel(tenant.id, "customers"))
+    assert listener.get_message(timeout=1.0) is None  # the subscription's confirmation
     assert commit(client, job_id)["userErrors"] == []
     run_to_end(runtime, tenant.id, job_id, row_chunk=3)
     done = job(client, job_id)
     assert done["status"] == "COMPLETED"
-    return [
+    live = []
+    while (message := listener.get_message(timeout=1.0)) is not None:
+        live.append(_plain(orjson.loads(message["data"])))
+    listener.close()
+    rows = [
         {k: _plain(v) for k, v in row.items() if k not in ("recordId", "matchedId")} | {"made": bool(row["recordId"])}
         for row in rows_of(done)
     ]
+    return rows, live
 
 
 @pytest.mark.parametrize("policy", ["SKIP", "CREATE"])
@@ -101,11 +113,13 @@ def test_the_batched_commit_writes_what_the_services_write(
     runtime, tenant, owner, other_tenant, other_owner, monkeypatch, policy
 ) -> None:
     monkeypatch.setattr(applying, "BATCHED", False)
-    one_by_one = _commit_file(runtime, tenant, owner, policy)
+    one_by_one, live_one_by_one = _commit_file(runtime, tenant, owner, policy)
     monkeypatch.setattr(applying, "BATCHED", True)
-    batched = _commit_file(runtime, other_tenant, other_owner, policy)
+    batched, live_batched = _commit_file(runtime, other_tenant, other_owner, policy)
 
     assert batched == one_by_one
+    assert live_batched == live_one_by_one
+    assert [m["kind"] for m in live_batched][:2] == ["customer.created", "contact.created"]
     outcomes = [row["outcome"] for row in batched]
     assert outcomes == (["CREATE"] * 5 if policy == "CREATE" else ["CREATE"] * 3 + ["FAIL", "CREATE"])
     expected, written = _written(runtime, tenant.id), _written(runtime, other_tenant.id)
