@@ -9,7 +9,8 @@ generated on disk, imported as a dry run through `saas import`'s code path (star
 chunk in its own transaction, as the worker runs them), then committed (`commit_import`, then
 the chunks). Reported per size: wall time and rows/s of each phase, the file's size, the
 process's peak RSS (`resource.getrusage`, a high-water mark over the process's life, so sizes run
-smallest first), and with `--trace` the peak of Python allocations during the import
+smallest first; run each size in its own process to compare them), the process's CPU time of each
+phase (user + system, PostgreSQL's aside: what a loaded machine's wall time hides), and with `--trace` the peak of Python allocations during the import
 (`tracemalloc`; slower). Memory should not grow with the number of rows beyond the file's own
 bytes (held once, as the database stores them): rows are streamed and handled a chunk at a time.
 """
@@ -41,6 +42,13 @@ def write_csv(path: Path, rows: int) -> None:
             )
 
 
+def _cpu_s() -> float:
+    """This process's CPU time so far (user + system): unlike wall time, what the import itself
+    costs in Python on a machine shared with other work (PostgreSQL's own time is not in it)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _peak_rss_mb() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024, 1)
@@ -67,12 +75,12 @@ def measure(rows: int, trace: bool, commit: bool = True) -> dict[str, Any]:
             write_csv(path, rows)
             if trace:
                 tracemalloc.start()
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), _cpu_s()
             job = import_file(
                 runtime.engine, tenant.id, path, entity="customer", dry_run=True, policy="skip",
                 max_bytes=1 << 30, progress=lambda job: None,
             )  # fmt: skip
-            previewed = time.perf_counter()
+            previewed, previewed_cpu = time.perf_counter(), _cpu_s()
             operator = Principal(tenant_id=tenant.id, label="bench", permissions=ALL_PERMISSIONS, role=Role.OWNER)
             more = commit
             if commit:
@@ -81,7 +89,7 @@ def measure(rows: int, trace: bool, commit: bool = True) -> dict[str, Any]:
             while more:
                 with tenant_session(runtime.engine, tenant.id) as session:
                     more = run_step(session, job.id)
-            committed = time.perf_counter()
+            committed, committed_cpu = time.perf_counter(), _cpu_s()
             traced = tracemalloc.get_traced_memory()[1] if trace else None
             if trace:
                 tracemalloc.stop()
@@ -90,8 +98,10 @@ def measure(rows: int, trace: bool, commit: bool = True) -> dict[str, Any]:
                 "file_mb": round(path.stat().st_size / 1e6, 1),
                 "dry_run_s": round(previewed - started, 1),
                 "dry_run_rows_per_s": round(rows / (previewed - started)),
+                "dry_run_cpu_s": round(previewed_cpu - started_cpu, 1),
                 "commit_s": round(committed - previewed, 1) if commit else None,
                 "commit_rows_per_s": round(rows / (committed - previewed)) if commit else None,
+                "commit_cpu_s": round(committed_cpu - previewed_cpu, 1) if commit else None,
                 "previewed_creates": job.created,
                 "peak_rss_mb": _peak_rss_mb(),
                 "peak_traced_mb": round(traced / 1e6, 1) if traced is not None else None,

@@ -57,7 +57,18 @@ def publish(client: redis.Redis, tenant_id: uuid.UUID, topic: str, message: dict
     client.publish(channel(tenant_id, topic), orjson.dumps(message))
 
 
+def publish_many(client: redis.Redis, tenant_id: uuid.UUID, topic: str, messages: list[dict[str, Any]]) -> None:
+    """`publish` of each message, in order, in one round trip (a pipeline, no transaction)."""
+    pipeline = client.pipeline(transaction=False)
+    for message in messages:
+        pipeline.publish(channel(tenant_id, topic), orjson.dumps(message))
+    pipeline.execute()
+
+
 Publisher = Callable[[uuid.UUID, str, dict[str, Any]], None]
+ManyPublisher = Callable[[uuid.UUID, str, list[dict[str, Any]]], None]
+# Beside it, the publisher of several messages in one round trip (`publish_many`).
+MANY_PUBLISHER_OPTION = "saas_live_many_publisher"
 # The engine execution option that carries the publisher of its sessions (SQLAlchemy keeps
 # user-defined execution options with the engine and ignores them otherwise).
 PUBLISHER_OPTION = "saas_live_publisher"
@@ -66,7 +77,8 @@ PUBLISHER_OPTION = "saas_live_publisher"
 def bind_publisher(engine: Engine, client: redis.Redis) -> None:
     """Sessions of `engine` publish their live messages on `client` from now on."""
     publisher: Publisher = partial(publish, client)
-    engine.update_execution_options(**{PUBLISHER_OPTION: publisher})
+    many: ManyPublisher = partial(publish_many, client)
+    engine.update_execution_options(**{PUBLISHER_OPTION: publisher, MANY_PUBLISHER_OPTION: many})
 
 
 def bound_publisher(session: Session) -> Publisher | None:
@@ -91,6 +103,25 @@ def publish_after_commit(session: Session, topic: str, message: dict[str, Any]) 
         # A closure, not a `partial`: a failure is logged with the callback's repr, which must
         # not carry the message (notifications hold user text).
         publisher(tenant_id, topic, message)
+
+    on_commit(session, publish_live)
+
+
+def publish_many_after_commit(session: Session, topic: str, messages: list[dict[str, Any]]) -> None:
+    """`publish_after_commit` of each message, in order, sent in one round trip once the
+    transaction commits (a batch of changes, e.g. an import's chunk)."""
+    tenant_id = bound_tenant(session)
+    options = session.get_bind().get_execution_options()
+    many: ManyPublisher | None = options.get(MANY_PUBLISHER_OPTION)
+    if tenant_id is None or not messages or (many is None and options.get(PUBLISHER_OPTION) is None):
+        return
+    if many is None:  # an engine bound to a single-message publisher only
+        for message in messages:
+            publish_after_commit(session, topic, message)
+        return
+
+    def publish_live() -> None:
+        many(tenant_id, topic, messages)
 
     on_commit(session, publish_live)
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Session
 
 from saas.audit.client import current_client
@@ -107,6 +107,36 @@ def change_entry(
     entry = _entry(AuditKind.CHANGE, actor, action, entity_type, entity_id)
     entry.before, entry.after = before, after
     return entry
+
+
+def record_changes(
+    session: Session,
+    tenant_id: uuid.UUID,
+    actor: Actor,
+    changes: list[tuple[str, str, uuid.UUID | str, dict[str, Any] | None, dict[str, Any] | None]],
+) -> None:
+    """Several changes (`(action, entity_type, entity_id, before, after)`), in one multi-row
+    INSERT now, in the list's order: the entries `record_change` writes for each."""
+    if not changes:
+        return
+    rows = []
+    for action, entity_type, entity_id, before, after in changes:
+        entry = _entry(AuditKind.CHANGE, actor, action, entity_type, entity_id)
+        rows.append(
+            {
+                "tenant_id": tenant_id,
+                **{column: getattr(entry, column) for column in _ENTRY_COLUMNS},
+                "before": before,
+                "after": after,
+            }
+        )
+    session.execute(insert(AuditEntry), rows)
+
+
+_ENTRY_COLUMNS = (
+    "kind", "actor_user_id", "actor_label", "action", "entity_type", "entity_id", "request_id", "client_address",
+    "user_agent",
+)  # fmt: skip
 
 
 def record_access(

@@ -165,13 +165,31 @@ _ORDER = {"e-mail": ("Lead", "Contact"), "phone": ("Lead", "Contact"), "company 
 
 
 def find_duplicates_many(
-    session: Session, tenant_id: uuid.UUID, wanted: dict[str, set[str]], *, include_leads: bool = True
+    session: Session,
+    tenant_id: uuid.UUID,
+    wanted: dict[str, set[str]],
+    *,
+    include_leads: bool = True,
+    lock: bool = False,
 ) -> dict[tuple[str, str], Match]:
     """`find_duplicates` for many values at once (a chunk of an import's rows): `wanted` maps what
     matches ("e-mail", "phone", "company name") to normalised values; the answer maps each
     (what, value) with a match to the record the single check would name (leads first, then
     contacts or customers; the oldest). One statement per kind of record and value, whatever
-    the number of values."""
+    the number of values. With `lock`, first the same transaction locks as `check_duplicates`
+    takes for each value (in one statement, in their order): a batch about to create records
+    with these values (an import's commit) then waits for, and is waited for by, single creates
+    of the same values."""
+    if lock:
+        keys = sorted(f"duplicate:{tenant_id}:{on}:{value}" for on, values in wanted.items() for value in values)
+        if keys:
+            session.execute(
+                text(
+                    "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) "
+                    "FROM (SELECT k FROM unnest(CAST(:keys AS text[])) k ORDER BY k) keys"
+                ),
+                {"keys": keys},
+            )
     found: dict[tuple[str, str], Match] = {}
     for on, values in wanted.items():
         if not values:

@@ -13,14 +13,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from saas.accounts.credentials import forget_credentials_after_commit
 from saas.accounts.models import Membership
 from saas.accounts.ownership import may_own_for
-from saas.audit.log import change_entry, snapshot
+from saas.audit.log import change_entry, record_changes, snapshot
 from saas.auth.permissions import CUSTOMERS_DELETE, CUSTOMERS_WRITE, require
 from saas.auth.principal import Principal
 from saas.custom_fields.models import CustomFieldEntity
@@ -40,9 +40,9 @@ from saas.events.catalog import (
     CUSTOMER_RESTORED,
     CUSTOMER_UPDATED,
 )
-from saas.events.outbox import emit_event
+from saas.events.outbox import emit_event, emit_events
 from saas.events.payloads import api_object, node_ref
-from saas.realtime import publish_after_commit
+from saas.realtime import publish_after_commit, publish_many_after_commit
 from saas.sensitive.rules import seal_core_fields
 from saas.validation import Checker
 
@@ -139,13 +139,46 @@ def _record(
     `live` is False: the live message (`live_message`) on the tenant's `customers` topic.
     """
     entry = change_entry(principal, action, type(row).__name__, row.id, before, snapshot(row))
-    if isinstance(row, Contact):
-        payload = {"contact": api_object(ContactType.from_model(row), customer=node_ref("Customer", row.customer_id))}
-    else:
-        payload = {"customer": api_object(CustomerType.from_model(row), owner=node_ref("Member", row.owner_id))}
-    emit_event(session, action, payload, with_rows=[entry])  # the event and the audit entry: one statement
+    emit_event(session, action, event_payload(row), with_rows=[entry])  # the event and the audit entry: one statement
     if live:
         publish_after_commit(session, TOPIC, live_message(session, action, row))
+
+
+def event_payload(row: Customer | Contact) -> dict[str, Any]:
+    """The domain event's payload of a change of `row`: the row as the API returns it, with its references."""
+    if isinstance(row, Contact):
+        return {"contact": api_object(ContactType.from_model(row), customer=node_ref("Customer", row.customer_id))}
+    return {"customer": api_object(CustomerType.from_model(row), owner=node_ref("Member", row.owner_id))}
+
+
+def record_created_many(session: Session, principal: Principal, rows: list[Customer | Contact]) -> None:
+    """The side effects of creating `rows` (written), as `_record` has them for each, in the rows'
+    order: their audit entries in one multi-row INSERT, their `customer.created` /
+    `contact.created` events in one statement, their live messages after commit in one round trip."""
+    changes: list[tuple[str, str, uuid.UUID | str, dict[str, Any] | None, dict[str, Any] | None]] = []
+    events = []
+    for row in rows:
+        action = CONTACT_CREATED if isinstance(row, Contact) else CUSTOMER_CREATED
+        changes.append((action, type(row).__name__, row.id, None, snapshot(row)))
+        events.append((action, event_payload(row)))
+    record_changes(session, principal.tenant_id, principal, changes)
+    emit_events(session, events)
+    publish_many_after_commit(
+        session, TOPIC, [live_message(session, action, row) for (action, *_), row in zip(changes, rows, strict=True)]
+    )
+
+
+def insert_created(session: Session, tenant_id: uuid.UUID, model: type[Any], rows: list[dict[str, Any]]) -> list[Any]:
+    """Write new customers or contacts (`model`) from their columns (`new_customer_fields`,
+    `new_contact_fields`, with `id`) in multi-row INSERT ... RETURNING statements; the records,
+    loaded (server defaults included), in the rows' order."""
+    if not rows:
+        return []
+    # Not `sort_by_parameter_order`: these tables have no insert sentinel, and asking for the
+    # order makes SQLAlchemy write one row per statement. The ids are ours: they give the order.
+    written = session.scalars(insert(model).returning(model), [{"tenant_id": tenant_id, **row} for row in rows])
+    by_id = {record.id: record for record in written}
+    return [by_id[row["id"]] for row in rows]
 
 
 def announce_update(session: Session, customer: Customer) -> None:
@@ -187,21 +220,56 @@ def create_customer(session: Session, principal: Principal, data: dict[str, Any]
     require(principal.permissions, CUSTOMERS_WRITE)
     data = dict(data)
     allow_duplicate = bool(data.pop("allow_duplicate", False))
-    clean = _check_customer(data, creating=True)
-    if "owner_id" not in clean and not principal.sees_all_customers:
-        clean["owner_id"] = principal.membership_id
-    _check_owner(session, principal, clean.get("owner_id"))
-    if not allow_duplicate and clean.get("kind", CustomerKind.COMPANY.value) == CustomerKind.COMPANY.value:
-        check_duplicates(session, principal.tenant_id, company=("name", clean["name"]))
     customer_id = uuid.uuid4()
-    clean["custom_fields"] = validate_custom_fields(
-        session, principal.tenant_id, CustomFieldEntity.CUSTOMER, clean.get("custom_fields"), record_id=customer_id
-    )
+    clean = new_customer_fields(session, principal, customer_id, data, duplicate_rule=not allow_duplicate)
     customer = Customer(id=customer_id, **clean)
     session.add(customer)
     session.flush()  # the server's defaults come back with the INSERT (eager_defaults): no second read
     _record(session, principal, CUSTOMER_CREATED, customer, None)
     return customer
+
+
+def new_customer_fields(
+    session: Session,
+    principal: Principal,
+    customer_id: uuid.UUID,
+    data: dict[str, Any],
+    *,
+    duplicate_rule: bool = True,
+    checked_owners: set[uuid.UUID] | None = None,
+) -> dict[str, Any]:
+    """What a new customer's row holds: the fields checked, the caller as owner unless it sees all
+    customers (or names one), the owner checked, the duplicate rule (unless `duplicate_rule` is
+    False: the caller applied it, e.g. batched), the custom fields validated (unique values claimed
+    for `customer_id`). The one rule of `create_customer` and of the import's batched commit.
+    `checked_owners` remembers owners already checked (one check per owner for a batch)."""
+    clean = _check_customer(data, creating=True)
+    if "owner_id" not in clean and not principal.sees_all_customers:
+        clean["owner_id"] = principal.membership_id
+    owner_id = clean.get("owner_id")
+    if checked_owners is None or owner_id not in checked_owners:
+        _check_owner(session, principal, owner_id)
+        if checked_owners is not None and owner_id is not None:
+            checked_owners.add(owner_id)
+    if duplicate_rule and clean.get("kind", CustomerKind.COMPANY.value) == CustomerKind.COMPANY.value:
+        check_duplicates(session, principal.tenant_id, company=("name", clean["name"]))
+    clean["custom_fields"] = validate_custom_fields(
+        session, principal.tenant_id, CustomFieldEntity.CUSTOMER, clean.get("custom_fields"), record_id=customer_id
+    )
+    return clean
+
+
+def new_contact_fields(
+    session: Session, principal: Principal, contact_id: uuid.UUID, data: dict[str, Any]
+) -> dict[str, Any]:
+    """What a new contact's row holds: the fields checked, the custom fields validated, the tenant's
+    sensitive core fields sealed. The one rule of `create_contact` and of the import's batched commit."""
+    clean = _check_contact(data, creating=True)
+    clean["custom_fields"] = validate_custom_fields(
+        session, principal.tenant_id, CustomFieldEntity.CONTACT, clean.get("custom_fields"), record_id=contact_id
+    )
+    seal_core_fields(session, principal.tenant_id, "contact", contact_id, clean, None)
+    return clean
 
 
 def update_customer(
@@ -293,7 +361,7 @@ def _make_primary(session: Session, principal: Principal, contact: Contact) -> N
 
 def create_contact(session: Session, principal: Principal, customer_id: uuid.UUID, data: dict[str, Any]) -> Contact:
     require(principal.permissions, CUSTOMERS_WRITE)
-    clean = _check_contact(data, creating=True)
+    _check_contact(data, creating=True)
     # Locking the customer serialises changes of its primary contact.
     customer = get_customer(session, principal, customer_id, lock=True)
     has_primary = session.scalar(
@@ -302,10 +370,7 @@ def create_contact(session: Session, principal: Principal, customer_id: uuid.UUI
         )
     )
     contact_id = uuid.uuid4()
-    clean["custom_fields"] = validate_custom_fields(
-        session, principal.tenant_id, CustomFieldEntity.CONTACT, clean.get("custom_fields"), record_id=contact_id
-    )
-    seal_core_fields(session, principal.tenant_id, "contact", contact_id, clean, None)
+    clean = new_contact_fields(session, principal, contact_id, data)
     contact = Contact(id=contact_id, customer_id=customer.id, **clean)
     if contact.is_primary is None:
         contact.is_primary = has_primary is None

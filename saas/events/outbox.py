@@ -15,7 +15,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import func, insert, inspect, literal_column, select
+import orjson
+from sqlalchemy import func, insert, inspect, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from saas.audit.log import json_safe
@@ -141,6 +142,44 @@ def _column_values(row: Any, tenant_id: Any) -> dict[str, Any]:
         raise CrossTenantWrite(f"{type(row).__name__} belongs to another tenant")
     values["tenant_id"] = tenant_id
     return values
+
+
+def emit_events(session: Session, events: list[tuple[str, dict[str, Any]]]) -> None:
+    """Record several `(event_type, payload)` events in one statement, as `emit_event` records each.
+
+    One INSERT ... SELECT writes them in the list's order (their `seq` follows it), each with the
+    tenant's live webhooks read by that same statement and the session's causation depth; the
+    dispatch request is the transaction's one, as for `emit_event`.
+    """
+    if not events:
+        return
+    for event_type, _ in events:
+        if not is_registered(event_type):
+            raise ValueError(f"{event_type!r} is not in the event catalog (saas.events.catalog)")
+    tenant_id = bound_tenant(session)
+    if tenant_id is None:
+        raise RuntimeError("events need a tenant-bound session")
+    rows = [{"type": event_type, "payload": json_safe(payload)} for event_type, payload in events]
+    session.execute(
+        text(
+            """
+            INSERT INTO outbox_events (tenant_id, type, payload, webhook_ids, causation_depth)
+            SELECT CAST(:tenant_id AS uuid), e.event ->> 'type', e.event -> 'payload',
+              (SELECT coalesce(array_agg(w.id), '{}'::uuid[]) FROM webhooks w
+               WHERE w.tenant_id = CAST(:tenant_id AS uuid) AND w.deleted_at IS NULL),
+              :depth
+            FROM jsonb_array_elements(CAST(:events AS jsonb)) WITH ORDINALITY AS e(event, n)
+            ORDER BY e.n
+            """
+        ),
+        {
+            "tenant_id": tenant_id,
+            "events": orjson.dumps(rows).decode(),
+            "depth": int(session.info.get(CAUSATION_DEPTH_KEY, 0)),
+        },
+    )
+    if not _dispatch_requested(session):
+        on_commit(session, _DispatchRequest(tenant_id))
 
 
 class _DispatchRequest:

@@ -4,10 +4,14 @@ A row with cleaning or validation errors fails. Otherwise its record in the data
 up (saas/imports/matching.py); then the duplicate policy decides:
 
 - no match: CREATE, unless the domain's duplicate rule (`find_duplicates_many`, the rule the service
-  applies when it creates) would refuse it under SKIP or UPDATE: then FAIL with DUPLICATE;
+  applies when it creates) would refuse it under SKIP or UPDATE: then FAIL with DUPLICATE; or
+  unless the tenant requires a custom field of the records it would create (a file fills none):
+  then FAIL with REQUIRED, as the service's check of the custom fields would;
 - a match under SKIP: SKIP; under CREATE: CREATE another;
 - a match under UPDATE: UPDATE with the fields that change (`diff`, {field: {from, to}}; empty
-  cells change nothing), or SKIP when none does; FAIL with DUPLICATE when the record is one the
+  cells change nothing), or SKIP when none does; a customer row's e-mail and phone are its
+  primary contact's (`PRIMARY_CONTACT_FIELDS`: compared with that contact's, which the commit
+  updates at the version seen here, or creates when the customer has none); FAIL with DUPLICATE when the record is one the
   caller may not change (another rep's), with ALREADY_CONVERTED / ALREADY_DISQUALIFIED for a
   closed lead.
 
@@ -25,6 +29,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from saas.auth.principal import Principal
+from saas.custom_fields.models import CustomFieldEntity
+from saas.custom_fields.validation import definitions_for
 from saas.customers.duplicates import find_duplicates_many, normalise_company, normalise_email, normalise_phone
 from saas.customers.models import Contact, Customer
 from saas.customers.rules import customer_visibility
@@ -45,6 +51,10 @@ UPDATABLE: dict[ImportEntity, dict[str, str]] = {
     ImportEntity.CONTACT: {"name": "name", "title": "title", "email": "email", "phone": "phone"},
     ImportEntity.LEAD: {"name": "name", "company": "company", "email": "email", "phone": "phone"},
 }  # fmt: skip
+# A customer row's fields that are its primary contact's: API name → the contact's attribute.
+PRIMARY_CONTACT_FIELDS = {"email": "email", "phone": "phone"}
+# Where a customer row keeps the primary contact the preview compared with (in `values`).
+PRIMARY_CONTACT_ID, PRIMARY_CONTACT_VERSION = "primaryContactId", "primaryContactVersion"
 MODELS: dict[ImportEntity, Any] = {
     ImportEntity.CUSTOMER: Customer,
     ImportEntity.CONTACT: Contact,
@@ -165,15 +175,18 @@ def _rule_probes(job: ImportJob, values: dict[str, Any]) -> list[tuple[str, str,
     return []
 
 
-def rule_duplicates(session: Session, job: ImportJob, rows: list[ImportRow]) -> dict[int, list[dict[str, Any]]]:
+def rule_duplicates(
+    session: Session, job: ImportJob, rows: list[ImportRow], *, lock: bool = False
+) -> dict[int, list[dict[str, Any]]]:
     """The DUPLICATE errors the service's own rule (`find_duplicates`, batched) would raise creating
-    each row, by row number (contacts have no such rule)."""
+    each row, by row number (contacts have no such rule); `lock` takes the rule's locks first
+    (creating the rows next, as the service does)."""
     probes = {row.row_number: _rule_probes(job, row.values) for row in rows}
     wanted: dict[str, set[str]] = {}
     for row_probes in probes.values():
         for _, on, value in row_probes:
             wanted.setdefault(on, set()).add(value)
-    found = find_duplicates_many(session, job.tenant_id, wanted)
+    found = find_duplicates_many(session, job.tenant_id, wanted, lock=lock)
     errors: dict[int, list[dict[str, Any]]] = {}
     for number, row_probes in probes.items():
         for field, on, value in row_probes:
@@ -200,6 +213,12 @@ def plan_rows(session: Session, principal: Principal, job: ImportJob, rows: list
     if matched_ids and policy is DuplicatePolicy.UPDATE:
         model = MODELS[entity]
         records = {r.id: r for r in session.scalars(select(model).where(model.id.in_(matched_ids)))}
+    primaries = {}
+    if records and entity is ImportEntity.CUSTOMER:
+        query = select(Contact).where(
+            Contact.customer_id.in_(list(records)), Contact.is_primary.is_(True), Contact.deleted_at.is_(None)
+        )
+        primaries = {c.customer_id: c for c in session.scalars(query)}
     visible = _visible_ids(session, principal, entity, matched_ids) if policy is DuplicatePolicy.UPDATE else set()
     unmatched = [row for row, match in zip(valid, found, strict=True) if match is None]
     duplicates = rule_duplicates(session, job, unmatched) if policy is not DuplicatePolicy.CREATE else {}
@@ -208,19 +227,56 @@ def plan_rows(session: Session, principal: Principal, job: ImportJob, rows: list
         row.matched_version = match.version if match else None
         row.diff = None
         if match is None:
-            errors = duplicates.get(row.row_number, [])
+            errors = duplicates.get(row.row_number) or _required_custom_fields(session, job, row)
             row.errors, row.outcome = errors, (RowOutcome.FAIL if errors else RowOutcome.CREATE).value
             continue
         if policy is DuplicatePolicy.SKIP:
             row.outcome = RowOutcome.SKIP.value
         elif policy is DuplicatePolicy.CREATE:
-            row.outcome = RowOutcome.CREATE.value
+            row.errors = _required_custom_fields(session, job, row)
+            row.outcome = (RowOutcome.FAIL if row.errors else RowOutcome.CREATE).value
         else:
-            row.outcome, row.errors, row.diff = _plan_update(job, entity, records[match.id], match.id in visible, row)
+            primary = primaries.get(match.id)
+            row.outcome, row.errors, row.diff = _plan_update(
+                job, entity, records[match.id], match.id in visible, row, primary
+            )
+            if primary is not None and row.outcome == RowOutcome.UPDATE.value:
+                row.values = {
+                    **row.values,
+                    PRIMARY_CONTACT_ID: str(primary.id),
+                    PRIMARY_CONTACT_VERSION: primary.version,
+                }
+
+
+def _primary_contact_diff(primary: Contact | None, values: dict[str, Any]) -> dict[str, Any]:
+    """A customer row's e-mail and phone against its primary contact's (none: every one given changes)."""
+    diff = {}
+    for name, attribute in PRIMARY_CONTACT_FIELDS.items():
+        if name not in values:
+            continue
+        current = getattr(primary, attribute) if primary is not None else None
+        if current != values[name]:
+            diff[name] = {"from": current, "to": values[name]}
+    return diff
+
+
+def _required_custom_fields(session: Session, job: ImportJob, row: ImportRow) -> list[dict[str, Any]]:
+    """The REQUIRED errors `validate_custom_fields` would give creating the row's records (the
+    row fills no custom field): one per required, live definition of each."""
+    entity = ImportEntity(job.entity)
+    kinds = [CustomFieldEntity(entity.value)]
+    if entity is ImportEntity.CUSTOMER and customer_and_contact(row.values)[1] is not None:
+        kinds.append(CustomFieldEntity.CONTACT)
+    errors = []
+    for kind in kinds:
+        for definition in definitions_for(session, job.tenant_id, kind).values():
+            if definition.required and not definition.archived:
+                errors.append(_error(job, None, UserErrorCode.REQUIRED.value, f"{definition.label} is required"))
+    return errors
 
 
 def _plan_update(
-    job: ImportJob, entity: ImportEntity, record: Any, visible: bool, row: ImportRow
+    job: ImportJob, entity: ImportEntity, record: Any, visible: bool, row: ImportRow, primary: Contact | None = None
 ) -> tuple[str, list[dict[str, Any]], dict[str, Any] | None]:
     if not visible:
         message = "Matches a record you may not change"
@@ -233,6 +289,8 @@ def _plan_update(
         )
         return RowOutcome.FAIL.value, [_error(job, None, code.value, f"The matching lead is {record.status}")], None
     diff = field_diff(entity, record, row.values)
+    if entity is ImportEntity.CUSTOMER:
+        diff.update(_primary_contact_diff(primary, row.values))
     if not diff:
         return RowOutcome.SKIP.value, [], None
     return RowOutcome.UPDATE.value, [], diff

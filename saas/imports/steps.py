@@ -38,7 +38,7 @@ from saas.imports.progress import announce
 from saas.imports.service import is_finished, job_payload
 
 PARSE_CHUNK = 5_000
-ROW_CHUNK = 250
+ROW_CHUNK = 1_000
 DEFAULT_REGION = "CN"
 CLI_PRINCIPAL_LABEL = "saas-cli"
 
@@ -234,8 +234,39 @@ def _commit(session: Session, principal: Principal, job: ImportJob, chunk: int) 
     if not rows:
         _finish(session, job, ImportStatus.COMPLETED, "import.completed")
         return
-    apply_rows(session, principal, job, rows)
+    with session.no_autoflush:
+        apply_rows(session, principal, job, rows)
     _count(job, rows)
+    _save_applied(session, job, rows)
+
+
+def _save_applied(session: Session, job: ImportJob, rows: list[ImportRow]) -> None:
+    """The chunk's applied rows (what happened to each, its record) written back in one statement."""
+    applied = [
+        {
+            "row_number": row.row_number,
+            "outcome": row.outcome,
+            "errors": row.errors,
+            "matched_id": str(row.matched_id) if row.matched_id else None,
+            "record_id": str(row.record_id) if row.record_id else None,
+        }
+        for row in rows
+    ]
+    for row in rows:
+        if row in session:
+            session.expunge(row)  # their changes go out below, not in the next flush
+    session.execute(
+        text(
+            """
+            UPDATE import_rows r SET outcome = v.outcome, errors = v.errors, matched_id = v.matched_id,
+              record_id = v.record_id, applied = true
+            FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(
+              row_number integer, outcome text, errors jsonb, matched_id uuid, record_id uuid)
+            WHERE r.tenant_id = :tenant_id AND r.job_id = :job_id AND r.row_number = v.row_number
+            """
+        ),
+        {"rows": _json(applied), "tenant_id": job.tenant_id, "job_id": job.id},
+    )
 
 
 def run_step(

@@ -82,20 +82,19 @@ def test_a_worker_killed_mid_import_resumes_without_duplicates(runtime, tenant, 
         run_step(session, raw, row_chunk=10)  # one chunk applied and committed
     assert customer_count(runtime, tenant.id) == 10
 
-    # The next chunk dies half-way (the worker is killed): its transaction never commits.
-    real_create = applying._create
-    calls = {"n": 0}
+    # The next chunk dies half-way (the worker is killed) after writing its customers, contacts,
+    # audit entries and events: its transaction never commits.
+    real_record = applying.customers.record_created_many
 
-    def dying(session, principal, job_row, row):  # type: ignore[no-untyped-def]
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise SystemExit("killed")
-        return real_create(session, principal, job_row, row)
+    def dying(session, principal, rows):  # type: ignore[no-untyped-def]
+        real_record(session, principal, rows)
+        session.flush()
+        raise SystemExit("killed")
 
-    monkeypatch.setattr(applying, "_create", dying)
+    monkeypatch.setattr(applying.customers, "record_created_many", dying)
     with pytest.raises(SystemExit), tenant_session(runtime.engine, tenant.id) as session:
         run_step(session, raw, row_chunk=10)
-    monkeypatch.setattr(applying, "_create", real_create)
+    monkeypatch.setattr(applying.customers, "record_created_many", real_record)
     assert customer_count(runtime, tenant.id) == 10
     assert job(owner, job_id)["processedRows"] == 10
 

@@ -96,3 +96,62 @@ def test_leads_update_and_skip(runtime, tenant, owner) -> None:
     assert (updated["updated"], updated["failed"]) == (1, 0)
     leads = owner.data("{ leads(first: 5) { edges { node { name company } } } }")["leads"]["edges"]
     assert [edge["node"] for edge in leads] == [{"name": "Wang Wei", "company": "Wang Co"}]
+
+
+CONTACTS_OF = "query($id: ID!) { customer(id: $id) { version contacts { id name email phone isPrimary version } } }"
+UPDATE_CONTACT = """mutation($input: UpdateContactInput!) {
+  updateContact(input: $input) { contact { version } userErrors { code } }
+}"""
+
+
+def test_a_customer_update_changes_its_primary_contacts_email_and_phone(runtime, tenant, owner) -> None:
+    acme = _seed(runtime, tenant, owner)
+    rows = [["Name", "Email", "Phone"], ["Acme", "ann@new.example", "+8613800138000"]]
+    done = _import(runtime, tenant, owner, rows, policy="UPDATE")
+    (row,) = rows_of(done)
+    assert row["outcome"] == "UPDATE"
+    assert row["diff"] == {"email": {"from": "ann@acme.example", "to": "ann@new.example"}}  # the phone is the same
+    commit(owner, done["id"])
+    run_to_end(runtime, tenant.id, done["id"])
+    assert job(owner, done["id"])["updated"] == 1
+    customer = owner.data(CONTACTS_OF, {"id": acme})["customer"]
+    assert customer["version"] == 1  # the customer's own fields did not change
+    (contact,) = customer["contacts"]
+    assert (contact["email"], contact["phone"], contact["isPrimary"], contact["version"]) == (
+        "ann@new.example",
+        "+8613800138000",
+        True,
+        2,
+    )
+
+
+def test_a_primary_contact_changed_since_the_preview_is_stale(runtime, tenant, owner) -> None:
+    acme = _seed(runtime, tenant, owner)
+    rows = [["Name", "Industry", "Phone"], ["Acme", "Mining", "+8613900139000"]]
+    done = _import(runtime, tenant, owner, rows, policy="UPDATE")
+    assert rows_of(done)[0]["diff"] == {
+        "industry": {"from": "Retail", "to": "Mining"},
+        "phone": {"from": "+8613800138000", "to": "+8613900139000"},
+    }
+    (contact,) = owner.data(CONTACTS_OF, {"id": acme})["customer"]["contacts"]
+    changed = owner.data(UPDATE_CONTACT, {"input": {"id": contact["id"], "version": 1, "title": "CEO"}})
+    assert changed["updateContact"]["userErrors"] == []
+    commit(owner, done["id"])
+    run_to_end(runtime, tenant.id, done["id"])
+    (row,) = rows_of(job(owner, done["id"]))
+    assert row["outcome"] == "FAIL" and row["errors"][0]["code"] == "STALE"
+    customer = owner.data(CONTACTS_OF, {"id": acme})["customer"]
+    assert customer["version"] == 1  # neither the customer nor its contact was overwritten
+    assert customer["contacts"][0]["phone"] == "+8613800138000"
+
+
+def test_a_customer_without_contacts_gets_a_primary_one(runtime, tenant, owner) -> None:
+    _import(runtime, tenant, owner, [["Name"], ["Solo"]], dry_run=False)
+    done = _import(runtime, tenant, owner, [["Name", "Email"], ["Solo", "solo@example.com"]], policy="UPDATE")
+    (row,) = rows_of(done)
+    assert row["diff"] == {"email": {"from": None, "to": "solo@example.com"}}
+    commit(owner, done["id"])
+    run_to_end(runtime, tenant.id, done["id"])
+    solo = rows_of(job(owner, done["id"]))[0]["recordId"]
+    (contact,) = owner.data(CONTACTS_OF, {"id": solo})["customer"]["contacts"]
+    assert (contact["name"], contact["email"], contact["isPrimary"]) == ("Solo", "solo@example.com", True)

@@ -66,3 +66,22 @@ def test_lead_rows_match_the_duplicate_rule_and_channels(runtime, tenant, owner)
     assert _codes(found[0]) == {("邮箱", "DUPLICATE")}
     assert _codes(found[1]) == {("渠道", "NOT_FOUND")}
     assert found[2]["outcome"] == "CREATE"
+
+
+def test_a_required_custom_field_fails_the_rows_that_would_create_records(runtime, tenant, owner) -> None:
+    from tests.schema.helpers import DEFINE_CUSTOM_FIELD
+
+    field = {"entity": "CONTACT", "key": "wechat", "label": "WeChat", "type": "TEXT", "required": True}
+    assert owner.data(DEFINE_CUSTOM_FIELD, {"input": field})["defineCustomField"]["userErrors"] == []
+    rows = [["Name", "Email"], ["With contact", "a@example.com"], ["No contact", ""]]
+    started = start(owner, csv_bytes(rows))
+    run_to_end(runtime, tenant.id, started["job"]["id"])
+    with_contact, without = rows_of(job(owner, started["job"]["id"]))
+    assert with_contact["outcome"] == "FAIL"
+    assert with_contact["errors"] == [{"column": None, "code": "REQUIRED", "message": "WeChat is required"}]
+    assert without["outcome"] == "CREATE"  # a customer without a contact needs no contact field
+    commit(owner, started["job"]["id"])
+    run_to_end(runtime, tenant.id, started["job"]["id"])
+    done = job(owner, started["job"]["id"])
+    assert (done["created"], done["failed"]) == (1, 1)  # the commit is the preview
+    assert customer_count(runtime, tenant.id, "with contact") == 0
