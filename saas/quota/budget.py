@@ -58,30 +58,32 @@ class TenantBudget:
     def __init__(self, engine: Engine, client: redis.Redis, settings: Settings) -> None:
         self.limits = TenantLimitsCache(engine, settings)
         self.bucket = CostBucket(client)
-        self._on_loop: tuple[asyncio.AbstractEventLoop, redis.asyncio.Redis, AsyncScript] | None = None
+        # One asyncio client per event loop that opened the budget (a server worker has one; tests
+        # may run several applications, each on its own loop, over one runtime).
+        self._on_loop: dict[asyncio.AbstractEventLoop, tuple[redis.asyncio.Redis, AsyncScript]] = {}
 
     async def open(self, redis_url: str) -> None:
         """Charge from the running event loop with an asyncio client of `redis_url` (connects on
         first use, so a Redis that is down fails the charges, which let operations through)."""
         await self.close()
         client = redis.asyncio.Redis.from_url(redis_url)
-        self._on_loop = (asyncio.get_running_loop(), client, client.register_script(CHARGE_SCRIPT))
+        self._on_loop[asyncio.get_running_loop()] = (client, client.register_script(CHARGE_SCRIPT))
 
     async def close(self) -> None:
-        if self._on_loop is not None:
-            _, client, _ = self._on_loop
-            self._on_loop = None
-            await client.aclose()
+        """Close the running loop's client (the one its `open` made); other loops' stay."""
+        opened = self._on_loop.pop(asyncio.get_running_loop(), None)
+        if opened is not None:
+            await opened[0].aclose()
 
     async def limits_of(self, tenant_id: uuid.UUID) -> TenantLimits:
         cached = self.limits.cached(tenant_id)
         return cached if cached is not None else await run_in_threadpool(self.limits.get, tenant_id)
 
     async def _charge(self, tenant_id: uuid.UUID, cost: int, capacity: int) -> Charge | None:
-        on_loop = self._on_loop
+        on_loop = self._on_loop.get(asyncio.get_running_loop())
         try:
-            if on_loop is not None and on_loop[0] is asyncio.get_running_loop():
-                return await self.bucket.charge_async(on_loop[2], tenant_id, cost, capacity)
+            if on_loop is not None:
+                return await self.bucket.charge_async(on_loop[1], tenant_id, cost, capacity)
             return await run_in_threadpool(self.bucket.charge, tenant_id, cost, capacity)
         except redis.RedisError:
             logger.warning("cost budget unavailable (Redis); letting the operation through", exc_info=True)
