@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     )
     # Master keys of the sensitive fields' envelope encryption (saas/sensitive/keys.py), comma-
     # separated `id:base64-of-32-bytes`: the first wraps new and re-wrapped data keys, every one
-    # unwraps. Unset: one key derived from SECRET_KEY (id `secret-key`).
+    # unwraps. Unset: one key derived from SECRET_KEY (id `secret-key`), refused in production.
     encryption_master_keys: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), alias="ENCRYPTION_MASTER_KEYS", repr=False
     )
@@ -99,6 +99,11 @@ class Settings(BaseSettings):
             problems.append("SAAS_APP_ROLE_PASSWORD must be set for the application role")
         if not self.metrics_token or len(self.metrics_token) < 32:
             problems.append("METRICS_TOKEN must be set to a random value of at least 32 characters to protect /metrics")
+        if not self.encryption_master_keys:
+            problems.append(
+                "ENCRYPTION_MASTER_KEYS must be set (id:base64 of 32 random bytes, see `saas keys generate`)"
+                " so that sensitive fields are not encrypted under a key derived from SECRET_KEY"
+            )
         if problems:
             raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
         return self
