@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     throttle_address_failures: int = Field(default=10, alias="THROTTLE_ADDRESS_FAILURES", gt=0)
     invitation_ttl_days: int = Field(default=7, alias="INVITATION_TTL_DAYS", gt=0)
     throttle_window_seconds: int = Field(default=15 * 60, alias="THROTTLE_WINDOW_SECONDS", gt=0)
+    # Requests to the campaign inbound endpoint per minute, per token and per client address.
+    inbound_per_token_per_minute: int = Field(default=60, alias="INBOUND_PER_TOKEN_PER_MINUTE", gt=0)
+    inbound_per_address_per_minute: int = Field(default=120, alias="INBOUND_PER_ADDRESS_PER_MINUTE", gt=0)
     # The largest file `startImport` takes (base64 content or a multipart upload), in bytes.
     import_max_bytes: int = Field(default=20 * 1024 * 1024, alias="IMPORT_MAX_BYTES", gt=0)
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
