@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     )
     # Master keys of the sensitive fields' envelope encryption (saas/sensitive/keys.py), comma-
     # separated `id:base64-of-32-bytes`: the first wraps new and re-wrapped data keys, every one
-    # unwraps. Unset: one key derived from SECRET_KEY (id `secret-key`).
+    # unwraps. Unset: one key derived from SECRET_KEY (id `secret-key`), refused in production.
     encryption_master_keys: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), alias="ENCRYPTION_MASTER_KEYS", repr=False
     )
@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     throttle_address_failures: int = Field(default=10, alias="THROTTLE_ADDRESS_FAILURES", gt=0)
     invitation_ttl_days: int = Field(default=7, alias="INVITATION_TTL_DAYS", gt=0)
     throttle_window_seconds: int = Field(default=15 * 60, alias="THROTTLE_WINDOW_SECONDS", gt=0)
+    # Requests to the campaign inbound endpoint per minute, per token and per client address.
+    inbound_per_token_per_minute: int = Field(default=60, alias="INBOUND_PER_TOKEN_PER_MINUTE", gt=0)
+    inbound_per_address_per_minute: int = Field(default=120, alias="INBOUND_PER_ADDRESS_PER_MINUTE", gt=0)
     # The largest file `startImport` takes (base64 content or a multipart upload), in bytes.
     import_max_bytes: int = Field(default=20 * 1024 * 1024, alias="IMPORT_MAX_BYTES", gt=0)
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
@@ -103,6 +106,11 @@ class Settings(BaseSettings):
             problems.append("SAAS_APP_ROLE_PASSWORD must be set for the application role")
         if not self.metrics_token or len(self.metrics_token) < 32:
             problems.append("METRICS_TOKEN must be set to a random value of at least 32 characters to protect /metrics")
+        if not self.encryption_master_keys:
+            problems.append(
+                "ENCRYPTION_MASTER_KEYS must be set (id:base64 of 32 random bytes, see `saas keys generate`)"
+                " so that sensitive fields are not encrypted under a key derived from SECRET_KEY"
+            )
         if problems:
             raise ConfigurationError("refusing to start in production: " + "; ".join(problems))
         return self

@@ -59,7 +59,8 @@ def database_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     # Every HTTP test comes from one client address ("testclient"): the per-address sign-in
-    # throttle is tested with its default limit in tests/auth/test_throttle.py. A test tenant may
+    # throttle is tested with its default limit in tests/auth/test_throttle.py, the inbound
+    # endpoint's per-address limit in tests/campaigns/test_inbound.py. A test tenant may
     # read far more in a minute than a real one: the cost budget is tested with per-tenant limits
     # (tests/schema/test_cost.py, tests/http/test_rate_limits.py), so the default is out of the way.
     return Settings(
@@ -68,6 +69,7 @@ def settings(database_url: str) -> Settings:
         REDIS_URL=_redis_url(),
         LOG_JSON=False,
         THROTTLE_ADDRESS_FAILURES=UNTHROTTLED,
+        INBOUND_PER_ADDRESS_PER_MINUTE=UNTHROTTLED,
         TENANT_COST_PER_MINUTE=100_000_000,
     )
 

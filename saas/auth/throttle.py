@@ -16,6 +16,9 @@ Guarantees:
   (bounded by the password-hashing slots); failures beyond the limit are not stored.
 - Redis unavailable: the throttle lets attempts through (logged); the password-hashing bound
   still limits the cost of each one.
+- The campaign inbound endpoint (`POST /campaigns/inbound/<token>`) counts every request, not
+  only failures, per token and per client address (`INBOUND_PER_TOKEN_PER_MINUTE`,
+  `INBOUND_PER_ADDRESS_PER_MINUTE`, one-minute moving windows): `inbound_retry_after`.
 """
 
 from __future__ import annotations
@@ -102,6 +105,29 @@ class SignInThrottle:
         window = settings.throttle_window_seconds
         self.per_account = RateLimitItemPerSecond(settings.throttle_account_failures, window, namespace="login")
         self.per_address = RateLimitItemPerSecond(settings.throttle_address_failures, window, namespace="address")
+        self.inbound_per_token = RateLimitItemPerSecond(
+            settings.inbound_per_token_per_minute, 60, namespace="inbound-token"
+        )
+        self.inbound_per_address = RateLimitItemPerSecond(
+            settings.inbound_per_address_per_minute, 60, namespace="inbound-address"
+        )
+
+    def inbound_retry_after(self, token: str, address: str | None) -> int | None:
+        """Count one inbound request against its token and its client's address; the seconds to
+        wait when either is over its limit (the request is then refused), else None."""
+        limits = [_Limit(self.inbound_per_token, hashlib.sha256(token.encode()).hexdigest())]
+        if address is not None:
+            limits.append(_Limit(self.inbound_per_address, address_key(address)))
+        waits = []
+        try:
+            for limit in limits:
+                if not self.limiter.hit(limit.item, limit.identifier):
+                    reset_at = self.limiter.get_window_stats(limit.item, limit.identifier).reset_time
+                    waits.append(max(1, math.ceil(reset_at - time.time())))
+        except (StorageError, redis.RedisError):
+            log.warning("inbound rate limit unavailable (Redis); letting the request through", exc_info=True)
+            return None
+        return max(waits) if waits else None
 
     def _limits(self, account: str | None, address: str | None) -> list[_Limit]:
         limits = []

@@ -9,7 +9,8 @@ pool leads of unknown responders, events.
   LAUNCHED: `ALREADY_LAUNCHED`, and no second set of members.
 - **A positive response from an unknown e-mail** (no contact has it) makes a lead in the pool,
   through `saas.leads.service.create_lead`, with the campaign's channel and the campaign; the
-  same e-mail answering again is linked to that lead, not made a second one.
+  same e-mail answering again is linked to that lead, not made a second one, also when both
+  answers come at once (an advisory transaction lock on tenant and e-mail orders them).
 """
 
 from __future__ import annotations
@@ -257,7 +258,15 @@ def _responder(session: Session, clean: dict[str, Any]) -> tuple[uuid.UUID | Non
 
 
 def _pool_lead(session: Session, principal: Principal, campaign: Campaign, email: str) -> Lead:
-    """The campaign's lead for this e-mail: the one an earlier response made, or a new one in the pool."""
+    """The campaign's lead for this e-mail: the one an earlier response made, or a new one in the pool.
+
+    Two responses from the same e-mail at once are serialised on a transaction advisory lock keyed on
+    the tenant and the lower-cased e-mail, taken before the look-up: the second finds the first's lead.
+    """
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"campaign-pool-lead:{principal.tenant_id}:{email.strip().lower()}"},
+    )
     existing = session.scalar(
         select(Lead).where(Lead.campaign_id == campaign.id, func.lower(Lead.email) == email.lower()).limit(1)
     )

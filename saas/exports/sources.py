@@ -1,5 +1,6 @@
 """What each kind of record exports: its permission, its list's filter input, its visibility rule
-and the columns of the file, as one SQL statement over the alias `r`.
+and the columns of the file, as one SQL statement over the alias `r`. Like every compiled read,
+each table the statement reads (`r` and every subquery's) carries the bound tenant (`:tenant_id`).
 
 The conditions are those of the GraphQL lists (`customer_conditions`, `lead_conditions`, …): an
 export holds exactly the rows the caller's list would show with the same filter. Contacts have no
@@ -89,11 +90,11 @@ def _tickets(principal: Principal, flt: TicketFilterInput | None) -> SqlConditio
 
 
 def _member(column: str) -> str:
-    return f"(SELECT {global_id_sql('Member', 'm.id')} FROM memberships m WHERE m.tenant_id = r.tenant_id AND m.id = r.{column})"
+    return f"(SELECT {global_id_sql('Member', 'm.id')} FROM memberships m WHERE {tenant_predicate('m')} AND m.id = r.{column})"
 
 
 def _customer_name() -> str:
-    return "(SELECT c.name FROM customers c WHERE c.tenant_id = r.tenant_id AND c.id = r.customer_id)"
+    return f"(SELECT c.name FROM customers c WHERE {tenant_predicate('c')} AND c.id = r.customer_id)"
 
 
 SOURCES: dict[ImportEntity, ExportSource] = {
@@ -151,7 +152,7 @@ SOURCES: dict[ImportEntity, ExportSource] = {
                 ("status", "upper(r.status)"),
                 (
                     "channel",
-                    "(SELECT ch.name FROM channels ch WHERE ch.tenant_id = r.tenant_id AND ch.id = r.channel_id)",
+                    f"(SELECT ch.name FROM channels ch WHERE {tenant_predicate('ch')} AND ch.id = r.channel_id)",
                 ),
                 ("ownerId", _member("owner_id")),
                 ("createdAt", iso_datetime_sql("r.created_at")),

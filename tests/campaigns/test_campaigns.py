@@ -336,3 +336,49 @@ def test_a_campaign_past_its_last_day_is_ended(
     assert compiled["status"] == resolved["status"] == "ENDED"
     late = launch(owner, draft["id"])
     assert [e["code"] for e in late["userErrors"]] == ["INVALID_TRANSITION"]
+
+
+def test_concurrent_responses_from_one_new_email_make_one_pool_lead(
+    runtime: Runtime, tenant: TenantHandle, owner: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both writers look for the lead before either has made it; only one may make it."""
+    import threading
+
+    from saas.campaigns import service
+
+    campaign = create_campaign(owner, audience={})
+    launch(owner, campaign["id"])
+    principal = runtime.authenticate(f"Bearer {owner.token}")
+    both_looked = threading.Barrier(2, timeout=2)
+    original = service.create_lead
+
+    def create_lead_after_both_looked(*args: Any, **kwargs: Any) -> Any:
+        try:
+            both_looked.wait()  # unsafe code: both get here; safe code: the second waits on the lock
+        except threading.BrokenBarrierError:
+            pass
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(service, "create_lead", create_lead_after_both_looked)
+    failures: list[BaseException] = []
+
+    def one(email: str) -> None:
+        try:
+            with tenant_session(runtime.engine, tenant.id) as session:
+                service.record_response(
+                    session, principal, _raw(campaign["id"]), {"kind": "REGISTERED", "email": email}
+                )
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=one, args=(e,)) for e in ("new@example.com", " NEW@Example.com")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert failures == []
+    counts = table_counts(runtime, tenant.id)
+    assert counts["leads"] == 1 and counts["campaign_responses"] == 2
+    with tenant_session(runtime.engine, tenant.id) as session:
+        linked = session.execute(text("SELECT count(DISTINCT lead_id) FROM campaign_responses")).scalar_one()
+    assert linked == 1

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
+from saas.auth.throttle import SignInThrottle
 from saas.http import create_app
 from saas.runtime import Runtime
 from tests.campaigns.support import READ, create_campaign, launch, table_counts
@@ -99,3 +101,37 @@ def test_bad_fields_are_user_errors(
     assert {e["code"] for e in response.json()["userErrors"]} == {"INVALID", "INVALID_EMAIL"}
     assert table_counts(runtime, tenant.id) == before
     assert client.post(f"/campaigns/inbound/{token}", content=b"{not json").status_code == 400
+
+
+@pytest.fixture
+def tight_inbound_limits(runtime: Runtime) -> Iterator[None]:
+    """Two requests a minute per token, three per address, counted apart from other tests'."""
+    settings = runtime.settings.model_copy(
+        update={"inbound_per_token_per_minute": 2, "inbound_per_address_per_minute": 3}
+    )
+    saved = runtime.throttle
+    runtime.throttle = SignInThrottle(runtime.redis, runtime.redis_url, settings, key_prefix=f"test:{uuid.uuid4().hex}")
+    try:
+        yield
+    finally:
+        runtime.throttle = saved
+
+
+def test_inbound_posts_are_rate_limited_per_token_and_per_address(
+    runtime: Runtime, tenant: TenantHandle, owner: GraphQLClient, client: TestClient, tight_inbound_limits: None
+) -> None:
+    _, token = _launched(owner)
+    _, other_token = _launched(owner)
+    body = {"kind": "OPENED", "email": "a@example.org"}
+    assert [client.post(f"/campaigns/inbound/{token}", json=body).status_code for _ in range(2)] == [201, 201]
+    before = table_counts(runtime, tenant.id)
+    refused = client.post(f"/campaigns/inbound/{token}", json=body)  # the token's third in the minute
+    assert refused.status_code == 429
+    assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert table_counts(runtime, tenant.id) == before
+    # The address has made three requests: another token from it is refused too, another address is not.
+    assert client.post(f"/campaigns/inbound/{other_token}", json=body).status_code == 429
+    assert table_counts(runtime, tenant.id) == before
+    with TestClient(client.app, client=("203.0.113.7", 50000)) as elsewhere:
+        assert elsewhere.post(f"/campaigns/inbound/{other_token}", json=body).status_code == 201

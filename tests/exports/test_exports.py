@@ -162,3 +162,44 @@ def test_others_get_nothing_and_the_export_is_recorded(
         ).scalar_one()
         assert audited == 1
         assert session.execute(text("SELECT count(*) FROM downloads")).scalar_one() == 1
+
+
+def test_every_subquery_carries_the_bound_tenant() -> None:
+    """Like every compiled read: each table read names `:tenant_id`, none correlates on `r.tenant_id`."""
+    import re
+
+    from saas.db.conditions import SqlCondition
+    from saas.exports.sources import SOURCES
+
+    for source in SOURCES.values():
+        sql = source.select_sql(SqlCondition())
+        aliases = re.findall(r"\bFROM\s+\w+\s+(\w+)", sql)
+        assert aliases, sql
+        for alias in aliases:
+            assert f"{alias}.tenant_id = :tenant_id" in sql, (source.entity, alias)
+        assert "= r.tenant_id" not in sql, source.entity
+
+
+def test_a_second_tenants_export_holds_none_of_the_firsts_rows(
+    runtime: Runtime,
+    tenant: TenantHandle,
+    owner: GraphQLClient,
+    other_owner: GraphQLClient,
+    other_tenant: TenantHandle,
+    client: TestClient,
+) -> None:
+    with runtime.engine.connect() as conn:  # the application role, under row-level security
+        assert conn.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar() is False
+    acme = customer(owner, "Acme first")
+    create_opportunity(owner, acme, "10.00")
+    owner.data('mutation { createLead(input: {name: "First lead"}) { lead { id } } }')
+    mine = customer(other_owner, "Other's own")
+    create_opportunity(other_owner, mine, "20.00")
+    for entity, expected in (("CUSTOMER", "Other's own"), ("OPPORTUNITY", "Other's own"), ("LEAD", None)):
+        _, response = exported(runtime, other_tenant, other_owner, client, entity=entity)
+        body = response.content.decode("utf-8-sig")
+        assert "first" not in body.lower() and acme not in body, (entity, body)
+        rows = csv_rows(response.content)[1:]
+        assert len(rows) == (0 if expected is None else 1)
+        if expected is not None:
+            assert expected in rows[0]

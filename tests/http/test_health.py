@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import threading
 import uuid
@@ -154,6 +155,28 @@ def test_metrics_need_the_bearer_token_when_one_is_set(runtime: Runtime, engine:
     assert allowed.status_code == 200 and "http_requests_total" in allowed.text
 
 
+MASTER_KEYS = "2026-12:" + base64.urlsafe_b64encode(b"k" * 32).decode()
+
+
+def test_production_refuses_to_start_without_encryption_master_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ENCRYPTION_MASTER_KEYS", raising=False)
+    production = {
+        "SAAS_ENV": "production",
+        "SECRET_KEY": "s" * 40,
+        "DATABASE_URL": "postgresql://db.internal/saas",
+        "REDIS_URL": "redis://redis.internal/0",
+        "SAAS_APP_ROLE_PASSWORD": "not-the-default",
+        "METRICS_TOKEN": METRICS_TOKEN,
+    }
+    with pytest.raises(ConfigurationError, match="ENCRYPTION_MASTER_KEYS must be set"):
+        Settings(**production)
+    with pytest.raises(ConfigurationError, match="ENCRYPTION_MASTER_KEYS must be set"):
+        Settings(**production, ENCRYPTION_MASTER_KEYS=" , ")
+    assert Settings(**production, ENCRYPTION_MASTER_KEYS=MASTER_KEYS).encryption_master_keys == (MASTER_KEYS,)
+    for environment in ("development", "test"):  # a key derived from SECRET_KEY will do there
+        assert Settings(**{**production, "SAAS_ENV": environment}).encryption_master_keys == ()
+
+
 def test_production_refuses_to_start_without_a_metrics_token() -> None:
     production = {
         "SAAS_ENV": "production",
@@ -161,6 +184,7 @@ def test_production_refuses_to_start_without_a_metrics_token() -> None:
         "DATABASE_URL": "postgresql://db.internal/saas",
         "REDIS_URL": "redis://redis.internal/0",
         "SAAS_APP_ROLE_PASSWORD": "not-the-default",
+        "ENCRYPTION_MASTER_KEYS": MASTER_KEYS,
     }
     with pytest.raises(ConfigurationError, match="METRICS_TOKEN must be set"):
         Settings(**production)

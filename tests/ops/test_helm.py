@@ -20,9 +20,16 @@ from tests.ops.chart import CHART, KUBE_VERSION, NAMESPACE, RELEASE, VALUE_SETS,
 
 BROKEN = Path(__file__).resolve().parent / "values"
 FULLNAME = f"{RELEASE}-saas-crm"
-SECRET_SETTINGS = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "SAAS_APP_ROLE_PASSWORD", "METRICS_TOKEN")
+SECRET_SETTINGS = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SAAS_APP_ROLE_PASSWORD",
+    "METRICS_TOKEN",
+    "ENCRYPTION_MASTER_KEYS",
+)
 # Credentials a deployment may leave out (the Secret's key is optional).
-OPTIONAL_SECRET_SETTINGS = ("ENCRYPTION_MASTER_KEYS", "SECRET_KEY_FALLBACKS")
+OPTIONAL_SECRET_SETTINGS = ("SECRET_KEY_FALLBACKS",)
 # Read by uvicorn, not by Settings: which proxies may set the client address (X-Forwarded-For).
 PROCESS_SETTINGS = {"FORWARDED_ALLOW_IPS"}
 # Objects of custom resource definitions, whose schemas Kubernetes does not ship.
