@@ -150,6 +150,7 @@ register_event_types(
     "import.previewed",
     "import.commit_started",
     "import.completed",
+    "import.failed",
     "ticket.reclassified",
     "ticket.commented",
     "ticket.sla_breached",

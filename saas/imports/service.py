@@ -29,7 +29,7 @@ from saas.imports.mapping import resolve_mapping
 from saas.imports.models import DuplicatePolicy, ImportEntity, ImportJob, ImportRow, ImportStatus, RowOutcome
 from saas.imports.progress import announce, request_step
 from saas.imports.rules import WRITE_PERMISSION, import_conditions, require_import_reader
-from saas.jobs.stale import stale_before
+from saas.jobs.stale import abandoned_before, stale_before
 from saas.validation import Checker
 
 MAX_FILE_NAME = 255
@@ -175,18 +175,36 @@ def is_finished(job: ImportJob) -> bool:
     return job.status in (ImportStatus.PREVIEWED.value, ImportStatus.COMPLETED.value, ImportStatus.FAILED.value)
 
 
+def fail_import(session: Session, job: ImportJob, reason: str) -> None:
+    """The import ends FAILED with `reason` (its `error`), and `import.failed` says so."""
+    job.error = reason[:500]
+    job.status = ImportStatus.FAILED.value
+    job.finished_at = datetime.now(UTC)
+    session.flush()
+    emit_event(session, "import.failed", job_payload(job))
+
+
+GAVE_UP = "The import made no progress for 24 hours and was given up; start it again."
+
+
 def sweep_stale_imports(session: Session, now: datetime | None = None) -> int:
     """The session's tenant's imports still under way but untouched for `STALE_AFTER`
     (saas/jobs/stale.py), none being worked on now (a step holds its job locked): the next step of
     each is sent again after the commit (a step resumes at the job's cursor, so nothing is done
-    twice). How many were sent again."""
+    twice); one untouched for `GIVE_UP_AFTER` (its steps keep failing) ends FAILED with
+    `import.failed` instead of being sent forever. How many were sent again."""
     finished = (ImportStatus.PREVIEWED.value, ImportStatus.COMPLETED.value, ImportStatus.FAILED.value)
     stale = session.scalars(
-        select(ImportJob.id)
+        select(ImportJob)
         .where(ImportJob.status.not_in(finished), ImportJob.updated_at < stale_before(now))
         .order_by(ImportJob.updated_at, ImportJob.id)
         .with_for_update(skip_locked=True)
     ).all()
-    for job_id in stale:
-        request_step(session, job_id)
-    return len(stale)
+    sent = 0
+    for job in stale:
+        if job.updated_at < abandoned_before(now):
+            fail_import(session, job, GAVE_UP)
+        else:
+            request_step(session, job.id)
+            sent += 1
+    return sent

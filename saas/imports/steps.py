@@ -35,7 +35,7 @@ from saas.imports.cleaning import DUPLICATE_IN_FILE, KEY_SEPARATOR, clean_row
 from saas.imports.models import ImportEntity, ImportJob, ImportRow, ImportStatus, RowOutcome
 from saas.imports.planning import plan_rows
 from saas.imports.progress import announce
-from saas.imports.service import is_finished, job_payload
+from saas.imports.service import fail_import, is_finished, job_payload
 
 PARSE_CHUNK = 5_000
 ROW_CHUNK = 1_000
@@ -80,8 +80,7 @@ def _finish(session: Session, job: ImportJob, status: ImportStatus, event: str |
 
 
 def _fail(session: Session, job: ImportJob, reason: str) -> None:
-    job.error = reason[:500]
-    _finish(session, job, ImportStatus.FAILED, None)
+    fail_import(session, job, reason)
 
 
 def _mark_file_duplicates(session: Session, job: ImportJob) -> None:

@@ -6,7 +6,8 @@ fails then (the broker down, the process killed between the commit and the send)
 waiting for a message that never comes. Each domain's periodic sweep finds its rows that have not
 moved for `STALE_AFTER`, skipping those a worker holds locked right now, and sends their message
 again (running a job twice is harmless: each locks its row and does nothing once it finished).
-An export still not started `GIVE_UP_AFTER` after it was asked for is marked FAILED instead.
+An export still not started `GIVE_UP_AFTER` after it was asked for, or an import untouched that long
+(its steps keep failing), is marked FAILED instead.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from saas.jobs.scheduler import scheduled_jobs
 from saas.jobs.stale import GIVE_UP_AFTER, STALE_AFTER
 from saas.plugin_api.testing import GraphQLClient
 from saas.runtime import Runtime
-from saas.schema.relay import decode_id
+from saas.schema.relay import decode_id, to_global_id
 from saas.tenancy.session import tenant_session
 from saas.tenant_data import exports as tenant_exports
 from saas.tenant_data.models import TenantExport
@@ -137,6 +137,26 @@ def test_a_stalled_import_gets_its_next_step_again(runtime: Runtime, owner: Grap
     # The step sent again resumes the import; then nothing is stale any more.
     run_to_end(runtime, tenant.id, stalled)
     assert _sweep(runtime, tenant.id, imports.sweep_stale_imports, MUCH_LATER) == 0
+
+
+def test_an_import_stalled_for_a_day_is_given_up_with_its_event(
+    runtime: Runtime, owner: GraphQLClient, tenant, sent
+) -> None:
+    stalled = decode_id(_import(owner, "Acme"), "ImportJob")
+    sent.clear()
+    assert _sweep(runtime, tenant.id, imports.sweep_stale_imports, MUCH_LATER) == 0  # none sent again
+    assert sent == []
+    with tenant_session(runtime.engine, tenant.id) as session:
+        job = session.get(ImportJob, (tenant.id, stalled))
+        assert job is not None and (job.status, job.error) == ("failed", imports.GAVE_UP)
+        payloads = session.scalars(select(OutboxEvent.payload).where(OutboxEvent.type == "import.failed")).all()
+        assert [p["importJob"]["status"] for p in payloads] == ["FAILED"]
+    # A failed import is finished: never swept again.
+    assert _sweep(runtime, tenant.id, imports.sweep_stale_imports, MUCH_LATER) == 0
+    failed = owner.data(
+        "query($id: ID!) { importJob(id: $id) { status error } }", {"id": to_global_id("ImportJob", stalled)}
+    )
+    assert failed["importJob"] == {"status": "FAILED", "error": imports.GAVE_UP}
 
 
 def test_the_sweeps_are_scheduled() -> None:
