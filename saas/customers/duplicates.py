@@ -69,24 +69,23 @@ def _email_probe(field: str, email: str, include_leads: bool) -> Probe:
     queries = [
         (
             "Contact",
-            "SELECT id, name FROM contacts WHERE tenant_id = :tenant_id AND lower(email) = :value AND deleted_at IS NULL",
+            "SELECT id, name FROM contacts WHERE tenant_id = :tenant_id AND email_key = :value AND deleted_at IS NULL",
         )
     ]
     if include_leads:
-        queries.insert(0, ("Lead", "SELECT id, name FROM leads WHERE tenant_id = :tenant_id AND lower(email) = :value"))
+        queries.insert(0, ("Lead", "SELECT id, name FROM leads WHERE tenant_id = :tenant_id AND email_key = :value"))
     return Probe(field, "e-mail", normalise_email(email), tuple(queries))
 
 
 def _phone_probe(field: str, phone: str, include_leads: bool) -> Probe:
-    digits = PHONE_DIGITS_SQL.format(col="phone")
     queries = [
         (
             "Contact",
-            f"SELECT id, name FROM contacts WHERE tenant_id = :tenant_id AND {digits} = :value AND deleted_at IS NULL",
+            "SELECT id, name FROM contacts WHERE tenant_id = :tenant_id AND phone_key = :value AND deleted_at IS NULL",
         )
     ]
     if include_leads:
-        queries.insert(0, ("Lead", f"SELECT id, name FROM leads WHERE tenant_id = :tenant_id AND {digits} = :value"))
+        queries.insert(0, ("Lead", "SELECT id, name FROM leads WHERE tenant_id = :tenant_id AND phone_key = :value"))
     return Probe(field, "phone", normalise_phone(phone), tuple(queries))
 
 
@@ -146,16 +145,15 @@ _MANY: dict[tuple[str, str], str] = {
     (
         "e-mail",
         "Lead",
-    ): "SELECT lower(email), id, name FROM leads WHERE tenant_id = :tenant_id AND lower(email) = ANY(:values)",
-    ("e-mail", "Contact"): "SELECT lower(email), id, name FROM contacts WHERE tenant_id = :tenant_id "
-    "AND lower(email) = ANY(:values) AND deleted_at IS NULL",
+    ): "SELECT email_key, id, name FROM leads WHERE tenant_id = :tenant_id AND email_key = ANY(:values)",
+    ("e-mail", "Contact"): "SELECT email_key, id, name FROM contacts WHERE tenant_id = :tenant_id "
+    "AND email_key = ANY(:values) AND deleted_at IS NULL",
     (
         "phone",
         "Lead",
-    ): f"SELECT {PHONE_DIGITS_SQL.format(col='phone')}, id, name FROM leads WHERE tenant_id = :tenant_id "
-    f"AND {PHONE_DIGITS_SQL.format(col='phone')} = ANY(:values)",
-    ("phone", "Contact"): f"SELECT {PHONE_DIGITS_SQL.format(col='phone')}, id, name FROM contacts "
-    f"WHERE tenant_id = :tenant_id AND {PHONE_DIGITS_SQL.format(col='phone')} = ANY(:values) AND deleted_at IS NULL",
+    ): "SELECT phone_key, id, name FROM leads WHERE tenant_id = :tenant_id AND phone_key = ANY(:values)",
+    ("phone", "Contact"): "SELECT phone_key, id, name FROM contacts "
+    "WHERE tenant_id = :tenant_id AND phone_key = ANY(:values) AND deleted_at IS NULL",
     ("company name", "Lead"): "SELECT company_key, id, company FROM leads WHERE tenant_id = :tenant_id "
     "AND company_key = ANY(:values)",
     ("company name", "Customer"): "SELECT name_key, id, name FROM customers WHERE tenant_id = :tenant_id "

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from saas.db.base import Base, TenantOwned, created_at_column, uuid_pk
+from saas.db.base import EMAIL_KEY_SQL, PHONE_KEY_SQL, Base, TenantOwned, created_at_column, uuid_pk
 
 
 class CustomerKind(StrEnum):
@@ -108,8 +108,8 @@ class Contact(TenantOwned, Base):
             postgresql_where=text("is_primary AND deleted_at IS NULL"),
         ),
         # The duplicate check (saas/customers/duplicates.py) looks contacts up by these.
-        Index("ix_contacts_tenant_email", "tenant_id", text("lower(email)")),
-        Index("ix_contacts_tenant_phone", "tenant_id", text("regexp_replace(phone, '\\D', '', 'g')")),
+        Index("ix_contacts_tenant_email_key", "tenant_id", "email_key"),
+        Index("ix_contacts_tenant_phone_key", "tenant_id", "phone_key"),
         Index(
             "ix_contacts_custom_fields",
             "custom_fields",
@@ -123,6 +123,9 @@ class Contact(TenantOwned, Base):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     title: Mapped[str | None] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(254))
+    # lower(email) and the phone's digits, stored, for the duplicate check (see `Customer.name_key`).
+    email_key: Mapped[str | None] = mapped_column(Text, Computed(EMAIL_KEY_SQL, persisted=True))
+    phone_key: Mapped[str | None] = mapped_column(Text, Computed(PHONE_KEY_SQL, persisted=True))
     phone: Mapped[str | None] = mapped_column(String(32))
     is_primary: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     custom_fields: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=text("'{}'::jsonb"))

@@ -41,3 +41,11 @@ class TenantOwned:
     """
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, sort_order=-1)
+
+
+# The duplicate check's keys of an e-mail and a phone column, stored as generated columns
+# (`email_key`, `phone_key`) of the tables it searches: compared with `=`, their tenant-led indexes
+# serve it under row-level security, which an expression such as `lower(email)` cannot (PostgreSQL
+# uses no index for a condition with a function that is not leakproof on a table with RLS).
+EMAIL_KEY_SQL = "lower(email)"
+PHONE_KEY_SQL = "regexp_replace(phone, '\\D', '', 'g')"

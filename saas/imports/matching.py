@@ -49,25 +49,25 @@ CUSTOMER_BY_NAME = (
     "ORDER BY created_at, id"
 )
 CUSTOMER_BY_EMAIL = (
-    "SELECT lower(ct.email), c.id, c.version FROM contacts ct JOIN customers c "
+    "SELECT ct.email_key, c.id, c.version FROM contacts ct JOIN customers c "
     "ON c.tenant_id = ct.tenant_id AND c.id = ct.customer_id AND c.deleted_at IS NULL "
-    "WHERE ct.tenant_id = :tenant_id AND ct.deleted_at IS NULL AND lower(ct.email) = ANY(:values) "
+    "WHERE ct.tenant_id = :tenant_id AND ct.deleted_at IS NULL AND ct.email_key = ANY(:values) "
     "ORDER BY ct.created_at, ct.id"
 )
 CUSTOMER_BY_PHONE = (
-    f"SELECT {PHONE_DIGITS_SQL.format(col='ct.phone')}, c.id, c.version FROM contacts ct JOIN customers c "
+    "SELECT ct.phone_key, c.id, c.version FROM contacts ct JOIN customers c "
     "ON c.tenant_id = ct.tenant_id AND c.id = ct.customer_id AND c.deleted_at IS NULL "
-    f"WHERE ct.tenant_id = :tenant_id AND ct.deleted_at IS NULL "
-    f"AND {PHONE_DIGITS_SQL.format(col='ct.phone')} = ANY(:values) "
+    "WHERE ct.tenant_id = :tenant_id AND ct.deleted_at IS NULL "
+    "AND ct.phone_key = ANY(:values) "
     "ORDER BY ct.created_at, ct.id"
 )
 LEAD_BY = {
-    "email": "SELECT lower(email), id, version FROM leads WHERE tenant_id = :tenant_id "
-    "AND lower(email) = ANY(:values) ORDER BY created_at, id",
-    "phone": f"SELECT {PHONE_DIGITS_SQL.format(col='phone')}, id, version FROM leads "
-    f"WHERE tenant_id = :tenant_id AND {PHONE_DIGITS_SQL.format(col='phone')} = ANY(:values) ORDER BY created_at, id",
-    "name": "SELECT lower(company), id, version FROM leads WHERE tenant_id = :tenant_id "
-    "AND lower(company) = ANY(:values) ORDER BY created_at, id",
+    "email": "SELECT email_key, id, version FROM leads WHERE tenant_id = :tenant_id "
+    "AND email_key = ANY(:values) ORDER BY created_at, id",
+    "phone": "SELECT phone_key, id, version FROM leads "
+    "WHERE tenant_id = :tenant_id AND phone_key = ANY(:values) ORDER BY created_at, id",
+    "name": "SELECT company_key, id, version FROM leads WHERE tenant_id = :tenant_id "
+    "AND company_key = ANY(:values) ORDER BY created_at, id",
 }
 
 

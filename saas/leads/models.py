@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from saas.db.base import Base, TenantOwned, created_at_column, uuid_pk
+from saas.db.base import EMAIL_KEY_SQL, PHONE_KEY_SQL, Base, TenantOwned, created_at_column, uuid_pk
 
 
 class LeadStatus(StrEnum):
@@ -88,8 +88,8 @@ class Lead(TenantOwned, Base):
         Index("ix_leads_tenant_owner_status", "tenant_id", "owner_id", "status"),
         Index("ix_leads_tenant_channel", "tenant_id", "channel_id"),
         Index("ix_leads_tenant_campaign", "tenant_id", "campaign_id"),
-        Index("ix_leads_tenant_email", "tenant_id", text("lower(email)")),
-        Index("ix_leads_tenant_phone", "tenant_id", text("regexp_replace(phone, '\\D', '', 'g')")),
+        Index("ix_leads_tenant_email_key", "tenant_id", "email_key"),
+        Index("ix_leads_tenant_phone_key", "tenant_id", "phone_key"),
         Index("ix_leads_tenant_company_key", "tenant_id", "company_key"),
         # The `customField` list filter (JSONB containment; saas/custom_fields/rules.py).
         Index(
@@ -107,6 +107,9 @@ class Lead(TenantOwned, Base):
     company_key: Mapped[str | None] = mapped_column(Text, Computed("lower(company)", persisted=True))
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(32))
+    # lower(email) and the phone's digits, stored, for the duplicate check (see `Customer.name_key`).
+    email_key: Mapped[str | None] = mapped_column(Text, Computed(EMAIL_KEY_SQL, persisted=True))
+    phone_key: Mapped[str | None] = mapped_column(Text, Computed(PHONE_KEY_SQL, persisted=True))
     channel_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     # The marketing campaign whose response made it (saas/campaigns), if one did.
     campaign_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
