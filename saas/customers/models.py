@@ -53,7 +53,7 @@ class Customer(TenantOwned, Base):
         Index("ix_customers_tenant_owner", "tenant_id", "owner_id"),
         Index("ix_customers_tenant_stage", "tenant_id", "lifecycle_stage"),
         Index("ix_customers_tags", "tags", postgresql_using="gin"),
-        Index("ix_customers_tenant_name_key", "tenant_id", "name_key"),  # the duplicate check
+        Index("ix_customers_tenant_name_key", "tenant_id", "name_key", "created_at", "id"),  # the duplicate check
         Index(
             "ix_customers_custom_fields",
             "custom_fields",
@@ -108,8 +108,8 @@ class Contact(TenantOwned, Base):
             postgresql_where=text("is_primary AND deleted_at IS NULL"),
         ),
         # The duplicate check (saas/customers/duplicates.py) looks contacts up by these.
-        Index("ix_contacts_tenant_email_key", "tenant_id", "email_key"),
-        Index("ix_contacts_tenant_phone_key", "tenant_id", "phone_key"),
+        Index("ix_contacts_tenant_email_key", "tenant_id", "email_key", "created_at", "id"),
+        Index("ix_contacts_tenant_phone_key", "tenant_id", "phone_key", "created_at", "id"),
         Index(
             "ix_contacts_custom_fields",
             "custom_fields",

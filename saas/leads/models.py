@@ -88,9 +88,9 @@ class Lead(TenantOwned, Base):
         Index("ix_leads_tenant_owner_status", "tenant_id", "owner_id", "status"),
         Index("ix_leads_tenant_channel", "tenant_id", "channel_id"),
         Index("ix_leads_tenant_campaign", "tenant_id", "campaign_id"),
-        Index("ix_leads_tenant_email_key", "tenant_id", "email_key"),
-        Index("ix_leads_tenant_phone_key", "tenant_id", "phone_key"),
-        Index("ix_leads_tenant_company_key", "tenant_id", "company_key"),
+        Index("ix_leads_tenant_email_key", "tenant_id", "email_key", "created_at", "id"),
+        Index("ix_leads_tenant_phone_key", "tenant_id", "phone_key", "created_at", "id"),
+        Index("ix_leads_tenant_company_key", "tenant_id", "company_key", "created_at", "id"),
         # The `customField` list filter (JSONB containment; saas/custom_fields/rules.py).
         Index(
             "ix_leads_custom_fields",
