@@ -67,7 +67,7 @@ POSTGRAPHILE_360 = """query Customer360($tenant: UUID!, $id: UUID!) { customerBy
   tasksByTenantIdAndCustomerIdList { id title dueAt completedAt assigneeId }
 } }"""
 
-# Issue 16's target 2 beyond the sales lists: leads, tickets, the 360 with tickets and a plugin
+# The read target beyond the sales lists: leads, tickets, the 360 with tickets and a plugin
 # field, one list per industry plugin (bench-big has them all enabled, `bench/seed.py`). Each is
 # (name, ours, PostGraphile's equivalent over the same tables, as the same role under RLS); pages of 50.
 PLUGIN_TARGETS: tuple[tuple[str, str, str], ...] = (
