@@ -47,9 +47,9 @@ class Settings(BaseSettings):
     # Compiled reads as server-side prepared statements (`saas/db/prepared.py`); off for a
     # connection pooler in transaction mode, which does not keep a session's statements.
     db_prepared_reads: bool = Field(default=True, alias="DB_PREPARED_READS")
-    # Compiled reads running at once in one process (each in a worker thread with a connection
-    # and a busy PostgreSQL backend); the others wait their turn on the event loop, first come
-    # first served. 0: as many as the worker threads and the pool allow.
+    # Compiled reads running at once in one process: the size of its pool of asynchronous read
+    # connections (`saas/db/async_reads.py`); the others wait their turn on the event loop, first
+    # come first served. 0: `DB_POOL_SIZE`.
     db_read_concurrency: int = Field(default=0, alias="DB_READ_CONCURRENCY", ge=0)
     max_page_size: int = Field(default=100, alias="MAX_PAGE_SIZE", gt=0)
     max_query_depth: int = Field(default=12, alias="MAX_QUERY_DEPTH", gt=0)

@@ -13,7 +13,8 @@ from saas.auth.principal import CredentialCache, Principal, ScopeCheck, WithScop
 from saas.auth.throttle import SignInThrottle, client_address
 from saas.config import Settings
 from saas.customers.rules import scope_stands as customer_scope_stands
-from saas.db.engine import create_app_engine, create_read_engine
+from saas.db.async_reads import AsyncReadPool
+from saas.db.engine import create_app_engine, create_read_pool
 from saas.jobs.broker import Binding
 from saas.plugin_host.access import PluginFeatures
 from saas.plugin_host.host import PluginHost
@@ -40,7 +41,7 @@ class Runtime:
     database_url: str = field(repr=False)
     redis_url: str = field(repr=False)
     engine: Engine
-    read_engine: Engine
+    read_pool: AsyncReadPool
     redis: redis.Redis
     throttle: SignInThrottle
     plugins: PluginHost = field(default_factory=PluginHost)
@@ -85,7 +86,7 @@ class Runtime:
 
     def close(self) -> None:
         self.engine.dispose()
-        self.read_engine.dispose()
+        self.read_pool.close()
         self.redis.close()
 
 
@@ -106,7 +107,7 @@ def create_runtime(settings: Settings, database_url: str, redis_url: str, plugin
         database_url=database_url,
         redis_url=redis_url,
         engine=create_app_engine(settings, database_url),
-        read_engine=create_read_engine(settings, database_url),
+        read_pool=create_read_pool(settings, database_url),
         redis=client,
         throttle=SignInThrottle(client, redis_url, settings),
     )

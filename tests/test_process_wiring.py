@@ -65,9 +65,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     # Statements waiting to ride in front of a transaction's next one, by its SQLAlchemy
     # connection (weakly): they live and die with that one transaction, whatever the runtime.
     ("saas/tenancy/session.py", "_DEFERRED"): "per-transaction state, keyed by its connection",
-    # The DB_READ_CONCURRENCY bound is one limiter per event loop (a server process has one),
-    # made on the loop's first read; the loop's own state, not the runtime's.
-    ("saas/schema/context.py", "_READ_LIMITERS"): "one read limiter per event loop, keyed by it",
 }
 
 

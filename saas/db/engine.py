@@ -6,6 +6,7 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL, make_url
 
 from saas.config import Settings
+from saas.db.async_reads import AsyncReadPool, dsn_of
 
 # Timestamps leave PostgreSQL as UTC, whether Python or PostgreSQL renders them.
 CONNECT_ARGS = {"application_name": "saas", "options": "-c timezone=UTC"}
@@ -40,19 +41,16 @@ def create_app_engine(settings: Settings, database_url: str) -> Engine:
     )
 
 
-def create_read_engine(settings: Settings, database_url: str) -> Engine:
-    """Autocommit engine for the compiled reads (see saas/db/reads.py), preparing them unless
-    `DB_PREPARED_READS` is off (the `prepared` execution option, read by `fetch_json`)."""
-    engine = create_engine(
-        app_url(settings, database_url),
-        isolation_level="AUTOCOMMIT",
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
-        pool_recycle=3600,
+def create_read_pool(settings: Settings, database_url: str) -> AsyncReadPool:
+    """The compiled reads' connections (see saas/db/reads.py), as the application role: at most
+    `DB_READ_CONCURRENCY` (else `DB_POOL_SIZE`) per process, preparing the statements unless
+    `DB_PREPARED_READS` is off."""
+    return AsyncReadPool(
+        dsn_of(app_url(settings, database_url)),
+        settings.db_read_concurrency or settings.db_pool_size,
+        prepared=settings.db_prepared_reads,
         connect_args=CONNECT_ARGS,
-        hide_parameters=HIDE_PARAMETERS,
     )
-    return engine.execution_options(prepared=settings.db_prepared_reads)
 
 
 def create_owner_engine(database_url: str) -> Engine:

@@ -14,9 +14,9 @@ dearer): the request sends `EXECUTE name(values)`.
   infers them from where they are used, as it does for the literals of the unprepared text.
 - **One round trip**: the first request of an entry on a connection sends
   `set_config(…); PREPARE …; EXECUTE …` in one message, later ones `set_config(…); EXECUTE …`.
-- **Connections**: the names a connection has prepared live in the pool's record of it
-  (`Connection.info`), which goes with the connection: a connection the pool replaces (a restart,
-  a failover, `pool_recycle`) starts with none. A statement missing on the server (`DISCARD ALL`,
+- **Connections**: the names a connection has prepared live on it (`AsyncConnection.prepared`,
+  `saas/db/async_reads.py`), so a connection the pool replaces (a restart, a failover, the
+  recycling of old connections) starts with none. A statement missing on the server (`DISCARD ALL`,
   a proxy that swapped the backend: SQLSTATE 26000) is prepared again; one whose result type
   changed after DDL (0A000) is deallocated and prepared again. PostgreSQL itself replans a prepared
   statement after DDL on a table it reads (migrations), so no plan outlives the schema.
@@ -40,13 +40,13 @@ import threading
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
+import psycopg2
+
+from saas.db.async_reads import AsyncConnection
 
 MAX_PER_CONNECTION = 512
 # Compiled-cache entries whose statement PostgreSQL cannot prepare, by (text, types).
 UNPREPARABLE: set[tuple[str, tuple[str, ...]]] = set()
-_INFO_KEY = "saas_prepared"
 _PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")
 
 UNDEFINED_PREPARED_STATEMENT = "26000"
@@ -116,51 +116,44 @@ def name_of(sql: str, types: tuple[str, ...]) -> str:
     return found
 
 
-def prepared_names(conn: Connection) -> set[str]:
-    names: set[str] | None = conn.info.get(_INFO_KEY)
-    if names is None:
-        names = conn.info[_INFO_KEY] = set()
-    return names
-
-
-def fetch_prepared(conn: Connection, prefix: str, sql: str, values: dict[str, Any]) -> Any:
+async def fetch_prepared(conn: AsyncConnection, prefix: str, sql: str, values: dict[str, Any]) -> Any:
     """Run `prefix; sql` (both with psycopg2 placeholders) with `sql` prepared on `conn`; the first row."""
     statement = statement_of(sql)
     types = tuple(sql_type(values.get(name)) for name in statement.names)
     if (sql, types) in UNPREPARABLE:
-        return conn.exec_driver_sql(f"{prefix}; {sql}", values).fetchone()
+        return await conn.fetch_one(f"{prefix}; {sql}", values)
     name = name_of(sql, types)
-    names = prepared_names(conn)
+    names = conn.prepared
     execute = f"EXECUTE {name}({statement.execute_args})" if statement.names else f"EXECUTE {name}"
     prepare = (
         f"PREPARE {name}({', '.join(types)}) AS {statement.body}" if types else f"PREPARE {name} AS {statement.body}"
     )
     if name in names:
         try:
-            return conn.exec_driver_sql(f"{prefix}; {execute}", values).fetchone()
-        except DBAPIError as error:
-            code = _sqlstate(error)
+            return await conn.fetch_one(f"{prefix}; {execute}", values)
+        except psycopg2.Error as error:
+            code = _sqlstate(conn, error)
             if code == UNDEFINED_PREPARED_STATEMENT:
                 names.discard(name)
             elif code == FEATURE_NOT_SUPPORTED:
                 names.discard(name)
                 prepare = f"DEALLOCATE {name}; {prepare}"
             elif code is not None and code.startswith("42"):
-                return _unpreparable(conn, prefix, sql, types, values)
+                return await _unpreparable(conn, prefix, sql, types, values)
             else:
                 raise
     if len(names) >= MAX_PER_CONNECTION:
         names.clear()
         prepare = f"DEALLOCATE ALL; {prepare}"
     try:
-        row = conn.exec_driver_sql(f"{prefix}; {prepare}; {execute}", values).fetchone()
-    except DBAPIError as error:
-        code = _sqlstate(error)
+        row = await conn.fetch_one(f"{prefix}; {prepare}; {execute}", values)
+    except psycopg2.Error as error:
+        code = _sqlstate(conn, error)
         if code == DUPLICATE_PREPARED_STATEMENT:  # prepared by a message that failed after it
             names.add(name)
-            return conn.exec_driver_sql(f"{prefix}; {execute}", values).fetchone()
+            return await conn.fetch_one(f"{prefix}; {execute}", values)
         if code is not None and code.startswith("42"):
-            return _unpreparable(conn, prefix, sql, types, values)
+            return await _unpreparable(conn, prefix, sql, types, values)
         if code is not None:  # PREPARE is not transactional: it stays though its message failed
             names.add(name)
         raise
@@ -168,12 +161,14 @@ def fetch_prepared(conn: Connection, prefix: str, sql: str, values: dict[str, An
     return row
 
 
-def _unpreparable(conn: Connection, prefix: str, sql: str, types: tuple[str, ...], values: dict[str, Any]) -> Any:
+async def _unpreparable(
+    conn: AsyncConnection, prefix: str, sql: str, types: tuple[str, ...], values: dict[str, Any]
+) -> Any:
     UNPREPARABLE.add((sql, types))
-    return conn.exec_driver_sql(f"{prefix}; {sql}", values).fetchone()
+    return await conn.fetch_one(f"{prefix}; {sql}", values)
 
 
-def _sqlstate(error: DBAPIError) -> str | None:
-    if error.connection_invalidated:
+def _sqlstate(conn: AsyncConnection, error: psycopg2.Error) -> str | None:
+    if conn.broken:
         return None
-    return getattr(error.orig, "pgcode", None)
+    return getattr(error, "pgcode", None)

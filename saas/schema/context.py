@@ -7,12 +7,10 @@ request's one session used by one thread at a time.
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import anyio.to_thread
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -100,32 +98,10 @@ async def fetch_compiled(context: RequestContext, sql: str, params: dict[str, An
     from saas.db.reads import fetch_json
 
     principal = context.require_principal()
-    engine, limiter = context.runtime.read_engine, _read_limiter(context.runtime.settings.db_read_concurrency)
-    if limiter is None:
-        json_text = await run_in_threadpool(fetch_json, engine, principal.tenant_id, sql, params)
-    else:
-        json_text = await anyio.to_thread.run_sync(
-            fetch_json, engine, principal.tenant_id, sql, params, limiter=limiter
-        )
+    json_text = await fetch_json(context.runtime.read_pool, principal.tenant_id, sql, params)
     if json_text is not None and holds_sensitive(json_text):
         json_text = await _reveal(context, principal, json_text)
     return json_text
-
-
-_READ_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _read_limiter(concurrency: int) -> anyio.CapacityLimiter | None:
-    """The bound of `DB_READ_CONCURRENCY` for this event loop (one per process in a server)."""
-    if not concurrency:
-        return None
-    loop = asyncio.get_running_loop()
-    limiter = _READ_LIMITERS.get(loop)
-    if limiter is None:
-        limiter = _READ_LIMITERS[loop] = anyio.CapacityLimiter(concurrency)
-    return limiter
 
 
 async def _reveal(context: RequestContext, principal: Principal, json_text: str) -> str:

@@ -6,6 +6,7 @@ The shared server is not restarted: the backends of a runtime of this test are e
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
+from saas.db.async_reads import AsyncReadPool
 from saas.db.engine import create_owner_engine
 from saas.plugin_api.testing import GraphQLClient
 from saas.runtime import Runtime, create_runtime
@@ -38,6 +40,23 @@ def fill_pool_and_end_its_backends(engine: Engine, database_url: str) -> None:
     pids = [conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() for conn in connections]
     for conn in connections:
         conn.close()
+    end_backends(pids, database_url)
+
+
+def fill_read_pool_and_end_its_backends(pool: AsyncReadPool, database_url: str) -> None:
+    """The same for the compiled reads' pool of asynchronous connections."""
+
+    async def fill() -> list[int]:
+        connections = [await pool.acquire() for _ in range(POOLED)]
+        pids = [(await conn.fetch_one("SELECT pg_backend_pid()", {}))[0] for conn in connections]
+        for conn in connections:
+            pool.release(conn)
+        return pids
+
+    end_backends(asyncio.run(fill()), database_url)
+
+
+def end_backends(pids: list[int], database_url: str) -> None:
     owner = create_owner_engine(database_url)
     try:
         # Autocommit: pg_stat_activity is read afresh by each statement, not once per transaction.
@@ -62,7 +81,7 @@ def client(own_runtime: Runtime, tenant: Any) -> GraphQLClient:
 
 
 def test_compiled_reads_recover_from_ended_connections(own_runtime: Runtime, client: GraphQLClient) -> None:
-    fill_pool_and_end_its_backends(own_runtime.read_engine, own_runtime.database_url)
+    fill_read_pool_and_end_its_backends(own_runtime.read_pool, own_runtime.database_url)
     for _ in range(POOLED + 1):
         assert client.data("{ customers { totalCount edges { node { name } } } }")["customers"] == {
             "totalCount": 1,

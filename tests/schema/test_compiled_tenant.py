@@ -8,21 +8,23 @@ predicate and row-level security each keep a second tenant out on their own.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from graphql import OperationDefinitionNode, SelectionSetNode, parse
-from sqlalchemy import create_engine
 
 import saas.models
 import saas.schema.builder
 from saas.auth.principal import Principal
 from saas.customers.graphql.sql import CUSTOMER
 from saas.customers.rules import SqlCondition
+from saas.db.async_reads import AsyncReadPool, dsn_of
 from saas.db.engine import owner_url
-from saas.db.reads import fetch_json
+from saas.db.reads import fetch_json as fetch_json_async
 from saas.runtime import Runtime
 from saas.schema import compiler
 from saas.schema.compiler import CompileState, Relation, SortKey, SqlType
@@ -128,6 +130,21 @@ def _customer_sql() -> str:
     return compiler.to_pyformat(compiler.single_sql(CUSTOMER, _selection_set(fields), state, condition))
 
 
+def fetch_json(pool: AsyncReadPool, tenant_id: uuid.UUID, sql: str, params: dict[str, Any]) -> str | None:
+    return asyncio.run(fetch_json_async(pool, tenant_id, sql, params))
+
+
+def _first_row(pool: AsyncReadPool, message: str, values: dict[str, Any]) -> Any:
+    async def run() -> Any:
+        conn = await pool.acquire()
+        try:
+            return await conn.fetch_one(message, values)
+        finally:
+            pool.release(conn)
+
+    return asyncio.run(run())
+
+
 def test_a_compiled_read_as_the_app_role_keeps_a_second_tenant_out(
     runtime: Runtime, owner: GraphQLClient, other_owner: GraphQLClient
 ) -> None:
@@ -136,15 +153,18 @@ def test_a_compiled_read_as_the_app_role_keeps_a_second_tenant_out(
     tenant_b = runtime.authenticate(f"Bearer {other_owner.token}")
     assert tenant_a is not None and tenant_b is not None
     sql = _customer_sql()
-    found = fetch_json(runtime.read_engine, tenant_a.tenant_id, sql, {"object_id": customer_id})
+    found = fetch_json(runtime.read_pool, tenant_a.tenant_id, sql, {"object_id": customer_id})
     assert found is not None and "Walled Corp" in found and "Inside Person" in found
-    assert fetch_json(runtime.read_engine, tenant_b.tenant_id, sql, {"object_id": customer_id}) in (None, "null")
+    assert fetch_json(runtime.read_pool, tenant_b.tenant_id, sql, {"object_id": customer_id}) in (None, "null")
 
-    # Row-level security alone: the predicate names tenant A, the session is tenant B's.
-    with runtime.read_engine.connect() as conn:
-        conn.exec_driver_sql(SET_TENANT_SQL, {TENANT_PARAM: str(tenant_b.tenant_id)})
-        row = conn.exec_driver_sql(sql, {"object_id": customer_id, TENANT_PARAM: str(tenant_a.tenant_id)}).one()
-    assert row[0] is None
+    # Row-level security alone: the predicate names tenant A, the setting is tenant B's.
+    set_b = SET_TENANT_SQL.replace(f"%({TENANT_PARAM})s", "%(setting)s")
+    values = {"object_id": customer_id, TENANT_PARAM: str(tenant_a.tenant_id)}
+    row = _first_row(runtime.read_pool, f"{set_b}; {sql}", {**values, "setting": str(tenant_b.tenant_id)})
+    assert row is not None and row[0] is None
+    # The same message with the setting of tenant A reads the row: the test above can fail.
+    row = _first_row(runtime.read_pool, f"{set_b}; {sql}", {**values, "setting": str(tenant_a.tenant_id)})
+    assert row is not None and "Walled Corp" in row[0]
 
 
 def test_the_predicate_alone_keeps_a_second_tenant_out_where_rls_is_bypassed(
@@ -154,11 +174,10 @@ def test_the_predicate_alone_keeps_a_second_tenant_out_where_rls_is_bypassed(
     tenant_a = runtime.authenticate(f"Bearer {owner.token}")
     tenant_b = runtime.authenticate(f"Bearer {other_owner.token}")
     assert tenant_a is not None and tenant_b is not None
-    superuser = create_engine(owner_url(migrated), isolation_level="AUTOCOMMIT")
+    superuser = AsyncReadPool(dsn_of(owner_url(migrated)), 1)
     try:
-        with superuser.connect() as conn:
-            if not conn.exec_driver_sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar():
-                pytest.skip("needs a superuser connection to bypass RLS")
+        if not _first_row(superuser, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user", {})[0]:
+            pytest.skip("needs a superuser connection to bypass RLS")
         sql = _customer_sql()
         assert fetch_json(superuser, tenant_b.tenant_id, sql, {"object_id": customer_id}) in (None, "null")
         assert "Walled Corp" in (fetch_json(superuser, tenant_a.tenant_id, sql, {"object_id": customer_id}) or "")
@@ -168,4 +187,4 @@ def test_the_predicate_alone_keeps_a_second_tenant_out_where_rls_is_bypassed(
             fetch_json(superuser, tenant_b.tenant_id, unfiltered, {"object_id": customer_id}) or ""
         )
     finally:
-        superuser.dispose()
+        superuser.close()

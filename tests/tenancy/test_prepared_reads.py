@@ -3,17 +3,19 @@ a connection whose prepared statements went away or whose tables changed."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import Engine
 
 from saas.config import Settings
 from saas.db import prepared
-from saas.db.engine import create_owner_engine, create_read_engine
-from saas.db.reads import fetch_json
+from saas.db.async_reads import AsyncConnection, AsyncReadPool
+from saas.db.engine import create_owner_engine, create_read_pool
+from saas.db.reads import fetch_json as fetch_json_async
 from saas.db.statements import counting
 from saas.runtime import Runtime
 from saas.tenancy.session import TENANT_PARAM
@@ -23,21 +25,46 @@ from tests.conftest import GraphQLClient, TenantHandle
 NAMES_SQL = "SELECT (SELECT string_agg(r.name, ',' ORDER BY r.name) FROM customers r WHERE r.name LIKE %(prefix)s)"
 
 
+T = TypeVar("T")
+
+
+def on_connection(pool: AsyncReadPool, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    async def run() -> T:
+        conn = await pool.acquire()
+        try:
+            return await work(conn)
+        finally:
+            pool.release(conn)
+
+    return asyncio.run(run())
+
+
+def fetch_json(pool: AsyncReadPool, tenant_id: uuid.UUID, sql: str, params: dict[str, Any]) -> str | None:
+    return asyncio.run(fetch_json_async(pool, tenant_id, sql, params))
+
+
+def _execute(pool: AsyncReadPool, sql: str) -> Any:
+    return on_connection(pool, lambda conn: conn.fetch_one(sql, {}))
+
+
 @pytest.fixture
-def one_connection(settings: Settings, runtime: Runtime, database_url: str) -> Iterator[Engine]:
-    """A read engine of one connection, as the application role, always on the generic plan."""
-    engine = create_read_engine(settings.model_copy(update={"db_pool_size": 1}), database_url)
-    engine.pool._max_overflow = 0  # type: ignore[attr-defined]
-    with engine.connect() as conn:
-        conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
-    yield engine
-    engine.dispose()
+def one_connection(settings: Settings, runtime: Runtime, database_url: str) -> Iterator[AsyncReadPool]:
+    """A read pool of one connection, as the application role, always on the generic plan."""
+    pool = create_read_pool(settings.model_copy(update={"db_pool_size": 1, "db_read_concurrency": 0}), database_url)
+    assert pool.size == 1
+    _execute(pool, "SET plan_cache_mode = force_generic_plan")
+    yield pool
+    pool.close()
 
 
-def _prepared_here(engine: Engine) -> dict[str, int]:
-    with engine.connect() as conn:
-        rows = conn.exec_driver_sql("SELECT name, generic_plans FROM pg_prepared_statements").all()
-    return {row[0]: row[1] for row in rows}
+def _prepared_here(pool: AsyncReadPool) -> dict[str, int]:
+    async def rows(conn: AsyncConnection) -> Any:
+        cursor = conn.raw.cursor()
+        cursor.execute("SELECT name, generic_plans FROM pg_prepared_statements")
+        await conn._ready()
+        return cursor.fetchall()
+
+    return {row[0]: row[1] for row in on_connection(pool, rows)}
 
 
 def _create(client: GraphQLClient, name: str) -> None:
@@ -45,7 +72,7 @@ def _create(client: GraphQLClient, name: str) -> None:
 
 
 def test_two_tenants_on_one_prepared_statement_see_only_their_own_rows(
-    one_connection: Engine,
+    one_connection: AsyncReadPool,
     owner: GraphQLClient,
     other_owner: GraphQLClient,
     tenant: TenantHandle,
@@ -56,9 +83,8 @@ def test_two_tenants_on_one_prepared_statement_see_only_their_own_rows(
     _create(owner, f"{prefix}a2")
     _create(other_owner, f"{prefix}b1")
     params = {"prefix": f"{prefix}%"}
-    with one_connection.connect() as conn:
-        assert conn.exec_driver_sql("SELECT current_user").scalar() != "postgres"
-        assert conn.exec_driver_sql("SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user").scalar() is False
+    assert _execute(one_connection, "SELECT current_user")[0] != "postgres"
+    assert _execute(one_connection, "SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user")[0] is False
 
     for _ in range(3):  # the same connection, the same statement, the tenants taking turns
         with counting() as statements:
@@ -73,13 +99,13 @@ def test_two_tenants_on_one_prepared_statement_see_only_their_own_rows(
 
 
 def test_the_compiled_customers_page_is_prepared_and_apart_per_tenant(
-    one_connection: Engine, runtime: Runtime, owner: GraphQLClient, other_owner: GraphQLClient
+    one_connection: AsyncReadPool, runtime: Runtime, owner: GraphQLClient, other_owner: GraphQLClient
 ) -> None:
     _create(owner, "Alpha of A")
     _create(other_owner, "Beta of B")
     query = "{ customers(first: 10) { edges { node { name contacts { name } } } } }"
-    original = runtime.read_engine
-    runtime.read_engine = one_connection
+    original = runtime.read_pool
+    runtime.read_pool = one_connection
     try:
         for _ in range(2):
             mine = owner.data(query)["customers"]["edges"]
@@ -87,20 +113,19 @@ def test_the_compiled_customers_page_is_prepared_and_apart_per_tenant(
             assert [edge["node"]["name"] for edge in mine] == ["Alpha of A"]
             assert [edge["node"]["name"] for edge in theirs] == ["Beta of B"]
     finally:
-        runtime.read_engine = original
+        runtime.read_pool = original
     assert any(name.startswith("saas_") for name in _prepared_here(one_connection))
 
 
 def test_a_connection_that_lost_its_prepared_statements_prepares_them_again(
-    one_connection: Engine, owner: GraphQLClient, tenant: TenantHandle
+    one_connection: AsyncReadPool, owner: GraphQLClient, tenant: TenantHandle
 ) -> None:
     prefix = f"lost-{secrets.token_hex(3)}-"
     _create(owner, f"{prefix}x")
     params = {"prefix": f"{prefix}%"}
     assert fetch_json(one_connection, tenant.id, NAMES_SQL, params) == f"{prefix}x"
     for reset in ("DEALLOCATE ALL", "DISCARD ALL"):
-        with one_connection.connect() as conn:
-            conn.exec_driver_sql(reset)
+        _execute(one_connection, reset)
         with counting() as statements:
             assert fetch_json(one_connection, tenant.id, NAMES_SQL, params) == f"{prefix}x"
         assert statements[0] == 2  # the EXECUTE that found nothing, then PREPARE and EXECUTE
@@ -108,7 +133,7 @@ def test_a_connection_that_lost_its_prepared_statements_prepares_them_again(
 
 
 def test_prepared_statements_follow_ddl_on_their_tables(
-    one_connection: Engine, database_url: str, settings: Settings, tenant: TenantHandle
+    one_connection: AsyncReadPool, database_url: str, settings: Settings, tenant: TenantHandle
 ) -> None:
     schema = f"probe_{secrets.token_hex(4)}"
     owner = create_owner_engine(database_url)
@@ -126,15 +151,16 @@ def test_prepared_statements_follow_ddl_on_their_tables(
     whole_rows = f"SELECT * FROM {schema}.probe WHERE v > %(above)s ORDER BY v LIMIT 1"
     try:
         assert fetch_json(one_connection, tenant.id, total, {"suffix": "!"}) == "3!"
-        with one_connection.connect() as conn:
-            assert prepared.fetch_prepared(conn, "SELECT 1", whole_rows, {"above": 0}) == (1,)
+        first = on_connection(one_connection, lambda c: prepared.fetch_prepared(c, "SELECT 1", whole_rows, {"above": 0}))
+        assert first == (1,)
         with owner.begin() as conn:  # a migration: a new column, a changed type, rows rewritten
             conn.exec_driver_sql(f"ALTER TABLE {schema}.probe ADD COLUMN w int DEFAULT 7")
             conn.exec_driver_sql(f"ALTER TABLE {schema}.probe ALTER COLUMN v TYPE bigint")
             conn.exec_driver_sql(f"INSERT INTO {schema}.probe VALUES (4, 8)")
         assert fetch_json(one_connection, tenant.id, total, {"suffix": "!"}) == "7!"
-        with one_connection.connect() as conn:  # its result type changed: prepared again
-            assert prepared.fetch_prepared(conn, "SELECT 1", whole_rows, {"above": 0}) == (1, 7)
+        # Its result type changed: prepared again.
+        again = on_connection(one_connection, lambda c: prepared.fetch_prepared(c, "SELECT 1", whole_rows, {"above": 0}))
+        assert again == (1, 7)
         with owner.begin() as conn:  # dropped and made again under the same name
             conn.exec_driver_sql(f"DROP TABLE {schema}.probe")
             conn.exec_driver_sql(f"CREATE TABLE {schema}.probe (v int)")
@@ -147,7 +173,7 @@ def test_prepared_statements_follow_ddl_on_their_tables(
         owner.dispose()
 
 
-def test_a_statement_postgresql_cannot_prepare_is_sent_as_text(one_connection: Engine, tenant: TenantHandle) -> None:
+def test_a_statement_postgresql_cannot_prepare_is_sent_as_text(one_connection: AsyncReadPool, tenant: TenantHandle) -> None:
     sql = "SELECT concat(%(value)s, '!')"  # concat("any"): an unknown parameter gets no type
     for _ in range(2):
         with counting() as statements:
@@ -156,7 +182,7 @@ def test_a_statement_postgresql_cannot_prepare_is_sent_as_text(one_connection: E
     assert (sql, ("unknown",)) in prepared.UNPREPARABLE
 
 
-def test_values_keep_their_types_and_percent_signs(one_connection: Engine, tenant: TenantHandle) -> None:
+def test_values_keep_their_types_and_percent_signs(one_connection: AsyncReadPool, tenant: TenantHandle) -> None:
     sql = (
         "SELECT concat_ws('|', 'a%%b', %(flag)s::text, (%(n)s + 1)::text, %(id)s::text, %(text)s || '', "
         "(%(id)s = %(id)s)::text, (%(text)s LIKE 'x%%')::text)"
@@ -171,7 +197,7 @@ def test_values_keep_their_types_and_percent_signs(one_connection: Engine, tenan
     assert prepared.name_of(sql, types) in _prepared_here(one_connection)
 
 
-def test_the_prefix_binds_the_tenant_for_the_prepared_statement(one_connection: Engine, tenant: TenantHandle) -> None:
+def test_the_prefix_binds_the_tenant_for_the_prepared_statement(one_connection: AsyncReadPool, tenant: TenantHandle) -> None:
     sql = "SELECT current_setting('app.tenant_id') || ':' || %(tenant_id)s"
     assert fetch_json(one_connection, tenant.id, sql, {}) == f"{tenant.id}:{tenant.id}"
     assert TENANT_PARAM == "tenant_id"
