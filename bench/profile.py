@@ -10,8 +10,9 @@ edited), which split each request into:
   auth            `Runtime.authenticate` in its worker thread (token check; the membership
                   lookup is cached 5 s, so it is nearly always a cache hit)
   prepare         `GraphQLEngine.prepare`: parse and validation, both cached by query text
-  database        `saas.db.reads.fetch_json` in its worker thread: pool checkout, one round
-                  trip (set tenant + compiled statement), fetch of the JSON text
+  database        `saas.db.reads.fetch_json`, awaited on the event loop (older commits: in a
+                  worker thread): pool checkout, one round trip (set tenant + compiled
+                  statement), fetch of the JSON text
   budget          the tenant's cost budget: the charge in Redis (`CostBucket.charge` in a
                   worker thread, or `charge_async` awaited on the event loop: one round trip
                   running the bucket's script)
@@ -115,7 +116,10 @@ def instrument() -> None:
     saas.http.graphql_http.authenticate = _timed_async("auth:await", saas.http.auth.authenticate)
     GraphQLEngine.prepare = _timed_sync("prepare", GraphQLEngine.prepare)  # type: ignore[method-assign]
     GraphQLEngine.execute = _timed_async("execute", GraphQLEngine.execute)  # type: ignore[method-assign]
-    saas.db.reads.fetch_json = _timed_sync("database:work", saas.db.reads.fetch_json)
+    if asyncio.iscoroutinefunction(saas.db.reads.fetch_json):  # on the event loop: no thread hop
+        saas.db.reads.fetch_json = _timed_async("database:work", saas.db.reads.fetch_json)
+    else:  # (older commits read in a worker thread)
+        saas.db.reads.fetch_json = _timed_sync("database:work", saas.db.reads.fetch_json)
     saas.schema.context.fetch_compiled = _timed_async("database:await", saas.schema.context.fetch_compiled)
     import saas.schema.compiled
     import saas.schema.nodes

@@ -154,15 +154,34 @@ def capture_statements(client: InProcess, query: str, variables: dict[str, Any])
         seen.append(cursor.mogrify(statement, parameters).decode())
 
     event.listen(Engine, "before_cursor_execute", listen)
+    async_connection = _async_connection_class()
+    if async_connection is not None:  # compiled reads on the event loop (`saas/db/async_reads.py`)
+        original = async_connection.fetch_one
+
+        async def fetch_one(self: Any, message: str, values: dict[str, Any]) -> Any:
+            seen.append(self.raw.cursor().mogrify(message, values).decode())
+            return await original(self, message, values)
+
+        async_connection.fetch_one = fetch_one
     try:
         client.data(query, variables)
     finally:
         event.remove(Engine, "before_cursor_execute", listen)
+        if async_connection is not None:
+            async_connection.fetch_one = original
     statements = []
     for text in seen:
         parts = [p for p in re.split(r";\s*(?=SELECT|WITH)", text) if "set_config('app.tenant_id'" not in p]
         statements.extend(p.strip() for p in parts if p.strip())
     return statements
+
+
+def _async_connection_class() -> Any:
+    try:
+        from saas.db.async_reads import AsyncConnection
+    except ImportError:  # (older commits read through SQLAlchemy only)
+        return None
+    return AsyncConnection
 
 
 _LITERAL = re.compile(r"(?<![A-Za-z&])'((?:[^']|'')*)'")
