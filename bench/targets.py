@@ -178,10 +178,10 @@ def capture_statements(client: InProcess, query: str, variables: dict[str, Any])
 
 def _async_connection_class() -> Any:
     try:
-        from saas.db.async_reads import AsyncConnection
+        from saas.db.async_reads import AsyncLink
     except ImportError:  # (older commits read through SQLAlchemy only)
         return None
-    return AsyncConnection
+    return AsyncLink
 
 
 _LITERAL = re.compile(r"(?<![A-Za-z&])'((?:[^']|'')*)'")

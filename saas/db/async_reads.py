@@ -51,8 +51,8 @@ def _wake(future: asyncio.Future[Any]) -> None:
         future.set_result(None)
 
 
-class AsyncConnection:
-    """One asynchronous psycopg2 connection and the prepared statements it holds."""
+class AsyncLink:
+    """One asynchronous psycopg2 connection (a link to a backend) and the prepared statements it holds."""
 
     __slots__ = ("born", "prepared", "raw")
 
@@ -62,7 +62,7 @@ class AsyncConnection:
         self.prepared: set[str] = set()  # names of the statements prepared on it (`saas/db/prepared.py`)
 
     @classmethod
-    async def open(cls, dsn: str, connect_args: dict[str, Any]) -> AsyncConnection:
+    async def open(cls, dsn: str, connect_args: dict[str, Any]) -> AsyncLink:
         connection = cls(psycopg2.connect(dsn, async_=1, **connect_args))
         try:
             await connection._ready()
@@ -139,17 +139,17 @@ class AsyncReadPool:
         self.prepared = prepared
         self.recycle = RECYCLE_SECONDS
         self._connect_args = dict(connect_args or {})
-        self._idle: list[AsyncConnection] = []
+        self._idle: list[AsyncLink] = []
         self._open = 0  # idle + held + being opened
         self._held = 0
         self.most_held = 0  # the most connections held at once (tests read it)
         # Reads waiting for a connection, oldest first; each is handed a connection, or None
         # (room to open one) when a connection was closed instead of released.
-        self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[AsyncConnection | None]]] = deque()
+        self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[AsyncLink | None]]] = deque()
         self._lock = threading.Lock()
         self._closed = False
 
-    async def acquire(self) -> AsyncConnection:
+    async def acquire(self) -> AsyncLink:
         while True:
             with self._lock:
                 if self._closed:
@@ -161,11 +161,11 @@ class AsyncReadPool:
                     self._open += 1
                 else:
                     loop = asyncio.get_running_loop()
-                    future: asyncio.Future[AsyncConnection | None] = loop.create_future()
+                    future: asyncio.Future[AsyncLink | None] = loop.create_future()
                     self._waiters.append((loop, future))
             if opening:
                 try:
-                    connection = await AsyncConnection.open(self.dsn, self._connect_args)
+                    connection = await AsyncLink.open(self.dsn, self._connect_args)
                 except BaseException:
                     self._gone()
                     raise
@@ -182,12 +182,12 @@ class AsyncReadPool:
                 with self._lock:
                     return self._hold(handed)
 
-    def _hold(self, connection: AsyncConnection) -> AsyncConnection:
+    def _hold(self, connection: AsyncLink) -> AsyncLink:
         self._held += 1
         self.most_held = max(self.most_held, self._held)
         return connection
 
-    def release(self, connection: AsyncConnection, *, discard: bool = False) -> None:
+    def release(self, connection: AsyncLink, *, discard: bool = False) -> None:
         """Give a held connection back: to the oldest waiter, else to the idle list; closed
         instead when `discard`, broken or still executing, older than `recycle`, or the pool is
         closed."""
@@ -207,7 +207,7 @@ class AsyncReadPool:
             self._open -= 1
             self._wake_first(None)
 
-    def _wake_first(self, handed: AsyncConnection | None) -> bool:
+    def _wake_first(self, handed: AsyncLink | None) -> bool:
         """Hand `handed` (None: the room to open one) to the oldest live waiter; under the lock."""
         while self._waiters:
             loop, future = self._waiters.popleft()
@@ -220,7 +220,7 @@ class AsyncReadPool:
             return True
         return False
 
-    def _hand(self, future: asyncio.Future[AsyncConnection | None], handed: AsyncConnection | None) -> None:
+    def _hand(self, future: asyncio.Future[AsyncLink | None], handed: AsyncLink | None) -> None:
         """On the waiter's loop: deliver, or, if it gave up meanwhile, pass the turn on."""
         if not future.done():
             future.set_result(handed)

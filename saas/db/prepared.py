@@ -14,7 +14,7 @@ dearer): the request sends `EXECUTE name(values)`.
   infers them from where they are used, as it does for the literals of the unprepared text.
 - **One round trip**: the first request of an entry on a connection sends
   `set_config(…); PREPARE …; EXECUTE …` in one message, later ones `set_config(…); EXECUTE …`.
-- **Connections**: the names a connection has prepared live on it (`AsyncConnection.prepared`,
+- **Connections**: the names a connection has prepared live on it (`AsyncLink.prepared`,
   `saas/db/async_reads.py`), so a connection the pool replaces (a restart, a failover, the
   recycling of old connections) starts with none. A statement missing on the server (`DISCARD ALL`,
   a proxy that swapped the backend: SQLSTATE 26000) is prepared again; one whose result type
@@ -42,7 +42,7 @@ from typing import Any
 
 import psycopg2
 
-from saas.db.async_reads import AsyncConnection
+from saas.db.async_reads import AsyncLink
 
 MAX_PER_CONNECTION = 512
 # Compiled-cache entries whose statement PostgreSQL cannot prepare, by (text, types).
@@ -116,7 +116,7 @@ def name_of(sql: str, types: tuple[str, ...]) -> str:
     return found
 
 
-async def fetch_prepared(conn: AsyncConnection, prefix: str, sql: str, values: dict[str, Any]) -> Any:
+async def fetch_prepared(conn: AsyncLink, prefix: str, sql: str, values: dict[str, Any]) -> Any:
     """Run `prefix; sql` (both with psycopg2 placeholders) with `sql` prepared on `conn`; the first row."""
     statement = statement_of(sql)
     types = tuple(sql_type(values.get(name)) for name in statement.names)
@@ -161,14 +161,12 @@ async def fetch_prepared(conn: AsyncConnection, prefix: str, sql: str, values: d
     return row
 
 
-async def _unpreparable(
-    conn: AsyncConnection, prefix: str, sql: str, types: tuple[str, ...], values: dict[str, Any]
-) -> Any:
+async def _unpreparable(conn: AsyncLink, prefix: str, sql: str, types: tuple[str, ...], values: dict[str, Any]) -> Any:
     UNPREPARABLE.add((sql, types))
     return await conn.fetch_one(f"{prefix}; {sql}", values)
 
 
-def _sqlstate(conn: AsyncConnection, error: psycopg2.Error) -> str | None:
+def _sqlstate(conn: AsyncLink, error: psycopg2.Error) -> str | None:
     if conn.broken:
         return None
     return getattr(error, "pgcode", None)

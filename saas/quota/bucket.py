@@ -12,6 +12,8 @@ Guarantees:
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import math
 import uuid
 from dataclasses import dataclass
@@ -19,7 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
-from redis.commands.core import AsyncScript
+import redis.asyncio
+from redis.exceptions import NoScriptError
 
 KEY_PREFIX = "saas:cost"
 WINDOW_SECONDS = 60
@@ -79,10 +82,75 @@ class CostBucket:
         `redis.RedisError` when Redis cannot be reached (the caller decides what that means)."""
         return _charge_of(*self.script(keys=[self.key(tenant_id)], args=[capacity, cost]))
 
-    async def charge_async(self, script: AsyncScript, tenant_id: uuid.UUID, cost: int, capacity: int) -> Charge:
-        """`charge` through `script`, the same script registered on an asyncio client of the same
-        Redis (`TenantBudget.open`): awaited on the event loop, no worker thread."""
-        return _charge_of(*await script(keys=[self.key(tenant_id)], args=[capacity, cost]))
+    async def charge_async(self, charger: LoopCharger, tenant_id: uuid.UUID, cost: int, capacity: int) -> Charge:
+        """`charge` through `charger` (`TenantBudget.open`): the same script on the same Redis,
+        awaited on the event loop, no worker thread."""
+        return _charge_of(*await charger.run(self.key(tenant_id), capacity, cost))
+
+
+class LoopCharger:
+    """The charge script's round trip from one event loop, with as little Python per charge as
+    redis-py allows: its own connections (`redis.asyncio.Connection`, not a client's pool, which
+    checks every connection for stray data on every checkout), the command packed once per
+    (key, capacity, cost) and sent as `EVALSHA`.
+
+    - **A connection per charge in flight**: a charge takes an idle connection or opens one, and
+      gives it back when its reply is read; none is shared by two charges, so replies cannot be
+      crossed. At most `MAX_IDLE` are kept.
+    - **A connection in doubt is dropped**: any error or cancellation between the send and the
+      reply disconnects it (a reply left unread would answer the next charge).
+    - **Redis forgot the script** (a restart, `SCRIPT FLUSH`): `NOSCRIPT` loads it and the charge
+      is sent once more.
+    """
+
+    MAX_IDLE = 8
+    MAX_PACKED = 4096
+
+    def __init__(self, redis_url: str) -> None:
+        self._kwargs = redis.asyncio.ConnectionPool.from_url(redis_url).connection_kwargs
+        self._packer = redis.asyncio.Connection(**self._kwargs)  # packs commands; never connected
+        self._sha = hashlib.sha1(CHARGE_SCRIPT.encode()).hexdigest()  # the script's name in Redis
+        self._idle: list[redis.asyncio.Connection] = []
+        self._packed: dict[tuple[str, int, int], list[bytes]] = {}
+
+    def _command(self, key: str, capacity: int, cost: int) -> list[bytes]:
+        packed = self._packed.get((key, capacity, cost))
+        if packed is None:
+            if len(self._packed) >= self.MAX_PACKED:
+                self._packed.clear()
+            packed = self._packed[(key, capacity, cost)] = self._packer.pack_command(
+                "EVALSHA", self._sha, 1, key, capacity, cost
+            )
+        return packed
+
+    async def run(self, key: str, capacity: int, cost: int) -> list[Any]:
+        """The script's reply for one charge; raises `redis.RedisError` when Redis cannot answer."""
+        connection = self._idle.pop() if self._idle else redis.asyncio.Connection(**self._kwargs)
+        try:
+            try:
+                reply = await self._round_trip(connection, self._command(key, capacity, cost))
+            except NoScriptError:
+                loaded = await self._round_trip(connection, self._packer.pack_command("SCRIPT", "LOAD", CHARGE_SCRIPT))
+                self._sha = loaded.decode() if isinstance(loaded, bytes) else str(loaded)
+                self._packed.clear()
+                reply = await self._round_trip(connection, self._command(key, capacity, cost))
+        except BaseException:
+            await connection.disconnect(nowait=True)
+            raise
+        if len(self._idle) < self.MAX_IDLE:
+            self._idle.append(connection)
+        else:
+            await connection.disconnect()
+        return list(reply)
+
+    @staticmethod
+    async def _round_trip(connection: redis.asyncio.Connection, command: list[bytes]) -> Any:
+        await connection.send_packed_command(command, check_health=False)
+        return await connection.read_response()
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        await asyncio.gather(*(connection.disconnect() for connection in idle), return_exceptions=True)
 
 
 def _charge_of(allowed: Any, tokens: Any, full_in_ms: Any, retry_ms: Any, now_ms: Any) -> Charge:

@@ -16,15 +16,13 @@ from datetime import datetime
 from typing import Any
 
 import redis
-import redis.asyncio
 import structlog
-from redis.commands.core import AsyncScript
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from saas.config import Settings
 from saas.errors import ErrorCode
-from saas.quota.bucket import CHARGE_SCRIPT, Charge, CostBucket
+from saas.quota.bucket import Charge, CostBucket, LoopCharger
 from saas.quota.tenant_limits import TenantLimits, TenantLimitsCache
 
 logger = structlog.get_logger("saas.quota")
@@ -51,29 +49,29 @@ class TenantBudget:
     """Per-tenant limits (`saas.quota.tenant_limits`) and buckets (`saas.quota.bucket`) together.
 
     Every operation is charged in Redis. From the event loop the server opened the budget on
-    (`open`, in the HTTP application's lifespan) the charge goes through an asyncio Redis client
-    and is awaited there; from any other loop (tests, tools) the blocking client runs it in a
-    worker thread. Either way it is the same script on the same Redis."""
+    (`open`, in the HTTP application's lifespan) the charge goes through that loop's
+    `LoopCharger` (asyncio connections) and is awaited there; from any other loop (tests, tools)
+    the blocking client runs it in a worker thread. Either way it is the same script on the same
+    Redis."""
 
     def __init__(self, engine: Engine, client: redis.Redis, settings: Settings) -> None:
         self.limits = TenantLimitsCache(engine, settings)
         self.bucket = CostBucket(client)
-        # One asyncio client per event loop that opened the budget (a server worker has one; tests
-        # may run several applications, each on its own loop, over one runtime).
-        self._on_loop: dict[asyncio.AbstractEventLoop, tuple[redis.asyncio.Redis, AsyncScript]] = {}
+        # One charger per event loop that opened the budget (a server worker has one; tests may
+        # run several applications, each on its own loop, over one runtime).
+        self._on_loop: dict[asyncio.AbstractEventLoop, LoopCharger] = {}
 
     async def open(self, redis_url: str) -> None:
-        """Charge from the running event loop with an asyncio client of `redis_url` (connects on
-        first use, so a Redis that is down fails the charges, which let operations through)."""
+        """Charge from the running event loop through asyncio connections to `redis_url` (opened
+        on first use, so a Redis that is down fails the charges, which let operations through)."""
         await self.close()
-        client = redis.asyncio.Redis.from_url(redis_url)
-        self._on_loop[asyncio.get_running_loop()] = (client, client.register_script(CHARGE_SCRIPT))
+        self._on_loop[asyncio.get_running_loop()] = LoopCharger(redis_url)
 
     async def close(self) -> None:
-        """Close the running loop's client (the one its `open` made); other loops' stay."""
+        """Close the running loop's connections (those its `open` made); other loops' stay."""
         opened = self._on_loop.pop(asyncio.get_running_loop(), None)
         if opened is not None:
-            await opened[0].aclose()
+            await opened.close()
 
     async def limits_of(self, tenant_id: uuid.UUID) -> TenantLimits:
         cached = self.limits.cached(tenant_id)
@@ -83,7 +81,7 @@ class TenantBudget:
         on_loop = self._on_loop.get(asyncio.get_running_loop())
         try:
             if on_loop is not None:
-                return await self.bucket.charge_async(on_loop[1], tenant_id, cost, capacity)
+                return await self.bucket.charge_async(on_loop, tenant_id, cost, capacity)
             return await run_in_threadpool(self.bucket.charge, tenant_id, cost, capacity)
         except redis.RedisError:
             logger.warning("cost budget unavailable (Redis); letting the operation through", exc_info=True)

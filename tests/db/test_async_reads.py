@@ -78,7 +78,7 @@ def test_event_loops_of_several_threads_share_the_bound(make_pool: Any) -> None:
 
         try:
             answers.append(asyncio.run(asyncio.wait_for(reads(), 30)))
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             failures.append(error)
 
     threads = [threading.Thread(target=thread) for _ in range(3)]

@@ -58,19 +58,17 @@ def test_concurrent_charges_never_spend_the_same_tokens(bucket: CostBucket) -> N
 
 
 def test_the_charge_awaited_on_the_loop_spends_from_the_same_bucket(runtime: Runtime, bucket: CostBucket) -> None:
-    import redis.asyncio
-
-    from saas.quota.bucket import CHARGE_SCRIPT
+    from saas.quota.bucket import LoopCharger
 
     tenant = uuid.uuid4()
     assert bucket.charge(tenant, 40, 60).allowed
 
     async def on_loop() -> tuple[bool, int]:
-        client = redis.asyncio.Redis.from_url(runtime.redis_url)
+        charger = LoopCharger(runtime.redis_url)
         try:
-            charge = await bucket.charge_async(client.register_script(CHARGE_SCRIPT), tenant, 30, 60)
+            charge = await bucket.charge_async(charger, tenant, 30, 60)
         finally:
-            await client.aclose()
+            await charger.close()
         return charge.allowed, charge.retry_after
 
     allowed, retry_after = asyncio.run(on_loop())
@@ -100,3 +98,40 @@ def test_an_opened_budget_charges_on_its_loop_without_a_thread(
     assert asyncio.run(served()) == [True, False]
     monkeypatch.undo()
     assert not budget.bucket.charge(tenant, 30, 60).allowed  # the same bucket: about 10 left
+
+
+def test_the_loop_charger_loads_the_script_when_redis_does_not_know_it(runtime: Runtime, bucket: CostBucket) -> None:
+    from saas.quota.bucket import LoopCharger
+
+    tenant = uuid.uuid4()
+
+    async def charges() -> list[bool]:
+        charger = LoopCharger(runtime.redis_url)
+        charger._sha = "0" * 40  # as after a restart of Redis: EVALSHA answers NOSCRIPT
+        try:
+            return [(await bucket.charge_async(charger, tenant, 25, 60)).allowed for _ in range(3)]
+        finally:
+            await charger.close()
+
+    assert asyncio.run(charges()) == [True, True, False]  # one bucket: 60, 35, 10 left
+    assert not bucket.charge(tenant, 20, 60).allowed
+
+
+def test_concurrent_charges_on_one_loop_get_their_own_replies(runtime: Runtime, bucket: CostBucket) -> None:
+    from saas.quota.bucket import LoopCharger
+
+    tenants = [uuid.uuid4() for _ in range(12)]
+
+    async def charges() -> list[int]:
+        charger = LoopCharger(runtime.redis_url)
+        try:
+            # Each tenant spends a different amount once: each reply must name its own remainder.
+            results = await asyncio.gather(
+                *(bucket.charge_async(charger, tenant, index + 1, 600) for index, tenant in enumerate(tenants))
+            )
+        finally:
+            await charger.close()
+        return [result.remaining for result in results]
+
+    remaining = asyncio.run(charges())
+    assert all(599 - index <= left <= 600 - index for index, left in enumerate(remaining)), remaining

@@ -13,7 +13,7 @@ import pytest
 
 from saas.config import Settings
 from saas.db import prepared
-from saas.db.async_reads import AsyncConnection, AsyncReadPool
+from saas.db.async_reads import AsyncLink, AsyncReadPool
 from saas.db.engine import create_owner_engine, create_read_pool
 from saas.db.reads import fetch_json as fetch_json_async
 from saas.db.statements import counting
@@ -28,7 +28,7 @@ NAMES_SQL = "SELECT (SELECT string_agg(r.name, ',' ORDER BY r.name) FROM custome
 T = TypeVar("T")
 
 
-def on_connection(pool: AsyncReadPool, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+def on_connection(pool: AsyncReadPool, work: Callable[[AsyncLink], Awaitable[T]]) -> T:
     async def run() -> T:
         conn = await pool.acquire()
         try:
@@ -58,7 +58,7 @@ def one_connection(settings: Settings, runtime: Runtime, database_url: str) -> I
 
 
 def _prepared_here(pool: AsyncReadPool) -> dict[str, int]:
-    async def rows(conn: AsyncConnection) -> Any:
+    async def rows(conn: AsyncLink) -> Any:
         cursor = conn.raw.cursor()
         cursor.execute("SELECT name, generic_plans FROM pg_prepared_statements")
         await conn._ready()
@@ -151,7 +151,9 @@ def test_prepared_statements_follow_ddl_on_their_tables(
     whole_rows = f"SELECT * FROM {schema}.probe WHERE v > %(above)s ORDER BY v LIMIT 1"
     try:
         assert fetch_json(one_connection, tenant.id, total, {"suffix": "!"}) == "3!"
-        first = on_connection(one_connection, lambda c: prepared.fetch_prepared(c, "SELECT 1", whole_rows, {"above": 0}))
+        first = on_connection(
+            one_connection, lambda c: prepared.fetch_prepared(c, "SELECT 1", whole_rows, {"above": 0})
+        )
         assert first == (1,)
         with owner.begin() as conn:  # a migration: a new column, a changed type, rows rewritten
             conn.exec_driver_sql(f"ALTER TABLE {schema}.probe ADD COLUMN w int DEFAULT 7")
@@ -159,7 +161,9 @@ def test_prepared_statements_follow_ddl_on_their_tables(
             conn.exec_driver_sql(f"INSERT INTO {schema}.probe VALUES (4, 8)")
         assert fetch_json(one_connection, tenant.id, total, {"suffix": "!"}) == "7!"
         # Its result type changed: prepared again.
-        again = on_connection(one_connection, lambda c: prepared.fetch_prepared(c, "SELECT 1", whole_rows, {"above": 0}))
+        again = on_connection(
+            one_connection, lambda c: prepared.fetch_prepared(c, "SELECT 1", whole_rows, {"above": 0})
+        )
         assert again == (1, 7)
         with owner.begin() as conn:  # dropped and made again under the same name
             conn.exec_driver_sql(f"DROP TABLE {schema}.probe")
@@ -173,7 +177,9 @@ def test_prepared_statements_follow_ddl_on_their_tables(
         owner.dispose()
 
 
-def test_a_statement_postgresql_cannot_prepare_is_sent_as_text(one_connection: AsyncReadPool, tenant: TenantHandle) -> None:
+def test_a_statement_postgresql_cannot_prepare_is_sent_as_text(
+    one_connection: AsyncReadPool, tenant: TenantHandle
+) -> None:
     sql = "SELECT concat(%(value)s, '!')"  # concat("any"): an unknown parameter gets no type
     for _ in range(2):
         with counting() as statements:
@@ -197,7 +203,9 @@ def test_values_keep_their_types_and_percent_signs(one_connection: AsyncReadPool
     assert prepared.name_of(sql, types) in _prepared_here(one_connection)
 
 
-def test_the_prefix_binds_the_tenant_for_the_prepared_statement(one_connection: AsyncReadPool, tenant: TenantHandle) -> None:
+def test_the_prefix_binds_the_tenant_for_the_prepared_statement(
+    one_connection: AsyncReadPool, tenant: TenantHandle
+) -> None:
     sql = "SELECT current_setting('app.tenant_id') || ':' || %(tenant_id)s"
     assert fetch_json(one_connection, tenant.id, sql, {}) == f"{tenant.id}:{tenant.id}"
     assert TENANT_PARAM == "tenant_id"
