@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from graphql import (
     DirectiveNode,
     DocumentNode,
@@ -102,6 +103,8 @@ def nul_errors(
     document: DocumentNode, operation: OperationDefinitionNode, variables: Mapping[str, Any] | None
 ) -> list[dict[str, Any]]:
     """The errors to answer instead of running `operation`; empty when no input holds a NUL."""
+    if not _may_hold_nul(document, variables):
+        return []
     search = _Search(operation, variables or {})
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     followed: set[str] = set()
@@ -122,3 +125,22 @@ def nul_errors(
                     followed.add(name)
                     pending.append(fragments[name].selection_set)
     return search.errors
+
+
+def _may_hold_nul(document: DocumentNode, variables: Mapping[str, Any] | None) -> bool:
+    """False when no value of the request can hold a NUL, decided without walking the document.
+
+    A GraphQL string holds a NUL only through an escape (`\\u0000` or `\\u{0}`: the source
+    itself cannot hold the raw character), so a source without `\\u` and without a raw NUL has
+    none; the variables, parsed from JSON, are searched in their JSON text, where orjson writes a
+    NUL, in a key or a value, as the escape `\\u0000`. Either test may say "maybe"; the walk
+    then decides."""
+    source = document.loc.source.body if document.loc is not None else None
+    if source is None or NUL in source or "\\u" in source:
+        return True
+    if not variables:
+        return False
+    try:
+        return b"\\u0000" in orjson.dumps(variables)
+    except (TypeError, orjson.JSONEncodeError):
+        return True

@@ -95,3 +95,24 @@ def test_plugin_arguments_are_covered_without_the_plugin_doing_anything(owner: A
 def test_text_without_nul_still_works(owner: Any) -> None:
     result = owner.data(CUSTOMERS, {"filter": {"search": "tab\tand\nline"}})
     assert result["customers"]["totalCount"] == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "maybe"),
+    [
+        ('{ customers(filter: {search: "plain"}) { totalCount } }', {"first": 5, "a": ["b", {"c": "d"}]}, False),
+        ('{ customers(filter: {search: "\\u0000"}) { totalCount } }', None, True),
+        ('{ customers(filter: {search: "caf\\u00e9"}) { totalCount } }', None, True),  # any escape: walked
+        ("query($s: String) { customers(filter: {search: $s}) { totalCount } }", {"s": "a\x00b"}, True),
+        ("query($s: JSON) { customers { totalCount } }", {"s": {"key\x00": 1}}, True),
+        ("query($s: JSON) { customers { totalCount } }", {"s": [[["deep\x00"]]]}, True),
+    ],
+)
+def test_the_quick_test_only_says_no_where_no_value_can_hold_a_nul(
+    query: str, variables: dict[str, object] | None, maybe: bool
+) -> None:
+    from graphql import parse
+
+    from saas.schema.input_text import _may_hold_nul
+
+    assert _may_hold_nul(parse(query), variables) is maybe
