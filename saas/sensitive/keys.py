@@ -145,14 +145,19 @@ def wrap(master_id: str, tenant_id: uuid.UUID, purpose: str, version: int, key: 
 
 
 def unwrap(row: TenantKey) -> bytes:
-    raw = base64.urlsafe_b64decode(row.wrapped)
-    master = master_keys().get(row.master_key_id)
+    return unwrap_stored(row.tenant_id, row.purpose, row.version, row.master_key_id, row.wrapped)
+
+
+def unwrap_stored(tenant_id: uuid.UUID, purpose: str, version: int, master_key_id: str, wrapped: str) -> bytes:
+    """The key material of a stored wrapped key of `tenant_id` (e.g. a row of an export archive)."""
+    raw = base64.urlsafe_b64decode(wrapped)
+    master = master_keys().get(master_key_id)
     try:
         return AESGCM(master).decrypt(
-            raw[:NONCE_BYTES], raw[NONCE_BYTES:], _associated_data(row.tenant_id, row.purpose, row.version)
+            raw[:NONCE_BYTES], raw[NONCE_BYTES:], _associated_data(tenant_id, purpose, version)
         )
     except InvalidTag as exc:
-        raise UnknownMasterKey(f"the tenant key cannot be unwrapped by master key {row.master_key_id}") from exc
+        raise UnknownMasterKey(f"the tenant key cannot be unwrapped by master key {master_key_id}") from exc
 
 
 def _remember(row: TenantKey, key: bytes) -> bytes:

@@ -15,7 +15,8 @@ from saas.db.base import Base, TenantOwned, created_at_column, uuid_pk
 class TenantKey(TenantOwned, Base):
     """One version of a tenant's data key (`purpose` "data") or its index key ("index"), wrapped by
     the master key `master_key_id`. Only wrapped keys are stored, so an export carries them as they
-    are and an imported tenant opens its values wherever the same master keys are configured."""
+    are; an import binds them (and the sealed values) to the new tenant wherever the same master
+    keys are configured (`saas.sensitive.rebind`)."""
 
     __tablename__ = "tenant_keys"
     __table_args__ = (ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),)

@@ -22,6 +22,11 @@ Choices:
   ledger's `seq`) are numbered anew by this database, in the archive's order (exported in that
   order): their sequence belongs to the database, and reusing the numbers would collide with the
   sequence's next values. No foreign key refers to one.
+- **Sensitive values.** Wrapped keys and sealed values are bound to their tenant's id
+  (`saas.sensitive.rebind`): the archived keys are unwrapped as the source tenant's with this
+  deployment's master keys (one it does not have refuses the restore, UNKNOWN_MASTER_KEY),
+  wrapped again for the new tenant, and every sealed value re-sealed at its new address under the
+  same data key version; blind indexes and masks are unchanged, no plaintext is written.
 - **Cycles.** Self-references, and one edge of any cycle between tables, are inserted as NULL
   and set in a second pass over the same files once every row is in.
 """
@@ -44,6 +49,8 @@ from sqlalchemy.orm import Session
 from saas.accounts.models import Tenant, User
 from saas.accounts.service import SLUG_PATTERN
 from saas.plugin_host.host import PluginHost
+from saas.sensitive.keys import UnknownMasterKey
+from saas.sensitive.rebind import KEYS_TABLE, SEALED_TABLES, Rebinder
 from saas.tenancy.session import tenant_session
 from saas.tenant_data.archive import FORMAT, FORMAT_VERSION, MANIFEST, USERS_FILE, table_branches, table_revision
 from saas.tenant_data.rows import row_decoder
@@ -63,7 +70,7 @@ READ_BLOCK = 1024 * 1024
 
 class RestoreError(Exception):
     """An archive or request that cannot be restored; nothing was written. `code` is machine-readable:
-    INVALID_SLUG, SLUG_TAKEN, CORRUPT_ARCHIVE, CHECKSUM_MISMATCH, REVISION_MISMATCH."""
+    INVALID_SLUG, SLUG_TAKEN, CORRUPT_ARCHIVE, CHECKSUM_MISMATCH, REVISION_MISMATCH, UNKNOWN_MASTER_KEY."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -210,8 +217,9 @@ def restore_archive(
                 Tenant(id=tenant_id, slug=slug, name=name or source["name"], settings=source.get("settings") or {})
             )
             session.flush()
-            users, created, matched = _map_users(session, tar)
             archived = {n: shapes[n] for n in manifest["tables"]}
+            rebinder = _rebinder(tar, manifest, archived, tenant_id)
+            users, created, matched = _map_users(session, tar)
             order, deferred = dependency_order(archived)
             remap = user_columns(archived)
             rows = 0
@@ -225,10 +233,28 @@ def restore_archive(
                     users,
                     remap.get(table_name, []),
                     deferred.get(table_name, set()),
+                    rebinder,
                 )
             for table_name, column_sets in deferred.items():
                 _set_deferred(session, tar, manifest, archived[table_name], tenant_id, column_sets)
     return RestoreResult(tenant_id, slug, rows, created, matched)
+
+
+def _rebinder(
+    tar: tarfile.TarFile, manifest: dict[str, Any], shapes: dict[str, TableShape], tenant_id: uuid.UUID
+) -> Rebinder:
+    """The source tenant's keys, ready to bind its sealed values to `tenant_id`."""
+    key_rows: list[dict[str, Any]] = []
+    if KEYS_TABLE in shapes:
+        key_rows = list(_rows(tar, manifest, shapes[KEYS_TABLE], tenant_id, {}, []))
+    try:
+        return Rebinder(uuid.UUID(str(manifest["tenant"]["id"])), tenant_id, key_rows)
+    except UnknownMasterKey as exc:
+        raise RestoreError(
+            "UNKNOWN_MASTER_KEY",
+            f"the archive's sensitive values are under a master key this deployment does not have ({exc});"
+            " add it to ENCRYPTION_MASTER_KEYS",
+        ) from exc
 
 
 def _rows(
@@ -272,12 +298,17 @@ def _insert_table(
     users: dict[str, uuid.UUID],
     user_cols: list[str],
     deferred: set[tuple[str, ...]],
+    rebinder: Rebinder,
 ) -> int:
     nulled = {column for columns in deferred for column in columns}
     numbered = shape.identity_columns
     count = 0
     for batch in _batches(_rows(tar, manifest, shape, tenant_id, users, user_cols)):
         for row in batch:
+            if shape.name == KEYS_TABLE:
+                rebinder.key_row(row)
+            elif shape.name in SEALED_TABLES:
+                rebinder.row(shape.name, row)
             for column in nulled:
                 row[column] = None
             for column in numbered:

@@ -12,9 +12,17 @@ from saas.audit.access import record_export, record_sensitive_read
 from saas.audit.client import bind_client, unbind_client
 from saas.audit.log import NamedActor
 from saas.runtime import Runtime
+from saas.schema.relay import decode_id
 from saas.tenancy.session import tenant_session
 from tests.http.transport_helpers import LOGIN, login_variables
-from tests.schema.helpers import AUDIT_LOG, CREATE_API_KEY, UPDATE_MEMBER_ROLE, global_id
+from tests.schema.helpers import (
+    AUDIT_LOG,
+    CREATE_API_KEY,
+    CREATE_CUSTOMER,
+    DEFINE_CUSTOM_FIELD,
+    UPDATE_MEMBER_ROLE,
+    global_id,
+)
 
 AGENT = "audit-test/1.0 (+https://example.com)"
 
@@ -109,6 +117,31 @@ def test_exports_and_sensitive_reads(client: TestClient, tenant: Any, runtime: R
     assert (log[0]["clientAddress"], log[0]["userAgent"]) == ("203.0.113.7", AGENT)
     exported = audit(client, token, kinds=["ACCESS"], actionPrefix="export")
     assert [(e["action"], e["after"]) for e in exported] == [("export", {"rows": 12})]
+
+
+def test_a_tenant_export_and_a_decrypted_read_over_http_name_the_client(client: TestClient, tenant: Any) -> None:
+    """The real paths (exportTenantData, a read of a sensitive value) record their access entries
+    with the request's address and user agent."""
+    token = sign_in(client, tenant)
+    field = {"entity": "CUSTOMER", "key": "nationalId", "label": "National id", "type": "SENSITIVE"}
+    assert gql(client, DEFINE_CUSTOM_FIELD, {"input": field}, token)["data"]["defineCustomField"]["userErrors"] == []
+    created = gql(
+        client, CREATE_CUSTOMER, {"input": {"name": "Acme", "customFields": {"nationalId": "AB1234567890"}}}, token
+    )
+    customer_id = created["data"]["createCustomer"]["customer"]["id"]
+    read = gql(client, "query($id: ID!) { customer(id: $id) { customFields } }", {"id": customer_id}, token)
+    assert read["data"]["customer"]["customFields"] == {"nationalId": "AB1234567890"}
+    exported = gql(client, "mutation { exportTenantData { export { id } userErrors { code } } }", token=token)
+    assert exported["data"]["exportTenantData"]["userErrors"] == []
+
+    (sensitive,) = audit(client, token, kinds=["ACCESS"], actionPrefix="sensitive.read")
+    assert sensitive["entityId"] == customer_id and sensitive["actor"] == tenant.owner_email
+    assert_from_the_client(sensitive)
+    (export,) = audit(client, token, kinds=["ACCESS"], actionPrefix="export")
+    assert export["after"] == {
+        "exportId": str(decode_id(exported["data"]["exportTenantData"]["export"]["id"], "TenantExport"))
+    }
+    assert_from_the_client(export)
 
 
 def test_kinds_together_and_apart(client: TestClient, tenant: Any) -> None:

@@ -111,6 +111,23 @@ def test_the_budget_refuses_with_rate_limited(owner: Any, other_owner: Any, runt
     assert "errors" not in other_owner.execute("{ me { email role } }")
 
 
+def test_a_throttled_operation_costs_the_database_nothing(
+    owner: Any, other_owner: Any, runtime: Runtime, tenant: Any
+) -> None:
+    """What keeps a throttled tenant from slowing the others without a timing assertion: its
+    refused operations run no SQL statement, so hold no database transaction (the budget is
+    charged in Redis before any), so all the database capacity stays the other tenants'.
+    The latency itself (the quiet tenant's p99 within 2x its baseline) is measured by
+    `python -m bench.tenants_fairness` (docs/performance.md, "Fairness between tenants")."""
+    limit_tenant(runtime, tenant, cost_per_minute=3)
+    assert "errors" not in owner.execute("{ me { email role } }")  # spends it; credential and limits cached
+    with counting() as statements:
+        refused = [owner.execute("{ me { email role } }") for _ in range(5)]
+    assert [codes(r) for r in refused] == [["RATE_LIMITED"]] * 5
+    assert statements[0] == 0
+    assert "errors" not in other_owner.execute("{ me { email role } }")
+
+
 def test_anonymous_operations_report_their_cost_without_a_budget(anonymous: Any) -> None:
     result = anonymous.execute("{ __typename }")
     assert result["extensions"]["cost"] == {"requested": 0, "remaining": None, "resetAt": None}

@@ -108,3 +108,23 @@ def test_a_failure_while_inserting_rolls_everything_back(runtime: Runtime, archi
         return orjson.dumps(manifest)
 
     _refused(runtime, _rewrite(archive, tmp_path / "ghost.tar.gz", change), _new_slug(), "REVISION_MISMATCH")
+
+
+def test_sensitive_values_under_a_master_key_not_configured_here_are_refused(
+    runtime: Runtime, owner, tenant, tmp_path: Path
+) -> None:
+    """An archive's keys are wrapped by the source deployment's master key: without it, nothing."""
+    from saas.sensitive import keys
+    from tests.sensitive.helpers import customer_with_national_id
+
+    customer_with_national_id(owner)
+    path = tmp_path / "s.tar.gz"
+    with path.open("wb") as out:
+        write_archive(runtime.engine, tenant.id, out, plugins=runtime.plugins)
+    original = keys.master_keys()
+    keys.set_master_keys(keys.MasterKeys((("elsewhere", bytes(range(32))),)))
+    try:
+        _refused(runtime, path, _new_slug(), "UNKNOWN_MASTER_KEY")
+    finally:
+        keys.set_master_keys(original)
+    assert restore_archive(runtime.engine, path, _new_slug(), plugins=runtime.plugins).rows > 0

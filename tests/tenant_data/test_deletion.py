@@ -95,3 +95,33 @@ def test_the_cli_deletes_undeletes_and_purges(runtime: Runtime, owner: GraphQLCl
     assert set(_rows(runtime, tenant.id).values()) == {0}
     refused = cli("tenant", "delete", "--slug", "no-such-tenant", "--yes")
     assert refused.exit_code == 2 and "NOT_FOUND" in refused.output
+
+
+def test_the_hourly_task_erases_a_tenant_once_its_grace_is_over(
+    runtime: Runtime, owner: GraphQLClient, other_owner: GraphQLClient, tenant, other_tenant
+) -> None:
+    """The scheduler's maintenance task `saas.tenant_data.purge_deleted`, with the setting's grace
+    (TENANT_DELETION_GRACE_DAYS, 30 by default): a tenant deleted 31 days ago is erased, one
+    deleted now is kept."""
+    import importlib
+
+    from saas.accounts.models import Tenant
+    from saas.config import load_settings
+    from saas.jobs.broker import CORE_JOB_MODULES
+    from saas.jobs.periodic import MAINTENANCE
+    from saas.tenancy.session import tenant_session
+
+    for module in CORE_JOB_MODULES:  # as the scheduler's setup imports them
+        importlib.import_module(module)
+    task = MAINTENANCE["saas.tenant_data.purge_deleted"]
+    assert task.interval == timedelta(hours=1)
+    owner.data(CREATE)
+    other_owner.data(CREATE)
+    delete_tenant(runtime.engine, tenant.slug, timedelta(days=30))
+    delete_tenant(runtime.engine, other_tenant.slug, timedelta(days=30))
+    grace = timedelta(days=load_settings().tenant_deletion_grace_days)
+    with tenant_session(runtime.engine, None) as session:
+        session.get(Tenant, tenant.id).deleted_at -= grace + timedelta(days=1)  # type: ignore[union-attr]
+    task.run(runtime.engine)
+    assert set(_rows(runtime, tenant.id).values()) == {0}
+    assert sum(_rows(runtime, other_tenant.id).values()) > 0

@@ -99,3 +99,49 @@ def test_missing_accounts_are_created_with_their_password_hash(
     result = restore_archive(runtime.engine, archive, slug, plugins=runtime.plugins)
     assert (result.users_created, result.users_matched) == (1, 0)
     login(anonymous, tenant.owner_email, tenant.password, slug)
+
+
+SENSITIVE_QUERIES = {
+    "customers": "{ customers(first: 10) { totalCount edges { node { id name customFields "
+    "contacts { id name phone email } } } } }",
+    "found": '{ customers(first: 10, filter: {customField: {key: "nationalId", equals: "AB1234567890"}}) '
+    "{ totalCount edges { node { id } } } }",
+}
+
+
+def test_sensitive_values_open_and_are_found_in_the_restored_tenant(
+    runtime: Runtime, anonymous: GraphQLClient, owner: GraphQLClient, tenant, tmp_path: Path
+) -> None:
+    """The archive carries sealed values and wrapped keys, bound to the source tenant: the restore
+    binds them to the new one (same key material, same blind indexes), never writing a plaintext."""
+    from tests.schema.helpers import create_contact, create_customer, define_custom_fields
+    from tests.sensitive.helpers import sensitive_reads, stored_custom_fields
+
+    define_custom_fields(owner, nationalId="SENSITIVE")
+    customer = create_customer(owner, name="Acme", customFields={"nationalId": "AB1234567890"})
+    create_customer(owner, name="Bolt", customFields={"nationalId": "ZZ9876543210"})
+    owner.data(
+        "mutation($input: SetSensitiveFieldsInput!) { setSensitiveFields(input: $input) { userErrors { code } } }",
+        {"input": {"entity": "CONTACT", "fields": ["phone"]}},
+    )
+    create_contact(owner, customer["id"], name="Jane", phone="+442079460958", email="jane@acme.example.com")
+    archive = tmp_path / "t.tar.gz"
+    with archive.open("wb") as out:
+        write_archive(runtime.engine, tenant.id, out, plugins=runtime.plugins)
+    result = restore_archive(runtime.engine, archive, f"sens-{secrets.token_hex(3)}", plugins=runtime.plugins)
+    copy = login(anonymous, tenant.owner_email, tenant.password, result.slug)
+
+    before = {name: owner.data(query) for name, query in SENSITIVE_QUERIES.items()}
+    after = {name: copy.data(query) for name, query in SENSITIVE_QUERIES.items()}
+    nodes = {edge["node"]["id"]: edge["node"] for edge in before["customers"]["customers"]["edges"]}
+    assert nodes[customer["id"]]["customFields"] == {"nationalId": "AB1234567890"}
+    assert nodes[customer["id"]]["contacts"][0]["phone"] == "+442079460958"
+    assert before["found"]["customers"]["edges"] == [{"node": {"id": customer["id"]}}]
+    assert after == before
+    assert sensitive_reads(runtime, result.tenant_id) > 0  # the copy's reads are audited in the copy
+    # Still sealed, now bound to the new tenant: the source's stored object no longer opens there.
+    source = stored_custom_fields(runtime, tenant.id, customer["id"])["nationalId"]
+    restored = stored_custom_fields(runtime, result.tenant_id, customer["id"])["nationalId"]
+    assert "AB1234567890" not in str(restored)
+    assert restored["bi"] == source["bi"] and restored["mask"] == source["mask"]
+    assert restored["$sensitive"] != source["$sensitive"]
