@@ -60,7 +60,7 @@ from saas.products.graphql.types import Product as ProductType
 from saas.products.models import Product
 from saas.realtime import listen, publish, publish_after_commit
 from saas.schema.common import Node, PageInfo, Payload, UserError, provided, referenced_id, run_mutation, write_mutation
-from saas.schema.compiled import compiled_list, compiled_page
+from saas.schema.compiled import Within, compiled_list, compiled_page
 from saas.schema.compiler import Relation, SortKey, SqlType
 from saas.schema.connections import Connection, CountedConnection, Edge, connection, page_arguments
 from saas.schema.context import RequestContext
@@ -135,6 +135,7 @@ __all__ = [
     "TenantModel",
     "UserError",
     "UserErrorCode",
+    "Within",
     "add_timeline_entry",
     "api_object",
     "compiled_list",
