@@ -1,8 +1,9 @@
 """Root query fields of the plugin: thin wrappers over the services (each list is a Relay connection).
 
-`warehouses` and the staff's `orders` and `shipments` are compiled reads (one statement per page, `sql.py`), with
-the rows and order of `list_warehouses` and `list_orders`; a portal token's orders (its access is
-checked in the session) and the other lists go through the services.
+`warehouses`, `stockLevels`, `stockMovements` and the staff's `orders` and `shipments` are compiled
+reads (one statement per page, `sql.py`), with the rows and order of `list_warehouses`,
+`list_levels`, `list_movements`, `list_orders` and `list_shipments`; a portal token's orders and
+shipments (its access is checked in the session) go through the services.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from saas.plugin_api import (
     page_arguments,
     require,
 )
-from saas_manufacturing import models
+from saas_manufacturing import NAME, models
 from saas_manufacturing.graphql import sql, types
 from saas_manufacturing.rules import INVENTORY_READ, ORDERS_READ
 from saas_manufacturing.service import inventory, orders, shipments, visibility, warehouses
@@ -71,6 +72,35 @@ def _staff_condition(principal: Principal) -> SqlCondition:
         condition.add(
             f"EXISTS (SELECT 1 FROM customers c WHERE c.id = r.customer_id AND {visible.sql})", **visible.params
         )
+    return condition
+
+
+def level_condition(principal: Principal, flt: inventory.LevelFilter) -> SqlCondition:
+    """`list_levels`' rows as a compiled read's condition (alias `r`)."""
+    require(principal.permissions, INVENTORY_READ)
+    condition = SqlCondition()
+    if flt.product_ids is not None:
+        condition.add("r.product_id = ANY(:filter_product_ids)", filter_product_ids=list(flt.product_ids))
+    if flt.warehouse_ids is not None:
+        condition.add("r.warehouse_id = ANY(:filter_warehouse_ids)", filter_warehouse_ids=list(flt.warehouse_ids))
+    if flt.below_threshold is not None:
+        below = f"(r.on_hand - r.reserved) < {sql.LEVEL_THRESHOLD}"
+        condition.add(below if flt.below_threshold else f"NOT {below}", plugin_name=NAME)
+    return condition
+
+
+def movement_condition(principal: Principal, flt: inventory.MovementFilter) -> SqlCondition:
+    """`list_movements`' rows as a compiled read's condition (alias `r`)."""
+    require(principal.permissions, INVENTORY_READ)
+    condition = SqlCondition()
+    if flt.product_id is not None:
+        condition.add("r.product_id = :filter_product_id", filter_product_id=flt.product_id)
+    if flt.warehouse_id is not None:
+        condition.add("r.warehouse_id = :filter_warehouse_id", filter_warehouse_id=flt.warehouse_id)
+    if flt.order_id is not None:
+        condition.add("r.order_id = :filter_order_id", filter_order_id=flt.order_id)
+    if flt.kinds is not None:
+        condition.add("r.kind = ANY(:filter_kinds)", filter_kinds=[str(k) for k in flt.kinds])
     return condition
 
 
@@ -199,12 +229,28 @@ class ManufacturingQueries:
         filter: StockLevelFilterInput | None = None,
     ) -> CountedConnection[types.StockLevel]:
         flt = filter.to_filter() if filter else inventory.LevelFilter()
-        page = await read(info, inventory.list_levels, flt, *page_args(info, first, after, BY_LEVEL))
-        return connection(
-            page,
+        arguments = page_args(info, first, after, BY_LEVEL)  # BAD_USER_INPUT before anything is read
+        condition = level_condition(info.context.require_principal(), flt)
+
+        async def resolved() -> Any:
+            page = await read(info, inventory.list_levels, flt, *arguments)
+            return connection(
+                page,
+                types.StockLevel.from_level,
+                lambda row: [row.product_id, row.warehouse_id],
+                has_previous_page=after is not None,
+            )
+
+        return await compiled_page(  # type: ignore[no-any-return]
+            info,
+            sql.STOCK_LEVEL,
+            models.StockLevel,
             types.StockLevel.from_level,
-            lambda row: [row.product_id, row.warehouse_id],
-            has_previous_page=after is not None,
+            condition,
+            sql.STOCK_LEVEL_SORT,
+            first,
+            after,
+            page_fallback=resolved,
         )
 
     @strawberry.field(description="The stock ledger, newest first (`mfg:inventory:read`).")
@@ -216,9 +262,17 @@ class ManufacturingQueries:
         filter: StockMovementFilterInput | None = None,
     ) -> CountedConnection[types.StockMovement]:
         flt = filter.to_filter() if filter else inventory.MovementFilter()
-        page = await read(info, inventory.list_movements, flt, *page_args(info, first, after, BY_ID))
-        return connection(
-            page, types.StockMovement.from_model, lambda row: [row.id], has_previous_page=after is not None
+        page_args(info, first, after, BY_ID)  # BAD_USER_INPUT before anything is read
+        condition = movement_condition(info.context.require_principal(), flt)
+        return await compiled_page(  # type: ignore[no-any-return]
+            info,
+            sql.STOCK_MOVEMENT,
+            models.StockMovement,
+            types.StockMovement.from_model,
+            condition,
+            sql.STOCK_MOVEMENT_SORT,
+            first,
+            after,
         )
 
     @strawberry.field(description="Orders, newest first: staff see visible customers', portal tokens their own.")
