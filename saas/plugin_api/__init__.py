@@ -56,6 +56,7 @@ from saas.plugin_host.version import PLUGIN_API_VERSION
 from saas.portal.models import PortalAccess
 from saas.portal.rules import is_portal as is_portal_principal
 from saas.portal.rules import live_access as portal_access_of
+from saas.portal.rules import live_access_condition as portal_access_condition
 from saas.products.graphql.types import Product as ProductType
 from saas.products.models import Product
 from saas.realtime import listen, publish, publish_after_commit
@@ -173,6 +174,7 @@ __all__ = [
     "page_size",
     "permission_condition",
     "plugin_settings",
+    "portal_access_condition",
     "portal_access_of",
     "post_signed",
     "provided",
