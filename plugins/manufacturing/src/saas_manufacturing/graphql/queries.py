@@ -1,9 +1,9 @@
 """Root query fields of the plugin: thin wrappers over the services (each list is a Relay connection).
 
-`warehouses`, `stockLevels`, `stockMovements` and the staff's `orders` and `shipments` are compiled
-reads (one statement per page, `sql.py`), with the rows and order of `list_warehouses`,
-`list_levels`, `list_movements`, `list_orders` and `list_shipments`; a portal token's orders and
-shipments (its access is checked in the session) go through the services.
+`warehouses`, `stockLevels`, `stockMovements`, `orders` and `shipments` are compiled reads (one
+statement per page, `sql.py`), with the rows and order of `list_warehouses`, `list_levels`,
+`list_movements`, `list_orders` and `list_shipments`; a portal token's access is checked in the
+same statement (`portal_within`), as `actor_for` checks it in the services.
 """
 
 from __future__ import annotations
@@ -16,21 +16,24 @@ from strawberry.types import Info
 
 from saas.plugin_api import (
     CountedConnection,
+    ForbiddenError,
     Principal,
     RequestContext,
     SqlCondition,
+    Within,
     compiled_page,
     connection,
     customer_visibility,
     decode_id,
     page_arguments,
+    portal_access_condition,
     require,
 )
 from saas_manufacturing import NAME, models
 from saas_manufacturing.graphql import sql, types
 from saas_manufacturing.rules import INVENTORY_READ, ORDERS_READ
 from saas_manufacturing.service import inventory, orders, shipments, visibility, warehouses
-from saas_manufacturing.service.common import acting, is_portal
+from saas_manufacturing.service.common import PORTAL_GONE, acting, is_portal
 
 BY_CODE = ("text", "uuid")
 BY_LEVEL = ("uuid", "uuid")
@@ -104,9 +107,30 @@ def movement_condition(principal: Principal, flt: inventory.MovementFilter) -> S
     return condition
 
 
+def portal_within(principal: Principal) -> Within:
+    """A portal token's live access (`actor_for`), checked in the compiled read's statement: FORBIDDEN
+    when it was revoked or has expired."""
+    access = portal_access_condition(principal, "w") or SqlCondition(["FALSE"])
+    return Within("portal_accesses", access, lambda: ForbiddenError(PORTAL_GONE))
+
+
+def _reader_condition(principal: Principal) -> SqlCondition:
+    """Orders' and shipments' rows the caller reads (alias `r`), as `visibility.reader_filter`:
+    a portal token its customer's, staff those of the customers they see."""
+    if not is_portal(principal):
+        return _staff_condition(principal)
+    condition = SqlCondition()
+    access = portal_within(principal).condition.params
+    if "portal_customer_id" in access:
+        condition.add("r.customer_id = :portal_customer_id", portal_customer_id=access["portal_customer_id"])
+    else:  # no access of the token can stand: `portal_within` refuses it
+        condition.add("FALSE")
+    return condition
+
+
 def order_condition(principal: Principal, flt: orders.OrderFilter) -> SqlCondition:
-    """`list_orders`' rows for staff as a compiled read's condition (alias `r`)."""
-    condition = _staff_condition(principal)
+    """`list_orders`' rows as a compiled read's condition (alias `r`)."""
+    condition = _reader_condition(principal)
     if flt.customer_id is not None:
         condition.add("r.customer_id = :filter_customer_id", filter_customer_id=flt.customer_id)
     if flt.statuses is not None:
@@ -115,8 +139,8 @@ def order_condition(principal: Principal, flt: orders.OrderFilter) -> SqlConditi
 
 
 def shipment_condition(principal: Principal, flt: shipments.ShipmentFilter) -> SqlCondition:
-    """`list_shipments`' rows for staff as a compiled read's condition (alias `r`)."""
-    condition = _staff_condition(principal)
+    """`list_shipments`' rows as a compiled read's condition (alias `r`)."""
+    condition = _reader_condition(principal)
     if flt.order_id is not None:
         condition.add("r.order_id = :filter_order_id", filter_order_id=flt.order_id)
     if flt.statuses is not None:
@@ -284,16 +308,12 @@ class ManufacturingQueries:
         filter: OrderFilterInput | None = None,
     ) -> CountedConnection[types.Order]:
         flt = filter.to_filter() if filter else orders.OrderFilter()
-        arguments = page_args(info, first, after, NEWEST_FIRST)
+        page_args(info, first, after, NEWEST_FIRST)  # BAD_USER_INPUT before anything is read
         principal = info.context.require_principal()
-        if not is_portal(principal):
-            condition = order_condition(principal, flt)
-            return await compiled_page(  # type: ignore[no-any-return]
-                info, sql.ORDER, models.Order, types.Order.from_model, condition, sql.ORDER_SORT, first, after
-            )
-        page = await read(info, orders.list_orders, flt, *arguments)
-        return connection(
-            page, types.Order.from_model, lambda row: [row.created_at, row.id], has_previous_page=after is not None
+        condition = order_condition(principal, flt)
+        within = portal_within(principal) if is_portal(principal) else None
+        return await compiled_page(  # type: ignore[no-any-return]
+            info, sql.ORDER, models.Order, types.Order.from_model, condition, sql.ORDER_SORT, first, after, within
         )
 
     @strawberry.field(description="One order; NOT_FOUND if it does not exist or is not visible.")
@@ -310,23 +330,20 @@ class ManufacturingQueries:
         filter: ShipmentFilterInput | None = None,
     ) -> CountedConnection[types.Shipment]:
         flt = filter.to_filter() if filter else shipments.ShipmentFilter()
-        arguments = page_args(info, first, after, NEWEST_FIRST)
+        page_args(info, first, after, NEWEST_FIRST)  # BAD_USER_INPUT before anything is read
         principal = info.context.require_principal()
-        if not is_portal(principal):
-            condition = shipment_condition(principal, flt)
-            return await compiled_page(  # type: ignore[no-any-return]
-                info,
-                sql.SHIPMENT,
-                models.Shipment,
-                types.Shipment.from_model,
-                condition,
-                sql.SHIPMENT_SORT,
-                first,
-                after,
-            )
-        page = await read(info, shipments.list_shipments, flt, *arguments)
-        return connection(
-            page, types.Shipment.from_model, lambda row: [row.created_at, row.id], has_previous_page=after is not None
+        condition = shipment_condition(principal, flt)
+        within = portal_within(principal) if is_portal(principal) else None
+        return await compiled_page(  # type: ignore[no-any-return]
+            info,
+            sql.SHIPMENT,
+            models.Shipment,
+            types.Shipment.from_model,
+            condition,
+            sql.SHIPMENT_SORT,
+            first,
+            after,
+            within,
         )
 
     @strawberry.field(description="One shipment; NOT_FOUND if it does not exist or is not visible.")
