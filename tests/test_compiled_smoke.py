@@ -13,6 +13,7 @@ a loader would show as more statements.
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -60,6 +61,8 @@ LISTS = {
     "instruments (finance)": "query($first: Int) { instruments(first: $first) { edges { node { id symbol name } } } }",
     "orders (manufacturing)": "query($first: Int) { orders(first: $first) { totalCount edges { cursor node { id status total currency placedThroughPortal createdAt warehouse { code } lines { productId quantity unitPrice lineTotal } } } pageInfo { hasNextPage endCursor } } }",
     "warehouses (manufacturing)": "query($first: Int) { warehouses(first: $first) { totalCount edges { cursor node { id code name active isDefault } } pageInfo { hasNextPage } } }",
+    "stockLevels (manufacturing)": "query($first: Int) { stockLevels(first: $first) { totalCount edges { cursor node { productId onHand reserved available warehouse { code } } } pageInfo { hasNextPage endCursor } } }",
+    "stockMovements (manufacturing)": "query($first: Int) { stockMovements(first: $first) { totalCount edges { cursor node { id kind quantity onHandAfter orderId createdAt } } pageInfo { hasNextPage endCursor } } }",
 }
 
 
@@ -111,6 +114,43 @@ def test_each_domain_and_plugin_list_is_one_statement(demo_owner: GraphQLClient,
         (connection,) = data.values()
         assert connection["edges"], f"the demo has no rows for {name}"
     assert counts == {2: 1, 20: 1}, counts
+
+
+def test_the_plugins_lists_of_one_parent_and_their_reports_are_one_statement(demo_owner: GraphQLClient) -> None:
+    """Finance's `transactions` of an account and `priceHistory` of an instrument (NOT_FOUND checked in
+    the same statement), insurance's `ratingTables`, automotive's `supplierPerformance`: one statement
+    each, at two sizes."""
+    accounts = demo_owner.data("{ financialAccounts { id } }")["financialAccounts"]
+    today = datetime.now(UTC).date()
+    instrument = demo_owner.data("{ instruments(first: 1) { edges { node { id } } } }")["instruments"]["edges"][0]
+    reads = {
+        "transactions": (
+            "query($a: ID!, $first: Int) { transactions(accountId: $a, first: $first) { edges { cursor node { id kind amount occurredAt instrument { symbol } } } pageInfo { hasNextPage } } }",
+            [{"a": accounts[0]["id"], "first": 2}, {"a": accounts[0]["id"], "first": 20}],
+        ),
+        "priceHistory": (
+            "query($i: ID!, $f: Date!, $t: Date!) { priceHistory(instrumentId: $i, from: $f, to: $t) { on close } }",
+            [
+                {"i": instrument["node"]["id"], "f": str(today - timedelta(days=days)), "t": str(today)}
+                for days in (7, 400)
+            ],
+        ),
+        "ratingTables": (
+            "query($line: InsLine) { ratingTables(line: $line) { id line version baseFrequency factors { name level relativity } } }",
+            [{"line": "AUTO"}, {"line": None}],
+        ),
+        "supplierPerformance": (
+            "query($f: Date!, $t: Date!) { supplierPerformance(from: $f, to: $t) { supplier { code } callOffs onTimeRate rejected } }",
+            [{"f": "2020-01-01", "t": "2020-01-01"}, {"f": "2020-01-01", "t": "2029-12-31"}],
+        ),
+    }
+    for name, (query, sizes) in reads.items():
+        answers = []
+        for variables in sizes:
+            data, statements = _statements(demo_owner, query, variables)
+            assert statements == 1, (name, variables, statements)
+            answers.append(data[name])
+        assert answers[-1], f"the demo has no rows for {name}"
 
 
 def _plugin_360(plugin: str, selection: str | None = None) -> str:

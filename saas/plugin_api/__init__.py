@@ -56,11 +56,12 @@ from saas.plugin_host.version import PLUGIN_API_VERSION
 from saas.portal.models import PortalAccess
 from saas.portal.rules import is_portal as is_portal_principal
 from saas.portal.rules import live_access as portal_access_of
+from saas.portal.rules import live_access_condition as portal_access_condition
 from saas.products.graphql.types import Product as ProductType
 from saas.products.models import Product
 from saas.realtime import listen, publish, publish_after_commit
 from saas.schema.common import Node, PageInfo, Payload, UserError, provided, referenced_id, run_mutation, write_mutation
-from saas.schema.compiled import compiled_list, compiled_page
+from saas.schema.compiled import Within, compiled_list, compiled_page
 from saas.schema.compiler import Relation, SortKey, SqlType
 from saas.schema.connections import Connection, CountedConnection, Edge, connection, page_arguments
 from saas.schema.context import RequestContext
@@ -135,6 +136,7 @@ __all__ = [
     "TenantModel",
     "UserError",
     "UserErrorCode",
+    "Within",
     "add_timeline_entry",
     "api_object",
     "compiled_list",
@@ -172,6 +174,7 @@ __all__ = [
     "page_size",
     "permission_condition",
     "plugin_settings",
+    "portal_access_condition",
     "portal_access_of",
     "post_signed",
     "provided",

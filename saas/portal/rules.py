@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from saas.auth.permissions import KNOWLEDGE_READ, PRODUCTS_READ, TICKETS_READ, TICKETS_WRITE
 from saas.auth.principal import Principal
+from saas.db.conditions import SqlCondition
 from saas.portal.models import PortalAccess
 
 # The scope key naming the access record (the core also honours `customer_id` and `contact_id`).
@@ -73,6 +74,31 @@ def live_access(session: Session, principal: Principal) -> PortalAccess | None:
     ):
         return None
     return access
+
+
+def live_access_condition(principal: Principal, alias: str) -> SqlCondition | None:
+    """`live_access` as SQL over a `portal_accesses` row under `alias`, for a compiled read that
+    checks the access in its own statement (`Within`); None when the principal is no portal token
+    or names its access, customer or contact malformed (no access of it can stand)."""
+    access_id = portal_access_id(principal)
+    customer_id, contact_id = principal.scoped("customer_id"), principal.scoped("contact_id")
+    if access_id is None or customer_id is None or contact_id is None:
+        return None
+    try:
+        customer, contact = uuid.UUID(customer_id), uuid.UUID(contact_id)
+    except ValueError:
+        return None
+    if str(customer) != customer_id or str(contact) != contact_id:  # as `live_access` compares them
+        return None
+    condition = SqlCondition()
+    condition.add(
+        f"{alias}.id = :portal_access_id AND {alias}.revoked_at IS NULL AND {alias}.expires_at > now()"
+        f" AND {alias}.customer_id = :portal_customer_id AND {alias}.contact_id = :portal_contact_id",
+        portal_access_id=access_id,
+        portal_customer_id=customer,
+        portal_contact_id=contact,
+    )
+    return condition
 
 
 def portal_access_stands(session: Session, principal: Principal) -> bool:

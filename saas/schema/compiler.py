@@ -432,7 +432,7 @@ def _paged_json(
         limit = page_size(first, s.max_page_size)  # the checks and messages of a root page
         params: dict[str, Any] = {f"{prefix}_first": limit, f"{prefix}_limit": limit + 1}
         params[f"{prefix}_has_previous"] = after is not None
-        key = decode_cursor(after, sort.casts) if after is not None else [None] * len(sort.casts)
+        key = decode_cursor(after, sort.cursor_casts) if after is not None else [None] * len(sort.cursor_casts)
         params.update({f"{prefix}_after_{i}": value for i, value in enumerate(key)})
         return "", params
 
@@ -453,7 +453,7 @@ def _paged_json(
         narrowed = f" AND {state.bind(narrowing)}"
     first = f":{prefix}_first"
     after = sort.after_sql(rows_alias, prefix=f"{prefix}_")
-    no_after = f"CAST(:{prefix}_after_0 AS {sort.casts[0]}) IS NULL"
+    no_after = f"CAST(:{prefix}_after_0 AS {sort.cursor_casts[0]}) IS NULL"
     order = sort.order_sql(rows_alias)
     page_sql = (
         f"SELECT {rows_alias}.*, row_number() OVER (ORDER BY {order}) AS page_row FROM {source} "
@@ -525,11 +525,29 @@ def _edge_object(target: SqlType, page: str, selection: SelectionSetNode, state:
 
 @dataclass(frozen=True)
 class SortKey:
-    """A keyset order: the columns (ending with the id) and their direction."""
+    """A keyset order: the columns (ending with a unique one) and their direction.
+
+    A cursor holds the row's values of the columns, unless `cursor_table` is set: then it names
+    the row (`[id]`, a row of that table) and the page continues after that row's values, read in
+    the same statement. That is for an order on a sequence every tenant shares (a ledger's
+    `seq`), which a cursor must not reveal; a cursor naming a row the tenant cannot see gives an
+    empty page."""
 
     columns: tuple[str, ...]
     casts: tuple[str, ...]
     descending: bool
+    cursor_table: str | None = None
+
+    @property
+    def cursor_casts(self) -> tuple[str, ...]:
+        """The types of the cursor's values, in its order."""
+        return ("uuid",) if self.cursor_table is not None else self.casts
+
+    def cursor_values(self, row: Any) -> list[Any]:
+        """A row's cursor values (the resolver path's cursor)."""
+        if self.cursor_table is not None:
+            return [row.id]
+        return [getattr(row, c) for c in self.columns]
 
     def order_sql(self, alias: str) -> str:
         direction = " DESC" if self.descending else ""
@@ -539,10 +557,19 @@ class SortKey:
         """The rows after the cursor's key, bound as `:<prefix>after_0`, `:<prefix>after_1`, …"""
         op = "<" if self.descending else ">"
         left = ", ".join(f"{alias}.{c}" for c in self.columns)
+        if self.cursor_table is not None:
+            named = f"{alias}_cursor"
+            values = ", ".join(f"{named}.{c}" for c in self.columns)
+            return (
+                f"({left}) {op} (SELECT {values} FROM {self.cursor_table} {named}"
+                f" WHERE {tenant_predicate(named)} AND {named}.id = CAST(:{prefix}after_0 AS uuid))"
+            )
         right = ", ".join(f"CAST(:{prefix}after_{i} AS {cast})" for i, cast in enumerate(self.casts))
         return f"({left}) {op} ({right})"
 
     def cursor_sql(self, alias: str) -> str:
+        if self.cursor_table is not None:
+            return cursor_sql([f"{alias}.id"])
         return cursor_sql(
             [
                 iso_datetime_sql(f"{alias}.{c}") if cast == "timestamptz" else f"{alias}.{c}"

@@ -257,3 +257,41 @@ def test_another_tenant_sees_no_supply(auto: Any, other_auto: Any, supply: dict[
     assert other_auto.data("query($d: Date!) { supplierPerformance(from: $d, to: $d) { callOffs } }", {"d": today}) == {
         "supplierPerformance": []
     }
+
+
+PERFORMANCE = """query($f: Date!, $t: Date!) { supplierPerformance(from: $f, to: $t) {
+  supplier { id code name } callOffs onTimeRate meanLeadTimeHours rejected } }"""
+
+
+def test_supplier_performance_is_one_statement_for_any_number_of_suppliers(
+    auto: Any, other_auto: Any, supply: dict[str, Any]
+) -> None:
+    order = place_order(auto, supply)
+    acme = next(c for c in order["callOffs"] if c["supplier"]["code"] == "ACME")
+    for status in ("SENT", "CONFIRMED", "SHIPPED", "DELIVERED"):
+        ok(auto, CALL_OFF_STATUS, {"input": {"id": acme["id"], "status": status}}, "updateCallOffStatus")
+    today = datetime.now(UTC).date()
+    period = {"f": today.isoformat(), "t": (today + timedelta(days=10)).isoformat()}
+    two = auto.data(PERFORMANCE, period)["supplierPerformance"]
+    assert auto.last_statements == 1
+    for code in ("CAST", "DRUM", "EDGE"):
+        ok(auto, SUPPLIER, {"input": {"code": code, "name": code.title(), "jitWindowMinutes": 30}}, "createSupplier")
+    five = auto.data(PERFORMANCE, period)["supplierPerformance"]
+    assert auto.last_statements == 1
+    # By supplier code, each supplier with the service's figures (suppliers without call-offs too).
+    assert [row["supplier"]["code"] for row in five] == ["ACME", "BOLT", "CAST", "DRUM", "EDGE"]
+    assert five[:2] == two
+    assert five[0] | {"meanLeadTimeHours": None} == {
+        "supplier": {"id": supply["acme"]["id"], "code": "ACME", "name": "Acme Seats"},
+        "callOffs": 1, "onTimeRate": "1.0000", "meanLeadTimeHours": None, "rejected": 0,
+    }  # fmt: skip
+    assert five[0]["meanLeadTimeHours"] is not None
+    assert five[2] == {
+        "supplier": five[2]["supplier"], "callOffs": 0, "onTimeRate": None, "meanLeadTimeHours": None, "rejected": 0,
+    }  # fmt: skip
+    before = {"f": "2000-01-01", "t": "2000-01-31"}
+    assert [row["callOffs"] for row in auto.data(PERFORMANCE, before)["supplierPerformance"]] == [0] * 5
+    assert auto.error_codes(PERFORMANCE, {"f": period["t"], "t": period["f"]}) == ["BAD_USER_INPUT"]
+    # Another tenant: its own suppliers only (none), whatever the period.
+    assert other_auto.data(PERFORMANCE, period) == {"supplierPerformance": []}
+    assert other_auto.last_statements == 1

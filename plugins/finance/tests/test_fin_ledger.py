@@ -260,3 +260,66 @@ def test_a_sales_rep_sees_the_accounts_of_their_customers_only(fin: Any, tenant:
     hidden = account(fin, theirs_customer, number="OWN-1")
     assert [a["number"] for a in rep.data(ACCOUNTS)["financialAccounts"]] == ["REP-1"]
     assert rep.error_codes(TRANSACTIONS, {"account": hidden}) == ["NOT_FOUND"]
+
+
+COMPILED_TRANSACTIONS = """query($account: ID!, $first: Int, $after: String, $filter: FinTransactionFilterInput) {
+  transactions(accountId: $account, first: $first, after: $after, filter: $filter) {
+    edges { cursor node { id kind quantity price amount fee cashAfter occurredAt actor createdAt
+      instrument { id symbol lastPrice } } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }"""
+# The same selection with the account, which the compiled read does not map: `list_transactions` answers.
+RESOLVED_TRANSACTIONS = COMPILED_TRANSACTIONS.replace("createdAt\n", "createdAt account { id }\n")
+
+
+def _without_account(page: dict[str, Any]) -> dict[str, Any]:
+    edges = [{**edge, "node": {k: v for k, v in edge["node"].items() if k != "account"}} for edge in page["edges"]]
+    return {**page, "edges": edges}
+
+
+def test_transactions_are_one_statement_at_any_page_size_with_the_services_answer(fin: Any) -> None:
+    eq, other = instrument(fin, "EQ1"), instrument(fin, "EQ2")
+    acc = _funded(fin, "10000")
+    for minute in range(8):  # two rows at each moment: the ledger's entry order breaks the tie
+        record(fin, acc, "BUY", f"2026-03-03T11:{minute // 2:02d}:00Z", instrumentId=eq if minute % 2 else other,
+               quantity="1", price=str(minute + 1))  # fmt: skip
+    two = fin.data(COMPILED_TRANSACTIONS, {"account": acc, "first": 2})["transactions"]
+    assert fin.last_statements == 1
+    nine = fin.data(COMPILED_TRANSACTIONS, {"account": acc, "first": 9})["transactions"]
+    assert fin.last_statements == 1
+    assert two["edges"] == nine["edges"][:2] and len(nine["edges"]) == 9
+    assert [e["node"]["price"] for e in nine["edges"]] == [f"{p}.00000000" for p in (8, 7, 6, 5, 4, 3, 2, 1)] + [None]
+    assert nine["edges"][-1]["node"]["instrument"] is None and nine["edges"][0]["node"]["instrument"]["symbol"] == "EQ1"
+    for flt in (None, {"instrumentId": eq}, {"kind": "DEPOSIT"}, {"from": "2026-03-03", "to": "2026-03-03"}):
+        after = None
+        for _ in range(5):
+            variables = {"account": acc, "first": 3, "after": after, "filter": flt}
+            compiled = fin.data(COMPILED_TRANSACTIONS, variables)["transactions"]
+            assert fin.last_statements == 1
+            assert _without_account(fin.data(RESOLVED_TRANSACTIONS, variables)["transactions"]) == compiled, flt
+            if not compiled["pageInfo"]["hasNextPage"]:
+                break
+            after = compiled["pageInfo"]["endCursor"]
+
+
+def test_compiled_transactions_of_an_unseen_account_are_not_found(fin: Any, other_fin: Any, tenant: Any) -> None:
+    acc = _funded(fin)
+    page = fin.data(COMPILED_TRANSACTIONS, {"account": acc, "first": 1})["transactions"]
+    assert len(page["edges"]) == 1
+    # Another tenant: NOT_FOUND for the account, nothing after its cursor on an account of its own.
+    assert other_fin.error_codes(COMPILED_TRANSACTIONS, {"account": acc, "first": 5}) == ["NOT_FOUND"]
+    theirs = _funded(other_fin)
+    cursor = page["edges"][0]["cursor"]
+    assert (
+        other_fin.data(COMPILED_TRANSACTIONS, {"account": theirs, "first": 5, "after": cursor})["transactions"]["edges"]
+        == []
+    )
+    # An account that exists nowhere is NOT_FOUND too.
+    assert fin.error_codes(COMPILED_TRANSACTIONS, {"account": account_gid_of_nothing(), "first": 5}) == ["NOT_FOUND"]
+
+
+def account_gid_of_nothing() -> str:
+    import uuid
+
+    from saas.plugin_api import to_global_id
+
+    return to_global_id("FinAccount", uuid.uuid4())

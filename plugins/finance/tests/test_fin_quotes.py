@@ -337,3 +337,20 @@ def test_the_job_ingests_only_for_its_tenant(fin: Any, other_fin: Any, other_ten
     assert _poll(tenant) == 1
     assert _node(other_fin, "ACME")["lastPrice"] is None
     assert count_rows(other_tenant, "fin_daily_closes") == 0
+
+
+def test_price_history_is_one_statement_at_any_length_with_the_services_answer(fin: Any, other_fin: Any) -> None:
+    acme = instrument(fin, "ACME")
+    ingest(fin, [("ACME", f"{day}.50", f"2026-03-{day:02d}T17:00:00Z") for day in range(2, 12)])
+    short = fin.data(HISTORY, {"id": acme, "from": "2026-03-01", "to": "2026-03-03"})["priceHistory"]
+    assert fin.last_statements == 1
+    longer = fin.data(HISTORY, {"id": acme, "from": "2026-03-01", "to": "2026-03-31"})["priceHistory"]
+    assert fin.last_statements == 1
+    assert short == [{"on": "2026-03-02", "close": "2.50000000"}, {"on": "2026-03-03", "close": "3.50000000"}]
+    assert longer[:2] == short and [p["on"] for p in longer] == [f"2026-03-{d:02d}" for d in range(2, 12)]
+    assert fin.data(HISTORY, {"id": acme, "from": "2026-04-01", "to": "2026-04-30"})["priceHistory"] == []
+    assert fin.error_codes(HISTORY, {"id": acme, "from": "2026-03-31", "to": "2026-03-01"}) == ["BAD_USER_INPUT"]
+    # Another tenant: NOT_FOUND for the instrument, as for one that exists nowhere.
+    assert other_fin.error_codes(HISTORY, {"id": acme, "from": "2026-03-01", "to": "2026-03-31"}) == ["NOT_FOUND"]
+    instrument(other_fin, "ACME")
+    assert other_fin.error_codes(HISTORY, {"id": acme, "from": "2026-03-01", "to": "2026-03-31"}) == ["NOT_FOUND"]

@@ -185,3 +185,46 @@ def test_only_managers_publish_rating_tables(ins: Any, tenant: Any) -> None:
 
     sales = add_member(ins, tenant, "sales")
     assert sales.error_codes(SET_TABLE, {"input": table()}) == ["FORBIDDEN"]
+
+
+TABLE_FIELDS = (
+    "id line version baseFrequency baseSeverity expenseLoading profitLoading fullCredibilityClaims createdAt"
+    " factors { name level relativity }"
+)
+PUBLISH = f"mutation($input: InsSetRatingTableInput!) {{ setRatingTable(input: $input) {{ ratingTable {{ {TABLE_FIELDS} }} }} }}"
+TABLES = f"query($line: InsLine) {{ ratingTables(line: $line) {{ {TABLE_FIELDS} }} }}"
+
+
+def test_rating_tables_are_one_statement_however_many_with_the_resolvers_answer(ins: Any, other_ins: Any) -> None:
+    before = ins.data(TABLES, {"line": "AUTO"})["ratingTables"]
+    assert ins.last_statements == 1 and [t["version"] for t in before] == [1]
+    published = [
+        ins.data(
+            PUBLISH,
+            {
+                "input": table(
+                    factors=[
+                        {"name": "zone", "level": f"z{n}", "relativity": f"1.{n}5"},
+                        {"name": "age", "level": "a", "relativity": "0.90"},
+                    ]
+                )
+            },
+        )["setRatingTable"]["ratingTable"]
+        for n in range(3)
+    ]
+    auto = ins.data(TABLES, {"line": "AUTO"})["ratingTables"]
+    assert ins.last_statements == 1
+    # Newest version first, each as the mutation's resolvers wrote it, factors in their order.
+    assert auto == [*reversed(published), *before]
+    assert auto[0]["factors"] == [
+        {"name": "zone", "level": "z2", "relativity": "1.25"},
+        {"name": "age", "level": "a", "relativity": "0.90"},
+    ]
+    every = ins.data(TABLES, {})["ratingTables"]
+    assert ins.last_statements == 1
+    assert [t["line"] for t in every] == sorted(t["line"] for t in every) and len(every) > len(auto)
+    assert [t for t in every if t["line"] == "AUTO"] == auto
+    # Another tenant sees its own defaults only, none of these versions.
+    theirs = other_ins.data(TABLES, {"line": "AUTO"})["ratingTables"]
+    assert [t["version"] for t in theirs] == [1] and theirs[0]["id"] != before[0]["id"]
+    assert not {t["id"] for t in other_ins.data(TABLES, {})["ratingTables"]} & {t["id"] for t in every}

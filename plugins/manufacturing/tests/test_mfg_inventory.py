@@ -293,3 +293,129 @@ def test_ledger_cursors_page_without_revealing_a_number_shared_with_other_tenant
     # Another tenant's cursor reads nothing of this ledger.
     other = other_mfg.data(LEDGER_PAGE, {"first": 2, "after": cursors[0]})["stockMovements"]
     assert other["edges"] == [] and other["pageInfo"]["hasNextPage"] is False
+
+
+COMPILED_LEVELS = f"""query($first: Int, $after: String, $filter: MfgStockLevelFilterInput) {{
+  stockLevels(first: $first, after: $after, filter: $filter) {{
+    totalCount pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}
+    edges {{ cursor node {{ {LEVEL} warehouse {{ id code }} }} }} }}
+}}"""
+# The same selection with the product, which the compiled read does not map: `list_levels` answers.
+RESOLVED_LEVELS = COMPILED_LEVELS.replace("warehouse { id code }", "warehouse { id code } product { sku }")
+COMPILED_MOVEMENTS = """query($first: Int, $after: String, $filter: MfgStockMovementFilterInput) {
+  stockMovements(first: $first, after: $after, filter: $filter) {
+    totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id kind quantity onHandAfter reservedAfter reference note productId warehouseId
+      orderId shipmentId actor createdAt } } }
+}"""
+RESOLVED_MOVEMENTS = COMPILED_MOVEMENTS.replace("actor createdAt", "actor createdAt product { sku }")
+
+
+def _without_product(page: dict[str, Any]) -> dict[str, Any]:
+    edges = [{**edge, "node": {k: v for k, v in edge["node"].items() if k != "product"}} for edge in page["edges"]]
+    return {**page, "edges": edges}
+
+
+def _levels(client: Any, query: str, **variables: Any) -> dict[str, Any]:
+    return client.data(query, variables)["stockLevels"]  # type: ignore[no-any-return]
+
+
+def test_stock_levels_are_one_statement_at_any_page_size_with_the_services_answer(mfg: Any) -> None:
+    main = default_warehouse(mfg)
+    north = ok(mfg, CREATE_WAREHOUSE, {"input": {"code": "north-2", "name": "North"}}, "createWarehouse")
+    products = [create_product(mfg) for _ in range(4)]
+    for index, product in enumerate(products):
+        move(mfg, product, main, "RECEIPT", 3 + index)
+        move(mfg, product, north["warehouse"]["id"], "RECEIPT", 1)
+    ok(
+        mfg,
+        THRESHOLD,
+        {"input": {"productId": products[0], "warehouseId": main, "threshold": 10}},
+        "setLowStockThreshold",
+    )
+
+    two = _levels(mfg, COMPILED_LEVELS, first=2)
+    assert mfg.last_statements == 1
+    eight = _levels(mfg, COMPILED_LEVELS, first=8)
+    assert mfg.last_statements == 1
+    assert two["totalCount"] == eight["totalCount"] == 8 and len(eight["edges"]) == 8
+    assert [e["node"]["productId"] for e in two["edges"]] == [e["node"]["productId"] for e in eight["edges"][:2]]
+    assert len({e["node"]["warehouse"]["code"] for e in eight["edges"]}) == 2
+    # The compiled page is the services' page, cursors and page info included, page after page.
+    after = None
+    for _ in range(4):
+        compiled = _levels(mfg, COMPILED_LEVELS, first=3, after=after)
+        assert mfg.last_statements == 1
+        assert _without_product(_levels(mfg, RESOLVED_LEVELS, first=3, after=after)) == compiled
+        if not compiled["pageInfo"]["hasNextPage"]:
+            break
+        after = compiled["pageInfo"]["endCursor"]
+    for flt in (
+        {"belowThreshold": True},
+        {"belowThreshold": False},
+        {"productIds": products[:2], "warehouseIds": [main]},
+    ):
+        compiled = _levels(mfg, COMPILED_LEVELS, first=20, filter=flt)
+        assert mfg.last_statements == 1
+        assert _without_product(_levels(mfg, RESOLVED_LEVELS, first=20, filter=flt)) == compiled, flt
+    below = _levels(mfg, COMPILED_LEVELS, first=20, filter={"belowThreshold": True})
+    assert [(e["node"]["productId"], e["node"]["warehouseId"]) for e in below["edges"]] == [(products[0], main)]
+
+
+def test_the_tenant_threshold_setting_decides_compiled_low_stock(owner: Any) -> None:
+    mfg = enable(owner, {"lowStockThreshold": 4})
+    warehouse = default_warehouse(mfg)
+    low, enough = create_product(mfg), create_product(mfg)
+    move(mfg, low, warehouse, "RECEIPT", 3)
+    move(mfg, enough, warehouse, "RECEIPT", 4)
+    below = _levels(mfg, COMPILED_LEVELS, first=10, filter={"belowThreshold": True})
+    assert mfg.last_statements == 1
+    assert [e["node"]["productId"] for e in below["edges"]] == [low]
+    assert _without_product(_levels(mfg, RESOLVED_LEVELS, first=10, filter={"belowThreshold": True})) == below
+    above = _levels(mfg, COMPILED_LEVELS, first=10, filter={"belowThreshold": False})
+    assert [e["node"]["productId"] for e in above["edges"]] == [enough]
+
+
+def test_stock_movements_are_one_statement_at_any_page_size_with_the_services_answer(mfg: Any) -> None:
+    product, warehouse = create_product(mfg), default_warehouse(mfg)
+    for quantity in (1, 2, 3, 4, 5, 6):
+        move(mfg, product, warehouse, "RECEIPT", quantity, reference=f"DN-{quantity}")
+    move(mfg, product, warehouse, "ADJUSTMENT", -2, note="count")
+    two = mfg.data(COMPILED_MOVEMENTS, {"first": 2})["stockMovements"]
+    assert mfg.last_statements == 1
+    seven = mfg.data(COMPILED_MOVEMENTS, {"first": 7})["stockMovements"]
+    assert mfg.last_statements == 1
+    assert [e["node"]["quantity"] for e in seven["edges"]] == [-2, 6, 5, 4, 3, 2, 1]
+    assert two["edges"] == seven["edges"][:2] and two["totalCount"] == seven["totalCount"] == 7
+    after = None
+    for _ in range(4):
+        variables = {"first": 3, "after": after, "filter": {"productId": product, "kinds": ["RECEIPT", "ADJUSTMENT"]}}
+        compiled = mfg.data(COMPILED_MOVEMENTS, variables)["stockMovements"]
+        assert mfg.last_statements == 1
+        assert _without_product(mfg.data(RESOLVED_MOVEMENTS, variables)["stockMovements"]) == compiled
+        if not compiled["pageInfo"]["hasNextPage"]:
+            break
+        after = compiled["pageInfo"]["endCursor"]
+    receipts = mfg.data(COMPILED_MOVEMENTS, {"first": 10, "filter": {"kinds": ["ADJUSTMENT"]}})["stockMovements"]
+    assert [e["node"]["note"] for e in receipts["edges"]] == ["count"]
+
+
+def test_compiled_stock_lists_show_another_tenant_nothing(mfg: Any, other_mfg: Any) -> None:
+    product, warehouse = create_product(mfg), default_warehouse(mfg)
+    move(mfg, product, warehouse, "RECEIPT", 5)
+    move(mfg, product, warehouse, "RECEIPT", 6)
+    levels = _levels(mfg, COMPILED_LEVELS, first=1)
+    movements = mfg.data(COMPILED_MOVEMENTS, {"first": 1})["stockMovements"]
+    assert levels["totalCount"] == 1 and movements["totalCount"] == 2
+    theirs = _levels(other_mfg, COMPILED_LEVELS, first=5, filter={"productIds": [product], "warehouseIds": [warehouse]})
+    assert theirs["totalCount"] == 0 and theirs["edges"] == []
+    after_mine = _levels(other_mfg, COMPILED_LEVELS, first=5, after=levels["pageInfo"]["endCursor"])
+    assert after_mine["edges"] == []
+    ledger = mfg.data(COMPILED_MOVEMENTS, {"first": 5, "filter": {"productId": product}})["stockMovements"]
+    assert other_mfg.data(COMPILED_MOVEMENTS, {"first": 5, "filter": {"productId": product}})["stockMovements"] == {
+        "totalCount": 0,
+        "pageInfo": {"hasNextPage": False, "hasPreviousPage": False, "startCursor": None, "endCursor": None},
+        "edges": [],
+    }
+    cursor = ledger["edges"][0]["cursor"]
+    assert other_mfg.data(COMPILED_MOVEMENTS, {"first": 5, "after": cursor})["stockMovements"]["edges"] == []

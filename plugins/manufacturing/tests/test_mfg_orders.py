@@ -283,3 +283,85 @@ def test_order_pages_load_nested_lists_in_constant_statements(mfg: Any, stocked:
     assert len(one) == 1 and len(three) == 3 and mfg.last_statements == small
     assert [e["node"]["lines"][0]["quantity"] for e in three] == [3, 2, 1]  # newest first
     assert three[0]["node"]["lines"][0]["product"]["sku"] == "STOCKED-1"
+
+
+PORTAL_PAGE = """query($first: Int, $after: String) {
+  orders(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor }
+    edges { cursor node { id status total customerId placedThroughPortal warehouse { code } lines { quantity unitPrice } } } }
+  shipments(first: $first) { totalCount edges { node { id } } } }"""
+# With each line's product, which the compiled read does not map: the resolvers answer the same rows.
+PORTAL_RESOLVED = PORTAL_PAGE.replace("lines { quantity unitPrice }", "lines { quantity unitPrice product { sku } }")
+
+
+def test_a_portal_tokens_orders_are_one_statement_at_any_page_size(
+    mfg: Any, other_mfg: Any, stocked: dict[str, Any]
+) -> None:
+    mine, other = create_customer(mfg, "Mine"), create_customer(mfg, "Other")
+    portal, _ = portal_client(mfg, create_contact(mfg, mine))
+    placed = [place(portal, [(stocked["product"], quantity)])["order"]["id"] for quantity in (1, 2, 3)]
+    place(mfg, [(stocked["product"], 1)], other)
+    one = portal.data(PORTAL_PAGE, {"first": 1})
+    assert portal.last_statements == 2  # one for the orders, one for the shipments
+    three = portal.data(PORTAL_PAGE, {"first": 3})
+    assert portal.last_statements == 2
+    assert [e["node"]["id"] for e in three["orders"]["edges"]] == placed[::-1]  # its customer's only, newest first
+    assert one["orders"]["edges"] == three["orders"]["edges"][:1] and three["orders"]["totalCount"] == 3
+    assert three["shipments"] == {"totalCount": 0, "edges": []}
+    staff = mfg.data(
+        PORTAL_PAGE.replace(
+            "orders(first: $first, after: $after)",
+            f'orders(first: $first, after: $after, filter: {{customerId: "{mine}"}})',
+        ),
+        {"first": 3},
+    )
+    assert staff["orders"] == three["orders"]
+    after = None
+    for _ in range(3):
+        compiled = portal.data(PORTAL_PAGE, {"first": 2, "after": after})["orders"]
+        resolved = portal.data(PORTAL_RESOLVED, {"first": 2, "after": after})["orders"]
+        for edge in resolved["edges"]:
+            assert [line.pop("product")["sku"] for line in edge["node"]["lines"]] == ["STOCKED-1"]
+        assert resolved == compiled
+        if not compiled["pageInfo"]["hasNextPage"]:
+            break
+        after = compiled["pageInfo"]["endCursor"]
+    # Another tenant's portal token sees none of them, and nothing after their cursors.
+    theirs, _ = portal_client(other_mfg, create_contact(other_mfg, create_customer(other_mfg)))
+    cursor = three["orders"]["edges"][0]["cursor"]
+    assert theirs.data(PORTAL_PAGE, {"first": 3, "after": cursor})["orders"]["edges"] == []
+    assert theirs.data(PORTAL_PAGE, {"first": 3})["orders"]["totalCount"] == 0
+
+
+def test_the_compiled_portal_check_stands_exactly_while_the_access_does(
+    mfg: Any, tenant: Any, saas_runtime: Any
+) -> None:
+    """`portal_within`'s SQL (`portal_access_condition`) holds for a live access, as `actor_for`'s
+    check does, and no longer once it is revoked or has expired; staff have no access to check."""
+    from sqlalchemy import text
+
+    from saas.plugin_api import portal_access_condition
+
+    portal, access = portal_client(mfg, create_contact(mfg, create_customer(mfg)))
+    principal = saas_runtime.authenticate(f"Bearer {portal.token}")
+    condition = portal_access_condition(principal, "w")
+    assert condition is not None
+    assert portal_access_condition(saas_runtime.authenticate(f"Bearer {mfg.token}"), "w") is None
+
+    def stands() -> bool:
+        with tenant.session() as session:
+            sql = f"SELECT EXISTS (SELECT 1 FROM portal_accesses w WHERE {condition.sql})"
+            return bool(session.execute(text(sql), condition.params).scalar_one())
+
+    raw_id = decode_id(access["id"], "PortalAccess")
+    assert stands()
+    with tenant.session() as session:
+        session.execute(
+            text("UPDATE portal_accesses SET expires_at = now() - interval '1 second' WHERE id = :id"), {"id": raw_id}
+        )
+    assert not stands()
+    with tenant.session() as session:
+        session.execute(
+            text("UPDATE portal_accesses SET expires_at = now() + interval '1 day', revoked_at = now() WHERE id = :id"),
+            {"id": raw_id},
+        )
+    assert not stands()

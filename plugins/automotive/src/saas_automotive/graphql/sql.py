@@ -22,6 +22,7 @@ from saas.plugin_api import (
     global_id_sql,
     iso_datetime_sql,
 )
+from saas_automotive.service.call_offs import PERFORMANCE_ROWS
 from saas_automotive.service.common import Actor, is_supplier_key
 from saas_automotive.service.vehicles import vehicle_condition
 
@@ -252,3 +253,18 @@ CUSTOMER_FIELDS: dict[str, Any] = {
         visible=_customer_vehicles_visible,
     ),
 }
+
+# `supplierPerformance`: one row per supplier of the aggregate `supplier_performance` computes (its
+# `:start`/`:stop` bound by the read's condition), with the supplier joined in the same statement.
+SUPPLIER_PERFORMANCE: SqlType = SqlType(
+    name="AutoSupplierPerformance",
+    table=f"({PERFORMANCE_ROWS})",
+    columns={
+        "callOffs": "{t}.call_offs",
+        "onTimeRate": "({t}.on_time_rate)::text",
+        "meanLeadTimeHours": "({t}.mean_lead_time_hours)::text",
+        "rejected": "{t}.rejected",
+    },
+    relations={"supplier": Relation(lambda: SUPPLIER, "auto_suppliers", "{t}.id = {p}.supplier_id")},
+    interfaces=frozenset(),
+)

@@ -312,8 +312,12 @@ def flag_overdue(session: Session, at: datetime) -> list[CallOff]:
 
 # -- supplier performance ----------------------------------------------------------------------
 
-PERFORMANCE_SQL = """
-SELECT s.id AS supplier_id,
+# Per supplier of the tenant, its call-offs due in [:start, :stop]: the figures of `supplier_performance`
+# (also the rows of the compiled read, `graphql/sql.py` `SUPPLIER_PERFORMANCE`).
+PERFORMANCE_ROWS = """
+SELECT s.tenant_id,
+       s.id AS supplier_id,
+       s.code,
        count(c.id) AS call_offs,
        round(
            (count(*) FILTER (WHERE c.delivered_at IS NOT NULL AND c.delivered_at <= c.due_at))::numeric
@@ -329,8 +333,12 @@ LEFT JOIN auto_call_offs c
        ON c.tenant_id = s.tenant_id AND c.supplier_id = s.id
       AND c.due_at >= CAST(:start AS date) AND c.due_at < CAST(:stop AS date) + 1
 WHERE s.tenant_id = :tenant_id
-GROUP BY s.id, s.code
-ORDER BY s.code, s.id
+GROUP BY s.tenant_id, s.id, s.code
+"""
+PERFORMANCE_SQL = f"""
+SELECT p.supplier_id, p.call_offs, p.on_time_rate, p.mean_lead_time_hours, p.rejected
+FROM ({PERFORMANCE_ROWS}) p
+ORDER BY p.code, p.supplier_id
 """
 
 
@@ -346,14 +354,19 @@ class Performance:
 MAX_PERFORMANCE_DAYS = 3660
 
 
+def check_performance_period(start: date, stop: date) -> None:
+    """`from..to` of `supplierPerformance`: in order and at most ten years, else BAD_USER_INPUT."""
+    if stop < start:
+        raise BadUserInputError("to must not be before from", field="to")
+    if (stop - start).days > MAX_PERFORMANCE_DAYS:
+        raise BadUserInputError("At most ten years at once", field="to")
+
+
 def supplier_performance(session: Session, actor: Actor, start: date, stop: date) -> list[Performance]:
     """Per supplier, the call-offs due in [start, stop]: how many, the share delivered by their due
     time (of those delivered), the mean hours from sending to delivery, how many were rejected —
     computed by PostgreSQL in one statement (Decimals, never floats)."""
     actor.staff(SUPPLY_READ)
-    if stop < start:
-        raise BadUserInputError("to must not be before from", field="to")
-    if (stop - start).days > MAX_PERFORMANCE_DAYS:
-        raise BadUserInputError("At most ten years at once", field="to")
+    check_performance_period(start, stop)
     rows = session.execute(text(PERFORMANCE_SQL), {"start": start, "stop": stop, "tenant_id": actor.tenant_id})
     return [Performance(*row) for row in rows]

@@ -1,4 +1,5 @@
-"""Root query fields of the plugin: thin wrappers over the services; `node(id)` reads compiled."""
+"""Root query fields of the plugin: thin wrappers over the services; `node(id)`, `instruments`,
+`priceHistory`, `financialAccounts` and `transactions` read compiled (one statement each)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from saas.plugin_api import (
     RequestContext,
     SortKey,
     SqlCondition,
+    Within,
     compiled_list,
     compiled_page,
     connection,
@@ -25,9 +27,10 @@ from saas.plugin_api import (
     require,
 )
 from saas_finance.graphql import sql, types
-from saas_finance.models import Instrument
+from saas_finance.models import Instrument, Transaction
 from saas_finance.rules import ACCOUNTS_READ, MARKET_READ
 from saas_finance.service import accounts, instruments, ledger, portfolio
+from saas_finance.service.common import not_found
 from saas_finance.service.instruments import InstrumentFilter
 from saas_finance.service.ledger import TransactionFilter
 
@@ -81,10 +84,10 @@ def instrument_list_condition(context: RequestContext, flt: InstrumentFilter) ->
     return condition
 
 
-def account_condition(context: RequestContext) -> SqlCondition:
+def account_condition(context: RequestContext, alias: str = "r") -> SqlCondition:
     require(context.require_principal().permissions, ACCOUNTS_READ)
     condition = SqlCondition()
-    _visible_customer_sql(context, "r", condition)
+    _visible_customer_sql(context, alias, condition)
     return condition
 
 
@@ -164,8 +167,26 @@ class FinanceQueries:
         to: date,
     ) -> list[types.PricePoint]:
         raw_id = decode_id(instrument_id, "FinInstrument")
-        rows = await read(info, instruments.price_history, raw_id, from_, to)
-        return [types.PricePoint.from_model(row) for row in rows]
+        condition = instrument_condition(info.context)
+        instruments.check_history_span(from_, to)
+        condition.add(
+            'r.instrument_id = :filter_instrument_id AND r."on" >= :filter_from AND r."on" <= :filter_to',
+            filter_instrument_id=raw_id,
+            filter_from=from_,
+            filter_to=to,
+        )
+        within = Within(
+            "fin_instruments",
+            SqlCondition(["w.id = :within_instrument_id"], {"within_instrument_id": raw_id}),
+            lambda: not_found("Instrument", raw_id),
+        )
+
+        async def resolved() -> list[types.PricePoint]:
+            rows = await read(info, instruments.price_history, raw_id, from_, to)
+            return [types.PricePoint.from_model(row) for row in rows]
+
+        # `price_history`'s rows in its order, as one compiled statement (NOT_FOUND for an unknown instrument).
+        return await compiled_list(info, sql.PRICE_POINT, condition, 'r."on"', resolved, within)  # type: ignore[no-any-return]
 
     @strawberry.field(description="Accounts of the customers the caller sees (of one customer when given).")
     async def financial_accounts(
@@ -196,9 +217,40 @@ class FinanceQueries:
     ) -> Connection[types.Transaction]:
         raw_id = decode_id(account_id, "FinAccount")
         flt = filter.to_filter() if filter else TransactionFilter()
-        size, values = page_args(info, first, after, BY_ID)
-        page = await read(info, ledger.list_transactions, raw_id, flt, size, values)
-        return connection(page, types.Transaction.from_model, lambda row: [row.id], has_previous_page=after is not None)
+        size, values = page_args(info, first, after, BY_ID)  # BAD_USER_INPUT before anything is read
+        condition = SqlCondition()
+        condition.add("r.account_id = :filter_account_id", filter_account_id=raw_id)
+        if flt.kind is not None:
+            condition.add("r.kind = :filter_kind", filter_kind=getattr(flt.kind, "value", flt.kind))
+        if flt.instrument_id is not None:
+            condition.add("r.instrument_id = :filter_instrument_id", filter_instrument_id=flt.instrument_id)
+        if flt.start is not None:
+            condition.add("r.occurred_at >= :filter_start", filter_start=flt.start)
+        if flt.end is not None:
+            condition.add("r.occurred_at <= :filter_end", filter_end=flt.end)
+        # The account must be one the caller sees (as `get_account`), else NOT_FOUND.
+        visible = account_condition(info.context, "w")
+        visible.add("w.id = :within_account_id", within_account_id=raw_id)
+        within = Within("fin_accounts", visible, lambda: not_found("Account", raw_id))
+
+        async def resolved() -> Connection[types.Transaction]:
+            page = await read(info, ledger.list_transactions, raw_id, flt, size, values)
+            return connection(
+                page, types.Transaction.from_model, lambda row: [row.id], has_previous_page=after is not None
+            )
+
+        return await compiled_page(  # type: ignore[no-any-return]
+            info,
+            sql.TRANSACTION,
+            Transaction,
+            types.Transaction.from_model,
+            condition,
+            sql.TRANSACTION_SORT,
+            first,
+            after,
+            within=within,
+            page_fallback=resolved,
+        )
 
     @strawberry.field(description="Positions, P&L and allocation at the last prices, or at the closes of `asOf`.")
     async def portfolio(

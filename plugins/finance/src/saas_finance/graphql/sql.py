@@ -1,9 +1,9 @@
-"""How the plugin's Node types map to SQL for the compiled reads of `node(id)` (one statement each).
+"""How the plugin's types map to SQL for the compiled reads: `node(id)` and the lists (one statement each).
 
 Decimals are written as JSON strings (`numeric::text`, as the `Decimal` scalar serialises them),
-date-times in the API's form. A relation that needs the caller's visibility (an account's
-customer) or Python (a transaction's instrument, an account's customer) is left out, so that a
-selection with it goes through the resolvers and their loaders. `CUSTOMER_FIELDS` maps the field
+date-times in the API's form. A relation that needs the caller's visibility in Python (an account's
+customer, a transaction's account) is left out, so that a selection with it goes through the
+resolvers and their loaders. `CUSTOMER_FIELDS` maps the field
 the plugin adds to the core `Customer` (`financialAccounts`), so that the core's compiled reads of
 customers write it in their one statement.
 """
@@ -15,6 +15,7 @@ from typing import Any
 from saas.plugin_api import (
     Principal,
     Relation,
+    SortKey,
     SqlCondition,
     SqlType,
     customer_visibility,
@@ -76,6 +77,24 @@ TRANSACTION = SqlType(
         "actor": "{t}.actor",
         "createdAt": iso_datetime_sql("{t}.created_at"),
     },
+    relations={
+        "instrument": Relation(lambda: INSTRUMENT, "fin_instruments", "{t}.id = {p}.instrument_id"),
+    },
+)
+# An account's ledger, newest first: `occurred_at`, then `seq`, a sequence every tenant shares, so the
+# cursor names the row (`[id]`) and the page continues below its position, as `list_transactions`.
+TRANSACTION_SORT = SortKey(
+    ("occurred_at", "seq"), ("timestamptz", "bigint"), descending=True, cursor_table="fin_transactions"
+)
+
+PRICE_POINT = SqlType(
+    name="FinPricePoint",
+    table="fin_daily_closes",
+    columns={
+        "on": "to_char({t}.\"on\", 'YYYY-MM-DD')",
+        "close": _decimal("{t}.close"),
+    },
+    interfaces=frozenset(),
 )
 
 

@@ -83,13 +83,18 @@ def get_instrument(session: Session, principal: Principal, instrument_id: uuid.U
     return instrument
 
 
+def check_history_span(start: date, end: date) -> None:
+    """`from..to` of a price history: 0 to MAX_HISTORY_DAYS days, else BAD_USER_INPUT."""
+    if end < start or (end - start).days > MAX_HISTORY_DAYS:
+        raise BadUserInputError(f"from..to must span 0 to {MAX_HISTORY_DAYS} days")
+
+
 def price_history(
     session: Session, principal: Principal, instrument_id: uuid.UUID, start: date, end: date
 ) -> list[DailyClose]:
     """The daily closes from `start` to `end` (inclusive, UTC days), oldest first; at most ~10 years."""
     get_instrument(session, principal, instrument_id)
-    if end < start or (end - start).days > MAX_HISTORY_DAYS:
-        raise BadUserInputError(f"from..to must span 0 to {MAX_HISTORY_DAYS} days")
+    check_history_span(start, end)
     query = (
         select(DailyClose)
         .where(DailyClose.instrument_id == instrument_id, DailyClose.on >= start, DailyClose.on <= end)

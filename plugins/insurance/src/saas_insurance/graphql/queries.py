@@ -17,6 +17,7 @@ from saas.plugin_api import (
     RequestContext,
     SortKey,
     SqlCondition,
+    compiled_list,
     compiled_page,
     decode_id,
     page_arguments,
@@ -213,8 +214,18 @@ class InsuranceQueries:
     async def rating_tables(
         self, info: Info[RequestContext, None], line: Line | None = None
     ) -> list[types.RatingTable]:
-        rows = await read(info, rating.list_tables, line.value if line else None)
-        return [types.RatingTable.from_model(row) for row in rows]
+        principal = info.context.require_principal()
+        require(principal.permissions, READ)
+        condition = SqlCondition()
+        if line is not None:
+            condition.add("r.line = :filter_line", filter_line=line.value)
+
+        async def resolved() -> list[types.RatingTable]:
+            rows = await read(info, rating.list_tables, line.value if line else None)
+            return [types.RatingTable.from_model(row) for row in rows]
+
+        # `list_tables`' rows in its order (by line, newest version first), as one compiled statement.
+        return await compiled_list(info, sql.RATING_TABLE, condition, "r.line, r.version DESC", resolved)  # type: ignore[no-any-return]
 
     @strawberry.field(description="Active policies expiring soon, riskiest first, scored now.")
     async def renewal_risks(

@@ -1,4 +1,5 @@
-"""How `InsPolicy` and `InsClaim` map to SQL for compiled reads: `node(id)` is one statement each.
+"""How `InsPolicy`, `InsClaim` and `InsRatingTable` map to SQL for compiled reads: `node(id)`,
+the policies, the claims and the rating tables are one statement each.
 
 Decimals are JSON strings (`numeric::text`, as the `Decimal` scalar writes them), dates ISO
 strings, enums their GraphQL names (`upper(status)`). Fields computed in Python (`customer`,
@@ -65,6 +66,40 @@ CLAIM = SqlType(
         "decisionReason": "{t}.decision_reason",
         "createdAt": iso_datetime_sql("{t}.created_at"),
         "updatedAt": iso_datetime_sql("{t}.updated_at"),
+    },
+)
+
+# A rating table's factors, one row each, in their stored order: the relation's rows are the
+# elements of `ins_rating_tables.factors` (a query, so that they join their table like a table's rows).
+FACTOR_ROWS = (
+    "(SELECT rt.tenant_id, rt.id AS table_id, f.position, f.factor ->> 'name' AS name,"
+    " f.factor ->> 'level' AS level, f.factor ->> 'relativity' AS relativity"
+    " FROM ins_rating_tables rt CROSS JOIN LATERAL jsonb_array_elements(rt.factors) WITH ORDINALITY AS f(factor, position))"
+)
+
+RATING_FACTOR = SqlType(
+    name="InsRatingFactor",
+    table=FACTOR_ROWS,
+    columns={"name": "{t}.name", "level": "{t}.level", "relativity": "{t}.relativity"},
+    interfaces=frozenset(),
+)
+
+RATING_TABLE = SqlType(
+    name="InsRatingTable",
+    table="ins_rating_tables",
+    columns={
+        "id": global_id_sql("InsRatingTable", "{t}.id"),
+        "line": "upper({t}.line)",
+        "version": "{t}.version",
+        "baseFrequency": _money("{t}.base_frequency"),
+        "baseSeverity": _money("{t}.base_severity"),
+        "expenseLoading": _money("{t}.expense_loading"),
+        "profitLoading": _money("{t}.profit_loading"),
+        "fullCredibilityClaims": "{t}.full_credibility_claims",
+        "createdAt": iso_datetime_sql("{t}.created_at"),
+    },
+    relations={
+        "factors": Relation(lambda: RATING_FACTOR, FACTOR_ROWS, "{t}.table_id = {p}.id", order="{t}.position"),
     },
 )
 

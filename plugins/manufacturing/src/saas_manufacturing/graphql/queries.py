@@ -1,8 +1,9 @@
 """Root query fields of the plugin: thin wrappers over the services (each list is a Relay connection).
 
-`warehouses` and the staff's `orders` and `shipments` are compiled reads (one statement per page, `sql.py`), with
-the rows and order of `list_warehouses` and `list_orders`; a portal token's orders (its access is
-checked in the session) and the other lists go through the services.
+`warehouses`, `stockLevels`, `stockMovements`, `orders` and `shipments` are compiled reads (one
+statement per page, `sql.py`), with the rows and order of `list_warehouses`, `list_levels`,
+`list_movements`, `list_orders` and `list_shipments`; a portal token's access is checked in the
+same statement (`portal_within`), as `actor_for` checks it in the services.
 """
 
 from __future__ import annotations
@@ -15,21 +16,24 @@ from strawberry.types import Info
 
 from saas.plugin_api import (
     CountedConnection,
+    ForbiddenError,
     Principal,
     RequestContext,
     SqlCondition,
+    Within,
     compiled_page,
     connection,
     customer_visibility,
     decode_id,
     page_arguments,
+    portal_access_condition,
     require,
 )
-from saas_manufacturing import models
+from saas_manufacturing import NAME, models
 from saas_manufacturing.graphql import sql, types
 from saas_manufacturing.rules import INVENTORY_READ, ORDERS_READ
 from saas_manufacturing.service import inventory, orders, shipments, visibility, warehouses
-from saas_manufacturing.service.common import acting, is_portal
+from saas_manufacturing.service.common import PORTAL_GONE, acting, is_portal
 
 BY_CODE = ("text", "uuid")
 BY_LEVEL = ("uuid", "uuid")
@@ -74,9 +78,59 @@ def _staff_condition(principal: Principal) -> SqlCondition:
     return condition
 
 
+def level_condition(principal: Principal, flt: inventory.LevelFilter) -> SqlCondition:
+    """`list_levels`' rows as a compiled read's condition (alias `r`)."""
+    require(principal.permissions, INVENTORY_READ)
+    condition = SqlCondition()
+    if flt.product_ids is not None:
+        condition.add("r.product_id = ANY(:filter_product_ids)", filter_product_ids=list(flt.product_ids))
+    if flt.warehouse_ids is not None:
+        condition.add("r.warehouse_id = ANY(:filter_warehouse_ids)", filter_warehouse_ids=list(flt.warehouse_ids))
+    if flt.below_threshold is not None:
+        below = f"(r.on_hand - r.reserved) < {sql.LEVEL_THRESHOLD}"
+        condition.add(below if flt.below_threshold else f"NOT {below}", plugin_name=NAME)
+    return condition
+
+
+def movement_condition(principal: Principal, flt: inventory.MovementFilter) -> SqlCondition:
+    """`list_movements`' rows as a compiled read's condition (alias `r`)."""
+    require(principal.permissions, INVENTORY_READ)
+    condition = SqlCondition()
+    if flt.product_id is not None:
+        condition.add("r.product_id = :filter_product_id", filter_product_id=flt.product_id)
+    if flt.warehouse_id is not None:
+        condition.add("r.warehouse_id = :filter_warehouse_id", filter_warehouse_id=flt.warehouse_id)
+    if flt.order_id is not None:
+        condition.add("r.order_id = :filter_order_id", filter_order_id=flt.order_id)
+    if flt.kinds is not None:
+        condition.add("r.kind = ANY(:filter_kinds)", filter_kinds=[str(k) for k in flt.kinds])
+    return condition
+
+
+def portal_within(principal: Principal) -> Within:
+    """A portal token's live access (`actor_for`), checked in the compiled read's statement: FORBIDDEN
+    when it was revoked or has expired."""
+    access = portal_access_condition(principal, "w") or SqlCondition(["FALSE"])
+    return Within("portal_accesses", access, lambda: ForbiddenError(PORTAL_GONE))
+
+
+def _reader_condition(principal: Principal) -> SqlCondition:
+    """Orders' and shipments' rows the caller reads (alias `r`), as `visibility.reader_filter`:
+    a portal token its customer's, staff those of the customers they see."""
+    if not is_portal(principal):
+        return _staff_condition(principal)
+    condition = SqlCondition()
+    access = portal_within(principal).condition.params
+    if "portal_customer_id" in access:
+        condition.add("r.customer_id = :portal_customer_id", portal_customer_id=access["portal_customer_id"])
+    else:  # no access of the token can stand: `portal_within` refuses it
+        condition.add("FALSE")
+    return condition
+
+
 def order_condition(principal: Principal, flt: orders.OrderFilter) -> SqlCondition:
-    """`list_orders`' rows for staff as a compiled read's condition (alias `r`)."""
-    condition = _staff_condition(principal)
+    """`list_orders`' rows as a compiled read's condition (alias `r`)."""
+    condition = _reader_condition(principal)
     if flt.customer_id is not None:
         condition.add("r.customer_id = :filter_customer_id", filter_customer_id=flt.customer_id)
     if flt.statuses is not None:
@@ -85,8 +139,8 @@ def order_condition(principal: Principal, flt: orders.OrderFilter) -> SqlConditi
 
 
 def shipment_condition(principal: Principal, flt: shipments.ShipmentFilter) -> SqlCondition:
-    """`list_shipments`' rows for staff as a compiled read's condition (alias `r`)."""
-    condition = _staff_condition(principal)
+    """`list_shipments`' rows as a compiled read's condition (alias `r`)."""
+    condition = _reader_condition(principal)
     if flt.order_id is not None:
         condition.add("r.order_id = :filter_order_id", filter_order_id=flt.order_id)
     if flt.statuses is not None:
@@ -199,12 +253,28 @@ class ManufacturingQueries:
         filter: StockLevelFilterInput | None = None,
     ) -> CountedConnection[types.StockLevel]:
         flt = filter.to_filter() if filter else inventory.LevelFilter()
-        page = await read(info, inventory.list_levels, flt, *page_args(info, first, after, BY_LEVEL))
-        return connection(
-            page,
+        arguments = page_args(info, first, after, BY_LEVEL)  # BAD_USER_INPUT before anything is read
+        condition = level_condition(info.context.require_principal(), flt)
+
+        async def resolved() -> Any:
+            page = await read(info, inventory.list_levels, flt, *arguments)
+            return connection(
+                page,
+                types.StockLevel.from_level,
+                lambda row: [row.product_id, row.warehouse_id],
+                has_previous_page=after is not None,
+            )
+
+        return await compiled_page(  # type: ignore[no-any-return]
+            info,
+            sql.STOCK_LEVEL,
+            models.StockLevel,
             types.StockLevel.from_level,
-            lambda row: [row.product_id, row.warehouse_id],
-            has_previous_page=after is not None,
+            condition,
+            sql.STOCK_LEVEL_SORT,
+            first,
+            after,
+            page_fallback=resolved,
         )
 
     @strawberry.field(description="The stock ledger, newest first (`mfg:inventory:read`).")
@@ -216,9 +286,17 @@ class ManufacturingQueries:
         filter: StockMovementFilterInput | None = None,
     ) -> CountedConnection[types.StockMovement]:
         flt = filter.to_filter() if filter else inventory.MovementFilter()
-        page = await read(info, inventory.list_movements, flt, *page_args(info, first, after, BY_ID))
-        return connection(
-            page, types.StockMovement.from_model, lambda row: [row.id], has_previous_page=after is not None
+        page_args(info, first, after, BY_ID)  # BAD_USER_INPUT before anything is read
+        condition = movement_condition(info.context.require_principal(), flt)
+        return await compiled_page(  # type: ignore[no-any-return]
+            info,
+            sql.STOCK_MOVEMENT,
+            models.StockMovement,
+            types.StockMovement.from_model,
+            condition,
+            sql.STOCK_MOVEMENT_SORT,
+            first,
+            after,
         )
 
     @strawberry.field(description="Orders, newest first: staff see visible customers', portal tokens their own.")
@@ -230,16 +308,12 @@ class ManufacturingQueries:
         filter: OrderFilterInput | None = None,
     ) -> CountedConnection[types.Order]:
         flt = filter.to_filter() if filter else orders.OrderFilter()
-        arguments = page_args(info, first, after, NEWEST_FIRST)
+        page_args(info, first, after, NEWEST_FIRST)  # BAD_USER_INPUT before anything is read
         principal = info.context.require_principal()
-        if not is_portal(principal):
-            condition = order_condition(principal, flt)
-            return await compiled_page(  # type: ignore[no-any-return]
-                info, sql.ORDER, models.Order, types.Order.from_model, condition, sql.ORDER_SORT, first, after
-            )
-        page = await read(info, orders.list_orders, flt, *arguments)
-        return connection(
-            page, types.Order.from_model, lambda row: [row.created_at, row.id], has_previous_page=after is not None
+        condition = order_condition(principal, flt)
+        within = portal_within(principal) if is_portal(principal) else None
+        return await compiled_page(  # type: ignore[no-any-return]
+            info, sql.ORDER, models.Order, types.Order.from_model, condition, sql.ORDER_SORT, first, after, within
         )
 
     @strawberry.field(description="One order; NOT_FOUND if it does not exist or is not visible.")
@@ -256,23 +330,20 @@ class ManufacturingQueries:
         filter: ShipmentFilterInput | None = None,
     ) -> CountedConnection[types.Shipment]:
         flt = filter.to_filter() if filter else shipments.ShipmentFilter()
-        arguments = page_args(info, first, after, NEWEST_FIRST)
+        page_args(info, first, after, NEWEST_FIRST)  # BAD_USER_INPUT before anything is read
         principal = info.context.require_principal()
-        if not is_portal(principal):
-            condition = shipment_condition(principal, flt)
-            return await compiled_page(  # type: ignore[no-any-return]
-                info,
-                sql.SHIPMENT,
-                models.Shipment,
-                types.Shipment.from_model,
-                condition,
-                sql.SHIPMENT_SORT,
-                first,
-                after,
-            )
-        page = await read(info, shipments.list_shipments, flt, *arguments)
-        return connection(
-            page, types.Shipment.from_model, lambda row: [row.created_at, row.id], has_previous_page=after is not None
+        condition = shipment_condition(principal, flt)
+        within = portal_within(principal) if is_portal(principal) else None
+        return await compiled_page(  # type: ignore[no-any-return]
+            info,
+            sql.SHIPMENT,
+            models.Shipment,
+            types.Shipment.from_model,
+            condition,
+            sql.SHIPMENT_SORT,
+            first,
+            after,
+            within,
         )
 
     @strawberry.field(description="One shipment; NOT_FOUND if it does not exist or is not visible.")

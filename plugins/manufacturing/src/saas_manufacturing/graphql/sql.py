@@ -108,3 +108,55 @@ SHIPMENT = SqlType(
 )
 # Newest first, as `list_shipments` pages them.
 SHIPMENT_SORT = SortKey(("created_at", "id"), ("timestamptz", "uuid"), descending=True)
+
+STOCK_LEVEL = SqlType(
+    name="MfgStockLevel",
+    table="mfg_stock_levels",
+    columns={
+        "productId": global_id_sql("Product", "{t}.product_id"),
+        "warehouseId": global_id_sql("MfgWarehouse", "{t}.warehouse_id"),
+        "onHand": "{t}.on_hand",
+        "reserved": "{t}.reserved",
+        "available": "({t}.on_hand - {t}.reserved)",
+        "lowStockThreshold": "{t}.low_stock_threshold",
+    },
+    relations={
+        "warehouse": Relation(lambda: WAREHOUSE, "mfg_warehouses", "{t}.id = {p}.warehouse_id"),
+    },
+    interfaces=frozenset(),
+)
+# By product, then warehouse, as `list_levels` pages them. A level has no `id`: a selection that
+# does not compile (its `product`) goes through `list_levels` itself.
+STOCK_LEVEL_SORT = SortKey(("product_id", "warehouse_id"), ("uuid", "uuid"), descending=False)
+
+# The level's own threshold, else the tenant's `lowStockThreshold` setting (0 when never set), as
+# `list_levels` compares available stock with it.
+LEVEL_THRESHOLD = (
+    "COALESCE(r.low_stock_threshold, (SELECT (tp.settings ->> 'lowStockThreshold')::int FROM tenant_plugins tp"
+    " WHERE tp.tenant_id = r.tenant_id AND tp.name = :plugin_name), 0)"
+)
+
+STOCK_MOVEMENT = SqlType(
+    name="MfgStockMovement",
+    table="mfg_stock_movements",
+    columns={
+        "id": global_id_sql("MfgStockMovement", "{t}.id"),
+        "kind": "upper({t}.kind)",
+        "quantity": "{t}.quantity",
+        "onHandAfter": "{t}.on_hand_after",
+        "reservedAfter": "{t}.reserved_after",
+        "reference": "{t}.reference",
+        "note": "{t}.note",
+        "productId": global_id_sql("Product", "{t}.product_id"),
+        "warehouseId": global_id_sql("MfgWarehouse", "{t}.warehouse_id"),
+        "orderId": f"CASE WHEN {{t}}.order_id IS NULL THEN NULL ELSE {global_id_sql('MfgOrder', '{t}.order_id')} END",
+        "shipmentId": (
+            f"CASE WHEN {{t}}.shipment_id IS NULL THEN NULL ELSE {global_id_sql('MfgShipment', '{t}.shipment_id')} END"
+        ),
+        "actor": "{t}.actor",
+        "createdAt": iso_datetime_sql("{t}.created_at"),
+    },
+)
+# The ledger's order, newest first: `seq`, a sequence every tenant shares, so the cursor names the
+# movement (`[id]`) and the page continues below its `seq`, as `list_movements` pages them.
+STOCK_MOVEMENT_SORT = SortKey(("seq",), ("bigint",), descending=True, cursor_table="mfg_stock_movements")

@@ -59,6 +59,10 @@ def is_portal(principal: Principal) -> bool:
     return is_portal_principal(principal)
 
 
+# Why a portal token whose access no longer stands is refused.
+PORTAL_GONE = "Portal access was revoked or has expired"
+
+
 def actor_for(session: Session, principal: Principal) -> Actor:
     """The actor of a request; a portal token must still name a live access of its customer.
 
@@ -69,7 +73,7 @@ def actor_for(session: Session, principal: Principal) -> Actor:
         return Actor(principal)
     access = portal_access_of(session, principal)
     if access is None:
-        raise ForbiddenError("Portal access was revoked or has expired")
+        raise ForbiddenError(PORTAL_GONE)
     return Actor(principal, portal=access)
 
 
