@@ -14,6 +14,7 @@ from tests.tickets.support import (
     NODE,
     REORDER_RULES,
     RULES,
+    SET_SLA,
     SET_TYPE,
     TYPES,
     UPDATE_RULE,
@@ -148,6 +149,14 @@ def test_rules_belong_to_their_tenant(owner: GraphQLClient, other_owner: GraphQL
     assert errors(other_owner, REORDER_RULES, {"ids": [made["id"]]}, "reorderClassificationRules") == [
         (["input", "ids"], "NOT_FOUND")
     ]
+    # A ticket type is its tenant's too: unknown to the other one's list, rules and SLA policies.
+    ok(owner, SET_TYPE, {"key": "warranty", "name": "Warranty", "skills": ["repair"]}, "setTicketType")
+    assert "warranty" not in [t["key"] for t in other_owner.data(TYPES)["ticketTypes"]]
+    assert errors(
+        other_owner, CREATE_RULE, {"name": "x", "keywords": ["a"], "setType": "warranty"}, "createClassificationRule"
+    ) == [(["input", "setType"], "NOT_FOUND")]
+    sla = {"type": "warranty", "priority": "NORMAL", "firstResponseMinutes": 60, "resolutionMinutes": 480}
+    assert errors(other_owner, SET_SLA, sla, "setSlaPolicy") == [(["input", "type"], "NOT_FOUND")]
     # Only managers set rules up.
     from tests.conftest import add_member
 
