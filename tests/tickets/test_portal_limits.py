@@ -274,7 +274,7 @@ def test_node_of_its_own_records_is_read(world: World) -> None:
 
 
 TICKET = """query($id: ID!) { ticket(id: $id) { id assignee { id name } assigneeName classifiedBy { id name }
-  customer { id name } contact { id name } comments { totalCount edges { node { body author { id } } } } } }"""
+  customer { id name } contact { id name } comments { totalCount edges { node { body authorName author { id } } } } } }"""
 TICKETS = (
     """{ tickets(first: 10) { totalCount edges { node { id assignee { id } assigneeName classifiedBy { id } } } } }"""
 )
@@ -285,6 +285,8 @@ def test_its_tickets_without_internal_fields_or_comments(world: World, owner: Gr
     staff = owner.data(TICKET, {"id": world.own_ticket})["ticket"]
     assert staff["assignee"]["id"] and staff["classifiedBy"]["name"] == "Printers"
     assert staff["comments"]["totalCount"] == 2
+    writer = owner.data("{ me { member { name email } } }")["me"]["member"]
+    assert staff["comments"]["edges"][1]["node"]["authorName"] == writer["email"]  # staff: the member's e-mail
     agent_name = staff["assigneeName"]
     assert agent_name == staff["assignee"]["name"]
     # The portal: the assignee by name only, no classification rule, public comments only; the
@@ -292,7 +294,12 @@ def test_its_tickets_without_internal_fields_or_comments(world: World, owner: Gr
     seen = world.portal.data(TICKET, {"id": world.own_ticket})["ticket"]
     assert (seen["assignee"], seen["assigneeName"], seen["classifiedBy"]) == (None, agent_name, None)
     assert seen["customer"]["id"] == world.customer and seen["contact"] is None
-    assert seen["comments"] == {"totalCount": 1, "edges": [{"node": {"body": "On its way", "author": None}}]}
+    # A member's comment names them by display name, never by e-mail.
+    assert "@" in writer["email"] and writer["name"] != writer["email"]
+    assert seen["comments"] == {
+        "totalCount": 1,
+        "edges": [{"node": {"body": "On its way", "authorName": writer["name"], "author": None}}],
+    }
     listed = world.portal.data(TICKETS)["tickets"]
     assert listed["totalCount"] == 2 and world.portal.last_statements == 1
     own = next(e["node"] for e in listed["edges"] if e["node"]["id"] == world.own_ticket)

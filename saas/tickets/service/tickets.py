@@ -344,7 +344,7 @@ def comment_on_ticket(
         ticket,
         before,
         internal=not comment.public,
-        comment=api_object(CommentType.from_model(comment)),
+        comment=api_object(CommentType.from_model(comment), author_name=comment.author_label),
     )
     return comment
 
