@@ -29,7 +29,7 @@ from saas.deals.followups import STAGE_CHANGES
 from saas.followups.rules import activity_condition, handover_condition, task_condition
 from saas.followups.sources import TimelineSource
 from saas.tenancy.session import tenant_predicate
-from saas.tickets.followups import TICKETS_OPENED, TICKETS_RESOLVED
+from saas.tickets.followups import TICKETS_COMMENTED, TICKETS_OPENED, TICKETS_RESOLVED
 
 # The cursor of an entry: (occurred_at, id, kind); a task gives two entries with one id.
 TIMELINE_KEY = ("timestamptz", "uuid", "varchar")
@@ -103,6 +103,7 @@ TIMELINE_SOURCES: tuple[TimelineSource, ...] = (
     TimelineSource("handovers", _handovers),
     STAGE_CHANGES,  # saas/deals/followups.py
     TICKETS_OPENED,  # saas/tickets/followups.py
+    TICKETS_COMMENTED,
     TICKETS_RESOLVED,
     TimelineSource("timeline_entries", _written_entries),
 )

@@ -57,7 +57,8 @@ def ticket_payload(ticket: Ticket, **related: Any) -> dict[str, Any]:
     )
 
 
-def live_message(session: Session, kind: str, ticket: Ticket) -> dict[str, Any]:
+def live_message(session: Session, kind: str, ticket: Ticket, *, internal: bool = False) -> dict[str, Any]:
+    """`internal`: a change the customer's portal must not hear of (an internal comment)."""
     owner = session.scalar(select(Customer.owner_id).where(Customer.id == ticket.customer_id))
     return {
         "kind": kind,
@@ -65,6 +66,7 @@ def live_message(session: Session, kind: str, ticket: Ticket) -> dict[str, Any]:
         "customer_id": str(ticket.customer_id),
         "assignee_id": str(ticket.assignee_id) if ticket.assignee_id else None,
         "customer_owner_id": str(owner) if owner else None,
+        "internal": internal,
     }
 
 
@@ -74,13 +76,16 @@ def ticket_changed(
     action: str,
     ticket: Ticket,
     before: dict[str, Any] | None,
+    *,
+    internal: bool = False,
     **related: Any,
 ) -> None:
-    """The audit entry (when a principal acted), the domain event and, after commit, the live message."""
+    """The audit entry (when a principal acted), the domain event and, after commit, the live
+    message (`internal`: not for the customer's portal)."""
     if principal is not None:
         record_change(session, principal, action, "Ticket", ticket.id, before, snapshot(ticket))
     emit_event(session, action, {"ticket": ticket_payload(ticket), **related})
-    publish_after_commit(session, TOPIC, live_message(session, action, ticket))
+    publish_after_commit(session, TOPIC, live_message(session, action, ticket, internal=internal))
 
 
 def member_label(principal: Principal) -> str:

@@ -131,10 +131,11 @@ def comment_visibility(principal: Principal, alias: str, condition: SqlCondition
 
 def ticket_visible_to(principal: Principal, message: dict[str, str | None]) -> bool:
     """`ticket_visibility` for one ticket in hand (a live message: its customer, assignee and
-    the customer's owner), so that `ticketEvents` tells nobody of a ticket they cannot read."""
+    the customer's owner), so that `ticketEvents` tells nobody of a ticket they cannot read; nor a
+    portal token of an internal change (an internal comment, which it cannot read either)."""
     scoped = portal_customer(principal)
     if scoped is not None:
-        return message.get("customer_id") == scoped
+        return message.get("customer_id") == scoped and not message.get("internal")
     if sees_all_tickets(principal):
         return True
     me = str(principal.membership_id)

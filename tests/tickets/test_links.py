@@ -241,3 +241,55 @@ def test_work_orders_join_their_tickets_under_the_tickets_rule(
         assert len(edges) == 3
         resolved = client.data(WORK_ORDERS.replace("ticket { id", "ticket { id comments { totalCount }"))
         assert _without_comments(resolved["workOrders"]["edges"]) == edges
+
+
+def test_the_resolver_path_of_the_links_does_not_grow_with_the_page(owner: GraphQLClient, tenant: TenantHandle) -> None:
+    """`comments` sends the whole selection through the resolvers: the links are read by batched
+    loaders there, so a page of 6 costs the statements a page of 2 does."""
+    customer = create_customer(owner, "Batch Co")
+    technician = add_member(owner, tenant, "service")
+    for i in range(6):
+        ticket, _ = _resolved_ticket(owner, customer, f"Batch {i}", publish=i % 2 == 0)
+        ok(
+            owner,
+            CREATE_WORK_ORDER,
+            {
+                "customerId": customer,
+                "ticketId": ticket,
+                "technicianId": member_id(technician),
+                "kind": "REPAIR",
+                "startsAt": f"2031-04-{i + 1:02d}T09:00:00+00:00",
+                "endsAt": f"2031-04-{i + 1:02d}T11:00:00+00:00",
+            },
+            "createWorkOrder",
+        )
+    reads = {
+        "Ticket.article": (
+            "query($first: Int) { tickets(first: $first) { edges { node { id"
+            " comments(first: 1) { totalCount } article { id sourceTicket { id } } } } } }",
+            "tickets",
+        ),
+        "Article.sourceTicket": (
+            "query($first: Int) { articles(first: $first) { edges { node { id"
+            " sourceTicket { id comments(first: 1) { totalCount } } } } } }",
+            "articles",
+        ),
+        "WorkOrder.ticket": (
+            "query($first: Int) { workOrders(first: $first) { edges { node { id"
+            " ticket { id comments(first: 1) { totalCount } article { id } } } } } }",
+            "workOrders",
+        ),
+    }
+    for link, (query, root) in reads.items():
+        statements = {}
+        for first in (2, 6):
+            edges = owner.data(query, {"first": first})[root]["edges"]
+            statements[first] = owner.last_statements
+            assert len(edges) == first, link
+            assert all(_linked(edge["node"]) for edge in edges), link
+        assert statements[2] == statements[6] > 1, (link, statements)
+
+
+def _linked(node: dict[str, Any]) -> bool:
+    """Every record of this test is linked: each ticket has its article, each article and work order its ticket."""
+    return any(node.get(key) for key in ("article", "sourceTicket", "ticket"))

@@ -3,8 +3,9 @@ their public comments, the published articles of the knowledge base, the catalog
 
 Every root field of `Query` is asked (the list comes from the schema file, so a root added later is
 asked too, and must be placed below); each one the portal may not read answers FORBIDDEN or
-NOT_FOUND, or nothing at all. A revoked access, a deleted contact or customer: refused everywhere,
-the live `ticketEvents` included."""
+NOT_FOUND, or nothing at all. Every `Mutation` field is tried too: all but its own tickets and
+comments refuse it and write nothing. A revoked access, a deleted contact or customer: refused
+everywhere, the live `ticketEvents` included."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ import pytest
 from graphql import (
     GraphQLEnumType,
     GraphQLField,
+    GraphQLInputObjectType,
     GraphQLInterfaceType,
+    GraphQLList,
     GraphQLObjectType,
     GraphQLUnionType,
     Undefined,
@@ -26,7 +29,9 @@ from graphql import (
     is_non_null_type,
 )
 
+from saas.runtime import Runtime
 from tests.conftest import GraphQLClient, TenantHandle, add_member
+from tests.knowledge.support import service_counts
 from tests.tickets.support import (
     ASSIGN,
     COMMENT,
@@ -269,7 +274,7 @@ def test_node_of_its_own_records_is_read(world: World) -> None:
 
 
 TICKET = """query($id: ID!) { ticket(id: $id) { id assignee { id name } assigneeName classifiedBy { id name }
-  customer { id name } contact { id name } comments { totalCount edges { node { body author { id } } } } } }"""
+  customer { id name } contact { id name } comments { totalCount edges { node { body authorName author { id } } } } } }"""
 TICKETS = (
     """{ tickets(first: 10) { totalCount edges { node { id assignee { id } assigneeName classifiedBy { id } } } } }"""
 )
@@ -280,6 +285,8 @@ def test_its_tickets_without_internal_fields_or_comments(world: World, owner: Gr
     staff = owner.data(TICKET, {"id": world.own_ticket})["ticket"]
     assert staff["assignee"]["id"] and staff["classifiedBy"]["name"] == "Printers"
     assert staff["comments"]["totalCount"] == 2
+    writer = owner.data("{ me { member { name email } } }")["me"]["member"]
+    assert staff["comments"]["edges"][1]["node"]["authorName"] == writer["email"]  # staff: the member's e-mail
     agent_name = staff["assigneeName"]
     assert agent_name == staff["assignee"]["name"]
     # The portal: the assignee by name only, no classification rule, public comments only; the
@@ -287,7 +294,12 @@ def test_its_tickets_without_internal_fields_or_comments(world: World, owner: Gr
     seen = world.portal.data(TICKET, {"id": world.own_ticket})["ticket"]
     assert (seen["assignee"], seen["assigneeName"], seen["classifiedBy"]) == (None, agent_name, None)
     assert seen["customer"]["id"] == world.customer and seen["contact"] is None
-    assert seen["comments"] == {"totalCount": 1, "edges": [{"node": {"body": "On its way", "author": None}}]}
+    # A member's comment names them by display name, never by e-mail.
+    assert "@" in writer["email"] and writer["name"] != writer["email"]
+    assert seen["comments"] == {
+        "totalCount": 1,
+        "edges": [{"node": {"body": "On its way", "authorName": writer["name"], "author": None}}],
+    }
     listed = world.portal.data(TICKETS)["tickets"]
     assert listed["totalCount"] == 2 and world.portal.last_statements == 1
     own = next(e["node"] for e in listed["edges"] if e["node"]["id"] == world.own_ticket)
@@ -369,3 +381,133 @@ def test_an_ended_access_is_refused_everywhere(world: World, owner: GraphQLClien
     assert world.portal.error_codes(COMMENT, {"input": {"id": world.own_ticket, "body": "hello"}}) == [
         "UNAUTHENTICATED"
     ]
+
+
+MUTATION = SCHEMA.mutation_type
+assert MUTATION is not None
+# The changes a portal token makes: tickets of its own customer and comments on them (tested in
+# tests/tickets/test_portal.py). Every other mutation, of every domain, refuses it.
+PORTAL_WRITES = {"createTicket", "commentOnTicket"}
+# Those that need no credential at all, answered on their own input whoever calls (here: refused).
+PUBLIC_WRITES = {"login": "INVALID_CREDENTIALS", "acceptInvitation": "INVALID"}
+PORTAL_REFUSED_WRITES = sorted(name for name in MUTATION.fields if name not in PORTAL_WRITES)
+# Where a mutation's `id` is not that of the kind its name says, the id the portal might try.
+ID_OF_KIND = (
+    ("Ticket", "own_ticket"),
+    ("Article", "published_article"),
+    ("WorkOrder", "work_order"),
+    ("Return", "return_request"),
+    ("ClassificationRule", "rule"),
+    ("PortalAccess", "access"),
+    ("Contact", "contact"),
+    ("Lead", "lead"),
+    ("Opportunity", "opportunity"),
+    ("Member", "member"),
+)
+ID_OF_FIELD = {
+    "customerId": "customer",
+    "contactId": "contact",
+    "ticketId": "own_ticket",
+    "articleId": "published_article",
+    "orderId": "order",
+    "orderLineId": "order_line",
+    "memberId": "member",
+    "assigneeId": "member",
+    "technicianId": "member",
+    "ownerId": "member",
+    "managerId": "member",
+}
+SCALARS = {
+    "String": '"printer"',
+    "Int": "1",
+    "Float": "1.0",
+    "Boolean": "true",
+    "Decimal": '"1.00"',
+    "DateTime": '"2031-03-04T09:00:00+00:00"',
+    "Date": '"2031-03-04"',
+    "JSON": "{}",
+}
+
+
+def _literal(kind: Any, field: str, ids: dict[str, str], mutation: str) -> str:
+    """A GraphQL literal of `kind` for `field`: the required input fields only, ids of the portal's
+    own records (or of records of the tenant it must not touch) where an id goes."""
+    named = get_named_type(kind)
+    if not is_non_null_type(kind) and isinstance(kind, GraphQLList):  # pragma: no cover - optional lists are left out
+        return "[]"
+    inner = kind.of_type if is_non_null_type(kind) else kind
+    if isinstance(inner, GraphQLList):
+        return f"[{_literal(inner.of_type, field, ids, mutation)}]"
+    if isinstance(named, GraphQLInputObjectType):
+        parts = [
+            f"{name}: {_literal(sub.type, name, ids, mutation)}"
+            for name, sub in named.fields.items()
+            if is_non_null_type(sub.type) and sub.default_value is Undefined
+        ]
+        return "{" + ", ".join(parts) + "}"
+    if isinstance(named, GraphQLEnumType):
+        return next(iter(named.values))
+    if named.name == "ID":
+        key = ID_OF_FIELD.get(field.rstrip("s") if field.endswith("Ids") else field)
+        if key is None:
+            key = next((record for kind_name, record in ID_OF_KIND if kind_name in mutation), "customer")
+        return json.dumps(ids[key])
+    return SCALARS[named.name]
+
+
+def _mutation(name: str, ids: dict[str, str]) -> str:
+    field = MUTATION.fields[name]
+    arguments = [
+        f"{arg_name}: {_literal(arg.type, arg_name, ids, name)}"
+        for arg_name, arg in field.args.items()
+        if is_non_null_type(arg.type)
+    ]
+    payload = get_named_type(field.type)
+    errors = " userErrors { code }" if isinstance(payload, GraphQLObjectType) and "userErrors" in payload.fields else ""
+    selection = f" {{ __typename{errors} }}" if isinstance(payload, GraphQLObjectType) else _selection(field)
+    return f"mutation {{ {name}{'(' + ', '.join(arguments) + ')' if arguments else ''}{selection} }}"
+
+
+@pytest.fixture
+def portal_targets(world: World, owner: GraphQLClient) -> dict[str, str]:
+    """The world's ids, with an order of the portal's customer and a return of it."""
+    from tests.returns.support import create_order, request_return
+
+    order = create_order(owner, (2,))
+    returned = request_return(owner, order["id"], [(order["lines"][0]["id"], 1)])["returnRequest"]["id"]
+    return {
+        **{name: value for name, value in vars(world).items() if isinstance(value, str)},
+        "order": order["id"],
+        "order_line": order["lines"][0]["id"],
+        "return_request": returned,
+    }
+
+
+def test_every_mutation_but_its_own_tickets_refuses_a_portal_token(
+    world: World, portal_targets: dict[str, str], runtime: Runtime, tenant: TenantHandle
+) -> None:
+    """Every mutation of the schema (a mutation added later is tried too) but `createTicket` and
+    `commentOnTicket` answers FORBIDDEN (or NOT_FOUND for a record it may not see), and nothing is
+    written: no row, no event, no audit entry, no notification."""
+    before = service_counts(runtime, tenant.id)
+    answered = {}
+    for name in PORTAL_REFUSED_WRITES:
+        result = world.portal.execute(_mutation(name, portal_targets))
+        codes = {e["extensions"]["code"] for e in result.get("errors", [])}
+        if not codes:
+            payload = result["data"][name]
+            codes = {e["code"] for e in (payload or {}).get("userErrors", [])}
+        answered[name] = codes
+    allowed = [{"FORBIDDEN"}, {"NOT_FOUND"}, {"FORBIDDEN", "NOT_FOUND"}]
+    refused = {name: sorted(codes) for name, codes in answered.items() if codes not in allowed}
+    assert refused == {name: [code] for name, code in PUBLIC_WRITES.items()}
+    # Its own two changes, on another customer's records: not found.
+    commented = world.portal.data(COMMENT, {"input": {"id": world.other_ticket, "body": "Mine?"}})["commentOnTicket"]
+    assert [(e["field"], e["code"]) for e in commented["userErrors"]] == [(["input", "id"], "NOT_FOUND")]
+    create = "mutation($input: CreateTicketInput!) { createTicket(input: $input) { ticket { id } userErrors { field code } } }"
+    made = world.portal.data(create, {"input": {"customerId": world.other_customer, "subject": "s", "body": "b"}})
+    assert made["createTicket"] == {
+        "ticket": None,
+        "userErrors": [{"field": ["input", "customerId"], "code": "NOT_FOUND"}],
+    }
+    assert service_counts(runtime, tenant.id) == before

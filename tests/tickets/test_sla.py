@@ -6,8 +6,14 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import text
+
+from saas.jobs.broker import CORE_JOB_MODULES
+from saas.jobs.periodic import PERIODIC
+from saas.jobs.runner import JobRunner
 from saas.runtime import Runtime
 from saas.tenancy.session import tenant_session
+from saas.tickets import jobs
 from saas.tickets.sla import flag_breaches
 from tests.conftest import GraphQLClient, add_member
 from tests.tickets.support import (
@@ -131,3 +137,22 @@ def test_the_job_keeps_to_its_tenant(
     assert _flag(runtime, other_tenant.id, datetime.now(UTC) + timedelta(days=1)) == []
     assert other_owner.data(SLAS)["slaPolicies"] == []
     assert count(runtime, tenant.id, "tickets", "breached_at IS NULL") == 1
+
+
+def test_the_periodic_job_flags_an_overdue_ticket_once(owner: GraphQLClient, tenant: Any, runtime: Runtime) -> None:
+    """The job the workers run every minute: through the job runner, as a worker runs it."""
+    assert "saas.tickets.jobs" in CORE_JOB_MODULES
+    assert PERIODIC["saas.tickets.flag_sla_breaches"].job is jobs.sla_breaches
+    _policy(owner)
+    customer = create_customer(owner)
+    late, on_time = create_ticket(owner, customer, subject="Late"), create_ticket(owner, customer, subject="On time")
+    with tenant_session(runtime.engine, tenant.id) as session:
+        session.execute(text("UPDATE tickets SET first_response_due_at = now() - interval '1 minute' WHERE number = 1"))
+        session.commit()
+    runner = JobRunner(runtime.engine, None, {})
+    for _ in range(2):
+        runner.run(jobs.sla_breaches, str(tenant.id), (), {})
+    assert listed(owner, {"breached": True}) == [late["id"]]
+    assert on_time["id"] in listed(owner, {"breached": False})
+    assert len(events(runtime, tenant.id, "ticket.sla_breached")) == 1
+    assert notification_kinds(owner).count("ticket.sla_breached") == 1

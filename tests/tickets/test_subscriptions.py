@@ -8,6 +8,7 @@ from typing import Any
 from saas.plugin_api.testing import collect_events
 from tests.conftest import GraphQLClient, add_member
 from tests.tickets.support import (
+    COMMENT,
     CREATE_ACCESS,
     SET_SKILLS,
     create_contact,
@@ -59,3 +60,19 @@ def test_portal_tokens_hear_of_their_customers_tickets_only(owner: GraphQLClient
     ok(owner, SET_SKILLS, {"memberId": member_id(colleague), "skills": ["inquiry"]}, "setAgentSkills")
     made.clear()
     assert [kind for kind, _ in _run(agent, act)] == ["ticket.created", "ticket.created"]
+
+
+def test_portal_tokens_hear_of_public_comments_only(owner: GraphQLClient) -> None:
+    """An internal comment is not the portal's to read, nor to hear of; staff hear of both."""
+    customer = create_customer(owner)
+    token = ok(owner, CREATE_ACCESS, {"contactId": create_contact(owner, customer)}, "createPortalAccess")["token"]
+    client = owner.as_token(token)
+    ticket = create_ticket(owner, customer)["id"]
+
+    def act() -> None:
+        ok(owner, COMMENT, {"id": ticket, "body": "Internal: check the serial"}, "commentOnTicket")
+        ok(owner, COMMENT, {"id": ticket, "body": "A new one is on its way", "public": True}, "commentOnTicket")
+        ok(client, COMMENT, {"id": ticket, "body": "Thank you"}, "commentOnTicket")
+
+    assert _run(client, act) == [("ticket.commented", ticket)] * 2
+    assert _run(owner, act) == [("ticket.commented", ticket)] * 3

@@ -220,11 +220,27 @@ def test_visibility_of_agents_and_sales_reps(owner: GraphQLClient, tenant: Any) 
     assert viewer.error_codes(STATUS, {"input": {"id": mine, "status": "CLOSED"}}) == ["FORBIDDEN"]
 
 
-def test_tickets_are_on_the_customer_timeline(owner: GraphQLClient) -> None:
+def test_tickets_are_on_the_customer_timeline(owner: GraphQLClient, tenant: Any) -> None:
     customer = create_customer(owner)
     ticket = create_ticket(owner, customer, subject="Broken hinge")["id"]
+    agent, colleague = add_member(owner, tenant, "service"), add_member(owner, tenant, "service")
+    ok(owner, ASSIGN, {"id": ticket, "assigneeId": member_id(colleague)}, "assignTicket")
+    internal = ok(owner, COMMENT, {"id": ticket, "body": "Internal: order a hinge"}, "commentOnTicket")["comment"]
+    public = ok(owner, COMMENT, {"id": ticket, "body": "x" * 300, "public": True}, "commentOnTicket")["comment"]
     ok(owner, STATUS, {"id": ticket, "status": "RESOLVED"}, "updateTicketStatus")
-    query = "query($id: ID!) { customer(id: $id) { timeline(first: 10) { edges { node { kind summary recordId } } } } }"
+    query = """query($id: ID!) { customer(id: $id) { timeline(first: 10) {
+      edges { node { kind summary recordId actor { id } } } } } }"""
     entries = [e["node"] for e in owner.data(query, {"id": customer})["customer"]["timeline"]["edges"]]
-    assert [(e["kind"], e["recordId"]) for e in entries] == [("TICKET_RESOLVED", ticket), ("TICKET_OPENED", ticket)]
-    assert entries[1]["summary"] == "T-000001: Broken hinge"
+    assert [(e["kind"], e["recordId"]) for e in entries] == [
+        ("TICKET_RESOLVED", ticket),
+        ("TICKET_COMMENTED", public["id"]),
+        ("TICKET_COMMENTED", internal["id"]),
+        ("TICKET_OPENED", ticket),
+    ]
+    assert entries[3]["summary"] == "T-000001: Broken hinge"
+    assert entries[2]["summary"] == "T-000001: Internal: order a hinge"
+    assert entries[1]["summary"] == "T-000001: " + "x" * 200  # the comment's start
+    assert entries[1]["actor"] == entries[2]["actor"] == {"id": member_id(owner)}
+    # The timeline keeps to who sees the ticket: a service agent who does not (it is not theirs,
+    # nor in the queue) reads none of its entries.
+    assert agent.data(query, {"id": customer})["customer"]["timeline"]["edges"] == []

@@ -136,7 +136,8 @@ class CustomerHandover(Node):
 class TimelineEntry:
     kind: str = strawberry.field(
         description="ACTIVITY, TASK_CREATED, TASK_COMPLETED, TRANSFER, POOL_RETURN, CLAIM, STAGE_CHANGE (a StageChange of an "
-        "opportunity), or a kind a plugin writes, prefixed with its name (INS_CLAIM_REPORTED)."
+        "opportunity), TICKET_OPENED, TICKET_COMMENTED (a TicketComment), TICKET_RESOLVED, or a kind a plugin writes, "
+        "prefixed with its name (INS_CLAIM_REPORTED)."
     )
     occurred_at: datetime
     summary: str | None

@@ -37,9 +37,20 @@ class TicketComment(Node):
     body: str
     public: bool
     from_customer: bool = strawberry.field(description="Written through the customer's portal.")
-    author_name: str = strawberry.field(description="The member's e-mail, or the portal contact.")
     created_at: datetime
     author_id: strawberry.Private[uuid.UUID | None]
+    # Who wrote it as recorded: a member's e-mail, or the portal contact.
+    author_label: strawberry.Private[str]
+
+    @strawberry.field(
+        description="Who wrote it: the member's e-mail, or the portal contact. A portal token reads a member "
+        "by display name only (as `Ticket.assigneeName`)."
+    )
+    async def author_name(self, info: Info[RequestContext, None]) -> str:
+        if self.author_id is None or reads_internal_fields(info.context.require_principal()):
+            return self.author_label
+        member = await member_of(info.context, self.author_id)
+        return "" if member is None else member.name
 
     @strawberry.field(description="The member who wrote it; null for the customer's portal contact.")
     async def author(self, info: Info[RequestContext, None]) -> Member | None:
@@ -54,9 +65,9 @@ class TicketComment(Node):
             body=row.body,
             public=row.public,
             from_customer=row.from_customer,
-            author_name=row.author_label,
             created_at=row.created_at,
             author_id=row.author_id,
+            author_label=row.author_label,
         )
 
 

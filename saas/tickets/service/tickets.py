@@ -338,7 +338,13 @@ def comment_on_ticket(
     from saas.tickets.graphql.types import TicketComment as CommentType
 
     ticket_changed(
-        session, principal, TICKET_COMMENTED, ticket, before, comment=api_object(CommentType.from_model(comment))
+        session,
+        principal,
+        TICKET_COMMENTED,
+        ticket,
+        before,
+        internal=not comment.public,
+        comment=api_object(CommentType.from_model(comment), author_name=comment.author_label),
     )
     return comment
 
