@@ -11,7 +11,7 @@ two free loopback ports, same DATABASE_URL and REDIS_URL (default redis://127.0.
 log in over HTTP; optionally measure the mutation path alone (a baseline at max rate
 with no subscriber); open N WebSocket subscribers (`graphql-transport-ws`, token in
 `connection_init`) split evenly over the two servers, each running
-`subscription { customerEvents { kind customerId } }`, in separate client processes
+`subscription { customerEvents { kind customerId committedAt } }`, in separate client processes
 (asyncio + websockets); wait until Redis shows N subscriptions on the tenant's channel;
 then for each rate of `--rates` a driver process POSTs `createCustomer` alternately to the
 two servers (open-loop at a fixed rate, or closed-loop with `--concurrency` threads at
@@ -21,7 +21,10 @@ two servers (open-loop at a fixed rate, or closed-loop with `--concurrency` thre
 Measured per rate: mutations/s reached and their HTTP latency; events delivered per
 second (all subscribers); completeness (every subscriber got every event: missing and
 duplicates); latency from the mutation's send time to each delivery (p50/p90/p99/max,
-joined by customer id; all processes read CLOCK_MONOTONIC, one clock on one machine);
+joined by customer id; all processes read CLOCK_MONOTONIC, one clock on one machine), and
+from the commit: the receipt's CLOCK_REALTIME minus the event's `committedAt` (the server's
+CLOCK_REALTIME as the commit returned; one machine, one clock), with the mutation's own send
+-> commit time beside it (`--no-commit-time` for code before `committedAt`);
 CPU (cores) of each server, the client processes, the driver, redis-server and the
 database's PostgreSQL backends; the servers' memory (RSS idle, with subscribers, peak) and
 their TCP connections to Redis, also after the subscribers close (a leak check). With
