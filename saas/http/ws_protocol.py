@@ -3,9 +3,9 @@ leaves small messages uncompressed.
 
 Browsers offer permessage-deflate on every WebSocket (`permessage-deflate; client_max_window_bits`)
 and uvicorn accepts it. Compressed, every message costs the server a deflate and a sync flush
-of its own connection's compressor: for a subscription's `next` frame of about 200 bytes that
-is 6-7 µs of CPU per subscriber and event (zlib), the same order as the rest of a delivery, and
-it saves a couple of hundred bytes on the wire. RFC 7692 §6.1 lets an endpoint send any message
+of its own connection's compressor, for every subscriber and event, and a frame of a few hundred
+bytes (a subscription's `next`) saves at most that on the wire, less than its TCP/IP and TLS
+headers' share of a packet. RFC 7692 §6.1 lets an endpoint send any message
 uncompressed (RSV1 clear) on a connection that negotiated the extension; the receiver inflates
 only the messages marked compressed, so the two compressors' windows stay in step. Messages
 below `COMPRESSION_THRESHOLD` bytes therefore go out uncompressed, larger ones compressed as
@@ -18,8 +18,8 @@ step, and answers True; or answers False, having done nothing, when the socket c
 now (writing paused by a full buffer, closing, closed, not yet accepted), and the caller sends
 the usual way (ASGI `send`, which waits). A live fan-out hands one result to hundreds of sockets
 in one loop: through ASGI `send` each took a coroutine per layer (Starlette, middleware,
-uvicorn) and a wait on the socket's writable event, about a third of the server's CPU per
-delivery beside the socket write itself.
+uvicorn) and a wait on the socket's writable event: a fifth of a server's samples in a fan-out
+profile, beside the socket write itself (docs/performance-subscriptions.md).
 
 `saas serve` runs uvicorn with `WebSocketProtocol`; negotiation and everything else are uvicorn's.
 """
