@@ -11,7 +11,7 @@ two free loopback ports, same DATABASE_URL and REDIS_URL (default redis://127.0.
 log in over HTTP; optionally measure the mutation path alone (a baseline at max rate
 with no subscriber); open N WebSocket subscribers (`graphql-transport-ws`, token in
 `connection_init`) split evenly over the two servers, each running
-`subscription { customerEvents { kind customerId } }`, in separate client processes
+`subscription { customerEvents { kind customerId committedAt } }`, in separate client processes
 (asyncio + websockets); wait until Redis shows N subscriptions on the tenant's channel;
 then for each rate of `--rates` a driver process POSTs `createCustomer` alternately to the
 two servers (open-loop at a fixed rate, or closed-loop with `--concurrency` threads at
@@ -21,7 +21,10 @@ two servers (open-loop at a fixed rate, or closed-loop with `--concurrency` thre
 Measured per rate: mutations/s reached and their HTTP latency; events delivered per
 second (all subscribers); completeness (every subscriber got every event: missing and
 duplicates); latency from the mutation's send time to each delivery (p50/p90/p99/max,
-joined by customer id; all processes read CLOCK_MONOTONIC, one clock on one machine);
+joined by customer id; all processes read CLOCK_MONOTONIC, one clock on one machine), and
+from the commit: the receipt's CLOCK_REALTIME minus the event's `committedAt` (the server's
+CLOCK_REALTIME as the commit returned; one machine, one clock), with the mutation's own send
+-> commit time beside it (`--no-commit-time` for code before `committedAt`);
 CPU (cores) of each server, the client processes, the driver, redis-server and the
 database's PostgreSQL backends; the servers' memory (RSS idle, with subscribers, peak) and
 their TCP connections to Redis, also after the subscribers close (a leak check). With
@@ -38,6 +41,7 @@ import argparse
 import asyncio
 import http.client
 import multiprocessing as mp
+import os
 import shutil
 import signal
 import subprocess
@@ -47,6 +51,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +81,9 @@ from bench.common import (
 DEFAULT_FANOUT_DATABASE = "saas_fanout"
 SLUG = "fanout"
 PROTOCOL = "graphql-transport-ws"
-SUBSCRIPTION = "subscription Fanout { customerEvents { kind customerId } }"
+SUBSCRIPTION = "subscription Fanout { customerEvents { kind customerId committedAt } }"
+# For code before `committedAt` (`--no-commit-time`): latency from the mutation's send only.
+SUBSCRIPTION_WITHOUT_COMMIT_TIME = "subscription Fanout { customerEvents { kind customerId } }"
 CREATE_CUSTOMER = """mutation Create($input: CreateCustomerInput!) {
   createCustomer(input: $input) { customer { id } userErrors { field code message } }
 }"""
@@ -168,12 +175,12 @@ def login(port: int) -> str:
 
 
 def subscriber_process(
-    targets: list[tuple[int, int]], token: str, compression: bool, conn: Any, connect_timeout: float
+    targets: list[tuple[int, int]], token: str, compression: bool, conn: Any, connect_timeout: float, query: str
 ) -> None:
     """Entry of a client process: `targets` are (subscriber index, port). Commands come over `conn`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us (Ctrl-C reaches the whole group)
     try:
-        asyncio.run(_subscribers(targets, token, compression, conn, connect_timeout))
+        asyncio.run(_subscribers(targets, token, compression, conn, connect_timeout, query))
     except Exception as error:  # the parent waits for a reply: tell it
         try:
             conn.send(("failed", repr(error)))
@@ -182,18 +189,19 @@ def subscriber_process(
 
 
 async def _subscribers(
-    targets: list[tuple[int, int]], token: str, compression: bool, conn: Any, connect_timeout: float
+    targets: list[tuple[int, int]], token: str, compression: bool, conn: Any, connect_timeout: float, query: str
 ) -> None:
     import websockets
     from websockets.asyncio.client import connect
 
-    receipts: dict[int, list[tuple[str, float]]] = {j: [] for j, _ in targets}
+    # (customer id, received: CLOCK_MONOTONIC, received: CLOCK_REALTIME, the event's committedAt or None)
+    receipts: dict[int, list[tuple[str, float, float, str | None]]] = {j: [] for j, _ in targets}
     problems: list[str] = []
     closed_early: set[int] = set()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     init = orjson.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}).decode()
-    subscribe = orjson.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}}).decode()
+    subscribe = orjson.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}).decode()
     gate = asyncio.Semaphore(20)
 
     async def open_one(j: int, port: int) -> Any:
@@ -218,7 +226,7 @@ async def _subscribers(
         mine = receipts[j]
         try:
             async for raw in ws:
-                now = time.monotonic()
+                now, wall = time.monotonic(), time.time()
                 message = orjson.loads(raw)
                 kind = message.get("type")
                 if kind == "next":
@@ -227,7 +235,8 @@ async def _subscribers(
                     if payload.get("errors") or not data:
                         problems.append(f"subscriber {j}: next with errors: {payload}"[:300])
                         continue
-                    mine.append((data["customerEvents"]["customerId"], now))
+                    event = data["customerEvents"]
+                    mine.append((event["customerId"], now, wall, event.get("committedAt")))
                 elif kind == "ping":
                     await ws.send('{"type":"pong"}')
                 else:
@@ -304,7 +313,7 @@ class ClientProcess:
 
 
 def start_clients(
-    ctx: Any, ports: list[int], subscribers: int, processes: int, token: str, compression: bool
+    ctx: Any, ports: list[int], subscribers: int, processes: int, token: str, compression: bool, query: str
 ) -> list[ClientProcess]:
     """Subscriber j goes to server j % 2 and to client process j % processes."""
     clients: list[ClientProcess] = []
@@ -315,7 +324,7 @@ def start_clients(
         parent, child = ctx.Pipe()
         process = ctx.Process(
             target=subscriber_process,
-            args=(targets, token, compression, child, 20.0),
+            args=(targets, token, compression, child, 20.0, query),
             name=f"fanout-subscribers-{p}",
             daemon=True,
         )
@@ -339,7 +348,8 @@ def driver_process(
 ) -> None:
     """createCustomer alternately on the servers: `rate` per second (open loop) or as fast as possible (0).
 
-    Sends back a list of (k, server index, scheduled, sent, done, customer id or None, error or None).
+    Sends back a list of (k, server index, scheduled, sent, done, customer id or None, error or None,
+    sent by CLOCK_REALTIME); the other times are CLOCK_MONOTONIC.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     run_module = _run_module()
@@ -371,7 +381,7 @@ def driver_process(
             if delay > 0:
                 time.sleep(delay)
             server = k % len(ports)
-            sent = time.monotonic()
+            sent, sent_wall = time.monotonic(), time.time()
             body = orjson.dumps(
                 {"query": CREATE_CUSTOMER, "variables": {"input": {"name": f"fanout {label} #{k} sent {sent:.6f}"}}}
             )
@@ -398,7 +408,7 @@ def driver_process(
                 error = repr(exc)[:200]
                 clients[server].close()
                 clients[server] = run_module.HttpClient(ports[server])
-            mine.append((k, server, scheduled, sent, time.monotonic(), cid, error))
+            mine.append((k, server, scheduled, sent, time.monotonic(), cid, error, sent_wall))
         for client in clients:
             client.close()
         with lock:
@@ -683,13 +693,18 @@ def run_phase(
     sends = {r[5]: r for r in ok}
     latencies: list[float] = []
     by_path: dict[str, list[float]] = {"same server": [], "other server": []}
+    # From the commit: the receipt's CLOCK_REALTIME minus the event's committedAt (the server's
+    # CLOCK_REALTIME as the commit returned), both read on this machine.
+    commit_latencies: list[float] = []
+    commit_by_path: dict[str, list[float]] = {"same server": [], "other server": []}
+    committed: dict[str, float] = {}  # customer id -> commit time (epoch seconds)
     first_receipt, last_receipt = float("inf"), 0.0
     duplicates = unexpected = 0
     missing_by_subscriber: dict[int, int] = {}
     for batch in batches:
         for j, receipts in batch.items():
             seen: set[str] = set()
-            for cid, t in receipts:
+            for cid, t, wall, committed_at in receipts:
                 sent = sends.get(cid)
                 if sent is None:
                     unexpected += 1
@@ -700,7 +715,14 @@ def run_phase(
                 seen.add(cid)
                 latency = t - sent[3]
                 latencies.append(latency)
-                by_path["same server" if sent[1] == subscriber_server[j] else "other server"].append(latency)
+                path = "same server" if sent[1] == subscriber_server[j] else "other server"
+                by_path[path].append(latency)
+                if committed_at is not None:
+                    at = committed.get(cid)
+                    if at is None:
+                        at = committed[cid] = datetime.fromisoformat(committed_at).timestamp()
+                    commit_latencies.append(wall - at)
+                    commit_by_path[path].append(wall - at)
                 first_receipt = min(first_receipt, t)
                 last_receipt = max(last_receipt, t)
             missing = len(sends) - len(seen)
@@ -708,6 +730,9 @@ def run_phase(
                 missing_by_subscriber[j] = missing
     delivered = len(latencies)
     latencies.sort()
+    commit_latencies.sort()
+    # The mutation's own part: from its send to its commit (CLOCK_REALTIME both).
+    send_to_commit = sorted((committed[r[5]] - r[7]) * 1000 for r in ok if r[5] in committed)
     first_send = min((r[3] for r in ok), default=0.0)
     last_done = max((r[4] for r in ok), default=0.0)
     mutation_ms = sorted((r[4] - r[3]) * 1000 for r in ok)
@@ -736,19 +761,26 @@ def run_phase(
         "drain_s": max(0.0, last_receipt - last_done) if delivered else None,
         "latency_ms": _pcts([x * 1000 for x in latencies]),
         "latency_ms_by_path": {k: _pcts(sorted(x * 1000 for x in v)) for k, v in by_path.items()},
+        "commit_latency_ms": _pcts([x * 1000 for x in commit_latencies]),
+        "commit_latency_ms_by_path": {k: _pcts(sorted(x * 1000 for x in v)) for k, v in commit_by_path.items()},
+        "deliveries_without_commit_time": delivered - len(commit_latencies),
+        "send_to_commit_ms": _pcts(send_to_commit),
         "cpu_cores": cpu,
         "cpu_window_s": window,
         "server_cpu_s": server_cpu,
         "server_cpu_us_per_delivery": server_cpu / delivered * 1e6 if delivered else None,
         "server_cpu_ms_per_mutation": server_cpu / len(ok) * 1e3 if ok else None,
         "drain_wait_s": drain_wait,
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "total_counted": total,
     }
     return result
 
 
-def _within(batches: list[dict[int, list[tuple[str, float]]]], sends: dict[str, Any], t0: float, t1: float) -> int:
-    return sum(1 for batch in batches for r in batch.values() for cid, t in r if cid in sends and t0 <= t <= t1)
+def _within(
+    batches: list[dict[int, list[tuple[str, float, float, Any]]]], sends: dict[str, Any], t0: float, t1: float
+) -> int:
+    return sum(1 for batch in batches for r in batch.values() for cid, t, *_ in r if cid in sends and t0 <= t <= t1)
 
 
 def _pcts(values: list[float]) -> dict[str, float] | None:
@@ -932,7 +964,15 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
         log(f"opening {args.subscribers} subscribers in {args.client_processes} client process(es)")
         started = time.monotonic()
         clients.extend(
-            start_clients(ctx, ports, args.subscribers, args.client_processes, token, not args.no_compression)
+            start_clients(
+                ctx,
+                ports,
+                args.subscribers,
+                args.client_processes,
+                token,
+                not args.no_compression,
+                SUBSCRIPTION if args.commit_time else SUBSCRIPTION_WITHOUT_COMMIT_TIME,
+            )
         )
         wait_listening(ports, args.subscribers, 60)
         wait_subscribed(redis_client, channel, SERVERS, 10)
@@ -1027,9 +1067,12 @@ def _pubsub_buffers(client: Any) -> dict[str, int]:
 
 def _log_phase(p: dict[str, Any]) -> None:
     lat = p["latency_ms"] or {}
+    com = p.get("commit_latency_ms") or {}
     log(
         f"  {p['mutations_per_s']:.0f} mutations/s, {p['deliveries_per_s']:.0f} deliveries/s, "
-        f"missing {p['missing']}, latency p50 {lat.get('p50', float('nan')):.1f} ms p99 {lat.get('p99', float('nan')):.1f} ms"
+        f"missing {p['missing']}, latency from send p50 {lat.get('p50', float('nan')):.1f} ms "
+        f"p99 {lat.get('p99', float('nan')):.1f} ms, from commit p50 {com.get('p50', float('nan')):.1f} ms "
+        f"p99 {com.get('p99', float('nan')):.1f} ms; load average {p['load_average_at_end'][0]}"
     )
 
 
@@ -1107,6 +1150,21 @@ def print_report(r: dict[str, Any]) -> None:
             f"{mut['p50']:>7.1f}/{mut['p99']:<7.1f} {p['deliveries_per_s']:>8.0f} {p['expected_deliveries']:>8} "
             f"{p['missing']:>7} {p['duplicates']:>3} {lat_cells} {drain:>7}"
         )
+    if any(p.get("commit_latency_ms") for p in phases):
+        print()
+        print(
+            f"  {'rate':>8}  from the commit (committedAt): {'lat p50':>8} {'p90':>7} {'p99':>7} {'max ms':>7}"
+            f"   mutation sent -> committed p50 / p99 ms"
+        )
+        for p in phases:
+            com, s2c = p.get("commit_latency_ms"), p.get("send_to_commit_ms")
+            if not com:
+                continue
+            s2c_cells = f"{s2c['p50']:.1f} / {s2c['p99']:.1f}" if s2c else "-"
+            print(
+                f"  {p['phase']:>8}                                 {com['p50']:>8.1f} {com['p90']:>7.1f} "
+                f"{com['p99']:>7.1f} {com['max']:>7.0f}   {s2c_cells}"
+            )
     print()
     print(
         f"  {'rate':>8}  CPU cores: {'server A':>8} {'server B':>8} {'clients':>7} {'driver':>6} {'redis':>5} "
@@ -1177,7 +1235,8 @@ def print_report(r: dict[str, Any]) -> None:
     print()
     print(
         "  deliv/s: deliveries (all subscribers) / (last delivery - first send); latency: mutation sent -> "
-        "subscriber received; drain: last delivery - last mutation response"
+        "subscriber received (CLOCK_MONOTONIC); from the commit: subscriber received - the event's committedAt "
+        "(CLOCK_REALTIME, one machine); drain: last delivery - last mutation response"
     )
 
 
@@ -1198,6 +1257,12 @@ def main(argv: list[str] | None = None) -> int:
         "--client-processes", type=int, default=2, help="processes holding the subscribers (default %(default)s)"
     )
     parser.add_argument("--no-compression", action="store_true", help="do not offer permessage-deflate (browsers do)")
+    parser.add_argument(
+        "--no-commit-time",
+        dest="commit_time",
+        action="store_false",
+        help="do not select committedAt (code before it): latency from the mutation's send only",
+    )
     parser.add_argument(
         "--no-baseline", dest="baseline", action="store_false", help="skip the max-rate run without subscribers"
     )

@@ -7,8 +7,10 @@ on a shared machine its CPU figures move with everyone else's load. This measure
 in a server's event loop for each subscriber and each event, with the real code of
 `saas/schema/fanout.py` and `saas/http/websocket.py`: N `GraphQLTransportWSConnection`s each
 run `customerEvents` (`_execute`) on one shared stream, whose source yields `--events` results;
-the WebSocket is a stand-in whose send encodes the frame and keeps its length (what uvicorn does
-before `transport.write` when the socket is writable). No socket, framing, compression or
+the WebSocket is a stand-in whose send (and direct send, for code that has it) encodes the frame
+and keeps its length (what uvicorn does before framing and `transport.write` when the socket is
+writable). Starlette's, the middleware's and uvicorn's `send` layers are not included either, so
+the direct send's saving over them shows only end to end (`bench.fanout`). No socket, framing, compression or
 kernel time is included. Reported: CPU time (`time.process_time`, which other processes'
 load disturbs far less than wall time) per delivery, the best of `--repeat` runs; every
 subscriber must receive every event, in order.
@@ -50,6 +52,12 @@ class FakeWebSocket:
     async def send_text(self, text: str) -> None:  # the code before direct sends calls this
         await self.send({"type": "websocket.send", "text": text})
 
+    def send_now(self, text: str) -> bool:
+        """The server's direct send (`saas.http.ws_protocol`, since d1b658a) for a writable socket."""
+        self.frames.append(len(text.encode()))
+        FakeWebSocket.sent += 1
+        return True
+
 
 async def _run(subscribers: int, events: int) -> tuple[float, int]:
     from types import SimpleNamespace
@@ -87,10 +95,13 @@ async def _run(subscribers: int, events: int) -> tuple[float, int]:
     tasks = []
     for n in range(subscribers):
         connection = GraphQLTransportWSConnection.__new__(GraphQLTransportWSConnection)
+        websocket = FakeWebSocket()
+        # The direct send, offered in the scope as `WebSocketProtocol` does (code before it ignores it).
+        scope = {"extensions": {"saas.websocket.direct_send": {"send_text": websocket.send_now}}}
         GraphQLTransportWSConnection.__init__(
-            connection, SimpleNamespace(state=SimpleNamespace(request_id=f"c{n}")), state
+            connection, SimpleNamespace(state=SimpleNamespace(request_id=f"c{n}"), scope=scope), state
         )  # type: ignore[arg-type]
-        connection.websocket = FakeWebSocket()
+        connection.websocket = websocket
         record = OperationRecord(metrics, transport="ws")  # type: ignore[arg-type]
         task = asyncio.create_task(connection._execute("1", params, object(), f"r{n}", record))
         connection.operations["1"] = task

@@ -185,6 +185,7 @@ def serve(host: str, port: int, workers: int | None, reload: bool, keep_embedded
     import uvicorn
 
     from saas.http.logs import configure_logging
+    from saas.http.ws_protocol import WebSocketProtocol
 
     settings = _settings()
     database_url, redis_url = _service_urls(settings)
@@ -213,6 +214,7 @@ def serve(host: str, port: int, workers: int | None, reload: bool, keep_embedded
                 log_config=None,  # ours (configure_logging), in this process and in each worker
                 loop="auto",  # uvloop and httptools when installed (uvicorn[standard])
                 http="auto",
+                ws=WebSocketProtocol,  # uvicorn's, small messages left uncompressed (saas/http/ws_protocol.py)
             )
     finally:
         if background is not None:

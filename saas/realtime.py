@@ -2,7 +2,8 @@
 
 Publishing is the services' work, after commit: a service calls `publish_after_commit(session,
 topic, message)`, and the message goes out on the session's tenant channel once the transaction
-commits (never on rollback). It reaches Redis through the publisher bound to the session's engine
+commits (never on rollback); with `stamp=True` it carries the moment of that commit
+(`COMMITTED_AT`, an ISO 8601 date-time in UTC). It reaches Redis through the publisher bound to the session's engine
 (`bind_publisher`, done by `saas.runtime.Runtime` for its engine, beside its credential cache), so a change made by
 a request, a job, the CLI, `saas demo` or a plugin publishes the same message. A session of an
 engine without a publisher (a migration, a script with no Redis) publishes nothing.
@@ -33,11 +34,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from saas.errors import SubscriptionInterrupted
-from saas.tenancy.session import bound_tenant, on_commit
+from saas.tenancy.session import bound_tenant, committed_at, on_commit
 
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 1_000
+# The key of a stamped message's commit time (`publish_after_commit(..., stamp=True)`).
+COMMITTED_AT = "committed_at"
 LISTENERS = Gauge("realtime_listeners", "Live subscriptions of this process listening on real-time channels")
 _CLOSED = object()
 
@@ -87,12 +90,17 @@ def bound_publisher(session: Session) -> Publisher | None:
     return publisher
 
 
-def publish_after_commit(session: Session, topic: str, message: dict[str, Any]) -> None:
+def _stamped(session: Session, message: dict[str, Any]) -> dict[str, Any]:
+    return {**message, COMMITTED_AT: committed_at(session).isoformat()}
+
+
+def publish_after_commit(session: Session, topic: str, message: dict[str, Any], *, stamp: bool = False) -> None:
     """Publish `message` on `topic` of the session's tenant once its transaction commits.
 
     Never on rollback; nothing for a session bound to no tenant or whose engine has no
     publisher. A failed publish (Redis down) is logged and counted by `run_after_commit` and
-    never reaches the caller: the change is committed, only its live copy is lost.
+    never reaches the caller: the change is committed, only its live copy is lost. With
+    `stamp`, the message published carries the commit's moment under `COMMITTED_AT`.
     """
     tenant_id = bound_tenant(session)
     publisher = bound_publisher(session)
@@ -102,12 +110,14 @@ def publish_after_commit(session: Session, topic: str, message: dict[str, Any]) 
     def publish_live() -> None:
         # A closure, not a `partial`: a failure is logged with the callback's repr, which must
         # not carry the message (notifications hold user text).
-        publisher(tenant_id, topic, message)
+        publisher(tenant_id, topic, _stamped(session, message) if stamp else message)
 
     on_commit(session, publish_live)
 
 
-def publish_many_after_commit(session: Session, topic: str, messages: list[dict[str, Any]]) -> None:
+def publish_many_after_commit(
+    session: Session, topic: str, messages: list[dict[str, Any]], *, stamp: bool = False
+) -> None:
     """`publish_after_commit` of each message, in order, sent in one round trip once the
     transaction commits (a batch of changes, e.g. an import's chunk)."""
     tenant_id = bound_tenant(session)
@@ -117,11 +127,11 @@ def publish_many_after_commit(session: Session, topic: str, messages: list[dict[
         return
     if many is None:  # an engine bound to a single-message publisher only
         for message in messages:
-            publish_after_commit(session, topic, message)
+            publish_after_commit(session, topic, message, stamp=stamp)
         return
 
     def publish_live() -> None:
-        many(tenant_id, topic, messages)
+        many(tenant_id, topic, [_stamped(session, m) for m in messages] if stamp else messages)
 
     on_commit(session, publish_live)
 

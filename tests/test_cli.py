@@ -212,6 +212,9 @@ def test_serve_runs_uvicorn_with_the_app_factory(cli, monkeypatch, migrated):
     assert app == "saas.cli:create_asgi_app"
     assert options["factory"] is True and options["workers"] == 3 and options["port"] == 8123
     assert options["host"] == "127.0.0.1" and options["reload"] is False
+    from saas.http.ws_protocol import WebSocketProtocol
+
+    assert options["ws"] is WebSocketProtocol  # small WebSocket messages go out uncompressed
     # The workers inherit the resolved services through the environment.
     assert os.environ["DATABASE_URL"] == migrated
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -105,3 +106,29 @@ def test_a_session_publishes_through_its_engines_publisher_after_commit_only(run
     finally:
         pubsub.close()
         unbound.dispose()
+
+
+def test_a_stamped_message_carries_the_moment_its_transaction_committed(runtime: Runtime, tenant: Any) -> None:
+    """`stamp=True`: the message published carries `committed_at`, read once the commit returned
+    (after everything the transaction did, not when the message was made); one moment for a batch;
+    an unstamped message is published as given."""
+    pubsub = runtime.redis.pubsub()
+    pubsub.subscribe(realtime.channel(tenant.id, "t"))
+    assert pubsub.get_message(timeout=5.0)["type"] == "subscribe"
+    try:
+        with tenant_session(runtime.engine, tenant.id) as session:
+            realtime.publish_after_commit(session, "t", {"n": 1}, stamp=True)
+            realtime.publish_many_after_commit(session, "t", [{"n": 2}, {"n": 3}], stamp=True)
+            realtime.publish_after_commit(session, "t", {"n": 4})
+            queued = datetime.now(UTC)  # after the messages were made, before the commit
+        committed = datetime.now(UTC)
+        received = [_next_message(pubsub) for _ in range(4)]
+    finally:
+        pubsub.close()
+    assert [m["n"] for m in received] == [1, 2, 3, 4]
+    assert received[3] == {"n": 4}
+    stamps = {datetime.fromisoformat(m[realtime.COMMITTED_AT]) for m in received[:3]}
+    assert len(stamps) == 1, stamps  # one commit, one moment
+    (stamp,) = stamps
+    assert queued <= stamp <= committed
+    assert stamp.utcoffset() == timedelta(0)

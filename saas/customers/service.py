@@ -141,7 +141,7 @@ def _record(
     entry = change_entry(principal, action, type(row).__name__, row.id, before, snapshot(row))
     emit_event(session, action, event_payload(row), with_rows=[entry])  # the event and the audit entry: one statement
     if live:
-        publish_after_commit(session, TOPIC, live_message(session, action, row))
+        publish_after_commit(session, TOPIC, live_message(session, action, row), stamp=True)
 
 
 def event_payload(row: Customer | Contact) -> dict[str, Any]:
@@ -164,7 +164,10 @@ def record_created_many(session: Session, principal: Principal, rows: list[Custo
     record_changes(session, principal.tenant_id, principal, changes)
     emit_events(session, events)
     publish_many_after_commit(
-        session, TOPIC, [live_message(session, action, row) for (action, *_), row in zip(changes, rows, strict=True)]
+        session,
+        TOPIC,
+        [live_message(session, action, row) for (action, *_), row in zip(changes, rows, strict=True)],
+        stamp=True,
     )
 
 
@@ -185,12 +188,13 @@ def announce_update(session: Session, customer: Customer) -> None:
     """After commit, the live `customer.updated` message of a change another domain made to a
     customer (a claim, a transfer, a return to the pool): subscribers hear it as they hear this
     domain's own updates, whoever made the change."""
-    publish_after_commit(session, TOPIC, live_message(session, CUSTOMER_UPDATED, customer))
+    publish_after_commit(session, TOPIC, live_message(session, CUSTOMER_UPDATED, customer), stamp=True)
 
 
 def live_message(session: Session, kind: str, row: Customer | Contact) -> dict[str, Any]:
     """What `customerEvents` subscribers receive: the change, its customer, and the customer's owner
-    (the subscription shows each event only to those who may see that customer)."""
+    (the subscription shows each event only to those who may see that customer); published with
+    the commit's moment (`stamp=True`)."""
     if isinstance(row, Contact):
         # Every contact change reads its customer first: found in the session, no statement.
         customer = session.get(Customer, (row.tenant_id, row.customer_id))

@@ -20,7 +20,7 @@ import asyncio
 import functools
 import time
 import uuid
-from collections.abc import AsyncIterator, Coroutine, Generator
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator
 from contextlib import suppress
 from typing import Any
 
@@ -37,6 +37,7 @@ from saas.http.logs import get_logger
 from saas.http.operation_record import CANCELLED, INTERNAL_ERROR, REJECTED, UNAUTHENTICATED, OperationRecord
 from saas.http.params import GraphQLParams, check_query_size, params_from_mapping
 from saas.http.state import TransportState, transport_state
+from saas.http.ws_protocol import DIRECT_SEND
 from saas.schema.engine import ExecutionOutcome, OperationError, dumps
 from saas.schema.fanout import SharedResult
 
@@ -92,6 +93,10 @@ class GraphQLTransportWSConnection:
         self.operations: dict[str, asyncio.Task[None]] = {}
         self.subscriptions: dict[str, Principal | None] = {}  # running ones, with the principal they run as
         self._send_lock = asyncio.Lock()
+        # The server's direct send (`saas.http.ws_protocol`), when it offers one: a text message
+        # framed and written in the caller's step, or False if the socket cannot take it now.
+        direct = (websocket.scope.get("extensions") or {}).get(DIRECT_SEND)
+        self._send_now: Callable[[str], bool] | None = direct["send_text"] if direct else None
         self._sending = 0  # sends begun and not ended (waiting for the lock or sending)
         self._carried: set[asyncio.Future[None]] = set()  # direct sends that had to wait, until done
         self._reader: asyncio.Task[None] | None = None
@@ -336,7 +341,10 @@ class GraphQLTransportWSConnection:
                 ):
                     return False
                 record.result(payload)
-                carried = _run_eagerly(self._send_text(next_prefix + payload.text() + "}"))
+                text = next_prefix + payload.text() + "}"
+                if self._send_now is not None and self._send_now(text):
+                    return True
+                carried = _run_eagerly(self._send_text(text))
                 if carried is not None:  # the socket's buffer was full: a task finishes the send
                     self._carried.add(carried)
                     carried.add_done_callback(self._carried.discard)
@@ -379,6 +387,8 @@ class GraphQLTransportWSConnection:
         self._sending += 1  # from now until sent, also while waiting for the lock
         try:
             async with self._send_lock:
+                if self._send_now is not None and self._send_now(text):
+                    return
                 try:
                     await self.websocket.send({"type": "websocket.send", "text": text})
                 except (WebSocketDisconnect, RuntimeError, OSError) as error:

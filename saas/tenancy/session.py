@@ -17,6 +17,7 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import Counter
@@ -164,6 +165,8 @@ def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
 
 
 AFTER_COMMIT_KEY = "after_commit"
+# When the session's latest transaction with work after commit committed (see `committed_at`).
+COMMITTED_AT_KEY = "committed_at"
 AFTER_COMMIT_FAILURES = Counter(
     "after_commit_failures",
     "Work after a commit (live publishes, job requests) that failed; the committed change stood.",
@@ -175,6 +178,13 @@ def on_commit(session: Session, callback: Callable[[], Any]) -> None:
 
     The callback runs through `run_after_commit`: its failure never reaches the caller."""
     session.info.setdefault(AFTER_COMMIT_KEY, []).append(callback)
+
+
+def committed_at(session: Session) -> datetime:
+    """For work after commit (`on_commit`): the moment the transaction committed (UTC), read as
+    the commit returned, before any of that work ran; now, outside such work."""
+    stamp: datetime | None = session.info.get(COMMITTED_AT_KEY)
+    return stamp if stamp is not None else datetime.now(UTC)
 
 
 def run_after_commit(callback: Callable[[], Any]) -> None:
@@ -196,8 +206,14 @@ def run_after_commit(callback: Callable[[], Any]) -> None:
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
     callbacks = session.info.pop(AFTER_COMMIT_KEY, [])
-    for callback in callbacks:
-        run_after_commit(callback)
+    if not callbacks:
+        return
+    session.info[COMMITTED_AT_KEY] = datetime.now(UTC)
+    try:
+        for callback in callbacks:
+            run_after_commit(callback)
+    finally:
+        session.info.pop(COMMITTED_AT_KEY, None)
 
 
 @event.listens_for(Session, "after_rollback")

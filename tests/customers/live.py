@@ -40,8 +40,11 @@ class Subscriber:
 
 
 @contextmanager
-def subscriber(runtime: Runtime, engine: GraphQLEngine, tenant_id: uuid.UUID, token: str) -> Iterator[Subscriber]:
-    """A client of its own (own event loop, own Redis subscriber connection) subscribed to `customerEvents`."""
+def subscriber(
+    runtime: Runtime, engine: GraphQLEngine, tenant_id: uuid.UUID, token: str, query: str = EVENTS
+) -> Iterator[Subscriber]:
+    """A client of its own (own event loop, own Redis subscriber connection) subscribed to `customerEvents`
+    (`query`: an `Events` operation of it)."""
     with (
         ThreadPoolExecutor(max_workers=1) as waiter,
         TestClient(create_app(runtime, engine)) as client,
@@ -49,7 +52,7 @@ def subscriber(runtime: Runtime, engine: GraphQLEngine, tenant_id: uuid.UUID, to
     ):
         ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
         assert ws.receive_json() == {"type": "connection_ack"}
-        ws.send_json({"id": "events", "type": "subscribe", "payload": {"query": EVENTS, "operationName": "Events"}})
+        ws.send_json({"id": "events", "type": "subscribe", "payload": {"query": query, "operationName": "Events"}})
         wait_for_listener(runtime, tenant_id)
         yield Subscriber(ws, waiter)
 

@@ -9,6 +9,8 @@ order of one client's messages, so whatever leaked would arrive first.
 from __future__ import annotations
 
 import secrets
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -62,6 +64,35 @@ def test_changes_made_by_plain_code_reach_the_subscriber_as_graphql_changes_do(
         event("customer.deleted", customer_id),
         event("customer.restored", customer_id),
     ]
+
+
+def test_each_event_carries_the_moment_its_change_was_committed(
+    runtime: Any, graphql_engine: Any, tenant: Any, owner: GraphQLClient
+) -> None:
+    """`committedAt`: after the change began, before it returned; a batch of changes committed
+    together (an import's chunk, `record_created_many`) shares one moment."""
+    query = "subscription Events { customerEvents { kind customerId committedAt } }"
+    with subscriber(runtime, graphql_engine, tenant.id, str(owner.token), query) as listener:
+        began = datetime.now(UTC)
+        first = _create(runtime, tenant.id, "Committed Ltd")
+        returned = datetime.now(UTC)
+        with tenant_session(runtime.engine, tenant.id) as session:
+            rows = service.insert_created(
+                session,
+                tenant.id,
+                Customer,
+                [{"id": uuid.uuid4(), "name": name} for name in ("Batch One Ltd", "Batch Two Ltd")],
+            )
+            service.record_created_many(session, operator(tenant.id), rows)
+        received = [listener.next_event() for _ in range(3)]
+
+    assert [(e["kind"], e["customerId"]) for e in received] == [
+        ("customer.created", event("customer.created", first)["customerId"]),
+        *[("customer.created", event("customer.created", row.id)["customerId"]) for row in rows],
+    ]
+    stamps = [datetime.fromisoformat(e["committedAt"]) for e in received]
+    assert began <= stamps[0] <= returned
+    assert stamps[1] == stamps[2] >= returned
 
 
 def test_a_subscriber_of_another_tenant_hears_nothing(

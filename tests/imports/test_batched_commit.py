@@ -38,7 +38,7 @@ ROWS = [
 ]  # fmt: skip
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_VOLATILE = frozenset({"id", "createdAt", "updatedAt", "created_at", "updated_at", "version_id"})
+_VOLATILE = frozenset({"id", "createdAt", "updatedAt", "created_at", "updated_at", "version_id", "committed_at"})
 
 
 def _plain(value: Any) -> Any:

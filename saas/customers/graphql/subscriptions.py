@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from datetime import datetime
 
 import strawberry
 from strawberry.types import Info
@@ -10,7 +11,7 @@ from strawberry.types import Info
 from saas.auth.permissions import CUSTOMERS_READ, require
 from saas.customers.rules import customer_visible_to
 from saas.customers.service import TOPIC
-from saas.realtime import listen
+from saas.realtime import COMMITTED_AT, listen
 from saas.schema.context import RequestContext
 from saas.schema.relay import to_global_id
 
@@ -20,6 +21,10 @@ class CustomerEvent:
     kind: str = strawberry.field(description="customer.created, customer.updated, customer.deleted, contact.created, …")
     customer_id: strawberry.ID
     contact_id: strawberry.ID | None
+    committed_at: datetime | None = strawberry.field(
+        description="When the change was committed (UTC, to the microsecond). "
+        "Null only for a change announced by a server of an earlier version."
+    )
 
 
 @strawberry.type
@@ -32,8 +37,10 @@ class CustomerSubscriptions:
             if not customer_visible_to(principal, message.get("owner_id")):
                 continue
             contact = message.get("contact_id")
+            committed = message.get(COMMITTED_AT)
             yield CustomerEvent(
                 kind=message["kind"],
                 customer_id=strawberry.ID(to_global_id("Customer", message["customer_id"])),
                 contact_id=strawberry.ID(to_global_id("Contact", contact)) if contact else None,
+                committed_at=datetime.fromisoformat(committed) if committed else None,
             )
