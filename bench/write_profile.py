@@ -30,6 +30,7 @@ stages than the one it is in. After the warm-up:
    sql             the statements' `cursor.execute` (mostly waiting for PostgreSQL)
    commit          `Session.commit` minus the work after it: the COMMIT round trip
    after commit    the work run after the commit: the live message (Redis), the dispatch request
+                   (a job enqueued on the broker, set up as `saas serve` sets it up)
    serialisation   `dumps` of the response
    http layer      the rest: Starlette, middleware, the operation record and access log line
 
@@ -218,6 +219,10 @@ def run(
     configure_logging(client.engine.runtime.settings)
     app = create_app(client.engine.runtime, client.engine)
     runtime = client.engine.runtime
+    from saas.jobs import broker as job_broker
+
+    if not job_broker.jobs_bound():  # as `saas serve`'s processes: writes enqueue their events' dispatch
+        job_broker.setup(runtime)
     opens = getattr(runtime.budget, "open", None)
     if opens is not None:
         client.loop.run_until_complete(opens(runtime.redis_url))  # as the app's lifespan does
