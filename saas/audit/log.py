@@ -38,12 +38,17 @@ def json_safe(value: Any) -> Any:
 def snapshot(obj: object) -> dict[str, Any]:
     """The row's column values, as JSON; taken before and after a change (generated columns, derived
     from the others, left out)."""
-    mapper = inspect(obj).mapper
-    return {
-        attr.key: json_safe(getattr(obj, attr.key))
-        for attr in mapper.column_attrs
-        if attr.key not in SKIPPED_COLUMNS and attr.columns[0].computed is None
-    }
+    keys = _SNAPSHOT_KEYS.get(type(obj))
+    if keys is None:  # once per model: every change of its rows takes two snapshots
+        keys = _SNAPSHOT_KEYS[type(obj)] = tuple(
+            attr.key
+            for attr in inspect(obj).mapper.column_attrs
+            if attr.key not in SKIPPED_COLUMNS and attr.columns[0].computed is None
+        )
+    return {key: json_safe(getattr(obj, key)) for key in keys}
+
+
+_SNAPSHOT_KEYS: dict[type, tuple[str, ...]] = {}
 
 
 class Actor(Protocol):

@@ -240,7 +240,7 @@ def _insert_customer(session: Session, customer_id: uuid.UUID, clean: dict[str, 
     keys = tuple(sorted(clean))
     statement = _INSERTS.get(keys)
     if statement is None:
-        table = Customer.__table__
+        table: Any = Customer.__table__
         columns = ("tenant_id", "id", *keys)
         written = (
             insert(table).values({key: bindparam(key, type_=table.c[key].type) for key in columns}).returning(*table.c)
