@@ -9,6 +9,7 @@ the scoped tokens naming it, so the process's credential cache then forgets the 
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -237,20 +238,19 @@ def _insert_customer(session: Session, customer_id: uuid.UUID, clean: dict[str, 
     tenant_id = bound_tenant(session)
     if tenant_id is None:
         raise CrossTenantWrite("Customer needs a tenant-bound session")
-    keys = tuple(sorted(clean))
-    statement = _INSERTS.get(keys)
-    if statement is None:
-        table: Any = Customer.__table__
-        columns = ("tenant_id", "id", *keys)
-        written = (
-            insert(table).values({key: bindparam(key, type_=table.c[key].type) for key in columns}).returning(*table.c)
-        )
-        statement = _INSERTS[keys] = select(Customer).from_statement(written)
+    statement = _insert_statement(tuple(sorted(clean)))
     return session.scalars(statement, {**clean, "tenant_id": tenant_id, "id": customer_id}).one()
 
 
-# `_insert_customer`'s statements, by the columns given (a few sets: the input's optional fields).
-_INSERTS: dict[tuple[str, ...], Any] = {}
+@functools.lru_cache(maxsize=64)
+def _insert_statement(keys: tuple[str, ...]) -> Any:
+    """`_insert_customer`'s statement for the columns given (a few sets: the input's optional fields)."""
+    table: Any = Customer.__table__
+    columns = ("tenant_id", "id", *keys)
+    written = (
+        insert(table).values({key: bindparam(key, type_=table.c[key].type) for key in columns}).returning(*table.c)
+    )
+    return select(Customer).from_statement(written)
 
 
 def new_customer_fields(

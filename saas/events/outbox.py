@@ -10,6 +10,7 @@ written (`OutboxEvent.webhook_ids`), however late the dispatcher runs (see `emit
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -121,24 +122,16 @@ def _write_together(session: Session, tenant_id: Any, event: OutboxEvent, rows: 
     parts = [(OutboxEvent.__table__, _column_values(event, tenant_id))]
     parts.extend((type(row).__table__, _column_values(row, tenant_id)) for row in rows)
     shape = tuple((table, tuple(values)) for table, values in parts)
-    statement = _TOGETHER.get(shape)
-    if statement is None:
-        statement = _together_statement(shape)
-        if len(_TOGETHER) >= _TOGETHER_LIMIT:
-            _TOGETHER.clear()
-        _TOGETHER[shape] = statement
+    statement = _together_statement(shape)
     params = {f"p{index}_{key}": value for index, (_, values) in enumerate(parts) for key, value in values.items()}
     params[TENANT_PARAM] = tenant_id
     session.execute(statement, params)
 
 
-# The statements of `_write_together`, by shape; a handful of shapes exist (per event and rows'
-# columns), the bound only guards against a caller making a new shape per call.
-_TOGETHER: dict[tuple[tuple[Any, tuple[str, ...]], ...], Any] = {}
-_TOGETHER_LIMIT = 512
 TENANT_PARAM = "together_tenant_id"
 
 
+@functools.lru_cache(maxsize=512)  # a handful of shapes exist (per event and rows' columns)
 def _together_statement(shape: tuple[tuple[Any, tuple[str, ...]], ...]) -> Any:
     """The INSERT of `_write_together` for `shape` (`(table, column keys)`, the event's first), with
     a bound parameter `p<index>_<column>` of the column's type for each value and the event's
@@ -178,22 +171,16 @@ def _column_values(row: Any, tenant_id: Any) -> dict[str, Any]:
     return values
 
 
-_INSERT_COLUMNS: dict[Any, tuple[tuple[str, str, Any, bool], ...]] = {}
-
-
+@functools.cache
 def _insert_columns(mapper: Any) -> tuple[tuple[str, str, Any, bool], ...]:
     """A mapper's stored columns for `_column_values`, once per mapper: (attribute, column, the
     column's Python-side default, whether a given None is written as None: no default of either side)."""
-    columns = _INSERT_COLUMNS.get(mapper)
-    if columns is None:
-        columns = tuple(
-            (attr.key, attr.columns[0].key, attr.columns[0].default,
-             attr.columns[0].default is None and attr.columns[0].server_default is None)
-            for attr in mapper.column_attrs
-            if attr.columns[0].computed is None
-        )  # fmt: skip
-        _INSERT_COLUMNS[mapper] = columns
-    return columns
+    return tuple(
+        (attr.key, attr.columns[0].key, attr.columns[0].default,
+         attr.columns[0].default is None and attr.columns[0].server_default is None)
+        for attr in mapper.column_attrs
+        if attr.columns[0].computed is None
+    )  # fmt: skip
 
 
 def emit_events(session: Session, events: list[tuple[str, dict[str, Any]]]) -> None:
