@@ -7,6 +7,7 @@ Every entry names the client's address and user agent when it is written during 
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -38,12 +39,17 @@ def json_safe(value: Any) -> Any:
 def snapshot(obj: object) -> dict[str, Any]:
     """The row's column values, as JSON; taken before and after a change (generated columns, derived
     from the others, left out)."""
-    mapper = inspect(obj).mapper
-    return {
-        attr.key: json_safe(getattr(obj, attr.key))
-        for attr in mapper.column_attrs
-        if attr.key not in SKIPPED_COLUMNS and attr.columns[0].computed is None
-    }
+    model: Any = type(obj)
+    return {key: json_safe(getattr(obj, key)) for key in _snapshot_keys(model)}
+
+
+@functools.cache
+def _snapshot_keys(model: Any) -> tuple[str, ...]:
+    """The columns `snapshot` takes, once per model: every change of its rows takes two snapshots."""
+    mapper: Any = inspect(model)
+    return tuple(
+        attr.key for attr in mapper.column_attrs if attr.key not in SKIPPED_COLUMNS and attr.columns[0].computed is None
+    )
 
 
 class Actor(Protocol):

@@ -11,7 +11,7 @@ from datetime import date
 from math import isfinite
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from saas.custom_fields.models import CustomFieldDefinition, CustomFieldEntity, CustomFieldType
@@ -39,7 +39,8 @@ class FieldDefinition:
     archived: bool
 
     @classmethod
-    def of(cls, row: CustomFieldDefinition) -> FieldDefinition:
+    def of(cls, row: Any) -> FieldDefinition:
+        """From a definition, or a row of its columns."""
         return cls(
             id=row.id,
             key=row.key,
@@ -50,6 +51,12 @@ class FieldDefinition:
             options=tuple(row.options or ()),
             archived=row.archived_at is not None,
         )
+
+
+_TABLE = CustomFieldDefinition.__table__
+_DEFINITIONS = select(
+    *(_TABLE.c[name] for name in ("id", "key", "label", "type", "required", "unique", "options", "archived_at"))
+).where(_TABLE.c.tenant_id == bindparam("tenant_id"), _TABLE.c.entity == bindparam("entity"))
 
 
 def definitions_for(session: Session, tenant_id: uuid.UUID, entity: CustomFieldEntity) -> dict[str, FieldDefinition]:
@@ -67,11 +74,11 @@ def definitions_for(session: Session, tenant_id: uuid.UUID, entity: CustomFieldE
     by_entity: dict[CustomFieldEntity, dict[str, FieldDefinition]] = cached[1]
     if entity not in by_entity:
         lock_definitions(session, tenant_id, entity, exclusive=False)
-        rows = session.scalars(
-            select(CustomFieldDefinition).where(
-                CustomFieldDefinition.tenant_id == tenant_id, CustomFieldDefinition.entity == entity.value
-            )
-        )
+        # The columns only (no ORM objects to load), by a statement built once: every write with
+        # custom fields reads them. Tenant-filtered here (and by row-level security).
+        if session.new or session.dirty or session.deleted:
+            session.flush()  # as the ORM's autoflush before a query
+        rows = session.connection().execute(_DEFINITIONS, {"tenant_id": tenant_id, "entity": entity.value})
         by_entity[entity] = {row.key: FieldDefinition.of(row) for row in rows}
     return by_entity[entity]
 

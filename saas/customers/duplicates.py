@@ -16,9 +16,11 @@ is named in SQL only.
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -240,10 +242,14 @@ def _first_match(
         "ORDER BY created_at, id LIMIT 1) AS found)"
         for position, (_, sql) in enumerate(probe.queries)
     ]
-    query = " UNION ALL ".join(parts) + " ORDER BY kind LIMIT 1"
-    row = session.execute(
-        text(query), {"tenant_id": tenant_id, "value": probe.value, "excluded": list(exclude_ids)}
-    ).first()
+    query = _statement(" UNION ALL ".join(parts) + " ORDER BY kind LIMIT 1")
+    row = session.execute(query, {"tenant_id": tenant_id, "value": probe.value, "excluded": list(exclude_ids)}).first()
     if row is None:
         return None
     return Match(probe.queries[row[0]][0], row[1], row[2], probe.on)
+
+
+@functools.lru_cache(maxsize=64)
+def _statement(sql: str) -> Any:
+    """The `text()` of one of the few lookups `_first_match` writes, built once."""
+    return text(sql)

@@ -9,11 +9,12 @@ the scoped tokens naming it, so the process's credential cache then forgets the 
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -44,6 +45,7 @@ from saas.events.outbox import emit_event, emit_events
 from saas.events.payloads import api_object, node_ref
 from saas.realtime import publish_after_commit, publish_many_after_commit
 from saas.sensitive.rules import seal_core_fields
+from saas.tenancy.session import CrossTenantWrite, bound_tenant
 from saas.validation import Checker
 
 # The tenant's real-time topic of customer and contact changes (the `customerEvents` subscription).
@@ -226,11 +228,33 @@ def create_customer(session: Session, principal: Principal, data: dict[str, Any]
     allow_duplicate = bool(data.pop("allow_duplicate", False))
     customer_id = uuid.uuid4()
     clean = new_customer_fields(session, principal, customer_id, data, duplicate_rule=not allow_duplicate)
-    customer = Customer(id=customer_id, **clean)
-    session.add(customer)
-    session.flush()  # the server's defaults come back with the INSERT (eager_defaults): no second read
+    customer = _insert_customer(session, customer_id, clean)
     _record(session, principal, CUSTOMER_CREATED, customer, None)
     return customer
+
+
+def _insert_customer(session: Session, customer_id: uuid.UUID, clean: dict[str, Any]) -> Customer:
+    """The new customer written by one INSERT ... RETURNING of its whole row (the server's defaults
+    come back with it: no second read), loaded as a persistent `Customer` of the session, as a
+    flush of a new `Customer` leaves it, without the unit of work. Stamped with the session's
+    tenant, as the tenant-bound session stamps the rows it flushes. The statement is built once
+    per set of columns given."""
+    tenant_id = bound_tenant(session)
+    if tenant_id is None:
+        raise CrossTenantWrite("Customer needs a tenant-bound session")
+    statement = _insert_statement(tuple(sorted(clean)))
+    return session.scalars(statement, {**clean, "tenant_id": tenant_id, "id": customer_id}).one()
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_statement(keys: tuple[str, ...]) -> Any:
+    """`_insert_customer`'s statement for the columns given (a few sets: the input's optional fields)."""
+    table: Any = Customer.__table__
+    columns = ("tenant_id", "id", *keys)
+    written = (
+        insert(table).values({key: bindparam(key, type_=table.c[key].type) for key in columns}).returning(*table.c)
+    )
+    return select(Customer).from_statement(written)
 
 
 def new_customer_fields(

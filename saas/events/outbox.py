@@ -10,13 +10,14 @@ written (`OutboxEvent.webhook_ids`), however late the dispatcher runs (see `emit
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import func, insert, inspect, literal_column, select, text
+from sqlalchemy import bindparam, func, insert, inspect, literal_column, select, text
 from sqlalchemy.orm import Session
 
 from saas.audit.log import json_safe
@@ -91,12 +92,12 @@ def emit_event(
     event = OutboxEvent(
         type=event_type,
         payload=json_safe(payload),
-        webhook_ids=_live_webhooks(tenant_id),
         causation_depth=int(session.info.get(CAUSATION_DEPTH_KEY, 0)),
     )
     if with_rows:
         _write_together(session, tenant_id, event, with_rows)
     else:
+        event.webhook_ids = _live_webhooks(tenant_id)
         session.add(event)
     if not _dispatch_requested(session):
         on_commit(session, _DispatchRequest(tenant_id))
@@ -109,15 +110,44 @@ def _write_together(session: Session, tenant_id: Any, event: OutboxEvent, rows: 
     The session is flushed first, so the change itself is written before its records (rows may
     reference it). Every row is stamped with the session's tenant, as the tenant-bound session
     stamps the rows it flushes (and refuses another tenant's); row-level security checks it too.
+    The event's `webhook_ids` are read by the statement itself (`_live_webhooks`).
+
+    The statement has bound parameters only, so one statement object serves every write of the
+    same shape (the tables and the columns given: `_together_statement`): SQLAlchemy's compiled
+    cache then answers it without building, or computing the cache key of, a new statement.
     """
     session.flush()
     if event.id is None:
         event.id = uuid.uuid4()
-    statement = insert(OutboxEvent).values(_column_values(event, tenant_id))
-    for index, row in enumerate(rows):
-        written = insert(type(row).__table__).values(_column_values(row, tenant_id))
-        statement = statement.add_cte(written.cte(f"written_{index}"))
-    session.execute(statement)
+    parts = [(OutboxEvent.__table__, _column_values(event, tenant_id))]
+    parts.extend((type(row).__table__, _column_values(row, tenant_id)) for row in rows)
+    shape = tuple((table, tuple(values)) for table, values in parts)
+    statement = _together_statement(shape)
+    params = {f"p{index}_{key}": value for index, (_, values) in enumerate(parts) for key, value in values.items()}
+    params[TENANT_PARAM] = tenant_id
+    session.execute(statement, params)
+
+
+TENANT_PARAM = "together_tenant_id"
+
+
+@functools.lru_cache(maxsize=512)  # a handful of shapes exist (per event and rows' columns)
+def _together_statement(shape: tuple[tuple[Any, tuple[str, ...]], ...]) -> Any:
+    """The INSERT of `_write_together` for `shape` (`(table, column keys)`, the event's first), with
+    a bound parameter `p<index>_<column>` of the column's type for each value and the event's
+    `webhook_ids` read by the statement."""
+
+    def values(index: int, table: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+        return {key: bindparam(f"p{index}_{key}", type_=table.c[key].type) for key in keys}
+
+    (event_table, event_keys), *others = shape
+    event_values = values(0, event_table, event_keys)
+    event_values["webhook_ids"] = _live_webhooks(bindparam(TENANT_PARAM, type_=event_table.c.tenant_id.type))
+    statement = insert(event_table).values(event_values)
+    for index, (table, keys) in enumerate(others, start=1):
+        written = insert(table).values(values(index, table, keys))
+        statement = statement.add_cte(written.cte(f"written_{index - 1}"))
+    return statement
 
 
 def _column_values(row: Any, tenant_id: Any) -> dict[str, Any]:
@@ -125,23 +155,32 @@ def _column_values(row: Any, tenant_id: Any) -> dict[str, Any]:
     them: the attributes it was given (None left to a column's default), the columns' Python-side
     defaults for the others; the server fills in the rest."""
     state = inspect(row)
+    given_values = state.dict
     values: dict[str, Any] = {}
-    for attr in state.mapper.column_attrs:
-        column = attr.columns[0]
-        if column.computed is not None:
-            continue
-        default = column.default
-        given = state.dict.get(attr.key)
-        if given is not None or (attr.key in state.dict and default is None and column.server_default is None):
-            values[column.key] = given
+    for key, column_key, default, may_be_none in _insert_columns(state.mapper):
+        given = given_values.get(key)
+        if given is not None or (may_be_none and key in given_values):
+            values[column_key] = given
         elif default is not None and getattr(default, "is_scalar", False):
-            values[column.key] = default.arg  # type: ignore[attr-defined]
+            values[column_key] = default.arg
         elif default is not None and getattr(default, "is_callable", False):
-            values[column.key] = default.arg(None)  # type: ignore[attr-defined]
+            values[column_key] = default.arg(None)
     if values.get("tenant_id", tenant_id) != tenant_id:
         raise CrossTenantWrite(f"{type(row).__name__} belongs to another tenant")
     values["tenant_id"] = tenant_id
     return values
+
+
+@functools.cache
+def _insert_columns(mapper: Any) -> tuple[tuple[str, str, Any, bool], ...]:
+    """A mapper's stored columns for `_column_values`, once per mapper: (attribute, column, the
+    column's Python-side default, whether a given None is written as None: no default of either side)."""
+    return tuple(
+        (attr.key, attr.columns[0].key, attr.columns[0].default,
+         attr.columns[0].default is None and attr.columns[0].server_default is None)
+        for attr in mapper.column_attrs
+        if attr.columns[0].computed is None
+    )  # fmt: skip
 
 
 def emit_events(session: Session, events: list[tuple[str, dict[str, Any]]]) -> None:

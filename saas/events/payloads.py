@@ -11,6 +11,7 @@ resolver (`customer { … }`) are left out; a service adds the references it has
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -34,17 +35,25 @@ def api_object(obj: Any, **related: Any) -> dict[str, Any]:
     definition = getattr(obj, "__strawberry_definition__", None)
     if not isinstance(definition, StrawberryObjectDefinition):
         raise TypeError(f"{type(obj).__name__} is not a GraphQL object type")
-    shaped: dict[str, Any] = {}
-    for field in definition.fields:
-        if is_private(field.type):
-            continue
-        if field.base_resolver is not None:
-            continue  # computed on request (a nested object or list): added by the caller if needed
-        name = field.graphql_name or to_camel_case(field.python_name)
-        shaped[name] = api_value(getattr(obj, field.python_name))
+    cls: Any = type(obj)
+    shaped = {name: api_value(getattr(obj, python_name)) for name, python_name in _plain_fields(cls)}
     for key, value in related.items():
         shaped[to_camel_case(key)] = api_value(value)
     return shaped
+
+
+@functools.cache
+def _plain_fields(cls: Any) -> tuple[tuple[str, str], ...]:
+    """(GraphQL name, attribute) of the type's plain fields, in order; once per type: every event
+    payload of the type asks."""
+    definition: StrawberryObjectDefinition = cls.__strawberry_definition__
+    return tuple(
+        (field.graphql_name or to_camel_case(field.python_name), field.python_name)
+        for field in definition.fields
+        # a field with a resolver is computed on request (a nested object or list): added by
+        # the caller if needed
+        if not is_private(field.type) and field.base_resolver is None
+    )
 
 
 def api_value(value: Any) -> Any:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -86,10 +87,16 @@ def find_visible(
     if row_id is None:
         return None
     condition = conditions(principal, model.__tablename__)
-    query = select(model).where(model.id == row_id, text(condition.sql)).params(**condition.params)
-    if lock:
-        query = query.with_for_update(of=model)
-    return session.scalars(query).first()
+    query = _visible_query(model, condition.sql, lock)
+    return session.scalars(query, {**condition.params, "visible_row_id": row_id}).first()
+
+
+@functools.lru_cache(maxsize=256)
+def _visible_query(model: Any, condition_sql: str, lock: bool) -> Any:
+    """`find_visible`'s statement, built once per model, visibility rule and lock: the row's id and
+    the rule's values are bound when it runs."""
+    query = select(model).where(model.id == bindparam("visible_row_id"), text(condition_sql))
+    return query.with_for_update(of=model) if lock else query
 
 
 def require_visible(
