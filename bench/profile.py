@@ -239,6 +239,32 @@ def package_of(filename: str) -> str:
     return "other python"
 
 
+def profile_summary(profiler: cProfile.Profile, iterations: int, top: int) -> dict[str, Any]:
+    """cProfile's figures per request: own time by package, the total, the top functions by own
+    time and the `saas` functions by cumulative time (shared with `bench.write_profile`)."""
+    stats = pstats.Stats(profiler)
+    by_package: dict[str, float] = defaultdict(float)
+    rows = []
+    for (filename, line, func), (_cc, nc, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        by_package[package_of(filename)] += tottime
+        rows.append((tottime, cumtime, nc, f"{_short(filename)}:{line}({func})"))
+    rows.sort(reverse=True)
+    cumulative = sorted(rows, key=lambda row: -row[1])
+    per = 1000 / iterations
+    return {
+        "cprofile_total_ms": sum(by_package.values()) * per,
+        "cprofile_by_package_ms": {k: v * per for k, v in sorted(by_package.items(), key=lambda kv: -kv[1])},
+        "cprofile_top": [
+            {"own_ms": t * per, "cum_ms": c * per, "calls_per_req": n / iterations, "function": f}
+            for t, c, n, f in rows[:top]
+        ],
+        "cprofile_top_cumulative": [
+            {"own_ms": t * per, "cum_ms": c * per, "calls_per_req": n / iterations, "function": f}
+            for t, c, n, f in [row for row in cumulative if row[3].startswith("saas/")][: top * 2]
+        ],
+    }
+
+
 def run(database: str, iterations: int, first: int, top: int, warmup: int = 100) -> dict[str, Any]:
     from saas.cli import create_asgi_app  # noqa: F401  (imports the app's modules first)
     from saas.http.app import create_app
@@ -297,14 +323,6 @@ def run(database: str, iterations: int, first: int, top: int, warmup: int = 100)
         loop.run_until_complete(runtime.budget.close())
     client.close()
 
-    stats = pstats.Stats(profiler)
-    by_package: dict[str, float] = defaultdict(float)
-    rows = []
-    for (filename, line, func), (_cc, nc, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        by_package[package_of(filename)] += tottime
-        rows.append((tottime, cumtime, nc, f"{_short(filename)}:{line}({func})"))
-    rows.sort(reverse=True)
-    profiled_total = sum(by_package.values())
     latencies.sort()
     return {
         "iterations": iterations,
@@ -317,19 +335,7 @@ def run(database: str, iterations: int, first: int, top: int, warmup: int = 100)
         "other_cpu_cores": others,
         "split_mean_ms": {k: v * 1000 for k, v in parts_mean.items()},
         "split_median_ms": {k: v * 1000 for k, v in parts_median.items()},
-        "cprofile_by_package_ms": {
-            k: v / iterations * 1000 for k, v in sorted(by_package.items(), key=lambda kv: -kv[1])
-        },
-        "cprofile_total_ms": profiled_total / iterations * 1000,
-        "cprofile_top": [
-            {
-                "own_ms": t / iterations * 1000,
-                "cum_ms": c / iterations * 1000,
-                "calls_per_req": n / iterations,
-                "function": f,
-            }
-            for t, c, n, f in rows[:top]
-        ],
+        **profile_summary(profiler, iterations, top),
     }
 
 

@@ -50,18 +50,16 @@ if __name__ == "__main__" and not __package__:  # run as a file: do not shadow t
 
 import argparse
 import cProfile
-import pstats
 import secrets
 import statistics
 import time
 import uuid
-from collections import defaultdict
 from typing import Any
 
 import orjson
 
 from bench.common import BIG_SLUG, InProcess, bench_url, redis_url
-from bench.profile import TIMERS, AsgiCaller, _short, _timed_async, _timed_sync, package_of
+from bench.profile import TIMERS, AsgiCaller, _timed_async, _timed_sync, profile_summary
 from bench.writes import CREATE, MOVE, owner_connection
 
 SMALL_DATABASE = "saas_writes_small"
@@ -277,37 +275,13 @@ def run(
             profiler.enable()
             loop.run_until_complete(loop_of(kind, iterations))
             profiler.disable()
-            results[kind].update(_profile_summary(profiler, iterations, top))
+            results[kind].update(profile_summary(profiler, iterations, top))
     finally:
         undo()
     if opens is not None:
         loop.run_until_complete(runtime.budget.close())
     client.close()
     return results
-
-
-def _profile_summary(profiler: cProfile.Profile, iterations: int, top: int) -> dict[str, Any]:
-    stats = pstats.Stats(profiler)
-    by_package: dict[str, float] = defaultdict(float)
-    rows = []
-    for (filename, line, func), (_cc, nc, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
-        by_package[package_of(filename)] += tottime
-        rows.append((tottime, cumtime, nc, f"{_short(filename)}:{line}({func})"))
-    rows.sort(reverse=True)
-    cumulative = sorted(rows, key=lambda row: -row[1])
-    per = 1000 / iterations
-    return {
-        "cprofile_total_ms": sum(by_package.values()) * per,
-        "cprofile_by_package_ms": {k: v * per for k, v in sorted(by_package.items(), key=lambda kv: -kv[1])},
-        "cprofile_top": [
-            {"own_ms": t * per, "cum_ms": c * per, "calls_per_req": n / iterations, "function": f}
-            for t, c, n, f in rows[:top]
-        ],
-        "cprofile_top_cumulative": [
-            {"own_ms": t * per, "cum_ms": c * per, "calls_per_req": n / iterations, "function": f}
-            for t, c, n, f in [row for row in cumulative if row[3].startswith("saas/")][: top * 2]
-        ],
-    }
 
 
 NAMES = {"create": "createCustomer", "move": "moveOpportunity"}
