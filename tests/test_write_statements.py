@@ -11,9 +11,10 @@ createCustomer, 4: [the tenant setting, the duplicate check's lock] with its one
 and customers); [the custom fields' lock] with their definitions; the INSERT, whose RETURNING
 brings the server's defaults back (no second read); the audit entry and the event, one statement.
 
-moveOpportunity, 4: [the tenant setting] with the opportunity, locked; the stage; the UPDATE (with
-its version check); the stage-history entry, the audit entry and the event, one statement. The
-payload's `stage` is the stage the move read: no statement after the commit.
+moveOpportunity, 2: [the tenant setting] with the opportunity, locked, and the target stage (one
+SELECT); the UPDATE (with its version check), the stage-history entry, the audit entry and the
+event, one statement. The payload's `stage` is the stage the move read: no statement after the
+commit.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from saas.audit.log import change_entry
+from saas.audit.log import change_entry, snapshot
+from saas.deals.models import Opportunity
 from saas.events.outbox import emit_event
 from saas.runtime import Runtime
 from saas.schema.relay import from_global_id
@@ -33,7 +35,7 @@ from tests.conftest import GraphQLClient, TenantHandle
 from tests.deals.support import create_customer, create_opportunity, deal_counts, stages
 
 CREATE_STATEMENTS = 4
-MOVE_STATEMENTS = 4
+MOVE_STATEMENTS = 2
 
 CREATE = """mutation($input: CreateCustomerInput!) { createCustomer(input: $input) {
   customer { id name kind lifecycleStage tags version createdAt updatedAt }
@@ -88,7 +90,7 @@ def test_a_duplicate_name_is_still_refused_in_one_lookup(owner: GraphQLClient) -
     assert "Customer" in payload["userErrors"][0]["message"]
 
 
-def test_move_opportunity_is_four_statements_with_its_history_audit_entry_and_event(
+def test_move_opportunity_is_two_statements_with_its_history_audit_entry_and_event(
     owner: GraphQLClient, runtime: Runtime, tenant: TenantHandle
 ) -> None:
     customer = create_customer(owner, "Mover Ltd")
@@ -149,3 +151,43 @@ def test_rows_written_with_an_event_belong_to_the_session_tenant(
 class _Actor:
     user_id = None
     label = "test"
+
+
+def test_a_move_into_another_tenants_stage_is_not_found_and_nothing_is_written(
+    owner: GraphQLClient, other_owner: GraphQLClient, runtime: Runtime, tenant: TenantHandle
+) -> None:
+    opportunity = create_opportunity(owner, create_customer(owner, "Own Stages Ltd"))
+    before = deal_counts(runtime, tenant.id)
+    foreign = stages(other_owner)["Proposal"]["id"]
+    payload = owner.data(MOVE, {"input": {"id": opportunity["id"], "stageId": foreign}})["moveOpportunity"]
+    assert payload["opportunity"] is None
+    assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(["input", "stageId"], "NOT_FOUND")]
+    assert deal_counts(runtime, tenant.id) == before
+
+
+def test_the_moves_audit_entry_holds_the_rows_snapshots_before_and_after(
+    owner: GraphQLClient, runtime: Runtime, tenant: TenantHandle
+) -> None:
+    opportunity = create_opportunity(owner, create_customer(owner, "Snapshot Ltd"))
+    opportunity_id = from_global_id(opportunity["id"])[1]
+    with tenant_session(runtime.engine, tenant.id) as session:
+        before = snapshot(session.get(Opportunity, (tenant.id, opportunity_id)))
+    lost = stages(owner)["Lost"]["id"]
+    payload = owner.data(MOVE, {"input": {"id": opportunity["id"], "stageId": lost, "reason": "Budget"}})
+    assert payload["moveOpportunity"]["userErrors"] == []
+    with tenant_session(runtime.engine, tenant.id) as session:
+        after = snapshot(session.get(Opportunity, (tenant.id, opportunity_id)))
+        entry = session.execute(
+            text("SELECT before, after FROM audit_log WHERE entity_id = :id AND action = 'opportunity.stage_changed'"),
+            {"id": str(opportunity_id)},
+        ).one()
+        event = session.execute(
+            text(
+                "SELECT payload FROM outbox_events WHERE type = 'opportunity.stage_changed' AND payload::text LIKE :id"
+            ),
+            {"id": f"%{opportunity['id']}%"},
+        ).scalar_one()
+    assert (entry.before, entry.after) == (before, after)
+    assert after["status"] == "lost" and after["version"] == before["version"] + 1 and after["closed_at"]
+    assert event["opportunity"]["version"] == after["version"] and event["reason"] == "Budget"
+    assert event["toStage"]["id"] == lost

@@ -43,6 +43,12 @@ def snapshot(obj: object) -> dict[str, Any]:
     return {key: json_safe(getattr(obj, key)) for key in _snapshot_keys(model)}
 
 
+def snapshot_of(model: Any, values: Any) -> dict[str, Any]:
+    """`snapshot` of a row of `model` given as a mapping of its column values (a Core row's
+    `_mapping`, a dict): the same keys and JSON as `snapshot` of the object."""
+    return {key: json_safe(values[key]) for key in _snapshot_keys(model)}
+
+
 @functools.cache
 def _snapshot_keys(model: Any) -> tuple[str, ...]:
     """The columns `snapshot` takes, once per model: every change of its rows takes two snapshots."""

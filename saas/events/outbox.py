@@ -14,11 +14,13 @@ import functools
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, func, insert, inspect, literal_column, select, text
+from sqlalchemy import bindparam, func, insert, inspect, literal_column, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from saas.audit.log import json_safe
 from saas.events.catalog import is_registered
@@ -64,14 +66,36 @@ def _live_webhooks(tenant_id: Any) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class VersionedUpdate:
+    """The change itself, for `emit_event` to write with its records: `values` (the new version
+    among them) into the row `row_id` of `table` (a model's table with `tenant_id`, `id` and
+    `version`), if that row is still at `version`."""
+
+    table: Any
+    row_id: Any
+    version: int
+    values: dict[str, Any]
+
+
 def emit_event(
-    session: Session, event_type: str, payload: dict[str, Any], *, with_rows: Sequence[Any] = ()
+    session: Session,
+    event_type: str,
+    payload: dict[str, Any],
+    *,
+    with_rows: Sequence[Any] = (),
+    with_update: VersionedUpdate | None = None,
 ) -> OutboxEvent:
     """Record `event_type` (a type of the catalog) with `payload` (JSON) for the session's tenant.
 
     `with_rows`: new rows of the same change that are not in the session yet (its audit entry,
     a history row); they are written with the event by one statement, now (`_write_together`),
     instead of one INSERT each at the next flush.
+
+    `with_update`: the change itself, an UPDATE of one row under its version check, written by
+    that same statement (a data-modifying CTE of it). The caller has locked the row and checked
+    its version; should the UPDATE still find no row at that version, `StaleDataError` is raised
+    (as a flush raises it) and the caller's transaction, rolled back, keeps none of it.
 
     The webhooks that will receive the event are fixed now: the INSERT that writes it also
     stores the ids of the tenant's live webhooks, read by that same statement. So they are
@@ -94,8 +118,8 @@ def emit_event(
         payload=json_safe(payload),
         causation_depth=int(session.info.get(CAUSATION_DEPTH_KEY, 0)),
     )
-    if with_rows:
-        _write_together(session, tenant_id, event, with_rows)
+    if with_rows or with_update is not None:
+        _write_together(session, tenant_id, event, with_rows, with_update)
     else:
         event.webhook_ids = _live_webhooks(tenant_id)
         session.add(event)
@@ -104,7 +128,9 @@ def emit_event(
     return event
 
 
-def _write_together(session: Session, tenant_id: Any, event: OutboxEvent, rows: Sequence[Any]) -> None:
+def _write_together(
+    session: Session, tenant_id: Any, event: OutboxEvent, rows: Sequence[Any], change: VersionedUpdate | None = None
+) -> None:
     """One INSERT of the event, with each row's INSERT as a data-modifying CTE of it: one round trip.
 
     The session is flushed first, so the change itself is written before its records (rows may
@@ -114,7 +140,11 @@ def _write_together(session: Session, tenant_id: Any, event: OutboxEvent, rows: 
 
     The statement has bound parameters only, so one statement object serves every write of the
     same shape (the tables and the columns given: `_together_statement`): SQLAlchemy's compiled
-    cache then answers it without building, or computing the cache key of, a new statement.
+    cache then answers it without building, or computing the cache key of, a new statement. It
+    runs on the session's connection (a Core statement: no ORM execution around it).
+
+    With `change`, the statement also holds the UPDATE of the change (`VersionedUpdate`) as a CTE,
+    and returns how many rows it updated: anything but one raises `StaleDataError`.
     """
     session.flush()
     if event.id is None:
@@ -122,20 +152,33 @@ def _write_together(session: Session, tenant_id: Any, event: OutboxEvent, rows: 
     parts = [(OutboxEvent.__table__, _column_values(event, tenant_id))]
     parts.extend((type(row).__table__, _column_values(row, tenant_id)) for row in rows)
     shape = tuple((table, tuple(values)) for table, values in parts)
-    statement = _together_statement(shape)
     params = {f"p{index}_{key}": value for index, (_, values) in enumerate(parts) for key, value in values.items()}
     params[TENANT_PARAM] = tenant_id
-    session.execute(statement, params)
+    if change is None:
+        session.connection().execute(_together_statement(shape), params)
+        return
+    statement = _together_statement(shape, (change.table, tuple(change.values)))
+    params.update({f"{UPDATE_PREFIX}{key}": value for key, value in change.values.items()})
+    params[UPDATED_ID], params[UPDATED_VERSION] = change.row_id, change.version
+    updated = session.connection().execute(statement, params).scalar_one()
+    if updated != 1:
+        raise StaleDataError(f"{change.table.name} row {change.row_id} is no longer at version {change.version}")
 
 
 TENANT_PARAM = "together_tenant_id"
+UPDATE_PREFIX = "u_"
+UPDATED_ID = "updated_row_id"
+UPDATED_VERSION = "updated_row_version"
 
 
 @functools.lru_cache(maxsize=512)  # a handful of shapes exist (per event and rows' columns)
-def _together_statement(shape: tuple[tuple[Any, tuple[str, ...]], ...]) -> Any:
+def _together_statement(
+    shape: tuple[tuple[Any, tuple[str, ...]], ...], change: tuple[Any, tuple[str, ...]] | None = None
+) -> Any:
     """The INSERT of `_write_together` for `shape` (`(table, column keys)`, the event's first), with
     a bound parameter `p<index>_<column>` of the column's type for each value and the event's
-    `webhook_ids` read by the statement."""
+    `webhook_ids` read by the statement. With `change` (`(table, column keys)` of a
+    `VersionedUpdate`), the UPDATE as a CTE too, the INSERT returning the count of rows it updated."""
 
     def values(index: int, table: Any, keys: tuple[str, ...]) -> dict[str, Any]:
         return {key: bindparam(f"p{index}_{key}", type_=table.c[key].type) for key in keys}
@@ -147,6 +190,20 @@ def _together_statement(shape: tuple[tuple[Any, tuple[str, ...]], ...]) -> Any:
     for index, (table, keys) in enumerate(others, start=1):
         written = insert(table).values(values(index, table, keys))
         statement = statement.add_cte(written.cte(f"written_{index - 1}"))
+    if change is not None:
+        table, keys = change
+        changed = (
+            update(table)
+            .where(
+                table.c.tenant_id == bindparam(TENANT_PARAM, type_=table.c.tenant_id.type),
+                table.c.id == bindparam(UPDATED_ID, type_=table.c.id.type),
+                table.c.version == bindparam(UPDATED_VERSION, type_=table.c.version.type),
+            )
+            .values({key: bindparam(f"{UPDATE_PREFIX}{key}", type_=table.c[key].type) for key in keys})
+            .returning(table.c.id)
+            .cte("updated")
+        )
+        statement = statement.add_cte(changed).returning(select(func.count()).select_from(changed).scalar_subquery())
     return statement
 
 

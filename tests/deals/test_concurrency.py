@@ -1,5 +1,6 @@
 """Concurrent writers, in real concurrent transactions: payments never overpay an installment,
-invoice requests never exceed a contract, a tenant's default stages are made once."""
+invoice requests never exceed a contract, a tenant's default stages are made once, one of
+concurrent moves of an opportunity wins (the others get a code, nothing half-written)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,20 @@ from sqlalchemy import text
 
 from saas.auth.principal import Principal
 from saas.deals import service
-from saas.errors import InputInvalid
+from saas.errors import ConflictError, FieldError, InputInvalid
 from saas.runtime import Runtime
-from saas.schema.relay import decode_id
+from saas.schema.relay import decode_id, to_global_id
 from saas.tenancy.session import tenant_session
 from tests.conftest import GraphQLClient, TenantHandle
-from tests.deals.support import TODAY, create_contract, create_customer, create_plan, in_days
+from tests.deals.support import (
+    TODAY,
+    create_contract,
+    create_customer,
+    create_opportunity,
+    create_plan,
+    in_days,
+    stages,
+)
 
 WRITERS = 8
 
@@ -97,3 +106,63 @@ def test_first_uses_at_once_make_the_default_stages_once(
     assert _race(runtime, tenant, service.ensure_pipeline) == ["ok"] * WRITERS
     with tenant_session(runtime.engine, tenant.id) as session:
         assert session.execute(text("SELECT count(*) FROM pipeline_stages")).scalar_one() == 5
+
+
+def _race_moves(runtime: Runtime, tenant: TenantHandle, work: Callable[[Any], Any]) -> list[str]:
+    """`_race`, a CONFLICT counted by its code too."""
+
+    def move_or_conflict(session: Any) -> None:
+        try:
+            work(session)
+        except ConflictError as conflict:
+            raise InputInvalid([FieldError(["input", "version"], str(conflict.code.value), conflict.message)]) from None
+
+    return _race(runtime, tenant, move_or_conflict)
+
+
+def _move_records(runtime: Runtime, tenant: TenantHandle, opportunity_id: Any) -> tuple[int, int, int, int]:
+    """The opportunity's version, its stage-history entries, its `opportunity.stage_changed` audit
+    entries and events."""
+    with tenant_session(runtime.engine, tenant.id) as session:
+        return tuple(
+            session.execute(
+                text(
+                    "SELECT (SELECT version FROM opportunities WHERE id = :id),"
+                    " (SELECT count(*) FROM opportunity_stage_changes WHERE opportunity_id = :id),"
+                    " (SELECT count(*) FROM audit_log WHERE entity_id = CAST(:id AS text)"
+                    "  AND action = 'opportunity.stage_changed'),"
+                    " (SELECT count(*) FROM outbox_events WHERE type = 'opportunity.stage_changed'"
+                    "  AND payload -> 'opportunity' ->> 'id' = :node)"
+                ),
+                {"id": opportunity_id, "node": to_global_id("Opportunity", opportunity_id)},
+            ).one()
+        )
+
+
+def test_concurrent_moves_of_one_opportunity_one_wins_the_others_get_a_code(
+    runtime: Runtime, owner: GraphQLClient, tenant: TenantHandle
+) -> None:
+    opportunity = create_opportunity(owner, create_customer(owner))
+    opportunity_id = decode_id(opportunity["id"], "Opportunity")
+    pipeline = stages(owner)
+    principal = _principal(runtime, owner)
+    targets = iter([pipeline["Proposal"]["id"], pipeline["Negotiation"]["id"]] * WRITERS)
+    lock = threading.Lock()
+
+    def versioned(session: Any) -> None:
+        with lock:
+            target = decode_id(next(targets), "PipelineStage")
+        service.move_opportunity(session, principal, opportunity_id, target, None, version=opportunity["version"])
+
+    # Each names the version it read: the first to lock the row moves it, the others are stale.
+    assert _race_moves(runtime, tenant, versioned) == ["CONFLICT"] * (WRITERS - 1) + ["ok"]
+    assert _move_records(runtime, tenant, opportunity_id) == (opportunity["version"] + 1, 2, 1, 1)
+
+    won = decode_id(pipeline["Won"]["id"], "PipelineStage")
+
+    def unversioned(session: Any) -> None:
+        service.move_opportunity(session, principal, opportunity_id, won, None)
+
+    # No version: the first into WON moves it, the others find it there already.
+    assert _race_moves(runtime, tenant, unversioned) == ["INVALID"] * (WRITERS - 1) + ["ok"]
+    assert _move_records(runtime, tenant, opportunity_id) == (opportunity["version"] + 2, 3, 2, 2)

@@ -151,5 +151,10 @@ def flush(session: Session, unique: dict[str, FieldError] | None = None) -> None
 
 
 def check_version(row: Any, version: int | None) -> None:
-    if version is not None and row.version != version:
-        raise ConflictError(current_version=row.version)
+    check_version_of(row.version, version)
+
+
+def check_version_of(current: int, version: int | None) -> None:
+    """CONFLICT (with the current version) when the caller named a `version` other than `current`."""
+    if version is not None and current != version:
+        raise ConflictError(current_version=current)

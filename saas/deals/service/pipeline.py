@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.util import identity_key
 
 from saas.accounts.models import Membership
 from saas.accounts.ownership import may_own_for
-from saas.audit.log import snapshot
+from saas.audit.log import change_entry, snapshot, snapshot_of
 from saas.auth.permissions import DEALS_READ, DEALS_WRITE, PIPELINE_MANAGE, Role, require
 from saas.auth.principal import Principal
 from saas.custom_fields.models import CustomFieldEntity
@@ -30,15 +34,17 @@ from saas.deals.service.common import (
     check_currency,
     check_date,
     check_version,
+    check_version_of,
     flush,
     invalid,
     now,
     record,
     require_visible,
 )
-from saas.errors import FieldError, InputInvalid, UserErrorCode
+from saas.errors import ConflictError, FieldError, InputInvalid, UserErrorCode
+from saas.events.outbox import VersionedUpdate, emit_event
 from saas.events.payloads import api_object, node_ref
-from saas.tenancy.session import bound_tenant
+from saas.tenancy.session import CrossTenantWrite, bound_tenant
 from saas.validation import Checker, camel_case
 
 DEFAULT_STAGES: tuple[tuple[str, str, StageKind], ...] = (
@@ -392,34 +398,127 @@ def move_opportunity_to(
     reason: str | None,
     version: int | None = None,
 ) -> tuple[Opportunity, PipelineStage]:
-    """`move_opportunity`, with the stage it moved into (as read in the move's transaction)."""
+    """`move_opportunity`, with the stage it moved into (as read in the move's transaction).
+
+    Two statements, Core ones on the session's connection (no ORM unit of work):
+    1. the opportunity, locked (`FOR UPDATE`), if the caller sees it (tenant filter, visibility
+       rule, row-level security), with the target stage if the tenant has it (`_move_read`);
+    2. once the rules are checked (version, stage, reason), the UPDATE of the opportunity (its
+       version checked again), its stage-history entry, its audit entry and its event, one
+       statement (`emit_event`'s `with_update`).
+    A concurrent move of the same opportunity waits on the lock, then sees this one's result: a
+    stale `version` is CONFLICT, the same stage INVALID. The opportunity returned is the
+    session's (updated in place) when the session holds it, else a new `Opportunity` not added to
+    it; the stage is a new `PipelineStage`, as read."""
     require(principal.permissions, DEALS_WRITE)
     check = Checker({"reason": reason})
     check.text("reason", max_length=MAX_REASON)
     clean_reason = check.done().get("reason")
-    opportunity = get_opportunity(session, principal, opportunity_id, lock=True)
-    check_version(opportunity, version)
-    stage = _stage(session, principal, stage_id, "stageId")
-    if stage.id == opportunity.stage_id:
+    tenant_id = bound_tenant(session)
+    if tenant_id is None:
+        raise CrossTenantWrite("Opportunity needs a tenant-bound session")
+    session.flush()  # what the session holds is written first, as autoflush does before a query
+    condition = rules.opportunity_conditions(principal, _OPPORTUNITIES.name)
+    stage_condition = rules.stage_conditions(principal, _STAGES.name)
+    read = session.connection().execute(
+        _move_read(condition.sql, stage_condition.sql),
+        {
+            **condition.params, **stage_condition.params,
+            _MOVE_TENANT: tenant_id, _MOVE_ID: opportunity_id, _MOVE_STAGE: stage_id,
+        },
+    ).first()  # fmt: skip
+    if read is None:
+        raise invalid(["id"], UserErrorCode.NOT_FOUND, "No such opportunity")
+    values = read._mapping
+    current = {key: values[key] for key in _OPPORTUNITY_KEYS}
+    check_version_of(current["version"], version)
+    if values[_STAGE_PREFIX + "id"] is None:
+        raise invalid(["stageId"], UserErrorCode.NOT_FOUND, "No such pipelinestage")
+    stage = PipelineStage(**{key: values[_STAGE_PREFIX + key] for key in _STAGE_KEYS}, tenant_id=tenant_id)
+    if stage.id == current["stage_id"]:
         raise invalid(["stageId"], UserErrorCode.INVALID, "The opportunity is in this stage already")
     if stage.kind == StageKind.LOST.value and not clean_reason:
         raise invalid(["reason"], DealErrorCode.REASON_REQUIRED, "Say why the opportunity was lost")
-    before = snapshot(opportunity)
-    from_stage = opportunity.stage_id
-    _enter(opportunity, stage)
-    opportunity.updated_at = now()
-    flush(session)
-    # The history entry, the audit entry and the event: one statement.
+    before = snapshot_of(Opportunity, current)
+    from_stage = current["stage_id"]
+    changed = {
+        "stage_id": stage.id,
+        "status": stage.kind,
+        "closed_at": None if stage.kind == StageKind.OPEN.value else now(),
+        "updated_at": now(),
+        "version": current["version"] + 1,
+    }
+    current.update(changed)
+    opportunity = _moved(session, tenant_id, current, changed)
     change = _history(session, principal, opportunity, from_stage, clean_reason, add=False)
-    record(
-        session, principal, "opportunity.stage_changed", opportunity, before,
-        _opportunity_payload(
-            opportunity,
-            from_stage=node_ref("PipelineStage", from_stage),
-            to_stage=node_ref("PipelineStage", stage.id),
-            reason=clean_reason,
-            changed_by=node_ref("Member", change.changed_by_id),
-        ),
-        with_rows=[change],
+    entry = change_entry(
+        principal, "opportunity.stage_changed", "Opportunity", opportunity.id, before,
+        snapshot_of(Opportunity, current),
     )  # fmt: skip
+    try:
+        emit_event(
+            session, "opportunity.stage_changed",
+            _opportunity_payload(
+                opportunity,
+                from_stage=node_ref("PipelineStage", from_stage),
+                to_stage=node_ref("PipelineStage", stage.id),
+                reason=clean_reason,
+                changed_by=node_ref("Member", change.changed_by_id),
+            ),
+            with_rows=[change, entry],
+            with_update=VersionedUpdate(_OPPORTUNITIES, opportunity.id, changed["version"] - 1, changed),
+        )  # fmt: skip
+    except StaleDataError as exc:  # not under the lock taken above: cannot happen, but never half-written
+        raise ConflictError() from exc
     return opportunity, stage
+
+
+def _moved(session: Session, tenant_id: uuid.UUID, current: dict[str, Any], changed: dict[str, Any]) -> Opportunity:
+    """The moved opportunity: the session's, its moved columns set as loaded (no flush writes them
+    again), or a new `Opportunity` of the row's values, not added to the session."""
+    held = session.identity_map.get(identity_key(Opportunity, (tenant_id, current["id"])))
+    if held is None:
+        return Opportunity(**current, tenant_id=tenant_id)
+    for key, value in changed.items():
+        set_committed_value(held, key, value)
+    return cast(Opportunity, held)
+
+
+_OPPORTUNITIES: Any = Opportunity.__table__
+_STAGES: Any = PipelineStage.__table__
+_OPPORTUNITY_KEYS = tuple(column.key for column in _OPPORTUNITIES.c if column.key != "tenant_id")
+_STAGE_KEYS = tuple(column.key for column in _STAGES.c if column.key != "tenant_id")
+_STAGE_PREFIX = "target_stage_"
+_MOVE_TENANT = "move_tenant_id"
+_MOVE_ID = "move_opportunity_id"
+_MOVE_STAGE = "move_stage_id"
+
+
+@functools.lru_cache(maxsize=64)
+def _move_read(condition_sql: str, stage_condition_sql: str) -> Any:
+    """`move_opportunity_to`'s first statement, built once per visibility rule: the opportunity
+    (tenant, id, the rule), locked, with the tenant's stage `move_stage_id` if the caller sees it
+    (`rules.stage_conditions`; NULLs when not)."""
+    opportunities, stages = _OPPORTUNITIES, _STAGES
+    return (
+        select(
+            *(opportunities.c[key] for key in _OPPORTUNITY_KEYS),
+            *(stages.c[key].label(_STAGE_PREFIX + key) for key in _STAGE_KEYS),
+        )
+        .select_from(
+            opportunities.outerjoin(
+                stages,
+                and_(
+                    stages.c.tenant_id == opportunities.c.tenant_id,
+                    stages.c.id == bindparam(_MOVE_STAGE, type_=stages.c.id.type),
+                    text(stage_condition_sql),
+                ),
+            )
+        )
+        .where(
+            opportunities.c.tenant_id == bindparam(_MOVE_TENANT, type_=opportunities.c.tenant_id.type),
+            opportunities.c.id == bindparam(_MOVE_ID, type_=opportunities.c.id.type),
+            text(condition_sql),
+        )
+        .with_for_update(of=opportunities)
+    )
