@@ -243,12 +243,7 @@ def _first_match(
         for position, (_, sql) in enumerate(probe.queries)
     ]
     query = _statement(" UNION ALL ".join(parts) + " ORDER BY kind LIMIT 1")
-    # A text statement on the session's connection (no ORM execution around it), after what the
-    # session holds is written, as the ORM's autoflush does before a query.
-    if session.new or session.dirty or session.deleted:
-        session.flush()
-    params = {"tenant_id": tenant_id, "value": probe.value, "excluded": list(exclude_ids)}
-    row = session.connection().execute(query, params).first()
+    row = session.execute(query, {"tenant_id": tenant_id, "value": probe.value, "excluded": list(exclude_ids)}).first()
     if row is None:
         return None
     return Match(probe.queries[row[0]][0], row[1], row[2], probe.on)

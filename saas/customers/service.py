@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, text
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from saas.accounts.credentials import forget_credentials_after_commit
@@ -235,22 +235,15 @@ def create_customer(session: Session, principal: Principal, data: dict[str, Any]
 
 def _insert_customer(session: Session, customer_id: uuid.UUID, clean: dict[str, Any]) -> Customer:
     """The new customer written by one INSERT ... RETURNING of its whole row (the server's defaults
-    come back with it: no second read), on the session's connection (a Core statement), then
-    added to the session as a persistent `Customer` of the row's values, as a flush of a new
-    `Customer` leaves it, without the unit of work or an ORM load. Stamped with the session's
+    come back with it: no second read), loaded as a persistent `Customer` of the session, as a
+    flush of a new `Customer` leaves it, without the unit of work. Stamped with the session's
     tenant, as the tenant-bound session stamps the rows it flushes. The statement is built once
     per set of columns given."""
     tenant_id = bound_tenant(session)
     if tenant_id is None:
         raise CrossTenantWrite("Customer needs a tenant-bound session")
-    if session.new or session.dirty or session.deleted:
-        session.flush()  # what the session holds is written first, as before any statement of it
     statement = _insert_statement(tuple(sorted(clean)))
-    row = session.connection().execute(statement, {**clean, "tenant_id": tenant_id, "id": customer_id}).one()
-    customer = Customer(**row._mapping)
-    make_transient_to_detached(customer)  # as loaded: no pending change, the row's identity
-    session.add(customer)
-    return customer
+    return session.scalars(statement, {**clean, "tenant_id": tenant_id, "id": customer_id}).one()
 
 
 @functools.lru_cache(maxsize=64)
@@ -258,7 +251,10 @@ def _insert_statement(keys: tuple[str, ...]) -> Any:
     """`_insert_customer`'s statement for the columns given (a few sets: the input's optional fields)."""
     table: Any = Customer.__table__
     columns = ("tenant_id", "id", *keys)
-    return insert(table).values({key: bindparam(key, type_=table.c[key].type) for key in columns}).returning(*table.c)
+    written = (
+        insert(table).values({key: bindparam(key, type_=table.c[key].type) for key in columns}).returning(*table.c)
+    )
+    return select(Customer).from_statement(written)
 
 
 def new_customer_fields(
