@@ -226,7 +226,10 @@ def test_app_factory_serves_health(cli, monkeypatch):
     from saas.cli import create_asgi_app
 
     monkeypatch.setattr("saas.http.logs.configure_logging", lambda settings: None)
+    tuned: list[bool] = []  # the serving process's GC tuning (saas/http/gc_tuning.py), not this one's
+    monkeypatch.setattr("saas.http.gc_tuning.tune_for_serving", lambda: tuned.append(True))
     app = create_asgi_app()
+    assert tuned == [True]
     with TestClient(app) as client:
         assert client.get("/healthz").status_code == 200
     app.state.transport.runtime.close()
