@@ -9,7 +9,7 @@ edited), which split each request into:
 
   auth            `Runtime.authenticate` in its worker thread (token check; the membership
                   lookup is cached 5 s, so it is nearly always a cache hit)
-  prepare         `GraphQLEngine.prepare`: parse and validation, both cached by query text
+  prepare         `GraphQLEngine.prepare_async`: parse and validation, both cached by query text
   database        `saas.db.reads.fetch_json`, awaited on the event loop (older commits: in a
                   worker thread): pool checkout, one round trip (set tenant + compiled
                   statement), fetch of the JSON text
@@ -115,7 +115,8 @@ def instrument() -> None:
 
     Runtime.authenticate = _timed_sync("auth:work", Runtime.authenticate)  # type: ignore[method-assign]
     saas.http.graphql_http.authenticate = _timed_async("auth:await", saas.http.auth.authenticate)
-    GraphQLEngine.prepare = _timed_sync("prepare", GraphQLEngine.prepare)  # type: ignore[method-assign]
+    # The HTTP path calls `prepare_async`: a cache hit may answer without calling `prepare`.
+    GraphQLEngine.prepare_async = _timed_async("prepare", GraphQLEngine.prepare_async)  # type: ignore[method-assign]
     GraphQLEngine.execute = _timed_async("execute", GraphQLEngine.execute)  # type: ignore[method-assign]
     if asyncio.iscoroutinefunction(saas.db.reads.fetch_json):  # on the event loop: no thread hop
         saas.db.reads.fetch_json = _timed_async("database:work", saas.db.reads.fetch_json)
