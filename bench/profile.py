@@ -319,7 +319,10 @@ def run(
     url = bench_url(database)
     client = InProcess.create(url, redis_url())
     token = client.login(BIG_SLUG)
-    configure_logging(client.engine.runtime.settings)
+    try:  # as the serving process does (`saas.cli.create_asgi_app`)
+        configure_logging(client.engine.runtime.settings, cache_loggers=True)
+    except TypeError:  # older commits: loggers rebuilt on every call
+        configure_logging(client.engine.runtime.settings)
     instrument()
     app = create_app(client.engine.runtime, client.engine)
     runtime = client.engine.runtime

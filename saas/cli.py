@@ -154,7 +154,7 @@ def create_asgi_app() -> Any:
     from saas.schema.engine import GraphQLEngine
 
     settings = load_settings()
-    configure_logging(settings)
+    configure_logging(settings, cache_loggers=True)
     database_url, redis_url = _service_urls(settings)
     runtime = create_runtime(settings, database_url, redis_url)
     if not job_broker.jobs_bound():  # else the in-process worker's broker (embedded servers) sends them
