@@ -9,7 +9,7 @@ edited), which split each request into:
 
   auth            `Runtime.authenticate` in its worker thread (token check; the membership
                   lookup is cached 5 s, so it is nearly always a cache hit)
-  prepare         `GraphQLEngine.prepare`: parse and validation, both cached by query text
+  prepare         `GraphQLEngine.prepare_async`: parse and validation, both cached by query text
   database        `saas.db.reads.fetch_json`, awaited on the event loop (older commits: in a
                   worker thread): pool checkout, one round trip (set tenant + compiled
                   statement), fetch of the JSON text
@@ -46,6 +46,7 @@ import argparse
 import asyncio
 import cProfile
 import functools
+import gc
 import pstats
 import re
 import statistics
@@ -114,7 +115,8 @@ def instrument() -> None:
 
     Runtime.authenticate = _timed_sync("auth:work", Runtime.authenticate)  # type: ignore[method-assign]
     saas.http.graphql_http.authenticate = _timed_async("auth:await", saas.http.auth.authenticate)
-    GraphQLEngine.prepare = _timed_sync("prepare", GraphQLEngine.prepare)  # type: ignore[method-assign]
+    # The HTTP path calls `prepare_async`: a cache hit may answer without calling `prepare`.
+    GraphQLEngine.prepare_async = _timed_async("prepare", GraphQLEngine.prepare_async)  # type: ignore[method-assign]
     GraphQLEngine.execute = _timed_async("execute", GraphQLEngine.execute)  # type: ignore[method-assign]
     if asyncio.iscoroutinefunction(saas.db.reads.fetch_json):  # on the event loop: no thread hop
         saas.db.reads.fetch_json = _timed_async("database:work", saas.db.reads.fetch_json)
@@ -265,7 +267,51 @@ def profile_summary(profiler: cProfile.Profile, iterations: int, top: int) -> di
     }
 
 
-def run(database: str, iterations: int, first: int, top: int, warmup: int = 100) -> dict[str, Any]:
+class GcPauses:
+    """Collections and their durations by generation, through `gc.callbacks` (CPU-light: two
+    clock reads per collection), while `watching`."""
+
+    def __init__(self) -> None:
+        self.count = [0, 0, 0]
+        self.seconds = [0.0, 0.0, 0.0]
+        self.longest = 0.0
+        self._started = 0.0
+        self.watching = False
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self.watching:
+            took = time.perf_counter() - self._started
+            generation = info["generation"]
+            self.count[generation] += 1
+            self.seconds[generation] += took
+            self.longest = max(self.longest, took)
+
+    def summary(self, iterations: int) -> dict[str, Any]:
+        return {
+            "collections_per_1000_requests": [c * 1000 / iterations for c in self.count],
+            "gc_ms_per_request": sum(self.seconds) * 1000 / iterations,
+            "gc_ms_by_generation": [s * 1000 for s in self.seconds],
+            "longest_gc_pause_ms": self.longest * 1000,
+        }
+
+
+def _tune_gc_as_served(enabled: bool) -> bool:
+    """The serving process's GC settings (`saas.http.gc_tuning`, when the profiled code has it)."""
+    if not enabled:
+        return False
+    try:
+        from saas.http.gc_tuning import tune_for_serving
+    except ImportError:  # older commits
+        return False
+    tune_for_serving()
+    return True
+
+
+def run(
+    database: str, iterations: int, first: int, top: int, warmup: int = 100, serving_gc: bool = True
+) -> dict[str, Any]:
     from saas.cli import create_asgi_app  # noqa: F401  (imports the app's modules first)
     from saas.http.app import create_app
     from saas.http.logs import configure_logging
@@ -273,7 +319,10 @@ def run(database: str, iterations: int, first: int, top: int, warmup: int = 100)
     url = bench_url(database)
     client = InProcess.create(url, redis_url())
     token = client.login(BIG_SLUG)
-    configure_logging(client.engine.runtime.settings)
+    try:  # as the serving process does (`saas.cli.create_asgi_app`)
+        configure_logging(client.engine.runtime.settings, cache_loggers=True)
+    except TypeError:  # older commits: loggers rebuilt on every call
+        configure_logging(client.engine.runtime.settings)
     instrument()
     app = create_app(client.engine.runtime, client.engine)
     runtime = client.engine.runtime
@@ -305,11 +354,20 @@ def run(database: str, iterations: int, first: int, top: int, warmup: int = 100)
         return latencies, splits
 
     loop.run_until_complete(loop_of(warmup))
+    gc_tuned = _tune_gc_as_served(serving_gc)
+    pauses = GcPauses()
+    gc.callbacks.append(pauses)
     import psutil
 
+    pauses.watching = True
     started, cpu_started, busy_started = time.perf_counter(), time.process_time(), _machine_busy(psutil)
     latencies, splits = loop.run_until_complete(measured(iterations))
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    pauses.watching = False
+    # What a full (generation 2) collection costs now: the pause one would put into a request.
+    full_started = time.process_time()
+    gc.collect()
+    full_collection_ms = (time.process_time() - full_started) * 1000
     others = (_machine_busy(psutil) - busy_started - cpu) / wall
     parts_mean = {name: statistics.fmean(s[name] for s in splits) for name in CATEGORIES}
     parts_median = {name: statistics.median(s[name] for s in splits) for name in CATEGORIES}
@@ -335,6 +393,9 @@ def run(database: str, iterations: int, first: int, top: int, warmup: int = 100)
         "other_cpu_cores": others,
         "split_mean_ms": {k: v * 1000 for k, v in parts_mean.items()},
         "split_median_ms": {k: v * 1000 for k, v in parts_median.items()},
+        "gc_tuned_as_served": gc_tuned,
+        "full_collection_cpu_ms": full_collection_ms,
+        **pauses.summary(iterations),
         **profile_summary(profiler, iterations, top),
     }
 
@@ -351,6 +412,14 @@ def print_report(result: dict[str, Any]) -> None:
     )
     print(f"  CPU of this process per request (all threads, timers included): {result['process_cpu_ms']:.2f} ms")
     print(f"  CPU used meanwhile by everything else (PostgreSQL included): {result['other_cpu_cores']:.2f} cores")
+    print(
+        f"  GC ({'as served: frozen, thresholds raised' if result['gc_tuned_as_served'] else 'CPython defaults'}): "
+        f"{result['gc_ms_per_request']:.3f} ms per request, collections per 1,000 requests by generation "
+        f"{' / '.join(f'{c:.0f}' for c in result['collections_per_1000_requests'])}, "
+        f"by generation {' / '.join(f'{ms:.1f}' for ms in result['gc_ms_by_generation'])} ms in all, "
+        f"longest pause {result['longest_gc_pause_ms']:.2f} ms; a full collection takes "
+        f"{result['full_collection_cpu_ms']:.1f} ms CPU"
+    )
     print(f"\n  {'stage':<15} {'mean ms':>8} {'share':>7} {'median ms':>10}")
     for name in CATEGORIES:
         print(f"  {name:<15} {mean[name]:>8.3f} {mean[name] / total:>7.1%} {median[name]:>10.3f}")
@@ -375,6 +444,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first", type=int, default=50)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--json", action="store_true", help="print the result as JSON too")
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="keep CPython's GC settings (by default: the serving process's, saas.http.gc_tuning)",
+    )
     parser.add_argument("--commit", help="profile the saas code of this commit (e.g. HEAD) instead of the work tree")
     args = parser.parse_args(argv)
     if args.commit:
@@ -386,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
     # As `bench.run`'s server: the default per-tenant budget would refuse most of the loop (429).
     os.environ.setdefault("TENANT_COST_PER_MINUTE", "1000000000")
     seed(args.database)
-    result = run(args.database, args.iterations, args.first, args.top)
+    result = run(args.database, args.iterations, args.first, args.top, serving_gc=not args.default_gc)
     print_report(result)
     if args.json:
         print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())

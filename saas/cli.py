@@ -147,18 +147,21 @@ def main() -> None:
 def create_asgi_app() -> Any:
     """The ASGI app, built from the environment: uvicorn's factory in every worker process."""
     from saas.http.app import create_app
+    from saas.http.gc_tuning import tune_for_serving
     from saas.http.logs import configure_logging
     from saas.jobs import broker as job_broker
     from saas.runtime import create_runtime
     from saas.schema.engine import GraphQLEngine
 
     settings = load_settings()
-    configure_logging(settings)
+    configure_logging(settings, cache_loggers=True)
     database_url, redis_url = _service_urls(settings)
     runtime = create_runtime(settings, database_url, redis_url)
     if not job_broker.jobs_bound():  # else the in-process worker's broker (embedded servers) sends them
         job_broker.setup(runtime)  # API processes enqueue jobs (event dispatch, webhooks, plugin jobs)
-    return create_app(runtime, GraphQLEngine(runtime))
+    app = create_app(runtime, GraphQLEngine(runtime))
+    tune_for_serving()  # the application's objects frozen, young collections rarer (saas/http/gc_tuning.py)
+    return app
 
 
 @main.command()

@@ -225,8 +225,13 @@ def test_app_factory_serves_health(cli, monkeypatch):
 
     from saas.cli import create_asgi_app
 
-    monkeypatch.setattr("saas.http.logs.configure_logging", lambda settings: None)
+    logging_configured: list[dict[str, object]] = []
+    monkeypatch.setattr("saas.http.logs.configure_logging", lambda settings, **kw: logging_configured.append(kw))
+    tuned: list[bool] = []  # the serving process's GC tuning (saas/http/gc_tuning.py), not this one's
+    monkeypatch.setattr("saas.http.gc_tuning.tune_for_serving", lambda: tuned.append(True))
     app = create_asgi_app()
+    assert tuned == [True]
+    assert logging_configured == [{"cache_loggers": True}]  # loggers kept: none rebuilt per access line
     with TestClient(app) as client:
         assert client.get("/healthz").status_code == 200
     app.state.transport.runtime.close()

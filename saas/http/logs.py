@@ -17,8 +17,12 @@ def _orjson_dumps(event: Any, **_: Any) -> str:
     return orjson.dumps(event, default=str).decode()
 
 
-def configure_logging(settings: Settings) -> None:
+def configure_logging(settings: Settings, *, cache_loggers: bool = False) -> None:
     """Send structlog and standard-library logs (uvicorn, SQLAlchemy) through one renderer.
+
+    `cache_loggers`: each logger is assembled on its first use and kept (the serving process,
+    `saas.cli.create_asgi_app`: no logger is rebuilt for each access line); by default it is
+    rebuilt on every call, so that tests may swap the configuration (`structlog.testing.capture_logs`).
 
     Context bound with `structlog.contextvars` (request_id, tenant_id) is merged into every line.
 
@@ -46,8 +50,7 @@ def configure_logging(settings: Settings) -> None:
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        # Not cached, so that tests may swap the configuration (structlog.testing.capture_logs).
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=cache_loggers,
     )
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -57,6 +58,8 @@ def _rank(candidate: str, ranges: list[MediaRange]) -> tuple[float, int, int] | 
     return best
 
 
+# Clients send the same few `Accept` headers again and again: each is negotiated once (bounded).
+@lru_cache(maxsize=256)
 def negotiate_response_type(accept: str | None) -> str | None:
     """The response media type for an `Accept` header; None when nothing we serve is acceptable."""
     if accept is None or not accept.strip():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 
 OPERATION_LABEL_MAX_CHARS = 64
@@ -45,6 +47,17 @@ class Metrics:
         )
         self._max_distinct_operations = max_distinct_operations
         self._operations: set[str] = set()
+        # The labelled children already asked for: `labels()` validates and locks on every call,
+        # a dictionary look-up does not (the label sets are bounded, so is this).
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        """`metric.labels(*labels)`, kept: the same child object for the same labels."""
+        key = (id(metric), *labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def operation_label(self, name: str | None) -> str:
         """The bounded label for an operation name (None: anonymous)."""

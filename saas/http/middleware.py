@@ -36,13 +36,14 @@ class RequestContextMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        request_id = choose_request_id(Headers(scope=scope).get(REQUEST_ID_HEADER))
+        headers = Headers(scope=scope)
+        request_id = choose_request_id(headers.get(REQUEST_ID_HEADER))
         scope["state"] = {**scope.get("state", {}), "request_id": request_id}
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         client = scope.get("client")
         address = bind_client_address(client[0] if client else None)  # for the sign-in throttle
-        audit_client = bind_client(client[0] if client else None, Headers(scope=scope).get("user-agent"))
+        audit_client = bind_client(client[0] if client else None, headers.get("user-agent"))
         status = 500
         started = False
 
@@ -69,4 +70,4 @@ class RequestContextMiddleware:
             unbind_client_address(address)
             if scope["type"] == "http":
                 path = scope["path"] if scope["path"] in self.paths else OTHER
-                self.metrics.http_requests.labels(path, str(status)).inc()
+                self.metrics.child(self.metrics.http_requests, path, str(status)).inc()

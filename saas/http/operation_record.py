@@ -59,11 +59,11 @@ class OperationRecord:
         """Count the operation and write its access log line."""
         duration = time.perf_counter() - self.started
         m = self.metrics
-        m.graphql_requests.labels(self.operation, self.operation_type, self.outcome).inc()
+        m.child(m.graphql_requests, self.operation, self.operation_type, self.outcome).inc()
         if self.operation_type != "subscription":  # a subscription's duration is its lifetime
-            m.graphql_duration.labels(self.operation, self.operation_type).observe(duration)
+            m.child(m.graphql_duration, self.operation, self.operation_type).observe(duration)
         for code in self.error_codes:
-            m.graphql_errors.labels(self.operation, code).inc()
+            m.child(m.graphql_errors, self.operation, code).inc()
         access_log.info(
             "graphql_request",
             transport=self.transport,

@@ -87,6 +87,8 @@ class PluginHost:
         self.manager = pluggy.PluginManager(hookspecs.PROJECT)
         self.manager.add_hookspecs(hookspecs)
         self.plugins: dict[str, LoadedPlugin] = {}
+        # `healthy_names`, kept until a plugin is added, left out or removed (every request reads it).
+        self._healthy_names: frozenset[str] | None = None
 
     @property
     def hook(self) -> pluggy.HookRelay:
@@ -108,6 +110,7 @@ class PluginHost:
                 self.plugins[entry_point.name] = LoadedPlugin(
                     entry_point.name, None, problems=[f"import failed: {exc!r}"]
                 )
+                self._healthy_names = None
                 continue
             self.add(module, entry_point.name)
         self.check_requirements()
@@ -120,6 +123,7 @@ class PluginHost:
         except Exception as exc:  # hooks that do not match their specification, or registered twice
             plugin.problems.append(f"hook validation failed: {exc}")
             self.plugins.setdefault(fallback_name, plugin)
+            self._healthy_names = None
             return plugin
         own = PluginHooks(self.manager, [module])
         try:
@@ -143,6 +147,7 @@ class PluginHost:
             self._unregister(plugin)
         key = plugin.name if plugin.name not in self.plugins else f"{plugin.name}#{len(self.plugins)}"
         self.plugins[key] = plugin
+        self._healthy_names = None
         return plugin
 
     def _free_name(self, name: str) -> str:
@@ -178,6 +183,7 @@ class PluginHost:
                 plugin.problems.append(f"automation extension {extension.name!r} must be named {plugin.name}.<name>")
 
     def _unregister(self, plugin: LoadedPlugin) -> None:
+        self._healthy_names = None
         if plugin.module is not None and self.manager.is_registered(plugin.module):
             self.manager.unregister(plugin.module)
 
@@ -205,6 +211,7 @@ class PluginHost:
     def remove(self, name: str) -> None:
         """Forget a plugin (tests that add one for a while)."""
         plugin = self.plugins.pop(name, None)
+        self._healthy_names = None
         if plugin is not None:
             self._unregister(plugin)
 
@@ -214,7 +221,10 @@ class PluginHost:
         return [p for p in self.plugins.values() if not p.broken]
 
     def healthy_names(self) -> frozenset[str]:
-        return frozenset(p.name for p in self.healthy())
+        names = self._healthy_names
+        if names is None:
+            names = self._healthy_names = frozenset(p.name for p in self.healthy())
+        return names
 
     def get(self, name: str) -> LoadedPlugin | None:
         plugin = self.plugins.get(name)

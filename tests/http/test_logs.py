@@ -208,3 +208,19 @@ def appears(secret: str, output: str, window: int = 10) -> bool:
 
 def bearer(credential: str) -> dict[str, str]:
     return {"authorization": f"Bearer {credential}"}
+
+
+def test_cached_loggers_write_the_same_lines(
+    settings: Settings, restore_logging: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The serving process keeps its loggers (`cache_loggers`, saas.cli.create_asgi_app): the lines are the same."""
+    configure_logging(settings.model_copy(update={"log_json": True, "log_level": "INFO"}), cache_loggers=True)
+    logger = get_logger("test.cached")  # a logger of its own: no module's logger is kept past this test
+    logger.info("graphql_request", operation="Cached", outcome="success")
+    logger.debug("hidden")
+    logger.info("graphql_request", operation="Again", outcome="success")
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(line["event"], line["operation"], line["level"]) for line in lines] == [
+        ("graphql_request", "Cached", "info"),
+        ("graphql_request", "Again", "info"),
+    ]
