@@ -585,9 +585,13 @@ def connection_sql(
     condition: SqlCondition,
     sort: SortKey,
     has_after: bool,
+    counts: dict[str, SqlCondition] | None = None,
 ) -> str:
-    """One statement for a Relay connection: the page, its cursors, page info and total count."""
+    """One statement for a Relay connection: the page, its cursors, page info and total count
+    (and `counts`: other count fields of the connection, each the rows meeting its condition,
+    e.g. the notifications' `unreadCount`)."""
     where = tenant_where("r", condition) + (f" AND {sort.after_sql('r')}" if has_after else "")
+    counts = counts or {}
     pairs: list[tuple[str, str]] = []
     for key, nodes in collect(selection_set, f"{sql_type.name}Connection", state).items():
         name = nodes[0].name.value
@@ -602,6 +606,9 @@ def connection_sql(
             pairs.append(
                 (key, json_value(f"(SELECT count(*) FROM {sql_type.table} r WHERE {tenant_where('r', condition)})"))
             )
+        elif name in counts:
+            where_counted = tenant_where("r", counts[name])
+            pairs.append((key, json_value(f"(SELECT count(*) FROM {sql_type.table} r WHERE {where_counted})")))
         else:
             raise NotCompilable(name)
     page = (
