@@ -57,6 +57,7 @@ LISTS = {
     "opportunities": "query($first: Int) { opportunities(first: $first) { totalCount edges { node { id name amount currency status weightedAmount stage { name } customer { id name } } } pageInfo { hasNextPage } } }",
     "invoices": "query($first: Int) { invoices(first: $first) { edges { node { id number status amount } } } }",
     "tickets": "query($first: Int) { tickets(first: $first) { totalCount edges { node { id subject status priority customer { id name } } } pageInfo { hasNextPage } } }",
+    "tickets with comments": "query($first: Int) { tickets(first: $first) { edges { node { id comments(first: 5) { totalCount edges { cursor node { id body public author { id } } } pageInfo { hasNextPage } } } } } }",
     "articles": "query($first: Int) { articles(first: $first) { edges { node { id title status } } } }",
     "returnRequests": "query($first: Int) { returnRequests(first: $first) { edges { node { id status } } } }",
     "workOrders": "query($first: Int) { workOrders(first: $first) { edges { node { id status } } } }",

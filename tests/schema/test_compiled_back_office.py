@@ -1,5 +1,5 @@
 """The back-office lists compiled into one statement each (`products`, `notifications`, `auditLog`,
-`webhookDeliveries`): every page equals the resolver path's (same rows, order, cursors, counts),
+`webhookDeliveries`, a ticket's `comments`): every page equals the resolver path's (same rows, order, cursors, counts),
 whatever the page size one statement, filters applied alike, and another tenant sees nothing of
 the first tenant's rows (nor finds its webhook)."""
 
@@ -22,9 +22,11 @@ from saas.schema import compiler
 from saas.schema.compiler import SqlType
 from saas.schema.relay import decode_id, to_global_id
 from saas.tenancy.session import tenant_session
+from saas.tickets.graphql.sql import TICKET_COMMENT
 from saas.webhooks.graphql.sql import WEBHOOK_DELIVERY
 from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 from tests.conftest import GraphQLClient, TenantHandle
+from tests.tickets.support import COMMENT, create_customer, create_ticket, ok
 
 PAGE_INFO = "pageInfo { hasNextPage hasPreviousPage startCursor endCursor }"
 
@@ -271,3 +273,44 @@ def test_webhook_deliveries_compiled_equal_the_resolver_path(
     assert other_owner.last_statements == 1
     missing = to_global_id("Webhook", uuid.uuid4())
     assert owner.error_codes(DELIVERIES, {"webhookId": missing}) == ["NOT_FOUND"]
+
+
+# --- a ticket's comments -----------------------------------------------------------------------
+
+TICKET_COMMENTS = f"""query($id: ID!, $first: Int, $after: String) {{
+  ticket(id: $id) {{ id comments(first: $first, after: $after) {{
+    __typename totalCount {PAGE_INFO}
+    edges {{ cursor node {{ __typename id body public fromCustomer createdAt author {{ id email }} }} }}
+  }} }}
+}}"""
+
+
+def _comment_pages(client: GraphQLClient, ticket: str) -> tuple[list[dict[str, Any]], set[int]]:
+    pages, counts, after = [], set(), None
+    while True:
+        page = client.data(TICKET_COMMENTS, {"id": ticket, "first": 2, "after": after})["ticket"]["comments"]
+        pages.append(page)
+        counts.add(int(client.last_statements))
+        if not page["pageInfo"]["hasNextPage"]:
+            return pages, counts
+        after = page["pageInfo"]["endCursor"]
+
+
+def test_ticket_comments_compiled_equal_the_resolver_path(
+    owner: GraphQLClient, other_owner: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer = create_customer(owner, "Comments Co")
+    ticket = create_ticket(owner, customer)["id"]
+    for n in range(5):
+        ok(owner, COMMENT, {"id": ticket, "body": f'Note {n}, "quoted"', "public": n % 2 == 0}, "commentOnTicket")
+    compiled, counts = _comment_pages(owner, ticket)
+    assert counts == {1}, counts
+    assert compiled[0]["totalCount"] == 5 and len(_rows(compiled)) == 5
+    assert [row["body"] for row in _rows(compiled)] == [f'Note {n}, "quoted"' for n in range(5)]  # oldest first
+    assert _rows(compiled)[0]["author"]["email"] and _rows(compiled)[0]["__typename"] == "TicketComment"
+    with _resolver_path(monkeypatch, TICKET_COMMENT, "body"):
+        resolved, _ = _comment_pages(owner, ticket)
+        assert not compiler.COMPILED.entries
+    assert resolved == compiled
+    # Another tenant finds neither the ticket nor its comments.
+    assert other_owner.error_codes(TICKET_COMMENTS, {"id": ticket, "first": 2}) == ["NOT_FOUND"]
