@@ -188,11 +188,12 @@ def test_the_customer_360_with_a_plugin_field_is_one_statement(
     assert slow_statements > 1 and resolved == data
 
 
-def test_the_callers_notifications_and_the_webhook_deliveries_are_one_statement(
+def test_the_notifications_webhook_deliveries_and_portal_accesses_are_one_statement(
     demo_tenant: Any, demo_owner: GraphQLClient, runtime: Runtime
 ) -> None:
-    """`notifications` (with `unreadCount`) and `webhookDeliveries` (with each delivery's attempts, of
-    all webhooks and of one): the demo has none, so the owner gets some first."""
+    """`notifications` (with `unreadCount`), `webhookDeliveries` (with each delivery's attempts, of
+    all webhooks and of one) and `portalAccesses` (with customer and contact): the demo has none,
+    so the owner gets some first."""
     me = decode_id(demo_owner.data("{ me { member { id } } }")["me"]["member"]["id"], "Member")
     with tenant_session(runtime.engine, demo_tenant.tenant_id) as session:
         for index in range(25):
@@ -215,7 +216,15 @@ def test_the_callers_notifications_and_the_webhook_deliveries_are_one_statement(
             session.flush()
             for attempt in (1, 2):
                 session.add(WebhookAttempt(delivery_id=delivery.id, attempt=attempt, status_code=500, duration_ms=5))
+    contacts = demo_owner.data("{ customers(first: 3) { edges { node { contacts { id } } } } }")["customers"]["edges"]
+    for contact in [c["id"] for edge in contacts for c in edge["node"]["contacts"]][:3]:
+        made = demo_owner.data(
+            "mutation($c: ID!) { createPortalAccess(input: {contactId: $c}) { portalAccess { id } userErrors { code } } }",
+            {"c": contact},
+        )["createPortalAccess"]
+        assert made["portalAccess"], made
     reads = {
+        "portalAccesses": "query($first: Int) { portalAccesses(first: $first) { totalCount edges { cursor node { id active createdAt customer { id name } contact { id name } } } pageInfo { hasNextPage endCursor } } }",
         "notifications": "query($first: Int) { notifications(first: $first) { totalCount unreadCount edges { cursor node { id kind title data createdAt readAt } } pageInfo { hasNextPage endCursor } } }",
         "webhookDeliveries": "query($first: Int, $w: ID) { webhookDeliveries(first: $first, webhookId: $w) { edges { cursor node { id eventType status attemptCount attempts { attempt statusCode at } } } pageInfo { hasNextPage endCursor } } }",
     }
@@ -225,4 +234,4 @@ def test_the_callers_notifications_and_the_webhook_deliveries_are_one_statement(
                 continue
             data, statements = _statements(demo_owner, query, variables)
             assert statements == 1, (name, variables, statements)
-            assert len(data[name]["edges"]) == variables["first"], name
+            assert len(data[name]["edges"]) == min(variables["first"], 3 if name == "portalAccesses" else 25), name

@@ -1,5 +1,5 @@
 """The back-office lists compiled into one statement each (`products`, `notifications`, `auditLog`,
-`webhookDeliveries`, a ticket's `comments`): every page equals the resolver path's (same rows, order, cursors, counts),
+`webhookDeliveries`, a ticket's `comments`, `portalAccesses`): every page equals the resolver path's (same rows, order, cursors, counts),
 whatever the page size one statement, filters applied alike, and another tenant sees nothing of
 the first tenant's rows (nor finds its webhook)."""
 
@@ -16,6 +16,7 @@ import pytest
 from saas.accounts.graphql.sql import AUDIT_ENTRY
 from saas.notifications.graphql.sql import NOTIFICATION
 from saas.notifications.service import notify
+from saas.portal.graphql.sql import PORTAL_ACCESS
 from saas.products.graphql.sql import PRODUCT
 from saas.runtime import Runtime
 from saas.schema import compiler
@@ -26,7 +27,15 @@ from saas.tickets.graphql.sql import TICKET_COMMENT
 from saas.webhooks.graphql.sql import WEBHOOK_DELIVERY
 from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 from tests.conftest import GraphQLClient, TenantHandle
-from tests.tickets.support import COMMENT, create_customer, create_ticket, ok
+from tests.tickets.support import (
+    COMMENT,
+    CREATE_ACCESS,
+    REVOKE_ACCESS,
+    create_contact,
+    create_customer,
+    create_ticket,
+    ok,
+)
 
 PAGE_INFO = "pageInfo { hasNextPage hasPreviousPage startCursor endCursor }"
 
@@ -314,3 +323,35 @@ def test_ticket_comments_compiled_equal_the_resolver_path(
     assert resolved == compiled
     # Another tenant finds neither the ticket nor its comments.
     assert other_owner.error_codes(TICKET_COMMENTS, {"id": ticket, "first": 2}) == ["NOT_FOUND"]
+
+
+# --- portalAccesses ----------------------------------------------------------------------------
+
+ACCESSES = f"""query($first: Int, $after: String, $customerId: ID) {{
+  portalAccesses(first: $first, after: $after, customerId: $customerId) {{
+    totalCount {PAGE_INFO}
+    edges {{ cursor node {{ id createdBy expiresAt revokedAt createdAt active customer {{ id name }} contact {{ id name }} }} }}
+  }}
+}}"""
+
+
+def test_portal_accesses_compiled_equal_the_resolver_path(
+    owner: GraphQLClient, other_owner: GraphQLClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customers = [create_customer(owner, "Portal A"), create_customer(owner, "Portal B")]
+    accesses = []
+    for index in range(5):
+        contact = create_contact(owner, customers[index % 2])
+        accesses.append(ok(owner, CREATE_ACCESS, {"contactId": contact}, "createPortalAccess")["portalAccess"]["id"])
+    ok(owner, REVOKE_ACCESS, {"id": accesses[1]}, "revokePortalAccess")
+    everything = _both_paths(owner, monkeypatch, ACCESSES, {}, PORTAL_ACCESS, "createdBy")
+    rows = _rows(everything)
+    assert [row["id"] for row in rows] == list(reversed(accesses)) and everything[0]["totalCount"] == 5
+    assert [row["active"] for row in rows] == [True, True, True, False, True]
+    assert {row["customer"]["name"] for row in rows} == {"Portal A", "Portal B"} and all(row["contact"] for row in rows)
+    theirs = _rows(_both_paths(owner, monkeypatch, ACCESSES, {"customerId": customers[1]}, PORTAL_ACCESS, "createdBy"))
+    assert [row["id"] for row in theirs] == [accesses[3], accesses[1]]
+    # Another tenant: none of them, nor of the first tenant's customer.
+    for variables in ({}, {"customerId": customers[0]}):
+        page = other_owner.data(ACCESSES, {"first": 50, **variables})["portalAccesses"]
+        assert (page["totalCount"], page["edges"]) == (0, []) and other_owner.last_statements == 1
