@@ -355,3 +355,24 @@ def test_portal_accesses_compiled_equal_the_resolver_path(
     for variables in ({}, {"customerId": customers[0]}):
         page = other_owner.data(ACCESSES, {"first": 50, **variables})["portalAccesses"]
         assert (page["totalCount"], page["edges"]) == (0, []) and other_owner.last_statements == 1
+
+
+# --- bad input ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        (PRODUCTS, {}),
+        (NOTIFICATIONS, {}),
+        (AUDIT, {}),
+        (DELIVERIES, {}),
+        (ACCESSES, {}),
+    ],
+    ids=["products", "notifications", "auditLog", "webhookDeliveries", "portalAccesses"],
+)
+def test_a_bad_cursor_or_page_size_is_bad_user_input(
+    owner: GraphQLClient, query: str, variables: dict[str, Any]
+) -> None:
+    for bad in ({"after": "not a cursor"}, {"after": "WyJ4Il0="}, {"first": -1}, {"first": 10_000}):
+        assert owner.error_codes(query, {**variables, **bad}) == ["BAD_USER_INPUT"], bad
