@@ -13,13 +13,18 @@ a loader would show as more statements.
 from __future__ import annotations
 
 import secrets
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from saas.demo import DEMO_PASSWORD, seed_demo
+from saas.notifications.service import notify
 from saas.runtime import Runtime
+from saas.schema.relay import decode_id, to_global_id
+from saas.tenancy.session import tenant_session
+from saas.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 from tests.conftest import GraphQLClient, login
 
 PLUGINS = ("automotive", "finance", "insurance", "manufacturing")
@@ -52,9 +57,12 @@ LISTS = {
     "opportunities": "query($first: Int) { opportunities(first: $first) { totalCount edges { node { id name amount currency status weightedAmount stage { name } customer { id name } } } pageInfo { hasNextPage } } }",
     "invoices": "query($first: Int) { invoices(first: $first) { edges { node { id number status amount } } } }",
     "tickets": "query($first: Int) { tickets(first: $first) { totalCount edges { node { id subject status priority customer { id name } } } pageInfo { hasNextPage } } }",
+    "tickets with comments": "query($first: Int) { tickets(first: $first) { edges { node { id comments(first: 5) { totalCount edges { cursor node { id body public author { id } } } pageInfo { hasNextPage } } } } } }",
     "articles": "query($first: Int) { articles(first: $first) { edges { node { id title status } } } }",
     "returnRequests": "query($first: Int) { returnRequests(first: $first) { edges { node { id status } } } }",
     "workOrders": "query($first: Int) { workOrders(first: $first) { edges { node { id status } } } }",
+    "products": "query($first: Int) { products(first: $first) { totalCount edges { cursor node { id sku name unitPrice currency active } } pageInfo { hasNextPage endCursor } } }",
+    "auditLog": "query($first: Int) { auditLog(first: $first) { edges { cursor node { id kind action entityType entityId actor before after createdAt } } pageInfo { hasNextPage endCursor } } }",
     "vehicles (automotive)": "query($first: Int) { vehicles(first: $first) { totalCount edges { node { id vin mileage customer { id name } serviceRecords { kind mileage } } } } }",
     "policies (insurance)": "query($first: Int) { policies(first: $first) { totalCount edges { node { id number status } } } }",
     "claims (insurance)": "query($first: Int) { claims(first: $first) { edges { node { id status } } } }",
@@ -178,3 +186,52 @@ def test_the_customer_360_with_a_plugin_field_is_one_statement(
     for row in resolved["customer"][field]:
         assert row.pop("customer") is not None
     assert slow_statements > 1 and resolved == data
+
+
+def test_the_notifications_webhook_deliveries_and_portal_accesses_are_one_statement(
+    demo_tenant: Any, demo_owner: GraphQLClient, runtime: Runtime
+) -> None:
+    """`notifications` (with `unreadCount`), `webhookDeliveries` (with each delivery's attempts, of
+    all webhooks and of one) and `portalAccesses` (with customer and contact): the demo has none,
+    so the owner gets some first."""
+    me = decode_id(demo_owner.data("{ me { member { id } } }")["me"]["member"]["id"], "Member")
+    with tenant_session(runtime.engine, demo_tenant.tenant_id) as session:
+        for index in range(25):
+            notify(session, me, "smoke.note", f"Note {index}", body="", data={"n": index})
+        webhook = Webhook(id=uuid.uuid4(), url="https://hooks.example.com/in", events=["*"], secret_encrypted="x")
+        session.add(webhook)
+        session.flush()
+        for index in range(25):
+            delivery = WebhookDelivery(
+                id=uuid.uuid4(),
+                webhook_id=webhook.id,
+                event_id=uuid.uuid4(),
+                event_type="customer.created",
+                payload={"n": index},
+                occurred_at=datetime.now(UTC),
+                status="failed",
+                attempts=2,
+            )
+            session.add(delivery)
+            session.flush()
+            for attempt in (1, 2):
+                session.add(WebhookAttempt(delivery_id=delivery.id, attempt=attempt, status_code=500, duration_ms=5))
+    contacts = demo_owner.data("{ customers(first: 3) { edges { node { contacts { id } } } } }")["customers"]["edges"]
+    for contact in [c["id"] for edge in contacts for c in edge["node"]["contacts"]][:3]:
+        made = demo_owner.data(
+            "mutation($c: ID!) { createPortalAccess(input: {contactId: $c}) { portalAccess { id } userErrors { code } } }",
+            {"c": contact},
+        )["createPortalAccess"]
+        assert made["portalAccess"], made
+    reads = {
+        "portalAccesses": "query($first: Int) { portalAccesses(first: $first) { totalCount edges { cursor node { id active createdAt customer { id name } contact { id name } } } pageInfo { hasNextPage endCursor } } }",
+        "notifications": "query($first: Int) { notifications(first: $first) { totalCount unreadCount edges { cursor node { id kind title data createdAt readAt } } pageInfo { hasNextPage endCursor } } }",
+        "webhookDeliveries": "query($first: Int, $w: ID) { webhookDeliveries(first: $first, webhookId: $w) { edges { cursor node { id eventType status attemptCount attempts { attempt statusCode at } } } pageInfo { hasNextPage endCursor } } }",
+    }
+    for name, query in reads.items():
+        for variables in ({"first": 2}, {"first": 20}, {"first": 20, "w": to_global_id("Webhook", webhook.id)}):
+            if "w" in variables and "$w" not in query:
+                continue
+            data, statements = _statements(demo_owner, query, variables)
+            assert statements == 1, (name, variables, statements)
+            assert len(data[name]["edges"]) == min(variables["first"], 3 if name == "portalAccesses" else 25), name

@@ -122,8 +122,7 @@ def customer_conditions(principal: Principal, alias: str, flt: CustomerFilter | 
     customer_visibility(principal, alias, condition)
     if flt.search:
         condition.add(f"{alias}.name ILIKE :search", search=f"%{escape_like(flt.search.strip())}%")
-    if flt.owner_id is not None:
-        condition.add(f"{alias}.owner_id = :owner_id", owner_id=flt.owner_id)
+    condition.given(f"{alias}.owner_id", "owner_id", flt.owner_id)
     if flt.unowned is True:
         condition.add(f"{alias}.owner_id IS NULL")
     elif flt.unowned is False:

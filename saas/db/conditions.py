@@ -6,6 +6,7 @@ without importing the domain whose rules fill it (`saas/customers/rules.py` and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,24 @@ class SqlCondition:
     def add(self, sql: str, **params: Any) -> None:
         self.parts.append(sql)
         self.params.update(params)
+
+    def given(
+        self,
+        column: str,
+        param: str,
+        value: Any,
+        *,
+        op: str = "=",
+        convert: Callable[[Any], Any] | None = None,
+    ) -> None:
+        """An optional filter: `<column> <op> :<param>` when `value` is given (not None), bound to
+        `convert(value)` (or `value`); nothing when it is None. `param` must be unique in the
+        condition (and in a `Within` beside it)."""
+        if value is None:
+            return
+        if param in self.params:
+            raise ValueError(f"parameter {param!r} is already bound in this condition")
+        self.add(f"{column} {op} :{param}", **{param: convert(value) if convert is not None else value})
 
     @property
     def sql(self) -> str:

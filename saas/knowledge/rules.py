@@ -51,8 +51,7 @@ def article_conditions(principal: Principal, alias: str, flt: ArticleFilter | No
     """`articles(filter)`: what the principal reads, narrowed by the filter."""
     condition = SqlCondition()
     article_visibility(principal, alias, condition)
-    if flt is not None and flt.status is not None:
-        condition.add(f"{alias}.status = :f_status", f_status=ArticleStatus(flt.status).value)
-    if flt is not None and flt.type is not None:
-        condition.add(f"{alias}.type = :f_type", f_type=flt.type.strip().lower())
+    if flt is not None:
+        condition.given(f"{alias}.status", "f_status", flt.status, convert=lambda v: ArticleStatus(v).value)
+        condition.given(f"{alias}.type", "f_type", flt.type, convert=lambda v: v.strip().lower())
     return condition

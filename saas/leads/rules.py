@@ -71,17 +71,14 @@ def lead_conditions(principal: Principal, alias: str, flt: LeadFilter | None) ->
         condition.add(f"{alias}.status = 'pool'")
     elif flt.pool is False:
         condition.add(f"{alias}.status <> 'pool'")
-    if flt.status is not None:
-        condition.add(f"{alias}.status = :lead_status", lead_status=flt.status.value)
+    condition.given(f"{alias}.status", "lead_status", flt.status, convert=lambda v: v.value)
     if flt.search and flt.search.strip():
         condition.add(
             f"({alias}.name ILIKE :search OR {alias}.company ILIKE :search OR {alias}.email ILIKE :search)",
             search=f"%{escape_like(flt.search.strip())}%",
         )
-    if flt.owner_id is not None:
-        condition.add(f"{alias}.owner_id = :owner_id", owner_id=flt.owner_id)
-    if flt.channel_id is not None:
-        condition.add(f"{alias}.channel_id = :channel_id", channel_id=flt.channel_id)
+    condition.given(f"{alias}.owner_id", "owner_id", flt.owner_id)
+    condition.given(f"{alias}.channel_id", "channel_id", flt.channel_id)
     if flt.custom_field is not None:
         custom_field_condition(condition, alias, flt.custom_field)
     return condition

@@ -128,10 +128,8 @@ def installment_report_conditions(
     """Installments the caller sees (with their plan's customer), due within the window, of the
     owner of the contract's opportunity, in the currency asked for."""
     condition = deal_rules.installment_conditions(principal, alias)
-    if window.from_day is not None:
-        condition.add(f"{alias}.due_on >= :r_due_from", r_due_from=window.from_day)
-    if window.to_day is not None:
-        condition.add(f"{alias}.due_on <= :r_due_to", r_due_to=window.to_day)
+    condition.given(f"{alias}.due_on", "r_due_from", window.from_day, op=">=")
+    condition.given(f"{alias}.due_on", "r_due_to", window.to_day, op="<=")
     if window.owner_id is not None or window.team_id is not None:
         owner = SqlCondition()
         owner_filter(principal, window, "ro.owner_id", owner)

@@ -41,9 +41,6 @@ class ReturnFilter:
     customer_id: uuid.UUID | None = None
 
     def apply(self, condition: SqlCondition, alias: str) -> None:
-        if self.status is not None:
-            condition.add(f"{alias}.status = :f_status", f_status=ReturnStatus(self.status).value)
-        if self.order_id is not None:
-            condition.add(f"{alias}.order_id = :f_order_id", f_order_id=self.order_id)
-        if self.customer_id is not None:
-            condition.add(f"{alias}.customer_id = :f_customer_id", f_customer_id=self.customer_id)
+        condition.given(f"{alias}.status", "f_status", self.status, convert=lambda v: ReturnStatus(v).value)
+        condition.given(f"{alias}.order_id", "f_order_id", self.order_id)
+        condition.given(f"{alias}.customer_id", "f_customer_id", self.customer_id)

@@ -101,14 +101,20 @@ async def compiled_page(
     after: str | None,
     within: Within | None = None,
     page_fallback: Callable[[], Awaitable[Any]] | None = None,
+    counts: dict[str, SqlCondition] | None = None,
 ) -> Any:
     """A keyset page of the `condition` rows of `sql_type` (a Relay connection with `totalCount`):
     one compiled statement, or the resolver path building each row of `model` with `build`
     (`page_fallback` instead, when given: e.g. for a table without an `id` column). `within`:
-    the rows of that parent only, NOT_FOUND (`Within.missing`) when the caller does not see it."""
+    the rows of that parent only, NOT_FOUND (`Within.missing`) when the caller does not see it.
+    `counts`: the connection's other count fields (e.g. `unreadCount`), each the rows meeting its
+    condition (its parameters must not share a name with another's unless bound to the same value);
+    a connection with such fields needs `page_fallback`."""
     context = info.context
     limit = page_size(first, context.runtime.settings.max_page_size)
+    counts = counts or {}
     params: dict[str, Any] = {
+        **{name: value for counted in counts.values() for name, value in counted.params.items()},
         **condition.params,
         **_params(within),
         "first": limit,
@@ -121,12 +127,15 @@ async def compiled_page(
     raw = info._raw_info
 
     def build_sql(state: compiler.CompileState) -> str:
-        statement = compiler.connection_sql(sql_type, selection_of(raw), state, condition, sort, after is not None)
+        statement = compiler.connection_sql(
+            sql_type, selection_of(raw), state, condition, sort, after is not None, counts
+        )
         return within.guard(statement) if within is not None else statement
 
+    counted = tuple((name, tuple(c.parts)) for name, c in sorted(counts.items()))
     try:
         sql, bound = compiler.compile_read(
-            raw, (sql_type.name, tuple(condition.parts), sort, after is not None, *_shape(within)), build_sql
+            raw, (sql_type.name, tuple(condition.parts), sort, after is not None, *_shape(within), *counted), build_sql
         )
     except compiler.NotCompilable:
         if page_fallback is not None:

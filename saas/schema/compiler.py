@@ -143,7 +143,9 @@ class SqlType:
     name: str
     table: str
     columns: dict[str, str]
-    relations: dict[str, Relation] = field(default_factory=dict)
+    # A nested object or list (`Relation`), or a nested page (`PagedRelation`, a field with
+    # `first`/`after` of the type itself, e.g. `Ticket.comments`).
+    relations: dict[str, Relation | PagedRelation] = field(default_factory=dict)
     interfaces: frozenset[str] = frozenset({"Node"})
 
 
@@ -313,7 +315,14 @@ def object_json(sql_type: SqlType, alias: str, selection_set: SelectionSetNode, 
         elif name in sql_type.columns:
             pairs.append((key, json_value(sql_type.columns[name].format(t=alias))))
         elif name in sql_type.relations:
-            pairs.append((key, _relation_json(sql_type.relations[name], alias, merged_selection(nodes), state)))
+            relation = sql_type.relations[name]
+            if isinstance(relation, PagedRelation):
+                if state.schema is None:  # its arguments are read from the field's definition
+                    raise NotCompilable(f"{sql_type.name}.{name}")
+                field_def = state.schema.type_map[sql_type.name].fields[name]
+                pairs.append((key, _paged_json(relation, alias, nodes, field_def, state)))
+            else:
+                pairs.append((key, _relation_json(relation, alias, merged_selection(nodes), state)))
         else:
             pairs.append((key, _added_field_json(sql_type, nodes, alias, state)))
     return _json_object(pairs)
@@ -585,9 +594,13 @@ def connection_sql(
     condition: SqlCondition,
     sort: SortKey,
     has_after: bool,
+    counts: dict[str, SqlCondition] | None = None,
 ) -> str:
-    """One statement for a Relay connection: the page, its cursors, page info and total count."""
+    """One statement for a Relay connection: the page, its cursors, page info and total count
+    (and `counts`: other count fields of the connection, each the rows meeting its condition,
+    e.g. the notifications' `unreadCount`)."""
     where = tenant_where("r", condition) + (f" AND {sort.after_sql('r')}" if has_after else "")
+    counts = counts or {}
     pairs: list[tuple[str, str]] = []
     for key, nodes in collect(selection_set, f"{sql_type.name}Connection", state).items():
         name = nodes[0].name.value
@@ -602,6 +615,9 @@ def connection_sql(
             pairs.append(
                 (key, json_value(f"(SELECT count(*) FROM {sql_type.table} r WHERE {tenant_where('r', condition)})"))
             )
+        elif name in counts:
+            where_counted = tenant_where("r", counts[name])
+            pairs.append((key, json_value(f"(SELECT count(*) FROM {sql_type.table} r WHERE {where_counted})")))
         else:
             raise NotCompilable(name)
     page = (

@@ -163,14 +163,10 @@ def ticket_conditions(principal: Principal, alias: str, flt: TicketFilter | None
     flt = flt or TicketFilter()
     condition = SqlCondition()
     ticket_visibility(principal, alias, condition)
-    if flt.type is not None:
-        condition.add(f"{alias}.type = :ticket_type", ticket_type=flt.type.strip().lower())
-    if flt.status is not None:
-        condition.add(f"{alias}.status = :ticket_status", ticket_status=flt.status.value)
-    if flt.assignee_id is not None:
-        condition.add(f"{alias}.assignee_id = :assignee_id", assignee_id=flt.assignee_id)
-    if flt.customer_id is not None:
-        condition.add(f"{alias}.customer_id = :customer_id", customer_id=flt.customer_id)
+    condition.given(f"{alias}.type", "ticket_type", flt.type, convert=lambda v: v.strip().lower())
+    condition.given(f"{alias}.status", "ticket_status", flt.status, convert=lambda v: v.value)
+    condition.given(f"{alias}.assignee_id", "assignee_id", flt.assignee_id)
+    condition.given(f"{alias}.customer_id", "customer_id", flt.customer_id)
     if flt.breached is True:
         condition.add(f"{alias}.breached_at IS NOT NULL")
     elif flt.breached is False:

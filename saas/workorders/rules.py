@@ -42,13 +42,8 @@ class WorkOrderFilter:
     status: WorkOrderStatus | None = None
 
     def apply(self, condition: SqlCondition, alias: str) -> None:
-        if self.technician_id is not None:
-            condition.add(f"{alias}.technician_id = :f_technician_id", f_technician_id=self.technician_id)
-        if self.customer_id is not None:
-            condition.add(f"{alias}.customer_id = :f_customer_id", f_customer_id=self.customer_id)
-        if self.ends_after is not None:
-            condition.add(f"{alias}.ends_at > :f_from", f_from=self.ends_after)
-        if self.starts_before is not None:
-            condition.add(f"{alias}.starts_at < :f_to", f_to=self.starts_before)
-        if self.status is not None:
-            condition.add(f"{alias}.status = :f_status", f_status=WorkOrderStatus(self.status).value)
+        condition.given(f"{alias}.technician_id", "f_technician_id", self.technician_id)
+        condition.given(f"{alias}.customer_id", "f_customer_id", self.customer_id)
+        condition.given(f"{alias}.ends_at", "f_from", self.ends_after, op=">")
+        condition.given(f"{alias}.starts_at", "f_to", self.starts_before, op="<")
+        condition.given(f"{alias}.status", "f_status", self.status, convert=lambda v: WorkOrderStatus(v).value)

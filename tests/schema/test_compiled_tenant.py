@@ -65,10 +65,16 @@ FROM = re.compile(r"\bFROM (\w+) (\w+)(?: WHERE (\w+)\.tenant_id = :tenant_id\b)
 
 
 def _selection(sql_type: SqlType, depth: int = 2) -> str:
-    """Every column of the type and, `depth` levels down, every relation with all of its own."""
+    """Every column of the type and, `depth` levels down, every relation with all of its own (a
+    nested page, `PagedRelation`, reads the rows its own SQL names, with their tenant: its target's
+    mapping is checked here on its own)."""
     fields = ["__typename", *sql_type.columns]
     if depth > 0:
-        fields += [f"{name} {{ {_selection(r.target(), depth - 1)} }}" for name, r in sql_type.relations.items()]
+        fields += [
+            f"{name} {{ {_selection(r.target(), depth - 1)} }}"
+            for name, r in sql_type.relations.items()
+            if isinstance(r, Relation)
+        ]
     return " ".join(fields)
 
 

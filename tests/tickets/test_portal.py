@@ -65,6 +65,12 @@ def test_a_portal_token_sees_public_comments_only_and_comments_publicly(owner: G
     seen = client.data(TICKET, {"id": ticket})["ticket"]["comments"]
     assert [e["node"]["body"] for e in seen["edges"]] == ["We will replace it", "Thanks"] and seen["totalCount"] == 2
     assert owner.data(TICKET, {"id": ticket})["ticket"]["comments"]["totalCount"] == 3
+    # In one compiled statement: the portal reads no member as a comment's author; staff do.
+    authors = "query($id: ID!) { ticket(id: $id) { comments { edges { node { body author { id } } } } } }"
+    seen = client.data(authors, {"id": ticket})["ticket"]["comments"]["edges"]
+    assert [e["node"]["author"] for e in seen] == [None, None] and client.last_statements == 1
+    staff = owner.data(authors, {"id": ticket})["ticket"]["comments"]["edges"]
+    assert [e["node"]["author"] is not None for e in staff] == [True, True, False] and owner.last_statements == 1
     # node(id) of a comment keeps to the same rule.
     node = "query($id: ID!) { node(id: $id) { id ... on TicketComment { body } } }"
     assert owner.data(node, {"id": internal["id"]})["node"]["body"] == "Internal: check stock"

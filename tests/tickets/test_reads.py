@@ -1,5 +1,6 @@
-"""Ticket reads are one SQL statement each, whatever the page size; with comments (computed in
-Python) a fixed number, and the same JSON as the compiled path."""
+"""Ticket reads are one SQL statement each, whatever the page size, their comments (a nested page)
+included; with a field computed in Python (a comment's `authorName`) a fixed number, and the same
+JSON as the compiled path."""
 
 from __future__ import annotations
 
@@ -36,11 +37,17 @@ def test_reads_are_one_statement(owner: GraphQLClient, tenant: Any) -> None:
     assert owner.last_statements == 1
     owner.data(NODE, {"id": ids[0]})
     assert owner.last_statements == 1
-    fallback = {}
+    compiled, fallback = {}, {}
     for first in (2, 8):
         data = owner.data(WITH_COMMENTS, {"first": first})["tickets"]
+        compiled[first] = owner.last_statements
+        resolved = owner.data(WITH_COMMENTS.replace("body public", "body public authorName"), {"first": first})
         fallback[first] = owner.last_statements
-    assert fallback[2] == fallback[8], fallback
+        for edge in resolved["tickets"]["edges"]:
+            for comment in edge["node"]["comments"]["edges"]:
+                assert comment["node"].pop("authorName") == tenant.owner_email
+        assert resolved["tickets"] == data
+    assert compiled == {2: 1, 8: 1} and fallback[2] == fallback[8], (compiled, fallback)
     commented = [e["node"] for e in data["edges"] if e["node"]["comments"]["totalCount"]]
     assert len(commented) == 4 and all(len(n["comments"]["edges"]) == 2 for n in commented)
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from strawberry.types import Info
 
 from saas.accounts import invitations
+from saas.accounts.graphql.sql import AUDIT_ENTRY, AUDIT_SORT
 from saas.accounts.graphql.types import ApiKey, AuditEntry, AuditEntryConnection, Invitation, Me, Member, Tenant
 from saas.accounts.models import ApiKey as ApiKeyRow
 from saas.accounts.models import InvitationState, Membership
@@ -20,8 +21,10 @@ from saas.audit.models import AuditEntry as AuditRow
 from saas.audit.models import AuditKind
 from saas.auth.permissions import API_KEYS_MANAGE, AUDIT_READ, MEMBERS_READ, require
 from saas.auth.principal import Principal
+from saas.db.conditions import SqlCondition
 from saas.db.paging import keyset_page
 from saas.errors import BadUserInputError
+from saas.schema.compiled import compiled_page
 from saas.schema.connections import connection, page_arguments
 from saas.schema.context import RequestContext
 from saas.schema.relay import from_global_id
@@ -88,6 +91,22 @@ class AuditFilter:
             action_prefix=action_prefix.strip() if action_prefix is not None else None,
         )
 
+    def condition(self, alias: str) -> SqlCondition:
+        """The filters as SQL, as `_audit_page` applies them (the compiler adds the tenant)."""
+        condition = SqlCondition()
+        if self.entity is not None:
+            entity_type, entity_id = self.entity
+            condition.add(
+                f"{alias}.entity_type = :audit_entity_type AND {alias}.entity_id = :audit_entity_id",
+                audit_entity_type=entity_type,
+                audit_entity_id=str(entity_id),
+            )
+        if self.kinds:
+            condition.add(f"{alias}.kind = ANY(:audit_kinds)", audit_kinds=[kind.value for kind in self.kinds])
+        if self.action_prefix is not None:
+            condition.add(f"starts_with({alias}.action, :audit_action_prefix)", audit_action_prefix=self.action_prefix)
+        return condition
+
 
 def _audit_page(
     session: Session, principal: Principal, limit: int, after: list[Any] | None, filters: AuditFilter
@@ -140,6 +159,23 @@ class AccountQueries:
         action_prefix: str | None = None,
     ) -> AuditEntryConnection:
         context = info.context
-        limit, position = page_arguments(first, after, ("bigint",), context.runtime.settings.max_page_size)
+        principal = context.require_principal()
         filters = AuditFilter.checked(entity_id, kinds, action_prefix)
-        return await context.read(_audit_page, context.require_principal(), limit, position, filters)
+        require(principal.permissions, AUDIT_READ)
+
+        async def resolved() -> AuditEntryConnection:
+            """The resolver path, for a selection with a field that has no SQL mapping."""
+            limit, position = page_arguments(first, after, AUDIT_SORT.casts, context.runtime.settings.max_page_size)
+            return await context.read(_audit_page, principal, limit, position, filters)  # type: ignore[no-any-return]
+
+        return await compiled_page(  # type: ignore[no-any-return]
+            info,
+            AUDIT_ENTRY,
+            AuditRow,
+            AuditEntry.from_model,
+            filters.condition("r"),
+            AUDIT_SORT,
+            first,
+            after,
+            page_fallback=resolved,
+        )

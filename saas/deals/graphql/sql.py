@@ -10,6 +10,7 @@ from __future__ import annotations
 from saas.accounts.graphql.sql import MEMBER
 from saas.customers.graphql.sql import CUSTOMER
 from saas.deals.rules import opportunity_conditions, weighted_amount_sql
+from saas.products.graphql.sql import PRODUCT
 from saas.schema.compiler import Relation, SortKey, SqlType, compact_json
 from saas.schema.relay import global_id_sql, iso_datetime_sql
 from saas.sensitive.rules import custom_fields_sql
@@ -112,23 +113,6 @@ CONTRACT: SqlType = SqlType(
         "opportunity": Relation(
             lambda: OPPORTUNITY, "opportunities", _join("id", "opportunity_id"), visible=opportunity_conditions
         ),
-    },
-)
-
-PRODUCT: SqlType = SqlType(
-    name="Product",
-    table="products",
-    columns={
-        "id": global_id_sql("Product", "{t}.id"),
-        "sku": "{t}.sku",
-        "name": "{t}.name",
-        "description": "{t}.description",
-        "unitPrice": _money("{t}.unit_price"),
-        "currency": "{t}.currency",
-        "active": "{t}.active",
-        "version": "{t}.version",
-        "createdAt": iso_datetime_sql("{t}.created_at"),
-        "updatedAt": iso_datetime_sql("{t}.updated_at"),
     },
 )
 

@@ -474,16 +474,14 @@ class OpportunityFilterInput:
     )
 
     def apply(self, condition: SqlCondition, alias: str) -> None:
-        if self.customer_id is not None:
-            condition.add(
-                f"{alias}.customer_id = :f_customer_id", f_customer_id=decode_id(self.customer_id, "Customer")
-            )
-        if self.owner_id is not None:
-            condition.add(f"{alias}.owner_id = :f_owner_id", f_owner_id=decode_id(self.owner_id, "Member"))
-        if self.stage_id is not None:
-            condition.add(f"{alias}.stage_id = :f_stage_id", f_stage_id=decode_id(self.stage_id, "PipelineStage"))
-        if self.status is not None:
-            condition.add(f"{alias}.status = :f_status", f_status=OpportunityStatus(self.status).value)
+        condition.given(
+            f"{alias}.customer_id", "f_customer_id", self.customer_id, convert=lambda v: decode_id(v, "Customer")
+        )
+        condition.given(f"{alias}.owner_id", "f_owner_id", self.owner_id, convert=lambda v: decode_id(v, "Member"))
+        condition.given(
+            f"{alias}.stage_id", "f_stage_id", self.stage_id, convert=lambda v: decode_id(v, "PipelineStage")
+        )
+        condition.given(f"{alias}.status", "f_status", self.status, convert=lambda v: OpportunityStatus(v).value)
         if self.custom_field is not None:
             flt = custom_field_filter(self.custom_field.key, self.custom_field.equals)
             custom_field_condition(condition, alias, flt)
@@ -496,13 +494,10 @@ class InvoiceFilterInput:
     status: InvoiceStatus | None = None
 
     def apply(self, condition: SqlCondition, alias: str) -> None:
-        if self.customer_id is not None:
-            condition.add(
-                f"{alias}.customer_id = :f_customer_id", f_customer_id=decode_id(self.customer_id, "Customer")
-            )
-        if self.contract_id is not None:
-            condition.add(
-                f"{alias}.contract_id = :f_contract_id", f_contract_id=decode_id(self.contract_id, "Contract")
-            )
-        if self.status is not None:
-            condition.add(f"{alias}.status = :f_status", f_status=InvoiceStatus(self.status).value)
+        condition.given(
+            f"{alias}.customer_id", "f_customer_id", self.customer_id, convert=lambda v: decode_id(v, "Customer")
+        )
+        condition.given(
+            f"{alias}.contract_id", "f_contract_id", self.contract_id, convert=lambda v: decode_id(v, "Contract")
+        )
+        condition.given(f"{alias}.status", "f_status", self.status, convert=lambda v: InvoiceStatus(v).value)

@@ -1,4 +1,4 @@
-"""The caller's notifications, newest first."""
+"""The caller's notifications, newest first: one compiled SQL statement (page, counts and all)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ from strawberry.types import Info
 
 from saas.auth.principal import Principal
 from saas.errors import ForbiddenError
-from saas.notifications import service
+from saas.notifications import models, service
+from saas.notifications.graphql.sql import NOTIFICATION, NOTIFICATION_SORT
 from saas.notifications.graphql.types import Notification, NotificationConnection
+from saas.notifications.rules import notification_conditions, unread_conditions
+from saas.schema.compiled import compiled_page
 from saas.schema.connections import connection, page_arguments
 from saas.schema.context import RequestContext
 
@@ -52,5 +55,21 @@ class NotificationQueries:
     ) -> NotificationConnection:
         context = info.context
         member_id = recipient(context.require_principal())
-        limit, position = page_arguments(first, after, NEWEST_FIRST, context.runtime.settings.max_page_size)
-        return await context.read(_page, member_id, limit, position, unread_only)
+
+        async def resolved() -> NotificationConnection:
+            """The resolver path, for a selection with a field that has no SQL mapping."""
+            limit, position = page_arguments(first, after, NEWEST_FIRST, context.runtime.settings.max_page_size)
+            return await context.read(_page, member_id, limit, position, unread_only)  # type: ignore[no-any-return]
+
+        return await compiled_page(  # type: ignore[no-any-return]
+            info,
+            NOTIFICATION,
+            models.Notification,
+            Notification.from_model,
+            notification_conditions(member_id, "r", unread_only),
+            NOTIFICATION_SORT,
+            first,
+            after,
+            page_fallback=resolved,
+            counts={"unreadCount": unread_conditions(member_id, "r")},
+        )

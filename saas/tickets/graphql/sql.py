@@ -1,4 +1,5 @@
-"""How Ticket and ClassificationRule map to SQL for the compiled reads, and `Customer.tickets`."""
+"""How Ticket (with its comments, a nested page), TicketComment and ClassificationRule map to SQL for the
+compiled reads, and `Customer.tickets`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from saas.knowledge.rules import linked_article_visibility
 from saas.schema.compiler import PagedRelation, Relation, SortKey, SqlType
 from saas.schema.relay import global_id_sql, iso_datetime_sql
 from saas.tenancy.session import TENANT_PARAM, tenant_predicate
-from saas.tickets.rules import customer_ticket_conditions, internal_link_visibility
+from saas.tickets.rules import comment_visibility, customer_ticket_conditions, internal_link_visibility
 
 
 def _article() -> SqlType:
@@ -37,6 +38,49 @@ CLASSIFICATION_RULE: SqlType = SqlType(
         "updatedAt": iso_datetime_sql("{t}.updated_at"),
     },
 )
+
+
+def _comment_author_visibility(principal: Any, alias: str) -> SqlCondition:
+    """A comment's `author`, as its resolver reads it: null for a scoped token (the portal's)."""
+    condition = SqlCondition()
+    if principal.scope:
+        condition.add("FALSE")
+    return condition
+
+
+TICKET_COMMENT: SqlType = SqlType(
+    name="TicketComment",
+    table="ticket_comments",
+    columns={
+        "id": global_id_sql("TicketComment", "{t}.id"),
+        "body": "{t}.body",
+        "public": "{t}.public",
+        "fromCustomer": "{t}.from_customer",
+        "createdAt": iso_datetime_sql("{t}.created_at"),
+        # `authorName` depends on the caller (a portal token reads a member's display name): the
+        # resolver answers it.
+    },
+    relations={
+        "author": Relation(
+            target=lambda: MEMBER,
+            table="memberships",
+            join="{t}.id = {p}.author_id",
+            visible=_comment_author_visibility,
+        ),
+    },
+)
+
+# Oldest first, as a conversation reads (`loaders.ticket_comments`).
+COMMENT_SORT = SortKey(("created_at", "id"), ("timestamptz", "uuid"), descending=False)
+
+
+def _comment_rows(principal: Any) -> tuple[str, dict[str, Any]]:
+    """The comments the caller sees (`rules.comment_visibility`: only the public ones for the portal)."""
+    condition = SqlCondition()
+    comment_visibility(principal, "tc", condition)
+    rows = f"(SELECT tc.* FROM ticket_comments tc WHERE {tenant_predicate('tc')} AND {condition.sql}) {{t}}"
+    return rows, {TENANT_PARAM: principal.tenant_id, **condition.params}
+
 
 TICKET: SqlType = SqlType(
     name="Ticket",
@@ -85,6 +129,7 @@ TICKET: SqlType = SqlType(
         ),
         # The article its resolution wrote (one per ticket), under the articles' own visibility rule.
         "article": Relation(_article, "articles", "{t}.source_ticket_id = {p}.id", visible=linked_article_visibility),
+        "comments": PagedRelation(lambda: TICKET_COMMENT, _comment_rows, "{t}.ticket_id = {p}.id", COMMENT_SORT),
     },
 )
 

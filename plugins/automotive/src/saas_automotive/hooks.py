@@ -29,7 +29,7 @@ def saas_plugin_meta() -> PluginMeta:
         name=NAME,
         version=__version__,
         title="Automotive",
-        api_version="1.2",
+        api_version="1.6",
         description="Vehicles with VIN checks and service history, JIT supplier call-offs with supplier keys, "
         "freight tracking with live ETAs, and service and sales reminders.",
     )

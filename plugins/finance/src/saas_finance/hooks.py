@@ -26,7 +26,7 @@ def saas_plugin_meta() -> PluginMeta:
         name=NAME,
         version=__version__,
         title="Finance",
-        api_version="1.5",
+        api_version="1.6",
         description="Instruments with real-time quotes, customers' accounts with an append-only transaction "
         "ledger, portfolio analysis with returns and risk, and rebalancing toward target allocations.",
     )

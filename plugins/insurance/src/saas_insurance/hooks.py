@@ -26,7 +26,7 @@ def saas_plugin_meta() -> PluginMeta:
         name=NAME,
         version=__version__,
         title="Insurance",
-        api_version="1.2",
+        api_version="1.6",
         description="Policies and renewals, quotes rated by credibility, claims with race-safe payments, "
         "loss statistics, renewal risk (rules or a per-tenant logistic regression) and cross-sell leads.",
     )

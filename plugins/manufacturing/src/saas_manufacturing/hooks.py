@@ -28,7 +28,7 @@ def saas_plugin_meta() -> PluginMeta:
         name=NAME,
         version=__version__,
         title="Manufacturing",
-        api_version="1.5",
+        api_version="1.6",
         description="Real-time inventory with a stock ledger, customer self-service ordering with atomic "
         "reservations, and direct shipments with pluggable carriers.",
     )

@@ -102,10 +102,8 @@ class VehicleFilterInput:
     search: str | None = strawberry.field(default=None, description="Part of the VIN, make or model.")
 
     def apply(self, condition: SqlCondition) -> None:
-        if self.customer_id is not None:
-            condition.add("r.customer_id = :f_customer", f_customer=decode_id(self.customer_id, "Customer"))
-        if self.vin is not None:
-            condition.add("r.vin = :f_vin", f_vin=self.vin.strip().upper()[:17])
+        condition.given("r.customer_id", "f_customer", self.customer_id, convert=lambda v: decode_id(v, "Customer"))
+        condition.given("r.vin", "f_vin", self.vin, convert=lambda v: v.strip().upper()[:17])
         if self.search:
             term = "%" + self.search[:MAX_SEARCH].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             condition.add("(r.vin ILIKE :f_search OR r.make ILIKE :f_search OR r.model ILIKE :f_search)", f_search=term)
@@ -117,10 +115,8 @@ class CallOffFilterInput:
     status: types.CallOffStatus | None = None
 
     def apply(self, condition: SqlCondition) -> None:
-        if self.supplier_id is not None:
-            condition.add("r.supplier_id = :f_supplier", f_supplier=decode_id(self.supplier_id, "AutoSupplier"))
-        if self.status is not None:
-            condition.add("r.status = :f_status", f_status=self.status.value)
+        condition.given("r.supplier_id", "f_supplier", self.supplier_id, convert=lambda v: decode_id(v, "AutoSupplier"))
+        condition.given("r.status", "f_status", self.status, convert=lambda v: v.value)
 
 
 @strawberry.input(name="AutoFreightFilterInput")
@@ -129,10 +125,8 @@ class FreightFilterInput:
     call_off_id: strawberry.ID | None = None
 
     def apply(self, condition: SqlCondition) -> None:
-        if self.status is not None:
-            condition.add("r.status = :f_status", f_status=self.status.value)
-        if self.call_off_id is not None:
-            condition.add("r.call_off_id = :f_call_off", f_call_off=decode_id(self.call_off_id, "AutoCallOff"))
+        condition.given("r.status", "f_status", self.status, convert=lambda v: v.value)
+        condition.given("r.call_off_id", "f_call_off", self.call_off_id, convert=lambda v: decode_id(v, "AutoCallOff"))
 
 
 @strawberry.input(name="AutoReminderFilterInput")
@@ -142,12 +136,9 @@ class ReminderFilterInput:
     due_before: date | None = None
 
     def apply(self, condition: SqlCondition) -> None:
-        if self.kind is not None:
-            condition.add("r.kind = :f_kind", f_kind=self.kind.value)
-        if self.status is not None:
-            condition.add("r.status = :f_status", f_status=self.status.value)
-        if self.due_before is not None:
-            condition.add("r.due_on < :f_due_before", f_due_before=self.due_before)
+        condition.given("r.kind", "f_kind", self.kind, convert=lambda v: v.value)
+        condition.given("r.status", "f_status", self.status, convert=lambda v: v.value)
+        condition.given("r.due_on", "f_due_before", self.due_before, op="<")
 
 
 async def load_vehicle(context: RequestContext, raw_id: uuid.UUID) -> types.Vehicle | None:

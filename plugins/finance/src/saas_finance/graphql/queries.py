@@ -74,10 +74,7 @@ def instrument_condition(context: RequestContext) -> SqlCondition:
 def instrument_list_condition(context: RequestContext, flt: InstrumentFilter) -> SqlCondition:
     """`instruments.list_instruments`' rows as a compiled read's condition (alias `r`)."""
     condition = instrument_condition(context)
-    if flt.asset_class is not None:
-        condition.add(
-            "r.asset_class = :filter_asset_class", filter_asset_class=getattr(flt.asset_class, "value", flt.asset_class)
-        )
+    condition.given("r.asset_class", "filter_asset_class", flt.asset_class, convert=lambda v: getattr(v, "value", v))
     if flt.search:
         pattern = "%" + flt.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         condition.add("(r.symbol ILIKE :filter_search OR r.name ILIKE :filter_search)", filter_search=pattern)
@@ -194,8 +191,7 @@ class FinanceQueries:
     ) -> list[types.Account]:
         customer = decode_id(customer_id, "Customer") if customer_id else None
         condition = account_condition(info.context)
-        if customer is not None:
-            condition.add("r.customer_id = :filter_customer_id", filter_customer_id=customer)
+        condition.given("r.customer_id", "filter_customer_id", customer)
 
         async def resolved() -> list[types.Account]:
             rows = await read(info, accounts.list_accounts, customer)
@@ -220,14 +216,10 @@ class FinanceQueries:
         size, values = page_args(info, first, after, BY_ID)  # BAD_USER_INPUT before anything is read
         condition = SqlCondition()
         condition.add("r.account_id = :filter_account_id", filter_account_id=raw_id)
-        if flt.kind is not None:
-            condition.add("r.kind = :filter_kind", filter_kind=getattr(flt.kind, "value", flt.kind))
-        if flt.instrument_id is not None:
-            condition.add("r.instrument_id = :filter_instrument_id", filter_instrument_id=flt.instrument_id)
-        if flt.start is not None:
-            condition.add("r.occurred_at >= :filter_start", filter_start=flt.start)
-        if flt.end is not None:
-            condition.add("r.occurred_at <= :filter_end", filter_end=flt.end)
+        condition.given("r.kind", "filter_kind", flt.kind, convert=lambda v: getattr(v, "value", v))
+        condition.given("r.instrument_id", "filter_instrument_id", flt.instrument_id)
+        condition.given("r.occurred_at", "filter_start", flt.start, op=">=")
+        condition.given("r.occurred_at", "filter_end", flt.end, op="<=")
         # The account must be one the caller sees (as `get_account`), else NOT_FOUND.
         visible = account_condition(info.context, "w")
         visible.add("w.id = :within_account_id", within_account_id=raw_id)

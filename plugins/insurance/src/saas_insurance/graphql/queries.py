@@ -58,12 +58,9 @@ def policy_condition(context: RequestContext, flt: policies.PolicyFilter) -> Sql
     condition = visibility_condition(context)
     if flt.expiring_within_days is not None and not 0 <= flt.expiring_within_days <= 3650:
         raise BadUserInputError("filter.expiringWithinDays: must be 0 to 3650")
-    if flt.customer_id is not None:
-        condition.add("r.customer_id = :filter_customer_id", filter_customer_id=flt.customer_id)
-    if flt.line is not None:
-        condition.add("r.line = :filter_line", filter_line=flt.line)
-    if flt.status is not None:
-        condition.add("r.status = :filter_status", filter_status=flt.status)
+    condition.given("r.customer_id", "filter_customer_id", flt.customer_id)
+    condition.given("r.line", "filter_line", flt.line)
+    condition.given("r.status", "filter_status", flt.status)
     if flt.expiring_within_days is not None:
         on = today()
         condition.add(
@@ -78,16 +75,11 @@ def policy_condition(context: RequestContext, flt: policies.PolicyFilter) -> Sql
 def claim_condition(context: RequestContext, flt: claims.ClaimFilter) -> SqlCondition:
     """`claims.list_claims`' rows as a compiled read's condition (alias `r`)."""
     condition = visibility_condition(context)
-    if flt.policy_id is not None:
-        condition.add("r.policy_id = :filter_policy_id", filter_policy_id=flt.policy_id)
-    if flt.customer_id is not None:
-        condition.add("r.customer_id = :filter_customer_id", filter_customer_id=flt.customer_id)
-    if flt.status is not None:
-        condition.add("r.status = :filter_status", filter_status=flt.status)
-    if flt.occurred_from is not None:
-        condition.add("r.occurred_on >= :filter_from", filter_from=flt.occurred_from)
-    if flt.occurred_to is not None:
-        condition.add("r.occurred_on <= :filter_to", filter_to=flt.occurred_to)
+    condition.given("r.policy_id", "filter_policy_id", flt.policy_id)
+    condition.given("r.customer_id", "filter_customer_id", flt.customer_id)
+    condition.given("r.status", "filter_status", flt.status)
+    condition.given("r.occurred_on", "filter_from", flt.occurred_from, op=">=")
+    condition.given("r.occurred_on", "filter_to", flt.occurred_to, op="<=")
     return condition
 
 
@@ -217,8 +209,7 @@ class InsuranceQueries:
         principal = info.context.require_principal()
         require(principal.permissions, READ)
         condition = SqlCondition()
-        if line is not None:
-            condition.add("r.line = :filter_line", filter_line=line.value)
+        condition.given("r.line", "filter_line", line, convert=lambda v: v.value)
 
         async def resolved() -> list[types.RatingTable]:
             rows = await read(info, rating.list_tables, line.value if line else None)

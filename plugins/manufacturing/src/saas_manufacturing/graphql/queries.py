@@ -59,8 +59,7 @@ def warehouse_condition(principal: Principal, active: bool | None) -> SqlConditi
     """`list_warehouses`' rows as a compiled read's condition (alias `r`)."""
     require(principal.permissions, INVENTORY_READ)
     condition = SqlCondition()
-    if active is not None:
-        condition.add("r.active = :filter_active", filter_active=active)
+    condition.given("r.active", "filter_active", active)
     return condition
 
 
@@ -96,12 +95,9 @@ def movement_condition(principal: Principal, flt: inventory.MovementFilter) -> S
     """`list_movements`' rows as a compiled read's condition (alias `r`)."""
     require(principal.permissions, INVENTORY_READ)
     condition = SqlCondition()
-    if flt.product_id is not None:
-        condition.add("r.product_id = :filter_product_id", filter_product_id=flt.product_id)
-    if flt.warehouse_id is not None:
-        condition.add("r.warehouse_id = :filter_warehouse_id", filter_warehouse_id=flt.warehouse_id)
-    if flt.order_id is not None:
-        condition.add("r.order_id = :filter_order_id", filter_order_id=flt.order_id)
+    condition.given("r.product_id", "filter_product_id", flt.product_id)
+    condition.given("r.warehouse_id", "filter_warehouse_id", flt.warehouse_id)
+    condition.given("r.order_id", "filter_order_id", flt.order_id)
     if flt.kinds is not None:
         condition.add("r.kind = ANY(:filter_kinds)", filter_kinds=[str(k) for k in flt.kinds])
     return condition
@@ -131,8 +127,7 @@ def _reader_condition(principal: Principal) -> SqlCondition:
 def order_condition(principal: Principal, flt: orders.OrderFilter) -> SqlCondition:
     """`list_orders`' rows as a compiled read's condition (alias `r`)."""
     condition = _reader_condition(principal)
-    if flt.customer_id is not None:
-        condition.add("r.customer_id = :filter_customer_id", filter_customer_id=flt.customer_id)
+    condition.given("r.customer_id", "filter_customer_id", flt.customer_id)
     if flt.statuses is not None:
         condition.add("r.status = ANY(:filter_statuses)", filter_statuses=[str(s) for s in flt.statuses])
     return condition
@@ -141,8 +136,7 @@ def order_condition(principal: Principal, flt: orders.OrderFilter) -> SqlConditi
 def shipment_condition(principal: Principal, flt: shipments.ShipmentFilter) -> SqlCondition:
     """`list_shipments`' rows as a compiled read's condition (alias `r`)."""
     condition = _reader_condition(principal)
-    if flt.order_id is not None:
-        condition.add("r.order_id = :filter_order_id", filter_order_id=flt.order_id)
+    condition.given("r.order_id", "filter_order_id", flt.order_id)
     if flt.statuses is not None:
         condition.add("r.status = ANY(:filter_statuses)", filter_statuses=[str(s) for s in flt.statuses])
     return condition
