@@ -4,7 +4,10 @@ notifications, the audit log and events.
 A technician's non-cancelled work orders never overlap. The wall is the exclusion constraint of
 migration 0014 (btree_gist over tenant, technician and the time range), not a check before the
 insert: two concurrent bookings of one slot both pass any check, and the constraint makes the
-second wait for the first and fail, which becomes the user error OVERLAP (nothing written).
+second fail, which becomes the user error OVERLAP (nothing written). Bookings of one technician
+are serialised on a transaction-scoped advisory lock first: two inserts in flight at once would
+each wait for the other's row under the constraint, and PostgreSQL would end one of them with a
+deadlock instead of the overlap.
 The technician is notified of each work order given to them and of each cancellation.
 """
 
@@ -15,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -98,8 +101,17 @@ def _technician(session: Session, technician_id: uuid.UUID | None) -> Membership
     return member
 
 
+def _lock_bookings(session: Session, principal: Principal, technician_id: uuid.UUID) -> None:
+    """Wait for the technician's other bookings in flight to end (the module's docstring: why)."""
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"work-order-bookings:{principal.tenant_id}:{technician_id}"},
+    )
+
+
 def _flush_booking(session: Session) -> None:
-    """Flush in a savepoint: the no-overlap constraint (also against a concurrent booking) is OVERLAP."""
+    """Flush in a savepoint: the no-overlap constraint (also against a concurrent booking, committed
+    by the time `_lock_bookings` returned) is OVERLAP."""
     try:
         with session.begin_nested():
             session.flush()
@@ -141,6 +153,7 @@ def create_work_order(session: Session, principal: Principal, data: dict[str, An
         raise _invalid("customerId", UserErrorCode.NOT_FOUND, "No such customer")
     ticket_id = _ticket_of(session, principal, data.get("ticket_id"), customer.id)
     technician = _technician(session, data.get("technician_id"))
+    _lock_bookings(session, principal, technician.id)
     now = _now()
     order = WorkOrder(
         id=uuid.uuid4(),
