@@ -87,7 +87,18 @@ def test_a_burst_reaches_each_subscriber_coalesced_with_the_newest_price_last(fi
                 ingest(fin, [("ACME", str(100 + n), _at(n)), ("GLBX", str(200 + n), _at(n))])
 
         await asyncio.to_thread(burst)
-        await asyncio.sleep(0.5)  # the trailing messages
+
+        def newest_everywhere() -> bool:
+            return all(
+                {(m["symbol"], m["lastPrice"]) for _, m in got} >= {("ACME", "129.00000000"), ("GLBX", "229.00000000")}
+                for got in received
+            )
+
+        for _ in range(100):  # the trailing messages: until each subscriber has the newest prices (10 s at most)
+            if newest_everywhere():
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.2)  # nothing may follow the newest price
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
