@@ -293,10 +293,19 @@ def _history(
     return change
 
 
+def _entered(stage: PipelineStage) -> dict[str, Any]:
+    """The columns an opportunity entering `stage` takes: the stage, its kind as the status, and
+    the closing time (none while open)."""
+    return {
+        "stage_id": stage.id,
+        "status": stage.kind,
+        "closed_at": None if stage.kind == StageKind.OPEN.value else now(),
+    }
+
+
 def _enter(opportunity: Opportunity, stage: PipelineStage) -> None:
-    opportunity.stage_id = stage.id
-    opportunity.status = stage.kind
-    opportunity.closed_at = None if stage.kind == StageKind.OPEN.value else now()
+    for key, value in _entered(stage).items():
+        setattr(opportunity, key, value)
 
 
 def create_opportunity(
@@ -441,13 +450,7 @@ def move_opportunity_to(
         raise invalid(["reason"], DealErrorCode.REASON_REQUIRED, "Say why the opportunity was lost")
     before = snapshot_of(Opportunity, current)
     from_stage = current["stage_id"]
-    changed = {
-        "stage_id": stage.id,
-        "status": stage.kind,
-        "closed_at": None if stage.kind == StageKind.OPEN.value else now(),
-        "updated_at": now(),
-        "version": current["version"] + 1,
-    }
+    changed = {**_entered(stage), "updated_at": now(), "version": current["version"] + 1}
     current.update(changed)
     opportunity = _moved(session, tenant_id, current, changed)
     change = _history(session, principal, opportunity, from_stage, clean_reason, add=False)
