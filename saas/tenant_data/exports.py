@@ -101,6 +101,16 @@ def issue_link(session: Session, settings: Settings, principal: Principal, expor
     return sign_link(settings, download)
 
 
+def _claim_run(session: Session, export_id: uuid.UUID) -> bool:
+    """Take the export's run lock for the session's transaction; False when a worker holds it (the
+    lock ends with the worker's transaction, so a worker that died holds nothing)."""
+    return bool(
+        session.scalar(
+            text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"tenant_export:{export_id}"}
+        )
+    )
+
+
 def _progress(engine: Engine, tenant_id: uuid.UUID, export_id: uuid.UUID) -> Callable[[str, int, int, int], None]:
     def note(table: str, done: int, total: int, rows: int) -> None:
         with tenant_session(engine, tenant_id) as session:
@@ -125,10 +135,7 @@ def run_export(session: Session, export_id: uuid.UUID, plugins: PluginHost | Non
         raise NotFoundError("Not found")
     # One worker per export: a second message (sent again by the stale-job sweep) while it runs
     # does nothing. Not a row lock: the progress is written to the row from other sessions.
-    running_elsewhere = not session.scalar(
-        text("SELECT pg_try_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"tenant_export:{export_id}"}
-    )
-    if running_elsewhere:
+    if not _claim_run(session, export_id):
         return export
     engine = session.get_bind()
     assert isinstance(engine, Engine)
@@ -172,31 +179,37 @@ def latest_exports(session: Session, principal: Principal, limit: int) -> list[T
 
 
 NOT_STARTED = "The export did not start in time; ask for it again."
+STOPPED = "The export stopped before it finished; ask for it again."
 
 
 def sweep_stale_exports(
     session: Session, enqueue: Callable[[uuid.UUID, uuid.UUID], Any], now: datetime | None = None
 ) -> tuple[int, int]:
-    """The session's tenant's exports still PENDING `STALE_AFTER` after they were asked for
-    (saas/jobs/stale.py; a running export is RUNNING): each sent again with `enqueue(tenant_id,
-    export_id)` after the commit, or FAILED once `GIVE_UP_AFTER` old. How many were sent again,
-    how many failed."""
+    """The session's tenant's exports asked for more than `STALE_AFTER` ago (saas/jobs/stale.py)
+    and not finished: still PENDING (their message was lost), or RUNNING with no worker holding
+    their run lock (the worker died mid-archive; a live worker holds it for as long as it runs).
+    Each is sent again with `enqueue(tenant_id, export_id)` after the commit (the archive is
+    written afresh), or FAILED once `GIVE_UP_AFTER` old. How many were sent again, how many
+    failed."""
     tenant_id = bound_tenant(session)
     assert tenant_id is not None
-    stale = session.scalars(
+    unfinished = (ExportStatus.PENDING.value, ExportStatus.RUNNING.value)
+    candidates = session.scalars(
         select(TenantExport)
-        .where(TenantExport.status == ExportStatus.PENDING.value, TenantExport.created_at < stale_before(now))
+        .where(TenantExport.status.in_(unfinished), TenantExport.created_at < stale_before(now))
         .order_by(TenantExport.created_at, TenantExport.id)
         .with_for_update(skip_locked=True)
     ).all()
+    # The sweep holds a RUNNING export's run lock until its commit: no worker starts it meanwhile.
+    stale = [e for e in candidates if e.status == ExportStatus.PENDING.value or _claim_run(session, e.id)]
     again: list[uuid.UUID] = []
     failed = 0
     for export in stale:
         if export.created_at >= abandoned_before(now):
             again.append(export.id)
             continue
+        export.error = NOT_STARTED if export.status == ExportStatus.PENDING.value else STOPPED
         export.status = ExportStatus.FAILED.value
-        export.error = NOT_STARTED
         export.completed_at = datetime.now(UTC)
         emit_event(session, "tenant_export.failed", {"export": export_payload(export), "error": export.error})
         publish_after_commit(session, TOPIC, export_payload(export))

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from saas.events.models import OutboxEvent
 from saas.exports import service as exports
@@ -125,6 +125,47 @@ def test_a_pending_tenant_export_is_sent_again_then_given_up(runtime: Runtime, o
         events = session.scalars(select(OutboxEvent.type).where(OutboxEvent.type == "tenant_export.failed"))
         assert list(events) == ["tenant_export.failed"]
     assert len(enqueued) == 1
+
+
+def test_a_tenant_export_whose_worker_died_is_run_again_then_given_up(
+    runtime: Runtime, owner: GraphQLClient, tenant, other_tenant
+) -> None:
+    export_id = decode_id(owner.data(TENANT_EXPORT)["exportTenantData"]["export"]["id"], "TenantExport")
+    with tenant_session(runtime.engine, tenant.id) as session:  # a worker started it, wrote progress, died
+        session.execute(
+            update(TenantExport).where(TenantExport.id == export_id).values(status="running", tables_done=3)
+        )
+    enqueued: list[tuple[uuid.UUID, uuid.UUID]] = []
+
+    def enqueue(tenant_id: uuid.UUID, export: uuid.UUID) -> None:
+        enqueued.append((tenant_id, export))
+
+    assert _sweep(runtime, tenant.id, tenant_exports.sweep_stale_exports, enqueue) == (0, 0)  # not stale yet
+    assert _sweep(runtime, other_tenant.id, tenant_exports.sweep_stale_exports, enqueue, MUCH_LATER) == (0, 0)
+    assert _sweep(runtime, tenant.id, tenant_exports.sweep_stale_exports, enqueue, LATER) == (1, 0)
+    assert enqueued == [(tenant.id, export_id)]
+    assert _sweep(runtime, tenant.id, tenant_exports.sweep_stale_exports, enqueue, MUCH_LATER) == (0, 1)
+    with tenant_session(runtime.engine, tenant.id) as session:
+        export = session.get(TenantExport, (tenant.id, export_id))
+        assert export is not None and (export.status, export.error) == ("failed", tenant_exports.STOPPED)
+        events = session.scalars(select(OutboxEvent.type).where(OutboxEvent.type == "tenant_export.failed"))
+        assert list(events) == ["tenant_export.failed"]
+    assert len(enqueued) == 1
+
+
+def test_a_running_tenant_export_a_worker_holds_is_left_alone(runtime: Runtime, owner: GraphQLClient, tenant) -> None:
+    export_id = decode_id(owner.data(TENANT_EXPORT)["exportTenantData"]["export"]["id"], "TenantExport")
+    with tenant_session(runtime.engine, tenant.id) as session:
+        session.execute(update(TenantExport).where(TenantExport.id == export_id).values(status="running"))
+    enqueued: list[Any] = []
+    with tenant_session(runtime.engine, tenant.id) as worker:  # a live worker's run lock, held while it writes
+        assert tenant_exports._claim_run(worker, export_id)
+        sweep = tenant_exports.sweep_stale_exports
+        assert _sweep(runtime, tenant.id, sweep, lambda *sent: enqueued.append(sent), MUCH_LATER) == (0, 0)
+    assert enqueued == []
+    with tenant_session(runtime.engine, tenant.id) as session:
+        export = session.get(TenantExport, (tenant.id, export_id))
+        assert export is not None and export.status == "running"
 
 
 def test_a_stalled_import_gets_its_next_step_again(runtime: Runtime, owner: GraphQLClient, tenant, sent) -> None:
