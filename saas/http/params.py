@@ -75,19 +75,18 @@ def params_from_query_string(request: HttpRequest) -> GraphQLParams:
     return params_from_mapping(data)
 
 
+def _too_large(max_bytes: int) -> TransportError:
+    return TransportError(413, f"The request body is larger than {max_bytes} bytes")
+
+
 async def _read_body(request: HttpRequest, max_bytes: int) -> bytes:
-    too_large = TransportError(413, f"The request body is larger than {max_bytes} bytes")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise too_large
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+        raise _too_large(max_bytes)
+    body = await request.read_body(max_bytes)
+    if body is None:
+        raise _too_large(max_bytes)
+    return body
 
 
 def _place(operations: dict[str, Any], path: str, value: str) -> None:

@@ -4,8 +4,6 @@ string's parameters and the body from `receive`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from starlette.datastructures import QueryParams
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Receive, Scope
@@ -29,16 +27,22 @@ class HttpRequest:
     def query_params(self) -> QueryParams:
         return QueryParams(self.scope["query_string"])
 
-    async def stream(self) -> AsyncIterator[bytes]:
-        """The body's chunks as they arrive; `ClientDisconnect` if the client goes away first."""
+    async def read_body(self, max_bytes: int) -> bytes | None:
+        """The body, or None as soon as more than `max_bytes` have arrived; `ClientDisconnect` if
+        the client goes away first. Read from `receive` as Starlette's `Request.stream` does."""
+        chunks: list[bytes] = []
+        size = 0
         while True:
             message = await self.receive()
             if message["type"] == "http.request":
                 body = message.get("body", b"")
                 if body:
-                    yield body
+                    size += len(body)
+                    if size > max_bytes:
+                        return None
+                    chunks.append(body)
                 if not message.get("more_body", False):
-                    return
+                    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
             elif message["type"] == "http.disconnect":
                 raise ClientDisconnect()
 
