@@ -24,9 +24,10 @@ edited), which split each request into:
                   executor, the resolver (permission check, compiled-statement cache lookup,
                   parameters), result formatting
   serialisation   `dumps` of the response (orjson; the compiled JSON passes as a Fragment)
-  http layer      the rest: Starlette routing, middleware (request id, metrics), body and
-                  parameter parsing, content negotiation, the operation record (metrics and
-                  the access log line), the Response object
+  http layer      the rest: the HTTP path (`GraphQLEndpoint`; older commits: Starlette's
+                  routing, middleware and Request/Response objects): request id, log context
+                  and client binding, body and parameter parsing, content negotiation, the
+                  operation record (metrics and the access log line), the response messages
 
 Then cProfile over the same loop (main thread only: the two worker-thread calls show as
 waits) lists the functions with the most own time, grouped by package.

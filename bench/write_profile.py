@@ -32,7 +32,8 @@ stages than the one it is in. After the warm-up:
    after commit    the work run after the commit: the live message (Redis), the dispatch request
                    (a job enqueued on the broker, set up as `saas serve` sets it up)
    serialisation   `dumps` of the response
-   http layer      the rest: Starlette, middleware, the operation record and access log line
+   http layer      the rest: the HTTP path (older commits: Starlette and its middleware), the
+                   operation record and access log line
 
 3. **cProfile** over the same loop with the write run on the event loop's thread (so the
    profiler, which sees one thread, sees all of it): own time by package and the top functions.

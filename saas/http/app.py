@@ -1,19 +1,26 @@
 """The ASGI application: /graphql (HTTP and WebSocket), /healthz, /readyz, /metrics, /downloads,
-/campaigns/inbound, GraphiQL's /static."""
+/campaigns/inbound, GraphiQL's /static.
+
+HTTP requests on /graphql go straight to `GraphQLEndpoint`, ahead of Starlette's middleware and
+router (the hot path: one ASGI call, no `Request` or `Response` objects, no wrapped `send`);
+everything else, /graphql's WebSocket included, goes through Starlette and
+`RequestContextMiddleware`."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 
 from saas.http.campaigns import INBOUND_ROUTE, campaign_inbound
 from saas.http.downloads import DOWNLOAD_ROUTE, download_file
 from saas.http.graphiql import static_assets
-from saas.http.graphql_http import ROUTE_METHODS, graphql_http
+from saas.http.graphql_http import ROUTE_METHODS, GraphQLEndpoint, RoutedGraphQLEndpoint
 from saas.http.health import healthz, metrics, readyz
 from saas.http.metrics import Metrics
 from saas.http.middleware import RequestContextMiddleware
@@ -27,6 +34,29 @@ GRAPHQL_PATH = "/graphql"
 VARIABLES_BYTES = 1024 * 1024
 WS_INIT_TIMEOUT_SECONDS = 10.0
 WS_MAX_OPERATIONS = 100
+
+
+class Application(Starlette):
+    """Starlette, with HTTP requests on /graphql answered before its middleware and router."""
+
+    def __init__(self, graphql: GraphQLEndpoint, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.graphql = graphql
+        self.graphql_methods = frozenset(ROUTE_METHODS)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Under a `root_path` the router decides which path is /graphql (`RoutedGraphQLEndpoint`);
+        # other methods get the router's 405.
+        if (
+            scope["type"] == "http"
+            and scope["path"] == GRAPHQL_PATH
+            and not scope.get("root_path")
+            and scope["method"] in self.graphql_methods
+        ):
+            scope["app"] = self
+            await self.graphql(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -52,7 +82,7 @@ def create_app(
         ws_credential_check_interval=ws_credential_check_interval or runtime.credentials.ttl_seconds,
     )
     routes = [
-        Route(GRAPHQL_PATH, graphql_http, methods=ROUTE_METHODS),
+        Route(GRAPHQL_PATH, RoutedGraphQLEndpoint(state), methods=ROUTE_METHODS),
         WebSocketRoute(GRAPHQL_PATH, graphql_ws),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
@@ -74,7 +104,8 @@ def create_app(
         finally:
             await runtime.budget.close()
 
-    app = Starlette(
+    app = Application(
+        GraphQLEndpoint(state, GRAPHQL_PATH),
         lifespan=lifespan,
         routes=routes,
         middleware=[Middleware(RequestContextMiddleware, metrics=state.metrics, paths=paths)],

@@ -8,12 +8,12 @@ well-formed request gets 200. Malformed HTTP requests get 400/405/406/413/415 ei
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from saas.errors import RateLimitedError, UnauthenticatedError
 from saas.http.auth import authenticate
 from saas.http.errors import (
+    HttpResponse,
     TransportError,
     error_payload,
     graphql_response,
@@ -23,9 +23,12 @@ from saas.http.errors import (
 from saas.http.graphiql import graphiql_response, wants_graphiql
 from saas.http.logs import get_logger
 from saas.http.media import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, negotiate_response_type
+from saas.http.middleware import answer_escaped, bind_request, unbind_request
 from saas.http.operation_record import INTERNAL_ERROR, REJECTED, UNAUTHENTICATED, OperationRecord
 from saas.http.params import GraphQLParams, check_query_size, params_from_body, params_from_query_string
-from saas.http.state import TransportState, transport_state
+from saas.http.request import HttpRequest
+from saas.http.request_id import REQUEST_ID_HEADER
+from saas.http.state import TransportState
 from saas.schema.engine import OperationError
 
 log = get_logger("saas.http.graphql")
@@ -39,7 +42,7 @@ def _request_error_status(media_type: str) -> int:
     return 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
 
 
-async def _read_params(request: Request, state: TransportState) -> GraphQLParams:
+async def _read_params(request: HttpRequest, state: TransportState) -> GraphQLParams:
     if request.method == "GET":
         params = params_from_query_string(request)
     elif request.method == "POST":
@@ -50,7 +53,7 @@ async def _read_params(request: Request, state: TransportState) -> GraphQLParams
     return params
 
 
-async def _serve(request: Request, state: TransportState, request_id: str, record: OperationRecord) -> Response:
+async def _serve(request: HttpRequest, state: TransportState, request_id: str, record: OperationRecord) -> HttpResponse:
     media_type = negotiate_response_type(request.headers.get("accept"))
     if media_type is None:
         raise TransportError(406, f"Accept one of: {GRAPHQL_RESPONSE_JSON}, {APPLICATION_JSON}")
@@ -88,14 +91,12 @@ async def _serve(request: Request, state: TransportState, request_id: str, recor
     return graphql_response(outcome.payload, 200, media_type)
 
 
-async def graphql_http(request: Request) -> Response:
-    """The /graphql endpoint for plain HTTP requests (WebSocket upgrades go to `websocket`)."""
-    state = transport_state(request)
+async def respond(request: HttpRequest, state: TransportState, request_id: str) -> HttpResponse:
+    """The response to one HTTP request on /graphql; a bug is logged and answered with a masked 500."""
     if state.runtime.settings.graphiql and wants_graphiql(request):
         return graphiql_response()
-    request_id: str = request.state.request_id
     record = OperationRecord(state.metrics, transport="http")
-    response: Response
+    response: HttpResponse
     try:
         response = await _serve(request, state, request_id, record)
     except TransportError as error:
@@ -107,3 +108,47 @@ async def graphql_http(request: Request) -> Response:
         response = internal_error_response(request_id)
     record.finish(response.status_code)
     return response
+
+
+class GraphQLEndpoint:
+    """HTTP requests on /graphql with a method of `ROUTE_METHODS`, as a bare ASGI application that
+    the application (`saas.http.app`) calls ahead of Starlette's middleware and router.
+
+    The headers are read once from the scope, the body straight from `receive`, and the response
+    goes out as two messages with its headers built once. `RequestContextMiddleware`'s duties
+    are done here with its functions (`saas.http.middleware`): the request id (echoed in
+    `X-Request-ID`), the log context, the client for the sign-in throttle and the audit log,
+    the masked 500 for an escaped exception, `http_requests_total`."""
+
+    def __init__(self, state: TransportState, path: str) -> None:
+        self.state = state
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = HttpRequest(scope, receive)
+        bound = bind_request(scope, request.headers.get(REQUEST_ID_HEADER), request.headers.get("user-agent"))
+        status = 500
+        started = False
+        try:
+            response = await respond(request, self.state, bound.request_id)
+            status = response.status_code
+            started = True
+            await response.send(send, bound.request_id.encode("latin-1"))
+        except Exception:
+            await answer_escaped(scope, send, bound.request_id, started)
+        finally:
+            unbind_request(bound)
+            self.state.metrics.count_http(self.path, status)
+
+
+class RoutedGraphQLEndpoint:
+    """/graphql as a Starlette route, behind `RequestContextMiddleware` (which chose the request
+    id and answers for the rest): requests the application leaves to its router (one mounted
+    under a `root_path`)."""
+
+    def __init__(self, state: TransportState) -> None:
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await respond(HttpRequest(scope, receive), self.state, scope["state"]["request_id"])
+        await response(scope, receive, send)

@@ -59,6 +59,10 @@ class Metrics:
             found = self._children[key] = metric.labels(*labels)
         return found
 
+    def count_http(self, path: str, status: int) -> None:
+        """One HTTP request answered (`path`: a route of the application, or "other")."""
+        self.child(self.http_requests, path, str(status)).inc()
+
     def operation_label(self, name: str | None) -> str:
         """The bounded label for an operation name (None: anonymous)."""
         if name is None:

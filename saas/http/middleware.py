@@ -1,14 +1,19 @@
-"""Per-connection context for every route: request id, log context, HTTP metrics, last-resort 500."""
+"""Per-connection context for every route: request id, log context, HTTP metrics, last-resort 500.
+
+The functions are shared with the GraphQL endpoint's own path (`saas.http.graphql_http.GraphQLEndpoint`),
+which does these duties itself for POST and GET /graphql, ahead of Starlette's router."""
 
 from __future__ import annotations
 
 from contextlib import suppress
+from contextvars import Token
+from typing import NamedTuple
 
 import structlog
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from saas.audit.client import bind_client, unbind_client
+from saas.audit.client import Client, bind_client, unbind_client
 from saas.auth.throttle import bind_client_address, unbind_client_address
 from saas.http.errors import internal_error_response
 from saas.http.logs import get_logger
@@ -16,6 +21,39 @@ from saas.http.metrics import OTHER, Metrics
 from saas.http.request_id import REQUEST_ID_HEADER, choose_request_id
 
 log = get_logger("saas.http")
+
+
+class BoundRequest(NamedTuple):
+    request_id: str
+    address: Token[str | None]
+    audit_client: Token[Client]
+
+
+def bind_request(scope: Scope, incoming_request_id: str | None, user_agent: str | None) -> BoundRequest:
+    """Choose the request id and bind it to the log context; name the client for the sign-in
+    throttle (the address) and the audit log (the address and the user agent)."""
+    request_id = choose_request_id(incoming_request_id)
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    client = scope.get("client")
+    host = client[0] if client else None
+    return BoundRequest(request_id, bind_client_address(host), bind_client(host, user_agent))
+
+
+def unbind_request(bound: BoundRequest) -> None:
+    unbind_client(bound.audit_client)
+    unbind_client_address(bound.address)
+
+
+async def answer_escaped(scope: Scope, send: Send, request_id: str, started: bool) -> None:
+    """An exception escaped the endpoint: log it with its traceback, then answer a masked 500
+    naming the request id if no HTTP response has begun, or close a WebSocket with 1011."""
+    log.exception("unhandled_exception", path=scope["path"])
+    if scope["type"] == "http" and not started:
+        await internal_error_response(request_id).send(send, request_id.encode("latin-1"))
+    elif scope["type"] == "websocket":
+        with suppress(Exception):  # the socket may be closed already
+            await send({"type": "websocket.close", "code": 1011, "reason": "Internal server error"})
 
 
 class RequestContextMiddleware:
@@ -37,13 +75,9 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        request_id = choose_request_id(headers.get(REQUEST_ID_HEADER))
+        bound = bind_request(scope, headers.get(REQUEST_ID_HEADER), headers.get("user-agent"))
+        request_id = bound.request_id
         scope["state"] = {**scope.get("state", {}), "request_id": request_id}
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        client = scope.get("client")
-        address = bind_client_address(client[0] if client else None)  # for the sign-in throttle
-        audit_client = bind_client(client[0] if client else None, headers.get("user-agent"))
         status = 500
         started = False
 
@@ -59,15 +93,8 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
-            log.exception("unhandled_exception", path=scope["path"])
-            if scope["type"] == "http" and not started:
-                await internal_error_response(request_id)(scope, receive, send_with_id)
-            elif scope["type"] == "websocket":
-                with suppress(Exception):  # the socket may be closed already
-                    await send({"type": "websocket.close", "code": 1011, "reason": "Internal server error"})
+            await answer_escaped(scope, send, request_id, started)
         finally:
-            unbind_client(audit_client)
-            unbind_client_address(address)
+            unbind_request(bound)
             if scope["type"] == "http":
-                path = scope["path"] if scope["path"] in self.paths else OTHER
-                self.metrics.child(self.metrics.http_requests, path, str(status)).inc()
+                self.metrics.count_http(scope["path"] if scope["path"] in self.paths else OTHER, status)

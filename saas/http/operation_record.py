@@ -23,7 +23,7 @@ INTERNAL_ERROR = "internal_error"  # a bug: masked for the client, logged with t
 CANCELLED = "cancelled"  # a WebSocket operation stopped by the client or a disconnect
 
 
-@dataclass
+@dataclass(slots=True)
 class OperationRecord:
     metrics: Metrics
     transport: str  # "http" | "ws"

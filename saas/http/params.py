@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.requests import Request
 
 from saas.http.errors import TransportError
 from saas.http.media import APPLICATION_JSON, parse_content_type
+from saas.http.request import HttpRequest
 
 MULTIPART_FORM_DATA = "multipart/form-data"
 MAX_UPLOAD_FILES = 1
@@ -63,7 +63,7 @@ def _json(text: str | bytes, what: str) -> Any:
         raise TransportError(400, f"{what} is not valid JSON") from None
 
 
-def params_from_query_string(request: Request) -> GraphQLParams:
+def params_from_query_string(request: HttpRequest) -> GraphQLParams:
     raw = request.query_params
     data: dict[str, Any] = {}
     for name in ("query", "operationName"):
@@ -75,19 +75,18 @@ def params_from_query_string(request: Request) -> GraphQLParams:
     return params_from_mapping(data)
 
 
-async def _read_body(request: Request, max_bytes: int) -> bytes:
-    too_large = TransportError(413, f"The request body is larger than {max_bytes} bytes")
+def _too_large(max_bytes: int) -> TransportError:
+    return TransportError(413, f"The request body is larger than {max_bytes} bytes")
+
+
+async def _read_body(request: HttpRequest, max_bytes: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise too_large
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+        raise _too_large(max_bytes)
+    body = await request.read_body(max_bytes)
+    if body is None:
+        raise _too_large(max_bytes)
+    return body
 
 
 def _place(operations: dict[str, Any], path: str, value: str) -> None:
@@ -114,13 +113,13 @@ def _place(operations: dict[str, Any], path: str, value: str) -> None:
         raise TransportError(400, f"The map path {path!r} does not name a variable")
 
 
-async def params_from_multipart(request: Request, max_bytes: int, max_upload_bytes: int) -> GraphQLParams:
+async def params_from_multipart(request: HttpRequest, max_bytes: int, max_upload_bytes: int) -> GraphQLParams:
     """The parameters of a multipart request (see the module); files in the variables as base64."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes + max_upload_bytes:
         raise TransportError(413, f"An uploaded file must be at most {max_upload_bytes} bytes")
     try:
-        form = await request.form(max_files=MAX_UPLOAD_FILES, max_fields=10, max_part_size=max_bytes)
+        form = await request.starlette().form(max_files=MAX_UPLOAD_FILES, max_fields=10, max_part_size=max_bytes)
     except Exception as exc:  # python-multipart's and Starlette's parse errors
         status = 413 if "exceeded" in str(exc).lower() or "too large" in str(exc).lower() else 400
         raise TransportError(status, f"The multipart request cannot be read: {exc}") from None
@@ -149,7 +148,7 @@ async def params_from_multipart(request: Request, max_bytes: int, max_upload_byt
     return params_from_mapping(operations)
 
 
-async def params_from_body(request: Request, max_bytes: int, max_upload_bytes: int = 0) -> GraphQLParams:
+async def params_from_body(request: HttpRequest, max_bytes: int, max_upload_bytes: int = 0) -> GraphQLParams:
     media_type, parameters = parse_content_type(request.headers.get("content-type"))
     if media_type == MULTIPART_FORM_DATA and max_upload_bytes > 0:
         return await params_from_multipart(request, max_bytes, max_upload_bytes)
