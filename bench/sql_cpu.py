@@ -68,8 +68,9 @@ def compare_versions(
                 answer = cursor.fetchall()
             answers.append(answer)
         per_round: list[list[float]] = [[] for _ in versions]
-        for _ in range(rounds):
-            for index in range(len(versions)):
+        for round_number in range(rounds):
+            order = range(len(versions)) if round_number % 2 == 0 else reversed(range(len(versions)))
+            for index in order:  # ABBA: neither version always runs first
                 before = _backend_cpu_seconds(pid)
                 for _ in range(executions):
                     cursor.execute(f"EXECUTE v{index}")
