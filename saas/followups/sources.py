@@ -61,7 +61,9 @@ class TimelineSource:
     summary, actor_id, record_type)` with the caller's visibility built in, and its parameters
     (parameters of one name must mean one value in every source). It filters its table by the
     tenant with `<alias>.tenant_id = :tenant_id` (bound by the timeline) so that each branch of
-    the union reads its `(tenant_id, customer_id, …)` index.
+    the union reads its `(tenant_id, customer_id, …)` index. Its `actor_id` is NULL or a column
+    with a foreign key `(tenant_id, …)` to `memberships`: the compiled timeline writes an entry's
+    `actor { id }` from it without a lookup (`Relation.foreign_key`).
     """
 
     name: str

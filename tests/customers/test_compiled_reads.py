@@ -238,3 +238,63 @@ def test_the_grouped_contacts_of_a_second_tenants_page_are_its_own(
     page = other_owner.data("{ customers(first: 50) { edges { node { name contacts { name } } } } }")["customers"]
     assert other_owner.last_statements == 1
     assert [edge["node"] for edge in page["edges"]] == [{"name": "Other Co", "contacts": [{"name": "Only Mine"}]}]
+
+
+OWNER_IDS = """query($after: String) { customers(first: 10, after: $after, orderBy: NAME_DESC) {
+  pageInfo { hasNextPage endCursor }
+  edges { node { name notes owner { __typename id } mine: owner { id } } } } }"""
+
+
+def _compiled_sql(sql_type: compiler.SqlType, selection: str) -> str:
+    operation = parse(f"{{ {selection} }}").definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    state = compiler.CompileState(fragments={}, variables={})
+    return compiler.single_sql(sql_type, operation.selection_set, state, SqlCondition())
+
+
+def test_a_foreign_keys_target_id_is_written_from_the_parents_column() -> None:
+    """`owner { id }` needs no lookup of the membership: the key names it; any other field does."""
+    assert CUSTOMER.relations["owner"].foreign_key
+    ids_only = _compiled_sql(CUSTOMER, "name owner { __typename id } again: owner { id }")
+    assert "memberships" not in ids_only
+    assert "CASE WHEN r.owner_id IS NULL THEN 'null'" in ids_only
+    assert "FROM memberships" in _compiled_sql(CUSTOMER, "owner { id email }")
+    assert "FROM memberships" in _compiled_sql(CUSTOMER, "owner { role }")
+
+
+def test_a_relation_without_a_foreign_key_is_still_looked_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    relation = CUSTOMER.relations["owner"]
+    plain = compiler.Relation(target=relation.target, table=relation.table, join=relation.join)
+    monkeypatch.setitem(CUSTOMER.relations, "owner", plain)
+    assert "FROM memberships" in _compiled_sql(CUSTOMER, "owner { id }")
+
+
+def test_owner_ids_from_the_key_equal_the_resolvers(
+    owner: GraphQLClient, tenant, request: pytest.FixtureRequest
+) -> None:  # type: ignore[no-untyped-def]
+    """Customers with and without an owner: the same pages, byte for byte, as the resolver path."""
+    _seed(owner, tenant)
+    compiled, statements = _response_bytes(owner, OWNER_IDS, {"after": None})
+    assert statements == 1
+    nodes = [edge["node"] for edge in orjson.loads(compiled)["data"]["customers"]["edges"]]
+    assert {node["owner"] is None for node in nodes} == {True, False}
+    assert all(node["owner"] == (node["mine"] and {"__typename": "Member", **node["mine"]}) for node in nodes)
+    request.getfixturevalue("without_compiled_notes")
+    resolved, statements = _response_bytes(owner, OWNER_IDS, {"after": None})
+    assert statements > 1  # the resolvers really ran
+    assert resolved == compiled
+
+
+def test_a_second_tenant_sees_no_owner_of_the_first_tenants_customer(
+    owner: GraphQLClient, other_owner: GraphQLClient, tenant
+) -> None:  # type: ignore[no-untyped-def]
+    _seed(owner, tenant)
+    edges = owner.data("{ customers(first: 50) { edges { node { id owner { id } } } } }")["customers"]["edges"]
+    customer_id = next(edge["node"]["id"] for edge in edges if edge["node"]["owner"])
+    one = "query($id: ID!) { customer(id: $id) { owner { id } } }"
+    assert other_owner.error_codes(one, {"id": customer_id}) == ["NOT_FOUND"]
+    node = "query($id: ID!) { node(id: $id) { ... on Customer { owner { id } } } }"
+    assert other_owner.error_codes(node, {"id": customer_id}) == ["NOT_FOUND"]
+    mine = other_owner.data('mutation { createCustomer(input: {name: "Own Co"}) { customer { id owner { id } } } }')
+    page = other_owner.data("{ customers(first: 50) { edges { node { id owner { id } } } } }")["customers"]["edges"]
+    assert [edge["node"] for edge in page] == [mine["createCustomer"]["customer"]]

@@ -57,7 +57,7 @@ CUSTOMER: SqlType = SqlType(
         "deletedAt": iso_datetime_sql("{t}.deleted_at"),
     },
     relations={
-        "owner": Relation(target=lambda: MEMBER, table="memberships", join="{t}.id = {p}.owner_id"),
+        "owner": Relation(target=lambda: MEMBER, table="memberships", join="{t}.id = {p}.owner_id", foreign_key=True),
         "contacts": Relation(
             target=lambda: CONTACT,
             table="contacts",

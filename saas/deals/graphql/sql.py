@@ -52,7 +52,7 @@ STAGE_CHANGE: SqlType = SqlType(
     relations={
         "fromStage": Relation(lambda: PIPELINE_STAGE, "pipeline_stages", _join("id", "from_stage_id")),
         "toStage": Relation(lambda: PIPELINE_STAGE, "pipeline_stages", _join("id", "to_stage_id")),
-        "changedBy": Relation(lambda: MEMBER, "memberships", _join("id", "changed_by_id")),
+        "changedBy": Relation(lambda: MEMBER, "memberships", _join("id", "changed_by_id"), foreign_key=True),
     },
 )
 
@@ -79,7 +79,7 @@ OPPORTUNITY: SqlType = SqlType(
     relations={
         "stage": Relation(lambda: PIPELINE_STAGE, "pipeline_stages", _join("id", "stage_id")),
         "customer": Relation(lambda: CUSTOMER, "customers", _join("id", "customer_id")),
-        "owner": Relation(lambda: MEMBER, "memberships", _join("id", "owner_id")),
+        "owner": Relation(lambda: MEMBER, "memberships", _join("id", "owner_id"), foreign_key=True),
         "stageHistory": Relation(
             lambda: STAGE_CHANGE,
             "opportunity_stage_changes",
@@ -214,8 +214,8 @@ INVOICE: SqlType = SqlType(
     relations={
         "contract": Relation(lambda: CONTRACT, "contracts", _join("id", "contract_id")),
         "customer": Relation(lambda: CUSTOMER, "customers", _join("id", "customer_id")),
-        "requestedBy": Relation(lambda: MEMBER, "memberships", _join("id", "requested_by_id")),
-        "decidedBy": Relation(lambda: MEMBER, "memberships", _join("id", "decided_by_id")),
+        "requestedBy": Relation(lambda: MEMBER, "memberships", _join("id", "requested_by_id"), foreign_key=True),
+        "decidedBy": Relation(lambda: MEMBER, "memberships", _join("id", "decided_by_id"), foreign_key=True),
     },
 )
 

@@ -18,7 +18,9 @@ from saas.schema.relay import global_id_sql, iso_datetime_sql
 
 
 def _member(column: str) -> Relation:
-    return Relation(target=lambda: MEMBER, table="memberships", join=f"{{t}}.id = {{p}}.{column}")
+    """A member named by a foreign key to `memberships` (every member column here has one; the
+    timeline's `actor_id` is one in each of its sources: saas/followups/sources.py)."""
+    return Relation(target=lambda: MEMBER, table="memberships", join=f"{{t}}.id = {{p}}.{column}", foreign_key=True)
 
 
 def _subject_id() -> str:

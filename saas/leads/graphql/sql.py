@@ -41,7 +41,7 @@ LEAD: SqlType = SqlType(
         "updatedAt": iso_datetime_sql("{t}.updated_at"),
     },
     relations={
-        "owner": Relation(target=lambda: MEMBER, table="memberships", join="{t}.id = {p}.owner_id"),
+        "owner": Relation(target=lambda: MEMBER, table="memberships", join="{t}.id = {p}.owner_id", foreign_key=True),
         "channel": Relation(target=lambda: CHANNEL, table="channels", join="{t}.id = {p}.channel_id"),
     },
 )

@@ -15,7 +15,9 @@ TEAM: SqlType = SqlType(
         "createdAt": iso_datetime_sql("{t}.created_at"),
     },
     relations={
-        "manager": Relation(target=lambda: MEMBER, table="memberships", join="{t}.id = {p}.manager_id"),
+        "manager": Relation(
+            target=lambda: MEMBER, table="memberships", join="{t}.id = {p}.manager_id", foreign_key=True
+        ),
         "members": Relation(
             target=lambda: MEMBER,
             table="memberships",
