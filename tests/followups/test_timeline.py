@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from saas.db.statements import counting
 from saas.followups import timeline
@@ -115,6 +116,46 @@ def test_one_statement_reads_the_timelines_of_a_page_of_customers(owner: GraphQL
 def test_every_source_has_its_own_name() -> None:
     names = [source.name for source in TIMELINE_SOURCES]
     assert len(names) == len(set(names)) and {"activities", "handovers"} <= set(names)
+
+
+# Where each source's `actor_id` comes from: a (table, column) or None for a NULL actor. A new
+# source must be added here, and its column must hold a foreign key to memberships: the compiled
+# timeline writes `actor { id }` from it without a lookup (`TimelineSource`).
+ACTOR_COLUMNS: dict[str, tuple[str, str] | None] = {
+    "activities": ("activities", "actor_id"),
+    "tasks_created": ("tasks", "created_by_id"),
+    "tasks_completed": ("tasks", "completed_by_id"),
+    "handovers": ("customer_handovers", "actor_id"),
+    "stage_changes": ("opportunity_stage_changes", "changed_by_id"),
+    "tickets_opened": None,
+    "tickets_commented": ("ticket_comments", "author_id"),
+    "tickets_resolved": ("tickets", "assignee_id"),
+    "timeline_entries": ("timeline_entries", "actor_id"),
+}
+
+MEMBER_KEYS = """
+SELECT c.conrelid::regclass::text, a.attname
+FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[2]
+WHERE c.contype = 'f' AND c.confrelid = 'memberships'::regclass
+  AND array_length(c.conkey, 1) = 2 AND pg_get_constraintdef(c.oid) LIKE 'FOREIGN KEY (tenant_id, %) REFERENCES memberships(tenant_id, id)%'
+"""
+
+
+def test_every_sources_actor_is_a_foreign_key_to_a_member_of_the_tenant(
+    runtime: Runtime, owner: GraphQLClient, principal_of
+) -> None:
+    assert set(ACTOR_COLUMNS) == {source.name for source in TIMELINE_SOURCES}
+    with runtime.engine.connect() as connection:
+        member_keys = {(table, column) for table, column in connection.execute(text(MEMBER_KEYS))}
+    principal = principal_of(owner)
+    for source in TIMELINE_SOURCES:
+        actor = ACTOR_COLUMNS[source.name]
+        selected = source.sql(principal)[0].split(" FROM ", 1)[0]  # the source's select list
+        if actor is None:
+            assert "NULL::uuid" in selected, source.name
+        else:
+            assert actor in member_keys, (source.name, actor)
+            assert f".{actor[1]}, " in selected, (source.name, selected)
 
 
 def test_a_declared_source_joins_the_timeline(owner: GraphQLClient, monkeypatch: pytest.MonkeyPatch) -> None:
