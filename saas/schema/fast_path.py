@@ -9,8 +9,16 @@ root field, no `__typename` or introspection field at the root), each with a res
 without `@defer`/`@stream`. `run` then does what the executor would do for those fields, with the
 same graphql-core functions: the variables coerced by `get_variable_values`, each field's
 arguments by `get_argument_values`, the field's `GraphQLResolveInfo` built as
-`Executor.build_resolve_info` builds it, the field's resolver (strawberry's, which converts the
-arguments and checks permissions) called and awaited, fields one after another in selection order.
+`Executor.build_resolve_info` builds it, the field's resolver called and awaited, fields one after
+another in selection order.
+
+The resolver is strawberry's wrapper of the domain's resolver function (`Query.customers`): it
+builds strawberry's `Info`, converts the arguments (`convert_arguments`) and calls the function.
+For a field without strawberry field extensions (permission classes are extensions) or exception
+handlers that wrapper does nothing else, so `DirectCall` does the same without the wrapper's
+layers: the same `Info`, scalar arguments passed as they are (strawberry returns them unchanged),
+any other argument converted by strawberry's own `convert_argument`, the function called as
+`StrawberryField.get_result` calls it (`self`, `info`, `root` or `parent` where it asks for them).
 
 When every root field answered a Fragment, the response is `{"data": {key: fragment, ...}}`: what the
 executor returns for them. Otherwise nothing is run again: the executor (`ReplayExecutor`) executes
@@ -44,6 +52,11 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.pyutils import Path, gather_with_cancel
 from graphql.pyutils.is_awaitable import is_awaitable
 from graphql.type.definition import GraphQLResolveInfoHelpers
+from strawberry.relay.types import GlobalID
+from strawberry.scalars import is_scalar
+from strawberry.types.arguments import convert_argument
+from strawberry.types.base import StrawberryMaybe, StrawberryOptional
+from strawberry.types.field import StrawberryField
 
 from saas.schema.execution import PassthroughExecutor
 
@@ -73,6 +86,94 @@ def _track(values: Sequence[Any]) -> None:
 ASYNC_HELPERS = GraphQLResolveInfoHelpers(gather=_gather, track=_track)
 
 
+# The name strawberry's converter keeps a GraphQL definition's strawberry definition under.
+STRAWBERRY_DEFINITION = "strawberry-definition"
+# Strawberry's resolver wrappers (`GraphQLCoreConverter.from_resolver`), by qualified name.
+STRAWBERRY_RESOLVERS = frozenset(
+    f"GraphQLCoreConverter.from_resolver.<locals>.{name}" for name in ("_resolver", "_async_resolver")
+)
+
+
+@dataclass(frozen=True)
+class Argument:
+    name: str  # as GraphQL names it (the key graphql-core's argument values use)
+    python_name: str
+    type: Any  # strawberry's type of the argument
+    plain: bool  # a scalar other than GlobalID, maybe optional: strawberry passes its value unchanged
+
+
+class DirectCall:
+    """What strawberry's resolver wrapper does for a field without extensions or exception handlers."""
+
+    def __init__(self, field: StrawberryField, strawberry_schema: Any) -> None:
+        converter = strawberry_schema.schema_converter
+        self.field = field
+        self.config = converter.config
+        self.info_class = converter.config.info_class
+        self.scalar_registry = converter.scalar_registry
+        resolver = field.base_resolver
+        assert resolver is not None
+        self.function = resolver
+        self.takes_self = resolver.self_parameter is not None
+        self.source_names = tuple(p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None)
+        self.info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+        arguments = []
+        for argument in field.arguments:
+            assert argument.python_name
+            type_ = argument.type
+            plain_type = type_.of_type if type(type_) is StrawberryOptional else type_
+            plain = (
+                not isinstance(plain_type, (StrawberryMaybe, StrawberryOptional))
+                and plain_type is not GlobalID
+                and is_scalar(plain_type, self.scalar_registry)
+            )
+            name = self.config.name_converter.from_argument(argument)
+            arguments.append(Argument(name, argument.python_name, type_, plain))
+        self.arguments = tuple(arguments)
+
+    @classmethod
+    def of(cls, field: GraphQLField, schema: GraphQLSchema) -> DirectCall | None:
+        strawberry_field = (field.extensions or {}).get(STRAWBERRY_DEFINITION)
+        strawberry_schema = getattr(schema, "_strawberry_schema", None)
+        if not isinstance(strawberry_field, StrawberryField) or strawberry_schema is None:
+            return None
+        converter = getattr(strawberry_schema, "schema_converter", None)
+        if getattr(field.resolve, "__qualname__", None) not in STRAWBERRY_RESOLVERS or converter is None:
+            return None
+        if (
+            strawberry_field.base_resolver is None
+            or strawberry_field.extensions
+            or getattr(converter, "_exception_handler_specs", True)  # unknown: not taken
+        ):
+            return None
+        return cls(strawberry_field, strawberry_schema)
+
+    def __call__(self, raw_info: GraphQLResolveInfo, values: dict[str, Any]) -> Any:
+        info = self.info_class(_raw_info=raw_info, _field=self.field)
+        kwargs: dict[str, Any] = {}
+        for argument in self.arguments:
+            name = argument.name
+            if name in values:
+                value = values[name]
+                kwargs[argument.python_name] = (
+                    value
+                    if argument.plain
+                    else convert_argument(
+                        value=value,
+                        type_=argument.type,
+                        config=self.config,
+                        scalar_registry=self.scalar_registry,
+                        info=info,
+                        path=(name,),
+                    )
+                )
+        for name in self.source_names:
+            kwargs[name] = None  # the root value
+        if self.info_name is not None:
+            kwargs[self.info_name] = info
+        return self.function(None, **kwargs) if self.takes_self else self.function(**kwargs)
+
+
 @dataclass(frozen=True)
 class RootField:
     """One response key of the root selection: its field, its nodes (a key asked twice is merged)."""
@@ -82,6 +183,9 @@ class RootField:
     field: GraphQLField
     nodes: list[FieldNode]
     has_arguments: bool
+    # The field's resolver as built with the schema, and the call that does its work without it.
+    resolve: Any = None
+    direct: DirectCall | None = None
 
 
 @dataclass(frozen=True)
@@ -121,7 +225,17 @@ class FastPlan:
             field = root_type.fields.get(name)
             if field is None or field.resolve is None:
                 return None
-            fields.append(RootField(key, name, field, nodes, bool(field.args or nodes[0].arguments)))
+            fields.append(
+                RootField(
+                    key,
+                    name,
+                    field,
+                    nodes,
+                    bool(field.args or nodes[0].arguments),
+                    field.resolve,
+                    DirectCall.of(field, schema),
+                )
+            )
         if not fields:
             return None
         return cls(schema, operation, root_type, fragments, tuple(fields))
@@ -165,7 +279,11 @@ async def run(plan: FastPlan, variables: dict[str, Any] | None, context: Any) ->
         )
         try:
             args = get_argument_values(field, root.nodes[0], variable_values) if root.has_arguments else {}
-            result = field.resolve(None, info, **args)  # type: ignore[misc]
+            direct = root.direct
+            if direct is not None and field.resolve is root.resolve:
+                result = direct(info, args)
+            else:
+                result = field.resolve(None, info, **args)  # type: ignore[misc]
             if isawaitable(result):
                 result = await result
         except Exception as error:

@@ -313,3 +313,27 @@ def test_another_tenants_ids_find_nothing(demo_owner: GraphQLClient, other_owner
         for edge in both(demo_owner, BENCH_CUSTOMERS_PAGE, {"first": 50}).payload["data"]["customers"]["edges"]
     }
     assert ids["customer"] in mine
+
+
+def test_the_compiled_root_fields_skip_strawberrys_wrapper(demo_owner: GraphQLClient) -> None:
+    """Their resolvers are called as strawberry's wrapper calls them (`DirectCall`), the arguments
+    of every kind converted alike: scalars, enums, lists of enums, input objects."""
+    engine: GraphQLEngine = demo_owner.engine
+    principal = engine.runtime.authenticate(f"Bearer {demo_owner.token}")
+    queries = [BENCH_CUSTOMERS_PAGE, BENCH_360, CONTACT, NODE, OPPORTUNITIES, *LISTS.values()]
+    for query in queries:
+        prepared = engine.prepare(query, None, principal)
+        assert prepared.fast is not None and all(root.direct is not None for root in prepared.fast.fields), query
+    customers = """query($filter: CustomerFilterInput, $orderBy: CustomerOrder, $first: Int) {
+      customers(first: $first, filter: $filter, orderBy: $orderBy) { totalCount edges { node { id name tier } } } }"""
+    for variables in (
+        {"orderBy": "NAME_ASC", "first": 4},
+        {"orderBy": "CREATED_AT_ASC", "filter": {"lifecycleStage": "CUSTOMER", "state": "ALL"}},
+        {"filter": {"search": "a", "ownerId": None, "unowned": False}},
+        {"filter": {"ownerId": "not an id"}},
+        {"filter": {"state": "NOPE"}},
+    ):
+        assert both(demo_owner, customers, variables).executed in (0, 1)
+    audit = "query($kinds: [AuditKind!], $prefix: String) { auditLog(first: 3, kinds: $kinds, actionPrefix: $prefix) { edges { node { kind action } } } }"
+    assert both(demo_owner, audit, {"kinds": ["CHANGE"], "prefix": "customer."}).executed == 0
+    assert both(demo_owner, audit, {"kinds": []}).payload["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
