@@ -16,7 +16,7 @@ The resolver is strawberry's wrapper of the domain's resolver function (`Query.c
 builds strawberry's `Info`, converts the arguments (`convert_arguments`) and calls the function.
 For a field without strawberry field extensions (permission classes are extensions) or exception
 handlers that wrapper does nothing else, so `DirectCall` does the same without the wrapper's
-layers: the same `Info`, scalar arguments passed as they are (strawberry returns them unchanged),
+layers: the same `Info`, scalar and enum arguments passed as they are (strawberry returns them unchanged),
 any other argument converted by strawberry's own `convert_argument`, the function called as
 `StrawberryField.get_result` calls it (`self`, `info`, `root` or `parent` where it asks for them).
 
@@ -56,7 +56,9 @@ from strawberry.relay.types import GlobalID
 from strawberry.scalars import is_scalar
 from strawberry.types.arguments import convert_argument
 from strawberry.types.base import StrawberryMaybe, StrawberryOptional
+from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
 from strawberry.types.field import StrawberryField
+from strawberry.types.lazy_type import LazyType
 
 from saas.schema.execution import PassthroughExecutor
 
@@ -99,7 +101,9 @@ class Argument:
     name: str  # as GraphQL names it (the key graphql-core's argument values use)
     python_name: str
     type: Any  # strawberry's type of the argument
-    plain: bool  # a scalar other than GlobalID, maybe optional: strawberry passes its value unchanged
+    # A scalar other than GlobalID or an enum (graphql-core gives the enum's member), maybe optional:
+    # strawberry's `convert_argument` returns such a value unchanged.
+    plain: bool
 
 
 class DirectCall:
@@ -123,9 +127,13 @@ class DirectCall:
             type_ = argument.type
             plain_type = type_.of_type if type(type_) is StrawberryOptional else type_
             plain = (
-                not isinstance(plain_type, (StrawberryMaybe, StrawberryOptional))
+                not isinstance(plain_type, (StrawberryMaybe, StrawberryOptional, LazyType))
                 and plain_type is not GlobalID
-                and is_scalar(plain_type, self.scalar_registry)
+                and (
+                    is_scalar(plain_type, self.scalar_registry)
+                    or isinstance(plain_type, StrawberryEnumDefinition)
+                    or has_enum_definition(plain_type)
+                )
             )
             name = self.config.name_converter.from_argument(argument)
             arguments.append(Argument(name, argument.python_name, type_, plain))
