@@ -403,7 +403,7 @@ class GraphQLEngine:
                     outcome = ExecutionOutcome(payload={"data": outcomes}, request_error=False)
                 else:
                     # The executor; with the root fields' outcomes when they already ran (no resolver runs twice).
-                    executor_args = {"replayed": outcomes} if outcomes is not None else {}
+                    executor_args: dict[str, Any] = {"replayed": outcomes} if outcomes is not None else {}
                     result = graphql_execute(
                         prepared.schema,
                         prepared.document,

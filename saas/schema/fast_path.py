@@ -117,7 +117,7 @@ class DirectCall:
         self.scalar_registry = converter.scalar_registry
         resolver = field.base_resolver
         assert resolver is not None
-        self.function = resolver
+        self.function: Any = resolver
         self.takes_self = resolver.self_parameter is not None
         self.source_names = tuple(p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None)
         self.info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
