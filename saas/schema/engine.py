@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from inspect import isawaitable
 from typing import Any
 
@@ -78,7 +78,7 @@ class PreparedOperation:
     # (enabled plugins, document, operation name): with the variables' shape, the cost's cache key.
     key: Any = None
     # A query whose root fields `execute` runs without graphql-core's executor (`saas.schema.fast_path`).
-    fast: FastPlan | None = None
+    fast: FastPlan | None = field(default=None, compare=False)
 
 
 @dataclass

@@ -182,7 +182,7 @@ class DirectCall:
         return self.function(None, **kwargs) if self.takes_self else self.function(**kwargs)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RootField:
     """One response key of the root selection: its field, its nodes (a key asked twice is merged)."""
 
@@ -196,7 +196,7 @@ class RootField:
     direct: DirectCall | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FastPlan:
     schema: GraphQLSchema
     operation: OperationDefinitionNode
