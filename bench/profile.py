@@ -1,6 +1,13 @@
-"""Where one customers-page request spends its time, measured in-process.
+"""Where one customers-page request (or another compiled read) spends its time, measured in-process.
 
     python -m bench.profile [--database saas_bench] [--iterations 500] [--first 50] [--top 25]
+                            [--query 'customers page'|'customer 360'|'opportunities list'|'leads list'|...]
+                            [--no-fast-path]
+
+`--query` names one of the read targets (`bench.targets`: the customers page, the customer 360,
+the opportunities, leads and tickets lists, each industry plugin's list); `--no-fast-path` runs
+every operation through graphql-core's executor (`GraphQLEngine.fast_path = False`), for an A/B
+of `saas.schema.fast_path` in one checkout.
 
 The request runs through the real ASGI application (`saas.http.app.create_app`) driven by
 a minimal ASGI caller: no socket, no uvicorn HTTP parsing, no client, one request at a
@@ -310,8 +317,42 @@ def _tune_gc_as_served(enabled: bool) -> bool:
     return True
 
 
+QUERY_NAMES = (
+    "customers page",
+    "customer 360",
+    "opportunities list",
+    "leads list",
+    "tickets list",
+    "vehicles list (automotive)",
+    "instruments list (finance)",
+    "policies list (insurance)",
+    "orders list (manufacturing)",
+)
+
+
+def workload(client: InProcess, name: str, first: int) -> tuple[str, dict[str, Any]]:
+    """The document and variables of the read target `name` (`QUERY_NAMES`)."""
+    if name == "customers page":
+        return CUSTOMERS_PAGE, {"first": first}
+    if name == "customer 360":
+        from bench.sales import CUSTOMER_360, KEY_ACCOUNT_ID
+
+        return CUSTOMER_360, {"id": client.data(KEY_ACCOUNT_ID)["customers"]["edges"][0]["node"]["id"]}
+    from bench.targets import OPPORTUNITIES, PLUGIN_TARGETS
+
+    lists = {"opportunities list": OPPORTUNITIES, **{target: ours for target, ours, _ in PLUGIN_TARGETS}}
+    return lists[name], {"first": first}
+
+
 def run(
-    database: str, iterations: int, first: int, top: int, warmup: int = 100, serving_gc: bool = True
+    database: str,
+    iterations: int,
+    first: int,
+    top: int,
+    warmup: int = 100,
+    serving_gc: bool = True,
+    query: str = "customers page",
+    fast_path: bool = True,
 ) -> dict[str, Any]:
     from saas.cli import create_asgi_app  # noqa: F401  (imports the app's modules first)
     from saas.http.app import create_app
@@ -330,8 +371,11 @@ def run(
     opens = getattr(runtime.budget, "open", None)  # (older commits charge in a worker thread)
     if opens is not None:
         client.loop.run_until_complete(opens(runtime.redis_url))  # as the app's lifespan does
+    if not fast_path:
+        client.engine.fast_path = False  # (older commits have no fast path)
     caller = AsgiCaller(app, token)
-    body = orjson.dumps({"query": CUSTOMERS_PAGE, "variables": {"first": first}})
+    document, variables = workload(client, query, first)
+    body = orjson.dumps({"query": document, "variables": variables})
     loop = client.loop
 
     async def one() -> float:
@@ -384,6 +428,8 @@ def run(
 
     latencies.sort()
     return {
+        "query": query,
+        "fast_path": fast_path,
         "iterations": iterations,
         "first": first,
         "mean_ms": statistics.fmean(latencies) * 1000,
@@ -405,7 +451,9 @@ def print_report(result: dict[str, Any]) -> None:
     mean, median = result["split_mean_ms"], result["split_median_ms"]
     total = sum(mean.values())
     print(
-        f"\nProfile: customers page (first: {result['first']}), {result['iterations']} requests one at a time, in-process ASGI"
+        f"\nProfile: {result.get('query', 'customers page')} (first: {result['first']}"
+        f"{'' if result.get('fast_path', True) else ', fast path off'}), "
+        f"{result['iterations']} requests one at a time, in-process ASGI"
     )
     print(
         f"  latency mean {result['mean_ms']:.2f} ms, p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms "
@@ -439,12 +487,18 @@ def print_report(result: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Profile the customers page request in-process.")
+    parser = argparse.ArgumentParser(description="Profile a compiled read (the customers page) in-process.")
     parser.add_argument("--database", default=DEFAULT_DATABASE)
     parser.add_argument("--iterations", type=int, default=500)
     parser.add_argument("--first", type=int, default=50)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--json", action="store_true", help="print the result as JSON too")
+    parser.add_argument("--query", default="customers page", choices=QUERY_NAMES, help="the read target to profile")
+    parser.add_argument(
+        "--no-fast-path",
+        action="store_true",
+        help="run every operation through graphql-core's executor (GraphQLEngine.fast_path = False)",
+    )
     parser.add_argument(
         "--default-gc",
         action="store_true",
@@ -461,7 +515,15 @@ def main(argv: list[str] | None = None) -> int:
     # As `bench.run`'s server: the default per-tenant budget would refuse most of the loop (429).
     os.environ.setdefault("TENANT_COST_PER_MINUTE", "1000000000")
     seed(args.database)
-    result = run(args.database, args.iterations, args.first, args.top, serving_gc=not args.default_gc)
+    result = run(
+        args.database,
+        args.iterations,
+        args.first,
+        args.top,
+        serving_gc=not args.default_gc,
+        query=args.query,
+        fast_path=not args.no_fast_path,
+    )
     print_report(result)
     if args.json:
         print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from inspect import isawaitable
 from typing import Any
 
@@ -42,6 +42,8 @@ from saas.schema.context import RequestContext
 from saas.schema.cost import operation_cost, variables_shape
 from saas.schema.execution import PassthroughExecutor, dumps
 from saas.schema.fanout import Deliver, SharedStreams
+from saas.schema.fast_path import FastPlan, ReplayExecutor, all_fragments
+from saas.schema.fast_path import run as run_fast
 from saas.schema.field_limits import refused_fields
 from saas.schema.input_text import nul_errors
 from saas.schema.limits import check_selections, limit_rules, only_anonymous_fields, parse_bounded
@@ -75,6 +77,8 @@ class PreparedOperation:
     schema: GraphQLSchema
     # (enabled plugins, document, operation name): with the variables' shape, the cost's cache key.
     key: Any = None
+    # A query whose root fields `execute` runs without graphql-core's executor (`saas.schema.fast_path`).
+    fast: FastPlan | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -174,6 +178,9 @@ class GraphQLEngine:
         # Strawberry builds schemas with shared state: one build at a time, whichever thread asks.
         self._building = threading.Lock()
         self.full_schema = self._build_checked()
+        # Queries of compiled root fields skip graphql-core's executor (`saas.schema.fast_path`);
+        # False runs every operation through the executor (the responses are the same).
+        self.fast_path = True
         # Subscriptions of one document, variables and principal share one execution per event.
         self.shared_streams = SharedStreams()
 
@@ -265,6 +272,7 @@ class GraphQLEngine:
             operation_name=operation.name.value if operation.name else None,
             schema=schema,
             key=key,
+            fast=FastPlan.of(schema, document, operation),
         )
         if principal is not None:
             self._prepared.put(key, prepared)
@@ -389,20 +397,29 @@ class GraphQLEngine:
         context = self.new_context(principal, request_id)
         with counting() as statements, remembering_sent_ids():
             try:
-                result = graphql_execute(
-                    prepared.schema,
-                    prepared.document,
-                    context_value=context,
-                    variable_values=variables,
-                    operation_name=prepared.operation_name,
-                    executor_class=PassthroughExecutor,
-                )
-                if not isinstance(result, ExecutionResult):
-                    result = await result
+                fast = prepared.fast if self.fast_path else None
+                outcomes = await run_fast(fast, variables, context) if fast is not None else None
+                if outcomes is not None and all_fragments(outcomes):
+                    outcome = ExecutionOutcome(payload={"data": outcomes}, request_error=False)
+                else:
+                    # The executor; with the root fields' outcomes when they already ran (no resolver runs twice).
+                    executor_args: dict[str, Any] = {"replayed": outcomes} if outcomes is not None else {}
+                    result = graphql_execute(
+                        prepared.schema,
+                        prepared.document,
+                        context_value=context,
+                        variable_values=variables,
+                        operation_name=prepared.operation_name,
+                        executor_class=ReplayExecutor if outcomes is not None else PassthroughExecutor,
+                        **executor_args,
+                    )
+                    if not isinstance(result, ExecutionResult):
+                        result = await result
+                    outcome = self._outcome(result, request_id)
             finally:
                 if context._session is not None:
                     await run_in_threadpool(context.close)
-            outcome = self._outcome(result, request_id, statements[0])
+            outcome.statements = statements[0]
         outcome.payload["extensions"] = {"cost": admission.extension}
         return outcome
 
