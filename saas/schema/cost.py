@@ -37,10 +37,11 @@ PAGE_ARGUMENT = "first"
 
 def variables_shape(variables: Mapping[str, Any] | None) -> tuple[tuple[str, Any], ...]:
     """The part of the variables a cost can depend on: `first` is an Int, given directly as a
-    variable, so only the top-level int and null values matter. Cache costs under this."""
+    variable, so only the top-level int, float (an Int may be written 10.0) and null values
+    matter. Cache costs under this."""
     if not variables:
         return ()
-    return tuple(sorted((k, v) for k, v in variables.items() if v is None or type(v) is int))
+    return tuple(sorted((k, v) for k, v in variables.items() if v is None or type(v) in (int, float)))
 
 
 class CostCounter:
@@ -120,9 +121,11 @@ class CostCounter:
                 value = self.variables.get(argument.value.name.value, Undefined)
             else:
                 value = None
-        if value is Undefined or value is None:
+        if type(value) is float and value.is_integer():  # an Int variable may arrive as 10.0
+            value = int(value)
+        if type(value) is not int:  # absent, null, or not an Int (then the variables fail coercion)
             value = default if type(default) is int else self.max_page_size
-        return max(0, min(int(value), self.max_page_size))
+        return max(0, min(value, self.max_page_size))
 
 
 def operation_cost(

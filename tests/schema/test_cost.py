@@ -45,6 +45,16 @@ def test_a_connection_multiplies_its_selection_by_first(graphql_engine: Any, own
     assert cost_of(graphql_engine, owner, CUSTOMERS, {"n": 10_000}) == 1 + 100 * 6
 
 
+def test_a_first_that_is_not_an_int_costs_the_default_and_fails_as_a_bad_variable(
+    graphql_engine: Any, owner: Any
+) -> None:
+    for bad in ("ten", "10", [10], {"n": 10}, True, 10.5):
+        assert cost_of(graphql_engine, owner, CUSTOMERS, {"n": bad}) == 1 + 20 * 6, bad
+        result = owner.execute(CUSTOMERS, {"n": bad})
+        assert "data" not in result and codes(result) == ["BAD_USER_INPUT"], (bad, result)
+    assert cost_of(graphql_engine, owner, CUSTOMERS, {"n": 5.0}) == 1 + 5 * 6  # an Int written as 5.0
+
+
 def test_nested_connections_multiply(graphql_engine: Any, owner: Any) -> None:
     # customers: 1 + 10 x (edges 1 + node 1 + id 1 + contacts 2 + timeline (1 + 10 x 2))
     assert cost_of(graphql_engine, owner, NESTED) == 1 + 10 * (3 + 2 + 21)
