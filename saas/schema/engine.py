@@ -400,8 +400,7 @@ class GraphQLEngine:
                 if not isinstance(result, ExecutionResult):
                     result = await result
             finally:
-                if context._session is not None:
-                    await run_in_threadpool(context.close)
+                await context.release()
             outcome = self._outcome(result, request_id, statements[0])
         outcome.payload["extensions"] = {"cost": admission.extension}
         return outcome
@@ -471,8 +470,7 @@ class GraphQLEngine:
             aclose = getattr(results, "aclose", None)
             if aclose is not None:
                 await aclose()
-            if context._session is not None:
-                await run_in_threadpool(context.close)
+            await context.release()
 
 
 def _sharing_key(
