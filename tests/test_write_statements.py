@@ -83,6 +83,27 @@ def test_create_customer_is_three_statements_with_its_audit_entry_and_event(
     }
 
 
+def test_create_customer_with_custom_fields_is_still_three_statements(
+    owner: GraphQLClient, runtime: Runtime, tenant: TenantHandle
+) -> None:
+    """The definitions come with the duplicate lookup: validating against them asks no statement."""
+    for key, kind in (("seats", "NUMBER"), ("region", "TEXT")):
+        defined = owner.data(
+            "mutation($input: DefineCustomFieldInput!) { defineCustomField(input: $input) { userErrors { code } } }",
+            {"input": {"entity": "CUSTOMER", "key": key, "label": key.title(), "type": kind}},
+        )
+        assert defined["defineCustomField"]["userErrors"] == []
+    owner.data(CREATE, {"input": {"name": "Warm-up Ltd"}})
+    payload = owner.data(CREATE, {"input": {"name": "Fielded Ltd", "customFields": {"seats": 4, "region": " EMEA "}}})
+    assert owner.last_statements == CREATE_STATEMENTS
+    assert payload["createCustomer"]["userErrors"] == []
+    refused = owner.data(CREATE, {"input": {"name": "Unknown Field Ltd", "customFields": {"colour": "red"}}})
+    assert [(e["field"], e["code"]) for e in refused["createCustomer"]["userErrors"]] == [
+        (["input", "customFields", "colour"], "UNKNOWN_FIELD")
+    ]
+    assert _records(runtime, tenant.id, payload["createCustomer"]["customer"]["id"])["events"] == ["customer.created"]
+
+
 def test_a_duplicate_name_is_still_refused_in_one_lookup(owner: GraphQLClient) -> None:
     owner.data(CREATE, {"input": {"name": "Twin Ltd"}})
     payload = owner.data(CREATE, {"input": {"name": "  twin   LTD "}})["createCustomer"]
