@@ -7,8 +7,9 @@ counter: one per message sent to PostgreSQL), in the steady state (the tenant's 
 the caller's credentials cached). A statement deferred with `defer_statement` (the tenant
 setting, an advisory lock) travels in front of the next one, in its message.
 
-createCustomer, 4: [the tenant setting, the duplicate check's lock] with its one lookup (leads
-and customers); [the custom fields' lock] with their definitions; the INSERT, whose RETURNING
+createCustomer, 3: [the tenant setting, the duplicate check's lock, the custom fields' lock] with
+the duplicate lookup (leads and customers), which also reads the custom field definitions (one
+more column: `saas.custom_fields.validation.DefinitionsRider`); the INSERT, whose RETURNING
 brings the server's defaults back (no second read); the audit entry and the event, one statement.
 
 moveOpportunity, 2: [the tenant setting] with the opportunity, locked, and the target stage (one
@@ -34,7 +35,7 @@ from saas.tenancy.session import CrossTenantWrite, tenant_session
 from tests.conftest import GraphQLClient, TenantHandle
 from tests.deals.support import create_customer, create_opportunity, deal_counts, stages
 
-CREATE_STATEMENTS = 4
+CREATE_STATEMENTS = 3
 MOVE_STATEMENTS = 2
 
 CREATE = """mutation($input: CreateCustomerInput!) { createCustomer(input: $input) {
@@ -60,7 +61,7 @@ def _records(runtime: Runtime, tenant_id: uuid.UUID, node_id: str) -> dict[str, 
         return {"audit": list(audit), "events": list(events)}
 
 
-def test_create_customer_is_four_statements_with_its_audit_entry_and_event(
+def test_create_customer_is_three_statements_with_its_audit_entry_and_event(
     owner: GraphQLClient, runtime: Runtime, tenant: TenantHandle
 ) -> None:
     owner.data(CREATE, {"input": {"name": "Warm-up Ltd"}})
@@ -80,6 +81,27 @@ def test_create_customer_is_four_statements_with_its_audit_entry_and_event(
         "audit": ["customer.created"],
         "events": ["customer.created"],
     }
+
+
+def test_create_customer_with_custom_fields_is_still_three_statements(
+    owner: GraphQLClient, runtime: Runtime, tenant: TenantHandle
+) -> None:
+    """The definitions come with the duplicate lookup: validating against them asks no statement."""
+    for key, kind in (("seats", "NUMBER"), ("region", "TEXT")):
+        defined = owner.data(
+            "mutation($input: DefineCustomFieldInput!) { defineCustomField(input: $input) { userErrors { code } } }",
+            {"input": {"entity": "CUSTOMER", "key": key, "label": key.title(), "type": kind}},
+        )
+        assert defined["defineCustomField"]["userErrors"] == []
+    owner.data(CREATE, {"input": {"name": "Warm-up Ltd"}})
+    payload = owner.data(CREATE, {"input": {"name": "Fielded Ltd", "customFields": {"seats": 4, "region": " EMEA "}}})
+    assert owner.last_statements == CREATE_STATEMENTS
+    assert payload["createCustomer"]["userErrors"] == []
+    refused = owner.data(CREATE, {"input": {"name": "Unknown Field Ltd", "customFields": {"colour": "red"}}})
+    assert [(e["field"], e["code"]) for e in refused["createCustomer"]["userErrors"]] == [
+        (["input", "customFields", "colour"], "UNKNOWN_FIELD")
+    ]
+    assert _records(runtime, tenant.id, payload["createCustomer"]["customer"]["id"])["events"] == ["customer.created"]
 
 
 def test_a_duplicate_name_is_still_refused_in_one_lookup(owner: GraphQLClient) -> None:

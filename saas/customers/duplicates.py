@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from saas.errors import FieldError, InputInvalid, UserErrorCode
 from saas.schema.relay import to_global_id
-from saas.tenancy.session import defer_statement
+from saas.tenancy.session import Rider, defer_statement
 
 PHONE_DIGITS_SQL = "regexp_replace({col}, '\\D', '', 'g')"
 
@@ -213,19 +213,22 @@ def check_duplicates(
     company: tuple[str, str | None] | None = None,
     include_leads: bool = True,
     exclude_ids: frozenset[uuid.UUID] = frozenset(),
+    rider: Rider | None = None,
 ) -> None:
     """Raise `InputInvalid` with a `DUPLICATE` error per matching value; each argument is (input field, value).
 
     `include_leads=False` compares with customers and contacts only (a lead being converted);
-    `exclude_ids` leaves records out (the lead being converted itself).
+    `exclude_ids` leaves records out (the lead being converted itself). `rider`: a value the
+    caller's next rule needs, read by the first lookup as one more column (`Rider`), after this
+    rule's locks; not asked when there is nothing to look up.
     """
     probes = _probes(email, phone, company, include_leads)
     # The locks go in front of the first lookup, in its message (`defer_statement`).
     for key in sorted(f"duplicate:{tenant_id}:{p.on}:{p.value}" for p in probes):
         defer_statement(session, "SELECT pg_advisory_xact_lock(hashtextextended(%(key)s, 0))", {"key": key})
     errors = []
-    for probe in probes:
-        match = _first_match(session, tenant_id, probe, exclude_ids)
+    for index, probe in enumerate(probes):
+        match = _first_match(session, tenant_id, probe, exclude_ids, rider if index == 0 else None)
         if match is not None:
             errors.append(FieldError(["input", probe.field], UserErrorCode.DUPLICATE, match.message()))
     if errors:
@@ -233,17 +236,32 @@ def check_duplicates(
 
 
 def _first_match(
-    session: Session, tenant_id: uuid.UUID, probe: Probe, exclude_ids: frozenset[uuid.UUID]
+    session: Session,
+    tenant_id: uuid.UUID,
+    probe: Probe,
+    exclude_ids: frozenset[uuid.UUID],
+    rider: Rider | None = None,
 ) -> Match | None:
     """The oldest record of the probe's first kind that has one (leads before customers or
-    contacts), asked in one statement: each kind's oldest match, in the probe's order."""
+    contacts), asked in one statement: each kind's oldest match, in the probe's order. With
+    `rider`, the statement always returns one row: the match's columns (NULLs when none) and the
+    rider's column."""
     parts = [
         f"(SELECT {position} AS kind, * FROM ({sql} AND NOT (id = ANY(CAST(:excluded AS uuid[]))) "
         "ORDER BY created_at, id LIMIT 1) AS found)"
         for position, (_, sql) in enumerate(probe.queries)
     ]
-    query = _statement(" UNION ALL ".join(parts) + " ORDER BY kind LIMIT 1")
-    row = session.execute(query, {"tenant_id": tenant_id, "value": probe.value, "excluded": list(exclude_ids)}).first()
+    lookup = " UNION ALL ".join(parts) + " ORDER BY kind LIMIT 1"
+    params: dict[str, Any] = {"tenant_id": tenant_id, "value": probe.value, "excluded": list(exclude_ids)}
+    if rider is None:
+        row = session.execute(_statement(lookup), params).first()
+    else:
+        column, rider_params = rider.column()
+        query = f"SELECT matched.*, {column} AS rider FROM (SELECT 1) AS one LEFT JOIN ({lookup}) AS matched ON true"
+        row = session.execute(_statement(query), {**params, **rider_params}).one()
+        rider.accept(row[-1])
+        if row[0] is None:
+            return None
     if row is None:
         return None
     return Match(probe.queries[row[0]][0], row[1], row[2], probe.on)

@@ -25,7 +25,7 @@ from saas.audit.log import change_entry, record_changes, snapshot
 from saas.auth.permissions import CUSTOMERS_DELETE, CUSTOMERS_WRITE, require
 from saas.auth.principal import Principal
 from saas.custom_fields.models import CustomFieldEntity
-from saas.custom_fields.validation import validate_custom_fields
+from saas.custom_fields.validation import definitions_rider, validate_custom_fields
 from saas.customers.duplicates import check_duplicates
 from saas.customers.graphql.types import Contact as ContactType
 from saas.customers.graphql.types import Customer as CustomerType
@@ -280,7 +280,9 @@ def new_customer_fields(
         if checked_owners is not None and owner_id is not None:
             checked_owners.add(owner_id)
     if duplicate_rule and clean.get("kind", CustomerKind.COMPANY.value) == CustomerKind.COMPANY.value:
-        check_duplicates(session, principal.tenant_id, company=("name", clean["name"]))
+        # The lookup also reads the custom field definitions validated next (one statement).
+        rider = definitions_rider(session, principal.tenant_id, CustomFieldEntity.CUSTOMER)
+        check_duplicates(session, principal.tenant_id, company=("name", clean["name"]), rider=rider)
     clean["custom_fields"] = validate_custom_fields(
         session, principal.tenant_id, CustomFieldEntity.CUSTOMER, clean.get("custom_fields"), record_id=customer_id
     )

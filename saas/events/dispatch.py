@@ -147,12 +147,65 @@ def _stale_deliveries(session: Session) -> list[uuid.UUID]:
     return [row.id for row in rows]
 
 
+# A tenant's dispatch job is queued and has not started (`ask_for_dispatch`): the key, in the
+# broker's namespace, and how long it is trusted without a job clearing it.
+QUEUED_KEY = "{namespace}:events.dispatch:queued:{tenant_id}"
+QUEUED_TTL_MS = 30_000
+
+
+def _queued_key(broker: Any, tenant_id: Any) -> str:
+    return QUEUED_KEY.format(namespace=broker.namespace, tenant_id=tenant_id)
+
+
+def ask_for_dispatch(tenant_id: Any) -> bool:
+    """After a commit with events: enqueue `dispatch_events` for the tenant, unless a job of the
+    tenant is queued and has not started yet. True when a job was enqueued.
+
+    Such a job reads the outbox after it starts, so after this commit: it dispatches this
+    commit's events, and a second job would find nothing. The mark is a Redis key set (`SET NX`,
+    one round trip, instead of the broker's enqueue script) by whoever enqueues and deleted by
+    the job before it reads the outbox (`dispatch_events`); a commit that finds it set enqueues
+    nothing. So under load one job serves the commits of many requests. The key expires after
+    `QUEUED_TTL_MS`, in case the job never starts (its message lost): the sweep dispatches
+    what such a job would have, as for a failed enqueue. A failure here (Redis down) is raised
+    to `run_after_commit`, which logs and counts it: the sweep dispatches the events."""
+    actor = dispatch_events.actor
+    if actor is None:
+        return False
+    client = getattr(actor.broker, "client", None)
+    if client is not None:
+        key = _queued_key(actor.broker, tenant_id)
+        if not client.set(key, b"1", nx=True, px=QUEUED_TTL_MS):
+            return False
+        try:
+            dispatch_events.send(tenant_id)
+        except BaseException:
+            client.delete(key)  # no job was queued: the next commit enqueues one
+            raise
+        return True
+    dispatch_events.send(tenant_id)
+    return True
+
+
+def _started(tenant_id: Any) -> None:
+    """The job has started: commits from now on enqueue a job of their own (`ask_for_dispatch`)."""
+    actor = dispatch_events.actor
+    client = getattr(actor.broker, "client", None) if actor is not None else None
+    if client is not None:
+        client.delete(_queued_key(actor.broker, tenant_id))
+
+
 @tenant_job("events.dispatch", max_retries=10, min_backoff_ms=1_000, max_backoff_ms=300_000)
 def dispatch_events(ctx: JobContext) -> None:
     """Move the tenant's outbox forward; enqueue deliveries (and the next batch) after commit.
 
+    First, before reading the outbox, it clears the tenant's queued mark (`ask_for_dispatch`):
+    every commit that found the mark set is read by the statement below (READ COMMITTED: a
+    snapshot per statement).
+
     The plugins and the webhook sender are the worker's (`ctx.plugins`, `ctx.webhook_sender`: the
     runtime's, which the broker was set up with)."""
+    _started(ctx.tenant_id)
     if ctx.plugins is None:
         raise RuntimeError("events.dispatch runs through a JobRunner, which hands it the plugin host")
     sender = ctx.webhook_sender

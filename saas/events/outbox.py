@@ -49,12 +49,13 @@ def caused_by_automation(session: Session, depth: int) -> Iterator[None]:
 
 
 def request_dispatch(tenant_id: Any) -> None:
-    """Enqueue dispatch of the tenant's pending events; a no-op in a process whose jobs are not
-    bound to a broker (`saas.jobs.broker.setup`): the sweep of a process that has one does it."""
-    from saas.events.dispatch import dispatch_events  # dispatch emits events: imported when used
+    """Enqueue dispatch of the tenant's pending events, unless a dispatch job of the tenant is
+    queued and not yet started (it will read them: `saas.events.dispatch.ask_for_dispatch`); a
+    no-op in a process whose jobs are not bound to a broker (`saas.jobs.broker.setup`): the
+    sweep of a process that has one does it."""
+    from saas.events.dispatch import ask_for_dispatch  # dispatch emits events: imported when used
 
-    if dispatch_events.actor is not None:
-        dispatch_events.send(tenant_id)
+    ask_for_dispatch(tenant_id)
 
 
 def _live_webhooks(tenant_id: Any) -> Any:

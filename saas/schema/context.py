@@ -91,6 +91,19 @@ class RequestContext:
             self._session.close()  # rolls back whatever is still open
             self._session = None
 
+    async def release(self) -> None:
+        """`close` at the end of the request. A session still in a transaction (a read's snapshot)
+        rolls it back on its connection, blocking work, in a worker thread; one whose work has all
+        ended (a write committed or rolled back) holds no connection, and closing it only forgets
+        its objects: done here, without a thread hop."""
+        session = self._session
+        if session is None:
+            return
+        if session.in_transaction():
+            await run_in_threadpool(self.close)
+        else:
+            self.close()
+
 
 async def fetch_compiled(context: RequestContext, sql: str, params: dict[str, Any]) -> str | None:
     """Run a compiled read statement for the caller's tenant (one round trip); sensitive values in

@@ -417,8 +417,7 @@ class GraphQLEngine:
                         result = await result
                     outcome = self._outcome(result, request_id)
             finally:
-                if context._session is not None:
-                    await run_in_threadpool(context.close)
+                await context.release()
             outcome.statements = statements[0]
         outcome.payload["extensions"] = {"cost": admission.extension}
         return outcome
@@ -488,8 +487,7 @@ class GraphQLEngine:
             aclose = getattr(results, "aclose", None)
             if aclose is not None:
                 await aclose()
-            if context._session is not None:
-                await run_in_threadpool(context.close)
+            await context.release()
 
 
 def _sharing_key(

@@ -18,7 +18,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import Counter
 from sqlalchemy import Connection, Engine, event
@@ -100,6 +100,20 @@ def defer_statement(session: Session, sql: str, params: dict[str, Any]) -> None:
     parameters of its own, or an executemany) is sent on its own first.
     """
     _defer(session.connection(), sql, params)
+
+
+class Rider(Protocol):
+    """A value another rule needs in this transaction, read by a statement the caller sends
+    anyway, as one more column of it (a scalar subquery): one round trip instead of two.
+
+    The caller asks `column()` as it builds its statement (the SQL, with `:name` parameters unique
+    to the rider, and their values; the rider may `defer_statement` a lock in front of it), runs
+    the statement, and hands the column's value to `accept`. A caller that sends no statement
+    never asks: the rider's rule then reads on its own, as it would have."""
+
+    def column(self) -> tuple[str, dict[str, Any]]: ...
+
+    def accept(self, value: Any) -> None: ...
 
 
 def _defer(connection: Connection, sql: str, params: dict[str, Any]) -> None:
