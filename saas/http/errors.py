@@ -3,6 +3,7 @@ and the complete responses of the GraphQL endpoint."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -61,15 +62,10 @@ class HttpResponse:
         await self.send(send)
 
 
-# `<media type>; charset=utf-8`, encoded, for each media type served (`saas.http.media`).
-_CONTENT_TYPES: dict[str, bytes] = {}
-
-
+@functools.lru_cache(maxsize=16)  # the media types served (`saas.http.media`): a handful
 def _content_type(media_type: str) -> bytes:
-    found = _CONTENT_TYPES.get(media_type)
-    if found is None:
-        found = _CONTENT_TYPES[media_type] = f"{media_type}; charset=utf-8".encode("latin-1")
-    return found
+    """`<media type>; charset=utf-8`, encoded."""
+    return f"{media_type}; charset=utf-8".encode("latin-1")
 
 
 def error_payload(message: str, code: ErrorCode | str, **extensions: Any) -> dict[str, Any]:

@@ -72,20 +72,24 @@ def _gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:
     return gather_with_cancel(*values)
 
 
-_SETTLING: set[Any] = set()
+class Settling:
+    """Awaitables settled in the background, their errors observed (as `Executor.track_async_work`),
+    each held until it is done."""
+
+    def __init__(self) -> None:
+        self.pending: set[Any] = set()
+
+    def track(self, values: Sequence[Any]) -> None:
+        awaitables = [value for value in values if is_awaitable(value)]
+        if awaitables:
+            future = ensure_future(gather(*awaitables, return_exceptions=True))
+            self.pending.add(future)
+            future.add_done_callback(self.pending.discard)
 
 
-def _track(values: Sequence[Any]) -> None:
-    """Settle awaitables in the background, their errors observed (as `Executor.track_async_work`)."""
-    awaitables = [value for value in values if is_awaitable(value)]
-    if awaitables:
-        future = ensure_future(gather(*awaitables, return_exceptions=True))
-        _SETTLING.add(future)
-        future.add_done_callback(_SETTLING.discard)
-
-
-# The root fields' `info.async_helpers` (nothing in the application uses them; they work).
-ASYNC_HELPERS = GraphQLResolveInfoHelpers(gather=_gather, track=_track)
+def async_helpers() -> GraphQLResolveInfoHelpers:
+    """A plan's root fields' `info.async_helpers` (nothing in the application uses them; they work)."""
+    return GraphQLResolveInfoHelpers(gather=_gather, track=Settling().track)
 
 
 # The name strawberry's converter keeps a GraphQL definition's strawberry definition under.
@@ -203,6 +207,7 @@ class FastPlan:
     root_type: GraphQLObjectType
     fragments: dict[str, FragmentDefinitionNode]
     fields: tuple[RootField, ...]
+    async_helpers: GraphQLResolveInfoHelpers
 
     @classmethod
     def of(cls, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode) -> FastPlan | None:
@@ -246,7 +251,7 @@ class FastPlan:
             )
         if not fields:
             return None
-        return cls(schema, operation, root_type, fragments, tuple(fields))
+        return cls(schema, operation, root_type, fragments, tuple(fields), async_helpers())
 
 
 @dataclass(frozen=True)
@@ -283,7 +288,7 @@ async def run(plan: FastPlan, variables: dict[str, Any] | None, context: Any) ->
             context,
             is_awaitable,
             None,
-            ASYNC_HELPERS,
+            plan.async_helpers,
         )
         try:
             args = get_argument_values(field, root.nodes[0], variable_values) if root.has_arguments else {}
