@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from bench.common import DEFAULT_DATABASE, bench_url, redis_url
+from bench.common import DEFAULT_DATABASE, bench_url, graphql_post_scope, redis_url
 
 QUERY = "{ __typename }"
 
@@ -47,21 +47,7 @@ class Caller:
         ]
 
     async def post(self) -> int:
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/graphql",
-            "raw_path": b"/graphql",
-            "root_path": "",
-            "query_string": b"",
-            "headers": self.headers,
-            "client": ("127.0.0.1", 50000),
-            "server": ("127.0.0.1", 8000),
-            "state": {},
-        }
+        scope = graphql_post_scope(self.headers)
         body = self.body
 
         async def receive() -> dict[str, Any]:

@@ -65,7 +65,16 @@ from typing import Any
 
 import orjson
 
-from bench.common import BIG_SLUG, CUSTOMERS_PAGE, DEFAULT_DATABASE, InProcess, bench_url, percentile, redis_url
+from bench.common import (
+    BIG_SLUG,
+    CUSTOMERS_PAGE,
+    DEFAULT_DATABASE,
+    InProcess,
+    bench_url,
+    graphql_post_scope,
+    percentile,
+    redis_url,
+)
 
 CATEGORIES = ("auth", "prepare", "budget", "database", "thread hops", "graphql exec", "serialisation", "http layer")
 
@@ -159,21 +168,7 @@ class AsgiCaller:
         ]
 
     async def post(self, body: bytes) -> tuple[int, bytes]:
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/graphql",
-            "raw_path": b"/graphql",
-            "root_path": "",
-            "query_string": b"",
-            "headers": [*self.headers, (b"content-length", str(len(body)).encode())],
-            "client": ("127.0.0.1", 50000),
-            "server": ("127.0.0.1", 8000),
-            "state": {},
-        }
+        scope = graphql_post_scope([*self.headers, (b"content-length", str(len(body)).encode())])
         sent = False
 
         async def receive() -> dict[str, Any]:
