@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -18,13 +18,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from saas.audit.log import record_change, snapshot
 from saas.auth.permissions import PRODUCTS_READ, PRODUCTS_WRITE, require
 from saas.auth.principal import Principal
-from saas.customers.rules import escape_like
 from saas.db.paging import Page, keyset_page
 from saas.errors import ConflictError, FieldError, InputInvalid, NotFoundError, UserErrorCode
 from saas.events.outbox import emit_event
 from saas.events.payloads import api_object
 from saas.products.graphql.types import Product as ProductType
 from saas.products.models import Product
+from saas.products.rules import product_conditions
 from saas.validation import Checker, camel_case
 
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
@@ -167,11 +167,6 @@ def list_products(
 ) -> Page[Product]:
     """A keyset page ordered by (name, id); two statements whatever the page size."""
     require(principal.permissions, PRODUCTS_READ)
-    conditions: list[ColumnElement[bool]] = []
-    if flt.active is not None:
-        conditions.append(Product.active.is_(flt.active))
-    if flt.search and flt.search.strip():
-        pattern = f"%{escape_like(flt.search.strip())}%"
-        conditions.append(or_(Product.name.ilike(pattern, escape="\\"), Product.sku.ilike(pattern, escape="\\")))
-    query = select(Product).where(and_(True, *conditions))
+    condition = product_conditions(Product.__tablename__, flt.active, flt.search)  # the compiled read's rule
+    query = select(Product).where(text(condition.sql).bindparams(**condition.params))
     return keyset_page(session, query, (Product.name, Product.id), limit, after)

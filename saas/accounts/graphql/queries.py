@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from strawberry.types import Info
 
@@ -112,14 +112,8 @@ def _audit_page(
     session: Session, principal: Principal, limit: int, after: list[Any] | None, filters: AuditFilter
 ) -> AuditEntryConnection:
     require(principal.permissions, AUDIT_READ)
-    query = select(AuditRow)
-    if filters.entity is not None:
-        entity_type, entity_id = filters.entity
-        query = query.where(AuditRow.entity_type == entity_type, AuditRow.entity_id == str(entity_id))
-    if filters.kinds:
-        query = query.where(AuditRow.kind.in_([kind.value for kind in filters.kinds]))
-    if filters.action_prefix is not None:
-        query = query.where(AuditRow.action.startswith(filters.action_prefix, autoescape=True))
+    condition = filters.condition(AuditRow.__tablename__)  # the compiled read's filters
+    query = select(AuditRow).where(text(condition.sql).bindparams(**condition.params))
     page = keyset_page(session, query, (AuditRow.id,), limit, after, descending=True, count=False)
     return connection(page, AuditEntry.from_model, lambda r: [r.id], has_previous_page=after is not None)
 

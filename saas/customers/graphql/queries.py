@@ -14,7 +14,7 @@ from saas.customers import models
 from saas.customers.graphql.loaders import contact_by_id_loader, customer_loader
 from saas.customers.graphql.sql import CONTACT, CUSTOMER, CUSTOMER_SORTS
 from saas.customers.graphql.types import Contact, Customer, CustomerConnection, CustomerFilterInput, CustomerOrder
-from saas.customers.rules import SqlCondition, customer_conditions, customer_visibility
+from saas.customers.rules import SqlCondition, customer_conditions
 from saas.schema.compiled import compiled_page
 from saas.schema.context import RequestContext
 from saas.schema.nodes import single_object
@@ -54,10 +54,7 @@ async def load_contact(context: RequestContext, raw_id: uuid.UUID) -> Contact | 
 def customer_condition(context: RequestContext, alias: str = "r") -> SqlCondition:
     principal = context.require_principal()
     require(principal.permissions, CUSTOMERS_READ)
-    condition = SqlCondition()
-    condition.add(f"{alias}.deleted_at IS NULL")
-    customer_visibility(principal, alias, condition)
-    return condition
+    return customer_conditions(principal, alias, None)
 
 
 def contact_condition(context: RequestContext) -> SqlCondition:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from saas.customers.graphql.sql import CONTACT, CUSTOMER
-from saas.customers.rules import customer_visibility
+from saas.customers.rules import customer_conditions
 from saas.db.conditions import SqlCondition
 from saas.schema.compiler import Relation, SortKey, SqlType
 from saas.schema.relay import global_id_sql, iso_datetime_sql
@@ -14,11 +14,8 @@ from saas.tenancy.session import tenant_predicate
 
 
 def _visible_customer(principal: Any, alias: str) -> SqlCondition:
-    """A customer the caller sees (`customer_visibility`), not deleted."""
-    condition = SqlCondition()
-    condition.add(f"{alias}.deleted_at IS NULL")
-    customer_visibility(principal, alias, condition)
-    return condition
+    """A customer the caller sees, not deleted (`customer_conditions` without a filter)."""
+    return customer_conditions(principal, alias, None)
 
 
 def _visible_contact(principal: Any, alias: str) -> SqlCondition:
