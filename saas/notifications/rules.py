@@ -1,5 +1,5 @@
 """Which notifications a caller sees: their own (the recipient's), as a SQL condition for the
-compiled read (the compiler adds the tenant). `service.notification_page` applies the same."""
+compiled read (the compiler adds the tenant). `service.notification_page` applies the same to its page and counts."""
 
 from __future__ import annotations
 

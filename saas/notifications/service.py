@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from saas.accounts.models import Membership
@@ -16,6 +16,7 @@ from saas.auth.permissions import Role
 from saas.db.paging import Page, keyset_page
 from saas.errors import NotFoundError
 from saas.notifications.models import Notification
+from saas.notifications.rules import notification_conditions, unread_conditions
 from saas.realtime import publish_after_commit
 
 TOPIC = "notifications"
@@ -79,12 +80,13 @@ def notification_page(
 
     The page's `total_count` counts what the list shows: all of them, or the unread ones with `unread_only`.
     """
-    mine = Notification.recipient_id == recipient_id
-    query = select(Notification).where(mine)
-    if unread_only:
-        query = query.where(Notification.read_at.is_(None))
-    counts = select(func.count(), func.count().filter(Notification.read_at.is_(None))).where(mine)
-    total, unread = session.execute(counts).one()
+    table = Notification.__tablename__  # the compiled read's rules (`rules.py`), over the table itself
+    mine, unread_ones = notification_conditions(recipient_id, table, False), unread_conditions(recipient_id, table)
+    shown = unread_ones if unread_only else mine
+    query = select(Notification).where(text(shown.sql).bindparams(**shown.params))
+    unread_count = func.count().filter(text(unread_ones.sql).bindparams(**unread_ones.params))
+    counts = select(func.count(), unread_count).select_from(Notification)
+    total, unread = session.execute(counts.where(text(mine.sql).bindparams(**mine.params))).one()
     key = (Notification.created_at, Notification.id)
     page = keyset_page(session, query, key, limit, after, descending=True, count=False)
     return Page(page.rows, page.has_next_page, unread if unread_only else total), unread
