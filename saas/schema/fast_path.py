@@ -62,8 +62,8 @@ __all__ = ["FastPlan", "Raised", "ReplayExecutor", "completed", "run"]
 
 # `Executor.build`'s default: the most variable errors reported before coercion stops.
 MAX_COERCION_ERRORS = 50
-# The operations the fast path runs, and their root type's attribute of the schema. Both run their
-# root fields one after another (a mutation's must be: the executor runs them serially too).
+# The operations the fast path runs, and their root type's attribute of the schema (a mutation
+# of one root field only: see `FastPlan.of`).
 ROOT_TYPES = {OperationType.QUERY: "query_type", OperationType.MUTATION: "mutation_type"}
 
 
@@ -237,6 +237,10 @@ class FastPlan:
                 )
             )
         if not fields:
+            return None
+        if operation.operation is OperationType.MUTATION and len(fields) > 1:
+            # The executor completes each root mutation before it runs the next, and runs none
+            # after one whose error nulls `data`: the fast path calls every root field first.
             return None
         return cls(schema, operation, root_type, fragments, tuple(fields), async_helpers())
 

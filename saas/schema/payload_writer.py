@@ -45,6 +45,7 @@ from graphql import (
 )
 from graphql.execution.collect_fields import does_fragment_condition_match
 from graphql.pyutils import is_iterable
+from graphql.pyutils.is_awaitable import is_awaitable
 
 __all__ = ["NotPlain", "PayloadWriter"]
 
@@ -132,7 +133,10 @@ class ObjectOf:
                 continue
             if field.resolve is not member.resolve:
                 raise NotPlain  # replaced after the plan was made: the executor calls it
-            written[member.key] = member.writer.write(field.resolve(value, None))
+            item = field.resolve(value, None)
+            if is_awaitable(item):
+                raise NotPlain  # the executor awaits it
+            written[member.key] = member.writer.write(item)
         return written
 
 

@@ -156,18 +156,32 @@ def test_aliases_fragments_and_typename_in_the_payload(demo_owner: GraphQLClient
     assert run.payload["data"]["made"]["problems"] == [{"code": "NOT_FOUND", "field": ["input", "ownerId"]}]
 
 
-def test_update_customer_and_two_root_fields_in_order(demo_owner: GraphQLClient) -> None:
+def test_update_customer_and_two_root_mutations(demo_owner: GraphQLClient) -> None:
     customer = _customer(demo_owner)
     run = written(demo_owner, UPDATE, {"input": {"id": customer["id"], "version": customer["version"], "tier": "t"}})
     assert run.fast == run.replayed and run.executed == 0
     assert run.payload["data"]["updateCustomer"]["customer"]["version"] == customer["version"] + 1
+    # Two root mutations: the executor's (it completes each before it runs the next, and runs none
+    # after one whose error nulls `data`), in their order.
     two = """mutation($a: CreateCustomerInput!, $b: CreateCustomerInput!) {
       b: createCustomer(input: $b) { customer { name createdAt } }
       a: createCustomer(input: $a) { customer { name createdAt } } }"""
-    run = written(demo_owner, two, {"a": {"name": _name()}, "b": {"name": _name()}})
-    assert run.fast == run.replayed and run.executed == 0
-    data = run.payload["data"]
+    engine: GraphQLEngine = demo_owner.engine
+    principal = engine.runtime.authenticate(f"Bearer {demo_owner.token}")
+    assert engine.prepare(two, None, principal).fast is None
+    data = demo_owner.data(two, {"a": {"name": _name()}, "b": {"name": _name()}})
     assert list(data) == ["b", "a"] and data["b"]["customer"]["createdAt"] <= data["a"]["customer"]["createdAt"]
+    # The first one fails (a stale version): the second is not run.
+    stale = """mutation($u: UpdateCustomerInput!, $c: CreateCustomerInput!) {
+      u: updateCustomer(input: $u) { customer { id } }
+      c: createCustomer(input: $c) { customer { id } } }"""
+    name = _name()
+    stale_input = {"id": customer["id"], "version": customer["version"], "tier": "late"}
+    assert demo_owner.error_codes(stale, {"u": stale_input, "c": {"name": name}}) == ["CONFLICT"]
+    found = demo_owner.data(
+        "query($s: String) { customers(first: 5, filter: {search: $s}) { totalCount } }", {"s": name}
+    )
+    assert found["customers"]["totalCount"] == 0
 
 
 def test_a_payload_with_a_resolver_is_completed_by_the_executor(demo_owner: GraphQLClient) -> None:
