@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from typing import Any
 
 import orjson
@@ -97,6 +98,12 @@ class HandlerLogger:
         try:
             handler.stream.write(line + handler.terminator)
             handler.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            # As `Handler.handleError`: a line that cannot be written never fails the request.
+            if logging.raiseExceptions and sys.stderr:
+                traceback.print_exc(file=sys.stderr)
         finally:
             handler.release()
 

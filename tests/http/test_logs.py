@@ -263,3 +263,21 @@ def test_cached_loggers_write_what_the_standard_library_writes(
             "unexpected error",
             "standard line",
         ]
+
+
+def test_a_line_that_cannot_be_written_does_not_fail_the_caller(
+    settings: Settings, restore_logging: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As the standard library's handler: the error is printed on stderr, the caller goes on."""
+
+    class Closed:
+        def write(self, text: str) -> int:
+            raise OSError("stdout is gone")
+
+        def flush(self) -> None:
+            pass
+
+    configure_logging(settings.model_copy(update={"log_json": True, "log_level": "INFO"}), cache_loggers=True)
+    logging.getLogger().handlers[0].setStream(Closed())  # type: ignore[attr-defined]
+    get_logger("test.closed").info("graphql_request", operation="Lost")
+    assert "stdout is gone" in capsys.readouterr().err
