@@ -3,6 +3,12 @@
     python -m bench.write_profile --database saas_bench_writes [--mutation create|move|both]
         [--iterations 400] [--warmup 100] [--top 30] [--commit REV]
     python -m bench.write_profile --small       # a small database of its own (`saas_writes_small`)
+    python -m bench.write_profile --database saas_bench_writes --without-service --cpu-only
+
+`--without-service`: each kind's first mutation runs its service call (`RequestContext.write`)
+and keeps what it returned; every later one is answered that result without a transaction, so
+the CPU measured is the request path around the service alone (HTTP, the budget charge in Redis,
+GraphQL execution, the payload), with less of the database's noise in it.
 
 Writes go into the database: run it on a copy of the benchmark's (`createdb -T saas_bench
 saas_bench_writes`), never on `saas_bench` itself. `--small` seeds (once) a database of 2 tenants
@@ -205,8 +211,37 @@ def _inline_threadpool() -> Any:
     return undo
 
 
+def _without_service() -> Any:
+    """`RequestContext.write` answering each service function's first result again (see the
+    module's docstring); returns the undo."""
+    import saas.schema.context
+
+    context_class = saas.schema.context.RequestContext
+    original = context_class.write
+    kept: dict[Any, Any] = {}
+
+    async def write(self: Any, work: Any, *args: Any) -> Any:
+        key = getattr(work, "__code__", work)
+        if key not in kept:
+            kept[key] = await original(self, work, *args)
+        return kept[key]
+
+    context_class.write = write  # type: ignore[method-assign]
+
+    def undo() -> None:
+        context_class.write = original  # type: ignore[method-assign]
+
+    return undo
+
+
 def run(
-    database: str, kinds: list[str], iterations: int, warmup: int, top: int, cpu_only: bool = False
+    database: str,
+    kinds: list[str],
+    iterations: int,
+    warmup: int,
+    top: int,
+    cpu_only: bool = False,
+    without_service: bool = False,
 ) -> dict[str, Any]:
     from saas.cli import create_asgi_app  # noqa: F401  (imports the app's modules first)
     from saas.http.app import create_app
@@ -227,6 +262,8 @@ def run(
         client.loop.run_until_complete(opens(runtime.redis_url))  # as the app's lifespan does
     caller = AsgiCaller(app, token)
     mutations = Mutations(database, tenant)
+    if without_service:
+        _without_service()
     loop = client.loop
 
     async def one(kind: str) -> float:
@@ -344,6 +381,11 @@ def main(argv: list[str] | None = None) -> int:
         "--cpu-only", action="store_true", help="only the CPU loop (no timers, no cProfile): for py-spy record"
     )
     parser.add_argument("--commit", help="profile the saas code of this commit (e.g. HEAD) instead of the work tree")
+    parser.add_argument(
+        "--without-service",
+        action="store_true",
+        help="answer every mutation after the first with the first one's service result (no transaction)",
+    )
     args = parser.parse_args(argv)
     if args.commit:
         from bench.common import run_at_commit, strip_option
@@ -362,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("the writes would go into saas_bench: profile a copy (createdb -T saas_bench saas_bench_writes)")
     os.environ.setdefault("TENANT_COST_PER_MINUTE", "1000000000")  # as bench.run's server
     kinds = ["create", "move"] if args.mutation == "both" else [args.mutation]
-    results = run(database, kinds, args.iterations, args.warmup, args.top, args.cpu_only)
+    results = run(database, kinds, args.iterations, args.warmup, args.top, args.cpu_only, args.without_service)
     if args.cpu_only:
         for kind in kinds:
             print(f"{NAMES[kind]}: {results[kind]['process_cpu_ms']:.2f} ms CPU per mutation")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from typing import Any
 
 import orjson
@@ -21,8 +22,12 @@ def configure_logging(settings: Settings, *, cache_loggers: bool = False) -> Non
     """Send structlog and standard-library logs (uvicorn, SQLAlchemy) through one renderer.
 
     `cache_loggers`: each logger is assembled on its first use and kept (the serving process,
-    `saas.cli.create_asgi_app`: no logger is rebuilt for each access line); by default it is
-    rebuilt on every call, so that tests may swap the configuration (`structlog.testing.capture_logs`).
+    `saas.cli.create_asgi_app`: no logger is rebuilt for each access line), and structlog's lines
+    are rendered by structlog's processors and written to the handler's stream directly
+    (`HandlerLogger`): the same line as through the standard library's `ProcessorFormatter` (the
+    same processors, then the renderer), without building a `LogRecord` twice for each. By default
+    loggers are rebuilt on every call, so that tests may swap the configuration
+    (`structlog.testing.capture_logs`).
 
     Context bound with `structlog.contextvars` (request_id, tenant_id) is merged into every line.
 
@@ -46,18 +51,26 @@ def configure_logging(settings: Settings, *, cache_loggers: bool = False) -> Non
     else:
         renderer = structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
 
-    structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        cache_logger_on_first_use=cache_loggers,
-    )
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
+    )
+    if cache_loggers:
+        # structlog's lines rendered by structlog and written to the handler's stream, without a
+        # standard-library record (`HandlerLogger`); the standard library's own go through the formatter.
+        processors = [*shared, renderer]
+        factory: Any = HandlerLoggerFactory(handler)
+    else:
+        processors = [*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter]
+        factory = structlog.stdlib.LoggerFactory()
+    structlog.configure(
+        processors=processors,
+        logger_factory=factory,
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        cache_logger_on_first_use=cache_loggers,
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -67,6 +80,42 @@ def configure_logging(settings: Settings, *, cache_loggers: bool = False) -> Non
         logging.getLogger(name).propagate = True
     # One access line per request comes from us; uvicorn's own would duplicate it.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+
+
+class HandlerLogger:
+    """A structlog logger that writes rendered lines to a `logging.StreamHandler`'s stream, as the
+    handler writes a record: under the handler's lock, the line and its terminator in one write,
+    then a flush. So its lines never interleave with the standard library's (uvicorn, SQLAlchemy)
+    on the same stream. Levels are filtered before (`make_filtering_bound_logger`)."""
+
+    def __init__(self, name: str, handler: logging.StreamHandler[Any]) -> None:
+        self.name = name  # `add_logger_name` reads it
+        self._handler = handler
+
+    def msg(self, line: str) -> None:
+        handler = self._handler
+        handler.acquire()
+        try:
+            handler.stream.write(line + handler.terminator)
+            handler.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            # As `Handler.handleError`: a line that cannot be written never fails the request.
+            if logging.raiseExceptions and sys.stderr:
+                traceback.print_exc(file=sys.stderr)
+        finally:
+            handler.release()
+
+    debug = info = warn = warning = error = critical = exception = fatal = log = msg
+
+
+class HandlerLoggerFactory:
+    def __init__(self, handler: logging.StreamHandler[Any]) -> None:
+        self.handler = handler
+
+    def __call__(self, *args: Any) -> HandlerLogger:
+        return HandlerLogger(args[0] if args else "", self.handler)
 
 
 def get_logger(name: str) -> Any:

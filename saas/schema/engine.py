@@ -42,7 +42,7 @@ from saas.schema.context import RequestContext
 from saas.schema.cost import operation_cost, variables_shape
 from saas.schema.execution import PassthroughExecutor, dumps
 from saas.schema.fanout import Deliver, SharedStreams
-from saas.schema.fast_path import FastPlan, ReplayExecutor, all_fragments
+from saas.schema.fast_path import FastPlan, ReplayExecutor, completed
 from saas.schema.fast_path import run as run_fast
 from saas.schema.field_limits import refused_fields
 from saas.schema.input_text import nul_errors
@@ -77,7 +77,8 @@ class PreparedOperation:
     schema: GraphQLSchema
     # (enabled plugins, document, operation name): with the variables' shape, the cost's cache key.
     key: Any = None
-    # A query whose root fields `execute` runs without graphql-core's executor (`saas.schema.fast_path`).
+    # A query or mutation whose root fields `execute` runs without graphql-core's executor
+    # (`saas.schema.fast_path`).
     fast: FastPlan | None = field(default=None, compare=False)
 
 
@@ -399,8 +400,9 @@ class GraphQLEngine:
             try:
                 fast = prepared.fast if self.fast_path else None
                 outcomes = await run_fast(fast, variables, context) if fast is not None else None
-                if outcomes is not None and all_fragments(outcomes):
-                    outcome = ExecutionOutcome(payload={"data": outcomes}, request_error=False)
+                data = completed(fast, outcomes) if fast is not None and outcomes is not None else None
+                if data is not None:
+                    outcome = ExecutionOutcome(payload={"data": data}, request_error=False)
                 else:
                     # The executor; with the root fields' outcomes when they already ran (no resolver runs twice).
                     executor_args: dict[str, Any] = {"replayed": outcomes} if outcomes is not None else {}

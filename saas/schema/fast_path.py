@@ -52,20 +52,19 @@ from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.pyutils import Path, gather_with_cancel
 from graphql.pyutils.is_awaitable import is_awaitable
 from graphql.type.definition import GraphQLResolveInfoHelpers
-from strawberry.relay.types import GlobalID
-from strawberry.scalars import is_scalar
-from strawberry.types.arguments import convert_argument
-from strawberry.types.base import StrawberryMaybe, StrawberryOptional
-from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
 from strawberry.types.field import StrawberryField
-from strawberry.types.lazy_type import LazyType
 
 from saas.schema.execution import PassthroughExecutor
+from saas.schema.input_conversion import Converter, converter_of, is_plain
+from saas.schema.payload_writer import NotPlain, PayloadWriter
 
-__all__ = ["FastPlan", "Raised", "ReplayExecutor", "run"]
+__all__ = ["FastPlan", "Raised", "ReplayExecutor", "completed", "run"]
 
 # `Executor.build`'s default: the most variable errors reported before coercion stops.
 MAX_COERCION_ERRORS = 50
+# The operations the fast path runs, and their root type's attribute of the schema (a mutation
+# of one root field only: see `FastPlan.of`).
+ROOT_TYPES = {OperationType.QUERY: "query_type", OperationType.MUTATION: "mutation_type"}
 
 
 def _gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:
@@ -104,10 +103,9 @@ STRAWBERRY_RESOLVERS = frozenset(
 class Argument:
     name: str  # as GraphQL names it (the key graphql-core's argument values use)
     python_name: str
-    type: Any  # strawberry's type of the argument
-    # A scalar other than GlobalID or an enum (graphql-core gives the enum's member), maybe optional:
-    # strawberry's `convert_argument` returns such a value unchanged.
-    plain: bool
+    # strawberry's `convert_argument` for the argument's type, the type read once
+    # (`saas.schema.input_conversion`); None: the value is passed as it is.
+    convert: Converter | None
 
 
 class DirectCall:
@@ -129,18 +127,13 @@ class DirectCall:
         for argument in field.arguments:
             assert argument.python_name
             type_ = argument.type
-            plain_type = type_.of_type if type(type_) is StrawberryOptional else type_
-            plain = (
-                not isinstance(plain_type, (StrawberryMaybe, StrawberryOptional, LazyType))
-                and plain_type is not GlobalID
-                and (
-                    is_scalar(plain_type, self.scalar_registry)
-                    or isinstance(plain_type, StrawberryEnumDefinition)
-                    or has_enum_definition(plain_type)
-                )
+            convert = (
+                None
+                if is_plain(type_, self.scalar_registry)
+                else converter_of(type_, self.config, self.scalar_registry)
             )
             name = self.config.name_converter.from_argument(argument)
-            arguments.append(Argument(name, argument.python_name, type_, plain))
+            arguments.append(Argument(name, argument.python_name, convert))
         self.arguments = tuple(arguments)
 
     @classmethod
@@ -167,18 +160,8 @@ class DirectCall:
             name = argument.name
             if name in values:
                 value = values[name]
-                kwargs[argument.python_name] = (
-                    value
-                    if argument.plain
-                    else convert_argument(
-                        value=value,
-                        type_=argument.type,
-                        config=self.config,
-                        scalar_registry=self.scalar_registry,
-                        info=info,
-                        path=(name,),
-                    )
-                )
+                convert = argument.convert
+                kwargs[argument.python_name] = value if convert is None else convert(value, info, (name,))
         for name in self.source_names:
             kwargs[name] = None  # the root value
         if self.info_name is not None:
@@ -198,6 +181,8 @@ class RootField:
     # The field's resolver as built with the schema, and the call that does its work without it.
     resolve: Any = None
     direct: DirectCall | None = None
+    # Completes a result that is not a Fragment (a mutation's payload) without the executor.
+    writer: PayloadWriter | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,12 +196,13 @@ class FastPlan:
 
     @classmethod
     def of(cls, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode) -> FastPlan | None:
-        """The plan of a query that the fast path runs exactly as the executor would, else None."""
-        if operation.operation is not OperationType.QUERY or operation.directives:
+        """The plan of a query or mutation that the fast path runs exactly as the executor would,
+        else None."""
+        if operation.directives or operation.operation not in ROOT_TYPES:
             return None
         if schema.get_directive("defer") or schema.get_directive("stream"):
             return None  # `graphql.execute` refuses such a schema: let it say so
-        root_type = schema.query_type
+        root_type = getattr(schema, ROOT_TYPES[operation.operation])
         if root_type is None:
             return None
         fragments: dict[str, FragmentDefinitionNode] = {}
@@ -247,9 +233,14 @@ class FastPlan:
                     bool(field.args or nodes[0].arguments),
                     field.resolve,
                     DirectCall.of(field, schema),
+                    PayloadWriter.of(schema, fragments, field, nodes),
                 )
             )
         if not fields:
+            return None
+        if operation.operation is OperationType.MUTATION and len(fields) > 1:
+            # The executor completes each root mutation before it runs the next, and runs none
+            # after one whose error nulls `data`: the fast path calls every root field first.
             return None
         return cls(schema, operation, root_type, fragments, tuple(fields), async_helpers())
 
@@ -305,8 +296,24 @@ async def run(plan: FastPlan, variables: dict[str, Any] | None, context: Any) ->
     return outcomes
 
 
-def all_fragments(outcomes: dict[str, Any]) -> bool:
-    return all(type(outcome) is orjson.Fragment for outcome in outcomes.values())
+def completed(plan: FastPlan, outcomes: dict[str, Any]) -> dict[str, Any] | None:
+    """The response's `data` when every root field's outcome completes without the executor: a
+    Fragment as it is, a value through the field's `PayloadWriter`; None when the executor has to
+    complete one of them (an exception, a selection that is not plain, what it would report)."""
+    data: dict[str, Any] = {}
+    for root in plan.fields:
+        outcome = outcomes[root.key]
+        if type(outcome) is orjson.Fragment:
+            data[root.key] = outcome
+            continue
+        writer = root.writer
+        if writer is None or type(outcome) is Raised:
+            return None
+        try:
+            data[root.key] = writer.write(outcome)
+        except NotPlain:
+            return None
+    return data
 
 
 class ReplayExecutor(PassthroughExecutor):

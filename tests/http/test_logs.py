@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import socket
 import uuid
@@ -224,3 +225,59 @@ def test_cached_loggers_write_the_same_lines(
         ("graphql_request", "Cached", "info"),
         ("graphql_request", "Again", "info"),
     ]
+
+
+@pytest.mark.parametrize("log_json", [True, False])
+def test_cached_loggers_write_what_the_standard_library_writes(
+    settings: Settings, restore_logging: Any, capsys: pytest.CaptureFixture[str], log_json: bool
+) -> None:
+    """Served, structlog's lines skip the standard library's records (`HandlerLogger`): the same
+    text as through `ProcessorFormatter`, tracebacks included, beside the standard library's lines."""
+
+    def lines(cache_loggers: bool) -> list[str]:
+        configure_logging(
+            settings.model_copy(update={"log_json": log_json, "log_level": "INFO"}), cache_loggers=cache_loggers
+        )
+        logger = get_logger(f"test.direct.{cache_loggers}")  # its own: no module's logger is kept
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id="r-7", tenant_id="t-1")
+        logger.info("graphql_request", transport="http", operation="Op", status=200, duration_ms=1.5)
+        logger.debug("hidden")
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            logger.exception("unexpected error", path=["a", 1])
+        logging.getLogger("sqlalchemy.engine").warning("standard %s", "line")
+        structlog.contextvars.clear_contextvars()
+        output = capsys.readouterr().out
+        # The time and the logger's name differ by construction.
+        output = re.sub(r"\d{4}-\d\d-\d\dT[\d:.]+Z", "TIME", output).replace(f"test.direct.{cache_loggers}", "NAME")
+        return output.splitlines()
+
+    direct, formatted = lines(True), lines(False)
+    assert direct == formatted
+    assert len(direct) >= 3 and any("boom" in line for line in direct)
+    if log_json:
+        assert [json.loads(line)["event"] for line in direct] == [
+            "graphql_request",
+            "unexpected error",
+            "standard line",
+        ]
+
+
+def test_a_line_that_cannot_be_written_does_not_fail_the_caller(
+    settings: Settings, restore_logging: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As the standard library's handler: the error is printed on stderr, the caller goes on."""
+
+    class Closed:
+        def write(self, text: str) -> int:
+            raise OSError("stdout is gone")
+
+        def flush(self) -> None:
+            pass
+
+    configure_logging(settings.model_copy(update={"log_json": True, "log_level": "INFO"}), cache_loggers=True)
+    logging.getLogger().handlers[0].setStream(Closed())  # type: ignore[attr-defined]
+    get_logger("test.closed").info("graphql_request", operation="Lost")
+    assert "stdout is gone" in capsys.readouterr().err

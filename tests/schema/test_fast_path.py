@@ -143,11 +143,14 @@ def _resolver_calls(engine: GraphQLEngine, field: str) -> Iterator[list[int]]:
 
         definition.resolve = counting
         patched.append((definition, original))
+    # Plans made while the resolver is replaced call it through its resolver: none outlives the patch.
+    engine._prepared.items.clear()
     try:
         yield calls
     finally:
         for definition, original in patched:
             definition.resolve = original
+        engine._prepared.items.clear()
 
 
 # --- every compiled root query ----------------------------------------------------------------
@@ -221,10 +224,16 @@ def test_a_selection_that_does_not_compile_is_completed_by_the_executor_once(dem
     ids = _ids(demo_owner)
     with _not_compiled("tier"):
         with _resolver_calls(demo_owner.engine, "customers") as calls:
-            page = both(demo_owner, "{ customers(first: 3) { edges { node { id name tier } } totalCount } }")
+            page = both(demo_owner, "{ customers(first: 3) { edges { node { id name tier contacts { name } } } } }")
             assert calls[0] == 2  # once per path: the executor completed the fast path's result
         assert page.executed == 1 and page.statements > 1
         assert len(page.payload["data"]["customers"]["edges"]) == 3
+        # A selection of plain fields of the resolvers' objects: written without the executor
+        # (`saas.schema.payload_writer`), the same bytes.
+        with _resolver_calls(demo_owner.engine, "customers") as calls:
+            plain = both(demo_owner, "{ customers(first: 3) { edges { node { id name tier } } totalCount } }")
+            assert calls[0] == 2
+        assert plain.executed == 0 and plain.statements > 1
         # A compiled root field beside one that falls back.
         mixed = both(
             demo_owner, "{ leads(first: 2) { edges { node { id } } } customers(first: 2) { edges { node { tier } } } }"
@@ -235,8 +244,8 @@ def test_a_selection_that_does_not_compile_is_completed_by_the_executor_once(dem
 
 
 def test_root_fields_that_are_not_compiled(demo_owner: GraphQLClient) -> None:
-    me = both(demo_owner, "{ me { email role } }")
-    assert me.fast and me.executed == 1 and me.payload["data"]["me"]["role"] == "OWNER"
+    me = both(demo_owner, "{ me { email role } }")  # plain fields: written without the executor
+    assert me.fast and me.executed == 0 and me.payload["data"]["me"]["role"] == "OWNER"
     run = both(demo_owner, "{ me { email } customers(first: 1) { edges { node { id } } } }")
     assert list(run.payload["data"]) == ["me", "customers"]
     # Not taken at all: __typename and introspection at the root, a directive on a root field.
