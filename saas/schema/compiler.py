@@ -140,13 +140,14 @@ class PagedRelation:
     # `where(principal, arguments, alias)`, a condition over the rows' alias. Its parameters are
     # renamed after the page (`:<page>_<name>`), so that they never meet the parent's.
     where: Callable[[Any, dict[str, Any], str], SqlCondition] | None = None
-    # The rows as the parts of a `UNION ALL` (e.g. the timeline's sources), each in the form
-    # `rows` gives (`(SELECT …) AS {t}(columns)`), with the parameters of all: a page then takes
+    # The rows as the parts of a `UNION ALL` (e.g. the timeline's sources): `parts(principal, alias)`
+    # gives each in the form `rows` gives, under `alias` (`(SELECT …) AS <alias>(columns)`: no
+    # placeholder to replace in long text on every request), and the parameters of all. A page then takes
     # the first `first + 1` rows of each part after the cursor, each part read in the page's order
     # from its own index (the parent's filter and the cursor inside it), and merges those, instead
     # of reading and sorting every row of every part. The same rows in the same order: the first
     # rows of a union are among the first rows of its parts. `rows` still counts `totalCount`.
-    parts: Callable[[Any], tuple[list[str], dict[str, Any]]] | None = None
+    parts: Callable[[Any, str], tuple[list[str], dict[str, Any]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -526,9 +527,8 @@ def _paged_json(
         each_part = relation.parts
 
         def part_pages(s: CompileState) -> tuple[str, dict[str, Any]]:
-            sql, params = each_part(s.viewer)
-            pages = [f"(SELECT * FROM {part.replace('{t}', rows_alias)} {bounds})" for part in sql]
-            return " UNION ALL ".join(pages), params
+            parts, params = each_part(s.viewer, rows_alias)
+            return " UNION ALL ".join([f"(SELECT * FROM {part} {bounds})" for part in parts]), params
 
         page_from = f"({state.bind(part_pages)}) {rows_alias} ORDER BY {order} LIMIT :{prefix}_limit"
     # Each row's cursor is written once, in the page (`page_cursor`), and only when a field reads
