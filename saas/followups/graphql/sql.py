@@ -97,9 +97,9 @@ def _timeline_rows(principal: Any) -> tuple[str, dict[str, Any]]:
 
 def _timeline_parts(principal: Any, alias: str) -> tuple[list[str], dict[str, Any]]:
     """The same entries source by source: a page reads the first `first + 1` entries of each
-    source in the timeline's order, most of them (activities, tasks created, handovers, tickets
-    opened, written entries) straight from their `(tenant_id, customer_id, <time>, id)` index read
-    backwards, and merges them (`PagedRelation.parts`)."""
+    source in the timeline's order (activities, tasks created and tickets opened straight from
+    their `(tenant_id, customer_id, <time>, id)` index read backwards; the others sort the
+    customer's few rows of their own) and merges them (`PagedRelation.parts`)."""
     parts, params = timeline_parts(principal)
     columns = ", ".join(TIMELINE_COLUMNS)
     return [f"({part}) AS {alias}({columns})" for part in parts], params
