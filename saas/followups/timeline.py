@@ -124,14 +124,21 @@ class TimelineRow:
         return [self.occurred_at, self.id, self.kind]
 
 
-def timeline_sql(principal: Principal) -> tuple[str, dict[str, Any]]:
-    """The union of every source (their parameters share names and values), for the caller's tenant."""
+def timeline_parts(principal: Principal) -> tuple[list[str], dict[str, Any]]:
+    """The SELECT of each source, in `TIMELINE_SOURCES`' order, and the parameters of all (their
+    parameters share names and values), for the caller's tenant."""
     parts: list[str] = []
     params: dict[str, Any] = {"tenant_id": principal.tenant_id}
     for source in TIMELINE_SOURCES:
         sql, source_params = source.sql(principal)
         parts.append(sql)
         params.update(source_params)
+    return parts, params
+
+
+def timeline_sql(principal: Principal) -> tuple[str, dict[str, Any]]:
+    """The union of every source, for the caller's tenant."""
+    parts, params = timeline_parts(principal)
     return " UNION ALL ".join(parts), params
 
 

@@ -140,6 +140,14 @@ class PagedRelation:
     # `where(principal, arguments, alias)`, a condition over the rows' alias. Its parameters are
     # renamed after the page (`:<page>_<name>`), so that they never meet the parent's.
     where: Callable[[Any, dict[str, Any], str], SqlCondition] | None = None
+    # The rows as the parts of a `UNION ALL` (e.g. the timeline's sources): `parts(principal, alias)`
+    # gives each in the form `rows` gives, under `alias` (`(SELECT …) AS <alias>(columns)`: no
+    # placeholder to replace in long text on every request), and the parameters of all. A page then takes
+    # the first `first + 1` rows of each part after the cursor, each part read in the page's order
+    # from its own index (the parent's filter and the cursor inside it), and merges those, instead
+    # of reading and sorting every row of every part. The same rows in the same order: the first
+    # rows of a union are among the first rows of its parts. `rows` still counts `totalCount`.
+    parts: Callable[[Any, str], tuple[list[str], dict[str, Any]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -496,7 +504,6 @@ def _paged_json(
         return sql.replace("{t}", rows_alias), params
 
     state.bind(arguments)
-    source = state.bind(rows)
     narrowed = ""
     if relation.where is not None:
         where = relation.where
@@ -510,13 +517,24 @@ def _paged_json(
     after = sort.after_sql(rows_alias, prefix=f"{prefix}_")
     no_after = f"CAST(:{prefix}_after_0 AS {sort.cursor_casts[0]}) IS NULL"
     order = sort.order_sql(rows_alias)
-    page_sql = (
-        f"SELECT {rows_alias}.*, row_number() OVER (ORDER BY {order}) AS page_row FROM {source} "
-        f"WHERE {relation.join.format(t=rows_alias, p=parent)}{narrowed} AND ({no_after} OR {after}) "
-        f"ORDER BY {order} LIMIT :{prefix}_limit"
-    )
+    join = relation.join.format(t=rows_alias, p=parent)
+    bounds = f"WHERE {join}{narrowed} AND ({no_after} OR {after}) ORDER BY {order} LIMIT :{prefix}_limit"
+    source = ""
+    if relation.parts is None:
+        source = state.bind(rows)
+        page_from = f"{source} {bounds}"
+    else:
+        each_part = relation.parts
+
+        def part_pages(s: CompileState) -> tuple[str, dict[str, Any]]:
+            parts, params = each_part(s.viewer, rows_alias)
+            return " UNION ALL ".join([f"(SELECT * FROM {part} {bounds})" for part in parts]), params
+
+        page_from = f"({state.bind(part_pages)}) {rows_alias} ORDER BY {order} LIMIT :{prefix}_limit"
+    # Each row's cursor is written once, in the page (`page_cursor`), and only when a field reads
+    # it: the edges' `cursor` and the page info's start and end cursors take that column.
+    cursor = f"{page}.page_cursor"
     on_page = f"{page}.page_row <= {first}"
-    cursor = sort.cursor_sql(page)
     pairs: list[tuple[str, str]] = []
     connection_name = f"{target.name}Connection"
     for key, field_nodes in collect(merged_selection(nodes), connection_name, state).items():
@@ -545,13 +563,18 @@ def _paged_json(
             ]
             pairs.append((key, _json_object(info_pairs)))
         elif name == "totalCount":
-            join = relation.join.format(t=rows_alias, p=parent)
+            if not source:
+                source = state.bind(rows)
             pairs.append((key, json_value(f"(SELECT count(*) FROM {source} WHERE {join}{narrowed})")))
         else:
             raise NotCompilable(name)
+    connection = _json_object(pairs)
+    reads_cursor = re.search(rf"\b{re.escape(cursor)}\b", connection) is not None
+    written = f", {sort.cursor_sql(rows_alias)} AS page_cursor" if reads_cursor else ""
+    page_sql = f"SELECT {rows_alias}.*, row_number() OVER (ORDER BY {order}) AS page_row{written} FROM {page_from}"
     # One row whatever is selected: `GROUP BY ()` aggregates the page even when no member does
     # (e.g. `totalCount` alone), as the edges' and page info's aggregates would.
-    return f"(SELECT {_json_object(pairs)} FROM ({page_sql}) {page} GROUP BY ())"
+    return f"(SELECT {connection} FROM ({page_sql}) {page} GROUP BY ())"
 
 
 def _renamed(condition: SqlCondition, prefix: str) -> tuple[str, dict[str, Any]]:

@@ -157,7 +157,13 @@ def core_field_sql(table: str, column: str) -> str:
     """The compiled read of a core field that may be marked sensitive: the plain column, or the
     sealed value with its place."""
     sealed = f"({{t}}.sensitive -> '{column}')"
-    return f"COALESCE(to_jsonb({{t}}.{column}), {_marker_sql(sealed, table, repr(column))})"
+    # `json`, not `jsonb`: the plain value (the common case) is written as a JSON string at once,
+    # without building a jsonb value and writing that out (the same text: both escape strings
+    # with one function); only a sealed value goes through jsonb, to add its place.
+    return (
+        f"CASE WHEN {{t}}.{column} IS NOT NULL THEN to_json({{t}}.{column}) "
+        f"ELSE to_json({_marker_sql(sealed, table, repr(column))}) END"
+    )
 
 
 def blind_index_of(index_key: bytes | None, table: str, field: str, value: Any) -> str | None:

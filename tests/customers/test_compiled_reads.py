@@ -298,3 +298,29 @@ def test_a_second_tenant_sees_no_owner_of_the_first_tenants_customer(
     mine = other_owner.data('mutation { createCustomer(input: {name: "Own Co"}) { customer { id owner { id } } } }')
     page = other_owner.data("{ customers(first: 50) { edges { node { id owner { id } } } } }")["customers"]["edges"]
     assert [edge["node"] for edge in page] == [mine["createCustomer"]["customer"]]
+
+
+def test_plain_emails_and_phones_are_written_as_the_resolvers_write_them(
+    owner: GraphQLClient, tenant, runtime: Runtime, request: pytest.FixtureRequest
+) -> None:  # type: ignore[no-untyped-def]
+    """A contact's plain email and phone are written as JSON strings straight from the column
+    (`core_field_sql`): every character that JSON escapes comes out as the resolvers write it
+    (a contact without a phone: `null`, as in `_seed`)."""
+    from sqlalchemy import text
+
+    from saas.tenancy.session import tenant_session
+
+    _seed(owner, tenant)
+    awkward = 'a"b\\c/ë€😀\t\n\x01@example.com'
+    with tenant_session(runtime.engine, tenant.id) as session:
+        session.execute(
+            text("UPDATE contacts SET email = :email, phone = :phone WHERE name = 'Contact 0'"),
+            {"email": awkward, "phone": '+44 "20" \\ 7946'},
+        )
+    compiled = _response_bytes(owner, LIST, {"after": None})
+    assert compiled[1] == 1 and awkward.encode() not in compiled[0]  # written escaped
+    request.getfixturevalue("without_compiled_notes")
+    resolved = _response_bytes(owner, LIST, {"after": None})
+    assert resolved[1] > 1 and resolved[0] == compiled[0]
+    contacts = [c for e in orjson.loads(compiled[0])["data"]["customers"]["edges"] for c in e["node"]["contacts"]]
+    assert awkward in {c["email"] for c in contacts}

@@ -12,7 +12,7 @@ from typing import Any
 from saas.accounts.graphql.sql import MEMBER
 from saas.followups.graphql.loaders import CUSTOMER_TASKS_LIMIT
 from saas.followups.rules import task_condition
-from saas.followups.timeline import TIMELINE_COLUMNS, TIMELINE_KEY, timeline_sql
+from saas.followups.timeline import TIMELINE_COLUMNS, TIMELINE_KEY, timeline_parts, timeline_sql
 from saas.schema.compiler import PagedRelation, Relation, SortKey, SqlType
 from saas.schema.relay import global_id_sql, iso_datetime_sql
 
@@ -95,9 +95,21 @@ def _timeline_rows(principal: Any) -> tuple[str, dict[str, Any]]:
     return f"({union}) AS {{t}}({', '.join(TIMELINE_COLUMNS)})", params
 
 
+def _timeline_parts(principal: Any, alias: str) -> tuple[list[str], dict[str, Any]]:
+    """The same entries source by source: a page reads the first `first + 1` entries of each
+    source in the timeline's order (activities, tasks created and tickets opened straight from
+    their `(tenant_id, customer_id, <time>, id)` index read backwards; the others sort the
+    customer's few rows of their own) and merges them (`PagedRelation.parts`)."""
+    parts, params = timeline_parts(principal)
+    columns = ", ".join(TIMELINE_COLUMNS)
+    return [f"({part}) AS {alias}({columns})" for part in parts], params
+
+
 # The fields follow-ups add to Customer (`CustomerFollowUpFields`), compiled into its statement.
 CUSTOMER_FOLLOW_UP_FIELDS: dict[str, Relation | PagedRelation] = {
-    "timeline": PagedRelation(lambda: TIMELINE_ENTRY, _timeline_rows, "{t}.customer_id = {p}.id", TIMELINE_SORT),
+    "timeline": PagedRelation(
+        lambda: TIMELINE_ENTRY, _timeline_rows, "{t}.customer_id = {p}.id", TIMELINE_SORT, parts=_timeline_parts
+    ),
     "tasks": Relation(
         lambda: TASK,
         "tasks",
