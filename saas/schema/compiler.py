@@ -51,6 +51,7 @@ from graphql import (
 from graphql.execution.values import VariableValues, get_argument_values, get_directive_values
 from graphql.type import GraphQLIncludeDirective, GraphQLSkipDirective
 
+from saas.db.base import Base
 from saas.db.conditions import SqlCondition
 from saas.errors import ForbiddenError
 from saas.schema.relay import cursor_sql, decode_cursor, iso_datetime_sql, page_size, plain_json_string_sql
@@ -678,11 +679,32 @@ def connection_sql(
             pairs.append((key, json_value(f"(SELECT count(*) FROM {sql_type.table} r WHERE {where_counted})")))
         else:
             raise NotCompilable(name)
+    body = _json_object(pairs)
     page = (
-        f"SELECT r.*, row_number() OVER (ORDER BY {sort.order_sql('r')}) AS page_row "
+        f"SELECT {_page_columns(sql_type.table, body, sort)}, row_number() OVER (ORDER BY {sort.order_sql('r')}) AS page_row "
         f"FROM {sql_type.table} r WHERE {where} ORDER BY {sort.order_sql('r')} LIMIT :limit"
     )
-    return f"WITH page AS MATERIALIZED ({page}) SELECT {_json_object(pairs)}"
+    return f"WITH page AS MATERIALIZED ({page}) SELECT {body}"
+
+
+_PAGE_READER = re.compile(r"\bFROM page (\w+)")
+
+
+def _page_columns(table: str, body: str, sort: SortKey) -> str:
+    """The select list of a root page's rows (`page`): the columns of `table` that `body` reads
+    from them (`<alias>.<column>` of each alias `FROM page <alias>`) and the sort key's.
+
+    The page is materialised: storing each row whole (`r.*`, every text and jsonb column) cost
+    about a tenth of a list's statement (docs/performance.md, "The lists' statements"). A name
+    that is no column of the table (another alias of the same letters elsewhere in the
+    statement) is left out; a table the models do not declare keeps `r.*`."""
+    declared = Base.metadata.tables.get(table)
+    if declared is None:
+        return "r.*"
+    read = set(sort.columns)
+    for alias in set(_PAGE_READER.findall(body)):
+        read.update(name.strip('"') for name in re.findall(rf'(?<![\w."]){alias}\.(\w+|"\w+")', body))
+    return ", ".join(f'r."{column.name}"' for column in declared.columns if column.name in read)
 
 
 def _edges_json(sql_type: SqlType, selection_set: SelectionSetNode, state: CompileState, sort: SortKey) -> str:
