@@ -391,6 +391,14 @@ def _relation_json(relation: Relation, parent: str, selection_set: SelectionSetN
         and relation.through is None
     ):
         return _grouped_json(relation, relation.order, keyed, parent, alias, inner, state)
+    if (
+        parent == state.page_alias
+        and keyed is not None
+        and keyed[0] == "id"
+        and relation.order is None
+        and relation.through is None
+    ):
+        return _joined_json(relation, parent, alias, inner, state)
     join = f"{tenant_predicate(alias)} AND {relation.join.format(p=parent, t=alias)}"
     if relation.through is not None:
         link, through = state.new_alias(), relation.through
@@ -478,6 +486,22 @@ def _grouped_json(
         f" ON {group}.parent_key = {parent}.{parent_column}"
     )
     return f"COALESCE({group}.list, '[]')"
+
+
+def _joined_json(relation: Relation, parent: str, alias: str, inner: str, state: CompileState) -> str:
+    """A to-one relation of a root page's rows by the target's id (e.g. a lead's `channel`) as a
+    `LEFT JOIN` of the target to the page, instead of a correlated subquery per row: the same
+    text, `null` when no visible row of the target matches (the join's condition is the
+    subquery's: tenant, key and the caller's visibility). The target's `(tenant_id, id)` is its
+    primary key, so at most one row joins each page row and the edges stay one per row. It
+    saves the subquery's start per row, about a tenth of the leads list's statement
+    (docs/performance.md, "The lists' statements")."""
+    condition = f"{tenant_predicate(alias)} AND {relation.join.format(p=parent, t=alias)}"
+    if relation.visible is not None:
+        visible = relation.visible
+        condition += " AND " + state.bind(lambda s: _condition_binding(visible(s.viewer, alias)))
+    state.page_joins.append(f"LEFT JOIN {relation.table} {alias} ON {condition}")
+    return f"CASE WHEN {alias}.id IS NULL THEN 'null' ELSE {inner} END"
 
 
 def _condition_binding(condition: SqlCondition) -> tuple[str, dict[str, Any]]:
