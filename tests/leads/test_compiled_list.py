@@ -130,3 +130,40 @@ def test_a_to_one_relation_by_another_key_is_still_a_subquery(monkeypatch: pytes
     monkeypatch.setitem(LEAD.relations, "channel", by_name)
     sql = _list_sql("edges { node { channel { name } } }")
     assert "LEFT JOIN channels" not in sql and "FROM channels" in sql
+
+
+def test_a_joined_relation_keeps_the_callers_visibility(
+    owner: GraphQLClient, tenant: Any, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A to-one relation with visibility of its own, joined to the page: a target the caller may
+    not see is `null`, the same bytes as the correlated subquery's."""
+    _seed(owner, tenant, runtime, 6)
+    ok(owner, CREATE_CHANNEL, {"name": "Hidden", "cost": "1.00"}, "createChannel")
+    hidden = next(c["id"] for c in owner.data("{ channels { id name } }")["channels"] if c["name"] == "Hidden")
+    create_lead(owner, name="In the hidden channel", channelId=hidden)
+
+    def visible(viewer: Any, alias: str) -> SqlCondition:
+        condition = SqlCondition()
+        condition.add(f"{alias}.name <> :hidden_channel", hidden_channel="Hidden")
+        return condition
+
+    channel = LEAD.relations["channel"]
+    assert isinstance(channel, compiler.Relation)
+    monkeypatch.setitem(
+        LEAD.relations, "channel", compiler.Relation(channel.target, channel.table, channel.join, visible=visible)
+    )
+    compiler.COMPILED.entries.clear()
+    assert (
+        "LEFT JOIN channels t1 ON t1.tenant_id = :tenant_id AND t1.id = e.channel_id AND t1.name <> :hidden_channel"
+        in (_list_sql("edges { node { name channel { name } } }"))
+    )
+    query = "{ leads(first: 50) { edges { node { name channel { name } } } } }"
+    joined, statements = _response_bytes(owner, query)
+    assert statements == 1
+    nodes = {edge["node"]["name"]: edge["node"]["channel"] for edge in orjson.loads(joined)["data"]["leads"]["edges"]}
+    assert nodes["In the hidden channel"] is None and any(nodes.values())
+    monkeypatch.setattr(compiler.Relation, "parent_key", lambda self: None)  # the correlated form
+    compiler.COMPILED.entries.clear()
+    correlated, _ = _response_bytes(owner, query)
+    compiler.COMPILED.entries.clear()
+    assert correlated == joined
