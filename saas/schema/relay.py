@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,8 +25,13 @@ def to_global_id(type_name: str, raw_id: uuid.UUID | str | int) -> str:
 
 
 def global_id_sql(type_name: str, column: str) -> str:
-    """The same encoding as `to_global_id`, computed by PostgreSQL."""
-    return f"encode(convert_to('{type_name}:' || {column}::text, 'UTF8'), 'base64')"
+    """The same encoding as `to_global_id`, computed by PostgreSQL.
+
+    PostgreSQL's `encode(…, 'base64')` breaks its output into lines of 76 characters (an id of 58
+    bytes or more); `to_global_id` writes one line, so the breaks are removed (`replace` finds none
+    in a shorter id, at no measurable cost). The text is then only base64's letters, digits, `+`,
+    `/` and `=`: a JSON string's contents as it is (`plain_json_string_sql`)."""
+    return f"replace(encode(convert_to('{type_name}:' || {column}::text, 'UTF8'), 'base64'), E'\\n', '')"
 
 
 # Per operation: each internal id decoded from a global id, to the global id the client sent.
@@ -90,8 +96,27 @@ def iso_datetime(value: datetime) -> str:
 
 
 def iso_datetime_sql(expression: str) -> str:
-    """The same form as `iso_datetime`, written by PostgreSQL."""
+    """The same form as `iso_datetime`, written by PostgreSQL: digits and `-:.T+` only, a JSON
+    string's contents as it is (`plain_json_string_sql`)."""
     return f"""to_char({expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
+
+
+# A column of a row a compiled statement reads (`e.id`, `t3.created_at`, `t2."on"`).
+_COLUMN = r'\w+\.(?:\w+|"\w+")'
+# The text of this module's SQL writers over a column, which never needs JSON escaping.
+_PLAIN_STRING_SQL = re.compile(
+    "|".join(
+        re.escape(writer).replace("TYPE", r"\w+").replace("COLUMN", _COLUMN)
+        for writer in (global_id_sql("TYPE", "COLUMN"), iso_datetime_sql("COLUMN"))
+    )
+)
+
+
+def plain_json_string_sql(expression: str) -> bool:
+    """Whether `expression` is a global id or a date-time of a column written by this module: text
+    without `"`, `\\` or control characters, whose JSON is the text in quotes (no `to_json`, which
+    looks up how to write its argument's type on every call)."""
+    return _PLAIN_STRING_SQL.fullmatch(expression) is not None
 
 
 def _cursor_value(value: Any) -> Any:
@@ -106,10 +131,27 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def cursor_sql(value_expressions: list[str]) -> str:
-    """A cursor computed by PostgreSQL: base64 of the JSON array of the sort key."""
-    array = f"json_build_array({', '.join(value_expressions)})::text"
-    return f"translate(encode(convert_to({array}, 'UTF8'), 'base64'), E'\\n', '')"
+def cursor_sql(values: list[tuple[str, str]]) -> str:
+    """A cursor computed by PostgreSQL: base64 of the JSON array of the sort key, the text
+    `json_build_array(…)::text` writes (`[a, b]`, each value as `to_json` writes it), one line.
+
+    `values` are (expression, SQL type) pairs; a date-time's expression is its text
+    (`iso_datetime_sql`). Values of a type whose text needs no escaping are written directly, the
+    array's text by `concat`, the line breaks removed by `replace`: `json_build_array`, `to_json`
+    and `translate` cost about a tenth of a list's statement (docs/performance.md, "The lists'
+    statements"). The result is base64, a JSON string's contents as it is."""
+    parts: list[str] = []
+    for expression, sql_type in values:
+        parts.append("', '" if parts else "'['")
+        if sql_type in ("timestamptz", "uuid"):
+            parts.append(f"""COALESCE('"' || {expression} || '"', 'null')""")
+        elif sql_type == "bigint":
+            parts.append(f"COALESCE({expression}::text, 'null')")
+        else:
+            parts.append(f"COALESCE(to_json({expression})::text, 'null')")
+    parts.append("']'")
+    array = f"concat({', '.join(parts)})"
+    return f"replace(encode(convert_to({array}, 'UTF8'), 'base64'), E'\\n', '')"
 
 
 def _valid_cursor_value(value: Any, sql_type: str) -> bool:
