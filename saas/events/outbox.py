@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from saas.audit.log import json_safe
+from saas.db.prepared_writes import PreparedWrite
 from saas.events.catalog import is_registered
 from saas.events.models import OutboxEvent
 from saas.tenancy.session import AFTER_COMMIT_KEY, CrossTenantWrite, bound_tenant, on_commit
@@ -156,12 +157,12 @@ def _write_together(
     params = {f"p{index}_{key}": value for index, (_, values) in enumerate(parts) for key, value in values.items()}
     params[TENANT_PARAM] = tenant_id
     if change is None:
-        session.connection().execute(_together_statement(shape), params)
+        _together_statement(shape).execute(session, params)
         return
     statement = _together_statement(shape, (change.table, tuple(change.values)))
     params.update({f"{UPDATE_PREFIX}{key}": value for key, value in change.values.items()})
     params[UPDATED_ID], params[UPDATED_VERSION] = change.row_id, change.version
-    updated = session.connection().execute(statement, params).scalar_one()
+    updated = statement.execute(session, params).scalar_one()
     if updated != 1:
         raise StaleDataError(f"{change.table.name} row {change.row_id} is no longer at version {change.version}")
 
@@ -175,7 +176,7 @@ UPDATED_VERSION = "updated_row_version"
 @functools.lru_cache(maxsize=512)  # a handful of shapes exist (per event and rows' columns)
 def _together_statement(
     shape: tuple[tuple[Any, tuple[str, ...]], ...], change: tuple[Any, tuple[str, ...]] | None = None
-) -> Any:
+) -> PreparedWrite:
     """The INSERT of `_write_together` for `shape` (`(table, column keys)`, the event's first), with
     a bound parameter `p<index>_<column>` of the column's type for each value and the event's
     `webhook_ids` read by the statement. With `change` (`(table, column keys)` of a
@@ -205,7 +206,7 @@ def _together_statement(
             .cte("updated")
         )
         statement = statement.add_cte(changed).returning(select(func.count()).select_from(changed).scalar_subquery())
-    return statement
+    return PreparedWrite(statement)
 
 
 def _column_values(row: Any, tenant_id: Any) -> dict[str, Any]:
