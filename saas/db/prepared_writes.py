@@ -18,6 +18,9 @@ costs more than running it (a `createCustomer`'s lookup: about 0.25 ms to plan, 
 - **Values and results**: the `EXECUTE`'s parameters keep the original bind parameters' types
   (their bind processing: JSON serialised, …) and its result the statement's columns and their
   types, so the caller sees the rows, or the ORM objects (`load`), it saw before.
+- **Off** (`DB_PREPARED_WRITES=false`, an engine whose execution option `PREPARED_WRITES_OPTION`
+  is false: behind a connection pooler in transaction mode, which does not keep a session's
+  statements): the statement is sent as text, as before. An engine that does not say is on.
 - **Which names a connection holds**: kept in the connection's `info` (SQLAlchemy's dictionary of
   the DBAPI connection: gone with it, so a replaced connection starts with none). `PREPARE` is not
   transactional: a rolled-back transaction keeps what it prepared. A message that fails leaves it
@@ -39,6 +42,8 @@ from saas.db.prepared import name_of, sql_type, statement_of
 from saas.tenancy.session import defer_statement
 
 MAX_PER_CONNECTION = 256
+# The engine execution option that turns prepared writes off (`create_app_engine`, `DB_PREPARED_WRITES`).
+PREPARED_WRITES_OPTION = "saas_prepared_writes"
 # Keys of a connection's `info`: the names prepared on it; whether they must be dropped first.
 PREPARED_KEY = "saas.prepared_writes"
 RESET_KEY = "saas.prepared_writes.reset"
@@ -59,17 +64,20 @@ class PreparedWrite:
     prepared statement on a session's connection (see the module docstring); with `entity` (a
     mapped class whose rows the statement returns), loaded as ORM objects by `load`."""
 
-    __slots__ = ("_compiled", "_forms", "entity", "statement")
+    __slots__ = ("_compiled", "_forms", "_plain_loading", "entity", "statement")
 
     def __init__(self, statement: Any, entity: Any = None) -> None:
         self.statement = statement
         self.entity = entity
+        self._plain_loading: Any = select(entity).from_statement(statement) if entity is not None else None
         self._compiled: tuple[str, tuple[str, ...], dict[str, Any], tuple[Any, ...]] | None = None
         self._forms: dict[tuple[str, ...], _Form] = {}
 
     def execute(self, session: Session, params: dict[str, Any]) -> Result[*tuple[Any, ...]]:
         """The statement's result for `params`, in the session's transaction."""
         connection = session.connection()
+        if not _prepares(connection):
+            return connection.execute(self.statement, params)
         form = self._form_for(connection, params)
         self._prepare_on(session, connection, form)
         try:
@@ -82,6 +90,8 @@ class PreparedWrite:
         """The ORM objects (of `entity`) the statement's rows are, loaded into the session as
         `session.scalars(select(entity).from_statement(statement), params)` loads them."""
         connection = session.connection()
+        if not _prepares(connection):
+            return session.scalars(self._plain_loading, params)
         form = self._form_for(connection, params)
         self._prepare_on(session, connection, form)
         try:
@@ -134,6 +144,10 @@ class PreparedWrite:
             defer_statement(session, "DEALLOCATE ALL", {})
         defer_statement(session, form.prepare, {})
         names.add(form.name)
+
+
+def _prepares(connection: Connection) -> bool:
+    return bool(connection.engine.get_execution_options().get(PREPARED_WRITES_OPTION, True))
 
 
 def _reset(connection: Connection) -> None:
