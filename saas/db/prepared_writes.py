@@ -102,7 +102,7 @@ class PreparedWrite:
 
     def _form_for(self, connection: Connection, params: dict[str, Any]) -> _Form:
         body, names, types_of, columns = self._compile(connection)
-        types = tuple(sql_type(params.get(name)) for name in names)
+        types = tuple(_declared_type(params.get(name)) for name in names)
         form = self._forms.get(types)
         if form is None:
             name = name_of(body, types)
@@ -144,6 +144,16 @@ class PreparedWrite:
             defer_statement(session, "DEALLOCATE ALL", {})
         defer_statement(session, form.prepare, {})
         names.add(form.name)
+
+
+def _declared_type(value: Any) -> str:
+    """`sql_type`, with the commonest values (text, none, whole numbers: `unknown`) answered first."""
+    if value is None or type(value) in _INFERRED:
+        return "unknown"
+    return sql_type(value)
+
+
+_INFERRED = frozenset((str, int))
 
 
 def _prepares(connection: Connection) -> bool:
