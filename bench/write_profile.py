@@ -22,7 +22,9 @@ stages than the one it is in. After the warm-up:
 
 1. **CPU per mutation**: `time.process_time()` of the process (every thread) over the loop, divided
    by the mutations, with no timer and no profiler installed. The number to compare (the machine is
-   shared: wall time and requests/s are not).
+   shared: wall time and requests/s are not). Beside it, the CPU of the PostgreSQL backends
+   connected to the database over the same loop (`/proc`, when PostgreSQL runs on this machine):
+   what the statements cost the server, which shares the machine's cores.
 2. **The split** (wall clock, with timers, functions wrapped in this process only):
 
    auth            the credential check (a cache hit)
@@ -61,6 +63,7 @@ import secrets
 import statistics
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -100,6 +103,10 @@ def instrument() -> None:
     RequestContext._write_sync = _timed_sync("write:work", RequestContext._write_sync)  # type: ignore[method-assign]
     Session.commit = _timed_sync("commit", Session.commit)  # type: ignore[method-assign]
     saas.tenancy.session.run_after_commit = _timed_sync("after commit", saas.tenancy.session.run_after_commit)
+    if hasattr(saas.tenancy.session, "_shared_round_trips"):  # the work after commit's shared Redis round trips
+        saas.tenancy.session._shared_round_trips = _timed_sync(  # type: ignore[attr-defined]
+            "after commit", saas.tenancy.session._shared_round_trips
+        )
     saas.http.errors.dumps = _timed_sync("serialisation", saas.http.errors.dumps)
     TenantBudget.admit = _timed_async("budget:await", TenantBudget.admit)  # type: ignore[method-assign]
     CostBucket.charge = _timed_sync("budget:work", CostBucket.charge)  # type: ignore[method-assign]
@@ -290,12 +297,23 @@ def run(
     results: dict[str, Any] = {"iterations": iterations}
     for kind in kinds:
         loop.run_until_complete(loop_of(kind, warmup))
-        # 1. CPU, nothing installed.
+        # 1. CPU, nothing installed: this process's, and PostgreSQL's backends serving it.
+        backends_started = backend_cpu_seconds(database)
         cpu_started, wall_started = time.process_time(), time.perf_counter()
         loop.run_until_complete(loop_of(kind, iterations))
         cpu = time.process_time() - cpu_started
         wall = time.perf_counter() - wall_started
-        results[kind] = {"process_cpu_ms": cpu / iterations * 1000, "wall_ms": wall / iterations * 1000}
+        backends = backend_cpu_seconds(database)
+        # The backends there before the loop (after the warm-up the pool's are): a worker that
+        # comes and goes (autovacuum) is not the mutations'.
+        backend_cpu = sum(
+            seconds - backends_started[pid] for pid, seconds in backends.items() if pid in backends_started
+        )
+        results[kind] = {
+            "process_cpu_ms": cpu / iterations * 1000,
+            "wall_ms": wall / iterations * 1000,
+            "postgres_cpu_ms": backend_cpu / iterations * 1000 if backends else None,
+        }
     if cpu_only:  # e.g. under `py-spy record`: the loop above only
         return results
     # 2. The split (timers installed from here on).
@@ -325,6 +343,33 @@ def run(
 NAMES = {"create": "createCustomer", "move": "moveOpportunity"}
 
 
+def backend_cpu_seconds(database: str) -> dict[int, float]:
+    """CPU seconds so far (user + system) of each PostgreSQL backend connected to `database`, from
+    `/proc` (PostgreSQL on this machine; empty otherwise). The benchmark's own database copy has
+    no other clients: its client backends are this process's (the asking connection is left out;
+    so are autovacuum's workers)."""
+    conn = owner_connection(database)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend' "
+                "AND pid <> pg_backend_pid()",
+                (database,),
+            )
+            pids = [row[0] for row in cursor.fetchall()]
+    finally:
+        conn.close()
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
 def print_report(results: dict[str, Any]) -> None:
     for kind, result in results.items():
         if kind not in NAMES:
@@ -335,6 +380,8 @@ def print_report(results: dict[str, Any]) -> None:
             f"  CPU of this process per mutation (all threads, no timers): {result['process_cpu_ms']:.2f} ms"
             f"  (wall {result['wall_ms']:.2f} ms)"
         )
+        if result.get("postgres_cpu_ms") is not None:
+            print(f"  CPU of its PostgreSQL backends per mutation: {result['postgres_cpu_ms']:.2f} ms")
         total = sum(mean.values())
         print(f"\n  {'stage':<15} {'mean ms':>8} {'share':>7} {'median ms':>10}")
         for name in CATEGORIES:
@@ -407,7 +454,9 @@ def main(argv: list[str] | None = None) -> int:
     results = run(database, kinds, args.iterations, args.warmup, args.top, args.cpu_only, args.without_service)
     if args.cpu_only:
         for kind in kinds:
-            print(f"{NAMES[kind]}: {results[kind]['process_cpu_ms']:.2f} ms CPU per mutation")
+            postgres = results[kind]["postgres_cpu_ms"]
+            also = f", PostgreSQL {postgres:.2f} ms" if postgres is not None else ""
+            print(f"{NAMES[kind]}: {results[kind]['process_cpu_ms']:.2f} ms CPU per mutation{also}")
         return 0
     print_report(results)
     if args.json:

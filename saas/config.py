@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # Compiled reads as server-side prepared statements (`saas/db/prepared.py`); off for a
     # connection pooler in transaction mode, which does not keep a session's statements.
     db_prepared_reads: bool = Field(default=True, alias="DB_PREPARED_READS")
+    # The write path's statements as server-side prepared statements (`saas/db/prepared_writes.py`);
+    # off for the same poolers.
+    db_prepared_writes: bool = Field(default=True, alias="DB_PREPARED_WRITES")
     # Compiled reads running at once in one process: the size of its pool of asynchronous read
     # connections (`saas/db/async_reads.py`); the others wait their turn on the event loop, first
     # come first served. 0: `DB_POOL_SIZE`.

@@ -34,7 +34,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from saas.errors import SubscriptionInterrupted
-from saas.tenancy.session import bound_tenant, committed_at, on_commit
+from saas.tenancy.session import bound_tenant, committed_at, on_commit, run_redis_step
 
 log = logging.getLogger(__name__)
 
@@ -77,17 +77,16 @@ MANY_PUBLISHER_OPTION = "saas_live_many_publisher"
 PUBLISHER_OPTION = "saas_live_publisher"
 
 
+# Beside them, the client itself: the work after a commit sends its live messages through it, in
+# the round trip it shares with the commit's other Redis commands (`LivePublish`).
+CLIENT_OPTION = "saas_live_client"
+
+
 def bind_publisher(engine: Engine, client: redis.Redis) -> None:
     """Sessions of `engine` publish their live messages on `client` from now on."""
     publisher: Publisher = partial(publish, client)
     many: ManyPublisher = partial(publish_many, client)
-    engine.update_execution_options(**{PUBLISHER_OPTION: publisher, MANY_PUBLISHER_OPTION: many})
-
-
-def bound_publisher(session: Session) -> Publisher | None:
-    """The publisher bound to the session's engine, if any."""
-    publisher: Publisher | None = session.get_bind().get_execution_options().get(PUBLISHER_OPTION)
-    return publisher
+    engine.update_execution_options(**{PUBLISHER_OPTION: publisher, MANY_PUBLISHER_OPTION: many, CLIENT_OPTION: client})
 
 
 def _stamped(session: Session, message: dict[str, Any]) -> dict[str, Any]:
@@ -103,7 +102,12 @@ def publish_after_commit(session: Session, topic: str, message: dict[str, Any], 
     `stamp`, the message published carries the commit's moment under `COMMITTED_AT`.
     """
     tenant_id = bound_tenant(session)
-    publisher = bound_publisher(session)
+    options = session.get_bind().get_execution_options()
+    client = options.get(CLIENT_OPTION)
+    if tenant_id is not None and client is not None:
+        on_commit(session, LivePublish(client, session, tenant_id, topic, [message], stamp))
+        return
+    publisher: Publisher | None = options.get(PUBLISHER_OPTION)
     if tenant_id is None or publisher is None:
         return
 
@@ -122,6 +126,10 @@ def publish_many_after_commit(
     transaction commits (a batch of changes, e.g. an import's chunk)."""
     tenant_id = bound_tenant(session)
     options = session.get_bind().get_execution_options()
+    client = options.get(CLIENT_OPTION)
+    if tenant_id is not None and client is not None and messages:
+        on_commit(session, LivePublish(client, session, tenant_id, topic, list(messages), stamp))
+        return
     many: ManyPublisher | None = options.get(MANY_PUBLISHER_OPTION)
     if tenant_id is None or not messages or (many is None and options.get(PUBLISHER_OPTION) is None):
         return
@@ -134,6 +142,48 @@ def publish_many_after_commit(
         many(tenant_id, topic, [_stamped(session, m) for m in messages] if stamp else messages)
 
     on_commit(session, publish_live)
+
+
+class LivePublish:
+    """Live messages published once the transaction commits, in order, as a `RedisStep`: their
+    PUBLISH commands go in the round trip the commit's other Redis commands on the same client
+    take (the dispatch mark's, `saas.events.outbox`), or in one of their own. A failure is the
+    step's, logged and counted by `run_after_commit`; the change stands."""
+
+    __slots__ = ("client", "messages", "session", "stamp", "tenant_id", "topic")
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        session: Session,
+        tenant_id: uuid.UUID,
+        topic: str,
+        messages: list[dict[str, Any]],
+        stamp: bool,
+    ) -> None:
+        self.client, self.session, self.tenant_id = client, session, tenant_id
+        self.topic, self.messages, self.stamp = topic, messages, stamp
+
+    def redis_client(self) -> redis.Redis:
+        return self.client
+
+    def queue(self, pipeline: Any) -> int:
+        name = channel(self.tenant_id, self.topic)
+        payloads = [orjson.dumps(_stamped(self.session, m) if self.stamp else m) for m in self.messages]
+        for payload in payloads:
+            pipeline.publish(name, payload)
+        return len(payloads)
+
+    def finish(self, replies: list[Any]) -> None:
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+
+    def __call__(self) -> None:
+        run_redis_step(self)
+
+    def __repr__(self) -> str:  # never the messages: notifications hold user text
+        return f"live messages on {self.topic!r} of tenant {self.tenant_id}"
 
 
 class _Hub:

@@ -31,6 +31,7 @@ from saas.customers.graphql.types import Contact as ContactType
 from saas.customers.graphql.types import Customer as CustomerType
 from saas.customers.models import Contact, Customer, CustomerKind, LifecycleStage
 from saas.customers.rules import SqlCondition, customer_visibility
+from saas.db.prepared_writes import PreparedWrite
 from saas.errors import ConflictError, FieldError, InputInvalid, NotFoundError, UserErrorCode
 from saas.events.catalog import (
     CONTACT_CREATED,
@@ -238,23 +239,23 @@ def _insert_customer(session: Session, customer_id: uuid.UUID, clean: dict[str, 
     come back with it: no second read), loaded as a persistent `Customer` of the session, as a
     flush of a new `Customer` leaves it, without the unit of work. Stamped with the session's
     tenant, as the tenant-bound session stamps the rows it flushes. The statement is built once
-    per set of columns given."""
+    per set of columns given, and prepared on the connection (`PreparedWrite`)."""
     tenant_id = bound_tenant(session)
     if tenant_id is None:
         raise CrossTenantWrite("Customer needs a tenant-bound session")
     statement = _insert_statement(tuple(sorted(clean)))
-    return session.scalars(statement, {**clean, "tenant_id": tenant_id, "id": customer_id}).one()
+    return statement.load(session, {**clean, "tenant_id": tenant_id, "id": customer_id}).one()
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_statement(keys: tuple[str, ...]) -> Any:
+def _insert_statement(keys: tuple[str, ...]) -> PreparedWrite:
     """`_insert_customer`'s statement for the columns given (a few sets: the input's optional fields)."""
     table: Any = Customer.__table__
     columns = ("tenant_id", "id", *keys)
     written = (
         insert(table).values({key: bindparam(key, type_=table.c[key].type) for key in columns}).returning(*table.c)
     )
-    return select(Customer).from_statement(written)
+    return PreparedWrite(written, Customer)
 
 
 def new_customer_fields(

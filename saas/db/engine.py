@@ -7,6 +7,7 @@ from sqlalchemy.engine import URL, make_url
 
 from saas.config import Settings
 from saas.db.async_reads import AsyncReadPool, dsn_of
+from saas.db.prepared_writes import PREPARED_WRITES_OPTION
 
 # Timestamps leave PostgreSQL as UTC, whether Python or PostgreSQL renders them.
 CONNECT_ARGS = {"application_name": "saas", "options": "-c timezone=UTC"}
@@ -38,6 +39,7 @@ def create_app_engine(settings: Settings, database_url: str) -> Engine:
         pool_recycle=3600,
         connect_args=CONNECT_ARGS,
         hide_parameters=HIDE_PARAMETERS,
+        execution_options={PREPARED_WRITES_OPTION: settings.db_prepared_writes},
     )
 
 

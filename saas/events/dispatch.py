@@ -163,27 +163,58 @@ def ask_for_dispatch(tenant_id: Any) -> bool:
 
     Such a job reads the outbox after it starts, so after this commit: it dispatches this
     commit's events, and a second job would find nothing. The mark is a Redis key set (`SET NX`,
-    one round trip, instead of the broker's enqueue script) by whoever enqueues and deleted by
+    one command, instead of the broker's enqueue script) by whoever enqueues and deleted by
     the job before it reads the outbox (`dispatch_events`); a commit that finds it set enqueues
     nothing. So under load one job serves the commits of many requests. The key expires after
     `QUEUED_TTL_MS`, in case the job never starts (its message lost): the sweep dispatches
     what such a job would have, as for a failed enqueue. A failure here (Redis down) is raised
-    to `run_after_commit`, which logs and counts it: the sweep dispatches the events."""
-    actor = dispatch_events.actor
-    if actor is None:
-        return False
-    client = getattr(actor.broker, "client", None)
-    if client is not None:
-        key = _queued_key(actor.broker, tenant_id)
-        if not client.set(key, b"1", nx=True, px=QUEUED_TTL_MS):
+    to `run_after_commit`, which logs and counts it: the sweep dispatches the events.
+
+    In two steps, so that the `SET NX` can share a round trip with the commit's other Redis
+    commands (`saas.events.outbox`'s dispatch request, a `RedisStep`): `queue_mark` adds it to a
+    pipeline, `enqueue_if_marked` carries on with its reply."""
+    client = mark_client()
+    if client is None:
+        actor = dispatch_events.actor
+        if actor is None:
             return False
-        try:
-            dispatch_events.send(tenant_id)
-        except BaseException:
-            client.delete(key)  # no job was queued: the next commit enqueues one
-            raise
+        dispatch_events.send(tenant_id)
         return True
-    dispatch_events.send(tenant_id)
+    pipeline = client.pipeline(transaction=False)
+    queue_mark(pipeline, tenant_id)
+    return enqueue_if_marked(tenant_id, pipeline.execute(raise_on_error=False)[0])
+
+
+def mark_client() -> Any:
+    """The Redis client of the queued mark (the broker's); None when there is no mark to set (no
+    broker bound in this process, or one without a Redis client)."""
+    actor = dispatch_events.actor
+    return getattr(actor.broker, "client", None) if actor is not None else None
+
+
+def queue_mark(pipeline: Any, tenant_id: Any) -> int:
+    """Add the `SET NX` of the tenant's queued mark to `pipeline` (one command)."""
+    actor = dispatch_events.actor
+    assert actor is not None, "a mark needs the dispatch job bound to a broker (`mark_client`)"
+    pipeline.set(_queued_key(actor.broker, tenant_id), b"1", nx=True, px=QUEUED_TTL_MS)
+    return 1
+
+
+def enqueue_if_marked(tenant_id: Any, reply: Any) -> bool:
+    """With the `SET NX`'s reply: enqueue the job if this commit set the mark (True), nothing if
+    it was set already; a failed `SET` (an exception) is raised. An enqueue that fails deletes
+    the mark again (no job was queued: the next commit enqueues one) and is raised."""
+    if isinstance(reply, Exception):
+        raise reply
+    if not reply:
+        return False
+    try:
+        dispatch_events.send(tenant_id)
+    except BaseException:
+        actor = dispatch_events.actor
+        if actor is not None:
+            actor.broker.client.delete(_queued_key(actor.broker, tenant_id))
+        raise
     return True
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from saas.audit.log import json_safe
+from saas.db.prepared_writes import PreparedWrite
 from saas.events.catalog import is_registered
 from saas.events.models import OutboxEvent
 from saas.tenancy.session import AFTER_COMMIT_KEY, CrossTenantWrite, bound_tenant, on_commit
@@ -48,14 +49,22 @@ def caused_by_automation(session: Session, depth: int) -> Iterator[None]:
             session.info[CAUSATION_DEPTH_KEY] = previous
 
 
-def request_dispatch(tenant_id: Any) -> None:
+# `request_dispatch` without the reply of a `SET NX` already sent (`_DispatchRequest.finish`).
+NOT_MARKED = object()
+
+
+def request_dispatch(tenant_id: Any, marked: Any = NOT_MARKED) -> None:
     """Enqueue dispatch of the tenant's pending events, unless a dispatch job of the tenant is
     queued and not yet started (it will read them: `saas.events.dispatch.ask_for_dispatch`); a
     no-op in a process whose jobs are not bound to a broker (`saas.jobs.broker.setup`): the
-    sweep of a process that has one does it."""
-    from saas.events.dispatch import ask_for_dispatch  # dispatch emits events: imported when used
+    sweep of a process that has one does it. `marked`: the reply of the queued mark's `SET NX`
+    when it was sent in a round trip shared with other commands (`_DispatchRequest`)."""
+    from saas.events.dispatch import ask_for_dispatch, enqueue_if_marked  # dispatch emits events: imported when used
 
-    ask_for_dispatch(tenant_id)
+    if marked is NOT_MARKED:
+        ask_for_dispatch(tenant_id)
+    else:
+        enqueue_if_marked(tenant_id, marked)
 
 
 def _live_webhooks(tenant_id: Any) -> Any:
@@ -156,12 +165,12 @@ def _write_together(
     params = {f"p{index}_{key}": value for index, (_, values) in enumerate(parts) for key, value in values.items()}
     params[TENANT_PARAM] = tenant_id
     if change is None:
-        session.connection().execute(_together_statement(shape), params)
+        _together_statement(shape).execute(session, params)
         return
     statement = _together_statement(shape, (change.table, tuple(change.values)))
     params.update({f"{UPDATE_PREFIX}{key}": value for key, value in change.values.items()})
     params[UPDATED_ID], params[UPDATED_VERSION] = change.row_id, change.version
-    updated = session.connection().execute(statement, params).scalar_one()
+    updated = statement.execute(session, params).scalar_one()
     if updated != 1:
         raise StaleDataError(f"{change.table.name} row {change.row_id} is no longer at version {change.version}")
 
@@ -175,7 +184,7 @@ UPDATED_VERSION = "updated_row_version"
 @functools.lru_cache(maxsize=512)  # a handful of shapes exist (per event and rows' columns)
 def _together_statement(
     shape: tuple[tuple[Any, tuple[str, ...]], ...], change: tuple[Any, tuple[str, ...]] | None = None
-) -> Any:
+) -> PreparedWrite:
     """The INSERT of `_write_together` for `shape` (`(table, column keys)`, the event's first), with
     a bound parameter `p<index>_<column>` of the column's type for each value and the event's
     `webhook_ids` read by the statement. With `change` (`(table, column keys)` of a
@@ -205,7 +214,7 @@ def _together_statement(
             .cte("updated")
         )
         statement = statement.add_cte(changed).returning(select(func.count()).select_from(changed).scalar_subquery())
-    return statement
+    return PreparedWrite(statement)
 
 
 def _column_values(row: Any, tenant_id: Any) -> dict[str, Any]:
@@ -285,7 +294,8 @@ class _DispatchRequest:
     It lives in the transaction's after-commit list, so a rollback drops it with the
     events it was for. A failure to enqueue is logged and counted, never raised into the
     committed caller (`run_after_commit`): the periodic sweep dispatches what was committed
-    but not announced.
+    but not announced. A `RedisStep`: the queued mark's `SET NX` (`ask_for_dispatch`) goes in
+    the round trip of the commit's live messages when they go to the same client.
     """
 
     def __init__(self, tenant_id: Any) -> None:
@@ -293,6 +303,19 @@ class _DispatchRequest:
 
     def __call__(self) -> None:
         request_dispatch(self.tenant_id)
+
+    def redis_client(self) -> Any:
+        from saas.events.dispatch import mark_client  # dispatch emits events: imported when used
+
+        return mark_client()
+
+    def queue(self, pipeline: Any) -> int:
+        from saas.events.dispatch import queue_mark
+
+        return queue_mark(pipeline, self.tenant_id)
+
+    def finish(self, replies: list[Any]) -> None:
+        request_dispatch(self.tenant_id, marked=replies[0])
 
     def __repr__(self) -> str:
         return f"dispatch request of tenant {self.tenant_id} (the outbox sweep dispatches its events)"

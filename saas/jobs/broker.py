@@ -154,12 +154,17 @@ def setup(
     """Create the broker for a runtime (or a Redis URL with an engine and plugins) and bind every job.
 
     Given a runtime, the binding is kept there (`runtime.jobs`) for the code that enqueues or
-    reads dead letters with it, and its jobs get its webhook sender (a URL alone: none)."""
+    reads dead letters with it, its jobs get its webhook sender (a URL alone: none), and the
+    broker talks to Redis through the runtime's client: the one its sessions publish live
+    messages on, so that the work after a commit sends both in one round trip
+    (`saas.tenancy.session.RedisStep`)."""
     webhook_sender = None
+    client = None
     if isinstance(target, str):
         redis_url = target
     else:
         redis_url = target.redis_url
+        client = target.redis
         webhook_sender = target.webhook_sender
         engine = engine or target.engine
         plugins = plugins if plugins is not None else target.plugins
@@ -173,7 +178,8 @@ def setup(
         BrokerUpkeep(upkeep_interval_ms),
     ]
     broker = MaintainedRedisBroker(
-        url=redis_url,
+        url=None if client is not None else redis_url,
+        client=client,
         namespace=namespace,
         middleware=middleware,
         heartbeat_timeout=heartbeat_timeout_ms,

@@ -217,6 +217,76 @@ def run_after_commit(callback: Callable[[], Any]) -> None:
         log.exception("work after commit failed; the committed change stands (%r)", callback)
 
 
+class RedisStep(Protocol):
+    """Work after commit that begins with Redis commands (a live message's PUBLISH, the dispatch
+    mark's SET): the commands of every such step of one commit bound for the same client go in
+    one round trip (`_run_after_commit`), each step then finishing with its own replies. Called
+    as a plain callback (`__call__`), a step sends its commands alone."""
+
+    def redis_client(self) -> Any:
+        """The client its commands go to; None: it runs as a plain callback."""
+
+    def queue(self, pipeline: Any) -> int:
+        """Add its commands to `pipeline`; how many. Nothing is added if it raises."""
+
+    def finish(self, replies: list[Any]) -> None:
+        """Carry on with its commands' replies (an exception in place of a failed command: raise it)."""
+
+    def __call__(self) -> None: ...
+
+
+def run_redis_step(step: RedisStep) -> None:
+    """`step`'s commands alone in one round trip, then its `finish` (a step called as a callback)."""
+    pipeline = step.redis_client().pipeline(transaction=False)
+    step.queue(pipeline)
+    step.finish(pipeline.execute(raise_on_error=False))
+
+
+class _Finish:
+    """A step's `finish` with its replies, run by `run_after_commit` (logged as the step)."""
+
+    def __init__(self, step: RedisStep, replies: list[Any]) -> None:
+        self.step, self.replies = step, replies
+
+    def __call__(self) -> None:
+        self.step.finish(self.replies)
+
+    def __repr__(self) -> str:
+        return repr(self.step)
+
+
+def _shared_round_trips(callbacks: list[Callable[[], Any]]) -> dict[int, list[Any]]:
+    """The replies of each Redis step (`RedisStep`, by `id`), its commands sent with those of the
+    commit's other steps on the same client: one pipeline per client. A round trip that fails
+    gives each of its steps the error as the reply of each of its commands."""
+    by_client: dict[int, tuple[Any, list[Any]]] = {}
+    for callback in callbacks:
+        redis_client = getattr(callback, "redis_client", None)  # a `RedisStep`
+        client = redis_client() if redis_client is not None else None
+        if client is not None:
+            by_client.setdefault(id(client), (client, []))[1].append(callback)
+    replies: dict[int, list[Any]] = {}
+    for client, steps in by_client.values():
+        pipeline = client.pipeline(transaction=False)
+        counts = []
+        for step in steps:
+            try:
+                counts.append(step.queue(pipeline))
+            except Exception as error:
+                counts.append(0)
+                replies[id(step)] = [error]
+        try:
+            results = pipeline.execute(raise_on_error=False) if any(counts) else []
+        except Exception as error:
+            results = [error] * sum(counts)
+        start = 0
+        for step, count in zip(steps, counts, strict=True):
+            if count:
+                replies[id(step)] = results[start : start + count]
+                start += count
+    return replies
+
+
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
     callbacks = session.info.pop(AFTER_COMMIT_KEY, [])
@@ -224,8 +294,15 @@ def _run_after_commit(session: Session) -> None:
         return
     session.info[COMMITTED_AT_KEY] = datetime.now(UTC)
     try:
+        try:
+            replies = _shared_round_trips(callbacks)
+        except Exception:  # none of the steps' round trips was sent: each runs on its own below
+            AFTER_COMMIT_FAILURES.inc()
+            log.exception("sharing the work after commit's Redis round trips failed")
+            replies = {}
         for callback in callbacks:
-            run_after_commit(callback)
+            shared = replies.get(id(callback))
+            run_after_commit(callback if shared is None else _Finish(callback, shared))
     finally:
         session.info.pop(COMMITTED_AT_KEY, None)
 

@@ -174,5 +174,5 @@ def dispatch_requests(monkeypatch: pytest.MonkeyPatch) -> list[uuid.UUID]:
     from saas.events import outbox
 
     requests: list[uuid.UUID] = []
-    monkeypatch.setattr(outbox, "request_dispatch", requests.append)
+    monkeypatch.setattr(outbox, "request_dispatch", lambda tenant_id, **_: requests.append(tenant_id))
     return requests

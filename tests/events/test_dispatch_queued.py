@@ -7,13 +7,17 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
 import pytest
 from dramatiq.brokers.redis import RedisBroker
+from redis import Redis
+from redis.client import Pipeline
 from sqlalchemy import text
 
+from saas import realtime
 from saas.auth.permissions import ALL_PERMISSIONS
 from saas.auth.principal import Principal
 from saas.customers import service as customers
@@ -138,3 +142,81 @@ def test_concurrent_writers_events_are_all_delivered_once(
     assert names == sorted(f"Writer {i}-{n} Ltd" for i in range(writers) for n in range(each))
     # Every mark is cleared by the job it stood for (that job may find nothing left to dispatch).
     wait_for(lambda: not worker.client.exists(_mark(worker, tenant.id)), timeout=10)
+
+
+class _RoundTrips:
+    """Counts what the runtime's Redis client sends: pipelines and single commands."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.pipelines: list[list[str]] = []
+        self.commands: list[str] = []
+        original_execute = Pipeline.execute
+        original_command = Redis.execute_command
+
+        def execute(pipeline: Pipeline, *args: Any, **kwargs: Any) -> Any:
+            self.pipelines.append([str(command[0][0]) for command in pipeline.command_stack])
+            return original_execute(pipeline, *args, **kwargs)
+
+        def command(client: Redis, *args: Any, **options: Any) -> Any:
+            self.commands.append(str(args[0]))
+            return original_command(client, *args, **options)
+
+        monkeypatch.setattr(Pipeline, "execute", execute)
+        monkeypatch.setattr(Redis, "execute_command", command)
+
+
+def test_the_live_message_and_the_dispatch_mark_share_one_round_trip(
+    idle_broker: RedisBroker, runtime: Runtime, tenant: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The broker talks through the runtime's client, which the sessions publish on: after a
+    commit, the PUBLISH and the mark's SET NX go in one pipeline; the enqueue follows only when
+    this commit set the mark."""
+    assert idle_broker.client is runtime.redis
+    _create(runtime, tenant.id, "Marked Ltd")  # sets the mark and enqueues the job
+    trips = _RoundTrips(monkeypatch)
+    with listening(runtime, tenant.id) as received:
+        _create(runtime, tenant.id, "Shared Ltd")
+        assert trips.pipelines == [["SET", "PUBLISH"]]  # in the order the change asked for them
+        assert trips.commands == []  # no enqueue: the queued job reads this commit's event
+        message = received()
+    assert message["kind"] == "customer.created"
+    assert _dispatch_jobs(idle_broker, tenant.id) == 1
+    assert _pending(runtime, tenant.id) == 2
+
+
+def test_a_failed_shared_round_trip_is_each_steps_failure_and_never_fails_the_write(
+    idle_broker: RedisBroker, runtime: Runtime, tenant: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis down after the commit: the live message and the dispatch request each count as failed
+    work after commit (logged and counted); the change stands, the sweep dispatches its event."""
+
+    def down(*_: Any, **__: Any) -> Any:
+        raise ConnectionError("redis down")
+
+    failures = AFTER_COMMIT_FAILURES._value.get()
+    with monkeypatch.context() as patched:
+        patched.setattr(Pipeline, "execute", down)
+        _create(runtime, tenant.id, "Unheard Ltd")
+    assert AFTER_COMMIT_FAILURES._value.get() == failures + 2
+    assert not idle_broker.client.exists(_mark(idle_broker, tenant.id))
+    assert _pending(runtime, tenant.id) == 1
+    _create(runtime, tenant.id, "Heard Ltd")  # Redis is back: the next commit enqueues a job
+    assert _dispatch_jobs(idle_broker, tenant.id) == 1
+
+
+@contextmanager
+def listening(runtime: Runtime, tenant_id: Any) -> Iterator[Any]:
+    """The tenant's `customers` channel, subscribed; `received()` waits for its next message."""
+    pubsub = runtime.redis.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(realtime.channel(tenant_id, "customers"))
+    pubsub.get_message(timeout=1.0)  # the subscription's confirmation
+
+    def received() -> dict[str, Any]:
+        message = pubsub.get_message(timeout=5.0)
+        assert message is not None, "nothing was published"
+        return dict(orjson.loads(message["data"]))
+
+    try:
+        yield received
+    finally:
+        pubsub.close()

@@ -23,6 +23,7 @@ from saas.auth.principal import Principal
 from saas.custom_fields.models import CustomFieldEntity
 from saas.custom_fields.validation import validate_custom_fields
 from saas.customers.rules import SqlCondition, customer_visibility
+from saas.db.prepared_writes import PreparedWrite
 from saas.deals import rules
 from saas.deals.errors import DealErrorCode
 from saas.deals.graphql.types import DealSettings as DealSettingsType
@@ -429,8 +430,8 @@ def move_opportunity_to(
     session.flush()  # what the session holds is written first, as autoflush does before a query
     condition = rules.opportunity_conditions(principal, _OPPORTUNITIES.name)
     stage_condition = rules.stage_conditions(principal, _STAGES.name)
-    read = session.connection().execute(
-        _move_read(condition.sql, stage_condition.sql),
+    read = _move_read(condition.sql, stage_condition.sql).execute(
+        session,
         {
             **condition.params, **stage_condition.params,
             _MOVE_TENANT: tenant_id, _MOVE_ID: opportunity_id, _MOVE_STAGE: stage_id,
@@ -498,12 +499,13 @@ _MOVE_STAGE = "move_stage_id"
 
 
 @functools.lru_cache(maxsize=64)
-def _move_read(condition_sql: str, stage_condition_sql: str) -> Any:
+def _move_read(condition_sql: str, stage_condition_sql: str) -> PreparedWrite:
     """`move_opportunity_to`'s first statement, built once per visibility rule: the opportunity
     (tenant, id, the rule), locked, with the tenant's stage `move_stage_id` if the caller sees it
-    (`rules.stage_conditions`; NULLs when not)."""
+    (`rules.stage_conditions`; NULLs when not). Prepared on each connection that runs it
+    (`PreparedWrite`)."""
     opportunities, stages = _OPPORTUNITIES, _STAGES
-    return (
+    read = (
         select(
             *(opportunities.c[key] for key in _OPPORTUNITY_KEYS),
             *(stages.c[key].label(_STAGE_PREFIX + key) for key in _STAGE_KEYS),
@@ -525,3 +527,4 @@ def _move_read(condition_sql: str, stage_condition_sql: str) -> Any:
         )
         .with_for_update(of=opportunities)
     )
+    return PreparedWrite(read)

@@ -1,0 +1,145 @@
+"""Write statements prepared on the session's connection (`saas/db/prepared_writes.py`): one
+statement serving many tenants on one connection, each seeing only its own rows, and a connection
+whose message failed, or whose prepared statements went away, preparing them again."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import StaticPool
+
+from saas.auth.permissions import ALL_PERMISSIONS
+from saas.auth.principal import Principal
+from saas.config import Settings
+from saas.customers import service as customers
+from saas.db.engine import CONNECT_ARGS, app_url, create_app_engine
+from saas.db.prepared_writes import PreparedWrite
+from saas.deals.service.pipeline import move_opportunity_to
+from saas.errors import InputInvalid, UserErrorCode
+from saas.schema.relay import from_global_id, to_global_id
+from saas.tenancy.session import tenant_session
+from tests.conftest import GraphQLClient, TenantHandle
+from tests.deals.support import create_customer, create_opportunity, stages
+
+
+@pytest.fixture
+def one_connection(settings: Settings, migrated: str) -> Iterator[Engine]:
+    """An engine of one connection, as the application role (row-level security on), always on
+    the generic plan: every tenant's writes run the same prepared statements on it."""
+    engine = create_engine(app_url(settings, migrated), poolclass=StaticPool, connect_args=CONNECT_ARGS)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+        connection.commit()
+    yield engine
+    engine.dispose()
+
+
+def _principal(tenant_id: uuid.UUID) -> Principal:
+    return Principal(tenant_id=tenant_id, label="test", permissions=ALL_PERMISSIONS)
+
+
+def _create(engine: Engine, tenant_id: uuid.UUID, name: str) -> uuid.UUID:
+    with tenant_session(engine, tenant_id) as session:
+        return customers.create_customer(session, _principal(tenant_id), {"name": name}).id
+
+
+def _prepared(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        return list(connection.exec_driver_sql("SELECT name FROM pg_prepared_statements ORDER BY name").scalars())
+
+
+def test_one_prepared_statement_serves_every_tenant_and_each_sees_only_its_own_rows(
+    one_connection: Engine, tenant: TenantHandle, other_tenant: TenantHandle
+) -> None:
+    first = _create(one_connection, tenant.id, "Twin Name Ltd")
+    prepared = _prepared(one_connection)
+    assert len(prepared) >= 3  # the duplicate lookup, the INSERT, the event with its audit entry
+    # The other tenant, the same statements on the same connection: the first tenant's customer
+    # is not a duplicate of its own, and its new customer is its own.
+    second = _create(one_connection, other_tenant.id, "Twin Name Ltd")
+    assert _prepared(one_connection) == prepared  # none prepared twice
+    with pytest.raises(InputInvalid) as refused:
+        _create(one_connection, tenant.id, "Twin Name Ltd")  # the tenant's own customer: a duplicate
+    assert [error.code for error in refused.value.errors] == [UserErrorCode.DUPLICATE]
+    assert to_global_id("Customer", first) in refused.value.errors[0].message
+    for tenant_id, own, foreign in ((tenant.id, first, second), (other_tenant.id, second, first)):
+        with tenant_session(one_connection, tenant_id) as session:
+            seen = set(session.execute(text("SELECT id FROM customers WHERE name = 'Twin Name Ltd'")).scalars())
+        assert seen == {own} and foreign not in seen
+
+
+def test_a_move_of_another_tenants_opportunity_on_the_prepared_read_finds_nothing(
+    one_connection: Engine, owner: GraphQLClient, other_owner: GraphQLClient, tenant: TenantHandle, other_tenant: Any
+) -> None:
+    mine = create_opportunity(owner, create_customer(owner, "Mine Ltd"))
+    theirs = create_opportunity(other_owner, create_customer(other_owner, "Theirs Ltd"))
+    my_stage = from_global_id(stages(owner)["Proposal"]["id"])[1]
+    their_stage = from_global_id(stages(other_owner)["Proposal"]["id"])[1]
+    with tenant_session(one_connection, tenant.id) as session:  # prepares the move's read
+        moved, _ = move_opportunity_to(session, _principal(tenant.id), from_global_id(mine["id"])[1], my_stage, None)
+    assert moved.version == 2
+    for opportunity, stage in ((mine, their_stage), (mine, my_stage)):
+        with pytest.raises(InputInvalid) as refused, tenant_session(one_connection, other_tenant.id) as session:
+            move_opportunity_to(session, _principal(other_tenant.id), from_global_id(opportunity["id"])[1], stage, None)
+        assert [error.code for error in refused.value.errors] == [UserErrorCode.NOT_FOUND]
+    with tenant_session(one_connection, other_tenant.id) as session:  # its own still moves
+        moved, _ = move_opportunity_to(
+            session, _principal(other_tenant.id), from_global_id(theirs["id"])[1], their_stage, None
+        )
+    assert moved.version == 2
+    with tenant_session(one_connection, tenant.id) as session:
+        versions = session.execute(text("SELECT version FROM opportunities")).scalars().all()
+    assert versions == [2]  # the other tenant's attempts changed nothing here
+
+
+def test_a_failed_message_leaves_the_connection_ready_to_prepare_again(
+    one_connection: Engine, tenant: TenantHandle
+) -> None:
+    """The message that prepared the statement failed after its PREPARE (which a rollback keeps):
+    the next use drops the connection's statements first, so it does not prepare a name twice."""
+    divide = PreparedWrite(text("SELECT 10 / CAST(:divisor AS int)"))
+    with pytest.raises(DBAPIError), tenant_session(one_connection, tenant.id) as session:
+        divide.execute(session, {"divisor": 0})
+    with tenant_session(one_connection, tenant.id) as session:
+        assert divide.execute(session, {"divisor": 2}).scalar_one() == 5
+    with tenant_session(one_connection, tenant.id) as session:  # prepared: EXECUTE alone
+        assert divide.execute(session, {"divisor": 5}).scalar_one() == 2
+
+
+def test_statements_dropped_behind_the_connections_back_are_prepared_again(
+    one_connection: Engine, tenant: TenantHandle
+) -> None:
+    """`DEALLOCATE ALL` sent by someone else: the next write's EXECUTE fails (its transaction
+    rolls back, nothing written), and the connection prepares its statements again after it."""
+    _create(one_connection, tenant.id, "Before Ltd")
+    with one_connection.connect() as connection:
+        connection.exec_driver_sql("DEALLOCATE ALL")
+        connection.commit()
+    with pytest.raises(DBAPIError):
+        _create(one_connection, tenant.id, "Lost Ltd")
+    _create(one_connection, tenant.id, "After Ltd")
+    with tenant_session(one_connection, tenant.id) as session:
+        names = set(session.execute(text("SELECT name FROM customers")).scalars())
+    assert names == {"Before Ltd", "After Ltd"}
+
+
+def test_with_prepared_writes_off_the_statements_go_as_text(
+    settings: Settings, migrated: str, tenant: TenantHandle, other_tenant: TenantHandle
+) -> None:
+    """`DB_PREPARED_WRITES=false` (a connection pooler in transaction mode): nothing is prepared,
+    the same rows are written and the same rules hold."""
+    engine = create_app_engine(settings.model_copy(update={"db_prepared_writes": False}), migrated)
+    try:
+        _create(engine, tenant.id, "Plain Ltd")
+        _create(engine, other_tenant.id, "Plain Ltd")  # the other tenant's is not a duplicate of it
+        with pytest.raises(InputInvalid) as refused:
+            _create(engine, tenant.id, "Plain Ltd")
+        assert [error.code for error in refused.value.errors] == [UserErrorCode.DUPLICATE]
+        assert _prepared(engine) == []
+    finally:
+        engine.dispose()
