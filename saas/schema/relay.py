@@ -27,8 +27,8 @@ def to_global_id(type_name: str, raw_id: uuid.UUID | str | int) -> str:
 def global_id_sql(type_name: str, column: str) -> str:
     """The same encoding as `to_global_id`, computed by PostgreSQL.
 
-    PostgreSQL's `encode(…, 'base64')` breaks its output into lines of 76 characters (an id of 58
-    bytes or more); `to_global_id` writes one line, so the breaks are removed (`replace` finds none
+    PostgreSQL's `encode(…, 'base64')` breaks its output into lines of 76 characters, a break
+    after every 57 bytes, the last ones too (an id of 57 bytes or more); `to_global_id` writes one line, so the breaks are removed (`replace` finds none
     in a shorter id, at no measurable cost). The text is then only base64's letters, digits, `+`,
     `/` and `=`: a JSON string's contents as it is (`plain_json_string_sql`)."""
     return f"replace(encode(convert_to('{type_name}:' || {column}::text, 'UTF8'), 'base64'), E'\\n', '')"

@@ -67,11 +67,21 @@ def test_a_cursor_written_by_postgresql_is_the_resolvers(runtime: Runtime, sort:
     assert written == _scalar(runtime, f"SELECT {built} FROM (SELECT {columns}) x", **params)
 
 
-@pytest.mark.parametrize("type_name", ["Lead", "InsPolicy", "AutoFreightShipment", "AVeryLongTypeNameOfTwentySixChars"])
+@pytest.mark.parametrize(
+    "type_name",
+    [
+        "Lead",
+        "InsPolicy",
+        "AutoFreightShipment",
+        "NineteenCharsTypeNm",  # 56 bytes with its uuid: the longest without a break
+        "TwentyCharsTypeName_",  # 57 bytes: one full line, and PostgreSQL's break after it
+        "AVeryLongTypeNameOfTwentySixChars",
+    ],
+)
 def test_a_global_id_written_by_postgresql_is_one_line_as_to_global_id_writes_it(
     runtime: Runtime, type_name: str
 ) -> None:
-    """A type name of 21 characters or more makes the id 58 bytes or more: PostgreSQL's base64
+    """A type name of 20 characters or more makes the id 57 bytes or more: PostgreSQL's base64
     breaks its line there, `to_global_id` does not."""
     written = _scalar(
         runtime, f"SELECT {global_id_sql(type_name, 'x.id')} FROM (SELECT CAST(:id AS uuid) AS id) x", id=ID
