@@ -13,7 +13,11 @@ completes a result as the executor completes it:
 - a plain field's value read by the field's own resolver (strawberry's basic-field resolver, which
   reads the attribute), a leaf by its type's `coerce_output_value`, `__typename` the object type's
   name, an object checked by its type's `is_type_of` where it has one;
-- null where the type allows it.
+- null where the type allows it;
+- a field whose resolver is marked `held(attribute)` read from that attribute of the object when
+  it holds a value: the resolver itself answers that value then, before it runs anything else
+  (`held` makes it so), so the executor would complete the same object. When the attribute is
+  None the writing stops and the executor calls the resolver.
 
 Whatever the executor would report as an error (null in a non-null position, a value its type
 cannot serialise, a read that raises, something not iterable in a list position, an object of
@@ -24,8 +28,10 @@ it again and reports the error as usual.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import (
     FieldNode,
@@ -47,13 +53,42 @@ from graphql.execution.collect_fields import does_fragment_condition_match
 from graphql.pyutils import is_iterable
 from graphql.pyutils.is_awaitable import is_awaitable
 
-__all__ = ["NotPlain", "PayloadWriter"]
+__all__ = ["NotPlain", "PayloadWriter", "held"]
 
 # Strawberry's resolver of a field without a resolver or extensions (`from_resolver`).
 BASIC_RESOLVER = "GraphQLCoreConverter.from_resolver.<locals>._get_basic_result"
 # The `is_type_of` strawberry gives an object type that implements interfaces.
 STRAWBERRY_IS_TYPE_OF = "GraphQLCoreConverter.from_object.<locals>._get_is_type_of.<locals>.is_type_of"
+# Strawberry's resolver of a field with an async resolver (`from_resolver`).
+ASYNC_RESOLVER = "GraphQLCoreConverter.from_resolver.<locals>._async_resolver"
+STRAWBERRY_DEFINITION = "strawberry-definition"
+HELD = "__held_attribute__"
 TYPENAME = "__typename"
+
+Resolver = TypeVar("Resolver", bound=Callable[..., Awaitable[Any]])
+
+
+def held(attribute: str) -> Callable[[Resolver], Resolver]:
+    """Marks an async resolver `(self, info)` whose object may already hold its value in `attribute`
+    (a `strawberry.Private` field, None when it holds nothing).
+
+    The resolver answers `getattr(self, attribute)` when it is not None, before it runs anything
+    else; otherwise it runs as written. That is the one place the held value is answered, so the
+    payload writer, which reads the attribute instead of calling the resolver, writes what the
+    executor completes."""
+
+    def mark(resolver: Resolver) -> Resolver:
+        @functools.wraps(resolver)
+        async def resolve(self: Any, info: Any) -> Any:
+            value = getattr(self, attribute)
+            if value is not None:
+                return value
+            return await resolver(self, info)
+
+        setattr(resolve, HELD, attribute)
+        return resolve  # type: ignore[return-value]
+
+    return mark
 
 
 class NotPlain(Exception):
@@ -113,6 +148,7 @@ class Member:
     field: GraphQLField | None  # None: __typename
     resolve: Any
     writer: Any
+    held: str | None = None  # the attribute a `held` resolver answers
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,6 +169,12 @@ class ObjectOf:
                 continue
             if field.resolve is not member.resolve:
                 raise NotPlain  # replaced after the plan was made: the executor calls it
+            if member.held is not None:
+                item = getattr(value, member.held)
+                if item is None:
+                    raise NotPlain  # nothing held: the executor runs the resolver
+                written[member.key] = member.writer.write(item)
+                continue
             item = field.resolve(value, None)
             if is_awaitable(item):
                 raise NotPlain  # the executor awaits it
@@ -205,11 +247,25 @@ def _writer(
         field = type_.fields.get(name)
         if field is None or field.args or any(node.arguments for node in nodes):
             raise NotPlain
-        if getattr(field.resolve, "__qualname__", None) != BASIC_RESOLVER:
+        attribute = _held_attribute(field)
+        if attribute is None and getattr(field.resolve, "__qualname__", None) != BASIC_RESOLVER:
             raise NotPlain
         writer = _writer(schema, fragments, field.type, [node.selection_set for node in nodes])
-        members.append(Member(key, field, field.resolve, writer))
+        members.append(Member(key, field, field.resolve, writer, attribute))
     return Nullable(ObjectOf(type_, tuple(members)))
+
+
+def _held_attribute(field: GraphQLField) -> str | None:
+    """The attribute a `held` resolver answers, when strawberry calls that resolver and nothing
+    else (no field extension, permission or argument around it); None otherwise."""
+    if getattr(field.resolve, "__qualname__", None) != ASYNC_RESOLVER:
+        return None
+    definition = (field.extensions or {}).get(STRAWBERRY_DEFINITION)
+    resolver = getattr(definition, "base_resolver", None)
+    if definition is None or resolver is None or definition.extensions or definition.arguments:
+        return None
+    attribute = getattr(resolver.wrapped_func, HELD, None)
+    return attribute if isinstance(attribute, str) else None
 
 
 def _collect(

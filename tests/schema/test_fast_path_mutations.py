@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
+import pytest
 
 import saas.schema.engine
 from saas.schema.engine import GraphQLEngine, dumps
 from saas.schema.fast_path import ReplayExecutor
-from tests.conftest import GraphQLClient
+from saas.deals.models import OpportunityStatus, StageKind
+from tests.conftest import GraphQLClient, add_member
 from tests.schema.test_fast_path import _client, both, demo_owner, demo_rep, demo_tenant
 
 __all__ = ["demo_owner", "demo_rep", "demo_tenant"]
@@ -184,23 +189,116 @@ def test_update_customer_and_two_root_mutations(demo_owner: GraphQLClient) -> No
     assert found["customers"]["totalCount"] == 0
 
 
-def test_a_payload_with_a_resolver_is_completed_by_the_executor(demo_owner: GraphQLClient) -> None:
-    """moveOpportunity's `stage` has a resolver: the executor completes the recorded outcome, and
-    the move runs once (the same statements as the executor's path)."""
-    ids = demo_owner.data(
+def _open_move(client: GraphQLClient) -> tuple[dict[str, Any], str, str]:
+    """An opportunity in one of the tenant's first two open stages, the other stage, and its own."""
+    ids = client.data(
         "{ opportunities(first: 50) { edges { node { id status version stage { id } } } } pipelineStages { id kind } }"
     )
     stages = [stage["id"] for stage in ids["pipelineStages"] if stage["kind"] == "OPEN"][:2]
     opportunity = next(edge["node"] for edge in ids["opportunities"]["edges"] if edge["node"]["stage"]["id"] in stages)
     target = stages[1] if opportunity["stage"]["id"] == stages[0] else stages[0]
+    return opportunity, target, opportunity["stage"]["id"]
+
+
+def test_move_opportunity_writes_the_stage_it_read(demo_owner: GraphQLClient) -> None:
+    """moveOpportunity's `stage` is held by the opportunity (the stage the move read): the payload
+    is written without the executor, the same bytes as the executor completes, the move run once
+    (the same statements as the executor's path)."""
+    opportunity, target, source = _open_move(demo_owner)
     run = written(demo_owner, MOVE, {"input": {"id": opportunity["id"], "stageId": target}})
-    assert run.fast == run.replayed and run.executed == 1
+    assert run.fast == run.replayed and run.executed == 0
     moved = run.payload["data"]["moveOpportunity"]["opportunity"]
     assert moved["stage"]["id"] == target and moved["version"] == opportunity["version"] + 1
-    back = {"input": {"id": opportunity["id"], "stageId": opportunity["stage"]["id"]}}
+    # Every field of the stage, aliases and __typename.
+    full = (
+        "mutation($input: MoveOpportunityInput!) { moveOpportunity(input: $input) { __typename opportunity {"
+        " ...on Opportunity { s: stage { __typename id name probability kind position version createdAt updatedAt } }"
+        " stage { id } status } userErrors { code } } }"
+    )
+    run = written(demo_owner, full, {"input": {"id": opportunity["id"], "stageId": source}})
+    assert run.fast == run.replayed and run.executed == 0
+    assert run.payload["data"]["moveOpportunity"]["opportunity"]["s"]["id"] == source
+    # A field the opportunity does not hold (`weightedAmount` loads the stage): the executor.
+    weighted = MOVE.replace("stage { id name }", "stage { id name } weightedAmount")
+    run = written(demo_owner, weighted, {"input": {"id": opportunity["id"], "stageId": target}})
+    assert run.fast == run.replayed and run.executed == 1
+    back = {"input": {"id": opportunity["id"], "stageId": source}}
     slow_statements, _ = _statements(demo_owner, MOVE, back, fast=False)
     fast_statements, _ = _statements(demo_owner, MOVE, {"input": {"id": opportunity["id"], "stageId": target}}, True)
     assert slow_statements == fast_statements
+
+
+def test_an_opportunity_without_a_held_stage_goes_to_the_executor(demo_owner: GraphQLClient) -> None:
+    """The writer reads `stage` only from what the opportunity holds; nothing held (or a resolver
+    replaced after the plan) stops the writing: the executor runs the resolver."""
+    from saas.deals.graphql.types import Opportunity, PipelineStage
+    from saas.schema.payload_writer import NotPlain
+
+    engine: GraphQLEngine = demo_owner.engine
+    principal = engine.runtime.authenticate(f"Bearer {demo_owner.token}")
+    prepared = engine.prepare(MOVE, None, principal)
+    assert prepared.fast is not None
+    writer = prepared.fast.fields[0].writer
+    assert writer is not None
+    stage = PipelineStage(
+        id="UGlwZWxpbmVTdGFnZTox", name="Won", probability=Decimal("100.00"), kind=StageKind.WON, position=1,
+        version=1, created_at=datetime(2026, 1, 1, tzinfo=UTC), updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )  # fmt: skip
+    opportunity = Opportunity(
+        id="T3Bwb3J0dW5pdHk6MQ==", name="x", amount=Decimal("1.00"), currency="EUR", expected_close_on=None,
+        status=OpportunityStatus.WON, closed_at=None, custom_fields={}, version=2,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC), updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+        raw_id=uuid.uuid4(), customer_id=uuid.uuid4(), owner_id=None, stage_id=uuid.uuid4(),
+    )  # fmt: skip
+    from saas.deals.graphql.mutations import MoveOpportunityPayload
+
+    made = MoveOpportunityPayload(opportunity=opportunity, user_errors=[])
+    with pytest.raises(NotPlain):
+        writer.write(made)
+    opportunity.held_stage = stage
+    assert writer.write(made)["opportunity"]["stage"] == {"id": "UGlwZWxpbmVTdGFnZTox", "name": "Won"}
+    field = prepared.schema.get_type("Opportunity").fields["stage"]  # type: ignore[union-attr]
+    original = field.resolve
+    field.resolve = lambda source, info, **kwargs: stage
+    try:
+        with pytest.raises(NotPlain):
+            writer.write(made)
+    finally:
+        field.resolve = original
+
+
+def test_move_opportunity_errors_on_both_paths(
+    demo_owner: GraphQLClient, other_owner: GraphQLClient, owner: GraphQLClient, tenant: Any
+) -> None:
+    """A stale version (CONFLICT), another tenant's id (NOT_FOUND), a member without deals:write
+    (FORBIDDEN), a LOST stage without a reason (a user error): the same bytes and statements on both
+    paths, and the opportunity unchanged."""
+    opportunity, target, _ = _open_move(demo_owner)
+    stale = {"input": {"id": opportunity["id"], "stageId": target, "version": opportunity["version"] - 1}}
+    run = both(demo_owner, MOVE, stale)
+    assert run.executed == 1 and [e["extensions"]["code"] for e in run.payload["errors"]] == ["CONFLICT"]
+    run = both(other_owner, MOVE, {"input": {"id": opportunity["id"], "stageId": target}})
+    assert [e["extensions"]["code"] for e in run.payload["errors"]] == ["NOT_FOUND"] or run.payload["data"][
+        "moveOpportunity"
+    ]["userErrors"][0]["code"] == "NOT_FOUND"
+    viewer = add_member(owner, tenant, "viewer")
+    run = both(viewer, MOVE, {"input": {"id": opportunity["id"], "stageId": target}})
+    assert [e["extensions"]["code"] for e in run.payload["errors"]] == ["FORBIDDEN"]
+    lost = next(
+        s["id"] for s in demo_owner.data("{ pipelineStages { id kind } }")["pipelineStages"] if s["kind"] == "LOST"
+    )
+    run = both(demo_owner, MOVE, {"input": {"id": opportunity["id"], "stageId": lost}})
+    assert run.payload["data"]["moveOpportunity"] == {
+        "opportunity": None,
+        "userErrors": [{"field": ["reason"], "code": "REASON_REQUIRED", "message": "Say why the opportunity was lost"}],
+    }
+    after = demo_owner.data(
+        "query($id: ID!) { node(id: $id) { ... on Opportunity { version stage { id } } } }", {"id": opportunity["id"]}
+    )
+    assert after["node"] == {"version": opportunity["version"], "stage": opportunity["stage"]}
+
+
+def test_a_directive_in_the_payload_is_completed_by_the_executor(demo_owner: GraphQLClient) -> None:
     # A directive in the payload's selection: not written directly, the same answer.
     skip = "mutation($input: CreateCustomerInput!, $x: Boolean!) { createCustomer(input: $input) { customer @skip(if: $x) { id } userErrors { code } } }"
     run = written(demo_owner, skip, {"input": {"name": _name()}, "x": True})
@@ -278,7 +376,7 @@ def test_a_resolver_replaced_after_the_plan_is_called(demo_owner: GraphQLClient)
 def test_the_plan_of_a_mutation(demo_owner: GraphQLClient) -> None:
     engine: GraphQLEngine = demo_owner.engine
     principal = engine.runtime.authenticate(f"Bearer {demo_owner.token}")
-    for query, writes in ((CREATE, True), (UPDATE, True), (SHAPES, True), (MOVE, False)):
+    for query, writes in ((CREATE, True), (UPDATE, True), (SHAPES, True), (MOVE, True)):
         prepared = engine.prepare(query, None, principal)
         assert prepared.fast is not None
         (root,) = prepared.fast.fields

@@ -326,9 +326,15 @@ class DealMutations:
 
         def result(moved: Any) -> dict[str, Any]:
             row, stage = moved
-            # `opportunity { stage { … } }`: the stage the move read, not read again after the commit.
-            stage_loader(info.context).prime(stage.id, PipelineStage.from_model(stage))
-            return _opportunity(row)
+            # `opportunity { stage { … } }`: the stage the move read, not read again after the
+            # commit: held by the opportunity (the payload writer writes it) and primed for the
+            # fields that load it (`weightedAmount`).
+            held_stage = PipelineStage.from_model(stage)
+            stage_loader(info.context).prime(stage.id, held_stage)
+            opportunity = Opportunity.from_model(row)
+            if row.stage_id == stage.id:  # what `stage` would load
+                opportunity.held_stage = held_stage
+            return {"opportunity": opportunity}
 
         return await write_mutation(info.context, MoveOpportunityPayload, result, work)
 

@@ -28,6 +28,7 @@ from saas.money import CENT
 from saas.schema.common import Node
 from saas.schema.connections import CountedConnection
 from saas.schema.context import RequestContext
+from saas.schema.payload_writer import held
 from saas.schema.relay import decode_id, to_global_id
 from saas.sensitive.rules import shown_custom_fields
 
@@ -149,6 +150,8 @@ class Opportunity(Node):
     customer_id: strawberry.Private[uuid.UUID]
     owner_id: strawberry.Private[uuid.UUID | None]
     stage_id: strawberry.Private[uuid.UUID]
+    # The stage a write read with the row (a move reads its target stage in its statement).
+    held_stage: strawberry.Private[PipelineStage | None] = None
 
     @strawberry.field(description="amount x the stage's probability, to the cent (half up).")
     async def weighted_amount(self, info: Info[RequestContext, None]) -> Decimal:
@@ -159,6 +162,7 @@ class Opportunity(Node):
         return weighted_amount(self.amount, stage.probability)
 
     @strawberry.field
+    @held("held_stage")
     async def stage(self, info: Info[RequestContext, None]) -> PipelineStage:
         from saas.deals.graphql.loaders import stage_loader
 
