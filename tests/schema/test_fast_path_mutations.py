@@ -20,9 +20,9 @@ import orjson
 import pytest
 
 import saas.schema.engine
+from saas.deals.models import OpportunityStatus, StageKind
 from saas.schema.engine import GraphQLEngine, dumps
 from saas.schema.fast_path import ReplayExecutor
-from saas.deals.models import OpportunityStatus, StageKind
 from tests.conftest import GraphQLClient, add_member
 from tests.schema.test_fast_path import _client, both, demo_owner, demo_rep, demo_tenant
 
