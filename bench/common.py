@@ -138,10 +138,12 @@ LOGIN = """mutation Login($input: LoginInput!) {
 }"""
 
 
-def make_settings(database_url: str, redis: str) -> Any:
+def make_settings(database_url: str, redis: str, **overrides: Any) -> Any:
+    """The settings of an in-process driver; `overrides` by their environment names
+    (`DB_PREPARED_WRITES=False`)."""
     from saas.config import Settings
 
-    return Settings(DATABASE_URL=database_url, REDIS_URL=redis, LOG_LEVEL="WARNING", LOG_JSON=False)
+    return Settings(DATABASE_URL=database_url, REDIS_URL=redis, LOG_LEVEL="WARNING", LOG_JSON=False, **overrides)
 
 
 @dataclass
@@ -160,11 +162,11 @@ class InProcess:
         self.loop = asyncio.new_event_loop()
 
     @classmethod
-    def create(cls, database_url: str, redis: str) -> InProcess:
+    def create(cls, database_url: str, redis: str, **overrides: Any) -> InProcess:
         from saas.runtime import create_runtime
         from saas.schema.engine import GraphQLEngine
 
-        runtime = create_runtime(make_settings(database_url, redis), database_url, redis)
+        runtime = create_runtime(make_settings(database_url, redis, **overrides), database_url, redis)
         return cls(GraphQLEngine(runtime))
 
     async def _request(self, query: str, variables: dict[str, Any] | None) -> bytes:
