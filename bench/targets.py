@@ -3,7 +3,7 @@
     python -m bench.run --scenarios targets --postgraphile [--duration 10] [--json result.json]
                         [--targets 'customers page,leads']   # only these targets (words of their names)
 
-For each target (the customers page, the customer 360, the opportunities list, pipelineReport, and
+For each target (the customers page, the customer 360, the opportunities list, pipelineReport, claimStatistics and
 `PLUGIN_TARGETS`: the leads and tickets lists, the customer 360 with its tickets and a plugin field
 (`Customer.vehicles`), and one list of each industry plugin):
 
@@ -144,6 +144,15 @@ POSTGRAPHILE_PIPELINE = """query PipelineReport { allPipelineStagesList(orderBy:
   opportunitiesByTenantIdAndStageId { totalCount } } }"""
 
 
+# The insurance plugin's report: claims and exposure by line and year over the seeded policies'
+# period (from given: one statement). PostGraphile has no such aggregate: a count of the claims.
+CLAIM_STATISTICS = """query ClaimStatistics($groupBy: [InsStatisticsDimension!]!, $filter: InsStatisticsFilterInput) {
+  claimStatistics(groupBy: $groupBy, filter: $filter) {
+    key { line cause region year } exposureYears claimCount frequency severity incurred earnedPremium lossRatio } }"""
+CLAIM_STATISTICS_VARIABLES = {"groupBy": ["LINE", "YEAR"], "filter": {"from": "2024-01-01", "to": "2026-11-30"}}
+POSTGRAPHILE_CLAIMS = """query Claims { allInsClaims { totalCount } }"""
+
+
 def capture_statements(client: InProcess, query: str, variables: dict[str, Any]) -> list[str]:
     """The SQL the request runs (values inlined by psycopg2), the tenant setting left out."""
     from sqlalchemy import Engine, event
@@ -269,6 +278,12 @@ def _targets(client: InProcess, tenant: str) -> list[dict[str, Any]]:
             "query": PIPELINE_REPORT,
             "variables": {},
             "postgraphile": (POSTGRAPHILE_PIPELINE, {}),
+        },
+        {
+            "name": "claimStatistics",
+            "query": CLAIM_STATISTICS,
+            "variables": CLAIM_STATISTICS_VARIABLES,
+            "postgraphile": (POSTGRAPHILE_CLAIMS, {}),
         },
         {
             "name": "customer 360 with tickets and vehicles",
