@@ -138,6 +138,17 @@ LOGIN = """mutation Login($input: LoginInput!) {
 }"""
 
 
+def session_options() -> str:
+    """The options of the application's own connections (`saas.db.engine.SESSION_OPTIONS`), so that
+    the SQL ceilings run under the server's session settings; the code of a commit from before
+    that name (`--commit`): the time zone only, as its connections had."""
+    try:
+        from saas.db.engine import SESSION_OPTIONS
+    except ImportError:
+        return "-c timezone=UTC"
+    return str(SESSION_OPTIONS)
+
+
 def make_settings(database_url: str, redis: str, **overrides: Any) -> Any:
     """The settings of an in-process driver; `overrides` by their environment names
     (`DB_PREPARED_WRITES=False`)."""

@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import BIG_SLUG, CUSTOMERS_PAGE, DEFAULT_DATABASE, InProcess, bench_url, redis_url
+from bench.common import BIG_SLUG, CUSTOMERS_PAGE, DEFAULT_DATABASE, InProcess, bench_url, redis_url, session_options
 
 
 def compiled_statement(database: str, first: int) -> tuple[str, dict[str, Any], str]:
@@ -65,7 +65,7 @@ def literal_sql(dsn: str, sql: str, params: dict[str, Any]) -> str:
 def explain(dsn: str, tenant: str, sql: str, runs: int = 50) -> dict[str, float]:
     import psycopg2
 
-    conn = psycopg2.connect(dsn, options="-c timezone=UTC")
+    conn = psycopg2.connect(dsn, options=session_options())
     conn.autocommit = True
     planning, execution = [], []
     try:
@@ -110,7 +110,7 @@ def pgbench(dsn: str, tenant: str, sql: str, clients: int, seconds: int) -> dict
             capture_output=True,
             text=True,
             check=True,
-            env={**os.environ, "PGOPTIONS": "-c timezone=UTC"},
+            env={**os.environ, "PGOPTIONS": session_options()},
         )
     finally:
         Path(script.name).unlink()

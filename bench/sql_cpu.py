@@ -26,7 +26,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from bench.common import DEFAULT_DATABASE, redis_url
+from bench.common import DEFAULT_DATABASE, redis_url, session_options
 
 
 def capture(path: Path, database: str) -> None:
@@ -59,7 +59,7 @@ def compare_versions(
     """Median backend CPU ms per execution of each version, and whether each answers as the first."""
     import psycopg2
 
-    conn = psycopg2.connect(dsn, options="-c timezone=UTC")
+    conn = psycopg2.connect(dsn, options=session_options())
     conn.autocommit = True
     try:
         cursor = conn.cursor()

@@ -35,7 +35,7 @@ from typing import Any
 
 import orjson
 
-from bench.common import BIG_SLUG, CUSTOMERS_PAGE, InProcess, bench_url
+from bench.common import BIG_SLUG, CUSTOMERS_PAGE, InProcess, bench_url, session_options
 
 OPPORTUNITIES = """query Opportunities($first: Int) { opportunities(first: $first) {
   edges { cursor node { id name amount currency status expectedCloseOn createdAt stage { name probability } customer { id name } } }
@@ -235,7 +235,7 @@ def pgbench(dsn: str, tenant: str, statements: list[str], clients: int, seconds:
             ],
             capture_output=True,
             text=True,
-            env={**os.environ, "PGOPTIONS": f"-c timezone=UTC -c app.tenant_id={tenant}"},
+            env={**os.environ, "PGOPTIONS": f"{session_options()} -c app.tenant_id={tenant}"},
         )
     finally:
         Path(script.name).unlink()

@@ -45,7 +45,7 @@ from typing import Any
 
 import orjson
 
-from bench.common import BIG_SLUG, InProcess, bench_url
+from bench.common import BIG_SLUG, InProcess, bench_url, session_options
 
 OPPORTUNITIES = 20000  # a 10 s load at these rates moves each one once (one pass)
 
@@ -383,7 +383,7 @@ def pgbench_writes(dsn: str, script: str, clients: int, seconds: float, mode: st
             ],
             capture_output=True,
             text=True,
-            env={**os.environ, "PGOPTIONS": "-c timezone=UTC"},
+            env={**os.environ, "PGOPTIONS": session_options()},
         )
     finally:
         Path(file.name).unlink()

@@ -9,8 +9,15 @@ from saas.config import Settings
 from saas.db.async_reads import AsyncReadPool, dsn_of
 from saas.db.prepared_writes import PREPARED_WRITES_OPTION
 
-# Timestamps leave PostgreSQL as UTC, whether Python or PostgreSQL renders them.
-CONNECT_ARGS = {"application_name": "saas", "options": "-c timezone=UTC"}
+# Every connection of the application role: timestamps leave PostgreSQL as UTC, whether Python or
+# PostgreSQL renders them; and no JIT compilation. A statement whose estimated cost passes
+# `jit_above_cost` (a report over a large tenant, often on a pessimistic row estimate such as a
+# `generate_series`'s 1,000 rows) was compiled for about 0.4 s before it ran: `claimStatistics`
+# spent 395 ms of its 461 ms compiling on bench-big (docs/performance.md "JIT"). Our statements
+# are short or planned once (prepared); the one JIT was seen to compile spent six times longer
+# compiling than running.
+SESSION_OPTIONS = "-c timezone=UTC -c jit=off"
+CONNECT_ARGS = {"application_name": "saas", "options": SESSION_OPTIONS}
 # A failed statement's error names its SQL, never its parameters: those carry user data and
 # credentials (e-mails, digests), and errors end up in logs.
 HIDE_PARAMETERS = True
