@@ -22,8 +22,7 @@ import contextlib
 import logging
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Callable
-from functools import partial
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -60,33 +59,16 @@ def publish(client: redis.Redis, tenant_id: uuid.UUID, topic: str, message: dict
     client.publish(channel(tenant_id, topic), orjson.dumps(message))
 
 
-def publish_many(client: redis.Redis, tenant_id: uuid.UUID, topic: str, messages: list[dict[str, Any]]) -> None:
-    """`publish` of each message, in order, in one round trip (a pipeline, no transaction)."""
-    pipeline = client.pipeline(transaction=False)
-    for message in messages:
-        pipeline.publish(channel(tenant_id, topic), orjson.dumps(message))
-    pipeline.execute()
-
-
-Publisher = Callable[[uuid.UUID, str, dict[str, Any]], None]
-ManyPublisher = Callable[[uuid.UUID, str, list[dict[str, Any]]], None]
-# Beside it, the publisher of several messages in one round trip (`publish_many`).
-MANY_PUBLISHER_OPTION = "saas_live_many_publisher"
-# The engine execution option that carries the publisher of its sessions (SQLAlchemy keeps
-# user-defined execution options with the engine and ignores them otherwise).
-PUBLISHER_OPTION = "saas_live_publisher"
-
-
-# Beside them, the client itself: the work after a commit sends its live messages through it, in
-# the round trip it shares with the commit's other Redis commands (`LivePublish`).
+# The engine execution option that carries the Redis client its sessions publish live messages on
+# (SQLAlchemy keeps user-defined execution options with the engine and ignores them otherwise).
+# The work after a commit sends them through it, in the round trip it shares with the commit's
+# other Redis commands (`LivePublish`).
 CLIENT_OPTION = "saas_live_client"
 
 
 def bind_publisher(engine: Engine, client: redis.Redis) -> None:
     """Sessions of `engine` publish their live messages on `client` from now on."""
-    publisher: Publisher = partial(publish, client)
-    many: ManyPublisher = partial(publish_many, client)
-    engine.update_execution_options(**{PUBLISHER_OPTION: publisher, MANY_PUBLISHER_OPTION: many, CLIENT_OPTION: client})
+    engine.update_execution_options(**{CLIENT_OPTION: client})
 
 
 def _stamped(session: Session, message: dict[str, Any]) -> dict[str, Any]:
@@ -96,27 +78,12 @@ def _stamped(session: Session, message: dict[str, Any]) -> dict[str, Any]:
 def publish_after_commit(session: Session, topic: str, message: dict[str, Any], *, stamp: bool = False) -> None:
     """Publish `message` on `topic` of the session's tenant once its transaction commits.
 
-    Never on rollback; nothing for a session bound to no tenant or whose engine has no
-    publisher. A failed publish (Redis down) is logged and counted by `run_after_commit` and
+    Never on rollback; nothing for a session bound to no tenant or whose engine has no Redis
+    client bound (`bind_publisher`). A failed publish (Redis down) is logged and counted by `run_after_commit` and
     never reaches the caller: the change is committed, only its live copy is lost. With
     `stamp`, the message published carries the commit's moment under `COMMITTED_AT`.
     """
-    tenant_id = bound_tenant(session)
-    options = session.get_bind().get_execution_options()
-    client = options.get(CLIENT_OPTION)
-    if tenant_id is not None and client is not None:
-        on_commit(session, LivePublish(client, session, tenant_id, topic, [message], stamp))
-        return
-    publisher: Publisher | None = options.get(PUBLISHER_OPTION)
-    if tenant_id is None or publisher is None:
-        return
-
-    def publish_live() -> None:
-        # A closure, not a `partial`: a failure is logged with the callback's repr, which must
-        # not carry the message (notifications hold user text).
-        publisher(tenant_id, topic, _stamped(session, message) if stamp else message)
-
-    on_commit(session, publish_live)
+    publish_many_after_commit(session, topic, [message], stamp=stamp)
 
 
 def publish_many_after_commit(
@@ -125,23 +92,10 @@ def publish_many_after_commit(
     """`publish_after_commit` of each message, in order, sent in one round trip once the
     transaction commits (a batch of changes, e.g. an import's chunk)."""
     tenant_id = bound_tenant(session)
-    options = session.get_bind().get_execution_options()
-    client = options.get(CLIENT_OPTION)
-    if tenant_id is not None and client is not None and messages:
-        on_commit(session, LivePublish(client, session, tenant_id, topic, list(messages), stamp))
+    client = session.get_bind().get_execution_options().get(CLIENT_OPTION)
+    if tenant_id is None or client is None or not messages:
         return
-    many: ManyPublisher | None = options.get(MANY_PUBLISHER_OPTION)
-    if tenant_id is None or not messages or (many is None and options.get(PUBLISHER_OPTION) is None):
-        return
-    if many is None:  # an engine bound to a single-message publisher only
-        for message in messages:
-            publish_after_commit(session, topic, message, stamp=stamp)
-        return
-
-    def publish_live() -> None:
-        many(tenant_id, topic, [_stamped(session, m) for m in messages] if stamp else messages)
-
-    on_commit(session, publish_live)
+    on_commit(session, LivePublish(client, session, tenant_id, topic, list(messages), stamp))
 
 
 class LivePublish:
