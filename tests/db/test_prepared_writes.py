@@ -1,6 +1,7 @@
 """Write statements prepared on the session's connection (`saas/db/prepared_writes.py`): one
-statement serving many tenants on one connection, each seeing only its own rows, and a connection
-whose message failed, or whose prepared statements went away, preparing them again."""
+statement serving many tenants on one connection, each seeing only its own rows, on its generic
+plan from its first execution, and a connection whose message failed, or whose prepared statements
+went away, preparing them again."""
 
 from __future__ import annotations
 
@@ -29,12 +30,10 @@ from tests.deals.support import create_customer, create_opportunity, stages
 
 @pytest.fixture
 def one_connection(settings: Settings, migrated: str) -> Iterator[Engine]:
-    """An engine of one connection, as the application role (row-level security on), always on
-    the generic plan: every tenant's writes run the same prepared statements on it."""
+    """An engine of one connection, as the application role (row-level security on): every
+    tenant's writes run the same prepared statements on it, on the generic plans the writes
+    themselves ask for (`GENERIC_PLANS_SQL`)."""
     engine = create_engine(app_url(settings, migrated), poolclass=StaticPool, connect_args=CONNECT_ARGS)
-    with engine.connect() as connection:
-        connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
-        connection.commit()
     yield engine
     engine.dispose()
 
@@ -46,6 +45,13 @@ def _principal(tenant_id: uuid.UUID) -> Principal:
 def _create(engine: Engine, tenant_id: uuid.UUID, name: str) -> uuid.UUID:
     with tenant_session(engine, tenant_id) as session:
         return customers.create_customer(session, _principal(tenant_id), {"name": name}).id
+
+
+def _plans(engine: Engine) -> dict[str, tuple[int, int]]:
+    """The connection's prepared statements: (generic plans, custom plans) of each."""
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
+        return {statement: (generic, custom) for statement, generic, custom in rows}
 
 
 def _prepared(engine: Engine) -> list[str]:
@@ -143,3 +149,52 @@ def test_with_prepared_writes_off_the_statements_go_as_text(
         assert _prepared(engine) == []
     finally:
         engine.dispose()
+
+
+def test_the_write_statements_run_on_their_generic_plans_from_the_first_execution(
+    one_connection: Engine, owner: GraphQLClient, other_owner: GraphQLClient, tenant: TenantHandle, other_tenant: Any
+) -> None:
+    """PostgreSQL's default (`auto`) plans a prepared statement for its values on its first 5
+    executions; the writes ask for the generic plan in their transaction, so every execution of
+    the duplicate lookup, the customer's INSERT, the event's INSERT, the move's read and its UPDATE
+    runs the one generic plan, for either tenant, and the setting ends with the transaction."""
+    mine = from_global_id(create_opportunity(owner, create_customer(owner, "Mine Ltd"))["id"])[1]
+    theirs = from_global_id(create_opportunity(other_owner, create_customer(other_owner, "Theirs Ltd"))["id"])[1]
+    my_stages = [from_global_id(stages(owner)[name]["id"])[1] for name in ("Proposal", "Negotiation")]
+    their_stages = [from_global_id(stages(other_owner)[name]["id"])[1] for name in ("Proposal", "Negotiation")]
+    for index in range(6):  # alternating tenants: 12 executions of each statement
+        for tenant_id, opportunity, targets in ((tenant.id, mine, my_stages), (other_tenant.id, theirs, their_stages)):
+            _create(one_connection, tenant_id, f"Generic {index} Ltd")
+            with tenant_session(one_connection, tenant_id) as session:
+                moved, _ = move_opportunity_to(session, _principal(tenant_id), opportunity, targets[index % 2], None)
+                assert session.execute(text("SELECT current_setting('plan_cache_mode')")).scalar_one() == (
+                    "force_generic_plan"
+                )
+            assert moved.version == index + 2
+    plans = _plans(one_connection)
+    looked_up = [counts for statement, counts in plans.items() if "name_key" in statement]
+    inserted = [counts for statement, counts in plans.items() if "INSERT INTO customers" in statement]
+    read = [counts for statement, counts in plans.items() if "FOR UPDATE" in statement]
+    updated = [counts for statement, counts in plans.items() if "UPDATE opportunities" in statement]
+    assert looked_up and inserted and read and updated
+    assert len(plans) >= 5  # the lookup, the INSERT, the customer's event, the read, the UPDATE
+    for generic, custom in plans.values():
+        assert custom == 0 and generic >= 12
+    with one_connection.connect() as connection:  # the next transaction on the connection: the default
+        assert connection.exec_driver_sql("SHOW plan_cache_mode").scalar_one() == "auto"
+    with tenant_session(one_connection, tenant.id) as session:  # each tenant still sees only its own
+        names = set(session.execute(text("SELECT name FROM customers")).scalars())
+    assert names == {"Mine Ltd", *(f"Generic {index} Ltd" for index in range(6))}
+
+
+def test_a_savepoint_rolled_back_takes_the_setting_with_it_and_the_next_write_asks_again(
+    one_connection: Engine, tenant: TenantHandle
+) -> None:
+    double = PreparedWrite(text("SELECT 2 * CAST(:value AS int), current_setting('plan_cache_mode')"))
+    with tenant_session(one_connection, tenant.id) as session:
+        savepoint = session.begin_nested()
+        assert tuple(double.execute(session, {"value": 2}).one()) == (4, "force_generic_plan")
+        savepoint.rollback()
+        assert session.execute(text("SELECT current_setting('plan_cache_mode')")).scalar_one() == "auto"
+        assert tuple(double.execute(session, {"value": 3}).one()) == (6, "force_generic_plan")
+    assert all(custom == 0 for _, custom in _plans(one_connection).values())
