@@ -23,30 +23,40 @@ from saas.audit.models import AuditEntry, AuditKind
 
 SKIPPED_COLUMNS = frozenset({"tenant_id", "password_hash", "secret_hash"})
 
+# Values `json_safe` returns as they are, by their exact type (a subclass goes through the checks).
+_AS_IS = frozenset((str, int, bool, float))
+
 
 def json_safe(value: Any) -> Any:
+    if value is None or type(value) in _AS_IS:  # the commonest first (exactly these types)
+        return value
     if isinstance(value, (uuid.UUID, Decimal)):
         return str(value)
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, list):
-        return [json_safe(v) for v in value]
+        return [v if v is None or type(v) in _AS_IS else json_safe(v) for v in value]
     if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
+        return {k: v if v is None or type(v) in _AS_IS else json_safe(v) for k, v in value.items()}
     return value
+
+
+def _safe(values: dict[str, Any]) -> dict[str, Any]:
+    """`json_safe` of a dict of column values (most of them text, numbers or none: kept as they are)."""
+    return {k: v if v is None or type(v) in _AS_IS else json_safe(v) for k, v in values.items()}
 
 
 def snapshot(obj: object) -> dict[str, Any]:
     """The row's column values, as JSON; taken before and after a change (generated columns, derived
     from the others, left out)."""
     model: Any = type(obj)
-    return {key: json_safe(getattr(obj, key)) for key in _snapshot_keys(model)}
+    return _safe({key: getattr(obj, key) for key in _snapshot_keys(model)})
 
 
 def snapshot_of(model: Any, values: Any) -> dict[str, Any]:
     """`snapshot` of a row of `model` given as a mapping of its column values (a Core row's
     `_mapping`, a dict): the same keys and JSON as `snapshot` of the object."""
-    return {key: json_safe(values[key]) for key in _snapshot_keys(model)}
+    return _safe({key: values[key] for key in _snapshot_keys(model)})
 
 
 @functools.cache

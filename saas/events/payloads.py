@@ -56,11 +56,16 @@ def _plain_fields(cls: Any) -> tuple[tuple[str, str], ...]:
     )
 
 
+_PLAIN = frozenset((str, int, bool, float))
+
+
 def api_value(value: Any) -> Any:
     """One value as the API's scalars serialize it."""
+    if value is None or type(value) in _PLAIN:  # the commonest first (exactly these types: not an enum)
+        return value
     if isinstance(value, Enum):
         return _enum_name(value)  # before `str`: a domain enum is a StrEnum, written by its GraphQL name
-    if value is None or isinstance(value, bool | int | float | str):
+    if isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, datetime):
         return iso_datetime(value)
@@ -77,6 +82,7 @@ def api_value(value: Any) -> Any:
     raise TypeError(f"cannot put a {type(value).__name__} into an event payload")
 
 
+@functools.cache  # a few members: every payload with an enum field asks
 def _enum_name(member: Enum) -> str:
     """The GraphQL name of an enum value (the member's name unless the type renamed it)."""
     definition = getattr(type(member), "__strawberry_definition__", None)

@@ -12,6 +12,7 @@ never lets that work turn the committed change into an error (`run_after_commit`
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 import weakref
@@ -21,8 +22,10 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from prometheus_client import Counter
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, TextClause, event
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
+from sqlalchemy.orm.context import FromStatement
+from sqlalchemy.sql.selectable import TextualSelect
 
 from saas.db.base import TenantOwned
 from saas.db.statements import count_statement
@@ -156,9 +159,21 @@ def _filter_by_tenant(state: ORMExecuteState) -> None:
     tenant_id = bound_tenant(state.session)
     if tenant_id is None or not (state.is_select or state.is_update or state.is_delete):
         return
-    state.statement = state.statement.options(
-        with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
-    )
+    statement = state.statement
+    if isinstance(statement, FromStatement) and isinstance(statement.element, (TextClause, TextualSelect)):
+        # Rows loaded from a textual statement (a prepared write's `EXECUTE`): the criteria have
+        # no SELECT to go into, the statement's own text carries its tenant (and row-level
+        # security), and a lazy load from these objects is filtered here as any other.
+        return
+    state.statement = statement.options(_tenant_criteria(tenant_id))
+
+
+@functools.lru_cache(maxsize=4096)
+def _tenant_criteria(tenant_id: uuid.UUID) -> Any:
+    """The loader criteria of `_filter_by_tenant` for one tenant, built once per tenant: the
+    option is immutable and its lambda's analysis is what building it costs (the tenant is the
+    lambda's closure value, a bound parameter of every statement it filters)."""
+    return with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
 
 
 @event.listens_for(Session, "before_flush")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import uuid
+from typing import Any
 
 import pytest
 import redis
@@ -13,7 +14,7 @@ from sqlalchemy import event, select, text
 from saas.customers.models import Customer
 from saas.realtime import publish
 from saas.runtime import Runtime
-from saas.tenancy.session import CrossTenantWrite, on_commit, tenant_session
+from saas.tenancy.session import CrossTenantWrite, _tenant_criteria, on_commit, tenant_session
 from tests.conftest import TenantHandle
 
 
@@ -56,6 +57,55 @@ def test_orm_queries_get_the_tenant_condition(runtime: Runtime, tenant: TenantHa
         finally:
             event.remove(runtime.engine, "before_cursor_execute", capture)
         assert any("customers.tenant_id = " in sql for sql in captured), captured
+
+
+def test_the_tenant_criteria_are_built_once_per_tenant_and_filter_each_tenant_by_its_own_id(
+    runtime: Runtime, tenant: TenantHandle, other_tenant: TenantHandle
+) -> None:
+    """`_tenant_criteria` is kept per tenant: one tenant's option never filters another's queries
+    (the parameters sent carry each session's own tenant; row-level security aside)."""
+    names = {}
+    for handle in (tenant, other_tenant):
+        names[handle.id] = f"Criteria {uuid.uuid4()}"
+        with tenant_session(runtime.engine, handle.id) as session:
+            session.add(Customer(id=uuid.uuid4(), name=names[handle.id]))
+    assert _tenant_criteria(tenant.id) is _tenant_criteria(tenant.id)
+    assert _tenant_criteria(tenant.id) is not _tenant_criteria(other_tenant.id)
+    sent: list[Any] = []
+
+    def capture(conn, cursor, sql, parameters, *args):  # type: ignore[no-untyped-def]
+        sent.append(parameters)
+
+    event.listen(runtime.engine, "before_cursor_execute", capture)
+    try:
+        for _ in range(2):  # the second time with the options kept from the first
+            for handle in (tenant, other_tenant, tenant):
+                sent.clear()
+                with tenant_session(runtime.engine, handle.id) as session:
+                    seen = session.scalars(select(Customer.name).where(Customer.name.in_(names.values()))).all()
+                assert seen == [names[handle.id]]
+                values = [value for parameters in sent for value in (parameters or {}).values()]
+                others = {tenant.id, other_tenant.id} - {handle.id}
+                assert handle.id in values and not others & set(values), sent
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", capture)
+
+
+def test_rows_loaded_from_a_textual_statement_are_the_tenants_own(
+    runtime: Runtime, tenant: TenantHandle, other_tenant: TenantHandle
+) -> None:
+    """A textual statement's rows (a prepared write's `EXECUTE`) get no loader criteria (nothing
+    to put them in): row-level security keeps another tenant's row out, as the application role."""
+    customer_id = uuid.uuid4()
+    with tenant_session(runtime.engine, tenant.id) as session:
+        session.add(Customer(id=customer_id, name="Textual"))
+    loading = select(Customer).from_statement(text("SELECT * FROM customers WHERE id = :id"))
+    with tenant_session(runtime.engine, other_tenant.id) as session:
+        assert session.scalars(loading, {"id": customer_id}).all() == []
+    with tenant_session(runtime.engine, tenant.id) as session:
+        (found,) = session.scalars(loading, {"id": customer_id}).all()
+        assert (found.id, found.tenant_id, found.name) == (customer_id, tenant.id, "Textual")
+        assert found in session  # loaded as the session's object, as before
 
 
 def test_set_local_tenant_does_not_outlive_the_transaction(runtime: Runtime, tenant: TenantHandle) -> None:
