@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
@@ -20,6 +21,7 @@ from saas.config import Settings
 from saas.customers import service as customers
 from saas.db.engine import CONNECT_ARGS, app_url, create_app_engine
 from saas.db.prepared_writes import PreparedWrite
+from saas.deals.models import Opportunity, PipelineStage
 from saas.deals.service.pipeline import move_opportunity_to
 from saas.errors import InputInvalid, UserErrorCode
 from saas.schema.relay import from_global_id, to_global_id
@@ -198,3 +200,24 @@ def test_a_savepoint_rolled_back_takes_the_setting_with_it_and_the_next_write_as
         assert session.execute(text("SELECT current_setting('plan_cache_mode')")).scalar_one() == "auto"
         assert tuple(double.execute(session, {"value": 3}).one()) == (6, "force_generic_plan")
     assert all(custom == 0 for _, custom in _plans(one_connection).values())
+
+
+def test_the_moved_opportunity_and_its_stage_hold_the_rows_as_stored(
+    one_connection: Engine, owner: GraphQLClient, tenant: TenantHandle
+) -> None:
+    """The objects a move returns when the session did not hold the opportunity (built from the
+    read row, `_as_read`): every column as the database has it after the commit, the tenant's
+    own, in no session."""
+    opportunity_id = from_global_id(create_opportunity(owner, create_customer(owner, "Held Ltd"))["id"])[1]
+    stage_id = from_global_id(stages(owner)["Proposal"]["id"])[1]
+    with tenant_session(one_connection, tenant.id) as session:
+        moved, stage = move_opportunity_to(session, _principal(tenant.id), opportunity_id, stage_id, None)
+        assert moved not in session and stage not in session
+    assert sa_inspect(moved).transient and sa_inspect(stage).transient
+    with tenant_session(one_connection, tenant.id) as session:
+        stored = session.get(Opportunity, (tenant.id, opportunity_id))
+        stored_stage = session.get(PipelineStage, (tenant.id, stage_id))
+        for row, read in ((moved, stored), (stage, stored_stage)):
+            columns = [attr.key for attr in sa_inspect(type(row)).column_attrs]
+            assert {key: getattr(row, key) for key in columns} == {key: getattr(read, key) for key in columns}
+    assert (moved.tenant_id, moved.stage_id, moved.version, stage.tenant_id) == (tenant.id, stage_id, 2, tenant.id)

@@ -444,7 +444,7 @@ def move_opportunity_to(
     check_version_of(current["version"], version)
     if values[_STAGE_PREFIX + "id"] is None:
         raise invalid(["stageId"], UserErrorCode.NOT_FOUND, "No such pipelinestage")
-    stage = PipelineStage(**{key: values[_STAGE_PREFIX + key] for key in _STAGE_KEYS}, tenant_id=tenant_id)
+    stage = _as_read(PipelineStage, {key: values[_STAGE_PREFIX + key] for key in _STAGE_KEYS}, tenant_id)
     if stage.id == current["stage_id"]:
         raise invalid(["stageId"], UserErrorCode.INVALID, "The opportunity is in this stage already")
     if stage.kind == StageKind.LOST.value and not clean_reason:
@@ -482,10 +482,21 @@ def _moved(session: Session, tenant_id: uuid.UUID, current: dict[str, Any], chan
     again), or a new `Opportunity` of the row's values, not added to the session."""
     held = session.identity_map.get(identity_key(Opportunity, (tenant_id, current["id"])))
     if held is None:
-        return Opportunity(**current, tenant_id=tenant_id)
+        return _as_read(Opportunity, current, tenant_id)
     for key, value in changed.items():
         set_committed_value(held, key, value)
     return cast(Opportunity, held)
+
+
+def _as_read(model: Any, values: dict[str, Any], tenant_id: uuid.UUID) -> Any:
+    """A new `model` object holding a row's `values` (every column but `tenant_id`, given), in no
+    session: what `model(**values, tenant_id=tenant_id)` holds, built as the ORM's loading builds
+    an object (the values put in place, no attribute event per column: the row's values are
+    not changes to be written; nothing adds this object to a session)."""
+    row = model.__mapper__.class_manager.new_instance()
+    row.__dict__.update(values)
+    row.__dict__["tenant_id"] = tenant_id
+    return row
 
 
 _OPPORTUNITIES: Any = Opportunity.__table__
