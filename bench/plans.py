@@ -61,6 +61,7 @@ VARIANTS: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
     ("opportunities by owner", "opportunities list", "opportunities", "OpportunityFilterInput", {"ownerId": "$owner"}),
     ("tickets by status", "tickets list", "tickets", "TicketFilterInput", {"status": "NEW"}),
     ("tickets search", "tickets list", "tickets", "TicketFilterInput", {"search": "problem"}),
+    ("tickets search, rare", "tickets list", "tickets", "TicketFilterInput", {"search": "Login problem (12)"}),
     ("tickets by customer", "tickets list", "tickets", "TicketFilterInput", {"customerId": "$customer"}),
 )
 
@@ -255,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         r = measure(dsn, item, args.executions, args.rounds)
         results.append(r)
         cpu = r["cpu_ms"]
-        mode = "generic" if r["server_mode"] == "force_generic_plan" else r["server_mode"]
+        mode = {"force_generic_plan": "generic", "force_custom_plan": "custom"}.get(r["server_mode"], r["server_mode"])
         print(
             f"{r['tenant']:10} {r['name'][:42]:42} {cpu['server']:7.3f} {cpu['auto']:7.3f} {cpu['generic']:7.3f}"
             f" {cpu['custom']:7.3f}  {mode:8} {r['generic_plans']:>4}/{r['custom_plans']:<4}"
