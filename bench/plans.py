@@ -49,6 +49,7 @@ VARIANTS: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
     ("customers by owner", "customers page", "customers", "CustomerFilterInput", {"ownerId": "$owner"}),
     ("leads by status", "leads list", "leads", "LeadFilterInput", {"status": "POOL"}),
     ("leads search", "leads list", "leads", "LeadFilterInput", {"search": "a"}),
+    ("leads search, none", "leads list", "leads", "LeadFilterInput", {"search": "zqxj"}),
     ("leads by owner", "leads list", "leads", "LeadFilterInput", {"ownerId": "$owner"}),
     ("opportunities by status", "opportunities list", "opportunities", "OpportunityFilterInput", {"status": "WON"}),
     (
@@ -62,6 +63,7 @@ VARIANTS: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
     ("tickets by status", "tickets list", "tickets", "TicketFilterInput", {"status": "NEW"}),
     ("tickets search", "tickets list", "tickets", "TicketFilterInput", {"search": "problem"}),
     ("tickets search, rare", "tickets list", "tickets", "TicketFilterInput", {"search": "Login problem (12)"}),
+    ("tickets search, none", "tickets list", "tickets", "TicketFilterInput", {"search": "zqxj"}),
     ("tickets by customer", "tickets list", "tickets", "TicketFilterInput", {"customerId": "$customer"}),
 )
 

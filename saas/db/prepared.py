@@ -72,15 +72,14 @@ def sql_type(value: Any) -> str:
 
 CUSTOM = "force_custom_plan"
 # What a generic plan cannot know, found in a compiled statement's text (psycopg2 placeholders):
-# a pattern matched against a bound value (`name ILIKE :search`, the lists' `search` filters; text
-# search; trigram operators), a containment of a bound value (`tags @> ARRAY[:tag]`, custom
-# fields), a bound member (`owner_id = :viewer_membership_id`, the owner and assignee filters).
+# text search and trigram operators, a containment of a bound value (`tags @> ARRAY[:tag]`,
+# custom fields), a bound member (`owner_id = :viewer_membership_id`, the owner and assignee
+# filters); and a pattern matched against one column (`_PATTERN`, counted by its parameter).
 _STEERING = re.compile(
-    r"\b(?:I?LIKE|SIMILAR\s+TO)\b|@@|<<?%%|%%>>?|\s%%\s"
-    r"|@>\s*(?:ARRAY\[)?CAST\(%\("
-    r"|%\(\w*(?:owner|membership|assignee)\w*\)s",
+    r"@@|<<?%%|%%>>?|\s%%\s|@>\s*(?:ARRAY\[)?CAST\(%\(|%\(\w*(?:owner|membership|assignee)\w*\)s",
     re.IGNORECASE,
 )
+_PATTERN = re.compile(r"\b(?:I?LIKE|SIMILAR\s+TO)\s+(?:CAST\(\s*)?%\((\w+)\)s", re.IGNORECASE)
 
 
 def plan_cache_mode(sql: str) -> str:
@@ -88,35 +87,45 @@ def plan_cache_mode(sql: str) -> str:
     of which prepared reads run on a generic plan, in this one place.
 
     **Generic** (`force_generic_plan`, the read links' setting, `LINK_PLAN_CACHE_MODE`): planned
-    once per connection. Under PostgreSQL's `auto`, the compiled reads were planned again on every
-    `EXECUTE` (`pg_prepared_statements`: no generic plan after 30 executions): custom planning
-    cost 0.4-1 ms of backend CPU per list and 5-20 ms per customer 360 on bench-big. The generic
-    plan is correct for every tenant (row-level security reads the setting at execution) and as
-    good as a custom one, on the largest tenant as on a small one, where nothing a value decides
-    steers the plan: the tenant is `tenant_id = $1` on an index that leads with it, every page's
-    size is a literal (`compiler.size_literal`: a page is planned as that many rows), a page's
-    to-one relations are looked up by primary key (`compiler._joined_json`), and the remaining
-    filters are equalities on columns of few, evenly spread values or on a parent's key (a
-    status, a stage, a channel, a customer, the 360's customer).
+    once per connection. Under PostgreSQL's `auto`, most compiled reads were planned again on
+    every `EXECUTE` (`pg_prepared_statements`: no generic plan after 30 executions), for 0.4-1 ms
+    of backend CPU per list and 4-10 ms per customer 360 on bench-big. The generic plan is
+    correct for every tenant (row-level security reads the setting at execution) and as good as
+    a custom one, on the largest tenant as on a small one, where nothing a value decides steers
+    the plan: the tenant is `tenant_id = $1` on an index that leads with it, every page's size
+    is a literal (`compiler.size_literal`: a page is planned as that many rows), a page's to-one
+    relations are looked up by primary key (`compiler._joined_json`), and the remaining filters
+    are equalities on columns of few, evenly spread values or on a parent's key (a status, a
+    stage, a channel, a customer, the 360's customer).
 
-    **Custom** (`force_custom_plan`, set for the statement's transaction in front of it), as
-    before, where a bound value decides how many rows match (`_STEERING`):
+    **Custom** (`force_custom_plan`, set for the statement's transaction in front of it), where
+    a bound value decides how many rows match and only a plan for the value can tell:
 
-    - a pattern matched against it (`ILIKE :search`, `LIKE`, `SIMILAR TO`, text search, trigram
-      operators): `%a%` matches most rows, a full name almost none;
+    - a pattern matched against one column (`name ILIKE :search`, the customers' search): the
+      value's matches are estimated from the column's statistics, and the plan reads the
+      column's trigram index for a rare one, the page's order for a common one (bench-big: 2 ms
+      against the generic plan's 100 ms for a common name, 37 against 110 for a rare one). A
+      parameter matched against several columns (`subject ILIKE :search OR body ILIKE :search
+      …`, the leads' and tickets' searches) is left generic: PostgreSQL's estimate of such
+      alternatives is a guess for any value, and its custom plan was no better for a term that
+      matches nothing (tickets: 130 ms either way) and far worse for a common one (a sequential
+      scan and a sort of 13,000 tickets estimated at 20: 120 ms against 1.6);
+    - text search and trigram operators on a bound value;
     - a containment of it (`tags @> ARRAY[:tag]`, a custom field's `@> :value`): a tag of every
       row or of one;
     - a member (`owner_id = :viewer_membership_id`, a rep's visibility; the `ownerId` and
       `assigneeId` filters): bench-big's busiest owner has 33,000 customers, a small tenant's a
       handful. The generic plan estimates the average member's few rows, reads all of theirs by
-      the owner's index and sorts them: 60 ms for bench-big's busiest owner's first 50 customers,
-      2 ms on a custom plan.
+      the owner's index and sorts them: 65 ms for bench-big's busiest owner's first 50
+      customers, 2 ms on a custom plan.
 
     Not `auto` for those: with the page's size a literal, `auto` takes the generic plan after
-    five custom ones, its estimate being the cheaper (the customers search on bench-big: 120 ms
-    on the generic plan, 2.5 ms on a custom one). docs/performance.md, "Generic plans for the
-    compiled reads", has each statement's figures (`python -m bench.plans`)."""
+    five custom ones, its estimate being the cheaper. docs/performance.md, "Generic plans for
+    the compiled reads", has each statement's figures (`python -m bench.plans`)."""
     if _STEERING.search(sql):
+        return CUSTOM
+    patterns = _PATTERN.findall(sql)
+    if any(patterns.count(name) == 1 for name in patterns):
         return CUSTOM
     return LINK_PLAN_CACHE_MODE
 
