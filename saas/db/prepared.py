@@ -103,13 +103,13 @@ def plan_cache_mode(sql: str) -> str:
 
     - a pattern matched against one column (`name ILIKE :search`, the customers' search): the
       value's matches are estimated from the column's statistics, and the plan reads the
-      column's trigram index for a rare one, the page's order for a common one (bench-big: 2 ms
-      against the generic plan's 100 ms for a common name, 37 against 110 for a rare one). A
+      column's trigram index for a rare one, the page's order for a common one (bench-big: 3 ms
+      against the generic plan's 110 ms for a common name, 44 against 126 for a rare one). A
       parameter matched against several columns (`subject ILIKE :search OR body ILIKE :search
       …`, the leads' and tickets' searches) is left generic: PostgreSQL's estimate of such
       alternatives is a guess for any value, and its custom plan was no better for a term that
-      matches nothing (tickets: 130 ms either way) and far worse for a common one (a sequential
-      scan and a sort of 13,000 tickets estimated at 20: 120 ms against 1.6);
+      matches nothing (tickets: 140-155 ms either way) and far worse for a common one (a
+      sequential scan and a sort of 13,000 tickets estimated at 20: 108 ms against 1.1);
     - text search and trigram operators on a bound value;
     - a containment of it (`tags @> ARRAY[:tag]`, a custom field's `@> :value`): a tag of every
       row or of one;
