@@ -26,6 +26,10 @@ Guarantees, and why they hold:
   reused.
 - **Recycled**: a connection older than `recycle` seconds is closed when released, as
   `pool_recycle` did for the thread path.
+- **Generic plans**: every link is opened with `plan_cache_mode=force_generic_plan`
+  (`LINK_PLAN_CACHE_MODE`), so a prepared compiled read is planned once per connection, not on
+  every `EXECUTE`; which statements run so and which opt out, and why, is
+  `saas/db/prepared.py` `plan_cache_mode`. It changes nothing for a statement sent as text.
 """
 
 from __future__ import annotations
@@ -44,6 +48,15 @@ from sqlalchemy.engine import URL
 from saas.db.statements import count_statement
 
 RECYCLE_SECONDS = 3600.0
+# The plan cache mode of every read link: the prepared compiled reads' default (`saas/db/prepared.py`).
+LINK_PLAN_CACHE_MODE = "force_generic_plan"
+
+
+def link_connect_args(connect_args: dict[str, Any]) -> dict[str, Any]:
+    """The connection arguments of a read link: the application's (`CONNECT_ARGS`) and
+    `plan_cache_mode` (`LINK_PLAN_CACHE_MODE`) among the session options."""
+    options = f"{connect_args.get('options', '')} -c plan_cache_mode={LINK_PLAN_CACHE_MODE}".strip()
+    return {**connect_args, "options": options}
 
 
 def _wake(future: asyncio.Future[Any]) -> None:
@@ -138,7 +151,7 @@ class AsyncReadPool:
         self.size = size
         self.prepared = prepared
         self.recycle = RECYCLE_SECONDS
-        self._connect_args = dict(connect_args or {})
+        self._connect_args = link_connect_args(dict(connect_args or {}))
         self._idle: list[AsyncLink] = []
         self._open = 0  # idle + held + being opened
         self._held = 0

@@ -3,8 +3,8 @@
 A compiled statement (`saas.schema.compiler.compile_read`, psycopg2 `%(name)s` placeholders) is the
 same text for every request of its compiled-cache entry; only the values differ. Sent as text, it is
 parsed, analysed and planned by PostgreSQL on every request. Prepared, it is parsed once per
-connection, and PostgreSQL keeps a plan (after five custom plans, the generic one when it is not
-dearer): the request sends `EXECUTE name(values)`.
+connection and planned once (a generic plan, `plan_cache_mode`): the request sends
+`EXECUTE name(values)`.
 
 - **Name**: `saas_` and a digest of the statement text with its placeholders numbered (`$1`…)
   and the declared parameter types, so one compiled-cache entry is one prepared statement on
@@ -28,6 +28,7 @@ dearer): the request sends `EXECUTE name(values)`.
   42; the statement is then sent as text from then on (`UNPREPARABLE`), as before.
 - **Bound**: at most `MAX_PER_CONNECTION` statements per connection; beyond, the message starts
   with `DEALLOCATE ALL`.
+- **Plans**: generic, except where a parameter steers the plan (`plan_cache_mode`).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from typing import Any
 
 import psycopg2
 
-from saas.db.async_reads import AsyncLink
+from saas.db.async_reads import LINK_PLAN_CACHE_MODE, AsyncLink
 
 MAX_PER_CONNECTION = 512
 # Compiled-cache entries whose statement PostgreSQL cannot prepare, by (text, types).
@@ -69,10 +70,71 @@ def sql_type(value: Any) -> str:
     return "unknown"
 
 
-class Statement:
-    """A compiled statement in its prepared form: `$n` placeholders and the parameters' order."""
+CUSTOM = "force_custom_plan"
+# What a generic plan cannot know, found in a compiled statement's text (psycopg2 placeholders):
+# text search and trigram operators, a containment of a bound value (`tags @> ARRAY[:tag]`,
+# custom fields), a bound member (`owner_id = :viewer_membership_id`, the owner and assignee
+# filters); and a pattern matched against one column (`_PATTERN`, counted by its parameter).
+_STEERING = re.compile(
+    r"@@|<<?%%|%%>>?|\s%%\s|@>\s*(?:ARRAY\[)?CAST\(%\(|%\(\w*(?:owner|membership|assignee)\w*\)s",
+    re.IGNORECASE,
+)
+_PATTERN = re.compile(r"\b(?:I?LIKE|SIMILAR\s+TO)\s+(?:CAST\(\s*)?%\((\w+)\)s", re.IGNORECASE)
 
-    __slots__ = ("body", "execute_args", "names")
+
+def plan_cache_mode(sql: str) -> str:
+    """The `plan_cache_mode` a compiled read (psycopg2 placeholders) is executed under: the rule
+    of which prepared reads run on a generic plan, in this one place.
+
+    **Generic** (`force_generic_plan`, the read links' setting, `LINK_PLAN_CACHE_MODE`): planned
+    once per connection. Under PostgreSQL's `auto`, most compiled reads were planned again on
+    every `EXECUTE` (`pg_prepared_statements`: no generic plan after 30 executions), for 0.4-1 ms
+    of backend CPU per list and 4-10 ms per customer 360 on bench-big. The generic plan is
+    correct for every tenant (row-level security reads the setting at execution) and as good as
+    a custom one, on the largest tenant as on a small one, where nothing a value decides steers
+    the plan: the tenant is `tenant_id = $1` on an index that leads with it, every page's size
+    is a literal (`compiler.size_literal`: a page is planned as that many rows), a page's to-one
+    relations are looked up by primary key (`compiler._joined_json`), and the remaining filters
+    are equalities on columns of few, evenly spread values or on a parent's key (a status, a
+    stage, a channel, a customer, the 360's customer).
+
+    **Custom** (`force_custom_plan`, set for the statement's transaction in front of it), where
+    a bound value decides how many rows match and only a plan for the value can tell:
+
+    - a pattern matched against one column (`name ILIKE :search`, the customers' search): the
+      value's matches are estimated from the column's statistics, and the plan reads the
+      column's trigram index for a rare one, the page's order for a common one (bench-big: 3 ms
+      against the generic plan's 110 ms for a common name, 44 against 126 for a rare one). A
+      parameter matched against several columns (`subject ILIKE :search OR body ILIKE :search
+      …`, the leads' and tickets' searches) is left generic: PostgreSQL's estimate of such
+      alternatives is a guess for any value, and its custom plan was no better for a term that
+      matches nothing (tickets: 140-155 ms either way) and far worse for a common one (a
+      sequential scan and a sort of 13,000 tickets estimated at 20: 108 ms against 1.1);
+    - text search and trigram operators on a bound value;
+    - a containment of it (`tags @> ARRAY[:tag]`, a custom field's `@> :value`): a tag of every
+      row or of one;
+    - a member (`owner_id = :viewer_membership_id`, a rep's visibility; the `ownerId` and
+      `assigneeId` filters): bench-big's busiest owner has 33,000 customers, a small tenant's a
+      handful. The generic plan estimates the average member's few rows, reads all of theirs by
+      the owner's index and sorts them: 65 ms for bench-big's busiest owner's first 50
+      customers, 2 ms on a custom plan.
+
+    Not `auto` for those: with the page's size a literal, `auto` takes the generic plan after
+    five custom ones, its estimate being the cheaper. docs/performance.md, "Generic plans for
+    the compiled reads", has each statement's figures (`python -m bench.plans`)."""
+    if _STEERING.search(sql):
+        return CUSTOM
+    patterns = _PATTERN.findall(sql)
+    if any(patterns.count(name) == 1 for name in patterns):
+        return CUSTOM
+    return LINK_PLAN_CACHE_MODE
+
+
+class Statement:
+    """A compiled statement in its prepared form: `$n` placeholders and the parameters' order, and
+    the plan cache mode it runs under when not the link's (`set_plan`, in front of `EXECUTE`)."""
+
+    __slots__ = ("body", "execute_args", "names", "set_plan")
 
     def __init__(self, sql: str) -> None:
         names: list[str] = []
@@ -88,6 +150,10 @@ class Statement:
         self.body = _PLACEHOLDER.sub(number, sql)
         self.names = tuple(names)
         self.execute_args = ", ".join(f"%({name})s" for name in names)
+        mode = plan_cache_mode(sql)
+        self.set_plan = (
+            f"; SELECT set_config('plan_cache_mode', '{mode}', true)" if mode != LINK_PLAN_CACHE_MODE else ""
+        )
 
 
 _STATEMENTS: dict[str, Statement] = {}
@@ -124,6 +190,8 @@ async def fetch_prepared(conn: AsyncLink, prefix: str, sql: str, values: dict[st
         return await conn.fetch_one(f"{prefix}; {sql}", values)
     name = name_of(sql, types)
     names = conn.prepared
+    if statement.set_plan:
+        prefix += statement.set_plan
     execute = f"EXECUTE {name}({statement.execute_args})" if statement.names else f"EXECUTE {name}"
     prepare = (
         f"PREPARE {name}({', '.join(types)}) AS {statement.body}" if types else f"PREPARE {name} AS {statement.body}"

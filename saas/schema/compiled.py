@@ -128,15 +128,15 @@ async def compiled_page(
 
     def build_sql(state: compiler.CompileState) -> str:
         statement = compiler.connection_sql(
-            sql_type, selection_of(raw), state, condition, sort, after is not None, counts
+            sql_type, selection_of(raw), state, condition, sort, after is not None, counts, size=limit
         )
         return within.guard(statement) if within is not None else statement
 
     counted = tuple((name, tuple(c.parts)) for name, c in sorted(counts.items()))
+    # The page's size is written into the statement (`compiler.size_literal`): one statement per size.
+    shape = (sql_type.name, tuple(condition.parts), sort, after is not None, limit, *_shape(within), *counted)
     try:
-        sql, bound = compiler.compile_read(
-            raw, (sql_type.name, tuple(condition.parts), sort, after is not None, *_shape(within), *counted), build_sql
-        )
+        sql, bound = compiler.compile_read(raw, shape, build_sql)
     except compiler.NotCompilable:
         if page_fallback is not None:
             return await page_fallback()
@@ -152,6 +152,7 @@ async def compiled_page(
             after is not None,
             within,
         )
+    del params["first"], params["limit"]  # the resolver path's; the statement has them as literals
     json_text = await fetch_compiled(context, sql, {**params, **bound})
     if json_text is None and within is not None:
         raise within.missing()

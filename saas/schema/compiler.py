@@ -185,6 +185,7 @@ class CompileState:
     # relations joined to them (`_grouped_json`).
     page_alias: str | None = None
     page_joins: list[str] = field(default_factory=list)
+    page_size: int | None = None  # the root page's size (`first`), written into the statement
 
     def new_alias(self) -> str:
         self.aliases += 1
@@ -196,6 +197,19 @@ class CompileState:
         _merge_params(self.params, params)
         self.bound.append((binding, sql))
         return sql
+
+
+def size_literal(size: int) -> str:
+    """A page size as SQL text: a validated int (`relay.page_size`), never anything else.
+
+    Page sizes are written into the statement, not bound: with `LIMIT $n` and `page_row <= $n`
+    a generic plan (`saas/db/prepared.py` `plan_cache_mode`) estimates the page at a tenth of the
+    tenant's rows and joins it by hash over the whole tenant (docs/performance.md, "Generic
+    plans for the compiled reads"); with the number it plans a page of that many rows. A
+    statement is then one per size, at most the maximum page size + 1 of them."""
+    if type(size) is not int or size < 0:
+        raise ValueError(f"a page size must be a non-negative int, not {size!r}")
+    return str(size)
 
 
 def _evaluate(binding: Binding, state: CompileState) -> tuple[str, dict[str, Any]]:
@@ -482,7 +496,7 @@ def _grouped_json(
     key, parent_column, rest = keyed
     group, page = state.new_alias(), state.new_alias()
     order = order_sql.format(t=alias)
-    where = f"{tenant_predicate(alias)} AND {alias}.{key} IN (SELECT {page}.{parent_column} FROM page {page} WHERE {page}.page_row <= :first)"
+    where = f"{tenant_predicate(alias)} AND {alias}.{key} IN (SELECT {page}.{parent_column} FROM page {page} WHERE {page}.page_row <= {_root_size(state)})"
     if rest:
         where += f" AND {rest.format(t=alias)}"
     if relation.visible is not None:
@@ -496,19 +510,33 @@ def _grouped_json(
     return f"COALESCE({group}.list, '[]')"
 
 
+def _root_size(state: CompileState) -> str:
+    if state.page_size is None:  # pragma: no cover - set by `_edges_json` with `page_alias`
+        raise NotCompilable("a page's relation outside a page")
+    return size_literal(state.page_size)
+
+
 def _joined_json(relation: Relation, parent: str, alias: str, inner: str, state: CompileState) -> str:
     """A to-one relation of a root page's rows by the target's id (e.g. a lead's `channel`) as a
-    `LEFT JOIN` of the target to the page, instead of a correlated subquery per row: the same
-    text, `null` when no visible row of the target matches (the join's condition is the
+    `LEFT JOIN LATERAL` of the target to the page, instead of a correlated subquery per row: the
+    same text, `null` when no visible row of the target matches (the join's condition is the
     subquery's: tenant, key and the caller's visibility). The target's `(tenant_id, id)` is its
     primary key, so at most one row joins each page row and the edges stay one per row. It
     saves the subquery's start per row, about a tenth of the leads list's statement
-    (docs/performance.md, "The lists' statements")."""
+    (docs/performance.md, "The lists' statements").
+
+    Lateral, with `LIMIT 1` (which keeps PostgreSQL from flattening it into a plain join): one
+    look-up by primary key per page row, whatever the plan. A plain join let a generic plan
+    (`saas/db/prepared.py` `plan_cache_mode`), which estimates the tenant's rows as the average
+    tenant's, hash the whole tenant's customers for a page of 50 opportunities: 40 ms instead
+    of 1 on bench-big (docs/performance.md, "Generic plans for the compiled reads")."""
     condition = f"{tenant_predicate(alias)} AND {relation.join.format(p=parent, t=alias)}"
     if relation.visible is not None:
         visible = relation.visible
         condition += " AND " + state.bind(lambda s: _condition_binding(visible(s.viewer, alias)))
-    state.page_joins.append(f"LEFT JOIN {relation.table} {alias} ON {condition}")
+    state.page_joins.append(
+        f"LEFT JOIN LATERAL (SELECT * FROM {relation.table} {alias} WHERE {condition} LIMIT 1) {alias} ON true"
+    )
     return f"CASE WHEN {alias}.id IS NULL THEN 'null' ELSE {inner} END"
 
 
@@ -524,23 +552,25 @@ def _paged_json(
     answers `hasNextPage`."""
     target, sort = relation.target(), relation.sort
     rows_alias, page = state.new_alias(), state.new_alias()
-    prefix = page  # the page's parameters: `:<page>_first`, `:<page>_after_0`, …
+    prefix = page  # the page's parameters: `:<page>_after_0`, …, `:<page>_has_previous`
 
     def arguments(s: CompileState) -> tuple[str, dict[str, Any]]:
+        """The page's size as its SQL text (a literal: another size is another statement), the
+        cursor's key and whether one was given as parameters."""
         values = get_argument_values(field_def, nodes[0], s.variables)
         first, after = values.get("first"), values.get("after")
         limit = page_size(first, s.max_page_size)  # the checks and messages of a root page
-        params: dict[str, Any] = {f"{prefix}_first": limit, f"{prefix}_limit": limit + 1}
-        params[f"{prefix}_has_previous"] = after is not None
+        params: dict[str, Any] = {f"{prefix}_has_previous": after is not None}
         key = decode_cursor(after, sort.cursor_casts) if after is not None else [None] * len(sort.cursor_casts)
         params.update({f"{prefix}_after_{i}": value for i, value in enumerate(key)})
-        return "", params
+        return size_literal(limit), params
 
     def rows(s: CompileState) -> tuple[str, dict[str, Any]]:
         sql, params = relation.rows(s.viewer)
         return sql.replace("{t}", rows_alias), params
 
-    state.bind(arguments)
+    first = state.bind(arguments)
+    limit = size_literal(int(first) + 1)
     narrowed = ""
     if relation.where is not None:
         where = relation.where
@@ -550,12 +580,11 @@ def _paged_json(
             return _renamed(where(s.viewer, values, rows_alias), prefix)
 
         narrowed = f" AND {state.bind(narrowing)}"
-    first = f":{prefix}_first"
     after = sort.after_sql(rows_alias, prefix=f"{prefix}_")
     no_after = f"CAST(:{prefix}_after_0 AS {sort.cursor_casts[0]}) IS NULL"
     order = sort.order_sql(rows_alias)
     join = relation.join.format(t=rows_alias, p=parent)
-    bounds = f"WHERE {join}{narrowed} AND ({no_after} OR {after}) ORDER BY {order} LIMIT :{prefix}_limit"
+    bounds = f"WHERE {join}{narrowed} AND ({no_after} OR {after}) ORDER BY {order} LIMIT {limit}"
     source = ""
     if relation.parts is None:
         source = state.bind(rows)
@@ -567,7 +596,7 @@ def _paged_json(
             parts, params = each_part(s.viewer, rows_alias)
             return " UNION ALL ".join([f"(SELECT * FROM {part} {bounds})" for part in parts]), params
 
-        page_from = f"({state.bind(part_pages)}) {rows_alias} ORDER BY {order} LIMIT :{prefix}_limit"
+        page_from = f"({state.bind(part_pages)}) {rows_alias} ORDER BY {order} LIMIT {limit}"
     # Each row's cursor is written once, in the page (`page_cursor`), and only when a field reads
     # it: the edges' `cursor` and the page info's start and end cursors take that column.
     cursor = f"{page}.page_cursor"
@@ -701,10 +730,14 @@ def connection_sql(
     sort: SortKey,
     has_after: bool,
     counts: dict[str, SqlCondition] | None = None,
+    *,
+    size: int,
 ) -> str:
-    """One statement for a Relay connection: the page, its cursors, page info and total count
-    (and `counts`: other count fields of the connection, each the rows meeting its condition,
-    e.g. the notifications' `unreadCount`)."""
+    """One statement for a Relay connection: the page of `size` rows (`relay.page_size`, written
+    into the statement: `size_literal`), its cursors, page info and total count (and `counts`:
+    other count fields of the connection, each the rows meeting its condition, e.g. the
+    notifications' `unreadCount`)."""
+    first = size_literal(size)
     where = tenant_where("r", condition) + (f" AND {sort.after_sql('r')}" if has_after else "")
     counts = counts or {}
     pairs: list[tuple[str, str]] = []
@@ -714,9 +747,9 @@ def connection_sql(
         if name == "__typename":
             pairs.append((key, _typename(f"{sql_type.name}Connection")))
         elif name == "edges":
-            pairs.append((key, _edges_json(sql_type, inner, state, sort)))
+            pairs.append((key, _edges_json(sql_type, inner, state, sort, size)))
         elif name == "pageInfo":
-            pairs.append((key, _page_info_json(inner, state, sort)))
+            pairs.append((key, _page_info_json(inner, state, sort, first)))
         elif name == "totalCount":
             pairs.append(
                 (key, json_value(f"(SELECT count(*) FROM {sql_type.table} r WHERE {tenant_where('r', condition)})"))
@@ -729,7 +762,7 @@ def connection_sql(
     body = _json_object(pairs)
     page = (
         f"SELECT {_page_columns(sql_type.table, body, sort)}, row_number() OVER (ORDER BY {sort.order_sql('r')}) AS page_row "
-        f"FROM {sql_type.table} r WHERE {where} ORDER BY {sort.order_sql('r')} LIMIT :limit"
+        f"FROM {sql_type.table} r WHERE {where} ORDER BY {sort.order_sql('r')} LIMIT {size_literal(size + 1)}"
     )
     return f"WITH page AS MATERIALIZED ({page}) SELECT {body}"
 
@@ -754,25 +787,27 @@ def _page_columns(table: str, body: str, sort: SortKey) -> str:
     return ", ".join(f'r."{column.name}"' for column in declared.columns if column.name in read)
 
 
-def _edges_json(sql_type: SqlType, selection_set: SelectionSetNode, state: CompileState, sort: SortKey) -> str:
+def _edges_json(
+    sql_type: SqlType, selection_set: SelectionSetNode, state: CompileState, sort: SortKey, size: int
+) -> str:
     """The page's edges; the list relations of its nodes are joined to the page grouped by
     parent (`_grouped_json`), the others are correlated subqueries per row."""
-    outer = state.page_alias, state.page_joins
-    state.page_alias, state.page_joins = "e", []
+    outer = state.page_alias, state.page_joins, state.page_size
+    state.page_alias, state.page_joins, state.page_size = "e", [], size
     try:
         edge = _edge_object(sql_type, "e", selection_set, state, sort.cursor_sql("e"))
         joins = "".join(f" {join}" for join in state.page_joins)
     finally:
-        state.page_alias, state.page_joins = outer
-    return _json_array(edge, "e.page_row", f"FROM page e{joins} WHERE e.page_row <= :first")
+        state.page_alias, state.page_joins, state.page_size = outer
+    return _json_array(edge, "e.page_row", f"FROM page e{joins} WHERE e.page_row <= {size_literal(size)}")
 
 
-def _page_info_json(selection_set: SelectionSetNode, state: CompileState, sort: SortKey) -> str:
-    last_row = "(SELECT LEAST(count(*), :first) FROM page)"
+def _page_info_json(selection_set: SelectionSetNode, state: CompileState, sort: SortKey, first: str) -> str:
+    last_row = f"(SELECT LEAST(count(*), {first}) FROM page)"
     expressions = {
-        "hasNextPage": "((SELECT count(*) FROM page) > :first)",
+        "hasNextPage": f"((SELECT count(*) FROM page) > {first})",
         "hasPreviousPage": ":has_previous",
-        "startCursor": f"(SELECT {sort.cursor_sql('e')} FROM page e WHERE e.page_row = 1 AND :first > 0)",
+        "startCursor": f"(SELECT {sort.cursor_sql('e')} FROM page e WHERE e.page_row = 1 AND {first} > 0)",
         "endCursor": f"(SELECT {sort.cursor_sql('e')} FROM page e WHERE e.page_row = {last_row})",
     }
     return _page_info_object(selection_set, state, expressions)
@@ -837,19 +872,31 @@ class Compiled:
 
 
 class CompiledCache:
-    """Compiled statements by (document text, field path, condition shape, order, paging)."""
+    """Compiled statements by (document text, field path, condition shape, order, paging, the
+    root page's size).
 
-    def __init__(self, max_entries: int = 2048) -> None:
+    One key holds up to `max_variants` statements, newest first: those its bindings wrote for
+    different requests (a nested page's size, which its `first` variable may change, written into
+    the statement by `_paged_json`; a rep's visibility and an owner's), so that requests
+    alternating between them each reuse theirs instead of compiling again."""
+
+    def __init__(self, max_entries: int = 2048, max_variants: int = 8) -> None:
         self.max_entries = max_entries
-        self.entries: dict[tuple[Any, ...], Compiled] = {}
+        self.max_variants = max_variants
+        self.entries: dict[tuple[Any, ...], list[Compiled]] = {}
 
-    def get(self, key: tuple[Any, ...]) -> Compiled | None:
-        return self.entries.get(key)
+    def get(self, key: tuple[Any, ...]) -> list[Compiled]:
+        return self.entries.get(key) or []
 
     def put(self, key: tuple[Any, ...], compiled: Compiled) -> None:
-        if len(self.entries) >= self.max_entries:
-            self.entries.clear()
-        self.entries[key] = compiled
+        variants = self.entries.get(key)
+        if variants is None:
+            if len(self.entries) >= self.max_entries:
+                self.entries.clear()
+            self.entries[key] = [compiled]
+            return
+        variants.insert(0, compiled)
+        del variants[self.max_variants :]
 
 
 COMPILED = CompiledCache()
@@ -873,12 +920,11 @@ def compile_read(
 
     `build(state)` compiles it (raising `NotCompilable` for a selection it cannot); `shape` is what,
     besides the document and the field's path, changes the statement (the condition's SQL parts,
-    the order, whether `after` was given). The caller adds its own condition's parameters.
+    the order, whether `after` was given, a root page's size). The caller adds its own condition's parameters.
     """
     state = state_from(info)
     key = cache_key(info, *shape)
-    cached = COMPILED.get(key) if key is not None else None
-    if cached is not None:
+    for cached in COMPILED.get(key) if key is not None else ():
         params = cached.params_for(state)
         if params is not None:
             return cached.sql, params

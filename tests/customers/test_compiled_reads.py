@@ -214,7 +214,9 @@ def test_a_pages_list_relations_are_one_grouped_aggregate_with_the_same_answer(
     assert isinstance(operation, OperationDefinitionNode)
     state = compiler.CompileState(fragments={}, variables={})
     sort = compiler.SortKey(("name", "id"), ("varchar", "uuid"), descending=False)
-    sql = compiler.connection_sql(CUSTOMER, operation.selection_set, state, SqlCondition(), sort, has_after=False)
+    sql = compiler.connection_sql(
+        CUSTOMER, operation.selection_set, state, SqlCondition(), sort, has_after=False, size=50
+    )
     assert sql.count("FROM contacts ") == 1 and "GROUP BY" in sql and "LEFT JOIN (SELECT" in sql
 
     grouped = [_response_bytes(owner, query, variables) for query, variables in [(LIST, {"after": None})]]

@@ -91,8 +91,11 @@ def test_the_compiled_page_is_a_union_of_each_sources_first_entries(owner: Graph
     log_activity(owner, customer, "A call")
     compiler.COMPILED.entries.clear()
     assert owner.data(_query(SELECTIONS["everything"]), {"id": customer, "first": 5})["customer"]["timeline"]["edges"]
-    (sql,) = [entry.sql for entry in compiler.COMPILED.entries.values() if "TASK_CREATED" in entry.sql]
-    assert sql.count(" LIMIT %(") == len(TIMELINE_SOURCES) + 1  # each source's page, then the merged page
+    compiled = [entry.sql for entries in compiler.COMPILED.entries.values() for entry in entries]
+    (sql,) = [sql for sql in compiled if "TASK_CREATED" in sql]
+    # each source's page, then the merged page: `first + 1` rows, the size written into the statement
+    assert sql.count(" LIMIT 6") == len(TIMELINE_SOURCES) + 1
+    assert " LIMIT %(" not in sql
     assert sql.count("AS page_cursor") == 1
 
 

@@ -112,7 +112,9 @@ def _list_sql(selection: str) -> str:
     operation = parse(f"{{ {selection} }}").definitions[0]
     assert isinstance(operation, OperationDefinitionNode)
     state = compiler.CompileState(fragments={}, variables={})
-    return compiler.connection_sql(LEAD, operation.selection_set, state, SqlCondition(), LEAD_SORT, has_after=False)
+    return compiler.connection_sql(
+        LEAD, operation.selection_set, state, SqlCondition(), LEAD_SORT, has_after=False, size=50
+    )
 
 
 def test_the_page_holds_the_columns_read_and_joins_the_channel() -> None:
@@ -120,7 +122,8 @@ def test_the_page_holds_the_columns_read_and_joins_the_channel() -> None:
     page = sql[: sql.index(") SELECT ")]
     assert "r.*" not in page
     assert 'r."id", r."name", r."channel_id", r."created_at"' in page  # the table's order; the sort key's
-    assert "LEFT JOIN channels" in sql and "FROM channels" not in sql  # no subquery per row
+    # looked up by primary key for each page row, not a correlated subquery in each row's JSON
+    assert "LEFT JOIN LATERAL (SELECT * FROM channels t1 WHERE" in sql and sql.count("FROM channels") == 1
     assert "to_json(e.id" not in sql and "json_build_array" not in sql and "translate(" not in sql
 
 
@@ -129,7 +132,7 @@ def test_a_to_one_relation_by_another_key_is_still_a_subquery(monkeypatch: pytes
     by_name = compiler.Relation(target=relation.target, table=relation.table, join="{t}.name = {p}.company")
     monkeypatch.setitem(LEAD.relations, "channel", by_name)
     sql = _list_sql("edges { node { channel { name } } }")
-    assert "LEFT JOIN channels" not in sql and "FROM channels" in sql
+    assert "LEFT JOIN LATERAL" not in sql and "FROM channels" in sql
 
 
 def test_a_joined_relation_keeps_the_callers_visibility(
@@ -154,8 +157,8 @@ def test_a_joined_relation_keeps_the_callers_visibility(
     )
     compiler.COMPILED.entries.clear()
     assert (
-        "LEFT JOIN channels t1 ON t1.tenant_id = :tenant_id AND t1.id = e.channel_id AND t1.name <> :hidden_channel"
-        in (_list_sql("edges { node { name channel { name } } }"))
+        "LEFT JOIN LATERAL (SELECT * FROM channels t1 WHERE t1.tenant_id = :tenant_id AND t1.id = e.channel_id"
+        " AND t1.name <> :hidden_channel LIMIT 1) t1 ON true" in (_list_sql("edges { node { name channel { name } } }"))
     )
     query = "{ leads(first: 50) { edges { node { name channel { name } } } } }"
     joined, statements = _response_bytes(owner, query)

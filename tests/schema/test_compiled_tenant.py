@@ -93,7 +93,9 @@ def _statements() -> Iterator[tuple[str, str]]:
         page = f"edges {{ cursor node {{ {fields} }} }} pageInfo {{ hasNextPage endCursor }} totalCount"
         yield (
             f"{name} connection",
-            compiler.connection_sql(sql_type, _selection_set(page), state, SqlCondition(), sort, has_after=True),
+            compiler.connection_sql(
+                sql_type, _selection_set(page), state, SqlCondition(), sort, has_after=True, size=20
+            ),
         )
 
 

@@ -1,5 +1,6 @@
 """Compiled reads as prepared statements (`saas/db/prepared.py`): one statement, many tenants, and
-a connection whose prepared statements went away or whose tables changed."""
+a connection whose prepared statements went away or whose tables changed; generic plans for the
+compiled reads, custom ones for a search (`prepared.plan_cache_mode`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import pytest
@@ -19,10 +21,12 @@ from saas.db.reads import fetch_json as fetch_json_async
 from saas.db.statements import counting
 from saas.runtime import Runtime
 from saas.tenancy.session import TENANT_PARAM
-from tests.conftest import GraphQLClient, TenantHandle
+from tests.conftest import GraphQLClient, TenantHandle, add_member
 
 # No tenant predicate of its own: only row-level security keeps the tenants apart here.
-NAMES_SQL = "SELECT (SELECT string_agg(r.name, ',' ORDER BY r.name) FROM customers r WHERE r.name LIKE %(prefix)s)"
+NAMES_SQL = (
+    "SELECT (SELECT string_agg(r.name, ',' ORDER BY r.name) FROM customers r WHERE starts_with(r.name, %(prefix)s))"
+)
 
 
 T = TypeVar("T")
@@ -67,6 +71,36 @@ def _prepared_here(pool: AsyncReadPool) -> dict[str, int]:
     return {row[0]: row[1] for row in on_connection(pool, rows)}
 
 
+@pytest.fixture
+def one_link(settings: Settings, database_url: str) -> Iterator[AsyncReadPool]:
+    """A read pool of one connection as the server opens it (the application role, its settings)."""
+    pool = create_read_pool(settings.model_copy(update={"db_pool_size": 1, "db_read_concurrency": 0}), database_url)
+    yield pool
+    pool.close()
+
+
+def _plans_here(pool: AsyncReadPool) -> dict[str, tuple[int, int, str]]:
+    """Each prepared statement's generic and custom plan counts and its text."""
+
+    async def rows(conn: AsyncLink) -> Any:
+        cursor = conn.raw.cursor()
+        cursor.execute("SELECT name, generic_plans, custom_plans, statement FROM pg_prepared_statements")
+        await conn._ready()
+        return cursor.fetchall()
+
+    return {row[0]: (row[1], row[2], row[3]) for row in on_connection(pool, rows)}
+
+
+@contextmanager
+def _reading_on(runtime: Runtime, pool: AsyncReadPool) -> Iterator[None]:
+    original = runtime.read_pool
+    runtime.read_pool = pool
+    try:
+        yield
+    finally:
+        runtime.read_pool = original
+
+
 def _create(client: GraphQLClient, name: str) -> None:
     client.data("mutation($n: String!) { createCustomer(input: {name: $n}) { customer { id } } }", {"n": name})
 
@@ -82,7 +116,7 @@ def test_two_tenants_on_one_prepared_statement_see_only_their_own_rows(
     _create(owner, f"{prefix}a1")
     _create(owner, f"{prefix}a2")
     _create(other_owner, f"{prefix}b1")
-    params = {"prefix": f"{prefix}%"}
+    params = {"prefix": prefix}
     assert _execute(one_connection, "SELECT current_user")[0] != "postgres"
     assert _execute(one_connection, "SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user")[0] is False
 
@@ -122,7 +156,7 @@ def test_a_connection_that_lost_its_prepared_statements_prepares_them_again(
 ) -> None:
     prefix = f"lost-{secrets.token_hex(3)}-"
     _create(owner, f"{prefix}x")
-    params = {"prefix": f"{prefix}%"}
+    params = {"prefix": prefix}
     assert fetch_json(one_connection, tenant.id, NAMES_SQL, params) == f"{prefix}x"
     for reset in ("DEALLOCATE ALL", "DISCARD ALL"):
         _execute(one_connection, reset)
@@ -209,3 +243,98 @@ def test_the_prefix_binds_the_tenant_for_the_prepared_statement(
     sql = "SELECT current_setting('app.tenant_id') || ':' || %(tenant_id)s"
     assert fetch_json(one_connection, tenant.id, sql, {}) == f"{tenant.id}:{tenant.id}"
     assert TENANT_PARAM == "tenant_id"
+
+
+PAGE = "query($first: Int) { customers(first: $first) { edges { node { name contacts { name } } } } }"
+OPPORTUNITIES = """query { opportunities(first: 10) {
+  edges { node { name stage { name } customer { name } } } pageInfo { hasNextPage endCursor } } }"""
+SEARCH = """query($search: String) { customers(first: 10, filter: {search: $search}) { edges { node { name } } } }"""
+
+
+def test_compiled_reads_run_on_a_generic_plan_from_the_first_execution(
+    one_link: AsyncReadPool, runtime: Runtime, owner: GraphQLClient, other_owner: GraphQLClient
+) -> None:
+    """Under PostgreSQL's `auto`, each EXECUTE of these statements was planned again (a custom plan)."""
+    _create(owner, "Generic A")
+    _create(other_owner, "Generic B")
+    assert _execute(one_link, "SELECT current_setting('plan_cache_mode')")[0] == "force_generic_plan"
+    with _reading_on(runtime, one_link):
+        for _ in range(4):  # two tenants taking turns on one link, on the one generic plan
+            mine = owner.data(PAGE, {"first": 10})["customers"]["edges"]
+            theirs = other_owner.data(PAGE, {"first": 10})["customers"]["edges"]
+            assert [edge["node"]["name"] for edge in mine] == ["Generic A"]
+            assert [edge["node"]["name"] for edge in theirs] == ["Generic B"]
+            assert owner.data(OPPORTUNITIES)["opportunities"]["edges"] == []
+    plans = {name: plan for name, plan in _plans_here(one_link).items() if name.startswith("saas_")}
+    page = [plan for plan in plans.values() if "contacts" in plan[2]]
+    assert [plan[:2] for plan in page] == [(8, 0)]  # generic plans only, none custom
+    assert all(plan[1] == 0 and plan[0] >= 4 for plan in plans.values()), plans
+    assert " LIMIT 11" in page[0][2] and "$2" not in page[0][2]  # the page's size is in the text
+
+
+def test_a_search_is_planned_for_its_value_and_the_link_stays_generic(
+    one_link: AsyncReadPool, runtime: Runtime, owner: GraphQLClient, other_owner: GraphQLClient
+) -> None:
+    _create(owner, "Searched Alpha")
+    _create(owner, "Searched Beta")
+    _create(other_owner, "Searched Gamma")
+    with _reading_on(runtime, one_link):
+        for _ in range(7):
+            found = owner.data(SEARCH, {"search": "alpha"})["customers"]["edges"]
+            assert [edge["node"]["name"] for edge in found] == ["Searched Alpha"]
+            assert other_owner.data(SEARCH, {"search": "searched"})["customers"]["edges"] == [
+                {"node": {"name": "Searched Gamma"}}
+            ]
+        owner.data(PAGE, {"first": 10})
+    plans = {name: plan for name, plan in _plans_here(one_link).items() if name.startswith("saas_")}
+    (search,) = [plan for plan in plans.values() if "ILIKE" in plan[2]]
+    assert search[:2] == (0, 14)  # a custom plan for every value, never the generic one
+    (page,) = [plan for plan in plans.values() if "contacts" in plan[2]]
+    assert page[:2] == (1, 0)  # the custom setting ended with the search's transaction
+    assert _execute(one_link, "SELECT current_setting('plan_cache_mode')")[0] == "force_generic_plan"
+
+
+def test_the_plan_rule() -> None:
+    assert prepared.plan_cache_mode("SELECT 1 FROM customers r WHERE r.tenant_id = %(tenant_id)s") == (
+        "force_generic_plan"
+    )
+    for steered in (
+        "r.name ILIKE %(search)s",
+        "r.name like %(search)s",
+        "r.name SIMILAR TO %(p)s",
+        "r.name ILIKE %(search)s AND (r.a ILIKE %(other)s OR r.b ILIKE %(other)s)",
+        "r.v @@ to_tsquery(%(q)s)",
+        "%(q)s <%% r.name",
+        "r.name %%> %(q)s",
+        "r.name %% %(q)s",
+        "r.tags @> ARRAY[CAST(%(tag)s AS varchar)]",
+        "r.custom_fields @> CAST(%(custom_field_0)s AS jsonb)",
+        "(r.owner_id IS NULL OR r.owner_id = %(viewer_membership_id)s)",
+        "r.owner_id = %(owner_id)s",
+        "r.assignee_id = %(assignee_id)s",
+    ):
+        assert prepared.plan_cache_mode(f"SELECT 1 FROM customers r WHERE {steered}") == prepared.CUSTOM, steered
+    for even in (
+        "r.status = %(lead_status)s",
+        "r.customer_id = %(customer_id)s",
+        "r.stage_id = %(stage_id)s",
+        "(r.subject ILIKE %(search)s OR r.body ILIKE %(search)s)",  # a guess for any value: generic
+        "(r.name ILIKE %(s)s ESCAPE '\\' OR r.sku ILIKE %(s)s ESCAPE '\\')",
+        "r.name LIKE 'x%%'",
+    ):
+        assert prepared.plan_cache_mode(f"SELECT 1 FROM leads r WHERE {even}") == "force_generic_plan", even
+    assert prepared.plan_cache_mode("SELECT 'a%%b' FROM likes r") == "force_generic_plan"
+
+
+def test_a_reps_page_is_planned_for_the_rep(
+    one_link: AsyncReadPool, runtime: Runtime, owner: GraphQLClient, tenant: TenantHandle
+) -> None:
+    """A rep's visibility binds the rep (`owner_id = :viewer_membership_id`): a custom plan each time."""
+    rep = add_member(owner, tenant, "sales")
+    _create(rep, "Rep's own")
+    with _reading_on(runtime, one_link):
+        for _ in range(7):
+            names = [edge["node"]["name"] for edge in rep.data(PAGE, {"first": 10})["customers"]["edges"]]
+            assert "Rep's own" in names
+    (page,) = [plan for name, plan in _plans_here(one_link).items() if name.startswith("saas_")]
+    assert page[:2] == (0, 7)
