@@ -2,12 +2,15 @@
 
     python -m bench.profile [--database saas_bench] [--iterations 500] [--first 50] [--top 25]
                             [--query 'customers page'|'customer 360'|'opportunities list'|'leads list'|...]
-                            [--no-fast-path]
+                            [--no-fast-path] [--loop-only]
 
 `--query` names one of the read targets (`bench.targets`: the customers page, the customer 360,
 the opportunities, leads and tickets lists, each industry plugin's list); `--no-fast-path` runs
 every operation through graphql-core's executor (`GraphQLEngine.fast_path = False`), for an A/B
-of `saas.schema.fast_path` in one checkout.
+of `saas.schema.fast_path` in one checkout. `--loop-only` runs the measured loop alone (no stage
+timers, no cProfile loop): for instruction counts, e.g. `valgrind --tool=callgrind` of two runs
+with different `--iterations`, whose difference divided by the difference of iterations is the
+cost of one request without the start-up.
 
 The request runs through the real ASGI application (`saas.http.app.create_app`) driven by
 a minimal ASGI caller: no socket, no uvicorn HTTP parsing, no client, one request at a
@@ -348,6 +351,7 @@ def run(
     serving_gc: bool = True,
     query: str = "customers page",
     fast_path: bool = True,
+    loop_only: bool = False,
 ) -> dict[str, Any]:
     from saas.cli import create_asgi_app  # noqa: F401  (imports the app's modules first)
     from saas.http.app import create_app
@@ -360,7 +364,8 @@ def run(
         configure_logging(client.engine.runtime.settings, cache_loggers=True)
     except TypeError:  # older commits: loggers rebuilt on every call
         configure_logging(client.engine.runtime.settings)
-    instrument()
+    if not loop_only:
+        instrument()
     app = create_app(client.engine.runtime, client.engine)
     runtime = client.engine.runtime
     opens = getattr(runtime.budget, "open", None)  # (older commits charge in a worker thread)
@@ -390,7 +395,8 @@ def run(
             TIMERS.reset()
             latency = await one()
             latencies.append(latency)
-            splits.append(split(dict(TIMERS.totals), latency))
+            if not loop_only:
+                splits.append(split(dict(TIMERS.totals), latency))
         return latencies, splits
 
     loop.run_until_complete(loop_of(warmup))
@@ -409,14 +415,17 @@ def run(
     gc.collect()
     full_collection_ms = (time.process_time() - full_started) * 1000
     others = (_machine_busy(psutil) - busy_started - cpu) / wall
-    parts_mean = {name: statistics.fmean(s[name] for s in splits) for name in CATEGORIES}
-    parts_median = {name: statistics.median(s[name] for s in splits) for name in CATEGORIES}
+    parts_mean = {name: statistics.fmean(s[name] for s in splits) if splits else 0.0 for name in CATEGORIES}
+    parts_median = {name: statistics.median(s[name] for s in splits) if splits else 0.0 for name in CATEGORIES}
 
-    # CPU time, not wall time: a busy machine descheduling the process does not count as work.
-    profiler = cProfile.Profile(time.process_time)
-    profiler.enable()
-    loop.run_until_complete(loop_of(iterations))
-    profiler.disable()
+    profiled: dict[str, Any] = {}
+    if not loop_only:
+        # CPU time, not wall time: a busy machine descheduling the process does not count as work.
+        profiler = cProfile.Profile(time.process_time)
+        profiler.enable()
+        loop.run_until_complete(loop_of(iterations))
+        profiler.disable()
+        profiled = profile_summary(profiler, iterations, top)
     if opens is not None:
         loop.run_until_complete(runtime.budget.close())
     client.close()
@@ -438,7 +447,8 @@ def run(
         "gc_tuned_as_served": gc_tuned,
         "full_collection_cpu_ms": full_collection_ms,
         **pauses.summary(iterations),
-        **profile_summary(profiler, iterations, top),
+        "loop_only": loop_only,
+        **profiled,
     }
 
 
@@ -464,6 +474,8 @@ def print_report(result: dict[str, Any]) -> None:
         f"longest pause {result['longest_gc_pause_ms']:.2f} ms; a full collection takes "
         f"{result['full_collection_cpu_ms']:.1f} ms CPU"
     )
+    if result.get("loop_only"):
+        return
     print(f"\n  {'stage':<15} {'mean ms':>8} {'share':>7} {'median ms':>10}")
     for name in CATEGORIES:
         print(f"  {name:<15} {mean[name]:>8.3f} {mean[name] / total:>7.1%} {median[name]:>10.3f}")
@@ -495,6 +507,11 @@ def main(argv: list[str] | None = None) -> int:
         help="run every operation through graphql-core's executor (GraphQLEngine.fast_path = False)",
     )
     parser.add_argument(
+        "--loop-only",
+        action="store_true",
+        help="the measured loop alone: no stage timers, no cProfile loop (for instruction counts)",
+    )
+    parser.add_argument(
         "--default-gc",
         action="store_true",
         help="keep CPython's GC settings (by default: the serving process's, saas.http.gc_tuning)",
@@ -518,6 +535,7 @@ def main(argv: list[str] | None = None) -> int:
         serving_gc=not args.default_gc,
         query=args.query,
         fast_path=not args.no_fast_path,
+        loop_only=args.loop_only,
     )
     print_report(result)
     if args.json:

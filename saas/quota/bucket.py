@@ -23,6 +23,7 @@ from typing import Any
 import redis
 import redis.asyncio
 from redis.exceptions import NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 KEY_PREFIX = "saas:cost"
 WINDOW_SECONDS = 60
@@ -101,14 +102,24 @@ class LoopCharger:
       reply disconnects it (a reply left unread would answer the next charge).
     - **Redis forgot the script** (a restart, `SCRIPT FLUSH`): `NOSCRIPT` loads it and the charge
       is sent once more.
+    - **One deadline per round trip**: the connections have no socket timeout of their own (with
+      one, redis-py awaits every send through `asyncio.wait_for`: a Task and two more turns of
+      the event loop per charge); the charger bounds each round trip (a new connection's connect
+      and handshake included) by the URL's socket timeout itself (`asyncio.timeout`, a timer),
+      and a round trip that overruns it raises redis-py's `TimeoutError`, as a read that timed
+      out does.
     """
 
     MAX_IDLE = 8
     MAX_PACKED = 4096
 
     def __init__(self, redis_url: str) -> None:
-        self._kwargs = redis.asyncio.ConnectionPool.from_url(redis_url).connection_kwargs
-        self._packer = redis.asyncio.Connection(**self._kwargs)  # packs commands; never connected
+        kwargs = redis.asyncio.ConnectionPool.from_url(redis_url).connection_kwargs
+        self._packer = redis.asyncio.Connection(**kwargs)  # packs commands; never connected
+        # The socket timeout the URL asks for (redis-py's default when it names none), applied by
+        # `_round_trip` to the whole round trip; the connections themselves run without one.
+        self._timeout: float | None = self._packer.socket_timeout
+        self._kwargs = {**kwargs, "socket_timeout": None}
         self._sha = hashlib.sha1(CHARGE_SCRIPT.encode()).hexdigest()  # the script's name in Redis
         self._idle: list[redis.asyncio.Connection] = []
         self._packed: dict[tuple[str, int, int], list[bytes]] = {}
@@ -143,10 +154,13 @@ class LoopCharger:
             await connection.disconnect()
         return list(reply)
 
-    @staticmethod
-    async def _round_trip(connection: redis.asyncio.Connection, command: list[bytes]) -> Any:
-        await connection.send_packed_command(command, check_health=False)
-        return await connection.read_response()
+    async def _round_trip(self, connection: redis.asyncio.Connection, command: list[bytes]) -> Any:
+        try:
+            async with asyncio.timeout(self._timeout):
+                await connection.send_packed_command(command, check_health=False)
+                return await connection.read_response()
+        except TimeoutError as error:  # asyncio's (the builtin): the deadline passed
+            raise RedisTimeoutError(f"Timeout reading from {connection.host}:{connection.port}") from error
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []

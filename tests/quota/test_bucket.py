@@ -10,6 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
+import redis.asyncio
+import redis.exceptions
 
 from saas.quota.bucket import CostBucket
 from saas.runtime import Runtime
@@ -135,3 +138,96 @@ def test_concurrent_charges_on_one_loop_get_their_own_replies(runtime: Runtime, 
 
     remaining = asyncio.run(charges())
     assert all(599 - index <= left <= 600 - index for index, left in enumerate(remaining)), remaining
+
+
+def test_the_loop_charger_takes_its_deadline_from_the_url(runtime: Runtime) -> None:
+    from saas.quota.bucket import LoopCharger
+
+    assert LoopCharger(runtime.redis_url)._timeout == redis.asyncio.Connection(host="x").socket_timeout
+    assert LoopCharger("redis://127.0.0.1:6379/0?socket_timeout=0.25")._timeout == 0.25
+    # Its connections carry none: with one, redis-py would await each send through a Task.
+    assert LoopCharger(runtime.redis_url)._kwargs["socket_timeout"] is None
+
+
+def test_a_charge_sends_without_a_task_of_its_own(
+    runtime: Runtime, bucket: CostBucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from saas.quota.bucket import LoopCharger
+
+    def no_task(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a charge was awaited through asyncio.wait_for")
+
+    async def charges() -> list[int]:
+        charger = LoopCharger(runtime.redis_url)
+        try:
+            return [(await bucket.charge_async(charger, tenant, 10, 60)).remaining for _ in range(3)]
+        finally:
+            await charger.close()
+
+    tenant = uuid.uuid4()
+    monkeypatch.setattr(asyncio, "wait_for", no_task)
+    assert asyncio.run(charges()) == [50, 40, 30]
+
+
+def test_a_charge_past_its_deadline_fails_as_a_redis_timeout_and_drops_the_connection(
+    runtime: Runtime, bucket: CostBucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis that does not answer: the charge fails within the URL's socket timeout with redis-py's
+    `TimeoutError` (a `RedisError`: the budget lets the operation through), and the connection,
+    whose reply may still come, is not kept."""
+    from saas.quota.bucket import LoopCharger
+
+    tenant = uuid.uuid4()
+    url = f"{runtime.redis_url}{'&' if '?' in runtime.redis_url else '?'}socket_timeout=0.2"
+    answering = redis.asyncio.Connection.read_response
+
+    async def silent(self: redis.asyncio.Connection, *args: object, **kwargs: object) -> object:
+        if silenced:
+            await asyncio.sleep(30)
+        return await answering(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    async def charges() -> tuple[float, bool, int]:
+        charger = LoopCharger(url)
+        try:
+            assert (await bucket.charge_async(charger, tenant, 10, 60)).allowed  # connects, handshakes
+            assert len(charger._idle) == 1
+            silenced.append(True)
+            started = time.monotonic()
+            with pytest.raises(redis.exceptions.TimeoutError):
+                await bucket.charge_async(charger, tenant, 10, 60)
+            took = time.monotonic() - started
+            kept = bool(charger._idle)
+            silenced.clear()
+            return took, kept, (await bucket.charge_async(charger, tenant, 10, 60)).remaining
+        finally:
+            await charger.close()
+
+    silenced: list[bool] = []
+    monkeypatch.setattr(redis.asyncio.Connection, "read_response", silent)
+    took, kept, remaining = asyncio.run(charges())
+    assert 0.15 <= took < 5
+    assert not kept
+    assert remaining == 30  # on a new connection; Redis ran the timed-out charge too
+
+
+def test_a_budget_whose_charge_times_out_lets_the_operation_through(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from saas.quota.budget import TenantBudget
+
+    budget = TenantBudget(runtime.engine, runtime.redis, runtime.settings)
+    budget.bucket.key_prefix = f"test:cost:{uuid.uuid4().hex}"
+    url = f"{runtime.redis_url}{'&' if '?' in runtime.redis_url else '?'}socket_timeout=0.2"
+
+    async def silent(self: redis.asyncio.Connection, *args: object, **kwargs: object) -> object:
+        await asyncio.sleep(30)
+
+    async def served() -> object:
+        await budget.open(url)
+        try:
+            return await budget._charge(uuid.uuid4(), 10, 60)
+        finally:
+            await budget.close()
+
+    monkeypatch.setattr(redis.asyncio.Connection, "read_response", silent)
+    assert asyncio.run(served()) is None  # let through, as when Redis is down
