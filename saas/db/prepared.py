@@ -56,7 +56,12 @@ DUPLICATE_PREPARED_STATEMENT = "42P05"
 
 
 def sql_type(value: Any) -> str:
-    """The type a parameter is declared with (`unknown`: inferred from its use)."""
+    """The type a parameter is declared with (`unknown`: inferred from its use): by the value's
+    exact type where that alone decides it (`_BY_TYPE`, one look-up per parameter of every
+    request), else by what it is an instance of (a datetime: with or without its zone; a subclass)."""
+    declared = _BY_TYPE.get(type(value))
+    if declared is not None:
+        return declared
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, uuid.UUID):
@@ -68,6 +73,12 @@ def sql_type(value: Any) -> str:
     if isinstance(value, decimal.Decimal):
         return "numeric"
     return "unknown"
+
+
+_BY_TYPE: dict[type, str] = {
+    type(None): "unknown", str: "unknown", int: "unknown", float: "unknown", dict: "unknown", list: "unknown",
+    uuid.UUID: "uuid", bool: "boolean", decimal.Decimal: "numeric", datetime.date: "date",
+}  # fmt: skip
 
 
 CUSTOM = "force_custom_plan"
@@ -185,7 +196,7 @@ def name_of(sql: str, types: tuple[str, ...]) -> str:
 async def fetch_prepared(conn: AsyncLink, prefix: str, sql: str, values: dict[str, Any]) -> Any:
     """Run `prefix; sql` (both with psycopg2 placeholders) with `sql` prepared on `conn`; the first row."""
     statement = statement_of(sql)
-    types = tuple(sql_type(values.get(name)) for name in statement.names)
+    types = tuple([sql_type(values.get(name)) for name in statement.names])
     if (sql, types) in UNPREPARABLE:
         return await conn.fetch_one(f"{prefix}; {sql}", values)
     name = name_of(sql, types)
@@ -193,9 +204,7 @@ async def fetch_prepared(conn: AsyncLink, prefix: str, sql: str, values: dict[st
     if statement.set_plan:
         prefix += statement.set_plan
     execute = f"EXECUTE {name}({statement.execute_args})" if statement.names else f"EXECUTE {name}"
-    prepare = (
-        f"PREPARE {name}({', '.join(types)}) AS {statement.body}" if types else f"PREPARE {name} AS {statement.body}"
-    )
+    deallocate = ""
     if name in names:
         try:
             return await conn.fetch_one(f"{prefix}; {execute}", values)
@@ -205,14 +214,19 @@ async def fetch_prepared(conn: AsyncLink, prefix: str, sql: str, values: dict[st
                 names.discard(name)
             elif code == FEATURE_NOT_SUPPORTED:
                 names.discard(name)
-                prepare = f"DEALLOCATE {name}; {prepare}"
+                deallocate = f"DEALLOCATE {name}; "
             elif code is not None and code.startswith("42"):
                 return await _unpreparable(conn, prefix, sql, types, values)
             else:
                 raise
+    # The PREPARE's text (a copy of the whole statement) is built only when it is sent.
+    prepare = (
+        f"PREPARE {name}({', '.join(types)}) AS {statement.body}" if types else f"PREPARE {name} AS {statement.body}"
+    )
     if len(names) >= MAX_PER_CONNECTION:
         names.clear()
-        prepare = f"DEALLOCATE ALL; {prepare}"
+        deallocate = "DEALLOCATE ALL; "
+    prepare = deallocate + prepare
     try:
         row = await conn.fetch_one(f"{prefix}; {prepare}; {execute}", values)
     except psycopg2.Error as error:

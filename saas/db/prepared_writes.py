@@ -49,9 +49,6 @@ costs more than running it (a `createCustomer`'s lookup: about 0.25 ms to plan, 
 
 from __future__ import annotations
 
-import datetime
-import decimal
-import uuid
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -130,7 +127,7 @@ class PreparedWrite:
 
     def _form_for(self, connection: Connection, params: dict[str, Any]) -> _Form:
         body, names, types_of, columns = self._compile(connection)
-        types = tuple([_declared_type(params.get(name)) for name in names])
+        types = tuple([sql_type(params.get(name)) for name in names])
         form = self._forms.get(types)
         if form is None:
             name = name_of(body, types)
@@ -172,20 +169,6 @@ class PreparedWrite:
             defer_statement(session, "DEALLOCATE ALL", {})
         defer_statement(session, form.prepare, {})
         names.add(form.name)
-
-
-def _declared_type(value: Any) -> str:
-    """`sql_type`, answered by the value's exact type where the type alone decides it (text, none,
-    whole numbers: `unknown`; a uuid, a boolean, a decimal, a date); others (a datetime: with or
-    without its zone, a subclass) ask `sql_type`."""
-    declared = _BY_TYPE.get(type(value))
-    return declared if declared is not None else sql_type(value)
-
-
-_BY_TYPE: dict[type, str] = {
-    type(None): "unknown", str: "unknown", int: "unknown", float: "unknown", dict: "unknown", list: "unknown",
-    uuid.UUID: "uuid", bool: "boolean", decimal.Decimal: "numeric", datetime.date: "date",
-}  # fmt: skip
 
 
 def _prepares(connection: Connection) -> bool:
