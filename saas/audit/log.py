@@ -41,22 +41,17 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def _safe(values: dict[str, Any]) -> dict[str, Any]:
-    """`json_safe` of a dict of column values (most of them text, numbers or none: kept as they are)."""
-    return {k: v if v is None or type(v) in _AS_IS else json_safe(v) for k, v in values.items()}
-
-
 def snapshot(obj: object) -> dict[str, Any]:
     """The row's column values, as JSON; taken before and after a change (generated columns, derived
     from the others, left out)."""
     model: Any = type(obj)
-    return _safe({key: getattr(obj, key) for key in _snapshot_keys(model)})
+    return json_safe({key: getattr(obj, key) for key in _snapshot_keys(model)})
 
 
 def snapshot_of(model: Any, values: Any) -> dict[str, Any]:
     """`snapshot` of a row of `model` given as a mapping of its column values (a Core row's
     `_mapping`, a dict): the same keys and JSON as `snapshot` of the object."""
-    return _safe({key: values[key] for key in _snapshot_keys(model)})
+    return json_safe({key: values[key] for key in _snapshot_keys(model)})
 
 
 @functools.cache
