@@ -114,8 +114,11 @@ class LoopCharger:
     MAX_PACKED = 4096
 
     def __init__(self, redis_url: str) -> None:
-        kwargs = redis.asyncio.ConnectionPool.from_url(redis_url).connection_kwargs
-        self._packer = redis.asyncio.Connection(**kwargs)  # packs commands; never connected
+        pool = redis.asyncio.ConnectionPool.from_url(redis_url)
+        kwargs = pool.connection_kwargs
+        # The URL's kind of connection: TCP, or a unix socket (`unix://`, the embedded Redis).
+        self._connection_class: Any = pool.connection_class
+        self._packer = self._connection_class(**kwargs)  # packs commands; never connected
         # The socket timeout the URL asks for (redis-py's default when it names none), applied by
         # `_round_trip` to the whole round trip; the connections themselves run without one.
         self._timeout: float | None = self._packer.socket_timeout
@@ -136,7 +139,7 @@ class LoopCharger:
 
     async def run(self, key: str, capacity: int, cost: int) -> list[Any]:
         """The script's reply for one charge; raises `redis.RedisError` when Redis cannot answer."""
-        connection = self._idle.pop() if self._idle else redis.asyncio.Connection(**self._kwargs)
+        connection = self._idle.pop() if self._idle else self._connection_class(**self._kwargs)
         try:
             try:
                 reply = await self._round_trip(connection, self._command(key, capacity, cost))
@@ -160,7 +163,7 @@ class LoopCharger:
                 await connection.send_packed_command(command, check_health=False)
                 return await connection.read_response()
         except TimeoutError as error:  # asyncio's (the builtin): the deadline passed
-            raise RedisTimeoutError(f"Timeout reading from {connection.host}:{connection.port}") from error
+            raise RedisTimeoutError(f"Timeout reading from {connection._host_error()}") from error
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []

@@ -8,6 +8,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import redis
@@ -231,3 +232,30 @@ def test_a_budget_whose_charge_times_out_lets_the_operation_through(
 
     monkeypatch.setattr(redis.asyncio.Connection, "read_response", silent)
     assert asyncio.run(served()) is None  # let through, as when Redis is down
+
+
+def test_the_loop_charger_charges_over_a_unix_socket(tmp_path: Path) -> None:
+    """The embedded Redis listens on a unix socket only (`unix://…`): the charger's connections
+    are of the URL's kind, so a server on the embedded defaults charges as one on TCP does."""
+    from saas.embedded import start_redis, stop_redis
+    from saas.quota.bucket import LoopCharger
+
+    data_dir = tmp_path
+    url = start_redis(data_dir)
+    try:
+        bucket = CostBucket(redis.Redis.from_url(url))
+        bucket.key_prefix = f"test:cost:{uuid.uuid4().hex}"
+        tenant = uuid.uuid4()
+
+        async def charges() -> tuple[int | None, int | None]:
+            charger = LoopCharger(url)
+            try:
+                first = await bucket.charge_async(charger, tenant, 10, 60)
+                second = await bucket.charge_async(charger, tenant, 10, 60)
+                return first.remaining, second.remaining
+            finally:
+                await charger.close()
+
+        assert asyncio.run(charges()) == (50, 40)
+    finally:
+        stop_redis(data_dir)
