@@ -111,6 +111,22 @@ def escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def contains_pattern(term: str) -> str:
+    """The LIKE pattern of the rows containing `term`: `%term%`, its `%`, `_` and `\\` matched as
+    themselves."""
+    return f"%{escape_like(term)}%"
+
+
+# A `search` filter's pattern lower-cased by PostgreSQL, once per statement (an InitPlan: a
+# function of a parameter in a generic plan would run for every row). The searches compare
+# stored lower-case copies of the columns with `LIKE` (`name_key LIKE lower(:search)` is what
+# `name ILIKE :search` computes): under row-level security no index serves either (neither is
+# leakproof), so a search reads the tenant's rows until its page is full, and `ILIKE`
+# lower-cased every row's value and the pattern on the way (docs/performance.md, "Searches under
+# row-level security").
+LOWERED_SEARCH = "(SELECT lower(:search))"
+
+
 def customer_conditions(principal: Principal, alias: str, flt: CustomerFilter | None) -> SqlCondition:
     """Visibility, soft-delete and filter conditions for a customers list (the compiler adds the tenant)."""
     flt = flt or CustomerFilter()
@@ -121,7 +137,8 @@ def customer_conditions(principal: Principal, alias: str, flt: CustomerFilter | 
         condition.add(f"{alias}.deleted_at IS NULL")
     customer_visibility(principal, alias, condition)
     if flt.search:
-        condition.add(f"{alias}.name ILIKE :search", search=f"%{escape_like(flt.search.strip())}%")
+        # Planned for the value (`saas.db.prepared.plan_cache_mode`), so `lower` of it is folded.
+        condition.add(f"{alias}.name_key LIKE lower(:search)", search=contains_pattern(flt.search.strip()))
     condition.given(f"{alias}.owner_id", "owner_id", flt.owner_id)
     if flt.unowned is True:
         condition.add(f"{alias}.owner_id IS NULL")

@@ -90,7 +90,7 @@ _STEERING = re.compile(
     r"@@|<<?%%|%%>>?|\s%%\s|@>\s*(?:ARRAY\[)?CAST\(%\(|%\(\w*(?:owner|membership|assignee)\w*\)s",
     re.IGNORECASE,
 )
-_PATTERN = re.compile(r"\b(?:I?LIKE|SIMILAR\s+TO)\s+(?:CAST\(\s*)?%\((\w+)\)s", re.IGNORECASE)
+_PATTERN = re.compile(r"\b(?:I?LIKE|SIMILAR\s+TO)\s+(?:CAST\(\s*|lower\(\s*)?%\((\w+)\)s", re.IGNORECASE)
 
 
 def plan_cache_mode(sql: str) -> str:
@@ -112,14 +112,16 @@ def plan_cache_mode(sql: str) -> str:
     **Custom** (`force_custom_plan`, set for the statement's transaction in front of it), where
     a bound value decides how many rows match and only a plan for the value can tell:
 
-    - a pattern matched against one column (`name ILIKE :search`, the customers' search): the
-      value's matches are estimated from the column's statistics, and the plan reads the
-      column's trigram index for a rare one, the page's order for a common one (bench-big: 3 ms
-      against the generic plan's 110 ms for a common name, 44 against 126 for a rare one). A
-      parameter matched against several columns (`subject ILIKE :search OR body ILIKE :search
-      …`, the leads' and tickets' searches) is left generic: PostgreSQL's estimate of such
-      alternatives is a guess for any value, and its custom plan was no better for a term that
-      matches nothing (tickets: 140-155 ms either way) and far worse for a common one (a
+    - a pattern matched against one column (`name_key LIKE lower(:search)`, the customers'
+      search): the value's matches are estimated from the column's statistics, and the plan
+      reads all the tenant's rows in their physical order for a rare one (no index serves the
+      pattern under row-level security: `LIKE` is not leakproof), the page's order for a common
+      one, stopping when the page is full (bench-big: 3 ms against the generic plan's 110 ms for
+      a common name). A pattern matched against several columns (`subject_key LIKE (SELECT
+      lower(:search)) OR body_key LIKE …`, the leads' and tickets' searches; the InitPlan hides
+      the value from the planner) is left generic: PostgreSQL's estimate of such alternatives is
+      a guess for any value, and its custom plan was no better for a term that matches nothing
+      (tickets: 140-155 ms either way before the stored keys) and far worse for a common one (a
       sequential scan and a sort of 13,000 tickets estimated at 20: 108 ms against 1.1);
     - text search and trigram operators on a bound value;
     - a containment of it (`tags @> ARRAY[:tag]`, a custom field's `@> :value`): a tag of every

@@ -102,6 +102,8 @@ class Lead(TenantOwned, Base):
 
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(String(200), nullable=False)
+    # lower(name), stored, for the `search` filter (`saas.leads.rules.lead_conditions`).
+    name_key: Mapped[str | None] = mapped_column(Text, Computed("lower(name)", persisted=True))
     company: Mapped[str | None] = mapped_column(String(200))
     # lower(company), stored, for the duplicate check (see `Customer.name_key`).
     company_key: Mapped[str | None] = mapped_column(Text, Computed("lower(company)", persisted=True))

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from saas.auth.principal import Principal
 from saas.custom_fields.rules import CustomFieldFilter, custom_field_condition
-from saas.customers.rules import SqlCondition, escape_like, owner_visibility
+from saas.customers.rules import LOWERED_SEARCH, SqlCondition, contains_pattern, owner_visibility
 from saas.leads.models import LeadStatus, SalesSettings
 
 DEFAULT_LEAD_CLAIM_CAP = 50
@@ -73,9 +73,10 @@ def lead_conditions(principal: Principal, alias: str, flt: LeadFilter | None) ->
         condition.add(f"{alias}.status <> 'pool'")
     condition.given(f"{alias}.status", "lead_status", flt.status, convert=lambda v: v.value)
     if flt.search and flt.search.strip():
+        keys = (f"{alias}.name_key", f"{alias}.company_key", f"{alias}.email_key")  # lower(name), ...
         condition.add(
-            f"({alias}.name ILIKE :search OR {alias}.company ILIKE :search OR {alias}.email ILIKE :search)",
-            search=f"%{escape_like(flt.search.strip())}%",
+            "(" + " OR ".join(f"{key} LIKE {LOWERED_SEARCH}" for key in keys) + ")",
+            search=contains_pattern(flt.search.strip()),
         )
     condition.given(f"{alias}.owner_id", "owner_id", flt.owner_id)
     condition.given(f"{alias}.channel_id", "channel_id", flt.channel_id)

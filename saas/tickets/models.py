@@ -9,6 +9,7 @@ from enum import StrEnum
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Computed,
     DateTime,
     ForeignKeyConstraint,
     Index,
@@ -167,7 +168,8 @@ class Ticket(TenantOwned, Base):
             "resolution_due_at",
             postgresql_where=text("breached_at IS NULL AND resolved_at IS NULL"),
         ),
-        # `search` on the subject and body (ILIKE '%…%'), like customers' names.
+        # On the subject and body. Not used under row-level security (`ILIKE` is not leakproof):
+        # the `search` filter reads `subject_key` and `body_key` (0027_search_keys).
         Index("ix_tickets_subject_trgm", "subject", postgresql_using="gin", postgresql_ops={"subject": "gin_trgm_ops"}),
         Index("ix_tickets_body_trgm", "body", postgresql_using="gin", postgresql_ops={"body": "gin_trgm_ops"}),
         CheckConstraint("number > 0", name="number_positive"),
@@ -177,6 +179,9 @@ class Ticket(TenantOwned, Base):
     number: Mapped[int] = mapped_column(Integer, nullable=False)
     subject: Mapped[str] = mapped_column(String(200), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
+    # lower(subject) and lower(body), stored, for the `search` filter (`saas.tickets.rules.ticket_conditions`).
+    subject_key: Mapped[str | None] = mapped_column(Text, Computed("lower(subject)", persisted=True))
+    body_key: Mapped[str | None] = mapped_column(Text, Computed("lower(body)", persisted=True))
     type: Mapped[str] = mapped_column(String(50), nullable=False)
     priority: Mapped[str] = mapped_column(String(10), nullable=False, server_default="normal")
     status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="new")
