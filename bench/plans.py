@@ -65,6 +65,7 @@ VARIANTS: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
     ("tickets search, rare", "tickets list", "tickets", "TicketFilterInput", {"search": "Login problem (12)"}),
     ("tickets search, none", "tickets list", "tickets", "TicketFilterInput", {"search": "zqxj"}),
     ("tickets by customer", "tickets list", "tickets", "TicketFilterInput", {"customerId": "$customer"}),
+    ("tickets by assignee", "tickets list", "tickets", "TicketFilterInput", {"assigneeId": "$owner"}),
 )
 
 IDS = """{ customers(first: 1) { edges { node { id owner { id } } } } }"""

@@ -50,7 +50,8 @@ class Customer(TenantOwned, Base):
         Index("ix_customers_tenant_name", "tenant_id", "name", "id"),
         Index("ix_customers_tenant_created", "tenant_id", "created_at", "id"),
         Index("ix_customers_tenant_updated", "tenant_id", "updated_at", "id"),
-        Index("ix_customers_tenant_owner", "tenant_id", "owner_id"),
+        # An owner's page by name (`ownerId`, on a generic plan: saas/db/prepared.py `ORDERED_MEMBER_PAGES`).
+        Index("ix_customers_tenant_owner_name", "tenant_id", "owner_id", "name", "id"),
         Index("ix_customers_tenant_stage", "tenant_id", "lifecycle_stage"),
         Index("ix_customers_tags", "tags", postgresql_using="gin"),
         Index("ix_customers_tenant_name_key", "tenant_id", "name_key", "created_at", "id"),  # the duplicate check

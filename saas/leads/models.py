@@ -86,6 +86,8 @@ class Lead(TenantOwned, Base):
         Index("ix_leads_tenant_created", "tenant_id", "created_at", "id"),
         Index("ix_leads_tenant_status", "tenant_id", "status", "created_at", "id"),
         Index("ix_leads_tenant_owner_status", "tenant_id", "owner_id", "status"),
+        # An owner's page (`ownerId`, on a generic plan: saas/db/prepared.py `ORDERED_MEMBER_PAGES`).
+        Index("ix_leads_tenant_owner_created", "tenant_id", "owner_id", "created_at", "id"),
         Index("ix_leads_tenant_channel", "tenant_id", "channel_id"),
         Index("ix_leads_tenant_campaign", "tenant_id", "campaign_id"),
         Index("ix_leads_tenant_email_key", "tenant_id", "email_key", "created_at", "id"),

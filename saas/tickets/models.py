@@ -159,6 +159,8 @@ class Ticket(TenantOwned, Base):
         Index("ix_tickets_tenant_created", "tenant_id", "created_at", "id"),
         Index("ix_tickets_tenant_status", "tenant_id", "status", "created_at", "id"),
         Index("ix_tickets_tenant_assignee_status", "tenant_id", "assignee_id", "status"),
+        # An assignee's page (`assigneeId`, on a generic plan: saas/db/prepared.py `ORDERED_MEMBER_PAGES`).
+        Index("ix_tickets_tenant_assignee_created", "tenant_id", "assignee_id", "created_at", "id"),
         Index("ix_tickets_tenant_customer", "tenant_id", "customer_id", "created_at", "id"),
         Index("ix_tickets_tenant_type_status", "tenant_id", "type", "status"),
         # The SLA job's scan: open tickets not yet flagged.

@@ -341,3 +341,75 @@ def test_a_reps_page_is_planned_for_the_rep(
             assert "Rep's own" in names
     (page,) = [plan for name, plan in _plans_here(one_link).items() if name.startswith("saas_")]
     assert page[:2] == (0, 7)
+
+
+def _page(table: str, where: str, order: str) -> str:
+    """A root page's statement as `compiler.connection_sql` writes it (its head)."""
+    return (
+        f"WITH page AS MATERIALIZED (SELECT r.id, row_number() OVER (ORDER BY {order}) AS page_row FROM {table} r "
+        f"WHERE r.tenant_id = %(tenant_id)s AND {where} ORDER BY {order} LIMIT 51) SELECT count(*) FROM page"
+    )
+
+
+NEWEST = "r.created_at DESC, r.id DESC"
+
+
+def test_the_plan_rule_for_one_members_page() -> None:
+    """Generic where an index leads with the tenant, the member and the page's order
+    (`ORDERED_MEMBER_PAGES`); custom for any other member condition."""
+    for table, where, order in (
+        ("customers", "r.deleted_at IS NULL AND r.owner_id = %(owner_id)s", "r.name, r.id"),
+        ("customers", "r.owner_id = %(owner_id)s", "r.name DESC, r.id DESC"),
+        ("leads", "r.owner_id = %(owner_id)s AND r.status = %(lead_status)s", NEWEST),
+        ("opportunities", "r.owner_id = %(f_owner_id)s", NEWEST),
+        ("tickets", "r.assignee_id = %(assignee_id)s", NEWEST),
+        ("tickets", "r.assignee_id = %(assignee_id)s AND (r.created_at, r.id) < (%(after_0)s, %(after_1)s)", NEWEST),
+    ):
+        assert prepared.plan_cache_mode(_page(table, where, order)) == "force_generic_plan", (table, where, order)
+    for table, where, order in (
+        ("customers", "r.owner_id = %(owner_id)s", "r.created_at DESC, r.id DESC"),  # no index in that order
+        ("customers", "r.owner_id = %(owner_id)s", "r.updated_at, r.id"),
+        ("leads", "r.owner_id = %(owner_id)s", "r.name, r.id"),
+        ("opportunities", "r.customer_id = %(owner_id)s", NEWEST),  # not the member column
+        ("tickets", "r.owner_id = %(assignee_id)s", NEWEST),
+        ("leads", "(r.owner_id IS NULL OR r.owner_id = %(viewer_membership_id)s)", NEWEST),  # a rep's visibility
+        ("leads", "r.owner_id = %(owner_id)s AND (r.owner_id = %(viewer_membership_id)s)", NEWEST),
+        ("leads", "(r.owner_id = %(owner_id)s OR r.status = 'pool')", NEWEST),  # not an equality of the page
+    ):
+        assert prepared.plan_cache_mode(_page(table, where, order)) == prepared.CUSTOM, (table, where, order)
+    # The member's parameter also read elsewhere (a nested page, a count): planned for it.
+    twice = _page("tickets", "r.assignee_id = %(assignee_id)s", NEWEST) + (
+        " UNION ALL SELECT count(*) FROM tickets t1 WHERE t1.assignee_id = %(assignee_id)s"
+    )
+    assert prepared.plan_cache_mode(twice) == prepared.CUSTOM
+    assert prepared.plan_cache_mode("SELECT 1 FROM tickets r WHERE r.assignee_id = %(assignee_id)s") == prepared.CUSTOM
+
+
+OWNED = """query($owner: ID) { customers(first: 10, filter: {ownerId: $owner}) { edges { node { name } } } }"""
+ME = "{ me { member { id } } }"
+
+
+def test_an_owners_page_runs_on_the_generic_plan_for_a_busy_and_a_quiet_owner(
+    one_link: AsyncReadPool, runtime: Runtime, owner: GraphQLClient, other_owner: GraphQLClient, tenant: TenantHandle
+) -> None:
+    busy = owner.data(ME)["me"]["member"]["id"]
+    quiet = add_member(owner, tenant, "sales").data(ME)["me"]["member"]["id"]
+    theirs = other_owner.data(ME)["me"]["member"]["id"]
+    for name in ("Owned B", "Owned A"):
+        owner.data(
+            "mutation($n: String!, $o: ID) { createCustomer(input: {name: $n, ownerId: $o}) { customer { id } } }",
+            {"n": name, "o": busy},
+        )
+    _create(other_owner, "Theirs")
+    with _reading_on(runtime, one_link):
+        for _ in range(3):
+            assert [e["node"]["name"] for e in owner.data(OWNED, {"owner": busy})["customers"]["edges"]] == [
+                "Owned A",
+                "Owned B",
+            ]
+            assert owner.data(OWNED, {"owner": quiet})["customers"]["edges"] == []
+            assert owner.data(OWNED, {"owner": theirs})["customers"]["edges"] == []  # another tenant's member
+            assert other_owner.data(OWNED, {"owner": busy})["customers"]["edges"] == []  # and the other way
+    plans = {name: plan for name, plan in _plans_here(one_link).items() if name.startswith("saas_")}
+    (page,) = [plan for plan in plans.values() if "owner_id = $" in plan[2]]
+    assert page[:2] == (12, 0)  # two tenants, three members: one generic plan, never a custom one
