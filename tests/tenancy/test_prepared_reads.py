@@ -361,7 +361,6 @@ def test_the_plan_rule_for_one_members_page() -> None:
         ("customers", "r.deleted_at IS NULL AND r.owner_id = %(owner_id)s", "r.name, r.id"),
         ("customers", "r.owner_id = %(owner_id)s", "r.name DESC, r.id DESC"),
         ("leads", "r.owner_id = %(owner_id)s AND r.status = %(lead_status)s", NEWEST),
-        ("opportunities", "r.owner_id = %(f_owner_id)s", NEWEST),
         ("tickets", "r.assignee_id = %(assignee_id)s", NEWEST),
         ("tickets", "r.assignee_id = %(assignee_id)s AND (r.created_at, r.id) < (%(after_0)s, %(after_1)s)", NEWEST),
     ):
@@ -371,6 +370,7 @@ def test_the_plan_rule_for_one_members_page() -> None:
         ("customers", "r.owner_id = %(owner_id)s", "r.updated_at, r.id"),
         ("leads", "r.owner_id = %(owner_id)s", "r.name, r.id"),
         ("opportunities", "r.customer_id = %(owner_id)s", NEWEST),  # not the member column
+        ("opportunities", "r.owner_id = %(f_owner_id)s", NEWEST),  # a plan for one owner of every row
         ("tickets", "r.owner_id = %(assignee_id)s", NEWEST),
         ("leads", "(r.owner_id IS NULL OR r.owner_id = %(viewer_membership_id)s)", NEWEST),  # a rep's visibility
         ("leads", "r.owner_id = %(owner_id)s AND (r.owner_id = %(viewer_membership_id)s)", NEWEST),

@@ -1,6 +1,7 @@
 """One member's pages in their order: indexes on the tenant, the member and the page's order for
 the customers (`owner_id`, by name), the leads (`owner_id`) and the tickets (`assignee_id`), newest
-first; the opportunities' `ix_opportunities_tenant_owner` has that form already.
+first. (The opportunities' `ix_opportunities_tenant_owner` has that form already; their owner's
+page stays planned for its value, see `ORDERED_MEMBER_PAGES`.)
 
 The `ownerId` and `assigneeId` filters were planned for their value on every read
 (`saas.db.prepared.plan_cache_mode`): with the member's index alone (`tenant_id, owner_id`), a
