@@ -50,6 +50,7 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_directive_values
 from graphql.type import GraphQLIncludeDirective, GraphQLSkipDirective
+from sqlalchemy import Date, DateTime, Integer, Numeric
 
 from saas.db.base import Base
 from saas.db.conditions import SqlCondition
@@ -296,6 +297,35 @@ def json_value(expression: str) -> str:
     return f"COALESCE(to_json({expression})::text, 'null')"
 
 
+# Column mappings whose JSON the compiler writes without `to_json` (`_column_json`).
+_BARE_COLUMN = re.compile(r"\{t\}\.(\w+)")
+_NUMBER_TEXT = re.compile(r"\(\{t\}\.(\w+)\)::text")
+_DATE_TEXT = re.compile(r"to_char\(\{t\}\.(\w+), 'YYYY-MM-DD'\)")
+
+
+def _column_json(table: str, mapping: str, alias: str) -> str:
+    """JSON text of one of a type's column mappings (`SqlType.columns`) over `alias`: `json_value`'s,
+    without `to_json` where the column's declared type says what its text is. `to_json` looks up
+    how to write its argument's type on every call (docs/performance.md, "The lists' per-row work"):
+
+    - an integer column as it is (`{t}.year`): `int::text` is the number `to_json` writes;
+    - a number's text (`({t}.premium)::text`, as the `Decimal` scalar's string) quoted: digits,
+      `-`, `.`, `e`, `+`, `NaN`, `Infinity`, nothing JSON escapes;
+    - a date's text (`to_char({t}.starts_on, 'YYYY-MM-DD')`) quoted: digits and `-`.
+
+    Anything else, or a table or column the models do not declare, goes through `json_value`."""
+    expression = mapping.format(t=alias)
+    declared = Base.metadata.tables.get(table)
+    if declared is None:
+        return json_value(expression)
+    for pattern, kinds in ((_BARE_COLUMN, Integer), (_NUMBER_TEXT, (Integer, Numeric)), (_DATE_TEXT, (Date, DateTime))):
+        match = pattern.fullmatch(mapping)
+        column = declared.columns.get(match.group(1)) if match is not None else None
+        if column is not None and isinstance(column.type, kinds):
+            return f"COALESCE({expression}::text, 'null')" if pattern is _BARE_COLUMN else json_string(expression)
+    return json_value(expression)
+
+
 def json_string(expression: str) -> str:
     """JSON text of a text expression that never needs escaping (no `"`, `\\` or control
     characters: a global id, a cursor, a date-time), NULL as `null`: `to_json`'s text."""
@@ -354,7 +384,7 @@ def object_json(sql_type: SqlType, alias: str, selection_set: SelectionSetNode, 
         if name == "__typename":
             pairs.append((key, _typename(sql_type.name)))
         elif name in sql_type.columns:
-            pairs.append((key, json_value(sql_type.columns[name].format(t=alias))))
+            pairs.append((key, _column_json(sql_type.table, sql_type.columns[name], alias)))
         elif name in sql_type.relations:
             relation = sql_type.relations[name]
             if isinstance(relation, PagedRelation):
@@ -534,10 +564,26 @@ def _joined_json(relation: Relation, parent: str, alias: str, inner: str, state:
     if relation.visible is not None:
         visible = relation.visible
         condition += " AND " + state.bind(lambda s: _condition_binding(visible(s.viewer, alias)))
+    columns = _joined_columns(relation.table, alias, inner)
     state.page_joins.append(
-        f"LEFT JOIN LATERAL (SELECT * FROM {relation.table} {alias} WHERE {condition} LIMIT 1) {alias} ON true"
+        f"LEFT JOIN LATERAL (SELECT {columns} FROM {relation.table} {alias} WHERE {condition} LIMIT 1) {alias} ON true"
     )
     return f"CASE WHEN {alias}.id IS NULL THEN 'null' ELSE {inner} END"
+
+
+def _joined_columns(table: str, alias: str, inner: str) -> str:
+    """The select list of a joined to-one relation's row (`_joined_json`): its `id` and the columns
+    of `table` that `inner` reads (`<alias>.<column>`), not `*`: the lateral row is formed for each
+    page row, and a customer's whole row (its text and jsonb columns) cost about a tenth of the
+    tickets list's statement (docs/performance.md, "The lists' per-row work"). `*` when `inner`
+    names the alias otherwise (a whole-row reference) or the models do not declare the table."""
+    declared = Base.metadata.tables.get(table)
+    if declared is None or re.search(rf'(?<![\w."]){alias}\b(?!\.(?:\w+|"\w+"))', inner):
+        return "*"
+    read = {"id"} | {name.strip('"') for name in re.findall(rf'(?<![\w."]){alias}\.(\w+|"\w+")', inner)}
+    if not read <= set(declared.columns.keys()):
+        return "*"
+    return ", ".join(f'{alias}."{column.name}"' for column in declared.columns if column.name in read)
 
 
 def _condition_binding(condition: SqlCondition) -> tuple[str, dict[str, Any]]:

@@ -123,7 +123,9 @@ def test_the_page_holds_the_columns_read_and_joins_the_channel() -> None:
     assert "r.*" not in page
     assert 'r."id", r."name", r."channel_id", r."created_at"' in page  # the table's order; the sort key's
     # looked up by primary key for each page row, not a correlated subquery in each row's JSON
-    assert "LEFT JOIN LATERAL (SELECT * FROM channels t1 WHERE" in sql and sql.count("FROM channels") == 1
+    assert (
+        'LEFT JOIN LATERAL (SELECT t1."id", t1."name" FROM channels t1 WHERE' in sql and sql.count("FROM channels") == 1
+    )
     assert "to_json(e.id" not in sql and "json_build_array" not in sql and "translate(" not in sql
 
 
@@ -157,7 +159,7 @@ def test_a_joined_relation_keeps_the_callers_visibility(
     )
     compiler.COMPILED.entries.clear()
     assert (
-        "LEFT JOIN LATERAL (SELECT * FROM channels t1 WHERE t1.tenant_id = :tenant_id AND t1.id = e.channel_id"
+        'LEFT JOIN LATERAL (SELECT t1."id", t1."name" FROM channels t1 WHERE t1.tenant_id = :tenant_id AND t1.id = e.channel_id'
         " AND t1.name <> :hidden_channel LIMIT 1) t1 ON true" in (_list_sql("edges { node { name channel { name } } }"))
     )
     query = "{ leads(first: 50) { edges { node { name channel { name } } } } }"
