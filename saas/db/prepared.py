@@ -204,7 +204,7 @@ def read_query(body: str) -> str:
     prepared query's target list, which PostgreSQL copies on every execution
     (`FetchPreparedStatementTargetList`). A compiled read's target list is its whole answer: one
     JSON expression holding every nested subquery's parse tree (the customer 360's: 17,000
-    characters of SQL), copied and freed per request, about a tenth of the 360's backend CPU.
+    characters of SQL), copied and freed per request: 6-14 % of the 360's backend CPU.
     Under `SELECT s.*` the target list is a column reference; the plan is the same (PostgreSQL
     pulls the subquery up, or scans the one row of a statement with a `WITH`). docs/performance.md,
     "The customer 360's statement, third pass". The line break ends any trailing comment."""
