@@ -149,11 +149,14 @@ def _server_mode(sql: str) -> str:
 
 def _messages(cursor: Any, sql: str, values: dict[str, Any]) -> tuple[str, str]:
     """`PREPARE` and `EXECUTE` of the statement as `fetch_prepared` sends them, values inlined."""
+    from saas.db import prepared
     from saas.db.prepared import sql_type, statement_of
 
     statement = statement_of(sql)
     types = [sql_type(values.get(name)) for name in statement.names]
-    prepare = f"PREPARE p({', '.join(types)}) AS {statement.body}" if types else f"PREPARE p AS {statement.body}"
+    # The query as the server prepares it (`read_query`; a commit without it: the statement itself).
+    query = getattr(prepared, "read_query", lambda body: body)(statement.body)
+    prepare = f"PREPARE p({', '.join(types)}) AS {query}" if types else f"PREPARE p AS {query}"
     execute = f"EXECUTE p({statement.execute_args})" if statement.names else "EXECUTE p"
     return cursor.mogrify(prepare, {}).decode(), cursor.mogrify(execute, values).decode()
 

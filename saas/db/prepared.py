@@ -29,6 +29,9 @@ connection and planned once (a generic plan, `plan_cache_mode`): the request sen
 - **Bound**: at most `MAX_PER_CONNECTION` statements per connection; beyond, the message starts
   with `DEALLOCATE ALL`.
 - **Plans**: generic, except where a parameter steers the plan (`plan_cache_mode`).
+- **Prepared as a subquery** (`read_query`): `SELECT s.* FROM (<statement>) AS s`, so that what
+  PostgreSQL copies on every `EXECUTE` to describe its result is one column reference, not the
+  statement's whole JSON expression.
 """
 
 from __future__ import annotations
@@ -258,6 +261,21 @@ def name_of(sql: str, types: tuple[str, ...]) -> str:
     return found
 
 
+def read_query(body: str) -> str:
+    """The query a compiled read is prepared as: its statement (`$n` placeholders) as a subquery,
+    `SELECT s.* FROM (<body>) AS s`, the same rows and columns.
+
+    An `EXECUTE` sent as a simple query (psycopg2's only protocol) describes its result from the
+    prepared query's target list, which PostgreSQL copies on every execution
+    (`FetchPreparedStatementTargetList`). A compiled read's target list is its whole answer: one
+    JSON expression holding every nested subquery's parse tree (the customer 360's: 17,000
+    characters of SQL), copied and freed per request: 6-14 % of the 360's backend CPU.
+    Under `SELECT s.*` the target list is a column reference; the plan is the same (PostgreSQL
+    pulls the subquery up, or scans the one row of a statement with a `WITH`). docs/performance.md,
+    "The customer 360's statement, third pass". The line break ends any trailing comment."""
+    return f"SELECT s.* FROM ({body}\n) AS s"
+
+
 async def fetch_prepared(conn: AsyncLink, prefix: str, sql: str, values: dict[str, Any]) -> Any:
     """Run `prefix; sql` (both with psycopg2 placeholders) with `sql` prepared on `conn`; the first row."""
     statement = statement_of(sql)
@@ -285,9 +303,8 @@ async def fetch_prepared(conn: AsyncLink, prefix: str, sql: str, values: dict[st
             else:
                 raise
     # The PREPARE's text (a copy of the whole statement) is built only when it is sent.
-    prepare = (
-        f"PREPARE {name}({', '.join(types)}) AS {statement.body}" if types else f"PREPARE {name} AS {statement.body}"
-    )
+    query = read_query(statement.body)
+    prepare = f"PREPARE {name}({', '.join(types)}) AS {query}" if types else f"PREPARE {name} AS {query}"
     if len(names) >= MAX_PER_CONNECTION:
         names.clear()
         deallocate = "DEALLOCATE ALL; "

@@ -413,3 +413,68 @@ def test_an_owners_page_runs_on_the_generic_plan_for_a_busy_and_a_quiet_owner(
     plans = {name: plan for name, plan in _plans_here(one_link).items() if name.startswith("saas_")}
     (page,) = [plan for plan in plans.values() if "owner_id = $" in plan[2]]
     assert page[:2] == (12, 0)  # two tenants, three members: one generic plan, never a custom one
+
+
+CUSTOMER_360 = """query($id: ID!) { customer(id: $id) {
+  name contacts { name } opportunities { name stageHistory { toStage { name } } }
+  timeline(first: 5) { edges { node { kind summary } } pageInfo { hasNextPage } } } }"""
+
+
+def test_a_compiled_read_is_prepared_as_a_subquery_and_answers_as_the_text(
+    one_link: AsyncReadPool,
+    settings: Settings,
+    database_url: str,
+    runtime: Runtime,
+    owner: GraphQLClient,
+    other_owner: GraphQLClient,
+) -> None:
+    """The prepared query is `SELECT s.* FROM (<statement>) AS s` (`prepared.read_query`): what an
+    EXECUTE copies to describe its result is then one column, not the whole JSON expression. The
+    answers are those of the statement sent as text, and a second tenant still sees nothing."""
+    created = owner.data('mutation { createCustomer(input: {name: "Subquery Corp"}) { customer { id } } }')
+    customer_id = created["createCustomer"]["customer"]["id"]
+    owner.data(
+        "mutation($input: CreateContactInput!) { createContact(input: $input) { contact { id } } }",
+        {"input": {"customerId": customer_id, "name": "Sub Person"}},
+    )
+    _create(other_owner, "Subquery Other")
+    as_text = create_read_pool(
+        settings.model_copy(update={"db_pool_size": 1, "db_read_concurrency": 0, "db_prepared_reads": False}),
+        database_url,
+    )
+    try:
+        with _reading_on(runtime, as_text):
+            sent_as_text = owner.data(CUSTOMER_360, {"id": customer_id})
+    finally:
+        as_text.close()
+    assert sent_as_text["customer"]["contacts"] == [{"name": "Sub Person"}]
+    with _reading_on(runtime, one_link):
+        for _ in range(3):
+            assert owner.data(CUSTOMER_360, {"id": customer_id}) == sent_as_text
+            # Another tenant asking for the same id finds nothing, on the same prepared statement.
+            result = other_owner.execute(CUSTOMER_360, {"id": customer_id})
+            assert result["data"] is None and result["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+            assert [e["node"]["name"] for e in other_owner.data(PAGE, {"first": 10})["customers"]["edges"]] == [
+                "Subquery Other"
+            ]
+    plans = {name: plan for name, plan in _plans_here(one_link).items() if name.startswith("saas_")}
+    assert len(plans) == 2
+    for name, (generic, custom, text) in plans.items():
+        # The message that prepared it: `set_config(…); PREPARE name(types) AS <query>; EXECUTE …`.
+        query = text.split(f"; PREPARE {name}(", 1)[1].split(") AS ", 1)[1].rsplit(f"; EXECUTE {name}", 1)[0]
+        assert query.startswith("SELECT s.* FROM (") and query.endswith("\n) AS s"), text
+        assert custom == 0 and generic in (6, 3)
+
+
+def test_a_prepared_read_keeps_every_column_and_row_order(one_connection: AsyncReadPool, tenant: TenantHandle) -> None:
+    """Several columns (two of one name), a `WITH`, an order and a trailing comment: the first
+    row as the statement itself answers it."""
+    sql = (
+        "WITH v(n) AS (VALUES (3), (1), (2)) "
+        "SELECT n AS a, n * 10 AS a, %(tag)s::text AS tag FROM v ORDER BY n DESC -- the largest first"
+    )
+    for _ in range(2):
+        row = on_connection(one_connection, lambda c: prepared.fetch_prepared(c, "SELECT 1", sql, {"tag": "x"}))
+        assert row == (3, 30, "x")
+    assert (sql, ("unknown",)) not in prepared.UNPREPARABLE
+    assert prepared.read_query("SELECT 1 -- c") == "SELECT s.* FROM (SELECT 1 -- c\n) AS s"
