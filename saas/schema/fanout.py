@@ -14,8 +14,8 @@ later one joins it: each result is computed once and handed to every subscriber,
   leaves; the next one starts it again. A stream that ends (an error, the source closing) ends
   every subscriber's.
 - Admission (permissions, cost) is still checked for every subscriber, before it joins.
-- Each result is a `SharedResult`: its JSON text is made once (`SharedResult.text`), so a
-  transport frames it for each subscriber by splicing, without serialising it again.
+- Each result is a `SharedResult`: its JSON is made once (`SharedResult.json`, `.text`), so a
+  transport frames it for each subscriber by splicing, without serialising or encoding it again.
 - A subscriber may give a `deliver` callable (a transport's direct send): while nothing of its
   own is waiting in its mailbox, the stream hands it each result at once, in the stream's own
   loop over its subscribers (no task switch per subscriber); `deliver` answers False when it
@@ -75,14 +75,22 @@ _HANDED_DIRECT, _HANDED_MAILBOX = HANDED.labels("direct"), HANDED.labels("mailbo
 class SharedResult(dict[str, Any]):
     """One execution's result, handed to every subscriber of its stream (read it, do not change it)."""
 
-    __slots__ = ("_text",)
+    __slots__ = ("_json", "_text")
+
+    def json(self) -> bytes:
+        """The result as JSON (UTF-8), serialised by the first subscriber that asks, then kept."""
+        try:
+            return self._json
+        except AttributeError:
+            self._json: bytes = dumps(self)
+            return self._json
 
     def text(self) -> str:
-        """The result as JSON text, serialised by the first subscriber that asks, then kept."""
+        """`json()` as text, decoded once."""
         try:
             return self._text
         except AttributeError:
-            self._text: str = dumps(self).decode()
+            self._text: str = self.json().decode()
             return self._text
 
 

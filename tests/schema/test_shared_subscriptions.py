@@ -138,6 +138,7 @@ def test_direct_delivery_hands_each_result_once_and_in_order_and_falls_back_to_t
     first = direct["always"][0]
     assert first is iterated["plain"][0] and isinstance(first, SharedResult)
     assert first.text() == orjson.dumps({"data": {"n": 1}}).decode() and first.text() is first.text()
+    assert first.json() == orjson.dumps({"data": {"n": 1}}) and first.json() is first.json()
     assert result["streams"] == {}
 
 
@@ -204,6 +205,7 @@ def test_a_live_streams_hand_off_is_timed_from_the_messages_read_and_commit(
     assert {k: result["after"][k] - result["before"][k] for k in stages} == dict.fromkeys(stages, 3)
     # Each handed to the one subscriber by its `deliver`, none through a mailbox.
     assert {k: result["after"][k] - result["before"][k] for k in ("direct", "mailbox")} == {"direct": 3, "mailbox": 0}
+    assert all(r.json() is r.json() and orjson.loads(r.json()) == dict(r) for r in mine)
 
 
 def test_a_stream_not_fed_by_live_messages_is_not_timed() -> None:
