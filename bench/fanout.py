@@ -2,6 +2,7 @@
 
     python -m bench.fanout [--subscribers 100] [--duration 10] [--rates 10,25,50,max]
                            [--concurrency 8] [--client-processes 2] [--no-compression]
+                           [--websockets-client] [--client-nice N]
                            [--database saas_fanout] [--profile] [--json FILE] [--commit HEAD]
 
 Steps: create (if missing) and migrate a small database (`saas_fanout` on the server of
@@ -12,7 +13,10 @@ log in over HTTP; optionally measure the mutation path alone (a baseline at max 
 with no subscriber); open N WebSocket subscribers (`graphql-transport-ws`, token in
 `connection_init`) split evenly over the two servers, each running
 `subscription { customerEvents { kind customerId committedAt } }`, in separate client processes
-(asyncio + websockets); wait until Redis shows N subscriptions on the tenant's channel;
+(asyncio with websockets' sans-I/O protocol, a message's frame noted as it is read and its JSON
+parsed when collected; `--websockets-client` for websockets' asyncio client, a task per
+subscriber parsing each message, the client before); wait until Redis shows N subscriptions on
+the tenant's channel;
 then for each rate of `--rates` a driver process POSTs `createCustomer` alternately to the
 two servers (open-loop at a fixed rate, or closed-loop with `--concurrency` threads at
 "max") for `--duration` seconds, and the run waits until every subscriber has every event
@@ -21,10 +25,17 @@ two servers (open-loop at a fixed rate, or closed-loop with `--concurrency` thre
 Measured per rate: mutations/s reached and their HTTP latency; events delivered per
 second (all subscribers); completeness (every subscriber got every event: missing and
 duplicates); latency from the mutation's send time to each delivery (p50/p90/p99/max,
-joined by customer id; all processes read CLOCK_MONOTONIC, one clock on one machine), and
-from the commit: the receipt's CLOCK_REALTIME minus the event's `committedAt` (the server's
-CLOCK_REALTIME as the commit returned; one machine, one clock), with the mutation's own send
--> commit time beside it (`--no-commit-time` for code before `committedAt`);
+joined by customer id), and from the commit: the receipt minus the event's `committedAt` (the
+server's CLOCK_REALTIME as the commit returned; one machine, one clock), with the mutation's own
+send -> commit time beside it (`--no-commit-time` for code before `committedAt`). The receipt is
+the kernel's timestamp of the message's bytes in the subscriber's socket (`SO_TIMESTAMPNS`,
+CLOCK_REALTIME; for a read that takes several messages, the last one's: never earlier than the
+message arrived), so that a client process waiting for the CPU on the shared machine does not
+add its wait; beside it the moment the client process read them, and where the time goes: the
+servers' own stages from their /metrics histograms (commit -> read from Redis, read -> hand-off
+begins and ends, commit -> last subscriber sent), how the results were handed (direct or
+mailbox), the bytes left unread in the subscribers' sockets and unsent by the servers
+(/proc/net/tcp every 0.2 s), and how late the client processes' event loops ran a 5 ms timer;
 CPU (cores) of each server, the client processes, the driver, redis-server and the
 database's PostgreSQL backends; the servers' memory (RSS idle, with subscribers, peak) and
 their TCP connections to Redis, also after the subscribers close (a leak check). With
@@ -44,12 +55,14 @@ import multiprocessing as mp
 import os
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -175,15 +188,239 @@ def login(port: int) -> str:
 
 
 def subscriber_process(
-    targets: list[tuple[int, int]], token: str, compression: bool, conn: Any, connect_timeout: float, query: str
+    targets: list[tuple[int, int]],
+    token: str,
+    compression: bool,
+    conn: Any,
+    connect_timeout: float,
+    query: str,
+    lean: bool = True,
 ) -> None:
-    """Entry of a client process: `targets` are (subscriber index, port). Commands come over `conn`."""
+    """Entry of a client process: `targets` are (subscriber index, port). Commands come over `conn`.
+
+    `lean`: each subscriber is a plain asyncio protocol around websockets' sans-I/O client, which
+    notes each message's frame as it is read and parses the JSON only when the receipts are
+    collected (`_lean_subscribers`); otherwise websockets' asyncio client with a task per
+    subscriber that parses each message as it comes (`_subscribers`, the client before)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us (Ctrl-C reaches the whole group)
     try:
-        asyncio.run(_subscribers(targets, token, compression, conn, connect_timeout, query))
+        with asyncio.Runner(loop_factory=_stamping_loop) as runner:
+            if lean:
+                runner.run(_lean_subscribers(targets, token, compression, conn, connect_timeout, query))
+            else:
+                runner.run(_subscribers(targets, token, compression, conn, connect_timeout, query))
     except Exception as error:  # the parent waits for a reply: tell it
         try:
             conn.send(("failed", repr(error)))
+        except Exception:
+            pass
+
+
+def _stamping_loop() -> asyncio.AbstractEventLoop:
+    """An asyncio event loop whose TCP sockets note, for each read, when its bytes reached the
+    socket: the kernel's receive timestamp (`SO_TIMESTAMPNS`, CLOCK_REALTIME), handed to the
+    protocol as `kernel_received_at` before its `data_received`. On loopback that is the moment
+    the server's send wrote them, whenever this (client) process next gets the CPU to read them:
+    a subscriber's latency that its own process's scheduling does not add to. Where the platform
+    has no such timestamp, the attribute is None."""
+    from asyncio import selector_events
+
+    # Python names no SO_TIMESTAMPNS; Linux's is 35 (asm-generic/socket.h). The kernel turns
+    # receive timestamps on shortly after the first socket asks (the subscribers connect
+    # seconds before any phase).
+    timestamp_option = getattr(socket, "SO_TIMESTAMPNS", 35 if sys.platform == "linux" else None)
+    ancillary = socket.CMSG_SPACE(16) if timestamp_option is not None else 0
+
+    class Transport(selector_events._SelectorSocketTransport):  # type: ignore[name-defined,misc]
+        def _read_ready__data_received(self) -> None:
+            if self._conn_lost:
+                return
+            try:
+                data, cmsgs, _, _ = self._sock.recvmsg(self.max_size, ancillary)
+            except (BlockingIOError, InterruptedError):
+                return
+            except Exception as exc:
+                self._fatal_error(exc, "Fatal read error on socket transport")
+                return
+            if not data:
+                self._read_ready__on_eof()
+                return
+            stamp = None
+            for level, kind, value in cmsgs:
+                if level == socket.SOL_SOCKET and kind == timestamp_option and len(value) >= 16:
+                    seconds, nanoseconds = struct.unpack("qq", value[:16])
+                    stamp = seconds + nanoseconds / 1e9
+            self._protocol.kernel_received_at = stamp
+            try:
+                self._protocol.data_received(data)
+            except Exception as exc:
+                self._fatal_error(exc, "Fatal error: protocol.data_received() call failed.")
+
+    class Loop(asyncio.SelectorEventLoop):
+        def _make_socket_transport(self, sock: Any, protocol: Any, waiter: Any = None, *, extra: Any = None,
+                                   server: Any = None) -> Any:  # fmt: skip
+            if timestamp_option is not None and sock.type == socket.SOCK_STREAM:
+                sock.setsockopt(socket.SOL_SOCKET, timestamp_option, 1)
+                return Transport(self, sock, protocol, waiter, extra, server)
+            return super()._make_socket_transport(sock, protocol, waiter, extra=extra, server=server)
+
+    return Loop()
+
+
+async def _lean_subscribers(
+    targets: list[tuple[int, int]], token: str, compression: bool, conn: Any, connect_timeout: float, query: str
+) -> None:
+    """The subscribers of one client process, doing as little per message as a receipt needs.
+
+    The process shares the machine's CPU with the servers it measures: every wake-up and every
+    microsecond it spends per message is a wait for a later receipt in this process (and CPU
+    the servers do not get). Here a message costs one frame parse by websockets' sans-I/O
+    protocol in the read's own callback and an append; no task wakes per message. The receipts
+    (and any unexpected message) are read when collected."""
+    from websockets.client import ClientProtocol
+    from websockets.extensions.permessage_deflate import enable_client_permessage_deflate
+    from websockets.frames import Frame, Opcode
+    from websockets.http11 import Response
+    from websockets.uri import parse_uri
+
+    loop = asyncio.get_running_loop()
+    # Per subscriber: (read: CLOCK_MONOTONIC, read: CLOCK_REALTIME, in the socket: CLOCK_REALTIME, text)
+    frames: dict[int, list[tuple[float, float, float, bytes]]] = {j: [] for j, _ in targets}
+    problems: list[str] = []
+    closed_early: set[int] = set()
+    stopping = False
+    init = orjson.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+    subscribe = orjson.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}})
+
+    class Subscriber(asyncio.Protocol):
+        kernel_received_at: float | None = None  # set by `_stamping_loop`'s transport before each read
+
+        def __init__(self, j: int, port: int) -> None:
+            self.j = j
+            self.ws = ClientProtocol(
+                parse_uri(f"ws://127.0.0.1:{port}/graphql"),
+                subprotocols=[PROTOCOL],  # type: ignore[list-item]
+                extensions=enable_client_permessage_deflate(None) if compression else None,
+                max_size=2**20,
+            )
+            self.opened: asyncio.Future[None] = loop.create_future()
+            self.first: asyncio.Future[bytes] = loop.create_future()  # the first message: the ack
+            self.mine = frames[j]
+            self.transport: Any = None
+
+        def connection_made(self, transport: Any) -> None:
+            self.transport = transport
+            self.ws.send_request(self.ws.connect())
+            self.flush()
+
+        def flush(self) -> None:
+            data = self.ws.data_to_send()
+            if data and not self.transport.is_closing():
+                self.transport.write(b"".join(data))
+
+        def send(self, text: bytes) -> None:
+            self.ws.send_text(text)
+            self.flush()
+
+        def data_received(self, data: bytes) -> None:
+            wall, read, kernel = time.time(), time.monotonic(), self.kernel_received_at
+            in_socket = kernel if kernel is not None else wall
+            self.ws.receive_data(data)
+            for event in self.ws.events_received():
+                if isinstance(event, Frame):
+                    if event.opcode is Opcode.TEXT and event.fin:
+                        if self.first.done():
+                            self.mine.append((read, wall, in_socket, bytes(event.data)))
+                        else:
+                            self.first.set_result(bytes(event.data))
+                    elif event.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
+                        problems.append(f"subscriber {self.j}: unexpected frame {event.opcode.name}"[:300])
+                elif isinstance(event, Response) and not self.opened.done():
+                    if self.ws.handshake_exc is not None:
+                        self.opened.set_exception(self.ws.handshake_exc)
+                    else:
+                        self.opened.set_result(None)
+            self.flush()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if not stopping:
+                closed_early.add(self.j)
+                problems.append(f"subscriber {self.j}: connection closed: {exc!r}"[:300])
+            for future in (self.opened, self.first):
+                if not future.done():
+                    future.set_exception(ConnectionError(f"subscriber {self.j}: connection closed"))
+
+    gate = asyncio.Semaphore(20)
+
+    async def open_one(j: int, port: int) -> Subscriber:
+        async with gate:
+            _, subscriber = await asyncio.wait_for(
+                loop.create_connection(lambda: Subscriber(j, port), "127.0.0.1", port), connect_timeout
+            )
+            await asyncio.wait_for(subscriber.opened, connect_timeout)
+            subscriber.send(init)
+            ack = orjson.loads(await asyncio.wait_for(subscriber.first, connect_timeout))
+            if ack.get("type") != "connection_ack":
+                subscriber.transport.close()
+                raise RuntimeError(f"subscriber {j}: expected connection_ack, got {ack}")
+            subscriber.send(subscribe)
+            return subscriber
+
+    loop_lags: list[float] = []
+
+    async def watch_loop() -> None:
+        while True:
+            asked = loop.time()
+            await asyncio.sleep(0.005)
+            loop_lags.append(loop.time() - asked - 0.005)
+
+    def collect() -> dict[int, list[tuple[str, float, float, str | None, float, float, float]]]:
+        batch: dict[int, list[tuple[str, float, float, str | None, float, float, float]]] = {}
+        for j, mine in frames.items():
+            out = batch[j] = []
+            for read, wall, in_socket, text in mine:
+                message = orjson.loads(text)
+                kind = message.get("type")
+                payload = message.get("payload") or {}
+                data = payload.get("data") if kind == "next" else None
+                if kind == "next" and data and not payload.get("errors"):
+                    event = data["customerEvents"]
+                    out.append((event["customerId"], read, wall, event.get("committedAt"), read, wall, in_socket))
+                else:
+                    problems.append(f"subscriber {j}: {message}"[:300])
+                    if kind in ("error", "complete"):
+                        closed_early.add(j)
+            mine.clear()
+        return batch
+
+    ticker = asyncio.create_task(watch_loop())
+    opened_or_not = await asyncio.gather(*(open_one(j, port) for j, port in targets), return_exceptions=True)
+    failures = [repr(s) for s in opened_or_not if isinstance(s, BaseException)]
+    opened = [s for s in opened_or_not if not isinstance(s, BaseException)]
+    conn.send(("ready", len(opened), failures[:5]))
+    try:
+        while True:
+            try:
+                command = await loop.run_in_executor(None, conn.recv)
+            except (EOFError, OSError):
+                return
+            if command == "count":
+                conn.send((sum(len(f) for f in frames.values()), len(closed_early), problems[-5:]))
+            elif command == "collect":
+                conn.send(collect())
+            elif command == "loop lags":
+                conn.send(list(loop_lags))
+                loop_lags.clear()
+            elif command == "stop":
+                return
+    finally:
+        stopping = True
+        ticker.cancel()
+        for subscriber in opened:
+            subscriber.transport.close()
+        await asyncio.sleep(0.1)
+        try:
+            conn.send(("stopped", len(problems), problems[:10]))
         except Exception:
             pass
 
@@ -192,10 +429,36 @@ async def _subscribers(
     targets: list[tuple[int, int]], token: str, compression: bool, conn: Any, connect_timeout: float, query: str
 ) -> None:
     import websockets
-    from websockets.asyncio.client import connect
+    from websockets.asyncio.client import ClientConnection, connect
+    from websockets.frames import Frame, Opcode
 
-    # (customer id, received: CLOCK_MONOTONIC, received: CLOCK_REALTIME, the event's committedAt or None)
-    receipts: dict[int, list[tuple[str, float, float, str | None]]] = {j: [] for j, _ in targets}
+    class StampedConnection(ClientConnection):
+        """Notes when each message's last frame reached this process (the bytes read from the
+        socket, before websockets parses them): the receipt time that this process's own
+        backlog of parsing and waking consumers does not delay."""
+
+        kernel_received_at: float | None = None  # set by `_stamping_loop`'s transport before each read
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # Per message: (read: CLOCK_MONOTONIC, read: CLOCK_REALTIME, in the socket: CLOCK_REALTIME)
+            self.arrivals: deque[tuple[float, float, float]] = deque()
+            self._chunk_at = (0.0, 0.0, 0.0)
+
+        def data_received(self, data: bytes) -> None:
+            wall = time.time()
+            kernel = self.kernel_received_at
+            self._chunk_at = (time.monotonic(), wall, kernel if kernel is not None else wall)
+            super().data_received(data)
+
+        def process_event(self, event: Any) -> None:
+            if isinstance(event, Frame) and event.fin and event.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
+                self.arrivals.append(self._chunk_at)
+            super().process_event(event)
+
+    # (customer id, received: CLOCK_MONOTONIC, received: CLOCK_REALTIME, the event's committedAt or None,
+    # its bytes read from the socket: CLOCK_MONOTONIC, CLOCK_REALTIME)
+    receipts: dict[int, list[tuple[str, float, float, str | None, float, float]]] = {j: [] for j, _ in targets}
     problems: list[str] = []
     closed_early: set[int] = set()
     stopping = asyncio.Event()
@@ -213,9 +476,11 @@ async def _subscribers(
                 ping_interval=None,
                 open_timeout=connect_timeout,
                 max_size=2**20,
+                create_connection=StampedConnection,
             )
             await ws.send(init)
             ack = orjson.loads(await asyncio.wait_for(ws.recv(), connect_timeout))
+            ws.arrivals.clear()  # the ack's; nothing else comes before the subscription's results
             if ack.get("type") != "connection_ack":
                 await ws.close()
                 raise RuntimeError(f"subscriber {j}: expected connection_ack, got {ack}")
@@ -225,8 +490,10 @@ async def _subscribers(
     async def consume(j: int, ws: Any) -> None:
         mine = receipts[j]
         try:
+            arrivals = ws.arrivals
             async for raw in ws:
                 now, wall = time.monotonic(), time.time()
+                arrived, arrived_wall, in_socket = arrivals.popleft() if arrivals else (now, wall, wall)
                 message = orjson.loads(raw)
                 kind = message.get("type")
                 if kind == "next":
@@ -236,7 +503,9 @@ async def _subscribers(
                         problems.append(f"subscriber {j}: next with errors: {payload}"[:300])
                         continue
                     event = data["customerEvents"]
-                    mine.append((event["customerId"], now, wall, event.get("committedAt")))
+                    mine.append(
+                        (event["customerId"], now, wall, event.get("committedAt"), arrived, arrived_wall, in_socket)
+                    )
                 elif kind == "ping":
                     await ws.send('{"type":"pong"}')
                 else:
@@ -249,6 +518,17 @@ async def _subscribers(
                 closed_early.add(j)
                 problems.append(f"subscriber {j}: connection closed: {closed}"[:300])
 
+    # How late this process's event loop runs a timer of 5 ms: its own wait for the CPU and its
+    # backlog of callbacks, which every receipt taken in this process shares.
+    loop_lags: list[float] = []
+
+    async def watch_loop() -> None:
+        while True:
+            asked = loop.time()
+            await asyncio.sleep(0.005)
+            loop_lags.append(loop.time() - asked - 0.005)
+
+    ticker = asyncio.create_task(watch_loop())
     sockets = await asyncio.gather(*(open_one(j, port) for j, port in targets), return_exceptions=True)
     failures = [repr(s) for s in sockets if isinstance(s, BaseException)]
     opened = [(j, s) for (j, _), s in zip(targets, sockets, strict=True) if not isinstance(s, BaseException)]
@@ -269,10 +549,14 @@ async def _subscribers(
                 for r in receipts.values():
                     r.clear()
                 conn.send(batch)
+            elif command == "loop lags":
+                conn.send(list(loop_lags))
+                loop_lags.clear()
             elif command == "stop":
                 return
     finally:
         stopping.set()
+        ticker.cancel()
         await asyncio.gather(*(asyncio.wait_for(ws.close(), 5) for _, ws in opened), return_exceptions=True)
         for task in consumers:
             task.cancel()
@@ -313,7 +597,15 @@ class ClientProcess:
 
 
 def start_clients(
-    ctx: Any, ports: list[int], subscribers: int, processes: int, token: str, compression: bool, query: str
+    ctx: Any,
+    ports: list[int],
+    subscribers: int,
+    processes: int,
+    token: str,
+    compression: bool,
+    query: str,
+    nice: int = 0,
+    lean: bool = True,
 ) -> list[ClientProcess]:
     """Subscriber j goes to server j % 2 and to client process j % processes."""
     clients: list[ClientProcess] = []
@@ -324,13 +616,20 @@ def start_clients(
         parent, child = ctx.Pipe()
         process = ctx.Process(
             target=subscriber_process,
-            args=(targets, token, compression, child, 20.0, query),
+            args=(targets, token, compression, child, 20.0, query, lean),
             name=f"fanout-subscribers-{p}",
             daemon=True,
         )
         process.start()
         child.close()
         clients.append(ClientProcess(process, parent, [j for j, _ in targets]))
+    if nice:
+        for client in clients:
+            try:
+                os.setpriority(os.PRIO_PROCESS, client.process.pid, nice)
+            except OSError as error:  # not permitted: the clients run at the default priority
+                log(f"--client-nice {nice}: {error}; the client processes keep the default priority")
+                break
     for client in clients:
         if not client.conn.poll(90):
             raise RuntimeError("subscribers did not connect within 90 s")
@@ -596,6 +895,60 @@ def redis_info(redis: str) -> Any:
     return redis_lib.Redis.from_url(redis)
 
 
+def socket_queues(ports: list[int]) -> tuple[int, int]:
+    """Bytes waiting in the subscribers' sockets unread by their client process (receive queues of
+    the connections to the servers' ports), and bytes the servers have written that the kernel
+    has not yet handed over (their send queues), from /proc/net/tcp; (0, 0) where it is missing."""
+    wanted = {f"{port:04X}" for port in ports}
+    unread = unsent = 0
+    try:
+        with open("/proc/net/tcp") as table:
+            next(table)
+            for line in table:
+                fields = line.split()
+                if len(fields) < 5 or fields[3] != "01":  # ESTABLISHED only
+                    continue
+                tx, rx = (int(x, 16) for x in fields[4].split(":"))
+                if fields[2].rpartition(":")[2] in wanted:
+                    unread += rx
+                elif fields[1].rpartition(":")[2] in wanted:
+                    unsent += tx
+    except OSError:
+        pass
+    return unread, unsent
+
+
+class QueueWatch:
+    """`socket_queues` every 0.2 s from start to stop: the largest and the median of each."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ports = ports
+        self.samples: list[tuple[int, int]] = []
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.2):
+            self.samples.append(socket_queues(self.ports))
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        self.thread.join()
+        if not self.samples:
+            return {}
+        unread = sorted(u for u, _ in self.samples)
+        unsent = sorted(t for _, t in self.samples)
+        return {
+            "unread_kib_p50": unread[len(unread) // 2] / 1024,
+            "unread_kib_max": unread[-1] / 1024,
+            "unsent_kib_p50": unsent[len(unsent) // 2] / 1024,
+            "unsent_kib_max": unsent[-1] / 1024,
+        }
+
+
 def wait_listening(ports: list[int], wanted: int, timeout: float) -> int:
     """Until the servers' subscribers (from /metrics) add up to `wanted`: `live_subscribers`, the
     subscribers of shared streams (`saas/schema/fanout.py`, one listener per stream), or, from
@@ -669,10 +1022,16 @@ def run_phase(
     subscribers = len(subscriber_server)
     for c in clients:  # receipts that belong to no phase (there should be none)
         c.ask("collect")
+    stages_before = scrape_stages(ports)
+    handed_before = scrape_handed(ports)
+    for c in clients:
+        c.ask("loop lags")
     process, conn = run_driver(ctx, ports, token, rate, args, label)
     groups.driver_pid = process.pid
     watch = CpuWatch(groups)
     watch.start()
+    queues = QueueWatch(ports)
+    queues.start()
     profiler = None
     if profile is not None:
         profiler = start_profile(profile, servers[0], args)
@@ -683,11 +1042,13 @@ def run_phase(
     received_before_drain = sum(c.ask("count")[0] for c in clients)
     total, drain_wait = wait_drained(clients, expected, args.drain_timeout, args.drain_timeout * 6)
     cpu = watch.stop()
+    socket_backlog = queues.stop()
     cpu_seconds_used = watch.seconds_used
     window = time.monotonic() - watch.started
     groups.driver_pid = None
     if profiler is not None:
         finish_profile(profiler, profile)
+    loop_lags = sorted(x * 1000 for c in clients for x in c.ask("loop lags"))  # before collecting blocks them
     batches = [c.ask("collect", 120) for c in clients]
 
     sends = {r[5]: r for r in ok}
@@ -697,6 +1058,15 @@ def run_phase(
     # CLOCK_REALTIME as the commit returned), both read on this machine.
     commit_latencies: list[float] = []
     commit_by_path: dict[str, list[float]] = {"same server": [], "other server": []}
+    # Receipt is the moment the message's bytes were in the subscriber's socket (the kernel's
+    # timestamp): on one machine, what the servers' work alone decides. Beside it, from the same
+    # sends and commits: when the client process read them ("read"), and when the websockets
+    # library handed the message over, parsed, to the subscriber's task ("parsed": the measure
+    # before these two), both later by the client processes' own waits for the CPU.
+    read_latencies: list[float] = []
+    parsed_latencies: list[float] = []
+    commit_read_latencies: list[float] = []
+    commit_parsed_latencies: list[float] = []
     committed: dict[str, float] = {}  # customer id -> commit time (epoch seconds)
     first_receipt, last_receipt = float("inf"), 0.0
     duplicates = unexpected = 0
@@ -704,7 +1074,7 @@ def run_phase(
     for batch in batches:
         for j, receipts in batch.items():
             seen: set[str] = set()
-            for cid, t, wall, committed_at in receipts:
+            for cid, parsed, parsed_wall, committed_at, read, read_wall, wall in receipts:
                 sent = sends.get(cid)
                 if sent is None:
                     unexpected += 1
@@ -713,8 +1083,11 @@ def run_phase(
                     duplicates += 1
                     continue
                 seen.add(cid)
-                latency = t - sent[3]
+                latency = wall - sent[7]
+                t = sent[3] + latency  # the receipt on the driver's CLOCK_MONOTONIC
                 latencies.append(latency)
+                read_latencies.append(read - sent[3])
+                parsed_latencies.append(parsed - sent[3])
                 path = "same server" if sent[1] == subscriber_server[j] else "other server"
                 by_path[path].append(latency)
                 if committed_at is not None:
@@ -723,6 +1096,8 @@ def run_phase(
                         at = committed[cid] = datetime.fromisoformat(committed_at).timestamp()
                     commit_latencies.append(wall - at)
                     commit_by_path[path].append(wall - at)
+                    commit_read_latencies.append(read_wall - at)
+                    commit_parsed_latencies.append(parsed_wall - at)
                 first_receipt = min(first_receipt, t)
                 last_receipt = max(last_receipt, t)
             missing = len(sends) - len(seen)
@@ -731,6 +1106,8 @@ def run_phase(
     delivered = len(latencies)
     latencies.sort()
     commit_latencies.sort()
+    for values in (read_latencies, parsed_latencies, commit_read_latencies, commit_parsed_latencies):
+        values.sort()
     # The mutation's own part: from its send to its commit (CLOCK_REALTIME both).
     send_to_commit = sorted((committed[r[5]] - r[7]) * 1000 for r in ok if r[5] in committed)
     first_send = min((r[3] for r in ok), default=0.0)
@@ -763,6 +1140,14 @@ def run_phase(
         "latency_ms_by_path": {k: _pcts(sorted(x * 1000 for x in v)) for k, v in by_path.items()},
         "commit_latency_ms": _pcts([x * 1000 for x in commit_latencies]),
         "commit_latency_ms_by_path": {k: _pcts(sorted(x * 1000 for x in v)) for k, v in commit_by_path.items()},
+        "latency_ms_client_read": _pcts([x * 1000 for x in read_latencies]),
+        "commit_latency_ms_client_read": _pcts([x * 1000 for x in commit_read_latencies]),
+        "latency_ms_after_client_parse": _pcts([x * 1000 for x in parsed_latencies]),
+        "commit_latency_ms_after_client_parse": _pcts([x * 1000 for x in commit_parsed_latencies]),
+        "server_stages_ms": server_stages(stages_before, scrape_stages(ports)),
+        "socket_backlog": socket_backlog,
+        "handed_by_path": {k: v - handed_before.get(k, 0.0) for k, v in scrape_handed(ports).items()},
+        "client_loop_lag_ms": _pcts(loop_lags),
         "deliveries_without_commit_time": delivered - len(commit_latencies),
         "send_to_commit_ms": _pcts(send_to_commit),
         "cpu_cores": cpu,
@@ -774,6 +1159,78 @@ def run_phase(
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "total_counted": total,
     }
+    return result
+
+
+# The servers' live-path histograms (`/metrics`, since they exist): name -> Prometheus metric and label.
+STAGES = {
+    "commit -> read from Redis": ("live_message_lag_seconds", ""),
+    "read -> hand-off begins": ("live_fanout_seconds", 'stage="start"'),
+    "read -> last subscriber sent": ("live_fanout_seconds", 'stage="end"'),
+    "commit -> last subscriber sent": ("live_fanout_seconds", 'stage="commit_to_end"'),
+}
+
+
+def scrape_handed(ports: list[int]) -> dict[str, float]:
+    """The servers' shared results handed to subscribers, by path (`live_fanout_deliveries_total`), summed."""
+    counts: dict[str, float] = {}
+    for port in ports:
+        try:
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        except httpx.HTTPError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("live_fanout_deliveries_total{"):
+                path = line.split('path="', 1)[1].split('"', 1)[0]
+                counts[path] = counts.get(path, 0.0) + float(line.rsplit(" ", 1)[1])
+    return counts
+
+
+def scrape_stages(ports: list[int]) -> dict[str, dict[float, float]]:
+    """Every server's cumulative bucket counts (upper bound in seconds -> count) of each stage, summed."""
+    totals: dict[str, dict[float, float]] = {}
+    for port in ports:
+        try:
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        except httpx.HTTPError:
+            continue
+        for line in text.splitlines():
+            for stage, (metric, label) in STAGES.items():
+                if not line.startswith(metric + "_bucket{") or (label and label not in line):
+                    continue
+                bound = line.split('le="', 1)[1].split('"', 1)[0]
+                le = float("inf") if bound == "+Inf" else float(bound)
+                counts = totals.setdefault(stage, {})
+                counts[le] = counts.get(le, 0.0) + float(line.rsplit(" ", 1)[1])
+    return totals
+
+
+def server_stages(
+    before: dict[str, dict[float, float]], after: dict[str, dict[float, float]]
+) -> dict[str, dict[str, float]]:
+    """Per stage, the phase's observations and their p50 / p90 / p99 in ms, read from the histogram's
+    buckets (linear within a bucket: good to a bucket's width, 5-50 ms below 300 ms)."""
+    result: dict[str, dict[str, float]] = {}
+    for stage, counts in after.items():
+        bounds = sorted(counts)
+        delta = [counts[b] - before.get(stage, {}).get(b, 0.0) for b in bounds]
+        total = delta[-1] if delta else 0.0
+        if total <= 0:
+            continue
+        row: dict[str, float] = {"count": total}
+        for q in (50, 90, 99):
+            wanted = total * q / 100
+            lower_bound, lower_count = 0.0, 0.0
+            for bound, cumulative in zip(bounds, delta, strict=True):
+                if cumulative >= wanted:
+                    if bound == float("inf"):
+                        row[f"p{q}"] = lower_bound * 1000
+                    else:
+                        share = (wanted - lower_count) / max(1e-9, cumulative - lower_count)
+                        row[f"p{q}"] = (lower_bound + share * (bound - lower_bound)) * 1000
+                    break
+                lower_bound, lower_count = bound, cumulative
+        result[stage] = row
     return result
 
 
@@ -909,6 +1366,8 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
                 "workers_per_server": 1,
                 "subscribers": args.subscribers,
                 "client_processes": args.client_processes,
+                "client_nice": args.client_nice,
+                "client": "websockets asyncio" if args.websockets_client else "lean (sans-I/O)",
                 "duration_s": args.duration,
                 "rates": [rate_label(r) for r in args.rates],
                 "concurrency": args.concurrency,
@@ -972,6 +1431,8 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
                 token,
                 not args.no_compression,
                 SUBSCRIPTION if args.commit_time else SUBSCRIPTION_WITHOUT_COMMIT_TIME,
+                args.client_nice,
+                not args.websockets_client,
             )
         )
         wait_listening(ports, args.subscribers, 60)
@@ -1098,7 +1559,8 @@ def print_report(r: dict[str, Any]) -> None:
     )
     print(
         f"  code: commit {code['commit']}{where}; {c['duration_s']:g} s per rate, driver {c['concurrency']} threads, "
-        f"{c['client_processes']} client processes, permessage-deflate {'on' if c['compression'] else 'off'}"
+        f"{c['client_processes']} client processes ({c.get('client', 'websockets asyncio')} client, nice "
+        f"{c.get('client_nice', 0)}), permessage-deflate {'on' if c['compression'] else 'off'}"
     )
     mem = r.get("memory", {})
     if mem:
@@ -1165,6 +1627,44 @@ def print_report(r: dict[str, Any]) -> None:
                 f"  {p['phase']:>8}                                 {com['p50']:>8.1f} {com['p90']:>7.1f} "
                 f"{com['p99']:>7.1f} {com['max']:>7.0f}   {s2c_cells}"
             )
+    if any(p.get("server_stages_ms") or p.get("commit_latency_ms_after_client_parse") for p in phases):
+        print()
+        print(
+            "  where the time goes, p50 / p90 / p99 ms (servers: from their /metrics histograms, both summed; "
+            "clients: their process read the bytes, and the websockets library handed the message over parsed)"
+        )
+        for p in phases:
+            cells = []
+            for stage, row in (p.get("server_stages_ms") or {}).items():
+                cells.append(
+                    f"{stage} {row.get('p50', float('nan')):.1f} / {row.get('p90', float('nan')):.1f} / "
+                    f"{row.get('p99', float('nan')):.1f}"
+                )
+            for name, key in (
+                ("commit -> client process read", "commit_latency_ms_client_read"),
+                ("commit -> client parsed", "commit_latency_ms_after_client_parse"),
+            ):
+                row = p.get(key)
+                if row:
+                    cells.append(f"{name} {row['p50']:.1f} / {row['p90']:.1f} / {row['p99']:.1f}")
+            backlog = p.get("socket_backlog")
+            if backlog and p["subscribers"]:
+                cells.append(
+                    f"unread in the subscribers' sockets median {backlog['unread_kib_p50']:.0f} KiB, "
+                    f"max {backlog['unread_kib_max']:.0f} KiB; unsent by the servers median "
+                    f"{backlog['unsent_kib_p50']:.0f} KiB, max {backlog['unsent_kib_max']:.0f} KiB"
+                )
+            handed = p.get("handed_by_path")
+            if handed:
+                cells.append("handed " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(handed.items())))
+            lag = p.get("client_loop_lag_ms")
+            if lag:
+                cells.append(
+                    f"client event loops late on a 5 ms timer {lag['p50']:.1f} / {lag['p90']:.1f} / {lag['p99']:.1f}"
+                    f" (max {lag['max']:.0f})"
+                )
+            if cells:
+                print(f"  {p['phase']:>8}  " + "; ".join(cells))
     print()
     print(
         f"  {'rate':>8}  CPU cores: {'server A':>8} {'server B':>8} {'clients':>7} {'driver':>6} {'redis':>5} "
@@ -1235,7 +1735,7 @@ def print_report(r: dict[str, Any]) -> None:
     print()
     print(
         "  deliv/s: deliveries (all subscribers) / (last delivery - first send); latency: mutation sent -> "
-        "subscriber received (CLOCK_MONOTONIC); from the commit: subscriber received - the event's committedAt "
+        "subscriber received (the message's bytes in the subscriber's socket, the kernel's timestamp; CLOCK_REALTIME); from the commit: subscriber received - the event's committedAt "
         "(CLOCK_REALTIME, one machine); drain: last delivery - last mutation response"
     )
 
@@ -1257,6 +1757,15 @@ def main(argv: list[str] | None = None) -> int:
         "--client-processes", type=int, default=2, help="processes holding the subscribers (default %(default)s)"
     )
     parser.add_argument("--no-compression", action="store_true", help="do not offer permessage-deflate (browsers do)")
+    parser.add_argument(
+        "--websockets-client", action="store_true",
+        help="subscribers on websockets' asyncio client, a task each parsing every message as it comes "
+        "(the client before the lean one; costs the shared machine more per message)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--client-nice", type=int, default=0,
+        help="scheduling priority (nice) of the client processes, e.g. -10 (needs the right to raise it) (default %(default)s)",
+    )  # fmt: skip
     parser.add_argument(
         "--no-commit-time",
         dest="commit_time",

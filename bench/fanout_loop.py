@@ -52,9 +52,10 @@ class FakeWebSocket:
     async def send_text(self, text: str) -> None:  # the code before direct sends calls this
         await self.send({"type": "websocket.send", "text": text})
 
-    def send_now(self, text: str) -> bool:
-        """The server's direct send (`saas.http.ws_protocol`, since d1b658a) for a writable socket."""
-        self.frames.append(len(text.encode()))
+    def send_now(self, text: str | bytes) -> bool:
+        """The server's direct send (`saas.http.ws_protocol`, since d1b658a; UTF-8 bytes too since
+        the fan-out frames them as they are) for a writable socket."""
+        self.frames.append(len(text.encode() if isinstance(text, str) else text))
         FakeWebSocket.sent += 1
         return True
 

@@ -19,16 +19,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
+import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 import orjson
 import redis
 import redis.asyncio as aioredis
-from prometheus_client import Gauge
+from prometheus_client import Gauge, Histogram
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -41,7 +44,48 @@ QUEUE_SIZE = 1_000
 # The key of a stamped message's commit time (`publish_after_commit(..., stamp=True)`).
 COMMITTED_AT = "committed_at"
 LISTENERS = Gauge("realtime_listeners", "Live subscriptions of this process listening on real-time channels")
+# Seconds, for the live path's latency histograms (`live_message_lag_seconds` here, the fan-out's
+# in `saas.schema.fanout`): fine below 100 ms, where the live target's p99 lies.
+LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0)
+MESSAGE_LAG = Histogram(
+    "live_message_lag_seconds",
+    "From a stamped live message's commit to this process reading it from Redis",
+    buckets=LAG_BUCKETS,
+)
 _CLOSED = object()
+# When this process read the message `listen` last yielded in the current task: a consumer (the
+# shared fan-out) measures its own delay from there.
+_READ_AT: contextvars.ContextVar[MessageRead | None] = contextvars.ContextVar("live_message_read", default=None)
+
+
+class MessageRead(NamedTuple):
+    """When a live message was read from Redis (`time.monotonic()`), and how long after its
+    commit (seconds; None for a message without a stamp)."""
+
+    at: float
+    since_commit: float | None
+
+
+def take_message_read() -> MessageRead | None:
+    """When the message that `listen` last yielded in this task was read, once: None if none
+    was, or if it was taken already."""
+    read = _READ_AT.get()
+    if read is not None:
+        _READ_AT.set(None)
+    return read
+
+
+def _since_commit(data: Any) -> float | None:
+    """Seconds from a stamped message's commit to now (observed in `live_message_lag_seconds`)."""
+    committed = data.get(COMMITTED_AT) if isinstance(data, dict) else None
+    if not isinstance(committed, str):
+        return None
+    try:
+        lag = max(0.0, time.time() - datetime.fromisoformat(committed).timestamp())
+    except ValueError:
+        return None
+    MESSAGE_LAG.observe(lag)
+    return lag
 
 
 class SubscriptionLost(SubscriptionInterrupted):
@@ -197,11 +241,13 @@ class _Hub:
                 message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                 if message is None or message.get("type") != "message":
                     continue
+                read_at = time.monotonic()
                 name = message["channel"].decode()
                 data = orjson.loads(message["data"])
+                item = (MessageRead(read_at, _since_commit(data)), data)
                 for queue in list(self.queues.get(name, ())):
                     try:
-                        queue.put_nowait(data)
+                        queue.put_nowait(item)
                     except asyncio.QueueFull:
                         log.warning("a subscriber of %s fell %d messages behind; ending it", name, QUEUE_SIZE)
                         self._end(queue)
@@ -266,9 +312,11 @@ async def listen(
         ready.set()
     try:
         while True:
-            message = await queue.get()
-            if message is _CLOSED:
+            item = await queue.get()
+            if item is _CLOSED:
                 raise SubscriptionLost()
+            read, message = item
+            _READ_AT.set(read)
             yield message
     finally:
         LISTENERS.dec()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -132,3 +133,44 @@ def test_a_stamped_message_carries_the_moment_its_transaction_committed(runtime:
     (stamp,) = stamps
     assert queued <= stamp <= committed
     assert stamp.utcoffset() == timedelta(0)
+
+
+def test_a_listener_knows_when_its_message_was_read_and_a_stamped_ones_lag_is_observed(runtime: Runtime) -> None:
+    """`take_message_read` gives the consuming task the moment the process read the message it
+    was last handed (and how long after its commit), once; `live_message_lag_seconds` observes stamped messages only (from their
+    commit), and a bad stamp is ignored, not raised."""
+    from prometheus_client import REGISTRY
+
+    tenant = uuid.uuid4()
+    url = runtime.redis_url
+
+    def lags() -> float:
+        return REGISTRY.get_sample_value("live_message_lag_seconds_count") or 0.0
+
+    async def main() -> tuple[list[Any], float]:
+        seen: list[Any] = []
+        before = lags()
+        assert realtime.take_message_read() is None
+
+        async def consume() -> None:
+            async for message in realtime.listen(url, tenant, "lag"):
+                read = realtime.take_message_read()
+                assert read is not None and read.at <= time.monotonic()
+                since = None if read.since_commit is None else read.since_commit >= 0.2
+                seen.append((message["n"], since, realtime.take_message_read()))
+                if len(seen) == 3:
+                    return
+
+        task = asyncio.create_task(consume())
+        while realtime.local_listeners(url, realtime.channel(tenant, "lag")) < 1:
+            await asyncio.sleep(0.01)
+        stamp = (datetime.now(UTC) - timedelta(seconds=0.2)).isoformat()
+        for message in ({"n": 1, realtime.COMMITTED_AT: stamp}, {"n": 2}, {"n": 3, realtime.COMMITTED_AT: "never"}):
+            await asyncio.to_thread(realtime.publish, runtime.redis, tenant, "lag", message)
+        await asyncio.wait_for(task, 5)
+        return seen, lags() - before
+
+    seen, observed = asyncio.run(main())
+    # Read once each; the stamped one 0.2 s or more after its commit, the others without a stamp.
+    assert seen == [(1, True, None), (2, None, None), (3, None, None)]
+    assert observed == 1  # the one well-stamped message

@@ -96,7 +96,7 @@ class GraphQLTransportWSConnection:
         # The server's direct send (`saas.http.ws_protocol`), when it offers one: a text message
         # framed and written in the caller's step, or False if the socket cannot take it now.
         direct = (websocket.scope.get("extensions") or {}).get(DIRECT_SEND)
-        self._send_now: Callable[[str], bool] | None = direct["send_text"] if direct else None
+        self._send_now: Callable[[str | bytes], bool] | None = direct["send_text"] if direct else None
         self._sending = 0  # sends begun and not ended (waiting for the lock or sending)
         self._carried: set[asyncio.Future[None]] = set()  # direct sends that had to wait, until done
         self._reader: asyncio.Task[None] | None = None
@@ -325,8 +325,10 @@ class GraphQLTransportWSConnection:
         record.prepared(prepared)
         engine = self.state.engine
         result: ExecutionOutcome | AsyncIterator[dict[str, Any]]
-        # A shared result carries its JSON text: only the operation id is spliced in.
+        # A shared result carries its JSON: only the operation id is spliced in (as UTF-8 for
+        # the direct send, which frames it as it is).
         next_prefix = '{"id":' + orjson.dumps(op_id).decode() + ',"type":"next","payload":'
+        next_prefix_utf8 = next_prefix.encode()
         if prepared.operation_type == "subscription":
             self.subscriptions[op_id] = principal
             this = asyncio.current_task()
@@ -341,10 +343,9 @@ class GraphQLTransportWSConnection:
                 ):
                     return False
                 record.result(payload)
-                text = next_prefix + payload.text() + "}"
-                if self._send_now is not None and self._send_now(text):
+                if self._send_now is not None and self._send_now(b"".join((next_prefix_utf8, payload.json(), b"}"))):
                     return True
-                carried = _run_eagerly(self._send_text(text))
+                carried = _run_eagerly(self._send_text(next_prefix + payload.text() + "}"))
                 if carried is not None:  # the socket's buffer was full: a task finishes the send
                     self._carried.add(carried)
                     carried.add_done_callback(self._carried.discard)

@@ -13,10 +13,14 @@ before (Node's `ws` server does the same below 1 KiB). The connection's compress
 when the first large message needs it.
 
 It also offers the application a direct send (`DIRECT_SEND`, an ASGI scope extension):
-`send_text(text)` frames a text message and writes it to the socket at once, in the caller's
-step, and answers True; or answers False, having done nothing, when the socket cannot take it
-now (writing paused by a full buffer, closing, closed, not yet accepted), and the caller sends
-the usual way (ASGI `send`, which waits). A live fan-out hands one result to hundreds of sockets
+`send_text(text)` frames a text message (a `str`, or `bytes` already encoded as UTF-8) and
+writes it to the socket at once, in the caller's step, and answers True; or answers False,
+having done nothing, when the socket cannot take it now (writing paused by a full buffer,
+closing, closed, not yet accepted), and the caller sends the usual way (ASGI `send`, which
+waits). A message that goes out uncompressed (no extension, or below the threshold) is framed
+here, its 2-10 byte header put before the bytes as they are (RFC 6455 §5.2: FIN, text opcode, no
+mask from a server), instead of through websockets' frame objects: the fan-out frames the same
+kind of message for every subscriber of every event. A live fan-out hands one result to hundreds of sockets
 in one loop: through ASGI `send` each took a coroutine per layer (Starlette, middleware,
 uvicorn) and a wait on the socket's writable event: a fifth of a server's samples in a fan-out
 profile, beside the socket write itself (docs/performance-subscriptions.md).
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -40,6 +45,7 @@ from websockets.extensions import Extension
 from websockets.extensions.permessage_deflate import PerMessageDeflate, ServerPerMessageDeflateFactory
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
+from websockets.protocol import State
 from websockets.server import ServerProtocol
 from websockets.typing import ExtensionParameter
 
@@ -47,6 +53,15 @@ from websockets.typing import ExtensionParameter
 COMPRESSION_THRESHOLD = 1024
 # The ASGI scope extension of the direct send: `scope["extensions"][DIRECT_SEND]["send_text"]`.
 DIRECT_SEND = "saas.websocket.direct_send"
+
+
+def text_frame_header(length: int) -> bytes:
+    """The header of a whole, unmasked, uncompressed text frame of `length` bytes (RFC 6455 §5.2)."""
+    if length < 126:
+        return bytes((0x81, length))
+    if length < 1 << 16:
+        return struct.pack("!BBH", 0x81, 126, length)
+    return struct.pack("!BBQ", 0x81, 127, length)
 
 
 class ThresholdDeflate(PerMessageDeflate):
@@ -126,8 +141,9 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         if scope is not None:  # the application's task is created, not yet run: it sees the extension
             scope["extensions"][DIRECT_SEND] = {"send_text": self.send_text_now}
 
-    def send_text_now(self, text: str) -> bool:
-        """Frame `text` and write it now; False, having sent nothing, if the socket cannot take it now."""
+    def send_text_now(self, text: str | bytes) -> bool:
+        """Frame `text` (bytes: UTF-8 already) and write it now; False, having sent nothing, if
+        the socket cannot take it now."""
         if (
             not self.handshake_complete
             or self.close_sent
@@ -137,9 +153,20 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             or self.transport.is_closing()
         ):
             return False
+        data = text.encode() if isinstance(text, str) else text
+        conn = self.conn
+        if self._uncompressed(len(data)):
+            if conn.state is not State.OPEN or conn.expect_continuation_frame:
+                return False
+            self.transport.write(text_frame_header(len(data)) + data)
+            return True
         try:
-            self.conn.send_text(text.encode())
+            conn.send_text(data)
         except InvalidState:
             return False
-        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.transport.write(b"".join(conn.data_to_send()))
         return True
+
+    def _uncompressed(self, length: int) -> bool:
+        """Whether a text message of `length` bytes goes out as it is on this connection."""
+        return all(isinstance(e, ThresholdDeflate) and length < e.threshold for e in self.conn.extensions)

@@ -14,8 +14,8 @@ later one joins it: each result is computed once and handed to every subscriber,
   leaves; the next one starts it again. A stream that ends (an error, the source closing) ends
   every subscriber's.
 - Admission (permissions, cost) is still checked for every subscriber, before it joins.
-- Each result is a `SharedResult`: its JSON text is made once (`SharedResult.text`), so a
-  transport frames it for each subscriber by splicing, without serialising it again.
+- Each result is a `SharedResult`: its JSON is made once (`SharedResult.json`, `.text`), so a
+  transport frames it for each subscriber by splicing, without serialising or encoding it again.
 - A subscriber may give a `deliver` callable (a transport's direct send): while nothing of its
   own is waiting in its mailbox, the stream hands it each result at once, in the stream's own
   loop over its subscribers (no task switch per subscriber); `deliver` answers False when it
@@ -25,20 +25,24 @@ later one joins it: each result is computed once and handed to every subscriber,
   it waits); a subscriber that finds several results waiting takes them without waiting again.
 
 `/metrics`: `live_subscribers` counts the subscribers of shared streams; `realtime_listeners`
-(`saas.realtime`) counts the streams' listeners, one per stream.
+(`saas.realtime`) counts the streams' listeners, one per stream; `live_fanout_seconds` times
+each live result's hand-off (from the message's read, and from its commit) and
+`live_fanout_deliveries_total` counts the results handed directly or through a mailbox.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from typing import Any
 
-from prometheus_client import Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 from saas.errors import SubscriptionInterrupted
+from saas.realtime import LAG_BUCKETS, take_message_read
 from saas.schema.execution import dumps
 
 log = logging.getLogger(__name__)
@@ -47,19 +51,46 @@ QUEUE_SIZE = 1_000
 SUBSCRIBERS = Gauge("live_subscribers", "Subscribers of this process's shared subscription streams")
 _END = object()
 Deliver = Callable[["SharedResult"], bool]
+# Per result of a shared stream whose source is a live message (`saas.realtime.listen`): from
+# this process reading the message from Redis to its result's hand-off beginning ("start": the
+# wait for the event loop and the execution) and to the last subscriber's send or mailbox ("end");
+# and, for a stamped message, from its commit to that last hand-off ("commit_to_end").
+HANDOFF = Histogram(
+    "live_fanout_seconds",
+    "From reading a live message from Redis (or from its commit) to its shared result handed to the stream's subscribers",
+    ["stage"],
+    buckets=LAG_BUCKETS,
+)
+_HANDOFF_START, _HANDOFF_END = HANDOFF.labels("start"), HANDOFF.labels("end")
+_COMMIT_TO_END = HANDOFF.labels("commit_to_end")
+# How each result reached each subscriber: sent from the stream's loop by the subscriber's own
+# `deliver` ("direct"), or put in its mailbox for its own task to send later ("mailbox": it was
+# sending, had results waiting, had no direct send, or its socket could not take it now).
+HANDED = Counter(
+    "live_fanout_deliveries_total", "Shared results handed to subscribers, by how they were handed", ["path"]
+)
+_HANDED_DIRECT, _HANDED_MAILBOX = HANDED.labels("direct"), HANDED.labels("mailbox")
 
 
 class SharedResult(dict[str, Any]):
     """One execution's result, handed to every subscriber of its stream (read it, do not change it)."""
 
-    __slots__ = ("_text",)
+    __slots__ = ("_json", "_text")
+
+    def json(self) -> bytes:
+        """The result as JSON (UTF-8), serialised by the first subscriber that asks, then kept."""
+        try:
+            return self._json
+        except AttributeError:
+            self._json: bytes = dumps(self)
+            return self._json
 
     def text(self) -> str:
-        """The result as JSON text, serialised by the first subscriber that asks, then kept."""
+        """`json()` as text, decoded once."""
         try:
             return self._text
         except AttributeError:
-            self._text: str = dumps(self).decode()
+            self._text: str = self.json().decode()
             return self._text
 
 
@@ -120,15 +151,28 @@ class SharedStream:
         try:
             async for payload in self.source:
                 self.executions += 1
+                read = take_message_read()
+                if read is not None:
+                    _HANDOFF_START.observe(time.monotonic() - read.at)
                 result = SharedResult(payload)
+                direct = mailed = 0
                 for mailbox in list(self.queues):
                     if mailbox.deliver is not None and not mailbox.items and _delivered(mailbox.deliver, result):
+                        direct += 1
                         continue
                     if mailbox.full():
                         self.queues.discard(mailbox)
                         mailbox.last(SubscriptionInterrupted("This subscription fell behind; subscribe again"))
                     else:
                         mailbox.put(result)
+                        mailed += 1
+                _HANDED_DIRECT.inc(direct)
+                _HANDED_MAILBOX.inc(mailed)
+                if read is not None:
+                    since_read = time.monotonic() - read.at
+                    _HANDOFF_END.observe(since_read)
+                    if read.since_commit is not None:
+                        _COMMIT_TO_END.observe(read.since_commit + since_read)
         finally:
             for mailbox in list(self.queues):
                 mailbox.last(_END)

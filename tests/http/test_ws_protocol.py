@@ -30,6 +30,7 @@ from saas.http.ws_protocol import (
     ThresholdDeflate,
     ThresholdDeflateFactory,
     WebSocketProtocol,
+    text_frame_header,
 )
 from saas.runtime import Runtime
 from saas.schema.engine import GraphQLEngine
@@ -181,9 +182,9 @@ def test_a_live_subscription_served_by_uvicorn_gets_its_events_in_order_through_
     direct: list[bool] = []
     original = WebSocketProtocol.send_text_now
 
-    def counted(self: WebSocketProtocol, text: str) -> bool:
+    def counted(self: WebSocketProtocol, text: str | bytes) -> bool:
         sent = original(self, text)
-        if '"type":"next"' in text:
+        if '"type":"next"' in (text.decode() if isinstance(text, bytes) else text):
             direct.append(sent)
         return sent
 
@@ -201,6 +202,9 @@ def test_a_live_subscription_served_by_uvicorn_gets_its_events_in_order_through_
         wait_for_listener(runtime, tenant.id)
         made = []
         for n in range(5):
+            if n == 4:  # another tenant's change, published before this tenant's last one: never sent here
+                with tenant_session(runtime.engine, other_tenant.id) as session:
+                    service.create_customer(session, operator(other_tenant.id), {"name": "Elsewhere Ltd"})
             with tenant_session(runtime.engine, tenant.id) as session:
                 made.append(service.create_customer(session, operator(tenant.id), {"name": f"Direct {n} Ltd"}).id)
         received = [orjson.loads(ws.recv(timeout=10)) for _ in range(5)]
@@ -208,3 +212,66 @@ def test_a_live_subscription_served_by_uvicorn_gets_its_events_in_order_through_
         {"id": "a", "type": "next", "payload": {"data": {"customerEvents": event("customer.created", m)}}} for m in made
     ]
     assert direct == [True] * 5
+
+
+@pytest.mark.parametrize("length", [0, 1, 125, 126, 1000, 65535, 65536, 70000])
+def test_the_direct_sends_frame_header_is_websockets_own_for_an_uncompressed_text_frame(length: int) -> None:
+    data = b"x" * length
+    assert text_frame_header(length) + data == Frame(Opcode.TEXT, data).serialize(mask=False, extensions=[])
+
+
+def test_the_direct_send_frames_utf8_bytes_as_they_are_below_the_threshold_and_compresses_larger_ones() -> None:
+    """UTF-8 bytes (as the fan-out hands them) and text, on a connection with permessage-deflate:
+    the small ones on the wire byte for byte (RSV1 clear, the length in bytes, not characters),
+    the large one compressed, and a client inflating only the compressed ones reads them all."""
+    small = SMALL.replace("customer.created", "Müller & Søn").encode()
+    answers: list[bool] = []
+    done = threading.Event()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        send_now = scope["extensions"][DIRECT_SEND]["send_text"]
+        answers.extend([send_now(small), send_now(LARGE.encode()), send_now(SMALL), send_now(small)])
+        await receive()  # the client's close
+        done.set()
+
+    client = ClientProtocol(parse_uri("ws://127.0.0.1/"), extensions=[ClientPerMessageDeflateFactory()])
+    with serve(app) as port, socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        client.send_request(client.connect())
+        sock.sendall(b"".join(client.data_to_send()))
+        wire = b""
+        frames: list[Frame] = []
+        while len(frames) < 4:
+            data = sock.recv(65536)
+            assert data, "the server closed the connection"
+            wire += data
+            client.receive_data(data)
+            frames += [e for e in client.events_received() if isinstance(e, Frame)]
+        client.send_close()
+        sock.sendall(b"".join(client.data_to_send()))
+        assert done.wait(10)
+    assert answers == [True] * 4
+    assert [type(e) for e in client.extensions] != []  # permessage-deflate negotiated
+    assert [f.data for f in frames] == [small, LARGE.encode(), SMALL.encode(), small]
+    body = wire[wire.index(b"\r\n\r\n") + 4 :]
+    assert body.startswith(bytes((0x81, len(small))) + small)  # as it is: FIN + text, RSV1 clear
+    assert body[2 + len(small)] == 0xC1  # the large one: FIN + RSV1 (compressed) + text
+
+
+def test_the_direct_send_frames_large_bytes_as_they_are_without_compression() -> None:
+    """A client that offers no compression: every message goes out as it is, a large one too."""
+    done = threading.Event()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        send_now = scope["extensions"][DIRECT_SEND]["send_text"]
+        assert send_now(LARGE.encode()) and send_now(SMALL.encode())
+        await receive()
+        done.set()
+
+    with serve(app) as port, ws_connect(f"ws://127.0.0.1:{port}/", compression=None) as ws:
+        assert [ws.recv(timeout=10) for _ in range(2)] == [LARGE, SMALL]
+        ws.close()
+        assert done.wait(10)

@@ -138,6 +138,7 @@ def test_direct_delivery_hands_each_result_once_and_in_order_and_falls_back_to_t
     first = direct["always"][0]
     assert first is iterated["plain"][0] and isinstance(first, SharedResult)
     assert first.text() == orjson.dumps({"data": {"n": 1}}).decode() and first.text() is first.text()
+    assert first.json() == orjson.dumps({"data": {"n": 1}}) and first.json() is first.json()
     assert result["streams"] == {}
 
 
@@ -146,3 +147,85 @@ def _returning(source: Any) -> Any:
         return source
 
     return start
+
+
+def _handoffs() -> dict[str, float]:
+    from prometheus_client import REGISTRY
+
+    counts = {
+        stage: REGISTRY.get_sample_value("live_fanout_seconds_count", {"stage": stage}) or 0.0
+        for stage in ("start", "end", "commit_to_end")
+    }
+    for path in ("direct", "mailbox"):
+        counts[path] = REGISTRY.get_sample_value("live_fanout_deliveries_total", {"path": path}) or 0.0
+    return counts
+
+
+def test_a_live_streams_hand_off_is_timed_from_the_messages_read_and_commit(
+    owner: GraphQLClient, other_owner: GraphQLClient
+) -> None:
+    """`live_fanout_seconds` times each result of a stream fed by live messages, from the
+    moment the process read the message (start of the hand-off, end of it) and from its commit;
+    another tenant's subscriber gets none of it."""
+    engine = owner.engine
+
+    async def main() -> dict[str, Any]:
+        delivered: dict[str, list[Any]] = {"mine": [], "stranger": []}
+
+        async def joined(client: GraphQLClient, name: str) -> Any:
+            principal = await asyncio.to_thread(engine.runtime.authenticate, f"Bearer {client.token}")
+            prepared = engine.prepare(EVENTS, None, principal)
+            return principal, await engine.subscribe(
+                prepared, None, principal, "sub", lambda result: delivered[name].append(result) or True
+            )
+
+        (principal, mine), (_, stranger) = await joined(owner, "mine"), await joined(other_owner, "stranger")
+        before = _handoffs()
+        tasks = [asyncio.create_task(anext(stream, None)) for stream in (mine, stranger)]
+        await wait_for_listeners(engine.runtime, principal.tenant_id, "customers")
+        ids = [await asyncio.to_thread(_create, owner, f"Timed {n}") for n in range(3)]
+        for _ in range(200):
+            if len(delivered["mine"]) == 3:
+                break
+            await asyncio.sleep(0.01)
+        after = _handoffs()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for stream in (mine, stranger):
+            await stream.aclose()
+        return {"delivered": delivered, "ids": ids, "before": before, "after": after}
+
+    result = asyncio.run(main())
+    mine = result["delivered"]["mine"]
+    assert [r["data"]["customerEvents"]["customerId"] for r in mine] == result["ids"]
+    assert result["delivered"]["stranger"] == []
+    # Each of the three results timed from its read and (customer events are stamped) from its commit.
+    stages = ("start", "end", "commit_to_end")
+    assert {k: result["after"][k] - result["before"][k] for k in stages} == dict.fromkeys(stages, 3)
+    # Each handed to the one subscriber by its `deliver`, none through a mailbox.
+    assert {k: result["after"][k] - result["before"][k] for k in ("direct", "mailbox")} == {"direct": 3, "mailbox": 0}
+    assert all(r.json() is r.json() and orjson.loads(r.json()) == dict(r) for r in mine)
+
+
+def test_a_stream_not_fed_by_live_messages_is_not_timed() -> None:
+    async def main() -> tuple[dict[str, float], dict[str, float], list[Any]]:
+        async def source() -> Any:
+            yield {"data": {"n": 1}}
+
+        got: list[Any] = []
+        streams = SharedStreams()
+        before = _handoffs()
+        iterator = await streams.subscribe("plain", _returning(source()), lambda r: got.append(r) or True)
+        async for _ in iterator:
+            pass
+        return before, _handoffs(), got
+
+    before, after, got = asyncio.run(main())
+    assert len(got) == 1
+    assert {k: after[k] - before[k] for k in ("start", "end", "commit_to_end", "direct")} == {
+        "start": 0,
+        "end": 0,
+        "commit_to_end": 0,
+        "direct": 1,
+    }
