@@ -14,6 +14,7 @@ import pytest
 import redis
 import redis.asyncio
 import redis.exceptions
+from redis.asyncio.connection import AbstractConnection
 
 from saas.quota.bucket import CostBucket
 from saas.runtime import Runtime
@@ -180,9 +181,9 @@ def test_a_charge_past_its_deadline_fails_as_a_redis_timeout_and_drops_the_conne
 
     tenant = uuid.uuid4()
     url = f"{runtime.redis_url}{'&' if '?' in runtime.redis_url else '?'}socket_timeout=0.2"
-    answering = redis.asyncio.Connection.read_response
+    answering = AbstractConnection.read_response
 
-    async def silent(self: redis.asyncio.Connection, *args: object, **kwargs: object) -> object:
+    async def silent(self: AbstractConnection, *args: object, **kwargs: object) -> object:
         if silenced:
             await asyncio.sleep(30)
         return await answering(self, *args, **kwargs)  # type: ignore[arg-type]
@@ -204,7 +205,7 @@ def test_a_charge_past_its_deadline_fails_as_a_redis_timeout_and_drops_the_conne
             await charger.close()
 
     silenced: list[bool] = []
-    monkeypatch.setattr(redis.asyncio.Connection, "read_response", silent)
+    monkeypatch.setattr(AbstractConnection, "read_response", silent)  # TCP and unix sockets alike
     took, kept, remaining = asyncio.run(charges())
     assert 0.15 <= took < 5
     assert not kept
@@ -220,7 +221,7 @@ def test_a_budget_whose_charge_times_out_lets_the_operation_through(
     budget.bucket.key_prefix = f"test:cost:{uuid.uuid4().hex}"
     url = f"{runtime.redis_url}{'&' if '?' in runtime.redis_url else '?'}socket_timeout=0.2"
 
-    async def silent(self: redis.asyncio.Connection, *args: object, **kwargs: object) -> object:
+    async def silent(self: AbstractConnection, *args: object, **kwargs: object) -> object:
         await asyncio.sleep(30)
 
     async def served() -> object:
@@ -230,7 +231,7 @@ def test_a_budget_whose_charge_times_out_lets_the_operation_through(
         finally:
             await budget.close()
 
-    monkeypatch.setattr(redis.asyncio.Connection, "read_response", silent)
+    monkeypatch.setattr(AbstractConnection, "read_response", silent)  # TCP and unix sockets alike
     assert asyncio.run(served()) is None  # let through, as when Redis is down
 
 
