@@ -244,16 +244,21 @@ NEW_CUSTOMER_DEFAULTS: dict[str, Any] = {
 }
 
 
+_DEFAULTS = NEW_CUSTOMER_DEFAULTS
+_DEFAULT_KEYS = frozenset(NEW_CUSTOMER_DEFAULTS)
+
+
 def _insert_customer(session: Session, principal: Principal, customer_id: uuid.UUID, clean: dict[str, Any]) -> Customer:
     """The new customer, its audit entry and its `customer.created` event written by one statement
     (`insert_with_event`: the INSERTs as data-modifying CTEs of a SELECT of the new row), the
     customer loaded as a persistent `Customer` of the session, as a flush leaves a new one;
     then its live message after commit, as `_record` has it.
 
-    Every column is given (the defaults, `NEW_CUSTOMER_DEFAULTS`; `created_at` and `updated_at`
-    the moment of the change, as updates stamp `updated_at`), so the audit snapshot and the
-    event's payload are built from these values, before the statement, and are those of the row
-    written; only the computed `name_key` comes from the server, and neither shows it."""
+    Every column's value is known before the statement (the defaults, `NEW_CUSTOMER_DEFAULTS`;
+    `created_at` and `updated_at` the moment of the change, as updates stamp `updated_at`), so
+    the audit snapshot and the event's payload are built from these values, before the statement,
+    and are those of the row written; only the computed `name_key` comes from the server, and
+    neither shows it. The INSERT names the columns whose value is not the server's default."""
     now = _now()
     values = {**NEW_CUSTOMER_DEFAULTS, **clean, "id": customer_id, "created_at": now, "updated_at": now}
     if values["custom_fields"] is None:
@@ -265,8 +270,10 @@ def _insert_customer(session: Session, principal: Principal, customer_id: uuid.U
         raise CrossTenantWrite("Customer needs a tenant-bound session")
     written = _new_customer(values, tenant_id)
     entry = change_record(principal, CUSTOMER_CREATED, "Customer", customer_id, None, snapshot(written))
+    # The INSERT leaves out what the server fills in with the same value (fewer parameters to send).
+    sent = {key: value for key, value in values.items() if key not in _DEFAULT_KEYS or value != _DEFAULTS[key]}
     customer: Customer = insert_with_event(
-        session, Customer, values, CUSTOMER_CREATED, event_payload(written), with_rows=[entry]
+        session, Customer, sent, CUSTOMER_CREATED, event_payload(written), with_rows=[entry]
     )
     publish_after_commit(session, TOPIC, live_message(session, CUSTOMER_CREATED, customer), stamp=True)
     return customer

@@ -158,10 +158,11 @@ def insert_with_event(
     records by one statement, as `emit_event` writes an event with `with_rows`; the row, as
     written, loaded into the session as a persistent `entity` (as a flush of a new object leaves it).
 
-    `values`: every column the row stores but its computed ones (the server's defaults given
-    too: the caller builds `payload` and the records from these values before the statement
-    runs, so nothing the server would fill in may be left out; `tenant_id` is the session's
-    tenant, stamped here, another tenant's refused). The statement is a SELECT of the new row
+    `values`: the columns the INSERT names (`tenant_id` is the session's tenant, stamped here,
+    another tenant's refused). The caller builds `payload` and the records before the statement
+    runs: from the row's every value, so it may leave out of `values` only the columns the server
+    fills in with the value it built them with (a column's default; not a computed column's, which
+    comes back with the row). The statement is a SELECT of the new row
     (its computed columns included) with the row's INSERT, the event's and each record's as
     data-modifying CTEs: one round trip, one statement object per shape, prepared on the
     connection (`PreparedWrite`). The event's `webhook_ids` are read by the statement, as for
