@@ -10,8 +10,8 @@ setting, an advisory lock) travels in front of the next one, in its message.
 createCustomer, 2: [the tenant setting, the duplicate check's lock, the custom fields' lock] with
 the duplicate lookup (leads and customers), which also reads the custom field definitions (one
 more column: `saas.custom_fields.validation.DefinitionsRider`); the customer's INSERT, its audit
-entry and its event, one statement (a SELECT of the new row, the INSERTs its data-modifying CTEs:
-`saas.events.outbox.insert_with_event`), whose result is the customer as written (no second read).
+entry and its event, one statement (the INSERTs as data-modifying CTEs of the event's), every
+value of the row known before it (the server's defaults too): no second read.
 
 moveOpportunity, 2: [the tenant setting] with the opportunity, locked, and the target stage (one
 SELECT); the UPDATE (with its version check), the stage-history entry, the audit entry and the

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 
 from saas.accounts.credentials import forget_credentials_after_commit
@@ -30,6 +30,7 @@ from saas.customers.graphql.types import Contact as ContactType
 from saas.customers.graphql.types import Customer as CustomerType
 from saas.customers.models import Contact, Customer, CustomerKind, LifecycleStage
 from saas.customers.rules import SqlCondition, customer_visibility
+from saas.db.records import NewRecord
 from saas.errors import ConflictError, FieldError, InputInvalid, NotFoundError, UserErrorCode
 from saas.events.catalog import (
     CONTACT_CREATED,
@@ -40,7 +41,7 @@ from saas.events.catalog import (
     CUSTOMER_RESTORED,
     CUSTOMER_UPDATED,
 )
-from saas.events.outbox import emit_event, emit_events, insert_with_event
+from saas.events.outbox import emit_event, emit_events
 from saas.events.payloads import api_object, node_ref
 from saas.realtime import publish_after_commit, publish_many_after_commit
 from saas.sensitive.rules import seal_core_fields
@@ -231,8 +232,8 @@ def create_customer(session: Session, principal: Principal, data: dict[str, Any]
 
 
 # What a new customer's row holds where the input says nothing: the columns' server defaults
-# (`Customer`; tests/customers/test_create_statement.py compares them with the server's), given
-# in the INSERT so that its audit entry and event are built before it runs.
+# (`Customer`; tests/customers/test_create_statement.py compares them with the server's), known
+# before the INSERT so that the row, its audit entry and its event are built before it runs.
 NEW_CUSTOMER_DEFAULTS: dict[str, Any] = {
     **dict.fromkeys(CUSTOMER_FIELDS),
     "kind": CustomerKind.COMPANY.value,
@@ -242,23 +243,23 @@ NEW_CUSTOMER_DEFAULTS: dict[str, Any] = {
     "version": 1,
     "deleted_at": None,
 }
-
-
 _DEFAULTS = NEW_CUSTOMER_DEFAULTS
 _DEFAULT_KEYS = frozenset(NEW_CUSTOMER_DEFAULTS)
 
 
 def _insert_customer(session: Session, principal: Principal, customer_id: uuid.UUID, clean: dict[str, Any]) -> Customer:
     """The new customer, its audit entry and its `customer.created` event written by one statement
-    (`insert_with_event`: the INSERTs as data-modifying CTEs of a SELECT of the new row), the
-    customer loaded as a persistent `Customer` of the session, as a flush leaves a new one;
-    then its live message after commit, as `_record` has it.
+    (`emit_event` with the customer's INSERT and the entry's as data-modifying CTEs of the event's),
+    the customer then the session's persistent `Customer`, as a flush leaves a new one; its live
+    message after commit, as `_record` has it.
 
     Every column's value is known before the statement (the defaults, `NEW_CUSTOMER_DEFAULTS`;
     `created_at` and `updated_at` the moment of the change, as updates stamp `updated_at`), so
-    the audit snapshot and the event's payload are built from these values, before the statement,
-    and are those of the row written; only the computed `name_key` comes from the server, and
-    neither shows it. The INSERT names the columns whose value is not the server's default."""
+    the object, the audit snapshot and the event's payload are built from these values, before
+    the statement, and are the row written: nothing is read back (only the computed `name_key`
+    is the server's, left unloaded: neither the snapshot nor the payload shows it, and the ORM
+    reads it from the row if it is ever asked for). The INSERT names the columns whose value is
+    not the server's default."""
     now = _now()
     values = {**NEW_CUSTOMER_DEFAULTS, **clean, "id": customer_id, "created_at": now, "updated_at": now}
     if values["custom_fields"] is None:
@@ -272,11 +273,13 @@ def _insert_customer(session: Session, principal: Principal, customer_id: uuid.U
     entry = change_record(principal, CUSTOMER_CREATED, "Customer", customer_id, None, snapshot(written))
     # The INSERT leaves out what the server fills in with the same value (fewer parameters to send).
     sent = {key: value for key, value in values.items() if key not in _DEFAULT_KEYS or value != _DEFAULTS[key]}
-    customer: Customer = insert_with_event(
-        session, Customer, sent, CUSTOMER_CREATED, event_payload(written), with_rows=[entry]
-    )
-    publish_after_commit(session, TOPIC, live_message(session, CUSTOMER_CREATED, customer), stamp=True)
-    return customer
+    emit_event(session, CUSTOMER_CREATED, event_payload(written), with_rows=[NewRecord(Customer, sent), entry])
+    # The row written, now the session's (persistent, no statement): `name_key`, computed by the
+    # server, is left unloaded, read from the row if ever asked for.
+    make_transient_to_detached(written)
+    session.add(written)
+    publish_after_commit(session, TOPIC, live_message(session, CUSTOMER_CREATED, written), stamp=True)
+    return written
 
 
 def _new_customer(values: dict[str, Any], tenant_id: uuid.UUID | None) -> Customer:

@@ -85,16 +85,13 @@ class _Form:
 class PreparedWrite:
     """`statement` (a Core statement or `text()` with bound parameters only, built once) run as a
     prepared statement on a session's connection (see the module docstring); with `entity` (a
-    mapped class whose rows the statement returns), loaded as ORM objects by `load`. `columns`:
-    the result's columns, when they are not the statement's own (a SELECT of a CTE's columns that
-    are a table's, to be loaded as the table's rows)."""
+    mapped class whose rows the statement returns), loaded as ORM objects by `load`."""
 
-    __slots__ = ("_columns", "_compiled", "_forms", "_plain_loading", "entity", "statement")
+    __slots__ = ("_compiled", "_forms", "_plain_loading", "entity", "statement")
 
-    def __init__(self, statement: Any, entity: Any = None, columns: tuple[Any, ...] | None = None) -> None:
+    def __init__(self, statement: Any, entity: Any = None) -> None:
         self.statement = statement
         self.entity = entity
-        self._columns = columns
         self._plain_loading: Any = select(entity).from_statement(statement) if entity is not None else None
         self._compiled: tuple[str, tuple[str, ...], dict[str, Any], tuple[Any, ...]] | None = None
         self._forms: dict[tuple[str, ...], _Form] = {}
@@ -154,7 +151,7 @@ class PreparedWrite:
             # A SELECT's columns, or an INSERT's / UPDATE's RETURNING ones (none for `text()`), by
             # name and type: a table's own columns as they are (the ORM maps its rows by them),
             # others as plain columns (an expression would bring its CTEs into the EXECUTE).
-            columns = self._columns or tuple(
+            columns = tuple(
                 exported if isinstance(exported, Column) else column(exported.key or f"column_{index}", exported.type)
                 for index, exported in enumerate(getattr(self.statement, "exported_columns", None) or ())
             )

@@ -119,19 +119,6 @@ def emit_event(
     event, and no extra round trip. (Deleting a webhook still stops its deliveries: the
     dispatcher skips deleted ones.)
     """
-    tenant_id, event = _new_event(session, event_type, payload)
-    if with_rows or with_update is not None:
-        _write_together(session, tenant_id, event, with_rows, with_update)
-    else:
-        event.webhook_ids = _live_webhooks(tenant_id)
-        session.add(event)
-    if not _dispatch_requested(session):
-        on_commit(session, _DispatchRequest(tenant_id))
-    return event
-
-
-def _new_event(session: Session, event_type: str, payload: dict[str, Any]) -> tuple[Any, OutboxEvent]:
-    """The session's tenant and the event to record (`emit_event`): a type of the catalog, a tenant-bound session."""
     if not is_registered(event_type):
         raise ValueError(f"{event_type!r} is not in the event catalog (saas.events.catalog)")
     tenant_id = bound_tenant(session)
@@ -142,48 +129,14 @@ def _new_event(session: Session, event_type: str, payload: dict[str, Any]) -> tu
         payload=json_safe(payload),
         causation_depth=int(session.info.get(CAUSATION_DEPTH_KEY, 0)),
     )
-    return tenant_id, event
-
-
-def insert_with_event(
-    session: Session,
-    entity: Any,
-    values: dict[str, Any],
-    event_type: str,
-    payload: dict[str, Any],
-    *,
-    with_rows: Sequence[Any] = (),
-) -> Any:
-    """A new row of `entity` (a mapped class with `tenant_id`) written with its change's event and
-    records by one statement, as `emit_event` writes an event with `with_rows`; the row, as
-    written, loaded into the session as a persistent `entity` (as a flush of a new object leaves it).
-
-    `values`: the columns the INSERT names (`tenant_id` is the session's tenant, stamped here,
-    another tenant's refused). The caller builds `payload` and the records before the statement
-    runs: from the row's every value, so it may leave out of `values` only the columns the server
-    fills in with the value it built them with (a column's default; not a computed column's, which
-    comes back with the row). The statement is a SELECT of the new row
-    (its computed columns included) with the row's INSERT, the event's and each record's as
-    data-modifying CTEs: one round trip, one statement object per shape, prepared on the
-    connection (`PreparedWrite`). The event's `webhook_ids` are read by the statement, as for
-    `emit_event`; the dispatch request is the transaction's one.
-    """
-    tenant_id, event = _new_event(session, event_type, payload)
-    session.flush()  # what the session holds is written first, as for `emit_event`
-    if values.get("tenant_id", tenant_id) != tenant_id:
-        raise CrossTenantWrite(f"{entity.__name__} belongs to another tenant")
-    row_values = {**values, "tenant_id": tenant_id}
-    event.id = uuid.uuid4()
-    parts = [(OutboxEvent.__table__, _column_values(event, tenant_id))]
-    parts.extend((_table_of(row), _column_values(row, tenant_id)) for row in with_rows)
-    shape = tuple((table, tuple(part)) for table, part in parts)
-    params = {f"p{index}_{key}": value for index, (_, part) in enumerate(parts) for key, value in part.items()}
-    params[TENANT_PARAM] = tenant_id
-    params.update({f"{INSERT_PREFIX}{key}": value for key, value in row_values.items()})
-    written = _inserting_statement((entity, tuple(row_values)), shape).load(session, params).one()
+    if with_rows or with_update is not None:
+        _write_together(session, tenant_id, event, with_rows, with_update)
+    else:
+        event.webhook_ids = _live_webhooks(tenant_id)
+        session.add(event)
     if not _dispatch_requested(session):
         on_commit(session, _DispatchRequest(tenant_id))
-    return written
+    return event
 
 
 def _write_together(
@@ -225,7 +178,6 @@ def _write_together(
 
 TENANT_PARAM = "together_tenant_id"
 UPDATE_PREFIX = "u_"
-INSERT_PREFIX = "n_"
 UPDATED_ID = "updated_row_id"
 UPDATED_VERSION = "updated_row_version"
 
@@ -264,34 +216,6 @@ def _together_statement(
         )
         statement = statement.add_cte(changed).returning(select(func.count()).select_from(changed).scalar_subquery())
     return PreparedWrite(statement)
-
-
-@functools.lru_cache(maxsize=64)  # a few shapes: the inserted columns and the records' columns
-def _inserting_statement(
-    inserted: tuple[Any, tuple[str, ...]], shape: tuple[tuple[Any, tuple[str, ...]], ...]
-) -> PreparedWrite:
-    """`insert_with_event`'s statement: `SELECT` of the new row of `inserted` (`(entity, column
-    keys)`, a parameter `n_<column>` each) from its INSERT's `RETURNING`, with the INSERTs of
-    `shape` (as `_together_statement`'s: the event's first, its `webhook_ids` read by the
-    statement) as data-modifying CTEs. PostgreSQL runs every data-modifying CTE once, whether
-    the SELECT reads it or not, all in the statement's snapshot."""
-    entity, keys = inserted
-    table: Any = entity.__table__
-    new_row = (
-        insert(table)
-        .values({key: bindparam(f"{INSERT_PREFIX}{key}", type_=table.c[key].type) for key in keys})
-        .returning(*table.c)
-        .cte("inserted")
-    )
-    (event_table, event_keys), *others = shape
-    event_values: dict[str, Any] = {key: bindparam(f"p0_{key}", type_=event_table.c[key].type) for key in event_keys}
-    event_values["webhook_ids"] = _live_webhooks(bindparam(TENANT_PARAM, type_=event_table.c.tenant_id.type))
-    records = [insert(event_table).values(event_values).cte("written_event")]
-    for index, (other, other_keys) in enumerate(others, start=1):
-        values = {key: bindparam(f"p{index}_{key}", type_=other.c[key].type) for key in other_keys}
-        records.append(insert(other).values(values).cte(f"written_{index - 1}"))
-    statement = select(*new_row.c).add_cte(*records)
-    return PreparedWrite(statement, entity, columns=tuple(table.c))
 
 
 def _column_values(row: Any, tenant_id: Any) -> dict[str, Any]:

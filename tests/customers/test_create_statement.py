@@ -1,7 +1,8 @@
-"""`create_customer` writes the customer, its audit entry and its event in one statement
-(`saas.events.outbox.insert_with_event`), the audit snapshot and the payload built from the values
-it gives before the statement runs: they must be the row written. Run as the application role
-(row-level security on), prepared and as text."""
+"""`create_customer` writes the customer, its audit entry and its event in one statement (the
+customer's and the entry's INSERTs as data-modifying CTEs of the event's: `emit_event` with
+`NewRecord`s), the customer object, the audit snapshot and the payload built from the values it
+knows before the statement runs, nothing read back: they must be the row written. Run as the
+application role (row-level security on), prepared and as text."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from saas.db.engine import create_app_engine
 from saas.db.records import NewRecord
 from saas.errors import InputInvalid, UserErrorCode
 from saas.events.catalog import CUSTOMER_CREATED
-from saas.events.outbox import _column_values, insert_with_event
+from saas.events.outbox import _column_values, emit_event
 from saas.schema.relay import to_global_id
 from saas.tenancy.session import CrossTenantWrite, tenant_session
 from tests.conftest import TenantHandle
@@ -85,7 +86,7 @@ def test_the_audit_entry_and_the_event_are_those_of_the_row_written(app_engine: 
     data = {"name": "  Written   Ltd ", "tags": ["b", "a"], "industry": "Retail", "notes": "n", "tier": "gold"}
     with tenant_session(app_engine, tenant.id) as session:
         created = customers.create_customer(session, principal, data)
-        # The session's own persistent customer, as a flush leaves it (the computed key loaded too).
+        # The session's own persistent customer, as a flush leaves it (the computed key read on demand).
         assert inspect(created).persistent and created in session
         assert created.name_key == created.name.lower()
         returned = {column.key: getattr(created, column.key) for column in Customer.__table__.c}
@@ -135,18 +136,18 @@ def test_a_row_or_record_of_another_tenant_is_refused_and_nothing_is_written(
     principal = _principal(tenant.id)
     foreign = _values("Foreign Ltd", tenant_id=other_tenant.id)
     with pytest.raises(CrossTenantWrite), tenant_session(app_engine, tenant.id) as session:
-        insert_with_event(session, Customer, foreign, CUSTOMER_CREATED, {})
+        emit_event(session, CUSTOMER_CREATED, {}, with_rows=[NewRecord(Customer, foreign)])
     _nothing_written(app_engine, [tenant.id, other_tenant.id], foreign["id"])
     values = _values("Own Ltd")
     entry = change_entry(principal, CUSTOMER_CREATED, "Customer", values["id"], None, {})
     entry.tenant_id = other_tenant.id
     with pytest.raises(CrossTenantWrite), tenant_session(app_engine, tenant.id) as session:
-        insert_with_event(session, Customer, values, CUSTOMER_CREATED, {}, with_rows=[entry])
+        emit_event(session, CUSTOMER_CREATED, {}, with_rows=[NewRecord(Customer, values), entry])
     _nothing_written(app_engine, [tenant.id, other_tenant.id], values["id"])
     record = change_record(principal, CUSTOMER_CREATED, "Customer", values["id"], None, {})
     foreign_record = NewRecord(record.entity, {**record.values, "tenant_id": other_tenant.id})
     with pytest.raises(CrossTenantWrite), tenant_session(app_engine, tenant.id) as session:
-        insert_with_event(session, Customer, values, CUSTOMER_CREATED, {}, with_rows=[foreign_record])
+        emit_event(session, CUSTOMER_CREATED, {}, with_rows=[NewRecord(Customer, values), foreign_record])
     _nothing_written(app_engine, [tenant.id, other_tenant.id], values["id"])
 
 
@@ -167,10 +168,10 @@ def test_a_statement_that_fails_writes_none_of_it(app_engine: Engine, tenant: Te
     values = _values("Orphan Ltd", owner_id=uuid.uuid4())
     entry = change_entry(_principal(tenant.id), CUSTOMER_CREATED, "Customer", values["id"], None, {})
     with pytest.raises(IntegrityError), tenant_session(app_engine, tenant.id) as session:
-        insert_with_event(session, Customer, values, CUSTOMER_CREATED, {"customer": {}}, with_rows=[entry])
+        emit_event(session, CUSTOMER_CREATED, {"customer": {}}, with_rows=[NewRecord(Customer, values), entry])
     _nothing_written(app_engine, [tenant.id], values["id"])
     with pytest.raises(ValueError), tenant_session(app_engine, tenant.id) as session:  # not in the catalog
-        insert_with_event(session, Customer, _values("Uncatalogued Ltd"), "customer.invented", {})
+        emit_event(session, "customer.invented", {}, with_rows=[NewRecord(Customer, _values("Uncatalogued Ltd"))])
 
 
 def test_bad_input_is_a_coded_error_and_writes_nothing(app_engine: Engine, tenant: TenantHandle) -> None:
