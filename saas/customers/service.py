@@ -10,8 +10,9 @@ the scoped tokens naming it, so the process's credential cache then forgets the 
 from __future__ import annotations
 
 import uuid
+import weakref
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -254,13 +255,13 @@ def _insert_customer(session: Session, principal: Principal, customer_id: uuid.U
     message after commit, as `_record` has it.
 
     Every column's value is known before the statement (the defaults, `NEW_CUSTOMER_DEFAULTS`;
-    `created_at` and `updated_at` the moment of the change, as updates stamp `updated_at`), so
+    `created_at` and `updated_at` the moment of the transaction, `_transaction_moment`), so
     the object, the audit snapshot and the event's payload are built from these values, before
     the statement, and are the row written: nothing is read back (only the computed `name_key`
     is the server's, left unloaded: neither the snapshot nor the payload shows it, and the ORM
     reads it from the row if it is ever asked for). The INSERT names the columns whose value is
     not the server's default."""
-    now = _now()
+    now = _transaction_moment(session)
     values = {**NEW_CUSTOMER_DEFAULTS, **clean, "id": customer_id, "created_at": now, "updated_at": now}
     if values["custom_fields"] is None:
         values["custom_fields"] = {}
@@ -280,6 +281,24 @@ def _insert_customer(session: Session, principal: Principal, customer_id: uuid.U
     session.add(written)
     publish_after_commit(session, TOPIC, live_message(session, CUSTOMER_CREATED, written), stamp=True)
     return written
+
+
+# Where a session keeps its transaction's moment (`_transaction_moment`): (the transaction, weakly; the moment).
+MOMENT_KEY = "saas.customers.transaction_moment"
+
+
+def _transaction_moment(session: Session) -> datetime:
+    """The moment of the session's transaction, taken at its first create and kept for the
+    transaction, as PostgreSQL's `now()` (the columns' default) is the transaction's start:
+    customers created in one transaction share their `created_at`, as they did with the default."""
+    session.connection()  # the transaction, begun if it was not
+    transaction = session.get_transaction()
+    held = session.info.get(MOMENT_KEY)
+    if held is not None and held[0]() is transaction:
+        return cast(datetime, held[1])
+    moment = _now()
+    session.info[MOMENT_KEY] = (weakref.ref(transaction), moment)
+    return moment
 
 
 def _new_customer(values: dict[str, Any], tenant_id: uuid.UUID | None) -> Customer:

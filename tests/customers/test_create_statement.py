@@ -215,3 +215,19 @@ def test_concurrent_creators_of_one_name_write_one_customer_with_one_entry_and_o
             )
         ).one()
     assert tuple(counts) == (1, 1, 1)
+
+
+def test_customers_created_in_one_transaction_share_its_moment(app_engine: Engine, tenant: TenantHandle) -> None:
+    """As the columns' default `now()` had it: one `created_at` per transaction, the next one later."""
+    principal = _principal(tenant.id)
+    with tenant_session(app_engine, tenant.id) as session:
+        first = customers.create_customer(session, principal, {"name": "First Ltd"})
+        second = customers.create_customer(session, principal, {"name": "Second Ltd"})
+    with tenant_session(app_engine, tenant.id) as session:
+        third = customers.create_customer(session, principal, {"name": "Third Ltd"})
+    stored = {
+        name: _written(app_engine, tenant.id, row.id)["customer"]
+        for name, row in (("1", first), ("2", second), ("3", third))
+    }
+    assert stored["1"].created_at == stored["2"].created_at == stored["2"].updated_at
+    assert stored["3"].created_at > stored["2"].created_at
