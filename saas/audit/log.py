@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from saas.audit.client import current_client
 from saas.audit.models import AuditEntry, AuditKind
+from saas.db.records import NewRecord
 
 SKIPPED_COLUMNS = frozenset({"tenant_id", "password_hash", "secret_hash"})
 
@@ -124,6 +125,35 @@ def change_entry(
     entry = _entry(AuditKind.CHANGE, actor, action, entity_type, entity_id)
     entry.before, entry.after = before, after
     return entry
+
+
+def change_record(
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entity_id: uuid.UUID | str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> NewRecord:
+    """`change_entry` as its column values (`NewRecord`): the same entry, for a statement that writes it
+    with the change's other rows (`emit_event`'s `with_rows`), without an ORM object to carry them."""
+    client = current_client()
+    return NewRecord(
+        AuditEntry,
+        {
+            "kind": AuditKind.CHANGE.value,
+            "actor_user_id": actor.user_id,
+            "actor_label": actor.label[:300],
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": str(entity_id)[:64],
+            "request_id": structlog.contextvars.get_contextvars().get("request_id"),
+            "client_address": client.address,
+            "user_agent": client.user_agent,
+            "before": before,
+            "after": after,
+        },
+    )
 
 
 def record_changes(

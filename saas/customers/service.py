@@ -9,19 +9,19 @@ the scoped tokens naming it, so the process's credential cache then forgets the 
 
 from __future__ import annotations
 
-import functools
 import uuid
+import weakref
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.exc import StaleDataError
 
 from saas.accounts.credentials import forget_credentials_after_commit
 from saas.accounts.models import Membership
 from saas.accounts.ownership import may_own_for
-from saas.audit.log import change_entry, record_changes, snapshot
+from saas.audit.log import change_record, record_changes, snapshot
 from saas.auth.permissions import CUSTOMERS_DELETE, CUSTOMERS_WRITE, require
 from saas.auth.principal import Principal
 from saas.custom_fields.models import CustomFieldEntity
@@ -31,7 +31,7 @@ from saas.customers.graphql.types import Contact as ContactType
 from saas.customers.graphql.types import Customer as CustomerType
 from saas.customers.models import Contact, Customer, CustomerKind, LifecycleStage
 from saas.customers.rules import SqlCondition, customer_visibility
-from saas.db.prepared_writes import PreparedWrite
+from saas.db.records import NewRecord
 from saas.errors import ConflictError, FieldError, InputInvalid, NotFoundError, UserErrorCode
 from saas.events.catalog import (
     CONTACT_CREATED,
@@ -141,7 +141,7 @@ def _record(
     (outbox), which carries the row as the API returns it (`api_object`), with its references. After commit, unless
     `live` is False: the live message (`live_message`) on the tenant's `customers` topic.
     """
-    entry = change_entry(principal, action, type(row).__name__, row.id, before, snapshot(row))
+    entry = change_record(principal, action, type(row).__name__, row.id, before, snapshot(row))
     emit_event(session, action, event_payload(row), with_rows=[entry])  # the event and the audit entry: one statement
     if live:
         publish_after_commit(session, TOPIC, live_message(session, action, row), stamp=True)
@@ -229,33 +229,85 @@ def create_customer(session: Session, principal: Principal, data: dict[str, Any]
     allow_duplicate = bool(data.pop("allow_duplicate", False))
     customer_id = uuid.uuid4()
     clean = new_customer_fields(session, principal, customer_id, data, duplicate_rule=not allow_duplicate)
-    customer = _insert_customer(session, customer_id, clean)
-    _record(session, principal, CUSTOMER_CREATED, customer, None)
-    return customer
+    return _insert_customer(session, principal, customer_id, clean)
 
 
-def _insert_customer(session: Session, customer_id: uuid.UUID, clean: dict[str, Any]) -> Customer:
-    """The new customer written by one INSERT ... RETURNING of its whole row (the server's defaults
-    come back with it: no second read), loaded as a persistent `Customer` of the session, as a
-    flush of a new `Customer` leaves it, without the unit of work. Stamped with the session's
-    tenant, as the tenant-bound session stamps the rows it flushes. The statement is built once
-    per set of columns given, and prepared on the connection (`PreparedWrite`)."""
+# What a new customer's row holds where the input says nothing: the columns' server defaults
+# (`Customer`; tests/customers/test_create_statement.py compares them with the server's), known
+# before the INSERT so that the row, its audit entry and its event are built before it runs.
+NEW_CUSTOMER_DEFAULTS: dict[str, Any] = {
+    **dict.fromkeys(CUSTOMER_FIELDS),
+    "kind": CustomerKind.COMPANY.value,
+    "lifecycle_stage": LifecycleStage.LEAD.value,
+    "tags": [],
+    "custom_fields": {},
+    "version": 1,
+    "deleted_at": None,
+}
+_DEFAULTS = NEW_CUSTOMER_DEFAULTS
+_DEFAULT_KEYS = frozenset(NEW_CUSTOMER_DEFAULTS)
+
+
+def _insert_customer(session: Session, principal: Principal, customer_id: uuid.UUID, clean: dict[str, Any]) -> Customer:
+    """The new customer, its audit entry and its `customer.created` event written by one statement
+    (`emit_event` with the customer's INSERT and the entry's as data-modifying CTEs of the event's),
+    the customer then the session's persistent `Customer`, as a flush leaves a new one; its live
+    message after commit, as `_record` has it.
+
+    Every column's value is known before the statement (the defaults, `NEW_CUSTOMER_DEFAULTS`;
+    `created_at` and `updated_at` the moment of the transaction, `_transaction_moment`), so
+    the object, the audit snapshot and the event's payload are built from these values, before
+    the statement, and are the row written: nothing is read back (only the computed `name_key`
+    is the server's, left unloaded: neither the snapshot nor the payload shows it, and the ORM
+    reads it from the row if it is ever asked for). The INSERT names the columns whose value is
+    not the server's default."""
+    now = _transaction_moment(session)
+    values = {**NEW_CUSTOMER_DEFAULTS, **clean, "id": customer_id, "created_at": now, "updated_at": now}
+    if values["custom_fields"] is None:
+        values["custom_fields"] = {}
+    if values["tags"] is None:
+        values["tags"] = []
     tenant_id = bound_tenant(session)
     if tenant_id is None:
         raise CrossTenantWrite("Customer needs a tenant-bound session")
-    statement = _insert_statement(tuple(sorted(clean)))
-    return statement.load(session, {**clean, "tenant_id": tenant_id, "id": customer_id}).one()
+    written = _new_customer(values, tenant_id)
+    entry = change_record(principal, CUSTOMER_CREATED, "Customer", customer_id, None, snapshot(written))
+    # The INSERT leaves out what the server fills in with the same value (fewer parameters to send).
+    sent = {key: value for key, value in values.items() if key not in _DEFAULT_KEYS or value != _DEFAULTS[key]}
+    emit_event(session, CUSTOMER_CREATED, event_payload(written), with_rows=[NewRecord(Customer, sent), entry])
+    # The row written, now the session's (persistent, no statement): `name_key`, computed by the
+    # server, is left unloaded, read from the row if ever asked for.
+    make_transient_to_detached(written)
+    session.add(written)
+    publish_after_commit(session, TOPIC, live_message(session, CUSTOMER_CREATED, written), stamp=True)
+    return written
 
 
-@functools.lru_cache(maxsize=64)
-def _insert_statement(keys: tuple[str, ...]) -> PreparedWrite:
-    """`_insert_customer`'s statement for the columns given (a few sets: the input's optional fields)."""
-    table: Any = Customer.__table__
-    columns = ("tenant_id", "id", *keys)
-    written = (
-        insert(table).values({key: bindparam(key, type_=table.c[key].type) for key in columns}).returning(*table.c)
-    )
-    return PreparedWrite(written, Customer)
+# Where a session keeps its transaction's moment (`_transaction_moment`): (the transaction, weakly; the moment).
+MOMENT_KEY = "saas.customers.transaction_moment"
+
+
+def _transaction_moment(session: Session) -> datetime:
+    """The moment of the session's transaction, taken at its first create and kept for the
+    transaction, as PostgreSQL's `now()` (the columns' default) is the transaction's start:
+    customers created in one transaction share their `created_at`, as they did with the default."""
+    session.connection()  # the transaction, begun if it was not
+    transaction = session.get_transaction()
+    held = session.info.get(MOMENT_KEY)
+    if held is not None and held[0]() is transaction:
+        return cast(datetime, held[1])
+    moment = _now()
+    session.info[MOMENT_KEY] = (weakref.ref(transaction), moment)
+    return moment
+
+
+def _new_customer(values: dict[str, Any], tenant_id: uuid.UUID | None) -> Customer:
+    """A `Customer` holding `values` (and the tenant), in no session: what the row written holds, for
+    its snapshot and payload (the values put in place as the ORM's loading puts them)."""
+    row: Customer = Customer.__mapper__.class_manager.new_instance()
+    row.__dict__.update(values)
+    row.__dict__["tenant_id"] = tenant_id
+    return row
 
 
 def new_customer_fields(

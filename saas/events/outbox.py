@@ -24,6 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from saas.audit.log import json_safe
 from saas.db.prepared_writes import PreparedWrite
+from saas.db.records import NewRecord
 from saas.events.catalog import is_registered
 from saas.events.models import OutboxEvent
 from saas.tenancy.session import AFTER_COMMIT_KEY, CrossTenantWrite, bound_tenant, on_commit
@@ -99,8 +100,8 @@ def emit_event(
     """Record `event_type` (a type of the catalog) with `payload` (JSON) for the session's tenant.
 
     `with_rows`: new rows of the same change that are not in the session yet (its audit entry,
-    a history row); they are written with the event by one statement, now (`_write_together`),
-    instead of one INSERT each at the next flush.
+    a history row), ORM objects or their values (`NewRecord`); they are written with the event by
+    one statement, now (`_write_together`), instead of one INSERT each at the next flush.
 
     `with_update`: the change itself, an UPDATE of one row under its version check, written by
     that same statement (a data-modifying CTE of it). The caller has locked the row and checked
@@ -160,7 +161,7 @@ def _write_together(
     if event.id is None:
         event.id = uuid.uuid4()
     parts = [(OutboxEvent.__table__, _column_values(event, tenant_id))]
-    parts.extend((type(row).__table__, _column_values(row, tenant_id)) for row in rows)
+    parts.extend((_table_of(row), _column_values(row, tenant_id)) for row in rows)
     shape = tuple((table, tuple(values)) for table, values in parts)
     params = {f"p{index}_{key}": value for index, (_, values) in enumerate(parts) for key, value in values.items()}
     params[TENANT_PARAM] = tenant_id
@@ -221,10 +222,13 @@ def _column_values(row: Any, tenant_id: Any) -> dict[str, Any]:
     """The INSERT values of an ORM object that is not in a session, as the ORM's flush computes
     them: the attributes it was given (None left to a column's default), the columns' Python-side
     defaults for the others; the server fills in the rest."""
-    state = inspect(row)
-    given_values = state.dict
+    if isinstance(row, NewRecord):
+        mapper, given_values = row.entity.__mapper__, row.values
+    else:
+        state = inspect(row)
+        mapper, given_values = state.mapper, state.dict
     values: dict[str, Any] = {}
-    for key, column_key, default, may_be_none in _insert_columns(state.mapper):
+    for key, column_key, default, may_be_none in _insert_columns(mapper):
         given = given_values.get(key)
         if given is not None or (may_be_none and key in given_values):
             values[column_key] = given
@@ -233,9 +237,15 @@ def _column_values(row: Any, tenant_id: Any) -> dict[str, Any]:
         elif default is not None and getattr(default, "is_callable", False):
             values[column_key] = default.arg(None)
     if values.get("tenant_id", tenant_id) != tenant_id:
-        raise CrossTenantWrite(f"{type(row).__name__} belongs to another tenant")
+        entity = row.entity if isinstance(row, NewRecord) else type(row)
+        raise CrossTenantWrite(f"{entity.__name__} belongs to another tenant")
     values["tenant_id"] = tenant_id
     return values
+
+
+def _table_of(row: Any) -> Any:
+    """The table of a row given to `with_rows`: an ORM object's or a `NewRecord`'s entity's."""
+    return row.entity.__table__ if isinstance(row, NewRecord) else type(row).__table__
 
 
 @functools.cache

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from saas.audit.log import change_entry, snapshot
+from saas.audit.log import change_record, snapshot
 from saas.auth.principal import Principal
 from saas.customers.rules import SqlCondition
 from saas.errors import ConflictError, FieldError, InputInvalid, UserErrorCode
@@ -131,7 +131,7 @@ def record(
     They are written by one statement, with `with_rows` (new rows of the change not added to the
     session, e.g. its stage-history entry): `emit_event`'s `with_rows`."""
     entity_id = getattr(row, "id", None) or row.tenant_id  # the settings row is the tenant's
-    entry = change_entry(principal, action, type(row).__name__, entity_id, before, snapshot(row))
+    entry = change_record(principal, action, type(row).__name__, entity_id, before, snapshot(row))
     emit_event(session, action, payload, with_rows=[*with_rows, entry])
 
 

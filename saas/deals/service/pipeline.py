@@ -17,13 +17,14 @@ from sqlalchemy.orm.util import identity_key
 
 from saas.accounts.models import Membership
 from saas.accounts.ownership import may_own_for
-from saas.audit.log import change_entry, snapshot, snapshot_of
+from saas.audit.log import change_record, snapshot, snapshot_of
 from saas.auth.permissions import DEALS_READ, DEALS_WRITE, PIPELINE_MANAGE, Role, require
 from saas.auth.principal import Principal
 from saas.custom_fields.models import CustomFieldEntity
 from saas.custom_fields.validation import validate_custom_fields
 from saas.customers.rules import SqlCondition, customer_visibility
 from saas.db.prepared_writes import PreparedWrite
+from saas.db.records import NewRecord
 from saas.deals import rules
 from saas.deals.errors import DealErrorCode
 from saas.deals.graphql.types import DealSettings as DealSettingsType
@@ -270,28 +271,29 @@ def _visible_customer(session: Session, principal: Principal, customer_id: uuid.
 
 
 def _history(
-    session: Session,
-    principal: Principal,
-    opportunity: Opportunity,
-    from_stage: uuid.UUID | None,
-    reason: str | None,
-    *,
-    add: bool = True,
-) -> StageChange:
-    """The stage-history entry of the opportunity's move, added to the session; with `add=False`,
-    for the caller to write with the move's records (`record`'s `with_rows`)."""
-    change = StageChange(
-        id=uuid.uuid4(),
-        opportunity_id=opportunity.id,
-        from_stage_id=from_stage,
-        to_stage_id=opportunity.stage_id,
-        changed_by_id=principal.membership_id,
-        changed_at=now(),
-        reason=reason,
+    session: Session, principal: Principal, opportunity: Opportunity, from_stage: uuid.UUID | None, reason: str | None
+) -> None:
+    """The stage-history entry of the opportunity's move (`_history_record`), added to the session."""
+    session.add(StageChange(**_history_record(principal, opportunity, from_stage, reason).values))
+
+
+def _history_record(
+    principal: Principal, opportunity: Opportunity, from_stage: uuid.UUID | None, reason: str | None
+) -> NewRecord:
+    """`_history`'s entry as its column values (`NewRecord`), for the move's statement to write
+    with its other records (`emit_event`'s `with_rows`): the same entry, no ORM object."""
+    return NewRecord(
+        StageChange,
+        {
+            "id": uuid.uuid4(),
+            "opportunity_id": opportunity.id,
+            "from_stage_id": from_stage,
+            "to_stage_id": opportunity.stage_id,
+            "changed_by_id": principal.membership_id,
+            "changed_at": now(),
+            "reason": reason,
+        },
     )
-    if add:
-        session.add(change)
-    return change
 
 
 def _entered(stage: PipelineStage) -> dict[str, Any]:
@@ -454,8 +456,8 @@ def move_opportunity_to(
     changed = {**_entered(stage), "updated_at": now(), "version": current["version"] + 1}
     current.update(changed)
     opportunity = _moved(session, tenant_id, current, changed)
-    change = _history(session, principal, opportunity, from_stage, clean_reason, add=False)
-    entry = change_entry(
+    change = _history_record(principal, opportunity, from_stage, clean_reason)
+    entry = change_record(
         principal, "opportunity.stage_changed", "Opportunity", opportunity.id, before,
         snapshot_of(Opportunity, current),
     )  # fmt: skip
@@ -467,7 +469,7 @@ def move_opportunity_to(
                 from_stage=node_ref("PipelineStage", from_stage),
                 to_stage=node_ref("PipelineStage", stage.id),
                 reason=clean_reason,
-                changed_by=node_ref("Member", change.changed_by_id),
+                changed_by=node_ref("Member", principal.membership_id),
             ),
             with_rows=[change, entry],
             with_update=VersionedUpdate(_OPPORTUNITIES, opportunity.id, changed["version"] - 1, changed),
