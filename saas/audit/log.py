@@ -84,19 +84,26 @@ class NamedActor:
     user_id: uuid.UUID | None = None
 
 
-def _entry(kind: AuditKind, actor: Actor, action: str, entity_type: str, entity_id: uuid.UUID | str) -> AuditEntry:
+def _entry_values(
+    kind: AuditKind, actor: Actor, action: str, entity_type: str, entity_id: uuid.UUID | str
+) -> dict[str, Any]:
+    """An entry's columns but its snapshots: who, what, and the request and client it came from."""
     client = current_client()
-    return AuditEntry(
-        kind=kind.value,
-        actor_user_id=actor.user_id,
-        actor_label=actor.label[:300],
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id)[:64],
-        request_id=structlog.contextvars.get_contextvars().get("request_id"),
-        client_address=client.address,
-        user_agent=client.user_agent,
-    )
+    return {
+        "kind": kind.value,
+        "actor_user_id": actor.user_id,
+        "actor_label": actor.label[:300],
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": str(entity_id)[:64],
+        "request_id": structlog.contextvars.get_contextvars().get("request_id"),
+        "client_address": client.address,
+        "user_agent": client.user_agent,
+    }
+
+
+def _entry(kind: AuditKind, actor: Actor, action: str, entity_type: str, entity_id: uuid.UUID | str) -> AuditEntry:
+    return AuditEntry(**_entry_values(kind, actor, action, entity_type, entity_id))
 
 
 def record_change(
@@ -137,23 +144,9 @@ def change_record(
 ) -> NewRecord:
     """`change_entry` as its column values (`NewRecord`): the same entry, for a statement that writes it
     with the change's other rows (`emit_event`'s `with_rows`), without an ORM object to carry them."""
-    client = current_client()
-    return NewRecord(
-        AuditEntry,
-        {
-            "kind": AuditKind.CHANGE.value,
-            "actor_user_id": actor.user_id,
-            "actor_label": actor.label[:300],
-            "action": action,
-            "entity_type": entity_type,
-            "entity_id": str(entity_id)[:64],
-            "request_id": structlog.contextvars.get_contextvars().get("request_id"),
-            "client_address": client.address,
-            "user_agent": client.user_agent,
-            "before": before,
-            "after": after,
-        },
-    )
+    values = _entry_values(AuditKind.CHANGE, actor, action, entity_type, entity_id)
+    values["before"], values["after"] = before, after
+    return NewRecord(AuditEntry, values)
 
 
 def record_changes(
