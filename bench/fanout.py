@@ -267,6 +267,45 @@ def _stamping_loop() -> asyncio.AbstractEventLoop:
     return Loop()
 
 
+class _LoopLags:
+    """How late this process's event loop runs a timer of 5 ms: its own wait for the CPU and its
+    backlog of callbacks, which every receipt taken in this process shares."""
+
+    def __init__(self) -> None:
+        self.lags: list[float] = []
+        self.task = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            asked = loop.time()
+            await asyncio.sleep(0.005)
+            self.lags.append(loop.time() - asked - 0.005)
+
+    def take(self) -> list[float]:
+        taken, self.lags = self.lags, []
+        return taken
+
+
+async def _answer_driver(conn: Any, count: Any, collect: Any, lags: _LoopLags) -> None:
+    """Answer the driver's commands on `conn` (`count`, `collect`, `loop lags`) until it says
+    `stop` or goes away: the same for either client."""
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            command = await loop.run_in_executor(None, conn.recv)
+        except (EOFError, OSError):
+            return
+        if command == "count":
+            conn.send(count())
+        elif command == "collect":
+            conn.send(collect())
+        elif command == "loop lags":
+            conn.send(lags.take())
+        elif command == "stop":
+            return
+
+
 async def _lean_subscribers(
     targets: list[tuple[int, int]], token: str, compression: bool, conn: Any, connect_timeout: float, query: str
 ) -> None:
@@ -366,14 +405,6 @@ async def _lean_subscribers(
             subscriber.send(subscribe)
             return subscriber
 
-    loop_lags: list[float] = []
-
-    async def watch_loop() -> None:
-        while True:
-            asked = loop.time()
-            await asyncio.sleep(0.005)
-            loop_lags.append(loop.time() - asked - 0.005)
-
     def collect() -> dict[int, list[tuple[str, float, float, str | None, float, float, float]]]:
         batch: dict[int, list[tuple[str, float, float, str | None, float, float, float]]] = {}
         for j, mine in frames.items():
@@ -393,29 +424,18 @@ async def _lean_subscribers(
             mine.clear()
         return batch
 
-    ticker = asyncio.create_task(watch_loop())
+    lags = _LoopLags()
     opened_or_not = await asyncio.gather(*(open_one(j, port) for j, port in targets), return_exceptions=True)
     failures = [repr(s) for s in opened_or_not if isinstance(s, BaseException)]
     opened = [s for s in opened_or_not if not isinstance(s, BaseException)]
     conn.send(("ready", len(opened), failures[:5]))
     try:
-        while True:
-            try:
-                command = await loop.run_in_executor(None, conn.recv)
-            except (EOFError, OSError):
-                return
-            if command == "count":
-                conn.send((sum(len(f) for f in frames.values()), len(closed_early), problems[-5:]))
-            elif command == "collect":
-                conn.send(collect())
-            elif command == "loop lags":
-                conn.send(list(loop_lags))
-                loop_lags.clear()
-            elif command == "stop":
-                return
+        await _answer_driver(
+            conn, lambda: (sum(len(f) for f in frames.values()), len(closed_early), problems[-5:]), collect, lags
+        )
     finally:
         stopping = True
-        ticker.cancel()
+        lags.task.cancel()
         for subscriber in opened:
             subscriber.transport.close()
         await asyncio.sleep(0.1)
@@ -462,7 +482,6 @@ async def _subscribers(
     problems: list[str] = []
     closed_early: set[int] = set()
     stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
     init = orjson.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}).decode()
     subscribe = orjson.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}).decode()
     gate = asyncio.Semaphore(20)
@@ -518,17 +537,14 @@ async def _subscribers(
                 closed_early.add(j)
                 problems.append(f"subscriber {j}: connection closed: {closed}"[:300])
 
-    # How late this process's event loop runs a timer of 5 ms: its own wait for the CPU and its
-    # backlog of callbacks, which every receipt taken in this process shares.
-    loop_lags: list[float] = []
+    def collect() -> dict[int, list[Any]]:
+        # Single-threaded loop: no receipt is added between the copy and the clear.
+        batch = {j: list(r) for j, r in receipts.items()}
+        for r in receipts.values():
+            r.clear()
+        return batch
 
-    async def watch_loop() -> None:
-        while True:
-            asked = loop.time()
-            await asyncio.sleep(0.005)
-            loop_lags.append(loop.time() - asked - 0.005)
-
-    ticker = asyncio.create_task(watch_loop())
+    lags = _LoopLags()
     sockets = await asyncio.gather(*(open_one(j, port) for j, port in targets), return_exceptions=True)
     failures = [repr(s) for s in sockets if isinstance(s, BaseException)]
     opened = [(j, s) for (j, _), s in zip(targets, sockets, strict=True) if not isinstance(s, BaseException)]
@@ -536,27 +552,12 @@ async def _subscribers(
     conn.send(("ready", len(opened), failures[:5]))
 
     try:
-        while True:
-            try:
-                command = await loop.run_in_executor(None, conn.recv)
-            except (EOFError, OSError):
-                return
-            if command == "count":
-                conn.send((sum(len(r) for r in receipts.values()), len(closed_early), problems[-5:]))
-            elif command == "collect":
-                # Single-threaded loop: no receipt is added between the copy and the clear.
-                batch = {j: list(r) for j, r in receipts.items()}
-                for r in receipts.values():
-                    r.clear()
-                conn.send(batch)
-            elif command == "loop lags":
-                conn.send(list(loop_lags))
-                loop_lags.clear()
-            elif command == "stop":
-                return
+        await _answer_driver(
+            conn, lambda: (sum(len(r) for r in receipts.values()), len(closed_early), problems[-5:]), collect, lags
+        )
     finally:
         stopping.set()
-        ticker.cancel()
+        lags.task.cancel()
         await asyncio.gather(*(asyncio.wait_for(ws.close(), 5) for _, ws in opened), return_exceptions=True)
         for task in consumers:
             task.cancel()

@@ -127,11 +127,8 @@ def change_entry(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
 ) -> AuditEntry:
-    """The entry `record_change` writes, not yet added to a session: for a caller that writes it
-    with other rows in one statement (`saas.events.outbox.emit_event`'s `with_rows`)."""
-    entry = _entry(AuditKind.CHANGE, actor, action, entity_type, entity_id)
-    entry.before, entry.after = before, after
-    return entry
+    """The entry `record_change` writes (`change_record`'s values), not yet added to a session."""
+    return AuditEntry(**change_record(actor, action, entity_type, entity_id, before, after).values)
 
 
 def change_record(
@@ -142,8 +139,8 @@ def change_record(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
 ) -> NewRecord:
-    """`change_entry` as its column values (`NewRecord`): the same entry, for a statement that writes it
-    with the change's other rows (`emit_event`'s `with_rows`), without an ORM object to carry them."""
+    """A change's entry (kind `change`) as its column values (`NewRecord`): for a statement that
+    writes it with the change's other rows (`emit_event`'s `with_rows`), no ORM object to carry them."""
     values = _entry_values(AuditKind.CHANGE, actor, action, entity_type, entity_id)
     values["before"], values["after"] = before, after
     return NewRecord(AuditEntry, values)
@@ -159,24 +156,8 @@ def record_changes(
     INSERT now, in the list's order: the entries `record_change` writes for each."""
     if not changes:
         return
-    rows = []
-    for action, entity_type, entity_id, before, after in changes:
-        entry = _entry(AuditKind.CHANGE, actor, action, entity_type, entity_id)
-        rows.append(
-            {
-                "tenant_id": tenant_id,
-                **{column: getattr(entry, column) for column in _ENTRY_COLUMNS},
-                "before": before,
-                "after": after,
-            }
-        )
+    rows = [{"tenant_id": tenant_id, **change_record(actor, *change).values} for change in changes]
     session.execute(insert(AuditEntry), rows)
-
-
-_ENTRY_COLUMNS = (
-    "kind", "actor_user_id", "actor_label", "action", "entity_type", "entity_id", "request_id", "client_address",
-    "user_agent",
-)  # fmt: skip
 
 
 def record_access(

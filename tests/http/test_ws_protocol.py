@@ -122,15 +122,16 @@ def served() -> Iterator[int]:
         yield port
 
 
-def test_uvicorn_with_the_protocol_negotiates_deflate_and_leaves_small_messages_uncompressed(served: int) -> None:
-    """A client offering permessage-deflate as browsers do, on a plain socket: the bytes on the wire."""
-    client = ClientProtocol(parse_uri(f"ws://127.0.0.1:{served}/"), extensions=[ClientPerMessageDeflateFactory()])
-    with socket.create_connection(("127.0.0.1", served), timeout=10) as sock:
+def _deflate_client_reads(port: int, count: int) -> tuple[ClientProtocol, bytes, list[Frame]]:
+    """A client offering permessage-deflate as browsers do, on a plain socket: its first `count`
+    frames from the server, the bytes on the wire, then its close."""
+    client = ClientProtocol(parse_uri(f"ws://127.0.0.1:{port}/"), extensions=[ClientPerMessageDeflateFactory()])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         client.send_request(client.connect())
         sock.sendall(b"".join(client.data_to_send()))
         wire = b""
         frames: list[Frame] = []
-        while len(frames) < 2:
+        while len(frames) < count:
             data = sock.recv(65536)
             assert data, "the server closed the connection"
             wire += data
@@ -138,6 +139,12 @@ def test_uvicorn_with_the_protocol_negotiates_deflate_and_leaves_small_messages_
             frames += [e for e in client.events_received() if isinstance(e, Frame)]
         client.send_close()
         sock.sendall(b"".join(client.data_to_send()))
+    return client, wire, frames
+
+
+def test_uvicorn_with_the_protocol_negotiates_deflate_and_leaves_small_messages_uncompressed(served: int) -> None:
+    """A client offering permessage-deflate as browsers do, on a plain socket: the bytes on the wire."""
+    client, wire, frames = _deflate_client_reads(served, 2)
     assert client.handshake_exc is None
     assert [type(e) for e in client.extensions] != []  # permessage-deflate negotiated
     assert [f.data.decode() for f in frames] == [SMALL, LARGE]
@@ -236,20 +243,8 @@ def test_the_direct_send_frames_utf8_bytes_as_they_are_below_the_threshold_and_c
         await receive()  # the client's close
         done.set()
 
-    client = ClientProtocol(parse_uri("ws://127.0.0.1/"), extensions=[ClientPerMessageDeflateFactory()])
-    with serve(app) as port, socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        client.send_request(client.connect())
-        sock.sendall(b"".join(client.data_to_send()))
-        wire = b""
-        frames: list[Frame] = []
-        while len(frames) < 4:
-            data = sock.recv(65536)
-            assert data, "the server closed the connection"
-            wire += data
-            client.receive_data(data)
-            frames += [e for e in client.events_received() if isinstance(e, Frame)]
-        client.send_close()
-        sock.sendall(b"".join(client.data_to_send()))
+    with serve(app) as port:
+        client, wire, frames = _deflate_client_reads(port, 4)
         assert done.wait(10)
     assert answers == [True] * 4
     assert [type(e) for e in client.extensions] != []  # permessage-deflate negotiated
