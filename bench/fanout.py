@@ -63,6 +63,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -1172,37 +1173,37 @@ STAGES = {
 }
 
 
-def scrape_handed(ports: list[int]) -> dict[str, float]:
-    """The servers' shared results handed to subscribers, by path (`live_fanout_deliveries_total`), summed."""
-    counts: dict[str, float] = {}
+def _metrics_lines(ports: list[int]) -> Iterator[str]:
+    """The lines of every server's `/metrics` (a server that does not answer gives none)."""
     for port in ports:
         try:
             text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
         except httpx.HTTPError:
             continue
-        for line in text.splitlines():
-            if line.startswith("live_fanout_deliveries_total{"):
-                path = line.split('path="', 1)[1].split('"', 1)[0]
-                counts[path] = counts.get(path, 0.0) + float(line.rsplit(" ", 1)[1])
+        yield from text.splitlines()
+
+
+def scrape_handed(ports: list[int]) -> dict[str, float]:
+    """The servers' shared results handed to subscribers, by path (`live_fanout_deliveries_total`), summed."""
+    counts: dict[str, float] = {}
+    for line in _metrics_lines(ports):
+        if line.startswith("live_fanout_deliveries_total{"):
+            path = line.split('path="', 1)[1].split('"', 1)[0]
+            counts[path] = counts.get(path, 0.0) + float(line.rsplit(" ", 1)[1])
     return counts
 
 
 def scrape_stages(ports: list[int]) -> dict[str, dict[float, float]]:
     """Every server's cumulative bucket counts (upper bound in seconds -> count) of each stage, summed."""
     totals: dict[str, dict[float, float]] = {}
-    for port in ports:
-        try:
-            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-        except httpx.HTTPError:
-            continue
-        for line in text.splitlines():
-            for stage, (metric, label) in STAGES.items():
-                if not line.startswith(metric + "_bucket{") or (label and label not in line):
-                    continue
-                bound = line.split('le="', 1)[1].split('"', 1)[0]
-                le = float("inf") if bound == "+Inf" else float(bound)
-                counts = totals.setdefault(stage, {})
-                counts[le] = counts.get(le, 0.0) + float(line.rsplit(" ", 1)[1])
+    for line in _metrics_lines(ports):
+        for stage, (metric, label) in STAGES.items():
+            if not line.startswith(metric + "_bucket{") or (label and label not in line):
+                continue
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            le = float("inf") if bound == "+Inf" else float(bound)
+            counts = totals.setdefault(stage, {})
+            counts[le] = counts.get(le, 0.0) + float(line.rsplit(" ", 1)[1])
     return totals
 
 
