@@ -34,10 +34,17 @@ class UsageFailure(click.ClickException):
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError
+
     try:
         return load_settings()
     except ConfigurationError as exc:
         raise UsageFailure(str(exc)) from exc
+    except ValidationError as exc:  # a value that does not parse: name the variable, not the value (secrets)
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+        )
+        raise UsageFailure(f"invalid settings: {problems}") from exc
 
 
 def _service_urls(settings: Settings) -> tuple[str, str]:
@@ -205,7 +212,7 @@ def serve(host: str, port: int, workers: int | None, reload: bool, keep_embedded
     os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = database_url, redis_url
     background = _start_embedded_jobs(settings, database_url, redis_url)
     try:
-        with _sigterm_raises_system_exit(enabled=background is not None):
+        with _sigterm_raises_system_exit(enabled=background is not None), _worker_accept(settings, workers, reload):
             uvicorn.run(
                 "saas.cli:create_asgi_app",
                 factory=True,
@@ -218,12 +225,59 @@ def serve(host: str, port: int, workers: int | None, reload: bool, keep_embedded
                 loop="auto",  # uvloop and httptools when installed (uvicorn[standard])
                 http="auto",
                 ws=WebSocketProtocol,  # uvicorn's, small messages left uncompressed (saas/http/ws_protocol.py)
+                **_worker_healthcheck_option(uvicorn.Config),
             )
     finally:
         if background is not None:
             background.stop()
         if not keep_embedded:
             _stop_embedded_servers(settings, postgres=not settings.database_url, redis=not settings.redis_url)
+
+
+# How long uvicorn's supervisor waits for a worker's answer to its health ping before it kills the
+# worker and starts another. uvicorn's default, 5 s, is shorter than a worker's start (imports, the
+# application built) on a busy small machine: every new worker was killed before it answered, again
+# and again. A hung worker is still replaced, after this long.
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
+def _worker_healthcheck_option(config_class: Any) -> dict[str, Any]:
+    """`timeout_worker_healthcheck` for the uvicorn versions whose Config (and run) take it, else nothing."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(config_class).parameters
+    except (TypeError, ValueError):
+        return {}
+    return (
+        {"timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS} if "timeout_worker_healthcheck" in parameters else {}
+    )
+
+
+@contextmanager
+def _worker_accept(settings: Settings, workers: int | None, reload: bool) -> Iterator[None]:
+    """With several workers, the least-connected one accepts each connection (saas/balanced_accept.py).
+
+    uvicorn reads `$WEB_CONCURRENCY` when --workers is not given, so the count is read the same way.
+    """
+    if workers is None:
+        try:
+            workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+        except ValueError:
+            workers = 1  # uvicorn says what is wrong with it
+    if not settings.serve_balanced_accept or reload or workers < 2:
+        yield
+        return
+    from saas import balanced_accept
+
+    if not balanced_accept.supported():
+        click.echo(
+            "Warning: this uvicorn's workers cannot be balanced; connections go to the first to accept", err=True
+        )
+        yield
+        return
+    with balanced_accept.balanced_workers(workers):
+        yield
 
 
 def _stop_embedded_servers(settings: Settings, *, postgres: bool = True, redis: bool = True) -> list[str]:

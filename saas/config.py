@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # connections (`saas/db/async_reads.py`); the others wait their turn on the event loop, first
     # come first served. 0: `DB_POOL_SIZE`.
     db_read_concurrency: int = Field(default=0, alias="DB_READ_CONCURRENCY", ge=0)
+    # `saas serve --workers N`: the least-connected worker accepts each new connection
+    # (`saas/balanced_accept.py`), instead of whichever worker wins the race for it.
+    serve_balanced_accept: bool = Field(default=True, alias="SERVE_BALANCED_ACCEPT")
     max_page_size: int = Field(default=100, alias="MAX_PAGE_SIZE", gt=0)
     max_query_depth: int = Field(default=12, alias="MAX_QUERY_DEPTH", gt=0)
     max_aliases: int = Field(default=30, alias="MAX_ALIASES", gt=0)

@@ -219,6 +219,99 @@ def test_serve_runs_uvicorn_with_the_app_factory(cli, monkeypatch, migrated):
     assert os.environ["DATABASE_URL"] == migrated
 
 
+def _serve_recording_workers(cli, monkeypatch, *args: str):
+    """`saas serve …` with uvicorn.run recorded: its options and the worker class it would start."""
+    import uvicorn
+    from uvicorn.supervisors import multiprocess
+
+    calls = []
+
+    def run(app, **options):
+        balance = getattr(multiprocess.Process, "balance", None)
+        calls.append((options, multiprocess.Process, balance))
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    monkeypatch.setattr("saas.http.logs.configure_logging", lambda settings: None)
+    result = cli("serve", *args)
+    return result, calls
+
+
+def test_serve_balances_connections_between_workers(cli, monkeypatch):
+    from uvicorn.supervisors import multiprocess
+
+    from saas.balanced_accept import BalancedProcess
+
+    plain = multiprocess.Process
+    result, [(options, process_class, balance)] = _serve_recording_workers(cli, monkeypatch, "--workers", "3")
+    assert result.exit_code == 0, result.output
+    assert process_class is BalancedProcess  # uvicorn's supervisor starts balanced workers
+    assert balance is not None and balance.slots == 6  # room for a replacement beside each worker
+    assert multiprocess.Process is plain  # and only while it runs
+    # A worker that starts slowly on a busy machine is not killed for a late health answer.
+    assert options["timeout_worker_healthcheck"] == 60
+
+
+def test_the_worker_healthcheck_is_passed_only_to_a_uvicorn_that_takes_it():
+    from saas.cli import _worker_healthcheck_option
+
+    class OldConfig:
+        def __init__(self, app: str, workers: int | None = None) -> None: ...
+
+    class NewConfig:
+        def __init__(self, app: str, timeout_worker_healthcheck: int = 5) -> None: ...
+
+    assert _worker_healthcheck_option(OldConfig) == {}
+    assert _worker_healthcheck_option(NewConfig) == {"timeout_worker_healthcheck": 60}
+
+
+@pytest.mark.parametrize(
+    ("args", "environment"),
+    [
+        (("--workers", "3"), {"SERVE_BALANCED_ACCEPT": "false"}),
+        (("--workers", "1"), {}),
+        ((), {}),
+        ((), {"WEB_CONCURRENCY": "1"}),
+        (("--workers", "2", "--reload"), {}),
+    ],
+)
+def test_serve_leaves_uvicorns_accept_alone_when_off_or_one_process(cli, monkeypatch, args, environment):
+    from uvicorn.supervisors import multiprocess
+
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    plain = multiprocess.Process
+    result, [(_options, process_class, _balance)] = _serve_recording_workers(cli, monkeypatch, *args)
+    assert result.exit_code == 0, result.output
+    assert process_class is plain
+
+
+def test_serve_balances_the_workers_of_web_concurrency(cli, monkeypatch):
+    from saas.balanced_accept import BalancedProcess
+
+    monkeypatch.setenv("WEB_CONCURRENCY", "4")
+    result, [(options, process_class, balance)] = _serve_recording_workers(cli, monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert options["workers"] is None  # uvicorn reads WEB_CONCURRENCY itself
+    assert process_class is BalancedProcess and balance.slots == 8
+
+
+@pytest.mark.parametrize("value", ["maybe", "2", ""])
+def test_serve_refuses_a_balanced_accept_setting_that_is_no_boolean(cli, monkeypatch, value):
+    monkeypatch.setenv("SERVE_BALANCED_ACCEPT", value)
+    result, calls = _serve_recording_workers(cli, monkeypatch, "--workers", "2")
+    assert result.exit_code == 2
+    assert "invalid settings: SERVE_BALANCED_ACCEPT: Input should be a valid boolean" in result.stderr
+    assert calls == []
+
+
+def test_an_unparsable_setting_is_named_without_its_value(cli, monkeypatch):
+    monkeypatch.setenv("DB_POOL_SIZE", "many-secret-words")
+    result = cli("tenant", "list")
+    assert result.exit_code == 2
+    assert "invalid settings: DB_POOL_SIZE:" in result.stderr
+    assert "many-secret-words" not in result.output + result.stderr
+
+
 @pytest.mark.skipif(not _importable("saas.http.app"), reason="saas.http.app not built yet")
 def test_app_factory_serves_health(cli, monkeypatch):
     from starlette.testclient import TestClient
