@@ -400,6 +400,28 @@ def cpu_snapshot(server: Server, database: str, loadgen_pid: int | None) -> dict
     return snapshot
 
 
+def connections_per_process(server: Server) -> list[int]:
+    """The established client connections to the server's port held by each of its processes.
+
+    Workers that share one listening socket split keep-alive connections as they accept them, and
+    the split lasts as long as the connections: the busier worker's requests wait longer (the p99).
+    Only processes holding some are listed, most first.
+    """
+    counts = []
+    for process in server.tree():
+        try:
+            held = sum(
+                1
+                for c in process.net_connections(kind="tcp")
+                if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == server.port
+            )
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        if held:
+            counts.append(held)
+    return sorted(counts, reverse=True)
+
+
 def machine_busy_seconds() -> float:
     times = psutil.cpu_times()
     return sum(times) - times.idle - getattr(times, "iowait", 0.0)
@@ -438,6 +460,10 @@ class LoadResult:
     data: dict[str, Any]
     cpu: dict[str, float]
     seconds: float
+    # Established connections per server process, sampled halfway through the load, and each
+    # server process's CPU during the load (cores), most first: an uneven split shows here.
+    split: list[int] = field(default_factory=list)
+    server_process_cores: list[float] = field(default_factory=list)
 
     @property
     def requests(self) -> int:
@@ -516,10 +542,14 @@ def run_command_load(command: list[str], server: Server, tool: str, database: st
     started = time.perf_counter()
     # The load generator's CPU is read just before it exits: poll until its output ends.
     last: dict[int, tuple[str, float]] = before
+    split: list[int] = []
     while process.poll() is None:
         time.sleep(0.5)
-        if time.perf_counter() - started < duration - 0.5:
+        elapsed = time.perf_counter() - started
+        if elapsed < duration - 0.5:
             last = cpu_snapshot(server, database, process.pid)
+        if not split and elapsed >= duration / 2:
+            split = connections_per_process(server)
     out, err = process.communicate()
     seconds = time.perf_counter() - started
     after = cpu_snapshot(server, database, None)
@@ -535,11 +565,19 @@ def run_command_load(command: list[str], server: Server, tool: str, database: st
             f"{tool} failed ({process.returncode}):\n{text[-2000:]}\n{err.decode(errors='replace')[-2000:]}"
         )
     cpu = {k: v / seconds for k, v in cpu_split(before, after, busy).items()}  # in cores
+    server_process_cores = sorted(
+        (
+            (secs - before.get(pid, (group, 0.0))[1]) / seconds
+            for pid, (group, secs) in after.items()
+            if group == "server" and secs - before.get(pid, (group, 0.0))[1] > 0.01 * seconds
+        ),
+        reverse=True,
+    )
     data = json.loads(line[len("BENCH_JSON ") :])
     bad = next((row for row in text.splitlines() if row.startswith("FIRST_BAD ")), None)
     if bad is not None:  # a Lua script may name its first bad response
         data["first_bad"] = bad[len("FIRST_BAD ") :]
-    return LoadResult(tool, data, cpu, seconds)
+    return LoadResult(tool, data, cpu, seconds, split, server_process_cores)
 
 
 # --- statements -----------------------------------------------------------------------------
@@ -765,6 +803,8 @@ def load_summary(load: LoadResult) -> dict[str, Any]:
             k: v for k, v in load.data.items() if k.startswith("errors_") or k in ("bad_responses", "checked")
         },
         "cpu_cores": load.cpu,
+        "connections_per_process": load.split,
+        "server_process_cores": load.server_process_cores,
         "bytes_per_response": load.data["bytes"] / max(1, load.requests),
     }
 
@@ -796,6 +836,7 @@ def measure(
             "req_per_s": run.rps,
             "p99_ms": run.data["latency_us"]["p99"] / 1000,
             "other_cpu_cores": run.cpu["everything else"],
+            "connections_per_process": run.split,
         }
         for run in loads
     ]
@@ -961,8 +1002,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def split_line(load: dict[str, Any]) -> str:
+    """How the load's connections and the server's CPU were split between its processes."""
+    connections = "/".join(str(n) for n in load.get("connections_per_process") or []) or "?"
+    cores = "/".join(f"{c:.2f}" for c in load.get("server_process_cores") or []) or "?"
+    return f"connections per server process {connections}; CPU per server process {cores} cores"
+
+
 def _print_runs(load: dict[str, Any]) -> None:
     runs = load["runs"]
+    print("  " + split_line(load))
     if len(runs) > 1:
         print(
             "  runs (the least disturbed is reported): "

@@ -379,6 +379,8 @@ def measure_targets(args: argparse.Namespace, redis: str, work_dir: Path, result
 
 
 def print_targets(result: dict[str, Any]) -> None:
+    from bench import run as bench_run
+
     print("\nTargets, side by side (requests/s; p99 ms; ratios within this run)")
     for name, columns in result["targets"].items():
         ours = columns.get("ours", {})
@@ -402,3 +404,4 @@ def print_targets(result: dict[str, Any]) -> None:
                     f"  errors {value['errors']}  ours/this {ratio:5.2f}  p99 ours/this {p99_ratio:4.2f}"
                     f"  other CPU {value['cpu_cores'].get('everything else', 0):.2f}"
                 )
+                print(f"  {'':34} {bench_run.split_line(value)}")
