@@ -179,7 +179,11 @@ class _Acceptor:
             self._server.forget_dead()
         try:
             conn, _ = self._sock.accept()
-        except (BlockingIOError, InterruptedError):  # another worker took it
+        except (
+            BlockingIOError,
+            InterruptedError,
+            ConnectionAbortedError,
+        ):  # another worker took it, or the client left
             self._held_since = None
             return
         except OSError as exc:  # e.g. out of file descriptors: look again a little later

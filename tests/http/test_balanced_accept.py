@@ -73,6 +73,34 @@ def test_no_slot_left_means_never_held_back():
     assert balance.claim(os.getpid()) is None
 
 
+def test_a_workers_count_follows_uvicorns_connections_and_the_sockets_being_set_up():
+    """What the other workers compare with: open connections (an upgrade keeps its one) + accepted sockets."""
+    import uvicorn
+
+    balance = ConnectionBalance(2)
+    server = balanced_accept.BalancedServer(uvicorn.Config("tests:app"), balance)
+    server.slot = balance.claim(os.getpid())
+    other = balance.claim(os.getppid())
+    assert server.slot is not None and other is not None
+    connections = server.server_state.connections
+    http, websocket = object(), object()
+    server.accepting(+1)
+    assert balance.fewest_elsewhere(other) == 1  # accepted, its protocol not made yet
+    connections.add(http)
+    server.accepting(-1)
+    assert balance.fewest_elsewhere(other) == 1
+    connections.discard(http)  # a WebSocket upgrade: the HTTP protocol leaves, the WebSocket one comes
+    connections.add(websocket)
+    assert balance.fewest_elsewhere(other) == 1
+    balance.publish(other, 1)
+    assert not server.should_hold_back()  # as many as the other: accepts
+    balance.publish(other, 0)
+    assert server.should_hold_back()  # more than the other: leaves the next connection to it
+    connections.remove(websocket)
+    assert balance.fewest_elsewhere(other) == 0
+    assert not server.should_hold_back()
+
+
 class _HeldBack:
     """A server whose worker always has more connections than another one."""
 
