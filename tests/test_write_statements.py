@@ -29,12 +29,14 @@ from sqlalchemy import text
 
 from saas.audit.log import change_entry, snapshot
 from saas.deals.models import Opportunity
+from saas.deals.service.pipeline import _opportunity_payload
 from saas.events.outbox import emit_event
+from saas.events.payloads import node_ref
 from saas.runtime import Runtime
 from saas.schema.relay import from_global_id
 from saas.tenancy.session import CrossTenantWrite, tenant_session
 from tests.conftest import GraphQLClient, TenantHandle
-from tests.deals.support import create_customer, create_opportunity, deal_counts, stages
+from tests.deals.support import create_customer, create_opportunity, deal_counts, member_id, stages
 
 CREATE_STATEMENTS = 2
 MOVE_STATEMENTS = 2
@@ -199,7 +201,16 @@ def test_the_moves_audit_entry_holds_the_rows_snapshots_before_and_after(
     payload = owner.data(MOVE, {"input": {"id": opportunity["id"], "stageId": lost, "reason": "Budget"}})
     assert payload["moveOpportunity"]["userErrors"] == []
     with tenant_session(runtime.engine, tenant.id) as session:
-        after = snapshot(session.get(Opportunity, (tenant.id, opportunity_id)))
+        stored = session.get(Opportunity, (tenant.id, opportunity_id))
+        after = snapshot(stored)
+        # The event's payload in full: the stored row in the API's form, the stages, who and why.
+        expected_payload = _opportunity_payload(
+            stored,
+            from_stage=node_ref("PipelineStage", before["stage_id"]),
+            to_stage=node_ref("PipelineStage", from_global_id(lost)[1]),
+            reason="Budget",
+            changed_by={"id": member_id(owner)},
+        )
         entry = session.execute(
             text("SELECT before, after FROM audit_log WHERE entity_id = :id AND action = 'opportunity.stage_changed'"),
             {"id": str(opportunity_id)},
@@ -214,3 +225,4 @@ def test_the_moves_audit_entry_holds_the_rows_snapshots_before_and_after(
     assert after["status"] == "lost" and after["version"] == before["version"] + 1 and after["closed_at"]
     assert event["opportunity"]["version"] == after["version"] and event["reason"] == "Budget"
     assert event["toStage"]["id"] == lost
+    assert event == expected_payload

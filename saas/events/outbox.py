@@ -96,12 +96,15 @@ def emit_event(
     *,
     with_rows: Sequence[Any] = (),
     with_update: VersionedUpdate | None = None,
-) -> OutboxEvent:
+) -> None:
     """Record `event_type` (a type of the catalog) with `payload` (JSON) for the session's tenant.
 
     `with_rows`: new rows of the same change that are not in the session yet (its audit entry,
     a history row), ORM objects or their values (`NewRecord`); they are written with the event by
-    one statement, now (`_write_together`), instead of one INSERT each at the next flush.
+    one statement, now (`_write_together`), instead of one INSERT each at the next flush. The
+    event then goes into that statement as its column values (`NewRecord`), no ORM object built
+    to carry them; alone, it is an `OutboxEvent` added to the session. Nothing is returned: no
+    caller reads the event back.
 
     `with_update`: the change itself, an UPDATE of one row under its version check, written by
     that same statement (a data-modifying CTE of it). The caller has locked the row and checked
@@ -124,25 +127,25 @@ def emit_event(
     tenant_id = bound_tenant(session)
     if tenant_id is None:
         raise RuntimeError("events need a tenant-bound session")
-    event = OutboxEvent(
-        type=event_type,
-        payload=json_safe(payload),
-        causation_depth=int(session.info.get(CAUSATION_DEPTH_KEY, 0)),
-    )
+    values = {
+        "type": event_type,
+        "payload": json_safe(payload),
+        "causation_depth": int(session.info.get(CAUSATION_DEPTH_KEY, 0)),
+    }
     if with_rows or with_update is not None:
-        _write_together(session, tenant_id, event, with_rows, with_update)
+        values["id"] = uuid.uuid4()  # the column's Python-side default, as a flush would give it
+        _write_together(session, tenant_id, NewRecord(OutboxEvent, values), with_rows, with_update)
     else:
-        event.webhook_ids = _live_webhooks(tenant_id)
-        session.add(event)
+        session.add(OutboxEvent(**values, webhook_ids=_live_webhooks(tenant_id)))
     if not _dispatch_requested(session):
         on_commit(session, _DispatchRequest(tenant_id))
-    return event
 
 
 def _write_together(
-    session: Session, tenant_id: Any, event: OutboxEvent, rows: Sequence[Any], change: VersionedUpdate | None = None
+    session: Session, tenant_id: Any, event: NewRecord, rows: Sequence[Any], change: VersionedUpdate | None = None
 ) -> None:
-    """One INSERT of the event, with each row's INSERT as a data-modifying CTE of it: one round trip.
+    """One INSERT of the event (its column values, `NewRecord`: no ORM object carries them), with
+    each row's INSERT as a data-modifying CTE of it: one round trip.
 
     The session is flushed first, so the change itself is written before its records (rows may
     reference it). Every row is stamped with the session's tenant, as the tenant-bound session
@@ -158,12 +161,15 @@ def _write_together(
     and returns how many rows it updated: anything but one raises `StaleDataError`.
     """
     session.flush()
-    if event.id is None:
-        event.id = uuid.uuid4()
     parts = [(OutboxEvent.__table__, _column_values(event, tenant_id))]
     parts.extend((_table_of(row), _column_values(row, tenant_id)) for row in rows)
     shape = tuple((table, tuple(values)) for table, values in parts)
-    params = {f"p{index}_{key}": value for index, (_, values) in enumerate(parts) for key, value in values.items()}
+    params = {
+        f"p{index}_{key}": value
+        for index, (_, values) in enumerate(parts)
+        for key, value in values.items()
+        if key != "tenant_id"  # every row's is the session's (`_column_values`): one parameter
+    }
     params[TENANT_PARAM] = tenant_id
     if change is None:
         _together_statement(shape).execute(session, params)
@@ -187,12 +193,16 @@ def _together_statement(
     shape: tuple[tuple[Any, tuple[str, ...]], ...], change: tuple[Any, tuple[str, ...]] | None = None
 ) -> PreparedWrite:
     """The INSERT of `_write_together` for `shape` (`(table, column keys)`, the event's first), with
-    a bound parameter `p<index>_<column>` of the column's type for each value and the event's
+    a bound parameter `p<index>_<column>` of the column's type for each value but `tenant_id`
+    (every row's the one parameter `together_tenant_id`, the session's tenant) and the event's
     `webhook_ids` read by the statement. With `change` (`(table, column keys)` of a
     `VersionedUpdate`), the UPDATE as a CTE too, the INSERT returning the count of rows it updated."""
 
     def values(index: int, table: Any, keys: tuple[str, ...]) -> dict[str, Any]:
-        return {key: bindparam(f"p{index}_{key}", type_=table.c[key].type) for key in keys}
+        return {
+            key: bindparam(TENANT_PARAM if key == "tenant_id" else f"p{index}_{key}", type_=table.c[key].type)
+            for key in keys
+        }
 
     (event_table, event_keys), *others = shape
     event_values = values(0, event_table, event_keys)

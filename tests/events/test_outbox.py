@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy import func, select, text
 
+from saas.audit.log import change_record
 from saas.auth.principal import Principal
 from saas.customers import service
 from saas.customers.models import Customer
 from saas.events.models import OutboxEvent
+from saas.events.outbox import caused_by_automation, emit_event
 from saas.runtime import Runtime
 from saas.schema.relay import decode_id
 from saas.tenancy.session import make_session, tenant_session
@@ -167,3 +171,40 @@ def test_another_tenant_sees_none_of_the_events(
     assert _events(runtime, other_tenant.id) == []
     raw = in_tenant(runtime, other_tenant.id, lambda s: s.execute(text("SELECT count(*) FROM outbox_events")).scalar())
     assert raw == 0  # row-level security, below the ORM filter
+
+
+class _Actor:
+    user_id = None
+    label = "test"
+
+
+def test_an_event_written_with_its_records_has_the_columns_of_one_written_alone(
+    owner: GraphQLClient, tenant: Any, other_tenant: Any, runtime: Runtime, dispatch_requests: list[uuid.UUID]
+) -> None:
+    """`emit_event` with records writes the event's columns from its values (no ORM object): the
+    same type, payload, causation depth, live webhooks and tenant as the event written alone
+    (an ORM object flushed by the session), its own id; another tenant sees neither."""
+    webhook_id = decode_id(create_webhook(owner, "https://example.com/hook", ["customer.*"]), "Webhook")
+    dispatch_requests.clear()  # the webhook's own event's
+    entity_id = uuid.uuid4()
+    payload = {
+        "customer": {"id": str(entity_id), "at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)},
+        "n": Decimal("1.50"),
+    }
+    with tenant_session(runtime.engine, tenant.id) as session, caused_by_automation(session, 2):
+        emit_event(session, "customer.updated", payload)
+        entry = change_record(_Actor(), "customer.updated", "Customer", entity_id, None, {"name": "x"})
+        emit_event(session, "customer.updated", payload, with_rows=[entry])
+    alone, together = [event for event in _events(runtime, tenant.id) if event.type == "customer.updated"]
+    columns = ("tenant_id", "type", "payload", "webhook_ids", "causation_depth", "created_at", "dispatched_at")
+    assert [getattr(together, key) for key in columns] == [getattr(alone, key) for key in columns]
+    assert (together.causation_depth, together.webhook_ids, together.tenant_id) == (2, [webhook_id], tenant.id)
+    assert together.payload == {"customer": {"id": str(entity_id), "at": "2026-01-02T03:04:05+00:00"}, "n": "1.50"}
+    assert isinstance(together.id, uuid.UUID) and together.id != alone.id
+    assert dispatch_requests == [tenant.id]  # asked once, after the commit
+    assert [event.type for event in _events(runtime, other_tenant.id)] == []
+    seen = in_tenant(
+        runtime, other_tenant.id,
+        lambda s: s.execute(text("SELECT count(*) FROM audit_log WHERE entity_id = :id"), {"id": str(entity_id)}).scalar(),
+    )  # fmt: skip
+    assert seen == 0

@@ -17,7 +17,7 @@ from sqlalchemy.orm.util import identity_key
 
 from saas.accounts.models import Membership
 from saas.accounts.ownership import may_own_for
-from saas.audit.log import change_record, snapshot, snapshot_of
+from saas.audit.log import change_record, json_safe, snapshot, snapshot_of
 from saas.auth.permissions import DEALS_READ, DEALS_WRITE, PIPELINE_MANAGE, Role, require
 from saas.auth.principal import Principal
 from saas.custom_fields.models import CustomFieldEntity
@@ -207,13 +207,17 @@ def update_stage(
 
 
 def _opportunity_payload(row: Opportunity, **extra: Any) -> dict[str, Any]:
-    opportunity = api_object(
+    return {"opportunity": _opportunity_api(row), **{camel_case(key): value for key, value in extra.items()}}
+
+
+def _opportunity_api(row: Opportunity) -> dict[str, Any]:
+    """An opportunity as its events carry it: the API's plain fields and its references."""
+    return api_object(
         OpportunityType.from_model(row),
         customer=node_ref("Customer", row.customer_id),
         owner=node_ref("Member", row.owner_id),
         stage=node_ref("PipelineStage", row.stage_id),
     )
-    return {"opportunity": opportunity, **{camel_case(key): value for key, value in extra.items()}}
 
 
 def _check_opportunity(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
@@ -457,20 +461,20 @@ def move_opportunity_to(
     current.update(changed)
     opportunity = _moved(session, tenant_id, current, changed)
     change = _history_record(principal, opportunity, from_stage, clean_reason)
+    # The snapshot after: the one before with the moved columns (each a column `snapshot` takes).
     entry = change_record(
-        principal, "opportunity.stage_changed", "Opportunity", opportunity.id, before,
-        snapshot_of(Opportunity, current),
-    )  # fmt: skip
+        principal, "opportunity.stage_changed", "Opportunity", opportunity.id, before, {**before, **json_safe(changed)}
+    )
     try:
         emit_event(
             session, "opportunity.stage_changed",
-            _opportunity_payload(
-                opportunity,
-                from_stage=node_ref("PipelineStage", from_stage),
-                to_stage=node_ref("PipelineStage", stage.id),
-                reason=clean_reason,
-                changed_by=node_ref("Member", principal.membership_id),
-            ),
+            {
+                "opportunity": _opportunity_api(opportunity),
+                "fromStage": node_ref("PipelineStage", from_stage),
+                "toStage": node_ref("PipelineStage", stage.id),
+                "reason": clean_reason,
+                "changedBy": node_ref("Member", principal.membership_id),
+            },
             with_rows=[change, entry],
             with_update=VersionedUpdate(_OPPORTUNITIES, opportunity.id, changed["version"] - 1, changed),
         )  # fmt: skip
