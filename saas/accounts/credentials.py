@@ -172,7 +172,8 @@ SCOPED_CACHE_PREFIX = "s:"
 
 
 def member_cache_key(claims: TokenClaims) -> str:
-    return f"m:{claims.tenant_id}:{claims.user_id}:{claims.membership_id}:{claims.generation}"
+    """`m:` and the token's tenant, user, membership and generation (`TokenClaims.member_key`)."""
+    return claims.member_key
 
 
 def _bearer(authorization: str | None) -> str | None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Protocol
+from functools import cached_property
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,9 @@ from saas.auth.permissions import ROLES_SEEING_ALL_CUSTOMERS, Role, permissions_
 # How long a checked membership or API key is trusted before it is read again. Revocation
 # in this process is immediate (`forget`); other processes see it within this bound.
 CREDENTIAL_CACHE_SECONDS = 5.0
+
+T = TypeVar("T")
+_MISSING: Any = object()
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,30 @@ class Principal:
     scope: tuple[tuple[str, str], ...] = ()
     # The members of the teams this member manages (see `owner_visibility`), read with the credential.
     team_member_ids: frozenset[uuid.UUID] = frozenset()
+    # What `derived` computed from this principal, by key: not a field of its identity (equality,
+    # hash, repr), and not carried over by `dataclasses.replace` (a new principal starts empty).
+    _derived: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
+
+    def derived(self, key: Hashable, build: Callable[[Principal], T]) -> T:
+        """`build(self)`, computed once per principal and `key` and then kept with it.
+
+        For what depends on the principal's fields alone (a visibility rule's SQL and its
+        parameters), so that a request signed in with a credential seen before (the credential
+        cache answers the same principal) does not build it again. The fields never change
+        (frozen), so the kept value stays right; `key` must name `build` (one key, one
+        function); the value is shared by every request of the principal, so it must not be
+        changed by its users (hand out copies of anything mutable)."""
+        found = self._derived.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._derived[key] = build(self)
+        return found  # type: ignore[no-any-return]
+
+    @cached_property
+    def tenant_text(self) -> str:
+        """`str(tenant_id)`, formatted once per principal: the tenant setting and parameter of
+        every compiled read (`saas.db.reads.fetch_json`) and the log context. A principal is kept
+        by the credential cache, so a request signed in with a credential seen before formats none."""
+        return str(self.tenant_id)
 
     @property
     def sees_all_customers(self) -> bool:

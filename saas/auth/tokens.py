@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import jwt
 
@@ -23,6 +23,13 @@ class TokenClaims:
     membership_id: uuid.UUID
     generation: int
     expires_at: int
+
+    @cached_property
+    def member_key(self) -> str:
+        """The credential cache's key of this membership (`saas.accounts.credentials.member_cache_key`):
+        every claim that names it, formatted once per claims object. A token's claims are kept
+        (`_verified`), so a request with a token seen before formats no UUID to find its principal."""
+        return f"m:{self.tenant_id}:{self.user_id}:{self.membership_id}:{self.generation}"
 
 
 def issue_token(

@@ -211,9 +211,12 @@ def plan_cache_mode(sql: str) -> str:
 
 class Statement:
     """A compiled statement in its prepared form: `$n` placeholders and the parameters' order, and
-    the plan cache mode it runs under when not the link's (`set_plan`, in front of `EXECUTE`)."""
+    the plan cache mode it runs under when not the link's (`set_plan`, in front of `EXECUTE`).
 
-    __slots__ = ("body", "execute_args", "names", "set_plan")
+    `forms` keeps, per tuple of declared parameter types, what a request sends (`Form`): the
+    statement's name and its `EXECUTE` message, built once rather than on every request."""
+
+    __slots__ = ("body", "execute_args", "forms", "names", "set_plan")
 
     def __init__(self, sql: str) -> None:
         names: list[str] = []
@@ -233,6 +236,45 @@ class Statement:
         self.set_plan = (
             f"; SELECT set_config('plan_cache_mode', '{mode}', true)" if mode != LINK_PLAN_CACHE_MODE else ""
         )
+        self.forms: dict[tuple[str, ...], Form] = {}
+
+    def types_of(self, values: dict[str, Any]) -> tuple[str, ...]:
+        """The declared types of this request's parameters, in the statement's order (`sql_type`)."""
+        get = values.get
+        by_type = _BY_TYPE
+        return tuple([by_type.get(type(value := get(name))) or sql_type(value) for name in self.names])
+
+    def form(self, sql: str, types: tuple[str, ...]) -> Form:
+        """The statement prepared with `types` (`sql` is the compiled text the statement was made of)."""
+        found = self.forms.get(types)
+        if found is None:
+            found = self.forms[types] = Form(self, name_of(sql, types), types)
+        return found
+
+
+class Form:
+    """One compiled statement prepared with one tuple of parameter types: its name (`name_of`,
+    a digest of the text and the types, so the same on every connection and process) and the
+    messages a request sends, by the prefix in front of the statement (the tenant setting):
+    `prefix[; plan cache mode]; EXECUTE name(values)`. Built on a statement's first request with
+    these types and kept with the statement, so an already prepared statement costs a request
+    two look-ups and no formatting of the statement's text."""
+
+    __slots__ = ("execute", "name", "prefixes", "types")
+
+    def __init__(self, statement: Statement, name: str, types: tuple[str, ...]) -> None:
+        self.name = name
+        self.types = types
+        self.execute = f"EXECUTE {name}({statement.execute_args})" if statement.names else f"EXECUTE {name}"
+        # prefix -> (the prefix with the plan cache mode, the message of an already prepared statement)
+        self.prefixes: dict[str, tuple[str, str]] = {}
+
+    def prefixed(self, statement: Statement, prefix: str) -> tuple[str, str]:
+        found = self.prefixes.get(prefix)
+        if found is None:
+            full = prefix + statement.set_plan
+            found = self.prefixes[prefix] = (full, f"{full}; {self.execute}")
+        return found
 
 
 _STATEMENTS: dict[str, Statement] = {}
@@ -278,19 +320,19 @@ def read_query(body: str) -> str:
 
 async def fetch_prepared(conn: AsyncLink, prefix: str, sql: str, values: dict[str, Any]) -> Any:
     """Run `prefix; sql` (both with psycopg2 placeholders) with `sql` prepared on `conn`; the first row."""
-    statement = statement_of(sql)
-    types = tuple([sql_type(values.get(name)) for name in statement.names])
-    if (sql, types) in UNPREPARABLE:
+    statement = _STATEMENTS.get(sql) or statement_of(sql)
+    types = statement.types_of(values)
+    if UNPREPARABLE and (sql, types) in UNPREPARABLE:
         return await conn.fetch_one(f"{prefix}; {sql}", values)
-    name = name_of(sql, types)
+    form = statement.form(sql, types)
+    name = form.name
     names = conn.prepared
-    if statement.set_plan:
-        prefix += statement.set_plan
-    execute = f"EXECUTE {name}({statement.execute_args})" if statement.names else f"EXECUTE {name}"
+    prefix, message = form.prefixed(statement, prefix)
+    execute = form.execute
     deallocate = ""
     if name in names:
         try:
-            return await conn.fetch_one(f"{prefix}; {execute}", values)
+            return await conn.fetch_one(message, values)
         except psycopg2.Error as error:
             code = _sqlstate(conn, error)
             if code == UNDEFINED_PREPARED_STATEMENT:

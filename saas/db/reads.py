@@ -29,12 +29,14 @@ from saas.db.prepared import fetch_prepared
 from saas.tenancy.session import SET_TENANT_SQL, TENANT_PARAM
 
 
-async def fetch_json(pool: AsyncReadPool, tenant_id: uuid.UUID, sql: str, params: dict[str, Any]) -> str | None:
+async def fetch_json(pool: AsyncReadPool, tenant_id: uuid.UUID | str, sql: str, params: dict[str, Any]) -> str | None:
     """Run a compiled statement (psycopg2 `%(name)s` placeholders) returning one JSON text.
 
     The tenant is bound once, as `TENANT_PARAM`: the value of `set_config` (for row-level
-    security) and of the compiler's `tenant_id = :tenant_id` predicates, so the two cannot differ."""
-    values = {**params, TENANT_PARAM: str(tenant_id)}
+    security) and of the compiler's `tenant_id = :tenant_id` predicates, so the two cannot differ.
+    `tenant_id` is the tenant's UUID or its text as `str` gives it (`Principal.tenant_text`, kept
+    with the principal so that a request does not format it again)."""
+    values = {**params, TENANT_PARAM: tenant_id if type(tenant_id) is str else str(tenant_id)}
     try:
         return await _fetch_one(pool, sql, values)
     except _Dropped:

@@ -22,7 +22,7 @@ async def authenticate(runtime: Runtime, authorization: str | None) -> Principal
     if principal is None and authorization:
         principal = await run_in_threadpool(runtime.authenticate, authorization)
     if principal is not None:
-        structlog.contextvars.bind_contextvars(tenant_id=str(principal.tenant_id))
+        structlog.contextvars.bind_contextvars(tenant_id=principal.tenant_text)
     return principal
 
 

@@ -111,7 +111,7 @@ async def fetch_compiled(context: RequestContext, sql: str, params: dict[str, An
     from saas.db.reads import fetch_json
 
     principal = context.require_principal()
-    json_text = await fetch_json(context.runtime.read_pool, principal.tenant_id, sql, params)
+    json_text = await fetch_json(context.runtime.read_pool, principal.tenant_text, sql, params)
     if json_text is not None and holds_sensitive(json_text):
         json_text = await _reveal(context, principal, json_text)
     return json_text

@@ -32,7 +32,8 @@ from __future__ import annotations
 
 from asyncio import ensure_future, gather
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import Enum
 from inspect import isawaitable
 from typing import Any
 
@@ -65,6 +66,10 @@ MAX_COERCION_ERRORS = 50
 # The operations the fast path runs, and their root type's attribute of the schema (a mutation
 # of one root field only: see `FastPlan.of`).
 ROOT_TYPES = {OperationType.QUERY: "query_type", OperationType.MUTATION: "mutation_type"}
+# Variables and arguments of these exact types are kept coerced per plan (`FastPlan.coerced`):
+# values that cannot change and compare equal only to values of the same coercion (no float: -0.0 == 0.0).
+_KEPT_INPUTS = frozenset({str, int, bool, type(None)})
+MAX_KEPT_COERCIONS = 64
 
 
 def _gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:
@@ -193,6 +198,11 @@ class FastPlan:
     fragments: dict[str, FragmentDefinitionNode]
     fields: tuple[RootField, ...]
     async_helpers: GraphQLResolveInfoHelpers
+    # The variables coerced and each root field's arguments, by the variables' `_inputs_key`
+    # (`run`): kept only when every value in them cannot change (`_immutable`).
+    coerced: dict[tuple[Any, ...], tuple[Any, tuple[dict[str, Any], ...]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     @classmethod
     def of(cls, schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode) -> FastPlan | None:
@@ -252,18 +262,52 @@ class Raised:
     error: Exception
 
 
+def _inputs_key(variables: dict[str, Any] | None) -> tuple[Any, ...] | None:
+    """The request's variables as a key: each name, its value's exact type and the value; None when
+    one is not a `_KEPT_INPUTS` value (an input object, a list, a float)."""
+    if not variables:
+        return ()
+    key = []
+    for name, value in variables.items():
+        kind = type(value)
+        if kind not in _KEPT_INPUTS:
+            return None
+        key.append((name, kind, value))
+    return tuple(key)
+
+
+def _immutable(values: dict[str, Any]) -> bool:
+    """Whether every value is one no user of it can change (a scalar, an enum member)."""
+    return all(type(value) in _KEPT_INPUTS or isinstance(value, (float, Enum)) for value in values.values())
+
+
 async def run(plan: FastPlan, variables: dict[str, Any] | None, context: Any) -> dict[str, Any] | None:
     """Each root field's outcome by response key (a Fragment, another value, or `Raised`), in
-    selection order; None when the variables do not coerce (no resolver ran)."""
-    variable_values = get_variable_values(
-        plan.schema, plan.operation.variable_definitions or (), variables or {}, max_errors=MAX_COERCION_ERRORS
-    )
-    if isinstance(variable_values, list):
-        return None
+    selection order; None when the variables do not coerce (no resolver ran).
+
+    The coercion of the variables (`get_variable_values`) and of each root field's arguments
+    (`get_argument_values`) depends on nothing but the plan (schema, operation) and the variables'
+    values. For variables of `_KEPT_INPUTS` only (the lists' `first`, a cursor, an id) whose
+    coercion succeeded into values nothing can change, both results are kept on the plan by the
+    variables' names, exact types and values (`_inputs_key`: `1`, `True` and `"1"` are three keys),
+    so a request repeating them coerces nothing: the same values as coercing again. Errors are
+    never kept: variables or arguments that do not coerce go through graphql-core every time."""
+    key = _inputs_key(variables)
+    kept = plan.coerced.get(key) if key is not None else None
+    if kept is not None:
+        variable_values, arguments = kept
+    else:
+        variable_values = get_variable_values(
+            plan.schema, plan.operation.variable_definitions or (), variables or {}, max_errors=MAX_COERCION_ERRORS
+        )
+        if isinstance(variable_values, list):
+            return None
+        arguments = ()
     schema, operation, root_type, fragments = plan.schema, plan.operation, plan.root_type, plan.fragments
     type_name = root_type.name
     outcomes: dict[str, Any] = {}
-    for root in plan.fields:
+    coerced: list[dict[str, Any]] | None = [] if kept is None and key is not None else None
+    for index, root in enumerate(plan.fields):
         field = root.field
         info = GraphQLResolveInfo(
             root.name,
@@ -282,7 +326,12 @@ async def run(plan: FastPlan, variables: dict[str, Any] | None, context: Any) ->
             plan.async_helpers,
         )
         try:
-            args = get_argument_values(field, root.nodes[0], variable_values) if root.has_arguments else {}
+            if kept is not None:
+                args = arguments[index]
+            else:
+                args = get_argument_values(field, root.nodes[0], variable_values) if root.has_arguments else {}
+                if coerced is not None:
+                    coerced.append(args)
             direct = root.direct
             if direct is not None and field.resolve is root.resolve:
                 result = direct(info, args)
@@ -292,7 +341,17 @@ async def run(plan: FastPlan, variables: dict[str, Any] | None, context: Any) ->
                 result = await result
         except Exception as error:
             result = Raised(error)
+            coerced = None  # the arguments may not have coerced: keep nothing
         outcomes[root.key] = result
+    if (
+        coerced is not None
+        and key is not None
+        and _immutable(variable_values.coerced)
+        and all(_immutable(args) for args in coerced)
+    ):
+        if len(plan.coerced) >= MAX_KEPT_COERCIONS:
+            plan.coerced.clear()
+        plan.coerced[key] = (variable_values, tuple(coerced))
     return outcomes
 
 

@@ -346,3 +346,79 @@ def test_the_compiled_root_fields_skip_strawberrys_wrapper(demo_owner: GraphQLCl
     audit = "query($kinds: [AuditKind!], $prefix: String) { auditLog(first: 3, kinds: $kinds, actionPrefix: $prefix) { edges { node { kind action } } } }"
     assert both(demo_owner, audit, {"kinds": ["CHANGE"], "prefix": "customer."}).executed == 0
     assert both(demo_owner, audit, {"kinds": []}).payload["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+@contextmanager
+def _coercions() -> Iterator[list[int]]:
+    """How many times the fast path asks graphql-core to coerce an operation's variables."""
+    import saas.schema.fast_path as fast_path
+
+    calls = [0]
+    original = fast_path.get_variable_values
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        return original(*args, **kwargs)
+
+    fast_path.get_variable_values = counted  # type: ignore[assignment]
+    try:
+        yield calls
+    finally:
+        fast_path.get_variable_values = original  # type: ignore[assignment]
+
+
+PAGE_OF_IDS = (
+    "query($first: Int, $after: String) { customers(first: $first, after: $after) { edges { cursor node { id } } } }"
+)
+
+
+def test_coerced_variables_are_kept_for_the_same_values_of_the_same_types(demo_owner: GraphQLClient) -> None:
+    """`FastPlan.coerced`: a request repeating another's plain variables is not coerced again and
+    answers the same; another value, another type that compares equal (`True == 1`), a string for
+    an int, or variables that do not coerce are coerced (and refused) as before, every time."""
+    first = both(demo_owner, PAGE_OF_IDS, {"first": 2})
+    assert len(first.payload["data"]["customers"]["edges"]) == 2
+    with _coercions() as calls:
+        again = both(demo_owner, PAGE_OF_IDS, {"first": 2})
+        assert calls[0] == 0  # the executor's run coerces on its own; the fast path did not
+        assert again.body == first.body and again.executed == 0
+        one = both(demo_owner, PAGE_OF_IDS, {"first": 1})
+        assert calls[0] == 1 and len(one.payload["data"]["customers"]["edges"]) == 1
+        both(demo_owner, PAGE_OF_IDS, {"first": 1})
+        assert calls[0] == 1
+        for refused in ({"first": True}, {"first": "1"}, {"first": 2**40}):
+            for _ in range(2):  # a refusal is never kept
+                run = both(demo_owner, PAGE_OF_IDS, refused)
+                assert run.payload["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", refused
+                assert run.executed == 1 and "data" not in run.payload
+        assert calls[0] == 1 + 6
+        for _ in range(2):  # 1.0 is an Int (graphql-core), but a float is never kept
+            assert both(demo_owner, PAGE_OF_IDS, {"first": 1.0}).body == one.body
+        assert calls[0] == 1 + 6 + 2
+        # The same page asked again after a cursor: the cursor is another value, another key.
+        cursor = one.payload["data"]["customers"]["edges"][0]["cursor"]
+        after = both(demo_owner, PAGE_OF_IDS, {"first": 1, "after": cursor})
+        assert (
+            after.payload["data"]["customers"]["edges"][0]["node"]["id"]
+            == (first.payload["data"]["customers"]["edges"][1]["node"]["id"])
+        )
+        bad_cursor = both(demo_owner, PAGE_OF_IDS, {"first": 1, "after": "not a cursor"})
+        assert [e["extensions"]["code"] for e in bad_cursor.payload["errors"]] == ["BAD_USER_INPUT"]
+        bad_again = both(demo_owner, PAGE_OF_IDS, {"first": 1, "after": "not a cursor"})
+        assert bad_again.body == bad_cursor.body
+
+
+def test_kept_coercions_hold_no_caller(demo_owner: GraphQLClient, other_owner: GraphQLClient) -> None:
+    """The variables kept for one tenant's request are values only: another tenant's request with
+    the same variables answers its own rows (none of the first tenant's), and the first tenant's
+    ids, sent by the second, find nothing."""
+    mine = both(demo_owner, PAGE_OF_IDS, {"first": 5})
+    theirs = both(other_owner, PAGE_OF_IDS, {"first": 5})
+    my_ids = {edge["node"]["id"] for edge in mine.payload["data"]["customers"]["edges"]}
+    their_ids = {edge["node"]["id"] for edge in theirs.payload["data"]["customers"]["edges"]}
+    assert len(my_ids) == 5 and not my_ids & their_ids
+    customer = sorted(my_ids)[0]
+    for _ in range(2):
+        run = both(other_owner, CUSTOMER_BY_ID, {"id": customer})
+        assert [e["extensions"]["code"] for e in run.payload["errors"]] == ["NOT_FOUND"]
+    assert both(demo_owner, CUSTOMER_BY_ID, {"id": customer}).payload["data"]["customer"]["id"] == customer

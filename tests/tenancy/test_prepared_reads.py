@@ -5,6 +5,8 @@ compiled reads, custom ones for a search (`prepared.plan_cache_mode`)."""
 from __future__ import annotations
 
 import asyncio
+import datetime
+import decimal
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -478,3 +480,49 @@ def test_a_prepared_read_keeps_every_column_and_row_order(one_connection: AsyncR
         assert row == (3, 30, "x")
     assert (sql, ("unknown",)) not in prepared.UNPREPARABLE
     assert prepared.read_query("SELECT 1 -- c") == "SELECT s.* FROM (SELECT 1 -- c\n) AS s"
+
+
+def test_one_statement_has_one_form_per_tuple_of_parameter_types() -> None:
+    """`Statement.form`: what a request sends is built once per (statement, types) and named as
+    `name_of` names it; other types are another form, another prepared statement."""
+    sql = f"SELECT %(a)s::text || %(b)s::text || '{secrets.token_hex(4)}'"
+    statement = prepared.statement_of(sql)
+    assert prepared.statement_of(sql) is statement
+    values: dict[str, Any] = {"a": uuid.UUID(int=1), "b": 5}
+    types = statement.types_of(values)
+    assert types == tuple(prepared.sql_type(values[name]) for name in statement.names) == ("uuid", "unknown")
+    form = statement.form(sql, types)
+    assert statement.form(sql, types) is form
+    assert form.name == prepared.name_of(sql, types)
+    assert form.execute == f"EXECUTE {form.name}(%(a)s, %(b)s)"
+    assert form.prefixed(statement, "SELECT 1") == ("SELECT 1", f"SELECT 1; EXECUTE {form.name}(%(a)s, %(b)s)")
+    other = statement.form(sql, statement.types_of({"a": "text", "b": True}))
+    assert other.types == ("unknown", "boolean") and other.name != form.name
+    # A subclass, a datetime with and without its zone, a missing value: as `sql_type` says.
+    assert statement.types_of({"a": datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)}) == ("timestamptz", "unknown")
+    assert statement.types_of({"a": datetime.datetime(2024, 1, 1), "b": decimal.Decimal(1)}) == ("timestamp", "numeric")
+
+
+def test_a_search_form_sets_its_plan_before_execute() -> None:
+    sql = f"SELECT 1 FROM customers r WHERE r.name_key LIKE lower(%(search)s) AND '{secrets.token_hex(4)}' <> ''"
+    statement = prepared.statement_of(sql)
+    form = statement.form(sql, statement.types_of({"search": "a%"}))
+    full, message = form.prefixed(statement, "PREFIX")
+    assert full == "PREFIX; SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"
+    assert message == f"{full}; EXECUTE {form.name}(%(search)s)"
+
+
+def test_the_same_statement_with_other_types_and_tenants_on_one_connection(
+    one_connection: AsyncReadPool, tenant: TenantHandle, other_tenant: TenantHandle
+) -> None:
+    """Two forms of one statement on one connection, the tenants taking turns, the tenant given as
+    its UUID or its text (`Principal.tenant_text`): each request answers its own tenant and value."""
+    sql = "SELECT current_setting('app.tenant_id') || '|' || %(tenant_id)s || '|' || %(v)s::text"
+    for _ in range(2):
+        for tenant_id in (tenant.id, str(other_tenant.id), other_tenant.id, str(tenant.id)):
+            for value, shown in ((uuid.UUID(int=7), str(uuid.UUID(int=7))), (7, "7"), (True, "true")):
+                assert fetch_json(one_connection, tenant_id, sql, {"v": value}) == f"{tenant_id}|{tenant_id}|{shown}"
+    statement = prepared.statement_of(sql)
+    here = _prepared_here(one_connection)
+    for types in (("unknown", "uuid"), ("unknown", "unknown"), ("unknown", "boolean")):
+        assert statement.form(sql, types).name in here

@@ -290,3 +290,57 @@ def test_sales_reps_see_their_customers_policies_only(ins: Any, tenant: Any) -> 
     assert rep.error_codes(
         'mutation { setRatingTable(input: {line: AUTO, baseFrequency: "0.1", baseSeverity: "0.1", expenseLoading: "0.1", profitLoading: "0.1", factors: []}) { ratingTable { id } } }'
     ) == ["FORBIDDEN"]
+
+
+def test_each_caller_keeps_its_own_visible_customers(ins: Any, tenant: Any, other_ins: Any) -> None:
+    """`visible_customers_sql` is built once per principal (`Principal.derived`): callers of every
+    kind taking turns on the same lists (compiled, and `Customer.policies`) each see their own
+    customers' policies, every time; another tenant's owner sees none of them."""
+    from ins_helpers import POLICIES
+
+    rep = add_member(ins, tenant, "sales")
+    mine = create_customer(rep, "Rep's own")
+    issue(rep, mine)
+    colleague = add_member(ins, tenant, "sales")
+    others = create_customer(colleague, "A colleague's")
+    issue(colleague, others)
+    nested = "{ customers(first: 10) { edges { node { id policies { id } } } } }"
+    for _ in range(3):
+        for client, expected in ((rep, {mine}), (colleague, {others}), (ins, {mine, others}), (other_ins, set())):
+            for variables in ({}, {"first": 5}):
+                edges = client.data(POLICIES, variables)["policies"]["edges"]
+                assert {e["node"]["customer"]["id"] for e in edges} == expected
+            customers = client.data(nested)["customers"]["edges"]
+            assert {e["node"]["id"] for e in customers if e["node"]["policies"]} == expected
+
+
+def test_visible_customers_sql_is_the_rule_of_each_principal() -> None:
+    """The kept subquery and parameters are what building them again gives, per principal; a caller
+    changing its copy of the parameters changes nothing kept."""
+    import dataclasses
+    import uuid
+
+    from saas_insurance.service import common
+
+    from saas.plugin_api import Principal, Role
+
+    tenant_id, other_tenant_id = uuid.uuid4(), uuid.uuid4()
+    admin = Principal(tenant_id=tenant_id, label="admin", permissions=frozenset(), role=Role.ADMIN)
+    rep = Principal(
+        tenant_id=tenant_id, label="rep", permissions=frozenset(), role=Role.SALES, membership_id=uuid.uuid4()
+    )
+    portal = Principal(tenant_id=tenant_id, label="portal", permissions=frozenset(), scope=(("customer_id", "c1"),))
+    elsewhere = dataclasses.replace(admin, tenant_id=other_tenant_id)
+    other_rep = dataclasses.replace(rep, membership_id=uuid.uuid4())
+    for principal in (admin, rep, portal, elsewhere, other_rep, admin, rep):
+        built = common._visible_customers_sql(principal)
+        for _ in range(2):
+            sql, params = common.visible_customers_sql(principal)
+            assert (sql, params) == built
+            params["vis_tenant"] = "changed"
+    assert common.visible_customers_sql(admin)[1] == {"vis_tenant": str(tenant_id)}
+    assert common.visible_customers_sql(elsewhere)[1] == {"vis_tenant": str(other_tenant_id)}
+    assert "owner_id" not in common.visible_customers_sql(admin)[0]
+    assert common.visible_customers_sql(rep)[1]["viewer_membership_id"] == rep.membership_id
+    assert common.visible_customers_sql(other_rep)[1]["viewer_membership_id"] == other_rep.membership_id
+    assert common.visible_customers_sql(portal)[1]["scoped_customer_id"] == "c1"

@@ -37,7 +37,17 @@ def settings(session: Session) -> InsuranceSettings:
 
 
 def visible_customers_sql(principal: Principal) -> tuple[str, dict[str, Any]]:
-    """A subquery of the ids of the customers the caller sees (not deleted)."""
+    """A subquery of the ids of the customers the caller sees (not deleted), and its parameters
+    (a new dictionary for each call).
+
+    Built once per principal (`Principal.derived`): it depends on the principal's fields alone
+    (its tenant, role, membership and scope), and the credential cache answers the same principal
+    to every request of a credential, so the lists' requests do not build it again."""
+    sql, params = principal.derived(visible_customers_sql, _visible_customers_sql)
+    return sql, dict(params)
+
+
+def _visible_customers_sql(principal: Principal) -> tuple[str, dict[str, Any]]:
     condition = SqlCondition()
     condition.add("vc.deleted_at IS NULL")
     customer_visibility(principal, "vc", condition)
