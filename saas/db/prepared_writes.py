@@ -18,6 +18,20 @@ costs more than running it (a `createCustomer`'s lookup: about 0.25 ms to plan, 
 - **Values and results**: the `EXECUTE`'s parameters keep the original bind parameters' types
   (their bind processing: JSON serialised, …) and its result the statement's columns and their
   types, so the caller sees the rows, or the ORM objects (`load`), it saw before.
+- **On the driver's cursor** (`execute`): the `EXECUTE` is one fixed text, so nothing of
+  SQLAlchemy's statement execution is needed around it but its cursor-level part: no cache key,
+  no compiled-cache lookup, no execution context, no cursor result. Its text (in the driver's
+  parameter style) and each parameter's bind processing are taken once per form from SQLAlchemy's
+  own compilation of it; the values are processed as SQLAlchemy processes them; the statement goes
+  through `Connection._cursor_execute` (SQLAlchemy's own path for a statement on a cursor), so the
+  engine's `before_cursor_execute` listeners see it as any other (the deferred statements ride in
+  front of it, the statement counter counts it, echo logs it) and a driver error is translated as
+  any other (`DBAPIError` and its subclasses, a dropped connection invalidated). The rows come back
+  processed by the result columns' types (as SQLAlchemy's result does), as a `Result` of `Row`s:
+  the same `first()`, `one()`, `scalar_one()`, `all()` and `_mapping`; a statement that returns
+  no rows gives an empty result (no `rowcount`: no caller reads it). Where that path is not
+  available (a driver of another parameter style, names the dialect must escape, a SQLAlchemy
+  without `_cursor_execute`), `Connection.execute` runs the `EXECUTE` as before.
 - **Off** (`DB_PREPARED_WRITES=false`, an engine whose execution option `PREPARED_WRITES_OPTION`
   is false: behind a connection pooler in transaction mode, which does not keep a session's
   statements): the statement is sent as text, as before. An engine that does not say is on.
@@ -50,11 +64,14 @@ costs more than running it (a `createCustomer`'s lookup: about 0.25 ms to plan, 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Column, Connection, bindparam, column, select, text
-from sqlalchemy.engine import Result
+from sqlalchemy.engine import Dialect, Result
+from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
+from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session
 
 from saas.db.prepared import name_of, sql_type, statement_of
@@ -80,6 +97,81 @@ class _Form:
     prepare: str  # `PREPARE name(types) AS body`, psycopg2's `%` escaping kept
     execute: Any  # `text("EXECUTE name(:a, :b, …)")`, typed parameters and result columns
     loading: Any  # `select(entity).from_statement(execute)`, for `load`
+    direct: _Direct | None  # the `EXECUTE` on the driver's cursor; None: through `Connection.execute`
+
+
+# SQLAlchemy's path for a statement on a cursor (events, echo, error translation): present in 2.0 and 2.1.
+_CURSOR_EXECUTE = hasattr(Connection, "_cursor_execute")
+
+
+class _Direct:
+    """A form's `EXECUTE` as sent on the driver's cursor: its text, each parameter's name and bind
+    processor (SQLAlchemy's compilation of the form's `text()`), the result columns' types; the
+    result's keys and processors, made from the first result's description and kept."""
+
+    __slots__ = ("binds", "result", "sql", "types")
+
+    def __init__(self, sql: str, binds: tuple[tuple[str, Callable[[Any], Any] | None], ...], types: tuple[Any, ...]):
+        self.sql = sql
+        self.binds = binds
+        self.types = types
+        self.result: tuple[SimpleResultMetaData, tuple[Callable[[Any], Any] | None, ...] | None] | None = None
+
+    @classmethod
+    def of(cls, execute: Any, columns: tuple[Any, ...], dialect: Dialect) -> _Direct | None:
+        """The direct form of `execute` (`text("EXECUTE …")` with its typed parameters), or None
+        when only `Connection.execute` can send it as SQLAlchemy would."""
+        if not _CURSOR_EXECUTE or dialect.paramstyle != "pyformat":
+            return None
+        compiled = execute.compile(dialect=dialect)
+        if compiled.escaped_bind_names or compiled.positiontup or not compiled.binds:
+            return None
+        binds = tuple(
+            (name, bind.type.dialect_impl(dialect).bind_processor(dialect)) for name, bind in compiled.binds.items()
+        )
+        return cls(compiled.string, binds, tuple(exported.type for exported in columns))
+
+    def run(self, connection: Connection, params: dict[str, Any]) -> Result[*tuple[Any, ...]]:
+        """The statement run on a cursor of the connection, in its transaction; its rows as a `Result`."""
+        values = {}
+        for name, process in self.binds:
+            if name not in params:  # as SQLAlchemy's `construct_params` refuses it
+                raise InvalidRequestError(f"A value is required for bind parameter {name!r}", code="cd3x")
+            value = params[name]
+            values[name] = value if process is None else process(value)
+        cursor = connection.connection.cursor()
+        try:
+            connection._cursor_execute(cursor, self.sql, values)
+            description = cursor.description
+            rows: Sequence[Any] = cursor.fetchall() if description is not None else ()
+        finally:
+            cursor.close()
+        if description is None:
+            return IteratorResult(_NO_COLUMNS, iter(()))
+        result = self.result
+        if result is None:
+            result = self.result = self._result_of(description, connection.dialect)
+        metadata, processors = result
+        if processors is not None:
+            rows = [tuple([v if p is None else p(v) for p, v in zip(processors, row, strict=True)]) for row in rows]
+        return IteratorResult(metadata, iter(rows))
+
+    def _result_of(
+        self, description: Sequence[Any], dialect: Dialect
+    ) -> tuple[SimpleResultMetaData, tuple[Callable[[Any], Any] | None, ...] | None]:
+        """The keys (the description's names, as SQLAlchemy's textual result has them) and the
+        processors of the result columns' types, by position (none for an untyped column)."""
+        keys = [entry[0] for entry in description]
+        processors = tuple(
+            self.types[index].dialect_impl(dialect).result_processor(dialect, entry[1])
+            if index < len(self.types)
+            else None
+            for index, entry in enumerate(description)
+        )
+        return SimpleResultMetaData(keys), (processors if any(p is not None for p in processors) else None)
+
+
+_NO_COLUMNS = SimpleResultMetaData([])
 
 
 class PreparedWrite:
@@ -105,6 +197,8 @@ class PreparedWrite:
         _on_generic_plans(session, connection)
         self._prepare_on(session, connection, form)
         try:
+            if form.direct is not None:
+                return form.direct.run(connection, params)
             return connection.execute(form.execute, params)
         except BaseException:
             _reset(connection)
@@ -137,7 +231,8 @@ class PreparedWrite:
             if columns:
                 execute = execute.columns(*columns)
             loading = select(self.entity).from_statement(execute) if self.entity is not None else None
-            form = self._forms[types] = _Form(name, prepare, execute, loading)
+            direct = _Direct.of(execute, columns, connection.dialect)
+            form = self._forms[types] = _Form(name, prepare, execute, loading, direct)
         return form
 
     def _compile(self, connection: Connection) -> tuple[str, tuple[str, ...], dict[str, Any], tuple[Any, ...]]:

@@ -7,20 +7,24 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, bindparam, create_engine, select, text
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine.result import IteratorResult
+from sqlalchemy.exc import DBAPIError, IntegrityError, InvalidRequestError
 from sqlalchemy.pool import StaticPool
 
 from saas.auth.permissions import ALL_PERMISSIONS
 from saas.auth.principal import Principal
 from saas.config import Settings
 from saas.customers import service as customers
+from saas.db import prepared_writes
 from saas.db.engine import CONNECT_ARGS, app_url, create_app_engine
 from saas.db.prepared_writes import PreparedWrite
+from saas.db.statements import counting
 from saas.deals.models import Opportunity, PipelineStage
 from saas.deals.service.pipeline import move_opportunity_to
 from saas.errors import InputInvalid, UserErrorCode
@@ -221,3 +225,87 @@ def test_the_moved_opportunity_and_its_stage_hold_the_rows_as_stored(
             columns = [attr.key for attr in sa_inspect(type(row)).column_attrs]
             assert {key: getattr(row, key) for key in columns} == {key: getattr(read, key) for key in columns}
     assert (moved.tenant_id, moved.stage_id, moved.version, stage.tenant_id) == (tenant.id, stage_id, 2, tenant.id)
+
+
+def _typed_read() -> PreparedWrite:
+    """A typed read of an opportunity's columns (UUIDs, a Decimal, timestamps, an enum's text) and
+    an untyped JSON column, as the move's read is built."""
+    table: Any = Opportunity.__table__
+    return PreparedWrite(
+        select(*table.c, text("'{\"a\": [1, 2]}'::jsonb AS extra"))
+        .where(table.c.tenant_id == bindparam("t", type_=table.c.tenant_id.type))
+        .where(table.c.id == bindparam("i", type_=table.c.id.type))
+    )
+
+
+def test_the_driver_cursor_gives_the_rows_connection_execute_gives(
+    one_connection: Engine, owner: GraphQLClient, tenant: TenantHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The `EXECUTE` on the driver's cursor (`_Direct`) and through `Connection.execute`: the same
+    keys, values and value types, the same `first()`, `one()`, `scalar_one()`, `_mapping`."""
+    opportunity_id = from_global_id(create_opportunity(owner, create_customer(owner, "Rows Ltd"))["id"])[1]
+    params = {"t": tenant.id, "i": opportunity_id}
+    direct = _typed_read()
+    with tenant_session(one_connection, tenant.id) as session:
+        fast = direct.execute(session, params)
+        assert isinstance(fast, IteratorResult)  # the driver's cursor
+        fast_rows = fast.all()
+    monkeypatch.setattr(prepared_writes, "_CURSOR_EXECUTE", False)
+    plain = _typed_read()
+    with tenant_session(one_connection, tenant.id) as session:
+        slow = plain.execute(session, params)
+        assert not isinstance(slow, IteratorResult)
+        slow_keys, slow_rows = list(slow.keys()), slow.all()
+    assert len(fast_rows) == len(slow_rows) == 1
+    assert list(fast_rows[0]._mapping) == slow_keys
+    assert [(value, type(value)) for value in fast_rows[0]] == [(value, type(value)) for value in slow_rows[0]]
+    assert isinstance(fast_rows[0]._mapping["amount"], Decimal) and fast_rows[0]._mapping["extra"] == {"a": [1, 2]}
+    assert fast_rows[0]._mapping["id"] == opportunity_id
+    monkeypatch.undo()
+    with tenant_session(one_connection, tenant.id) as session:
+        assert direct.execute(session, params).one().id == opportunity_id
+        assert direct.execute(session, params).first()._mapping["tenant_id"] == tenant.id
+        assert direct.execute(session, {**params, "i": uuid.uuid4()}).first() is None
+        count = PreparedWrite(text("SELECT count(*) FROM opportunities WHERE id = :i"))
+        assert count.execute(session, {"i": opportunity_id}).scalar_one() == 1
+
+
+def test_the_driver_cursor_keeps_the_tenant_wall(
+    one_connection: Engine, owner: GraphQLClient, tenant: TenantHandle, other_tenant: TenantHandle
+) -> None:
+    """Another tenant asking for the first tenant's opportunity by its own `tenant_id` or by the
+    first tenant's gets nothing: the statement's own condition, then row-level security (the
+    application role)."""
+    opportunity_id = from_global_id(create_opportunity(owner, create_customer(owner, "Wall Ltd"))["id"])[1]
+    read = _typed_read()
+    with tenant_session(one_connection, other_tenant.id) as session:
+        for tenant_id in (other_tenant.id, tenant.id):
+            assert read.execute(session, {"t": tenant_id, "i": opportunity_id}).all() == []
+    with tenant_session(one_connection, tenant.id) as session:
+        assert len(read.execute(session, {"t": tenant.id, "i": opportunity_id}).all()) == 1
+
+
+def test_the_driver_cursor_translates_errors_counts_statements_and_refuses_a_missing_value(
+    one_connection: Engine, tenant: TenantHandle
+) -> None:
+    """A failed statement raises SQLAlchemy's error (`IntegrityError` for a unique violation) and
+    writes nothing; each `EXECUTE` is one statement for the counter (the tenant setting and the
+    `PREPARE` ride in front of the first); a parameter without a value is refused before anything
+    is sent, as `Connection.execute` refuses it."""
+    insert_customer = PreparedWrite(
+        text("INSERT INTO customers (tenant_id, id, name) VALUES (CAST(:t AS uuid), CAST(:i AS uuid), :n)")
+    )
+    customer_id = uuid.uuid4()
+    with counting() as statements, tenant_session(one_connection, tenant.id) as session:
+        result = insert_customer.execute(session, {"t": tenant.id, "i": customer_id, "n": "Once Ltd"})
+        assert result.all() == []  # no rows returned
+    assert statements[0] == 1  # the INSERT, with the setting, the plan mode and the PREPARE in front
+    with pytest.raises(IntegrityError), tenant_session(one_connection, tenant.id) as session:
+        insert_customer.execute(session, {"t": tenant.id, "i": uuid.uuid4(), "n": "Twice Ltd"})
+        insert_customer.execute(session, {"t": tenant.id, "i": customer_id, "n": "Twice Ltd"})
+    with pytest.raises(InvalidRequestError, match="A value is required for bind parameter 'n'"):
+        with tenant_session(one_connection, tenant.id) as session:
+            insert_customer.execute(session, {"t": tenant.id, "i": uuid.uuid4()})
+    with tenant_session(one_connection, tenant.id) as session:
+        names = session.execute(text("SELECT name FROM customers")).scalars().all()
+    assert names == ["Once Ltd"]
