@@ -65,6 +65,10 @@ ALLOWED: dict[tuple[str, str], str] = {
     # Statements waiting to ride in front of a transaction's next one, by its SQLAlchemy
     # connection (weakly): they live and die with that one transaction, whatever the runtime.
     ("saas/tenancy/session.py", "_DEFERRED"): "per-transaction state, keyed by its connection",
+    # uvicorn's supervisor builds its worker processes from this module attribute: `saas serve`
+    # puts the balanced worker there only while `uvicorn.run` runs in the supervisor, then puts
+    # uvicorn's back (`balanced_workers`).
+    ("saas/balanced_accept.py", "multiprocess.Process"): "uvicorn's worker class, for one serve run",
 }
 
 

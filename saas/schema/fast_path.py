@@ -327,7 +327,7 @@ async def run(plan: FastPlan, variables: dict[str, Any] | None, context: Any) ->
         )
         try:
             if kept is not None:
-                args = arguments[index]
+                args = dict(arguments[index])  # a resolver given its own dict: the kept one never changes
             else:
                 args = get_argument_values(field, root.nodes[0], variable_values) if root.has_arguments else {}
                 if coerced is not None:
