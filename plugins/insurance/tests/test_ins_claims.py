@@ -275,15 +275,21 @@ def test_bad_policies_are_refused_and_nothing_is_written(
     assert count_rows(tenant, "ins_policies") == 0
 
 
-def test_sales_reps_see_their_customers_policies_only(ins: Any, tenant: Any) -> None:
-    from ins_helpers import POLICIES
-
+def _two_reps_with_a_policy_each(ins: Any, tenant: Any) -> tuple[Any, str, Any, str]:
+    """Two sales reps, each owning one customer with one policy: (rep, its customer, colleague, theirs)."""
     rep = add_member(ins, tenant, "sales")
     mine = create_customer(rep, "Rep's own")
     issue(rep, mine)
     colleague = add_member(ins, tenant, "sales")
     others = create_customer(colleague, "A colleague's")
     issue(colleague, others)
+    return rep, mine, colleague, others
+
+
+def test_sales_reps_see_their_customers_policies_only(ins: Any, tenant: Any) -> None:
+    from ins_helpers import POLICIES
+
+    rep, mine, _colleague, others = _two_reps_with_a_policy_each(ins, tenant)
     seen = {e["node"]["customer"]["id"] for e in rep.data(POLICIES, {})["policies"]["edges"]}
     assert mine in seen and others not in seen
     assert ins.data(POLICIES, {})["policies"]["totalCount"] == 2
@@ -298,12 +304,7 @@ def test_each_caller_keeps_its_own_visible_customers(ins: Any, tenant: Any, othe
     customers' policies, every time; another tenant's owner sees none of them."""
     from ins_helpers import POLICIES
 
-    rep = add_member(ins, tenant, "sales")
-    mine = create_customer(rep, "Rep's own")
-    issue(rep, mine)
-    colleague = add_member(ins, tenant, "sales")
-    others = create_customer(colleague, "A colleague's")
-    issue(colleague, others)
+    rep, mine, colleague, others = _two_reps_with_a_policy_each(ins, tenant)
     nested = "{ customers(first: 10) { edges { node { id policies { id } } } } }"
     for _ in range(3):
         for client, expected in ((rep, {mine}), (colleague, {others}), (ins, {mine, others}), (other_ins, set())):
