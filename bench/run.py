@@ -565,14 +565,10 @@ def run_command_load(command: list[str], server: Server, tool: str, database: st
             f"{tool} failed ({process.returncode}):\n{text[-2000:]}\n{err.decode(errors='replace')[-2000:]}"
         )
     cpu = {k: v / seconds for k, v in cpu_split(before, after, busy).items()}  # in cores
-    server_process_cores = sorted(
-        (
-            (secs - before.get(pid, (group, 0.0))[1]) / seconds
-            for pid, (group, secs) in after.items()
-            if group == "server" and secs - before.get(pid, (group, 0.0))[1] > 0.01 * seconds
-        ),
-        reverse=True,
+    server_seconds = (
+        secs - before.get(pid, (group, 0.0))[1] for pid, (group, secs) in after.items() if group == "server"
     )
+    server_process_cores = sorted((used / seconds for used in server_seconds if used > 0.01 * seconds), reverse=True)
     data = json.loads(line[len("BENCH_JSON ") :])
     bad = next((row for row in text.splitlines() if row.startswith("FIRST_BAD ")), None)
     if bad is not None:  # a Lua script may name its first bad response

@@ -241,8 +241,7 @@ class Statement:
     def types_of(self, values: dict[str, Any]) -> tuple[str, ...]:
         """The declared types of this request's parameters, in the statement's order (`sql_type`)."""
         get = values.get
-        by_type = _BY_TYPE
-        return tuple([by_type.get(type(value := get(name))) or sql_type(value) for name in self.names])
+        return tuple([sql_type(get(name)) for name in self.names])
 
     def form(self, sql: str, types: tuple[str, ...]) -> Form:
         """The statement prepared with `types` (`sql` is the compiled text the statement was made of)."""
@@ -260,19 +259,20 @@ class Form:
     these types and kept with the statement, so an already prepared statement costs a request
     two look-ups and no formatting of the statement's text."""
 
-    __slots__ = ("execute", "name", "prefixes", "types")
+    __slots__ = ("execute", "name", "prefixes", "set_plan", "types")
 
     def __init__(self, statement: Statement, name: str, types: tuple[str, ...]) -> None:
         self.name = name
         self.types = types
+        self.set_plan = statement.set_plan
         self.execute = f"EXECUTE {name}({statement.execute_args})" if statement.names else f"EXECUTE {name}"
         # prefix -> (the prefix with the plan cache mode, the message of an already prepared statement)
         self.prefixes: dict[str, tuple[str, str]] = {}
 
-    def prefixed(self, statement: Statement, prefix: str) -> tuple[str, str]:
+    def prefixed(self, prefix: str) -> tuple[str, str]:
         found = self.prefixes.get(prefix)
         if found is None:
-            full = prefix + statement.set_plan
+            full = prefix + self.set_plan
             found = self.prefixes[prefix] = (full, f"{full}; {self.execute}")
         return found
 
@@ -320,14 +320,14 @@ def read_query(body: str) -> str:
 
 async def fetch_prepared(conn: AsyncLink, prefix: str, sql: str, values: dict[str, Any]) -> Any:
     """Run `prefix; sql` (both with psycopg2 placeholders) with `sql` prepared on `conn`; the first row."""
-    statement = _STATEMENTS.get(sql) or statement_of(sql)
+    statement = statement_of(sql)
     types = statement.types_of(values)
     if UNPREPARABLE and (sql, types) in UNPREPARABLE:
         return await conn.fetch_one(f"{prefix}; {sql}", values)
     form = statement.form(sql, types)
     name = form.name
     names = conn.prepared
-    prefix, message = form.prefixed(statement, prefix)
+    prefix, message = form.prefixed(prefix)
     execute = form.execute
     deallocate = ""
     if name in names:

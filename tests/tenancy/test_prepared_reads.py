@@ -495,7 +495,7 @@ def test_one_statement_has_one_form_per_tuple_of_parameter_types() -> None:
     assert statement.form(sql, types) is form
     assert form.name == prepared.name_of(sql, types)
     assert form.execute == f"EXECUTE {form.name}(%(a)s, %(b)s)"
-    assert form.prefixed(statement, "SELECT 1") == ("SELECT 1", f"SELECT 1; EXECUTE {form.name}(%(a)s, %(b)s)")
+    assert form.prefixed("SELECT 1") == ("SELECT 1", f"SELECT 1; EXECUTE {form.name}(%(a)s, %(b)s)")
     other = statement.form(sql, statement.types_of({"a": "text", "b": True}))
     assert other.types == ("unknown", "boolean") and other.name != form.name
     # A subclass, a datetime with and without its zone, a missing value: as `sql_type` says.
@@ -507,7 +507,7 @@ def test_a_search_form_sets_its_plan_before_execute() -> None:
     sql = f"SELECT 1 FROM customers r WHERE r.name_key LIKE lower(%(search)s) AND '{secrets.token_hex(4)}' <> ''"
     statement = prepared.statement_of(sql)
     form = statement.form(sql, statement.types_of({"search": "a%"}))
-    full, message = form.prefixed(statement, "PREFIX")
+    full, message = form.prefixed("PREFIX")
     assert full == "PREFIX; SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"
     assert message == f"{full}; EXECUTE {form.name}(%(search)s)"
 
