@@ -1,0 +1,142 @@
+"""The budget's charges under concurrent requests, in-process: Redis round trips per request and
+latency with several requests in flight.
+
+    python -m bench.charge_turns [--database saas_bench] [--query 'customers page'] [--concurrency 8]
+                                 [--requests 2000] [--warmup 200] [--commit C]
+
+`--concurrency` callers share one event loop and the real ASGI application (`bench.profile`'s
+caller: no socket, no uvicorn), each posting the read target's request again as soon as its
+answer is in, until `--requests` answers (after `--warmup`). Reports the latency (p50/p99 of
+every request, wall time), this process's CPU per request, the charges and the round trips to
+Redis that carried them (`LoopCharger._send` where the code has it, else one per charge), and
+how many charges each round trip carried. `--commit` runs the `saas` code of a commit (alternate
+it with the work tree's to compare on a shared machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+import orjson
+
+from bench.common import BIG_SLUG, DEFAULT_DATABASE, InProcess, bench_url, percentile, redis_url
+from bench.profile import QUERY_NAMES, AsgiCaller, _tune_gc_as_served, workload
+
+
+def _count_round_trips(sizes: Counter[int]) -> None:
+    """Counts each round trip the charger sends, by the number of charges it carries."""
+    from saas.quota.bucket import LoopCharger
+
+    send = getattr(LoopCharger, "_send", None)
+    if send is not None:
+
+        def counted(self: Any, flush: Any) -> None:
+            sizes[len(flush.charges)] += 1
+            send(self, flush)
+
+        LoopCharger._send = counted  # type: ignore[method-assign]
+        return
+    run = LoopCharger.run  # (older code: one round trip per charge)
+
+    async def one_each(self: Any, *args: Any) -> Any:
+        sizes[1] += 1
+        return await run(self, *args)
+
+    LoopCharger.run = one_each  # type: ignore[method-assign]
+
+
+def run(database: str, query: str, concurrency: int, requests: int, warmup: int, first: int) -> dict[str, Any]:
+    from saas.cli import create_asgi_app  # noqa: F401  (imports the app's modules first)
+    from saas.http.app import create_app
+    from saas.http.logs import configure_logging
+
+    client = InProcess.create(bench_url(database), redis_url())
+    token = client.login(BIG_SLUG)
+    configure_logging(client.engine.runtime.settings, cache_loggers=True)
+    runtime = client.engine.runtime
+    app = create_app(runtime, client.engine)
+    loop = client.loop
+    loop.run_until_complete(runtime.budget.open(runtime.redis_url))
+    caller = AsgiCaller(app, token)
+    document, variables = workload(client, query, first)
+    body = orjson.dumps({"query": document, "variables": variables})
+    sizes: Counter[int] = Counter()
+    _count_round_trips(sizes)
+
+    async def callers(total: int) -> list[float]:
+        latencies: list[float] = []
+        left = [total]
+
+        async def one_caller() -> None:
+            while left[0] > 0:
+                left[0] -= 1
+                started = time.perf_counter()
+                status, payload = await caller.post(body)
+                latencies.append(time.perf_counter() - started)
+                if status != 200 or b'"errors"' in payload[:20]:
+                    raise RuntimeError(f"bad response {status}: {payload[:300]!r}")
+
+        await asyncio.gather(*(one_caller() for _ in range(concurrency)))
+        return latencies
+
+    loop.run_until_complete(callers(warmup))
+    _tune_gc_as_served(True)
+    sizes.clear()
+    started, cpu_started = time.perf_counter(), time.process_time()
+    latencies = loop.run_until_complete(callers(requests))
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    loop.run_until_complete(runtime.budget.close())
+    client.close()
+    latencies.sort()
+    round_trips = sum(sizes.values())
+    charges = sum(size * count for size, count in sizes.items())
+    return {
+        "code": os.environ.get("SAAS_BENCH_CODE", "work tree"),
+        "query": query,
+        "concurrency": concurrency,
+        "requests": requests,
+        "req_per_s": requests / wall,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
+        "mean_ms": statistics.fmean(latencies) * 1000,
+        "process_cpu_ms": cpu / requests * 1000,
+        "charges_per_request": charges / requests,
+        "round_trips_per_request": round_trips / requests,
+        "charges_per_round_trip": dict(sorted(sizes.items())),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Redis round trips and latency of the budget's charges, in-process.")
+    parser.add_argument("--database", default=DEFAULT_DATABASE)
+    parser.add_argument("--query", default="customers page", choices=QUERY_NAMES)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--first", type=int, default=50)
+    parser.add_argument("--commit", help="run the saas code of this commit instead of the work tree")
+    args = parser.parse_args(argv)
+    if args.commit:
+        from bench.common import run_at_commit, strip_option
+
+        run_at_commit(
+            args.commit, "bench.charge_turns", strip_option(sys.argv[1:] if argv is None else argv, "--commit")
+        )
+    from bench.seed import seed
+
+    os.environ.setdefault("TENANT_COST_PER_MINUTE", "1000000000")  # as bench.run's server
+    seed(args.database)
+    result = run(args.database, args.query, args.concurrency, args.requests, args.warmup, args.first)
+    print(orjson.dumps(result).decode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
