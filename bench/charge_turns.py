@@ -9,7 +9,9 @@ caller: no socket, no uvicorn), each posting the read target's request again as 
 answer is in, until `--requests` answers (after `--warmup`). Reports the latency (p50/p99 of
 every request, wall time), this process's CPU per request, the charges and the round trips to
 Redis that carried them (`LoopCharger._send` where the code has it, else one per charge), and
-how many charges each round trip carried. `--commit` runs the `saas` code of a commit (alternate
+how many charges each round trip carried. With `--instr-after-warmup` under `valgrind
+--tool=callgrind --instr-atstart=no`, callgrind counts the measured requests alone (its total
+divided by `--requests` is one request's instructions at that concurrency). `--commit` runs the `saas` code of a commit (alternate
 it with the work tree's to compare on a shared machine).
 """
 
@@ -52,7 +54,18 @@ def _count_round_trips(sizes: Counter[int]) -> None:
     LoopCharger.run = one_each  # type: ignore[method-assign]
 
 
-def run(database: str, query: str, concurrency: int, requests: int, warmup: int, first: int) -> dict[str, Any]:
+def _callgrind(instrument: str) -> None:
+    """Switches callgrind's instrumentation of this process on or off (`callgrind_control`)."""
+    import subprocess
+
+    subprocess.run(
+        ["callgrind_control", f"--instr={instrument}", str(os.getpid())], check=True, stdout=subprocess.DEVNULL
+    )
+
+
+def run(
+    database: str, query: str, concurrency: int, requests: int, warmup: int, first: int, instr: bool = False
+) -> dict[str, Any]:
     from saas.cli import create_asgi_app  # noqa: F401  (imports the app's modules first)
     from saas.http.app import create_app
     from saas.http.logs import configure_logging
@@ -61,6 +74,10 @@ def run(database: str, query: str, concurrency: int, requests: int, warmup: int,
     token = client.login(BIG_SLUG)
     configure_logging(client.engine.runtime.settings, cache_loggers=True)
     runtime = client.engine.runtime
+    # The credential and tenant-limit caches kept for the whole run: their reloads every few
+    # seconds (in worker threads) would count in an instruction count whose run takes minutes.
+    runtime.credentials.ttl_seconds = 3600
+    runtime.budget.limits.ttl_seconds = 3600
     app = create_app(runtime, client.engine)
     loop = client.loop
     loop.run_until_complete(runtime.budget.open(runtime.redis_url))
@@ -89,9 +106,13 @@ def run(database: str, query: str, concurrency: int, requests: int, warmup: int,
     loop.run_until_complete(callers(warmup))
     _tune_gc_as_served(True)
     sizes.clear()
+    if instr:
+        _callgrind("on")
     started, cpu_started = time.perf_counter(), time.process_time()
     latencies = loop.run_until_complete(callers(requests))
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    if instr:
+        _callgrind("off")
     loop.run_until_complete(runtime.budget.close())
     client.close()
     latencies.sort()
@@ -109,7 +130,7 @@ def run(database: str, query: str, concurrency: int, requests: int, warmup: int,
         "process_cpu_ms": cpu / requests * 1000,
         "charges_per_request": charges / requests,
         "round_trips_per_request": round_trips / requests,
-        "charges_per_round_trip": dict(sorted(sizes.items())),
+        "charges_per_round_trip": {str(size): count for size, count in sorted(sizes.items())},
     }
 
 
@@ -121,6 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--first", type=int, default=50)
+    parser.add_argument(
+        "--instr-after-warmup",
+        action="store_true",
+        help="under valgrind --tool=callgrind --instr-atstart=no: count the measured requests only "
+        "(callgrind_control switches the instrumentation on after the warm-up and off after them)",
+    )
     parser.add_argument("--commit", help="run the saas code of this commit instead of the work tree")
     args = parser.parse_args(argv)
     if args.commit:
@@ -133,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.setdefault("TENANT_COST_PER_MINUTE", "1000000000")  # as bench.run's server
     seed(args.database)
-    result = run(args.database, args.query, args.concurrency, args.requests, args.warmup, args.first)
+    result = run(
+        args.database, args.query, args.concurrency, args.requests, args.warmup, args.first, args.instr_after_warmup
+    )
     print(orjson.dumps(result).decode())
     return 0
 
