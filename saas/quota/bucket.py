@@ -249,15 +249,19 @@ class LoopCharger:
     def _end_turn(self, flush: _Flush) -> None:
         """The turn that made `flush`'s charges is over: no more join it; send it if it has a
         connection (else the leader sends it once its new connection is open)."""
-        if self._open is flush:
-            self._open = None
-        flush.closed = True
+        self._close(flush)
         if flush.connection is not None and not flush.sent:
             try:
                 self._send(flush)
             except Exception as error:  # the leader's read must not wait for a reply never asked for
                 flush.failed = error
                 flush.connection._writer.transport.abort()  # type: ignore[union-attr]
+
+    def _close(self, flush: _Flush) -> None:
+        """No charge joins `flush` any more."""
+        if self._open is flush:
+            self._open = None
+        flush.closed = True
 
     def _send(self, flush: _Flush) -> None:
         """Writes `flush`'s command to its connection's transport (no drain: a command of a few
@@ -285,7 +289,13 @@ class LoopCharger:
         returns the leader's reply; raises (and makes every waiter raise) what the round trip
         raised."""
         try:
-            replies = await self._exchange(flush)
+            try:
+                replies = await self._exchange(flush)
+            finally:
+                # Also when it failed within the turn that made it (a unix socket that is not
+                # there refuses the connect at once): no charge made later in this turn may join
+                # a flush that is over.
+                self._close(flush)
         except asyncio.CancelledError:
             if not handed_off and flush.waited_for():
                 task = asyncio.get_running_loop().create_task(self._complete(flush, handed_off=True))

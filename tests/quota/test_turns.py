@@ -167,6 +167,21 @@ def test_redis_down_fails_every_charge_of_the_flush(bucket: CostBucket) -> None:
     assert [type(error) for error in failed] == [redis.exceptions.ConnectionError] * 3
 
 
+def test_a_connect_refused_at_once_fails_every_charge_of_the_turn(bucket: CostBucket, tmp_path: Any) -> None:
+    """A unix socket that is not there refuses the connect within the first charge's own step:
+    the charges made after it in the same turn fail too, none waits for a flush that is over."""
+
+    async def charges(charger: LoopCharger) -> list[object]:
+        tenant = uuid.uuid4()
+        async with asyncio.timeout(30):  # a charge left waiting would fail the test here, not hang it
+            return await asyncio.gather(
+                *(bucket.charge_async(charger, tenant, 1, 60) for _ in range(3)), return_exceptions=True
+            )
+
+    failed = on_loop(f"unix://{tmp_path}/no-redis.sock", charges)
+    assert [type(error) for error in failed] == [redis.exceptions.ConnectionError] * 3
+
+
 def test_a_flush_past_its_deadline_fails_every_charge_and_drops_the_connection(
     runtime: Runtime, bucket: CostBucket, monkeypatch: pytest.MonkeyPatch
 ) -> None:
