@@ -11,7 +11,8 @@ every request, wall time), this process's CPU per request, the charges and the r
 Redis that carried them (`LoopCharger._send` where the code has it, else one per charge), and
 how many charges each round trip carried. With `--instr-after-warmup` under `valgrind
 --tool=callgrind --instr-atstart=no`, callgrind counts the measured requests alone (its total
-divided by `--requests` is one request's instructions at that concurrency). `--commit` runs the `saas` code of a commit (alternate
+divided by `--requests` is one request's instructions at that concurrency). `--charger-only K` measures the charger alone (K charges per turn, `--requests` turns, asyncio's
+loop or `--uvloop`) and counts the connections it opened. `--commit` runs the `saas` code of a commit (alternate
 it with the work tree's to compare on a shared machine).
 """
 
@@ -134,6 +135,54 @@ def run(
     }
 
 
+def charger_only(per_turn: int, turns: int, uvloop: bool, instr: bool) -> dict[str, Any]:
+    """`LoopCharger.run` alone, `per_turn` charges made in each turn (`asyncio.gather`), `turns`
+    times after 200 turns of warm-up, on one bucket with room for all: no application, no
+    database. Counts the connections the charger opened."""
+    import redis.asyncio.connection
+
+    from saas.quota.bucket import LoopCharger
+
+    opened = [0]
+    connect = redis.asyncio.connection.AbstractConnection.connect_check_health
+
+    async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        opened[0] += 1
+        return await connect(self, *args, **kwargs)
+
+    redis.asyncio.connection.AbstractConnection.connect_check_health = counted  # type: ignore[method-assign]
+
+    async def measured() -> dict[str, Any]:
+        charger = LoopCharger(redis_url())
+        key = f"bench:cost:{os.getpid()}"
+
+        async def rounds(count: int) -> None:
+            for _ in range(count):
+                if per_turn == 1:
+                    await charger.run(key, 10**12, 1)
+                else:
+                    await asyncio.gather(*(charger.run(key, 10**12, 1) for _ in range(per_turn)))
+
+        await rounds(200)
+        opened[0] = 0
+        if instr:
+            _callgrind("on")
+        started = time.process_time()
+        await rounds(turns)
+        cpu = time.process_time() - started
+        if instr:
+            _callgrind("off")
+        await charger.close()
+        charges = turns * per_turn
+        return {"charges": charges, "cpu_us_per_charge": cpu / charges * 1e6, "connections_opened": opened[0]}
+
+    if uvloop:
+        import uvloop as uv
+
+        return uv.run(measured())  # type: ignore[no-any-return]
+    return asyncio.run(measured())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Redis round trips and latency of the budget's charges, in-process.")
     parser.add_argument("--database", default=DEFAULT_DATABASE)
@@ -148,6 +197,13 @@ def main(argv: list[str] | None = None) -> int:
         help="under valgrind --tool=callgrind --instr-atstart=no: count the measured requests only "
         "(callgrind_control switches the instrumentation on after the warm-up and off after them)",
     )
+    parser.add_argument(
+        "--charger-only",
+        type=int,
+        metavar="K",
+        help="no application: LoopCharger.run alone, K charges per turn, --requests turns",
+    )
+    parser.add_argument("--uvloop", action="store_true", help="with --charger-only: on uvloop (the server's loop)")
     parser.add_argument("--commit", help="run the saas code of this commit instead of the work tree")
     args = parser.parse_args(argv)
     if args.commit:
@@ -156,6 +212,10 @@ def main(argv: list[str] | None = None) -> int:
         run_at_commit(
             args.commit, "bench.charge_turns", strip_option(sys.argv[1:] if argv is None else argv, "--commit")
         )
+    if args.charger_only:
+        result = charger_only(args.charger_only, args.requests, args.uvloop, args.instr_after_warmup)
+        print(orjson.dumps(result).decode())
+        return 0
     from bench.seed import seed
 
     os.environ.setdefault("TENANT_COST_PER_MINUTE", "1000000000")  # as bench.run's server
