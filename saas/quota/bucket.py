@@ -8,6 +8,8 @@ Guarantees:
   at `capacity / 60` per second: a tenant idle for a minute has its whole budget again.
 - A charge that does not fit spends nothing and says how long until it would fit.
 - A tenant's key expires once its bucket would be full again: idle tenants leave nothing behind.
+- Charges sent together (`BATCH_SCRIPT`) are answered each as that charge alone would be, one
+  after the other in their order at one instant: the rule is one Lua function both scripts call.
 """
 
 from __future__ import annotations
@@ -173,11 +175,12 @@ class LoopCharger:
 
     - **One round trip per turn**: the first charge of a turn schedules the end of the turn
       (`loop.call_soon`) and waits for the reply on its connection; the charges made later in
-      the same turn join it (at most `MAX_BATCH`) and wait for their part of that reply. A turn
-      with one charge sends today's command, `EVALSHA` of `CHARGE_SCRIPT`; with several, one
-      `EVALSHA` of `BATCH_SCRIPT`, which applies them in order, each exactly as `CHARGE_SCRIPT`
-      would (allowed or refused on its own, its own remainder and times) at one `TIME`. No charge
-      waits for a round trip in flight: the next turn's charges go on another connection.
+      the same turn join it (at most `MAX_BATCH`) and wait for their part of that reply. A
+      turn with one charge sends the single charge's command, `EVALSHA` of `CHARGE_SCRIPT`; with
+      several, one `EVALSHA` of `BATCH_SCRIPT`, which applies them in order, each exactly as
+      `CHARGE_SCRIPT` would (allowed or refused on its own, its own remainder and times) at one
+      `TIME`. No charge waits for a round trip in flight: the next turn's charges go on another
+      connection.
     - **A connection per round trip in flight**: a flush takes an idle connection or opens one,
       and gives it back when its reply is read; none is shared by two flushes, so replies cannot
       be crossed. At most `MAX_IDLE` are kept.
