@@ -203,14 +203,15 @@ class AsyncReadPool:
     def release(self, connection: AsyncLink, *, discard: bool = False) -> None:
         """Give a held connection back: to the oldest waiter, else to the idle list; closed
         instead when `discard`, broken or still executing, older than `recycle`, or the pool is
-        closed."""
-        with self._lock:
-            self._held -= 1
+        closed. A connection kept is counted back and handed on under one hold of the lock."""
         if discard or not connection.reusable or self._closed or time.monotonic() - connection.born > self.recycle:
+            with self._lock:
+                self._held -= 1
             connection.close()
             self._gone()
             return
         with self._lock:
+            self._held -= 1
             if not self._wake_first(connection):
                 self._idle.append(connection)
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 from prometheus_client import Counter
@@ -22,15 +20,26 @@ def count_statement() -> None:
         box[0] += 1
 
 
-@contextmanager
-def counting() -> Iterator[list[int]]:
-    """Count the statements run inside the block (also in threads it starts with copied context)."""
-    box = [0]
-    token = _request_count.set(box)
-    try:
-        yield box
-    finally:
-        _request_count.reset(token)
+class counting:  # entered as `with counting() as box`, as the function it was
+    """Count the statements run inside the block (also in threads it starts with copied context).
+
+    `with counting() as box`: `box[0]` is the count. The block's context variable is set on
+    entry and reset on exit whatever the block raised (the exception goes on), as a generator's
+    `try`/`finally` would, without the generator and its context-manager wrapper per block."""
+
+    __slots__ = ("_token", "box")
+
+    _token: Token[list[int] | None]
+
+    def __init__(self) -> None:
+        self.box = [0]
+
+    def __enter__(self) -> list[int]:
+        self._token = _request_count.set(self.box)
+        return self.box
+
+    def __exit__(self, *exc_info: object) -> None:
+        _request_count.reset(self._token)
 
 
 @event.listens_for(Engine, "before_cursor_execute")

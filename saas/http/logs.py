@@ -18,6 +18,38 @@ def _orjson_dumps(event: Any, **_: Any) -> str:
     return orjson.dumps(event, default=str).decode()
 
 
+# structlog's context-local variables, by their variable name (`structlog_<key>`): every
+# variable `structlog.contextvars.bind_contextvars` has created, in the order of creation.
+# structlog keeps this registry itself; `tests/http/test_logs.py` checks that it is the one
+# `bind_contextvars` fills and that the two functions below do what structlog's do.
+_LOG_CONTEXT_VARS: dict[str, Any] = structlog.contextvars._CONTEXT_VARS
+_PREFIX_LEN = len(structlog.contextvars.STRUCTLOG_KEY_PREFIX)
+
+
+def clear_log_context() -> None:
+    """`structlog.contextvars.clear_contextvars`: every key bound to the log context is unset.
+
+    structlog's walks every context variable of the context (those of other libraries and ours
+    too) for the ones named with its prefix; this sets each of structlog's own (all are in its
+    registry: `bind_contextvars` is what creates them) to its unset value, `...`, directly. A
+    variable not yet set in this context reads `...` either way (its default)."""
+    for var in tuple(_LOG_CONTEXT_VARS.values()):  # a copy: another thread may bind a new key
+        var.set(...)
+
+
+def merge_log_context(logger: Any, method_name: str, event_dict: Any) -> Any:
+    """The processor `structlog.contextvars.merge_contextvars`: each key bound to the log context
+    and not unset is added to the line unless the line names it itself; read from structlog's
+    registry of its variables rather than by walking the whole context (`clear_log_context`).
+    The keys follow in the order their variables were created (structlog's: the context's own
+    order, which depends on the variables' hashes)."""
+    for name, var in tuple(_LOG_CONTEXT_VARS.items()):  # a copy: another thread may bind a new key
+        value = var.get()
+        if value is not ...:
+            event_dict.setdefault(name[_PREFIX_LEN:], value)
+    return event_dict
+
+
 def configure_logging(settings: Settings, *, cache_loggers: bool = False) -> None:
     """Send structlog and standard-library logs (uvicorn, SQLAlchemy) through one renderer.
 
@@ -29,7 +61,8 @@ def configure_logging(settings: Settings, *, cache_loggers: bool = False) -> Non
     loggers are rebuilt on every call, so that tests may swap the configuration
     (`structlog.testing.capture_logs`).
 
-    Context bound with `structlog.contextvars` (request_id, tenant_id) is merged into every line.
+    Context bound with `structlog.contextvars` (request_id, tenant_id) is merged into every line
+    (`merge_log_context`).
 
     Tracebacks never show the frames' local variables: those hold passwords, tokens, API keys,
     SQL parameters and the settings (structlog's structured tracebacks, and its console
@@ -39,7 +72,7 @@ def configure_logging(settings: Settings, *, cache_loggers: bool = False) -> Non
     """
     level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
     shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
+        merge_log_context,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
@@ -17,29 +18,69 @@ OTHER = "other"
 DURATION_BUCKETS = (0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
+def _unobservable(metric: Counter | Histogram) -> ValueError:
+    return ValueError(f"{metric._type} metric is missing label values")
+
+
+class LabelledCounter(Counter):
+    """prometheus' `Counter` whose `inc` checks that it may be counted inline.
+
+    `Counter.inc` asks `_raise_if_not_observable`, which asks `_is_observable`: two calls per
+    increment to find out whether the metric has label names but no label values (the labelled
+    parent, which holds no value). The same condition is tested here, the same error raised;
+    the increment goes to the same value. Exemplars and negative amounts take `Counter.inc`."""
+
+    def inc(self, amount: float = 1, exemplar: dict[str, str] | None = None) -> None:
+        if exemplar or amount < 0:
+            super().inc(amount, exemplar)
+            return
+        if self._labelnames and not self._labelvalues:
+            raise _unobservable(self)
+        self._value.inc(amount)
+
+
+class BisectHistogram(Histogram):
+    """prometheus' `Histogram` whose `observe` finds the amount's bucket by bisection.
+
+    `Histogram.observe` walks the upper bounds in Python until the first one at or above the
+    amount; `bisect_left` over the same sorted list (the last bound is always +Inf) gives that
+    index in C, so the same bucket and the sum are incremented, through the same values, and
+    the exposition is the same. Whether it may be observed is tested inline (`LabelledCounter`).
+    NaN (no bound is at or above it: no bucket) and exemplars take `Histogram.observe` itself."""
+
+    def observe(self, amount: float, exemplar: dict[str, str] | None = None) -> None:
+        if exemplar or amount != amount:  # an exemplar, or NaN
+            super().observe(amount, exemplar)
+            return
+        if self._labelnames and not self._labelvalues:
+            raise _unobservable(self)
+        self._sum.inc(amount)
+        self._buckets[bisect_left(self._upper_bounds, amount)].inc(1)
+
+
 class Metrics:
     def __init__(self, max_distinct_operations: int = MAX_DISTINCT_OPERATIONS) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.graphql_requests = Counter(
+        self.graphql_requests = LabelledCounter(
             "graphql_requests_total",
             "GraphQL operations served, by operation name, type and outcome.",
             ["operation", "type", "outcome"],
             registry=self.registry,
         )
-        self.graphql_duration = Histogram(
+        self.graphql_duration = BisectHistogram(
             "graphql_request_duration_seconds",
             "Time to serve a GraphQL query or mutation, by operation name and type.",
             ["operation", "type"],
             buckets=DURATION_BUCKETS,
             registry=self.registry,
         )
-        self.graphql_errors = Counter(
+        self.graphql_errors = LabelledCounter(
             "graphql_errors_total",
             "GraphQL errors returned, by operation name and error code.",
             ["operation", "code"],
             registry=self.registry,
         )
-        self.http_requests = Counter(
+        self.http_requests = LabelledCounter(
             "http_requests_total",
             "HTTP requests served, by route and status code.",
             ["path", "status"],

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from saas.audit.client import Client, bind_client, unbind_client
 from saas.auth.throttle import bind_client_address, unbind_client_address
 from saas.http.errors import internal_error_response
-from saas.http.logs import get_logger
+from saas.http.logs import clear_log_context, get_logger
 from saas.http.metrics import OTHER, Metrics
 from saas.http.request_id import REQUEST_ID_HEADER, choose_request_id
 
@@ -33,7 +33,7 @@ def bind_request(scope: Scope, incoming_request_id: str | None, user_agent: str 
     """Choose the request id and bind it to the log context; name the client for the sign-in
     throttle (the address) and the audit log (the address and the user agent)."""
     request_id = choose_request_id(incoming_request_id)
-    structlog.contextvars.clear_contextvars()
+    clear_log_context()
     structlog.contextvars.bind_contextvars(request_id=request_id)
     client = scope.get("client")
     host = client[0] if client else None

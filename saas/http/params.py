@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -22,8 +22,10 @@ MULTIPART_FORM_DATA = "multipart/form-data"
 MAX_UPLOAD_FILES = 1
 
 
-@dataclass(frozen=True)
-class GraphQLParams:
+class GraphQLParams(NamedTuple):
+    """What a request asks for, read once and not changed after (a tuple: built without the
+    per-field `object.__setattr__` of a frozen dataclass)."""
+
     query: str
     operation_name: str | None
     variables: dict[str, Any] | None
@@ -148,13 +150,31 @@ async def params_from_multipart(request: HttpRequest, max_bytes: int, max_upload
     return params_from_mapping(operations)
 
 
-async def params_from_body(request: HttpRequest, max_bytes: int, max_upload_bytes: int = 0) -> GraphQLParams:
-    media_type, parameters = parse_content_type(request.headers.get("content-type"))
-    if media_type == MULTIPART_FORM_DATA and max_upload_bytes > 0:
-        return await params_from_multipart(request, max_bytes, max_upload_bytes)
+# What a body's `Content-Type` makes of it (`_body_kind`).
+_JSON, _MULTIPART, _NOT_JSON, _NOT_UTF8 = "json", "multipart", "not json", "not utf-8"
+
+
+# Clients send the same few `Content-Type` headers again and again: each is read once (bounded).
+@lru_cache(maxsize=256)
+def _body_kind(content_type: str | None) -> str:
+    """JSON in UTF-8, multipart, another media type, or JSON in another charset."""
+    media_type, parameters = parse_content_type(content_type)
+    if media_type == MULTIPART_FORM_DATA:
+        return _MULTIPART
     if media_type != APPLICATION_JSON:
-        raise TransportError(415, "Send the GraphQL request as 'Content-Type: application/json'")
+        return _NOT_JSON
     if parameters.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
+        return _NOT_UTF8
+    return _JSON
+
+
+async def params_from_body(request: HttpRequest, max_bytes: int, max_upload_bytes: int = 0) -> GraphQLParams:
+    kind = _body_kind(request.headers.get("content-type"))
+    if kind == _MULTIPART and max_upload_bytes > 0:
+        return await params_from_multipart(request, max_bytes, max_upload_bytes)
+    if kind in (_MULTIPART, _NOT_JSON):
+        raise TransportError(415, "Send the GraphQL request as 'Content-Type: application/json'")
+    if kind == _NOT_UTF8:
         raise TransportError(415, "The request body must be encoded in UTF-8")
     body = await _read_body(request, max_bytes)
     if not body:
@@ -166,6 +186,10 @@ async def params_from_body(request: HttpRequest, max_bytes: int, max_upload_byte
 
 
 def check_query_size(params: GraphQLParams, max_query_bytes: int) -> None:
+    """413 when the query's UTF-8 form is longer than `max_query_bytes`. A character takes at
+    most 4 bytes, so a query of at most a quarter as many characters is not encoded to know."""
+    if len(params.query) * 4 <= max_query_bytes:
+        return
     size = len(params.query.encode("utf-8", "surrogatepass"))
     if size > max_query_bytes:
         raise TransportError(413, f"The query is {size} bytes; the limit is {max_query_bytes} bytes")

@@ -7,9 +7,7 @@ import binascii
 import json
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,18 +36,25 @@ def global_id_sql(type_name: str, column: str) -> str:
 _sent_ids: ContextVar[dict[str, str] | None] = ContextVar("sent_global_ids", default=None)
 
 
-@contextmanager
-def remembering_sent_ids() -> Iterator[None]:
+class remembering_sent_ids:  # entered as `with remembering_sent_ids()`, as the function it was
     """Within this block, `from_global_id` remembers what it decoded (for `shown_id`).
 
     The engine opens it around one operation. The mapping is one dict shared by reference, so
     resolvers in child tasks and worker threads (which run in copies of the context) add to it.
+    Each entry sets a new dict and the exit resets the variable whatever the block raised (the
+    exception goes on), as a generator's `try`/`finally` would, without the generator and its
+    context-manager wrapper per operation.
     """
-    token = _sent_ids.set({})
-    try:
-        yield
-    finally:
-        _sent_ids.reset(token)
+
+    __slots__ = ("_token",)
+
+    _token: Token[dict[str, str] | None]
+
+    def __enter__(self) -> None:
+        self._token = _sent_ids.set({})
+
+    def __exit__(self, *exc_info: object) -> None:
+        _sent_ids.reset(self._token)
 
 
 def shown_id(value: str) -> str | None:

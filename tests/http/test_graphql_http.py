@@ -164,6 +164,50 @@ def test_query_over_the_limit_is_413(client: TestClient, runtime: Runtime) -> No
     assert post(client, {"query": "{ __typename }".ljust(limit)}).status_code == 200
 
 
+def query_of(size: int, filler: str) -> str:
+    """`{ __typename }` and a comment of `filler` characters (then ASCII), `size` bytes in UTF-8."""
+    head = "{ __typename } #"
+    room = size - len(head)
+    width = len(filler.encode())
+    return head + filler * (room // width) + "x" * (room % width)
+
+
+@pytest.mark.parametrize("filler", ["x", "\u00e9", "\u20ac", "\U0001d11e"])  # 1, 2, 3 and 4 bytes each
+def test_the_query_limit_counts_bytes_not_characters(client: TestClient, runtime: Runtime, filler: str) -> None:
+    """Many characters of several bytes: at the limit served, one byte over refused, every time."""
+    limit = runtime.settings.max_query_bytes
+    over = query_of(limit + 1, filler)
+    assert len(over.encode()) == limit + 1
+    for _ in range(2):
+        response = post(client, {"query": over})
+        assert response.status_code == 413
+        assert f"is {limit + 1} bytes; the limit is {limit} bytes" in response.json()["errors"][0]["message"]
+        assert post(client, {"query": query_of(limit, filler)}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("content_type", "message"),
+    [
+        ("text/plain", "Send the GraphQL request as 'Content-Type: application/json'"),
+        ("application/json; charset=latin-1", "The request body must be encoded in UTF-8"),
+        ('Application/JSON; Charset="UTF8"', None),
+    ],
+)
+def test_a_content_type_is_judged_the_same_every_time(
+    client: TestClient, content_type: str, message: str | None
+) -> None:
+    for _ in range(3):
+        response = client.post(
+            "/graphql", content=b'{"query": "{ __typename }"}', headers={"content-type": content_type}
+        )
+        if message is None:
+            assert response.status_code == 200 and response.json()["data"] == {"__typename": "Query"}
+        else:
+            assert response.status_code == 415
+            assert response.json()["errors"][0]["message"] == message
+            assert "data" not in response.json()
+
+
 def test_body_over_the_limit_is_413(runtime: Runtime, engine: GraphQLEngine) -> None:
     with TestClient(create_app(runtime, engine, max_body_bytes=1000)) as client:
         response = post(client, {"query": "{ __typename }", "variables": {"x": "y" * 1000}})

@@ -8,6 +8,7 @@ import re
 import secrets
 import socket
 import uuid
+from contextvars import Context, ContextVar
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from starlette.testclient import TestClient
 
 from saas.config import Settings
 from saas.http import create_app
-from saas.http.logs import configure_logging, get_logger
+from saas.http.logs import clear_log_context, configure_logging, get_logger, merge_log_context
 from saas.plugin_host.host import PluginHost
 from saas.runtime import Runtime, create_runtime
 from saas.schema.engine import GraphQLEngine
@@ -53,6 +54,61 @@ def test_rejected_requests_are_logged_too(client: TestClient, captured_logs: lis
     client.post("/graphql", content=b"{oops", headers={"content-type": "application/json"})
     (line,) = access_lines(captured_logs)
     assert (line["status"], line["outcome"], line["operation"]) == (400, "rejected", "unknown")
+
+
+def login_token(client: TestClient, tenant: Any) -> str:
+    login = "mutation($input: LoginInput!) { login(input: $input) { token } }"
+    variables = {"input": {"email": tenant.owner_email, "password": tenant.password, "tenant": tenant.slug}}
+    token: str = client.post("/graphql", json={"query": login, "variables": variables}).json()["data"]["login"]["token"]
+    return token
+
+
+def test_each_request_has_its_own_log_context(
+    client: TestClient, tenant: Any, other_tenant: Any, captured_logs: list[dict[str, Any]]
+) -> None:
+    """Two tenants and an anonymous caller taking turns: each line names the request's own ids,
+    nothing bound by the request before (the context is cleared for each request)."""
+    first, second = login_token(client, tenant), login_token(client, other_tenant)
+    del captured_logs[:]
+    callers = [(first, str(tenant.id)), (second, str(other_tenant.id)), (None, None), (first, str(tenant.id))]
+    request_ids = []
+    for credential, _ in callers:
+        headers = {"authorization": f"Bearer {credential}"} if credential else {}
+        response = client.post("/graphql", json={"query": "{ __typename }"}, headers=headers)
+        assert response.status_code == 200
+        request_ids.append(response.headers["x-request-id"])
+    lines = access_lines(captured_logs)
+    assert [line.get("tenant_id") for line in lines] == [tenant_id for _, tenant_id in callers]
+    assert [line["request_id"] for line in lines] == request_ids
+    assert len(set(request_ids)) == len(callers)
+
+
+def test_the_log_context_is_cleared_and_merged_as_structlog_does() -> None:
+    """`clear_log_context` and `merge_log_context` read structlog's registry of its variables
+    instead of walking the context: the same outcome as structlog's functions, beside other
+    libraries' variables, keys never bound here, keys unbound, and a line's own keys."""
+
+    def outcomes() -> list[Any]:
+        other: ContextVar[int] = ContextVar("another_library")
+        other.set(7)
+        structlog.contextvars.bind_contextvars(request_id="r-1", tenant_id="t-1", extra=None)
+        structlog.contextvars.unbind_contextvars("extra")
+        seen = []
+        for line in ({"event": "e"}, {"event": "e", "tenant_id": "own"}):
+            ours = merge_log_context(None, "info", dict(line))
+            theirs = structlog.contextvars.merge_contextvars(None, "info", dict(line))
+            seen.append((ours, theirs))
+        clear_log_context()
+        seen.append((structlog.contextvars.get_contextvars(), {}))
+        seen.append((merge_log_context(None, "info", {"event": "e"}), {"event": "e"}))
+        structlog.contextvars.bind_contextvars(request_id="r-2")
+        seen.append((merge_log_context(None, "info", {}), {"request_id": "r-2"}))
+        seen.append((other.get(), 7))
+        return seen
+
+    for ours, expected in Context().run(outcomes):
+        assert ours == expected
+    assert "structlog_request_id" in structlog.contextvars._CONTEXT_VARS  # the registry read
 
 
 class ContextRecordingEngine(GraphQLEngine):
