@@ -13,9 +13,10 @@ log in over HTTP; optionally measure the mutation path alone (a baseline at max 
 with no subscriber); open N WebSocket subscribers (`graphql-transport-ws`, token in
 `connection_init`) split evenly over the two servers, each running
 `subscription { customerEvents { kind customerId committedAt } }`, in separate client processes
-(asyncio with websockets' sans-I/O protocol, a message's frame noted as it is read and its JSON
-parsed when collected; `--websockets-client` for websockets' asyncio client, a task per
-subscriber parsing each message, the client before); wait until Redis shows N subscriptions on
+(asyncio with websockets' sans-I/O protocol for the handshake, then each message's frame cut
+from the bytes by hand (`ServerFrames`, a compressed one inflated by the negotiated
+permessage-deflate) and noted as it is read, its JSON parsed when collected; `--websockets-client` for websockets' asyncio client, a task
+per subscriber parsing each message, the client before); wait until Redis shows N subscriptions on
 the tenant's channel;
 then for each rate of `--rates` a driver process POSTs `createCustomer` alternately to the
 two servers (open-loop at a fixed rate, or closed-loop with `--concurrency` threads at
@@ -268,6 +269,58 @@ def _stamping_loop() -> asyncio.AbstractEventLoop:
     return Loop()
 
 
+class ServerFrames:
+    """Whole frames of a WebSocket server cut from its TCP stream as the bytes arrive: for a
+    subscriber after the handshake, where a message costs a few byte reads and a slice instead
+    of websockets' frame parser (a generator per frame, the extensions' pass, an event list),
+    the client's own CPU being CPU the servers it measures do not get. A compressed frame
+    (RSV1) is cut as it is: the caller inflates it.
+
+    `cut(data)` answers the frames completed by `data`, in order, each as (its first byte:
+    FIN, RSV and opcode, e.g. 0x81 for a whole text message, 0x89 for a ping; its payload);
+    a partial frame waits for the next bytes. A server's frames are unmasked (RFC 6455 §5.2,
+    §5.1): a masked one raises ValueError."""
+
+    __slots__ = ("rest",)
+
+    def __init__(self) -> None:
+        self.rest = b""
+
+    def cut(self, data: bytes) -> list[tuple[int, bytes]]:
+        if self.rest:
+            data = self.rest + data
+        frames: list[tuple[int, bytes]] = []
+        at, size = 0, len(data)
+        while size - at >= 2:
+            first, length = data[at], data[at + 1]
+            if length < 126:
+                start = at + 2
+            elif length == 126:
+                if size - at < 4:
+                    break
+                length, start = (data[at + 2] << 8) | data[at + 3], at + 4
+            elif length == 127:
+                if size - at < 10:
+                    break
+                length, start = int.from_bytes(data[at + 2 : at + 10], "big"), at + 10
+            else:
+                raise ValueError("a masked frame from the server")
+            end = start + length
+            if end > size:
+                break
+            frames.append((first, data[start:end]))
+            at = end
+        self.rest = data[at:] if at < size else b""
+        return frames
+
+
+def pong_frame(payload: bytes) -> bytes:
+    """A client's pong answering a ping with `payload` (under 126 bytes, as a control frame's
+    is): masked, as a client's frames must be, by the key 0 (RFC 6455 §5.3 asks for an
+    unpredictable key against proxies' caches; the servers measured here read any key)."""
+    return bytes((0x8A, 0x80 | len(payload))) + b"\0\0\0\0" + payload
+
+
 class _LoopLags:
     """How late this process's event loop runs a timer of 5 ms: its own wait for the CPU and its
     backlog of callbacks, which every receipt taken in this process shares."""
@@ -314,11 +367,14 @@ async def _lean_subscribers(
 
     The process shares the machine's CPU with the servers it measures: every wake-up and every
     microsecond it spends per message is a wait for a later receipt in this process (and CPU
-    the servers do not get). Here a message costs one frame parse by websockets' sans-I/O
-    protocol in the read's own callback and an append; no task wakes per message. The receipts
-    (and any unexpected message) are read when collected."""
+    the servers do not get). Here a message costs, in the read's own callback, a frame cut from
+    the bytes (`ServerFrames`, once the ack has come; a compressed message, which the servers
+    send only above 1 KiB, is inflated by the negotiated permessage-deflate) and an append; no
+    task wakes per message. A ping is answered at once. The receipts (and any unexpected
+    message) are read when collected, every one of them: loss, duplication and latency are
+    checked as before."""
     from websockets.client import ClientProtocol
-    from websockets.extensions.permessage_deflate import enable_client_permessage_deflate
+    from websockets.extensions.permessage_deflate import PerMessageDeflate, enable_client_permessage_deflate
     from websockets.frames import Frame, Opcode
     from websockets.http11 import Response
     from websockets.uri import parse_uri
@@ -347,6 +403,8 @@ async def _lean_subscribers(
             self.first: asyncio.Future[bytes] = loop.create_future()  # the first message: the ack
             self.mine = frames[j]
             self.transport: Any = None
+            # After the ack, without extensions: the frames cut here (`ServerFrames`), not by websockets.
+            self.cutter: ServerFrames | None = None
 
         def connection_made(self, transport: Any) -> None:
             self.transport = transport
@@ -365,6 +423,27 @@ async def _lean_subscribers(
         def data_received(self, data: bytes) -> None:
             wall, read, kernel = time.time(), time.monotonic(), self.kernel_received_at
             in_socket = kernel if kernel is not None else wall
+            cutter = self.cutter
+            if cutter is not None:
+                try:
+                    cut = cutter.cut(data)
+                except ValueError as error:
+                    problems.append(f"subscriber {self.j}: {error}")
+                    self.transport.close()
+                    return
+                for first, payload in cut:
+                    if first == 0x81:
+                        self.mine.append((read, wall, in_socket, payload))
+                    elif first == 0xC1:  # compressed (RSV1): inflated by the extension, in order (RFC 7692)
+                        frame = Frame(Opcode.TEXT, payload, rsv1=True)
+                        for extension in reversed(self.ws.extensions):
+                            frame = extension.decode(frame)
+                        self.mine.append((read, wall, in_socket, bytes(frame.data)))
+                    elif first == 0x89:
+                        self.transport.write(pong_frame(payload))
+                    elif first != 0x8A:  # a pong is nothing to answer
+                        problems.append(f"subscriber {self.j}: unexpected frame {first:#x} {payload[:100]!r}"[:300])
+                return
             self.ws.receive_data(data)
             for event in self.ws.events_received():
                 if isinstance(event, Frame):
@@ -373,6 +452,15 @@ async def _lean_subscribers(
                             self.mine.append((read, wall, in_socket, bytes(event.data)))
                         else:
                             self.first.set_result(bytes(event.data))
+                            # The ack: nothing more comes before the subscribe. From here on, the
+                            # frames are cut by hand if the only extension is permessage-deflate
+                            # (whose compressed messages it still inflates, and whose small ones the
+                            # servers send as they are) and no byte of a next frame is waiting in
+                            # websockets' reader.
+                            if not self.ws.reader.buffer and all(
+                                isinstance(e, PerMessageDeflate) for e in self.ws.extensions
+                            ):
+                                self.cutter = ServerFrames()
                     elif event.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
                         problems.append(f"subscriber {self.j}: unexpected frame {event.opcode.name}"[:300])
                 elif isinstance(event, Response) and not self.opened.done():

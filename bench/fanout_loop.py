@@ -1,6 +1,6 @@
 """One process's fan-out loop alone: the Python CPU per delivery of a shared subscription result.
 
-    python -m bench.fanout_loop [--subscribers 500] [--events 200] [--repeat 5] [--commit REV]
+    python -m bench.fanout_loop [--subscribers 500] [--events 200] [--repeat 5] [--protocol] [--commit REV]
 
 `bench.fanout` measures the whole path (HTTP mutations, Redis, two servers, sockets, clients) and
 on a shared machine its CPU figures move with everyone else's load. This measures only what runs
@@ -11,7 +11,10 @@ the WebSocket is a stand-in whose send (and direct send, for code that has it) e
 and keeps its length (what uvicorn does before framing and `transport.write` when the socket is
 writable). Starlette's, the middleware's and uvicorn's `send` layers are not included either, so
 the direct send's saving over them shows only end to end (`bench.fanout`). No socket, framing, compression or
-kernel time is included. Reported: CPU time (`time.process_time`, which other processes'
+kernel time is included. With `--protocol`, the direct send is the server's own
+(`saas.http.ws_protocol.WebSocketProtocol`, after a handshake that negotiated permessage-deflate
+as browsers offer it) over a transport stand-in that keeps each write's length: its checks and
+framing are included, the socket write is not. Reported: CPU time (`time.process_time`, which other processes'
 load disturbs far less than wall time) per delivery, the best of `--repeat` runs; every
 subscriber must receive every event, in order.
 """
@@ -60,7 +63,51 @@ class FakeWebSocket:
         return True
 
 
-async def _run(subscribers: int, events: int) -> tuple[float, int]:
+class _Transport:
+    """A writable socket's transport as far as the server's protocol uses it: each write's length
+    is kept by the subscriber's stand-in WebSocket."""
+
+    def __init__(self, websocket: FakeWebSocket) -> None:
+        self.websocket = websocket
+
+    def write(self, data: bytes) -> None:
+        self.websocket.frames.append(len(data))
+        FakeWebSocket.sent += 1
+
+    def is_closing(self) -> bool:
+        return False
+
+
+def _server_protocol(websocket: FakeWebSocket) -> Any:
+    """The server's WebSocket protocol, open (a real handshake that negotiated permessage-deflate),
+    writing to a stand-in transport: only what the direct send reads is set."""
+    from websockets.client import ClientProtocol
+    from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+    from websockets.server import ServerProtocol
+    from websockets.uri import parse_uri
+
+    from saas.http.ws_protocol import ThresholdDeflateFactory, WebSocketProtocol
+
+    conn = ServerProtocol(extensions=[ThresholdDeflateFactory(server_max_window_bits=12, client_max_window_bits=12)])
+    client = ClientProtocol(parse_uri("ws://127.0.0.1/graphql"), extensions=[ClientPerMessageDeflateFactory()])
+    client.send_request(client.connect())
+    for data in client.data_to_send():
+        conn.receive_data(data)
+    [request] = conn.events_received()
+    conn.send_response(conn.accept(request))
+    conn.data_to_send()
+    protocol = WebSocketProtocol.__new__(WebSocketProtocol)
+    protocol.conn = conn
+    protocol.handshake_complete = True
+    protocol.close_sent = protocol.disconnected = False
+    protocol.initial_response = None
+    protocol.writable = asyncio.Event()
+    protocol.writable.set()
+    protocol.transport = _Transport(websocket)  # type: ignore[assignment]
+    return protocol
+
+
+async def _run(subscribers: int, events: int, protocol: bool = False) -> tuple[float, int]:
     from types import SimpleNamespace
 
     from saas.http.operation_record import OperationRecord
@@ -98,7 +145,13 @@ async def _run(subscribers: int, events: int) -> tuple[float, int]:
         connection = GraphQLTransportWSConnection.__new__(GraphQLTransportWSConnection)
         websocket = FakeWebSocket()
         # The direct send, offered in the scope as `WebSocketProtocol` does (code before it ignores it).
-        scope = {"extensions": {"saas.websocket.direct_send": {"send_text": websocket.send_now}}}
+        direct: dict[str, Any] = {"send_text": websocket.send_now}
+        if protocol:
+            server = _server_protocol(websocket)
+            direct = {"send_text": server.send_text_now}
+            if hasattr(server, "send_framed_now"):  # code before it has the one send only
+                direct["send_framed"] = server.send_framed_now
+        scope = {"extensions": {"saas.websocket.direct_send": direct}}
         GraphQLTransportWSConnection.__init__(
             connection, SimpleNamespace(state=SimpleNamespace(request_id=f"c{n}"), scope=scope), state
         )  # type: ignore[arg-type]
@@ -134,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subscribers", type=int, default=500)
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--protocol", action="store_true", help="send through the server's WebSocket protocol (a stand-in transport)"
+    )
     parser.add_argument("--commit", help="measure the saas code of this commit (e.g. HEAD) instead of the work tree")
     args = parser.parse_args(argv)
     if args.commit:
@@ -142,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     results = []
     for _ in range(args.repeat):
-        cpu, delivered = asyncio.run(_run(args.subscribers, args.events))
+        cpu, delivered = asyncio.run(_run(args.subscribers, args.events, args.protocol))
         expected = args.subscribers * args.events
         if delivered != expected:
             raise SystemExit(f"delivered {delivered} of {expected}")
