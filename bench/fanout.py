@@ -2,7 +2,7 @@
 
     python -m bench.fanout [--subscribers 100] [--duration 10] [--rates 10,25,50,max]
                            [--concurrency 8] [--client-processes 2] [--no-compression]
-                           [--websockets-client] [--client-nice N]
+                           [--websockets-client] [--client-nice N] [--client-gather-ms 1]
                            [--database saas_fanout] [--profile] [--json FILE] [--commit HEAD]
 
 Steps: create (if missing) and migrate a small database (`saas_fanout` on the server of
@@ -54,6 +54,7 @@ import asyncio
 import http.client
 import multiprocessing as mp
 import os
+import selectors
 import shutil
 import signal
 import socket
@@ -197,6 +198,7 @@ def subscriber_process(
     connect_timeout: float,
     query: str,
     lean: bool = True,
+    gather: float = 0.0,
 ) -> None:
     """Entry of a client process: `targets` are (subscriber index, port). Commands come over `conn`.
 
@@ -206,7 +208,7 @@ def subscriber_process(
     subscriber that parses each message as it comes (`_subscribers`, the client before)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us (Ctrl-C reaches the whole group)
     try:
-        with asyncio.Runner(loop_factory=_stamping_loop) as runner:
+        with asyncio.Runner(loop_factory=lambda: _stamping_loop(gather)) as runner:
             if lean:
                 runner.run(_lean_subscribers(targets, token, compression, conn, connect_timeout, query))
             else:
@@ -218,13 +220,35 @@ def subscriber_process(
             pass
 
 
-def _stamping_loop() -> asyncio.AbstractEventLoop:
+class _GatheringSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+    """A selector that, when a wait ends with sockets ready, waits `gather` seconds more and
+    answers everything ready then: one wake-up of the client process for the messages of many
+    subscribers (a server writes an event's to its subscribers one after the other), instead of
+    one per message, each a context switch on the CPU the servers share. The receipt is the
+    kernel's timestamp of the bytes in the socket (`_stamping_loop`), which the later read does
+    not change; the client's own read moment and its event loop's lag grow by up to `gather`.
+    A poll (timeout 0: the loop has work ready) is answered at once."""
+
+    def __init__(self, gather: float) -> None:
+        super().__init__()
+        self.gather = gather
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        ready = super().select(timeout)
+        if ready and timeout != 0:
+            time.sleep(self.gather)
+            ready = super().select(0)
+        return ready  # type: ignore[no-any-return]
+
+
+def _stamping_loop(gather: float = 0.0) -> asyncio.AbstractEventLoop:
     """An asyncio event loop whose TCP sockets note, for each read, when its bytes reached the
     socket: the kernel's receive timestamp (`SO_TIMESTAMPNS`, CLOCK_REALTIME), handed to the
     protocol as `kernel_received_at` before its `data_received`. On loopback that is the moment
     the server's send wrote them, whenever this (client) process next gets the CPU to read them:
     a subscriber's latency that its own process's scheduling does not add to. Where the platform
-    has no such timestamp, the attribute is None."""
+    has no such timestamp, the attribute is None. With `gather` (seconds), a wait that ends
+    with sockets ready waits that much more and takes all of them at once (`_GatheringSelector`)."""
     from asyncio import selector_events
 
     # Python names no SO_TIMESTAMPNS; Linux's is 35 (asm-generic/socket.h). The kernel turns
@@ -259,6 +283,9 @@ def _stamping_loop() -> asyncio.AbstractEventLoop:
                 self._fatal_error(exc, "Fatal error: protocol.data_received() call failed.")
 
     class Loop(asyncio.SelectorEventLoop):
+        def __init__(self) -> None:
+            super().__init__(_GatheringSelector(gather) if gather > 0 else None)
+
         def _make_socket_transport(self, sock: Any, protocol: Any, waiter: Any = None, *, extra: Any = None,
                                    server: Any = None) -> Any:  # fmt: skip
             if timestamp_option is not None and sock.type == socket.SOCK_STREAM:
@@ -696,6 +723,7 @@ def start_clients(
     query: str,
     nice: int = 0,
     lean: bool = True,
+    gather: float = 0.0,
 ) -> list[ClientProcess]:
     """Subscriber j goes to server j % 2 and to client process j % processes."""
     clients: list[ClientProcess] = []
@@ -706,7 +734,7 @@ def start_clients(
         parent, child = ctx.Pipe()
         process = ctx.Process(
             target=subscriber_process,
-            args=(targets, token, compression, child, 20.0, query, lean),
+            args=(targets, token, compression, child, 20.0, query, lean, gather),
             name=f"fanout-subscribers-{p}",
             daemon=True,
         )
@@ -1457,6 +1485,7 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
                 "subscribers": args.subscribers,
                 "client_processes": args.client_processes,
                 "client_nice": args.client_nice,
+                "client_gather_ms": args.client_gather_ms,
                 "client": "websockets asyncio" if args.websockets_client else "lean (sans-I/O)",
                 "duration_s": args.duration,
                 "rates": [rate_label(r) for r in args.rates],
@@ -1523,6 +1552,7 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
                 SUBSCRIPTION if args.commit_time else SUBSCRIPTION_WITHOUT_COMMIT_TIME,
                 args.client_nice,
                 not args.websockets_client,
+                args.client_gather_ms / 1000,
             )
         )
         wait_listening(ports, args.subscribers, 60)
@@ -1650,7 +1680,8 @@ def print_report(r: dict[str, Any]) -> None:
     print(
         f"  code: commit {code['commit']}{where}; {c['duration_s']:g} s per rate, driver {c['concurrency']} threads, "
         f"{c['client_processes']} client processes ({c.get('client', 'websockets asyncio')} client, nice "
-        f"{c.get('client_nice', 0)}), permessage-deflate {'on' if c['compression'] else 'off'}"
+        f"{c.get('client_nice', 0)}, reads gathered {c.get('client_gather_ms', 0):g} ms), "
+        f"permessage-deflate {'on' if c['compression'] else 'off'}"
     )
     mem = r.get("memory", {})
     if mem:
@@ -1851,6 +1882,12 @@ def main(argv: list[str] | None = None) -> int:
         "--websockets-client", action="store_true",
         help="subscribers on websockets' asyncio client, a task each parsing every message as it comes "
         "(the client before the lean one; costs the shared machine more per message)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--client-gather-ms", type=float, default=1.0,
+        help="a client process that wakes to read waits this much more and reads every subscriber ready then: "
+        "one wake-up for many messages (receipts are the kernel's timestamps; 0: read at once, the client "
+        "before) (default %(default)s)",
     )  # fmt: skip
     parser.add_argument(
         "--client-nice", type=int, default=0,

@@ -1,6 +1,7 @@
 """One process's fan-out loop alone: the Python CPU per delivery of a shared subscription result.
 
-    python -m bench.fanout_loop [--subscribers 500] [--events 200] [--repeat 5] [--protocol] [--commit REV]
+    python -m bench.fanout_loop [--subscribers 500] [--events 200] [--repeat 5] [--protocol]
+                                [--instr-after-warmup] [--commit REV]
 
 `bench.fanout` measures the whole path (HTTP mutations, Redis, two servers, sockets, clients) and
 on a shared machine its CPU figures move with everyone else's load. This measures only what runs
@@ -16,7 +17,10 @@ kernel time is included. With `--protocol`, the direct send is the server's own
 as browsers offer it) over a transport stand-in that keeps each write's length: its checks and
 framing are included, the socket write is not. Reported: CPU time (`time.process_time`, which other processes'
 load disturbs far less than wall time) per delivery, the best of `--repeat` runs; every
-subscriber must receive every event, in order.
+subscriber must receive every event, in order. With `--instr-after-warmup` (under
+`valgrind --tool=callgrind --instr-atstart=no`), callgrind counts the events after the first
+`WARMUP` of the first run only: its total divided by subscribers * (events - `WARMUP`) is the
+instructions per delivery, without the start-up.
 """
 
 from __future__ import annotations
@@ -38,6 +42,14 @@ import orjson
 from bench.common import run_at_commit, strip_option
 
 QUERY = "subscription { customerEvents { kind customerId } }"
+WARMUP = 3  # events before callgrind counts (`--instr-after-warmup`)
+
+
+def _callgrind(switch: str) -> None:
+    import os
+    import subprocess
+
+    subprocess.run(["callgrind_control", f"--instr={switch}", str(os.getpid())], check=True, stdout=subprocess.DEVNULL)
 
 
 class FakeWebSocket:
@@ -107,7 +119,7 @@ def _server_protocol(websocket: FakeWebSocket) -> Any:
     return protocol
 
 
-async def _run(subscribers: int, events: int, protocol: bool = False) -> tuple[float, int]:
+async def _run(subscribers: int, events: int, protocol: bool = False, instr: bool = False) -> tuple[float, int]:
     from types import SimpleNamespace
 
     from saas.http.operation_record import OperationRecord
@@ -167,6 +179,8 @@ async def _run(subscribers: int, events: int, protocol: bool = False) -> tuple[f
     FakeWebSocket.sent = 0
     started = time.process_time()
     for number in range(events):
+        if instr and number == WARMUP:
+            _callgrind("on")
         await feed.put(
             {"data": {"customerEvents": {"kind": "customer.created", "customerId": f"Q3VzdG9tZXI6{number}"}}}
         )
@@ -176,6 +190,8 @@ async def _run(subscribers: int, events: int, protocol: bool = False) -> tuple[f
         while FakeWebSocket.sent < subscribers * (number + 1):
             await asyncio.sleep(0)
     cpu = time.process_time() - started
+    if instr:
+        _callgrind("off")
     await feed.put(None)
     await asyncio.gather(*tasks, return_exceptions=True)
     delivered = sum(len(c.websocket.frames) - 1 for c in connections)  # each also sent "complete"
@@ -190,6 +206,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--protocol", action="store_true", help="send through the server's WebSocket protocol (a stand-in transport)"
     )
+    parser.add_argument(
+        "--instr-after-warmup",
+        action="store_true",
+        help="under valgrind --tool=callgrind --instr-atstart=no: count the first run's events after the warm-up",
+    )
     parser.add_argument("--commit", help="measure the saas code of this commit (e.g. HEAD) instead of the work tree")
     args = parser.parse_args(argv)
     if args.commit:
@@ -197,8 +218,11 @@ def main(argv: list[str] | None = None) -> int:
             args.commit, "bench.fanout_loop", strip_option(sys.argv[1:] if argv is None else argv, "--commit")
         )
     results = []
-    for _ in range(args.repeat):
-        cpu, delivered = asyncio.run(_run(args.subscribers, args.events, args.protocol))
+    if args.instr_after_warmup and args.events <= WARMUP:
+        parser.error(f"--instr-after-warmup needs more than {WARMUP} events")
+    for n in range(args.repeat):
+        instr = args.instr_after_warmup and n == 0
+        cpu, delivered = asyncio.run(_run(args.subscribers, args.events, args.protocol, instr))
         expected = args.subscribers * args.events
         if delivered != expected:
             raise SystemExit(f"delivered {delivered} of {expected}")

@@ -1,5 +1,6 @@
 """bench.fanout's lean subscriber cuts the servers' frames by hand: every message as websockets'
-server framed it, whatever the reads' boundaries, pings told apart, and its pong read by a server."""
+server framed it, whatever the reads' boundaries, pings told apart, and its pong read by a server;
+a client process's wake-up reads every subscriber ready by the end of its gathering wait."""
 
 from __future__ import annotations
 
@@ -80,3 +81,35 @@ def test_compressed_messages_cut_by_hand_inflate_in_order_with_the_negotiated_ex
             frame = extension.decode(frame)
         received.append(bytes(frame.data))
     assert received == sent
+
+
+def test_a_client_wake_up_gathers_the_sockets_ready_by_the_end_of_its_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`_GatheringSelector`: a wait that ends with a socket ready waits `gather` more and answers
+    every socket ready then (one that got its bytes meanwhile too); a poll answers at once."""
+    import selectors
+    import socket
+
+    from bench import fanout
+
+    first, first_peer = socket.socketpair()
+    second, second_peer = socket.socketpair()
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:  # bytes that arrive during the gathering wait
+        slept.append(seconds)
+        second_peer.send(b"later")
+
+    monkeypatch.setattr(fanout.time, "sleep", sleep)
+    selector = fanout._GatheringSelector(0.001)
+    try:
+        for sock in (first, second):
+            selector.register(sock, selectors.EVENT_READ)
+        assert selector.select(0.01) == [] and slept == []  # nothing ready: no gathering
+        first_peer.send(b"now")
+        ready = {key.fileobj for key, _ in selector.select(1.0)}
+        assert ready == {first, second} and slept == [0.001]
+        assert {key.fileobj for key, _ in selector.select(0)} == {first, second} and slept == [0.001]  # a poll
+    finally:
+        selector.close()
+        for sock in (first, first_peer, second, second_peer):
+            sock.close()
