@@ -8,8 +8,10 @@ import asyncio
 from typing import Any
 
 import orjson
+import pytest
 
 from saas.plugin_api.testing import wait_for_listeners
+from saas.schema import fanout
 from saas.schema.fanout import SharedResult, SharedStreams
 from tests.conftest import GraphQLClient, add_member
 
@@ -28,9 +30,13 @@ def _create(client: GraphQLClient, name: str) -> str:
     return str(data["createCustomer"]["customer"]["id"])
 
 
+@pytest.mark.parametrize("slice_size", [fanout.SLICE, 3])
 def test_subscribers_of_one_key_share_each_execution_and_get_every_event_once(
-    owner: GraphQLClient, other_owner: GraphQLClient, tenant: Any
+    owner: GraphQLClient, other_owner: GraphQLClient, tenant: Any, slice_size: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Also with each result handed out over several slices (`slice_size` 3: 7 slices for the
+    owner's 20 subscribers), the loop running between them."""
+    monkeypatch.setattr(fanout, "SLICE", slice_size)
     rep = add_member(owner, tenant, "sales")
     engine = owner.engine
 
@@ -235,7 +241,6 @@ def test_a_result_is_handed_out_in_slices_with_the_loop_running_between_them() -
     """Handing one result to more than `SLICE` subscribers lets other tasks run between slices;
     each subscriber still gets every result once and in order, one that leaves during a pause
     gets nothing more, and one that joins during a pause gets the next result on."""
-    from saas.schema import fanout
 
     async def main() -> dict[str, Any]:
         events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
