@@ -2,7 +2,7 @@
 
     python -m bench.fanout [--subscribers 100] [--duration 10] [--rates 10,25,50,max]
                            [--concurrency 8] [--client-processes 2] [--no-compression]
-                           [--websockets-client] [--client-nice N]
+                           [--websockets-client] [--client-nice N] [--client-gather-ms 1]
                            [--database saas_fanout] [--profile] [--json FILE] [--commit HEAD]
 
 Steps: create (if missing) and migrate a small database (`saas_fanout` on the server of
@@ -13,9 +13,10 @@ log in over HTTP; optionally measure the mutation path alone (a baseline at max 
 with no subscriber); open N WebSocket subscribers (`graphql-transport-ws`, token in
 `connection_init`) split evenly over the two servers, each running
 `subscription { customerEvents { kind customerId committedAt } }`, in separate client processes
-(asyncio with websockets' sans-I/O protocol, a message's frame noted as it is read and its JSON
-parsed when collected; `--websockets-client` for websockets' asyncio client, a task per
-subscriber parsing each message, the client before); wait until Redis shows N subscriptions on
+(asyncio with websockets' sans-I/O protocol for the handshake, then each message's frame cut
+from the bytes by hand (`ServerFrames`, a compressed one inflated by the negotiated
+permessage-deflate) and noted as it is read, its JSON parsed when collected; `--websockets-client` for websockets' asyncio client, a task
+per subscriber parsing each message, the client before); wait until Redis shows N subscriptions on
 the tenant's channel;
 then for each rate of `--rates` a driver process POSTs `createCustomer` alternately to the
 two servers (open-loop at a fixed rate, or closed-loop with `--concurrency` threads at
@@ -53,6 +54,7 @@ import asyncio
 import http.client
 import multiprocessing as mp
 import os
+import selectors
 import shutil
 import signal
 import socket
@@ -196,6 +198,7 @@ def subscriber_process(
     connect_timeout: float,
     query: str,
     lean: bool = True,
+    gather: float = 0.0,
 ) -> None:
     """Entry of a client process: `targets` are (subscriber index, port). Commands come over `conn`.
 
@@ -205,7 +208,7 @@ def subscriber_process(
     subscriber that parses each message as it comes (`_subscribers`, the client before)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us (Ctrl-C reaches the whole group)
     try:
-        with asyncio.Runner(loop_factory=_stamping_loop) as runner:
+        with asyncio.Runner(loop_factory=lambda: _stamping_loop(gather)) as runner:
             if lean:
                 runner.run(_lean_subscribers(targets, token, compression, conn, connect_timeout, query))
             else:
@@ -217,13 +220,35 @@ def subscriber_process(
             pass
 
 
-def _stamping_loop() -> asyncio.AbstractEventLoop:
+class _GatheringSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+    """A selector that, when a wait ends with sockets ready, waits `gather` seconds more and
+    answers everything ready then: one wake-up of the client process for the messages of many
+    subscribers (a server writes an event's to its subscribers one after the other), instead of
+    one per message, each a context switch on the CPU the servers share. The receipt is the
+    kernel's timestamp of the bytes in the socket (`_stamping_loop`), which the later read does
+    not change; the client's own read moment and its event loop's lag grow by up to `gather`.
+    A poll (timeout 0: the loop has work ready) is answered at once."""
+
+    def __init__(self, gather: float) -> None:
+        super().__init__()
+        self.gather = gather
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        ready = super().select(timeout)
+        if ready and timeout != 0:
+            time.sleep(self.gather)
+            ready = super().select(0)
+        return ready  # type: ignore[no-any-return]
+
+
+def _stamping_loop(gather: float = 0.0) -> asyncio.AbstractEventLoop:
     """An asyncio event loop whose TCP sockets note, for each read, when its bytes reached the
     socket: the kernel's receive timestamp (`SO_TIMESTAMPNS`, CLOCK_REALTIME), handed to the
     protocol as `kernel_received_at` before its `data_received`. On loopback that is the moment
     the server's send wrote them, whenever this (client) process next gets the CPU to read them:
     a subscriber's latency that its own process's scheduling does not add to. Where the platform
-    has no such timestamp, the attribute is None."""
+    has no such timestamp, the attribute is None. With `gather` (seconds), a wait that ends
+    with sockets ready waits that much more and takes all of them at once (`_GatheringSelector`)."""
     from asyncio import selector_events
 
     # Python names no SO_TIMESTAMPNS; Linux's is 35 (asm-generic/socket.h). The kernel turns
@@ -258,6 +283,9 @@ def _stamping_loop() -> asyncio.AbstractEventLoop:
                 self._fatal_error(exc, "Fatal error: protocol.data_received() call failed.")
 
     class Loop(asyncio.SelectorEventLoop):
+        def __init__(self) -> None:
+            super().__init__(_GatheringSelector(gather) if gather > 0 else None)
+
         def _make_socket_transport(self, sock: Any, protocol: Any, waiter: Any = None, *, extra: Any = None,
                                    server: Any = None) -> Any:  # fmt: skip
             if timestamp_option is not None and sock.type == socket.SOCK_STREAM:
@@ -266,6 +294,58 @@ def _stamping_loop() -> asyncio.AbstractEventLoop:
             return super()._make_socket_transport(sock, protocol, waiter, extra=extra, server=server)
 
     return Loop()
+
+
+class ServerFrames:
+    """Whole frames of a WebSocket server cut from its TCP stream as the bytes arrive: for a
+    subscriber after the handshake, where a message costs a few byte reads and a slice instead
+    of websockets' frame parser (a generator per frame, the extensions' pass, an event list),
+    the client's own CPU being CPU the servers it measures do not get. A compressed frame
+    (RSV1) is cut as it is: the caller inflates it.
+
+    `cut(data)` answers the frames completed by `data`, in order, each as (its first byte:
+    FIN, RSV and opcode, e.g. 0x81 for a whole text message, 0x89 for a ping; its payload);
+    a partial frame waits for the next bytes. A server's frames are unmasked (RFC 6455 §5.2,
+    §5.1): a masked one raises ValueError."""
+
+    __slots__ = ("rest",)
+
+    def __init__(self) -> None:
+        self.rest = b""
+
+    def cut(self, data: bytes) -> list[tuple[int, bytes]]:
+        if self.rest:
+            data = self.rest + data
+        frames: list[tuple[int, bytes]] = []
+        at, size = 0, len(data)
+        while size - at >= 2:
+            first, length = data[at], data[at + 1]
+            if length < 126:
+                start = at + 2
+            elif length == 126:
+                if size - at < 4:
+                    break
+                length, start = (data[at + 2] << 8) | data[at + 3], at + 4
+            elif length == 127:
+                if size - at < 10:
+                    break
+                length, start = int.from_bytes(data[at + 2 : at + 10], "big"), at + 10
+            else:
+                raise ValueError("a masked frame from the server")
+            end = start + length
+            if end > size:
+                break
+            frames.append((first, data[start:end]))
+            at = end
+        self.rest = data[at:] if at < size else b""
+        return frames
+
+
+def pong_frame(payload: bytes) -> bytes:
+    """A client's pong answering a ping with `payload` (under 126 bytes, as a control frame's
+    is): masked, as a client's frames must be, by the key 0 (RFC 6455 §5.3 asks for an
+    unpredictable key against proxies' caches; the servers measured here read any key)."""
+    return bytes((0x8A, 0x80 | len(payload))) + b"\0\0\0\0" + payload
 
 
 class _LoopLags:
@@ -314,11 +394,14 @@ async def _lean_subscribers(
 
     The process shares the machine's CPU with the servers it measures: every wake-up and every
     microsecond it spends per message is a wait for a later receipt in this process (and CPU
-    the servers do not get). Here a message costs one frame parse by websockets' sans-I/O
-    protocol in the read's own callback and an append; no task wakes per message. The receipts
-    (and any unexpected message) are read when collected."""
+    the servers do not get). Here a message costs, in the read's own callback, a frame cut from
+    the bytes (`ServerFrames`, once the ack has come; a compressed message, which the servers
+    send only above 1 KiB, is inflated by the negotiated permessage-deflate) and an append; no
+    task wakes per message. A ping is answered at once. The receipts (and any unexpected
+    message) are read when collected, every one of them: loss, duplication and latency are
+    checked as before."""
     from websockets.client import ClientProtocol
-    from websockets.extensions.permessage_deflate import enable_client_permessage_deflate
+    from websockets.extensions.permessage_deflate import PerMessageDeflate, enable_client_permessage_deflate
     from websockets.frames import Frame, Opcode
     from websockets.http11 import Response
     from websockets.uri import parse_uri
@@ -347,6 +430,8 @@ async def _lean_subscribers(
             self.first: asyncio.Future[bytes] = loop.create_future()  # the first message: the ack
             self.mine = frames[j]
             self.transport: Any = None
+            # After the ack, without extensions: the frames cut here (`ServerFrames`), not by websockets.
+            self.cutter: ServerFrames | None = None
 
         def connection_made(self, transport: Any) -> None:
             self.transport = transport
@@ -365,6 +450,27 @@ async def _lean_subscribers(
         def data_received(self, data: bytes) -> None:
             wall, read, kernel = time.time(), time.monotonic(), self.kernel_received_at
             in_socket = kernel if kernel is not None else wall
+            cutter = self.cutter
+            if cutter is not None:
+                try:
+                    cut = cutter.cut(data)
+                except ValueError as error:
+                    problems.append(f"subscriber {self.j}: {error}")
+                    self.transport.close()
+                    return
+                for first, payload in cut:
+                    if first == 0x81:
+                        self.mine.append((read, wall, in_socket, payload))
+                    elif first == 0xC1:  # compressed (RSV1): inflated by the extension, in order (RFC 7692)
+                        frame = Frame(Opcode.TEXT, payload, rsv1=True)
+                        for extension in reversed(self.ws.extensions):
+                            frame = extension.decode(frame)
+                        self.mine.append((read, wall, in_socket, bytes(frame.data)))
+                    elif first == 0x89:
+                        self.transport.write(pong_frame(payload))
+                    elif first != 0x8A:  # a pong is nothing to answer
+                        problems.append(f"subscriber {self.j}: unexpected frame {first:#x} {payload[:100]!r}"[:300])
+                return
             self.ws.receive_data(data)
             for event in self.ws.events_received():
                 if isinstance(event, Frame):
@@ -373,6 +479,15 @@ async def _lean_subscribers(
                             self.mine.append((read, wall, in_socket, bytes(event.data)))
                         else:
                             self.first.set_result(bytes(event.data))
+                            # The ack: nothing more comes before the subscribe. From here on, the
+                            # frames are cut by hand if the only extension is permessage-deflate
+                            # (whose compressed messages it still inflates, and whose small ones the
+                            # servers send as they are) and no byte of a next frame is waiting in
+                            # websockets' reader.
+                            if not self.ws.reader.buffer and all(
+                                isinstance(e, PerMessageDeflate) for e in self.ws.extensions
+                            ):
+                                self.cutter = ServerFrames()
                     elif event.opcode in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
                         problems.append(f"subscriber {self.j}: unexpected frame {event.opcode.name}"[:300])
                 elif isinstance(event, Response) and not self.opened.done():
@@ -608,6 +723,7 @@ def start_clients(
     query: str,
     nice: int = 0,
     lean: bool = True,
+    gather: float = 0.0,
 ) -> list[ClientProcess]:
     """Subscriber j goes to server j % 2 and to client process j % processes."""
     clients: list[ClientProcess] = []
@@ -618,7 +734,7 @@ def start_clients(
         parent, child = ctx.Pipe()
         process = ctx.Process(
             target=subscriber_process,
-            args=(targets, token, compression, child, 20.0, query, lean),
+            args=(targets, token, compression, child, 20.0, query, lean, gather),
             name=f"fanout-subscribers-{p}",
             daemon=True,
         )
@@ -1369,6 +1485,7 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
                 "subscribers": args.subscribers,
                 "client_processes": args.client_processes,
                 "client_nice": args.client_nice,
+                "client_gather_ms": args.client_gather_ms,
                 "client": "websockets asyncio" if args.websockets_client else "lean (sans-I/O)",
                 "duration_s": args.duration,
                 "rates": [rate_label(r) for r in args.rates],
@@ -1435,6 +1552,7 @@ def run(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Any]:
                 SUBSCRIPTION if args.commit_time else SUBSCRIPTION_WITHOUT_COMMIT_TIME,
                 args.client_nice,
                 not args.websockets_client,
+                args.client_gather_ms / 1000,
             )
         )
         wait_listening(ports, args.subscribers, 60)
@@ -1562,7 +1680,8 @@ def print_report(r: dict[str, Any]) -> None:
     print(
         f"  code: commit {code['commit']}{where}; {c['duration_s']:g} s per rate, driver {c['concurrency']} threads, "
         f"{c['client_processes']} client processes ({c.get('client', 'websockets asyncio')} client, nice "
-        f"{c.get('client_nice', 0)}), permessage-deflate {'on' if c['compression'] else 'off'}"
+        f"{c.get('client_nice', 0)}, reads gathered {c.get('client_gather_ms', 0):g} ms), "
+        f"permessage-deflate {'on' if c['compression'] else 'off'}"
     )
     mem = r.get("memory", {})
     if mem:
@@ -1763,6 +1882,12 @@ def main(argv: list[str] | None = None) -> int:
         "--websockets-client", action="store_true",
         help="subscribers on websockets' asyncio client, a task each parsing every message as it comes "
         "(the client before the lean one; costs the shared machine more per message)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--client-gather-ms", type=float, default=1.0,
+        help="a client process that wakes to read waits this much more and reads every subscriber ready then: "
+        "one wake-up for many messages (receipts are the kernel's timestamps; 0: read at once, the client "
+        "before) (default %(default)s)",
     )  # fmt: skip
     parser.add_argument(
         "--client-nice", type=int, default=0,

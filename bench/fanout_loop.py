@@ -1,6 +1,7 @@
 """One process's fan-out loop alone: the Python CPU per delivery of a shared subscription result.
 
-    python -m bench.fanout_loop [--subscribers 500] [--events 200] [--repeat 5] [--commit REV]
+    python -m bench.fanout_loop [--subscribers 500] [--events 200] [--repeat 5] [--protocol]
+                                [--instr-after-warmup] [--commit REV]
 
 `bench.fanout` measures the whole path (HTTP mutations, Redis, two servers, sockets, clients) and
 on a shared machine its CPU figures move with everyone else's load. This measures only what runs
@@ -11,9 +12,15 @@ the WebSocket is a stand-in whose send (and direct send, for code that has it) e
 and keeps its length (what uvicorn does before framing and `transport.write` when the socket is
 writable). Starlette's, the middleware's and uvicorn's `send` layers are not included either, so
 the direct send's saving over them shows only end to end (`bench.fanout`). No socket, framing, compression or
-kernel time is included. Reported: CPU time (`time.process_time`, which other processes'
+kernel time is included. With `--protocol`, the direct send is the server's own
+(`saas.http.ws_protocol.WebSocketProtocol`, after a handshake that negotiated permessage-deflate
+as browsers offer it) over a transport stand-in that keeps each write's length: its checks and
+framing are included, the socket write is not. Reported: CPU time (`time.process_time`, which other processes'
 load disturbs far less than wall time) per delivery, the best of `--repeat` runs; every
-subscriber must receive every event, in order.
+subscriber must receive every event, in order. With `--instr-after-warmup` (under
+`valgrind --tool=callgrind --instr-atstart=no`), callgrind counts the events after the first
+`WARMUP` of the first run only: its total divided by subscribers * (events - `WARMUP`) is the
+instructions per delivery, without the start-up.
 """
 
 from __future__ import annotations
@@ -35,6 +42,14 @@ import orjson
 from bench.common import run_at_commit, strip_option
 
 QUERY = "subscription { customerEvents { kind customerId } }"
+WARMUP = 3  # events before callgrind counts (`--instr-after-warmup`)
+
+
+def _callgrind(switch: str) -> None:
+    import os
+    import subprocess
+
+    subprocess.run(["callgrind_control", f"--instr={switch}", str(os.getpid())], check=True, stdout=subprocess.DEVNULL)
 
 
 class FakeWebSocket:
@@ -60,7 +75,51 @@ class FakeWebSocket:
         return True
 
 
-async def _run(subscribers: int, events: int) -> tuple[float, int]:
+class _Transport:
+    """A writable socket's transport as far as the server's protocol uses it: each write's length
+    is kept by the subscriber's stand-in WebSocket."""
+
+    def __init__(self, websocket: FakeWebSocket) -> None:
+        self.websocket = websocket
+
+    def write(self, data: bytes) -> None:
+        self.websocket.frames.append(len(data))
+        FakeWebSocket.sent += 1
+
+    def is_closing(self) -> bool:
+        return False
+
+
+def _server_protocol(websocket: FakeWebSocket) -> Any:
+    """The server's WebSocket protocol, open (a real handshake that negotiated permessage-deflate),
+    writing to a stand-in transport: only what the direct send reads is set."""
+    from websockets.client import ClientProtocol
+    from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+    from websockets.server import ServerProtocol
+    from websockets.uri import parse_uri
+
+    from saas.http.ws_protocol import ThresholdDeflateFactory, WebSocketProtocol
+
+    conn = ServerProtocol(extensions=[ThresholdDeflateFactory(server_max_window_bits=12, client_max_window_bits=12)])
+    client = ClientProtocol(parse_uri("ws://127.0.0.1/graphql"), extensions=[ClientPerMessageDeflateFactory()])
+    client.send_request(client.connect())
+    for data in client.data_to_send():
+        conn.receive_data(data)
+    [request] = conn.events_received()
+    conn.send_response(conn.accept(request))
+    conn.data_to_send()
+    protocol = WebSocketProtocol.__new__(WebSocketProtocol)
+    protocol.conn = conn
+    protocol.handshake_complete = True
+    protocol.close_sent = protocol.disconnected = False
+    protocol.initial_response = None
+    protocol.writable = asyncio.Event()
+    protocol.writable.set()
+    protocol.transport = _Transport(websocket)  # type: ignore[assignment]
+    return protocol
+
+
+async def _run(subscribers: int, events: int, protocol: bool = False, instr: bool = False) -> tuple[float, int]:
     from types import SimpleNamespace
 
     from saas.http.operation_record import OperationRecord
@@ -98,7 +157,13 @@ async def _run(subscribers: int, events: int) -> tuple[float, int]:
         connection = GraphQLTransportWSConnection.__new__(GraphQLTransportWSConnection)
         websocket = FakeWebSocket()
         # The direct send, offered in the scope as `WebSocketProtocol` does (code before it ignores it).
-        scope = {"extensions": {"saas.websocket.direct_send": {"send_text": websocket.send_now}}}
+        direct: dict[str, Any] = {"send_text": websocket.send_now}
+        if protocol:
+            server = _server_protocol(websocket)
+            direct = {"send_text": server.send_text_now}
+            if hasattr(server, "send_framed_now"):  # code before it has the one send only
+                direct["send_framed"] = server.send_framed_now
+        scope = {"extensions": {"saas.websocket.direct_send": direct}}
         GraphQLTransportWSConnection.__init__(
             connection, SimpleNamespace(state=SimpleNamespace(request_id=f"c{n}"), scope=scope), state
         )  # type: ignore[arg-type]
@@ -114,6 +179,8 @@ async def _run(subscribers: int, events: int) -> tuple[float, int]:
     FakeWebSocket.sent = 0
     started = time.process_time()
     for number in range(events):
+        if instr and number == WARMUP:
+            _callgrind("on")
         await feed.put(
             {"data": {"customerEvents": {"kind": "customer.created", "customerId": f"Q3VzdG9tZXI6{number}"}}}
         )
@@ -123,6 +190,8 @@ async def _run(subscribers: int, events: int) -> tuple[float, int]:
         while FakeWebSocket.sent < subscribers * (number + 1):
             await asyncio.sleep(0)
     cpu = time.process_time() - started
+    if instr:
+        _callgrind("off")
     await feed.put(None)
     await asyncio.gather(*tasks, return_exceptions=True)
     delivered = sum(len(c.websocket.frames) - 1 for c in connections)  # each also sent "complete"
@@ -134,6 +203,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subscribers", type=int, default=500)
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--protocol", action="store_true", help="send through the server's WebSocket protocol (a stand-in transport)"
+    )
+    parser.add_argument(
+        "--instr-after-warmup",
+        action="store_true",
+        help="under valgrind --tool=callgrind --instr-atstart=no: count the first run's events after the warm-up",
+    )
     parser.add_argument("--commit", help="measure the saas code of this commit (e.g. HEAD) instead of the work tree")
     args = parser.parse_args(argv)
     if args.commit:
@@ -141,8 +218,11 @@ def main(argv: list[str] | None = None) -> int:
             args.commit, "bench.fanout_loop", strip_option(sys.argv[1:] if argv is None else argv, "--commit")
         )
     results = []
-    for _ in range(args.repeat):
-        cpu, delivered = asyncio.run(_run(args.subscribers, args.events))
+    if args.instr_after_warmup and args.events <= WARMUP:
+        parser.error(f"--instr-after-warmup needs more than {WARMUP} events")
+    for n in range(args.repeat):
+        instr = args.instr_after_warmup and n == 0
+        cpu, delivered = asyncio.run(_run(args.subscribers, args.events, args.protocol, instr))
         expected = args.subscribers * args.events
         if delivered != expected:
             raise SystemExit(f"delivered {delivered} of {expected}")

@@ -37,7 +37,7 @@ from saas.http.logs import get_logger
 from saas.http.operation_record import CANCELLED, INTERNAL_ERROR, REJECTED, UNAUTHENTICATED, OperationRecord
 from saas.http.params import GraphQLParams, check_query_size, params_from_mapping
 from saas.http.state import TransportState, transport_state
-from saas.http.ws_protocol import DIRECT_SEND
+from saas.http.ws_protocol import DIRECT_SEND, text_frame
 from saas.schema.engine import ExecutionOutcome, OperationError, dumps
 from saas.schema.fanout import SharedResult
 
@@ -97,6 +97,8 @@ class GraphQLTransportWSConnection:
         # framed and written in the caller's step, or False if the socket cannot take it now.
         direct = (websocket.scope.get("extensions") or {}).get(DIRECT_SEND)
         self._send_now: Callable[[str | bytes], bool] | None = direct["send_text"] if direct else None
+        # The same given the frame made already (`text_frame(data)`), e.g. once for every subscriber of an event.
+        self._send_framed: Callable[[bytes, bytes], bool] | None = (direct or {}).get("send_framed")
         self._sending = 0  # sends begun and not ended (waiting for the lock or sending)
         self._carried: set[asyncio.Future[None]] = set()  # direct sends that had to wait, until done
         self._reader: asyncio.Task[None] | None = None
@@ -326,12 +328,20 @@ class GraphQLTransportWSConnection:
         engine = self.state.engine
         result: ExecutionOutcome | AsyncIterator[dict[str, Any]]
         # A shared result carries its JSON: only the operation id is spliced in (as UTF-8 for
-        # the direct send, which frames it as it is).
+        # the direct send, which frames it as it is). The message and its frame depend on the
+        # result and the id alone: made once per event for every subscriber whose operation has
+        # this id (`SharedResult.derived`, keyed by the prefix).
         next_prefix = '{"id":' + orjson.dumps(op_id).decode() + ',"type":"next","payload":'
         next_prefix_utf8 = next_prefix.encode()
+
+        def framed(payload: SharedResult) -> tuple[bytes, bytes]:
+            data = b"".join((next_prefix_utf8, payload.json(), b"}"))
+            return data, text_frame(data)
+
         if prepared.operation_type == "subscription":
             self.subscriptions[op_id] = principal
             this = asyncio.current_task()
+            send_framed = self._send_framed
 
             def deliver(payload: SharedResult) -> bool:
                 """Send a shared result now, from the stream's loop, if nothing else is being sent."""
@@ -343,7 +353,10 @@ class GraphQLTransportWSConnection:
                 ):
                     return False
                 record.result(payload)
-                if self._send_now is not None and self._send_now(b"".join((next_prefix_utf8, payload.json(), b"}"))):
+                if send_framed is not None:
+                    if send_framed(*payload.derived(next_prefix_utf8, framed)):
+                        return True
+                elif self._send_now is not None and self._send_now(b"".join((next_prefix_utf8, payload.json(), b"}"))):
                     return True
                 carried = _run_eagerly(self._send_text(next_prefix + payload.text() + "}"))
                 if carried is not None:  # the socket's buffer was full: a task finishes the send

@@ -20,7 +20,10 @@ closing, closed, not yet accepted), and the caller sends the usual way (ASGI `se
 waits). A message that goes out uncompressed (no extension, or below the threshold) is framed
 here, its 2-10 byte header put before the bytes as they are (RFC 6455 §5.2: FIN, text opcode, no
 mask from a server), instead of through websockets' frame objects: the fan-out frames the same
-kind of message for every subscriber of every event. A live fan-out hands one result to hundreds of sockets
+kind of message for every subscriber of every event. `send_framed(data, frame)` is the same
+send given the frame already made (`frame == text_frame(data)`, e.g. once for every subscriber
+of an event): written as it is where `data` goes out uncompressed, so that a message sent to
+many sockets is framed once; compressed from `data` otherwise. A live fan-out hands one result to hundreds of sockets
 in one loop: through ASGI `send` each took a coroutine per layer (Starlette, middleware,
 uvicorn) and a wait on the socket's writable event: a fifth of a server's samples in a fan-out
 profile, beside the socket write itself (docs/performance-subscriptions.md).
@@ -62,6 +65,11 @@ def text_frame_header(length: int) -> bytes:
     if length < 1 << 16:
         return struct.pack("!BBH", 0x81, 126, length)
     return struct.pack("!BBQ", 0x81, 127, length)
+
+
+def text_frame(data: bytes) -> bytes:
+    """The whole, unmasked, uncompressed text frame of `data` (UTF-8), as a server sends it."""
+    return text_frame_header(len(data)) + data
 
 
 class ThresholdDeflate(PerMessageDeflate):
@@ -116,6 +124,10 @@ class ThresholdDeflateFactory(ServerPerMessageDeflateFactory):
 class WebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's websockets (sans-I/O) protocol, its permessage-deflate settings, with `ThresholdDeflate`."""
 
+    # Messages shorter than this (bytes) go out uncompressed on this connection: set by the first
+    # direct send once the connection is open, when its extensions are settled (`_plain_limit`).
+    _plain_below: float | None = None
+
     def __init__(
         self,
         config: Config,
@@ -139,11 +151,16 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         scope = getattr(self, "scope", None)
         if scope is not None:  # the application's task is created, not yet run: it sees the extension
-            scope["extensions"][DIRECT_SEND] = {"send_text": self.send_text_now}
+            scope["extensions"][DIRECT_SEND] = {"send_text": self.send_text_now, "send_framed": self.send_framed_now}
 
     def send_text_now(self, text: str | bytes) -> bool:
         """Frame `text` (bytes: UTF-8 already) and write it now; False, having sent nothing, if
         the socket cannot take it now."""
+        return self.send_framed_now(text.encode() if isinstance(text, str) else text, None)
+
+    def send_framed_now(self, data: bytes, frame: bytes | None) -> bool:
+        """`send_text_now(data)`, given `frame`, `text_frame(data)` (or None: framed here if need be),
+        written as it is where `data` goes out uncompressed."""
         if (
             not self.handshake_complete
             or self.close_sent
@@ -153,12 +170,16 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             or self.transport.is_closing()
         ):
             return False
-        data = text.encode() if isinstance(text, str) else text
         conn = self.conn
-        if self._uncompressed(len(data)):
-            if conn.state is not State.OPEN or conn.expect_continuation_frame:
+        if conn.state is not State.OPEN:
+            return False
+        plain_below = self._plain_below
+        if plain_below is None:
+            plain_below = self._plain_below = self._plain_limit()
+        if len(data) < plain_below:
+            if conn.expect_continuation_frame:
                 return False
-            self.transport.write(text_frame_header(len(data)) + data)
+            self.transport.write(text_frame(data) if frame is None else frame)
             return True
         try:
             conn.send_text(data)
@@ -167,6 +188,11 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         self.transport.write(b"".join(conn.data_to_send()))
         return True
 
-    def _uncompressed(self, length: int) -> bool:
-        """Whether a text message of `length` bytes goes out as it is on this connection."""
-        return all(isinstance(e, ThresholdDeflate) and length < e.threshold for e in self.conn.extensions)
+    def _plain_limit(self) -> float:
+        """The length (bytes) below which a text message goes out as it is on this connection:
+        every length without extensions, below the threshold with `ThresholdDeflate`, none with
+        any other. Asked once the connection is open (its extensions are settled at the handshake)."""
+        limit = float("inf")
+        for extension in self.conn.extensions:
+            limit = min(limit, extension.threshold if isinstance(extension, ThresholdDeflate) else 0)
+        return limit

@@ -14,8 +14,10 @@ later one joins it: each result is computed once and handed to every subscriber,
   leaves; the next one starts it again. A stream that ends (an error, the source closing) ends
   every subscriber's.
 - Admission (permissions, cost) is still checked for every subscriber, before it joins.
-- Each result is a `SharedResult`: its JSON is made once (`SharedResult.json`, `.text`), so a
-  transport frames it for each subscriber by splicing, without serialising or encoding it again.
+- Each result is a `SharedResult`: its JSON is made once (`SharedResult.json`, `.text`), and
+  what a transport makes of it for a subscriber once per kind (`SharedResult.derived`, e.g. the
+  frame of every subscriber whose operation has the same id), so the same bytes go to every
+  subscriber without serialising, encoding or framing them again.
 - A subscriber may give a `deliver` callable (a transport's direct send): while nothing of its
   own is waiting in its mailbox, the stream hands it each result at once, in the stream's own
   loop over its subscribers (no task switch per subscriber); `deliver` answers False when it
@@ -23,6 +25,12 @@ later one joins it: each result is computed once and handed to every subscriber,
   after which the subscriber takes its results in order as usual.
 - Otherwise handing a result to a subscriber is an append to its mailbox (and a wake-up only if
   it waits); a subscriber that finds several results waiting takes them without waiting again.
+- The stream hands a result to `SLICE` subscribers at a time and lets the event loop run between
+  slices, so that the process's other work (a request that is making the next change, the
+  next message's read) waits for a slice, not for the whole hand-off. Only the stream hands
+  out its results, one after the other, so a subscriber still gets them in order, each once; one
+  that joins during the pause gets the next result on, as if it had joined after this one was
+  made (it was made before), and one that leaves during it is passed over.
 
 `/metrics`: `live_subscribers` counts the subscribers of shared streams; `realtime_listeners`
 (`saas.realtime`) counts the streams' listeners, one per stream; `live_fanout_seconds` times
@@ -37,7 +45,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
-from typing import Any
+from typing import Any, TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -48,8 +56,11 @@ from saas.schema.execution import dumps
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 1_000
+# Subscribers handed a result between two turns of the event loop (about 2 ms of sends).
+SLICE = 64
 SUBSCRIBERS = Gauge("live_subscribers", "Subscribers of this process's shared subscription streams")
 _END = object()
+_T = TypeVar("_T")
 Deliver = Callable[["SharedResult"], bool]
 # Per result of a shared stream whose source is a live message (`saas.realtime.listen`): from
 # this process reading the message from Redis to its result's hand-off beginning ("start": the
@@ -75,7 +86,22 @@ _HANDED_DIRECT, _HANDED_MAILBOX = HANDED.labels("direct"), HANDED.labels("mailbo
 class SharedResult(dict[str, Any]):
     """One execution's result, handed to every subscriber of its stream (read it, do not change it)."""
 
-    __slots__ = ("_json", "_text")
+    __slots__ = ("_derived", "_json", "_text")
+
+    def derived(self, key: Hashable, make: Callable[[SharedResult], _T]) -> _T:
+        """`make(self)`, made by the first subscriber that asks with `key`, then kept for every
+        other one: `key` must name everything `make` adds to the result (e.g. the prefix a
+        transport splices in), so that equal keys mean equal values."""
+        try:
+            derived = self._derived
+        except AttributeError:
+            self._derived: dict[Hashable, Any] = {}
+            derived = self._derived
+        try:
+            return derived[key]  # type: ignore[no-any-return]
+        except KeyError:
+            value = derived[key] = make(self)
+            return value
 
     def json(self) -> bytes:
         """The result as JSON (UTF-8), serialised by the first subscriber that asks, then kept."""
@@ -129,14 +155,6 @@ class _Mailbox:
         return self.items.popleft()
 
 
-def _delivered(deliver: Deliver, result: SharedResult) -> bool:
-    try:
-        return deliver(result)
-    except Exception:  # the mailbox takes it; the subscriber's own send reports the failure
-        log.exception("direct delivery of a shared subscription result failed")
-        return False
-
-
 class SharedStream:
     """One source of results, handed to the mailboxes of the subscribers that joined it."""
 
@@ -156,16 +174,27 @@ class SharedStream:
                     _HANDOFF_START.observe(time.monotonic() - read.at)
                 result = SharedResult(payload)
                 direct = mailed = 0
-                for mailbox in list(self.queues):
-                    if mailbox.deliver is not None and not mailbox.items and _delivered(mailbox.deliver, result):
-                        direct += 1
-                        continue
-                    if mailbox.full():
-                        self.queues.discard(mailbox)
-                        mailbox.last(SubscriptionInterrupted("This subscription fell behind; subscribe again"))
-                    else:
-                        mailbox.put(result)
-                        mailed += 1
+                mailboxes = list(self.queues)
+                for start in range(0, len(mailboxes), SLICE):
+                    batch = mailboxes[start : start + SLICE]
+                    if start:
+                        await asyncio.sleep(0)
+                        batch = [mailbox for mailbox in batch if mailbox in self.queues]  # not those gone meanwhile
+                    for mailbox in batch:
+                        deliver = mailbox.deliver
+                        if deliver is not None and not mailbox.items:
+                            try:
+                                if deliver(result):
+                                    direct += 1
+                                    continue
+                            except Exception:  # the mailbox takes it; the subscriber's own send reports the failure
+                                log.exception("direct delivery of a shared subscription result failed")
+                        if mailbox.full():
+                            self.queues.discard(mailbox)
+                            mailbox.last(SubscriptionInterrupted("This subscription fell behind; subscribe again"))
+                        else:
+                            mailbox.put(result)
+                            mailed += 1
                 _HANDED_DIRECT.inc(direct)
                 _HANDED_MAILBOX.inc(mailed)
                 if read is not None:

@@ -30,6 +30,7 @@ from saas.http.ws_protocol import (
     ThresholdDeflate,
     ThresholdDeflateFactory,
     WebSocketProtocol,
+    text_frame,
     text_frame_header,
 )
 from saas.runtime import Runtime
@@ -187,15 +188,16 @@ def test_a_live_subscription_served_by_uvicorn_gets_its_events_in_order_through_
     """The application's WebSocket endpoint behind `WebSocketProtocol`: shared results go out by
     the direct send, every event once and in order; another tenant's change is not sent."""
     direct: list[bool] = []
-    original = WebSocketProtocol.send_text_now
+    original = WebSocketProtocol.send_framed_now
 
-    def counted(self: WebSocketProtocol, text: str | bytes) -> bool:
-        sent = original(self, text)
-        if '"type":"next"' in (text.decode() if isinstance(text, bytes) else text):
+    def counted(self: WebSocketProtocol, data: bytes, frame: bytes | None) -> bool:
+        sent = original(self, data, frame)
+        if b'"type":"next"' in data:
+            assert frame == text_frame(data)  # framed once for the event, as it goes out
             direct.append(sent)
         return sent
 
-    monkeypatch.setattr(WebSocketProtocol, "send_text_now", counted)
+    monkeypatch.setattr(WebSocketProtocol, "send_framed_now", counted)
     query = "subscription { customerEvents { kind customerId contactId } }"
     with (
         serve(create_app(runtime, graphql_engine), lifespan="on") as port,
@@ -270,3 +272,32 @@ def test_the_direct_send_frames_large_bytes_as_they_are_without_compression() ->
         assert [ws.recv(timeout=10) for _ in range(2)] == [LARGE, SMALL]
         ws.close()
         assert done.wait(10)
+
+
+def test_the_framed_send_writes_the_frame_given_below_the_threshold_and_compresses_larger_messages() -> None:
+    """`send_framed(data, text_frame(data))` on a connection with permessage-deflate: a small
+    message's frame goes out as given (the same bytes the plain direct send makes), a large one
+    is compressed from `data` (its frame is not used), and the client reads them all as sent."""
+    small = SMALL.encode()
+    answers: list[bool] = []
+    done = threading.Event()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        send_framed = scope["extensions"][DIRECT_SEND]["send_framed"]
+        large = LARGE.encode()
+        answers.extend([send_framed(small, text_frame(small)), send_framed(large, text_frame(large))])
+        answers.append(send_framed(small, text_frame(small)))
+        await receive()  # the client's close
+        answers.append(send_framed(small, text_frame(small)))  # closed: nothing sent
+        done.set()
+
+    with serve(app) as port:
+        _client, wire, frames = _deflate_client_reads(port, 3)
+        assert done.wait(10)
+    assert answers == [True, True, True, False]
+    assert [f.data for f in frames] == [small, LARGE.encode(), small]
+    body = wire[wire.index(b"\r\n\r\n") + 4 :]
+    assert body.startswith(text_frame(small))  # as given: FIN + text, RSV1 clear
+    assert body[len(text_frame(small))] == 0xC1  # the large one: FIN + RSV1 (compressed) + text

@@ -8,8 +8,10 @@ import asyncio
 from typing import Any
 
 import orjson
+import pytest
 
 from saas.plugin_api.testing import wait_for_listeners
+from saas.schema import fanout
 from saas.schema.fanout import SharedResult, SharedStreams
 from tests.conftest import GraphQLClient, add_member
 
@@ -28,9 +30,13 @@ def _create(client: GraphQLClient, name: str) -> str:
     return str(data["createCustomer"]["customer"]["id"])
 
 
+@pytest.mark.parametrize("slice_size", [fanout.SLICE, 3])
 def test_subscribers_of_one_key_share_each_execution_and_get_every_event_once(
-    owner: GraphQLClient, other_owner: GraphQLClient, tenant: Any
+    owner: GraphQLClient, other_owner: GraphQLClient, tenant: Any, slice_size: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Also with each result handed out over several slices (`slice_size` 3: 7 slices for the
+    owner's 20 subscribers), the loop running between them."""
+    monkeypatch.setattr(fanout, "SLICE", slice_size)
     rep = add_member(owner, tenant, "sales")
     engine = owner.engine
 
@@ -229,3 +235,94 @@ def test_a_stream_not_fed_by_live_messages_is_not_timed() -> None:
         "commit_to_end": 0,
         "direct": 1,
     }
+
+
+def test_a_result_is_handed_out_in_slices_with_the_loop_running_between_them() -> None:
+    """Handing one result to more than `SLICE` subscribers lets other tasks run between slices;
+    each subscriber still gets every result once and in order, one that leaves during a pause
+    gets nothing more, and one that joins during a pause gets the next result on."""
+
+    async def main() -> dict[str, Any]:
+        events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+        async def source() -> Any:
+            while (event := await events.get()) is not None:
+                yield event
+
+        streams = SharedStreams()
+        order: list[Any] = []  # (subscriber, n) for each delivery, "other" when the other task ran
+        got: dict[int, list[int]] = {}
+        started = source()
+        iterators = []
+
+        def deliver_to(j: int) -> Any:
+            def deliver(result: SharedResult) -> bool:
+                order.append((j, result["data"]["n"]))
+                got.setdefault(j, []).append(result["data"]["n"])
+                return True
+
+            return deliver
+
+        count = 2 * fanout.SLICE + 10
+        for j in range(count):
+            iterators.append(await streams.subscribe("k", _returning(started), deliver_to(j)))
+        (stream,) = streams.streams.values()
+
+        # Join the drains so each subscriber is registered and leaves when its task is cancelled.
+        async def drain(iterator: Any) -> Any:
+            return await anext(iterator, None)
+
+        drains = [asyncio.create_task(drain(iterator)) for iterator in iterators]
+        await asyncio.sleep(0)
+        leaver = drains[-1]
+        late: list[Any] = []
+
+        async def other() -> None:
+            await asyncio.sleep(0)  # runs once the stream has begun handing out the first result
+            order.append("other")
+            leaver.cancel()
+            late.append(await streams.subscribe("k", _returning(started), deliver_to(count)))
+
+        side = asyncio.create_task(other())
+        await events.put({"data": {"n": 1}})
+        while stream.executions < 1 or not side.done():
+            await asyncio.sleep(0)
+        while len(order) < count:  # the first result's last slice
+            await asyncio.sleep(0)
+        await events.put({"data": {"n": 2}})
+        while stream.executions < 2:
+            await asyncio.sleep(0)
+        for _ in range(10):
+            await asyncio.sleep(0)
+        for task in drains:
+            task.cancel()
+        await asyncio.gather(*drains, return_exceptions=True)
+        return {"order": order, "got": got}
+
+    result = asyncio.run(main())
+    order, got = result["order"], result["got"]
+    first = [entry for entry in order if entry == "other" or entry[1] == 1]
+    other_at = first.index("other")
+    assert 0 < other_at < len(first) - 1  # the other task ran while the first result was being handed out
+    leaver, joiner = 2 * fanout.SLICE + 9, 2 * fanout.SLICE + 10
+    assert got.pop(joiner) == [2]  # joined during the first hand-off: the next result on
+    assert got.pop(leaver, []) in ([], [1])  # left during it: nothing after
+    assert all(numbers == [1, 2] for numbers in got.values()) and len(got) == 2 * fanout.SLICE + 9
+
+
+def test_what_a_transport_derives_from_a_shared_result_is_made_once_per_key() -> None:
+    result = SharedResult({"data": {"n": 1}})
+    made: list[bytes] = []
+
+    def frame(prefix: bytes) -> Any:
+        def make(shared: SharedResult) -> bytes:
+            made.append(prefix)
+            return prefix + shared.json() + b"}"
+
+        return make
+
+    one = result.derived(b'{"id":"1",', frame(b'{"id":"1",'))
+    assert result.derived(b'{"id":"1",', frame(b'{"id":"1",')) is one
+    two = result.derived(b'{"id":"2",', frame(b'{"id":"2",'))
+    assert one == b'{"id":"1",{"data":{"n":1}}}' and two == b'{"id":"2",{"data":{"n":1}}}'
+    assert made == [b'{"id":"1",', b'{"id":"2",']
