@@ -155,12 +155,12 @@ def test_the_kept_connection_is_the_current_transactions_and_carries_its_tenant(
         with session.begin_nested():
             assert session_connection(session) is session.connection()
         assert session_connection(session) is session.connection()
-    with tenant_session(runtime.engine, other_tenant.id) as session:  # another tenant's session: its own
-        assert session_connection(session).execute(setting).scalar_one() == str(other_tenant.id)
-        assert session_connection(session).execute(select(Customer.id)).all() == []
     taken = uuid.uuid4()
     with tenant_session(runtime.engine, tenant.id) as session:
         session.add(Customer(id=taken, name="Taken"))
+    with tenant_session(runtime.engine, other_tenant.id) as session:  # another tenant's session: its own
+        assert session_connection(session).execute(setting).scalar_one() == str(other_tenant.id)
+        assert session_connection(session).execute(select(Customer.id).where(Customer.id == taken)).all() == []
     with pytest.raises(PendingRollbackError), tenant_session(runtime.engine, tenant.id) as session:
         session_connection(session)
         session.add(Customer(id=taken, name="Taken again"))
