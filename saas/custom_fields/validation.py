@@ -19,6 +19,7 @@ from saas.custom_fields.rules import NUMBER_LIMIT, TEXT_MAX_LENGTH, claim_unique
 from saas.errors import FieldError, InputInvalid, UserErrorCode
 from saas.sensitive.rules import MAX_LENGTH as SENSITIVE_MAX_LENGTH
 from saas.sensitive.rules import custom_field_address, seal_value
+from saas.tenancy.session import session_connection
 from saas.validation import has_control_characters
 
 CACHE_KEY = "custom_field_definitions"
@@ -80,7 +81,7 @@ def definitions_for(session: Session, tenant_id: uuid.UUID, entity: CustomFieldE
 def _cached(session: Session) -> dict[CustomFieldEntity, dict[str, FieldDefinition]]:
     """The transaction's definitions read so far, by entity (begins the transaction if none has:
     the cache is keyed by it)."""
-    session.connection()
+    session_connection(session)
     transaction = session.get_transaction()
     cached = session.info.get(CACHE_KEY)
     if cached is None or cached[0] is not transaction:

@@ -46,7 +46,7 @@ from saas.events.outbox import emit_event, emit_events
 from saas.events.payloads import api_object, node_ref
 from saas.realtime import publish_after_commit, publish_many_after_commit
 from saas.sensitive.rules import seal_core_fields
-from saas.tenancy.session import CrossTenantWrite, bound_tenant
+from saas.tenancy.session import CrossTenantWrite, bound_tenant, session_connection
 from saas.validation import Checker
 
 # The tenant's real-time topic of customer and contact changes (the `customerEvents` subscription).
@@ -291,7 +291,7 @@ def _transaction_moment(session: Session) -> datetime:
     """The moment of the session's transaction, taken at its first create and kept for the
     transaction, as PostgreSQL's `now()` (the columns' default) is the transaction's start:
     customers created in one transaction share their `created_at`, as they did with the default."""
-    session.connection()  # the transaction, begun if it was not
+    session_connection(session)  # the transaction, begun if it was not
     transaction = session.get_transaction()
     held = session.info.get(MOMENT_KEY)
     if held is not None and held[0]() is transaction:

@@ -9,7 +9,7 @@ costs more than running it (a `createCustomer`'s lookup: about 0.25 ms to plan, 
 - **Name and types**: as for the compiled reads (`saas.db.prepared.name_of`, `sql_type`): a
   digest of the statement's text (`$n` placeholders) and its parameters' declared types.
 - **No extra round trip**: the first use on a connection puts `PREPARE name AS …` in front of
-  the `EXECUTE`, in the same message (`defer_statement`, behind the tenant setting and the locks
+  the `EXECUTE`, in the same message (`defer_on`, behind the tenant setting and the locks
   deferred before it); later uses send the `EXECUTE` alone.
 - **Tenant walls unchanged**: the statement is the one the caller built (its `tenant_id` in its
   WHERE or VALUES), run on the session's connection in the session's transaction, after the
@@ -75,7 +75,7 @@ from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session
 
 from saas.db.prepared import name_of, sql_type, statement_of
-from saas.tenancy.session import defer_statement
+from saas.tenancy.session import defer_on, session_connection
 
 MAX_PER_CONNECTION = 256
 # The engine execution option that turns prepared writes off (`create_app_engine`, `DB_PREPARED_WRITES`).
@@ -190,12 +190,12 @@ class PreparedWrite:
 
     def execute(self, session: Session, params: dict[str, Any]) -> Result[*tuple[Any, ...]]:
         """The statement's result for `params`, in the session's transaction."""
-        connection = session.connection()
+        connection = session_connection(session)
         if not _prepares(connection):
             return connection.execute(self.statement, params)
         form = self._form_for(connection, params)
-        _on_generic_plans(session, connection)
-        self._prepare_on(session, connection, form)
+        _on_generic_plans(connection)
+        self._prepare_on(connection, form)
         try:
             if form.direct is not None:
                 return form.direct.run(connection, params)
@@ -207,12 +207,12 @@ class PreparedWrite:
     def load(self, session: Session, params: dict[str, Any]) -> Any:
         """The ORM objects (of `entity`) the statement's rows are, loaded into the session as
         `session.scalars(select(entity).from_statement(statement), params)` loads them."""
-        connection = session.connection()
+        connection = session_connection(session)
         if not _prepares(connection):
             return session.scalars(self._plain_loading, params)
         form = self._form_for(connection, params)
-        _on_generic_plans(session, connection)
-        self._prepare_on(session, connection, form)
+        _on_generic_plans(connection)
+        self._prepare_on(connection, form)
         try:
             return session.scalars(form.loading, params)
         except BaseException:
@@ -254,15 +254,15 @@ class PreparedWrite:
         return compiled
 
     @staticmethod
-    def _prepare_on(session: Session, connection: Connection, form: _Form) -> None:
+    def _prepare_on(connection: Connection, form: _Form) -> None:
         """Send `PREPARE` in front of the `EXECUTE` if the connection has not prepared it."""
         names: set[str] = connection.info.setdefault(PREPARED_KEY, set())
         if form.name in names:
             return
         if connection.info.pop(RESET_KEY, False) or len(names) >= MAX_PER_CONNECTION:
             names.clear()
-            defer_statement(session, "DEALLOCATE ALL", {})
-        defer_statement(session, form.prepare, {})
+            defer_on(connection, "DEALLOCATE ALL", {})
+        defer_on(connection, form.prepare, {})
         names.add(form.name)
 
 
@@ -270,14 +270,14 @@ def _prepares(connection: Connection) -> bool:
     return bool(connection.engine.get_execution_options().get(PREPARED_WRITES_OPTION, True))
 
 
-def _on_generic_plans(session: Session, connection: Connection) -> None:
+def _on_generic_plans(connection: Connection) -> None:
     """`GENERIC_PLANS_SQL` in front of the next statement, unless this transaction (or savepoint:
     one rolled back takes its `SET LOCAL` with it) has it already."""
     transaction = connection.get_nested_transaction() or connection.get_transaction()
     marked = connection.info.get(GENERIC_KEY)
     if marked is not None and marked() is transaction:
         return
-    defer_statement(session, GENERIC_PLANS_SQL, {})
+    defer_on(connection, GENERIC_PLANS_SQL, {})
     connection.info[GENERIC_KEY] = weakref.ref(transaction)
 
 

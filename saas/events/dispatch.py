@@ -196,7 +196,10 @@ def queue_mark(pipeline: Any, tenant_id: Any) -> int:
     """Add the `SET NX` of the tenant's queued mark to `pipeline` (one command)."""
     actor = dispatch_events.actor
     assert actor is not None, "a mark needs the dispatch job bound to a broker (`mark_client`)"
-    pipeline.set(_queued_key(actor.broker, tenant_id), b"1", nx=True, px=QUEUED_TTL_MS)
+    # `SET key 1 NX PX ttl` as its words: what `pipeline.set(key, b"1", nx=True, px=…)` sends, without
+    # its checks of every option it takes; the reply goes through the same callback (True, or None
+    # when the mark was set already).
+    pipeline.execute_command("SET", _queued_key(actor.broker, tenant_id), b"1", "NX", "PX", QUEUED_TTL_MS)
     return 1
 
 

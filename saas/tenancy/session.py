@@ -19,9 +19,10 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from prometheus_client import Counter
+from redis.exceptions import ResponseError
 from sqlalchemy import Connection, Engine, TextClause, event
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
 from sqlalchemy.orm.context import FromStatement
@@ -102,7 +103,38 @@ def defer_statement(session: Session, sql: str, params: dict[str, Any]) -> None:
     their names must be unique to the statement. A statement the next one cannot carry (no
     parameters of its own, or an executemany) is sent on its own first.
     """
-    _defer(session.connection(), sql, params)
+    _defer(session_connection(session), sql, params)
+
+
+def defer_on(connection: Connection, sql: str, params: dict[str, Any]) -> None:
+    """`defer_statement` on `connection`, the session's (`session_connection`), already at hand."""
+    _defer(connection, sql, params)
+
+
+# Where a session keeps the connection of its current transaction (`session_connection`):
+# (the session's transaction, its connection).
+CONNECTION_KEY = "saas.connection"
+
+
+def session_connection(session: Session) -> Connection:
+    """`session.connection()`: the connection of the session's transaction (begun if none is),
+    asked of SQLAlchemy once per transaction and kept in the session's `info` for the next calls
+    (a write asks it several times: its moment, each deferred statement, each prepared write).
+
+    The same connection `session.connection()` gives: a transaction of a session holds one
+    connection per bind from its first statement to its end, and a session here has one bind
+    (`make_session`). The kept one is given only while the session's current transaction is the
+    one it was kept for and is active; after a commit or rollback, in a savepoint begun since,
+    or in a transaction a failed flush deactivated, `session.connection()` answers (and raises
+    as it raises). A tenant's session therefore never writes through a connection outside the
+    transaction whose `app.tenant_id` setting the row-level security policies read."""
+    transaction = session._transaction
+    held = session.info.get(CONNECTION_KEY)
+    if held is not None and held[0] is transaction and transaction is not None and transaction.is_active:
+        return cast(Connection, held[1])
+    connection = session.connection()
+    session.info[CONNECTION_KEY] = (session._transaction, connection)
+    return connection
 
 
 class Rider(Protocol):
@@ -254,7 +286,48 @@ def run_redis_step(step: RedisStep) -> None:
     """`step`'s commands alone in one round trip, then its `finish` (a step called as a callback)."""
     pipeline = step.redis_client().pipeline(transaction=False)
     step.queue(pipeline)
-    step.finish(pipeline.execute(raise_on_error=False))
+    step.finish(round_trip(pipeline))
+
+
+def round_trip(pipeline: Any) -> list[Any]:
+    """The commands queued on `pipeline` (redis-py's, not a transaction) sent in one round trip:
+    their replies in order, an error reply as its `ResponseError`, as
+    `pipeline.execute(raise_on_error=False)` gives them, with less of redis-py's Python around them.
+
+    The same wire traffic: the commands packed into one write on a connection of the client's
+    pool, then each reply read and put through the client's response callbacks
+    (`Redis.parse_response`). A connection that fails (`ConnectionError`, `TimeoutError`: the
+    errors the connection's retry policy names) is disconnected and the whole exchange retried
+    under that policy, as redis-py retries a pipeline; whatever else fails disconnects it too
+    (its replies may be half read), and is raised. A pipeline that is not plain
+    (a transaction, `WATCH`, scripts) goes through `pipeline.execute`."""
+    stack = pipeline.command_stack
+    if not stack:
+        return []
+    if pipeline.transaction or pipeline.explicit_transaction or pipeline.watching or pipeline.scripts:
+        return cast(list[Any], pipeline.execute(raise_on_error=False))
+    pool = pipeline.connection_pool
+    connection = pool.get_connection()
+    commands = [args for args, _ in stack]
+
+    def exchange() -> list[Any]:
+        connection.send_packed_command(connection.pack_commands(commands))
+        replies: list[Any] = []
+        for args, options in stack:
+            try:
+                replies.append(pipeline.parse_response(connection, args[0], **options))
+            except ResponseError as error:
+                replies.append(error)
+        return replies
+
+    try:
+        return cast(list[Any], connection.retry.call_with_retry(exchange, lambda _: connection.disconnect()))
+    except BaseException:
+        connection.disconnect()
+        raise
+    finally:
+        pool.release(connection)
+        pipeline.command_stack = []
 
 
 class _Finish:
@@ -291,7 +364,7 @@ def _shared_round_trips(callbacks: list[Callable[[], Any]]) -> dict[int, list[An
                 counts.append(0)
                 replies[id(step)] = [error]
         try:
-            results = pipeline.execute(raise_on_error=False) if any(counts) else []
+            results = round_trip(pipeline) if any(counts) else []
         except Exception as error:
             results = [error] * sum(counts)
         start = 0

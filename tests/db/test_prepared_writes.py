@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -309,3 +310,16 @@ def test_the_driver_cursor_translates_errors_counts_statements_and_refuses_a_mis
     with tenant_session(one_connection, tenant.id) as session:
         names = session.execute(text("SELECT name FROM customers")).scalars().all()
     assert names == ["Once Ltd"]
+
+
+def test_a_value_whose_type_does_not_decide_its_declared_type_is_looked_at_each_time(
+    one_connection: Engine, tenant: TenantHandle
+) -> None:
+    """Datetimes with and without a zone have one Python type but two declared types
+    (`timestamptz`, `timestamp`): the form found by the values' types is checked against each
+    value, so each runs as its own prepared statement, in any order."""
+    typed = PreparedWrite(text("SELECT pg_typeof(:at)::text"))
+    aware, naive = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), datetime(2026, 1, 2, 3, 4, 5)
+    with tenant_session(one_connection, tenant.id) as session:
+        seen = [typed.execute(session, {"at": value}).scalar_one() for value in (aware, naive, aware, naive)]
+    assert seen == ["timestamp with time zone", "timestamp without time zone"] * 2

@@ -14,7 +14,7 @@ import orjson
 import pytest
 from dramatiq.brokers.redis import RedisBroker
 from redis import Redis
-from redis.client import Pipeline
+from redis.connection import AbstractConnection, ConnectionPool
 from sqlalchemy import text
 
 from saas import realtime
@@ -145,23 +145,25 @@ def test_concurrent_writers_events_are_all_delivered_once(
 
 
 class _RoundTrips:
-    """Counts what the runtime's Redis client sends: pipelines and single commands."""
+    """Counts what the runtime's Redis client sends: commands packed together in one write (a
+    pipeline's round trip, however it is sent) and single commands."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.pipelines: list[list[str]] = []
         self.commands: list[str] = []
-        original_execute = Pipeline.execute
+        original_pack = AbstractConnection.pack_commands
         original_command = Redis.execute_command
 
-        def execute(pipeline: Pipeline, *args: Any, **kwargs: Any) -> Any:
-            self.pipelines.append([str(command[0][0]) for command in pipeline.command_stack])
-            return original_execute(pipeline, *args, **kwargs)
+        def pack(connection: AbstractConnection, commands: Any) -> Any:
+            commands = list(commands)
+            self.pipelines.append([str(command[0]) for command in commands])
+            return original_pack(connection, commands)
 
         def command(client: Redis, *args: Any, **options: Any) -> Any:
             self.commands.append(str(args[0]))
             return original_command(client, *args, **options)
 
-        monkeypatch.setattr(Pipeline, "execute", execute)
+        monkeypatch.setattr(AbstractConnection, "pack_commands", pack)
         monkeypatch.setattr(Redis, "execute_command", command)
 
 
@@ -195,7 +197,7 @@ def test_a_failed_shared_round_trip_is_each_steps_failure_and_never_fails_the_wr
 
     failures = AFTER_COMMIT_FAILURES._value.get()
     with monkeypatch.context() as patched:
-        patched.setattr(Pipeline, "execute", down)
+        patched.setattr(ConnectionPool, "get_connection", down)
         _create(runtime, tenant.id, "Unheard Ltd")
     assert AFTER_COMMIT_FAILURES._value.get() == failures + 2
     assert not idle_broker.client.exists(_mark(idle_broker, tenant.id))

@@ -10,11 +10,12 @@ import pytest
 import redis
 from prometheus_client import REGISTRY
 from sqlalchemy import event, select, text
+from sqlalchemy.exc import IntegrityError, PendingRollbackError
 
 from saas.customers.models import Customer
 from saas.realtime import publish
 from saas.runtime import Runtime
-from saas.tenancy.session import CrossTenantWrite, _tenant_criteria, on_commit, tenant_session
+from saas.tenancy.session import CrossTenantWrite, _tenant_criteria, on_commit, session_connection, tenant_session
 from tests.conftest import TenantHandle
 
 
@@ -134,3 +135,38 @@ def test_work_after_commit_that_fails_never_turns_the_commit_into_an_error(
     assert REGISTRY.get_sample_value("after_commit_failures_total") == before + 1
     with tenant_session(runtime.engine, tenant.id) as session:
         assert len(session.scalars(select(Customer).where(Customer.name == "Committed Anyway")).all()) == 1
+
+
+def test_the_kept_connection_is_the_current_transactions_and_carries_its_tenant(
+    runtime: Runtime, tenant: TenantHandle, other_tenant: TenantHandle
+) -> None:
+    """`session_connection` is `session.connection()` of the current transaction: after a commit
+    the next transaction's (with its own tenant setting), in a savepoint the savepoint's, and in a
+    transaction a failed flush deactivated it raises as `session.connection()` raises."""
+    setting = text("SELECT current_setting('app.tenant_id')")
+    with tenant_session(runtime.engine, tenant.id) as session:
+        first = session_connection(session)
+        assert first is session.connection() and session_connection(session) is first
+        assert first.execute(setting).scalar_one() == str(tenant.id)
+        session.commit()
+        second = session_connection(session)
+        assert second is session.connection() and second is not first
+        assert second.execute(setting).scalar_one() == str(tenant.id)
+        with session.begin_nested():
+            assert session_connection(session) is session.connection()
+        assert session_connection(session) is session.connection()
+    taken = uuid.uuid4()
+    with tenant_session(runtime.engine, tenant.id) as session:
+        session.add(Customer(id=taken, name="Taken"))
+    with tenant_session(runtime.engine, other_tenant.id) as session:  # another tenant's session: its own
+        assert session_connection(session).execute(setting).scalar_one() == str(other_tenant.id)
+        assert session_connection(session).execute(select(Customer.id).where(Customer.id == taken)).all() == []
+    with pytest.raises(PendingRollbackError), tenant_session(runtime.engine, tenant.id) as session:
+        session_connection(session)
+        session.add(Customer(id=taken, name="Taken again"))
+        with pytest.raises(IntegrityError):
+            session.flush()
+        session_connection(session)
+    with tenant_session(runtime.engine, tenant.id) as session:
+        names = session.scalars(select(Customer.name).where(Customer.id == taken)).all()
+    assert names == ["Taken"]
