@@ -172,3 +172,15 @@ def test_a_joined_relation_keeps_the_callers_visibility(
     correlated, _ = _response_bytes(owner, query)
     compiler.COMPILED.entries.clear()
     assert correlated == joined
+
+
+def test_a_rows_date_time_is_written_once_by_the_page_when_more_than_the_cursors_read_it() -> None:
+    """`createdAt`, the edge's cursor and the page info's cursors read one text of the page
+    (`LIST`'s pages above are the resolvers' byte for byte with it); the cursors alone keep
+    writing it where they read it, as a page of `first + 1` rows would write it as often."""
+    sql = _list_sql("edges { cursor node { createdAt } } pageInfo { startCursor endCursor }")
+    page, body = sql[: sql.index(") SELECT ")], sql[sql.index(") SELECT ") :]
+    assert page.count("to_char(") == 1 and "AS page_iso_created_at" in page
+    assert "to_char(" not in body and body.count("e.page_iso_created_at") == 4
+    cursors_only = _list_sql("edges { cursor } pageInfo { endCursor }")
+    assert "page_iso_" not in cursors_only and cursors_only.count("to_char(e.created_at") == 2
