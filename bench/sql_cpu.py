@@ -160,7 +160,7 @@ def _instructions(pgdata: Path, database: str, tenant: str, sql: str, executions
             command = ["su", owner, "-c", " ".join(command)]
         run = subprocess.run(command, input=script, capture_output=True, text=True)
     collected = re.search(r"Collected : (\d+)", run.stderr)
-    if collected is None:
+    if collected is None or re.search(r"\b(FATAL|ERROR):", run.stderr + run.stdout):  # e.g. a server runs on DIR
         raise RuntimeError(f"callgrind counted nothing: {run.stderr[-2000:]}")
     printed = [part for part in run.stdout.split("backend>") if part.strip()]  # one part per statement
     return int(collected.group(1)), printed[-1] if printed else ""
