@@ -15,6 +15,19 @@ CPU milliseconds per execution of each version, and whether both answer the same
 CPU time, not wall time or transactions per second: on a machine shared with other work it is the
 one that stays comparable, and alternating the two versions in one backend spreads the
 disturbance over both.
+
+    python -m bench.sql_cpu instructions before.json after.json --pgdata DIR [--targets …] [--executions 10]
+
+counts instead the instructions PostgreSQL executes per `EXECUTE` of each version, which other work
+on the machine does not move (0.1 % between runs of one statement): a stand-alone backend
+(`postgres --single`) under `valgrind --tool=callgrind`, as the application role with the tenant
+set and the read links' generic plan, the statement prepared as `saas.db.prepared.read_query`
+prepares it, run `--executions` more times than a baseline run of the same script; the difference
+divided by `--executions`. DIR is a stopped cluster of this PostgreSQL holding a copy of the
+capture's database and its roles (made once: `initdb`, `pg_dumpall --roles-only`, `pg_dump` and
+`pg_restore` of the database, `VACUUM ANALYZE`, stopped); a stand-alone backend cannot run beside
+the server that owns a data directory. Its answer (the rows as the stand-alone backend prints
+them) is compared between the versions too.
 """
 
 from __future__ import annotations
@@ -22,8 +35,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pwd
+import re
 import statistics
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from bench.common import DEFAULT_DATABASE, redis_url, session_options
@@ -103,6 +120,72 @@ def compare(before: Path, after: Path, only: tuple[str, ...], executions: int, r
         print(f"  {name:40} {ms_old:7.3f} -> {ms_new:7.3f} ms  ({ms_new / ms_old:5.2f})  {answer}")
 
 
+def _postgres_binary() -> str:
+    """The server binary of the PostgreSQL that `pg_config` names (Debian: /usr/lib/postgresql/N/bin)."""
+    bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
+    return os.path.join(bindir, "postgres")
+
+
+def _instructions(pgdata: Path, database: str, tenant: str, sql: str, executions: int) -> tuple[int, str]:
+    """Instructions of a stand-alone backend preparing `sql` and executing it 3 + `executions`
+    times as the application role (callgrind's total), and what it printed of the last answer."""
+    from saas.db.async_reads import LINK_PLAN_CACHE_MODE
+    from saas.db.prepared import read_query
+
+    execute = f"SELECT set_config('app.tenant_id', '{tenant}', true); EXECUTE v"
+    lines = [
+        "SET ROLE saas_app",
+        f"SET plan_cache_mode = {LINK_PLAN_CACHE_MODE}",
+        "SET timezone = 'UTC'",
+        "SET jit = off",
+        f"PREPARE v AS {read_query(sql)}",
+        *[execute] * (3 + executions),
+    ]
+    script = "\n".join(line.replace("\n", " ") for line in lines) + "\n"
+    with tempfile.TemporaryDirectory() as directory:
+        out = os.path.join(directory, "callgrind.out")
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={out}",
+            _postgres_binary(),
+            "--single",
+            "-D",
+            str(pgdata),
+            database,
+        ]
+        owner = pwd.getpwuid(pgdata.stat().st_uid).pw_name
+        if os.geteuid() == 0 and owner != "root":  # PostgreSQL never runs as root
+            os.chmod(directory, 0o777)
+            command = ["su", owner, "-c", " ".join(command)]
+        run = subprocess.run(command, input=script, capture_output=True, text=True)
+    collected = re.search(r"Collected : (\d+)", run.stderr)
+    if collected is None or re.search(r"\b(FATAL|ERROR):", run.stderr + run.stdout):  # e.g. a server runs on DIR
+        raise RuntimeError(f"callgrind counted nothing: {run.stderr[-2000:]}")
+    printed = [part for part in run.stdout.split("backend>") if part.strip()]  # one part per statement
+    return int(collected.group(1)), printed[-1] if printed else ""
+
+
+def instructions(before: Path, after: Path, pgdata: Path, only: tuple[str, ...], executions: int) -> None:
+    old, new = json.loads(before.read_text()), json.loads(after.read_text())
+    database = new["dsn"].rsplit("/", 1)[1].split("?")[0]
+    print(f"PostgreSQL's instructions per execution (valgrind, a stand-alone backend, {executions} executions)")
+    for name, statements in old["targets"].items():
+        if only and not any(word in name.lower() for word in only):
+            continue
+        if name not in new["targets"] or len(statements) != 1 or len(new["targets"][name]) != 1:
+            print(f"  {name}: not one statement in both versions, skipped")
+            continue
+        counts, answers = [], []
+        for sql in (statements[0], new["targets"][name][0]):
+            base, _ = _instructions(pgdata, database, new["tenant"], sql, 0)
+            total, answer = _instructions(pgdata, database, new["tenant"], sql, executions)
+            counts.append((total - base) / executions / 1e6)
+            answers.append(re.sub(r"\d+: \w+ = ", "", answer))  # the column's name aside
+        same = "same answer" if answers[0] == answers[1] else "DIFFERENT ANSWER"
+        print(f"  {name:40} {counts[0]:7.3f} -> {counts[1]:7.3f} M  ({counts[1] / counts[0]:5.3f})  {same}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="PostgreSQL CPU per execution of the targets' statements.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -116,6 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     compare_command.add_argument("--targets", default="", help="words of the targets' names, comma-separated")
     compare_command.add_argument("--executions", type=int, default=100)
     compare_command.add_argument("--rounds", type=int, default=7)
+    instructions_command = commands.add_parser("instructions", help="instructions per execution, two captures")
+    instructions_command.add_argument("before", type=Path)
+    instructions_command.add_argument("after", type=Path)
+    instructions_command.add_argument("--pgdata", type=Path, required=True, help="a stopped cluster with a copy")
+    instructions_command.add_argument("--targets", default="", help="words of the targets' names, comma-separated")
+    instructions_command.add_argument("--executions", type=int, default=10)
     args = parser.parse_args(argv)
     if args.command == "capture":
         if args.commit:
@@ -130,7 +219,10 @@ def main(argv: list[str] | None = None) -> int:
         capture(args.path, args.database)
     else:
         only = tuple(w.strip().lower() for w in args.targets.split(",") if w.strip())
-        compare(args.before, args.after, only, args.executions, args.rounds)
+        if args.command == "instructions":
+            instructions(args.before, args.after, args.pgdata, only, args.executions)
+        else:
+            compare(args.before, args.after, only, args.executions, args.rounds)
     return 0
 
 

@@ -32,18 +32,27 @@ OPPORTUNITY_SUBJECT = FollowUpSubject(
 
 def _stage_changes(principal: Principal) -> tuple[str, dict[str, Any]]:
     """`STAGE_CHANGE` entries: an opportunity moved from one pipeline stage to another (or was
-    created in its first), e.g. `Big deal: Proposal → Won`; the record is the `StageChange`."""
+    created in its first), e.g. `Big deal: Proposal → Won`; the record is the `StageChange`.
+
+    The stages' names are scalar subqueries of the summary, not joins: a page of the timeline
+    (`PagedRelation.parts`) sorts and cuts this source's rows before it selects the summary, and
+    PostgreSQL evaluates a subquery of the select list after the cut, for the rows kept only,
+    where joins looked up both stages of every change of the customer first (docs/performance.md,
+    "The compiled reads' instructions in PostgreSQL"). The rows are the same: `to_stage_id` is NOT
+    NULL and `(tenant_id, to_stage_id)` a foreign key to the stages, so its subquery finds the one
+    stage the inner join did (in the change's tenant, the caller's); `from_stage_id`'s, like the
+    left join, finds its stage or none (NULL, then no `→`)."""
     condition = SqlCondition()
     if principal.scope:
         condition.add("FALSE")
     _opportunity_visibility(principal, "so", condition)
+    to_stage = f"(SELECT st.name FROM pipeline_stages st WHERE {tenant_predicate('st')} AND st.id = sc.to_stage_id)"
+    from_stage = f"(SELECT sf.name FROM pipeline_stages sf WHERE {tenant_predicate('sf')} AND sf.id = sc.from_stage_id)"
     sql = (
         "SELECT so.customer_id, sc.changed_at, sc.id, 'STAGE_CHANGE'::varchar, "
-        "so.name || ': ' || COALESCE(sf.name || ' → ', '') || st.name, sc.changed_by_id, 'StageChange'::varchar "
+        f"so.name || ': ' || COALESCE({from_stage} || ' → ', '') || {to_stage}, sc.changed_by_id, 'StageChange'::varchar "
         "FROM opportunity_stage_changes sc "
         f"JOIN opportunities so ON {tenant_predicate('so')} AND so.id = sc.opportunity_id "
-        f"JOIN pipeline_stages st ON {tenant_predicate('st')} AND st.id = sc.to_stage_id "
-        f"LEFT JOIN pipeline_stages sf ON {tenant_predicate('sf')} AND sf.id = sc.from_stage_id "
         f"WHERE {tenant_predicate('sc')} AND {condition.sql}"
     )
     return sql, condition.params

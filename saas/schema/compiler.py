@@ -360,12 +360,67 @@ def _json_object(pairs: list[tuple[str, str]]) -> str:
     for index, (key, expr) in enumerate(pairs):
         parts.append(f"""'{"," if index else "{"}"{key}":'""")
         parts.append(expr)
-    return _concat([*parts, "'}'"])
+    parts.append("'}'")
+    if all(_not_null_text(part) for part in parts) and not any(_NESTED.search(part) for part in parts):
+        return f"({' || '.join(parts)})"
+    return _concat(parts)
+
+
+# A subquery or an aggregate: an object holding one may be long (a list of rows), where a chain
+# of `||` would copy its growing text again at each step.
+_NESTED = re.compile(r"\bSELECT\b|\bstring_agg\(")
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
+_NULL_CASE = re.compile(r"CASE WHEN \w+\.\w+ IS NULL THEN 'null' ELSE ", re.ASCII)
+
+
+def _not_null_text(part: str) -> bool:
+    """Whether `part` is text that is never NULL, as written by this module: a string literal, a
+    value's JSON that falls back to `null` (`COALESCE(…, 'null')`: `json_value`, `json_string`,
+    `_column_json`), an object of such parts (`('{…' || … || '}')`), or a to-one relation's object or `null` (`CASE WHEN <alias>.<column> IS NULL
+    THEN 'null' ELSE <object> END`: `_key_only_json`, `_joined_json`), each one expression whose
+    outer parentheses close at its end."""
+    if _LITERAL.fullmatch(part):
+        return True
+    if part.startswith("('{") and _closes_at_end(part, 0):  # an object of such parts (`_json_object`)
+        return True
+    if part.startswith("COALESCE(") and part.endswith(", 'null')"):
+        return _closes_at_end(part, len("COALESCE"))
+    case = _NULL_CASE.match(part)
+    if case is not None and part.endswith(" END"):
+        inner = part[case.end() : -len(" END")]
+        return _closes_at_end(f"({inner})", 0) and (
+            inner == "'{}'" or (inner.startswith("(") and _closes_at_end(inner, 0)) or inner.startswith("concat(")
+        )
+    return False
+
+
+def _closes_at_end(sql: str, opening: int) -> bool:
+    """Whether the parenthesis at `opening` closes at the last character (string literals skipped)."""
+    depth, index = 0, opening
+    while index < len(sql):
+        char = sql[index]
+        if char == "'":
+            index = sql.index("'", index + 1)
+            while sql.startswith("''", index):  # an escaped quote inside the literal
+                index = sql.index("'", index + 2)
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return index == len(sql) - 1
+        index += 1
+    return False
 
 
 def _concat(parts: list[str]) -> str:
-    """`concat(…)` of text expressions: one call per object, cheaper than a chain of `||`
-    (measured: as fast as `json_build_object`). A function takes at most 100 arguments."""
+    """`concat(…)` of text expressions: one call per object, which skips a NULL part and does not
+    copy the text it has built at each part. A function takes at most 100 arguments.
+
+    An object of scalar parts never NULL (`_json_object`) is a chain of `||` instead: PostgreSQL
+    15's `concat` looks up each argument's output function on every call, which costs more than
+    a short object's copies (docs/performance.md, "The compiled reads' instructions in
+    PostgreSQL")."""
     while len(parts) > MAX_FUNCTION_ARGS:
         parts = [_concat(parts[i : i + MAX_FUNCTION_ARGS]) for i in range(0, len(parts), MAX_FUNCTION_ARGS)]
     return f"concat({', '.join(parts)})"
@@ -805,15 +860,35 @@ def connection_sql(
             pairs.append((key, json_value(f"(SELECT count(*) FROM {sql_type.table} r WHERE {where_counted})")))
         else:
             raise NotCompilable(name)
-    body = _json_object(pairs)
+    body, datetimes = _page_datetimes(_json_object(pairs), sort)
     page = (
-        f"SELECT {_page_columns(sql_type.table, body, sort)}, row_number() OVER (ORDER BY {sort.order_sql('r')}) AS page_row "
+        f"SELECT {_page_columns(sql_type.table, body, sort)}{datetimes}, row_number() OVER (ORDER BY {sort.order_sql('r')}) AS page_row "
         f"FROM {sql_type.table} r WHERE {where} ORDER BY {sort.order_sql('r')} LIMIT {size_literal(size + 1)}"
     )
     return f"WITH page AS MATERIALIZED ({page}) SELECT {body}"
 
 
 _PAGE_READER = re.compile(r"\bFROM page (\w+)")
+
+
+def _page_datetimes(body: str, sort: SortKey) -> tuple[str, str]:
+    """`body` with each date-time sort column's text (`iso_datetime_sql` of `e.<column>`) read
+    from the page (`e.page_iso_<column>`), and the page's select list items that write it once
+    per row; `body` and "" when no such text is written more than twice.
+
+    A row's date-time text is written by its edge's cursor, its node's field (`createdAt`) and
+    the page info's cursors; `to_char` is dear (about 4,000 instructions a call), and the page
+    (alias `e` in the edges and the page info, `_edges_json`, `_page_info_json`) writes it once
+    instead: the same text, about 4 % of the tickets list's instructions in PostgreSQL
+    (docs/performance.md, "The compiled reads' instructions in PostgreSQL"). Twice (the cursors
+    only) is left: a page of `first + 1` rows would write as many as the edges did."""
+    datetimes = ""
+    for column, cast in zip(sort.columns, sort.casts, strict=True):
+        text = iso_datetime_sql(f"e.{column}")
+        if cast == "timestamptz" and body.count(text) > 2:
+            body = body.replace(text, f"e.page_iso_{column}")
+            datetimes += f", {iso_datetime_sql(f'r.{column}')} AS page_iso_{column}"
+    return body, datetimes
 
 
 def _page_columns(table: str, body: str, sort: SortKey) -> str:

@@ -13,6 +13,7 @@ from saas.runtime import Runtime
 from saas.schema import compiler
 from saas.schema.relay import decode_id
 from tests.conftest import GraphQLClient, TenantHandle
+from tests.deals.support import create_opportunity, move, stages
 from tests.followups.helpers import (
     COMPLETE_TASK,
     create_contact,
@@ -174,3 +175,31 @@ def test_another_tenants_entries_at_the_same_instants_never_appear(
     assert len(theirs_entries) == 6 and not any("Mine" in summary for summary in theirs_entries)
     entries = _both_paths(owner, mine, firsts=(1, 2, 5))
     assert [e["node"]["summary"] for e in entries] == ["CALL: Mine 2", "CALL: Mine 1", "CALL: Mine 0"]
+
+
+def test_stage_changes_beyond_the_page_are_named_as_the_resolver_path_names_them(
+    owner: GraphQLClient, other_owner: GraphQLClient
+) -> None:
+    """The stage changes' summaries name their stages after the source's page is cut (the stages
+    are subqueries of the summary, not joins): every page is the resolver path's, a deal's first
+    stage without `→`, each move with both stages, another tenant's moves of the same stages' names
+    never among them."""
+    customer = create_customer(owner, "Moving Deals Ltd")
+    theirs = create_customer(other_owner, "Their Deals Ltd")
+    stage = stages(owner)
+    first_stage = min(stage.values(), key=lambda s: s["position"])["name"]
+    for n in range(3):
+        opportunity = create_opportunity(owner, customer, name=f"Deal {n}")["id"]
+        assert move(owner, opportunity, stage["Proposal"]["id"])["userErrors"] == []
+        their_opportunity = create_opportunity(other_owner, theirs, name=f"Their deal {n}")["id"]
+        assert move(other_owner, their_opportunity, stages(other_owner)["Won"]["id"])["userErrors"] == []
+    compiler.COMPILED.entries.clear()
+    entries = _both_paths(owner, customer, firsts=(1, 2, 5))
+    summaries = sorted(e["node"]["summary"] for e in entries if e["node"]["kind"] == "STAGE_CHANGE")
+    assert summaries == sorted(
+        [f"Deal {n}: {first_stage}" for n in range(3)] + [f"Deal {n}: {first_stage} → Proposal" for n in range(3)]
+    )
+    (sql,) = [e.sql for es in compiler.COMPILED.entries.values() for e in es if "STAGE_CHANGE" in e.sql][:1]
+    assert "JOIN pipeline_stages" not in sql and sql.count("FROM pipeline_stages") == 2
+    their_summaries = [e["node"]["summary"] for page in _pages(other_owner, theirs, 2) for e in page["edges"]]
+    assert len(their_summaries) == 6 and not any(s.startswith("Deal ") for s in their_summaries)

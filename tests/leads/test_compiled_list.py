@@ -172,3 +172,36 @@ def test_a_joined_relation_keeps_the_callers_visibility(
     correlated, _ = _response_bytes(owner, query)
     compiler.COMPILED.entries.clear()
     assert correlated == joined
+
+
+def test_a_rows_date_time_is_written_once_by_the_page_when_more_than_the_cursors_read_it() -> None:
+    """`createdAt`, the edge's cursor and the page info's cursors read one text of the page
+    (`LIST`'s pages above are the resolvers' byte for byte with it); the cursors alone keep
+    writing it where they read it, as a page of `first + 1` rows would write it as often."""
+    sql = _list_sql("edges { cursor node { createdAt } } pageInfo { startCursor endCursor }")
+    page, body = sql[: sql.index(") SELECT ")], sql[sql.index(") SELECT ") :]
+    assert page.count("to_char(") == 1 and "AS page_iso_created_at" in page
+    assert "to_char(" not in body and body.count("e.page_iso_created_at") == 4
+    cursors_only = _list_sql("edges { cursor } pageInfo { endCursor }")
+    assert "page_iso_" not in cursors_only and cursors_only.count("to_char(e.created_at") == 2
+
+
+def test_an_object_of_scalar_parts_is_a_chain_and_one_holding_a_list_a_concat() -> None:
+    """A node of values never NULL (each `COALESCE(…, 'null')`, a to-one relation's object or
+    `null`) is written with `||`; the response around the page's aggregate keeps `concat`, which
+    copies no growing text. `LIST`'s pages above are the resolvers' byte for byte."""
+    sql = _list_sql("edges { cursor node { name createdAt channel { name } } } pageInfo { endCursor }")
+    assert """('{"cursor":' || COALESCE(""" in sql and """('{"name":' || COALESCE(to_json(e.name)""" in sql
+    assert """CASE WHEN t1.id IS NULL THEN 'null' ELSE ('{"name":' ||""" in sql
+    assert sql.split(") SELECT ", 1)[1].startswith("""concat('{"edges":'""")
+
+
+def test_a_part_that_may_be_null_keeps_the_object_a_concat() -> None:
+    """`concat` writes a NULL part as nothing; a chain of `||` would be NULL whole."""
+    may_be_null = "CASE WHEN t1.x THEN to_json(t1.y)::text END"
+    chained = compiler._json_object([("a", "COALESCE(t1.a::text, 'null')"), ("b", "'\"b\"'")])
+    assert chained.startswith("""('{"a":' || """)
+    assert compiler._json_object([("a", "COALESCE(t1.a::text, 'null')"), ("b", may_be_null)]).startswith("concat(")
+    # a COALESCE that is not the whole part, or parentheses closing before the end
+    assert compiler._json_object([("a", "COALESCE(t1.a, 'x') || f(t1.b, 'null')")]).startswith("concat(")
+    assert compiler._json_object([("a", "COALESCE(t1.a, 'null') || COALESCE(t1.b, 'null')")]).startswith("concat(")
