@@ -6,14 +6,13 @@ import functools
 import uuid
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import and_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
-from sqlalchemy.orm.util import identity_key
 
 from saas.accounts.models import Membership
 from saas.accounts.ownership import may_own_for
@@ -212,11 +211,18 @@ def _opportunity_payload(row: Opportunity, **extra: Any) -> dict[str, Any]:
 
 def _opportunity_api(row: Opportunity) -> dict[str, Any]:
     """An opportunity as its events carry it: the API's plain fields and its references."""
+    return _shown_api(OpportunityType.from_model(row))
+
+
+def _shown_api(shown: OpportunityType) -> dict[str, Any]:
+    """`_opportunity_api` of the opportunity's GraphQL object (`OpportunityType.from_model`), for a
+    caller that keeps the object (a move answers its mutation with it): its plain fields and its
+    references, from the object's own copies of the row's ids."""
     return api_object(
-        OpportunityType.from_model(row),
-        customer=node_ref("Customer", row.customer_id),
-        owner=node_ref("Member", row.owner_id),
-        stage=node_ref("PipelineStage", row.stage_id),
+        shown,
+        customer=node_ref("Customer", shown.customer_id),
+        owner=node_ref("Member", shown.owner_id),
+        stage=node_ref("PipelineStage", shown.stage_id),
     )
 
 
@@ -414,7 +420,32 @@ def move_opportunity_to(
     reason: str | None,
     version: int | None = None,
 ) -> tuple[Opportunity, PipelineStage]:
-    """`move_opportunity`, with the stage it moved into (as read in the move's transaction).
+    """`move_opportunity`, with the stage it moved into (as read in the move's transaction)."""
+    moved = move_opportunity_shown(session, principal, opportunity_id, stage_id, reason, version)
+    return moved.opportunity, moved.stage
+
+
+class Moved(NamedTuple):
+    """What `move_opportunity_shown` returns: the moved opportunity, the stage it moved into (as
+    the move read it) and the moved opportunity's GraphQL object, the one its event's payload was
+    built from (`OpportunityType.from_model` of the moved row, taken once per move)."""
+
+    opportunity: Opportunity
+    stage: PipelineStage
+    shown: OpportunityType
+
+
+def move_opportunity_shown(
+    session: Session,
+    principal: Principal,
+    opportunity_id: uuid.UUID,
+    stage_id: uuid.UUID,
+    reason: str | None,
+    version: int | None = None,
+) -> Moved:
+    """`move_opportunity_to`, with the moved opportunity's GraphQL object too (`Moved`): the
+    mutation answers with the object its event's payload was built from, not a second one built
+    from the same row after the commit.
 
     Two statements, Core ones on the session's connection (no ORM unit of work):
     1. the opportunity, locked (`FOR UPDATE`), if the caller sees it (tenant filter, visibility
@@ -465,11 +496,12 @@ def move_opportunity_to(
     entry = change_record(
         principal, "opportunity.stage_changed", "Opportunity", opportunity.id, before, {**before, **json_safe(changed)}
     )
+    shown = OpportunityType.from_model(opportunity)
     try:
         emit_event(
             session, "opportunity.stage_changed",
             {
-                "opportunity": _opportunity_api(opportunity),
+                "opportunity": _shown_api(shown),
                 "fromStage": node_ref("PipelineStage", from_stage),
                 "toStage": node_ref("PipelineStage", stage.id),
                 "reason": clean_reason,
@@ -480,13 +512,14 @@ def move_opportunity_to(
         )  # fmt: skip
     except StaleDataError as exc:  # not under the lock taken above: cannot happen, but never half-written
         raise ConflictError() from exc
-    return opportunity, stage
+    return Moved(opportunity, stage, shown)
 
 
 def _moved(session: Session, tenant_id: uuid.UUID, current: dict[str, Any], changed: dict[str, Any]) -> Opportunity:
     """The moved opportunity: the session's, its moved columns set as loaded (no flush writes them
     again), or a new `Opportunity` of the row's values, not added to the session."""
-    held = session.identity_map.get(identity_key(Opportunity, (tenant_id, current["id"])))
+    # `identity_key(Opportunity, (tenant_id, id))`, the tuple built here (no mapper look-up per move)
+    held = session.identity_map.get((_OPPORTUNITY_IDENTITY, (tenant_id, current["id"]), None))
     if held is None:
         return _as_read(Opportunity, current, tenant_id)
     for key, value in changed.items():
@@ -506,6 +539,7 @@ def _as_read(model: Any, values: dict[str, Any], tenant_id: uuid.UUID) -> Any:
 
 
 _OPPORTUNITIES: Any = Opportunity.__table__
+_OPPORTUNITY_IDENTITY: Any = Opportunity.__mapper__._identity_class
 _STAGES: Any = PipelineStage.__table__
 _OPPORTUNITY_KEYS = tuple(column.key for column in _OPPORTUNITIES.c if column.key != "tenant_id")
 _STAGE_KEYS = tuple(column.key for column in _STAGES.c if column.key != "tenant_id")
