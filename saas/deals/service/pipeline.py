@@ -214,16 +214,17 @@ def _opportunity_api(row: Opportunity) -> dict[str, Any]:
     return _shown_api(OpportunityType.from_model(row))
 
 
-def _shown_api(shown: OpportunityType) -> dict[str, Any]:
+def _shown_api(shown: OpportunityType, stage: dict[str, str] | None = None) -> dict[str, Any]:
     """`_opportunity_api` of the opportunity's GraphQL object (`OpportunityType.from_model`), for a
-    caller that keeps the object (a move answers its mutation with it): its plain fields and its
-    references, from the object's own copies of the row's ids."""
-    return api_object(
-        shown,
-        customer=node_ref("Customer", shown.customer_id),
-        owner=node_ref("Member", shown.owner_id),
-        stage=node_ref("PipelineStage", shown.stage_id),
-    )
+    caller that keeps the object (a move answers its mutation with it): `api_object`'s plain
+    fields, then its references (`node_ref`: already as the API writes them, so what
+    `api_object`'s related values give), from the object's own copies of the row's ids; `stage`,
+    when given, is the reference to its stage the caller has made already (a move's `toStage`)."""
+    shaped = api_object(shown)
+    shaped["customer"] = node_ref("Customer", shown.customer_id)
+    shaped["owner"] = node_ref("Member", shown.owner_id)
+    shaped["stage"] = stage if stage is not None else node_ref("PipelineStage", shown.stage_id)
+    return shaped
 
 
 def _check_opportunity(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
@@ -497,13 +498,14 @@ def move_opportunity_shown(
         principal, "opportunity.stage_changed", "Opportunity", opportunity.id, before, {**before, **json_safe(changed)}
     )
     shown = OpportunityType.from_model(opportunity)
+    to_stage = node_ref("PipelineStage", stage.id)  # the moved opportunity's stage: one reference for both
     try:
         emit_event(
             session, "opportunity.stage_changed",
             {
-                "opportunity": _shown_api(shown),
+                "opportunity": _shown_api(shown, to_stage),
                 "fromStage": node_ref("PipelineStage", from_stage),
-                "toStage": node_ref("PipelineStage", stage.id),
+                "toStage": to_stage,
                 "reason": clean_reason,
                 "changedBy": node_ref("Member", principal.membership_id),
             },
