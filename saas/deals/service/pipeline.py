@@ -477,12 +477,13 @@ def move_opportunity_shown(
     ).first()  # fmt: skip
     if read is None:
         raise invalid(["id"], UserErrorCode.NOT_FOUND, "No such opportunity")
-    values = read._mapping
-    current = {key: values[key] for key in _OPPORTUNITY_KEYS}
+    # The read's columns are the opportunity's (`_OPPORTUNITY_KEYS`), then the stage's
+    # (`_STAGE_KEYS`), in that order (`_move_read`): taken by position, no look-up by name.
+    current = dict(zip(_OPPORTUNITY_KEYS, read[:_STAGE_AT], strict=True))
     check_version_of(current["version"], version)
-    if values[_STAGE_PREFIX + "id"] is None:
+    if read[_STAGE_ID_AT] is None:
         raise invalid(["stageId"], UserErrorCode.NOT_FOUND, "No such pipelinestage")
-    stage = _as_read(PipelineStage, {key: values[_STAGE_PREFIX + key] for key in _STAGE_KEYS}, tenant_id)
+    stage = _as_read(PipelineStage, dict(zip(_STAGE_KEYS, read[_STAGE_AT:], strict=True)), tenant_id)
     if stage.id == current["stage_id"]:
         raise invalid(["stageId"], UserErrorCode.INVALID, "The opportunity is in this stage already")
     if stage.kind == StageKind.LOST.value and not clean_reason:
@@ -546,6 +547,8 @@ _STAGES: Any = PipelineStage.__table__
 _OPPORTUNITY_KEYS = tuple(column.key for column in _OPPORTUNITIES.c if column.key != "tenant_id")
 _STAGE_KEYS = tuple(column.key for column in _STAGES.c if column.key != "tenant_id")
 _STAGE_PREFIX = "target_stage_"
+_STAGE_AT = len(_OPPORTUNITY_KEYS)  # where the stage's columns begin in the read's row
+_STAGE_ID_AT = _STAGE_AT + _STAGE_KEYS.index("id")
 _MOVE_TENANT = "move_tenant_id"
 _MOVE_ID = "move_opportunity_id"
 _MOVE_STAGE = "move_stage_id"
