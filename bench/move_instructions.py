@@ -12,6 +12,9 @@ response, with the body `bench/writes.py` sends under wrk (`bench.write_profile.
 next opportunity of `bench-big` into the other of two open stages). The write runs on the event
 loop's thread (`bench.write_profile._inline_threadpool`), so that one thread does all of it and
 the count does not depend on how the threads interleave; the thread hop itself is not counted.
+The garbage collector is set as a serving process sets it (`saas.http.gc_tuning`: the
+application's objects frozen, young collections rarer), so that a full collection of the whole
+application, which lands in one run's window and not the other's, does not swing the count.
 
 Default: the process is run twice under `valgrind --tool=callgrind`, each with `--warmup`
 requests, then 0 or `--count` more; callgrind counts from the end of the warm-up on
@@ -49,7 +52,7 @@ class Requests:
 
     def __init__(self, database: str) -> None:
         os.environ.setdefault("TENANT_COST_PER_MINUTE", "1000000000")
-        from bench.profile import AsgiCaller
+        from bench.profile import AsgiCaller, _tune_gc_as_served
         from bench.write_profile import Mutations, _inline_threadpool
         from saas.cli import create_asgi_app  # noqa: F401  (imports the app's modules first)
         from saas.http.app import create_app
@@ -70,6 +73,7 @@ class Requests:
         self.caller = AsgiCaller(app, token)
         self.mutations = Mutations(database, tenant)
         _inline_threadpool()
+        _tune_gc_as_served(True)  # as `saas serve`'s processes once the application is built
 
     async def one(self) -> None:
         body, expect = self.mutations.body("move")
