@@ -12,7 +12,6 @@ from strawberry.types import Info
 
 from saas.auth.permissions import Role
 from saas.deals import service
-from saas.deals.graphql.loaders import stage_loader
 from saas.deals.graphql.types import (
     Contract,
     DealSettings,
@@ -319,21 +318,18 @@ class DealMutations:
         self, info: Info[RequestContext, None], input: MoveOpportunityInput
     ) -> MoveOpportunityPayload:
         def work(session: Any, principal: Any) -> Any:
-            return service.move_opportunity_to(
+            return service.move_opportunity_shown(
                 session, principal, referenced_id(input.id, "Opportunity", "id"),
                 referenced_id(input.stage_id, "PipelineStage", "stageId"), input.reason, input.version,
             )  # fmt: skip
 
         def result(moved: Any) -> dict[str, Any]:
-            row, stage = moved
-            # `opportunity { stage { … } }`: the stage the move read, not read again after the
-            # commit: held by the opportunity (the payload writer writes it) and primed for the
-            # fields that load it (`weightedAmount`).
-            held_stage = PipelineStage.from_model(stage)
-            stage_loader(info.context).prime(stage.id, held_stage)
-            opportunity = Opportunity.from_model(row)
-            if row.stage_id == stage.id:  # what `stage` would load
-                opportunity.held_stage = held_stage
+            # The object the move's event payload was built from (the moved row's, as committed);
+            # `stage { … }` and `weightedAmount` answered from the stage the move read, held by
+            # it: nothing read again after the commit.
+            opportunity = moved.shown
+            if moved.opportunity.stage_id == moved.stage.id:  # what `stage` would load
+                opportunity.held_stage = PipelineStage.from_model(moved.stage)
             return {"opportunity": opportunity}
 
         return await write_mutation(info.context, MoveOpportunityPayload, result, work)

@@ -157,7 +157,11 @@ class Opportunity(Node):
     async def weighted_amount(self, info: Info[RequestContext, None]) -> Decimal:
         from saas.deals.graphql.loaders import stage_loader
 
-        stage = await stage_loader(info.context).load(self.stage_id)
+        # The stage the object holds is its own (a write sets `held_stage` only to the stage of
+        # `stage_id`), so `stage` and this field answer from the same stage.
+        stage = self.held_stage
+        if stage is None:
+            stage = await stage_loader(info.context).load(self.stage_id)
         assert stage is not None
         return weighted_amount(self.amount, stage.probability)
 

@@ -6,14 +6,13 @@ import functools
 import uuid
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import and_, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
-from sqlalchemy.orm.util import identity_key
 
 from saas.accounts.models import Membership
 from saas.accounts.ownership import may_own_for
@@ -212,12 +211,20 @@ def _opportunity_payload(row: Opportunity, **extra: Any) -> dict[str, Any]:
 
 def _opportunity_api(row: Opportunity) -> dict[str, Any]:
     """An opportunity as its events carry it: the API's plain fields and its references."""
-    return api_object(
-        OpportunityType.from_model(row),
-        customer=node_ref("Customer", row.customer_id),
-        owner=node_ref("Member", row.owner_id),
-        stage=node_ref("PipelineStage", row.stage_id),
-    )
+    return _shown_api(OpportunityType.from_model(row))
+
+
+def _shown_api(shown: OpportunityType, stage: dict[str, str] | None = None) -> dict[str, Any]:
+    """`_opportunity_api` of the opportunity's GraphQL object (`OpportunityType.from_model`), for a
+    caller that keeps the object (a move answers its mutation with it): `api_object`'s plain
+    fields, then its references (`node_ref`: already as the API writes them, so what
+    `api_object`'s related values give), from the object's own copies of the row's ids; `stage`,
+    when given, is the reference to its stage the caller has made already (a move's `toStage`)."""
+    shaped = api_object(shown)
+    shaped["customer"] = node_ref("Customer", shown.customer_id)
+    shaped["owner"] = node_ref("Member", shown.owner_id)
+    shaped["stage"] = stage if stage is not None else node_ref("PipelineStage", shown.stage_id)
+    return shaped
 
 
 def _check_opportunity(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
@@ -414,7 +421,32 @@ def move_opportunity_to(
     reason: str | None,
     version: int | None = None,
 ) -> tuple[Opportunity, PipelineStage]:
-    """`move_opportunity`, with the stage it moved into (as read in the move's transaction).
+    """`move_opportunity`, with the stage it moved into (as read in the move's transaction)."""
+    moved = move_opportunity_shown(session, principal, opportunity_id, stage_id, reason, version)
+    return moved.opportunity, moved.stage
+
+
+class Moved(NamedTuple):
+    """What `move_opportunity_shown` returns: the moved opportunity, the stage it moved into (as
+    the move read it) and the moved opportunity's GraphQL object, the one its event's payload was
+    built from (`OpportunityType.from_model` of the moved row, taken once per move)."""
+
+    opportunity: Opportunity
+    stage: PipelineStage
+    shown: OpportunityType
+
+
+def move_opportunity_shown(
+    session: Session,
+    principal: Principal,
+    opportunity_id: uuid.UUID,
+    stage_id: uuid.UUID,
+    reason: str | None,
+    version: int | None = None,
+) -> Moved:
+    """`move_opportunity_to`, with the moved opportunity's GraphQL object too (`Moved`): the
+    mutation answers with the object its event's payload was built from, not a second one built
+    from the same row after the commit.
 
     Two statements, Core ones on the session's connection (no ORM unit of work):
     1. the opportunity, locked (`FOR UPDATE`), if the caller sees it (tenant filter, visibility
@@ -445,12 +477,13 @@ def move_opportunity_to(
     ).first()  # fmt: skip
     if read is None:
         raise invalid(["id"], UserErrorCode.NOT_FOUND, "No such opportunity")
-    values = read._mapping
-    current = {key: values[key] for key in _OPPORTUNITY_KEYS}
+    # The read's columns are the opportunity's (`_OPPORTUNITY_KEYS`), then the stage's
+    # (`_STAGE_KEYS`), in that order (`_move_read`): taken by position, no look-up by name.
+    current = dict(zip(_OPPORTUNITY_KEYS, read[:_STAGE_AT], strict=True))
     check_version_of(current["version"], version)
-    if values[_STAGE_PREFIX + "id"] is None:
+    if read[_STAGE_ID_AT] is None:
         raise invalid(["stageId"], UserErrorCode.NOT_FOUND, "No such pipelinestage")
-    stage = _as_read(PipelineStage, {key: values[_STAGE_PREFIX + key] for key in _STAGE_KEYS}, tenant_id)
+    stage = _as_read(PipelineStage, dict(zip(_STAGE_KEYS, read[_STAGE_AT:], strict=True)), tenant_id)
     if stage.id == current["stage_id"]:
         raise invalid(["stageId"], UserErrorCode.INVALID, "The opportunity is in this stage already")
     if stage.kind == StageKind.LOST.value and not clean_reason:
@@ -465,13 +498,15 @@ def move_opportunity_to(
     entry = change_record(
         principal, "opportunity.stage_changed", "Opportunity", opportunity.id, before, {**before, **json_safe(changed)}
     )
+    shown = OpportunityType.from_model(opportunity)
+    to_stage = node_ref("PipelineStage", stage.id)  # the moved opportunity's stage: one reference for both
     try:
         emit_event(
             session, "opportunity.stage_changed",
             {
-                "opportunity": _opportunity_api(opportunity),
+                "opportunity": _shown_api(shown, to_stage),
                 "fromStage": node_ref("PipelineStage", from_stage),
-                "toStage": node_ref("PipelineStage", stage.id),
+                "toStage": to_stage,
                 "reason": clean_reason,
                 "changedBy": node_ref("Member", principal.membership_id),
             },
@@ -480,13 +515,14 @@ def move_opportunity_to(
         )  # fmt: skip
     except StaleDataError as exc:  # not under the lock taken above: cannot happen, but never half-written
         raise ConflictError() from exc
-    return opportunity, stage
+    return Moved(opportunity, stage, shown)
 
 
 def _moved(session: Session, tenant_id: uuid.UUID, current: dict[str, Any], changed: dict[str, Any]) -> Opportunity:
     """The moved opportunity: the session's, its moved columns set as loaded (no flush writes them
     again), or a new `Opportunity` of the row's values, not added to the session."""
-    held = session.identity_map.get(identity_key(Opportunity, (tenant_id, current["id"])))
+    # `identity_key(Opportunity, (tenant_id, id))`, the tuple built here (no mapper look-up per move)
+    held = session.identity_map.get((_OPPORTUNITY_IDENTITY, (tenant_id, current["id"]), None))
     if held is None:
         return _as_read(Opportunity, current, tenant_id)
     for key, value in changed.items():
@@ -506,10 +542,13 @@ def _as_read(model: Any, values: dict[str, Any], tenant_id: uuid.UUID) -> Any:
 
 
 _OPPORTUNITIES: Any = Opportunity.__table__
+_OPPORTUNITY_IDENTITY: Any = Opportunity.__mapper__._identity_class
 _STAGES: Any = PipelineStage.__table__
 _OPPORTUNITY_KEYS = tuple(column.key for column in _OPPORTUNITIES.c if column.key != "tenant_id")
 _STAGE_KEYS = tuple(column.key for column in _STAGES.c if column.key != "tenant_id")
 _STAGE_PREFIX = "target_stage_"
+_STAGE_AT = len(_OPPORTUNITY_KEYS)  # where the stage's columns begin in the read's row
+_STAGE_ID_AT = _STAGE_AT + _STAGE_KEYS.index("id")
 _MOVE_TENANT = "move_tenant_id"
 _MOVE_ID = "move_opportunity_id"
 _MOVE_STAGE = "move_stage_id"
