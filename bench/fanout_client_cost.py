@@ -55,11 +55,9 @@ MESSAGE = orjson.dumps(
 FRAME = bytes((0x81, 126)) + len(MESSAGE).to_bytes(2, "big") + MESSAGE
 
 
-def _open_client() -> ClientProtocol:
-    client = ClientProtocol(parse_uri("ws://127.0.0.1/graphql"), extensions=enable_client_permessage_deflate(None))
-    server = ServerProtocol(
-        extensions=[ServerPerMessageDeflateFactory(server_max_window_bits=12, client_max_window_bits=12)]
-    )
+def handshake(server: ServerProtocol, client: ClientProtocol) -> list[Any]:
+    """`client` opens its connection to `server` in memory (websockets' sans-I/O protocols): the
+    request, the server's acceptance, the response read; returns what the client received."""
     client.send_request(client.connect())
     for data in client.data_to_send():
         server.receive_data(data)
@@ -67,7 +65,15 @@ def _open_client() -> ClientProtocol:
     server.send_response(server.accept(request))
     for data in server.data_to_send():
         client.receive_data(data)
-    client.events_received()
+    return client.events_received()
+
+
+def _open_client() -> ClientProtocol:
+    client = ClientProtocol(parse_uri("ws://127.0.0.1/graphql"), extensions=enable_client_permessage_deflate(None))
+    server = ServerProtocol(
+        extensions=[ServerPerMessageDeflateFactory(server_max_window_bits=12, client_max_window_bits=12)]
+    )
+    handshake(server, client)
     assert client.state is State.OPEN and client.extensions
     return client
 

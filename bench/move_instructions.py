@@ -36,15 +36,12 @@ if __name__ == "__main__" and not __package__:  # run as a file: do not shadow t
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _here]
     sys.path.insert(0, os.path.dirname(_here))
 
-import argparse
 import collections
 import subprocess
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from bench.common import BIG_SLUG, InProcess, bench_url, redis_url
-from bench.write_instructions import _total
+from bench.write_instructions import callgrind_difference, checked_options, instruction_options
 
 
 class Requests:
@@ -131,50 +128,14 @@ def calls(database: str, warmup: int, count: int, top: int) -> None:
 
 
 def measure(database: str, warmup: int, count: int, keep: str | None) -> float:
-    folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="move-instructions-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    totals = {}
-    for n in (0, count):
-        out = folder / f"callgrind.request.{n}"
-        command = [
-            "valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
-            sys.executable, "-m", "bench.move_instructions", "--inner",
-            "--database", database, "--warmup", str(warmup), "--count", str(n),
-        ]  # fmt: skip
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        totals[n] = _total(out)
-        if not keep:
-            out.unlink()
-    per_request = (totals[count] - totals[0]) / count
-    print(
-        f"move: {per_request / 1e6:.3f} M instructions per request "
-        f"({totals[0]:,} with 0, {totals[count]:,} with {count})"
-    )
-    return per_request
+    options = ["--database", database, "--warmup", str(warmup)]
+    return callgrind_difference("bench.move_instructions", options, "move per request", count, keep)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description="Instructions per moveOpportunity request (in-process) under callgrind."
-    )
-    parser.add_argument("--database", required=True, help="a copy of the benchmark database (the writes go into it)")
-    parser.add_argument("--warmup", type=int, default=20)
-    parser.add_argument("--count", type=int, default=100)
-    parser.add_argument("--keep", help="keep the callgrind files in this folder")
-    parser.add_argument("--calls", action="store_true", help="Python call counts instead of valgrind")
+    parser = instruction_options("Instructions per moveOpportunity request (in-process) under callgrind.")
     parser.add_argument("--top", type=int, default=60)
-    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--commit", help="measure the saas code of this commit (e.g. HEAD) instead of the work tree")
-    args = parser.parse_args(argv)
-    if args.commit:
-        from bench.common import run_at_commit, strip_option
-
-        argv = sys.argv[1:] if argv is None else argv
-        if args.keep:
-            argv = [*strip_option(argv, "--keep"), "--keep", str(Path(args.keep).resolve())]
-        run_at_commit(args.commit, "bench.move_instructions", strip_option(argv, "--commit"))
-    if args.database == "saas_bench":
-        parser.error("the writes would go into saas_bench: use a copy (createdb -T saas_bench saas_bench_writes)")
+    args = checked_options(parser, "bench.move_instructions", argv)
     if args.inner:
         inner(args.database, args.warmup, args.count)
     elif args.calls:

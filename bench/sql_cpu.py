@@ -41,7 +41,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from bench.common import DEFAULT_DATABASE, redis_url, session_options
 
@@ -104,18 +106,23 @@ def compare_versions(
     return [statistics.median(r) for r in per_round], [a == answers[0] for a in answers]
 
 
-def compare(before: Path, after: Path, only: tuple[str, ...], executions: int, rounds: int) -> None:
-    old, new = json.loads(before.read_text()), json.loads(after.read_text())
-    print(f"backend CPU ms per execution (median of {rounds} rounds of {executions}, alternating)")
+def _paired(old: dict[str, Any], new: dict[str, Any], only: tuple[str, ...]) -> Iterator[tuple[str, str, str]]:
+    """Each target of both captures (or of those named in `only`) with its one statement in
+    each; a target that is not one statement in both is named and skipped."""
     for name, statements in old["targets"].items():
         if only and not any(word in name.lower() for word in only):
             continue
         if name not in new["targets"] or len(statements) != 1 or len(new["targets"][name]) != 1:
             print(f"  {name}: not one statement in both versions, skipped")
             continue
-        (ms_old, ms_new), same = compare_versions(
-            new["dsn"], new["tenant"], [statements[0], new["targets"][name][0]], executions, rounds
-        )
+        yield name, statements[0], new["targets"][name][0]
+
+
+def compare(before: Path, after: Path, only: tuple[str, ...], executions: int, rounds: int) -> None:
+    old, new = json.loads(before.read_text()), json.loads(after.read_text())
+    print(f"backend CPU ms per execution (median of {rounds} rounds of {executions}, alternating)")
+    for name, sql_old, sql_new in _paired(old, new, only):
+        (ms_old, ms_new), same = compare_versions(new["dsn"], new["tenant"], [sql_old, sql_new], executions, rounds)
         answer = "same answer" if all(same) else "DIFFERENT ANSWER"
         print(f"  {name:40} {ms_old:7.3f} -> {ms_new:7.3f} ms  ({ms_new / ms_old:5.2f})  {answer}")
 
@@ -170,14 +177,9 @@ def instructions(before: Path, after: Path, pgdata: Path, only: tuple[str, ...],
     old, new = json.loads(before.read_text()), json.loads(after.read_text())
     database = new["dsn"].rsplit("/", 1)[1].split("?")[0]
     print(f"PostgreSQL's instructions per execution (valgrind, a stand-alone backend, {executions} executions)")
-    for name, statements in old["targets"].items():
-        if only and not any(word in name.lower() for word in only):
-            continue
-        if name not in new["targets"] or len(statements) != 1 or len(new["targets"][name]) != 1:
-            print(f"  {name}: not one statement in both versions, skipped")
-            continue
+    for name, sql_old, sql_new in _paired(old, new, only):
         counts, answers = [], []
-        for sql in (statements[0], new["targets"][name][0]):
+        for sql in (sql_old, sql_new):
             base, _ = _instructions(pgdata, database, new["tenant"], sql, 0)
             total, answer = _instructions(pgdata, database, new["tenant"], sql, executions)
             counts.append((total - base) / executions / 1e6)

@@ -127,39 +127,49 @@ def _total(path: Path) -> int:
     return int(found.group(1))
 
 
-def measure(database: str, mutation: str, warmup: int, count: int, keep: str | None) -> float:
-    folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="write-instructions-"))
+def callgrind_difference(module: str, options: list[str], label: str, count: int, keep: str | None) -> float:
+    """Instructions per unit of `module --inner <options>` under callgrind: a run of 0 and one of
+    `count` units (`--count`), their difference divided by `count`; printed as `label: …`."""
+    folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="instructions-"))
     folder.mkdir(parents=True, exist_ok=True)
     totals = {}
     for n in (0, count):
-        out = folder / f"callgrind.{mutation}.{n}"
+        out = folder / f"callgrind.{label.replace(' ', '-')}.{n}"
         command = [
             "valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
-            sys.executable, "-m", "bench.write_instructions", "--inner",
-            "--database", database, "--mutation", mutation, "--warmup", str(warmup), "--count", str(n),
+            sys.executable, "-m", module, "--inner", *options, "--count", str(n),
         ]  # fmt: skip
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         totals[n] = _total(out)
         if not keep:
             out.unlink()
-    per_write = (totals[count] - totals[0]) / count
-    print(
-        f"{mutation}: {per_write / 1e6:.3f} M instructions per write ({totals[0]:,} with 0, {totals[count]:,} with {count})"
-    )
-    return per_write
+    per_unit = (totals[count] - totals[0]) / count
+    print(f"{label}: {per_unit / 1e6:.3f} M instructions ({totals[0]:,} with 0, {totals[count]:,} with {count})")
+    return per_unit
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Instructions per write (the service alone) under callgrind.")
+def measure(database: str, mutation: str, warmup: int, count: int, keep: str | None) -> float:
+    options = ["--database", database, "--mutation", mutation, "--warmup", str(warmup)]
+    return callgrind_difference("bench.write_instructions", options, f"{mutation} per write", count, keep)
+
+
+def instruction_options(description: str) -> argparse.ArgumentParser:
+    """The options the write tools share: the database copy, warm-up, count, kept files, call
+    counts instead, `--commit`."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--database", required=True, help="a copy of the benchmark database (the writes go into it)")
-    parser.add_argument("--mutation", choices=("create", "move", "both"), default="both")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--keep", help="keep the callgrind files in this folder")
-    parser.add_argument("--calls", action="store_true", help="cProfile's call counts instead of valgrind")
-    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--calls", action="store_true", help="Python call counts instead of valgrind")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--commit", help="measure the saas code of this commit (e.g. HEAD) instead of the work tree")
+    return parser
+
+
+def checked_options(parser: argparse.ArgumentParser, module: str, argv: list[str] | None) -> argparse.Namespace:
+    """`parser`'s options; with `--commit`, `module` run again on that commit's code instead (this
+    process ends there); never the writes into `saas_bench` itself."""
     args = parser.parse_args(argv)
     if args.commit:
         from bench.common import run_at_commit, strip_option
@@ -167,9 +177,17 @@ def main(argv: list[str] | None = None) -> int:
         argv = sys.argv[1:] if argv is None else argv
         if args.keep:
             argv = [*strip_option(argv, "--keep"), "--keep", str(Path(args.keep).resolve())]
-        run_at_commit(args.commit, "bench.write_instructions", strip_option(argv, "--commit"))
+        run_at_commit(args.commit, module, strip_option(argv, "--commit"))
     if args.database == "saas_bench":
         parser.error("the writes would go into saas_bench: use a copy (createdb -T saas_bench saas_bench_writes)")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = instruction_options("Instructions per write (the service alone) under callgrind.")
+    parser.add_argument("--mutation", choices=("create", "move", "both"), default="both")
+    parser.add_argument("--top", type=int, default=40)
+    args = checked_options(parser, "bench.write_instructions", argv)
     kinds = ["create", "move"] if args.mutation == "both" else [args.mutation]
     if args.inner:
         inner(args.database, kinds[0], args.warmup, args.count)

@@ -13,6 +13,7 @@ from websockets.streams import StreamReader
 from websockets.uri import parse_uri
 
 from bench.fanout import ServerFrames, pong_frame
+from bench.fanout_client_cost import handshake
 
 MESSAGES = [b"", b"x", b"y" * 125, b"z" * 126, b'{"id":"1","type":"next"}' * 9, b"w" * 65535, b"v" * 70000]
 
@@ -59,14 +60,7 @@ def test_compressed_messages_cut_by_hand_inflate_in_order_with_the_negotiated_ex
     sent uncompressed come out as they are."""
     server = ServerProtocol(extensions=[ServerPerMessageDeflateFactory()])
     client = ClientProtocol(parse_uri("ws://example/graphql"), extensions=[ClientPerMessageDeflateFactory()])
-    client.send_request(client.connect())
-    for data in client.data_to_send():
-        server.receive_data(data)
-    [request] = server.events_received()
-    server.send_response(server.accept(request))
-    for data in server.data_to_send():
-        client.receive_data(data)
-    assert client.events_received() and client.extensions
+    assert handshake(server, client) and client.extensions
     sent = [b'{"row": %d, "text": "the same words again"}' % n * 40 for n in range(4)]
     wire = b""
     for data in sent:

@@ -94,14 +94,14 @@ def test_a_move_of_another_tenants_opportunity_on_the_prepared_read_finds_nothin
     my_stage = from_global_id(stages(owner)["Proposal"]["id"])[1]
     their_stage = from_global_id(stages(other_owner)["Proposal"]["id"])[1]
     with tenant_session(one_connection, tenant.id) as session:  # prepares the move's read
-        moved, _ = move_opportunity_to(session, _principal(tenant.id), from_global_id(mine["id"])[1], my_stage, None)
+        moved, _, _ = move_opportunity_to(session, _principal(tenant.id), from_global_id(mine["id"])[1], my_stage, None)
     assert moved.version == 2
     for opportunity, stage in ((mine, their_stage), (mine, my_stage)):
         with pytest.raises(InputInvalid) as refused, tenant_session(one_connection, other_tenant.id) as session:
             move_opportunity_to(session, _principal(other_tenant.id), from_global_id(opportunity["id"])[1], stage, None)
         assert [error.code for error in refused.value.errors] == [UserErrorCode.NOT_FOUND]
     with tenant_session(one_connection, other_tenant.id) as session:  # its own still moves
-        moved, _ = move_opportunity_to(
+        moved, _, _ = move_opportunity_to(
             session, _principal(other_tenant.id), from_global_id(theirs["id"])[1], their_stage, None
         )
     assert moved.version == 2
@@ -173,7 +173,7 @@ def test_the_write_statements_run_on_their_generic_plans_from_the_first_executio
         for tenant_id, opportunity, targets in ((tenant.id, mine, my_stages), (other_tenant.id, theirs, their_stages)):
             _create(one_connection, tenant_id, f"Generic {index} Ltd")
             with tenant_session(one_connection, tenant_id) as session:
-                moved, _ = move_opportunity_to(session, _principal(tenant_id), opportunity, targets[index % 2], None)
+                moved, _, _ = move_opportunity_to(session, _principal(tenant_id), opportunity, targets[index % 2], None)
                 assert session.execute(text("SELECT current_setting('plan_cache_mode')")).scalar_one() == (
                     "force_generic_plan"
                 )
@@ -216,7 +216,7 @@ def test_the_moved_opportunity_and_its_stage_hold_the_rows_as_stored(
     opportunity_id = from_global_id(create_opportunity(owner, create_customer(owner, "Held Ltd"))["id"])[1]
     stage_id = from_global_id(stages(owner)["Proposal"]["id"])[1]
     with tenant_session(one_connection, tenant.id) as session:
-        moved, stage = move_opportunity_to(session, _principal(tenant.id), opportunity_id, stage_id, None)
+        moved, stage, _ = move_opportunity_to(session, _principal(tenant.id), opportunity_id, stage_id, None)
         assert moved not in session and stage not in session
     assert sa_inspect(moved).transient and sa_inspect(stage).transient
     with tenant_session(one_connection, tenant.id) as session:

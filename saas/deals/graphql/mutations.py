@@ -318,7 +318,7 @@ class DealMutations:
         self, info: Info[RequestContext, None], input: MoveOpportunityInput
     ) -> MoveOpportunityPayload:
         def work(session: Any, principal: Any) -> Any:
-            return service.move_opportunity_shown(
+            return service.move_opportunity_to(
                 session, principal, referenced_id(input.id, "Opportunity", "id"),
                 referenced_id(input.stage_id, "PipelineStage", "stageId"), input.reason, input.version,
             )  # fmt: skip

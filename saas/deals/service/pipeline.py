@@ -410,7 +410,17 @@ def move_opportunity(
 ) -> Opportunity:
     """Into another stage: a stage-history entry (from, to, who, when, why); the status follows the
     stage's kind. A LOST stage needs a reason (REASON_REQUIRED)."""
-    return move_opportunity_to(session, principal, opportunity_id, stage_id, reason, version)[0]
+    return move_opportunity_to(session, principal, opportunity_id, stage_id, reason, version).opportunity
+
+
+class Moved(NamedTuple):
+    """What `move_opportunity_to` returns: the moved opportunity, the stage it moved into (as
+    the move read it) and the moved opportunity's GraphQL object, the one its event's payload was
+    built from (`OpportunityType.from_model` of the moved row, taken once per move)."""
+
+    opportunity: Opportunity
+    stage: PipelineStage
+    shown: OpportunityType
 
 
 def move_opportunity_to(
@@ -420,33 +430,10 @@ def move_opportunity_to(
     stage_id: uuid.UUID,
     reason: str | None,
     version: int | None = None,
-) -> tuple[Opportunity, PipelineStage]:
-    """`move_opportunity`, with the stage it moved into (as read in the move's transaction)."""
-    moved = move_opportunity_shown(session, principal, opportunity_id, stage_id, reason, version)
-    return moved.opportunity, moved.stage
-
-
-class Moved(NamedTuple):
-    """What `move_opportunity_shown` returns: the moved opportunity, the stage it moved into (as
-    the move read it) and the moved opportunity's GraphQL object, the one its event's payload was
-    built from (`OpportunityType.from_model` of the moved row, taken once per move)."""
-
-    opportunity: Opportunity
-    stage: PipelineStage
-    shown: OpportunityType
-
-
-def move_opportunity_shown(
-    session: Session,
-    principal: Principal,
-    opportunity_id: uuid.UUID,
-    stage_id: uuid.UUID,
-    reason: str | None,
-    version: int | None = None,
 ) -> Moved:
-    """`move_opportunity_to`, with the moved opportunity's GraphQL object too (`Moved`): the
-    mutation answers with the object its event's payload was built from, not a second one built
-    from the same row after the commit.
+    """`move_opportunity`, with the stage it moved into (as read in the move's transaction) and
+    the moved opportunity's GraphQL object (`Moved`): the mutation answers with the object its
+    event's payload was built from, not a second one built from the same row after the commit.
 
     Two statements, Core ones on the session's connection (no ORM unit of work):
     1. the opportunity, locked (`FOR UPDATE`), if the caller sees it (tenant filter, visibility
