@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from bench.common import BIG_SLUG, DEFAULT_DATABASE, InProcess, bench_url, percentile, redis_url
+from bench.common import BIG_SLUG, DEFAULT_DATABASE, InProcess, bench_url, callgrind, percentile, redis_url
 from bench.profile import QUERY_NAMES, AsgiCaller, _tune_gc_as_served, workload
 
 
@@ -53,15 +53,6 @@ def _count_round_trips(sizes: Counter[int]) -> None:
         return await run(self, *args)
 
     LoopCharger.run = one_each  # type: ignore[method-assign]
-
-
-def _callgrind(instrument: str) -> None:
-    """Switches callgrind's instrumentation of this process on or off (`callgrind_control`)."""
-    import subprocess
-
-    subprocess.run(
-        ["callgrind_control", f"--instr={instrument}", str(os.getpid())], check=True, stdout=subprocess.DEVNULL
-    )
 
 
 def run(
@@ -108,12 +99,12 @@ def run(
     _tune_gc_as_served(True)
     sizes.clear()
     if instr:
-        _callgrind("on")
+        callgrind("on")
     started, cpu_started = time.perf_counter(), time.process_time()
     latencies = loop.run_until_complete(callers(requests))
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     if instr:
-        _callgrind("off")
+        callgrind("off")
     loop.run_until_complete(runtime.budget.close())
     client.close()
     latencies.sort()
@@ -166,12 +157,12 @@ def charger_only(per_turn: int, turns: int, uvloop: bool, instr: bool) -> dict[s
         await rounds(200)
         opened[0] = 0
         if instr:
-            _callgrind("on")
+            callgrind("on")
         started = time.process_time()
         await rounds(turns)
         cpu = time.process_time() - started
         if instr:
-            _callgrind("off")
+            callgrind("off")
         await charger.close()
         charges = turns * per_turn
         return {"charges": charges, "cpu_us_per_charge": cpu / charges * 1e6, "connections_opened": opened[0]}
@@ -207,11 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commit", help="run the saas code of this commit instead of the work tree")
     args = parser.parse_args(argv)
     if args.commit:
-        from bench.common import run_at_commit, strip_option
+        from bench.common import run_at_commit
 
-        run_at_commit(
-            args.commit, "bench.charge_turns", strip_option(sys.argv[1:] if argv is None else argv, "--commit")
-        )
+        run_at_commit(args.commit, "bench.charge_turns", argv)
     if args.charger_only:
         result = charger_only(args.charger_only, args.requests, args.uvloop, args.instr_after_warmup)
         print(orjson.dumps(result).decode())

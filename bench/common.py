@@ -32,13 +32,15 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CODE_ENV = "SAAS_BENCH_CODE"
 
 
-def run_at_commit(revision: str, module: str, argv: list[str]) -> NoReturn:
-    """Run `python -m module argv` again with `saas` imported from a commit instead of the work tree.
+def run_at_commit(revision: str, module: str, argv: list[str] | None) -> NoReturn:
+    """Run `python -m module argv` again (`argv` None: this process's arguments), without its
+    `--commit`, with `saas` imported from a commit instead of the work tree.
 
     The commit's `saas/` is extracted (`git archive`, read-only for the repository) to a
     temporary folder that goes first on PYTHONPATH; the benchmark itself still comes from
     this work tree. Useful while others edit the work tree: the numbers then name a commit.
     """
+    argv = strip_option(sys.argv[1:] if argv is None else argv, "--commit")
 
     def git(*args: str) -> bytes:
         return subprocess.run(["git", *args], cwd=REPO_ROOT, check=True, capture_output=True).stdout
@@ -67,6 +69,13 @@ def run_at_commit(revision: str, module: str, argv: list[str]) -> NoReturn:
 
 
 PATH_OPTIONS = ("--json",)
+
+
+def callgrind(switch: str) -> None:
+    """Switches callgrind's instrumentation of this process `"on"` or `"off"` (`callgrind_control`;
+    the process runs under `valgrind --tool=callgrind --instr-atstart=no`), so that only the work
+    between the two is counted."""
+    subprocess.run(["callgrind_control", f"--instr={switch}", str(os.getpid())], check=True, stdout=subprocess.DEVNULL)
 
 
 def strip_option(argv: list[str], option: str) -> list[str]:

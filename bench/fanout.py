@@ -91,7 +91,6 @@ from bench.common import (
     redis_url,
     run_at_commit,
     server_url,
-    strip_option,
 )
 
 DEFAULT_FANOUT_DATABASE = "saas_fanout"
@@ -1920,7 +1919,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.subscribers < 1 or args.client_processes < 1 or args.concurrency < 1 or args.duration <= 0:
         parser.error("--subscribers, --client-processes, --concurrency and --duration must be positive")
     if args.commit:
-        run_at_commit(args.commit, "bench.fanout", strip_option(sys.argv[1:] if argv is None else argv, "--commit"))
+        run_at_commit(args.commit, "bench.fanout", argv)
 
     def abort(signum: int, frame: Any) -> None:
         raise SystemExit(f"stopped by signal {signum}" if signum != signal.SIGALRM else "--timeout reached")

@@ -15,8 +15,6 @@ callgrind counts the measured messages only.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -35,6 +33,7 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 from websockets.uri import parse_uri
 
+from bench.common import callgrind
 from bench.fanout import ServerFrames
 
 MESSAGE = orjson.dumps(
@@ -103,10 +102,6 @@ def receiver(path: str, mine: list[Any]) -> Any:
     return parse
 
 
-def _callgrind(switch: str) -> None:
-    subprocess.run(["callgrind_control", f"--instr={switch}", str(os.getpid())], check=True, stdout=subprocess.DEVNULL)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The lean subscriber's CPU per message, by path.")
     parser.add_argument("--messages", type=int, default=100_000)
@@ -118,13 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(1_000):
         receive(FRAME)
     if args.instr_after_warmup:
-        _callgrind("on")
+        callgrind("on")
     started = time.process_time()
     for _ in range(args.messages):
         receive(FRAME)
     cpu = time.process_time() - started
     if args.instr_after_warmup:
-        _callgrind("off")
+        callgrind("off")
     if len(mine) != 1_000 + args.messages or mine[-1][3] != MESSAGE:
         raise SystemExit("a message was lost or changed")
     print(f"{args.path}: {cpu / args.messages * 1e6:.2f} us of CPU per message")

@@ -39,17 +39,10 @@ if __package__ in (None, ""):
 
 import orjson
 
-from bench.common import run_at_commit, strip_option
+from bench.common import callgrind, run_at_commit
 
 QUERY = "subscription { customerEvents { kind customerId } }"
 WARMUP = 3  # events before callgrind counts (`--instr-after-warmup`)
-
-
-def _callgrind(switch: str) -> None:
-    import os
-    import subprocess
-
-    subprocess.run(["callgrind_control", f"--instr={switch}", str(os.getpid())], check=True, stdout=subprocess.DEVNULL)
 
 
 class FakeWebSocket:
@@ -180,7 +173,7 @@ async def _run(subscribers: int, events: int, protocol: bool = False, instr: boo
     started = time.process_time()
     for number in range(events):
         if instr and number == WARMUP:
-            _callgrind("on")
+            callgrind("on")
         await feed.put(
             {"data": {"customerEvents": {"kind": "customer.created", "customerId": f"Q3VzdG9tZXI6{number}"}}}
         )
@@ -191,7 +184,7 @@ async def _run(subscribers: int, events: int, protocol: bool = False, instr: boo
             await asyncio.sleep(0)
     cpu = time.process_time() - started
     if instr:
-        _callgrind("off")
+        callgrind("off")
     await feed.put(None)
     await asyncio.gather(*tasks, return_exceptions=True)
     delivered = sum(len(c.websocket.frames) - 1 for c in connections)  # each also sent "complete"
@@ -214,9 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commit", help="measure the saas code of this commit (e.g. HEAD) instead of the work tree")
     args = parser.parse_args(argv)
     if args.commit:
-        run_at_commit(
-            args.commit, "bench.fanout_loop", strip_option(sys.argv[1:] if argv is None else argv, "--commit")
-        )
+        run_at_commit(args.commit, "bench.fanout_loop", argv)
     results = []
     if args.instr_after_warmup and args.events <= WARMUP:
         parser.error(f"--instr-after-warmup needs more than {WARMUP} events")

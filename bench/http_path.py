@@ -136,9 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commit", help="measure the saas code of this commit instead of the work tree")
     args = parser.parse_args(argv)
     if args.commit:
-        from bench.common import run_at_commit, strip_option
+        from bench.common import run_at_commit
 
-        run_at_commit(args.commit, "bench.http_path", strip_option(sys.argv[1:] if argv is None else argv, "--commit"))
+        run_at_commit(args.commit, "bench.http_path", argv)
     result = run(args.database, args.rounds, args.requests)
     code = os.environ.get("SAAS_BENCH_CODE", "work tree")
     print(

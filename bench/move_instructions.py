@@ -37,10 +37,9 @@ if __name__ == "__main__" and not __package__:  # run as a file: do not shadow t
     sys.path.insert(0, os.path.dirname(_here))
 
 import collections
-import subprocess
 from typing import Any
 
-from bench.common import BIG_SLUG, InProcess, bench_url, redis_url
+from bench.common import BIG_SLUG, InProcess, bench_url, callgrind, redis_url
 from bench.write_instructions import callgrind_difference, checked_options, instruction_options
 
 
@@ -89,7 +88,7 @@ class Requests:
 def inner(database: str, warmup: int, count: int) -> None:
     requests = Requests(database)
     requests.run(warmup)
-    subprocess.run(["callgrind_control", "--instr=on", str(os.getpid())], check=True, stdout=subprocess.DEVNULL)
+    callgrind("on")
     requests.run(count)
 
 

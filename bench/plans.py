@@ -240,9 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args(argv)
     if args.commit:
-        from bench.common import run_at_commit, strip_option
+        from bench.common import run_at_commit
 
-        run_at_commit(args.commit, "bench.plans", strip_option(sys.argv[1:] if argv is None else argv, "--commit"))
+        run_at_commit(args.commit, "bench.plans", argv)
     from bench.sql_ceiling import app_dsn
 
     only = tuple(w.strip().lower() for w in args.targets.split(",") if w.strip())

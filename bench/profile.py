@@ -76,6 +76,7 @@ from bench.common import (
     DEFAULT_DATABASE,
     InProcess,
     bench_url,
+    callgrind,
     graphql_post_scope,
     percentile,
     redis_url,
@@ -405,9 +406,7 @@ def run(
     loop.run_until_complete(loop_of(warmup))
     gc_tuned = _tune_gc_as_served(serving_gc)
     if instr_after_warmup:  # under `valgrind --tool=callgrind --instr-atstart=no`: count from here on
-        import subprocess
-
-        subprocess.run(["callgrind_control", "--instr=on", str(os.getpid())], check=True, stdout=subprocess.DEVNULL)
+        callgrind("on")
     pauses = GcPauses()
     gc.callbacks.append(pauses)
     import psutil
@@ -532,9 +531,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commit", help="profile the saas code of this commit (e.g. HEAD) instead of the work tree")
     args = parser.parse_args(argv)
     if args.commit:
-        from bench.common import run_at_commit, strip_option
+        from bench.common import run_at_commit
 
-        run_at_commit(args.commit, "bench.profile", strip_option(sys.argv[1:] if argv is None else argv, "--commit"))
+        run_at_commit(args.commit, "bench.profile", argv)
     from bench.seed import seed
 
     # As `bench.run`'s server: the default per-tenant budget would refuse most of the loop (429).

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import argparse
 import contextvars
-import os
-import subprocess
 import sys
 import time
+
+from bench.common import callgrind
 
 QUERY = "query Leads($first: Int) { leads(first: $first) { edges { node { id name } } } }"
 OTHER_VARIABLES = 3  # a served read's context holds the client address, the audit client, the decimal context
@@ -70,7 +70,7 @@ def run(iterations: int, instr_after_imports: bool) -> float:
             contextvars.ContextVar(f"bench_other_{i}").set(i)
         one()  # the first binds create structlog's variables
         if instr_after_imports:  # under `valgrind --tool=callgrind --instr-atstart=no`: count from here on
-            subprocess.run(["callgrind_control", "--instr=on", str(os.getpid())], check=True, stdout=subprocess.DEVNULL)
+            callgrind("on")
         started = time.process_time()
         for _ in range(iterations):
             one()
@@ -92,11 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commit", help="measure the saas code of this commit instead of the work tree")
     args = parser.parse_args(argv)
     if args.commit:
-        from bench.common import run_at_commit, strip_option
+        from bench.common import run_at_commit
 
-        run_at_commit(
-            args.commit, "bench.request_pieces", strip_option(sys.argv[1:] if argv is None else argv, "--commit")
-        )
+        run_at_commit(args.commit, "bench.request_pieces", argv)
     per_iteration = run(args.iterations, args.instr_after_imports)
     print(f"{per_iteration:.2f} us CPU per iteration ({args.iterations} iterations)")
     return 0

@@ -62,7 +62,6 @@ from bench.common import (
     percentile,
     redis_url,
     run_at_commit,
-    strip_option,
 )
 
 PAGE_SIZES = (10, 50, 100)
@@ -1215,7 +1214,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commit", help="benchmark the saas code of this commit (e.g. HEAD) instead of the work tree")
     args = parser.parse_args(argv)
     if args.commit:
-        run_at_commit(args.commit, "bench.run", strip_option(sys.argv[1:] if argv is None else argv, "--commit"))
+        run_at_commit(args.commit, "bench.run", argv)
     result = run(args)
     print_report(result)
     if args.json:

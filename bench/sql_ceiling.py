@@ -128,11 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commit", help="use the saas code of this commit (e.g. HEAD) instead of the work tree")
     args = parser.parse_args(argv)
     if args.commit:
-        from bench.common import run_at_commit, strip_option
+        from bench.common import run_at_commit
 
-        run_at_commit(
-            args.commit, "bench.sql_ceiling", strip_option(sys.argv[1:] if argv is None else argv, "--commit")
-        )
+        run_at_commit(args.commit, "bench.sql_ceiling", argv)
     from bench.seed import seed
 
     seed(args.database)

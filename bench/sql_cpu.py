@@ -210,13 +210,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "capture":
         if args.commit:
-            from bench.common import run_at_commit, strip_option
+            from bench.common import run_at_commit
 
             raw = sys.argv[1:] if argv is None else argv
             run_at_commit(
                 args.commit,
                 "bench.sql_cpu",
-                strip_option([str(args.path.resolve()) if a == str(args.path) else a for a in raw], "--commit"),
+                [str(args.path.resolve()) if a == str(args.path) else a for a in raw],
             )
         capture(args.path, args.database)
     else:

@@ -39,7 +39,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from bench.common import BIG_SLUG, InProcess, bench_url, redis_url
+from bench.common import BIG_SLUG, InProcess, bench_url, callgrind, redis_url
 
 MOVE_OPPORTUNITIES = 500
 
@@ -90,7 +90,7 @@ def inner(database: str, mutation: str, warmup: int, count: int) -> None:
     write = writes.create if mutation == "create" else writes.move
     for _ in range(warmup):
         write()
-    subprocess.run(["callgrind_control", "--instr=on", str(os.getpid())], check=True, stdout=subprocess.DEVNULL)
+    callgrind("on")
     for _ in range(count):
         write()
 
@@ -177,7 +177,7 @@ def checked_options(parser: argparse.ArgumentParser, module: str, argv: list[str
         argv = sys.argv[1:] if argv is None else argv
         if args.keep:
             argv = [*strip_option(argv, "--keep"), "--keep", str(Path(args.keep).resolve())]
-        run_at_commit(args.commit, module, strip_option(argv, "--commit"))
+        run_at_commit(args.commit, module, argv)
     if args.database == "saas_bench":
         parser.error("the writes would go into saas_bench: use a copy (createdb -T saas_bench saas_bench_writes)")
     return args

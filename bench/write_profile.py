@@ -435,11 +435,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.commit:
-        from bench.common import run_at_commit, strip_option
+        from bench.common import run_at_commit
 
-        run_at_commit(
-            args.commit, "bench.write_profile", strip_option(sys.argv[1:] if argv is None else argv, "--commit")
-        )
+        run_at_commit(args.commit, "bench.write_profile", argv)
     if args.small:
         seed_small()
         database = SMALL_DATABASE
